@@ -1,0 +1,56 @@
+// Validation of received PDU headers: what may be trusted before a single length field is used.
+//
+// Two stages, matching what the receiver has in hand:
+//   check_common_header()  on the first 8 bytes, before reading further: type, hlen, flags, pdo, plen.
+//                          After it passes, hlen/pdo/plen describe a PDU that fits its type, the
+//                          negotiated digests and the receiver's limits, so the parser may use them.
+//   check_full_header()    on the complete header (hlen bytes), after the header digest: the
+//                          type-specific fields (datal against plen, datao overflow, IC parameters).
+// Every failure names the FES and the offending field's offset (FEI) for a TermReq.
+#pragma once
+
+#include <cstdint>
+
+#include "nvmetcp/parse_error.hpp"
+#include "nvmetcp/pdu.hpp"
+
+namespace nvmeddp::nvmetcp {
+
+// Which side receives: the host receives controller-to-host PDUs, the controller host-to-controller.
+enum class Role : uint8_t { Host, Controller };
+
+struct ReceiveLimits {
+    // Largest PDU data section accepted in one C2HData/H2CData/CapsuleCmd. plen beyond it is refused
+    // before any of its bytes are read (Linux nvmet sends a whole 4 MiB read in one C2HData).
+    uint32_t max_data_len = 16u << 20;
+    // Controller side: MAXH2CDATA it announced; an H2CData larger than that is FES 5.
+    uint32_t maxh2cdata = 128u << 10;
+};
+
+// The connection parameters the receiver checks headers against.
+struct ReceiveParams {
+    Role role = Role::Host;
+    bool header_digest = false;  // HDGST negotiated
+    bool data_digest = false;    // DDGST negotiated
+    uint32_t pda = 0;            // alignment the receiver asked for (host: HPDA, controller: CPDA)
+    ReceiveLimits limits{};
+};
+
+// Length of the data section a PDU carries, derived from a common header that passed the check.
+struct PduLayout {
+    uint32_t header_len = 0;   // hlen + header digest
+    uint32_t data_offset = 0;  // pdo, or header_len when there is no data
+    uint32_t data_len = 0;     // bytes of data (TermReq: error data)
+    bool has_data_digest = false;
+};
+
+// True for types the receiver of `role` may get (C2H types for the host, H2C for the controller).
+bool is_receivable(Role role, uint8_t type) noexcept;
+
+// Validates a common header against the connection; on success fills layout.
+ParseError check_common_header(const CommonHeader& ch, const ReceiveParams& params, PduLayout& layout) noexcept;
+
+// Validates the type-specific fields of a complete header (header points at hlen bytes).
+ParseError check_full_header(const uint8_t* header, const PduLayout& layout, const ReceiveParams& params) noexcept;
+
+}  // namespace nvmeddp::nvmetcp

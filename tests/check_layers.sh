@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Fails when a source file includes a project header of a higher layer (DESIGN.md's layer order).
+# The build already cannot find such headers (cmake/Layers.cmake); this names the offence plainly and
+# also catches relative "../" includes, which would bypass the include paths.
+set -u
+root=${1:-$(dirname "$0")/..}
+cd "$root" || exit 2
+
+# layer rank: lower may not include higher
+rank_of_dir() {
+  case "$1" in
+    nvmetcp/host/*|nvmetcp/target/*) echo 5 ;;
+    nvmetcp/*) echo 1 ;;
+    ddp/*) echo 2 ;;
+    pmd/*) echo 3 ;;
+    tcp/*) echo 4 ;;
+    include/*) echo 6 ;;
+    *) echo 9 ;;
+  esac
+}
+rank_of_include() {
+  case "$1" in
+    nvmetcp/host/*|nvmetcp/target/*) echo 5 ;;
+    nvmetcp/*) echo 1 ;;
+    ddp/*) echo 2 ;;
+    pmd/*) echo 3 ;;
+    tcp/*) echo 4 ;;
+    nvmeddp/*) echo 6 ;;
+    *) echo 0 ;;
+  esac
+}
+
+bad=0
+checked=0
+while IFS= read -r file; do
+  checked=$((checked + 1))
+  file_rank=$(rank_of_dir "$file")
+  while IFS= read -r inc; do
+    [ -n "$inc" ] || continue
+    if [[ "$inc" == ../* || "$inc" == */../* ]]; then
+      echo "layering: $file includes \"$inc\": relative paths across directories are not allowed"
+      bad=1
+      continue
+    fi
+    inc_rank=$(rank_of_include "$inc")
+    if [ "$inc_rank" -gt "$file_rank" ]; then
+      echo "layering: $file (layer $file_rank) includes \"$inc\" (layer $inc_rank)"
+      bad=1
+    fi
+  done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$file")
+done < <(find nvmetcp ddp pmd tcp include -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.h' -o -name '*.c' \) 2>/dev/null | sort)
+
+echo "layering: checked $checked files"
+[ "$checked" -gt 0 ] || { echo "layering: no source files found under $root"; exit 1; }
+exit $bad
