@@ -7,9 +7,6 @@ namespace {
 
 using namespace pdu_flags;
 
-bool is_ic(PduType t) { return t == PduType::ICReq || t == PduType::ICResp; }
-bool is_term_req(PduType t) { return t == PduType::H2CTermReq || t == PduType::C2HTermReq; }
-bool is_data_pdu(PduType t) { return t == PduType::C2HData || t == PduType::H2CData; }
 bool may_carry_data(PduType t) { return is_data_pdu(t) || t == PduType::CapsuleCmd; }
 
 ParseError header_field(ErrorKind kind, uint32_t fei) {

@@ -201,6 +201,11 @@ inline constexpr uint32_t kMaxHeaderLen = kHlenIc;
 
 const char* to_string(PduType type) noexcept;
 
+// IC and TermReq PDUs never carry digests or padding; C2HData/H2CData carry command data.
+constexpr bool is_ic(PduType t) noexcept { return t == PduType::ICReq || t == PduType::ICResp; }
+constexpr bool is_term_req(PduType t) noexcept { return t == PduType::H2CTermReq || t == PduType::C2HTermReq; }
+constexpr bool is_data_pdu(PduType t) noexcept { return t == PduType::C2HData || t == PduType::H2CData; }
+
 // The header length the specification fixes for a PDU type, or 0 for a value that is no PDU type.
 uint8_t expected_hlen(uint8_t type) noexcept;
 

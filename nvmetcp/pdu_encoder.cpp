@@ -17,15 +17,7 @@ Pdu blank(PduType type) noexcept {
     return pdu;
 }
 
-bool takes_digests(PduType type) noexcept {
-    switch (type) {
-        case PduType::ICReq:
-        case PduType::ICResp:
-        case PduType::H2CTermReq:
-        case PduType::C2HTermReq: return false;
-        default: return true;
-    }
-}
+bool takes_digests(PduType type) noexcept { return !is_ic(type) && !is_term_req(type); }
 
 }  // namespace
 

@@ -6,8 +6,6 @@
 namespace nvmeddp::nvmetcp {
 namespace {
 
-bool is_ic(PduType t) { return t == PduType::ICReq || t == PduType::ICResp; }
-bool is_term_req(PduType t) { return t == PduType::H2CTermReq || t == PduType::C2HTermReq; }
 
 ParseError sequence_error() {
     return fatal_error(ErrorKind::UnexpectedPdu, Fes::PduSequenceError, ch_offset::kType);

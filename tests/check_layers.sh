@@ -6,27 +6,17 @@ set -u
 root=${1:-$(dirname "$0")/..}
 cd "$root" || exit 2
 
-# layer rank: lower may not include higher
-rank_of_dir() {
+# Layer rank of a project path, the same for a file's path and an include path; lower may not include
+# higher. $2 is the rank of anything else (apps and tests are on top; system headers at the bottom).
+rank_of() {
   case "$1" in
     nvmetcp/host/*|nvmetcp/target/*) echo 5 ;;
     nvmetcp/*) echo 1 ;;
     ddp/*) echo 2 ;;
     pmd/*) echo 3 ;;
     tcp/*) echo 4 ;;
-    include/*) echo 6 ;;
-    *) echo 9 ;;
-  esac
-}
-rank_of_include() {
-  case "$1" in
-    nvmetcp/host/*|nvmetcp/target/*) echo 5 ;;
-    nvmetcp/*) echo 1 ;;
-    ddp/*) echo 2 ;;
-    pmd/*) echo 3 ;;
-    tcp/*) echo 4 ;;
-    nvmeddp/*) echo 6 ;;
-    *) echo 0 ;;
+    include/*|nvmeddp/*) echo 6 ;;
+    *) echo "$2" ;;
   esac
 }
 
@@ -34,7 +24,7 @@ bad=0
 checked=0
 while IFS= read -r file; do
   checked=$((checked + 1))
-  file_rank=$(rank_of_dir "$file")
+  file_rank=$(rank_of "$file" 9)
   while IFS= read -r inc; do
     [ -n "$inc" ] || continue
     if [[ "$inc" == ../* || "$inc" == */../* ]]; then
@@ -42,7 +32,7 @@ while IFS= read -r file; do
       bad=1
       continue
     fi
-    inc_rank=$(rank_of_include "$inc")
+    inc_rank=$(rank_of "$inc" 0)
     if [ "$inc_rank" -gt "$file_rank" ]; then
       echo "layering: $file (layer $file_rank) includes \"$inc\" (layer $inc_rank)"
       bad=1
