@@ -31,7 +31,7 @@ ParseStep StreamParser::step(std::span<const uint8_t> in) noexcept {
             case State::Data:         s = on_data(in); break;
             case State::DataDigest:   s = on_data_digest(in); break;
             case State::EndOfPdu:     s = on_end_of_pdu(); break;
-            case State::Failed:       return {total.consumed, ParseEvent{EventKind::Error, pdu_start_, nullptr, 0, 0, DigestStatus::None, error_}};
+            case State::Failed:       return {total.consumed, ParseEvent{EventKind::Error, pdu_start_, nullptr, 0, 0, DigestStatus::None, 0, error_}};
         }
         in = in.subspan(s.consumed);
         stream_offset_ += s.consumed;
@@ -58,7 +58,7 @@ ParseStep StreamParser::fail(ParseError error, size_t consumed) noexcept {
     error.fatal = true;
     error_ = error;
     state_ = State::Failed;
-    return {consumed, ParseEvent{EventKind::Error, pdu_start_, nullptr, 0, 0, DigestStatus::None, error}};
+    return {consumed, ParseEvent{EventKind::Error, pdu_start_, nullptr, 0, 0, DigestStatus::None, 0, error}};
 }
 
 ParseError StreamParser::check_sequence(PduType type) const noexcept {
@@ -134,7 +134,7 @@ ParseStep StreamParser::on_header(std::span<const uint8_t> in) noexcept {
     if (auto error = check_with_validator()) return fail(error, n);
 
     enter_body();
-    return {n, ParseEvent{EventKind::Header, pdu_start_, nullptr, 0, 0, DigestStatus::None, {}}};
+    return {n, ParseEvent{EventKind::Header, pdu_start_, nullptr, 0, 0, DigestStatus::None, 0, {}}};
 }
 
 void StreamParser::enter_body() noexcept {
@@ -171,7 +171,7 @@ ParseStep StreamParser::on_data(std::span<const uint8_t> in) noexcept {
             digest_status_ = DigestStatus::None;
         }
     }
-    return {n, ParseEvent{EventKind::Data, stream_offset_, in.data(), n, offset_in_data, DigestStatus::None, {}}};
+    return {n, ParseEvent{EventKind::Data, stream_offset_, in.data(), n, offset_in_data, DigestStatus::None, 0, {}}};
 }
 
 ParseStep StreamParser::on_data_digest(std::span<const uint8_t> in) noexcept {
@@ -183,10 +183,11 @@ ParseStep StreamParser::on_data_digest(std::span<const uint8_t> in) noexcept {
     if (have_ < digest_at + kDigestLen) return {n, {}};
 
     digest_error_ = {};
+    received_digest_ = load_le32(digest_);
     if (digest_skipped_) {
         digest_status_ = DigestStatus::Offloaded;
         ++stats_.digests_offloaded;
-    } else if (data_crc_.value() == load_le32(digest_)) {
+    } else if (data_crc_.value() == received_digest_) {
         digest_status_ = DigestStatus::Verified;
         ++stats_.digests_verified;
     } else {
@@ -203,8 +204,9 @@ ParseStep StreamParser::on_end_of_pdu() noexcept {
     if (is_ic(type)) expect_ic_ = false;
     if (is_term_req(type)) terminated_ = true;
     ++stats_.pdus;
-    ParseEvent event{EventKind::PduEnd, pdu_start_, nullptr, 0, 0, digest_status_, digest_error_};
+    ParseEvent event{EventKind::PduEnd, pdu_start_, nullptr, 0, 0, digest_status_, received_digest_, digest_error_};
     digest_error_ = {};
+    received_digest_ = 0;
     digest_status_ = DigestStatus::None;
     state_ = State::CommonHeader;
     have_ = 0;

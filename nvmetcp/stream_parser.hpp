@@ -62,8 +62,10 @@ struct ParseEvent {
     const uint8_t* data = nullptr;
     uint32_t data_len = 0;
     uint32_t data_offset = 0;
-    // PduEnd
+    // PduEnd: the verdict, and the DDGST as received, so that a host whose data the device placed but
+    // did not verify can recompute the digest over its own buffer and compare.
     DigestStatus digest = DigestStatus::None;
+    uint32_t received_digest = 0;
     // Error (fatal), or PduEnd with DigestStatus::Mismatch (not fatal)
     ParseError error{};
 };
@@ -154,6 +156,7 @@ private:
     uint32_t have_ = 0;        // bytes of the current PDU consumed so far
     Crc32c data_crc_{};
     DigestStatus digest_status_ = DigestStatus::None;
+    uint32_t received_digest_ = 0;
     ParseError error_{};
     ParseError digest_error_{};
     ParserStats stats_{};
