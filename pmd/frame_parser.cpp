@@ -1,0 +1,143 @@
+#include "pmd/frame_parser.hpp"
+
+#include <cstring>
+
+#include "pmd/net_headers.hpp"
+
+namespace nvmeddp::pmd {
+
+const char* to_string(FrameError error) noexcept {
+    switch (error) {
+        case FrameError::None: return "no error";
+        case FrameError::TruncatedEthernet: return "frame shorter than an Ethernet header";
+        case FrameError::TruncatedVlanTag: return "frame ends inside a VLAN tag";
+        case FrameError::TooManyVlanTags: return "more than two VLAN tags";
+        case FrameError::NotIp: return "EtherType is neither IPv4 nor IPv6";
+        case FrameError::TruncatedIpHeader: return "frame ends inside the IP header";
+        case FrameError::BadIpVersion: return "IP version does not match the EtherType";
+        case FrameError::BadIhl: return "IPv4 IHL below 5";
+        case FrameError::BadIpTotalLength: return "IPv4 total length below the header length";
+        case FrameError::TruncatedIpPacket: return "IP length runs past the end of the frame";
+        case FrameError::NotTcp: return "not TCP";
+        case FrameError::Ipv4Fragment: return "IPv4 fragment";
+        case FrameError::Ipv6ExtensionHeader: return "IPv6 extension header before TCP";
+        case FrameError::IpPayloadTooShortForTcp: return "IP payload shorter than a TCP header";
+        case FrameError::BadTcpDataOffset: return "TCP data offset below 5 or past the IP payload";
+    }
+    return "unknown frame error";
+}
+
+namespace {
+
+// Each helper gets the frame and the offset of its header, and checks before it reads. On success
+// it returns None and describes the IP payload. The flow key is built once, at the end, from the
+// addresses and the ports (see FlowKey::ipv4 for why it is written in one go).
+struct IpPayload {
+    size_t offset = 0;  // first byte after the IP header(s)
+    size_t len = 0;     // bytes of IP payload (the TCP segment), inside the frame
+    const uint8_t* src = nullptr;  // source and destination addresses, inside the frame
+    const uint8_t* dst = nullptr;
+    IpFamily family = IpFamily::None;
+};
+
+FrameError parse_ipv4(std::span<const uint8_t> frame, size_t l3, IpPayload& out) noexcept {
+    const size_t avail = frame.size() - l3;
+    if (avail < sizeof(Ipv4Header)) return FrameError::TruncatedIpHeader;
+    Ipv4Header ip;
+    std::memcpy(&ip, frame.data() + l3, sizeof ip);
+    if (ip.version() != 4) return FrameError::BadIpVersion;
+    if (ip.ihl() < kIpv4MinIhl) return FrameError::BadIhl;
+    const size_t header_len = size_t{ip.ihl()} * 4;
+    if (avail < header_len) return FrameError::TruncatedIpHeader;
+    const size_t total = ip.total_length.get();
+    if (total < header_len) return FrameError::BadIpTotalLength;
+    if (total > avail) return FrameError::TruncatedIpPacket;
+    if (ip.protocol != ip_proto::kTcp) return FrameError::NotTcp;
+    if ((ip.frag.get() & (ipv4_frag::kMoreFragments | ipv4_frag::kOffsetMask)) != 0) return FrameError::Ipv4Fragment;
+    const uint8_t* base = frame.data() + l3;
+    out = IpPayload{l3 + header_len, total - header_len, base + offsetof(Ipv4Header, src),
+                    base + offsetof(Ipv4Header, dst), IpFamily::Ipv4};
+    return FrameError::None;
+}
+
+FrameError parse_ipv6(std::span<const uint8_t> frame, size_t l3, IpPayload& out) noexcept {
+    const size_t avail = frame.size() - l3;
+    if (avail < sizeof(Ipv6Header)) return FrameError::TruncatedIpHeader;
+    Ipv6Header ip;
+    std::memcpy(&ip, frame.data() + l3, sizeof ip);
+    if (ip.version() != 6) return FrameError::BadIpVersion;
+    const size_t payload = ip.payload_length.get();
+    if (payload > avail - sizeof(Ipv6Header)) return FrameError::TruncatedIpPacket;
+    if (ip.next_header != ip_proto::kTcp) {
+        return is_ipv6_extension_header(ip.next_header) ? FrameError::Ipv6ExtensionHeader : FrameError::NotTcp;
+    }
+    const uint8_t* base = frame.data() + l3;
+    out = IpPayload{l3 + sizeof(Ipv6Header), payload, base + offsetof(Ipv6Header, src),
+                    base + offsetof(Ipv6Header, dst), IpFamily::Ipv6};
+    return FrameError::None;
+}
+
+FrameParse fail(FrameError error) noexcept { return FrameParse{error, TcpSegment{}}; }
+
+}  // namespace
+
+// Everything is gathered in locals and the result is built once, field by field, at the return: the
+// caller reads the flow key back at once as 64-bit words (hash, compare), and that load is only
+// forwarded from the store buffer if it matches one earlier store. Zeroing the result up front and
+// overwriting parts of it would leave the key spread over stores of other sizes (bench_packet:
+// parse + lookup took ~35 ns per packet that way, ~22 ns this way).
+FrameParse parse_frame(std::span<const uint8_t> frame) noexcept {
+    if (frame.size() < sizeof(EthernetHeader)) return fail(FrameError::TruncatedEthernet);
+    size_t at = offsetof(EthernetHeader, ether_type);
+    uint16_t type = load_be16(frame.data() + at);
+    at += sizeof(be16);
+    uint16_t vlan_ids[kMaxVlanTags] = {};
+    uint8_t vlan_count = 0;
+    while (type == ether_type::kVlan || type == ether_type::kQinQ) {
+        if (vlan_count == kMaxVlanTags) return fail(FrameError::TooManyVlanTags);
+        if (frame.size() - at < sizeof(VlanTag)) return fail(FrameError::TruncatedVlanTag);
+        VlanTag tag;
+        std::memcpy(&tag, frame.data() + at, sizeof tag);
+        vlan_ids[vlan_count++] = tag.vid();
+        type = tag.inner_type.get();
+        at += sizeof(VlanTag);
+    }
+
+    IpPayload ip;
+    FrameError error = FrameError::NotIp;
+    if (type == ether_type::kIpv4) {
+        error = parse_ipv4(frame, at, ip);
+    } else if (type == ether_type::kIpv6) {
+        error = parse_ipv6(frame, at, ip);
+    }
+    if (error != FrameError::None) return fail(error);
+
+    // ip.offset + ip.len <= frame.size() holds here: both IP parsers checked their length against
+    // the bytes present.
+    if (ip.len < sizeof(TcpHeader)) return fail(FrameError::IpPayloadTooShortForTcp);
+    TcpHeader tcp;
+    std::memcpy(&tcp, frame.data() + ip.offset, sizeof tcp);
+    const size_t tcp_len = size_t{tcp.header_words()} * 4;
+    if (tcp.header_words() < kTcpMinDataOffset || tcp_len > ip.len) return fail(FrameError::BadTcpDataOffset);
+
+    const uint16_t sport = tcp.src_port.get();
+    const uint16_t dport = tcp.dst_port.get();
+    return FrameParse{
+        FrameError::None,
+        TcpSegment{
+            ip.family == IpFamily::Ipv4 ? FlowKey::ipv4(ip.src, ip.dst, sport, dport)
+                                        : FlowKey::ipv6(ip.src, ip.dst, sport, dport),
+            tcp.seq.get(),
+            tcp.ack.get(),
+            static_cast<uint32_t>(ip.len - tcp_len),
+            static_cast<uint16_t>(ip.offset + tcp_len),
+            static_cast<uint16_t>(at),
+            static_cast<uint16_t>(ip.offset),
+            {vlan_ids[0], vlan_ids[1]},
+            vlan_count,
+            tcp.flags,
+        },
+    };
+}
+
+}  // namespace nvmeddp::pmd

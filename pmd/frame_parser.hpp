@@ -1,0 +1,71 @@
+// Parsing one received Ethernet frame down to its TCP payload, without DPDK.
+//
+// parse_frame() takes the frame's bytes (first segment of an mbuf, a pcap record, a test vector) and
+// says either where the TCP payload is and which flow it belongs to, or exactly why the frame is not
+// a TCP segment the offload engine can follow. Accepted: Ethernet II, up to two VLAN tags (802.1Q,
+// or 802.1ad S-tag + C-tag), IPv4 with options, IPv6 without extension headers, TCP with options.
+//
+// Safety: it reads only inside the span, and checks every length field against both the header it
+// belongs to and the bytes present before using it. A frame longer than its IP packet (Ethernet
+// padding up to 60 bytes, trailing FCS) is fine: the payload ends where IP says the packet ends.
+//
+// Checksums (IPv4 header, TCP) are not verified. The NIC or the kernel side of the port has checked
+// them (or marked the mbuf bad, which the engine tests before calling this), and re-summing every
+// payload byte here would cost as much as the CRC32C the offload exists to save. Nothing unsafe
+// follows from a corrupted segment that slipped through: the engine only places bytes, and the
+// host's TCP and NVMe/TCP parsers re-validate every byte they consume (data digest included).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "pmd/flow_key.hpp"
+
+namespace nvmeddp::pmd {
+
+enum class FrameError : uint8_t {
+    None = 0,
+    TruncatedEthernet,        // shorter than an Ethernet header
+    TruncatedVlanTag,         // a VLAN TPID with fewer than 4 bytes after it
+    TooManyVlanTags,          // a third VLAN tag (at most S-tag + C-tag are parsed)
+    NotIp,                    // EtherType neither IPv4 nor IPv6 (ARP, LLDP, 802.3 length, ...)
+    TruncatedIpHeader,        // the frame ends inside the IPv4 header (options included) or IPv6 header
+    BadIpVersion,             // version nibble disagrees with the EtherType
+    BadIhl,                   // IPv4 IHL below 5
+    BadIpTotalLength,         // IPv4 total length below the header length
+    TruncatedIpPacket,        // IPv4 total length / IPv6 payload length runs past the end of the frame
+    NotTcp,                   // upper protocol is not TCP (UDP, ICMP, IPv6 no-next-header, ...)
+    Ipv4Fragment,             // MF set or fragment offset non-zero: the segment is not whole here
+    Ipv6ExtensionHeader,      // an extension header before TCP: not offloadable (net_headers.hpp)
+    IpPayloadTooShortForTcp,  // the IP payload is shorter than a TCP header without options
+    BadTcpDataOffset,         // TCP data offset below 5, or the TCP header runs past the IP payload
+};
+
+const char* to_string(FrameError error) noexcept;
+
+inline constexpr uint8_t kMaxVlanTags = 2;
+
+// A TCP segment found in a frame. Offsets are from the first byte of the frame.
+struct TcpSegment {
+    FlowKey flow;                       // as sent: src = the peer that sent this frame
+    uint32_t seq = 0;
+    uint32_t ack = 0;
+    uint32_t payload_len = 0;           // TCP payload bytes (may be 0: a pure ACK)
+    uint16_t payload_offset = 0;        // first payload byte
+    uint16_t l3_offset = 0;             // IP header
+    uint16_t l4_offset = 0;             // TCP header
+    uint16_t vlan_ids[kMaxVlanTags] = {};  // VIDs, outermost first
+    uint8_t vlan_count = 0;
+    uint8_t tcp_flags = 0;              // tcp_flags::* (net_headers.hpp)
+};
+
+struct FrameParse {
+    FrameError error = FrameError::None;
+    TcpSegment segment{};  // meaningful only when ok()
+
+    bool ok() const noexcept { return error == FrameError::None; }
+};
+
+FrameParse parse_frame(std::span<const uint8_t> frame) noexcept;
+
+}  // namespace nvmeddp::pmd

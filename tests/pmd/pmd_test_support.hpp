@@ -1,0 +1,30 @@
+// Shared by the pmd packet-layer tests: the FlowKey a generated flow should parse to, and parsing
+// from a buffer of exactly the frame's size (so that AddressSanitizer flags any read past its end).
+#pragma once
+
+#include <cstring>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "pmd/flow_key.hpp"
+#include "pmd/frame_parser.hpp"
+#include "testlib/frame_gen.hpp"
+
+namespace nvmeddp::pmd_test {
+
+inline pmd::FlowKey key_of(const testlib::FlowSpec& f) {
+    return f.ipv6 ? pmd::FlowKey::ipv6(f.src_ip.data(), f.dst_ip.data(), f.src_port, f.dst_port)
+                  : pmd::FlowKey::ipv4(f.src_ip.data(), f.dst_ip.data(), f.src_port, f.dst_port);
+}
+
+// Parses the first n bytes of frame from a heap copy of exactly n bytes.
+inline pmd::FrameParse parse_exact(std::span<const uint8_t> frame, size_t n) {
+    std::unique_ptr<uint8_t[]> copy(new uint8_t[n]);
+    if (n != 0) std::memcpy(copy.get(), frame.data(), n);
+    return pmd::parse_frame(std::span<const uint8_t>(copy.get(), n));
+}
+
+inline pmd::FrameParse parse_exact(std::span<const uint8_t> frame) { return parse_exact(frame, frame.size()); }
+
+}  // namespace nvmeddp::pmd_test

@@ -1,0 +1,272 @@
+#include "testlib/frame_gen.hpp"
+
+#include <algorithm>
+#include <random>
+
+namespace nvmeddp::testlib {
+
+namespace {
+
+void put16(std::vector<uint8_t>& out, size_t at, uint16_t v) {
+    out[at] = static_cast<uint8_t>(v >> 8);
+    out[at + 1] = static_cast<uint8_t>(v);
+}
+
+void put32(std::vector<uint8_t>& out, size_t at, uint32_t v) {
+    for (size_t i = 0; i < 4; ++i) out[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+}
+
+void append(std::vector<uint8_t>& out, std::initializer_list<uint8_t> bytes) { out.insert(out.end(), bytes); }
+
+uint32_t sum16(std::span<const uint8_t> bytes, uint32_t acc) {
+    size_t i = 0;
+    for (; i + 1 < bytes.size(); i += 2) acc += static_cast<uint32_t>(bytes[i] << 8 | bytes[i + 1]);
+    if (i < bytes.size()) acc += static_cast<uint32_t>(bytes[i] << 8);
+    return acc;
+}
+
+}  // namespace
+
+uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t initial) noexcept {
+    uint64_t acc = sum16(bytes, 0);
+    acc += initial;
+    while (acc >> 16) acc = (acc & 0xFFFF) + (acc >> 16);
+    return static_cast<uint16_t>(~acc);
+}
+
+FlowSpec ipv4_flow() {
+    FlowSpec f;
+    f.src_ip = {192, 0, 2, 1};
+    f.dst_ip = {192, 0, 2, 2};
+    return f;
+}
+
+FlowSpec ipv6_flow() {
+    FlowSpec f;
+    f.ipv6 = true;
+    f.src_ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    f.dst_ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    return f;
+}
+
+size_t tcp_options_len(TcpOptions options) noexcept {
+    switch (options) {
+        case TcpOptions::None: return 0;
+        case TcpOptions::Timestamps: return 12;
+        case TcpOptions::TimestampsAndSack: return 24;
+    }
+    return 0;
+}
+
+BuiltFrame build_frame(const FlowSpec& flow, const TcpFields& tcp, std::span<const uint8_t> payload,
+                       bool pad_to_minimum) {
+    BuiltFrame f;
+    auto& b = f.bytes;
+    b.insert(b.end(), flow.dst_mac.begin(), flow.dst_mac.end());
+    b.insert(b.end(), flow.src_mac.begin(), flow.src_mac.end());
+    if (flow.s_vlan) append(b, {0x88, 0xA8, static_cast<uint8_t>(*flow.s_vlan >> 8), static_cast<uint8_t>(*flow.s_vlan)});
+    if (flow.c_vlan) append(b, {0x81, 0x00, static_cast<uint8_t>(*flow.c_vlan >> 8), static_cast<uint8_t>(*flow.c_vlan)});
+    append(b, flow.ipv6 ? std::initializer_list<uint8_t>{0x86, 0xDD} : std::initializer_list<uint8_t>{0x08, 0x00});
+
+    const size_t l3 = b.size();
+    const size_t opt_len = tcp_options_len(tcp.options);
+    const size_t tcp_len = 20 + opt_len;
+    size_t ip_header_len = 0;
+    if (flow.ipv6) {
+        ip_header_len = 40;
+        b.resize(l3 + ip_header_len);
+        put32(b, l3, 0x60000000u | 0x12345u);  // version 6, flow label
+        put16(b, l3 + 4, static_cast<uint16_t>(tcp_len + payload.size()));
+        b[l3 + 6] = 6;   // next header: TCP
+        b[l3 + 7] = 64;  // hop limit
+        std::copy(flow.src_ip.begin(), flow.src_ip.end(), b.begin() + static_cast<ptrdiff_t>(l3 + 8));
+        std::copy(flow.dst_ip.begin(), flow.dst_ip.end(), b.begin() + static_cast<ptrdiff_t>(l3 + 24));
+    } else {
+        const size_t words = std::min<size_t>(flow.ipv4_option_words, 10);
+        ip_header_len = 20 + 4 * words;
+        b.resize(l3 + ip_header_len);
+        b[l3] = static_cast<uint8_t>(0x40 | (5 + words));
+        put16(b, l3 + 2, static_cast<uint16_t>(ip_header_len + tcp_len + payload.size()));
+        put16(b, l3 + 4, static_cast<uint16_t>(tcp.seq));  // identification
+        put16(b, l3 + 6, 0x4000);                           // DF
+        b[l3 + 8] = 64;                                     // TTL
+        b[l3 + 9] = 6;                                      // TCP
+        std::copy_n(flow.src_ip.begin(), 4, b.begin() + static_cast<ptrdiff_t>(l3 + 12));
+        std::copy_n(flow.dst_ip.begin(), 4, b.begin() + static_cast<ptrdiff_t>(l3 + 16));
+        for (size_t i = 20; i < ip_header_len; ++i) b[l3 + i] = i + 1 == ip_header_len ? 0x00 : 0x01;  // NOPs, EOL
+        put16(b, l3 + 10, internet_checksum(std::span<const uint8_t>(b).subspan(l3, ip_header_len)));
+    }
+
+    const size_t l4 = b.size();
+    b.resize(l4 + tcp_len);
+    put16(b, l4, flow.src_port);
+    put16(b, l4 + 2, flow.dst_port);
+    put32(b, l4 + 4, tcp.seq);
+    put32(b, l4 + 8, tcp.ack);
+    b[l4 + 12] = static_cast<uint8_t>((tcp_len / 4) << 4);
+    b[l4 + 13] = tcp.flags;
+    put16(b, l4 + 14, tcp.window);
+    if (opt_len >= 12) {
+        const size_t o = l4 + 20;
+        b[o] = 1;  // NOP
+        b[o + 1] = 1;
+        b[o + 2] = 8;  // timestamps
+        b[o + 3] = 10;
+        put32(b, o + 4, tcp.tsval);
+        put32(b, o + 8, tcp.tsval ^ 0xA5A5u);
+    }
+    if (opt_len >= 24) {
+        const size_t o = l4 + 32;
+        b[o] = 1;
+        b[o + 1] = 1;
+        b[o + 2] = 5;  // SACK, one block
+        b[o + 3] = 10;
+        put32(b, o + 4, tcp.ack + 1000);
+        put32(b, o + 8, tcp.ack + 2000);
+    }
+    const size_t payload_at = b.size();
+    b.insert(b.end(), payload.begin(), payload.end());
+
+    // TCP checksum over the pseudo-header, the TCP header and the payload.
+    const uint32_t seg_len = static_cast<uint32_t>(tcp_len + payload.size());
+    uint32_t pseudo = 0;
+    if (flow.ipv6) {
+        pseudo = sum16(std::span<const uint8_t>(b).subspan(l3 + 8, 32), 0);
+        pseudo += (seg_len >> 16) + (seg_len & 0xFFFF) + 6;
+    } else {
+        pseudo = sum16(std::span<const uint8_t>(b).subspan(l3 + 12, 8), 0);
+        pseudo += seg_len + 6;
+    }
+    put16(b, l4 + 16, internet_checksum(std::span<const uint8_t>(b).subspan(l4), pseudo));
+
+    f.layout = FrameLayout{static_cast<uint16_t>(l3), static_cast<uint16_t>(l4), static_cast<uint16_t>(payload_at),
+                           static_cast<uint32_t>(payload.size()), static_cast<uint16_t>(b.size())};
+    if (pad_to_minimum && b.size() < 60) b.resize(60, 0);
+    return f;
+}
+
+namespace {
+
+struct Planned {
+    ByteRange range;
+    uint8_t faults = 0;
+    size_t segment = kNoSegment;
+    uint64_t key = 0;  // arrival order: 2 * position (+ 2 * delay + 1 when delivered late)
+};
+
+std::vector<ByteRange> segment_stream(size_t len, const FrameGenOptions& o) {
+    std::vector<ByteRange> out;
+    std::mt19937_64 rng(o.segment_seed);
+    const uint32_t mss = std::max<uint32_t>(1, o.mss);
+    for (uint64_t at = 0; at < len;) {
+        const uint64_t want = o.random_segment_sizes ? 1 + rng() % mss : mss;
+        const uint64_t n = std::min<uint64_t>(want, len - at);
+        out.push_back(ByteRange{at, n});
+        at += n;
+    }
+    return out;
+}
+
+}  // namespace
+
+FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOptions& o, const FaultPlan& plan) {
+    FrameSequence out;
+    out.segments = segment_stream(stream.size(), o);
+    std::mt19937_64 rng(plan.seed);
+    std::uniform_real_distribution<double> coin(0.0, 1.0);
+    const uint32_t mss = std::max<uint32_t>(1, o.mss);
+    const uint64_t max_d = std::max<uint32_t>(1, plan.max_displacement);
+
+    // Sender: every segment in order, plus resegmented retransmissions of recent bytes.
+    std::vector<Planned> sent;
+    for (size_t i = 0; i < out.segments.size(); ++i) {
+        sent.push_back(Planned{out.segments[i], 0, i, 0});
+        if (plan.resegment > 0 && coin(rng) < plan.resegment) {
+            const size_t first = i - std::min<size_t>(i, rng() % 3);
+            const ByteRange& a = out.segments[first];
+            const uint64_t begin = a.offset + rng() % a.length;
+            const uint64_t end = begin + 1 + rng() % (out.segments[i].end() - begin);
+            for (uint64_t at = begin; at < end;) {
+                const uint64_t n = std::min<uint64_t>(1 + rng() % mss, end - at);
+                sent.push_back(Planned{ByteRange{at, n}, fault::kResegmented, kNoSegment, 0});
+                at += n;
+            }
+        }
+    }
+
+    // Network: loss (and the sender's retransmission), reordering, duplication.
+    std::vector<Planned> arrived;
+    for (size_t p = 0; p < sent.size(); ++p) {
+        Planned item = sent[p];
+        if (plan.loss > 0 && coin(rng) < plan.loss) {
+            if (plan.retransmit_lost) {
+                item.faults |= fault::kRetransmit;
+                item.key = 2 * (p + 1 + rng() % max_d) + 1;
+                arrived.push_back(item);
+            }
+            continue;
+        }
+        item.key = 2 * p;
+        if (plan.reorder > 0 && coin(rng) < plan.reorder) {
+            item.faults |= fault::kReordered;
+            item.key = 2 * (p + 1 + rng() % max_d) + 1;
+        }
+        arrived.push_back(item);
+        if (plan.duplicate > 0 && coin(rng) < plan.duplicate) {
+            Planned copy = item;
+            copy.faults |= fault::kDuplicate;
+            copy.key = 2 * (p + rng() % (max_d + 1)) + 1;
+            arrived.push_back(copy);
+        }
+    }
+    std::stable_sort(arrived.begin(), arrived.end(), [](const Planned& a, const Planned& b) { return a.key < b.key; });
+
+    if (plan.corrupt_offset) {
+        const uint64_t c = *plan.corrupt_offset;
+        for (size_t i = 0; i < arrived.size(); ++i) {
+            if (arrived[i].range.offset <= c && c < arrived[i].range.end()) {
+                arrived[i].faults |= fault::kCorrupted;
+                out.corrupted_frame = i;
+                break;
+            }
+        }
+    }
+
+    // Frames.
+    std::vector<uint8_t> payload;
+    for (size_t i = 0; i < arrived.size(); ++i) {
+        const Planned& item = arrived[i];
+        const auto off = static_cast<size_t>(item.range.offset);
+        payload.assign(stream.begin() + static_cast<ptrdiff_t>(off),
+                       stream.begin() + static_cast<ptrdiff_t>(off + item.range.length));
+        if (item.faults & fault::kCorrupted) payload[*plan.corrupt_offset - off] ^= plan.corrupt_xor;
+        TcpFields tcp;
+        tcp.seq = static_cast<uint32_t>(o.first_seq + item.range.offset);
+        tcp.ack = o.ack;
+        tcp.tsval = static_cast<uint32_t>(i + 1);
+        switch (o.options) {
+            case OptionMode::None: tcp.options = TcpOptions::None; break;
+            case OptionMode::Timestamps: tcp.options = TcpOptions::Timestamps; break;
+            case OptionMode::Varying: tcp.options = static_cast<TcpOptions>(i % 3); break;
+        }
+        BuiltFrame built = build_frame(o.flow, tcp, payload, o.pad_to_minimum);
+        out.frames.push_back(GeneratedFrame{
+            std::move(built.bytes),
+            FrameTruth{item.range.offset, static_cast<uint32_t>(item.range.length), tcp.seq, item.faults, item.segment,
+                       built.layout}});
+    }
+
+    // Stream ranges no frame carries.
+    std::vector<ByteRange> carried;
+    for (const auto& item : arrived) carried.push_back(item.range);
+    std::sort(carried.begin(), carried.end(), [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
+    uint64_t covered = 0;
+    for (const auto& r : carried) {
+        if (r.offset > covered) out.missing.push_back(ByteRange{covered, r.offset - covered});
+        covered = std::max(covered, r.end());
+    }
+    if (covered < stream.size()) out.missing.push_back(ByteRange{covered, stream.size() - covered});
+    return out;
+}
+
+}  // namespace nvmeddp::testlib
