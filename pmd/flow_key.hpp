@@ -16,9 +16,11 @@
 #include <cstring>
 #include <type_traits>
 
+#include "ddp/connection_config.hpp"
+
 namespace nvmeddp::pmd {
 
-enum class IpFamily : uint8_t { None = 0, Ipv4 = 4, Ipv6 = 6 };
+using ddp::IpFamily;
 
 struct alignas(8) FlowKey {
     using Addr = std::array<uint8_t, 16>;

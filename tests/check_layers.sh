@@ -8,14 +8,16 @@ cd "$root" || exit 2
 
 # Layer rank of a project path, the same for a file's path and an include path; lower may not include
 # higher. $2 is the rank of anything else (apps and tests are on top; system headers at the bottom).
+# The public C headers (include/nvmeddp/*.h) are declarations only and sit below every layer: each
+# layer implements its part of the C ABI, and a public header may include no project header.
 rank_of() {
   case "$1" in
+    include/*|nvmeddp/*) echo 0 ;;
     nvmetcp/host/*|nvmetcp/target/*) echo 5 ;;
     nvmetcp/*) echo 1 ;;
     ddp/*) echo 2 ;;
     pmd/*) echo 3 ;;
     tcp/*) echo 4 ;;
-    include/*|nvmeddp/*) echo 6 ;;
     *) echo "$2" ;;
   esac
 }

@@ -7,12 +7,13 @@
 #include <string>
 
 #include "pmd/frame_parser.hpp"
-#include "pmd/tcp_seq.hpp"
+#include "ddp/tcp_seq.hpp"
 #include "pmd_test_support.hpp"
 #include "testlib/frame_gen.hpp"
 #include "testlib/pdu_stream_gen.hpp"
 
 using namespace nvmeddp::pmd;
+using namespace nvmeddp::ddp;
 using namespace nvmeddp::testlib;
 using nvmeddp::pmd_test::key_of;
 using nvmeddp::pmd_test::parse_exact;

@@ -3,9 +3,9 @@
 
 #include <random>
 
-#include "pmd/tcp_seq.hpp"
+#include "ddp/tcp_seq.hpp"
 
-using namespace nvmeddp::pmd;
+using namespace nvmeddp::ddp;
 
 TEST(TcpSeq, OrdersAcrossTheWrap) {
     struct Case {

@@ -20,7 +20,7 @@
 
 #include <cstdint>
 
-namespace nvmeddp::pmd {
+namespace nvmeddp::ddp {
 
 // Signed distance from b to a (a - b): positive when a is after b.
 constexpr int32_t seq_diff(uint32_t a, uint32_t b) noexcept {
@@ -62,4 +62,4 @@ static_assert(seq_to_offset(0xFFFFFFF0u, SeqAnchor{0x10u, 1032}) == 1000);
 static_assert(seq_to_offset(7, SeqAnchor{10, 0}) == -3);
 static_assert(offset_to_seq((uint64_t{5} << 32) + 3, 0xFFFFFFFFu) == 2);
 
-}  // namespace nvmeddp::pmd
+}  // namespace nvmeddp::ddp

@@ -1,0 +1,41 @@
+// What a host tells the device about a connection it offloads ("sk_add").
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "ddp/device_caps.hpp"
+#include "ddp/status.hpp"
+
+namespace nvmeddp::ddp {
+
+enum class IpFamily : uint8_t { None = 0, Ipv4 = 4, Ipv6 = 6 };
+
+// The connection as the host sees it: local = the host, remote = the NVMe/TCP controller. The
+// device receives the controller's segments, so it matches src = remote, dst = local.
+struct ConnectionTuple {
+    IpFamily family = IpFamily::None;
+    std::array<uint8_t, 16> local_addr{};   // IPv4: the first 4 bytes, the rest ignored
+    std::array<uint8_t, 16> remote_addr{};
+    uint16_t local_port = 0;                // host byte order
+    uint16_t remote_port = 0;
+};
+
+struct ConnectionConfig {
+    ConnectionTuple tuple;
+    uint16_t queue_depth = 128;  // commands outstanding at once: sizes the registration table
+    uint16_t rx_queue = 0;       // device receive queue the connection is steered to
+    // Data alignment of C2H PDUs (the host's HPDA from ICReq, 0's based dwords): C2HData data starts
+    // at the next multiple of (rx_pda + 1) * 4 after the header and header digest.
+    uint8_t rx_pda = 0;
+    bool header_digest = false;
+    bool data_digest = false;
+    // TCP sequence number of the first byte of the next controller-to-host PDU: where the device
+    // starts following the stream. Offload normally starts right after the ICResp.
+    uint32_t rcv_seq = 0;
+};
+
+// Ok, or the first thing wrong with the config for a device with these limits.
+Status validate(const ConnectionConfig& config, const DeviceLimits& limits) noexcept;
+
+}  // namespace nvmeddp::ddp

@@ -1,0 +1,51 @@
+#include "ddp/counters.hpp"
+
+namespace nvmeddp::ddp {
+
+void add_host_counters(Stats& out, const HostCounters& c) noexcept {
+    out.setup += c.setup.get();
+    out.setup_fail += c.setup_fail.get();
+    out.teardown += c.teardown.get();
+    out.resync += c.resync.get();
+    out.resync_confirmations += c.resync_confirmations.get();
+    out.resync_refusals += c.resync_refusals.get();
+    out.resync_stale += c.resync_stale.get();
+    out.bad_transitions += c.bad_transitions.get();
+    out.forced_teardowns += c.forced_teardowns.get();
+}
+
+void add_engine_counters(Stats& out, const EngineCounters& c) noexcept {
+    out.packets += c.packets.get();
+    out.bytes += c.bytes.get();
+    out.drop += c.drop.get();
+    out.placed_bytes += c.placed_bytes.get();
+    out.digest_offloaded += c.digest_offloaded.get();
+    out.digest_failed += c.digest_failed.get();
+    out.digest_fallback += c.digest_fallback.get();
+    out.resync_requests += c.resync_requests.get();
+}
+
+void add_stats(Stats& out, const Stats& in) noexcept {
+    out.sk_add += in.sk_add;
+    out.sk_add_fail += in.sk_add_fail;
+    out.sk_del += in.sk_del;
+    out.setup += in.setup;
+    out.setup_fail += in.setup_fail;
+    out.teardown += in.teardown;
+    out.drop += in.drop;
+    out.resync += in.resync;
+    out.packets += in.packets;
+    out.bytes += in.bytes;
+    out.placed_bytes += in.placed_bytes;
+    out.digest_offloaded += in.digest_offloaded;
+    out.digest_fallback += in.digest_fallback;
+    out.digest_failed += in.digest_failed;
+    out.resync_requests += in.resync_requests;
+    out.resync_confirmations += in.resync_confirmations;
+    out.resync_refusals += in.resync_refusals;
+    out.resync_stale += in.resync_stale;
+    out.bad_transitions += in.bad_transitions;
+    out.forced_teardowns += in.forced_teardowns;
+}
+
+}  // namespace nvmeddp::ddp

@@ -1,0 +1,53 @@
+// Statistics: per-connection counters with one writer each, readable from any thread.
+//
+// The host's lcore counts what the host does (setup, teardown, resync answers); the engine's lcore
+// counts what the device does (packets, placement, digests, resync requests). Each counter has one
+// writer, so an increment is a relaxed load and store (plain moves on x86, no locked instruction),
+// and a statistics reader on a third thread sees a recent value without a data race. Device
+// totals are sums taken when asked, never a shared counter that two lcores would bounce between
+// their caches.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "nvmeddp/ddp.h"
+
+namespace nvmeddp::ddp {
+
+class Counter {
+public:
+    void add(uint64_t n = 1) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<uint64_t> v_{0};
+};
+
+// Written by the host's lcore (through the library).
+struct HostCounters {
+    Counter setup, setup_fail, teardown;
+    Counter resync, resync_confirmations, resync_refusals, resync_stale;
+    Counter bad_transitions;   // setup of a busy id, teardown twice or of nothing, ...
+    Counter forced_teardowns;  // torn down by connection removal
+};
+
+// Written by the offload engine's lcore (through the driver).
+struct EngineCounters {
+    Counter packets, bytes;      // packets and TCP payload bytes of the connection seen by the device
+    Counter drop;                // packets it could not follow or place (out of order, bad header, ...)
+    Counter placed_bytes;        // payload bytes written into registered buffers
+    Counter digest_offloaded;    // data digests verified, equal
+    Counter digest_failed;       // data digests verified, different (the host is told per packet)
+    Counter digest_fallback;     // PDUs with a data digest it did not verify: the host computes it
+    Counter resync_requests;     // raised after losing the PDU framing
+};
+
+// A plain snapshot, the C API's struct (Linux's names first, then ours).
+using Stats = ::nvmeddp_stats;
+
+void add_host_counters(Stats& out, const HostCounters& c) noexcept;
+void add_engine_counters(Stats& out, const EngineCounters& c) noexcept;
+void add_stats(Stats& out, const Stats& in) noexcept;
+
+}  // namespace nvmeddp::ddp

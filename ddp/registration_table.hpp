@@ -1,0 +1,112 @@
+// Per-connection registrations (command id -> buffer list), preallocated and indexed by command id.
+//
+// Each slot goes Free -> Registered -> InUse -> TornDown -> Free:
+//   publish()  host     Free -> Registered        after setup: the engine may now place
+//   claim()    engine   Registered -> InUse       the engine found a C2HData for the command id
+//   retire()   host     Registered|InUse -> TornDown   teardown: the engine must stop
+//   release()  host     TornDown -> Free          the engine has let go (QuiescentGate)
+// Any other transition is refused with a Status and changes nothing (the library counts it).
+//
+// The state and a generation share one atomic word: the engine validates "this registration, still
+// live" with one load per packet (a plain move on x86). The word's memory orders are what
+// QuiescentGate's proof needs: publish is a release store, retire and the engine's reads seq_cst. The slot's other fields are written only while it is Free and read
+// by the engine only after it saw the word live within one burst (QuiescentGate), so they need no
+// atomics. Nothing here allocates after construction, and no operation takes a lock.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "ddp/buffer_list.hpp"
+#include "ddp/status.hpp"
+
+namespace nvmeddp::ddp {
+
+enum class RegState : uint8_t { Free = 0, Registered = 1, InUse = 2, TornDown = 3 };
+
+const char* to_string(RegState state) noexcept;
+
+class Registration {
+public:
+    uint16_t command_id() const noexcept { return cid_; }
+    std::span<const BufferSegment> segments() const noexcept { return {segments_, segment_count_}; }
+    uint64_t total_len() const noexcept { return total_len_; }
+
+private:
+    friend class RegistrationTable;
+    static constexpr uint32_t kStateMask = 0xFF;
+    static constexpr uint32_t kGenerationUnit = 0x100;
+
+    std::atomic<uint32_t> word_{0};  // generation << 8 | RegState
+    uint16_t cid_ = 0;
+    uint32_t segment_count_ = 0;
+    uint64_t total_len_ = 0;
+    const BufferSegment* segments_ = nullptr;
+};
+
+class RegistrationTable {
+public:
+    // What the engine holds while it places one PDU: the slot and the word it saw. Valid only while
+    // still_valid() says so, and never across QuiescentGate::leave() without checking again.
+    struct Claim {
+        const Registration* registration = nullptr;
+        uint32_t word = 0;
+        explicit operator bool() const noexcept { return registration != nullptr; }
+    };
+
+    // Capacity: the next power of two >= queue_depth. With full_cid_range a command id uses the
+    // slot of its low bits; without, command ids must be below queue_depth.
+    RegistrationTable(uint16_t queue_depth, bool full_cid_range);
+
+    // --- host side (one thread) ---
+    // setup: Ok, or CommandIdOutOfRange / CommandIdBusy / TeardownPending. The buffer list must have
+    // been validated (validate_buffer_list) and stay valid until release().
+    Status check_free(uint16_t cid) const noexcept;
+    void fill(uint16_t cid, std::span<const BufferSegment> segments, uint64_t total_len) noexcept;
+    void publish(uint16_t cid) noexcept;
+    // teardown: Ok, or CommandIdOutOfRange / NotRegistered / AlreadyTornDown.
+    Status retire(uint16_t cid) noexcept;
+    void release(uint16_t cid) noexcept;  // precondition: TornDown
+    RegState state(uint16_t cid) const noexcept;
+
+    // Calls f(cid) for every command id that is Registered or InUse (connection removal).
+    template <typename F>
+    void for_each_live(F&& f) const {
+        for (size_t i = 0; i < capacity_; ++i) {
+            const RegState s = state_of(slots_[i].word_.load(std::memory_order_relaxed));
+            if (s == RegState::Registered || s == RegState::InUse) f(slots_[i].cid_);
+        }
+    }
+
+    // --- engine side (one thread) ---
+    // The live registration of cid, marked InUse; an empty Claim when there is none.
+    Claim claim(uint16_t cid) noexcept;
+    // seq_cst, not just acquire: see QuiescentGate. On x86 both are a plain load.
+    bool still_valid(const Claim& c) const noexcept {
+        return c.registration->word_.load(std::memory_order_seq_cst) == c.word;
+    }
+
+    size_t capacity() const noexcept { return capacity_; }
+    uint16_t queue_depth() const noexcept { return queue_depth_; }
+    size_t memory_bytes() const noexcept { return capacity_ * sizeof(Registration); }
+
+private:
+    static RegState state_of(uint32_t word) noexcept { return static_cast<RegState>(word & Registration::kStateMask); }
+    static uint32_t with_state(uint32_t word, RegState s) noexcept {
+        return (word & ~Registration::kStateMask) | static_cast<uint32_t>(s);
+    }
+    bool in_range(uint16_t cid) const noexcept { return full_cid_range_ || cid < queue_depth_; }
+    Registration& slot(uint16_t cid) noexcept { return slots_[cid & mask_]; }
+    const Registration& slot(uint16_t cid) const noexcept { return slots_[cid & mask_]; }
+
+    std::unique_ptr<Registration[]> slots_;
+    size_t capacity_;
+    uint32_t mask_;
+    uint16_t queue_depth_;
+    bool full_cid_range_;
+};
+
+}  // namespace nvmeddp::ddp

@@ -1,0 +1,184 @@
+/*
+ * nvmeddp: NVMe/TCP receive offload (direct data placement and data digest) for user-space hosts.
+ *
+ * The C API of the DDP control plane, for C hosts (SPDK-style). It is a thin layer over the C++ API in
+ * ddp/device.hpp: same objects, same rules, same status codes. In short, per connection:
+ *
+ *   nvmeddp_sk_add()          offload a connection (5-tuple, digests, PDA, queue depth, TCP seq)
+ *   nvmeddp_setup()           per READ, before the command is sent: command id -> buffer list
+ *   nvmeddp_teardown()        before the command completes; NVMEDDP_IN_PROGRESS means "wait for the
+ *                             callback": the device may still write into the buffers until then
+ *   nvmeddp_poll()            delivers teardown completions and finishes connection removal
+ *   nvmeddp_pdu_header()      at every PDU header the host's parser reaches: answers resync requests
+ *   nvmeddp_sk_del()          stop offloading; registered I/Os are torn down and reported
+ *
+ * Threading: all calls for one connection come from one thread (the host's lcore). Calls for
+ * different connections may come from different threads. The offload engine may run on another
+ * lcore; the library takes no locks on the I/O path (setup, teardown, poll, pdu_header).
+ *
+ * This header is self-contained C (C99) and includes no other project header.
+ */
+#ifndef NVMEDDP_DDP_H
+#define NVMEDDP_DDP_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes. 0 is success; every other value names one reason (nvmeddp_strerror() says it). */
+enum nvmeddp_status {
+    NVMEDDP_OK = 0,
+    NVMEDDP_IN_PROGRESS = 1,            /* accepted; completes later (callback from nvmeddp_poll) */
+    /* connections */
+    NVMEDDP_E_UNKNOWN_CONNECTION = 10,  /* handle never issued, removed, or stale */
+    NVMEDDP_E_CONNECTION_DELETING = 11, /* removal in progress: no new I/O */
+    NVMEDDP_E_TOO_MANY_CONNECTIONS = 12,
+    NVMEDDP_E_BAD_ADDRESS = 13,         /* unknown address family, or port 0 */
+    NVMEDDP_E_BAD_QUEUE_DEPTH = 14,     /* 0, or above the device's max_queue_depth */
+    NVMEDDP_E_BAD_PDA = 15,             /* PDA above 31 */
+    NVMEDDP_E_BAD_RX_QUEUE = 16,        /* rx queue the device does not have */
+    /* I/O registrations */
+    NVMEDDP_E_CID_OUT_OF_RANGE = 20,    /* command id >= queue depth on a device without full_cid_range */
+    NVMEDDP_E_CID_BUSY = 21,            /* command id (or its slot) already registered */
+    NVMEDDP_E_TEARDOWN_PENDING = 22,    /* the previous teardown of this command id is not complete */
+    NVMEDDP_E_NOT_REGISTERED = 23,      /* teardown of a command id that has no registration */
+    NVMEDDP_E_ALREADY_TORN_DOWN = 24,   /* teardown twice */
+    NVMEDDP_E_EMPTY_BUFFER_LIST = 25,
+    NVMEDDP_E_TOO_MANY_SEGMENTS = 26,   /* more than max_sgl_entries */
+    NVMEDDP_E_BAD_SEGMENT = 27,         /* NULL address, zero length, or a range that wraps */
+    NVMEDDP_E_MISALIGNED_SEGMENT = 28,  /* violates segment_alignment */
+    NVMEDDP_E_LENGTH_MISMATCH = 29,     /* segment lengths do not add up to the total length */
+    NVMEDDP_E_IO_TOO_LARGE = 30,        /* total length above max_io_size */
+    NVMEDDP_E_IO_BELOW_THRESHOLD = 31,  /* total length below io_threshold: use the copy path */
+    NVMEDDP_E_PLACEMENT_DISABLED = 32,  /* placement capability switched off: use the copy path */
+    /* capabilities, resync, driver */
+    NVMEDDP_E_UNSUPPORTED = 40,         /* capability the device does not offer */
+    NVMEDDP_E_NO_RESYNC_PENDING = 41,
+    NVMEDDP_E_STALE_RESYNC = 42,        /* answer to a request that is no longer current */
+    NVMEDDP_E_DRIVER = 43,              /* the driver refused (out of hardware contexts, ...) */
+    NVMEDDP_E_INVALID_ARGUMENT = 44     /* NULL pointer or out-of-range argument to the C API */
+};
+
+/* Capability bits (nvmeddp_get_caps / nvmeddp_set_caps). */
+#define NVMEDDP_CAP_PLACEMENT 0x1u   /* C2HData payload written into registered buffers */
+#define NVMEDDP_CAP_DATA_DIGEST 0x2u /* DDGST (CRC32C) verified by the device */
+
+/* One segment of a registered buffer list. Must stay valid and unchanged until the registration's
+ * teardown has completed: the library keeps the pointer, not a copy (no allocation per I/O). */
+struct nvmeddp_segment {
+    void *addr;
+    uint64_t len;
+};
+
+struct nvmeddp_limits {
+    uint32_t max_connections;
+    uint32_t max_sgl_entries;   /* segments per registration */
+    uint32_t max_io_size;       /* bytes per registration */
+    uint32_t io_threshold;      /* registrations below this many bytes are refused */
+    uint32_t max_queue_depth;
+    uint32_t segment_alignment; /* 1: any; else every segment but the first starts aligned, and
+                                   every segment but the last ends aligned */
+    uint16_t rx_queues;         /* receive queues a connection can be steered to */
+    uint8_t full_cid_range;     /* 1: any 16-bit command id; 0: command id < queue depth */
+    uint8_t reserved;
+};
+
+#define NVMEDDP_AF_INET 4
+#define NVMEDDP_AF_INET6 6
+
+struct nvmeddp_conn_config {
+    uint8_t family;            /* NVMEDDP_AF_INET or NVMEDDP_AF_INET6 */
+    uint8_t local_addr[16];    /* IPv4: the first 4 bytes */
+    uint8_t remote_addr[16];
+    uint16_t local_port;       /* host byte order */
+    uint16_t remote_port;
+    uint16_t queue_depth;      /* commands outstanding at once */
+    uint16_t rx_queue;         /* device receive queue the connection is steered to */
+    uint8_t rx_pda;            /* HPDA: alignment of C2HData data, 0's based dwords (0..31) */
+    uint8_t header_digest;     /* HDGST negotiated */
+    uint8_t data_digest;       /* DDGST negotiated */
+    uint32_t rcv_seq;          /* TCP sequence number of the first byte of the next C2H PDU */
+};
+
+typedef struct nvmeddp_device nvmeddp_device; /* opaque */
+typedef uint64_t nvmeddp_conn;                /* connection handle; 0 is never valid */
+
+/* Called from nvmeddp_poll (or nvmeddp_sk_del) on the connection's thread once the device no longer
+ * touches the buffers of (conn, cid). status: NVMEDDP_OK after nvmeddp_teardown,
+ * NVMEDDP_E_CONNECTION_DELETING for an I/O that nvmeddp_sk_del tore down. */
+typedef void (*nvmeddp_teardown_cb)(void *arg, nvmeddp_conn conn, uint16_t cid, int status);
+
+struct nvmeddp_stats {
+    /* the Linux ULP DDP names */
+    uint64_t sk_add, sk_add_fail, sk_del;
+    uint64_t setup, setup_fail, teardown;
+    uint64_t drop;        /* offloaded-flow packets the device could not follow or place */
+    uint64_t resync;      /* resync responses delivered to the device */
+    uint64_t packets, bytes;
+    /* more */
+    uint64_t placed_bytes;          /* payload bytes written into registered buffers */
+    uint64_t digest_offloaded;      /* data digests verified by the device */
+    uint64_t digest_fallback;       /* PDUs with a data digest the device did not verify */
+    uint64_t digest_failed;         /* data digests the device found wrong */
+    uint64_t resync_requests;       /* raised by the device */
+    uint64_t resync_confirmations;  /* answered yes by the host */
+    uint64_t resync_refusals;       /* answered no by the host */
+    uint64_t resync_stale;          /* answers that arrived after a newer request */
+    uint64_t bad_transitions;       /* registration state changes refused (setup twice, ...) */
+    uint64_t forced_teardowns;      /* registrations torn down by connection removal */
+};
+
+struct nvmeddp_resync_request {
+    uint32_t seq; /* TCP sequence number where the device believes a PDU header starts */
+    uint32_t id;  /* request id, non-zero */
+};
+
+/* Result of nvmeddp_pdu_header(). */
+enum nvmeddp_resync_outcome {
+    NVMEDDP_RESYNC_NONE = 0,      /* nothing pending, or the pending request is further ahead */
+    NVMEDDP_RESYNC_CONFIRMED = 1, /* the request's seq is this header: the device resumes */
+    NVMEDDP_RESYNC_REFUSED = 2    /* the host passed the request's seq: not a header there */
+};
+
+/* Devices (one per port that offers the offload), registered by their drivers. */
+unsigned nvmeddp_device_count(void);
+nvmeddp_device *nvmeddp_device_get(unsigned index);        /* NULL past the end */
+nvmeddp_device *nvmeddp_device_find(const char *name);     /* NULL when none has that name */
+const char *nvmeddp_device_name(const nvmeddp_device *dev);
+
+int nvmeddp_get_limits(const nvmeddp_device *dev, struct nvmeddp_limits *out);
+int nvmeddp_get_caps(const nvmeddp_device *dev, uint32_t *supported, uint32_t *enabled);
+int nvmeddp_set_caps(nvmeddp_device *dev, uint32_t enabled);
+
+int nvmeddp_sk_add(nvmeddp_device *dev, const struct nvmeddp_conn_config *config, nvmeddp_conn *out);
+/* Tears down every registered I/O (each reported through cb with NVMEDDP_E_CONNECTION_DELETING once
+ * the device let go of it) and removes the connection: NVMEDDP_OK when done, NVMEDDP_IN_PROGRESS when
+ * nvmeddp_poll must finish it. forced (may be NULL) receives the number of I/Os torn down. */
+int nvmeddp_sk_del(nvmeddp_device *dev, nvmeddp_conn conn, nvmeddp_teardown_cb cb, void *arg, uint32_t *forced);
+
+int nvmeddp_setup(nvmeddp_device *dev, nvmeddp_conn conn, uint16_t cid, const struct nvmeddp_segment *sgl,
+                  uint32_t nsegs, uint64_t total_len);
+/* NVMEDDP_OK: done, the buffers are the host's again (cb is not called). NVMEDDP_IN_PROGRESS: cb is
+ * called from a later nvmeddp_poll. */
+int nvmeddp_teardown(nvmeddp_device *dev, nvmeddp_conn conn, uint16_t cid, nvmeddp_teardown_cb cb, void *arg);
+/* Completes what can be completed; returns the number of teardowns completed. */
+unsigned nvmeddp_poll(nvmeddp_device *dev, nvmeddp_conn conn);
+
+int nvmeddp_resync_pending(nvmeddp_device *dev, nvmeddp_conn conn, struct nvmeddp_resync_request *out);
+int nvmeddp_resync_response(nvmeddp_device *dev, nvmeddp_conn conn, const struct nvmeddp_resync_request *req,
+                            int confirm);
+/* An nvmeddp_resync_outcome. */
+int nvmeddp_pdu_header(nvmeddp_device *dev, nvmeddp_conn conn, uint32_t tcp_seq);
+
+int nvmeddp_get_conn_stats(const nvmeddp_device *dev, nvmeddp_conn conn, struct nvmeddp_stats *out);
+int nvmeddp_get_device_stats(const nvmeddp_device *dev, struct nvmeddp_stats *out);
+
+const char *nvmeddp_strerror(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NVMEDDP_DDP_H */
