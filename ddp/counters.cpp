@@ -23,6 +23,9 @@ void add_engine_counters(Stats& out, const EngineCounters& c) noexcept {
     out.digest_failed += c.digest_failed.get();
     out.digest_fallback += c.digest_fallback.get();
     out.resync_requests += c.resync_requests.get();
+    out.place_no_registration += c.place_no_registration.get();
+    out.place_out_of_range += c.place_out_of_range.get();
+    out.place_torn_down += c.place_torn_down.get();
 }
 
 void add_stats(Stats& out, const Stats& in) noexcept {
@@ -46,6 +49,9 @@ void add_stats(Stats& out, const Stats& in) noexcept {
     out.resync_stale += in.resync_stale;
     out.bad_transitions += in.bad_transitions;
     out.forced_teardowns += in.forced_teardowns;
+    out.place_no_registration += in.place_no_registration;
+    out.place_out_of_range += in.place_out_of_range;
+    out.place_torn_down += in.place_torn_down;
 }
 
 }  // namespace nvmeddp::ddp

@@ -41,6 +41,8 @@ struct EngineCounters {
     Counter digest_failed;       // data digests verified, different (the host is told per packet)
     Counter digest_fallback;     // PDUs with a data digest it did not verify: the host computes it
     Counter resync_requests;     // raised after losing the PDU framing
+    // C2HData PDUs not placed (all of them, or the rest from some packet on), by reason.
+    Counter place_no_registration, place_out_of_range, place_torn_down;
 };
 
 // A plain snapshot, the C API's struct (Linux's names first, then ours).

@@ -39,6 +39,7 @@ enum class FrameError : uint8_t {
     Ipv6ExtensionHeader,      // an extension header before TCP: not offloadable (net_headers.hpp)
     IpPayloadTooShortForTcp,  // the IP payload is shorter than a TCP header without options
     BadTcpDataOffset,         // TCP data offset below 5, or the TCP header runs past the IP payload
+    HeadersNotInFirstSegment, // multi-segment frame whose headers do not all sit in the first segment
 };
 
 const char* to_string(FrameError error) noexcept;
@@ -67,5 +68,9 @@ struct FrameParse {
 };
 
 FrameParse parse_frame(std::span<const uint8_t> frame) noexcept;
+
+// A frame in several segments (an mbuf chain): `first` is the first segment, which must hold every
+// header; frame_len is the whole frame's length (pkt_len). The payload may continue in later segments.
+FrameParse parse_frame(std::span<const uint8_t> first, size_t frame_len) noexcept;
 
 }  // namespace nvmeddp::pmd

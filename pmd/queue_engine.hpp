@@ -1,0 +1,93 @@
+// The offload engine of one rx queue: what the lcore polling that queue runs on every received frame.
+//
+// Per burst:  begin_burst()  enters the QuiescentGate and applies pending control commands
+//             process(...)   per frame: find the offloaded connection (rte_flow MARK, else the
+//                            software classifier on the 5-tuple), run its ConnectionEngine
+//             end_burst()    leaves the gate
+// Frames of other flows and non-TCP frames pass untouched (process() returns false).
+//
+// The connection table and the classifier are written only here, by commands the control path
+// queues (add/remove connection); the control path learns that a command took effect through its
+// sequence number. Nothing here locks or allocates after construction.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "ddp/counters.hpp"
+#include "ddp/quiescent_gate.hpp"
+#include "pmd/command_ring.hpp"
+#include "pmd/connection_engine.hpp"
+#include "pmd/flow_classifier.hpp"
+#include "pmd/flow_key.hpp"
+
+namespace nvmeddp::pmd {
+
+// Per-queue counters, written by the polling lcore.
+struct QueueCounters {
+    ddp::Counter frames;           // frames given to process()
+    ddp::Counter not_tcp;          // not a TCP segment the engine can follow (frame_parser.hpp)
+    ddp::Counter not_offloaded;    // TCP, but of no offloaded connection
+    ddp::Counter by_mark;          // found by the steering MARK
+    ddp::Counter by_classifier;    // found by the software classifier
+    ddp::Counter stale_mark;       // a MARK naming no connection of this queue (left to the host)
+    ddp::Counter too_many_chunks;  // an offloaded connection's frame in more segments than handled
+};
+
+class QueueEngine {
+public:
+    // Largest number of payload chunks (mbuf segments) of one frame; beyond it the frame is left to
+    // the host and the connection sees a gap (resync).
+    static constexpr size_t kMaxChunks = 16;
+
+    QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed);
+
+    // --- control side (serialised by the caller) ---
+    // Sequence numbers of the commands; 0 when the command ring is full (cannot happen when each
+    // connection id has at most one add and one remove outstanding: the ring holds 2 per id).
+    // classify: find its frames by 5-tuple (the port does not MARK them).
+    uint64_t add_connection(ConnectionEngine* engine, const FlowKey& key, bool classify) noexcept;
+    uint64_t remove_connection(uint32_t conn_id, const FlowKey& key, bool classify) noexcept;
+    bool applied(uint64_t seq) const noexcept { return commands_.consumed(seq); }
+    ddp::QuiescentGate& gate() noexcept { return gate_; }
+
+    // --- data side (the polling lcore) ---
+    void begin_burst() noexcept;
+    void end_burst() noexcept { gate_.leave(); }
+    // first: the frame's first segment (all headers in it); frame_len: the whole frame; more: the
+    // payload bytes of later segments; mark: the port's MARK for this frame, if it set one.
+    bool process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
+                 const uint32_t* mark, PacketMeta& meta) noexcept;
+
+    // An idle burst: applies commands when no packet is coming (port stopped, test harness).
+    void poll_idle() noexcept {
+        begin_burst();
+        end_burst();
+    }
+
+    uint16_t queue() const noexcept { return queue_; }
+    const QueueCounters& counters() const noexcept { return counters_; }
+
+private:
+    struct Command {
+        enum class Kind : uint8_t { Add, Remove };
+        Kind kind = Kind::Add;
+        bool classify = false;
+        uint32_t conn_id = 0;
+        ConnectionEngine* engine = nullptr;
+        FlowKey key{};
+    };
+
+    void apply(const Command& c) noexcept;
+
+    const uint16_t queue_;
+    ddp::QuiescentGate gate_;
+    CommandRing<Command> commands_;
+    std::vector<ConnectionEngine*> by_id_;  // conn_id -> engine (this lcore's copy)
+    FlowClassifier classifier_;
+    QueueCounters counters_;
+};
+
+}  // namespace nvmeddp::pmd

@@ -1,0 +1,59 @@
+// Where the next placed byte of a C2HData PDU goes in its registration's buffer list.
+//
+// seek() positions the cursor at a byte offset of the registration (datao) by walking the segments;
+// copy() then writes consecutive bytes, crossing segment boundaries as needed. The cursor never moves
+// past the end of the list: the engine checked datao + datal against the registration's total length
+// (the sum of the segment lengths, checked at setup) before seeking, and copy() stops at the end
+// regardless, so a wrong length can never write outside the registered buffers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+#include "ddp/buffer_list.hpp"
+
+namespace nvmeddp::pmd {
+
+class SglCursor {
+public:
+    // false when offset is at or past the end of the list.
+    bool seek(std::span<const ddp::BufferSegment> segments, uint64_t offset) noexcept {
+        segments_ = segments;
+        for (index_ = 0; index_ < segments.size(); ++index_) {
+            if (offset < segments[index_].len) {
+                within_ = offset;
+                return true;
+            }
+            offset -= segments[index_].len;
+        }
+        within_ = 0;
+        return false;
+    }
+
+    // Copies up to n bytes; returns how many were copied (n unless the list ended).
+    size_t copy(const uint8_t* src, size_t n) noexcept {
+        size_t done = 0;
+        while (done < n && index_ < segments_.size()) {
+            const ddp::BufferSegment& seg = segments_[index_];
+            const size_t room = static_cast<size_t>(seg.len - within_);
+            const size_t take = n - done < room ? n - done : room;
+            std::memcpy(static_cast<uint8_t*>(seg.addr) + within_, src + done, take);
+            done += take;
+            within_ += take;
+            if (within_ == seg.len) {
+                ++index_;
+                within_ = 0;
+            }
+        }
+        return done;
+    }
+
+private:
+    std::span<const ddp::BufferSegment> segments_{};
+    size_t index_ = 0;
+    uint64_t within_ = 0;
+};
+
+}  // namespace nvmeddp::pmd

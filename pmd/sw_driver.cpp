@@ -1,0 +1,150 @@
+#include "pmd/sw_driver.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+
+namespace nvmeddp::pmd {
+
+namespace {
+
+// sk_del tickets are command sequence numbers with the top bit set; teardown tickets are gate
+// tickets (never that large).
+constexpr uint64_t kRemovalTicket = uint64_t{1} << 63;
+
+std::string endpoint(const ddp::ConnectionTuple& t, bool remote) {
+    char addr[INET6_ADDRSTRLEN] = "?";
+    const auto& a = remote ? t.remote_addr : t.local_addr;
+    inet_ntop(t.family == ddp::IpFamily::Ipv6 ? AF_INET6 : AF_INET, a.data(), addr, sizeof addr);
+    const uint16_t port = remote ? t.remote_port : t.local_port;
+    return t.family == ddp::IpFamily::Ipv6 ? "[" + std::string(addr) + "]:" + std::to_string(port)
+                                            : std::string(addr) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+struct SoftwareDriver::Offload {
+    std::unique_ptr<ConnectionEngine> engine;
+    FlowKey key;
+    uint32_t conn_id = 0;
+    uint16_t queue = 0;
+    bool classify = true;
+    uint64_t removal = 0;  // removal command's sequence number
+    ddp::ConnectionHandle handle = 0;
+};
+
+FlowKey receive_flow_key(const ddp::ConnectionTuple& t) noexcept {
+    return t.family == ddp::IpFamily::Ipv6
+               ? FlowKey::ipv6(t.remote_addr.data(), t.local_addr.data(), t.remote_port, t.local_port)
+               : FlowKey::ipv4(t.remote_addr.data(), t.local_addr.data(), t.remote_port, t.local_port);
+}
+
+SoftwareDriver::SoftwareDriver(SoftwareDriverConfig config) : config_(std::move(config)) {
+    if (config_.rx_queues == 0) config_.rx_queues = 1;
+    config_.limits.rx_queues = config_.rx_queues;
+    if (!config_.log) config_.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    for (uint16_t q = 0; q < config_.rx_queues; ++q) {
+        queues_.push_back(std::make_unique<QueueEngine>(q, config_.limits.max_connections, config_.classifier_seed + q));
+    }
+    offloads_.assign(config_.limits.max_connections, nullptr);
+    free_ids_.reserve(config_.limits.max_connections);
+    for (uint32_t id = config_.limits.max_connections; id > 0; --id) free_ids_.push_back(id - 1);
+}
+
+SoftwareDriver::~SoftwareDriver() = default;
+
+SteeringCounters SoftwareDriver::steering_counters() const {
+    std::lock_guard lock(mutex_);
+    return steering_;
+}
+
+ConnectionEngine* SoftwareDriver::engine(ddp::ConnectionHandle handle) const {
+    std::lock_guard lock(mutex_);
+    for (const Offload* o : offloads_) {
+        if (o != nullptr && o->handle == handle) return o->engine.get();
+    }
+    return nullptr;
+}
+
+uint32_t SoftwareDriver::conn_id(ddp::ConnectionHandle handle) const {
+    std::lock_guard lock(mutex_);
+    for (const Offload* o : offloads_) {
+        if (o != nullptr && o->handle == handle) return o->conn_id;
+    }
+    return UINT32_MAX;
+}
+
+ddp::Status SoftwareDriver::set_caps(ddp::Caps enabled) noexcept {
+    caps_.store(enabled, std::memory_order_relaxed);
+    return ddp::Status::Ok;
+}
+
+ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
+    std::lock_guard lock(mutex_);
+    if (free_ids_.empty()) return ddp::Status::TooManyConnections;
+    const uint32_t id = free_ids_.back();
+    std::unique_ptr<Offload> o;
+    try {
+        o = std::make_unique<Offload>();
+        o->engine = std::make_unique<ConnectionEngine>(conn, id, caps_);
+    } catch (...) {
+        return ddp::Status::DriverFailed;
+    }
+    o->conn_id = id;
+    o->handle = conn.handle;
+    o->queue = conn.config.rx_queue;
+    o->key = receive_flow_key(conn.config.tuple);
+
+    std::string why = "no flow steering on this port";
+    o->classify = !(config_.steering != nullptr && config_.steering->install(conn.config, id, why));
+    QueueEngine& q = *queues_[o->queue];
+    if (q.add_connection(o->engine.get(), o->key, o->classify) == 0) {
+        if (!o->classify) config_.steering->remove(id);
+        return ddp::Status::DriverFailed;
+    }
+    free_ids_.pop_back();
+    (o->classify ? steering_.by_classifier : steering_.by_flow_rule)++;
+    const std::string flow = endpoint(conn.config.tuple, true) + " -> " + endpoint(conn.config.tuple, false);
+    config_.log(o->classify ? "nvmeddp: " + config_.name + ": connection " + std::to_string(id) + " (" + flow +
+                                  ") steered by the software classifier on queue " + std::to_string(o->queue) +
+                                  " (" + why + ")"
+                            : "nvmeddp: " + config_.name + ": connection " + std::to_string(id) + " (" + flow +
+                                  ") steered by rte_flow to queue " + std::to_string(o->queue) + ", mark " +
+                                  std::to_string(id));
+    offloads_[id] = o.get();
+    conn.driver_context = o.release();
+    return ddp::Status::Ok;
+}
+
+ddp::DdpDriver::Ticket SoftwareDriver::sk_del(ddp::DriverConnection& conn) noexcept {
+    std::lock_guard lock(mutex_);
+    auto* o = static_cast<Offload*>(conn.driver_context);
+    if (!o->classify) config_.steering->remove(o->conn_id);
+    // Cannot fail: the ring holds two commands per connection id, and an id is reused only after
+    // its removal was consumed (sk_free).
+    o->removal = queues_[o->queue]->remove_connection(o->conn_id, o->key, o->classify);
+    return kRemovalTicket | o->removal;
+}
+
+void SoftwareDriver::sk_free(ddp::DriverConnection& conn) noexcept {
+    std::lock_guard lock(mutex_);
+    auto* o = static_cast<Offload*>(conn.driver_context);
+    free_ids_.push_back(o->conn_id);
+    offloads_[o->conn_id] = nullptr;
+    delete o;
+    conn.driver_context = nullptr;
+}
+
+ddp::DdpDriver::Ticket SoftwareDriver::teardown(ddp::DriverConnection& conn, uint16_t) noexcept {
+    const auto* o = static_cast<const Offload*>(conn.driver_context);
+    return queues_[o->queue]->gate().retire();
+}
+
+bool SoftwareDriver::done(ddp::DriverConnection& conn, Ticket ticket) noexcept {
+    const auto* o = static_cast<const Offload*>(conn.driver_context);
+    QueueEngine& q = *queues_[o->queue];
+    if ((ticket & kRemovalTicket) != 0) return q.applied(ticket & ~kRemovalTicket);
+    return q.gate().passed(ticket);
+}
+
+}  // namespace nvmeddp::pmd

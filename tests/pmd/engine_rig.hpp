@@ -1,0 +1,174 @@
+// Test rig for the offload engine: a ddp::Device over the software driver, one offloaded connection
+// matching a generated flow, the engine run on generated frames burst by burst, and a DdpHostModel
+// consuming what comes out. Shared by the engine tests and the engine fuzzer.
+#pragma once
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "ddp/device.hpp"
+#include "pmd/sw_driver.hpp"
+#include "testlib/ddp_host_model.hpp"
+#include "testlib/frame_gen.hpp"
+#include "testlib/read_stream_gen.hpp"
+
+namespace nvmeddp::pmd_test {
+
+struct RigOptions {
+    testlib::ReadStreamOptions stream{};
+    testlib::FrameGenOptions frames{};
+    testlib::FaultPlan faults{};
+    uint32_t segments_per_buffer = 1;
+    size_t frames_per_burst = 8;
+    uint16_t queue_depth = 128;
+    bool host_answers_resync = true;
+    // Reads left unregistered (the host copies them) and reads registered too short.
+    std::vector<uint16_t> unregistered{};
+    std::vector<std::pair<uint16_t, uint32_t>> short_registrations{};
+};
+
+class EngineRig {
+public:
+    explicit EngineRig(const RigOptions& o) : options_(o) {
+        pmd::SoftwareDriverConfig dc;
+        dc.log = [this](const std::string& line) { log.push_back(line); };
+        auto d = std::make_unique<pmd::SoftwareDriver>(dc);
+        driver = d.get();
+        device = std::make_unique<ddp::Device>(std::move(d));
+
+        stream = testlib::generate_read_stream(o.stream);
+        ddp::ConnectionConfig c;
+        const testlib::FlowSpec& f = o.frames.flow;
+        c.tuple.family = f.ipv6 ? ddp::IpFamily::Ipv6 : ddp::IpFamily::Ipv4;
+        c.tuple.remote_addr = f.src_ip;  // the frames are the controller's
+        c.tuple.local_addr = f.dst_ip;
+        c.tuple.remote_port = f.src_port;
+        c.tuple.local_port = f.dst_port;
+        c.queue_depth = o.queue_depth;
+        c.header_digest = o.stream.header_digest;
+        c.data_digest = o.stream.data_digest;
+        c.rx_pda = static_cast<uint8_t>(o.stream.pda);
+        c.rcv_seq = o.frames.first_seq;
+        status = device->add_connection(c, handle);
+        queue().poll_idle();  // the engine applies the new connection
+
+        testlib::DdpHostModel::Options ho;
+        ho.header_digest = o.stream.header_digest;
+        ho.data_digest = o.stream.data_digest;
+        ho.pda = o.stream.pda;
+        ho.first_seq = o.frames.first_seq;
+        ho.segments_per_buffer = o.segments_per_buffer;
+        ho.answer_resync = o.host_answers_resync;
+        host = std::make_unique<testlib::DdpHostModel>(*device, handle, ho);
+        for (const auto& r : stream.reads) {
+            const auto len = static_cast<uint32_t>(r.data.size());
+            if (std::find(o.unregistered.begin(), o.unregistered.end(), r.cid) != o.unregistered.end()) {
+                host->expect_read(r.cid, len);
+                continue;
+            }
+            std::optional<uint32_t> reg_len;
+            for (const auto& [cid, l] : o.short_registrations) {
+                if (cid == r.cid) reg_len = l;
+            }
+            host->register_read(r.cid, len, reg_len);
+        }
+        frames = testlib::generate_frames(stream.bytes, o.frames, o.faults);
+    }
+
+    // Removes the connection the way an application shuts down: the engine keeps polling until the
+    // driver has let go.
+    ~EngineRig() {
+        if (handle == 0) return;
+        device->remove_connection(handle);
+        for (int i = 0; i < 1000 && device->connection_count() != 0; ++i) {
+            queue().poll_idle();
+            device->poll(handle);
+        }
+    }
+
+    pmd::QueueEngine& queue() { return driver->queue(0); }
+    pmd::ConnectionEngine* engine() { return driver->engine(handle); }
+
+    // A frame carrying stream bytes [offset, offset + len) of the rig's flow.
+    testlib::GeneratedFrame frame_of(uint64_t offset, uint32_t len) const {
+        testlib::TcpFields tcp;
+        tcp.seq = static_cast<uint32_t>(options_.frames.first_seq + offset);
+        const std::span<const uint8_t> payload(stream.bytes.data() + offset, len);
+        testlib::BuiltFrame b = testlib::build_frame(options_.frames.flow, tcp, payload);
+        return testlib::GeneratedFrame{std::move(b.bytes), testlib::FrameTruth{offset, len, tcp.seq, 0, testlib::kNoSegment, b.layout}};
+    }
+    // Replaces the generated frames with frames cut at the given stream offsets.
+    void cut_at(std::vector<uint64_t> cuts) {
+        frames.frames.clear();
+        uint64_t at = 0;
+        cuts.push_back(stream.bytes.size());
+        for (uint64_t c : cuts) {
+            if (c <= at || c > stream.bytes.size()) continue;
+            frames.frames.push_back(frame_of(at, static_cast<uint32_t>(c - at)));
+            at = c;
+        }
+    }
+
+    // Runs every frame through the engine and the host model.
+    void run() { run_frames(0, frames.frames.size()); }
+    void run_frames(size_t from, size_t to) {
+        for (size_t i = from; i < to;) {
+            queue().begin_burst();
+            const size_t end = std::min(to, i + options_.frames_per_burst);
+            std::vector<std::pair<size_t, std::optional<::nvmeddp_pkt_meta>>> out;
+            for (; i < end; ++i) {
+                const auto& f = frames.frames[i];
+                ::nvmeddp_pkt_meta meta{};
+                const bool offloaded = queue().process(f.bytes, f.bytes.size(), {}, nullptr, meta);
+                out.emplace_back(i, offloaded ? std::optional(meta) : std::nullopt);
+            }
+            queue().end_burst();
+            for (auto& [idx, meta] : out) {
+                const auto& f = frames.frames[idx];
+                metas.push_back(meta);
+                const std::span<const uint8_t> payload(f.bytes.data() + f.truth.layout.payload_offset, f.truth.length);
+                host->on_frame(f.truth.stream_offset, payload, meta ? &*meta : nullptr);
+            }
+            device->poll(handle);
+        }
+    }
+
+    ddp::Stats stats() const {
+        ddp::Stats s{};
+        device->connection_stats(handle, s);
+        return s;
+    }
+    uint64_t registered_data_bytes() const {
+        uint64_t n = 0;
+        for (const auto& r : stream.reads) {
+            if (host->read(r.cid).registered) n += r.data.size();
+        }
+        return n;
+    }
+    // Every read's bytes equal the generated data, every guard is intact.
+    ::testing::AssertionResult all_reads_correct() const {
+        for (const auto& r : stream.reads) {
+            if (!host->guards_intact(r.cid)) return ::testing::AssertionFailure() << "guard bytes of cid " << r.cid << " overwritten";
+            if (host->contents(r.cid) != r.data) return ::testing::AssertionFailure() << "data of cid " << r.cid << " differs";
+        }
+        return ::testing::AssertionSuccess();
+    }
+
+    RigOptions options_;
+    pmd::SoftwareDriver* driver = nullptr;
+    std::unique_ptr<ddp::Device> device;
+    ddp::ConnectionHandle handle = 0;
+    ddp::Status status = ddp::Status::Ok;
+    testlib::ReadStream stream;
+    testlib::FrameSequence frames;
+    std::unique_ptr<testlib::DdpHostModel> host;
+    std::vector<std::optional<::nvmeddp_pkt_meta>> metas;
+    std::vector<std::string> log;
+};
+
+}  // namespace nvmeddp::pmd_test

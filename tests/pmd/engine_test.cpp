@@ -1,0 +1,526 @@
+// The offload engine on generated traffic: what lands in the registered buffers (byte for byte,
+// guard bytes around every segment), the per-packet metadata, the resync requests and the
+// statistics, in order and under every fault the frame generator can inject.
+#include <gtest/gtest.h>
+
+#include "engine_rig.hpp"
+
+using namespace nvmeddp;
+using namespace nvmeddp::pmd_test;
+using testlib::FaultPlan;
+
+namespace {
+
+RigOptions base(bool data_digest = true, bool header_digest = false, uint32_t pda = 0) {
+    RigOptions o;
+    o.stream.commands = 12;
+    o.stream.min_len = 1024;
+    o.stream.max_len = 40000;
+    o.stream.data_digest = data_digest;
+    o.stream.header_digest = header_digest;
+    o.stream.pda = pda;
+    o.stream.other_pdu_rate = 0.3;
+    o.stream.seed = 7;
+    return o;
+}
+
+// In order, nothing lost: every registered data byte placed and claimed, every digest offloaded.
+void expect_full_offload(EngineRig& rig) {
+    ASSERT_EQ(rig.status, ddp::Status::Ok);
+    const auto& t = rig.host->totals();
+    EXPECT_FALSE(t.parse_failed);
+    EXPECT_EQ(t.delivered, rig.stream.bytes.size());
+    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(t.wrong_claims, 0u);
+    EXPECT_EQ(t.claimed_placed, rig.registered_data_bytes());
+    EXPECT_EQ(t.copied, 0u);
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.placed_bytes, rig.registered_data_bytes());
+    EXPECT_EQ(s.resync_requests, 0u);
+    EXPECT_EQ(s.drop, 0u);
+    EXPECT_EQ(s.packets, rig.frames.frames.size());
+    EXPECT_EQ(s.bytes, rig.stream.bytes.size());
+    if (rig.options_.stream.data_digest) {
+        EXPECT_EQ(t.digests_recomputed, 0u);
+        EXPECT_EQ(t.digests_trusted, s.digest_offloaded);
+        EXPECT_GT(s.digest_offloaded, 0u);
+        EXPECT_EQ(t.false_digest_claims, 0u);
+    }
+    EXPECT_EQ(t.digest_failures, 0u);
+    EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
+}
+
+}  // namespace
+
+TEST(Engine, InOrderPlacesEveryByteWithAndWithoutDigests) {
+    for (bool ddgst : {false, true}) {
+        for (bool hdgst : {false, true}) {
+            SCOPED_TRACE(testing::Message() << "ddgst " << ddgst << " hdgst " << hdgst);
+            EngineRig rig(base(ddgst, hdgst));
+            rig.run();
+            expect_full_offload(rig);
+        }
+    }
+}
+
+TEST(Engine, PaddingScatterAndSplitCommands) {
+    for (uint32_t pda : {0u, 3u, 31u}) {
+        for (uint32_t max_pdu : {0u, 4096u, 1000u}) {
+            SCOPED_TRACE(testing::Message() << "pda " << pda << " max_pdu_data " << max_pdu);
+            RigOptions o = base(true, true, pda);
+            o.stream.max_pdu_data = max_pdu;
+            o.stream.success_flag = max_pdu == 1000;
+            o.segments_per_buffer = 5;
+            EngineRig rig(o);
+            rig.run();
+            expect_full_offload(rig);
+            EXPECT_EQ(rig.host->totals().teardowns_sync, rig.stream.reads.size());
+        }
+    }
+}
+
+TEST(Engine, SegmentSizesFromOneByteToJumbo) {
+    struct Case {
+        uint32_t mss;
+        bool random;
+    };
+    for (const Case c : {Case{1448, false}, Case{8948, false}, Case{1448, true}, Case{7, true}, Case{1, false}}) {
+        SCOPED_TRACE(testing::Message() << "mss " << c.mss << " random " << c.random);
+        RigOptions o = base(true, true);
+        o.stream.commands = c.mss < 8 ? 3 : 12;
+        o.stream.max_len = c.mss < 8 ? 3000 : 40000;
+        o.frames.mss = c.mss;
+        o.frames.random_segment_sizes = c.random;
+        o.frames_per_burst = 32;
+        EngineRig rig(o);
+        rig.run();
+        expect_full_offload(rig);
+    }
+}
+
+TEST(Engine, HeaderSplitAtEveryBytePosition) {
+    RigOptions o = base(true, true, 3);
+    o.stream.commands = 2;
+    o.stream.min_len = o.stream.max_len = 300;
+    o.stream.other_pdu_rate = 0;
+    EngineRig probe(o);
+    const testlib::PduRecord second = probe.stream.pdus[2];  // the second read's C2HData
+    ASSERT_EQ(second.type, nvmetcp::PduType::C2HData);
+    // A cut at every byte from the start of its header to a few bytes into its data digest.
+    for (uint64_t cut = second.offset + 1; cut < second.offset + second.plen; ++cut) {
+        SCOPED_TRACE(testing::Message() << "cut at PDU byte " << cut - second.offset);
+        EngineRig rig(o);
+        rig.cut_at({cut});
+        rig.run();
+        expect_full_offload(rig);
+    }
+}
+
+TEST(Engine, Ipv6VlanTagsAndTcpOptions) {
+    RigOptions o = base(true, false);
+    o.frames.flow = testlib::ipv6_flow();
+    o.frames.flow.s_vlan = 100;
+    o.frames.flow.c_vlan = 200;
+    o.frames.options = testlib::OptionMode::Varying;
+    EngineRig v6(o);
+    v6.run();
+    expect_full_offload(v6);
+
+    RigOptions o4 = base(true, false);
+    o4.frames.flow.c_vlan = 7;
+    o4.frames.flow.ipv4_option_words = 3;
+    o4.frames.options = testlib::OptionMode::Timestamps;
+    EngineRig v4(o4);
+    v4.run();
+    expect_full_offload(v4);
+}
+
+TEST(Engine, SequenceWraparoundInsideAPdu) {
+    RigOptions o = base(true, true);
+    EngineRig probe(o);
+    const testlib::PduRecord& p = probe.stream.pdus.at(1);
+    for (uint64_t at : {p.offset + 3, p.offset + p.pdo + p.datal / 2, p.offset + p.plen - 2}) {
+        SCOPED_TRACE(testing::Message() << "wrap at stream offset " << at);
+        o.frames.first_seq = testlib::first_seq_wrapping_at(at);
+        EngineRig rig(o);
+        rig.run();
+        expect_full_offload(rig);
+    }
+}
+
+TEST(Engine, DuplicatesPassUnplacedAndChangeNothing) {
+    RigOptions o = base(true, true);
+    o.faults.duplicate = 0.3;
+    EngineRig rig(o);
+    rig.run();
+    const auto& t = rig.host->totals();
+    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(t.wrong_claims, 0u);
+    EXPECT_EQ(t.claimed_placed, rig.registered_data_bytes());  // the first copies placed everything
+    EXPECT_EQ(t.false_digest_claims, 0u);
+    EXPECT_EQ(rig.stats().resync_requests, 0u);
+    EXPECT_GT(rig.stats().drop, 0u);  // the duplicates
+    // A duplicate carries no claims.
+    for (size_t i = 0; i < rig.frames.frames.size(); ++i) {
+        if (rig.frames.frames[i].truth.faults & testlib::fault::kDuplicate) {
+            ASSERT_TRUE(rig.metas[i]);
+            EXPECT_EQ(rig.metas[i]->flags, 0u);
+        }
+    }
+}
+
+// Loss, reordering, resegmented retransmissions: the data is right whatever the engine could do, no
+// claim is ever false, and the engine finds its way back (resync confirmed by the host).
+TEST(Engine, LossReorderAndRetransmissionNeverGiveAWrongByte) {
+    struct Case {
+        const char* name;
+        FaultPlan plan;
+    };
+    std::vector<Case> cases;
+    {
+        FaultPlan p;
+        p.reorder = 0.05;
+        cases.push_back({"reorder", p});
+    }
+    {
+        FaultPlan p;
+        p.loss = 0.03;
+        cases.push_back({"loss+retransmit", p});
+    }
+    {
+        FaultPlan p;
+        p.resegment = 0.05;
+        cases.push_back({"resegmented retransmissions", p});
+    }
+    {
+        FaultPlan p;
+        p.reorder = 0.03;
+        p.loss = 0.02;
+        p.duplicate = 0.05;
+        p.resegment = 0.02;
+        cases.push_back({"everything", p});
+    }
+    for (auto& c : cases) {
+        for (uint64_t seed = 1; seed <= 4; ++seed) {
+            SCOPED_TRACE(testing::Message() << c.name << " seed " << seed);
+            RigOptions o = base(true, seed % 2 == 0);
+            o.stream.commands = 40;
+            o.stream.seed = seed;
+            o.faults = c.plan;
+            o.faults.seed = seed;
+            EngineRig rig(o);
+            rig.run();
+            const auto& t = rig.host->totals();
+            ASSERT_FALSE(t.parse_failed);
+            EXPECT_EQ(t.delivered, rig.stream.bytes.size());
+            EXPECT_TRUE(rig.all_reads_correct());
+            EXPECT_EQ(t.wrong_claims, 0u);
+            EXPECT_EQ(t.false_digest_claims, 0u);
+            EXPECT_EQ(t.digest_failures, 0u);
+            const ddp::Stats s = rig.stats();
+            EXPECT_EQ(s.resync_confirmations + s.resync_refusals, s.resync);
+            if (s.resync_requests > 0) {
+                EXPECT_GT(s.resync_confirmations, 0u);
+            }
+            EXPECT_GT(t.claimed_placed, 0u);
+        }
+    }
+}
+
+TEST(Engine, AGapStopsPlacementUntilTheHostConfirmsResync) {
+    RigOptions o = base(true, false);
+    o.stream.commands = 30;
+    o.stream.max_len = 20000;
+    EngineRig rig(o);
+    // Deliver the frames in order except one early frame, which comes last (a late retransmission).
+    auto& fr = rig.frames.frames;
+    const size_t held = 3;
+    auto late = fr[held];
+    fr.erase(fr.begin() + held);
+    fr.push_back(late);
+    rig.run();
+    const auto& t = rig.host->totals();
+    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(t.wrong_claims, 0u);
+    // Nothing arrives in order for the host until the late frame: it answers the request only then,
+    // so the engine places nothing after the gap; everything after the gap is copied.
+    const ddp::Stats s = rig.stats();
+    EXPECT_GE(s.resync_requests, 1u);
+    EXPECT_EQ(t.resync_confirmed, 1u);
+    EXPECT_LT(t.claimed_placed, rig.registered_data_bytes());
+    EXPECT_GT(t.copied, 0u);
+    // The packets after the gap carry no claims.
+    for (size_t i = held; i + 1 < fr.size(); ++i) {
+        ASSERT_TRUE(rig.metas[i]);
+        EXPECT_EQ(rig.metas[i]->flags & (NVMEDDP_PKT_PLACED | NVMEDDP_PKT_DIGEST_OK), 0u) << "frame " << i;
+    }
+}
+
+TEST(Engine, ResyncResumesPlacementAfterConfirmation) {
+    RigOptions o = base(true, false);
+    o.stream.commands = 40;
+    o.stream.max_len = 8000;
+    EngineRig rig(o);
+    auto& fr = rig.frames.frames;
+    // Frame 5 arrives two places late: the host gets everything in order soon after.
+    std::swap(fr[5], fr[7]);
+    std::swap(fr[5], fr[6]);
+    rig.run();
+    const auto& t = rig.host->totals();
+    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(t.wrong_claims, 0u);
+    EXPECT_GE(t.resync_confirmed, 1u);
+    EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
+    // After the confirmation, later reads are placed in full again: the last read was.
+    const auto& last = rig.stream.reads.back();
+    uint64_t claimed_last = 0;
+    for (size_t i = fr.size() - 3; i < fr.size(); ++i) {
+        if (rig.metas[i] && (rig.metas[i]->flags & NVMEDDP_PKT_PLACED)) ++claimed_last;
+    }
+    EXPECT_GT(claimed_last, 0u) << "no placement near the end (last cid " << last.cid << ")";
+    EXPECT_GT(rig.stats().digest_offloaded, 0u);
+}
+
+TEST(Engine, CorruptedPayloadFailsTheDigestOfThatCommandOnly) {
+    RigOptions o = base(true, true);
+    EngineRig probe(o);
+    const testlib::PduRecord* target = nullptr;
+    for (const auto& p : probe.stream.pdus) {
+        if (p.type == nvmetcp::PduType::C2HData && p.cid == probe.stream.reads[4].cid) target = &p;
+    }
+    ASSERT_NE(target, nullptr);
+    o.faults.corrupt_offset = target->offset + target->pdo + target->datal / 2;
+    EngineRig rig(o);
+    rig.run();
+    const auto& t = rig.host->totals();
+    EXPECT_EQ(t.digest_failures, 1u);
+    EXPECT_TRUE(rig.host->read(target->cid).digest_failed);
+    EXPECT_EQ(t.false_digest_claims, 0u);
+    EXPECT_EQ(rig.stats().digest_failed, 1u);
+    ASSERT_TRUE(rig.frames.corrupted_frame);
+    // The packet where that PDU's digest ends says BAD.
+    bool flagged = false;
+    for (size_t i = 0; i < rig.metas.size(); ++i) {
+        const auto& f = rig.frames.frames[i].truth;
+        const uint64_t digest_end = target->offset + target->plen;
+        if (rig.metas[i] && f.stream_offset < digest_end && digest_end <= f.stream_offset + f.length) {
+            flagged = (rig.metas[i]->flags & NVMEDDP_PKT_DIGEST_BAD) != 0;
+        }
+    }
+    EXPECT_TRUE(flagged);
+    for (const auto& r : rig.stream.reads) {
+        if (r.cid != target->cid) {
+            EXPECT_EQ(rig.host->contents(r.cid), r.data) << "cid " << r.cid;
+        }
+    }
+}
+
+TEST(Engine, UnregisteredCommandIdsAreNotPlacedAndCounted) {
+    RigOptions o = base(true, false);
+    o.stream.max_pdu_data = 8192;
+    EngineRig probe(o);
+    o.unregistered = {probe.stream.reads[1].cid, probe.stream.reads[6].cid};
+    uint64_t their_pdus = 0;
+    for (const auto& p : probe.stream.pdus) {
+        if (p.type == nvmetcp::PduType::C2HData && (p.cid == o.unregistered[0] || p.cid == o.unregistered[1])) ++their_pdus;
+    }
+    EngineRig rig(o);
+    rig.run();
+    const auto& t = rig.host->totals();
+    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(t.wrong_claims, 0u);
+    EXPECT_EQ(t.claimed_placed, rig.registered_data_bytes());
+    EXPECT_EQ(t.copied, rig.stream.reads[1].data.size() + rig.stream.reads[6].data.size());
+    EXPECT_EQ(rig.stats().place_no_registration, their_pdus);
+    EXPECT_EQ(t.false_digest_claims, 0u);
+}
+
+TEST(Engine, DataBeyondTheRegistrationIsNeverWritten) {
+    RigOptions o = base(true, false);
+    o.segments_per_buffer = 3;
+    EngineRig probe(o);
+    const auto& victim = probe.stream.reads[2];
+    o.short_registrations = {{victim.cid, static_cast<uint32_t>(victim.data.size() / 2)}};
+    EngineRig rig(o);
+    rig.run();
+    const auto& t = rig.host->totals();
+    EXPECT_EQ(t.wrong_claims, 0u);
+    EXPECT_TRUE(rig.host->guards_intact(victim.cid));
+    EXPECT_EQ(rig.stats().place_out_of_range, 1u);
+    EXPECT_EQ(rig.host->contents(victim.cid), victim.data);  // the host copied all of it
+    for (const auto& r : rig.stream.reads) {
+        if (r.cid != victim.cid) {
+            EXPECT_EQ(rig.host->contents(r.cid), r.data);
+        }
+    }
+}
+
+TEST(Engine, TeardownWhileDataArrivesStopsPlacementAtOnce) {
+    RigOptions o = base(true, false);
+    o.stream.min_len = o.stream.max_len = 60000;
+    o.stream.commands = 3;
+    o.stream.other_pdu_rate = 0;
+    EngineRig rig(o);
+    const uint16_t cid = rig.stream.reads[1].cid;
+    const testlib::PduRecord& p = rig.stream.pdus[2];
+    ASSERT_EQ(p.cid, cid);
+    // Run up to the middle of that read's data, abort it, snapshot the buffer, run the rest.
+    size_t middle = 0;
+    while (rig.frames.frames[middle].truth.stream_offset < p.offset + p.plen / 2) ++middle;
+    rig.run_frames(0, middle);
+    EXPECT_EQ(rig.host->abort_read(cid), ddp::Status::Ok);  // engine between bursts: synchronous
+    const auto snapshot = rig.host->read(cid).storage;
+    rig.run_frames(middle, rig.frames.frames.size());
+    EXPECT_EQ(rig.host->read(cid).storage, snapshot) << "the engine wrote after the teardown";
+    EXPECT_EQ(rig.host->totals().wrong_claims, 0u);
+    EXPECT_EQ(rig.stats().place_torn_down, 1u);
+    EXPECT_EQ(rig.host->contents(rig.stream.reads[2].cid), rig.stream.reads[2].data);
+}
+
+TEST(Engine, PlacementSwitchedOffMidStreamLeavesDigestsOffloaded) {
+    RigOptions o = base(true, false);
+    EngineRig rig(o);
+    const size_t half = rig.frames.frames.size() / 2;
+    rig.run_frames(0, half);
+    ASSERT_EQ(rig.device->set_caps(ddp::cap::kDataDigest), ddp::Status::Ok);
+    rig.run_frames(half, rig.frames.frames.size());
+    const auto& t = rig.host->totals();
+    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(t.wrong_claims, 0u);
+    EXPECT_GT(t.claimed_placed, 0u);
+    EXPECT_LT(t.claimed_placed, rig.registered_data_bytes());
+    EXPECT_EQ(t.digests_recomputed, 0u);  // digest offload stayed on
+    EXPECT_EQ(t.false_digest_claims, 0u);
+
+    RigOptions o2 = base(true, false);
+    EngineRig rig2(o2);
+    rig2.run_frames(0, half);
+    ASSERT_EQ(rig2.device->set_caps(ddp::cap::kPlacement), ddp::Status::Ok);
+    rig2.run_frames(half, rig2.frames.frames.size());
+    EXPECT_TRUE(rig2.all_reads_correct());
+    EXPECT_GT(rig2.host->totals().digests_recomputed, 0u);
+    EXPECT_EQ(rig2.host->totals().false_digest_claims, 0u);
+}
+
+TEST(Engine, AHostThatNeverAnswersGetsNewRequestsButNoPlacement) {
+    RigOptions o = base(true, false);
+    o.stream.commands = 300;
+    o.stream.max_len = 3000;
+    o.host_answers_resync = false;
+    EngineRig rig(o);
+    auto& fr = rig.frames.frames;
+    std::swap(fr[2], fr[3]);
+    rig.run();
+    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(rig.host->totals().wrong_claims, 0u);
+    EXPECT_NE(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
+    // One request after the gap, and another each time one went unanswered for
+    // kReRequestAfterPackets packets; nothing placed meanwhile.
+    const uint64_t after_gap = fr.size() - 3;
+    ASSERT_GT(after_gap, pmd::ConnectionEngine::kReRequestAfterPackets + 10);
+    EXPECT_GE(rig.stats().resync_requests, 2u);
+    EXPECT_LE(rig.stats().resync_requests, 1 + after_gap / pmd::ConnectionEngine::kReRequestAfterPackets);
+    for (size_t i = 3; i < fr.size(); ++i) {
+        ASSERT_TRUE(rig.metas[i]);
+        EXPECT_EQ(rig.metas[i]->flags & NVMEDDP_PKT_PLACED, 0u) << "frame " << i;
+    }
+}
+
+TEST(Engine, FramesOfOtherFlowsAndNonTcpFramesPassUntouched) {
+    EngineRig rig(base(true, false));
+    ::nvmeddp_pkt_meta sentinel{};
+    sentinel.conn_id = 0xDEAD;
+    auto untouched = [&](const std::vector<uint8_t>& frame) {
+        ::nvmeddp_pkt_meta meta = sentinel;
+        rig.queue().begin_burst();
+        const bool offloaded = rig.queue().process(frame, frame.size(), {}, nullptr, meta);
+        rig.queue().end_burst();
+        return !offloaded && meta.conn_id == 0xDEAD;
+    };
+    testlib::FlowSpec other = rig.options_.frames.flow;
+    other.src_port = 4421;
+    const std::vector<uint8_t> payload(100, 7);
+    EXPECT_TRUE(untouched(testlib::build_frame(other, {}, payload).bytes));
+    std::vector<uint8_t> arp = testlib::build_frame(rig.options_.frames.flow, {}, payload).bytes;
+    arp[12] = 0x08;
+    arp[13] = 0x06;
+    EXPECT_TRUE(untouched(arp));
+    std::vector<uint8_t> udp = testlib::build_frame(rig.options_.frames.flow, {}, payload).bytes;
+    udp[14 + 9] = 17;
+    EXPECT_TRUE(untouched(udp));
+    EXPECT_EQ(rig.queue().counters().not_offloaded.get(), 1u);
+    EXPECT_EQ(rig.queue().counters().not_tcp.get(), 2u);
+    EXPECT_EQ(rig.stats().packets, 0u);
+}
+
+TEST(Engine, TheSteeringMarkFindsTheConnectionWithoutTheClassifier) {
+    EngineRig rig(base(true, false));
+    const uint32_t id = rig.driver->conn_id(rig.handle);
+    ASSERT_NE(id, UINT32_MAX);
+    size_t n = 0;
+    for (const auto& f : rig.frames.frames) {
+        ::nvmeddp_pkt_meta meta{};
+        rig.queue().begin_burst();
+        EXPECT_TRUE(rig.queue().process(f.bytes, f.bytes.size(), {}, &id, meta));
+        rig.queue().end_burst();
+        EXPECT_EQ(meta.conn_id, id);
+        ++n;
+    }
+    EXPECT_EQ(rig.queue().counters().by_mark.get(), n);
+    EXPECT_EQ(rig.queue().counters().by_classifier.get(), 0u);
+    const uint32_t stale = id + 1;
+    ::nvmeddp_pkt_meta meta{};
+    rig.queue().begin_burst();
+    EXPECT_FALSE(rig.queue().process(rig.frames.frames[0].bytes, rig.frames.frames[0].bytes.size(), {}, &stale, meta));
+    rig.queue().end_burst();
+    EXPECT_EQ(rig.queue().counters().stale_mark.get(), 1u);
+}
+
+TEST(Engine, PayloadInSeveralSegmentsIsFollowedAcrossThem) {
+    RigOptions o = base(true, true);
+    o.frames.mss = 8948;
+    EngineRig rig(o);
+    for (size_t i = 0; i < rig.frames.frames.size(); ++i) {
+        const auto& f = rig.frames.frames[i];
+        // First segment: headers and 100 payload bytes; then pieces of 1000 bytes.
+        const size_t head = std::min<size_t>(f.bytes.size(), f.truth.layout.payload_offset + 100);
+        std::vector<pmd::PayloadChunk> more;
+        for (size_t at = head; at < f.bytes.size(); at += 1000) {
+            more.push_back({f.bytes.data() + at, static_cast<uint32_t>(std::min<size_t>(1000, f.bytes.size() - at))});
+        }
+        ::nvmeddp_pkt_meta meta{};
+        rig.queue().begin_burst();
+        const bool ok = rig.queue().process({f.bytes.data(), head}, f.bytes.size(), more, nullptr, meta);
+        rig.queue().end_burst();
+        ASSERT_TRUE(ok);
+        rig.metas.push_back(meta);
+        rig.host->on_frame(f.truth.stream_offset, {f.bytes.data() + f.truth.layout.payload_offset, f.truth.length}, &meta);
+    }
+    expect_full_offload(rig);
+}
+
+TEST(Engine, EachConnectionLogsItsSteeringPathOnce) {
+    EngineRig rig(base(true, false));
+    ASSERT_EQ(rig.log.size(), 1u);
+    EXPECT_NE(rig.log[0].find("192.0.2.1:4420 -> 192.0.2.2:40000"), std::string::npos) << rig.log[0];
+    EXPECT_NE(rig.log[0].find("software classifier"), std::string::npos) << rig.log[0];
+    EXPECT_EQ(rig.driver->steering_counters().by_classifier, 1u);
+}
+
+// Many small reads per packet, every other one unregistered: a packet's placed range must stop at
+// the first data byte that was not placed, or the host would skip bytes nobody placed.
+TEST(Engine, APlacedRangeNeverSpansDataThatWasNotPlaced) {
+    RigOptions o = base(true, false);
+    o.stream.commands = 80;
+    o.stream.min_len = 50;
+    o.stream.max_len = 300;
+    for (uint16_t i = 0; i < o.stream.commands; i += 2) o.unregistered.push_back(static_cast<uint16_t>(o.stream.first_cid + i));
+    EngineRig rig(o);
+    rig.run();
+    const auto& t = rig.host->totals();
+    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(t.wrong_claims, 0u);
+    EXPECT_GT(t.claimed_placed, 0u);
+    EXPECT_LT(t.claimed_placed, rig.registered_data_bytes());  // bytes after a closed range: copied again
+    EXPECT_EQ(rig.stats().placed_bytes, rig.registered_data_bytes());
+}
