@@ -33,16 +33,18 @@
 #include "ddp/registration_table.hpp"
 #include "nvmeddp/ddp_mbuf.h"
 #include "nvmetcp/crc32c.hpp"
+#include "nvmetcp/crc32c_copy.hpp"
 #include "nvmetcp/header_check.hpp"
 #include "nvmetcp/pdu.hpp"
 #include "pmd/sgl_cursor.hpp"
 
 namespace nvmeddp::pmd {
 
-// Part of a packet's TCP payload (a segment of an mbuf chain).
+// Part of a packet's TCP payload (a segment of an mbuf chain). No default member initialisers: the
+// queue engine keeps an array of them per packet and fills only what it uses.
 struct PayloadChunk {
-    const uint8_t* data = nullptr;
-    uint32_t len = 0;
+    const uint8_t* data;
+    uint32_t len;
 };
 
 using PacketMeta = ::nvmeddp_pkt_meta;
@@ -121,7 +123,7 @@ private:
     bool crc_on_ = false;
     ddp::RegistrationTable::Claim claim_{};
     SglCursor cursor_{};
-    nvmetcp::Crc32c crc_{};
+    uint32_t crc_state_ = nvmetcp::Crc32c::kSeed;  // raw CRC32C of the data so far
 
     // Resync
     static constexpr uint32_t kCarry = sizeof(nvmetcp::CommonHeader) - 1;

@@ -55,8 +55,8 @@ bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std:
         }
         counters_.by_mark.add();
     } else {
-        const auto target = classifier_.lookup(seg.flow);
-        if (!target) {
+        const FlowTarget* target = classifier_.find(seg.flow);
+        if (target == nullptr) {
             counters_.not_offloaded.add();
             return false;
         }
@@ -70,7 +70,7 @@ bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std:
 
     // The payload: the rest of the first segment, then later segments, cut at the IP length (a
     // frame may carry Ethernet padding or a trailer beyond it).
-    PayloadChunk chunks[kMaxChunks];
+    PayloadChunk chunks[kMaxChunks];  // filled below, up to count (not zeroed: 256 bytes per packet)
     size_t count = 0;
     uint32_t left = seg.payload_len;
     const size_t in_first = first.size() > seg.payload_offset ? first.size() - seg.payload_offset : 0;

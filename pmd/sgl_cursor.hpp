@@ -13,6 +13,7 @@
 #include <span>
 
 #include "ddp/buffer_list.hpp"
+#include "nvmetcp/crc32c_copy.hpp"
 
 namespace nvmeddp::pmd {
 
@@ -34,12 +35,23 @@ public:
 
     // Copies up to n bytes; returns how many were copied (n unless the list ended).
     size_t copy(const uint8_t* src, size_t n) noexcept {
+        return copy_with([](uint8_t* d, const uint8_t* s, size_t k) { std::memcpy(d, s, k); }, src, n);
+    }
+    // The same, extending a raw CRC32C state over the copied bytes in the same pass.
+    size_t copy_and_crc(const uint8_t* src, size_t n, uint32_t& crc_state) noexcept {
+        return copy_with([&](uint8_t* d, const uint8_t* s, size_t k) { crc_state = nvmetcp::crc32c_copy_extend(crc_state, d, s, k); },
+                         src, n);
+    }
+
+private:
+    template <typename Copy>
+    size_t copy_with(Copy&& copy_fn, const uint8_t* src, size_t n) noexcept {
         size_t done = 0;
         while (done < n && index_ < segments_.size()) {
             const ddp::BufferSegment& seg = segments_[index_];
             const size_t room = static_cast<size_t>(seg.len - within_);
             const size_t take = n - done < room ? n - done : room;
-            std::memcpy(static_cast<uint8_t*>(seg.addr) + within_, src + done, take);
+            copy_fn(static_cast<uint8_t*>(seg.addr) + within_, src + done, take);
             done += take;
             within_ += take;
             if (within_ == seg.len) {
@@ -50,7 +62,6 @@ public:
         return done;
     }
 
-private:
     std::span<const ddp::BufferSegment> segments_{};
     size_t index_ = 0;
     uint64_t within_ = 0;

@@ -1,0 +1,270 @@
+// The offload engine per core: placement + data digest of C2HData as the software "NIC" does it,
+// side by side with the bound it is measured against, memcpy + isa-l CRC32C of the same bytes cut at
+// the same packet boundaries, and with the whole-PDU memcpy + isa-l (one call each per PDU).
+//
+// Args: TCP payload bytes per packet (1448, 8948), C2HData data length (4 KiB, 64 KiB, 512 KiB), data
+// digest off/on. One round is a set of reads (about 256 KiB of data, so data and frames stay in this
+// core's L2) registered, received frame by frame through QueueEngine::process, and torn down; the
+// next round's frames continue the TCP sequence (their seq field is rewritten, a store per frame,
+// included in the timing). Counters: Gbit/s of PDU data, ns per packet.
+//
+// Also the cost per packet that carries no data for the engine: a pure ACK of an offloaded
+// connection, a frame of a flow that is not offloaded, a packet of one small CapsuleResp.
+#include <benchmark/benchmark.h>
+#include <isa-l/crc.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "ddp/device.hpp"
+#include "pmd/sw_driver.hpp"
+#include "testlib/frame_gen.hpp"
+#include "testlib/read_stream_gen.hpp"
+
+namespace {
+
+using namespace nvmeddp;
+
+constexpr uint64_t kRoundData = 256 * 1024;
+
+struct Workload {
+    testlib::ReadStream stream;
+    testlib::FrameSequence frames;
+    uint64_t data_bytes = 0;
+    uint32_t stream_len = 0;
+};
+
+Workload make_workload(uint32_t mss, uint32_t pdu, bool digest) {
+    testlib::ReadStreamOptions ro;
+    ro.commands = static_cast<uint32_t>(std::max<uint64_t>(1, kRoundData / pdu));
+    ro.min_len = ro.max_len = pdu;
+    ro.data_digest = digest;
+    testlib::FrameGenOptions fo;
+    fo.mss = mss;
+    fo.first_seq = 1000;
+    Workload w;
+    w.stream = testlib::generate_read_stream(ro);
+    w.frames = testlib::generate_frames(w.stream.bytes, fo);
+    w.data_bytes = uint64_t{ro.commands} * pdu;
+    w.stream_len = static_cast<uint32_t>(w.stream.bytes.size());
+    return w;
+}
+
+void set_seq(std::vector<uint8_t>& frame, const testlib::FrameLayout& l, uint32_t seq) {
+    uint8_t* p = frame.data() + l.l4_offset + 4;
+    p[0] = static_cast<uint8_t>(seq >> 24);
+    p[1] = static_cast<uint8_t>(seq >> 16);
+    p[2] = static_cast<uint8_t>(seq >> 8);
+    p[3] = static_cast<uint8_t>(seq);
+}
+
+struct Engine {
+    explicit Engine(bool digest) {
+        pmd::SoftwareDriverConfig c;
+        c.log = [](const std::string&) {};
+        auto d = std::make_unique<pmd::SoftwareDriver>(c);
+        driver = d.get();
+        device = std::make_unique<ddp::Device>(std::move(d));
+        ddp::ConnectionConfig cc;
+        const testlib::FlowSpec f = testlib::ipv4_flow();
+        cc.tuple.family = ddp::IpFamily::Ipv4;
+        cc.tuple.remote_addr = f.src_ip;
+        cc.tuple.local_addr = f.dst_ip;
+        cc.tuple.remote_port = f.src_port;
+        cc.tuple.local_port = f.dst_port;
+        cc.queue_depth = 128;
+        cc.data_digest = digest;
+        cc.rcv_seq = 1000;
+        device->add_connection(cc, handle);
+        driver->queue(0).poll_idle();
+    }
+    ~Engine() {
+        device->remove_connection(handle);
+        for (int i = 0; i < 100 && device->connection_count() != 0; ++i) {
+            driver->queue(0).poll_idle();
+            device->poll(handle);
+        }
+    }
+    pmd::SoftwareDriver* driver;
+    std::unique_ptr<ddp::Device> device;
+    ddp::ConnectionHandle handle = 0;
+};
+
+void BM_EnginePlaceAndVerify(benchmark::State& state) {
+    const auto mss = static_cast<uint32_t>(state.range(0));
+    const auto pdu = static_cast<uint32_t>(state.range(1));
+    const bool digest = state.range(2) != 0;
+    Workload w = make_workload(mss, pdu, digest);
+    Engine e(digest);
+    std::vector<std::vector<uint8_t>> buffers;
+    std::vector<ddp::BufferSegment> segments;
+    for (const auto& r : w.stream.reads) buffers.emplace_back(r.data.size());
+    for (auto& b : buffers) segments.push_back({b.data(), b.size()});
+    pmd::QueueEngine& q = e.driver->queue(0);
+
+    uint32_t round_seq = 1000;
+    uint64_t packets = 0;
+    for (auto _ : state) {
+        for (size_t i = 0; i < w.stream.reads.size(); ++i) {
+            e.device->setup(e.handle, w.stream.reads[i].cid, {&segments[i], 1}, buffers[i].size());
+        }
+        q.begin_burst();
+        size_t in_burst = 0;
+        for (auto& f : w.frames.frames) {
+            set_seq(f.bytes, f.truth.layout, round_seq + static_cast<uint32_t>(f.truth.stream_offset));
+            nvmeddp_pkt_meta meta;
+            q.process(f.bytes, f.bytes.size(), {}, nullptr, meta);
+            benchmark::DoNotOptimize(meta);
+            if (++in_burst == 32) {
+                q.end_burst();
+                q.begin_burst();
+                in_burst = 0;
+            }
+        }
+        q.end_burst();
+        for (const auto& r : w.stream.reads) e.device->teardown(e.handle, r.cid);
+        round_seq += w.stream_len;
+        packets += w.frames.frames.size();
+    }
+    ddp::Stats s{};
+    e.device->connection_stats(e.handle, s);
+    if (s.placed_bytes != w.data_bytes * static_cast<uint64_t>(state.iterations())) state.SkipWithError("not everything was placed");
+    if (digest && s.digest_offloaded != w.stream.reads.size() * static_cast<uint64_t>(state.iterations())) {
+        state.SkipWithError("not every digest was verified");
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(w.data_bytes * static_cast<uint64_t>(state.iterations())));
+    state.counters["Gbit/s"] = benchmark::Counter(static_cast<double>(w.data_bytes * state.iterations() * 8),
+                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+    state.counters["ns/packet"] = benchmark::Counter(static_cast<double>(packets),
+                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// The bound: for every packet, memcpy its C2HData data bytes to the destination and (digest on)
+// extend a CRC32C over them with isa-l, as a host without offload would per segment.
+void BM_MemcpyIsalPerPacket(benchmark::State& state) {
+    const auto mss = static_cast<uint32_t>(state.range(0));
+    const auto pdu = static_cast<uint32_t>(state.range(1));
+    const bool digest = state.range(2) != 0;
+    Workload w = make_workload(mss, pdu, digest);
+    // Per packet: the runs of data bytes it carries, as (payload offset, length, destination).
+    struct Run {
+        const uint8_t* src;
+        uint8_t* dst;
+        uint32_t len;
+        size_t read;
+    };
+    std::vector<std::vector<uint8_t>> buffers;
+    for (const auto& r : w.stream.reads) buffers.emplace_back(r.data.size());
+    std::vector<Run> runs;
+    for (const auto& f : w.frames.frames) {
+        const uint64_t begin = f.truth.stream_offset;
+        const uint64_t end = begin + f.truth.length;
+        for (size_t pi = 0, ri = 0; pi < w.stream.pdus.size(); ++pi) {
+            const auto& p = w.stream.pdus[pi];
+            if (p.type != nvmetcp::PduType::C2HData) continue;
+            const uint64_t d0 = p.offset + p.pdo;
+            const uint64_t d1 = d0 + p.datal;
+            const uint64_t a = std::max(begin, d0);
+            const uint64_t b = std::min(end, d1);
+            if (a < b) {
+                runs.push_back({f.bytes.data() + f.truth.layout.payload_offset + (a - begin), buffers[ri].data() + (a - d0),
+                                static_cast<uint32_t>(b - a), ri});
+            }
+            ++ri;
+        }
+    }
+    std::vector<uint32_t> crcs(buffers.size());
+    for (auto _ : state) {
+        std::fill(crcs.begin(), crcs.end(), 0xFFFFFFFFu);
+        for (const Run& r : runs) {
+            std::memcpy(r.dst, r.src, r.len);
+            if (digest) crcs[r.read] = crc32_iscsi(const_cast<uint8_t*>(r.src), static_cast<int>(r.len), crcs[r.read]);
+        }
+        benchmark::DoNotOptimize(crcs.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(w.data_bytes * static_cast<uint64_t>(state.iterations())));
+    state.counters["Gbit/s"] = benchmark::Counter(static_cast<double>(w.data_bytes * state.iterations() * 8),
+                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+    state.counters["ns/packet"] = benchmark::Counter(static_cast<double>(w.frames.frames.size() * state.iterations()),
+                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// memcpy + isa-l once per PDU (contiguous data, one call each): the best a host could do.
+void BM_MemcpyIsalPerPdu(benchmark::State& state) {
+    const auto pdu = static_cast<uint32_t>(state.range(1));
+    const bool digest = state.range(2) != 0;
+    const size_t n = std::max<uint64_t>(1, kRoundData / pdu);
+    std::vector<std::vector<uint8_t>> src(n, std::vector<uint8_t>(pdu, 0x5A)), dst(n, std::vector<uint8_t>(pdu));
+    for (auto _ : state) {
+        for (size_t i = 0; i < n; ++i) {
+            std::memcpy(dst[i].data(), src[i].data(), pdu);
+            if (digest) benchmark::DoNotOptimize(crc32_iscsi(src[i].data(), static_cast<int>(pdu), 0xFFFFFFFFu));
+        }
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(uint64_t{pdu} * n * static_cast<uint64_t>(state.iterations())));
+    state.counters["Gbit/s"] = benchmark::Counter(static_cast<double>(uint64_t{pdu} * n * state.iterations() * 8),
+                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+void engine_args(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"mss", "pdu", "digest"});
+    for (int mss : {1448, 8948}) {
+        for (int pdu : {4096, 65536, 524288}) {
+            for (int digest : {0, 1}) b->Args({mss, pdu, digest});
+        }
+    }
+}
+BENCHMARK(BM_EnginePlaceAndVerify)->Apply(engine_args);
+BENCHMARK(BM_MemcpyIsalPerPacket)->Apply(engine_args);
+BENCHMARK(BM_MemcpyIsalPerPdu)->ArgNames({"mss", "pdu", "digest"})->ArgsProduct({{0}, {4096, 65536, 524288}, {0, 1}});
+
+// Packets that carry nothing to place: their cost is the per-packet overhead of the engine.
+// kind 0: pure ACK of the offloaded connection; 1: a frame of another flow; 2: one CapsuleResp.
+void BM_EngineNonDataPacket(benchmark::State& state) {
+    const int kind = static_cast<int>(state.range(0));
+    Engine e(false);
+    testlib::FlowSpec flow = testlib::ipv4_flow();
+    if (kind == 1) flow.src_port = 4421;
+    std::vector<uint8_t> payload;
+    if (kind == 2) {
+        payload.assign(24, 0);
+        payload[0] = 5;    // CapsuleResp
+        payload[2] = 24;   // hlen
+        payload[4] = 24;   // plen
+    }
+    constexpr size_t kFrames = 256;
+    std::vector<std::vector<uint8_t>> frames;
+    std::vector<testlib::FrameLayout> layouts;
+    for (size_t i = 0; i < kFrames; ++i) {
+        testlib::TcpFields tcp;
+        tcp.seq = static_cast<uint32_t>(1000 + i * payload.size());
+        tcp.options = testlib::TcpOptions::Timestamps;
+        auto b = testlib::build_frame(flow, tcp, payload);
+        frames.push_back(std::move(b.bytes));
+        layouts.push_back(b.layout);
+    }
+    pmd::QueueEngine& q = e.driver->queue(0);
+    uint32_t seq = 1000;
+    for (auto _ : state) {
+        q.begin_burst();
+        for (size_t i = 0; i < kFrames; ++i) {
+            if (kind == 2) {
+                set_seq(frames[i], layouts[i], seq);
+                seq += 24;
+            }
+            nvmeddp_pkt_meta meta;
+            benchmark::DoNotOptimize(q.process(frames[i], frames[i].size(), {}, nullptr, meta));
+        }
+        q.end_burst();
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(kFrames * static_cast<uint64_t>(state.iterations())));
+    state.counters["ns/packet"] = benchmark::Counter(static_cast<double>(kFrames * state.iterations()),
+                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.SetLabel(kind == 0 ? "pure ACK, offloaded flow" : kind == 1 ? "other flow" : "CapsuleResp packet");
+}
+BENCHMARK(BM_EngineNonDataPacket)->ArgName("kind")->Arg(0)->Arg(1)->Arg(2);
+
+}  // namespace

@@ -1,0 +1,29 @@
+// Copy and CRC32C in one pass: what a receive offload does with C2HData, placing the payload and
+// computing its data digest while the bytes are in registers, so the source is read once.
+//
+// On x86 the data is folded with carry-less multiplies (Intel's "Fast CRC Computation Using
+// PCLMULQDQ", reflected CRC32C constants), every loaded vector also stored to the destination: with
+// AVX-512 VPCLMULQDQ 256 bytes per iteration in sixteen 128-bit lanes, else with PCLMULQDQ 64 bytes
+// in four. The folded 128-bit remainder is reduced with two crc32 instructions, the tail done with
+// crc32 too. Without either it is memcpy followed by crc32c_extend (isa-l).
+// The result always equals crc32c_extend(state, src, len) (tests compare both on every length and
+// alignment).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace nvmeddp::nvmetcp {
+
+// Copies len bytes from src to dst (which must not overlap) and returns the raw CRC32C state
+// extended over them, like crc32c_extend().
+uint32_t crc32c_copy_extend(uint32_t state, void* dst, const void* src, size_t len) noexcept;
+
+// Whether a one-pass implementation is in use on this CPU (else the two-pass fallback), and which.
+bool crc32c_copy_is_fused() noexcept;
+const char* crc32c_copy_implementation() noexcept;
+// Chooses an implementation ("avx512", "pclmul", "two-pass") for tests and benchmarks; false when
+// the name is unknown or the CPU lacks it. Not thread-safe: call before any copy runs.
+bool crc32c_copy_select(const char* name) noexcept;
+
+}  // namespace nvmeddp::nvmetcp
