@@ -143,7 +143,14 @@ ddp::DdpDriver::Ticket SoftwareDriver::teardown(ddp::DriverConnection& conn, uin
 bool SoftwareDriver::done(ddp::DriverConnection& conn, Ticket ticket) noexcept {
     const auto* o = static_cast<const Offload*>(conn.driver_context);
     QueueEngine& q = *queues_[o->queue];
-    if ((ticket & kRemovalTicket) != 0) return q.applied(ticket & ~kRemovalTicket);
+    if ((ticket & kRemovalTicket) != 0) {
+        const uint64_t seq = ticket & ~kRemovalTicket;
+        if (!q.applied(seq) && poller_stopped_.load(std::memory_order_acquire)) {
+            std::lock_guard lock(mutex_);  // this thread stands in for the stopped poller
+            q.poll_idle();
+        }
+        return q.applied(seq);
+    }
     return q.gate().passed(ticket);
 }
 

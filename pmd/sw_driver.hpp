@@ -55,6 +55,9 @@ public:
     QueueEngine& queue(uint16_t q) noexcept { return *queues_[q]; }
     uint16_t queue_count() const noexcept { return static_cast<uint16_t>(queues_.size()); }
     SteeringCounters steering_counters() const;
+    // No lcore polls the queues any more (or never will): the control path then runs the queues'
+    // idle bursts itself when it waits for a removal, so removals complete without a poller.
+    void set_poller_stopped(bool stopped) noexcept { poller_stopped_.store(stopped, std::memory_order_release); }
     // The engine of an offloaded connection (tests, diagnostics: read it only from the lcore that
     // polls its queue, or while none does); null when unknown.
     ConnectionEngine* engine(ddp::ConnectionHandle handle) const;
@@ -77,6 +80,7 @@ private:
 
     SoftwareDriverConfig config_;
     std::atomic<ddp::Caps> caps_{ddp::cap::kAll};
+    std::atomic<bool> poller_stopped_{false};
     std::vector<std::unique_ptr<QueueEngine>> queues_;
 
     mutable std::mutex mutex_;  // control path: connection ids, command producers, counters

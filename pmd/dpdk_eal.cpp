@@ -1,0 +1,55 @@
+#include "pmd/dpdk_eal.hpp"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <unistd.h>
+
+#include <mutex>
+
+namespace nvmeddp::pmd {
+
+namespace {
+std::mutex g_mutex;
+bool g_initialised = false;
+}  // namespace
+
+std::vector<std::string> eal_arguments(const EalOptions& o) {
+    std::vector<std::string> args{o.program};
+    if (o.no_huge) args.push_back("--no-huge");
+    if (o.no_pci) args.push_back("--no-pci");
+    args.push_back("-m");
+    args.push_back(std::to_string(o.memory_mb));
+    args.push_back("--no-shconf");
+    args.push_back("--file-prefix=nvmeddp-" + std::to_string(getpid()));
+    args.push_back("--log-level=lib.eal:warning");
+    if (!o.lcores.empty()) {
+        args.push_back("-l");
+        args.push_back(o.lcores);
+    }
+    for (const auto& v : o.vdevs) args.push_back("--vdev=" + v);
+    args.insert(args.end(), o.extra.begin(), o.extra.end());
+    return args;
+}
+
+std::string init_eal(const EalOptions& options) {
+    std::lock_guard lock(g_mutex);
+    if (g_initialised) return {};
+    std::vector<std::string> args = eal_arguments(options);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+        std::string cmd;
+        for (const auto& a : args) cmd += (cmd.empty() ? "" : " ") + a;
+        return std::string("rte_eal_init failed: ") + rte_strerror(rte_errno) + " (arguments: " + cmd + ")";
+    }
+    g_initialised = true;
+    return {};
+}
+
+bool eal_initialised() noexcept {
+    std::lock_guard lock(g_mutex);
+    return g_initialised;
+}
+
+}  // namespace nvmeddp::pmd

@@ -1,0 +1,163 @@
+#include "pmd/dpdk_offload_port.hpp"
+
+#include <rte_errno.h>
+
+#include <cstdio>
+
+#include "ddp/device_registry.hpp"
+#include "pmd/dpdk_mbuf_meta.hpp"
+
+namespace nvmeddp::pmd {
+
+namespace {
+
+std::string failed(const char* what, int rc) {
+    return std::string(what) + " failed: " + rte_strerror(rc < 0 ? -rc : rc);
+}
+
+}  // namespace
+
+std::string configure_port(const PortSetup& s) {
+    if (!rte_eth_dev_is_valid_port(s.port_id)) return "port " + std::to_string(s.port_id) + " does not exist";
+    if (s.pool == nullptr) return "no mbuf pool given";
+    rte_eth_conf conf{};
+    int rc = rte_eth_dev_configure(s.port_id, s.rx_queues, s.tx_queues, &conf);
+    if (rc < 0) return failed("rte_eth_dev_configure", rc);
+    uint16_t rxd = s.rx_descriptors;
+    uint16_t txd = s.tx_descriptors;
+    rc = rte_eth_dev_adjust_nb_rx_tx_desc(s.port_id, &rxd, &txd);
+    if (rc < 0) return failed("rte_eth_dev_adjust_nb_rx_tx_desc", rc);
+    const int socket = rte_eth_dev_socket_id(s.port_id);
+    const unsigned sock = socket < 0 ? 0u : static_cast<unsigned>(socket);
+    for (uint16_t q = 0; q < s.rx_queues; ++q) {
+        rc = rte_eth_rx_queue_setup(s.port_id, q, rxd, sock, nullptr, s.pool);
+        if (rc < 0) return failed("rte_eth_rx_queue_setup", rc);
+    }
+    for (uint16_t q = 0; q < s.tx_queues; ++q) {
+        rc = rte_eth_tx_queue_setup(s.port_id, q, txd, sock, nullptr);
+        if (rc < 0) return failed("rte_eth_tx_queue_setup", rc);
+    }
+    rc = rte_eth_dev_start(s.port_id);
+    if (rc < 0) return failed("rte_eth_dev_start", rc);
+    return {};
+}
+
+std::unique_ptr<OffloadPort> OffloadPort::attach(const OffloadPortOptions& o, std::string& error) {
+    if (!rte_eth_dev_is_valid_port(o.port_id)) {
+        error = "port " + std::to_string(o.port_id) + " does not exist";
+        return nullptr;
+    }
+    rte_eth_dev_info info{};
+    if (int rc = rte_eth_dev_info_get(o.port_id, &info); rc != 0) {
+        error = failed("rte_eth_dev_info_get", rc);
+        return nullptr;
+    }
+    if (o.rx_queues == 0 || o.rx_queues > info.nb_rx_queues) {
+        error = "port " + std::to_string(o.port_id) + " has " + std::to_string(info.nb_rx_queues) +
+                " rx queues configured, " + std::to_string(o.rx_queues) + " asked for";
+        return nullptr;
+    }
+    if (error = MbufMeta::register_once(); !error.empty()) return nullptr;
+
+    std::unique_ptr<OffloadPort> p(new OffloadPort());
+    p->port_ = o.port_id;
+    char port_name[RTE_ETH_NAME_MAX_LEN] = "";
+    rte_eth_dev_get_name_by_port(o.port_id, port_name);
+    p->name_ = std::string("nvmeddp-sw:") + port_name;
+    if (o.use_rte_flow) p->steering_ = std::make_unique<RteFlowSteering>(o.port_id, o.limits.max_connections);
+
+    SoftwareDriverConfig dc;
+    dc.name = p->name_;
+    dc.rx_queues = o.rx_queues;
+    dc.limits = o.limits;
+    dc.classifier_seed = (uint64_t{o.port_id} << 48) ^ rte_rand();
+    dc.steering = p->steering_.get();
+    dc.log = o.log;
+    auto driver = std::make_unique<SoftwareDriver>(dc);
+    p->driver_ = driver.get();
+    p->device_ = std::make_unique<ddp::Device>(std::move(driver));
+
+    for (uint16_t q = 0; q < o.rx_queues; ++q) {
+        auto ctx = std::make_unique<QueueContext>();
+        ctx->port = p.get();
+        ctx->engine = &p->driver_->queue(q);
+        const rte_eth_rxtx_callback* cb = rte_eth_add_rx_callback(o.port_id, q, &OffloadPort::on_rx_burst, ctx.get());
+        if (cb == nullptr) {
+            error = std::string("rte_eth_add_rx_callback failed on queue ") + std::to_string(q) + ": " + rte_strerror(rte_errno);
+            return nullptr;  // the destructor removes the callbacks added so far
+        }
+        p->callbacks_.push_back(cb);
+        p->queues_.push_back(std::move(ctx));
+    }
+    if (!ddp::register_device(*p->device_)) {
+        error = "a device named " + p->name_ + " is already registered";
+        return nullptr;
+    }
+    p->registered_ = true;
+    return p;
+}
+
+OffloadPort::~OffloadPort() {
+    if (registered_) ddp::unregister_device(*device_);
+    for (size_t q = 0; q < callbacks_.size(); ++q) {
+        rte_eth_remove_rx_callback(port_, static_cast<uint16_t>(q), callbacks_[q]);
+    }
+    // No lcore may still be inside a callback when the port goes away (DPDK leaves that to the
+    // application); the engines are now idle, so connection removal can complete here.
+    stop_polling();
+    device_.reset();
+}
+
+void OffloadPort::stop_polling() {
+    if (driver_ != nullptr) driver_->set_poller_stopped(true);
+}
+
+PortEngineCounters OffloadPort::counters() const {
+    PortEngineCounters c;
+    for (const auto& q : queues_) {
+        const QueueCounters& e = q->engine->counters();
+        c.frames += e.frames.get();
+        c.not_tcp += e.not_tcp.get();
+        c.not_offloaded += e.not_offloaded.get();
+        c.by_mark += e.by_mark.get();
+        c.by_classifier += e.by_classifier.get();
+        c.stale_mark += e.stale_mark.get();
+        c.too_many_chunks += e.too_many_chunks.get();
+        c.bad_checksum += q->bad_checksum.get();
+        c.with_metadata += q->with_metadata.get();
+    }
+    return c;
+}
+
+uint16_t OffloadPort::on_rx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, uint16_t, void* arg) {
+    auto* ctx = static_cast<QueueContext*>(arg);
+    QueueEngine& engine = *ctx->engine;
+    engine.begin_burst();
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        // A segment the NIC found corrupt is dropped by the host's TCP: the engine must not follow
+        // it either (its retransmission will come in order).
+        if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+            (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+            ctx->bad_checksum.add();
+            continue;
+        }
+        PayloadChunk more[QueueEngine::kMaxChunks];
+        size_t count = 0;
+        for (rte_mbuf* seg = m->next; seg != nullptr && count < QueueEngine::kMaxChunks; seg = seg->next) {
+            more[count++] = PayloadChunk{rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len};
+        }
+        const uint32_t mark = m->hash.fdir.hi;
+        const bool marked = (m->ol_flags & RTE_MBUF_F_RX_FDIR_ID) != 0;
+        nvmeddp_pkt_meta meta;
+        if (engine.process({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, m->pkt_len, {more, count},
+                           marked ? &mark : nullptr, meta)) {
+            MbufMeta::set(m, meta);
+            ctx->with_metadata.add();
+        }
+    }
+    engine.end_burst();
+    return n;
+}
+
+}  // namespace nvmeddp::pmd

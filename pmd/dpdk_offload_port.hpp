@@ -1,0 +1,94 @@
+// The software offload device on a DPDK port: the poll-mode path of the offload.
+//
+// An OffloadPort takes a configured ethdev port (any PMD: net_ring, net_af_packet, net_af_xdp,
+// net_pcap, net_tap, a real NIC, our vdev) and makes it a DDP device: it creates the software driver
+// with one QueueEngine per rx queue, installs an rx callback on every queue that runs that queue's
+// engine on each received burst (so whoever calls rte_eth_rx_burst gets mbufs with the DDP metadata,
+// dpdk_mbuf_meta.hpp), steers connections with rte_flow where the port accepts it, and registers
+// the ddp::Device for discovery under "nvmeddp-sw:<port name>".
+//
+// Threading: one lcore per rx queue calls rte_eth_rx_burst for that queue (the engine runs inside it);
+// the control plane (ddp::Device) may be used from any thread. Call stop_polling() once no lcore polls
+// any more: the control path then completes removals itself.
+#pragma once
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ddp/device.hpp"
+#include "pmd/dpdk_rte_flow_steering.hpp"
+#include "pmd/sw_driver.hpp"
+
+namespace nvmeddp::pmd {
+
+struct PortSetup {
+    uint16_t port_id = 0;
+    uint16_t rx_queues = 1;
+    uint16_t tx_queues = 1;
+    uint16_t rx_descriptors = 1024;
+    uint16_t tx_descriptors = 1024;
+    rte_mempool* pool = nullptr;
+};
+
+// Configures and starts a port with the given queues (rte_eth_dev_configure, queue setup, start).
+// Returns an empty string on success, else what failed and DPDK's reason.
+std::string configure_port(const PortSetup& setup);
+
+struct OffloadPortOptions {
+    uint16_t port_id = 0;
+    uint16_t rx_queues = 1;     // queues of the port to run engines on (0 .. rx_queues-1)
+    ddp::DeviceLimits limits{};
+    bool use_rte_flow = true;   // try hardware steering first
+    std::function<void(const std::string&)> log;  // default: stderr
+};
+
+struct PortEngineCounters {
+    uint64_t frames = 0, not_tcp = 0, not_offloaded = 0, by_mark = 0, by_classifier = 0, stale_mark = 0;
+    uint64_t too_many_chunks = 0, bad_checksum = 0, with_metadata = 0;
+};
+
+class OffloadPort {
+public:
+    // The port must be configured (queues set up); it may already be started.
+    static std::unique_ptr<OffloadPort> attach(const OffloadPortOptions& options, std::string& error);
+    ~OffloadPort();
+
+    OffloadPort(const OffloadPort&) = delete;
+    OffloadPort& operator=(const OffloadPort&) = delete;
+
+    ddp::Device& device() noexcept { return *device_; }
+    SoftwareDriver& driver() noexcept { return *driver_; }
+    uint16_t port_id() const noexcept { return port_; }
+    const std::string& name() const noexcept { return name_; }
+    PortEngineCounters counters() const;
+
+    // No lcore polls the port's queues any more: from now on the control path applies its own
+    // commands, so connection removal and teardown complete without a poller.
+    void stop_polling();
+
+private:
+    struct QueueContext {
+        OffloadPort* port;
+        QueueEngine* engine;
+        ddp::Counter bad_checksum;
+        ddp::Counter with_metadata;
+    };
+
+    OffloadPort() = default;
+    static uint16_t on_rx_burst(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n, uint16_t max, void* ctx);
+
+    uint16_t port_ = 0;
+    std::string name_;
+    std::unique_ptr<RteFlowSteering> steering_;
+    SoftwareDriver* driver_ = nullptr;
+    std::unique_ptr<ddp::Device> device_;
+    std::vector<std::unique_ptr<QueueContext>> queues_;
+    std::vector<const rte_eth_rxtx_callback*> callbacks_;
+    bool registered_ = false;
+};
+
+}  // namespace nvmeddp::pmd
