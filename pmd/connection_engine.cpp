@@ -57,8 +57,10 @@ void ConnectionEngine::on_segment(uint32_t seq, std::span<const PayloadChunk> pa
     }
     uint32_t skip = 0;
     if (ahead > 0) {
-        counters.drop.add();  // a gap: the bytes in between went missing, and with them the framing
-        lose_framing();
+        // A gap: bytes went missing (lost, or overtaken by this segment). Inside a PDU whose header
+        // is known the framing survives (bridge_gap); otherwise it is lost.
+        counters.drop.add();
+        if (!bridge_gap(static_cast<uint32_t>(ahead))) lose_framing();
     } else {
         skip = static_cast<uint32_t>(-ahead);  // overlaps what was seen: only the rest is new
     }
@@ -101,10 +103,58 @@ void ConnectionEngine::consume(const uint8_t* p, uint32_t n) noexcept {
                 case PduState::Trailer: used = on_trailer(n); break;
             }
         }
+        if (mode_ != Mode::Searching && state_ != PduState::Header) pdu_left_ -= used;
         p += used;
         n -= used;
         payload_off_ += used;
     }
+}
+
+// A gap inside the current PDU, ending at or before its end, loses nothing of the framing: the
+// header said how long the PDU is, so the next header is where it was. The missing bytes arrive
+// later as a retransmission and pass unplaced (the host copies them); data after the gap is placed
+// at its offset as usual. Only the data digest cannot be verified: the device never saw all the data.
+// A gap that reaches into the next header (or starts in one) loses the framing.
+bool ConnectionEngine::bridge_gap(uint32_t gap) noexcept {
+    if (mode_ != Mode::InSync || state_ == PduState::Header || gap > pdu_left_) return false;
+    crc_on_ = false;
+    while (gap > 0 && state_ != PduState::Header) {
+        uint32_t used = 0;
+        switch (state_) {
+            case PduState::Padding: used = on_padding(gap); break;
+            case PduState::Trailer: used = on_trailer(gap); break;
+            case PduState::Data: used = skip_data(gap); break;
+            case PduState::DataDigest: used = skip_data_digest(gap); break;
+            case PduState::Header: break;
+        }
+        pdu_left_ -= used;
+        gap -= used;
+    }
+    return true;
+}
+
+uint32_t ConnectionEngine::skip_data(uint32_t n) noexcept {
+    const uint32_t take = std::min(n, data_left_);
+    if (placing_) cursor_.skip(take);
+    data_left_ -= take;
+    if (data_left_ == 0) {
+        if (layout_.has_data_digest) {
+            state_ = PduState::DataDigest;
+        } else {
+            end_pdu();
+        }
+    }
+    return take;
+}
+
+uint32_t ConnectionEngine::skip_data_digest(uint32_t n) noexcept {
+    const uint32_t take = std::min(n, nvmetcp::kDigestLen - digest_have_);
+    digest_have_ += take;
+    if (digest_have_ == nvmetcp::kDigestLen) {
+        conn_.counters.digest_fallback.add();  // it ended in the missing bytes: no packet to mark
+        end_pdu();
+    }
+    return take;
 }
 
 void ConnectionEngine::finish_meta() noexcept {
@@ -193,6 +243,7 @@ bool ConnectionEngine::start_pdu() noexcept {
     if (mode_ == Mode::Speculating && packets_since_request_ > kReRequestAfterPackets) found_candidate(pdu_start_seq_);
 
     const uint32_t plen = ch.plen.get();
+    pdu_left_ = plen - layout_.header_len;
     is_c2h_data_ = ch.pdu_type() == PduType::C2HData;
     placing_ = false;
     crc_on_ = false;

@@ -9,7 +9,8 @@
 //
 // Modes:
 //   InSync       framing known: places and verifies
-//   Searching    framing lost (a gap in the sequence, or a header the receiver would reject): scans
+//   Searching    framing lost (a gap reaching into a PDU header, or a header the receiver would
+//                reject; a gap inside a PDU keeps the framing and costs only that PDU's digest): scans
 //                the stream for a plausible PDU header, then posts a resync request for it
 //   Speculating  follows the framing from the candidate without placing, until the host confirms
 //                (InSync, placement resumes at the next header) or refuses (Searching again)
@@ -81,6 +82,9 @@ private:
     uint32_t on_data(const uint8_t* p, uint32_t n) noexcept;
     uint32_t on_data_digest(const uint8_t* p, uint32_t n) noexcept;
     uint32_t on_trailer(uint32_t n) noexcept;
+    bool bridge_gap(uint32_t gap) noexcept;
+    uint32_t skip_data(uint32_t n) noexcept;
+    uint32_t skip_data_digest(uint32_t n) noexcept;
 
     uint32_t fill_header(const uint8_t* p, uint32_t n, uint32_t want) noexcept;
     bool start_pdu() noexcept;  // false: the header is not one the receiver would accept
@@ -113,6 +117,7 @@ private:
     uint32_t padding_left_ = 0;
     uint32_t data_left_ = 0;
     uint32_t trailer_left_ = 0;
+    uint32_t pdu_left_ = 0;  // bytes of the current PDU after its header not yet consumed
     uint32_t digest_have_ = 0;
     alignas(8) uint8_t hdr_[nvmetcp::kMaxHeaderLen + nvmetcp::kDigestLen]{};
     uint8_t digest_[nvmetcp::kDigestLen]{};

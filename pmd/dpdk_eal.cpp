@@ -20,6 +20,7 @@ std::vector<std::string> eal_arguments(const EalOptions& o) {
     args.push_back("-m");
     args.push_back(std::to_string(o.memory_mb));
     args.push_back("--no-shconf");
+    args.push_back("--no-telemetry");
     args.push_back("--file-prefix=nvmeddp-" + std::to_string(getpid()));
     args.push_back("--log-level=lib.eal:warning");
     if (!o.lcores.empty()) {

@@ -1,6 +1,6 @@
 // EAL bring-up with this project's defaults for machines without hugepages or PCI devices.
 //
-// Defaults: --no-huge (IOVA as VA), --no-pci, -m 512, --no-shconf and a file prefix unique to the
+// Defaults: --no-huge (IOVA as VA), --no-pci, -m 512, --no-shconf, --no-telemetry, a file prefix unique to the
 // process, EAL logging at warning level. A real NIC host overrides them (hugepages, PCI allow list)
 // with its own arguments, which come after the defaults and win.
 #pragma once

@@ -37,6 +37,19 @@ public:
     size_t copy(const uint8_t* src, size_t n) noexcept {
         return copy_with([](uint8_t* d, const uint8_t* s, size_t k) { std::memcpy(d, s, k); }, src, n);
     }
+    // Moves over n bytes without writing them (data this device did not receive in order).
+    void skip(uint64_t n) noexcept {
+        while (n > 0 && index_ < segments_.size()) {
+            const uint64_t room = segments_[index_].len - within_;
+            if (n < room) {
+                within_ += n;
+                return;
+            }
+            n -= room;
+            ++index_;
+            within_ = 0;
+        }
+    }
     // The same, extending a raw CRC32C state over the copied bytes in the same pass.
     size_t copy_and_crc(const uint8_t* src, size_t n, uint32_t& crc_state) noexcept {
         return copy_with([&](uint8_t* d, const uint8_t* s, size_t k) { crc_state = nvmetcp::crc32c_copy_extend(crc_state, d, s, k); },

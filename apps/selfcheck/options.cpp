@@ -1,24 +1,11 @@
 #include "options.hpp"
 
-#include <cerrno>
+#include "common/cli.hpp"
+
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 namespace nvmeddp::selfcheck {
-namespace {
-
-bool parse_u64(const char* text, uint64_t min, uint64_t max, uint64_t& out) {
-    if (text == nullptr || *text == '\0' || *text == '-') return false;
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long long v = std::strtoull(text, &end, 0);
-    if (errno != 0 || *end != '\0' || v < min || v > max) return false;
-    out = v;
-    return true;
-}
-
-}  // namespace
 
 void print_usage(const char* argv0) {
     std::printf(
@@ -45,7 +32,7 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
         const char* arg = argv[i];
         auto value = [&](uint64_t min, uint64_t max, uint64_t& out) {
             const char* v = i + 1 < argc ? argv[++i] : nullptr;
-            if (parse_u64(v, min, max, out)) return true;
+            if (cli::parse_u64(v, min, max, out)) return true;
             message = std::string(arg) + " needs a number in [" + std::to_string(min) + ", " + std::to_string(max) +
                       "], got '" + (v ? v : "") + "'";
             return false;

@@ -114,6 +114,29 @@ public:
         }
     }
 
+    // Index of the first frame at or after `from` (in arrival order) whose payload holds the first
+    // byte of a PDU: losing it takes a header with it, and the framing.
+    size_t frame_with_header(size_t from) const {
+        for (size_t i = from; i < frames.frames.size(); ++i) {
+            const auto& t = frames.frames[i].truth;
+            for (const auto& p : stream.pdus) {
+                if (p.offset > t.stream_offset && p.offset < t.stream_offset + t.length) return i;
+            }
+        }
+        return frames.frames.size();
+    }
+    // Index of the first frame at or after `from` that lies wholly inside one PDU's data.
+    size_t frame_inside_data(size_t from) const {
+        for (size_t i = from; i < frames.frames.size(); ++i) {
+            const auto& t = frames.frames[i].truth;
+            for (const auto& p : stream.pdus) {
+                const uint64_t d0 = p.offset + p.pdo;
+                if (p.type == nvmetcp::PduType::C2HData && t.stream_offset >= d0 && t.stream_offset + t.length <= d0 + p.datal) return i;
+            }
+        }
+        return frames.frames.size();
+    }
+
     // Runs every frame through the engine and the host model.
     void run() { run_frames(0, frames.frames.size()); }
     void run_frames(size_t from, size_t to) {

@@ -232,9 +232,11 @@ TEST(Engine, AGapStopsPlacementUntilTheHostConfirmsResync) {
     o.stream.commands = 30;
     o.stream.max_len = 20000;
     EngineRig rig(o);
-    // Deliver the frames in order except one early frame, which comes last (a late retransmission).
+    // Deliver the frames in order except an early one holding a PDU header, which comes last (a late
+    // retransmission).
     auto& fr = rig.frames.frames;
-    const size_t held = 3;
+    const size_t held = rig.frame_with_header(3);
+    ASSERT_LT(held, 20u);
     auto late = fr[held];
     fr.erase(fr.begin() + held);
     fr.push_back(late);
@@ -262,9 +264,11 @@ TEST(Engine, ResyncResumesPlacementAfterConfirmation) {
     o.stream.max_len = 8000;
     EngineRig rig(o);
     auto& fr = rig.frames.frames;
-    // Frame 5 arrives two places late: the host gets everything in order soon after.
-    std::swap(fr[5], fr[7]);
-    std::swap(fr[5], fr[6]);
+    // A frame holding a header arrives two places late: the host gets everything in order soon after.
+    const size_t late = rig.frame_with_header(5);
+    ASSERT_LT(late + 2, fr.size());
+    std::swap(fr[late], fr[late + 2]);
+    std::swap(fr[late], fr[late + 1]);
     rig.run();
     const auto& t = rig.host->totals();
     EXPECT_TRUE(rig.all_reads_correct());
@@ -409,21 +413,51 @@ TEST(Engine, AHostThatNeverAnswersGetsNewRequestsButNoPlacement) {
     o.host_answers_resync = false;
     EngineRig rig(o);
     auto& fr = rig.frames.frames;
-    std::swap(fr[2], fr[3]);
+    const size_t late = rig.frame_with_header(2);
+    ASSERT_LT(late, 10u);
+    std::swap(fr[late], fr[late + 1]);
     rig.run();
     EXPECT_TRUE(rig.all_reads_correct());
     EXPECT_EQ(rig.host->totals().wrong_claims, 0u);
     EXPECT_NE(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
     // One request after the gap, and another each time one went unanswered for
     // kReRequestAfterPackets packets; nothing placed meanwhile.
-    const uint64_t after_gap = fr.size() - 3;
+    const uint64_t after_gap = fr.size() - late - 1;
     ASSERT_GT(after_gap, pmd::ConnectionEngine::kReRequestAfterPackets + 10);
     EXPECT_GE(rig.stats().resync_requests, 2u);
     EXPECT_LE(rig.stats().resync_requests, 1 + after_gap / pmd::ConnectionEngine::kReRequestAfterPackets);
-    for (size_t i = 3; i < fr.size(); ++i) {
+    for (size_t i = late + 2; i < fr.size(); ++i) {
         ASSERT_TRUE(rig.metas[i]);
         EXPECT_EQ(rig.metas[i]->flags & NVMEDDP_PKT_PLACED, 0u) << "frame " << i;
     }
+}
+
+// A segment lost inside a PDU's data takes nothing of the framing with it: no resync, placement
+// goes on after the gap, and only that PDU's digest falls back to the host.
+TEST(Engine, AGapInsidePduDataIsBridgedWithoutResync) {
+    RigOptions o = base(true, false);
+    o.stream.commands = 6;
+    o.stream.min_len = o.stream.max_len = 30000;
+    o.stream.other_pdu_rate = 0;
+    EngineRig rig(o);
+    auto& fr = rig.frames.frames;
+    const size_t held = rig.frame_inside_data(3);
+    ASSERT_LT(held, fr.size());
+    auto late = fr[held];
+    fr.erase(fr.begin() + static_cast<ptrdiff_t>(held));
+    fr.insert(fr.begin() + static_cast<ptrdiff_t>(held + 3), late);  // three frames late
+    rig.run();
+    const auto& t = rig.host->totals();
+    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(t.wrong_claims, 0u);
+    EXPECT_EQ(t.false_digest_claims, 0u);
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.resync_requests, 0u);
+    EXPECT_EQ(t.copied, late.truth.length);  // only the late frame's bytes: everything else placed
+    EXPECT_EQ(t.digests_recomputed, 1u);     // the PDU with the hole
+    EXPECT_EQ(s.digest_fallback, 1u);
+    EXPECT_EQ(s.drop, 2u);                   // the gap, and the late frame itself
+    EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
 }
 
 TEST(Engine, FramesOfOtherFlowsAndNonTcpFramesPassUntouched) {

@@ -1,0 +1,143 @@
+#include "traffic.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include <cstring>
+
+#include "pmd/dpdk_mbuf_meta.hpp"
+
+namespace nvmeddp::offload_app {
+
+std::unique_ptr<Connection> make_connection(ddp::Device& device, const Options& o, uint16_t queue, uint32_t index,
+                                            std::string& error) {
+    auto c = std::make_unique<Connection>();
+    c->queue = queue;
+    c->device = &device;
+    testlib::ReadStreamOptions so;
+    so.commands = o.reads;
+    so.min_len = o.min_len;
+    so.max_len = o.max_len;
+    so.max_pdu_data = o.max_pdu_data;
+    so.data_digest = o.data_digest;
+    so.header_digest = o.header_digest;
+    so.other_pdu_rate = 0.2;
+    so.seed = o.seed * 1000003 + index;
+    testlib::FrameGenOptions fo;
+    fo.flow = testlib::ipv4_flow();
+    fo.flow.dst_port = static_cast<uint16_t>(40000 + index);
+    fo.mss = o.mss;
+    fo.first_seq = static_cast<uint32_t>(so.seed * 2654435761u);
+    testlib::FaultPlan faults;
+    faults.seed = so.seed;
+    faults.loss = o.loss;
+    faults.reorder = o.reorder;
+    faults.duplicate = o.duplicate;
+    c->stream = testlib::generate_read_stream(so);
+    c->frames = testlib::generate_frames(c->stream.bytes, fo, faults);
+
+    ddp::ConnectionConfig cc;
+    cc.tuple.family = ddp::IpFamily::Ipv4;
+    cc.tuple.remote_addr = fo.flow.src_ip;
+    cc.tuple.local_addr = fo.flow.dst_ip;
+    cc.tuple.remote_port = fo.flow.src_port;
+    cc.tuple.local_port = fo.flow.dst_port;
+    cc.queue_depth = static_cast<uint16_t>(std::min<uint32_t>(1024, std::max<uint32_t>(o.reads, 1)));
+    cc.rx_queue = queue;
+    cc.data_digest = o.data_digest;
+    cc.header_digest = o.header_digest;
+    cc.rcv_seq = fo.first_seq;
+    if (const ddp::Status s = device.add_connection(cc, c->handle); s != ddp::Status::Ok) {
+        error = std::string("add_connection: ") + ddp::to_string(s);
+        return nullptr;
+    }
+    testlib::DdpHostModel::Options ho;
+    ho.data_digest = o.data_digest;
+    ho.header_digest = o.header_digest;
+    ho.first_seq = fo.first_seq;
+    ho.segments_per_buffer = 4;
+    c->host = std::make_unique<testlib::DdpHostModel>(device, c->handle, ho);
+    // A host registers what the device accepts and copies the rest itself (offload off: all of it).
+    for (const auto& r : c->stream.reads) c->host->register_read(r.cid, static_cast<uint32_t>(r.data.size()));
+    return c;
+}
+
+namespace {
+
+rte_mbuf* to_mbuf(rte_mempool* pool, const std::vector<uint8_t>& frame) {
+    rte_mbuf* head = nullptr;
+    const size_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+    for (size_t at = 0; at < frame.size(); at += room) {
+        rte_mbuf* m = rte_pktmbuf_alloc(pool);
+        if (m == nullptr) {
+            rte_pktmbuf_free(head);
+            return nullptr;
+        }
+        const size_t n = std::min(room, frame.size() - at);
+        std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(n)), frame.data() + at, n);
+        if (head == nullptr) {
+            head = m;
+        } else if (rte_pktmbuf_chain(head, m) != 0) {
+            rte_pktmbuf_free(m);
+            rte_pktmbuf_free(head);
+            return nullptr;
+        }
+    }
+    return head;
+}
+
+}  // namespace
+
+std::string pump_queue(uint16_t port, uint16_t queue, rte_mempool* pool, std::vector<Connection*>& connections) {
+    constexpr size_t kPerConnection = 8;
+    constexpr size_t kBurst = 32;
+    struct Sent {
+        Connection* connection;
+        size_t frame;
+    };
+    std::vector<uint8_t> scratch(65536);
+    for (;;) {
+        Sent sent[kBurst];
+        rte_mbuf* tx[kBurst];
+        size_t n = 0;
+        for (Connection* c : connections) {
+            for (size_t k = 0; k < kPerConnection && n < kBurst && c->next_frame < c->frames.frames.size(); ++k) {
+                tx[n] = to_mbuf(pool, c->frames.frames[c->next_frame].bytes);
+                if (tx[n] == nullptr) return "mbuf pool exhausted";
+                sent[n++] = Sent{c, c->next_frame++};
+            }
+        }
+        if (n == 0) break;
+        const uint16_t accepted = rte_eth_tx_burst(port, queue, tx, static_cast<uint16_t>(n));
+        for (size_t k = accepted; k < n; ++k) rte_pktmbuf_free(tx[k]);
+
+        // Back they come, in order on a loopback port; a port that loses some is waited for 1 s.
+        rte_mbuf* rx[kBurst];
+        size_t got = 0;
+        const uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz();
+        while (got < accepted && rte_get_timer_cycles() < deadline) {
+            got += rte_eth_rx_burst(port, queue, rx + got, static_cast<uint16_t>(accepted - got));
+        }
+        for (size_t k = got; k < n; ++k) ++sent[k].connection->frames_lost_in_port;
+        for (size_t k = 0; k < got; ++k) {
+            Connection& c = *sent[k].connection;
+            const testlib::FrameTruth& truth = c.frames.frames[sent[k].frame].truth;
+            const auto* p = static_cast<const uint8_t*>(rte_pktmbuf_read(rx[k], truth.layout.payload_offset, truth.length, scratch.data()));
+            const nvmeddp_pkt_meta* meta = pmd::MbufMeta::has(rx[k]) ? pmd::MbufMeta::get(rx[k]) : nullptr;
+            c.host->on_frame(truth.stream_offset, {p, truth.length}, meta);
+            rte_pktmbuf_free(rx[k]);
+        }
+        for (Connection* c : connections) c->device->poll(c->handle);  // deferred teardowns, if any
+    }
+    return {};
+}
+
+bool all_reads_correct(const Connection& c) {
+    for (const auto& r : c.stream.reads) {
+        if (!c.host->guards_intact(r.cid) || c.host->contents(r.cid) != r.data) return false;
+    }
+    return c.host->totals().wrong_claims == 0 && c.host->totals().false_digest_claims == 0 &&
+           c.host->totals().digest_failures == 0 && !c.host->totals().parse_failed;
+}
+
+}  // namespace nvmeddp::offload_app
