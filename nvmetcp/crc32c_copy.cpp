@@ -8,7 +8,9 @@
 #if defined(__x86_64__)
 // GCC 12 warns "may be used uninitialized" inside its own AVX-512 intrinsic headers (the undefined
 // pass-through operand of unmasked broadcasts and extracts): a false positive, silenced here only.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #endif
 

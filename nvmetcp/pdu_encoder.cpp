@@ -130,7 +130,7 @@ size_t encode_pdu(std::span<uint8_t> out, std::span<const uint8_t> header, std::
     if (out.size() < plan.plen) return 0;
     const size_t at = encode_header(out, header, data_len, params);
     if (at == 0) return 0;
-    std::memcpy(out.data() + at, data.data(), data.size());
+    if (!data.empty()) std::memcpy(out.data() + at, data.data(), data.size());  // data() may be null when empty
     if (plan.data_digest) store_le32(out.data() + at + data.size(), crc32c(data));
     return plan.plen;
 }

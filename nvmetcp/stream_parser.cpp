@@ -48,6 +48,7 @@ ParseStep StreamParser::step(std::span<const uint8_t> in) noexcept {
 // Copies up to `want - have_` bytes of the current PDU into the header buffer.
 size_t StreamParser::gather(std::span<const uint8_t> in, uint32_t want) noexcept {
     const size_t n = std::min<size_t>(in.size(), want - have_);
+    if (n == 0) return 0;  // in.data() may be null
     std::memcpy(header_ + have_, in.data(), n);
     have_ += static_cast<uint32_t>(n);
     return n;
