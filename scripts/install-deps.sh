@@ -8,6 +8,7 @@ packages=(
   dpdk-dev libdpdk-dev        # DPDK 22.11: EAL, ethdev, rte_flow, mbuf, PMDs, dpdk-testpmd
   libisal-dev                 # crc32_iscsi (CRC32C) reference and fast path
   libgtest-dev libbenchmark-dev
+  clang libclang-rt-14-dev    # the sanitizer build and libFuzzer (scripts/sanitize.sh)
 )
 
 missing=()
@@ -15,13 +16,14 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The driver-SDK headers of the installed DPDK (for our vdev PMD), from Debian's source package.
+"$(dirname "$0")/fetch-dpdk-sdk.sh"

@@ -1,4 +1,5 @@
 // nvmeddp-offload: NVMe/TCP receive offload through a DPDK port on generated traffic (see --help).
+#include <rte_bus_vdev.h>
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -197,8 +198,12 @@ int main(int argc, char** argv) {
     }
     uint16_t port = UINT16_MAX;
     std::string err;
-    if (o.port.empty()) {
+    if (o.port.empty() && o.ring_nic) {
         port = loopback_port(queues, err);
+    } else if (o.port.empty()) {
+        if (rte_vdev_init("net_nvmeddp0", "") != 0 || rte_eth_dev_get_port_by_name("net_nvmeddp0", &port) != 0) {
+            err = "cannot create the net_nvmeddp0 vdev";
+        }
     } else if (rte_eth_dev_get_port_by_name(o.port.c_str(), &port) != 0) {
         err = "no port named " + o.port + " (give it to the EAL after --, e.g. -- --vdev=" + o.port + ")";
     }

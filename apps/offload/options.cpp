@@ -36,8 +36,10 @@ void print_usage(const char* argv0) {
         "  --duplicate P     probability a frame arrives twice (default 0.002)\n"
         "  --seed N          traffic seed (default 1)\n"
         "  --offload MODE    on, off or both (default both)\n"
-        "  --port NAME       use this ethdev port (looped back: what it sends it must receive), not\n"
-        "                    a net_ring loopback port\n"
+        "  --nic KIND        the loopback NIC the demo creates: nvmeddp (default: our vdev, with\n"
+        "                    rte_flow steering and MARK) or ring (net_ring: no rte_flow, so the\n"
+        "                    software classifier steers)\n"
+        "  --port NAME       use this ethdev port instead (what it sends it must receive back)\n"
         "  --quiet           only the summary lines\n"
         "  -h, --help        this text\n",
         argv0);
@@ -99,6 +101,16 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
                 o.mode = OffloadMode::Both;
             } else {
                 message = std::string("--offload needs on, off or both, got '") + (m ? m : "") + "'";
+                return ParseOutcome::Error;
+            }
+        } else if (!std::strcmp(arg, "--nic")) {
+            const char* k = w.value();
+            if (k != nullptr && !std::strcmp(k, "ring")) {
+                o.ring_nic = true;
+            } else if (k != nullptr && !std::strcmp(k, "nvmeddp")) {
+                o.ring_nic = false;
+            } else {
+                message = std::string("--nic needs nvmeddp or ring, got '") + (k ? k : "") + "'";
                 return ParseOutcome::Error;
             }
         } else if (!std::strcmp(arg, "--port")) {

@@ -24,7 +24,8 @@ struct Options {
     double duplicate = 0.002;
     uint64_t seed = 1;
     OffloadMode mode = OffloadMode::Both;
-    std::string port;               // an existing ethdev port by name (e.g. from --vdev); empty: net_ring loopback
+    std::string port;               // an existing ethdev port by name (e.g. from --vdev); empty: a loopback NIC
+    bool ring_nic = false;          // the loopback NIC is net_ring (no rte_flow), not net_nvmeddp
     std::vector<std::string> eal;   // extra EAL arguments (after --)
     bool quiet = false;
 };

@@ -8,6 +8,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_bus_vdev.h>
+#include <rte_flow.h>
 
 #include <cstring>
 #include <string>
@@ -17,6 +19,7 @@
 #include "pmd/dpdk_eal.hpp"
 #include "pmd/dpdk_mbuf_meta.hpp"
 #include "pmd/dpdk_offload_port.hpp"
+#include "pmd/frame_parser.hpp"
 #include "testlib/ddp_host_model.hpp"
 #include "testlib/frame_gen.hpp"
 #include "testlib/read_stream_gen.hpp"
@@ -135,8 +138,10 @@ Flow make_flow(ddp::Device& dev, const testlib::FlowSpec& spec, uint32_t mss, ui
     return f;
 }
 
-// Sends a flow's frames through tx queue q and hands what rx queue q returns to the host model.
-void pump(uint16_t port, uint16_t q, Flow& f, size_t burst = 16) {
+// Sends a flow's frames through tx queue q and hands what rx queue rx_q (default q) returns to the
+// host model.
+void pump(uint16_t port, uint16_t q, Flow& f, size_t burst = 16, int rx_q = -1) {
+    const auto rq = static_cast<uint16_t>(rx_q < 0 ? q : rx_q);
     const auto& frames = f.frames.frames;
     for (size_t i = 0; i < frames.size(); i += burst) {
         const size_t n = std::min(burst, frames.size() - i);
@@ -148,7 +153,10 @@ void pump(uint16_t port, uint16_t q, Flow& f, size_t burst = 16) {
         ASSERT_EQ(rte_eth_tx_burst(port, q, tx, static_cast<uint16_t>(n)), n);
         rte_mbuf* rx[64];
         size_t got = 0;
-        while (got < n) got += rte_eth_rx_burst(port, q, rx + got, static_cast<uint16_t>(n - got));
+        for (int spins = 0; got < n && spins < 1000000; ++spins) {
+            got += rte_eth_rx_burst(port, rq, rx + got, static_cast<uint16_t>(n - got));
+        }
+        ASSERT_EQ(got, n) << "frames sent on tx queue " << q << " did not come back on rx queue " << rq;
         for (size_t k = 0; k < n; ++k) {
             const auto& truth = frames[i + k].truth;
             const std::vector<uint8_t> payload = payload_of(rx[k], truth.layout.payload_offset, truth.length);
@@ -300,4 +308,153 @@ TEST(DpdkPort, AttachRefusesPortsAndQueuesThatDoNotExist) {
     o.rx_queues = 4;
     EXPECT_EQ(pmd::OffloadPort::attach(o, err), nullptr);
     EXPECT_NE(err.find("rx queues"), std::string::npos) << err;
+}
+
+// --- our vdev NIC with rte_flow --------------------------------------------------------------------
+
+namespace {
+
+uint16_t nvmeddp_nic(const std::string& name, uint16_t queues, uint16_t rx_descriptors = 1024) {
+    if (rte_vdev_init(name.c_str(), "") != 0) return UINT16_MAX;
+    uint16_t port = 0;
+    if (rte_eth_dev_get_port_by_name(name.c_str(), &port) != 0) return UINT16_MAX;
+    pmd::PortSetup s;
+    s.port_id = port;
+    s.rx_queues = s.tx_queues = queues;
+    s.rx_descriptors = rx_descriptors;
+    s.pool = g_pool;
+    const std::string err = pmd::configure_port(s);
+    EXPECT_TRUE(err.empty()) << err;
+    return port;
+}
+
+}  // namespace
+
+TEST(DpdkPort, RteFlowRulesSteerAndMarkOnOurNic) {
+    REQUIRE_EAL();
+    const uint16_t port = nvmeddp_nic("net_nvmeddp_flow", 2);
+    ASSERT_NE(port, UINT16_MAX) << "net_nvmeddp vdev not available";
+    std::vector<std::string> log;
+    pmd::OffloadPortOptions o;
+    o.port_id = port;
+    o.rx_queues = 2;
+    o.log = [&](const std::string& l) { log.push_back(l); };
+    std::string err;
+    auto offload = pmd::OffloadPort::attach(o, err);
+    ASSERT_NE(offload, nullptr) << err;
+    // Steered to queue 1 by its rule, though sent on tx queue 0.
+    Flow f = make_flow(offload->device(), testlib::ipv6_flow(), 1448, 21, 1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_NE(log[0].find("steered by rte_flow to queue 1"), std::string::npos) << log[0];
+    EXPECT_EQ(offload->driver().steering_counters().by_flow_rule, 1u);
+    pump(port, 0, f, 16, 1);
+    EXPECT_TRUE(all_correct(f));
+    EXPECT_EQ(f.host->totals().copied, 0u);
+    const pmd::PortEngineCounters c = offload->counters();
+    EXPECT_EQ(c.by_mark, f.frames.frames.size());
+    EXPECT_EQ(c.by_classifier, 0u);
+    // Removing the connection destroys its rule: frames now arrive unmarked on the queue they were
+    // sent on, and the engine leaves them alone.
+    EXPECT_EQ(offload->device().remove_connection(f.handle), ddp::Status::InProgress);
+    rte_mbuf* none[1];
+    rte_eth_rx_burst(port, 1, none, 0);
+    offload->device().poll(f.handle);
+    EXPECT_EQ(offload->device().connection_count(), 0u);
+    rte_mbuf* m = to_mbuf(f.frames.frames[0].bytes);
+    ASSERT_EQ(rte_eth_tx_burst(port, 0, &m, 1), 1);
+    rte_mbuf* back = nullptr;
+    ASSERT_EQ(rte_eth_rx_burst(port, 0, &back, 1), 1);
+    EXPECT_EQ(back->ol_flags & RTE_MBUF_F_RX_FDIR_ID, 0u);
+    EXPECT_FALSE(pmd::MbufMeta::has(back));
+    rte_pktmbuf_free(back);
+}
+
+TEST(DpdkPort, OurNicRefusesRulesItCannotHonourWithAReason) {
+    REQUIRE_EAL();
+    const uint16_t port = nvmeddp_nic("net_nvmeddp_refuse", 1);
+    ASSERT_NE(port, UINT16_MAX);
+    rte_flow_attr attr{};
+    attr.ingress = 1;
+    rte_flow_item_ipv4 ip{}, ip_mask{};
+    ip_mask.hdr.src_addr = 0xFFFFFFFF;
+    ip_mask.hdr.dst_addr = 0x00FFFFFF;  // a prefix: not an exact 5-tuple
+    rte_flow_item_tcp tcp{}, tcp_mask{};
+    tcp_mask.hdr.src_port = tcp_mask.hdr.dst_port = 0xFFFF;
+    rte_flow_item pattern[4]{};
+    pattern[0].type = RTE_FLOW_ITEM_TYPE_ETH;
+    pattern[1] = {RTE_FLOW_ITEM_TYPE_IPV4, &ip, nullptr, &ip_mask};
+    pattern[2] = {RTE_FLOW_ITEM_TYPE_TCP, &tcp, nullptr, &tcp_mask};
+    pattern[3].type = RTE_FLOW_ITEM_TYPE_END;
+    rte_flow_action_queue queue{5};
+    rte_flow_action actions[2]{{RTE_FLOW_ACTION_TYPE_QUEUE, &queue}, {RTE_FLOW_ACTION_TYPE_END, nullptr}};
+    rte_flow_error error{};
+    EXPECT_NE(rte_flow_validate(port, &attr, pattern, actions, &error), 0);
+    EXPECT_STREQ(error.message, "IPv4 addresses must be matched exactly");
+    ip_mask.hdr.dst_addr = 0xFFFFFFFF;
+    EXPECT_NE(rte_flow_validate(port, &attr, pattern, actions, &error), 0);
+    EXPECT_STREQ(error.message, "queue index beyond the rx queues");
+    queue.index = 0;
+    EXPECT_EQ(rte_flow_validate(port, &attr, pattern, actions, &error), 0);
+    pattern[2].type = RTE_FLOW_ITEM_TYPE_UDP;
+    EXPECT_NE(rte_flow_validate(port, &attr, pattern, actions, &error), 0);
+    EXPECT_STREQ(error.message, "pattern must be ETH / IPV4 or IPV6 / TCP / END");
+}
+
+// The port runs out of rx descriptors (its lcore fell behind): frames are dropped at the port and
+// never retransmitted here. The engine sees the gaps, the host never gets those reads complete and
+// aborts them: no wrong byte anywhere, every registration released, the drops counted by the port.
+TEST(DpdkPort, RxDescriptorExhaustionDropsFramesAndFailsOnlyTheAffectedReads) {
+    REQUIRE_EAL();
+    const uint16_t port = nvmeddp_nic("net_nvmeddp_tiny", 1, 64);
+    ASSERT_NE(port, UINT16_MAX);
+    pmd::OffloadPortOptions o;
+    o.port_id = port;
+    o.log = [](const std::string&) {};
+    std::string err;
+    auto offload = pmd::OffloadPort::attach(o, err);
+    ASSERT_NE(offload, nullptr) << err;
+    Flow f = make_flow(offload->device(), testlib::ipv4_flow(), 1448, 31, 0);
+    // Bursts of 200 frames before the lcore polls: the 64-entry ring overflows.
+    std::vector<std::vector<uint8_t>> sent;
+    for (size_t i = 0; i < f.frames.frames.size(); i += 200) {
+        const size_t n = std::min<size_t>(200, f.frames.frames.size() - i);
+        for (size_t k = 0; k < n; ++k) {
+            rte_mbuf* m = to_mbuf(f.frames.frames[i + k].bytes);
+            ASSERT_NE(m, nullptr);
+            ASSERT_EQ(rte_eth_tx_burst(port, 0, &m, 1), 1);
+        }
+        rte_mbuf* rx[64];
+        uint16_t got = 0;
+        while ((got = rte_eth_rx_burst(port, 0, rx, 64)) > 0) {
+            for (uint16_t k = 0; k < got; ++k) {
+                // Which generated frame is it? Its TCP sequence number says.
+                const auto parsed = pmd::parse_frame({rte_pktmbuf_mtod(rx[k], const uint8_t*), rx[k]->data_len}, rx[k]->pkt_len);
+                ASSERT_TRUE(parsed.ok());
+                const uint64_t offset = static_cast<uint32_t>(parsed.segment.seq - f.frames.frames[0].truth.seq);
+                const std::vector<uint8_t> payload = payload_of(rx[k], parsed.segment.payload_offset, parsed.segment.payload_len);
+                f.host->on_frame(offset, payload, pmd::MbufMeta::has(rx[k]) ? pmd::MbufMeta::get(rx[k]) : nullptr);
+                rte_pktmbuf_free(rx[k]);
+            }
+        }
+    }
+    rte_eth_stats st{};
+    ASSERT_EQ(rte_eth_stats_get(port, &st), 0);
+    EXPECT_GT(st.imissed, 0u) << "the port dropped nothing: the test did not exhaust it";
+    // The host gives up on every read that did not complete.
+    uint64_t aborted = 0;
+    for (const auto& r : f.stream.reads) {
+        if (!f.host->read(r.cid).completed) {
+            EXPECT_EQ(f.host->abort_read(r.cid), ddp::Status::Ok);
+            ++aborted;
+        } else {
+            EXPECT_EQ(f.host->contents(r.cid), r.data) << "cid " << r.cid;
+        }
+        EXPECT_TRUE(f.host->guards_intact(r.cid));
+    }
+    EXPECT_GT(aborted, 0u);
+    EXPECT_EQ(f.host->totals().wrong_claims, 0u);
+    EXPECT_EQ(f.host->totals().false_digest_claims, 0u);
+    ddp::Stats s{};
+    offload->device().connection_stats(f.handle, s);
+    EXPECT_EQ(s.setup, s.teardown) << "a registration leaked";
 }

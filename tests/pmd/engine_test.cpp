@@ -30,7 +30,7 @@ void expect_full_offload(EngineRig& rig) {
     const auto& t = rig.host->totals();
     EXPECT_FALSE(t.parse_failed);
     EXPECT_EQ(t.delivered, rig.stream.bytes.size());
-    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(rig.read_problem(), "");
     EXPECT_EQ(t.wrong_claims, 0u);
     EXPECT_EQ(t.claimed_placed, rig.registered_data_bytes());
     EXPECT_EQ(t.copied, 0u);
@@ -154,7 +154,7 @@ TEST(Engine, DuplicatesPassUnplacedAndChangeNothing) {
     EngineRig rig(o);
     rig.run();
     const auto& t = rig.host->totals();
-    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(rig.read_problem(), "");
     EXPECT_EQ(t.wrong_claims, 0u);
     EXPECT_EQ(t.claimed_placed, rig.registered_data_bytes());  // the first copies placed everything
     EXPECT_EQ(t.false_digest_claims, 0u);
@@ -213,7 +213,7 @@ TEST(Engine, LossReorderAndRetransmissionNeverGiveAWrongByte) {
             const auto& t = rig.host->totals();
             ASSERT_FALSE(t.parse_failed);
             EXPECT_EQ(t.delivered, rig.stream.bytes.size());
-            EXPECT_TRUE(rig.all_reads_correct());
+            EXPECT_EQ(rig.read_problem(), "");
             EXPECT_EQ(t.wrong_claims, 0u);
             EXPECT_EQ(t.false_digest_claims, 0u);
             EXPECT_EQ(t.digest_failures, 0u);
@@ -242,7 +242,7 @@ TEST(Engine, AGapStopsPlacementUntilTheHostConfirmsResync) {
     fr.push_back(late);
     rig.run();
     const auto& t = rig.host->totals();
-    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(rig.read_problem(), "");
     EXPECT_EQ(t.wrong_claims, 0u);
     // Nothing arrives in order for the host until the late frame: it answers the request only then,
     // so the engine places nothing after the gap; everything after the gap is copied.
@@ -271,7 +271,7 @@ TEST(Engine, ResyncResumesPlacementAfterConfirmation) {
     std::swap(fr[late], fr[late + 1]);
     rig.run();
     const auto& t = rig.host->totals();
-    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(rig.read_problem(), "");
     EXPECT_EQ(t.wrong_claims, 0u);
     EXPECT_GE(t.resync_confirmed, 1u);
     EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
@@ -331,7 +331,7 @@ TEST(Engine, UnregisteredCommandIdsAreNotPlacedAndCounted) {
     EngineRig rig(o);
     rig.run();
     const auto& t = rig.host->totals();
-    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(rig.read_problem(), "");
     EXPECT_EQ(t.wrong_claims, 0u);
     EXPECT_EQ(t.claimed_placed, rig.registered_data_bytes());
     EXPECT_EQ(t.copied, rig.stream.reads[1].data.size() + rig.stream.reads[6].data.size());
@@ -389,7 +389,7 @@ TEST(Engine, PlacementSwitchedOffMidStreamLeavesDigestsOffloaded) {
     ASSERT_EQ(rig.device->set_caps(ddp::cap::kDataDigest), ddp::Status::Ok);
     rig.run_frames(half, rig.frames.frames.size());
     const auto& t = rig.host->totals();
-    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(rig.read_problem(), "");
     EXPECT_EQ(t.wrong_claims, 0u);
     EXPECT_GT(t.claimed_placed, 0u);
     EXPECT_LT(t.claimed_placed, rig.registered_data_bytes());
@@ -401,7 +401,7 @@ TEST(Engine, PlacementSwitchedOffMidStreamLeavesDigestsOffloaded) {
     rig2.run_frames(0, half);
     ASSERT_EQ(rig2.device->set_caps(ddp::cap::kPlacement), ddp::Status::Ok);
     rig2.run_frames(half, rig2.frames.frames.size());
-    EXPECT_TRUE(rig2.all_reads_correct());
+    EXPECT_EQ(rig2.read_problem(), "");
     EXPECT_GT(rig2.host->totals().digests_recomputed, 0u);
     EXPECT_EQ(rig2.host->totals().false_digest_claims, 0u);
 }
@@ -417,7 +417,7 @@ TEST(Engine, AHostThatNeverAnswersGetsNewRequestsButNoPlacement) {
     ASSERT_LT(late, 10u);
     std::swap(fr[late], fr[late + 1]);
     rig.run();
-    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(rig.read_problem(), "");
     EXPECT_EQ(rig.host->totals().wrong_claims, 0u);
     EXPECT_NE(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
     // One request after the gap, and another each time one went unanswered for
@@ -448,7 +448,7 @@ TEST(Engine, AGapInsidePduDataIsBridgedWithoutResync) {
     fr.insert(fr.begin() + static_cast<ptrdiff_t>(held + 3), late);  // three frames late
     rig.run();
     const auto& t = rig.host->totals();
-    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(rig.read_problem(), "");
     EXPECT_EQ(t.wrong_claims, 0u);
     EXPECT_EQ(t.false_digest_claims, 0u);
     const ddp::Stats s = rig.stats();
@@ -552,7 +552,7 @@ TEST(Engine, APlacedRangeNeverSpansDataThatWasNotPlaced) {
     EngineRig rig(o);
     rig.run();
     const auto& t = rig.host->totals();
-    EXPECT_TRUE(rig.all_reads_correct());
+    EXPECT_EQ(rig.read_problem(), "");
     EXPECT_EQ(t.wrong_claims, 0u);
     EXPECT_GT(t.claimed_placed, 0u);
     EXPECT_LT(t.claimed_placed, rig.registered_data_bytes());  // bytes after a closed range: copied again

@@ -78,9 +78,10 @@ void DdpHostModel::on_frame(uint64_t stream_offset, std::span<const uint8_t> pay
 }
 
 void DdpHostModel::deliver() {
+    if (totals_.parse_failed) return;  // a failed connection takes no more bytes
     uint64_t end = delivered_;
     while (end < source_.size() && source_[end] >= 0) ++end;
-    if (end == delivered_ || totals_.parse_failed) return;
+    if (end == delivered_) return;
     std::span<const uint8_t> in(stream_.data() + delivered_, end - delivered_);
     delivered_ = end;
     totals_.delivered = end;
