@@ -133,17 +133,21 @@ bool ConnectionEngine::bridge_gap(uint32_t gap) noexcept {
     return true;
 }
 
+// After the data: the digest, or the next PDU.
+void ConnectionEngine::consumed_data(uint32_t n) noexcept {
+    data_left_ -= n;
+    if (data_left_ != 0) return;
+    if (layout_.has_data_digest) {
+        state_ = PduState::DataDigest;
+    } else {
+        end_pdu();
+    }
+}
+
 uint32_t ConnectionEngine::skip_data(uint32_t n) noexcept {
     const uint32_t take = std::min(n, data_left_);
     if (placing_) cursor_.skip(take);
-    data_left_ -= take;
-    if (data_left_ == 0) {
-        if (layout_.has_data_digest) {
-            state_ = PduState::DataDigest;
-        } else {
-            end_pdu();
-        }
-    }
+    consumed_data(take);
     return take;
 }
 
@@ -315,14 +319,7 @@ uint32_t ConnectionEngine::on_data(const uint8_t* p, uint32_t n) noexcept {
         mark_unplaced();
         if (crc_on_) crc_state_ = nvmetcp::crc32c_extend(crc_state_, p, take);
     }
-    data_left_ -= take;
-    if (data_left_ == 0) {
-        if (layout_.has_data_digest) {
-            state_ = PduState::DataDigest;
-        } else {
-            end_pdu();
-        }
-    }
+    consumed_data(take);
     return take;
 }
 

@@ -84,6 +84,7 @@ private:
     uint32_t on_trailer(uint32_t n) noexcept;
     bool bridge_gap(uint32_t gap) noexcept;
     uint32_t skip_data(uint32_t n) noexcept;
+    void consumed_data(uint32_t n) noexcept;
     uint32_t skip_data_digest(uint32_t n) noexcept;
 
     uint32_t fill_header(const uint8_t* p, uint32_t n, uint32_t want) noexcept;

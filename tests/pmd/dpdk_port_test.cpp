@@ -168,6 +168,20 @@ void pump(uint16_t port, uint16_t q, Flow& f, size_t burst = 16, int rx_q = -1) 
     }
 }
 
+// The offload attached to a port, its log lines kept (or dropped when log is null).
+std::unique_ptr<pmd::OffloadPort> attach(uint16_t port, uint16_t rx_queues = 1, std::vector<std::string>* log = nullptr) {
+    pmd::OffloadPortOptions o;
+    o.port_id = port;
+    o.rx_queues = rx_queues;
+    o.log = [log](const std::string& l) {
+        if (log != nullptr) log->push_back(l);
+    };
+    std::string err;
+    auto offload = pmd::OffloadPort::attach(o, err);
+    EXPECT_NE(offload, nullptr) << err;
+    return offload;
+}
+
 bool all_correct(const Flow& f) {
     for (const auto& r : f.stream.reads) {
         if (f.host->contents(r.cid) != r.data || !f.host->guards_intact(r.cid)) return false;
@@ -182,12 +196,8 @@ TEST(DpdkPort, RingPortInOrderPlacesEverythingAndFallsBackToTheClassifier) {
     const uint16_t port = loopback_ring_port("net_ring_inorder", 1);
     ASSERT_NE(port, UINT16_MAX);
     std::vector<std::string> log;
-    pmd::OffloadPortOptions o;
-    o.port_id = port;
-    o.log = [&](const std::string& l) { log.push_back(l); };
-    std::string err;
-    auto offload = pmd::OffloadPort::attach(o, err);
-    ASSERT_NE(offload, nullptr) << err;
+    auto offload = attach(port, 1, &log);
+    ASSERT_NE(offload, nullptr);
     EXPECT_EQ(offload->name().rfind("nvmeddp-sw:", 0), 0u) << offload->name();
     EXPECT_NE(offload->name().find("net_ring_inorder"), std::string::npos) << offload->name();
     EXPECT_EQ(ddp::find_device(offload->name()), &offload->device());
@@ -226,12 +236,8 @@ TEST(DpdkPort, LossAndReorderThroughThePortNeverGiveAWrongByte) {
     REQUIRE_EAL();
     const uint16_t port = loopback_ring_port("net_ring_faults", 1);
     ASSERT_NE(port, UINT16_MAX);
-    pmd::OffloadPortOptions o;
-    o.port_id = port;
-    o.log = [](const std::string&) {};
-    std::string err;
-    auto offload = pmd::OffloadPort::attach(o, err);
-    ASSERT_NE(offload, nullptr) << err;
+    auto offload = attach(port, 1);
+    ASSERT_NE(offload, nullptr);
     testlib::FaultPlan faults;
     faults.loss = 0.03;
     faults.reorder = 0.03;
@@ -252,13 +258,8 @@ TEST(DpdkPort, OneEnginePerQueueEachOnItsOwnThread) {
     REQUIRE_EAL();
     const uint16_t port = loopback_ring_port("net_ring_mq", 2);
     ASSERT_NE(port, UINT16_MAX);
-    pmd::OffloadPortOptions o;
-    o.port_id = port;
-    o.rx_queues = 2;
-    o.log = [](const std::string&) {};
-    std::string err;
-    auto offload = pmd::OffloadPort::attach(o, err);
-    ASSERT_NE(offload, nullptr) << err;
+    auto offload = attach(port, 2);
+    ASSERT_NE(offload, nullptr);
     testlib::FlowSpec a = testlib::ipv4_flow();
     testlib::FlowSpec b = testlib::ipv4_flow();
     b.dst_port = 40001;
@@ -278,12 +279,8 @@ TEST(DpdkPort, RemovalCompletesAfterThePollersStopped) {
     REQUIRE_EAL();
     const uint16_t port = loopback_ring_port("net_ring_stop", 1);
     ASSERT_NE(port, UINT16_MAX);
-    pmd::OffloadPortOptions o;
-    o.port_id = port;
-    o.log = [](const std::string&) {};
-    std::string err;
-    auto offload = pmd::OffloadPort::attach(o, err);
-    ASSERT_NE(offload, nullptr) << err;
+    auto offload = attach(port, 1);
+    ASSERT_NE(offload, nullptr);
     Flow f = make_flow(offload->device(), testlib::ipv4_flow(), 1448, 5, 0);
     // Nothing has polled the queue: the removal waits for the engine...
     EXPECT_EQ(offload->device().remove_connection(f.handle), ddp::Status::InProgress);
@@ -335,13 +332,8 @@ TEST(DpdkPort, RteFlowRulesSteerAndMarkOnOurNic) {
     const uint16_t port = nvmeddp_nic("net_nvmeddp_flow", 2);
     ASSERT_NE(port, UINT16_MAX) << "net_nvmeddp vdev not available";
     std::vector<std::string> log;
-    pmd::OffloadPortOptions o;
-    o.port_id = port;
-    o.rx_queues = 2;
-    o.log = [&](const std::string& l) { log.push_back(l); };
-    std::string err;
-    auto offload = pmd::OffloadPort::attach(o, err);
-    ASSERT_NE(offload, nullptr) << err;
+    auto offload = attach(port, 2, &log);
+    ASSERT_NE(offload, nullptr);
     // Steered to queue 1 by its rule, though sent on tx queue 0.
     Flow f = make_flow(offload->device(), testlib::ipv6_flow(), 1448, 21, 1);
     ASSERT_EQ(log.size(), 1u);
@@ -407,12 +399,8 @@ TEST(DpdkPort, RxDescriptorExhaustionDropsFramesAndFailsOnlyTheAffectedReads) {
     REQUIRE_EAL();
     const uint16_t port = nvmeddp_nic("net_nvmeddp_tiny", 1, 64);
     ASSERT_NE(port, UINT16_MAX);
-    pmd::OffloadPortOptions o;
-    o.port_id = port;
-    o.log = [](const std::string&) {};
-    std::string err;
-    auto offload = pmd::OffloadPort::attach(o, err);
-    ASSERT_NE(offload, nullptr) << err;
+    auto offload = attach(port, 1);
+    ASSERT_NE(offload, nullptr);
     Flow f = make_flow(offload->device(), testlib::ipv4_flow(), 1448, 31, 0);
     // Bursts of 200 frames before the lcore polls: the 64-entry ring overflows.
     std::vector<std::vector<uint8_t>> sent;
