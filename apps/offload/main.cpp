@@ -51,6 +51,7 @@ void add(testlib::DdpHostModel::Totals& a, const testlib::DdpHostModel::Totals& 
 
 struct Worker {
     uint16_t port;
+    uint16_t tx_port;
     rte_mempool* pool;
     std::vector<std::vector<Connection*>> by_queue;
     std::vector<std::string> errors;
@@ -61,11 +62,11 @@ int run_worker(void* arg) {
     const int index = rte_lcore_index(static_cast<int>(rte_lcore_id()));
     if (index < 0 || static_cast<size_t>(index) >= w->by_queue.size()) return 0;
     const auto q = static_cast<uint16_t>(index);
-    w->errors[q] = pump_queue(w->port, q, w->pool, w->by_queue[q]);
+    w->errors[q] = pump_queue(w->tx_port, w->port, q, w->pool, w->by_queue[q]);
     return 0;
 }
 
-RunResult run(const Options& o, bool offload_on, uint16_t port, uint16_t queues, rte_mempool* pool) {
+RunResult run(const Options& o, bool offload_on, uint16_t port, uint16_t tx_port, uint16_t queues, rte_mempool* pool) {
     RunResult r;
     r.label = offload_on ? "offload on" : "offload off";
     pmd::OffloadPortOptions po;
@@ -80,7 +81,7 @@ RunResult run(const Options& o, bool offload_on, uint16_t port, uint16_t queues,
     if (!offload_on) dev.set_caps(0);
 
     std::vector<std::unique_ptr<Connection>> conns;
-    Worker w{port, pool, std::vector<std::vector<Connection*>>(queues), std::vector<std::string>(queues)};
+    Worker w{port, tx_port, pool, std::vector<std::vector<Connection*>>(queues), std::vector<std::string>(queues)};
     for (uint16_t q = 0; q < queues; ++q) {
         for (uint32_t i = 0; i < o.connections; ++i) {
             auto c = make_connection(dev, o, q, q * o.connections + i, r.error);
@@ -207,9 +208,16 @@ int main(int argc, char** argv) {
     } else if (rte_eth_dev_get_port_by_name(o.port.c_str(), &port) != 0) {
         err = "no port named " + o.port + " (give it to the EAL after --, e.g. -- --vdev=" + o.port + ")";
     }
-    if (err.empty()) {
+    uint16_t tx_port = port;
+    if (err.empty() && !o.tx_port.empty() && rte_eth_dev_get_port_by_name(o.tx_port.c_str(), &tx_port) != 0) {
+        err = "no port named " + o.tx_port + " (give it to the EAL after --, e.g. -- --vdev=" + o.tx_port + ")";
+    }
+    std::vector<uint16_t> ports{port};
+    if (tx_port != port) ports.push_back(tx_port);
+    for (uint16_t p : ports) {
+        if (!err.empty()) break;
         pmd::PortSetup ps;
-        ps.port_id = port;
+        ps.port_id = p;
         ps.rx_queues = ps.tx_queues = queues;
         ps.pool = pool;
         err = pmd::configure_port(ps);
@@ -226,8 +234,8 @@ int main(int argc, char** argv) {
                 o.loss, o.reorder, o.duplicate, static_cast<unsigned long long>(o.seed));
 
     std::vector<RunResult> results;
-    if (o.mode != OffloadMode::On) results.push_back(run(o, false, port, queues, pool));
-    if (o.mode != OffloadMode::Off) results.push_back(run(o, true, port, queues, pool));
+    if (o.mode != OffloadMode::On) results.push_back(run(o, false, port, tx_port, queues, pool));
+    if (o.mode != OffloadMode::Off) results.push_back(run(o, true, port, tx_port, queues, pool));
     bool ok = true;
     for (const auto& r : results) {
         if (!r.error.empty()) {
@@ -247,6 +255,7 @@ int main(int argc, char** argv) {
     }
     std::printf("nvmeddp-offload: %s\n", ok ? "all reads correct" : "FAILED");
     rte_eth_dev_stop(port);
+    if (tx_port != port) rte_eth_dev_stop(tx_port);
     rte_eal_cleanup();
     return ok ? 0 : 1;
 }

@@ -40,6 +40,8 @@ void print_usage(const char* argv0) {
         "                    rte_flow steering and MARK) or ring (net_ring: no rte_flow, so the\n"
         "                    software classifier steers)\n"
         "  --port NAME       use this ethdev port instead (what it sends it must receive back)\n"
+        "  --tx-port NAME    send on this port, receive (with the offload) on --port: e.g. the two\n"
+        "                    af_packet ends of a veth pair\n"
         "  --quiet           only the summary lines\n"
         "  -h, --help        this text\n",
         argv0);
@@ -113,17 +115,21 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
                 message = std::string("--nic needs nvmeddp or ring, got '") + (k ? k : "") + "'";
                 return ParseOutcome::Error;
             }
-        } else if (!std::strcmp(arg, "--port")) {
+        } else if (!std::strcmp(arg, "--port") || !std::strcmp(arg, "--tx-port")) {
             const char* p = w.value();
             if (p == nullptr || *p == '\0') {
-                message = "--port needs a port name";
+                message = std::string(arg) + " needs a port name";
                 return ParseOutcome::Error;
             }
-            o.port = p;
+            (!std::strcmp(arg, "--port") ? o.port : o.tx_port) = p;
         } else {
             message = std::string("unknown option '") + arg + "' (see --help)";
             return ParseOutcome::Error;
         }
+    }
+    if (!o.tx_port.empty() && o.port.empty()) {
+        message = "--tx-port needs --port (the port that receives)";
+        return ParseOutcome::Error;
     }
     if (o.min_len > o.max_len) {
         message = "--min-len " + std::to_string(o.min_len) + " is above --max-len " + std::to_string(o.max_len);

@@ -25,6 +25,7 @@ struct Options {
     uint64_t seed = 1;
     OffloadMode mode = OffloadMode::Both;
     std::string port;               // an existing ethdev port by name (e.g. from --vdev); empty: a loopback NIC
+    std::string tx_port;            // send on this port instead (e.g. the other end of a veth pair)
     bool ring_nic = false;          // the loopback NIC is net_ring (no rte_flow), not net_nvmeddp
     std::vector<std::string> eal;   // extra EAL arguments (after --)
     bool quiet = false;

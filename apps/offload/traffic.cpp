@@ -88,7 +88,7 @@ rte_mbuf* to_mbuf(rte_mempool* pool, const std::vector<uint8_t>& frame) {
 
 }  // namespace
 
-std::string pump_queue(uint16_t port, uint16_t queue, rte_mempool* pool, std::vector<Connection*>& connections) {
+std::string pump_queue(uint16_t tx_port, uint16_t port, uint16_t queue, rte_mempool* pool, std::vector<Connection*>& connections) {
     constexpr size_t kPerConnection = 8;
     constexpr size_t kBurst = 32;
     struct Sent {
@@ -108,7 +108,7 @@ std::string pump_queue(uint16_t port, uint16_t queue, rte_mempool* pool, std::ve
             }
         }
         if (n == 0) break;
-        const uint16_t accepted = rte_eth_tx_burst(port, queue, tx, static_cast<uint16_t>(n));
+        const uint16_t accepted = rte_eth_tx_burst(tx_port, queue, tx, static_cast<uint16_t>(n));
         for (size_t k = accepted; k < n; ++k) rte_pktmbuf_free(tx[k]);
 
         // Back they come, in order on a loopback port; a port that loses some is waited for 1 s.

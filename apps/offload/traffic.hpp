@@ -33,10 +33,11 @@ struct Connection {
 std::unique_ptr<Connection> make_connection(ddp::Device& device, const Options& o, uint16_t queue, uint32_t index,
                                             std::string& error);
 
-// Sends the frames of the connections steered to `queue` through tx queue `queue` of the port, in
-// bursts that interleave connections, and gives every frame received on rx queue `queue` to its
-// connection's host. Returns an empty string, or what went wrong (pool exhausted, port silent).
-std::string pump_queue(uint16_t port, uint16_t queue, rte_mempool* pool, std::vector<Connection*>& connections);
+// Sends the frames of the connections steered to `queue` through tx queue `queue` of tx_port, in
+// bursts that interleave connections, and gives every frame received on rx queue `queue` of `port`
+// (the offloaded one; often tx_port itself) to its connection's host. Returns an empty string, or
+// what went wrong (pool exhausted).
+std::string pump_queue(uint16_t tx_port, uint16_t port, uint16_t queue, rte_mempool* pool, std::vector<Connection*>& connections);
 
 bool all_reads_correct(const Connection& c);
 

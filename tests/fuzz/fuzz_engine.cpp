@@ -77,14 +77,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
     }
     rig.frames = testlib::generate_frames(rig.stream.bytes, o.frames, o.faults);
+    // A flipped stream may hold PDUs of one command whose data overlap (a protocol violation a real
+    // host rejects). The engine then writes the later PDU's bytes over the earlier one's, and if it
+    // ran a burst ahead of the host, the host would check the earlier claim against the later byte.
+    // The buffer ends up as a copying host would leave it, so that is no wrong placement: with flips,
+    // the host looks at each frame right after the engine, where every claim can be checked exactly.
+    if (flipped) rig.options_.frames_per_burst = 1;
     rig.run();
 
     const auto& t = rig.host->totals();
     for (uint16_t cid : cids) {
         if (!rig.host->guards_intact(cid)) fuzz::invariant_broken("write outside a registered buffer, cid", std::to_string(cid).c_str());
     }
-    if (t.wrong_claims != 0) fuzz::invariant_broken("a byte claimed placed is not in the buffer");
-    if (t.false_digest_claims != 0) fuzz::invariant_broken("a digest marked verified is wrong");
+    if (t.wrong_claims != 0) fuzz::invariant_broken("a byte claimed placed is not in the buffer:", t.first_wrong_claim.c_str());
+    if (t.false_digest_claims != 0) fuzz::invariant_broken("a digest marked verified is wrong:", t.first_false_digest_claim.c_str());
     const bool complete = rig.frames.missing.empty();
     if (!flipped && complete && !t.parse_failed) {
         if (const std::string p = rig.read_problem(); !p.empty()) fuzz::invariant_broken("read wrong:", p.c_str());

@@ -121,6 +121,7 @@ void DdpHostModel::on_header(const ParseEvent& ev) {
         datao_ = d.datao.get();
         datal_ = d.datal.get();
         if (options_.data_digest) parser_.skip_data_digest();  // decided at PduEnd, as a real host does
+        wire_crc_.reset();
     } else if (type_ == PduType::CapsuleResp) {
         cid_ = h.as<CapsuleRespPdu>().cqe.cid.get();
     }
@@ -148,6 +149,7 @@ const uint8_t* DdpHostModel::buffer_byte(const Read& r, uint64_t offset) const {
 
 void DdpHostModel::on_data(const ParseEvent& ev) {
     if (type_ != PduType::C2HData) return;
+    wire_crc_.update(ev.data, ev.data_len);
     auto it = reads_.find(cid_);
     for (uint32_t j = 0; j < ev.data_len; ++j) {
         const uint64_t at = ev.stream_offset + j;
@@ -158,8 +160,10 @@ void DdpHostModel::on_data(const ParseEvent& ev) {
             // A claim is checked, never trusted: the byte must be in the registered buffer already.
             if (dst != nullptr && *dst == ev.data[j]) {
                 ++totals_.claimed_placed;
-            } else {
-                ++totals_.wrong_claims;
+            } else if (totals_.wrong_claims++ == 0) {
+                totals_.first_wrong_claim = "stream offset " + std::to_string(at) + " (cid " + std::to_string(cid_) +
+                                            ", buffer offset " + std::to_string(buffer_offset) + ", " +
+                                            (dst == nullptr ? "no buffer there" : "buffer holds another byte") + ")";
             }
             continue;
         }
@@ -191,10 +195,17 @@ void DdpHostModel::on_pdu_end(const ParseEvent& ev) {
             }
             crc.update(&v, 1);
         }
+        // The host's own verdict is over what it holds (its buffer), as a host recomputes after
+        // placement; whether a DIGEST_OK claim was true is judged on the data as received (a datao
+        // beyond the buffer leaves nothing there to judge by).
         const bool matches = crc.value() == ev.received_digest;
         if (trusted) {
             ++totals_.digests_trusted;
-            if (!matches) ++totals_.false_digest_claims;
+            if (wire_crc_.value() != ev.received_digest && totals_.false_digest_claims++ == 0) {
+                totals_.first_false_digest_claim = "PDU at stream offset " + std::to_string(pdu_offset_) + ", cid " +
+                                                   std::to_string(cid_) + ", datao " + std::to_string(datao_) + ", datal " +
+                                                   std::to_string(datal_);
+            }
         } else {
             ++totals_.digests_recomputed;
         }

@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "ddp/device.hpp"
@@ -44,12 +45,14 @@ public:
         uint64_t copied = 0;              // data bytes the host copied itself
         uint64_t digests_trusted = 0;     // DIGEST_OK on the packet where the digest ended
         uint64_t digests_recomputed = 0;
-        uint64_t false_digest_claims = 0; // DIGEST_OK, but the software check disagrees
+        uint64_t false_digest_claims = 0; // DIGEST_OK, but the data as received does not match the DDGST
         uint64_t digest_failures = 0;     // reads whose data digest did not match
         uint64_t resync_confirmed = 0;
         uint64_t resync_refused = 0;
         uint64_t teardowns_sync = 0;
         uint64_t teardowns_async = 0;
+        std::string first_false_digest_claim;  // which PDU, for the report
+        std::string first_wrong_claim;         // which byte, for the report
         bool parse_failed = false;
         nvmetcp::ParseError parse_error{};
     };
@@ -126,6 +129,7 @@ private:
     uint32_t datao_ = 0;
     uint32_t datal_ = 0;
     uint8_t flags_ = 0;
+    nvmetcp::Crc32c wire_crc_{};  // over the PDU's data as received: the truth a DIGEST_OK claims
 };
 
 }  // namespace nvmeddp::testlib
