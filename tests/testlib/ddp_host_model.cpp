@@ -160,10 +160,13 @@ void DdpHostModel::on_data(const ParseEvent& ev) {
             // A claim is checked, never trusted: the byte must be in the registered buffer already.
             if (dst != nullptr && *dst == ev.data[j]) {
                 ++totals_.claimed_placed;
-            } else if (totals_.wrong_claims++ == 0) {
-                totals_.first_wrong_claim = "stream offset " + std::to_string(at) + " (cid " + std::to_string(cid_) +
-                                            ", buffer offset " + std::to_string(buffer_offset) + ", " +
-                                            (dst == nullptr ? "no buffer there" : "buffer holds another byte") + ")";
+            } else {
+                if (totals_.wrong_claims++ == 0) {
+                    totals_.first_wrong_claim = "stream offset " + std::to_string(at) + " (cid " + std::to_string(cid_) +
+                                                ", buffer offset " + std::to_string(buffer_offset) + ", " +
+                                                (dst == nullptr ? "no buffer there" : "buffer holds another byte") + ")";
+                }
+                if (totals_.wrong_claim_places.size() < 1024) totals_.wrong_claim_places.emplace_back(cid_, buffer_offset);
             }
             continue;
         }

@@ -53,6 +53,8 @@ public:
         uint64_t teardowns_async = 0;
         std::string first_false_digest_claim;  // which PDU, for the report
         std::string first_wrong_claim;         // which byte, for the report
+        // Where the wrong claims were: (cid, buffer offset), the first 1024.
+        std::vector<std::pair<uint16_t, uint64_t>> wrong_claim_places;
         bool parse_failed = false;
         nvmetcp::ParseError parse_error{};
     };
