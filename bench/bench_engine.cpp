@@ -19,6 +19,7 @@
 
 #include "ddp/device.hpp"
 #include "pmd/sw_driver.hpp"
+#include "testlib/flow_config.hpp"
 #include "testlib/frame_gen.hpp"
 #include "testlib/read_stream_gen.hpp"
 
@@ -51,14 +52,6 @@ Workload make_workload(uint32_t mss, uint32_t pdu, bool digest) {
     return w;
 }
 
-void set_seq(std::vector<uint8_t>& frame, const testlib::FrameLayout& l, uint32_t seq) {
-    uint8_t* p = frame.data() + l.l4_offset + 4;
-    p[0] = static_cast<uint8_t>(seq >> 24);
-    p[1] = static_cast<uint8_t>(seq >> 16);
-    p[2] = static_cast<uint8_t>(seq >> 8);
-    p[3] = static_cast<uint8_t>(seq);
-}
-
 struct Engine {
     explicit Engine(bool digest) {
         pmd::SoftwareDriverConfig c;
@@ -68,11 +61,7 @@ struct Engine {
         device = std::make_unique<ddp::Device>(std::move(d));
         ddp::ConnectionConfig cc;
         const testlib::FlowSpec f = testlib::ipv4_flow();
-        cc.tuple.family = ddp::IpFamily::Ipv4;
-        cc.tuple.remote_addr = f.src_ip;
-        cc.tuple.local_addr = f.dst_ip;
-        cc.tuple.remote_port = f.src_port;
-        cc.tuple.local_port = f.dst_port;
+        cc.tuple = testlib::host_tuple(f);
         cc.queue_depth = 128;
         cc.data_digest = digest;
         cc.rcv_seq = 1000;
@@ -112,7 +101,7 @@ void BM_EnginePlaceAndVerify(benchmark::State& state) {
         q.begin_burst();
         size_t in_burst = 0;
         for (auto& f : w.frames.frames) {
-            set_seq(f.bytes, f.truth.layout, round_seq + static_cast<uint32_t>(f.truth.stream_offset));
+            testlib::rewrite_tcp_seq(f.bytes, f.truth.layout, round_seq + static_cast<uint32_t>(f.truth.stream_offset));
             nvmeddp_pkt_meta meta;
             q.process(f.bytes, f.bytes.size(), {}, nullptr, meta);
             benchmark::DoNotOptimize(meta);
@@ -252,7 +241,7 @@ void BM_EngineNonDataPacket(benchmark::State& state) {
         q.begin_burst();
         for (size_t i = 0; i < kFrames; ++i) {
             if (kind == 2) {
-                set_seq(frames[i], layouts[i], seq);
+                testlib::rewrite_tcp_seq(frames[i], layouts[i], seq);
                 seq += 24;
             }
             nvmeddp_pkt_meta meta;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "pmd/dpdk_mbuf_meta.hpp"
+#include "testlib/flow_config.hpp"
 
 namespace nvmeddp::offload_app {
 
@@ -37,11 +38,7 @@ std::unique_ptr<Connection> make_connection(ddp::Device& device, const Options& 
     c->frames = testlib::generate_frames(c->stream.bytes, fo, faults);
 
     ddp::ConnectionConfig cc;
-    cc.tuple.family = ddp::IpFamily::Ipv4;
-    cc.tuple.remote_addr = fo.flow.src_ip;
-    cc.tuple.local_addr = fo.flow.dst_ip;
-    cc.tuple.remote_port = fo.flow.src_port;
-    cc.tuple.local_port = fo.flow.dst_port;
+    cc.tuple = testlib::host_tuple(fo.flow);
     cc.queue_depth = static_cast<uint16_t>(std::min<uint32_t>(1024, std::max<uint32_t>(o.reads, 1)));
     cc.rx_queue = queue;
     cc.data_digest = o.data_digest;

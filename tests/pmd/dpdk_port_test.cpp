@@ -21,6 +21,7 @@
 #include "pmd/dpdk_offload_port.hpp"
 #include "pmd/frame_parser.hpp"
 #include "testlib/ddp_host_model.hpp"
+#include "testlib/flow_config.hpp"
 #include "testlib/frame_gen.hpp"
 #include "testlib/read_stream_gen.hpp"
 
@@ -93,11 +94,7 @@ std::vector<uint8_t> payload_of(rte_mbuf* m, uint32_t offset, uint32_t len) {
 ddp::ConnectionConfig config_for(const testlib::FlowSpec& f, const testlib::ReadStreamOptions& so, uint32_t first_seq,
                                  uint16_t queue) {
     ddp::ConnectionConfig c;
-    c.tuple.family = f.ipv6 ? ddp::IpFamily::Ipv6 : ddp::IpFamily::Ipv4;
-    c.tuple.remote_addr = f.src_ip;
-    c.tuple.local_addr = f.dst_ip;
-    c.tuple.remote_port = f.src_port;
-    c.tuple.local_port = f.dst_port;
+    c.tuple = testlib::host_tuple(f);
     c.data_digest = so.data_digest;
     c.header_digest = so.header_digest;
     c.rcv_seq = first_seq;

@@ -16,22 +16,11 @@
 
 #include "ddp/device.hpp"
 #include "pmd/sw_driver.hpp"
+#include "testlib/flow_config.hpp"
 #include "testlib/frame_gen.hpp"
 #include "testlib/read_stream_gen.hpp"
 
 using namespace nvmeddp;
-
-namespace {
-
-void set_seq(std::vector<uint8_t>& frame, const testlib::FrameLayout& l, uint32_t seq) {
-    uint8_t* p = frame.data() + l.l4_offset + 4;
-    p[0] = static_cast<uint8_t>(seq >> 24);
-    p[1] = static_cast<uint8_t>(seq >> 16);
-    p[2] = static_cast<uint8_t>(seq >> 8);
-    p[3] = static_cast<uint8_t>(seq);
-}
-
-}  // namespace
 
 TEST(EngineConcurrency, TeardownsRacingPlacementNeverLeaveAWriteAfterCompletion) {
     constexpr uint16_t kReads = 8;
@@ -52,11 +41,7 @@ TEST(EngineConcurrency, TeardownsRacingPlacementNeverLeaveAWriteAfterCompletion)
     pmd::SoftwareDriver& driver = *owned;
     ddp::Device device(std::move(owned));
     ddp::ConnectionConfig cc;
-    cc.tuple.family = ddp::IpFamily::Ipv4;
-    cc.tuple.remote_addr = fo.flow.src_ip;
-    cc.tuple.local_addr = fo.flow.dst_ip;
-    cc.tuple.remote_port = fo.flow.src_port;
-    cc.tuple.local_port = fo.flow.dst_port;
+    cc.tuple = testlib::host_tuple(fo.flow);
     cc.queue_depth = kReads;
     cc.data_digest = true;
     cc.rcv_seq = fo.first_seq;
@@ -74,7 +59,7 @@ TEST(EngineConcurrency, TeardownsRacingPlacementNeverLeaveAWriteAfterCompletion)
                 queue.begin_burst();
                 for (size_t k = i; k < std::min(i + 8, frames.frames.size()); ++k) {
                     auto& f = frames.frames[k];
-                    set_seq(f.bytes, f.truth.layout, seq + static_cast<uint32_t>(f.truth.stream_offset));
+                    testlib::rewrite_tcp_seq(f.bytes, f.truth.layout, seq + static_cast<uint32_t>(f.truth.stream_offset));
                     nvmeddp_pkt_meta meta;
                     queue.process(f.bytes, f.bytes.size(), {}, nullptr, meta);
                 }

@@ -12,6 +12,7 @@
 #include "ddp/device.hpp"
 #include "pmd/sw_driver.hpp"
 #include "testlib/ddp_host_model.hpp"
+#include "testlib/flow_config.hpp"
 #include "testlib/frame_gen.hpp"
 #include "testlib/read_stream_gen.hpp"
 
@@ -42,12 +43,7 @@ public:
 
         stream = testlib::generate_read_stream(o.stream);
         ddp::ConnectionConfig c;
-        const testlib::FlowSpec& f = o.frames.flow;
-        c.tuple.family = f.ipv6 ? ddp::IpFamily::Ipv6 : ddp::IpFamily::Ipv4;
-        c.tuple.remote_addr = f.src_ip;  // the frames are the controller's
-        c.tuple.local_addr = f.dst_ip;
-        c.tuple.remote_port = f.src_port;
-        c.tuple.local_port = f.dst_port;
+        c.tuple = testlib::host_tuple(o.frames.flow);  // the frames are the controller's
         c.queue_depth = o.queue_depth;
         c.header_digest = o.stream.header_digest;
         c.data_digest = o.stream.data_digest;

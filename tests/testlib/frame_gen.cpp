@@ -34,6 +34,10 @@ uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t initial) noe
     return static_cast<uint16_t>(~acc);
 }
 
+void rewrite_tcp_seq(std::vector<uint8_t>& frame, const FrameLayout& layout, uint32_t seq) noexcept {
+    put32(frame, layout.l4_offset + 4u, seq);
+}
+
 FlowSpec ipv4_flow() {
     FlowSpec f;
     f.src_ip = {192, 0, 2, 1};

@@ -140,6 +140,10 @@ struct FrameSequence {
     std::optional<size_t> corrupted_frame;  // index in frames of the frame with the altered byte
 };
 
+// Rewrites the TCP sequence number of a built frame in place (replaying a stream with later sequence
+// numbers). The TCP checksum is left stale: the engine does not verify it (frame_parser.hpp).
+void rewrite_tcp_seq(std::vector<uint8_t>& frame, const FrameLayout& layout, uint32_t seq) noexcept;
+
 // Sequence number for stream byte 0 such that the sequence space wraps (to 0) at stream offset `at`.
 constexpr uint32_t first_seq_wrapping_at(uint64_t at) noexcept { return static_cast<uint32_t>(0 - at); }
 
