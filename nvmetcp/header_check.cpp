@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "nvmetcp/crc32c.hpp"
+
 namespace nvmeddp::nvmetcp {
 namespace {
 
@@ -122,6 +124,13 @@ ParseError check_common_header(const CommonHeader& ch, const ReceiveParams& para
     }
     if (is_ic(type) || is_term_req(type)) return check_unframed(ch, layout);
     return check_framed(ch, params, layout);
+}
+
+ParseError header_digest_mismatch(const uint8_t* header, uint32_t hlen) noexcept {
+    if (crc32c(header, hlen) != load_le32(header + hlen)) {
+        return fatal_error(ErrorKind::HeaderDigestMismatch, Fes::HeaderDigestError, hlen);
+    }
+    return {};
 }
 
 ParseError check_full_header(const uint8_t* header, const PduLayout& layout, const ReceiveParams& params) noexcept {

@@ -50,6 +50,24 @@ bool is_receivable(Role role, uint8_t type) noexcept;
 // Validates a common header against the connection; on success fills layout.
 ParseError check_common_header(const CommonHeader& ch, const ReceiveParams& params, PduLayout& layout) noexcept;
 
+// check_common_header() for a header after the connection's start, where an IC PDU (only ever the
+// first PDU of a connection) is a PDU sequence error: what a receiver that follows a stream from its
+// middle (the offload engine, the resync header search) accepts.
+// Inline, with the next one: both sit on the offload engine's per-header path.
+inline ParseError check_stream_header(const CommonHeader& ch, const ReceiveParams& params, PduLayout& layout) noexcept {
+    if (is_ic(ch.pdu_type())) return fatal_error(ErrorKind::UnexpectedPdu, Fes::PduSequenceError, ch_offset::kType);
+    return check_common_header(ch, params, layout);
+}
+
+// The header digest of a complete header, when the layout has one (header points at header_len
+// bytes: hlen, then HDGST).
+ParseError header_digest_mismatch(const uint8_t* header, uint32_t hlen) noexcept;  // Ok or the error
+inline ParseError check_header_digest(const uint8_t* header, const PduLayout& layout) noexcept {
+    const uint32_t hlen = header[ch_offset::kHlen];
+    if (layout.header_len <= hlen) return {};  // no header digest
+    return header_digest_mismatch(header, hlen);
+}
+
 // Validates the type-specific fields of a complete header (header points at hlen bytes).
 ParseError check_full_header(const uint8_t* header, const PduLayout& layout, const ReceiveParams& params) noexcept;
 

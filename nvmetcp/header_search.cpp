@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "nvmetcp/crc32c.hpp"
 
 namespace nvmeddp::nvmetcp {
 namespace {
@@ -11,29 +10,22 @@ namespace {
 CandidateStrength judge(std::span<const uint8_t> bytes, size_t at, const ReceiveParams& params, uint32_t& plen) {
     CommonHeader ch;
     std::memcpy(&ch, bytes.data() + at, sizeof ch);
-    if (!is_receivable(params.role, ch.type) || is_ic(ch.pdu_type())) return CandidateStrength::None;
     PduLayout layout;
-    if (check_common_header(ch, params, layout)) return CandidateStrength::None;
+    if (check_stream_header(ch, params, layout)) return CandidateStrength::None;
     plen = ch.plen.get();
 
     CandidateStrength strength = CandidateStrength::Plausible;
     const size_t avail = bytes.size() - at;
     if (avail >= layout.header_len) {
         const uint8_t* header = bytes.data() + at;
-        if (check_full_header(header, layout, params)) return CandidateStrength::None;
-        if (layout.header_len > ch.hlen) {
-            if (crc32c(header, ch.hlen) != load_le32(header + ch.hlen)) return CandidateStrength::None;
-            strength = CandidateStrength::Confirmed;
-        }
+        if (check_full_header(header, layout, params) || check_header_digest(header, layout)) return CandidateStrength::None;
+        if (layout.header_len > ch.hlen) strength = CandidateStrength::Confirmed;  // the digest matched
     }
     if (avail >= size_t{plen} + sizeof(CommonHeader)) {
         CommonHeader next;
         std::memcpy(&next, bytes.data() + at + plen, sizeof next);
         PduLayout next_layout;
-        if (!is_receivable(params.role, next.type) || is_ic(next.pdu_type()) ||
-            check_common_header(next, params, next_layout)) {
-            return CandidateStrength::None;
-        }
+        if (check_stream_header(next, params, next_layout)) return CandidateStrength::None;
         strength = CandidateStrength::Confirmed;
     }
     return strength;

@@ -126,11 +126,7 @@ ParseStep StreamParser::on_header(std::span<const uint8_t> in) noexcept {
 
     const uint32_t hlen = view_.common().hlen;
     view_.len_ = hlen;
-    if (layout_.header_len > hlen) {  // a header digest follows the header
-        if (crc32c(header_, hlen) != load_le32(header_ + hlen)) {
-            return fail(fatal_error(ErrorKind::HeaderDigestMismatch, Fes::HeaderDigestError, hlen), n);
-        }
-    }
+    if (auto error = check_header_digest(header_, layout_)) return fail(error, n);
     if (auto error = check_full_header(header_, layout_, params_)) return fail(error, n);
     if (auto error = check_with_validator()) return fail(error, n);
 

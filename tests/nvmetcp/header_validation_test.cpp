@@ -181,6 +181,38 @@ TEST(HeaderValidation, HeaderDigestMismatch) {
                  Fes::HeaderDigestError, 24);
 }
 
+// The two checks a receiver following a stream from its middle makes on its own (the offload engine,
+// the resync header search): IC PDUs are a sequence error there, and the header digest is checked
+// on a complete header.
+TEST(HeaderValidation, StreamHeaderRefusesIcAndHeaderDigestIsChecked) {
+    std::vector<uint8_t> ic;
+    append_pdu(ic, make_icresp(0, 0, 128 * 1024), {}, SendParams{});
+    CommonHeader ch;
+    std::memcpy(&ch, ic.data(), sizeof ch);
+    PduLayout layout;
+    EXPECT_FALSE(check_common_header(ch, params(Role::Host, false, false), layout));  // fine at the start
+    const ParseError e = check_stream_header(ch, params(Role::Host, false, false), layout);
+    EXPECT_EQ(e.kind, ErrorKind::UnexpectedPdu);
+    EXPECT_EQ(e.fes, Fes::PduSequenceError);
+    EXPECT_EQ(e.fei, 0u);
+
+    auto pdu = c2h_data(true, false);
+    std::memcpy(&ch, pdu.data(), sizeof ch);
+    ASSERT_FALSE(check_stream_header(ch, params(Role::Host, true, false), layout));
+    EXPECT_FALSE(check_header_digest(pdu.data(), layout));
+    pdu[12] ^= 0x01;
+    const ParseError d = check_header_digest(pdu.data(), layout);
+    EXPECT_EQ(d.kind, ErrorKind::HeaderDigestMismatch);
+    EXPECT_EQ(d.fes, Fes::HeaderDigestError);
+    EXPECT_EQ(d.fei, 24u);
+    // Without a header digest in the layout there is nothing to check.
+    auto plain = c2h_data(false, false);
+    std::memcpy(&ch, plain.data(), sizeof ch);
+    ASSERT_FALSE(check_stream_header(ch, params(Role::Host, false, false), layout));
+    plain[12] ^= 0x01;
+    EXPECT_FALSE(check_header_digest(plain.data(), layout));
+}
+
 TEST(HeaderValidation, SuccessWithoutLastPdu) {
     auto pdu = c2h_data(false, false, 64, pdu_flags::kSuccess);
     expect_error(parse(params(Role::Host, false, false), pdu), ErrorKind::BadFlags, Fes::InvalidHeaderField, 1);
