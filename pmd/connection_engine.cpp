@@ -212,8 +212,7 @@ uint32_t ConnectionEngine::on_header(const uint8_t* p, uint32_t n) noexcept {
         if (hdr_have_ < sizeof(CommonHeader)) return used;
         CommonHeader ch;
         std::memcpy(&ch, hdr_, sizeof ch);
-        if (!nvmetcp::is_receivable(params_.role, ch.type) || nvmetcp::is_ic(ch.pdu_type()) ||
-            nvmetcp::check_common_header(ch, params_, layout_)) {
+        if (nvmetcp::check_stream_header(ch, params_, layout_)) {
             reject_header();
             return used;
         }
@@ -239,19 +238,15 @@ void ConnectionEngine::reject_header() noexcept {
 
 bool ConnectionEngine::start_pdu() noexcept {
     const CommonHeader& ch = *reinterpret_cast<const CommonHeader*>(hdr_);
-    if (layout_.header_len > ch.hlen && nvmetcp::crc32c(hdr_, ch.hlen) != nvmetcp::load_le32(hdr_ + ch.hlen)) {
-        return false;
-    }
-    if (nvmetcp::check_full_header(hdr_, layout_, params_)) return false;
+    if (nvmetcp::check_header_digest(hdr_, layout_) || nvmetcp::check_full_header(hdr_, layout_, params_)) return false;
 
     if (mode_ == Mode::Speculating && packets_since_request_ > kReRequestAfterPackets) found_candidate(pdu_start_seq_);
 
     const uint32_t plen = ch.plen.get();
     pdu_left_ = plen - layout_.header_len;
-    is_c2h_data_ = ch.pdu_type() == PduType::C2HData;
     placing_ = false;
     crc_on_ = false;
-    if (!is_c2h_data_) {
+    if (ch.pdu_type() != PduType::C2HData) {
         trailer_left_ = plen - layout_.header_len;
         if (trailer_left_ == 0) {
             end_pdu();
@@ -357,7 +352,6 @@ void ConnectionEngine::end_pdu() noexcept {
     state_ = PduState::Header;
     layout_ready_ = false;
     hdr_have_ = 0;
-    is_c2h_data_ = false;
     placing_ = false;
     crc_on_ = false;
     claim_ = {};

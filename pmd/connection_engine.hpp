@@ -67,7 +67,6 @@ public:
     Mode mode() const noexcept { return mode_; }
     uint32_t rcv_nxt() const noexcept { return rcv_nxt_; }
     uint32_t conn_id() const noexcept { return conn_id_; }
-    ddp::DriverConnection& connection() noexcept { return conn_; }
 
 private:
     enum class PduState : uint8_t { Header, Padding, Data, DataDigest, Trailer };
@@ -124,7 +123,6 @@ private:
     uint8_t digest_[nvmetcp::kDigestLen]{};
 
     // Placement and digest of the current C2HData
-    bool is_c2h_data_ = false;
     bool placing_ = false;
     bool crc_on_ = false;
     ddp::RegistrationTable::Claim claim_{};
