@@ -65,6 +65,22 @@ __attribute__((target("sse4.2"))) uint32_t copy_crc_small(uint32_t state, uint8_
     return c;
 }
 
+// Both folding versions end here, with one 128-bit lane: the remaining whole 16-byte blocks are
+// folded in, the lane reduced to the CRC state, and the last bytes done with the crc32 instruction.
+__attribute__((target("sse4.2,pclmul"))) uint32_t finish(__m128i x, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
+    const __m128i k128 = _mm_set_epi64x(static_cast<long long>(kFold128Hi), static_cast<long long>(kFold128Lo));
+    while (len >= 16) {
+        x = _mm_xor_si128(fold(x, k128), copy16(dst, src));
+        src += 16;
+        dst += 16;
+        len -= 16;
+    }
+    // The folded 128 bits are congruent to everything so far: their CRC (from 0) is the state.
+    uint64_t s = _mm_crc32_u64(0, static_cast<uint64_t>(_mm_cvtsi128_si64(x)));
+    s = _mm_crc32_u64(s, static_cast<uint64_t>(_mm_extract_epi64(x, 1)));
+    return copy_crc_small(static_cast<uint32_t>(s), dst, src, len);
+}
+
 __attribute__((target("sse4.2,pclmul"))) uint32_t fused(uint32_t state, void* dst_v, const void* src_v,
                                                         size_t len) noexcept {
     auto* dst = static_cast<uint8_t*>(dst_v);
@@ -96,17 +112,7 @@ __attribute__((target("sse4.2,pclmul"))) uint32_t fused(uint32_t state, void* ds
     __m128i x = _mm_xor_si128(fold(x0, k128), x1);
     x = _mm_xor_si128(fold(x, k128), x2);
     x = _mm_xor_si128(fold(x, k128), x3);
-    while (len >= 16) {
-        x = _mm_xor_si128(fold(x, k128), copy16(dst, src));
-        src += 16;
-        dst += 16;
-        len -= 16;
-    }
-
-    // The folded 128 bits are congruent to everything so far: their CRC (from 0) is the state.
-    uint64_t s = _mm_crc32_u64(0, static_cast<uint64_t>(_mm_cvtsi128_si64(x)));
-    s = _mm_crc32_u64(s, static_cast<uint64_t>(_mm_extract_epi64(x, 1)));
-    return copy_crc_small(static_cast<uint32_t>(s), dst, src, len);
+    return finish(x, dst, src, len);
 }
 
 // The same with AVX-512 VPCLMULQDQ: sixteen 128-bit lanes in four 512-bit registers, 256 bytes per
@@ -174,15 +180,7 @@ NVMEDDP_AVX512_TARGET uint32_t fused_avx512(uint32_t state, void* dst_v, const v
     r = _mm_xor_si128(r, fold(_mm512_extracti32x4_epi32(x, 0), k384));
     r = _mm_xor_si128(r, fold(_mm512_extracti32x4_epi32(x, 1), k256));
     r = _mm_xor_si128(r, fold(_mm512_extracti32x4_epi32(x, 2), k128));
-    while (len >= 16) {
-        r = _mm_xor_si128(fold(r, k128), copy16(dst, src));
-        src += 16;
-        dst += 16;
-        len -= 16;
-    }
-    uint64_t s = _mm_crc32_u64(0, static_cast<uint64_t>(_mm_cvtsi128_si64(r)));
-    s = _mm_crc32_u64(s, static_cast<uint64_t>(_mm_extract_epi64(r, 1)));
-    return copy_crc_small(static_cast<uint32_t>(s), dst, src, len);
+    return finish(r, dst, src, len);
 }
 
 enum class Impl : uint8_t { TwoPass, Pclmul, Avx512 };

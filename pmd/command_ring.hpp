@@ -40,9 +40,6 @@ public:
         if (head != tail) tail_.store(head, std::memory_order_release);
         return static_cast<size_t>(head - tail);
     }
-    bool empty_for_consumer() const noexcept {
-        return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_relaxed);
-    }
     size_t capacity() const noexcept { return capacity_; }
 
 private:

@@ -58,20 +58,23 @@ SteeringCounters SoftwareDriver::steering_counters() const {
     return steering_;
 }
 
-ConnectionEngine* SoftwareDriver::engine(ddp::ConnectionHandle handle) const {
-    std::lock_guard lock(mutex_);
+const SoftwareDriver::Offload* SoftwareDriver::find_offload(ddp::ConnectionHandle handle) const {
     for (const Offload* o : offloads_) {
-        if (o != nullptr && o->handle == handle) return o->engine.get();
+        if (o != nullptr && o->handle == handle) return o;
     }
     return nullptr;
 }
 
+ConnectionEngine* SoftwareDriver::engine(ddp::ConnectionHandle handle) const {
+    std::lock_guard lock(mutex_);
+    const Offload* o = find_offload(handle);
+    return o == nullptr ? nullptr : o->engine.get();
+}
+
 uint32_t SoftwareDriver::conn_id(ddp::ConnectionHandle handle) const {
     std::lock_guard lock(mutex_);
-    for (const Offload* o : offloads_) {
-        if (o != nullptr && o->handle == handle) return o->conn_id;
-    }
-    return UINT32_MAX;
+    const Offload* o = find_offload(handle);
+    return o == nullptr ? UINT32_MAX : o->conn_id;
 }
 
 ddp::Status SoftwareDriver::set_caps(ddp::Caps enabled) noexcept {

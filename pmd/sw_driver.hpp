@@ -77,6 +77,7 @@ public:
 
 private:
     struct Offload;  // per-connection driver context
+    const Offload* find_offload(ddp::ConnectionHandle handle) const;  // mutex_ held
 
     SoftwareDriverConfig config_;
     std::atomic<ddp::Caps> caps_{ddp::cap::kAll};
