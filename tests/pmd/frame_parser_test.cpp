@@ -327,3 +327,27 @@ TEST(FrameParser, EveryErrorHasADistinctDescription) {
         EXPECT_TRUE(seen.insert(s).second) << s;
     }
 }
+
+// Frames in several segments (mbuf chains): the headers must all sit in the first segment, whose
+// bytes are all the parser reads; the lengths are checked against the whole frame.
+TEST(FrameParser, MultiSegmentFramesNeedTheirHeadersInTheFirstSegment) {
+    for (const BuiltFrame& f : {ipv4_frame(500, false), ipv6_frame(500, false)}) {
+        const size_t headers = f.layout.payload_offset;
+        // Headers plus a part of the payload in the first segment: accepted, the payload continues.
+        for (size_t first : {headers, headers + 1, headers + 200}) {
+            std::vector<uint8_t> seg(f.bytes.begin(), f.bytes.begin() + static_cast<ptrdiff_t>(first));
+            const FrameParse r = parse_frame(seg, f.bytes.size());
+            ASSERT_TRUE(r.ok()) << to_string(r.error) << " with " << first << " bytes in the first segment";
+            EXPECT_EQ(r.segment.payload_offset, headers);
+            EXPECT_EQ(r.segment.payload_len, f.layout.payload_len);
+        }
+        // A first segment that ends inside any header: refused with its own reason, never read past.
+        for (size_t first = 1; first < headers; ++first) {
+            std::vector<uint8_t> seg(f.bytes.begin(), f.bytes.begin() + static_cast<ptrdiff_t>(first));
+            EXPECT_EQ(parse_frame(seg, f.bytes.size()).error, FrameError::HeadersNotInFirstSegment) << first;
+        }
+        // The whole frame shorter than the IP header says: truncated, whatever the segments.
+        std::vector<uint8_t> seg(f.bytes.begin(), f.bytes.begin() + static_cast<ptrdiff_t>(headers));
+        EXPECT_EQ(parse_frame(seg, f.bytes.size() - 1).error, FrameError::TruncatedIpPacket);
+    }
+}
