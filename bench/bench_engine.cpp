@@ -103,7 +103,7 @@ void BM_EnginePlaceAndVerify(benchmark::State& state) {
         for (auto& f : w.frames.frames) {
             testlib::rewrite_tcp_seq(f.bytes, f.truth.layout, round_seq + static_cast<uint32_t>(f.truth.stream_offset));
             nvmeddp_pkt_meta meta;
-            q.process(f.bytes, f.bytes.size(), {}, nullptr, meta);
+            q.process(f.bytes, f.bytes.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta);
             benchmark::DoNotOptimize(meta);
             if (++in_burst == 32) {
                 q.end_burst();
@@ -245,7 +245,7 @@ void BM_EngineNonDataPacket(benchmark::State& state) {
                 seq += 24;
             }
             nvmeddp_pkt_meta meta;
-            benchmark::DoNotOptimize(q.process(frames[i], frames[i].size(), {}, nullptr, meta));
+            benchmark::DoNotOptimize(q.process(frames[i], frames[i].size(), {}, nullptr, pmd::L4Checksum::Unknown, meta));
         }
         q.end_burst();
     }

@@ -151,7 +151,7 @@ uint16_t OffloadPort::on_rx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t 
         const bool marked = (m->ol_flags & RTE_MBUF_F_RX_FDIR_ID) != 0;
         nvmeddp_pkt_meta meta;
         if (engine.process({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, m->pkt_len, {more, count},
-                           marked ? &mark : nullptr, meta)) {
+                           marked ? &mark : nullptr, L4Checksum::Unknown, meta)) {
             MbufMeta::set(m, meta);
             ctx->with_metadata.add();
         }

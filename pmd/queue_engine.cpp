@@ -37,7 +37,8 @@ void QueueEngine::apply(const Command& c) noexcept {
 }
 
 bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
-                          const uint32_t* mark, PacketMeta& meta) noexcept {
+                          const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept {
+    (void)l4;
     counters_.frames.add();
     const FrameParse parsed = parse_frame(first, frame_len);
     if (!parsed.ok()) {

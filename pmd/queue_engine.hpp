@@ -26,6 +26,10 @@
 namespace nvmeddp::pmd {
 
 // Per-queue counters, written by the polling lcore.
+// What the port says of a frame's TCP checksum (DPDK: RTE_MBUF_F_RX_L4_CKSUM_*). Unknown covers
+// ports without rx checksum offload and RTE_MBUF_F_RX_L4_CKSUM_NONE: the engine verifies it itself.
+enum class L4Checksum : uint8_t { Unknown, Good, Bad };
+
 struct QueueCounters {
     ddp::Counter frames;           // frames given to process()
     ddp::Counter not_tcp;          // not a TCP segment the engine can follow (frame_parser.hpp)
@@ -57,9 +61,10 @@ public:
     void begin_burst() noexcept;
     void end_burst() noexcept { gate_.leave(); }
     // first: the frame's first segment (all headers in it); frame_len: the whole frame; more: the
-    // payload bytes of later segments; mark: the port's MARK for this frame, if it set one.
+    // payload bytes of later segments; mark: the port's MARK for this frame, if it set one; l4: what
+    // the port says of the TCP checksum.
     bool process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
-                 const uint32_t* mark, PacketMeta& meta) noexcept;
+                 const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept;
 
     // An idle burst: applies commands when no packet is coming (port stopped, test harness).
     void poll_idle() noexcept {

@@ -61,7 +61,7 @@ TEST(EngineConcurrency, TeardownsRacingPlacementNeverLeaveAWriteAfterCompletion)
                     auto& f = frames.frames[k];
                     testlib::rewrite_tcp_seq(f.bytes, f.truth.layout, seq + static_cast<uint32_t>(f.truth.stream_offset));
                     nvmeddp_pkt_meta meta;
-                    queue.process(f.bytes, f.bytes.size(), {}, nullptr, meta);
+                    queue.process(f.bytes, f.bytes.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta);
                 }
                 queue.end_burst();
             }

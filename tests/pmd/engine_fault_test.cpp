@@ -78,7 +78,7 @@ TEST(EngineFaults, ResetDuringAReadChangesNothingAndRemovalReleasesEverything) {
     const auto frame = testlib::build_frame(rig.options_.frames.flow, rst, {}).bytes;
     ::nvmeddp_pkt_meta meta{};
     rig.queue().begin_burst();
-    EXPECT_TRUE(rig.queue().process(frame, frame.size(), {}, nullptr, meta));
+    EXPECT_TRUE(rig.queue().process(frame, frame.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta));
     rig.queue().end_burst();
     EXPECT_EQ(meta.flags, 0u);
     EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
@@ -105,7 +105,7 @@ TEST(EngineFaults, RemovalWhileDataStillArrivesStopsAllWritesOnceComplete) {
         const auto& f = rig.frames.frames[i];
         ::nvmeddp_pkt_meta meta{};
         rig.queue().begin_burst();
-        offloaded_after += rig.queue().process(f.bytes, f.bytes.size(), {}, nullptr, meta) ? 1 : 0;
+        offloaded_after += rig.queue().process(f.bytes, f.bytes.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta) ? 1 : 0;
         rig.queue().end_burst();
         rig.device->poll(rig.handle);
     }

@@ -142,7 +142,7 @@ public:
             for (; i < end; ++i) {
                 const auto& f = frames.frames[i];
                 ::nvmeddp_pkt_meta meta{};
-                const bool offloaded = queue().process(f.bytes, f.bytes.size(), {}, nullptr, meta);
+                const bool offloaded = queue().process(f.bytes, f.bytes.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta);
                 out.emplace_back(i, offloaded ? std::optional(meta) : std::nullopt);
             }
             queue().end_burst();

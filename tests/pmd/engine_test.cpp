@@ -467,7 +467,7 @@ TEST(Engine, FramesOfOtherFlowsAndNonTcpFramesPassUntouched) {
     auto untouched = [&](const std::vector<uint8_t>& frame) {
         ::nvmeddp_pkt_meta meta = sentinel;
         rig.queue().begin_burst();
-        const bool offloaded = rig.queue().process(frame, frame.size(), {}, nullptr, meta);
+        const bool offloaded = rig.queue().process(frame, frame.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta);
         rig.queue().end_burst();
         return !offloaded && meta.conn_id == 0xDEAD;
     };
@@ -495,7 +495,7 @@ TEST(Engine, TheSteeringMarkFindsTheConnectionWithoutTheClassifier) {
     for (const auto& f : rig.frames.frames) {
         ::nvmeddp_pkt_meta meta{};
         rig.queue().begin_burst();
-        EXPECT_TRUE(rig.queue().process(f.bytes, f.bytes.size(), {}, &id, meta));
+        EXPECT_TRUE(rig.queue().process(f.bytes, f.bytes.size(), {}, &id, pmd::L4Checksum::Unknown, meta));
         rig.queue().end_burst();
         EXPECT_EQ(meta.conn_id, id);
         ++n;
@@ -505,7 +505,7 @@ TEST(Engine, TheSteeringMarkFindsTheConnectionWithoutTheClassifier) {
     const uint32_t stale = id + 1;
     ::nvmeddp_pkt_meta meta{};
     rig.queue().begin_burst();
-    EXPECT_FALSE(rig.queue().process(rig.frames.frames[0].bytes, rig.frames.frames[0].bytes.size(), {}, &stale, meta));
+    EXPECT_FALSE(rig.queue().process(rig.frames.frames[0].bytes, rig.frames.frames[0].bytes.size(), {}, &stale, pmd::L4Checksum::Unknown, meta));
     rig.queue().end_burst();
     EXPECT_EQ(rig.queue().counters().stale_mark.get(), 1u);
 }
@@ -524,7 +524,7 @@ TEST(Engine, PayloadInSeveralSegmentsIsFollowedAcrossThem) {
         }
         ::nvmeddp_pkt_meta meta{};
         rig.queue().begin_burst();
-        const bool ok = rig.queue().process({f.bytes.data(), head}, f.bytes.size(), more, nullptr, meta);
+        const bool ok = rig.queue().process({f.bytes.data(), head}, f.bytes.size(), more, nullptr, pmd::L4Checksum::Unknown, meta);
         rig.queue().end_burst();
         ASSERT_TRUE(ok);
         rig.metas.push_back(meta);
