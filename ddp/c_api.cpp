@@ -177,6 +177,23 @@ int nvmeddp_pdu_header(nvmeddp_device* dev, nvmeddp_conn conn, uint32_t tcp_seq)
     return static_cast<int>(device_of(dev)->on_pdu_header(conn, tcp_seq));
 }
 
+int nvmeddp_conn_id(const nvmeddp_device* dev, nvmeddp_conn conn, uint32_t* out) {
+    if (dev == nullptr || out == nullptr) return kInvalid;
+    const uint32_t id = device_of(dev)->offload_id(conn);
+    if (id == UINT32_MAX) return code(Status::UnknownConnection);
+    *out = id;
+    return NVMEDDP_OK;
+}
+
+uint16_t nvmeddp_reg_tag(const nvmeddp_device* dev, nvmeddp_conn conn, uint16_t cid) {
+    return dev == nullptr ? 0 : device_of(dev)->registration_tag(conn, cid);
+}
+
+int nvmeddp_filled(nvmeddp_device* dev, nvmeddp_conn conn, uint16_t cid, uint64_t offset) {
+    if (dev == nullptr) return kInvalid;
+    return code(device_of(dev)->filled(conn, cid, offset));
+}
+
 int nvmeddp_get_conn_stats(const nvmeddp_device* dev, nvmeddp_conn conn, struct nvmeddp_stats* out) {
     if (dev == nullptr || out == nullptr) return kInvalid;
     return code(device_of(dev)->connection_stats(conn, *out));

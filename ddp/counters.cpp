@@ -26,6 +26,9 @@ void add_engine_counters(Stats& out, const EngineCounters& c) noexcept {
     out.place_no_registration += c.place_no_registration.get();
     out.place_out_of_range += c.place_out_of_range.get();
     out.place_torn_down += c.place_torn_down.get();
+    out.place_rewrite += c.place_rewrite.get();
+    out.place_behind_host += c.place_behind_host.get();
+    out.bad_checksum += c.bad_checksum.get();
 }
 
 void add_stats(Stats& out, const Stats& in) noexcept {
@@ -52,6 +55,9 @@ void add_stats(Stats& out, const Stats& in) noexcept {
     out.place_no_registration += in.place_no_registration;
     out.place_out_of_range += in.place_out_of_range;
     out.place_torn_down += in.place_torn_down;
+    out.place_rewrite += in.place_rewrite;
+    out.place_behind_host += in.place_behind_host;
+    out.bad_checksum += in.bad_checksum;
 }
 
 }  // namespace nvmeddp::ddp

@@ -43,6 +43,8 @@ struct EngineCounters {
     Counter resync_requests;     // raised after losing the PDU framing
     // C2HData PDUs not placed (all of them, or the rest from some packet on), by reason.
     Counter place_no_registration, place_out_of_range, place_torn_down;
+    Counter place_rewrite, place_behind_host;  // contract v2's write rules (registration_table.hpp)
+    Counter bad_checksum;                      // packets with a bad TCP checksum, not followed
 };
 
 // A plain snapshot, the C API's struct (Linux's names first, then ours).

@@ -143,6 +143,27 @@ Status Device::setup(ConnectionHandle handle, uint16_t cid, std::span<const Buff
     return Status::Ok;
 }
 
+uint16_t Device::registration_tag(ConnectionHandle handle, uint16_t cid) const noexcept {
+    const Connection* c = find(handle);
+    if (c == nullptr) return 0;
+    const RegState s = c->registrations.state(cid);
+    return s == RegState::Registered || s == RegState::InUse ? c->registrations.tag(cid) : 0;
+}
+
+Status Device::filled(ConnectionHandle handle, uint16_t cid, uint64_t offset) noexcept {
+    Connection* c = find(handle);
+    if (c == nullptr) return Status::UnknownConnection;
+    const RegState s = c->registrations.state(cid);
+    if (s != RegState::Registered && s != RegState::InUse) return Status::NotRegistered;
+    c->registrations.set_host_filled(cid, offset);
+    return Status::Ok;
+}
+
+uint32_t Device::offload_id(ConnectionHandle handle) const noexcept {
+    const Connection* c = find(handle);
+    return c == nullptr ? UINT32_MAX : c->driver_view.device_id;
+}
+
 Status Device::teardown(ConnectionHandle handle, uint16_t cid, TeardownCallback callback, void* arg) noexcept {
     Connection* c = find(handle);
     if (c == nullptr) return Status::UnknownConnection;

@@ -73,6 +73,15 @@ public:
     // Completes the connection's teardowns the device has let go of (calling their callbacks, in
     // order) and finishes its removal; returns the number of teardowns completed.
     unsigned poll(ConnectionHandle handle) noexcept;
+    // Contract v2 (include/nvmeddp/ddp_mbuf.h). The tag a placement claim for cid's current
+    // registration carries (0 when cid is not registered); and the host's word that the buffer of
+    // cid is final below `offset` (copied or taken from a claim), so the device writes there no more.
+    // Call filled() as the host's parser consumes each piece of a command's data.
+    uint16_t registration_tag(ConnectionHandle handle, uint16_t cid) const noexcept;
+    Status filled(ConnectionHandle handle, uint16_t cid, uint64_t offset) noexcept;
+    // The id the device stamps into the metadata of this connection's packets (nvmeddp_pkt_meta
+    // conn_id: index and generation); UINT32_MAX when unknown.
+    uint32_t offload_id(ConnectionHandle handle) const noexcept;
     // poll() of every connection; for hosts that do not track which ones have work.
     unsigned poll_all() noexcept;
 

@@ -40,6 +40,8 @@ struct DriverConnection {
     ResyncChannel& resync;
     EngineCounters& counters;
     void* driver_context = nullptr;  // the driver's own per-connection state, set in sk_add
+    // The id the device stamps into packet metadata (nvmeddp_pkt_meta::conn_id), set in sk_add.
+    uint32_t device_id = UINT32_MAX;
 };
 
 class DdpDriver {

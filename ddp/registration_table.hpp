@@ -35,12 +35,21 @@ public:
     std::span<const BufferSegment> segments() const noexcept { return {segments_, segment_count_}; }
     uint64_t total_len() const noexcept { return total_len_; }
 
+    // Where the device may still write (contract v2, include/nvmeddp/ddp_mbuf.h): never below what
+    // the host says is final, never a byte it wrote before. Both start at 0 with each registration.
+    uint64_t host_filled() const noexcept { return host_filled_.load(std::memory_order_acquire); }
+    uint64_t device_written() const noexcept { return device_written_; }
+    // Engine only (while it holds a Claim): bytes below `end` are written or passed for good.
+    void set_device_written(uint64_t end) const noexcept { device_written_ = end; }
+
 private:
     friend class RegistrationTable;
     static constexpr uint32_t kStateMask = 0xFF;
     static constexpr uint32_t kGenerationUnit = 0x100;
 
     std::atomic<uint32_t> word_{0};  // generation << 8 | RegState
+    std::atomic<uint64_t> host_filled_{0};  // written by the host
+    mutable uint64_t device_written_ = 0;   // written by the engine only, reset by fill()
     uint16_t cid_ = 0;
     uint32_t segment_count_ = 0;
     uint64_t total_len_ = 0;
@@ -71,6 +80,14 @@ public:
     Status retire(uint16_t cid) noexcept;
     void release(uint16_t cid) noexcept;  // precondition: TornDown
     RegState state(uint16_t cid) const noexcept;
+    // The tag a placement claim names (the low 16 bits of the registration's generation): a claim
+    // made for an earlier registration of the same command id never matches the current one.
+    uint16_t tag(uint16_t cid) const noexcept { return tag_of(slot(cid).word_.load(std::memory_order_relaxed)); }
+    // The host's buffer of cid is final below `offset` (it only grows; a smaller value is ignored).
+    void set_host_filled(uint16_t cid, uint64_t offset) noexcept {
+        Registration& r = slot(cid);
+        if (offset > r.host_filled_.load(std::memory_order_relaxed)) r.host_filled_.store(offset, std::memory_order_release);
+    }
 
     // Calls f(cid) for every command id that is Registered or InUse (connection removal).
     template <typename F>
@@ -89,11 +106,14 @@ public:
         return c.registration->word_.load(std::memory_order_seq_cst) == c.word;
     }
 
+    static uint16_t tag_of(const Claim& c) noexcept { return tag_of(c.word); }
+
     size_t capacity() const noexcept { return capacity_; }
     uint16_t queue_depth() const noexcept { return queue_depth_; }
     size_t memory_bytes() const noexcept { return capacity_ * sizeof(Registration); }
 
 private:
+    static uint16_t tag_of(uint32_t word) noexcept { return static_cast<uint16_t>(word / Registration::kGenerationUnit); }
     static RegState state_of(uint32_t word) noexcept { return static_cast<RegState>(word & Registration::kStateMask); }
     static uint32_t with_state(uint32_t word, RegState s) noexcept {
         return (word & ~Registration::kStateMask) | static_cast<uint32_t>(s);

@@ -22,6 +22,13 @@
 
 namespace nvmeddp::ddp {
 
+// A TCP sequence number as a type of its own (as Seastar's tcp_seq): comparisons are serial
+// (RFC 1982), differences are signed distances, and there is no conversion from or to a plain
+// integer except through the explicit constructor and raw(), so a comparison of raw values, wrong
+// near the wrap, does not compile where sequence numbers are TcpSeq.
+class TcpSeq;
+constexpr int32_t seq_diff(uint32_t a, uint32_t b) noexcept;
+
 // Signed distance from b to a (a - b): positive when a is after b.
 constexpr int32_t seq_diff(uint32_t a, uint32_t b) noexcept {
     // C++20 defines the unsigned -> signed conversion as modular, so this is exact.
@@ -32,6 +39,33 @@ constexpr bool seq_lt(uint32_t a, uint32_t b) noexcept { return seq_diff(a, b) <
 constexpr bool seq_leq(uint32_t a, uint32_t b) noexcept { return seq_diff(a, b) <= 0; }
 constexpr bool seq_gt(uint32_t a, uint32_t b) noexcept { return seq_diff(a, b) > 0; }
 constexpr bool seq_geq(uint32_t a, uint32_t b) noexcept { return seq_diff(a, b) >= 0; }
+
+class TcpSeq {
+public:
+    constexpr TcpSeq() noexcept = default;
+    constexpr explicit TcpSeq(uint32_t raw) noexcept : raw_(raw) {}
+    constexpr uint32_t raw() const noexcept { return raw_; }
+
+    constexpr TcpSeq& operator+=(uint32_t n) noexcept {
+        raw_ += n;
+        return *this;
+    }
+    friend constexpr TcpSeq operator+(TcpSeq s, uint32_t n) noexcept { return TcpSeq(s.raw_ + n); }
+    friend constexpr TcpSeq operator-(TcpSeq s, uint32_t n) noexcept { return TcpSeq(s.raw_ - n); }
+    // Signed distance a - b: positive when a is after b.
+    friend constexpr int32_t operator-(TcpSeq a, TcpSeq b) noexcept { return seq_diff(a.raw_, b.raw_); }
+    friend constexpr bool operator==(TcpSeq a, TcpSeq b) noexcept = default;
+    friend constexpr bool operator<(TcpSeq a, TcpSeq b) noexcept { return seq_diff(a.raw_, b.raw_) < 0; }
+    friend constexpr bool operator<=(TcpSeq a, TcpSeq b) noexcept { return seq_diff(a.raw_, b.raw_) <= 0; }
+    friend constexpr bool operator>(TcpSeq a, TcpSeq b) noexcept { return seq_diff(a.raw_, b.raw_) > 0; }
+    friend constexpr bool operator>=(TcpSeq a, TcpSeq b) noexcept { return seq_diff(a.raw_, b.raw_) >= 0; }
+
+    // Bytes from *this up to `end` when end is not before it (the caller knows), as a count.
+    constexpr uint32_t bytes_to(TcpSeq end) const noexcept { return end.raw_ - raw_; }
+
+private:
+    uint32_t raw_ = 0;
+};
 
 // True when seq lies in [begin, begin + len) modulo 2^32 (len < 2^31).
 constexpr bool seq_in_window(uint32_t seq, uint32_t begin, uint32_t len) noexcept { return seq - begin < len; }
@@ -61,5 +95,7 @@ static_assert(seq_to_offset(0x10u, SeqAnchor{0xFFFFFFF0u, 1000}) == 1032);
 static_assert(seq_to_offset(0xFFFFFFF0u, SeqAnchor{0x10u, 1032}) == 1000);
 static_assert(seq_to_offset(7, SeqAnchor{10, 0}) == -3);
 static_assert(offset_to_seq((uint64_t{5} << 32) + 3, 0xFFFFFFFFu) == 2);
+static_assert(TcpSeq(0xFFFFFFF0u) < TcpSeq(0x10u) && TcpSeq(0x10u) - TcpSeq(0xFFFFFFF0u) == 0x20);
+static_assert(TcpSeq(0xFFFFFFF0u) + 0x20u == TcpSeq(0x10u) && TcpSeq(3).bytes_to(TcpSeq(10)) == 7);
 
 }  // namespace nvmeddp::ddp

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ddp/tcp_seq.hpp"
 #include "nvmetcp/header_search.hpp"
 #include "nvmetcp/wire_int.hpp"
 
@@ -13,10 +12,6 @@ using nvmetcp::CommonHeader;
 using nvmetcp::PduType;
 
 namespace {
-
-void saturating_inc(uint8_t& v) noexcept {
-    if (v != UINT8_MAX) ++v;
-}
 
 nvmetcp::ReceiveParams receive_params(const ddp::ConnectionConfig& c) noexcept {
     nvmetcp::ReceiveParams p;
@@ -36,11 +31,19 @@ ConnectionEngine::ConnectionEngine(ddp::DriverConnection& connection, uint32_t c
       caps_(caps),
       params_(receive_params(connection.config)),
       rcv_nxt_(connection.config.rcv_seq),
-      pdu_start_seq_(connection.config.rcv_seq) {}
+      pdu_start_(connection.config.rcv_seq) {}
 
 // --- per segment ------------------------------------------------------------------------------------
 
-void ConnectionEngine::on_segment(uint32_t seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
+void ConnectionEngine::on_bad_checksum(PacketMeta& meta) noexcept {
+    meta = PacketMeta{};
+    meta.conn_id = conn_id_;
+    meta.flags = NVMEDDP_PKT_CSUM_BAD;
+    conn_.counters.packets.add();
+    conn_.counters.bad_checksum.add();
+}
+
+void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
     meta = PacketMeta{};
     meta.conn_id = conn_id_;
     uint32_t len = 0;
@@ -50,43 +53,48 @@ void ConnectionEngine::on_segment(uint32_t seq, std::span<const PayloadChunk> pa
     counters.bytes.add(len);
     if (len == 0) return;  // a pure ACK (or FIN): nothing of the stream
 
-    const int32_t ahead = ddp::seq_diff(seq, rcv_nxt_);
-    if (ahead < 0 && static_cast<uint32_t>(-static_cast<int64_t>(ahead)) >= len) {
+    const TcpSeq end = seq + len;
+    if (end <= rcv_nxt_) {
         counters.drop.add();  // all of it seen before: a retransmission or a reordered segment
         return;
     }
+    meta_ = &meta;
+    claims_.reset(&meta);
+    verdict_given_ = false;
     uint32_t skip = 0;
-    if (ahead > 0) {
+    if (seq > rcv_nxt_) {
         // A gap: bytes went missing (lost, or overtaken by this segment). Inside a PDU whose header
         // is known the framing survives (bridge_gap); otherwise it is lost.
         counters.drop.add();
-        if (!bridge_gap(static_cast<uint32_t>(ahead))) lose_framing();
+        if (!bridge_gap(seq)) lose_framing();
+        rcv_nxt_ = seq;
     } else {
-        skip = static_cast<uint32_t>(-ahead);  // overlaps what was seen: only the rest is new
+        skip = seq.bytes_to(rcv_nxt_);  // overlaps what was seen: only the rest is new
     }
 
-    meta_ = &meta;
-    packet_seq_ = seq;
-    range_ = PlacedRange::None;
     if (mode_ == Mode::Speculating) {
         ++packets_since_request_;
         check_resync_answer();
     }
     if (mode_ != Mode::InSync) meta.flags |= NVMEDDP_PKT_OUT_OF_SYNC;
 
-    payload_off_ = 0;
+    const bool all_new = skip == 0;
     for (const PayloadChunk& c : payload) {
-        uint32_t from = 0;
-        if (skip > 0) {
-            from = std::min(skip, c.len);
-            skip -= from;
-        }
-        payload_off_ += from;
+        const uint32_t from = std::min(skip, c.len);
+        skip -= from;
         if (from < c.len) consume(c.data + from, c.len - from);
     }
-    rcv_nxt_ = seq + len;
+    // Every byte of the packet new to the engine and followed in sync: the packet's copy is the one
+    // its digests were computed over (the bit a host ANDs over a PDU's packets).
+    if (all_new && (meta.flags & NVMEDDP_PKT_OUT_OF_SYNC) == 0) meta.flags |= NVMEDDP_PKT_CRC;
     finish_meta();
     meta_ = nullptr;
+}
+
+void ConnectionEngine::finish_meta() noexcept {
+    PacketMeta& m = *meta_;
+    if (m.place_len > 0) m.flags |= NVMEDDP_PKT_PLACED;
+    if (verdict_given_ && verdict_ok_) m.flags |= NVMEDDP_PKT_DIGEST_OK;
 }
 
 void ConnectionEngine::consume(const uint8_t* p, uint32_t n) noexcept {
@@ -100,14 +108,16 @@ void ConnectionEngine::consume(const uint8_t* p, uint32_t n) noexcept {
                 case PduState::Padding: used = on_padding(n); break;
                 case PduState::Data: used = on_data(p, n); break;
                 case PduState::DataDigest: used = on_data_digest(p, n); break;
-                case PduState::Trailer: used = on_trailer(n); break;
+                case PduState::Body: used = on_body(n); break;
             }
         }
-        if (mode_ != Mode::Searching && state_ != PduState::Header) pdu_left_ -= used;
         p += used;
         n -= used;
-        payload_off_ += used;
     }
+}
+
+uint32_t ConnectionEngine::left_until(TcpSeq end, uint32_t n) const noexcept {
+    return std::min(n, rcv_nxt_.bytes_to(end));
 }
 
 // A gap inside the current PDU, ending at or before its end, loses nothing of the framing: the
@@ -115,76 +125,43 @@ void ConnectionEngine::consume(const uint8_t* p, uint32_t n) noexcept {
 // later as a retransmission and pass unplaced (the host copies them); data after the gap is placed
 // at its offset as usual. Only the data digest cannot be verified: the device never saw all the data.
 // A gap that reaches into the next header (or starts in one) loses the framing.
-bool ConnectionEngine::bridge_gap(uint32_t gap) noexcept {
-    if (mode_ != Mode::InSync || state_ == PduState::Header || gap > pdu_left_) return false;
+bool ConnectionEngine::bridge_gap(TcpSeq to) noexcept {
+    if (mode_ != Mode::InSync || state_ == PduState::Header || to > pdu_end_) return false;
     crc_on_ = false;
-    while (gap > 0 && state_ != PduState::Header) {
-        uint32_t used = 0;
-        switch (state_) {
-            case PduState::Padding: used = on_padding(gap); break;
-            case PduState::Trailer: used = on_trailer(gap); break;
-            case PduState::Data: used = skip_data(gap); break;
-            case PduState::DataDigest: used = skip_data_digest(gap); break;
-            case PduState::Header: break;
-        }
-        pdu_left_ -= used;
-        gap -= used;
+    if (placing_ && !conn_.registrations.still_valid(claim_)) stop_placement(conn_.counters.place_torn_down);
+    if (placing_) {
+        // The data bytes inside the gap: the cursor moves over them, unwritten.
+        const TcpSeq from = std::max(rcv_nxt_, data_begin_);
+        const TcpSeq until = std::min(to, data_end_);
+        if (from < until) cursor_.skip(from.bytes_to(until));
+    }
+    rcv_nxt_ = to;
+    if (!c2h_data_) {
+        state_ = PduState::Body;
+        if (rcv_nxt_ == pdu_end_) end_pdu();
+        return true;
+    }
+    if (rcv_nxt_ < data_begin_) {
+        state_ = PduState::Padding;
+    } else if (rcv_nxt_ < data_end_) {
+        state_ = PduState::Data;
+    } else {
+        after_data();
+        // Inside the digest: those bytes are gone, and with crc_on_ off nothing reads them.
+        if (state_ == PduState::DataDigest) digest_have_ = data_end_.bytes_to(rcv_nxt_);
     }
     return true;
 }
 
-// After the data: the digest, or the next PDU.
-void ConnectionEngine::consumed_data(uint32_t n) noexcept {
-    data_left_ -= n;
-    if (data_left_ != 0) return;
-    if (layout_.has_data_digest) {
+// After the data: its digest, the rest of the body (none for a valid C2HData), or the next PDU.
+void ConnectionEngine::after_data() noexcept {
+    if (layout_.has_data_digest && rcv_nxt_ < data_end_ + nvmetcp::kDigestLen) {
         state_ = PduState::DataDigest;
+    } else if (rcv_nxt_ < pdu_end_) {
+        state_ = PduState::Body;
     } else {
         end_pdu();
     }
-}
-
-uint32_t ConnectionEngine::skip_data(uint32_t n) noexcept {
-    const uint32_t take = std::min(n, data_left_);
-    if (placing_) cursor_.skip(take);
-    consumed_data(take);
-    return take;
-}
-
-uint32_t ConnectionEngine::skip_data_digest(uint32_t n) noexcept {
-    const uint32_t take = std::min(n, nvmetcp::kDigestLen - digest_have_);
-    digest_have_ += take;
-    if (digest_have_ == nvmetcp::kDigestLen) {
-        conn_.counters.digest_fallback.add();  // it ended in the missing bytes: no packet to mark
-        end_pdu();
-    }
-    return take;
-}
-
-void ConnectionEngine::finish_meta() noexcept {
-    PacketMeta& m = *meta_;
-    if (range_ != PlacedRange::None && m.placed_begin < m.placed_end) m.flags |= NVMEDDP_PKT_PLACED;
-    if (m.digests_bad > 0) m.flags |= NVMEDDP_PKT_DIGEST_BAD;
-    if (m.digests_ok > 0 && m.digests_bad == 0 && m.digests_unverified == 0) m.flags |= NVMEDDP_PKT_DIGEST_OK;
-}
-
-// The placed range of a packet: one run of payload offsets in which every C2HData data byte was
-// placed. It opens at the first placed byte and grows with later placed bytes; a data byte that is
-// not placed closes it (bytes placed after that are not claimed: the host copies them again, which
-// is harmless). Headers, padding and digests between placed runs do not close it: they are no data.
-void ConnectionEngine::mark_placed(uint32_t offset, uint32_t n) noexcept {
-    // Payload offsets fit in 16 bits (an IP packet is at most 64 KiB); the cast cannot lose bits.
-    if (range_ == PlacedRange::None) {
-        meta_->placed_begin = static_cast<uint16_t>(offset);
-        meta_->placed_end = static_cast<uint16_t>(offset + n);
-        range_ = PlacedRange::Open;
-    } else if (range_ == PlacedRange::Open) {
-        meta_->placed_end = static_cast<uint16_t>(offset + n);
-    }
-}
-
-void ConnectionEngine::mark_unplaced() noexcept {
-    if (range_ == PlacedRange::Open) range_ = PlacedRange::Closed;
 }
 
 // --- InSync / Speculating: the PDU state machine ----------------------------------------------------
@@ -201,11 +178,12 @@ uint32_t ConnectionEngine::fill_header(const uint8_t* p, uint32_t n, uint32_t wa
         default: std::memcpy(hdr_ + hdr_have_, p, take); break;
     }
     hdr_have_ += take;
+    rcv_nxt_ += take;
     return take;
 }
 
 uint32_t ConnectionEngine::on_header(const uint8_t* p, uint32_t n) noexcept {
-    if (hdr_have_ == 0) pdu_start_seq_ = seq_here();
+    if (hdr_have_ == 0) pdu_start_ = rcv_nxt_;
     uint32_t used = 0;
     if (!layout_ready_) {
         used += fill_header(p, n, sizeof(CommonHeader));
@@ -224,15 +202,25 @@ uint32_t ConnectionEngine::on_header(const uint8_t* p, uint32_t n) noexcept {
     return used;
 }
 
-// The bytes taken for a header are no header after all. The search resumes after its first byte:
-// the rest of what was gathered is carried, since a real header may start among those bytes.
+// The bytes taken for a header are no header after all. A real header may start at any of them
+// but the first: they are searched again, exactly as the search would have seen them in the stream,
+// and when nothing is found the last few are carried, since a header may start among them.
 void ConnectionEngine::reject_header() noexcept {
     const uint32_t have = hdr_have_;
-    uint8_t tail[kCarry];
-    const uint32_t keep = std::min(kCarry, have > 0 ? have - 1 : 0);
-    std::memcpy(tail, hdr_ + have - keep, keep);
+    const TcpSeq start = pdu_start_;
     lose_framing();
-    std::memcpy(carry_, tail, keep);
+    if (have <= 1) return;
+    const nvmetcp::HeaderCandidate c = nvmetcp::find_pdu_header({hdr_ + 1, have - 1}, params_);
+    if (c.strength != nvmetcp::CandidateStrength::None) {
+        const uint32_t at = 1 + static_cast<uint32_t>(c.offset);
+        found_candidate(start + at);
+        std::memmove(hdr_, hdr_ + at, have - at);
+        hdr_have_ = have - at;
+        pdu_start_ = start + at;
+        return;
+    }
+    const uint32_t keep = std::min(kCarry, have - 1);
+    std::memcpy(carry_, hdr_ + have - keep, keep);
     carry_len_ = keep;
 }
 
@@ -240,36 +228,42 @@ bool ConnectionEngine::start_pdu() noexcept {
     const CommonHeader& ch = *reinterpret_cast<const CommonHeader*>(hdr_);
     if (nvmetcp::check_header_digest(hdr_, layout_) || nvmetcp::check_full_header(hdr_, layout_, params_)) return false;
 
-    if (mode_ == Mode::Speculating && packets_since_request_ > kReRequestAfterPackets) found_candidate(pdu_start_seq_);
+    if (mode_ == Mode::Speculating && packets_since_request_ > kReRequestAfterPackets) found_candidate(pdu_start_);
 
-    const uint32_t plen = ch.plen.get();
-    pdu_left_ = plen - layout_.header_len;
+    pdu_end_ = pdu_start_ + ch.plen.get();
     placing_ = false;
     crc_on_ = false;
-    if (ch.pdu_type() != PduType::C2HData) {
-        trailer_left_ = plen - layout_.header_len;
-        if (trailer_left_ == 0) {
-            end_pdu();
-        } else {
-            state_ = PduState::Trailer;
-        }
+    digest_have_ = 0;
+    c2h_data_ = ch.pdu_type() == PduType::C2HData;
+    if (!c2h_data_) {
+        data_begin_ = data_end_ = pdu_start_ + layout_.header_len;
+        state_ = PduState::Body;
+        if (rcv_nxt_ == pdu_end_) end_pdu();
         return true;
     }
 
     const auto& h = *reinterpret_cast<const nvmetcp::C2HDataPdu*>(hdr_);
+    data_begin_ = pdu_start_ + layout_.data_offset;
+    data_end_ = data_begin_ + layout_.data_len;
     if (mode_ == Mode::InSync) {
         const ddp::Caps caps = caps_.load(std::memory_order_relaxed);
         if (caps & ddp::cap::kPlacement) begin_placement(h.cccid.get(), h.datao.get(), layout_.data_len);
         crc_on_ = layout_.has_data_digest && (caps & ddp::cap::kDataDigest) != 0;
         crc_state_ = nvmetcp::Crc32c::kSeed;
     }
-    padding_left_ = layout_.data_offset - layout_.header_len;
-    data_left_ = layout_.data_len;
-    digest_have_ = 0;
-    state_ = padding_left_ > 0 ? PduState::Padding : PduState::Data;
+    if (rcv_nxt_ < data_begin_) {
+        state_ = PduState::Padding;
+    } else if (rcv_nxt_ < data_end_) {
+        state_ = PduState::Data;
+    } else {
+        after_data();
+    }
     return true;
 }
 
+// Placement of a C2HData starts only where it cannot do harm: a live registration, the data inside
+// it, no byte the engine wrote before (a byte is written at most once per registration, so a byte the
+// host took from a claim cannot change under it), and nothing the host declared final.
 void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept {
     ddp::EngineCounters& counters = conn_.counters;
     claim_ = conn_.registrations.claim(cccid);
@@ -277,29 +271,57 @@ void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t 
         counters.place_no_registration.add();
         return;
     }
-    if (uint64_t{datao} + datal > claim_.registration->total_len() ||
-        !cursor_.seek(claim_.registration->segments(), datao)) {
-        counters.place_out_of_range.add();
+    const ddp::Registration& r = *claim_.registration;
+    ddp::Counter* refused = nullptr;
+    if (uint64_t{datao} + datal > r.total_len()) {
+        refused = &counters.place_out_of_range;
+    } else if (datao < r.device_written()) {
+        refused = &counters.place_rewrite;
+    } else if (datao < r.host_filled()) {
+        refused = &counters.place_behind_host;
+    } else if (datal == 0) {
+        claim_ = {};  // nothing to place
+        return;
+    } else if (!cursor_.seek(r.segments(), datao)) {
+        refused = &counters.place_out_of_range;
+    }
+    if (refused != nullptr) {
+        refused->add();
         claim_ = {};
         return;
     }
     placing_ = true;
+    cccid_ = cccid;
+    datao_ = datao;
+}
+
+void ConnectionEngine::stop_placement(ddp::Counter& why) noexcept {
+    placing_ = false;
+    claim_ = {};
+    why.add();
 }
 
 uint32_t ConnectionEngine::on_padding(uint32_t n) noexcept {
-    const uint32_t take = std::min(n, padding_left_);
-    padding_left_ -= take;
-    if (padding_left_ == 0) state_ = PduState::Data;
+    const uint32_t take = left_until(data_begin_, n);
+    rcv_nxt_ += take;
+    if (rcv_nxt_ == data_begin_) {
+        if (rcv_nxt_ < data_end_) {
+            state_ = PduState::Data;
+        } else {
+            after_data();
+        }
+    }
     return take;
 }
 
 uint32_t ConnectionEngine::on_data(const uint8_t* p, uint32_t n) noexcept {
-    const uint32_t take = std::min(n, data_left_);
+    const uint32_t take = left_until(data_end_, n);
+    const uint64_t offset = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
     if (placing_ && !conn_.registrations.still_valid(claim_)) {
         // Torn down while its data was arriving: not one more byte goes into that buffer.
-        placing_ = false;
-        claim_ = {};
-        conn_.counters.place_torn_down.add();
+        stop_placement(conn_.counters.place_torn_down);
+    } else if (placing_ && offset < claim_.registration->host_filled()) {
+        stop_placement(conn_.counters.place_behind_host);
     }
     if (placing_) {
         // One pass over the payload: placed and digested together.
@@ -308,13 +330,14 @@ uint32_t ConnectionEngine::on_data(const uint8_t* p, uint32_t n) noexcept {
         } else {
             cursor_.copy(p, take);
         }
+        claim_.registration->set_device_written(offset + take);
         conn_.counters.placed_bytes.add(take);
-        mark_placed(payload_off_, take);
-    } else {
-        mark_unplaced();
-        if (crc_on_) crc_state_ = nvmetcp::crc32c_extend(crc_state_, p, take);
+        claims_.placed(rcv_nxt_, take, offset, cccid_, ddp::RegistrationTable::tag_of(claim_));
+    } else if (crc_on_) {
+        crc_state_ = nvmetcp::crc32c_extend(crc_state_, p, take);
     }
-    consumed_data(take);
+    rcv_nxt_ += take;
+    if (rcv_nxt_ == data_end_) after_data();
     return take;
 }
 
@@ -322,35 +345,47 @@ uint32_t ConnectionEngine::on_data_digest(const uint8_t* p, uint32_t n) noexcept
     const uint32_t take = std::min(n, nvmetcp::kDigestLen - digest_have_);
     std::memcpy(digest_ + digest_have_, p, take);
     digest_have_ += take;
+    rcv_nxt_ += take;
     if (digest_have_ < nvmetcp::kDigestLen) return take;
 
     ddp::EngineCounters& counters = conn_.counters;
+    const bool ok = crc_on_ && ~crc_state_ == nvmetcp::load_le32(digest_);
     if (crc_on_) {
-        if (~crc_state_ == nvmetcp::load_le32(digest_)) {
-            saturating_inc(meta_->digests_ok);
-            counters.digest_offloaded.add();
-        } else {
-            saturating_inc(meta_->digests_bad);
-            counters.digest_failed.add();
-        }
+        (ok ? counters.digest_offloaded : counters.digest_failed).add();
     } else {
-        saturating_inc(meta_->digests_unverified);
         counters.digest_fallback.add();
     }
-    end_pdu();
+    // The verdict names the first PDU whose digest ends in this packet; it is OK only when every
+    // digest ending here was verified and matched (the others lie wholly inside the packet, so a
+    // host that took the packet's bytes has framed them exactly as the engine did).
+    if (!verdict_given_) {
+        verdict_given_ = true;
+        meta_->digest_pdu_seq = pdu_start_.raw();
+        verdict_ok_ = ok;
+    } else {
+        verdict_ok_ = verdict_ok_ && ok;
+    }
+    if (crc_on_ && !ok) meta_->flags |= NVMEDDP_PKT_DIGEST_BAD;
+    crc_on_ = false;
+    if (rcv_nxt_ < pdu_end_) {
+        state_ = PduState::Body;
+    } else {
+        end_pdu();
+    }
     return take;
 }
 
-uint32_t ConnectionEngine::on_trailer(uint32_t n) noexcept {
-    const uint32_t take = std::min(n, trailer_left_);
-    trailer_left_ -= take;
-    if (trailer_left_ == 0) end_pdu();
+uint32_t ConnectionEngine::on_body(uint32_t n) noexcept {
+    const uint32_t take = left_until(pdu_end_, n);
+    rcv_nxt_ += take;
+    if (rcv_nxt_ == pdu_end_) end_pdu();
     return take;
 }
 
 void ConnectionEngine::end_pdu() noexcept {
     state_ = PduState::Header;
     layout_ready_ = false;
+    c2h_data_ = false;
     hdr_have_ = 0;
     placing_ = false;
     crc_on_ = false;
@@ -363,15 +398,12 @@ void ConnectionEngine::lose_framing() noexcept {
     end_pdu();
     mode_ = Mode::Searching;
     carry_len_ = 0;
-    if (meta_ != nullptr) {
-        meta_->flags |= NVMEDDP_PKT_OUT_OF_SYNC;
-        mark_unplaced();
-    }
+    if (meta_ != nullptr) meta_->flags |= NVMEDDP_PKT_OUT_OF_SYNC;
 }
 
 // Posts a resync request for a header starting at seq and follows the framing from there.
-void ConnectionEngine::found_candidate(uint32_t seq) noexcept {
-    request_ = conn_.resync.post(seq);
+void ConnectionEngine::found_candidate(TcpSeq seq) noexcept {
+    request_ = conn_.resync.post(seq.raw());
     conn_.counters.resync_requests.add();
     packets_since_request_ = 0;
     mode_ = Mode::Speculating;
@@ -402,12 +434,12 @@ uint32_t ConnectionEngine::on_search(const uint8_t* p, uint32_t n) noexcept {
         const nvmetcp::HeaderCandidate c = nvmetcp::find_pdu_header({scratch, carry_len_ + tail}, params_);
         if (c.strength != nvmetcp::CandidateStrength::None && c.offset < carry_len_) {
             const uint32_t in_carry = carry_len_ - static_cast<uint32_t>(c.offset);
-            found_candidate(seq_here() - in_carry);
+            found_candidate(rcv_nxt_ - in_carry);
             end_pdu();
             // The candidate's first bytes were in the previous packet: they begin the header.
             std::memcpy(hdr_, carry_ + c.offset, in_carry);
             hdr_have_ = in_carry;
-            pdu_start_seq_ = seq_here() - in_carry;
+            pdu_start_ = rcv_nxt_ - in_carry;
             carry_len_ = 0;
             return 0;
         }
@@ -415,7 +447,8 @@ uint32_t ConnectionEngine::on_search(const uint8_t* p, uint32_t n) noexcept {
     const nvmetcp::HeaderCandidate c = nvmetcp::find_pdu_header({p, n}, params_);
     if (c.strength != nvmetcp::CandidateStrength::None) {
         const auto at = static_cast<uint32_t>(c.offset);
-        found_candidate(seq_here() + at);
+        rcv_nxt_ += at;
+        found_candidate(rcv_nxt_);
         end_pdu();
         carry_len_ = 0;
         return at;
@@ -430,6 +463,7 @@ uint32_t ConnectionEngine::on_search(const uint8_t* p, uint32_t n) noexcept {
         std::memcpy(carry_ + keep, p, n);
         carry_len_ = keep + n;
     }
+    rcv_nxt_ += n;
     return n;
 }
 

@@ -5,7 +5,7 @@
 // the PDU framing of the controller-to-host direction: headers (split across packets or many per
 // packet), padding, data, digests. For a C2HData whose command id is registered it copies the data
 // into the registered buffers at datao and computes the data digest over the same bytes, and it
-// reports per packet what it did (nvmeddp_pkt_meta, include/nvmeddp/ddp_mbuf.h).
+// states per packet what it did, in TCP sequence space (contract v2, include/nvmeddp/ddp_mbuf.h).
 //
 // Modes:
 //   InSync       framing known: places and verifies
@@ -17,10 +17,16 @@
 // Bytes that arrive before the expected sequence number (retransmissions, reordered segments)
 // pass through untouched and unplaced: the host copies them, and its parser stays the authority.
 //
+// Where the current PDU is lives in sequence numbers: each part (header, padding, data, digest,
+// the body of other PDUs) ends at a sequence number fixed when the header is accepted, and what is
+// left of a part is always that end minus where the stream is. Nothing is counted down in two places.
+//
 // Safety: placement writes only inside a registration that is live at that moment (checked per
 // packet), only within [datao, datao + datal) after checking it against the registration's length,
-// and only while InSync. Every length comes from a header that passed the receiver's own checks
-// (nvmetcp/header_check.hpp) and its header digest when digests are on.
+// never a byte of it the engine wrote before, never below what the host declared final, and only
+// while InSync. The caller gives it only segments whose TCP checksum is good (queue_engine.hpp).
+// Every length comes from a header that passed the receiver's own checks (nvmetcp/header_check.hpp)
+// and its header digest when digests are on.
 //
 // One instance is touched only by the lcore that polls the connection's rx queue.
 #pragma once
@@ -32,11 +38,12 @@
 #include "ddp/device_caps.hpp"
 #include "ddp/driver.hpp"
 #include "ddp/registration_table.hpp"
+#include "ddp/tcp_seq.hpp"
 #include "nvmeddp/ddp_mbuf.h"
 #include "nvmetcp/crc32c.hpp"
-#include "nvmetcp/crc32c_copy.hpp"
 #include "nvmetcp/header_check.hpp"
 #include "nvmetcp/pdu.hpp"
+#include "pmd/placement_claim.hpp"
 #include "pmd/sgl_cursor.hpp"
 
 namespace nvmeddp::pmd {
@@ -49,6 +56,7 @@ struct PayloadChunk {
 };
 
 using PacketMeta = ::nvmeddp_pkt_meta;
+using ddp::TcpSeq;
 
 class ConnectionEngine {
 public:
@@ -58,45 +66,44 @@ public:
     // the next header it finds: a host that missed a request is not left without offload forever.
     static constexpr uint32_t kReRequestAfterPackets = 256;
 
+    // conn_id: what the metadata carries (index and generation, NVMEDDP_CONN_INDEX_BITS).
     ConnectionEngine(ddp::DriverConnection& connection, uint32_t conn_id, const std::atomic<ddp::Caps>& caps) noexcept;
 
-    // One received segment: the sequence number of its first payload byte and its payload, in
-    // chunks. Fills meta (conn_id always, the rest per include/nvmeddp/ddp_mbuf.h).
-    void on_segment(uint32_t seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept;
+    // One received segment with a good TCP checksum: the sequence number of its first payload byte
+    // and its payload, in chunks. Fills meta (conn_id always, the rest per ddp_mbuf.h).
+    void on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept;
+    // A segment whose TCP checksum is bad: the host's TCP drops it, so the engine does not follow it.
+    void on_bad_checksum(PacketMeta& meta) noexcept;
 
     Mode mode() const noexcept { return mode_; }
-    uint32_t rcv_nxt() const noexcept { return rcv_nxt_; }
+    TcpSeq rcv_nxt() const noexcept { return rcv_nxt_; }
     uint32_t conn_id() const noexcept { return conn_id_; }
 
 private:
-    enum class PduState : uint8_t { Header, Padding, Data, DataDigest, Trailer };
-    enum class PlacedRange : uint8_t { None, Open, Closed };  // per packet: see mark_placed()
+    enum class PduState : uint8_t { Header, Padding, Data, DataDigest, Body };
 
     // The state machine, one function per state; each consumes from the front of the bytes given
-    // and returns how many it used.
+    // (which start at rcv_nxt_) and returns how many it used.
     void consume(const uint8_t* p, uint32_t n) noexcept;
     uint32_t on_search(const uint8_t* p, uint32_t n) noexcept;
     uint32_t on_header(const uint8_t* p, uint32_t n) noexcept;
     uint32_t on_padding(uint32_t n) noexcept;
     uint32_t on_data(const uint8_t* p, uint32_t n) noexcept;
     uint32_t on_data_digest(const uint8_t* p, uint32_t n) noexcept;
-    uint32_t on_trailer(uint32_t n) noexcept;
-    bool bridge_gap(uint32_t gap) noexcept;
-    uint32_t skip_data(uint32_t n) noexcept;
-    void consumed_data(uint32_t n) noexcept;
-    uint32_t skip_data_digest(uint32_t n) noexcept;
+    uint32_t on_body(uint32_t n) noexcept;
+    uint32_t left_until(TcpSeq end, uint32_t n) const noexcept;
+    void after_data() noexcept;
+    bool bridge_gap(TcpSeq to) noexcept;
 
     uint32_t fill_header(const uint8_t* p, uint32_t n, uint32_t want) noexcept;
     bool start_pdu() noexcept;  // false: the header is not one the receiver would accept
     void begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept;
+    void stop_placement(ddp::Counter& why) noexcept;
     void end_pdu() noexcept;
     void lose_framing() noexcept;
     void reject_header() noexcept;
-    void found_candidate(uint32_t seq) noexcept;
+    void found_candidate(TcpSeq seq) noexcept;
     void check_resync_answer() noexcept;
-    void mark_placed(uint32_t offset, uint32_t n) noexcept;
-    void mark_unplaced() noexcept;
-    uint32_t seq_here() const noexcept { return packet_seq_ + payload_off_; }
     void finish_meta() noexcept;
 
     ddp::DriverConnection& conn_;
@@ -104,28 +111,30 @@ private:
     const std::atomic<ddp::Caps>& caps_;
     nvmetcp::ReceiveParams params_;
 
-    // TCP
-    uint32_t rcv_nxt_;
+    // TCP: the next byte of the stream (also where the state machine is while it consumes).
+    TcpSeq rcv_nxt_;
     Mode mode_ = Mode::InSync;
 
-    // PDU framing
+    // PDU framing: where the current PDU and each of its parts end
     PduState state_ = PduState::Header;
     bool layout_ready_ = false;  // the common header passed and layout_ is valid
+    bool c2h_data_ = false;      // the current PDU is a C2HData
     uint32_t hdr_have_ = 0;
     nvmetcp::PduLayout layout_{};
-    uint32_t pdu_start_seq_ = 0;
-    uint32_t padding_left_ = 0;
-    uint32_t data_left_ = 0;
-    uint32_t trailer_left_ = 0;
-    uint32_t pdu_left_ = 0;  // bytes of the current PDU after its header not yet consumed
+    TcpSeq pdu_start_;   // first header byte
+    TcpSeq data_begin_;  // first data byte (after header, digest, padding)
+    TcpSeq data_end_;    // one past the data; the data digest follows when there is one
+    TcpSeq pdu_end_;     // one past the PDU: the next header
     uint32_t digest_have_ = 0;
     alignas(8) uint8_t hdr_[nvmetcp::kMaxHeaderLen + nvmetcp::kDigestLen]{};
     uint8_t digest_[nvmetcp::kDigestLen]{};
 
     // Placement and digest of the current C2HData
     bool placing_ = false;
-    bool crc_on_ = false;
+    bool crc_on_ = false;  // the digest is being computed over every data byte, in order
     ddp::RegistrationTable::Claim claim_{};
+    uint16_t cccid_ = 0;
+    uint32_t datao_ = 0;
     SglCursor cursor_{};
     uint32_t crc_state_ = nvmetcp::Crc32c::kSeed;  // raw CRC32C of the data so far
 
@@ -138,9 +147,9 @@ private:
 
     // The packet being processed
     PacketMeta* meta_ = nullptr;
-    uint32_t packet_seq_ = 0;
-    uint32_t payload_off_ = 0;
-    PlacedRange range_ = PlacedRange::None;
+    ClaimBuilder claims_{};
+    bool verdict_given_ = false;  // a data digest ended in this packet (digest_pdu_seq names the first)
+    bool verdict_ok_ = false;     // ... and every one that did was verified and matched
 };
 
 }  // namespace nvmeddp::pmd

@@ -1,13 +1,49 @@
 #include "pmd/queue_engine.hpp"
 
 #include "pmd/frame_parser.hpp"
+#include "pmd/ones_sum.hpp"
 
 namespace nvmeddp::pmd {
+
+namespace {
+
+uint32_t index_of(uint32_t conn_id) noexcept { return NVMEDDP_CONN_INDEX(conn_id); }
+
+// The TCP checksum over pseudo-header, TCP header (in the first segment) and the payload chunks.
+bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg,
+                     std::span<const PayloadChunk> payload) noexcept {
+    OnesSum sum;
+    const uint8_t* l3 = first.data() + seg.l3_offset;
+    const uint32_t tcp_len = (seg.payload_offset - seg.l4_offset) + seg.payload_len;
+    if (seg.flow.family == ddp::IpFamily::Ipv6) {
+        sum.add(l3 + 8, 32);  // source and destination addresses
+        const uint8_t rest[8] = {static_cast<uint8_t>(tcp_len >> 24), static_cast<uint8_t>(tcp_len >> 16),
+                                 static_cast<uint8_t>(tcp_len >> 8), static_cast<uint8_t>(tcp_len), 0, 0, 0, 6};
+        sum.add(rest, sizeof rest);
+    } else {
+        sum.add(l3 + 12, 8);
+        const uint8_t rest[4] = {0, 6, static_cast<uint8_t>(tcp_len >> 8), static_cast<uint8_t>(tcp_len)};
+        sum.add(rest, sizeof rest);
+    }
+    sum.add(first.data() + seg.l4_offset, seg.payload_offset - seg.l4_offset);
+    for (const PayloadChunk& c : payload) sum.add(c.data, c.len);
+    return sum.fold() == 0xFFFF;
+}
+
+// An IPv4 header the host's IP layer would drop is no segment the host's TCP ever sees.
+bool ipv4_header_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg) noexcept {
+    if (seg.flow.family == ddp::IpFamily::Ipv6) return true;  // IPv6 has no header checksum
+    OnesSum sum;
+    sum.add(first.data() + seg.l3_offset, seg.l4_offset - seg.l3_offset);
+    return sum.fold() == 0xFFFF;
+}
+
+}  // namespace
 
 QueueEngine::QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed)
     : queue_(queue),
       commands_(size_t{2} * max_connections),
-      by_id_(max_connections, nullptr),
+      by_id_(max_connections),
       classifier_(max_connections, classifier_seed) {}
 
 uint64_t QueueEngine::add_connection(ConnectionEngine* engine, const FlowKey& key, bool classify) noexcept {
@@ -26,19 +62,44 @@ void QueueEngine::begin_burst() noexcept {
 }
 
 void QueueEngine::apply(const Command& c) noexcept {
-    if (c.conn_id >= by_id_.size()) return;
+    const uint32_t index = index_of(c.conn_id);
+    if (index >= by_id_.size()) return;
     if (c.kind == Command::Kind::Add) {
-        by_id_[c.conn_id] = c.engine;
-        if (c.classify) classifier_.insert(c.key, c.conn_id, queue_);
+        by_id_[index] = Entry{c.engine, c.key};
+        if (c.classify) classifier_.insert(c.key, index, queue_);
     } else {
-        by_id_[c.conn_id] = nullptr;
+        by_id_[index] = Entry{};
         if (c.classify) classifier_.erase(c.key);
     }
 }
 
+ConnectionEngine* QueueEngine::find_engine(const FlowKey& flow, const uint32_t* mark) noexcept {
+    if (mark != nullptr) {
+        if (*mark < by_id_.size()) {
+            const Entry& e = by_id_[*mark];
+            if (e.engine != nullptr && e.key == flow) {
+                counters_.by_mark.add();
+                return e.engine;
+            }
+        }
+        counters_.stale_mark.add();
+    }
+    const FlowTarget* target = classifier_.find(flow);
+    if (target == nullptr || target->connection_id >= by_id_.size()) {
+        counters_.not_offloaded.add();
+        return nullptr;
+    }
+    ConnectionEngine* engine = by_id_[target->connection_id].engine;
+    if (engine == nullptr) {
+        counters_.not_offloaded.add();
+        return nullptr;
+    }
+    counters_.by_classifier.add();
+    return engine;
+}
+
 bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
                           const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept {
-    (void)l4;
     counters_.frames.add();
     const FrameParse parsed = parse_frame(first, frame_len);
     if (!parsed.ok()) {
@@ -46,32 +107,12 @@ bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std:
         return false;
     }
     const TcpSegment& seg = parsed.segment;
-
-    ConnectionEngine* engine = nullptr;
-    if (mark != nullptr) {
-        engine = *mark < by_id_.size() ? by_id_[*mark] : nullptr;
-        if (engine == nullptr) {
-            counters_.stale_mark.add();
-            return false;
-        }
-        counters_.by_mark.add();
-    } else {
-        const FlowTarget* target = classifier_.find(seg.flow);
-        if (target == nullptr) {
-            counters_.not_offloaded.add();
-            return false;
-        }
-        engine = by_id_[target->connection_id];
-        if (engine == nullptr) {
-            counters_.not_offloaded.add();
-            return false;
-        }
-        counters_.by_classifier.add();
-    }
+    ConnectionEngine* engine = find_engine(seg.flow, mark);
+    if (engine == nullptr) return false;
 
     // The payload: the rest of the first segment, then later segments, cut at the IP length (a
     // frame may carry Ethernet padding or a trailer beyond it).
-    PayloadChunk chunks[kMaxChunks];  // filled below, up to count (not zeroed: 256 bytes per packet)
+    PayloadChunk chunks[kMaxChunks];  // filled below, up to count (not zeroed: 1 KiB per packet)
     size_t count = 0;
     uint32_t left = seg.payload_len;
     const size_t in_first = first.size() > seg.payload_offset ? first.size() - seg.payload_offset : 0;
@@ -93,7 +134,18 @@ bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std:
         counters_.not_tcp.add();  // the segments disagree with it; leave the frame to the host
         return false;
     }
-    engine->on_segment(seg.seq, {chunks, count}, meta);
+    // A segment with a bad checksum is dropped by the host's TCP: the engine must not follow it
+    // (its retransmission comes later, in order). Unknown means verify here.
+    if (l4 == L4Checksum::Unknown) {
+        counters_.checksum_verified.add();
+        if (!ipv4_header_checksum_ok(first, seg) || !tcp_checksum_ok(first, seg, {chunks, count})) l4 = L4Checksum::Bad;
+    }
+    if (l4 == L4Checksum::Bad) {
+        counters_.bad_checksum.add();
+        engine->on_bad_checksum(meta);
+        return true;
+    }
+    engine->on_segment(TcpSeq(seg.seq), {chunks, count}, meta);
     return true;
 }
 

@@ -36,15 +36,18 @@ struct QueueCounters {
     ddp::Counter not_offloaded;    // TCP, but of no offloaded connection
     ddp::Counter by_mark;          // found by the steering MARK
     ddp::Counter by_classifier;    // found by the software classifier
-    ddp::Counter stale_mark;       // a MARK naming no connection of this queue (left to the host)
+    ddp::Counter stale_mark;       // a MARK naming no connection of this queue, or one whose 5-tuple
+                                   // is not the frame's (a removed rule, a reused id): classifier asked
     ddp::Counter too_many_chunks;  // an offloaded connection's frame in more segments than handled
+    ddp::Counter bad_checksum;     // an offloaded connection's frame with a bad TCP checksum
+    ddp::Counter checksum_verified;  // TCP checksums the engine verified itself (port said Unknown)
 };
 
 class QueueEngine {
 public:
     // Largest number of payload chunks (mbuf segments) of one frame; beyond it the frame is left to
     // the host and the connection sees a gap (resync).
-    static constexpr size_t kMaxChunks = 16;
+    static constexpr size_t kMaxChunks = 64;
 
     QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed);
 
@@ -54,6 +57,7 @@ public:
     // classify: find its frames by 5-tuple (the port does not MARK them).
     uint64_t add_connection(ConnectionEngine* engine, const FlowKey& key, bool classify) noexcept;
     uint64_t remove_connection(uint32_t conn_id, const FlowKey& key, bool classify) noexcept;
+    // conn_id is the metadata's id (index and generation); MARK values and the classifier use the index.
     bool applied(uint64_t seq) const noexcept { return commands_.consumed(seq); }
     ddp::QuiescentGate& gate() noexcept { return gate_; }
 
@@ -85,12 +89,20 @@ private:
         FlowKey key{};
     };
 
+    // What a MARK names: an engine, and the flow its frames must have (a MARK is a hint: a stale rule
+    // or a reused id must not feed another connection's frames to an engine).
+    struct Entry {
+        ConnectionEngine* engine = nullptr;
+        FlowKey key{};
+    };
+
     void apply(const Command& c) noexcept;
+    ConnectionEngine* find_engine(const FlowKey& flow, const uint32_t* mark) noexcept;
 
     const uint16_t queue_;
     ddp::QuiescentGate gate_;
     CommandRing<Command> commands_;
-    std::vector<ConnectionEngine*> by_id_;  // conn_id -> engine (this lcore's copy)
+    std::vector<Entry> by_id_;  // connection index -> engine (this lcore's copy)
     FlowClassifier classifier_;
     QueueCounters counters_;
 };

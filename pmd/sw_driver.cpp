@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace nvmeddp::pmd {
@@ -28,7 +29,7 @@ struct SoftwareDriver::Offload {
     FlowKey key;
     uint32_t conn_id = 0;
     uint16_t queue = 0;
-    bool classify = true;
+    bool by_rule = false;  // the port accepted an rte_flow rule (QUEUE + MARK) for it
     uint64_t removal = 0;  // removal command's sequence number
     ddp::ConnectionHandle handle = 0;
 };
@@ -46,9 +47,13 @@ SoftwareDriver::SoftwareDriver(SoftwareDriverConfig config) : config_(std::move(
     for (uint16_t q = 0; q < config_.rx_queues; ++q) {
         queues_.push_back(std::make_unique<QueueEngine>(q, config_.limits.max_connections, config_.classifier_seed + q));
     }
+    // The metadata's conn_id keeps the index in NVMEDDP_CONN_INDEX_BITS bits.
+    config_.limits.max_connections = std::min(config_.limits.max_connections, uint32_t{1} << NVMEDDP_CONN_INDEX_BITS);
     offloads_.assign(config_.limits.max_connections, nullptr);
-    free_ids_.reserve(config_.limits.max_connections);
-    for (uint32_t id = config_.limits.max_connections; id > 0; --id) free_ids_.push_back(id - 1);
+    generations_.assign(config_.limits.max_connections, 0);
+    free_ids_.resize(config_.limits.max_connections);
+    for (uint32_t id = 0; id < config_.limits.max_connections; ++id) free_ids_[id] = id;
+    free_count_ = free_ids_.size();
 }
 
 SoftwareDriver::~SoftwareDriver() = default;
@@ -84,12 +89,14 @@ ddp::Status SoftwareDriver::set_caps(ddp::Caps enabled) noexcept {
 
 ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
     std::lock_guard lock(mutex_);
-    if (free_ids_.empty()) return ddp::Status::TooManyConnections;
-    const uint32_t id = free_ids_.back();
+    if (free_count_ == 0) return ddp::Status::TooManyConnections;
+    const uint32_t id = free_ids_[free_head_];
+    const uint16_t generation = static_cast<uint16_t>((generations_[id] + 1) & ((1u << (32 - NVMEDDP_CONN_INDEX_BITS)) - 1));
+    const uint32_t meta_id = id | uint32_t{generation} << NVMEDDP_CONN_INDEX_BITS;
     std::unique_ptr<Offload> o;
     try {
         o = std::make_unique<Offload>();
-        o->engine = std::make_unique<ConnectionEngine>(conn, id, caps_);
+        o->engine = std::make_unique<ConnectionEngine>(conn, meta_id, caps_);
     } catch (...) {
         return ddp::Status::DriverFailed;
     }
@@ -99,16 +106,21 @@ ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
     o->key = receive_flow_key(conn.config.tuple);
 
     std::string why = "no flow steering on this port";
-    o->classify = !(config_.steering != nullptr && config_.steering->install(conn.config, id, why));
+    o->by_rule = config_.steering != nullptr && config_.steering->install(conn.config, id, why);
     QueueEngine& q = *queues_[o->queue];
-    if (q.add_connection(o->engine.get(), o->key, o->classify) == 0) {
-        if (!o->classify) config_.steering->remove(id);
+    // The classifier entry is there even with a rule: a port that accepts the rule but delivers no
+    // MARK (or a MARK the engine cannot trust) still gets its frames offloaded.
+    if (q.add_connection(o->engine.get(), o->key, true) == 0) {
+        if (o->by_rule) config_.steering->remove(id);
         return ddp::Status::DriverFailed;
     }
-    free_ids_.pop_back();
-    (o->classify ? steering_.by_classifier : steering_.by_flow_rule)++;
+    free_head_ = (free_head_ + 1) % free_ids_.size();
+    --free_count_;
+    generations_[id] = generation;
+    conn.device_id = meta_id;
+    (o->by_rule ? steering_.by_flow_rule : steering_.by_classifier)++;
     const std::string flow = endpoint(conn.config.tuple, true) + " -> " + endpoint(conn.config.tuple, false);
-    config_.log(o->classify ? "nvmeddp: " + config_.name + ": connection " + std::to_string(id) + " (" + flow +
+    config_.log(!o->by_rule ? "nvmeddp: " + config_.name + ": connection " + std::to_string(id) + " (" + flow +
                                   ") steered by the software classifier on queue " + std::to_string(o->queue) +
                                   " (" + why + ")"
                             : "nvmeddp: " + config_.name + ": connection " + std::to_string(id) + " (" + flow +
@@ -122,17 +134,18 @@ ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
 ddp::DdpDriver::Ticket SoftwareDriver::sk_del(ddp::DriverConnection& conn) noexcept {
     std::lock_guard lock(mutex_);
     auto* o = static_cast<Offload*>(conn.driver_context);
-    if (!o->classify) config_.steering->remove(o->conn_id);
+    if (o->by_rule) config_.steering->remove(o->conn_id);
     // Cannot fail: the ring holds two commands per connection id, and an id is reused only after
     // its removal was consumed (sk_free).
-    o->removal = queues_[o->queue]->remove_connection(o->conn_id, o->key, o->classify);
+    o->removal = queues_[o->queue]->remove_connection(o->conn_id, o->key, true);
     return kRemovalTicket | o->removal;
 }
 
 void SoftwareDriver::sk_free(ddp::DriverConnection& conn) noexcept {
     std::lock_guard lock(mutex_);
     auto* o = static_cast<Offload*>(conn.driver_context);
-    free_ids_.push_back(o->conn_id);
+    free_ids_[(free_head_ + free_count_) % free_ids_.size()] = o->conn_id;
+    ++free_count_;
     offloads_[o->conn_id] = nullptr;
     delete o;
     conn.driver_context = nullptr;

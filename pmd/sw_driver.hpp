@@ -85,7 +85,11 @@ private:
     std::vector<std::unique_ptr<QueueEngine>> queues_;
 
     mutable std::mutex mutex_;  // control path: connection ids, command producers, counters
+    // Free connection indices, reused oldest first (a ring), and each index's generation: a MARK or
+    // metadata of a removed connection is then neither the next connection's index soon nor its id.
     std::vector<uint32_t> free_ids_;
+    size_t free_head_ = 0, free_count_ = 0;
+    std::vector<uint16_t> generations_;
     std::vector<Offload*> offloads_;  // by connection id (control side)
     SteeringCounters steering_{};
 };

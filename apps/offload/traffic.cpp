@@ -53,7 +53,9 @@ std::unique_ptr<Connection> make_connection(ddp::Device& device, const Options& 
     ho.header_digest = o.header_digest;
     ho.first_seq = fo.first_seq;
     ho.segments_per_buffer = 4;
-    c->host = std::make_unique<testlib::DdpHostModel>(device, c->handle, ho);
+    ho.ipv6 = fo.flow.ipv6;
+    ho.receiver.seed = o.seed * 7919 + index;
+    c->host = std::make_unique<testlib::DdpHostModel>(&device, c->handle, ho);
     // A host registers what the device accepts and copies the rest itself (offload off: all of it).
     for (const auto& r : c->stream.reads) c->host->register_read(r.cid, static_cast<uint32_t>(r.data.size()));
     return c;
@@ -119,9 +121,9 @@ std::string pump_queue(uint16_t tx_port, uint16_t port, uint16_t queue, rte_memp
         for (size_t k = 0; k < got; ++k) {
             Connection& c = *sent[k].connection;
             const testlib::FrameTruth& truth = c.frames.frames[sent[k].frame].truth;
-            const auto* p = static_cast<const uint8_t*>(rte_pktmbuf_read(rx[k], truth.layout.payload_offset, truth.length, scratch.data()));
+            const auto* p = static_cast<const uint8_t*>(rte_pktmbuf_read(rx[k], 0, rx[k]->pkt_len, scratch.data()));
             const nvmeddp_pkt_meta* meta = pmd::MbufMeta::has(rx[k]) ? pmd::MbufMeta::get(rx[k]) : nullptr;
-            c.host->on_frame(truth.stream_offset, {p, truth.length}, meta);
+            c.host->on_frame({p, rx[k]->pkt_len}, truth.layout, meta);
             rte_pktmbuf_free(rx[k]);
         }
         for (Connection* c : connections) c->device->poll(c->handle);  // deferred teardowns, if any

@@ -131,6 +131,9 @@ struct nvmeddp_stats {
     uint64_t place_no_registration; /* C2HData PDUs whose command id had no registration */
     uint64_t place_out_of_range;    /* C2HData PDUs whose datao/datal did not fit the registration */
     uint64_t place_torn_down;       /* C2HData PDUs whose registration was torn down while placing */
+    uint64_t place_rewrite;         /* C2HData PDUs not placed: they would rewrite bytes placed before */
+    uint64_t place_behind_host;     /* C2HData PDUs (or their rest) not placed: below nvmeddp_filled() */
+    uint64_t bad_checksum;          /* packets with a bad TCP checksum, not followed */
 };
 
 struct nvmeddp_resync_request {
@@ -168,6 +171,14 @@ int nvmeddp_setup(nvmeddp_device *dev, nvmeddp_conn conn, uint16_t cid, const st
 int nvmeddp_teardown(nvmeddp_device *dev, nvmeddp_conn conn, uint16_t cid, nvmeddp_teardown_cb cb, void *arg);
 /* Completes what can be completed; returns the number of teardowns completed. */
 unsigned nvmeddp_poll(nvmeddp_device *dev, nvmeddp_conn conn);
+
+/* Contract v2 (nvmeddp/ddp_mbuf.h). nvmeddp_conn_id: the conn_id this connection's packet metadata
+ * carries. nvmeddp_reg_tag: the tag (place_tag) of cid's current registration, 0 when none.
+ * nvmeddp_filled: the buffer of cid is final below offset (the host copied it or took it from a
+ * claim): the device writes there no more. Call it as the parser consumes each piece of data. */
+int nvmeddp_conn_id(const nvmeddp_device *dev, nvmeddp_conn conn, uint32_t *out);
+uint16_t nvmeddp_reg_tag(const nvmeddp_device *dev, nvmeddp_conn conn, uint16_t cid);
+int nvmeddp_filled(nvmeddp_device *dev, nvmeddp_conn conn, uint16_t cid, uint64_t offset);
 
 int nvmeddp_resync_pending(nvmeddp_device *dev, nvmeddp_conn conn, struct nvmeddp_resync_request *out);
 int nvmeddp_resync_response(nvmeddp_device *dev, nvmeddp_conn conn, const struct nvmeddp_resync_request *req,

@@ -1,24 +1,55 @@
 /*
- * nvmeddp: what the offload device tells the host about each received packet.
+ * nvmeddp: what the offload device tells the host about each received packet (contract v2).
  *
  * The device (our software engine, or a NIC driver implementing the same contract) attaches this to
  * every packet of an offloaded connection it processed: in DPDK as an mbuf dynamic field, registered
  * under NVMEDDP_MBUF_DYNFIELD_NAME, valid when the dynamic flag NVMEDDP_MBUF_DYNFLAG_NAME is set in
- * ol_flags. A host stack looks both up by name (rte_mbuf_dynfield_lookup / rte_mbuf_dynflag_lookup)
- * and needs nothing else from nvmeddp to read them.
+ * ol_flags (the device clears the flag on every other packet it hands up). A host stack looks both
+ * up by name (rte_mbuf_dynfield_lookup / rte_mbuf_dynflag_lookup) and needs nothing else from nvmeddp
+ * to read them.
  *
- * Offsets are within the packet's TCP payload (0 = first payload byte). How a host uses it:
- *   - placement: every C2HData data byte in [placed_begin, placed_end) is already in the buffer
- *     registered for its command (nvmeddp_setup), at its datao. The host skips copying those bytes;
- *     data bytes outside the range it copies as usual (they may have been placed too: harmless).
- *   - digest: NVMEDDP_PKT_DIGEST_OK says that every PDU whose data digest (DDGST) ends in this packet
- *     was verified by the device over the bytes of the in-order stream, and matched. The host may skip
- *     computing those digests. Without the flag it computes them (software fallback).
- *     NVMEDDP_PKT_DIGEST_BAD: at least one of them did not match (the host fails that command after
- *     confirming in software). The verified bytes are those the device saw first for each sequence
- *     number: a host's reassembly must keep the first copy of any retransmitted byte, as TCP does.
- * A packet the device processed while it had lost the PDU framing (loss, reordering) carries no
- * placement and no digest claims; NVMEDDP_PKT_OUT_OF_SYNC says so (diagnostics only).
+ * Everything is stated in TCP sequence space, so a host whose TCP trims overlapping retransmissions
+ * or keeps packets in an out-of-order queue applies it exactly: a claim is about the bytes at those
+ * sequence numbers *in this packet*, and about nothing else.
+ *
+ * Placement (NVMEDDP_PKT_PLACED). "This packet's bytes at sequence numbers
+ * [place_seq, place_seq + place_len) are in the buffer registered for command id place_cccid (the
+ * registration whose tag is place_tag, nvmeddp_reg_tag()), at offsets place_buf_off onwards; and its
+ * bytes at [place_seq + place_len + place2_gap, ... + place2_len) are there too, right after them
+ * (place_buf_off + place_len onwards)." The second run covers the next PDU of the same command when
+ * its data continues the first in the buffer (a target that splits a read into several C2HData).
+ * The host skips copying a data byte only when all of this holds:
+ *   - it takes that byte from this packet (not from another copy of the same sequence number);
+ *   - its own parser says the byte is C2HData data of command place_cccid, whose current
+ *     registration has tag place_tag, at exactly the claimed buffer offset.
+ * Any other byte it copies as usual. A claim the host's framing disagrees with costs a copy, never
+ * data. The host also tells the device how far each registered buffer is final
+ * (nvmeddp_filled()): the device then never writes below that point, so a byte the host already
+ * copied can not be overwritten by a device that followed other copies of the stream than the host
+ * kept.
+ *
+ * Digest (NVMEDDP_PKT_CRC, NVMEDDP_PKT_DIGEST_OK / _BAD). NVMEDDP_PKT_CRC says: the device processed
+ * every payload byte of this packet as new stream bytes (no byte of it seen before), from this copy,
+ * with a good L4 checksum, while it followed the framing. Like Linux's per-skb ulp_crc bit, the host
+ * ANDs it over every packet it took bytes of a PDU from (header, padding, data and digest).
+ * NVMEDDP_PKT_DIGEST_OK is the device's verdict on the data digests that end in this packet: every
+ * one of them was computed by the device over its PDU's data, in order, and equals its DDGST; the
+ * first of them is the PDU whose header starts at digest_pdu_seq. The host trusts the digest of a
+ * PDU that ends in this packet only when the AND is true, DIGEST_OK is set, and the first PDU its own
+ * parser saw end in this packet has its header at digest_pdu_seq (the later ones lie wholly inside
+ * the packet, so the host framed them from the same bytes as the device). Otherwise it computes the
+ * digest itself (software fallback). NVMEDDP_PKT_DIGEST_BAD: a digest the device computed here did
+ * not match (the host computes them all and fails that command).
+ *
+ * What a host stack must preserve: the metadata travels with its bytes (a packet trimmed at the front
+ * keeps it; the claims are in sequence space); packets with different metadata are never merged
+ * (coalescing packets whose metadata are equal is harmless); which copy of a retransmitted byte the
+ * host keeps does not matter, as long as it applies a packet's claims only to bytes taken from it.
+ *
+ * NVMEDDP_PKT_OUT_OF_SYNC: the device had lost the PDU framing for (part of) this packet (loss,
+ * reordering, a header it would not accept) and claims nothing for those bytes (diagnostics only).
+ * NVMEDDP_PKT_CSUM_BAD: the packet's TCP checksum was wrong (reported by the port or found by the
+ * device): the device did not follow it, and the host's TCP will drop it.
  *
  * Self-contained C (C99); includes no other project header.
  */
@@ -31,25 +62,37 @@
 extern "C" {
 #endif
 
-#define NVMEDDP_MBUF_DYNFIELD_NAME "nvmeddp_dynfield_ddp_meta"
-#define NVMEDDP_MBUF_DYNFLAG_NAME "nvmeddp_dynflag_ddp_meta"
+#define NVMEDDP_MBUF_DYNFIELD_NAME "nvmeddp_dynfield_ddp_meta_v2"
+#define NVMEDDP_MBUF_DYNFLAG_NAME "nvmeddp_dynflag_ddp_meta_v2"
 
-#define NVMEDDP_PKT_PLACED 0x01u       /* placed_begin < placed_end */
-#define NVMEDDP_PKT_DIGEST_OK 0x02u    /* every data digest ending here verified and equal */
-#define NVMEDDP_PKT_DIGEST_BAD 0x04u   /* a data digest ending here verified and different */
-#define NVMEDDP_PKT_OUT_OF_SYNC 0x08u  /* the device had lost the PDU framing for (part of) it */
+#define NVMEDDP_PKT_PLACED 0x01u       /* the placement claim holds (place_len > 0) */
+#define NVMEDDP_PKT_CRC 0x02u          /* every payload byte new, in order, checksum good, in sync */
+#define NVMEDDP_PKT_DIGEST_OK 0x04u    /* verdict on the PDU at digest_pdu_seq: digest matched */
+#define NVMEDDP_PKT_DIGEST_BAD 0x08u   /* verdict on the PDU at digest_pdu_seq: digest differed */
+#define NVMEDDP_PKT_OUT_OF_SYNC 0x10u  /* the device had lost the PDU framing for (part of) it */
+#define NVMEDDP_PKT_CSUM_BAD 0x20u     /* bad TCP checksum: not followed */
+
+/* conn_id: the connection's index (its steering MARK) in the low NVMEDDP_CONN_INDEX_BITS bits and a
+ * generation above them, so metadata of a removed connection is never taken for its successor's. */
+#define NVMEDDP_CONN_INDEX_BITS 20
+#define NVMEDDP_CONN_INDEX(conn_id) ((conn_id) & ((1u << NVMEDDP_CONN_INDEX_BITS) - 1u))
 
 struct nvmeddp_pkt_meta {
-    uint32_t conn_id;       /* the device's id of the offloaded connection (its steering MARK) */
-    uint16_t placed_begin;  /* TCP payload offsets: C2HData data bytes in [begin, end) were placed */
-    uint16_t placed_end;
-    uint8_t flags;          /* NVMEDDP_PKT_* */
-    uint8_t digests_ok;     /* data digests ending in this packet verified equal */
-    uint8_t digests_bad;    /* ... verified different */
-    uint8_t digests_unverified; /* ... not verified by the device (the host computes them) */
+    uint32_t conn_id;        /* nvmeddp_conn_id() of the connection */
+    uint32_t place_seq;      /* placement claim: first placed byte's sequence number */
+    uint32_t place_buf_off;  /* ... its offset in the registered buffer */
+    uint16_t place_len;      /* ... bytes placed from place_seq on */
+    uint16_t place_cccid;    /* ... the command id */
+    uint16_t place_tag;      /* ... the registration's tag (nvmeddp_reg_tag) */
+    uint16_t place2_gap;     /* second run: starts place2_gap bytes after the first run ends */
+    uint16_t place2_len;     /* ... and is this long; 0: none */
+    uint8_t flags;           /* NVMEDDP_PKT_* */
+    uint8_t reserved;
+    uint32_t digest_pdu_seq; /* the PDU the digest verdict is about (its header's sequence number) */
 };
 
 #ifdef __cplusplus
+static_assert(sizeof(struct nvmeddp_pkt_meta) == 28, "the mbuf dynamic field is sized for 28 bytes");
 }
 #endif
 

@@ -1,11 +1,15 @@
 // Test rig for the offload engine: a ddp::Device over the software driver, one offloaded connection
 // matching a generated flow, the engine run on generated frames burst by burst, and a DdpHostModel
-// consuming what comes out. Shared by the engine tests and the engine fuzzer.
+// (a realistic TCP receiver and an NVMe/TCP host applying contract v2) consuming what comes out.
+// Beside it runs the same host without the offload on the same frames: for any input, every read's
+// status and (when it succeeded) its bytes must be the same with the offload on as off
+// (differential_problem()). Shared by the engine tests and the engine fuzzer.
 #pragma once
 
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -26,6 +30,15 @@ struct RigOptions {
     size_t frames_per_burst = 8;
     uint16_t queue_depth = 128;
     bool host_answers_resync = true;
+    testlib::TcpReceiverModel::Options receiver{};
+    // The port's MARK: none (the classifier finds the flow), the connection's own, or random ids
+    // (a stale rule, a reused id). Foreign frames: frames of another flow that carry the connection's
+    // MARK, at this rate per frame (the engine must not follow them; the host never sees them).
+    enum class Marks : uint8_t { None, Own, Random } marks = Marks::None;
+    double foreign_rate = 0;
+    uint64_t mark_seed = 1;
+    // The host gives up on this read (tears it down) once this many frames went through.
+    std::optional<std::pair<uint16_t, size_t>> abort_after{};
     // Reads left unregistered (the host copies them) and reads registered too short.
     std::vector<uint16_t> unregistered{};
     std::vector<std::pair<uint16_t, uint32_t>> short_registrations{};
@@ -59,9 +72,13 @@ public:
         ho.first_seq = o.frames.first_seq;
         ho.segments_per_buffer = o.segments_per_buffer;
         ho.answer_resync = o.host_answers_resync;
-        host = std::make_unique<testlib::DdpHostModel>(*device, handle, ho);
+        ho.ipv6 = o.frames.flow.ipv6;
+        ho.receiver = o.receiver;
+        host = std::make_unique<testlib::DdpHostModel>(device.get(), handle, ho);
+        host_off = std::make_unique<testlib::DdpHostModel>(nullptr, 0, ho);
         for (const auto& r : stream.reads) {
             const auto len = static_cast<uint32_t>(r.data.size());
+            host_off->expect_read(r.cid, len);
             if (std::find(o.unregistered.begin(), o.unregistered.end(), r.cid) != o.unregistered.end()) {
                 host->expect_read(r.cid, len);
                 continue;
@@ -73,6 +90,13 @@ public:
             host->register_read(r.cid, len, reg_len);
         }
         frames = testlib::generate_frames(stream.bytes, o.frames, o.faults);
+        mark_rng_.seed(o.mark_seed);
+    }
+
+    // One more read, registered with the offload (and expected by the host without it).
+    void add_read(uint16_t cid, uint32_t length) {
+        host->register_read(cid, length);
+        host_off->expect_read(cid, length);
     }
 
     // Removes the connection the way an application shuts down: the engine keeps polling until the
@@ -135,22 +159,39 @@ public:
     // Runs every frame through the engine and the host model.
     void run() { run_frames(0, frames.frames.size()); }
     void run_frames(size_t from, size_t to) {
+        const uint32_t own = driver->conn_id(handle);
         for (size_t i = from; i < to;) {
             queue().begin_burst();
             const size_t end = std::min(to, i + options_.frames_per_burst);
             std::vector<std::pair<size_t, std::optional<::nvmeddp_pkt_meta>>> out;
             for (; i < end; ++i) {
+                if (options_.abort_after && options_.abort_after->second == i) {
+                    queue().end_burst();
+                    abort_read(options_.abort_after->first);
+                    queue().begin_burst();
+                }
                 const auto& f = frames.frames[i];
+                uint32_t mark = own;
+                if (options_.marks == RigOptions::Marks::Random) mark = static_cast<uint32_t>(mark_rng_() % 20);
+                const uint32_t* m = options_.marks == RigOptions::Marks::None ? nullptr : &mark;
                 ::nvmeddp_pkt_meta meta{};
-                const bool offloaded = queue().process(f.bytes, f.bytes.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta);
+                const bool offloaded = queue().process(f.bytes, f.bytes.size(), {}, m, pmd::L4Checksum::Unknown, meta);
                 out.emplace_back(i, offloaded ? std::optional(meta) : std::nullopt);
+                if (options_.foreign_rate > 0 && std::uniform_real_distribution<double>(0, 1)(mark_rng_) < options_.foreign_rate) {
+                    // The same bytes from another port of the peer, marked as this connection's.
+                    std::vector<uint8_t> foreign = f.bytes;
+                    foreign[f.truth.layout.l4_offset] ^= 0x40;
+                    testlib::refresh_tcp_checksum(foreign, f.truth.layout);
+                    ::nvmeddp_pkt_meta fm{};
+                    if (queue().process(foreign, foreign.size(), {}, &own, pmd::L4Checksum::Unknown, fm)) ++foreign_followed;
+                }
             }
             queue().end_burst();
             for (auto& [idx, meta] : out) {
                 const auto& f = frames.frames[idx];
                 metas.push_back(meta);
-                const std::span<const uint8_t> payload(f.bytes.data() + f.truth.layout.payload_offset, f.truth.length);
-                host->on_frame(f.truth.stream_offset, payload, meta ? &*meta : nullptr);
+                host->on_frame(f.bytes, f.truth.layout, meta ? &*meta : nullptr);
+                host_off->on_frame(f.bytes, f.truth.layout, nullptr);
             }
             device->poll(handle);
         }
@@ -178,6 +219,35 @@ public:
     }
     bool all_reads_correct() const { return read_problem().empty(); }
 
+    // The host gives up on a read: both hosts, at the same point of the stream.
+    ddp::Status abort_read(uint16_t cid) {
+        host_off->abort_read(cid);
+        return host->abort_read(cid);
+    }
+
+    // How the offload changed an outcome (a read's status, or the bytes of a read that succeeded),
+    // or "" when it changed none: the invariant that matters.
+    std::string differential_problem() const {
+        for (const auto& [cid, off] : host_off->reads()) {
+            const auto s_on = host->status(cid);
+            const auto s_off = host_off->status(cid);
+            if (s_on != s_off) {
+                return "cid " + std::to_string(cid) + ": status " + std::to_string(static_cast<int>(s_on)) +
+                       " with the offload, " + std::to_string(static_cast<int>(s_off)) + " without";
+            }
+            if (!host->guards_intact(cid)) return "guard bytes of cid " + std::to_string(cid) + " overwritten";
+            if (s_on == testlib::DdpHostModel::ReadStatus::Ok && host->contents(cid) != host_off->contents(cid)) {
+                const auto a = host->contents(cid);
+                const auto b = host_off->contents(cid);
+                size_t at = 0;
+                while (at < a.size() && a[at] == b[at]) ++at;
+                return "cid " + std::to_string(cid) + ": bytes differ from the host without offload, first at offset " +
+                       std::to_string(at);
+            }
+        }
+        return {};
+    }
+
     RigOptions options_;
     pmd::SoftwareDriver* driver = nullptr;
     std::unique_ptr<ddp::Device> device;
@@ -186,6 +256,9 @@ public:
     testlib::ReadStream stream;
     testlib::FrameSequence frames;
     std::unique_ptr<testlib::DdpHostModel> host;
+    std::unique_ptr<testlib::DdpHostModel> host_off;  // the same host, no offload
+    uint64_t foreign_followed = 0;  // foreign frames the engine took for the connection's (must stay 0)
+    std::mt19937_64 mark_rng_{1};
     std::vector<std::optional<::nvmeddp_pkt_meta>> metas;
     std::vector<std::string> log;
 };

@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "nvmetcp/crc32c.hpp"
-
 namespace nvmeddp::testlib {
 
 using namespace nvmetcp;
+using ddp::TcpSeq;
 
 namespace {
 
@@ -22,8 +21,15 @@ ReceiveParams host_params(const DdpHostModel::Options& o) {
 
 }  // namespace
 
-DdpHostModel::DdpHostModel(ddp::Device& device, ddp::ConnectionHandle connection, const Options& options)
-    : device_(device), connection_(connection), options_(options), parser_(host_params(options), false) {}
+DdpHostModel::DdpHostModel(ddp::Device* device, ddp::ConnectionHandle connection, const Options& options)
+    : device_(device),
+      connection_(connection),
+      options_(options),
+      parser_(host_params(options), false, this),
+      receiver_(TcpSeq(options.first_seq), options.ipv6, options.receiver,
+                [this](const ReceivedPiece& piece) { on_piece(piece); }) {
+    if (device_ != nullptr) conn_id_ = device_->offload_id(connection_);
+}
 
 ddp::Status DdpHostModel::register_read(uint16_t cid, uint32_t length, std::optional<uint32_t> registered_len) {
     Read& r = reads_[cid];
@@ -41,8 +47,10 @@ ddp::Status DdpHostModel::register_read(uint16_t cid, uint32_t length, std::opti
     }
     for (auto& s : r.storage) r.segments.push_back({s.data() + options_.guard, s.size() - 2 * options_.guard});
     r.shadow.assign(length, 0);
-    const ddp::Status st = device_.setup(connection_, cid, r.segments, r.registered_len);
+    if (device_ == nullptr) return ddp::Status::PlacementDisabled;
+    const ddp::Status st = device_->setup(connection_, cid, r.segments, r.registered_len);
     r.registered = st == ddp::Status::Ok;
+    if (r.registered) r.tag = device_->registration_tag(connection_, cid);
     return st;
 }
 
@@ -55,36 +63,33 @@ void DdpHostModel::expect_read(uint16_t cid, uint32_t length) {
 
 ddp::Status DdpHostModel::abort_read(uint16_t cid) {
     Read& r = reads_.at(cid);
-    const ddp::Status s = device_.teardown(connection_, cid);
     r.aborted = true;
-    return s;
+    if (device_ == nullptr || !r.registered) return ddp::Status::NotRegistered;
+    return device_->teardown(connection_, cid);
 }
 
-void DdpHostModel::on_frame(uint64_t stream_offset, std::span<const uint8_t> payload, const ::nvmeddp_pkt_meta* meta) {
-    const auto index = static_cast<int32_t>(frames_.size());
-    frames_.push_back(Frame{stream_offset, meta != nullptr, meta != nullptr ? *meta : ::nvmeddp_pkt_meta{}});
-    const uint64_t end = stream_offset + payload.size();
-    if (end > stream_.size()) {
-        stream_.resize(end);
-        source_.resize(end, -1);
-    }
-    for (size_t i = 0; i < payload.size(); ++i) {
-        const uint64_t at = stream_offset + i;
-        if (source_[at] >= 0) continue;  // the first copy stays
-        stream_[at] = payload[i];
-        source_[at] = index;
-    }
-    deliver();
+// Data in order within each command, inside it, for a command the host sent (NVMe/TCP 7.4.5.2: a
+// host may treat anything else as a fatal transport error, and this one does).
+nvmetcp::TransferValidator::Verdict DdpHostModel::check_transfer(PduType type, uint16_t cccid, uint16_t, uint32_t offset,
+                                                                 uint32_t length) {
+    if (type != PduType::C2HData) return Verdict::Ok;
+    auto it = reads_.find(cccid);
+    if (it == reads_.end() || it->second.completed) return Verdict::UnknownCommand;
+    Read& r = it->second;
+    if (offset != r.next_offset) return Verdict::OffsetOutOfRange;
+    if (uint64_t{offset} + length > r.length) return Verdict::LengthOutOfRange;
+    r.next_offset = offset + length;
+    return Verdict::Ok;
 }
 
-void DdpHostModel::deliver() {
+void DdpHostModel::on_piece(const ReceivedPiece& piece) {
     if (totals_.parse_failed) return;  // a failed connection takes no more bytes
-    uint64_t end = delivered_;
-    while (end < source_.size() && source_[end] >= 0) ++end;
-    if (end == delivered_) return;
-    std::span<const uint8_t> in(stream_.data() + delivered_, end - delivered_);
-    delivered_ = end;
-    totals_.delivered = end;
+    const uint64_t begin = totals_.delivered;
+    totals_.delivered += piece.bytes.size();
+    ++piece_count_;
+    pieces_.push_back(PieceBits{begin, totals_.delivered, piece.meta != nullptr && piece.meta->conn_id == conn_id_ &&
+                                                             (piece.meta->flags & NVMEDDP_PKT_CRC) != 0});
+    std::span<const uint8_t> in = piece.bytes;
     for (;;) {
         const auto [consumed, ev] = parser_.step(in);
         in = in.subspan(consumed);
@@ -93,10 +98,11 @@ void DdpHostModel::deliver() {
             case EventKind::Error:
                 totals_.parse_failed = true;
                 totals_.parse_error = ev.error;
+                fail_connection();
                 return;
             case EventKind::Header: on_header(ev); break;
-            case EventKind::Data: on_data(ev); break;
-            case EventKind::PduEnd: on_pdu_end(ev); break;
+            case EventKind::Data: on_data(ev, piece); break;
+            case EventKind::PduEnd: on_pdu_end(ev, piece); break;
         }
     }
 }
@@ -105,33 +111,40 @@ void DdpHostModel::on_header(const ParseEvent& ev) {
     const HeaderView& h = parser_.header();
     type_ = h.type();
     pdu_offset_ = ev.stream_offset;
-    plen_ = h.common().plen.get();
     flags_ = h.flags();
-    const auto outcome = options_.answer_resync
-                             ? device_.on_pdu_header(connection_, static_cast<uint32_t>(options_.first_seq + ev.stream_offset))
-                             : ddp::ResyncOutcome::None;
-    switch (outcome) {
-        case ddp::ResyncOutcome::Confirmed: ++totals_.resync_confirmed; break;
-        case ddp::ResyncOutcome::Refused: ++totals_.resync_refused; break;
-        case ddp::ResyncOutcome::None: break;
+    // The pieces before this PDU no longer matter for its digest.
+    while (!pieces_.empty() && pieces_.front().end <= pdu_offset_) pieces_.pop_front();
+    if (device_ != nullptr && options_.answer_resync) {
+        switch (device_->on_pdu_header(connection_, static_cast<uint32_t>(options_.first_seq + ev.stream_offset))) {
+            case ddp::ResyncOutcome::Confirmed: ++totals_.resync_confirmed; break;
+            case ddp::ResyncOutcome::Refused: ++totals_.resync_refused; break;
+            case ddp::ResyncOutcome::None: break;
+        }
     }
     if (type_ == PduType::C2HData) {
         const auto& d = h.as<C2HDataPdu>();
         cid_ = d.cccid.get();
         datao_ = d.datao.get();
         datal_ = d.datal.get();
-        if (options_.data_digest) parser_.skip_data_digest();  // decided at PduEnd, as a real host does
-        wire_crc_.reset();
     } else if (type_ == PduType::CapsuleResp) {
         cid_ = h.as<CapsuleRespPdu>().cqe.cid.get();
     }
 }
 
-bool DdpHostModel::claimed_placed(uint64_t stream_offset) const {
-    const Frame& f = frames_[static_cast<size_t>(source_[stream_offset])];
-    if (!f.has_meta || (f.meta.flags & NVMEDDP_PKT_PLACED) == 0) return false;
-    const uint64_t off = stream_offset - f.stream_offset;
-    return off >= f.meta.placed_begin && off < f.meta.placed_end;
+// The claim of the piece a byte came from, applied exactly: the byte is in the buffer when a run of
+// the claim covers its sequence number and names the command, registration and buffer offset the
+// host's own parser gives it.
+bool DdpHostModel::claimed(const ReceivedPiece& piece, const Read& r, TcpSeq seq, uint64_t buffer_offset) const {
+    const ::nvmeddp_pkt_meta* m = piece.meta;
+    if (m == nullptr || m->conn_id != conn_id_ || (m->flags & NVMEDDP_PKT_PLACED) == 0) return false;
+    if (!r.registered || r.aborted || m->place_cccid != cid_ || m->place_tag != r.tag) return false;
+    const TcpSeq run1(m->place_seq);
+    if (seq >= run1 && seq < run1 + m->place_len) return uint64_t{m->place_buf_off} + (seq - run1) == buffer_offset;
+    const TcpSeq run2 = run1 + m->place_len + m->place2_gap;
+    if (seq >= run2 && seq < run2 + m->place2_len) {
+        return uint64_t{m->place_buf_off} + m->place_len + (seq - run2) == buffer_offset;
+    }
+    return false;
 }
 
 uint8_t* DdpHostModel::buffer_byte(Read& r, uint64_t offset) {
@@ -147,72 +160,69 @@ const uint8_t* DdpHostModel::buffer_byte(const Read& r, uint64_t offset) const {
     return nullptr;
 }
 
-void DdpHostModel::on_data(const ParseEvent& ev) {
+void DdpHostModel::on_data(const ParseEvent& ev, const ReceivedPiece& piece) {
     if (type_ != PduType::C2HData) return;
-    wire_crc_.update(ev.data, ev.data_len);
     auto it = reads_.find(cid_);
+    if (it == reads_.end()) return;  // the validator let nothing through for an unknown command
+    Read& r = it->second;
+    const TcpSeq first = TcpSeq(options_.first_seq) + static_cast<uint32_t>(ev.stream_offset);
+    const uint64_t first_offset = uint64_t{datao_} + ev.data_offset;
+    const bool may_claim = piece.meta != nullptr && (piece.meta->flags & NVMEDDP_PKT_PLACED) != 0;
     for (uint32_t j = 0; j < ev.data_len; ++j) {
-        const uint64_t at = ev.stream_offset + j;
-        const uint64_t buffer_offset = uint64_t{datao_} + ev.data_offset + j;
-        const bool claimed = claimed_placed(at);
-        uint8_t* dst = it == reads_.end() ? nullptr : buffer_byte(it->second, buffer_offset);
-        if (claimed) {
-            // A claim is checked, never trusted: the byte must be in the registered buffer already.
-            if (dst != nullptr && *dst == ev.data[j]) {
-                ++totals_.claimed_placed;
-            } else {
-                if (totals_.wrong_claims++ == 0) {
-                    totals_.first_wrong_claim = "stream offset " + std::to_string(at) + " (cid " + std::to_string(cid_) +
-                                                ", buffer offset " + std::to_string(buffer_offset) + ", " +
-                                                (dst == nullptr ? "no buffer there" : "buffer holds another byte") + ")";
-                }
-                if (totals_.wrong_claim_places.size() < 1024) totals_.wrong_claim_places.emplace_back(cid_, buffer_offset);
+        const uint64_t buffer_offset = first_offset + j;
+        uint8_t* dst = buffer_byte(r, buffer_offset);
+        if (may_claim && dst != nullptr && claimed(piece, r, first + j, buffer_offset)) {
+            ++totals_.claimed_placed;
+            if (*dst != ev.data[j] && totals_.wrong_claims++ == 0) {
+                totals_.first_wrong_claim = "stream offset " + std::to_string(ev.stream_offset + j) + " (cid " +
+                                            std::to_string(cid_) + ", buffer offset " + std::to_string(buffer_offset) + ")";
             }
             continue;
+        }
+        if (may_claim && piece.meta->place_len > 0) {
+            const TcpSeq run1(piece.meta->place_seq);
+            if (first + j >= run1 && first + j < run1 + piece.meta->place_len) ++totals_.claims_refused;
         }
         ++totals_.copied;
         if (dst != nullptr) {
             *dst = ev.data[j];
-        } else if (it != reads_.end() && buffer_offset < it->second.shadow.size()) {
-            it->second.shadow[buffer_offset] = ev.data[j];
+        } else if (buffer_offset < r.shadow.size()) {
+            r.shadow[buffer_offset] = ev.data[j];
         }
     }
+    // Everything up to here is final: the device must not write there any more.
+    if (device_ != nullptr && r.registered && !r.aborted) device_->filled(connection_, cid_, first_offset + ev.data_len);
 }
 
-void DdpHostModel::on_pdu_end(const ParseEvent& ev) {
+void DdpHostModel::on_pdu_end(const ParseEvent& ev, const ReceivedPiece& piece) {
     if (type_ == PduType::C2HData && options_.data_digest) {
-        const Frame& f = frames_[static_cast<size_t>(source_[pdu_offset_ + plen_ - 1])];
-        const bool trusted = f.has_meta && (f.meta.flags & NVMEDDP_PKT_DIGEST_OK) != 0 &&
-                             (f.meta.flags & NVMEDDP_PKT_DIGEST_BAD) == 0;
-        // The software digest over what the host now holds for this PDU's range.
-        Crc32c crc;
-        auto it = reads_.find(cid_);
-        for (uint32_t j = 0; j < datal_; ++j) {
-            const uint64_t off = uint64_t{datao_} + j;
-            const uint8_t* b = it == reads_.end() ? nullptr : buffer_byte(it->second, off);
-            uint8_t v = 0;
-            if (b != nullptr) {
-                v = *b;
-            } else if (it != reads_.end() && off < it->second.shadow.size()) {
-                v = it->second.shadow[off];
-            }
-            crc.update(&v, 1);
+        bool all_crc = true;
+        for (const PieceBits& p : pieces_) all_crc = all_crc && p.crc;
+        const ::nvmeddp_pkt_meta* m = piece.meta;
+        const uint32_t header_seq = static_cast<uint32_t>(options_.first_seq + pdu_offset_);
+        // The verdict is about the first PDU that ends in the packet; later ones in the same piece
+        // are covered when that first one was the PDU the device named.
+        if (verdict_piece_ != piece_count_) {
+            verdict_piece_ = piece_count_;
+            verdict_matched_ = m != nullptr && m->digest_pdu_seq == header_seq;
         }
-        // The host's own verdict is over what it holds (its buffer), as a host recomputes after
-        // placement; whether a DIGEST_OK claim was true is judged on the data as received (a datao
-        // beyond the buffer leaves nothing there to judge by).
-        const bool matches = crc.value() == ev.received_digest;
+        const bool trusted = all_crc && verdict_matched_ && m != nullptr && m->conn_id == conn_id_ &&
+                             (m->flags & NVMEDDP_PKT_DIGEST_OK) != 0;
+        const bool wire_ok = ev.digest == DigestStatus::Verified;
+        bool ok = wire_ok;
         if (trusted) {
             ++totals_.digests_trusted;
-            if (wire_crc_.value() != ev.received_digest && totals_.false_digest_claims++ == 0) {
+            ok = true;
+            if (!wire_ok && totals_.false_digest_claims++ == 0) {
                 totals_.first_false_digest_claim = "PDU at stream offset " + std::to_string(pdu_offset_) + ", cid " +
-                                                   std::to_string(cid_) + ", datao " + std::to_string(datao_) + ", datal " +
-                                                   std::to_string(datal_);
+                                                   std::to_string(cid_) + ", datao " + std::to_string(datao_) +
+                                                   ", datal " + std::to_string(datal_);
             }
         } else {
             ++totals_.digests_recomputed;
         }
-        if (!matches && it != reads_.end() && !it->second.digest_failed) {
+        auto it = reads_.find(cid_);
+        if (!ok && it != reads_.end() && !it->second.digest_failed) {
             it->second.digest_failed = true;
             ++totals_.digest_failures;
         }
@@ -226,8 +236,8 @@ void DdpHostModel::complete(uint16_t cid) {
     auto it = reads_.find(cid);
     if (it == reads_.end() || it->second.completed) return;
     it->second.completed = true;
-    if (!it->second.registered || it->second.aborted) return;
-    const ddp::Status s = device_.teardown(connection_, cid);
+    if (device_ == nullptr || !it->second.registered || it->second.aborted) return;
+    const ddp::Status s = device_->teardown(connection_, cid);
     if (s == ddp::Status::Ok) {
         ++totals_.teardowns_sync;
     } else if (s == ddp::Status::InProgress) {
@@ -235,6 +245,22 @@ void DdpHostModel::complete(uint16_t cid) {
     } else {
         throw std::logic_error(std::string("teardown refused: ") + ddp::to_string(s));
     }
+}
+
+void DdpHostModel::fail_connection() {
+    for (auto& [cid, r] : reads_) {
+        if (r.completed) continue;
+        r.failed = true;
+        complete(cid);
+    }
+}
+
+DdpHostModel::ReadStatus DdpHostModel::status(uint16_t cid) const {
+    const Read& r = reads_.at(cid);
+    if (r.aborted) return ReadStatus::Aborted;
+    if (r.failed) return ReadStatus::Failed;
+    if (!r.completed) return ReadStatus::Pending;
+    return r.digest_failed ? ReadStatus::DigestError : ReadStatus::Ok;
 }
 
 std::vector<uint8_t> DdpHostModel::contents(uint16_t cid) const {

@@ -1,19 +1,27 @@
-// Test helper: a host as the offload expects one to behave, reduced to what placement tests need.
-//
-// It takes the frames of one connection in arrival order, after the engine ran on them (payload,
-// stream offset, the engine's per-packet metadata if it processed the frame), and:
-//   - reassembles the stream keeping the first copy of every byte (as TCP does);
-//   - parses it with the protocol core's StreamParser, the authority on framing;
+// Test helper: an NVMe/TCP host that uses the offload exactly as contract v2 says
+// (include/nvmeddp/ddp_mbuf.h) and trusts nothing else. Frames go through its TCP receiver
+// (tcp_receiver_model.hpp: checksums, reassembly, trimming, replacing, coalescing), and it takes the
+// in-order pieces that delivers, each with the metadata of the packet it came from, and:
+//   - parses them with the protocol core's StreamParser, the authority on framing, and refuses data
+//     for an unknown command or out of order within its transfer (a fatal error: every read not yet
+//     completed fails);
 //   - answers resync requests at every PDU header (ddp::Device::on_pdu_header);
-//   - for C2HData data bytes the device claims to have placed, checks they are in the buffer (a
-//     claim with a wrong byte is counted, never trusted); copies every other byte itself;
-//   - trusts NVMEDDP_PKT_DIGEST_OK and otherwise recomputes the digest over its buffer, and also
-//     checks every trusted digest in software so that a false claim is counted;
+//   - skips copying a C2HData data byte only when the piece's placement claim names exactly the
+//     command, registration tag and buffer offset its own parser gives that byte; copies every other
+//     byte; and tells the device after each piece how far the buffer is final (Device::filled);
+//   - trusts a data digest only when every piece that carried bytes of the PDU has NVMEDDP_PKT_CRC,
+//     and the piece with the digest's last byte says DIGEST_OK for the PDU at the sequence number
+//     where its parser found the header; otherwise it uses the parser's software digest;
 //   - tears each read down when its completion arrives (CapsuleResp, or SUCCESS on the last data).
+// Without a device (offload off) it copies and computes everything: the same host, for the
+// differential check (the bytes and the status of every read must be equal with the offload on).
+// For diagnostics it also checks every claim it acted on against the bytes it received (an oracle:
+// wrong_claims, false_digest_claims), but the tests' invariant is the buffer contents.
 // Registered buffers are split into segments, each with guard bytes on both sides.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <span>
@@ -21,12 +29,14 @@
 #include <vector>
 
 #include "ddp/device.hpp"
+#include "ddp/tcp_seq.hpp"
 #include "nvmeddp/ddp_mbuf.h"
 #include "nvmetcp/stream_parser.hpp"
+#include "testlib/tcp_receiver_model.hpp"
 
 namespace nvmeddp::testlib {
 
-class DdpHostModel {
+class DdpHostModel : private nvmetcp::TransferValidator {
 public:
     struct Options {
         bool header_digest = false;
@@ -36,16 +46,19 @@ public:
         uint32_t segments_per_buffer = 1;
         size_t guard = 64;               // guard bytes before and after every segment
         bool answer_resync = true;       // false: a host that never answers resync requests
+        bool ipv6 = false;               // the flow's IP version (its receiver checks that)
+        TcpReceiverModel::Options receiver{};
     };
 
     struct Totals {
         uint64_t delivered = 0;           // stream bytes given to the parser
-        uint64_t claimed_placed = 0;      // data bytes the device claimed, and that were right
-        uint64_t wrong_claims = 0;        // claimed placed, but the buffer held another byte (or none)
+        uint64_t claimed_placed = 0;      // data bytes taken from a claim (not copied)
+        uint64_t wrong_claims = 0;        // ... of which the buffer held another byte than received
         uint64_t copied = 0;              // data bytes the host copied itself
-        uint64_t digests_trusted = 0;     // DIGEST_OK on the packet where the digest ended
+        uint64_t claims_refused = 0;      // claimed bytes the host's framing disagreed with (copied)
+        uint64_t digests_trusted = 0;
         uint64_t digests_recomputed = 0;
-        uint64_t false_digest_claims = 0; // DIGEST_OK, but the data as received does not match the DDGST
+        uint64_t false_digest_claims = 0; // trusted, but the data as received does not match the DDGST
         uint64_t digest_failures = 0;     // reads whose data digest did not match
         uint64_t resync_confirmed = 0;
         uint64_t resync_refused = 0;
@@ -53,25 +66,29 @@ public:
         uint64_t teardowns_async = 0;
         std::string first_false_digest_claim;  // which PDU, for the report
         std::string first_wrong_claim;         // which byte, for the report
-        // Where the wrong claims were: (cid, buffer offset), the first 1024.
-        std::vector<std::pair<uint16_t, uint64_t>> wrong_claim_places;
         bool parse_failed = false;
         nvmetcp::ParseError parse_error{};
     };
+
+    enum class ReadStatus : uint8_t { Pending, Ok, DigestError, Failed, Aborted };
 
     struct Read {
         uint32_t length = 0;
         bool registered = false;
         bool aborted = false;  // torn down early: the buffer is no longer the device's to write
         uint32_t registered_len = 0;
+        uint16_t tag = 0;
+        uint32_t next_offset = 0;  // the next datao the host accepts (data in order)
         bool completed = false;
         bool digest_failed = false;
+        bool failed = false;       // the connection failed before the read completed
         std::vector<std::vector<uint8_t>> storage;   // per segment: guard, bytes, guard
         std::vector<ddp::BufferSegment> segments;
         std::vector<uint8_t> shadow;                 // bytes of an unregistered (or too short) read
     };
 
-    DdpHostModel(ddp::Device& device, ddp::ConnectionHandle connection, const Options& options);
+    // device null: a host without the offload.
+    DdpHostModel(ddp::Device* device, ddp::ConnectionHandle connection, const Options& options);
 
     // A read of `length` bytes with a registered buffer (of registered_len bytes when given: a buffer
     // shorter than the read, for out-of-range tests). Returns what setup said.
@@ -83,13 +100,21 @@ public:
     // what teardown said.
     ddp::Status abort_read(uint16_t cid);
 
-    void on_frame(uint64_t stream_offset, std::span<const uint8_t> payload, const ::nvmeddp_pkt_meta* meta);
+    // A frame of the connection as it arrived (after the offload engine, which attached meta).
+    void on_frame(std::span<const uint8_t> frame, const FrameLayout& layout, const ::nvmeddp_pkt_meta* meta) {
+        receiver_.on_frame(frame, layout, meta);
+    }
+    // In-order bytes from the host's TCP.
+    void on_piece(const ReceivedPiece& piece);
+    const TcpReceiverModel& receiver() const noexcept { return receiver_; }
 
     // The bytes the host holds for a read (its registered buffer or shadow), and whether every guard
     // byte of its segments is intact.
     std::vector<uint8_t> contents(uint16_t cid) const;
     bool guards_intact(uint16_t cid) const;
+    ReadStatus status(uint16_t cid) const;
     const Read& read(uint16_t cid) const { return reads_.at(cid); }
+    const std::map<uint16_t, Read>& reads() const noexcept { return reads_; }
     const Totals& totals() const noexcept { return totals_; }
     uint64_t delivered() const noexcept { return totals_.delivered; }
 
@@ -97,41 +122,41 @@ public:
     static constexpr uint8_t kFreshByte = 0xEE;  // a registered buffer before anything was written
 
 private:
-    struct Frame {
-        uint64_t stream_offset;
-        bool has_meta;
-        ::nvmeddp_pkt_meta meta;
+    struct PieceBits {
+        uint64_t begin, end;  // stream offsets
+        bool crc;
     };
 
-    void deliver();
+    Verdict check_transfer(nvmetcp::PduType type, uint16_t cccid, uint16_t tag, uint32_t offset, uint32_t length) override;
     void on_header(const nvmetcp::ParseEvent& ev);
-    void on_data(const nvmetcp::ParseEvent& ev);
-    void on_pdu_end(const nvmetcp::ParseEvent& ev);
-    bool claimed_placed(uint64_t stream_offset) const;
+    void on_data(const nvmetcp::ParseEvent& ev, const ReceivedPiece& piece);
+    void on_pdu_end(const nvmetcp::ParseEvent& ev, const ReceivedPiece& piece);
+    bool claimed(const ReceivedPiece& piece, const Read& r, ddp::TcpSeq seq, uint64_t buffer_offset) const;
     uint8_t* buffer_byte(Read& r, uint64_t offset);
     const uint8_t* buffer_byte(const Read& r, uint64_t offset) const;
     void complete(uint16_t cid);
+    void fail_connection();
 
-    ddp::Device& device_;
+    ddp::Device* device_;
     ddp::ConnectionHandle connection_;
     Options options_;
+    uint32_t conn_id_ = UINT32_MAX;  // what the metadata of this connection's packets carries
     nvmetcp::StreamParser parser_;
+    TcpReceiverModel receiver_;
     std::map<uint16_t, Read> reads_;
-    std::vector<Frame> frames_;
-    std::vector<uint8_t> stream_;
-    std::vector<int32_t> source_;  // per stream byte: index in frames_ of its first copy, -1 if none
-    uint64_t delivered_ = 0;
+    std::deque<PieceBits> pieces_;  // pieces since the current PDU began (NVMEDDP_PKT_CRC of each)
+    uint64_t piece_count_ = 0;
+    uint64_t verdict_piece_ = 0;    // the piece in which a data digest PDU last ended
+    bool verdict_matched_ = false;  // ... and whether the first one there was the PDU the device named
     Totals totals_;
 
     // The PDU being parsed
     nvmetcp::PduType type_{};
     uint64_t pdu_offset_ = 0;
-    uint32_t plen_ = 0;
     uint16_t cid_ = 0;
     uint32_t datao_ = 0;
     uint32_t datal_ = 0;
     uint8_t flags_ = 0;
-    nvmetcp::Crc32c wire_crc_{};  // over the PDU's data as received: the truth a DIGEST_OK claims
 };
 
 }  // namespace nvmeddp::testlib

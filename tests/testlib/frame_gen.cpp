@@ -34,8 +34,45 @@ uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t initial) noe
     return static_cast<uint16_t>(~acc);
 }
 
+namespace {
+
+// The TCP checksum field's value for a frame (pseudo-header from the IP header it has).
+uint16_t tcp_checksum_of(std::span<const uint8_t> b, const FrameLayout& layout) noexcept {
+    const size_t l3 = layout.l3_offset;
+    const size_t l4 = layout.l4_offset;
+    const bool ipv6 = (b[l3] >> 4) == 6;
+    const auto seg_len = static_cast<uint32_t>(layout.ip_end - l4);
+    uint32_t pseudo = 0;
+    if (ipv6) {
+        pseudo = sum16(b.subspan(l3 + 8, 32), 0);
+        pseudo += (seg_len >> 16) + (seg_len & 0xFFFF) + 6;
+    } else {
+        pseudo = sum16(b.subspan(l3 + 12, 8), 0);
+        pseudo += seg_len + 6;
+    }
+    return internet_checksum(b.subspan(l4, seg_len), pseudo);
+}
+
+}  // namespace
+
+void refresh_tcp_checksum(std::vector<uint8_t>& frame, const FrameLayout& layout) noexcept {
+    put16(frame, layout.l4_offset + 16u, 0);
+    put16(frame, layout.l4_offset + 16u, tcp_checksum_of(frame, layout));
+}
+
+bool checksums_ok(std::span<const uint8_t> b, const FrameLayout& layout, bool ipv6) noexcept {
+    if (layout.ip_end > b.size() || layout.l4_offset + 20u > layout.ip_end) return false;
+    const size_t l3 = layout.l3_offset;
+    if ((b[l3] >> 4) != (ipv6 ? 6 : 4)) return false;
+    // The IPv6 payload length is in no checksum but the TCP pseudo-header's, as the host reads it.
+    if (ipv6 && size_t{b[l3 + 4]} * 256 + b[l3 + 5] != layout.ip_end - l3 - 40u) return false;
+    if ((b[l3] >> 4) == 4 && internet_checksum(b.subspan(l3, layout.l4_offset - l3)) != 0) return false;
+    return tcp_checksum_of(b, layout) == 0;  // summed with its own checksum field: zero when right
+}
+
 void rewrite_tcp_seq(std::vector<uint8_t>& frame, const FrameLayout& layout, uint32_t seq) noexcept {
     put32(frame, layout.l4_offset + 4u, seq);
+    refresh_tcp_checksum(frame, layout);
 }
 
 FlowSpec ipv4_flow() {
@@ -211,6 +248,16 @@ FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOpt
             continue;
         }
         item.key = 2 * p;
+        if (plan.wire_corrupt > 0 && coin(rng) < plan.wire_corrupt) {
+            // This copy arrives damaged (and is dropped by a receiver); the sender sends it again.
+            Planned bad = item;
+            bad.faults |= fault::kWireCorrupt;
+            arrived.push_back(bad);
+            item.faults |= fault::kRetransmit;
+            item.key = 2 * (p + 1 + rng() % max_d) + 1;
+        } else if (plan.lying > 0 && coin(rng) < plan.lying) {
+            item.faults |= fault::kLying;
+        }
         if (plan.reorder > 0 && coin(rng) < plan.reorder) {
             item.faults |= fault::kReordered;
             item.key = 2 * (p + 1 + rng() % max_d) + 1;
@@ -244,6 +291,7 @@ FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOpt
         payload.assign(stream.begin() + static_cast<ptrdiff_t>(off),
                        stream.begin() + static_cast<ptrdiff_t>(off + item.range.length));
         if (item.faults & fault::kCorrupted) payload[*plan.corrupt_offset - off] ^= plan.corrupt_xor;
+        if ((item.faults & fault::kLying) && !payload.empty()) payload[rng() % payload.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
         TcpFields tcp;
         tcp.seq = static_cast<uint32_t>(o.first_seq + item.range.offset);
         tcp.ack = o.ack;
@@ -254,6 +302,11 @@ FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOpt
             case OptionMode::Varying: tcp.options = static_cast<TcpOptions>(i % 3); break;
         }
         BuiltFrame built = build_frame(o.flow, tcp, payload, o.pad_to_minimum);
+        if (item.faults & fault::kWireCorrupt) {
+            // One byte of the IP packet (headers or payload) altered after the checksums.
+            const size_t at = built.layout.l3_offset + rng() % (built.layout.ip_end - built.layout.l3_offset);
+            built.bytes[at] ^= static_cast<uint8_t>(1 + rng() % 255);
+        }
         out.frames.push_back(GeneratedFrame{
             std::move(built.bytes),
             FrameTruth{item.range.offset, static_cast<uint32_t>(item.range.length), tcp.seq, item.faults, item.segment,

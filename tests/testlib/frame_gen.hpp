@@ -84,6 +84,8 @@ inline constexpr uint8_t kRetransmit = 0x02;   // sent again after the original 
 inline constexpr uint8_t kDuplicate = 0x04;    // an extra copy of a segment that is also delivered
 inline constexpr uint8_t kResegmented = 0x08;  // retransmission of already sent bytes, cut differently
 inline constexpr uint8_t kCorrupted = 0x10;    // one payload byte altered (FaultPlan::corrupt_offset)
+inline constexpr uint8_t kWireCorrupt = 0x20;  // a byte altered on the wire: bad checksum, a receiver drops it
+inline constexpr uint8_t kLying = 0x40;        // a payload byte altered with a valid checksum (this copy only)
 }  // namespace fault
 
 struct FaultPlan {
@@ -102,6 +104,12 @@ struct FaultPlan {
     // checksum, which only the NVMe/TCP data digest catches.
     std::optional<uint64_t> corrupt_offset;
     uint8_t corrupt_xor = 0x5A;  // non-zero
+    // Probability a frame is corrupted on the wire: one byte of its IP packet altered after the
+    // checksums were computed (a receiver drops it), the clean segment retransmitted later.
+    double wire_corrupt = 0;
+    // Probability a frame's copy carries a lying byte: one payload byte altered and the checksum
+    // computed over it (a peer or middlebox that lies; other copies of the same bytes are clean).
+    double lying = 0;
 };
 
 enum class OptionMode : uint8_t { None, Timestamps, Varying };  // Varying: cycles none/TS/TS+SACK
@@ -141,8 +149,13 @@ struct FrameSequence {
 };
 
 // Rewrites the TCP sequence number of a built frame in place (replaying a stream with later sequence
-// numbers). The TCP checksum is left stale: the engine does not verify it (frame_parser.hpp).
+// numbers), and its TCP checksum with it.
 void rewrite_tcp_seq(std::vector<uint8_t>& frame, const FrameLayout& layout, uint32_t seq) noexcept;
+// Recomputes the TCP checksum of a built frame after its bytes were changed.
+void refresh_tcp_checksum(std::vector<uint8_t>& frame, const FrameLayout& layout) noexcept;
+// Whether the IPv4 header checksum (IPv4) and the TCP checksum of a built frame are right: what a
+// receiving host's IP and TCP check before they accept a segment.
+bool checksums_ok(std::span<const uint8_t> frame, const FrameLayout& layout, bool ipv6) noexcept;
 
 // Sequence number for stream byte 0 such that the sequence space wraps (to 0) at stream offset `at`.
 constexpr uint32_t first_seq_wrapping_at(uint64_t at) noexcept { return static_cast<uint32_t>(0 - at); }
