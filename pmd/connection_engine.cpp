@@ -235,6 +235,19 @@ bool ConnectionEngine::start_pdu() noexcept {
     crc_on_ = false;
     digest_have_ = 0;
     c2h_data_ = ch.pdu_type() == PduType::C2HData;
+    // A completion in the stream (CapsuleResp, or the data of a C2HData with SUCCESS) ends the
+    // command for the host: nothing after it is data the host takes for that command, so the engine
+    // writes no more into its registration once the PDU is through (finish_command()). Also while
+    // speculating: a completion the engine passed unconfirmed must not let it place later data of
+    // that command once confirmed, while the host (waiting on a hole) has yet to reach it.
+    completes_ = {};
+    {
+        if (ch.pdu_type() == PduType::CapsuleResp) {
+            completes_ = conn_.registrations.claim(reinterpret_cast<const nvmetcp::CapsuleRespPdu*>(hdr_)->cqe.cid.get());
+        } else if (c2h_data_ && (ch.flags & nvmetcp::pdu_flags::kSuccess) != 0) {
+            completes_ = conn_.registrations.claim(reinterpret_cast<const nvmetcp::C2HDataPdu*>(hdr_)->cccid.get());
+        }
+    }
     if (!c2h_data_) {
         data_begin_ = data_end_ = pdu_start_ + layout_.header_len;
         state_ = PduState::Body;
@@ -382,7 +395,13 @@ uint32_t ConnectionEngine::on_body(uint32_t n) noexcept {
     return take;
 }
 
+void ConnectionEngine::finish_command() noexcept {
+    if (completes_ && conn_.registrations.still_valid(completes_)) completes_.registration->set_device_written(UINT64_MAX);
+    completes_ = {};
+}
+
 void ConnectionEngine::end_pdu() noexcept {
+    finish_command();
     state_ = PduState::Header;
     layout_ready_ = false;
     c2h_data_ = false;
@@ -395,6 +414,7 @@ void ConnectionEngine::end_pdu() noexcept {
 // --- Searching and the resync handshake -------------------------------------------------------------
 
 void ConnectionEngine::lose_framing() noexcept {
+    completes_ = {};  // a PDU cut short completes nothing
     end_pdu();
     mode_ = Mode::Searching;
     carry_len_ = 0;

@@ -100,6 +100,7 @@ private:
     void begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept;
     void stop_placement(ddp::Counter& why) noexcept;
     void end_pdu() noexcept;
+    void finish_command() noexcept;
     void lose_framing() noexcept;
     void reject_header() noexcept;
     void found_candidate(TcpSeq seq) noexcept;
@@ -133,6 +134,7 @@ private:
     bool placing_ = false;
     bool crc_on_ = false;  // the digest is being computed over every data byte, in order
     ddp::RegistrationTable::Claim claim_{};
+    ddp::RegistrationTable::Claim completes_{};  // the command the current PDU completes, if any
     uint16_t cccid_ = 0;
     uint32_t datao_ = 0;
     SglCursor cursor_{};

@@ -63,6 +63,7 @@ void DdpHostModel::expect_read(uint16_t cid, uint32_t length) {
 
 ddp::Status DdpHostModel::abort_read(uint16_t cid) {
     Read& r = reads_.at(cid);
+    if (r.completed || r.aborted) return ddp::Status::NotRegistered;  // nothing left to give up
     r.aborted = true;
     if (device_ == nullptr || !r.registered) return ddp::Status::NotRegistered;
     return device_->teardown(connection_, cid);

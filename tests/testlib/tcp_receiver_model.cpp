@@ -1,6 +1,7 @@
 #include "testlib/tcp_receiver_model.hpp"
 
 #include <cstring>
+#include <algorithm>
 #include <iterator>
 
 namespace nvmeddp::testlib {
@@ -17,7 +18,7 @@ bool same_meta(const std::optional<::nvmeddp_pkt_meta>& a, const std::optional<:
 }  // namespace
 
 TcpReceiverModel::TcpReceiverModel(TcpSeq rcv_nxt, bool ipv6, const Options& options, Deliver deliver)
-    : rcv_nxt_(rcv_nxt), ipv6_(ipv6), options_(options), deliver_(std::move(deliver)), rng_(options.seed) {}
+    : base_(rcv_nxt), rcv_nxt_(rcv_nxt), ipv6_(ipv6), options_(options), deliver_(std::move(deliver)), rng_(options.seed) {}
 
 void TcpReceiverModel::on_frame(std::span<const uint8_t> frame, const FrameLayout& layout,
                                 const ::nvmeddp_pkt_meta* meta) {
@@ -49,55 +50,57 @@ void TcpReceiverModel::on_frame(std::span<const uint8_t> frame, const FrameLayou
 // Into the queue, which stays sorted and free of overlaps: either the new copy wins where it
 // overlaps (replace) or only its missing parts go in (trim).
 void TcpReceiverModel::enqueue(Segment s) {
-    bool overlaps = false;
-    for (const Segment& q : queue_) overlaps = overlaps || (q.begin < s.end() && s.begin < q.end());
+    const uint64_t b = key(s.begin);
+    const uint64_t e = b + s.bytes.size();
+    // The queued segments that overlap [b, e): from the last one starting before e, backwards.
+    auto first = queue_.lower_bound(b);
+    if (first != queue_.begin() && std::prev(first)->first + std::prev(first)->second.bytes.size() > b) --first;
+    const bool overlaps = first != queue_.end() && first->first < e;
     const bool replace = overlaps && std::uniform_real_distribution<double>(0, 1)(rng_) < options_.replace;
     if (overlaps) ++(replace ? counters_.replaced : counters_.trimmed);
     if (replace) {
         // Cut the queued segments back to what lies outside s.
-        for (auto it = queue_.begin(); it != queue_.end();) {
-            Segment& q = *it;
-            if (!(q.begin < s.end() && s.begin < q.end())) {
-                ++it;
-                continue;
+        for (auto it = first; it != queue_.end() && it->first < e;) {
+            Segment& q = it->second;
+            const uint64_t qb = it->first;
+            const uint64_t qe = qb + q.bytes.size();
+            if (qe > e) {  // a tail of q stays after s
+                Segment tail{q.begin + static_cast<uint32_t>(e - qb),
+                             std::vector<uint8_t>(q.bytes.begin() + static_cast<ptrdiff_t>(e - qb), q.bytes.end()), q.meta};
+                queue_.emplace(e, std::move(tail));
             }
-            if (q.end() > s.end()) {  // a tail of q stays after s
-                Segment tail{s.end(), std::vector<uint8_t>(q.bytes.begin() + q.begin.bytes_to(s.end()), q.bytes.end()), q.meta};
-                queue_.insert(std::next(it), std::move(tail));
-            }
-            if (q.begin < s.begin) {  // a head of q stays before s
-                q.bytes.resize(q.begin.bytes_to(s.begin));
+            if (qb < b) {  // a head of q stays before s
+                q.bytes.resize(b - qb);
                 ++it;
             } else {
                 it = queue_.erase(it);
             }
         }
-        auto at = queue_.begin();
-        while (at != queue_.end() && at->begin < s.begin) ++at;
-        queue_.insert(at, std::move(s));
+        queue_.emplace(b, std::move(s));
         return;
     }
     // Trim: insert the parts of s that no queued segment covers.
-    TcpSeq from = s.begin;
-    auto it = queue_.begin();
-    while (from < s.end()) {
-        while (it != queue_.end() && it->end() <= from) ++it;
-        const TcpSeq until = (it == queue_.end() || s.end() < it->begin) ? s.end() : it->begin;
+    uint64_t from = b;
+    auto it = first;
+    while (from < e) {
+        while (it != queue_.end() && it->first + it->second.bytes.size() <= from) ++it;
+        const uint64_t until = (it == queue_.end() || e < it->first) ? e : std::max(from, it->first);
         if (from < until) {
-            Segment part{from, std::vector<uint8_t>(s.bytes.begin() + s.begin.bytes_to(from),
-                                                    s.bytes.begin() + s.begin.bytes_to(until)),
+            Segment part{s.begin + static_cast<uint32_t>(from - b),
+                         std::vector<uint8_t>(s.bytes.begin() + static_cast<ptrdiff_t>(from - b),
+                                              s.bytes.begin() + static_cast<ptrdiff_t>(until - b)),
                          s.meta};
-            queue_.insert(it, std::move(part));
+            queue_.emplace(from, std::move(part));
         }
-        if (it == queue_.end()) break;
-        from = it->end();
+        if (it == queue_.end() || it->first >= e) break;
+        from = it->first + it->second.bytes.size();
     }
 }
 
 void TcpReceiverModel::deliver_ready() {
-    while (!queue_.empty() && queue_.front().begin <= rcv_nxt_) {
-        Segment s = std::move(queue_.front());
-        queue_.pop_front();
+    while (!queue_.empty() && queue_.begin()->second.begin <= rcv_nxt_) {
+        Segment s = std::move(queue_.begin()->second);
+        queue_.erase(queue_.begin());
         if (s.end() <= rcv_nxt_) continue;
         if (s.begin < rcv_nxt_) {
             s.bytes.erase(s.bytes.begin(), s.bytes.begin() + s.begin.bytes_to(rcv_nxt_));

@@ -14,7 +14,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <list>
+#include <map>
 #include <optional>
 #include <random>
 #include <span>
@@ -74,12 +74,16 @@ private:
     void deliver(Segment& s);
     void flush();
 
+    // Queue keys: bytes from the first sequence number (tests' streams stay far below 4 GiB).
+    uint64_t key(ddp::TcpSeq seq) const noexcept { return base_.bytes_to(seq); }
+
+    ddp::TcpSeq base_;
     ddp::TcpSeq rcv_nxt_;
     bool ipv6_;
     Options options_;
     Deliver deliver_;
     std::mt19937_64 rng_;
-    std::list<Segment> queue_;  // out of order, sorted, not overlapping
+    std::map<uint64_t, Segment> queue_;  // out of order, by key, not overlapping
     Segment pending_{};         // in-order bytes not yet handed up (coalescing)
     bool has_pending_ = false;
     Counters counters_;
