@@ -26,6 +26,7 @@
 
 #include "pmd/flow_key.hpp"
 #include "pmd/frame_parser.hpp"
+#include "pmd/nic_flow_parser.hpp"
 #include "pmd/nic_rule_table.hpp"
 
 namespace {
@@ -229,96 +230,18 @@ int stats_get(rte_eth_dev* dev, rte_eth_stats* st) {
 
 // --- rte_flow -----------------------------------------------------------------------------------
 
-bool all_bytes(const void* p, size_t n, uint8_t v) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    for (size_t i = 0; i < n; ++i) {
-        if (b[i] != v) return false;
-    }
-    return true;
-}
-
-// Parses the one rule shape this NIC supports; a rte_flow error (negative) for anything else.
-int parse_rule(rte_eth_dev* dev, const rte_flow_attr* attr, const rte_flow_item* items, const rte_flow_action* actions,
-               FlowKey& key, NicRuleAction& action, rte_flow_error* error) {
-    if (attr == nullptr || !attr->ingress || attr->egress || attr->transfer || attr->group != 0) {
-        return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ATTR, attr, "only ingress rules in group 0");
-    }
-    if (items == nullptr) return rte_flow_error_set(error, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM_NUM, nullptr, "no pattern");
-    const rte_flow_item* it = items;
-    auto next = [&it] {
-        while (it->type == RTE_FLOW_ITEM_TYPE_VOID) ++it;
-        return it++;
-    };
-    const rte_flow_item* eth = next();
-    if (eth->type != RTE_FLOW_ITEM_TYPE_ETH || (eth->mask != nullptr && !all_bytes(eth->mask, sizeof(rte_flow_item_eth), 0))) {
-        return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, eth, "pattern must start with ETH matching any frame");
-    }
-    const rte_flow_item* ip = next();
-    const rte_flow_item* tcp = next();
-    const rte_flow_item* end = next();
-    if (tcp->type != RTE_FLOW_ITEM_TYPE_TCP || tcp->spec == nullptr || tcp->mask == nullptr || end->type != RTE_FLOW_ITEM_TYPE_END) {
-        return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, tcp, "pattern must be ETH / IPV4 or IPV6 / TCP / END");
-    }
-    const auto* ts = static_cast<const rte_flow_item_tcp*>(tcp->spec);
-    const auto* tm = static_cast<const rte_flow_item_tcp*>(tcp->mask);
-    if (tm->hdr.src_port != 0xFFFF || tm->hdr.dst_port != 0xFFFF) {
-        return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, tcp, "TCP ports must be matched exactly");
-    }
-    const uint16_t sport = rte_be_to_cpu_16(ts->hdr.src_port);
-    const uint16_t dport = rte_be_to_cpu_16(ts->hdr.dst_port);
-    if (ip->type == RTE_FLOW_ITEM_TYPE_IPV4 && ip->spec != nullptr && ip->mask != nullptr) {
-        const auto* s = static_cast<const rte_flow_item_ipv4*>(ip->spec);
-        const auto* m = static_cast<const rte_flow_item_ipv4*>(ip->mask);
-        if (m->hdr.src_addr != 0xFFFFFFFF || m->hdr.dst_addr != 0xFFFFFFFF) {
-            return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, ip, "IPv4 addresses must be matched exactly");
-        }
-        key = FlowKey::ipv4(reinterpret_cast<const uint8_t*>(&s->hdr.src_addr), reinterpret_cast<const uint8_t*>(&s->hdr.dst_addr), sport, dport);
-    } else if (ip->type == RTE_FLOW_ITEM_TYPE_IPV6 && ip->spec != nullptr && ip->mask != nullptr) {
-        const auto* s = static_cast<const rte_flow_item_ipv6*>(ip->spec);
-        const auto* m = static_cast<const rte_flow_item_ipv6*>(ip->mask);
-        if (!all_bytes(m->hdr.src_addr, 16, 0xFF) || !all_bytes(m->hdr.dst_addr, 16, 0xFF)) {
-            return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, ip, "IPv6 addresses must be matched exactly");
-        }
-        key = FlowKey::ipv6(s->hdr.src_addr, s->hdr.dst_addr, sport, dport);
-    } else {
-        return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, ip, "second item must be IPV4 or IPV6 with spec and mask");
-    }
-
-    action = NicRuleAction{};
-    for (const rte_flow_action* a = actions; a != nullptr && a->type != RTE_FLOW_ACTION_TYPE_END; ++a) {
-        if (a->type == RTE_FLOW_ACTION_TYPE_VOID) continue;
-        if (a->type == RTE_FLOW_ACTION_TYPE_QUEUE && a->conf != nullptr) {
-            const auto* q = static_cast<const rte_flow_action_queue*>(a->conf);
-            if (q->index >= dev->data->nb_rx_queues) {
-                return rte_flow_error_set(error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a, "queue index beyond the rx queues");
-            }
-            action.has_queue = true;
-            action.queue = q->index;
-        } else if (a->type == RTE_FLOW_ACTION_TYPE_MARK && a->conf != nullptr) {
-            action.has_mark = true;
-            action.mark = static_cast<const rte_flow_action_mark*>(a->conf)->id;
-        } else {
-            return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a, "only QUEUE and MARK actions");
-        }
-    }
-    if (!action.has_queue && !action.has_mark) {
-        return rte_flow_error_set(error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_NUM, actions, "no QUEUE or MARK action");
-    }
-    return 0;
-}
-
 int flow_validate(rte_eth_dev* dev, const rte_flow_attr* attr, const rte_flow_item items[],
                   const rte_flow_action actions[], rte_flow_error* error) {
     FlowKey key;
     NicRuleAction action;
-    return parse_rule(dev, attr, items, actions, key, action, error);
+    return nvmeddp::pmd::parse_nic_rule(attr, items, actions, dev->data->nb_rx_queues, key, action, error);
 }
 
 rte_flow* flow_create(rte_eth_dev* dev, const rte_flow_attr* attr, const rte_flow_item items[],
                       const rte_flow_action actions[], rte_flow_error* error) {
     FlowKey key;
     NicRuleAction action;
-    if (parse_rule(dev, attr, items, actions, key, action, error) != 0) return nullptr;
+    if (nvmeddp::pmd::parse_nic_rule(attr, items, actions, dev->data->nb_rx_queues, key, action, error) != 0) return nullptr;
     auto* flow = static_cast<rte_flow*>(rte_zmalloc("net_nvmeddp_flow", sizeof(rte_flow), 0));
     if (flow == nullptr) {
         rte_flow_error_set(error, ENOMEM, RTE_FLOW_ERROR_TYPE_HANDLE, nullptr, "out of memory");
