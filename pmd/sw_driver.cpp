@@ -101,7 +101,9 @@ ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
     std::string why = "no flow steering on this port";
     o->classify = !(config_.steering != nullptr && config_.steering->install(conn.config, id, why));
     QueueEngine& q = *queues_[o->queue];
-    if (q.add_connection(o->engine.get(), o->key, o->classify) == 0) {
+    // The classifier entry always (also under a rule): a port may accept the rule yet deliver the
+    // frames without their MARK; the MARK is only the fast path.
+    if (q.add_connection(o->engine.get(), o->key, true) == 0) {
         if (!o->classify) config_.steering->remove(id);
         return ddp::Status::DriverFailed;
     }
@@ -125,7 +127,7 @@ ddp::DdpDriver::Ticket SoftwareDriver::sk_del(ddp::DriverConnection& conn) noexc
     if (!o->classify) config_.steering->remove(o->conn_id);
     // Cannot fail: the ring holds two commands per connection id, and an id is reused only after
     // its removal was consumed (sk_free).
-    o->removal = queues_[o->queue]->remove_connection(o->conn_id, o->key, o->classify);
+    o->removal = queues_[o->queue]->remove_connection(o->conn_id, o->key, true);  // added with one always
     return kRemovalTicket | o->removal;
 }
 
