@@ -44,7 +44,7 @@ class QueueEngine {
 public:
     // Largest number of payload chunks (mbuf segments) of one frame; beyond it the frame is left to
     // the host and the connection sees a gap (resync).
-    static constexpr size_t kMaxChunks = 16;
+    static constexpr size_t kMaxChunks = 64;
 
     QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed);
 
