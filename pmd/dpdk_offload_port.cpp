@@ -2,10 +2,13 @@
 
 #include <rte_errno.h>
 
+#include <array>
+#include <atomic>
 #include <cstdio>
 
 #include "ddp/device_registry.hpp"
 #include "pmd/dpdk_mbuf_meta.hpp"
+#include "pmd/dpdk_rx_checksum.hpp"
 
 namespace nvmeddp::pmd {
 
@@ -15,13 +18,42 @@ std::string failed(const char* what, int rc) {
     return std::string(what) + " failed: " + rte_strerror(rc < 0 ? -rc : rc);
 }
 
+// Per port, what configure_port() learnt of MARK delivery, and whether it asked already (control
+// path, any thread).
+std::array<std::atomic<MarkDelivery>, RTE_MAX_ETHPORTS> g_mark_delivery{};
+std::array<std::atomic<bool>, RTE_MAX_ETHPORTS> g_mark_asked{};
+
+// Before the port's first configure: ethdev refuses it later (-EBUSY, with an error in the log),
+// so a port configured by someone else stays NotNegotiated. -ENOTSUP is most PMDs' answer and, as
+// DPDK documents, means the features may be used without negotiating: nothing to report.
+MarkDelivery negotiate_mark(uint16_t port) {
+    uint64_t features = RTE_ETH_RX_METADATA_USER_MARK;
+    const int rc = rte_eth_rx_metadata_negotiate(port, &features);
+    if (rc == -ENOTSUP) return MarkDelivery::Unsupported;
+    if (rc != 0) return MarkDelivery::NotNegotiated;
+    return (features & RTE_ETH_RX_METADATA_USER_MARK) != 0 ? MarkDelivery::Negotiated : MarkDelivery::Refused;
+}
+
 }  // namespace
+
+MarkDelivery rx_mark_delivery(uint16_t port_id) noexcept {
+    return port_id < RTE_MAX_ETHPORTS ? g_mark_delivery[port_id].load(std::memory_order_acquire) : MarkDelivery::NotNegotiated;
+}
 
 std::string configure_port(const PortSetup& s) {
     if (!rte_eth_dev_is_valid_port(s.port_id)) return "port " + std::to_string(s.port_id) + " does not exist";
     if (s.pool == nullptr) return "no mbuf pool given";
+    if (!g_mark_asked[s.port_id].exchange(true)) {
+        g_mark_delivery[s.port_id].store(negotiate_mark(s.port_id), std::memory_order_release);
+    }
+    rte_eth_dev_info info{};
+    int rc = rte_eth_dev_info_get(s.port_id, &info);
+    if (rc != 0) return failed("rte_eth_dev_info_get", rc);
     rte_eth_conf conf{};
-    int rc = rte_eth_dev_configure(s.port_id, s.rx_queues, s.tx_queues, &conf);
+    // The engine must not follow a segment the host's TCP will drop: let the port say which those
+    // are where it can (the engine verifies the others itself).
+    conf.rxmode.offloads = info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
+    rc = rte_eth_dev_configure(s.port_id, s.rx_queues, s.tx_queues, &conf);
     if (rc < 0) return failed("rte_eth_dev_configure", rc);
     uint16_t rxd = s.rx_descriptors;
     uint16_t txd = s.tx_descriptors;
@@ -61,6 +93,7 @@ std::unique_ptr<OffloadPort> OffloadPort::attach(const OffloadPortOptions& o, st
 
     std::unique_ptr<OffloadPort> p(new OffloadPort());
     p->port_ = o.port_id;
+    p->use_mark_ = rx_mark_delivery(o.port_id) != MarkDelivery::Refused;
     char port_name[RTE_ETH_NAME_MAX_LEN] = "";
     rte_eth_dev_get_name_by_port(o.port_id, port_name);
     p->name_ = std::string("nvmeddp-sw:") + port_name;
@@ -81,6 +114,7 @@ std::unique_ptr<OffloadPort> OffloadPort::attach(const OffloadPortOptions& o, st
         auto ctx = std::make_unique<QueueContext>();
         ctx->port = p.get();
         ctx->engine = &p->driver_->queue(q);
+        ctx->use_mark = p->use_mark_;
         const rte_eth_rxtx_callback* cb = rte_eth_add_rx_callback(o.port_id, q, &OffloadPort::on_rx_burst, ctx.get());
         if (cb == nullptr) {
             error = std::string("rte_eth_add_rx_callback failed on queue ") + std::to_string(q) + ": " + rte_strerror(rte_errno);
@@ -122,7 +156,7 @@ PortEngineCounters OffloadPort::counters() const {
         c.by_mark += e.by_mark.get();
         c.by_classifier += e.by_classifier.get();
         c.stale_mark += e.stale_mark.get();
-        c.too_many_chunks += e.too_many_chunks.get();
+        c.too_many_chunks += e.too_many_chunks.get() + q->too_many_chunks.get();
         c.bad_checksum += q->bad_checksum.get();
         c.with_metadata += q->with_metadata.get();
     }
@@ -132,26 +166,38 @@ PortEngineCounters OffloadPort::counters() const {
 uint16_t OffloadPort::on_rx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, uint16_t, void* arg) {
     auto* ctx = static_cast<QueueContext*>(arg);
     QueueEngine& engine = *ctx->engine;
+    const uint64_t meta_flag = MbufMeta::flag();
     engine.begin_burst();
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
-        // A segment the NIC found corrupt is dropped by the host's TCP: the engine must not follow
-        // it either (its retransmission will come in order).
-        if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
-            (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
-            ctx->bad_checksum.add();
-            continue;
-        }
+        // Only what this burst's engine filled may carry the flag: a PMD that passes mbufs through
+        // (net_ring, a loopback) can hand back one still flagged from an earlier life.
+        m->ol_flags &= ~meta_flag;
+        // A segment the port found corrupt is one the host's TCP drops: the engine is told so and
+        // must not follow it (its retransmission will come in order).
+        const L4Checksum l4 = l4_checksum_of(m->ol_flags);
+        if (l4 == L4Checksum::Bad) ctx->bad_checksum.add();
         PayloadChunk more[QueueEngine::kMaxChunks];
         size_t count = 0;
-        for (rte_mbuf* seg = m->next; seg != nullptr && count < QueueEngine::kMaxChunks; seg = seg->next) {
+        bool too_many = false;
+        for (rte_mbuf* seg = m->next; seg != nullptr; seg = seg->next) {
+            if (count == QueueEngine::kMaxChunks) {
+                too_many = true;
+                break;
+            }
             more[count++] = PayloadChunk{rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len};
         }
+        if (too_many) {  // cut short, the payload would disagree with the IP length: left to the host
+            ctx->too_many_chunks.add();
+            continue;
+        }
+        // A MARK is taken only from a port that agreed to deliver it; the classifier finds the
+        // connection's frames without one (each offloaded connection has its classifier entry).
         const uint32_t mark = m->hash.fdir.hi;
-        const bool marked = (m->ol_flags & RTE_MBUF_F_RX_FDIR_ID) != 0;
+        const bool marked = ctx->use_mark && (m->ol_flags & RTE_MBUF_F_RX_FDIR_ID) != 0;
         nvmeddp_pkt_meta meta;
         if (engine.process({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, m->pkt_len, {more, count},
-                           marked ? &mark : nullptr, L4Checksum::Unknown, meta)) {
+                           marked ? &mark : nullptr, l4, meta)) {
             MbufMeta::set(m, meta);
             ctx->with_metadata.add();
         }

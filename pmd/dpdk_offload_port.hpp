@@ -35,8 +35,20 @@ struct PortSetup {
 };
 
 // Configures and starts a port with the given queues (rte_eth_dev_configure, queue setup, start).
-// Returns an empty string on success, else what failed and DPDK's reason.
+// Before the first configure it negotiates MARK delivery (rte_eth_rx_metadata_negotiate, USER_MARK)
+// and remembers the outcome for OffloadPort::attach; it enables the port's rx checksum offload for
+// IPv4 headers and TCP where the port has it. Returns an empty string on success, else what failed
+// and DPDK's reason.
 std::string configure_port(const PortSetup& setup);
+
+// Whether a port delivers rte_flow MARKs with the frames, as configure_port() found out.
+enum class MarkDelivery : uint8_t {
+    NotNegotiated,  // configure_port() did not configure it first (someone else did): assumed yes
+    Unsupported,    // the PMD does not negotiate (-ENOTSUP): DPDK says to assume it works
+    Negotiated,     // the PMD agreed to deliver USER_MARK
+    Refused,        // the PMD negotiated, without USER_MARK: MARKs are not to be relied on
+};
+MarkDelivery rx_mark_delivery(uint16_t port_id) noexcept;
 
 struct OffloadPortOptions {
     uint16_t port_id = 0;
@@ -48,7 +60,11 @@ struct OffloadPortOptions {
 
 struct PortEngineCounters {
     uint64_t frames = 0, not_tcp = 0, not_offloaded = 0, by_mark = 0, by_classifier = 0, stale_mark = 0;
-    uint64_t too_many_chunks = 0, bad_checksum = 0, with_metadata = 0;
+    // Frames in more segments than the engine takes: counted by the engine (an offloaded
+    // connection's frame) or by the port (QueueEngine::kMaxChunks later segments are gathered at most).
+    uint64_t too_many_chunks = 0;
+    uint64_t bad_checksum = 0;   // frames the port flagged BAD (IPv4 header or TCP), passed on as such
+    uint64_t with_metadata = 0;
 };
 
 class OffloadPort {
@@ -64,6 +80,9 @@ public:
     SoftwareDriver& driver() noexcept { return *driver_; }
     uint16_t port_id() const noexcept { return port_; }
     const std::string& name() const noexcept { return name_; }
+    // Whether the engines take the port's MARKs (rx_mark_delivery() is not Refused); the software
+    // classifier finds every offloaded connection's frames either way.
+    bool uses_mark() const noexcept { return use_mark_; }
     PortEngineCounters counters() const;
 
     // No lcore polls the port's queues any more: from now on the control path applies its own
@@ -74,7 +93,9 @@ private:
     struct QueueContext {
         OffloadPort* port;
         QueueEngine* engine;
+        bool use_mark;
         ddp::Counter bad_checksum;
+        ddp::Counter too_many_chunks;
         ddp::Counter with_metadata;
     };
 
@@ -82,6 +103,7 @@ private:
     static uint16_t on_rx_burst(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n, uint16_t max, void* ctx);
 
     uint16_t port_ = 0;
+    bool use_mark_ = true;
     std::string name_;
     std::unique_ptr<RteFlowSteering> steering_;
     SoftwareDriver* driver_ = nullptr;

@@ -9,10 +9,9 @@
 // belongs to and the bytes present before using it. A frame longer than its IP packet (Ethernet
 // padding up to 60 bytes, trailing FCS) is fine: the payload ends where IP says the packet ends.
 //
-// Checksums (IPv4 header, TCP) are not verified. The NIC or the kernel side of the port has checked
-// them (or marked the mbuf bad, which the engine tests before calling this), and re-summing every
-// payload byte here would cost as much as the CRC32C the offload exists to save. Nothing unsafe
-// follows from a corrupted segment that slipped through: the engine only places bytes, and the
+// Checksums (IPv4 header, TCP) are not verified here: l4_checksum.hpp does that on the TcpSegment
+// parsed here, for a NIC's rx checksum offload (our net_nvmeddp) and for the engine when the port
+// could not say. Parsing alone is safe on a corrupted frame: the engine only places bytes, and the
 // host's TCP and NVMe/TCP parsers re-validate every byte they consume (data digest included).
 #pragma once
 

@@ -8,6 +8,18 @@
 // nb_desc entries: a frame that finds it full is dropped and counted in imissed, as a NIC out of rx
 // descriptors does. Multi-segment frames pass as they are.
 //
+// Like a NIC it also offers (configured by the application, as any NIC):
+//   - rx checksum offload (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM, _TCP_CKSUM): each received TCP segment's
+//     IPv4 header and TCP checksums are verified (pmd/l4_checksum.hpp) and reported as
+//     RTE_MBUF_F_RX_IP_CKSUM_* / RTE_MBUF_F_RX_L4_CKSUM_* GOOD or BAD; frames that are not TCP
+//     segments it can parse, and the IP checksum of IPv6, are UNKNOWN;
+//   - rx metadata negotiation (rte_eth_rx_metadata_negotiate): it delivers USER_MARK, unless an
+//     application negotiated it away.
+// Devargs, to stand in for NICs that deliver no MARK although they accept rules with one:
+//   rx_mark=on      (default) as above
+//   rx_mark=off     negotiation grants no USER_MARK; MARK actions are accepted, never delivered
+//   rx_mark=silent  no negotiation at all (-ENOTSUP: "assume it works"), and no MARK delivered
+//
 // Built against the driver-SDK headers fetched by scripts/fetch-dpdk-sdk.sh; linked into whatever
 // uses it as an object library, so its RTE_PMD_REGISTER_VDEV constructor is always kept.
 #include <bus_vdev_driver.h>
@@ -15,6 +27,7 @@
 #include <ethdev_vdev.h>
 #include <rte_flow.h>
 #include <rte_flow_driver.h>
+#include <rte_kvargs.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -23,9 +36,12 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <span>
 
 #include "pmd/flow_key.hpp"
 #include "pmd/frame_parser.hpp"
+#include "pmd/l4_checksum.hpp"
+#include "pmd/nic_flow_parser.hpp"
 #include "pmd/nic_rule_table.hpp"
 
 namespace {
@@ -47,12 +63,20 @@ struct TxQueue {
     uint64_t packets = 0, bytes = 0, missed = 0, marked = 0;  // written by the lcore sending on it
 };
 
+// What the rx_mark devarg makes of MARK delivery (see the top of the file).
+enum class MarkMode : uint8_t { On, Off, Silent };
+
 struct Port {
     rte_ether_addr mac{};
     uint16_t port_id = 0;
     RxQueue* rx[kMaxQueues] = {};
     TxQueue* tx[kMaxQueues] = {};
     NicRuleTable rules;
+    MarkMode mark_mode = MarkMode::On;
+    // Set on the control path while the port is stopped, read by the data path once started.
+    bool deliver_mark = true;    // the last negotiation (if any) kept USER_MARK
+    bool verify_ip_cksum = false;   // RTE_ETH_RX_OFFLOAD_IPV4_CKSUM configured
+    bool verify_tcp_cksum = false;  // RTE_ETH_RX_OFFLOAD_TCP_CKSUM configured
 };
 
 }  // namespace
@@ -77,7 +101,25 @@ uint16_t rx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
     return got;
 }
 
-// The wire and the receiving NIC in one: classify, mark, queue. Every frame is consumed.
+// The rx checksum offload of a received TCP segment (whose headers parse_frame found in the first
+// segment): GOOD or BAD per enabled check, UNKNOWN (no flag) otherwise. The payload may continue in
+// later segments of the chain.
+uint64_t rx_checksum_flags(const Port& port, const rte_mbuf* m, const nvmeddp::pmd::TcpSegment& seg) {
+    uint64_t flags = 0;
+    const std::span<const uint8_t> first(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
+    if (port.verify_ip_cksum && seg.flow.family == nvmeddp::pmd::IpFamily::Ipv4) {
+        flags |= nvmeddp::pmd::ipv4_header_checksum_ok(first, seg) ? RTE_MBUF_F_RX_IP_CKSUM_GOOD : RTE_MBUF_F_RX_IP_CKSUM_BAD;
+    }
+    if (port.verify_tcp_cksum) {
+        nvmeddp::pmd::TcpChecksum sum(first, seg);
+        for (const rte_mbuf* s = m->next; s != nullptr; s = s->next) sum.add({rte_pktmbuf_mtod(s, const uint8_t*), s->data_len});
+        flags |= sum.ok() ? RTE_MBUF_F_RX_L4_CKSUM_GOOD : RTE_MBUF_F_RX_L4_CKSUM_BAD;
+    }
+    return flags;
+}
+
+// The wire and the receiving NIC in one: classify, verify checksums, mark, queue. Every frame is
+// consumed.
 uint16_t tx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
     auto* q = static_cast<TxQueue*>(queue);
     Port* port = q->port;
@@ -89,10 +131,11 @@ uint16_t tx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
         m->ol_flags = 0;
         m->port = port->port_id;
         const auto parsed = nvmeddp::pmd::parse_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, m->pkt_len);
+        if (parsed.ok()) m->ol_flags |= rx_checksum_flags(*port, m, parsed.segment);
         NicRuleAction action;
         if (parsed.ok() && port->rules.match(parsed.segment.flow, action)) {
             if (action.has_queue && action.queue < rx_queues) target = action.queue;
-            if (action.has_mark) {
+            if (action.has_mark && port->deliver_mark) {
                 m->ol_flags |= RTE_MBUF_F_RX_FDIR | RTE_MBUF_F_RX_FDIR_ID;
                 m->hash.fdir.hi = action.mark;
                 ++q->marked;
@@ -111,7 +154,23 @@ uint16_t tx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
 
 // --- device ops ---------------------------------------------------------------------------------
 
-int dev_configure(rte_eth_dev*) { return 0; }
+int dev_configure(rte_eth_dev* dev) {
+    Port* port = port_of(dev);
+    const uint64_t offloads = dev->data->dev_conf.rxmode.offloads;
+    port->verify_ip_cksum = (offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0;
+    port->verify_tcp_cksum = (offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) != 0;
+    return 0;
+}
+
+// Called by ethdev only before the first configure. Of what is asked, USER_MARK is what it can
+// deliver (with rx_mark=on); asking for nothing, or without USER_MARK, switches delivery off.
+int rx_metadata_negotiate(rte_eth_dev* dev, uint64_t* features) {
+    Port* port = port_of(dev);
+    if (port->mark_mode == MarkMode::Silent) return -ENOTSUP;
+    *features &= port->mark_mode == MarkMode::On ? RTE_ETH_RX_METADATA_USER_MARK : 0;
+    port->deliver_mark = (*features & RTE_ETH_RX_METADATA_USER_MARK) != 0;
+    return 0;
+}
 
 int dev_start(rte_eth_dev* dev) {
     dev->data->dev_link.link_status = RTE_ETH_LINK_UP;
@@ -165,7 +224,7 @@ int dev_infos_get(rte_eth_dev*, rte_eth_dev_info* info) {
     info->max_rx_queues = kMaxQueues;
     info->max_tx_queues = kMaxQueues;
     info->min_rx_bufsize = 0;
-    info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+    info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
     info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     return 0;
 }
@@ -229,96 +288,18 @@ int stats_get(rte_eth_dev* dev, rte_eth_stats* st) {
 
 // --- rte_flow -----------------------------------------------------------------------------------
 
-bool all_bytes(const void* p, size_t n, uint8_t v) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    for (size_t i = 0; i < n; ++i) {
-        if (b[i] != v) return false;
-    }
-    return true;
-}
-
-// Parses the one rule shape this NIC supports; a rte_flow error (negative) for anything else.
-int parse_rule(rte_eth_dev* dev, const rte_flow_attr* attr, const rte_flow_item* items, const rte_flow_action* actions,
-               FlowKey& key, NicRuleAction& action, rte_flow_error* error) {
-    if (attr == nullptr || !attr->ingress || attr->egress || attr->transfer || attr->group != 0) {
-        return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ATTR, attr, "only ingress rules in group 0");
-    }
-    if (items == nullptr) return rte_flow_error_set(error, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM_NUM, nullptr, "no pattern");
-    const rte_flow_item* it = items;
-    auto next = [&it] {
-        while (it->type == RTE_FLOW_ITEM_TYPE_VOID) ++it;
-        return it++;
-    };
-    const rte_flow_item* eth = next();
-    if (eth->type != RTE_FLOW_ITEM_TYPE_ETH || (eth->mask != nullptr && !all_bytes(eth->mask, sizeof(rte_flow_item_eth), 0))) {
-        return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, eth, "pattern must start with ETH matching any frame");
-    }
-    const rte_flow_item* ip = next();
-    const rte_flow_item* tcp = next();
-    const rte_flow_item* end = next();
-    if (tcp->type != RTE_FLOW_ITEM_TYPE_TCP || tcp->spec == nullptr || tcp->mask == nullptr || end->type != RTE_FLOW_ITEM_TYPE_END) {
-        return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, tcp, "pattern must be ETH / IPV4 or IPV6 / TCP / END");
-    }
-    const auto* ts = static_cast<const rte_flow_item_tcp*>(tcp->spec);
-    const auto* tm = static_cast<const rte_flow_item_tcp*>(tcp->mask);
-    if (tm->hdr.src_port != 0xFFFF || tm->hdr.dst_port != 0xFFFF) {
-        return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, tcp, "TCP ports must be matched exactly");
-    }
-    const uint16_t sport = rte_be_to_cpu_16(ts->hdr.src_port);
-    const uint16_t dport = rte_be_to_cpu_16(ts->hdr.dst_port);
-    if (ip->type == RTE_FLOW_ITEM_TYPE_IPV4 && ip->spec != nullptr && ip->mask != nullptr) {
-        const auto* s = static_cast<const rte_flow_item_ipv4*>(ip->spec);
-        const auto* m = static_cast<const rte_flow_item_ipv4*>(ip->mask);
-        if (m->hdr.src_addr != 0xFFFFFFFF || m->hdr.dst_addr != 0xFFFFFFFF) {
-            return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, ip, "IPv4 addresses must be matched exactly");
-        }
-        key = FlowKey::ipv4(reinterpret_cast<const uint8_t*>(&s->hdr.src_addr), reinterpret_cast<const uint8_t*>(&s->hdr.dst_addr), sport, dport);
-    } else if (ip->type == RTE_FLOW_ITEM_TYPE_IPV6 && ip->spec != nullptr && ip->mask != nullptr) {
-        const auto* s = static_cast<const rte_flow_item_ipv6*>(ip->spec);
-        const auto* m = static_cast<const rte_flow_item_ipv6*>(ip->mask);
-        if (!all_bytes(m->hdr.src_addr, 16, 0xFF) || !all_bytes(m->hdr.dst_addr, 16, 0xFF)) {
-            return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, ip, "IPv6 addresses must be matched exactly");
-        }
-        key = FlowKey::ipv6(s->hdr.src_addr, s->hdr.dst_addr, sport, dport);
-    } else {
-        return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, ip, "second item must be IPV4 or IPV6 with spec and mask");
-    }
-
-    action = NicRuleAction{};
-    for (const rte_flow_action* a = actions; a != nullptr && a->type != RTE_FLOW_ACTION_TYPE_END; ++a) {
-        if (a->type == RTE_FLOW_ACTION_TYPE_VOID) continue;
-        if (a->type == RTE_FLOW_ACTION_TYPE_QUEUE && a->conf != nullptr) {
-            const auto* q = static_cast<const rte_flow_action_queue*>(a->conf);
-            if (q->index >= dev->data->nb_rx_queues) {
-                return rte_flow_error_set(error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a, "queue index beyond the rx queues");
-            }
-            action.has_queue = true;
-            action.queue = q->index;
-        } else if (a->type == RTE_FLOW_ACTION_TYPE_MARK && a->conf != nullptr) {
-            action.has_mark = true;
-            action.mark = static_cast<const rte_flow_action_mark*>(a->conf)->id;
-        } else {
-            return rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a, "only QUEUE and MARK actions");
-        }
-    }
-    if (!action.has_queue && !action.has_mark) {
-        return rte_flow_error_set(error, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_NUM, actions, "no QUEUE or MARK action");
-    }
-    return 0;
-}
-
 int flow_validate(rte_eth_dev* dev, const rte_flow_attr* attr, const rte_flow_item items[],
                   const rte_flow_action actions[], rte_flow_error* error) {
     FlowKey key;
     NicRuleAction action;
-    return parse_rule(dev, attr, items, actions, key, action, error);
+    return nvmeddp::pmd::parse_nic_rule(attr, items, actions, dev->data->nb_rx_queues, key, action, error);
 }
 
 rte_flow* flow_create(rte_eth_dev* dev, const rte_flow_attr* attr, const rte_flow_item items[],
                       const rte_flow_action actions[], rte_flow_error* error) {
     FlowKey key;
     NicRuleAction action;
-    if (parse_rule(dev, attr, items, actions, key, action, error) != 0) return nullptr;
+    if (nvmeddp::pmd::parse_nic_rule(attr, items, actions, dev->data->nb_rx_queues, key, action, error) != 0) return nullptr;
     auto* flow = static_cast<rte_flow*>(rte_zmalloc("net_nvmeddp_flow", sizeof(rte_flow), 0));
     if (flow == nullptr) {
         rte_flow_error_set(error, ENOMEM, RTE_FLOW_ERROR_TYPE_HANDLE, nullptr, "out of memory");
@@ -379,20 +360,46 @@ constexpr eth_dev_ops make_dev_ops() {
     ops.tx_queue_setup = tx_queue_setup;
     ops.tx_queue_release = tx_queue_release;
     ops.flow_ops_get = flow_ops_get;
+    ops.rx_metadata_negotiate = rx_metadata_negotiate;
     return ops;
 }
 constinit const eth_dev_ops g_dev_ops = make_dev_ops();
 
 // --- vdev ---------------------------------------------------------------------------------------
 
+constexpr const char* kDevargs[] = {"rx_mark", nullptr};
+
+// -EINVAL for an unknown key or value (the EAL then reports the vdev as failed).
+int parse_devargs(const char* args, MarkMode& mark_mode) {
+    if (args == nullptr || args[0] == '\0') return 0;
+    rte_kvargs* kv = rte_kvargs_parse(args, kDevargs);
+    if (kv == nullptr) return -EINVAL;
+    int rc = 0;
+    if (const char* v = rte_kvargs_get(kv, "rx_mark"); v != nullptr) {
+        if (std::strcmp(v, "on") == 0) {
+            mark_mode = MarkMode::On;
+        } else if (std::strcmp(v, "off") == 0) {
+            mark_mode = MarkMode::Off;
+        } else if (std::strcmp(v, "silent") == 0) {
+            mark_mode = MarkMode::Silent;
+        } else {
+            rc = -EINVAL;
+        }
+    }
+    rte_kvargs_free(kv);
+    return rc;
+}
+
 int probe(rte_vdev_device* vdev) {
     if (rte_eal_process_type() != RTE_PROC_PRIMARY) return -ENOTSUP;
-    const char* args = rte_vdev_device_args(vdev);
-    if (args != nullptr && args[0] != '\0') return -EINVAL;  // takes no arguments
+    MarkMode mark_mode = MarkMode::On;
+    if (int rc = parse_devargs(rte_vdev_device_args(vdev), mark_mode); rc != 0) return rc;
     rte_eth_dev* dev = rte_eth_vdev_allocate(vdev, sizeof(Port));
     if (dev == nullptr) return -ENOMEM;
     Port* port = new (dev->data->dev_private) Port();  // dev_private is zeroed memory: construct it
     port->port_id = dev->data->port_id;
+    port->mark_mode = mark_mode;
+    port->deliver_mark = mark_mode == MarkMode::On;
     rte_eth_random_addr(port->mac.addr_bytes);
     dev->data->mac_addrs = &port->mac;
     dev->data->promiscuous = 1;
@@ -424,3 +431,4 @@ constinit rte_vdev_driver g_driver = make_driver();
 }  // namespace
 
 RTE_PMD_REGISTER_VDEV(net_nvmeddp, g_driver);
+RTE_PMD_REGISTER_PARAM_STRING(net_nvmeddp, "rx_mark=on|off|silent");

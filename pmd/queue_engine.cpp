@@ -1,7 +1,7 @@
 #include "pmd/queue_engine.hpp"
 
 #include "pmd/frame_parser.hpp"
-#include "pmd/ones_sum.hpp"
+#include "pmd/l4_checksum.hpp"
 
 namespace nvmeddp::pmd {
 
@@ -9,33 +9,13 @@ namespace {
 
 uint32_t index_of(uint32_t conn_id) noexcept { return NVMEDDP_CONN_INDEX(conn_id); }
 
-// The TCP checksum over pseudo-header, TCP header (in the first segment) and the payload chunks.
-bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg,
-                     std::span<const PayloadChunk> payload) noexcept {
-    OnesSum sum;
-    const uint8_t* l3 = first.data() + seg.l3_offset;
-    const uint32_t tcp_len = (seg.payload_offset - seg.l4_offset) + seg.payload_len;
-    if (seg.flow.family == ddp::IpFamily::Ipv6) {
-        sum.add(l3 + 8, 32);  // source and destination addresses
-        const uint8_t rest[8] = {static_cast<uint8_t>(tcp_len >> 24), static_cast<uint8_t>(tcp_len >> 16),
-                                 static_cast<uint8_t>(tcp_len >> 8), static_cast<uint8_t>(tcp_len), 0, 0, 0, 6};
-        sum.add(rest, sizeof rest);
-    } else {
-        sum.add(l3 + 12, 8);
-        const uint8_t rest[4] = {0, 6, static_cast<uint8_t>(tcp_len >> 8), static_cast<uint8_t>(tcp_len)};
-        sum.add(rest, sizeof rest);
-    }
-    sum.add(first.data() + seg.l4_offset, seg.payload_offset - seg.l4_offset);
-    for (const PayloadChunk& c : payload) sum.add(c.data, c.len);
-    return sum.fold() == 0xFFFF;
-}
-
-// An IPv4 header the host's IP layer would drop is no segment the host's TCP ever sees.
-bool ipv4_header_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg) noexcept {
-    if (seg.flow.family == ddp::IpFamily::Ipv6) return true;  // IPv6 has no header checksum
-    OnesSum sum;
-    sum.add(first.data() + seg.l3_offset, seg.l4_offset - seg.l3_offset);
-    return sum.fold() == 0xFFFF;
+// The TCP checksum over pseudo-header, TCP header and payload: the first segment holds the headers
+// and the first payload chunk (when there is one); the later chunks follow.
+bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg, std::span<const PayloadChunk> payload,
+                     bool first_has_payload) noexcept {
+    TcpChecksum sum(first, seg);
+    for (size_t i = first_has_payload ? 1 : 0; i < payload.size(); ++i) sum.add({payload[i].data, payload[i].len});
+    return sum.ok();
 }
 
 }  // namespace
@@ -138,7 +118,9 @@ bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std:
     // (its retransmission comes later, in order). Unknown means verify here.
     if (l4 == L4Checksum::Unknown) {
         counters_.checksum_verified.add();
-        if (!ipv4_header_checksum_ok(first, seg) || !tcp_checksum_ok(first, seg, {chunks, count})) l4 = L4Checksum::Bad;
+        if (!ipv4_header_checksum_ok(first, seg) || !tcp_checksum_ok(first, seg, {chunks, count}, in_first > 0)) {
+            l4 = L4Checksum::Bad;
+        }
     }
     if (l4 == L4Checksum::Bad) {
         counters_.bad_checksum.add();

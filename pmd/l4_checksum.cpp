@@ -1,0 +1,147 @@
+#include "pmd/l4_checksum.hpp"
+
+#include <cstring>
+#include <string_view>
+
+namespace nvmeddp::pmd {
+
+namespace {
+
+// The bytes as 32-bit words in the CPU's byte order, the last one zero-padded, summed without
+// folding: every 32-bit word is congruent modulo 0xFFFF to the sum of its two 16-bit halves, and a
+// 64-bit accumulator cannot overflow below 2^32 words (16 GiB). No carry to propagate per word is
+// what lets the compiler vectorise the loop (widen to 64-bit lanes, add); pmd/CMakeLists.txt asks
+// GCC to, since its -O2 cost model leaves loops of unknown length scalar.
+inline __attribute__((always_inline)) uint64_t sum_words(const uint8_t* p, size_t n) noexcept {
+    uint64_t acc = 0;
+    const size_t words = n / 4;
+    for (size_t i = 0; i < words; ++i) {
+        uint32_t w;
+        std::memcpy(&w, p + 4 * i, sizeof w);
+        acc += w;
+    }
+    if (const size_t tail = n % 4; tail != 0) {
+        uint32_t w = 0;  // the missing bytes are zeros at the end, in memory order: RFC 1071's padding
+        std::memcpy(&w, p + 4 * words, tail);
+        acc += w;
+    }
+    return acc;
+}
+
+using SumFn = uint64_t (*)(const uint8_t*, size_t) noexcept;
+
+uint64_t sum_baseline(const uint8_t* p, size_t n) noexcept { return sum_words(p, n); }
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) uint64_t sum_avx2(const uint8_t* p, size_t n) noexcept { return sum_words(p, n); }
+bool has_avx2() noexcept { return __builtin_cpu_supports("avx2"); }
+#else
+uint64_t sum_avx2(const uint8_t* p, size_t n) noexcept { return sum_words(p, n); }
+bool has_avx2() noexcept { return false; }
+#endif
+
+SumFn g_sum = has_avx2() ? sum_avx2 : sum_baseline;
+
+// 64-bit ones' complement addition: 2^64 is 1 modulo 0xFFFF, so a carry out comes back in at bit 0.
+uint64_t add_carry(uint64_t a, uint64_t b) noexcept {
+    const uint64_t s = a + b;
+    return s + (s < b ? 1 : 0);
+}
+
+uint16_t fold(uint64_t v) noexcept {
+    v = (v & 0xFFFFFFFFu) + (v >> 32);
+    while ((v >> 16) != 0) v = (v & 0xFFFF) + (v >> 16);
+    return static_cast<uint16_t>(v);
+}
+
+}  // namespace
+
+void InternetSum::add(std::span<const uint8_t> bytes) noexcept {
+    if (bytes.empty()) return;
+    uint64_t s = g_sum(bytes.data(), bytes.size());
+    if (odd_) {
+        // These bytes start at an odd position: each sits in the other half of its 16-bit word than
+        // where it was summed. Swapping the bytes of the folded sum moves them all (RFC 1071 2(B)).
+        const uint16_t f = fold(s);
+        s = static_cast<uint16_t>(f << 8 | f >> 8);
+    }
+    acc_ = add_carry(acc_, s);
+    odd_ = odd_ != ((bytes.size() & 1) != 0);
+}
+
+uint16_t InternetSum::folded() const noexcept { return fold(acc_); }
+
+bool ipv4_header_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg) noexcept {
+    if (seg.flow.family != IpFamily::Ipv4) return true;
+    if (seg.l4_offset < seg.l3_offset + 20u || first.size() < seg.l4_offset) return false;
+    InternetSum sum;
+    sum.add(first.subspan(seg.l3_offset, seg.l4_offset - seg.l3_offset));
+    return sum.folded() == 0xFFFF;
+}
+
+TcpChecksum::TcpChecksum(std::span<const uint8_t> first, const TcpSegment& seg) noexcept {
+    const bool v6 = seg.flow.family == IpFamily::Ipv6;
+    const size_t ip_header_min = v6 ? 40 : 20;
+    if ((!v6 && seg.flow.family != IpFamily::Ipv4) || seg.l4_offset < seg.l3_offset + ip_header_min ||
+        seg.payload_offset < seg.l4_offset || first.size() < seg.payload_offset) {
+        return;  // not a segment parse_frame() described from these bytes: never ok()
+    }
+    const size_t end = size_t{seg.payload_offset} + seg.payload_len;
+    const size_t len = end - seg.l4_offset;  // TCP header + payload: the pseudo-header's length
+
+    // Pseudo-header, in network byte order as on the wire (RFC 9293 3.1; RFC 8200 8.1 for IPv6).
+    uint8_t pseudo[40] = {};
+    size_t pseudo_len = 0;
+    const uint8_t* ip = first.data() + seg.l3_offset;
+    if (v6) {
+        std::memcpy(pseudo, ip + 8, 32);  // source and destination addresses
+        pseudo[32] = static_cast<uint8_t>(len >> 24);
+        pseudo[33] = static_cast<uint8_t>(len >> 16);
+        pseudo[34] = static_cast<uint8_t>(len >> 8);
+        pseudo[35] = static_cast<uint8_t>(len);
+        pseudo[39] = 6;  // next header: TCP
+        pseudo_len = 40;
+    } else {
+        std::memcpy(pseudo, ip + 12, 8);
+        pseudo[9] = 6;  // protocol: TCP
+        pseudo[10] = static_cast<uint8_t>(len >> 8);
+        pseudo[11] = static_cast<uint8_t>(len);
+        pseudo_len = 12;
+    }
+    sum_.add({pseudo, pseudo_len});
+
+    const size_t in_first = (first.size() < end ? first.size() : end) - seg.l4_offset;
+    sum_.add(first.subspan(seg.l4_offset, in_first));
+    left_ = static_cast<uint32_t>(len - in_first);
+    valid_ = true;
+}
+
+void TcpChecksum::add(std::span<const uint8_t> more) noexcept {
+    if (left_ == 0) return;
+    const size_t take = more.size() < left_ ? more.size() : left_;
+    sum_.add(more.first(take));
+    left_ -= static_cast<uint32_t>(take);
+}
+
+bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg, std::span<const ByteChunk> more) noexcept {
+    TcpChecksum c(first, seg);
+    for (const ByteChunk& chunk : more) c.add(chunk.bytes());
+    return c.ok();
+}
+
+const char* l4_checksum_implementation() noexcept { return g_sum == sum_avx2 && has_avx2() ? "avx2" : "baseline"; }
+
+bool l4_checksum_select(const char* name) noexcept {
+    const std::string_view n = name;
+    if (n == "baseline") {
+        g_sum = sum_baseline;
+        return true;
+    }
+    if (n == "avx2" && has_avx2()) {
+        g_sum = sum_avx2;
+        return true;
+    }
+    return false;
+}
+
+}  // namespace nvmeddp::pmd
