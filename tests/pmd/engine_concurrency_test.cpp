@@ -7,6 +7,8 @@
 // the resync mailboxes or a counter.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -93,7 +95,20 @@ TEST(EngineConcurrency, TeardownsRacingPlacementNeverLeaveAWriteAfterCompletion)
         (*c->back)((*c->ios)[cid]);
         ++*c->async;
     };
-    for (uint64_t iteration = 0; sync + async < 20000 && iteration < 10000000; ++iteration) {
+    // Until both sides of the race were seen (placement, and a teardown that had to wait), at least
+    // 20000 teardowns, and at most 30 s: on a loaded machine the engine thread may start late.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    auto raced = [&] {
+        ddp::Stats st{};
+        device.connection_stats(h, st);
+        return st.placed_bytes > 0 && async > 0;
+    };
+    bool seen = false;
+    for (uint64_t iteration = 0; sync + async < 20000 || !seen; ++iteration) {
+        if (iteration % 4096 == 0) {
+            seen = seen || raced();
+            if (std::chrono::steady_clock::now() > deadline) break;
+        }
         const auto cid = static_cast<uint16_t>(iteration % kReads);
         Io& io = ios[cid];
         if (io.tearing_down) {
