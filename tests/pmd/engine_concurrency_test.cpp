@@ -7,9 +7,8 @@
 // the resync mailboxes or a counter.
 #include <gtest/gtest.h>
 
-#include <chrono>
-
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <cstring>
 #include <memory>
