@@ -46,7 +46,7 @@ ddp::Status DdpHostModel::register_read(uint16_t cid, uint32_t length, std::opti
         r.storage.push_back(std::move(s));
     }
     for (auto& s : r.storage) r.segments.push_back({s.data() + options_.guard, s.size() - 2 * options_.guard});
-    r.shadow.assign(length, 0);
+    r.shadow.assign(length, kFreshByte);  // the same as a fresh registered buffer: bytes nobody wrote compare equal
     if (device_ == nullptr) return ddp::Status::PlacementDisabled;
     const ddp::Status st = device_->setup(connection_, cid, r.segments, r.registered_len);
     r.registered = st == ddp::Status::Ok;
@@ -58,7 +58,7 @@ void DdpHostModel::expect_read(uint16_t cid, uint32_t length) {
     Read& r = reads_[cid];
     r = Read{};
     r.length = length;
-    r.shadow.assign(length, 0);
+    r.shadow.assign(length, kFreshByte);  // the same as a fresh registered buffer: bytes nobody wrote compare equal
 }
 
 ddp::Status DdpHostModel::abort_read(uint16_t cid) {
