@@ -20,7 +20,7 @@
 //   uint64_t crc32_u64(s, v), uint32_t crc32_u8(c, b)   the crc32 instruction
 // and for copy_fold_256 the same per 128-bit lane on four lanes at once:
 //   V512 copy64(dst, src), widen(V128) (lane 0, the rest zero), broadcast(V128), xor512,
-//   clmul512_lo, clmul512_hi, and lane<i>(V512).
+//   clmul512_lo, clmul512_hi, lane<i>(V512), and end512() when no V512 is needed any more.
 //
 // Compiling: the including file defines NVMEDDP_FOLD_TARGET as the target attribute its Isa needs
 // (empty for the emulation) and includes this header once. Everything here is in an unnamed
@@ -165,6 +165,7 @@ NVMEDDP_FOLD_TARGET uint32_t copy_fold_256(uint32_t state, uint8_t* dst, const u
     r = Isa::xor128(r, fold<Isa>(Isa::template lane<0>(x), Isa::constant(kFold384)));
     r = Isa::xor128(r, fold<Isa>(Isa::template lane<1>(x), Isa::constant(kFold256)));
     r = Isa::xor128(r, fold<Isa>(Isa::template lane<2>(x), Isa::constant(kFold128)));
+    Isa::end512();
     return finish<Isa>(r, dst, src, len);
 }
 

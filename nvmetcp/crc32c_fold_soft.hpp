@@ -83,6 +83,7 @@ struct SoftIsa {
         static_assert(I >= 0 && I < 4);
         return a.lane[I];
     }
+    static void end512() noexcept {}
 
 private:
     static V512 each(const V512& a, const V512& b, V128 (*op)(V128, V128)) noexcept {
