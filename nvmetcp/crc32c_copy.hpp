@@ -4,9 +4,9 @@
 // On x86 the data is folded with carry-less multiplies, every loaded vector also stored to the
 // destination: with AVX-512 VPCLMULQDQ 256 bytes per iteration in sixteen 128-bit lanes, else with
 // PCLMULQDQ 64 bytes in four (the algorithm: crc32c_fold.hpp). Without either it is memcpy followed
-// by crc32c_extend (isa-l). The result always equals crc32c_extend(state, src, len) (tests compare
-// both on every length and alignment, for each path, and for each x86 path also its algorithm run on
-// software-emulated instructions, so that it is checked on CPUs without them).
+// by crc32c_extend (isa-l). The result always equals crc32c_extend(state, src, len): tests compare
+// both for each path on every length up to 1 KiB and alignment mod 64, and run each x86 path's
+// algorithm on software-emulated instructions too, so that it is checked on CPUs without them.
 #pragma once
 
 #include <cstddef>
