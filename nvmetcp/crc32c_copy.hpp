@@ -1,13 +1,12 @@
 // Copy and CRC32C in one pass: what a receive offload does with C2HData, placing the payload and
 // computing its data digest while the bytes are in registers, so the source is read once.
 //
-// On x86 the data is folded with carry-less multiplies (Intel's "Fast CRC Computation Using
-// PCLMULQDQ", reflected CRC32C constants), every loaded vector also stored to the destination: with
-// AVX-512 VPCLMULQDQ 256 bytes per iteration in sixteen 128-bit lanes, else with PCLMULQDQ 64 bytes
-// in four. The folded 128-bit remainder is reduced with two crc32 instructions, the tail done with
-// crc32 too. Without either it is memcpy followed by crc32c_extend (isa-l).
-// The result always equals crc32c_extend(state, src, len) (tests compare both on every length and
-// alignment).
+// On x86 the data is folded with carry-less multiplies, every loaded vector also stored to the
+// destination: with AVX-512 VPCLMULQDQ 256 bytes per iteration in sixteen 128-bit lanes, else with
+// PCLMULQDQ 64 bytes in four (the algorithm: crc32c_fold.hpp). Without either it is memcpy followed
+// by crc32c_extend (isa-l). The result always equals crc32c_extend(state, src, len): tests compare
+// both for each path on every length up to 1 KiB and alignment mod 64, and run each x86 path's
+// algorithm on software-emulated instructions too, so that it is checked on CPUs without them.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +21,12 @@ uint32_t crc32c_copy_extend(uint32_t state, void* dst, const void* src, size_t l
 // Whether a one-pass implementation is in use on this CPU (else the two-pass fallback), and which.
 bool crc32c_copy_is_fused() noexcept;
 const char* crc32c_copy_implementation() noexcept;
-// Chooses an implementation ("avx512", "pclmul", "two-pass") for tests and benchmarks; false when
-// the name is unknown or the CPU lacks it. Not thread-safe: call before any copy runs.
+// The name of the implementation in use, as crc32c_copy_select() takes it.
+const char* crc32c_copy_name() noexcept;
+// Chooses an implementation for tests and benchmarks: "avx512", "pclmul", "two-pass", or
+// "avx512-emulated" / "pclmul-emulated" (the same folding on instructions emulated in software, on
+// any CPU, slow; never chosen by default). False when the name is unknown or the CPU lacks it.
+// Not thread-safe: call before any copy runs.
 bool crc32c_copy_select(const char* name) noexcept;
 
 }  // namespace nvmeddp::nvmetcp

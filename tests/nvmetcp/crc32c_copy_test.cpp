@@ -1,76 +1,148 @@
-// The one-pass copy + CRC32C against memcpy + isa-l: every length up to a few KiB, every source and
-// destination alignment mod 16, random seeds; and the destination bytes around the copy untouched.
+// The one-pass copy + CRC32C against memcpy + isa-l, for every path: the x86 hardware paths where
+// this CPU has their instructions (else the test is skipped, saying so), and their algorithms on
+// software-emulated instructions on every CPU, so that a wrong fold constant or tail in the AVX-512
+// path fails on a machine without AVX-512 too. Every length up to 1 KiB at every source alignment
+// mod 64, every source/destination alignment pair at the lengths where the fold changes step, longer
+// lengths up to 1 MiB, random states; the bytes around the destination must stay untouched.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
-#include <string_view>
+#include <string>
 #include <vector>
 
+#include "crc32c_copy_paths.hpp"
 #include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/crc32c_copy.hpp"
 
 using namespace nvmeddp::nvmetcp;
+using nvmeddp::nvmetcp::test::CopyPath;
 
 namespace {
 
-// Runs a test body once per implementation this CPU has, restoring the default after.
-template <typename F>
-void for_each_implementation(F&& body) {
-    const char* initial = crc32c_copy_implementation();
-    for (const char* name : {"two-pass", "pclmul", "avx512"}) {
-        if (!crc32c_copy_select(name)) continue;
-        SCOPED_TRACE(crc32c_copy_implementation());
-        body();
-    }
-    crc32c_copy_select(std::string_view(initial).find("AVX-512") != std::string_view::npos ? "avx512"
-                       : std::string_view(initial).find("PCLMUL") != std::string_view::npos ? "pclmul"
-                                                                                           : "two-pass");
+constexpr size_t kAlign = 64;  // a ZMM register: every offset the loads and stores can see
+constexpr uint8_t kGuard = 0xA5;
+
+std::vector<uint8_t> random_bytes(size_t n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<uint8_t> v(n);
+    for (auto& b : v) b = static_cast<uint8_t>(rng());
+    return v;
 }
+
+// Copies src[so, so + len) to dst + guard + dof through the selected path and checks the state
+// against isa-l, the copy, and that no byte outside it was written.
+::testing::AssertionResult copies_and_extends(std::vector<uint8_t>& dst, const std::vector<uint8_t>& src, size_t so,
+                                              size_t dof, size_t len, uint32_t state) {
+    std::fill(dst.begin(), dst.end(), kGuard);
+    const size_t at = kAlign + dof;
+    const uint32_t got = crc32c_copy_extend(state, dst.data() + at, src.data() + so, len);
+    const uint32_t want = crc32c_extend(state, src.data() + so, len);
+    auto where = [&] { return " (len " + std::to_string(len) + ", src +" + std::to_string(so) + ", dst +" + std::to_string(dof) + ")"; };
+    if (got != want) return ::testing::AssertionFailure() << std::hex << "state " << got << ", isa-l " << want << where();
+    if (!std::equal(src.begin() + static_cast<ptrdiff_t>(so), src.begin() + static_cast<ptrdiff_t>(so + len),
+                    dst.begin() + static_cast<ptrdiff_t>(at))) {
+        return ::testing::AssertionFailure() << "copy differs" << where();
+    }
+    for (size_t i = 0; i < dst.size(); ++i) {
+        if ((i < at || i >= at + len) && dst[i] != kGuard) {
+            return ::testing::AssertionFailure() << "wrote byte " << i << " outside the copy" << where();
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
+// Each test runs with its path selected, and puts the default back after.
+class Crc32cCopyPath : public ::testing::TestWithParam<CopyPath> {
+protected:
+    void SetUp() override {
+        if (!crc32c_copy_select(GetParam().name)) GTEST_SKIP() << GetParam().name << " " << test::not_run_reason(GetParam());
+    }
+    void TearDown() override { crc32c_copy_select(default_.c_str()); }
+
+private:
+    std::string default_ = crc32c_copy_name();
+};
 
 }  // namespace
 
-TEST(Crc32cCopy, EqualsCrcAndCopyForEveryLengthAndAlignment) { for_each_implementation([] {
-    std::mt19937_64 rng(11);
-    std::vector<uint8_t> src(5000 + 32);
-    for (auto& b : src) b = static_cast<uint8_t>(rng());
-    std::vector<uint8_t> dst(src.size() + 64);
-    for (size_t len = 0; len <= 3000; ++len) {
-        const size_t so = len % 16;
-        const size_t dof = (len * 7) % 16;
-        const auto state = static_cast<uint32_t>(rng());
-        std::fill(dst.begin(), dst.end(), 0xA5);
-        const uint32_t got = crc32c_copy_extend(state, dst.data() + 8 + dof, src.data() + so, len);
-        ASSERT_EQ(got, crc32c_extend(state, src.data() + so, len)) << "len " << len;
-        ASSERT_TRUE(std::equal(src.begin() + static_cast<ptrdiff_t>(so), src.begin() + static_cast<ptrdiff_t>(so + len),
-                               dst.begin() + static_cast<ptrdiff_t>(8 + dof)))
-            << "len " << len;
-        for (size_t i = 0; i < 8 + dof; ++i) ASSERT_EQ(dst[i], 0xA5);
-        for (size_t i = 8 + dof + len; i < dst.size(); ++i) ASSERT_EQ(dst[i], 0xA5);
+TEST_P(Crc32cCopyPath, EveryLengthTo1KiBAtEverySourceAlignment) {
+    const auto src = random_bytes(1024 + kAlign, 11);
+    std::vector<uint8_t> dst(1024 + 3 * kAlign);
+    std::mt19937 rng(12);
+    for (size_t len = 0; len <= 1024; ++len) {
+        for (size_t so = 0; so < kAlign; ++so) {
+            const size_t dof = (so * 7 + len) % kAlign;  // every destination alignment too, paired differently per length
+            ASSERT_TRUE(copies_and_extends(dst, src, so, dof, len, static_cast<uint32_t>(rng())));
+        }
     }
-}); }
+}
 
-TEST(Crc32cCopy, LargeBuffersAndTheKnownAnswer) { for_each_implementation([] {
+// Lengths around each change of step: the 16-, 64- and 256-byte blocks and the byte tail.
+TEST_P(Crc32cCopyPath, EveryAlignmentPairWhereTheFoldChangesStep) {
+    const auto src = random_bytes(1500 + kAlign, 13);
+    std::vector<uint8_t> dst(1500 + 3 * kAlign);
+    std::mt19937 rng(14);
+    for (size_t len : {0, 1, 7, 8, 9, 15, 16, 17, 24, 63, 64, 65, 72, 80, 127, 128, 255, 256, 257, 264, 272, 320, 511,
+                       512, 513, 767, 1023, 1024, 1448}) {
+        for (size_t so = 0; so < kAlign; ++so) {
+            for (size_t dof = 0; dof < kAlign; ++dof) {
+                ASSERT_TRUE(copies_and_extends(dst, src, so, dof, len, static_cast<uint32_t>(rng())));
+            }
+        }
+    }
+}
+
+TEST_P(Crc32cCopyPath, LongerLengths) {
+    const auto src = random_bytes((size_t{1} << 20) + kAlign, 15);
+    std::vector<uint8_t> dst(src.size() + 2 * kAlign);
+    std::mt19937 rng(16);
+    std::vector<size_t> lengths = {4096, 8948, 65536, 1448 * 45 + 3, (size_t{1} << 20) - 1, size_t{1} << 20};
+    for (size_t len = 1025; len < 20000; len += 97) lengths.push_back(len);
+    for (size_t len : lengths) {
+        const size_t so = rng() % kAlign;
+        const size_t dof = rng() % kAlign;
+        const size_t n = std::min(len, src.size() - so);
+        ASSERT_TRUE(copies_and_extends(dst, src, so, dof, n, static_cast<uint32_t>(rng())));
+    }
+}
+
+TEST_P(Crc32cCopyPath, KnownAnswerAndPiecesEqualOnePass) {
     const char* msg = "123456789";
     uint8_t out[9];
     EXPECT_EQ(~crc32c_copy_extend(Crc32c::kSeed, out, msg, 9), 0xE3069283u);
-    std::mt19937_64 rng(5);
-    std::vector<uint8_t> src(1 << 20), dst(1 << 20);
-    for (auto& b : src) b = static_cast<uint8_t>(rng());
-    for (size_t len : {size_t{4096}, size_t{65536}, size_t{1} << 20, size_t{1448 * 45 + 3}}) {
-        EXPECT_EQ(crc32c_copy_extend(Crc32c::kSeed, dst.data(), src.data(), len), crc32c_extend(Crc32c::kSeed, src.data(), len));
-        EXPECT_TRUE(std::equal(src.begin(), src.begin() + static_cast<ptrdiff_t>(len), dst.begin()));
-    }
-    // Incremental over pieces equals one pass.
-    uint32_t s = Crc32c::kSeed;
-    for (size_t at = 0; at < 100000; at += 1448) s = crc32c_copy_extend(s, dst.data() + at, src.data() + at, std::min<size_t>(1448, 100000 - at));
-    EXPECT_EQ(s, crc32c_extend(Crc32c::kSeed, src.data(), 100000));
-}); }
 
-TEST(Crc32cCopy, ReportsWhichImplementationRuns) {
+    const auto src = random_bytes(100000, 5);
+    std::vector<uint8_t> dst(src.size());
+    uint32_t s = Crc32c::kSeed;
+    for (size_t at = 0; at < src.size(); at += 1448) {
+        s = crc32c_copy_extend(s, dst.data() + at, src.data() + at, std::min<size_t>(1448, src.size() - at));
+    }
+    EXPECT_EQ(s, crc32c_extend(Crc32c::kSeed, src.data(), src.size()));
+    EXPECT_EQ(dst, src);
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, Crc32cCopyPath, ::testing::ValuesIn(test::kCopyPaths),
+                         [](const auto& param_info) { return test::test_name(param_info.param); });
+
+// The default is the best hardware path, never an emulation; the log says which paths this CPU ran
+// in hardware and which only as emulations.
+TEST(Crc32cCopy, DefaultIsTheBestHardwarePathAndTheLogSaysWhichRan) {
+    const std::string def = crc32c_copy_name();
+    EXPECT_EQ(def.find("emulated"), std::string::npos);
 #if defined(__x86_64__)
-    EXPECT_EQ(crc32c_copy_is_fused(), __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.2"));
+    const bool pclmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.2");
+    const bool avx512 = pclmul && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("vpclmulqdq");
+    EXPECT_EQ(def, avx512 ? "avx512" : pclmul ? "pclmul" : "two-pass");
+    EXPECT_EQ(crc32c_copy_is_fused(), pclmul);
 #endif
-    std::printf("crc32c_copy: %s\n", crc32c_copy_implementation());
+    std::string hardware, emulated_only;
+    for (const auto& p : test::kHardwarePaths) (test::cpu_runs(p) ? hardware : emulated_only) += std::string(" ") + p.name;
+    std::printf("crc32c_copy: default %s (%s); in hardware:%s; only emulated:%s\n", def.c_str(),
+                crc32c_copy_implementation(), hardware.empty() ? " none" : hardware.c_str(),
+                emulated_only.empty() ? " none" : emulated_only.c_str());
+    EXPECT_EQ(crc32c_copy_name(), def);
     EXPECT_FALSE(crc32c_copy_select("sse9"));
 }

@@ -1,0 +1,173 @@
+// The one-pass copy + CRC32C algorithm, written once over an instruction set `Isa`: the lane layout,
+// the fold and reduce steps and the tail, with the constants of crc32c_fold_constants.hpp. The x86
+// paths instantiate it with PCLMULQDQ / AVX-512 intrinsics, the tests also with a software emulation
+// of the same instructions (crc32c_fold_soft.hpp): a mistake here shows on every machine.
+//
+// The data is folded with carry-less multiplies (Intel's "Fast CRC Computation Using PCLMULQDQ"),
+// every loaded vector also stored to the destination. copy_fold_64: 64 bytes per iteration in four
+// 128-bit lanes. copy_fold_256: 256 bytes per iteration in sixteen lanes (four 512-bit registers).
+// Both reduce to one lane, fold in the remaining whole 16-byte blocks, turn the lane into the CRC
+// state with two crc32 instructions and do the last bytes with crc32 too.
+//
+// What Isa provides (static members; each maps to one instruction):
+//   V128 copy16(dst, src)           load 16 bytes, store them to dst, return them
+//   V128 from_state(uint32_t)       the state in bits 0..31, the rest zero
+//   V128 constant(FoldConstant)     lo in bits 0..63, hi in bits 64..127
+//   V128 xor128(a, b)
+//   V128 clmul_lo(a, b)             carry-less product of the low 64 bits of a and b (PCLMULQDQ 0x00)
+//   V128 clmul_hi(a, b)             the same of the high 64 bits (PCLMULQDQ 0x11)
+//   uint64_t low64(V128), high64(V128)
+//   uint64_t crc32_u64(s, v), uint32_t crc32_u8(c, b)   the crc32 instruction
+// and for copy_fold_256 the same per 128-bit lane on four lanes at once:
+//   V512 copy64(dst, src), widen(V128) (lane 0, the rest zero), broadcast(V128), xor512,
+//   clmul512_lo, clmul512_hi, lane<i>(V512), and end512() when no V512 is needed any more.
+//
+// Compiling: the including file defines NVMEDDP_FOLD_TARGET as the target attribute its Isa needs
+// (empty for the emulation) and includes this header once. Everything here is in an unnamed
+// namespace, so each file gets its own copy compiled for its instructions; copies never merge.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "nvmetcp/crc32c_fold_constants.hpp"
+
+#ifndef NVMEDDP_FOLD_TARGET
+#error "define NVMEDDP_FOLD_TARGET (the instructions this file's Isa needs) before including crc32c_fold.hpp"
+#endif
+
+namespace nvmeddp::nvmetcp::crc32c_fold {
+namespace {
+
+// One lane D bits forward: low half times k.lo, high half times k.hi, the products added.
+template <class Isa>
+NVMEDDP_FOLD_TARGET inline typename Isa::V128 fold(typename Isa::V128 x, typename Isa::V128 k) noexcept {
+    return Isa::xor128(Isa::clmul_lo(x, k), Isa::clmul_hi(x, k));
+}
+
+// The same on the four lanes of a V512.
+template <class Isa>
+NVMEDDP_FOLD_TARGET inline typename Isa::V512 fold4(typename Isa::V512 x, typename Isa::V512 k) noexcept {
+    return Isa::xor512(Isa::clmul512_lo(x, k), Isa::clmul512_hi(x, k));
+}
+
+// Fewer than 16 bytes, or what is left after the folded part: copy and crc32 instruction.
+template <class Isa>
+NVMEDDP_FOLD_TARGET uint32_t copy_crc_small(uint32_t state, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
+    uint64_t s = state;
+    while (len >= 8) {
+        uint64_t v;
+        std::memcpy(&v, src, 8);
+        std::memcpy(dst, &v, 8);
+        s = Isa::crc32_u64(s, v);
+        src += 8;
+        dst += 8;
+        len -= 8;
+    }
+    auto c = static_cast<uint32_t>(s);
+    while (len > 0) {
+        *dst++ = *src;
+        c = Isa::crc32_u8(c, *src++);
+        --len;
+    }
+    return c;
+}
+
+// Both folds end here, with one lane: the remaining whole 16-byte blocks are folded in, the lane
+// reduced to the CRC state, and the last bytes done with the crc32 instruction.
+template <class Isa>
+NVMEDDP_FOLD_TARGET uint32_t finish(typename Isa::V128 x, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
+    const auto k128 = Isa::constant(kFold128);
+    while (len >= 16) {
+        x = Isa::xor128(fold<Isa>(x, k128), Isa::copy16(dst, src));
+        src += 16;
+        dst += 16;
+        len -= 16;
+    }
+    // The folded 128 bits are congruent to everything so far: their CRC (from 0) is the state.
+    uint64_t s = Isa::crc32_u64(0, Isa::low64(x));
+    s = Isa::crc32_u64(s, Isa::high64(x));
+    return copy_crc_small<Isa>(static_cast<uint32_t>(s), dst, src, len);
+}
+
+template <class Isa>
+NVMEDDP_FOLD_TARGET uint32_t copy_fold_64(uint32_t state, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
+    if (len < 64) return copy_crc_small<Isa>(state, dst, src, len);
+
+    // The state joins the first four bytes of the message; then the lanes hold bytes 0..63.
+    auto x0 = Isa::xor128(Isa::copy16(dst, src), Isa::from_state(state));
+    auto x1 = Isa::copy16(dst + 16, src + 16);
+    auto x2 = Isa::copy16(dst + 32, src + 32);
+    auto x3 = Isa::copy16(dst + 48, src + 48);
+    src += 64;
+    dst += 64;
+    len -= 64;
+
+    const auto k512 = Isa::constant(kFold512);
+    while (len >= 64) {
+        x0 = Isa::xor128(fold<Isa>(x0, k512), Isa::copy16(dst, src));
+        x1 = Isa::xor128(fold<Isa>(x1, k512), Isa::copy16(dst + 16, src + 16));
+        x2 = Isa::xor128(fold<Isa>(x2, k512), Isa::copy16(dst + 32, src + 32));
+        x3 = Isa::xor128(fold<Isa>(x3, k512), Isa::copy16(dst + 48, src + 48));
+        src += 64;
+        dst += 64;
+        len -= 64;
+    }
+
+    // Four lanes into one, then whole 16-byte blocks.
+    const auto k128 = Isa::constant(kFold128);
+    auto x = Isa::xor128(fold<Isa>(x0, k128), x1);
+    x = Isa::xor128(fold<Isa>(x, k128), x2);
+    x = Isa::xor128(fold<Isa>(x, k128), x3);
+    return finish<Isa>(x, dst, src, len);
+}
+
+// Sixteen lanes in four registers of four, 256 bytes per iteration; then down to one register (folds
+// by 512 bits), one lane (folds by 384, 256 and 128 bits), and on as copy_fold_64. Below 256 bytes
+// it is copy_fold_64.
+template <class Isa>
+NVMEDDP_FOLD_TARGET uint32_t copy_fold_256(uint32_t state, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
+    if (len < 256) return copy_fold_64<Isa>(state, dst, src, len);
+
+    auto x0 = Isa::xor512(Isa::copy64(dst, src), Isa::widen(Isa::from_state(state)));
+    auto x1 = Isa::copy64(dst + 64, src + 64);
+    auto x2 = Isa::copy64(dst + 128, src + 128);
+    auto x3 = Isa::copy64(dst + 192, src + 192);
+    src += 256;
+    dst += 256;
+    len -= 256;
+
+    const auto k2048 = Isa::broadcast(Isa::constant(kFold2048));
+    while (len >= 256) {
+        x0 = Isa::xor512(fold4<Isa>(x0, k2048), Isa::copy64(dst, src));
+        x1 = Isa::xor512(fold4<Isa>(x1, k2048), Isa::copy64(dst + 64, src + 64));
+        x2 = Isa::xor512(fold4<Isa>(x2, k2048), Isa::copy64(dst + 128, src + 128));
+        x3 = Isa::xor512(fold4<Isa>(x3, k2048), Isa::copy64(dst + 192, src + 192));
+        src += 256;
+        dst += 256;
+        len -= 256;
+    }
+
+    const auto k512 = Isa::broadcast(Isa::constant(kFold512));
+    auto x = Isa::xor512(fold4<Isa>(x0, k512), x1);
+    x = Isa::xor512(fold4<Isa>(x, k512), x2);
+    x = Isa::xor512(fold4<Isa>(x, k512), x3);
+    while (len >= 64) {
+        x = Isa::xor512(fold4<Isa>(x, k512), Isa::copy64(dst, src));
+        src += 64;
+        dst += 64;
+        len -= 64;
+    }
+
+    // Lanes 0..2 forward onto lane 3.
+    auto r = Isa::template lane<3>(x);
+    r = Isa::xor128(r, fold<Isa>(Isa::template lane<0>(x), Isa::constant(kFold384)));
+    r = Isa::xor128(r, fold<Isa>(Isa::template lane<1>(x), Isa::constant(kFold256)));
+    r = Isa::xor128(r, fold<Isa>(Isa::template lane<2>(x), Isa::constant(kFold128)));
+    Isa::end512();
+    return finish<Isa>(r, dst, src, len);
+}
+
+}  // namespace
+}  // namespace nvmeddp::nvmetcp::crc32c_fold
