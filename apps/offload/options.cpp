@@ -14,10 +14,14 @@ void print_usage(const char* argv0) {
         "NVMe/TCP receive offload through a DPDK port, on generated traffic. Controller-to-host read\n"
         "traffic (C2HData + CapsuleResp, data digests) for several connections per rx queue is sent\n"
         "through the port, one lcore per rx queue receives it with the offload engine in the rx path,\n"
-        "and a verifying host consumes it: registers each read's buffers, answers resync requests,\n"
-        "skips copying what the device placed (after checking it) and trusts only verified digests.\n"
+        "and a host consumes it as a real one would: its TCP drops frames with bad checksums, trims\n"
+        "retransmissions and queues what comes early; its NVMe/TCP parser registers each read's\n"
+        "buffers, answers resync requests, skips copying only what a placement claim names exactly as\n"
+        "its own parser does, and trusts only digests the device verified over the same bytes.\n"
         "Run with the offload on and off, it prints what the host had to do in each case and the\n"
-        "device's statistics. Exits 0 when every byte of every read is right, 1 otherwise.\n"
+        "device's statistics. Exits 0 when every read ends the same with the offload as without it\n"
+        "(status, and the bytes of every read that succeeded) and every read the faults did not lie\n"
+        "to is right; 1 otherwise.\n"
         "\n"
         "The EAL starts with this machine's defaults (--no-huge --no-pci -m 512 --no-shconf); EAL\n"
         "arguments after -- are added (e.g. -- --vdev=net_af_packet0,iface=veth0 with --port).\n"
@@ -34,6 +38,10 @@ void print_usage(const char* argv0) {
         "  --loss P          probability a frame is lost and retransmitted later (default 0.002)\n"
         "  --reorder P       probability a frame arrives late (default 0.002)\n"
         "  --duplicate P     probability a frame arrives twice (default 0.002)\n"
+        "  --wire-corrupt P  probability a frame is damaged on the wire (its checksum is then wrong:\n"
+        "                    the host's TCP drops it) and sent again later (default 0.002)\n"
+        "  --lying P         probability a frame's copy carries an altered byte with a valid checksum\n"
+        "                    (a lying peer: only the data digest can tell; default 0.0005)\n"
         "  --seed N          traffic seed (default 1)\n"
         "  --offload MODE    on, off or both (default both)\n"
         "  --nic KIND        the loopback NIC the demo creates: nvmeddp (default: our vdev, with\n"
@@ -93,6 +101,10 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
             if (!w.real(arg, 0, 0.5, o.reorder, message)) return ParseOutcome::Error;
         } else if (!std::strcmp(arg, "--duplicate")) {
             if (!w.real(arg, 0, 0.5, o.duplicate, message)) return ParseOutcome::Error;
+        } else if (!std::strcmp(arg, "--wire-corrupt")) {
+            if (!w.real(arg, 0, 0.5, o.wire_corrupt, message)) return ParseOutcome::Error;
+        } else if (!std::strcmp(arg, "--lying")) {
+            if (!w.real(arg, 0, 0.5, o.lying, message)) return ParseOutcome::Error;
         } else if (!std::strcmp(arg, "--offload")) {
             const char* m = w.value();
             if (m != nullptr && !std::strcmp(m, "on")) {

@@ -22,6 +22,8 @@ struct Options {
     double loss = 0.002;
     double reorder = 0.002;
     double duplicate = 0.002;
+    double wire_corrupt = 0.002;    // a frame damaged on the wire (bad checksum), sent again later
+    double lying = 0.0005;          // a frame's copy altered with a valid checksum (a lying peer)
     uint64_t seed = 1;
     OffloadMode mode = OffloadMode::Both;
     std::string port;               // an existing ethdev port by name (e.g. from --vdev); empty: a loopback NIC

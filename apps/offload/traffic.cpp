@@ -34,6 +34,8 @@ std::unique_ptr<Connection> make_connection(ddp::Device& device, const Options& 
     faults.loss = o.loss;
     faults.reorder = o.reorder;
     faults.duplicate = o.duplicate;
+    faults.wire_corrupt = o.wire_corrupt;
+    faults.lying = o.lying;
     c->stream = testlib::generate_read_stream(so);
     c->frames = testlib::generate_frames(c->stream.bytes, fo, faults);
 
@@ -131,12 +133,5 @@ std::string pump_queue(uint16_t tx_port, uint16_t port, uint16_t queue, rte_memp
     return {};
 }
 
-bool all_reads_correct(const Connection& c) {
-    for (const auto& r : c.stream.reads) {
-        if (!c.host->guards_intact(r.cid) || c.host->contents(r.cid) != r.data) return false;
-    }
-    return c.host->totals().wrong_claims == 0 && c.host->totals().false_digest_claims == 0 &&
-           c.host->totals().digest_failures == 0 && !c.host->totals().parse_failed;
-}
 
 }  // namespace nvmeddp::offload_app

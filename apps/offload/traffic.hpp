@@ -39,6 +39,5 @@ std::unique_ptr<Connection> make_connection(ddp::Device& device, const Options& 
 // what went wrong (pool exhausted).
 std::string pump_queue(uint16_t tx_port, uint16_t port, uint16_t queue, rte_mempool* pool, std::vector<Connection*>& connections);
 
-bool all_reads_correct(const Connection& c);
 
 }  // namespace nvmeddp::offload_app
