@@ -116,6 +116,8 @@ int nvmeddp_sk_add(nvmeddp_device* dev, const struct nvmeddp_conn_config* config
     std::memcpy(c.tuple.remote_addr.data(), config->remote_addr, 16);
     c.tuple.local_port = config->local_port;
     c.tuple.remote_port = config->remote_port;
+    c.tuple.vlan = config->vlan;
+    c.tuple.outer_vlan = config->outer_vlan;
     c.queue_depth = config->queue_depth;
     c.rx_queue = config->rx_queue;
     c.rx_pda = config->rx_pda;

@@ -19,6 +19,10 @@ struct ConnectionTuple {
     std::array<uint8_t, 16> remote_addr{};
     uint16_t local_port = 0;                // host byte order
     uint16_t remote_port = 0;
+    // VLAN IDs of the connection's frames (0..4095; 0: no tag, as a priority-only tag): the tag
+    // nearest the IP header (802.1Q C-tag), and the outer one of a double-tagged frame (802.1ad S-tag).
+    uint16_t vlan = 0;
+    uint16_t outer_vlan = 0;
 };
 
 struct ConnectionConfig {

@@ -30,29 +30,42 @@ bool RteFlowSteering::install(const ddp::ConnectionConfig& config, uint32_t conn
     tcp_mask.hdr.src_port = 0xFFFF;
     tcp_mask.hdr.dst_port = 0xFFFF;
 
-    rte_flow_item pattern[4]{};
-    pattern[0].type = RTE_FLOW_ITEM_TYPE_ETH;
+    // ETH / [VLAN outer] / [VLAN] / IP / TCP / END: the connection's frames carry its VLAN tags.
+    rte_flow_item pattern[6]{};
+    size_t n = 0;
+    pattern[n++].type = RTE_FLOW_ITEM_TYPE_ETH;
+    rte_flow_item_vlan vlans[2]{}, vlan_mask{};
+    vlan_mask.hdr.vlan_tci = rte_cpu_to_be_16(0x0FFF);
+    const uint16_t vids[2] = {t.outer_vlan, t.vlan};
+    for (size_t i = 0; i < 2; ++i) {
+        if (vids[i] == 0) continue;
+        vlans[i].hdr.vlan_tci = rte_cpu_to_be_16(vids[i]);
+        pattern[n].type = RTE_FLOW_ITEM_TYPE_VLAN;
+        pattern[n].spec = &vlans[i];
+        pattern[n++].mask = &vlan_mask;
+    }
+    rte_flow_item& ip_item = pattern[n++];
     if (t.family == ddp::IpFamily::Ipv6) {
         std::memcpy(ip6.hdr.src_addr, t.remote_addr.data(), 16);
         std::memcpy(ip6.hdr.dst_addr, t.local_addr.data(), 16);
         std::memset(ip6_mask.hdr.src_addr, 0xFF, 16);
         std::memset(ip6_mask.hdr.dst_addr, 0xFF, 16);
-        pattern[1].type = RTE_FLOW_ITEM_TYPE_IPV6;
-        pattern[1].spec = &ip6;
-        pattern[1].mask = &ip6_mask;
+        ip_item.type = RTE_FLOW_ITEM_TYPE_IPV6;
+        ip_item.spec = &ip6;
+        ip_item.mask = &ip6_mask;
     } else {
         std::memcpy(&ip4.hdr.src_addr, t.remote_addr.data(), 4);
         std::memcpy(&ip4.hdr.dst_addr, t.local_addr.data(), 4);
         ip4_mask.hdr.src_addr = 0xFFFFFFFF;
         ip4_mask.hdr.dst_addr = 0xFFFFFFFF;
-        pattern[1].type = RTE_FLOW_ITEM_TYPE_IPV4;
-        pattern[1].spec = &ip4;
-        pattern[1].mask = &ip4_mask;
+        ip_item.type = RTE_FLOW_ITEM_TYPE_IPV4;
+        ip_item.spec = &ip4;
+        ip_item.mask = &ip4_mask;
     }
-    pattern[2].type = RTE_FLOW_ITEM_TYPE_TCP;
-    pattern[2].spec = &tcp;
-    pattern[2].mask = &tcp_mask;
-    pattern[3].type = RTE_FLOW_ITEM_TYPE_END;
+    pattern[n].type = RTE_FLOW_ITEM_TYPE_TCP;
+    pattern[n].spec = &tcp;
+    pattern[n++].mask = &tcp_mask;
+    pattern[n].type = RTE_FLOW_ITEM_TYPE_END;
 
     rte_flow_action_queue queue{};
     queue.index = config.rx_queue;

@@ -30,7 +30,10 @@ struct alignas(8) FlowKey {
     uint16_t src_port = 0;
     uint16_t dst_port = 0;
     IpFamily family = IpFamily::None;
-    uint8_t reserved[3] = {};  // always zero: equality and hash read every byte
+    // VLAN IDs, 12 bits each, little-endian in these three bytes: the innermost tag in bits 0..11,
+    // the outer tag of a double-tagged frame in bits 12..23; 0 for no tag. Two flows that differ only
+    // in their VLAN are two connections.
+    uint8_t vlans[3] = {};
 
     // Offset of an IPv4 address inside Addr (after the ::ffff: prefix).
     static constexpr size_t kIpv4Offset = 12;
@@ -39,14 +42,20 @@ struct alignas(8) FlowKey {
     // That matters on the per-packet path: the hash and the comparison read the key back at once
     // as 64-bit words, and a wide load that spans several narrow stores (bytes of an address, a
     // 16-bit port) cannot be forwarded from the store buffer and stalls for ~10 cycles per word.
-    static FlowKey ipv4(const uint8_t* src, const uint8_t* dst, uint16_t sport, uint16_t dport) noexcept {
-        return from_words(0, mapped_ipv4_word(src), 0, mapped_ipv4_word(dst), ports_word(sport, dport, IpFamily::Ipv4));
+    static FlowKey ipv4(const uint8_t* src, const uint8_t* dst, uint16_t sport, uint16_t dport, uint16_t vlan = 0,
+                        uint16_t outer_vlan = 0) noexcept {
+        return from_words(0, mapped_ipv4_word(src), 0, mapped_ipv4_word(dst),
+                          ports_word(sport, dport, IpFamily::Ipv4, vlan_bits(vlan, outer_vlan)));
     }
 
-    static FlowKey ipv6(const uint8_t* src, const uint8_t* dst, uint16_t sport, uint16_t dport) noexcept {
+    static FlowKey ipv6(const uint8_t* src, const uint8_t* dst, uint16_t sport, uint16_t dport, uint16_t vlan = 0,
+                        uint16_t outer_vlan = 0) noexcept {
         return from_words(load_word(src), load_word(src + 8), load_word(dst), load_word(dst + 8),
-                          ports_word(sport, dport, IpFamily::Ipv6));
+                          ports_word(sport, dport, IpFamily::Ipv6, vlan_bits(vlan, outer_vlan)));
     }
+
+    uint16_t vlan() const noexcept { return static_cast<uint16_t>((vlans[0] | vlans[1] << 8) & 0xFFF); }
+    uint16_t outer_vlan() const noexcept { return static_cast<uint16_t>((vlans[1] >> 4 | vlans[2] << 4) & 0xFFF); }
 
     // The other direction of the same connection.
     FlowKey reversed() const noexcept {
@@ -54,7 +63,7 @@ struct alignas(8) FlowKey {
         k.src_addr = dst_addr;
         k.dst_addr = src_addr;
         k.src_port = dst_port;
-        k.dst_port = src_port;
+        k.dst_port = src_port;  // the VLANs are the same both ways
         return k;
     }
 
@@ -114,13 +123,19 @@ private:
         }
     }
 
-    // Bytes 32..39 (src_port, dst_port, family, reserved) as a native 64-bit word.
-    static constexpr uint64_t ports_word(uint16_t sport, uint16_t dport, IpFamily family) noexcept {
+    static constexpr uint32_t vlan_bits(uint16_t vlan, uint16_t outer) noexcept {
+        return uint32_t{vlan & 0xFFFu} | uint32_t{outer & 0xFFFu} << 12;
+    }
+
+    // Bytes 32..39 (src_port, dst_port, family, vlans) as a native 64-bit word.
+    static constexpr uint64_t ports_word(uint16_t sport, uint16_t dport, IpFamily family, uint32_t vlans) noexcept {
         const uint64_t f = static_cast<uint8_t>(family);
+        // vlans[] is little-endian whatever the CPU: byte 37 holds bits 0..7.
+        const uint64_t v0 = vlans & 0xFF, v1 = vlans >> 8 & 0xFF, v2 = vlans >> 16 & 0xFF;
         if constexpr (std::endian::native == std::endian::little) {
-            return uint64_t{sport} | uint64_t{dport} << 16 | f << 32;
+            return uint64_t{sport} | uint64_t{dport} << 16 | f << 32 | v0 << 40 | v1 << 48 | v2 << 56;
         } else {
-            return uint64_t{sport} << 48 | uint64_t{dport} << 32 | f << 24;
+            return uint64_t{sport} << 48 | uint64_t{dport} << 32 | f << 24 | v0 << 16 | v1 << 8 | v2;
         }
     }
 

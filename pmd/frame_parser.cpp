@@ -138,11 +138,14 @@ FrameParse parse_frame(std::span<const uint8_t> frame, size_t frame_len) noexcep
 
     const uint16_t sport = tcp.src_port.get();
     const uint16_t dport = tcp.dst_port.get();
+    // The tag nearest the IP header is the connection's VLAN; an outer one (802.1ad) is kept apart.
+    const uint16_t inner_vlan = vlan_count > 0 ? vlan_ids[vlan_count - 1] : 0;
+    const uint16_t outer_vlan = vlan_count > 1 ? vlan_ids[0] : 0;
     return FrameParse{
         FrameError::None,
         TcpSegment{
-            ip.family == IpFamily::Ipv4 ? FlowKey::ipv4(ip.src, ip.dst, sport, dport)
-                                        : FlowKey::ipv6(ip.src, ip.dst, sport, dport),
+            ip.family == IpFamily::Ipv4 ? FlowKey::ipv4(ip.src, ip.dst, sport, dport, inner_vlan, outer_vlan)
+                                        : FlowKey::ipv6(ip.src, ip.dst, sport, dport, inner_vlan, outer_vlan),
             tcp.seq.get(),
             tcp.ack.get(),
             static_cast<uint32_t>(ip.len - tcp_len),

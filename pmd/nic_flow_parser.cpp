@@ -9,7 +9,7 @@ namespace nvmeddp::pmd {
 
 namespace {
 
-constexpr const char* kShape = "pattern must be ETH / IPV4 or IPV6 / TCP / END";
+constexpr const char* kShape = "pattern must be ETH / [VLAN / [VLAN /]] IPV4 or IPV6 / TCP / END";
 
 bool all_bytes(const void* p, size_t n, uint8_t v) noexcept {
     const auto* b = static_cast<const uint8_t*>(p);
@@ -44,7 +44,28 @@ int check_eth(const rte_flow_item* item, rte_flow_error* error) noexcept {
     return 0;
 }
 
-int parse_ip(const rte_flow_item* item, uint16_t sport, uint16_t dport, FlowKey& key, rte_flow_error* error) noexcept {
+// A VLAN item matches one tag's VID exactly (mask 0x0fff on the TCI, the default) and nothing else.
+int parse_vlan(const rte_flow_item* item, uint16_t& vid, rte_flow_error* error) noexcept {
+    if (item->spec == nullptr) return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_SPEC, item, "VLAN needs a spec with the VID");
+    if (item->last != nullptr) {
+        return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_LAST, item, "ranges (last) are not supported");
+    }
+    rte_flow_item_vlan fallback{};
+    fallback.hdr.vlan_tci = RTE_BE16(0x0FFF);
+    rte_flow_item_vlan m = mask_of(item, fallback);
+    if (m.hdr.vlan_tci != RTE_BE16(0x0FFF)) {
+        return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, item, "VLAN must match the VID exactly (TCI mask 0x0fff)");
+    }
+    m.hdr.vlan_tci = 0;
+    if (!all_bytes(&m.hdr, sizeof m.hdr, 0) || m.has_more_vlan != 0) {
+        return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, item, "only the VLAN ID can be matched");
+    }
+    vid = rte_be_to_cpu_16(static_cast<const rte_flow_item_vlan*>(item->spec)->hdr.vlan_tci) & 0x0FFF;
+    return 0;
+}
+
+int parse_ip(const rte_flow_item* item, uint16_t sport, uint16_t dport, uint16_t vlan, uint16_t outer_vlan, FlowKey& key,
+             rte_flow_error* error) noexcept {
     if (item->type != RTE_FLOW_ITEM_TYPE_IPV4 && item->type != RTE_FLOW_ITEM_TYPE_IPV6) {
         return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, item, kShape);
     }
@@ -67,7 +88,7 @@ int parse_ip(const rte_flow_item* item, uint16_t sport, uint16_t dport, FlowKey&
         }
         const auto* s = static_cast<const rte_flow_item_ipv4*>(item->spec);
         key = FlowKey::ipv4(reinterpret_cast<const uint8_t*>(&s->hdr.src_addr),
-                            reinterpret_cast<const uint8_t*>(&s->hdr.dst_addr), sport, dport);
+                            reinterpret_cast<const uint8_t*>(&s->hdr.dst_addr), sport, dport, vlan, outer_vlan);
         return 0;
     }
     rte_flow_item_ipv6 fallback{};
@@ -85,7 +106,7 @@ int parse_ip(const rte_flow_item* item, uint16_t sport, uint16_t dport, FlowKey&
         return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, item, "only the IPv6 addresses can be matched");
     }
     const auto* s = static_cast<const rte_flow_item_ipv6*>(item->spec);
-    key = FlowKey::ipv6(s->hdr.src_addr, s->hdr.dst_addr, sport, dport);
+    key = FlowKey::ipv6(s->hdr.src_addr, s->hdr.dst_addr, sport, dport, vlan, outer_vlan);
     return 0;
 }
 
@@ -157,30 +178,43 @@ int parse_nic_rule(const rte_flow_attr* attr, const rte_flow_item* pattern, cons
     }
     if (pattern == nullptr) return refuse(error, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM_NUM, nullptr, "no pattern");
 
-    // The non-VOID items, read up to END and no further. More than three is already not our shape.
-    const rte_flow_item* items[3] = {};
+    // The non-VOID items, read up to END and no further. More than five is already not our shape.
+    constexpr size_t kMaxItems = 5;  // ETH, two VLAN tags, IP, TCP
+    const rte_flow_item* items[kMaxItems] = {};
     size_t n = 0;
     const rte_flow_item* it = pattern;
     for (; it->type != RTE_FLOW_ITEM_TYPE_END; ++it) {
         if (it->type == RTE_FLOW_ITEM_TYPE_VOID) continue;
-        if (n == 3) return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, it, kShape);
+        if (n == kMaxItems) return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, it, kShape);
         items[n++] = it;
     }
-    if (n < 3) {
-        // Name the first item that is not where it should be (or END, where an item is missing).
-        static constexpr rte_flow_item_type kWant[3] = {RTE_FLOW_ITEM_TYPE_ETH, RTE_FLOW_ITEM_TYPE_IPV4, RTE_FLOW_ITEM_TYPE_TCP};
-        size_t bad = 0;
-        while (bad < n && (items[bad]->type == kWant[bad] || (bad == 1 && items[bad]->type == RTE_FLOW_ITEM_TYPE_IPV6))) ++bad;
-        return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, bad < n ? items[bad] : it, kShape);
+    // ETH, up to two VLANs, IP, TCP: name the first item that is not where it should be (or END,
+    // where an item is missing).
+    size_t at = 0;
+    if (at == n || items[at]->type != RTE_FLOW_ITEM_TYPE_ETH) return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, at < n ? items[at] : it, kShape);
+    if (int rc = check_eth(items[at++], error); rc != 0) return rc;
+    uint16_t vids[2] = {};
+    size_t tags = 0;
+    for (; at < n && items[at]->type == RTE_FLOW_ITEM_TYPE_VLAN; ++at) {
+        if (tags == 2) return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, items[at], kShape);
+        if (int rc = parse_vlan(items[at], vids[tags++], error); rc != 0) return rc;
     }
-    if (int rc = check_eth(items[0], error); rc != 0) return rc;
+    if (at == n || (items[at]->type != RTE_FLOW_ITEM_TYPE_IPV4 && items[at]->type != RTE_FLOW_ITEM_TYPE_IPV6)) {
+        return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, at < n ? items[at] : it, kShape);
+    }
+    const rte_flow_item* ip = items[at++];
+    if (at == n || items[at]->type != RTE_FLOW_ITEM_TYPE_TCP) {
+        return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, at < n ? items[at] : it, kShape);
+    }
+    const rte_flow_item* tcp = items[at++];
+    if (at != n) return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, items[at], kShape);
+    // The tag nearest the IP header is the connection's VLAN, as the frame parser keys it.
+    const uint16_t vlan = tags > 0 ? vids[tags - 1] : 0;
+    const uint16_t outer_vlan = tags > 1 ? vids[0] : 0;
     // The TCP item before the IP item: the key is built once, from addresses and ports together.
-    if (items[1]->type != RTE_FLOW_ITEM_TYPE_IPV4 && items[1]->type != RTE_FLOW_ITEM_TYPE_IPV6) {
-        return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, items[1], kShape);
-    }
     uint16_t sport = 0, dport = 0;
-    if (int rc = parse_tcp(items[2], sport, dport, error); rc != 0) return rc;
-    if (int rc = parse_ip(items[1], sport, dport, key, error); rc != 0) return rc;
+    if (int rc = parse_tcp(tcp, sport, dport, error); rc != 0) return rc;
+    if (int rc = parse_ip(ip, sport, dport, vlan, outer_vlan, key, error); rc != 0) return rc;
     return parse_actions(actions, rx_queues, action, error);
 }
 

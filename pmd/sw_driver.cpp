@@ -36,8 +36,8 @@ struct SoftwareDriver::Offload {
 
 FlowKey receive_flow_key(const ddp::ConnectionTuple& t) noexcept {
     return t.family == ddp::IpFamily::Ipv6
-               ? FlowKey::ipv6(t.remote_addr.data(), t.local_addr.data(), t.remote_port, t.local_port)
-               : FlowKey::ipv4(t.remote_addr.data(), t.local_addr.data(), t.remote_port, t.local_port);
+               ? FlowKey::ipv6(t.remote_addr.data(), t.local_addr.data(), t.remote_port, t.local_port, t.vlan, t.outer_vlan)
+               : FlowKey::ipv4(t.remote_addr.data(), t.local_addr.data(), t.remote_port, t.local_port, t.vlan, t.outer_vlan);
 }
 
 SoftwareDriver::SoftwareDriver(SoftwareDriverConfig config) : config_(std::move(config)) {

@@ -100,6 +100,8 @@ struct nvmeddp_conn_config {
     uint8_t header_digest;     /* HDGST negotiated */
     uint8_t data_digest;       /* DDGST negotiated */
     uint32_t rcv_seq;          /* TCP sequence number of the first byte of the next C2H PDU */
+    uint16_t vlan;             /* VLAN ID of the frames (innermost tag), 0: untagged */
+    uint16_t outer_vlan;       /* outer VLAN ID of double-tagged frames (802.1ad), 0: none */
 };
 
 typedef struct nvmeddp_device nvmeddp_device; /* opaque */

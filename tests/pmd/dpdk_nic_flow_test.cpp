@@ -179,7 +179,7 @@ TEST(NicFlow, ShortPatternsAreRefusedWithoutReadingPastTheirEnd) {
     ASSERT_NE(port, UINT16_MAX);
     const Rule r;
     const auto acts = r.queue_and_mark();
-    const char* shape = "pattern must be ETH / IPV4 or IPV6 / TCP / END";
+    const char* shape = "pattern must be ETH / [VLAN / [VLAN /]] IPV4 or IPV6 / TCP / END";
     const auto end = item(RTE_FLOW_ITEM_TYPE_END);
     EXPECT_REFUSED(check(port, r.attr, {end}, acts), shape);
     EXPECT_REFUSED(check(port, r.attr, {item(RTE_FLOW_ITEM_TYPE_ETH), end}, acts), shape);
@@ -288,4 +288,38 @@ TEST(NicFlow, TheSupportedShapeIsAcceptedInEveryForm) {
     // ETH with a spec and a mask of zeros is still any frame.
     EXPECT_ACCEPTED(check(port, r.attr, {item(RTE_FLOW_ITEM_TYPE_ETH, &r.eth_any, &r.eth_any), item(RTE_FLOW_ITEM_TYPE_IPV4, &r.ip4),
                                          item(RTE_FLOW_ITEM_TYPE_TCP, &r.tcp), end}, acts));
+}
+
+// VLAN items between ETH and IP: up to two (S-tag, C-tag), each matching its VID exactly.
+TEST(NicFlow, VlanTagsAreMatchedByTheirVid) {
+    REQUIRE_EAL();
+    const uint16_t port = flow_nic("net_nvmeddp_vlan");
+    ASSERT_NE(port, UINT16_MAX);
+    const Rule r;
+    const auto acts = r.queue_and_mark();
+    const auto full = r.v4();  // ETH, IPV4, TCP, END
+    rte_flow_item_vlan outer{}, inner{}, vid_mask{}, wide_mask{};
+    outer.hdr.vlan_tci = rte_cpu_to_be_16(200);
+    inner.hdr.vlan_tci = rte_cpu_to_be_16(100);
+    vid_mask.hdr.vlan_tci = rte_cpu_to_be_16(0x0FFF);
+    wide_mask.hdr.vlan_tci = rte_cpu_to_be_16(0xFFFF);
+    const auto with = [&](std::vector<rte_flow_item> tags) {
+        std::vector<rte_flow_item> p{full[0]};
+        p.insert(p.end(), tags.begin(), tags.end());
+        p.insert(p.end(), full.begin() + 1, full.end());
+        return p;
+    };
+    EXPECT_ACCEPTED(check(port, r.attr, with({item(RTE_FLOW_ITEM_TYPE_VLAN, &inner, &vid_mask)}), acts));
+    EXPECT_ACCEPTED(check(port, r.attr, with({item(RTE_FLOW_ITEM_TYPE_VLAN, &inner, nullptr)}), acts));  // default mask
+    EXPECT_ACCEPTED(check(port, r.attr,
+                          with({item(RTE_FLOW_ITEM_TYPE_VLAN, &outer, &vid_mask), item(RTE_FLOW_ITEM_TYPE_VLAN, &inner, &vid_mask)}),
+                          acts));
+    EXPECT_REFUSED(check(port, r.attr, with({item(RTE_FLOW_ITEM_TYPE_VLAN, &inner, &wide_mask)}), acts),
+                   "VLAN must match the VID exactly");
+    EXPECT_REFUSED(check(port, r.attr, with({item(RTE_FLOW_ITEM_TYPE_VLAN)}), acts), "VLAN needs a spec");
+    EXPECT_REFUSED(check(port, r.attr,
+                         with({item(RTE_FLOW_ITEM_TYPE_VLAN, &outer, &vid_mask), item(RTE_FLOW_ITEM_TYPE_VLAN, &inner, &vid_mask),
+                               item(RTE_FLOW_ITEM_TYPE_VLAN, &inner, &vid_mask)}),
+                         acts),
+                   "pattern must be");
 }

@@ -208,7 +208,7 @@ TEST(DpdkPort, OurNicRefusesRulesItCannotHonourWithAReason) {
     EXPECT_EQ(rte_flow_validate(port, &attr, pattern, actions, &error), 0);
     pattern[2].type = RTE_FLOW_ITEM_TYPE_UDP;
     EXPECT_NE(rte_flow_validate(port, &attr, pattern, actions, &error), 0);
-    EXPECT_STREQ(error.message, "pattern must be ETH / IPV4 or IPV6 / TCP / END");
+    EXPECT_STREQ(error.message, "pattern must be ETH / [VLAN / [VLAN /]] IPV4 or IPV6 / TCP / END");
 }
 
 // The port runs out of rx descriptors (its lcore fell behind): frames are dropped at the port and

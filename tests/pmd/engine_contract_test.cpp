@@ -131,3 +131,31 @@ TEST(EngineContract, ATeardownThenAGapInThatPduTouchesNothingFreed) {
     EXPECT_EQ(rig.stats().resync_requests, 0u);
     EXPECT_EQ(rig.stats().place_torn_down, 1u);
 }
+
+// The VLAN is part of the flow (issue 9): the same 5-tuple on another VLAN is another connection's,
+// and neither its MARK-less frames nor a MARK make the engine follow it.
+TEST(EngineContract, AFrameOfAnotherVlanIsAnotherFlow) {
+    RigOptions o = contract_base();
+    o.frames.flow.c_vlan = 100;
+    EngineRig rig(o);
+    rig.run();
+    expect_same_outcome_and_right(rig);
+    EXPECT_GT(rig.stats().placed_bytes, 0u);  // the connection's own tagged frames are offloaded
+    testlib::FlowSpec other = o.frames.flow;
+    other.c_vlan = 101;
+    const std::vector<uint8_t> payload(64, 1);
+    const uint32_t own = rig.driver->conn_id(rig.handle);
+    for (const uint32_t* mark : {static_cast<const uint32_t*>(nullptr), &own}) {
+        ::nvmeddp_pkt_meta meta{};
+        const auto frame = testlib::build_frame(other, {}, payload).bytes;
+        rig.queue().begin_burst();
+        EXPECT_FALSE(rig.queue().process(frame, frame.size(), {}, mark, pmd::L4Checksum::Unknown, meta));
+        rig.queue().end_burst();
+    }
+    other.c_vlan.reset();  // untagged
+    const auto untagged = testlib::build_frame(other, {}, payload).bytes;
+    ::nvmeddp_pkt_meta meta{};
+    rig.queue().begin_burst();
+    EXPECT_FALSE(rig.queue().process(untagged, untagged.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta));
+    rig.queue().end_burst();
+}

@@ -13,9 +13,14 @@
 
 namespace nvmeddp::pmd_test {
 
+// The key of a generated flow's frames: its VLAN is the tag nearest the IP header (the C-tag, or the
+// only tag), the outer VLAN the S-tag of a double-tagged frame.
 inline pmd::FlowKey key_of(const testlib::FlowSpec& f) {
-    return f.ipv6 ? pmd::FlowKey::ipv6(f.src_ip.data(), f.dst_ip.data(), f.src_port, f.dst_port)
-                  : pmd::FlowKey::ipv4(f.src_ip.data(), f.dst_ip.data(), f.src_port, f.dst_port);
+    const bool both = f.s_vlan && f.c_vlan;
+    const uint16_t vlan = f.c_vlan ? *f.c_vlan : f.s_vlan.value_or(0);
+    const uint16_t outer = both ? *f.s_vlan : 0;
+    return f.ipv6 ? pmd::FlowKey::ipv6(f.src_ip.data(), f.dst_ip.data(), f.src_port, f.dst_port, vlan, outer)
+                  : pmd::FlowKey::ipv4(f.src_ip.data(), f.dst_ip.data(), f.src_port, f.dst_port, vlan, outer);
 }
 
 // Parses the first n bytes of frame from a heap copy of exactly n bytes.

@@ -14,6 +14,13 @@ inline ddp::ConnectionTuple host_tuple(const FlowSpec& f) {
     t.local_addr = f.dst_ip;
     t.remote_port = f.src_port;
     t.local_port = f.dst_port;
+    // The innermost tag is the C-tag when there is one, else the only (S-)tag.
+    if (f.c_vlan && f.s_vlan) {
+        t.vlan = *f.c_vlan;
+        t.outer_vlan = *f.s_vlan;
+    } else if (f.c_vlan || f.s_vlan) {
+        t.vlan = f.c_vlan ? *f.c_vlan : *f.s_vlan;
+    }
     return t;
 }
 
