@@ -11,8 +11,9 @@
 //
 // Checksums (IPv4 header, TCP) are not verified here: l4_checksum.hpp does that on the TcpSegment
 // parsed here, for a NIC's rx checksum offload (our net_nvmeddp) and for the engine when the port
-// could not say. Parsing alone is safe on a corrupted frame: the engine only places bytes, and the
-// host's TCP and NVMe/TCP parsers re-validate every byte they consume (data digest included).
+// could not say. Parsing a corrupted frame is safe (every length is checked); following one is not:
+// the host's TCP drops it, so the queue engine checks its checksum (or takes the port's verdict)
+// before a connection engine sees its payload. The flow key includes the frame's VLAN tags.
 #pragma once
 
 #include <cstdint>
