@@ -141,16 +141,21 @@ bool ConnectionEngine::bridge_gap(TcpSeq to) noexcept {
         if (rcv_nxt_ == pdu_end_) end_pdu();
         return true;
     }
+    enter_data_pdu_part();
+    // Inside the digest: those bytes are gone, and with crc_on_ off nothing reads them.
+    if (state_ == PduState::DataDigest) digest_have_ = data_end_.bytes_to(rcv_nxt_);
+    return true;
+}
+
+// The part of the current C2HData that rcv_nxt_ is in: padding, data, or what follows the data.
+void ConnectionEngine::enter_data_pdu_part() noexcept {
     if (rcv_nxt_ < data_begin_) {
         state_ = PduState::Padding;
     } else if (rcv_nxt_ < data_end_) {
         state_ = PduState::Data;
     } else {
         after_data();
-        // Inside the digest: those bytes are gone, and with crc_on_ off nothing reads them.
-        if (state_ == PduState::DataDigest) digest_have_ = data_end_.bytes_to(rcv_nxt_);
     }
-    return true;
 }
 
 // After the data: its digest, the rest of the body (none for a valid C2HData), or the next PDU.
@@ -264,13 +269,7 @@ bool ConnectionEngine::start_pdu() noexcept {
         crc_on_ = layout_.has_data_digest && (caps & ddp::cap::kDataDigest) != 0;
         crc_state_ = nvmetcp::Crc32c::kSeed;
     }
-    if (rcv_nxt_ < data_begin_) {
-        state_ = PduState::Padding;
-    } else if (rcv_nxt_ < data_end_) {
-        state_ = PduState::Data;
-    } else {
-        after_data();
-    }
+    enter_data_pdu_part();
     return true;
 }
 

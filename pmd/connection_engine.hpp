@@ -93,6 +93,7 @@ private:
     uint32_t on_body(uint32_t n) noexcept;
     uint32_t left_until(TcpSeq end, uint32_t n) const noexcept;
     void after_data() noexcept;
+    void enter_data_pdu_part() noexcept;
     bool bridge_gap(TcpSeq to) noexcept;
 
     uint32_t fill_header(const uint8_t* p, uint32_t n, uint32_t want) noexcept;
