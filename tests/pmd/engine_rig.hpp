@@ -42,6 +42,9 @@ struct RigOptions {
     // Reads left unregistered (the host copies them) and reads registered too short.
     std::vector<uint16_t> unregistered{};
     std::vector<std::pair<uint16_t, uint32_t>> short_registrations{};
+    // false: the constructor leaves `frames` empty, for a caller that alters the stream first and
+    // then generates the frames itself (the fuzzer: generating them twice doubled its cost).
+    bool make_frames = true;
 };
 
 class EngineRig {
@@ -89,7 +92,7 @@ public:
             }
             host->register_read(r.cid, len, reg_len);
         }
-        frames = testlib::generate_frames(stream.bytes, o.frames, o.faults);
+        if (o.make_frames) frames = testlib::generate_frames(stream.bytes, o.frames, o.faults);
         mark_rng_.seed(o.mark_seed);
     }
 
@@ -160,10 +163,12 @@ public:
     void run() { run_frames(0, frames.frames.size()); }
     void run_frames(size_t from, size_t to) {
         const uint32_t own = driver->conn_id(handle);
+        std::vector<std::pair<size_t, std::optional<::nvmeddp_pkt_meta>>> out;
+        out.reserve(std::min(options_.frames_per_burst, to - from));
         for (size_t i = from; i < to;) {
             queue().begin_burst();
             const size_t end = std::min(to, i + options_.frames_per_burst);
-            std::vector<std::pair<size_t, std::optional<::nvmeddp_pkt_meta>>> out;
+            out.clear();
             for (; i < end; ++i) {
                 if (options_.abort_after && options_.abort_after->second == i) {
                     queue().end_burst();
@@ -177,10 +182,14 @@ public:
                 ::nvmeddp_pkt_meta meta{};
                 const bool offloaded = queue().process(f.bytes, f.bytes.size(), {}, m, pmd::L4Checksum::Unknown, meta);
                 out.emplace_back(i, offloaded ? std::optional(meta) : std::nullopt);
-                if (options_.foreign_rate > 0 && std::uniform_real_distribution<double>(0, 1)(mark_rng_) < options_.foreign_rate) {
-                    // The same bytes from another port of the peer, marked as this connection's.
+                if (options_.foreign_rate > 0 && testlib::unit_draw(mark_rng_) < options_.foreign_rate) {
+                    // The same bytes from another port of the peer, marked as this connection's. The
+                    // port is set, not flipped: a copy corrupted on the wire may have that bit flipped
+                    // already, and flipping it back made a frame of the connection itself.
                     std::vector<uint8_t> foreign = f.bytes;
-                    foreign[f.truth.layout.l4_offset] ^= 0x40;
+                    const auto port = static_cast<uint16_t>(options_.frames.flow.src_port ^ 0x4000);
+                    foreign[f.truth.layout.l4_offset] = static_cast<uint8_t>(port >> 8);
+                    foreign[f.truth.layout.l4_offset + 1u] = static_cast<uint8_t>(port);
                     testlib::refresh_tcp_checksum(foreign, f.truth.layout);
                     ::nvmeddp_pkt_meta fm{};
                     if (queue().process(foreign, foreign.size(), {}, &own, pmd::L4Checksum::Unknown, fm)) ++foreign_followed;

@@ -1,7 +1,9 @@
 #include "testlib/ddp_host_model.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace nvmeddp::testlib {
 
@@ -161,6 +163,52 @@ const uint8_t* DdpHostModel::buffer_byte(const Read& r, uint64_t offset) const {
     return nullptr;
 }
 
+namespace {
+
+// Where the tests on_data() makes of each of n data bytes (first at buffer offset first_offset and
+// sequence number first) may come out otherwise than for the byte before: sorted, ending with n.
+// Mechanics, without coverage instrumentation (frame_gen.hpp).
+NVMEDDP_TESTLIB_NO_COVERAGE void data_cuts(std::vector<uint64_t>& cuts, uint64_t n, uint64_t first_offset, TcpSeq first,
+                                           const DdpHostModel::Read& r, const ::nvmeddp_pkt_meta* claim) {
+    cuts.clear();
+    const auto cut_at_offset = [&](uint64_t buffer_offset) {
+        if (buffer_offset > first_offset && buffer_offset - first_offset < n) cuts.push_back(buffer_offset - first_offset);
+    };
+    const auto cut_at_distances = [&](TcpSeq run, uint32_t len) {
+        const uint32_t at = first.raw() - run.raw();  // the first byte's distance from the run, mod 2^32
+        for (const uint32_t d : {uint32_t{0}, uint32_t{0x80000000u}, len, len + 0x80000000u}) {
+            const uint64_t j = static_cast<uint32_t>(d - at);
+            if (j > 0 && j < n) cuts.push_back(j);
+        }
+    };
+    if (r.registered && !r.aborted) {
+        cut_at_offset(r.registered_len);
+        uint64_t end = 0;
+        for (const auto& sg : r.segments) cut_at_offset(end += sg.len);
+    }
+    cut_at_offset(r.shadow.size());
+    if (claim != nullptr) {
+        const TcpSeq run1(claim->place_seq);
+        cut_at_distances(run1, claim->place_len);
+        cut_at_distances(run1 + claim->place_len + claim->place2_gap, claim->place2_len);
+    }
+    cuts.push_back(n);
+    for (size_t i = 1; i < cuts.size(); ++i) {  // a dozen at most
+        for (size_t k = i; k > 0 && cuts[k] < cuts[k - 1]; --k) std::swap(cuts[k], cuts[k - 1]);
+    }
+}
+
+}  // namespace
+
+// Byte by byte, the host takes a data byte from the piece's claim when claimed() says so (and checks
+// it against the byte received), and otherwise copies it into its buffer (or its shadow when no
+// buffer byte holds that offset). It does so by runs of bytes for which every one of those tests
+// comes out the same, each run decided at its first byte by the same claimed(): the tests change
+// only where a byte's buffer offset crosses a segment's end, the registered length or the shadow's
+// end, and where its sequence number's distance from the start of a claimed run crosses 0, 2^31,
+// the run's length or its length + 2^31 (serial comparisons and signed distances flip only there;
+// between those points, the buffer offset a claim gives a byte and the one the parser gives it
+// both grow by one a byte, so they stay equal or stay different).
 void DdpHostModel::on_data(const ParseEvent& ev, const ReceivedPiece& piece) {
     if (type_ != PduType::C2HData) return;
     auto it = reads_.find(cid_);
@@ -168,28 +216,44 @@ void DdpHostModel::on_data(const ParseEvent& ev, const ReceivedPiece& piece) {
     Read& r = it->second;
     const TcpSeq first = TcpSeq(options_.first_seq) + static_cast<uint32_t>(ev.stream_offset);
     const uint64_t first_offset = uint64_t{datao_} + ev.data_offset;
-    const bool may_claim = piece.meta != nullptr && (piece.meta->flags & NVMEDDP_PKT_PLACED) != 0;
-    for (uint32_t j = 0; j < ev.data_len; ++j) {
+    const ::nvmeddp_pkt_meta* m = piece.meta;
+    const bool may_claim = m != nullptr && (m->flags & NVMEDDP_PKT_PLACED) != 0;
+    const uint64_t n = ev.data_len;
+
+    data_cuts(cuts_, n, first_offset, first, r, may_claim ? m : nullptr);
+
+    uint64_t j = 0;
+    for (const uint64_t until : cuts_) {
+        if (until <= j) continue;
+        const uint64_t len = until - j;
         const uint64_t buffer_offset = first_offset + j;
+        const uint8_t* data = ev.data + j;
         uint8_t* dst = buffer_byte(r, buffer_offset);
-        if (may_claim && dst != nullptr && claimed(piece, r, first + j, buffer_offset)) {
-            ++totals_.claimed_placed;
-            if (*dst != ev.data[j] && totals_.wrong_claims++ == 0) {
-                totals_.first_wrong_claim = "stream offset " + std::to_string(ev.stream_offset + j) + " (cid " +
-                                            std::to_string(cid_) + ", buffer offset " + std::to_string(buffer_offset) + ")";
+        if (may_claim && dst != nullptr && claimed(piece, r, first + static_cast<uint32_t>(j), buffer_offset)) {
+            totals_.claimed_placed += len;
+            if (std::memcmp(dst, data, len) != 0) {
+                for (uint64_t k = 0; k < len; ++k) {
+                    if (dst[k] != data[k] && totals_.wrong_claims++ == 0) {
+                        totals_.first_wrong_claim = "stream offset " + std::to_string(ev.stream_offset + j + k) + " (cid " +
+                                                    std::to_string(cid_) + ", buffer offset " +
+                                                    std::to_string(buffer_offset + k) + ")";
+                    }
+                }
             }
-            continue;
+        } else {
+            if (may_claim && m->place_len > 0) {
+                const TcpSeq run1(m->place_seq);
+                const TcpSeq seq = first + static_cast<uint32_t>(j);
+                if (seq >= run1 && seq < run1 + m->place_len) totals_.claims_refused += len;
+            }
+            totals_.copied += len;
+            if (dst != nullptr) {
+                std::memcpy(dst, data, len);
+            } else if (buffer_offset < r.shadow.size()) {
+                std::memcpy(r.shadow.data() + buffer_offset, data, len);
+            }
         }
-        if (may_claim && piece.meta->place_len > 0) {
-            const TcpSeq run1(piece.meta->place_seq);
-            if (first + j >= run1 && first + j < run1 + piece.meta->place_len) ++totals_.claims_refused;
-        }
-        ++totals_.copied;
-        if (dst != nullptr) {
-            *dst = ev.data[j];
-        } else if (buffer_offset < r.shadow.size()) {
-            r.shadow[buffer_offset] = ev.data[j];
-        }
+        j = until;
     }
     // Everything up to here is final: the device must not write there any more.
     if (device_ != nullptr && r.registered && !r.aborted) device_->filled(connection_, cid_, first_offset + ev.data_len);
@@ -268,20 +332,33 @@ std::vector<uint8_t> DdpHostModel::contents(uint16_t cid) const {
     const Read& r = reads_.at(cid);
     std::vector<uint8_t> out = r.shadow;
     if (!r.registered || r.aborted) return out;
-    for (uint64_t off = 0; off < r.length; ++off) {
-        if (const uint8_t* b = buffer_byte(r, off)) out[off] = *b;
+    // The buffer's bytes where it has them (buffer_byte(): within registered_len, segment by segment).
+    const uint64_t n = std::min<uint64_t>({r.length, r.registered_len, out.size()});
+    uint64_t off = 0;
+    for (const auto& sg : r.segments) {
+        if (off >= n) break;
+        const uint64_t len = std::min<uint64_t>(sg.len, n - off);
+        std::memcpy(out.data() + off, sg.addr, len);
+        off += len;
     }
     return out;
 }
+
+namespace {
+
+NVMEDDP_TESTLIB_NO_COVERAGE bool all_guard_bytes(const uint8_t* p, size_t n) {
+    uint8_t diff = 0;
+    for (size_t i = 0; i < n; ++i) diff |= static_cast<uint8_t>(p[i] ^ DdpHostModel::kGuardByte);
+    return diff == 0;
+}
+
+}  // namespace
 
 bool DdpHostModel::guards_intact(uint16_t cid) const {
     const Read& r = reads_.at(cid);
     for (const auto& s : r.storage) {
         const size_t g = options_.guard;
-        if (!std::all_of(s.begin(), s.begin() + static_cast<ptrdiff_t>(g), [](uint8_t b) { return b == kGuardByte; }) ||
-            !std::all_of(s.end() - static_cast<ptrdiff_t>(g), s.end(), [](uint8_t b) { return b == kGuardByte; })) {
-            return false;
-        }
+        if (!all_guard_bytes(s.data(), g) || !all_guard_bytes(s.data() + s.size() - g, g)) return false;
     }
     return true;
 }

@@ -149,6 +149,7 @@ private:
     uint64_t verdict_piece_ = 0;    // the piece in which a data digest PDU last ended
     bool verdict_matched_ = false;  // ... and whether the first one there was the PDU the device named
     Totals totals_;
+    std::vector<uint64_t> cuts_;    // on_data's runs (kept: no allocation per piece)
 
     // The PDU being parsed
     nvmetcp::PduType type_{};

@@ -1,48 +1,68 @@
 #include "testlib/frame_gen.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <random>
 
 namespace nvmeddp::testlib {
 
 namespace {
 
-void put16(std::vector<uint8_t>& out, size_t at, uint16_t v) {
+NVMEDDP_TESTLIB_NO_COVERAGE void put16(std::vector<uint8_t>& out, size_t at, uint16_t v) {
     out[at] = static_cast<uint8_t>(v >> 8);
     out[at + 1] = static_cast<uint8_t>(v);
 }
 
-void put32(std::vector<uint8_t>& out, size_t at, uint32_t v) {
+NVMEDDP_TESTLIB_NO_COVERAGE void put32(std::vector<uint8_t>& out, size_t at, uint32_t v) {
     for (size_t i = 0; i < 4; ++i) out[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
 }
 
-void append(std::vector<uint8_t>& out, std::initializer_list<uint8_t> bytes) { out.insert(out.end(), bytes); }
 
-uint32_t sum16(std::span<const uint8_t> bytes, uint32_t acc) {
-    size_t i = 0;
-    for (; i + 1 < bytes.size(); i += 2) acc += static_cast<uint32_t>(bytes[i] << 8 | bytes[i + 1]);
-    if (i < bytes.size()) acc += static_cast<uint32_t>(bytes[i] << 8);
+NVMEDDP_TESTLIB_NO_COVERAGE uint64_t fold16(uint64_t acc) noexcept {
+    while (acc >> 16) acc = (acc & 0xFFFF) + (acc >> 16);
     return acc;
 }
 
+// acc plus the big-endian 16-bit words of bytes (an odd last byte padded with a zero), not folded.
+// Eight bytes at a time: the sum of native-order 32-bit words is congruent (mod 0xFFFF) to the sum
+// of the native 16-bit words, and on a little-endian host that folded sum byte-swapped is congruent
+// to the big-endian one (RFC 1071 2(B)); it is zero only when every byte is, as the plain sum. So
+// every checksum comes out exactly as the word-by-word sum gives it.
+NVMEDDP_TESTLIB_NO_COVERAGE uint64_t sum16(std::span<const uint8_t> bytes, uint64_t acc) noexcept {
+    const uint8_t* p = bytes.data();
+    size_t n = bytes.size();
+    uint64_t native = 0;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, sizeof w);
+        native += (w & 0xFFFFFFFFu) + (w >> 32);
+    }
+    native = fold16(native);
+    if constexpr (std::endian::native == std::endian::little) native = ((native & 0xFF) << 8) | (native >> 8);
+    acc += native;
+    for (; n >= 2; p += 2, n -= 2) acc += static_cast<uint32_t>(p[0] << 8 | p[1]);
+    if (n != 0) acc += static_cast<uint32_t>(p[0] << 8);
+    return acc;
+}
+
+NVMEDDP_TESTLIB_NO_COVERAGE uint16_t checksum_of_sum(uint64_t acc) noexcept { return static_cast<uint16_t>(~fold16(acc)); }
+
 }  // namespace
 
-uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t initial) noexcept {
-    uint64_t acc = sum16(bytes, 0);
-    acc += initial;
-    while (acc >> 16) acc = (acc & 0xFFFF) + (acc >> 16);
-    return static_cast<uint16_t>(~acc);
+NVMEDDP_TESTLIB_NO_COVERAGE uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t initial) noexcept {
+    return checksum_of_sum(sum16(bytes, initial));
 }
 
 namespace {
 
 // The TCP checksum field's value for a frame (pseudo-header from the IP header it has).
-uint16_t tcp_checksum_of(std::span<const uint8_t> b, const FrameLayout& layout) noexcept {
+NVMEDDP_TESTLIB_NO_COVERAGE uint16_t tcp_checksum_of(std::span<const uint8_t> b, const FrameLayout& layout) noexcept {
     const size_t l3 = layout.l3_offset;
     const size_t l4 = layout.l4_offset;
     const bool ipv6 = (b[l3] >> 4) == 6;
     const auto seg_len = static_cast<uint32_t>(layout.ip_end - l4);
-    uint32_t pseudo = 0;
+    uint64_t pseudo = 0;
     if (ipv6) {
         pseudo = sum16(b.subspan(l3 + 8, 32), 0);
         pseudo += (seg_len >> 16) + (seg_len & 0xFFFF) + 6;
@@ -50,17 +70,17 @@ uint16_t tcp_checksum_of(std::span<const uint8_t> b, const FrameLayout& layout) 
         pseudo = sum16(b.subspan(l3 + 12, 8), 0);
         pseudo += seg_len + 6;
     }
-    return internet_checksum(b.subspan(l4, seg_len), pseudo);
+    return checksum_of_sum(sum16(b.subspan(l4, seg_len), pseudo));
 }
 
 }  // namespace
 
-void refresh_tcp_checksum(std::vector<uint8_t>& frame, const FrameLayout& layout) noexcept {
+NVMEDDP_TESTLIB_NO_COVERAGE void refresh_tcp_checksum(std::vector<uint8_t>& frame, const FrameLayout& layout) noexcept {
     put16(frame, layout.l4_offset + 16u, 0);
     put16(frame, layout.l4_offset + 16u, tcp_checksum_of(frame, layout));
 }
 
-bool checksums_ok(std::span<const uint8_t> b, const FrameLayout& layout, bool ipv6) noexcept {
+NVMEDDP_TESTLIB_NO_COVERAGE bool checksums_ok(std::span<const uint8_t> b, const FrameLayout& layout, bool ipv6) noexcept {
     if (layout.ip_end > b.size() || layout.l4_offset + 20u > layout.ip_end) return false;
     const size_t l3 = layout.l3_offset;
     if ((b[l3] >> 4) != (ipv6 ? 6 : 4)) return false;
@@ -99,23 +119,37 @@ size_t tcp_options_len(TcpOptions options) noexcept {
     return 0;
 }
 
-BuiltFrame build_frame(const FlowSpec& flow, const TcpFields& tcp, std::span<const uint8_t> payload,
-                       bool pad_to_minimum) {
-    BuiltFrame f;
-    auto& b = f.bytes;
-    b.insert(b.end(), flow.dst_mac.begin(), flow.dst_mac.end());
-    b.insert(b.end(), flow.src_mac.begin(), flow.src_mac.end());
-    if (flow.s_vlan) append(b, {0x88, 0xA8, static_cast<uint8_t>(*flow.s_vlan >> 8), static_cast<uint8_t>(*flow.s_vlan)});
-    if (flow.c_vlan) append(b, {0x81, 0x00, static_cast<uint8_t>(*flow.c_vlan >> 8), static_cast<uint8_t>(*flow.c_vlan)});
-    append(b, flow.ipv6 ? std::initializer_list<uint8_t>{0x86, 0xDD} : std::initializer_list<uint8_t>{0x08, 0x00});
-
-    const size_t l3 = b.size();
+NVMEDDP_TESTLIB_NO_COVERAGE BuiltFrame build_frame(const FlowSpec& flow, const TcpFields& tcp, std::span<const uint8_t> payload,
+                                                   bool pad_to_minimum) {
+    // Sized once and zeroed: every field is written over the zeros at its offset.
     const size_t opt_len = tcp_options_len(tcp.options);
     const size_t tcp_len = 20 + opt_len;
-    size_t ip_header_len = 0;
+    const size_t words = flow.ipv6 ? 0 : std::min<size_t>(flow.ipv4_option_words, 10);
+    const size_t ip_header_len = flow.ipv6 ? 40 : 20 + 4 * words;
+    const size_t l3 = 14 + (flow.s_vlan ? 4 : 0) + (flow.c_vlan ? 4 : 0);
+    const size_t l4 = l3 + ip_header_len;
+    const size_t payload_at = l4 + tcp_len;
+    BuiltFrame f;
+    auto& b = f.bytes;
+    b.reserve(std::max<size_t>(60, payload_at + payload.size()));
+    b.resize(payload_at + payload.size());
+
+    std::memcpy(b.data(), flow.dst_mac.data(), 6);
+    std::memcpy(b.data() + 6, flow.src_mac.data(), 6);
+    size_t at = 12;
+    if (flow.s_vlan) {
+        put16(b, at, 0x88A8);
+        put16(b, at + 2, *flow.s_vlan);
+        at += 4;
+    }
+    if (flow.c_vlan) {
+        put16(b, at, 0x8100);
+        put16(b, at + 2, *flow.c_vlan);
+        at += 4;
+    }
+    put16(b, at, flow.ipv6 ? 0x86DD : 0x0800);
+
     if (flow.ipv6) {
-        ip_header_len = 40;
-        b.resize(l3 + ip_header_len);
         put32(b, l3, 0x60000000u | 0x12345u);  // version 6, flow label
         put16(b, l3 + 4, static_cast<uint16_t>(tcp_len + payload.size()));
         b[l3 + 6] = 6;   // next header: TCP
@@ -123,9 +157,6 @@ BuiltFrame build_frame(const FlowSpec& flow, const TcpFields& tcp, std::span<con
         std::copy(flow.src_ip.begin(), flow.src_ip.end(), b.begin() + static_cast<ptrdiff_t>(l3 + 8));
         std::copy(flow.dst_ip.begin(), flow.dst_ip.end(), b.begin() + static_cast<ptrdiff_t>(l3 + 24));
     } else {
-        const size_t words = std::min<size_t>(flow.ipv4_option_words, 10);
-        ip_header_len = 20 + 4 * words;
-        b.resize(l3 + ip_header_len);
         b[l3] = static_cast<uint8_t>(0x40 | (5 + words));
         put16(b, l3 + 2, static_cast<uint16_t>(ip_header_len + tcp_len + payload.size()));
         put16(b, l3 + 4, static_cast<uint16_t>(tcp.seq));  // identification
@@ -138,8 +169,6 @@ BuiltFrame build_frame(const FlowSpec& flow, const TcpFields& tcp, std::span<con
         put16(b, l3 + 10, internet_checksum(std::span<const uint8_t>(b).subspan(l3, ip_header_len)));
     }
 
-    const size_t l4 = b.size();
-    b.resize(l4 + tcp_len);
     put16(b, l4, flow.src_port);
     put16(b, l4 + 2, flow.dst_port);
     put32(b, l4 + 4, tcp.seq);
@@ -165,12 +194,11 @@ BuiltFrame build_frame(const FlowSpec& flow, const TcpFields& tcp, std::span<con
         put32(b, o + 4, tcp.ack + 1000);
         put32(b, o + 8, tcp.ack + 2000);
     }
-    const size_t payload_at = b.size();
-    b.insert(b.end(), payload.begin(), payload.end());
+    if (!payload.empty()) std::memcpy(b.data() + payload_at, payload.data(), payload.size());
 
     // TCP checksum over the pseudo-header, the TCP header and the payload.
     const uint32_t seg_len = static_cast<uint32_t>(tcp_len + payload.size());
-    uint32_t pseudo = 0;
+    uint64_t pseudo = 0;
     if (flow.ipv6) {
         pseudo = sum16(std::span<const uint8_t>(b).subspan(l3 + 8, 32), 0);
         pseudo += (seg_len >> 16) + (seg_len & 0xFFFF) + 6;
@@ -178,7 +206,7 @@ BuiltFrame build_frame(const FlowSpec& flow, const TcpFields& tcp, std::span<con
         pseudo = sum16(std::span<const uint8_t>(b).subspan(l3 + 12, 8), 0);
         pseudo += seg_len + 6;
     }
-    put16(b, l4 + 16, internet_checksum(std::span<const uint8_t>(b).subspan(l4), pseudo));
+    put16(b, l4 + 16, checksum_of_sum(sum16(std::span<const uint8_t>(b).subspan(l4), pseudo)));
 
     f.layout = FrameLayout{static_cast<uint16_t>(l3), static_cast<uint16_t>(l4), static_cast<uint16_t>(payload_at),
                            static_cast<uint32_t>(payload.size()), static_cast<uint16_t>(b.size())};
@@ -195,7 +223,20 @@ struct Planned {
     uint64_t key = 0;  // arrival order: 2 * position (+ 2 * delay + 1 when delivered late)
 };
 
-std::vector<ByteRange> segment_stream(size_t len, const FrameGenOptions& o) {
+// std::stable_sort for sequences that are nearly in order (frames arrive at most a few places late,
+// retransmissions go back a few segments): an insertion sort, linear for them.
+template <typename T, typename Less>
+NVMEDDP_TESTLIB_NO_COVERAGE void stable_sort_nearly_sorted(std::vector<T>& v, Less less) {
+    for (size_t i = 1; i < v.size(); ++i) {
+        if (!less(v[i], v[i - 1])) continue;
+        T x = std::move(v[i]);
+        size_t j = i;
+        for (; j > 0 && less(x, v[j - 1]); --j) v[j] = std::move(v[j - 1]);
+        v[j] = std::move(x);
+    }
+}
+
+NVMEDDP_TESTLIB_NO_COVERAGE std::vector<ByteRange> segment_stream(size_t len, const FrameGenOptions& o) {
     std::vector<ByteRange> out;
     std::mt19937_64 rng(o.segment_seed);
     const uint32_t mss = std::max<uint32_t>(1, o.mss);
@@ -210,11 +251,11 @@ std::vector<ByteRange> segment_stream(size_t len, const FrameGenOptions& o) {
 
 }  // namespace
 
-FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOptions& o, const FaultPlan& plan) {
+NVMEDDP_TESTLIB_NO_COVERAGE FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOptions& o,
+                                                          const FaultPlan& plan) {
     FrameSequence out;
     out.segments = segment_stream(stream.size(), o);
     std::mt19937_64 rng(plan.seed);
-    std::uniform_real_distribution<double> coin(0.0, 1.0);
     const uint32_t mss = std::max<uint32_t>(1, o.mss);
     const uint64_t max_d = std::max<uint32_t>(1, plan.max_displacement);
 
@@ -222,7 +263,7 @@ FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOpt
     std::vector<Planned> sent;
     for (size_t i = 0; i < out.segments.size(); ++i) {
         sent.push_back(Planned{out.segments[i], 0, i, 0});
-        if (plan.resegment > 0 && coin(rng) < plan.resegment) {
+        if (plan.resegment > 0 && unit_draw(rng) < plan.resegment) {
             const size_t first = i - std::min<size_t>(i, rng() % 3);
             const ByteRange& a = out.segments[first];
             const uint64_t begin = a.offset + rng() % a.length;
@@ -239,7 +280,7 @@ FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOpt
     std::vector<Planned> arrived;
     for (size_t p = 0; p < sent.size(); ++p) {
         Planned item = sent[p];
-        if (plan.loss > 0 && coin(rng) < plan.loss) {
+        if (plan.loss > 0 && unit_draw(rng) < plan.loss) {
             if (plan.retransmit_lost) {
                 item.faults |= fault::kRetransmit;
                 item.key = 2 * (p + 1 + rng() % max_d) + 1;
@@ -248,29 +289,29 @@ FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOpt
             continue;
         }
         item.key = 2 * p;
-        if (plan.wire_corrupt > 0 && coin(rng) < plan.wire_corrupt) {
+        if (plan.wire_corrupt > 0 && unit_draw(rng) < plan.wire_corrupt) {
             // This copy arrives damaged (and is dropped by a receiver); the sender sends it again.
             Planned bad = item;
             bad.faults |= fault::kWireCorrupt;
             arrived.push_back(bad);
             item.faults |= fault::kRetransmit;
             item.key = 2 * (p + 1 + rng() % max_d) + 1;
-        } else if (plan.lying > 0 && coin(rng) < plan.lying) {
+        } else if (plan.lying > 0 && unit_draw(rng) < plan.lying) {
             item.faults |= fault::kLying;
         }
-        if (plan.reorder > 0 && coin(rng) < plan.reorder) {
+        if (plan.reorder > 0 && unit_draw(rng) < plan.reorder) {
             item.faults |= fault::kReordered;
             item.key = 2 * (p + 1 + rng() % max_d) + 1;
         }
         arrived.push_back(item);
-        if (plan.duplicate > 0 && coin(rng) < plan.duplicate) {
+        if (plan.duplicate > 0 && unit_draw(rng) < plan.duplicate) {
             Planned copy = item;
             copy.faults |= fault::kDuplicate;
             copy.key = 2 * (p + rng() % (max_d + 1)) + 1;
             arrived.push_back(copy);
         }
     }
-    std::stable_sort(arrived.begin(), arrived.end(), [](const Planned& a, const Planned& b) { return a.key < b.key; });
+    stable_sort_nearly_sorted(arrived, [](const Planned& a, const Planned& b) { return a.key < b.key; });
 
     if (plan.corrupt_offset) {
         const uint64_t c = *plan.corrupt_offset;
@@ -284,6 +325,7 @@ FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOpt
     }
 
     // Frames.
+    out.frames.reserve(arrived.size());
     std::vector<uint8_t> payload;
     for (size_t i = 0; i < arrived.size(); ++i) {
         const Planned& item = arrived[i];
@@ -316,7 +358,7 @@ FrameSequence generate_frames(std::span<const uint8_t> stream, const FrameGenOpt
     // Stream ranges no frame carries.
     std::vector<ByteRange> carried;
     for (const auto& item : arrived) carried.push_back(item.range);
-    std::sort(carried.begin(), carried.end(), [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
+    stable_sort_nearly_sorted(carried, [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
     uint64_t covered = 0;
     for (const auto& r : carried) {
         if (r.offset > covered) out.missing.push_back(ByteRange{covered, r.offset - covered});

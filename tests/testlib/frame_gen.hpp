@@ -7,9 +7,11 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <span>
 #include <vector>
 
@@ -27,6 +29,28 @@ struct FlowSpec {
     std::optional<uint16_t> c_vlan;    // 802.1Q C-tag (TPID 0x8100), inside the S-tag when both are set
     uint8_t ipv4_option_words = 0;     // 0..10 words of IPv4 options (NOPs then EOL)
 };
+
+// For the generators' byte-crunching (frames, checksums, random bytes): no coverage instrumentation
+// in a -fsanitize=fuzzer-no-link build. Its comparison hooks in those per-byte loops cost the engine
+// fuzzer more than the engine itself, and their coverage is of the test's inputs, not of the code
+// under test. Not inlined: code inlined into an instrumented caller is instrumented with it. (Clang
+// only; GCC has no such attribute under this name.)
+#if defined(__clang__)
+#define NVMEDDP_TESTLIB_NO_COVERAGE __attribute__((no_sanitize("coverage"), noinline))
+#else
+#define NVMEDDP_TESTLIB_NO_COVERAGE
+#endif
+
+// A draw in [0, 1): exactly what std::uniform_real_distribution<double>(0, 1)(rng) gives with
+// libstdc++ (double(rng()) / 2^64, below 1), so seeded tests keep their outcomes, without the log()
+// that libstdc++'s generate_canonical computes on every call (the fuzzers draw millions of coins).
+// Any engine of 64-bit draws (std::mt19937_64, or one with the same numbers) will do.
+template <typename Rng>
+double unit_draw(Rng& rng) {
+    static_assert(Rng::min() == 0 && Rng::max() == UINT64_MAX, "an engine of 64-bit draws");
+    const double r = static_cast<double>(rng()) * 0x1p-64;
+    return r < 1.0 ? r : std::nextafter(1.0, 0.0);
+}
 
 FlowSpec ipv4_flow();  // 192.0.2.1:4420 -> 192.0.2.2:40000
 FlowSpec ipv6_flow();  // [2001:db8::1]:4420 -> [2001:db8::2]:40000

@@ -71,7 +71,11 @@ private:
 
     void enqueue(Segment s);
     void deliver_ready();
-    void deliver(Segment& s);
+    // In-order bytes to hand up: they are coalesced into the pending piece or become it. The bytes
+    // must stay valid until flush(): a frame's (flush() runs before on_frame() returns), or those of
+    // `owner`, a segment taken off the queue that the pending piece then keeps.
+    void deliver(ddp::TcpSeq begin, std::span<const uint8_t> bytes, const std::optional<::nvmeddp_pkt_meta>& meta,
+                 Segment* owner);
     void flush();
 
     // Queue keys: bytes from the first sequence number (tests' streams stay far below 4 GiB).
@@ -84,7 +88,14 @@ private:
     Deliver deliver_;
     std::mt19937_64 rng_;
     std::map<uint64_t, Segment> queue_;  // out of order, by key, not overlapping
-    Segment pending_{};         // in-order bytes not yet handed up (coalescing)
+    // In-order bytes not yet handed up (coalescing): a span of the frame being received, of held_,
+    // or of joined_ once pieces were coalesced. No copy of a frame that arrives in order.
+    ddp::TcpSeq pending_begin_{};
+    std::span<const uint8_t> pending_bytes_{};
+    std::optional<::nvmeddp_pkt_meta> pending_meta_{};
+    bool pending_joined_ = false;
+    Segment held_{};
+    std::vector<uint8_t> joined_;
     bool has_pending_ = false;
     Counters counters_;
 };
