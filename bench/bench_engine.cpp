@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "ddp/device.hpp"
-#include "pmd/sw_driver.hpp"
+#include "pmd/engine/sw_driver.hpp"
 #include "testlib/flow_config.hpp"
 #include "testlib/frame_gen.hpp"
 #include "testlib/read_stream_gen.hpp"

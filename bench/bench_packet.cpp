@@ -10,8 +10,8 @@
 #include <random>
 #include <vector>
 
-#include "pmd/flow_classifier.hpp"
-#include "pmd/frame_parser.hpp"
+#include "pmd/packet/flow_classifier.hpp"
+#include "pmd/packet/frame_parser.hpp"
 #include "testlib/frame_gen.hpp"
 
 namespace {

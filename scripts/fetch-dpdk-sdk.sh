@@ -2,7 +2,7 @@
 # Fetches the four DPDK driver-SDK headers that libdpdk-dev does not ship (ethdev_driver.h,
 # ethdev_vdev.h, bus_vdev_driver.h, dev_driver.h) from Debian's source package of exactly the
 # installed libdpdk-dev version, into the directory given (default .cache/dpdk-sdk). They are needed
-# to build our vdev PMD (pmd/net_nvmeddp_pmd.cpp). Idempotent: nothing to do when they are there.
+# to build our vdev PMD (pmd/net_nvmeddp/net_nvmeddp.cpp). Idempotent: nothing to do when they are there.
 # Adds a deb-src entry for Debian's bookworm main when none exists (root or sudo).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

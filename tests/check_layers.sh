@@ -13,11 +13,13 @@ cd "$root" || exit 2
 rank_of() {
   case "$1" in
     include/*|nvmeddp/*) echo 0 ;;
-    nvmetcp/host/*|nvmetcp/target/*) echo 5 ;;
+    nvmetcp/host/*|nvmetcp/target/*) echo 7 ;;
     nvmetcp/*) echo 1 ;;
     ddp/*) echo 2 ;;
-    pmd/*) echo 3 ;;
-    tcp/*) echo 4 ;;
+    pmd/packet/*) echo 3 ;;
+    pmd/engine/*|pmd/net_nvmeddp/*) echo 4 ;;
+    pmd/*) echo 5 ;;
+    tcp/*) echo 6 ;;
     *) echo "$2" ;;
   esac
 }

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "options.hpp"
-#include "pmd/dpdk_eal.hpp"
-#include "pmd/dpdk_offload_port.hpp"
+#include "pmd/dpdk/eal.hpp"
+#include "pmd/dpdk/offload_port.hpp"
 #include "traffic.hpp"
 
 namespace {

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "pmd/dpdk_mbuf_meta.hpp"
+#include "pmd/dpdk/mbuf_meta.hpp"
 #include "testlib/flow_config.hpp"
 
 namespace nvmeddp::offload_app {

@@ -2,7 +2,7 @@
 // a longer frame. Invariants: no out-of-bounds read (ASan), and an accepted frame's payload lies
 // inside the frame and after its headers.
 #include "fuzz_input.hpp"
-#include "pmd/frame_parser.hpp"
+#include "pmd/packet/frame_parser.hpp"
 
 using namespace nvmeddp;
 

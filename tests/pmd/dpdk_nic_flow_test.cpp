@@ -1,4 +1,4 @@
-// net_nvmeddp's rte_flow parser (pmd/nic_flow_parser.hpp) through rte_flow_validate and
+// net_nvmeddp's rte_flow parser (pmd/net_nvmeddp/nic_flow_parser.hpp) through rte_flow_validate and
 // rte_flow_create, on patterns and action lists of every odd shape an application may pass: each
 // is refused with an error naming a reason, or accepted exactly when it is the one rule shape the
 // NIC supports. Every array is handed over twice: as a heap copy of exactly its length (so

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "dpdk_test_support.hpp"
-#include "pmd/dpdk_offload_port.hpp"
+#include "pmd/dpdk/offload_port.hpp"
 #include "testlib/frame_gen.hpp"
 
 using namespace nvmeddp;

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "dpdk_test_support.hpp"
-#include "pmd/dpdk_mbuf_meta.hpp"
-#include "pmd/dpdk_offload_port.hpp"
-#include "pmd/dpdk_rx_checksum.hpp"
+#include "pmd/dpdk/mbuf_meta.hpp"
+#include "pmd/dpdk/offload_port.hpp"
+#include "pmd/dpdk/rx_checksum.hpp"
 #include "testlib/frame_gen.hpp"
 
 using namespace nvmeddp;

@@ -14,9 +14,9 @@
 
 #include "ddp/device_registry.hpp"
 #include "dpdk_test_support.hpp"
-#include "pmd/dpdk_mbuf_meta.hpp"
-#include "pmd/dpdk_offload_port.hpp"
-#include "pmd/frame_parser.hpp"
+#include "pmd/dpdk/mbuf_meta.hpp"
+#include "pmd/dpdk/offload_port.hpp"
+#include "pmd/packet/frame_parser.hpp"
 #include "testlib/flow_config.hpp"
 #include "testlib/frame_gen.hpp"
 

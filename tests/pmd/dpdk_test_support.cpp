@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "pmd/dpdk_eal.hpp"
-#include "pmd/dpdk_mbuf_meta.hpp"
+#include "pmd/dpdk/eal.hpp"
+#include "pmd/dpdk/mbuf_meta.hpp"
 #include "testlib/flow_config.hpp"
 
 namespace nvmeddp::dpdk_test {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "ddp/device.hpp"
-#include "pmd/dpdk_offload_port.hpp"
+#include "pmd/dpdk/offload_port.hpp"
 #include "testlib/ddp_host_model.hpp"
 #include "testlib/frame_gen.hpp"
 #include "testlib/read_stream_gen.hpp"

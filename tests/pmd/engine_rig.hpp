@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "ddp/device.hpp"
-#include "pmd/sw_driver.hpp"
+#include "pmd/engine/sw_driver.hpp"
 #include "testlib/ddp_host_model.hpp"
 #include "testlib/flow_config.hpp"
 #include "testlib/frame_gen.hpp"

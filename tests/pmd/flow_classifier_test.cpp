@@ -6,7 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "pmd/flow_classifier.hpp"
+#include "pmd/packet/flow_classifier.hpp"
 
 using namespace nvmeddp::pmd;
 

@@ -6,8 +6,8 @@
 #include <random>
 #include <set>
 
-#include "pmd/be_int.hpp"
-#include "pmd/flow_key.hpp"
+#include "pmd/packet/be_int.hpp"
+#include "pmd/packet/flow_key.hpp"
 
 using namespace nvmeddp::pmd;
 

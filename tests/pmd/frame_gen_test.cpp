@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "pmd/frame_parser.hpp"
+#include "pmd/packet/frame_parser.hpp"
 #include "ddp/tcp_seq.hpp"
 #include "pmd_test_support.hpp"
 #include "testlib/frame_gen.hpp"

@@ -8,7 +8,7 @@
 #include <random>
 #include <string>
 
-#include "pmd/frame_parser.hpp"
+#include "pmd/packet/frame_parser.hpp"
 #include "pmd_test_support.hpp"
 #include "testlib/frame_gen.hpp"
 

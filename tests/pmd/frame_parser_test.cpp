@@ -5,8 +5,8 @@
 #include <set>
 #include <string>
 
-#include "pmd/frame_parser.hpp"
-#include "pmd/net_headers.hpp"
+#include "pmd/packet/frame_parser.hpp"
+#include "pmd/packet/net_headers.hpp"
 #include "pmd_test_support.hpp"
 #include "testlib/frame_gen.hpp"
 

@@ -1,4 +1,4 @@
-// The rx checksum check (pmd/l4_checksum.hpp) against the frame generator's checksums (written
+// The rx checksum check (pmd/packet/l4_checksum.hpp) against the frame generator's checksums (written
 // independently, byte pair by byte pair): every generated frame passes, every single-bit error in
 // what the checksums cover is caught, padding is ignored, and the result does not depend on how the
 // frame is cut into pieces (every cut point, pieces of every small size, each piece in a heap buffer
@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "pmd/frame_parser.hpp"
-#include "pmd/l4_checksum.hpp"
+#include "pmd/packet/frame_parser.hpp"
+#include "pmd/packet/l4_checksum.hpp"
 #include "testlib/frame_gen.hpp"
 
 using namespace nvmeddp;

@@ -7,8 +7,8 @@
 #include <span>
 #include <vector>
 
-#include "pmd/flow_key.hpp"
-#include "pmd/frame_parser.hpp"
+#include "pmd/packet/flow_key.hpp"
+#include "pmd/packet/frame_parser.hpp"
 #include "testlib/frame_gen.hpp"
 
 namespace nvmeddp::pmd_test {

@@ -2,7 +2,7 @@
 // bytes), with a seeded fault plan (reordering, loss and retransmission, duplicates, retransmission
 // with different segmentation, sequence wraparound, a corrupted byte) and per-frame ground truth.
 //
-// The frames are written byte by byte at explicit offsets, independently of pmd/net_headers.hpp, so
+// The frames are written byte by byte at explicit offsets, independently of pmd/packet/net_headers.hpp, so
 // that a layout mistake there does not cancel out between the generator and the parser under test.
 #pragma once
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "pmd/sw_driver.hpp"
+#include "pmd/engine/sw_driver.hpp"
 
 namespace nvmeddp::pmd {
 

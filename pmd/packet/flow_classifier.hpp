@@ -21,7 +21,7 @@
 #include <optional>
 #include <span>
 
-#include "pmd/flow_key.hpp"
+#include "pmd/packet/flow_key.hpp"
 
 namespace nvmeddp::pmd {
 

@@ -18,10 +18,10 @@
 
 #include "ddp/counters.hpp"
 #include "ddp/quiescent_gate.hpp"
-#include "pmd/command_ring.hpp"
-#include "pmd/connection_engine.hpp"
-#include "pmd/flow_classifier.hpp"
-#include "pmd/flow_key.hpp"
+#include "pmd/engine/command_ring.hpp"
+#include "pmd/engine/connection_engine.hpp"
+#include "pmd/packet/flow_classifier.hpp"
+#include "pmd/packet/flow_key.hpp"
 
 namespace nvmeddp::pmd {
 

@@ -1,4 +1,4 @@
-#include "pmd/connection_engine.hpp"
+#include "pmd/engine/connection_engine.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "pmd/be_int.hpp"
+#include "pmd/packet/be_int.hpp"
 
 namespace nvmeddp::pmd {
 

@@ -1,4 +1,4 @@
-#include "pmd/l4_checksum.hpp"
+#include "pmd/packet/l4_checksum.hpp"
 
 #include <cstring>
 #include <string_view>

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "pmd/flow_key.hpp"
+#include "pmd/packet/flow_key.hpp"
 
 namespace nvmeddp::pmd {
 

@@ -1,4 +1,4 @@
-#include "pmd/dpdk_offload_port.hpp"
+#include "pmd/dpdk/offload_port.hpp"
 
 #include <rte_errno.h>
 
@@ -7,8 +7,8 @@
 #include <cstdio>
 
 #include "ddp/device_registry.hpp"
-#include "pmd/dpdk_mbuf_meta.hpp"
-#include "pmd/dpdk_rx_checksum.hpp"
+#include "pmd/dpdk/mbuf_meta.hpp"
+#include "pmd/dpdk/rx_checksum.hpp"
 
 namespace nvmeddp::pmd {
 

@@ -4,7 +4,7 @@
 // net_pcap, net_tap, a real NIC, our vdev) and makes it a DDP device: it creates the software driver
 // with one QueueEngine per rx queue, installs an rx callback on every queue that runs that queue's
 // engine on each received burst (so whoever calls rte_eth_rx_burst gets mbufs with the DDP metadata,
-// dpdk_mbuf_meta.hpp), steers connections with rte_flow where the port accepts it, and registers
+// mbuf_meta.hpp), steers connections with rte_flow where the port accepts it, and registers
 // the ddp::Device for discovery under "nvmeddp-sw:<port name>".
 //
 // Threading: one lcore per rx queue calls rte_eth_rx_burst for that queue (the engine runs inside it);
@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "ddp/device.hpp"
-#include "pmd/dpdk_rte_flow_steering.hpp"
-#include "pmd/sw_driver.hpp"
+#include "pmd/dpdk/rte_flow_steering.hpp"
+#include "pmd/engine/sw_driver.hpp"
 
 namespace nvmeddp::pmd {
 

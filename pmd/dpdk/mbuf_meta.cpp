@@ -1,4 +1,4 @@
-#include "pmd/dpdk_mbuf_meta.hpp"
+#include "pmd/dpdk/mbuf_meta.hpp"
 
 #include <rte_errno.h>
 

@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "pmd/queue_engine.hpp"
+#include "pmd/engine/queue_engine.hpp"
 
 namespace nvmeddp::pmd {
 

@@ -43,8 +43,8 @@
 #include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/header_check.hpp"
 #include "nvmetcp/pdu.hpp"
-#include "pmd/placement_claim.hpp"
-#include "pmd/sgl_cursor.hpp"
+#include "pmd/engine/placement_claim.hpp"
+#include "pmd/engine/sgl_cursor.hpp"
 
 namespace nvmeddp::pmd {
 

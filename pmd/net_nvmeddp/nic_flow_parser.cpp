@@ -1,4 +1,4 @@
-#include "pmd/nic_flow_parser.hpp"
+#include "pmd/net_nvmeddp/nic_flow_parser.hpp"
 
 #include <rte_byteorder.h>
 

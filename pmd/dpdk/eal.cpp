@@ -1,4 +1,4 @@
-#include "pmd/dpdk_eal.hpp"
+#include "pmd/dpdk/eal.hpp"
 
 #include <rte_eal.h>
 #include <rte_errno.h>

@@ -19,8 +19,8 @@
 #include <cstdint>
 #include <span>
 
-#include "pmd/byte_chunk.hpp"
-#include "pmd/frame_parser.hpp"
+#include "pmd/packet/byte_chunk.hpp"
+#include "pmd/packet/frame_parser.hpp"
 
 namespace nvmeddp::pmd {
 

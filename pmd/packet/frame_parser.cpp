@@ -1,8 +1,8 @@
-#include "pmd/frame_parser.hpp"
+#include "pmd/packet/frame_parser.hpp"
 
 #include <cstring>
 
-#include "pmd/net_headers.hpp"
+#include "pmd/packet/net_headers.hpp"
 
 namespace nvmeddp::pmd {
 

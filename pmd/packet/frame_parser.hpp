@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <span>
 
-#include "pmd/flow_key.hpp"
+#include "pmd/packet/flow_key.hpp"
 
 namespace nvmeddp::pmd {
 

@@ -10,7 +10,7 @@
 //
 // Like a NIC it also offers (configured by the application, as any NIC):
 //   - rx checksum offload (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM, _TCP_CKSUM): each received TCP segment's
-//     IPv4 header and TCP checksums are verified (pmd/l4_checksum.hpp) and reported as
+//     IPv4 header and TCP checksums are verified (pmd/packet/l4_checksum.hpp) and reported as
 //     RTE_MBUF_F_RX_IP_CKSUM_* / RTE_MBUF_F_RX_L4_CKSUM_* GOOD or BAD; frames that are not TCP
 //     segments it can parse, and the IP checksum of IPv6, are UNKNOWN;
 //   - rx metadata negotiation (rte_eth_rx_metadata_negotiate): it delivers USER_MARK, unless an
@@ -38,11 +38,11 @@
 #include <new>
 #include <span>
 
-#include "pmd/flow_key.hpp"
-#include "pmd/frame_parser.hpp"
-#include "pmd/l4_checksum.hpp"
-#include "pmd/nic_flow_parser.hpp"
-#include "pmd/nic_rule_table.hpp"
+#include "pmd/packet/flow_key.hpp"
+#include "pmd/packet/frame_parser.hpp"
+#include "pmd/packet/l4_checksum.hpp"
+#include "pmd/net_nvmeddp/nic_flow_parser.hpp"
+#include "pmd/net_nvmeddp/nic_rule_table.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "pmd/nic_rule_table.hpp"
+#include "pmd/net_nvmeddp/nic_rule_table.hpp"
 
 namespace nvmeddp::pmd {
 

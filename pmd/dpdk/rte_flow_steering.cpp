@@ -1,4 +1,4 @@
-#include "pmd/dpdk_rte_flow_steering.hpp"
+#include "pmd/dpdk/rte_flow_steering.hpp"
 
 #include <rte_byteorder.h>
 

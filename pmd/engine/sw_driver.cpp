@@ -1,4 +1,4 @@
-#include "pmd/sw_driver.hpp"
+#include "pmd/engine/sw_driver.hpp"
 
 #include <arpa/inet.h>
 

@@ -2,7 +2,7 @@
 // NicRuleTable rule (nic_rule_table.hpp), or refused with an rte_flow_error that names the item or
 // action at fault and why.
 //
-// The one rule shape it supports (what the offload's steering installs, dpdk_rte_flow_steering.hpp):
+// The one rule shape it supports (what the offload's steering installs, pmd/dpdk/rte_flow_steering.hpp):
 //   attr     ingress, group 0 (priority is ignored: rules never overlap, each is an exact 5-tuple)
 //   pattern  ETH (matching any frame: no spec, or a mask of zeros)
 //            / IPV4 or IPV6 (source and destination addresses exact, nothing else matched)
@@ -19,8 +19,8 @@
 
 #include <cstdint>
 
-#include "pmd/flow_key.hpp"
-#include "pmd/nic_rule_table.hpp"
+#include "pmd/packet/flow_key.hpp"
+#include "pmd/net_nvmeddp/nic_rule_table.hpp"
 
 namespace nvmeddp::pmd {
 

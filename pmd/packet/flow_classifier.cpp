@@ -1,4 +1,4 @@
-#include "pmd/flow_classifier.hpp"
+#include "pmd/packet/flow_classifier.hpp"
 
 #include <algorithm>
 #include <bit>

@@ -1,5 +1,5 @@
 // The software offload device: a ddp::DdpDriver whose "NIC" is a QueueEngine per rx queue, run by
-// the lcores that poll those queues (pmd/dpdk_offload_port.hpp wires it to a DPDK port).
+// the lcores that poll those queues (pmd/dpdk/offload_port.hpp wires it to a DPDK port).
 //
 // sk_add picks a connection id (the MARK value of its steering rule), asks the steering hook to
 // install an rte_flow rule for it, and otherwise has the queue's software classifier find its
@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "ddp/driver.hpp"
-#include "pmd/connection_engine.hpp"
-#include "pmd/flow_key.hpp"
-#include "pmd/queue_engine.hpp"
+#include "pmd/engine/connection_engine.hpp"
+#include "pmd/packet/flow_key.hpp"
+#include "pmd/engine/queue_engine.hpp"
 
 namespace nvmeddp::pmd {
 

@@ -1,7 +1,7 @@
-#include "pmd/queue_engine.hpp"
+#include "pmd/engine/queue_engine.hpp"
 
-#include "pmd/frame_parser.hpp"
-#include "pmd/l4_checksum.hpp"
+#include "pmd/packet/frame_parser.hpp"
+#include "pmd/packet/l4_checksum.hpp"
 
 namespace nvmeddp::pmd {
 
