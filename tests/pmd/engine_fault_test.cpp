@@ -77,6 +77,18 @@ void expect_no_leak(const EngineRig& rig, uint32_t forced) {
     EXPECT_EQ(s.sk_del, 1u);
 }
 
+// Once the removal is complete, the rest of the stream (from frame `from`) reaches no engine, and no
+// buffer changes from `snapshot` or loses a guard byte.
+void expect_nothing_written_after_removal(EngineRig& rig, size_t from, const std::vector<std::vector<std::vector<uint8_t>>>& snapshot) {
+    finish_removal(rig);
+    EXPECT_EQ(feed_after_removal(rig, from, rig.frames.frames.size()), 0u);
+    const auto after = buffers(rig);
+    for (size_t i = 0; i < rig.stream.reads.size(); ++i) {
+        EXPECT_EQ(after[i], snapshot[i]) << "read " << i << " written after the host removed the connection";
+        EXPECT_TRUE(rig.host->guards_intact(rig.stream.reads[i].cid));
+    }
+}
+
 }  // namespace
 
 // The target's connection fails in the middle of the third read's data. The host removes the
@@ -124,13 +136,7 @@ TEST(EngineFaults, TargetDisconnectsMidPdu) {
     EXPECT_EQ(during.place_torn_down, before.place_torn_down + 1);
     rig.queue().end_burst();
 
-    finish_removal(rig);
-    EXPECT_EQ(feed_after_removal(rig, pdu_last + 1, rig.frames.frames.size()), 0u);
-    const auto after = buffers(rig);
-    for (size_t i = 0; i < rig.stream.reads.size(); ++i) {
-        EXPECT_EQ(after[i], snapshot[i]) << "read " << i << " written after the host removed the connection";
-        EXPECT_TRUE(rig.host->guards_intact(rig.stream.reads[i].cid));
-    }
+    expect_nothing_written_after_removal(rig, pdu_last + 1, snapshot);
     EXPECT_EQ(rig.device->stats().placed_bytes, before.placed_bytes);
     expect_no_leak(rig, 2);
 }
@@ -222,13 +228,7 @@ TEST(EngineFaults, ResetDuringAReadChangesNothingAndRemovalReleasesEverything) {
     const ddp::Status s = rig.device->remove_connection(rig.handle, nullptr, nullptr, &forced);
     EXPECT_TRUE(s == ddp::Status::Ok || s == ddp::Status::InProgress);
     EXPECT_EQ(forced, 2u);
-    finish_removal(rig);
-    EXPECT_EQ(feed_after_removal(rig, pdu_last + 1, rig.frames.frames.size()), 0u);
-    const auto after = buffers(rig);
-    for (size_t i = 0; i < rig.stream.reads.size(); ++i) {
-        EXPECT_EQ(after[i], snapshot[i]) << "read " << i << " written after the host removed the connection";
-        EXPECT_TRUE(rig.host->guards_intact(rig.stream.reads[i].cid));
-    }
+    expect_nothing_written_after_removal(rig, pdu_last + 1, snapshot);
     EXPECT_EQ(rig.device->stats().placed_bytes, after_rst.placed_bytes);
     expect_no_leak(rig, 2);
     EXPECT_EQ(rig.host->contents(rig.stream.reads[0].cid), rig.stream.reads[0].data);
