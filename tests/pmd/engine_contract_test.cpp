@@ -164,3 +164,42 @@ TEST(EngineContract, AFrameOfAnotherVlanIsAnotherFlow) {
     EXPECT_FALSE(rig.queue().process(untagged, untagged.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta));
     rig.queue().end_burst();
 }
+
+// Defect 2's mechanism, deterministically: a gap that starts inside one PDU and ends past its end
+// must lose the framing, never "bridge" to where the gap ends as if a header began there. Here the
+// gap ends exactly on a copy of a real C2HData header planted in another PDU's data (a payload may
+// hold anything): an engine that bridged would take it for a header and place that PDU's data as the
+// planted command's. The host then refuses those claims (its framing disagrees); none may come.
+TEST(EngineContract, AGapPastAPduEndIsNeverBridgedOntoWhatLooksLikeAHeader) {
+    RigOptions o = contract_base();
+    o.stream.data_digest = false;  // the planted bytes need not fit a digest
+    o.stream.commands = 4;
+    o.stream.min_len = o.stream.max_len = 3000;
+    o.stream.max_pdu_data = 512;
+    o.stream.other_pdu_rate = 0;
+    EngineRig rig(o);
+    const auto& pdus = rig.stream.pdus;
+    size_t i = 0;
+    while (i + 3 < pdus.size() && !(pdus[i].type == nvmetcp::PduType::C2HData && pdus[i + 1].type == nvmetcp::PduType::C2HData &&
+                                    pdus[i + 1].datal >= 400 && pdus[i + 3].type == nvmetcp::PduType::C2HData)) {
+        ++i;
+    }
+    ASSERT_LT(i + 3, pdus.size());
+    const testlib::PduRecord p1 = pdus[i], p2 = pdus[i + 1], planted = pdus[i + 3];
+    const uint64_t fake_at = p2.offset + p2.pdo + 100;
+    std::copy_n(rig.stream.bytes.begin() + static_cast<ptrdiff_t>(planted.offset), planted.pdo,
+                rig.stream.bytes.begin() + static_cast<ptrdiff_t>(fake_at));
+    const uint64_t gap_from = p1.offset + p1.plen - 10;  // inside p1's data: its header is known
+    rig.cut_at({gap_from, fake_at, fake_at + 600});
+    auto& fr = rig.frames.frames;
+    size_t hole = 0;
+    while (fr[hole].truth.stream_offset != gap_from) ++hole;
+    const testlib::GeneratedFrame late = fr[hole];
+    fr.erase(fr.begin() + static_cast<ptrdiff_t>(hole));
+    fr.push_back(late);  // retransmitted at the end: the host then takes everything
+    rig.run();
+    EXPECT_EQ(rig.differential_problem(), "");
+    EXPECT_EQ(rig.host->totals().claims_refused, 0u) << "the engine placed by a header that was not one";
+    EXPECT_EQ(rig.stats().place_rewrite, 0u);
+    EXPECT_GT(rig.stats().resync_requests, 0u);  // the framing was lost and searched for
+}
