@@ -45,15 +45,13 @@
 #include "nvmetcp/pdu.hpp"
 #include "pmd/engine/placement_claim.hpp"
 #include "pmd/engine/sgl_cursor.hpp"
+#include "pmd/packet/byte_chunk.hpp"
 
 namespace nvmeddp::pmd {
 
-// Part of a packet's TCP payload (a segment of an mbuf chain). No default member initialisers: the
-// queue engine keeps an array of them per packet and fills only what it uses.
-struct PayloadChunk {
-    const uint8_t* data;
-    uint32_t len;
-};
+// Part of a packet's TCP payload (a segment of an mbuf chain): the packet layer's ByteChunk, so the
+// same chunks feed the checksum check (l4_checksum.hpp) and the engine.
+using PayloadChunk = ByteChunk;
 
 using PacketMeta = ::nvmeddp_pkt_meta;
 using ddp::TcpSeq;

@@ -9,15 +9,6 @@ namespace {
 
 uint32_t index_of(uint32_t conn_id) noexcept { return NVMEDDP_CONN_INDEX(conn_id); }
 
-// The TCP checksum over pseudo-header, TCP header and payload: the first segment holds the headers
-// and the first payload chunk (when there is one); the later chunks follow.
-bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg, std::span<const PayloadChunk> payload,
-                     bool first_has_payload) noexcept {
-    TcpChecksum sum(first, seg);
-    for (size_t i = first_has_payload ? 1 : 0; i < payload.size(); ++i) sum.add({payload[i].data, payload[i].len});
-    return sum.ok();
-}
-
 }  // namespace
 
 QueueEngine::QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed)
@@ -118,9 +109,7 @@ bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std:
     // (its retransmission comes later, in order). Unknown means verify here.
     if (l4 == L4Checksum::Unknown) {
         counters_.checksum_verified.add();
-        if (!ipv4_header_checksum_ok(first, seg) || !tcp_checksum_ok(first, seg, {chunks, count}, in_first > 0)) {
-            l4 = L4Checksum::Bad;
-        }
+        if (!ipv4_header_checksum_ok(first, seg) || !tcp_checksum_ok(first, seg, more)) l4 = L4Checksum::Bad;
     }
     if (l4 == L4Checksum::Bad) {
         counters_.bad_checksum.add();
