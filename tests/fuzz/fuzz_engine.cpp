@@ -19,12 +19,11 @@
 //     generated;
 //   - no crash, no undefined behaviour, no hang (libFuzzer's timeout).
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "fuzz_input.hpp"
-#include "nvmetcp/stream_parser.hpp"
+#include "engine_case_dump.hpp"
 #include "pmd/engine_rig.hpp"
 
 using namespace nvmeddp;
@@ -117,53 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (t.wrong_claims != 0) fuzz::invariant_broken("a byte taken from a claim is not the byte received:", t.first_wrong_claim.c_str());
     if (t.false_digest_claims != 0) fuzz::invariant_broken("a digest trusted is wrong:", t.first_false_digest_claim.c_str());
     if (const std::string p = rig.differential_problem(); !p.empty()) {
-        if (std::getenv("NVMEDDP_FUZZ_VERBOSE") != nullptr) {
-            std::fprintf(stderr, "raw %d flipped %d ddgst %d hdgst %d pda %u mss %u frames %zu loss %.3f reorder %.3f dup %.3f reseg %.3f wire %.3f lying %.3f replace %.2f coalesce %d marks %d foreign %.3f abort %d\n",
-                         raw, flipped, o.stream.data_digest, o.stream.header_digest, o.stream.pda, o.frames.mss,
-                         rig.frames.frames.size(), o.faults.loss, o.faults.reorder, o.faults.duplicate, o.faults.resegment,
-                         o.faults.wire_corrupt, o.faults.lying, o.receiver.replace, o.receiver.coalesce,
-                         static_cast<int>(o.marks), o.foreign_rate, rig.options_.abort_after ? 1 : 0);
-            if (rig.options_.abort_after) std::fprintf(stderr, "abort cid %u after frame %zu\n", rig.options_.abort_after->first, rig.options_.abort_after->second);
-            for (const auto& [cid, r] : rig.host->reads()) {
-                std::fprintf(stderr, "cid %u len %u reg %d status on %d off %d next %u/%u parse_failed %d/%d\n", cid, r.length, r.registered,
-                             (int)rig.host->status(cid), (int)rig.host_off->status(cid), r.next_offset,
-                             rig.host_off->read(cid).next_offset, rig.host->totals().parse_failed, rig.host_off->totals().parse_failed);
-            }
-            for (size_t i = 0; i < rig.frames.frames.size(); ++i) {
-                const auto& tr = rig.frames.frames[i].truth;
-                const auto& m = rig.metas[i];
-                std::fprintf(stderr, "frame %zu off %lu len %u faults %x meta %s flags %x place seq %u len %u off %u cccid %u tag %u run2 %u+%u\n", i,
-                             (unsigned long)tr.stream_offset, tr.length, tr.faults, m ? "yes" : "no", m ? m->flags : 0,
-                             m ? m->place_seq - o.frames.first_seq : 0, m ? m->place_len : 0, m ? m->place_buf_off : 0,
-                             m ? m->place_cccid : 0, m ? m->place_tag : 0, m ? m->place2_gap : 0, m ? m->place2_len : 0);
-            }
-            {
-                nvmetcp::ReceiveParams rp;
-                rp.header_digest = o.stream.header_digest;
-                rp.data_digest = o.stream.data_digest;
-                rp.pda = o.stream.pda;
-                nvmetcp::StreamParser parser(rp, false);
-                std::span<const uint8_t> bytes(rig.stream.bytes);
-                for (;;) {
-                    const auto [used, ev] = parser.step(bytes);
-                    bytes = bytes.subspan(used);
-                    if (ev.kind == nvmetcp::EventKind::Header) {
-                        const auto& h = parser.header();
-                        std::fprintf(stderr, "pdu at %lu type %u flags %x plen %u", (unsigned long)ev.stream_offset, (unsigned)h.type(), h.flags(), h.common().plen.get());
-                        if (h.type() == nvmetcp::PduType::C2HData) std::fprintf(stderr, " cccid %u datao %u datal %u", h.as<nvmetcp::C2HDataPdu>().cccid.get(), h.as<nvmetcp::C2HDataPdu>().datao.get(), h.as<nvmetcp::C2HDataPdu>().datal.get());
-                        if (h.type() == nvmetcp::PduType::CapsuleResp) std::fprintf(stderr, " cid %u", h.as<nvmetcp::CapsuleRespPdu>().cqe.cid.get());
-                        std::fprintf(stderr, "\n");
-                    }
-                    if (ev.kind == nvmetcp::EventKind::Error) { std::fprintf(stderr, "parse error at %lu fes %u\n", (unsigned long)ev.stream_offset, (unsigned)ev.error.fes); break; }
-                    if (ev.kind == nvmetcp::EventKind::NeedMore) break;
-                }
-            }
-            const auto& tt = rig.host->totals();
-            std::fprintf(stderr, "claimed %lu copied %lu refused %lu wrong %lu stats placed %lu rewrite %lu behind %lu\n",
-                         (unsigned long)tt.claimed_placed, (unsigned long)tt.copied, (unsigned long)tt.claims_refused,
-                         (unsigned long)tt.wrong_claims, (unsigned long)rig.stats().placed_bytes,
-                         (unsigned long)rig.stats().place_rewrite, (unsigned long)rig.stats().place_behind_host);
-        }
+        if (std::getenv("NVMEDDP_FUZZ_VERBOSE") != nullptr) fuzz::dump_engine_case(rig, raw, flipped);
         fuzz::invariant_broken("the offload changed an outcome:", p.c_str());
     }
     const bool complete = rig.frames.missing.empty();
