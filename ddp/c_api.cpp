@@ -181,10 +181,7 @@ int nvmeddp_pdu_header(nvmeddp_device* dev, nvmeddp_conn conn, uint32_t tcp_seq)
 
 int nvmeddp_conn_id(const nvmeddp_device* dev, nvmeddp_conn conn, uint32_t* out) {
     if (dev == nullptr || out == nullptr) return kInvalid;
-    const uint32_t id = device_of(dev)->offload_id(conn);
-    if (id == UINT32_MAX) return code(Status::UnknownConnection);
-    *out = id;
-    return NVMEDDP_OK;
+    return code(device_of(dev)->offload_id(conn, *out));
 }
 
 uint16_t nvmeddp_reg_tag(const nvmeddp_device* dev, nvmeddp_conn conn, uint16_t cid) {

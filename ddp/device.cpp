@@ -159,9 +159,12 @@ Status Device::filled(ConnectionHandle handle, uint16_t cid, uint64_t offset) no
     return Status::Ok;
 }
 
-uint32_t Device::offload_id(ConnectionHandle handle) const noexcept {
+Status Device::offload_id(ConnectionHandle handle, uint32_t& out) const noexcept {
     const Connection* c = find(handle);
-    return c == nullptr ? UINT32_MAX : c->driver_view.device_id;
+    if (c == nullptr) return Status::UnknownConnection;
+    if (c->driver_view.device_id == UINT32_MAX) return Status::Unsupported;
+    out = c->driver_view.device_id;
+    return Status::Ok;
 }
 
 Status Device::teardown(ConnectionHandle handle, uint16_t cid, TeardownCallback callback, void* arg) noexcept {

@@ -80,8 +80,8 @@ public:
     uint16_t registration_tag(ConnectionHandle handle, uint16_t cid) const noexcept;
     Status filled(ConnectionHandle handle, uint16_t cid, uint64_t offset) noexcept;
     // The id the device stamps into the metadata of this connection's packets (nvmeddp_pkt_meta
-    // conn_id: index and generation); UINT32_MAX when unknown.
-    uint32_t offload_id(ConnectionHandle handle) const noexcept;
+    // conn_id: index and generation). UnknownConnection, or Unsupported when the driver stamps none.
+    Status offload_id(ConnectionHandle handle, uint32_t& out) const noexcept;
     // poll() of every connection; for hosts that do not track which ones have work.
     unsigned poll_all() noexcept;
 

@@ -9,7 +9,7 @@ const char* to_string(Status status) noexcept {
         case Status::UnknownConnection: return "unknown or stale connection handle";
         case Status::ConnectionDeleting: return "connection is being removed";
         case Status::TooManyConnections: return "device already offloads its maximum number of connections";
-        case Status::BadAddress: return "bad 5-tuple: unknown address family or port 0";
+        case Status::BadAddress: return "bad 5-tuple: unknown address family, port 0, or a VLAN ID over 4095 (or an outer one without an inner one)";
         case Status::BadQueueDepth: return "queue depth is 0 or above the device's maximum";
         case Status::BadPda: return "PDU data alignment above 31";
         case Status::BadRxQueue: return "receive queue the device does not have";

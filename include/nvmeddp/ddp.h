@@ -35,7 +35,7 @@ enum nvmeddp_status {
     NVMEDDP_E_UNKNOWN_CONNECTION = 10,  /* handle never issued, removed, or stale */
     NVMEDDP_E_CONNECTION_DELETING = 11, /* removal in progress: no new I/O */
     NVMEDDP_E_TOO_MANY_CONNECTIONS = 12,
-    NVMEDDP_E_BAD_ADDRESS = 13,         /* unknown address family, or port 0 */
+    NVMEDDP_E_BAD_ADDRESS = 13,         /* unknown address family, port 0, or a VLAN ID over 4095 (or outer without inner) */
     NVMEDDP_E_BAD_QUEUE_DEPTH = 14,     /* 0, or above the device's max_queue_depth */
     NVMEDDP_E_BAD_PDA = 15,             /* PDA above 31 */
     NVMEDDP_E_BAD_RX_QUEUE = 16,        /* rx queue the device does not have */

@@ -203,3 +203,16 @@ TEST(EngineContract, AGapPastAPduEndIsNeverBridgedOntoWhatLooksLikeAHeader) {
     EXPECT_EQ(rig.stats().place_rewrite, 0u);
     EXPECT_GT(rig.stats().resync_requests, 0u);  // the framing was lost and searched for
 }
+
+// What the host declared final the device no longer writes: a read whose buffer the host marks
+// filled before its data arrives is not placed at all (and comes out right, copied).
+TEST(EngineContract, TheDeviceNeverWritesBelowWhatTheHostDeclaredFinal) {
+    RigOptions o = contract_base();
+    EngineRig rig(o);
+    const auto& victim = rig.stream.reads[2];
+    ASSERT_EQ(rig.device->filled(rig.handle, victim.cid, victim.data.size()), ddp::Status::Ok);
+    rig.run();
+    expect_same_outcome_and_right(rig);
+    EXPECT_GT(rig.stats().place_behind_host, 0u);
+    EXPECT_EQ(rig.stats().placed_bytes + victim.data.size(), rig.registered_data_bytes());
+}

@@ -182,7 +182,9 @@ TEST(EngineFaults, ResetDuringAReadChangesNothingAndRemovalReleasesEverything) {
     twin.queue().begin_burst();
     ::nvmeddp_pkt_meta meta{};
     ASSERT_TRUE(feed(rig, frame.bytes, meta)) << "the RST is the offloaded connection's";
-    EXPECT_EQ(meta.conn_id, rig.device->offload_id(rig.handle));
+    uint32_t id = 0;
+    ASSERT_EQ(rig.device->offload_id(rig.handle, id), ddp::Status::Ok);
+    EXPECT_EQ(meta.conn_id, id);
     EXPECT_EQ(meta.flags, 0u) << "no placement, no digest verdict, not out of sync, checksum not bad";
     EXPECT_EQ(meta.place_len, 0u);
     EXPECT_EQ(meta.place2_len, 0u);

@@ -519,7 +519,9 @@ TEST(Engine, TheSteeringMarkFindsTheConnectionWithoutTheClassifier) {
         EXPECT_TRUE(rig.queue().process(f.bytes, f.bytes.size(), {}, &id, pmd::L4Checksum::Unknown, meta));
         rig.queue().end_burst();
         EXPECT_EQ(NVMEDDP_CONN_INDEX(meta.conn_id), id);
-        EXPECT_EQ(meta.conn_id, rig.device->offload_id(rig.handle));
+        uint32_t meta_id = 0;
+        ASSERT_EQ(rig.device->offload_id(rig.handle, meta_id), ddp::Status::Ok);
+        EXPECT_EQ(meta.conn_id, meta_id);
         ++n;
     }
     EXPECT_EQ(rig.queue().counters().by_mark.get(), n);

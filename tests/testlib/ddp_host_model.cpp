@@ -30,7 +30,8 @@ DdpHostModel::DdpHostModel(ddp::Device* device, ddp::ConnectionHandle connection
       parser_(host_params(options), false, this),
       receiver_(TcpSeq(options.first_seq), options.ipv6, options.receiver,
                 [this](const ReceivedPiece& piece) { on_piece(piece); }) {
-    if (device_ != nullptr) conn_id_ = device_->offload_id(connection_);
+    // A device that stamps no id leaves conn_id_ at UINT32_MAX: then no metadata is taken as ours.
+    if (device_ != nullptr && device_->offload_id(connection_, conn_id_) != ddp::Status::Ok) conn_id_ = UINT32_MAX;
 }
 
 ddp::Status DdpHostModel::register_read(uint16_t cid, uint32_t length, std::optional<uint32_t> registered_len) {
