@@ -1,0 +1,348 @@
+#include <gtest/gtest.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <atomic>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tcp/send_queue.hpp"
+#include "tcp_test_support.hpp"
+
+namespace nvmeddp::tcp {
+namespace {
+
+using tcp_test::bytes_of;
+using tcp_test::mbuf_of;
+using tcp_test::mbufs_in_use;
+using tcp_test::pool;
+
+std::vector<uint8_t> pattern(size_t n, uint32_t seed = 1) {
+    std::vector<uint8_t> v(n);
+    std::mt19937 rng(seed);
+    for (auto& b : v) b = static_cast<uint8_t>(rng());
+    return v;
+}
+
+std::vector<uint8_t> sub(const std::vector<uint8_t>& v, size_t at, size_t len) {
+    return {v.begin() + static_cast<ptrdiff_t>(at), v.begin() + static_cast<ptrdiff_t>(at + len)};
+}
+
+// A pool of its own, freed at the end of the test: small enough to run dry.
+class TinyPool {
+public:
+    TinyPool(unsigned n, uint16_t data_bytes) {
+        static std::atomic<int> counter{0};
+        const std::string name = "sq_tiny_" + std::to_string(counter++);
+        pool_ = rte_pktmbuf_pool_create(name.c_str(), n, 0, 0,
+                                        static_cast<uint16_t>(RTE_PKTMBUF_HEADROOM + data_bytes), SOCKET_ID_ANY);
+        EXPECT_NE(pool_, nullptr) << rte_strerror(rte_errno);
+    }
+    ~TinyPool() { rte_mempool_free(pool_); }
+    rte_mempool* get() const { return pool_; }
+    unsigned in_use() const { return rte_mempool_in_use_count(pool_); }
+
+private:
+    rte_mempool* pool_ = nullptr;
+};
+
+TEST(SendQueue, AcknowledgeFreesWholeChunksAndTrimsThePartlyAcknowledgedOne) {
+    REQUIRE_TCP_EAL();
+    const unsigned before = mbufs_in_use();
+    {
+        SendQueue q(8);
+        q.reset(Seq(1'000));
+        const auto data = pattern(600);
+        ASSERT_TRUE(q.append(mbuf_of(sub(data, 0, 100))));
+        ASSERT_TRUE(q.append(mbuf_of(sub(data, 100, 200))));
+        ASSERT_TRUE(q.append(mbuf_of(sub(data, 300, 300))));
+        EXPECT_EQ(q.size(), 600u);
+        EXPECT_EQ(q.end(), Seq(1'600));
+        EXPECT_EQ(q.chunks(), 3u);
+        EXPECT_EQ(mbufs_in_use(), before + 3);
+
+        EXPECT_EQ(q.acknowledge(Seq(1'050)), 50u);  // inside the first chunk: kept
+        EXPECT_EQ(q.una(), Seq(1'050));
+        EXPECT_EQ(q.chunks(), 3u);
+        std::vector<uint8_t> out(550);
+        q.copy_out(Seq(1'050), 550, out.data());
+        EXPECT_EQ(out, sub(data, 50, 550));
+
+        EXPECT_EQ(q.acknowledge(Seq(1'100)), 50u);  // exactly the end of the first chunk
+        EXPECT_EQ(q.chunks(), 2u);
+        EXPECT_EQ(mbufs_in_use(), before + 2);
+
+        EXPECT_EQ(q.acknowledge(Seq(1'100)), 0u) << "ack == una";
+        EXPECT_EQ(q.acknowledge(Seq(1'601)), 0u) << "ack beyond end";
+        EXPECT_EQ(q.acknowledge(Seq(900)), 0u) << "old ack";
+        EXPECT_EQ(q.una(), Seq(1'100));
+
+        EXPECT_EQ(q.acknowledge(Seq(1'450)), 350u);  // all of the second, half of the third
+        EXPECT_EQ(q.chunks(), 1u);
+        q.copy_out(Seq(1'450), 150, out.data());
+        EXPECT_EQ(sub(out, 0, 150), sub(data, 450, 150));
+        EXPECT_EQ(q.acknowledge(Seq(1'600)), 150u);
+        EXPECT_EQ(q.chunks(), 0u);
+        EXPECT_EQ(q.size(), 0u);
+        EXPECT_EQ(mbufs_in_use(), before);
+    }
+    EXPECT_EQ(mbufs_in_use(), before);
+}
+
+TEST(SendQueue, SequenceNumbersWrap) {
+    REQUIRE_TCP_EAL();
+    const unsigned before = mbufs_in_use();
+    {
+        SendQueue q(4);
+        const Seq start(0xFFFF'FF00u);
+        q.reset(start);
+        const auto data = pattern(600, 2);
+        for (size_t at = 0; at < 600; at += 200) ASSERT_TRUE(q.append(mbuf_of(sub(data, at, 200))));
+        EXPECT_EQ(q.end(), Seq(0x158));
+        // A slice and a copy across the wrap and two chunk boundaries.
+        rte_mbuf* s = q.slice(start + 150, 400, pool());
+        ASSERT_NE(s, nullptr);
+        EXPECT_EQ(bytes_of(s), sub(data, 150, 400));
+        rte_pktmbuf_free(s);
+        std::vector<uint8_t> out(400);
+        q.copy_out(start + 150, 400, out.data());
+        EXPECT_EQ(out, sub(data, 150, 400));
+
+        EXPECT_EQ(q.acknowledge(Seq(0x50)), 0x150u);  // 256 + 80 bytes
+        EXPECT_EQ(q.una(), Seq(0x50));
+        EXPECT_EQ(q.chunks(), 2u);
+        EXPECT_EQ(q.acknowledge(Seq(0xFFFF'FFF0u)), 0u) << "before una";
+        EXPECT_EQ(q.acknowledge(Seq(0x158)), 600u - 0x150u);
+        EXPECT_EQ(q.chunks(), 0u);
+    }
+    EXPECT_EQ(mbufs_in_use(), before);
+}
+
+TEST(SendQueue, SlicesHoldTheRightBytesAcrossSegmentsChunksAndChains) {
+    REQUIRE_TCP_EAL();
+    const unsigned before = mbufs_in_use();
+    {
+        SendQueue q(16);
+        const Seq start(77'777);
+        q.reset(start);
+        const auto data = pattern(9'000, 3);
+        // Chains of several segments of different sizes, single mbufs, and copied bytes in between.
+        ASSERT_TRUE(q.append(mbuf_of(sub(data, 0, 3'000), 1'000)));  // 3 segments
+        ASSERT_TRUE(q.append(mbuf_of(sub(data, 3'000, 500))));
+        ASSERT_EQ(q.append_copy(sub(data, 3'500, 1'000), pool()), 1'000u);
+        ASSERT_TRUE(q.append(mbuf_of(sub(data, 4'500, 2'500), 700)));  // 700 700 700 400
+        ASSERT_TRUE(q.append(mbuf_of(sub(data, 7'000, 2'000), 333)));
+        ASSERT_EQ(q.size(), 9'000u);
+
+        std::mt19937 rng(7);
+        for (int i = 0; i < 400; ++i) {
+            const uint32_t at = rng() % 9'000;
+            const uint32_t len = 1 + rng() % (9'000 - at);
+            rte_mbuf* s = q.slice(start + at, len, pool());
+            ASSERT_NE(s, nullptr);
+            ASSERT_EQ(s->pkt_len, len);
+            ASSERT_EQ(bytes_of(s), sub(data, at, len)) << "slice at " << at << " len " << len;
+            unsigned segs = 0;
+            for (rte_mbuf* m = s; m != nullptr; m = m->next, ++segs) {
+                EXPECT_TRUE(RTE_MBUF_CLONED(m)) << "zero copy: attached, not copied";
+            }
+            EXPECT_EQ(s->nb_segs, segs);
+            rte_pktmbuf_free(s);
+            std::vector<uint8_t> out(len);
+            q.copy_out(start + at, len, out.data());
+            ASSERT_EQ(out, sub(data, at, len));
+        }
+        // One segment exactly, and the last byte.
+        rte_mbuf* s = q.slice(start + 1'000, 1'000, pool());
+        ASSERT_NE(s, nullptr);
+        EXPECT_EQ(s->nb_segs, 1u);
+        EXPECT_EQ(bytes_of(s), sub(data, 1'000, 1'000));
+        rte_pktmbuf_free(s);
+        s = q.slice(start + 8'999, 1, pool());
+        ASSERT_NE(s, nullptr);
+        EXPECT_EQ(bytes_of(s), sub(data, 8'999, 1));
+        rte_pktmbuf_free(s);
+        // Outside the queue, or empty: nothing.
+        EXPECT_EQ(q.slice(start + 8'999, 2, pool()), nullptr);
+        EXPECT_EQ(q.slice(start - 1, 2, pool()), nullptr);
+        EXPECT_EQ(q.slice(start, 0, pool()), nullptr);
+
+        // After a partial acknowledgement the slices still start at the right byte.
+        q.acknowledge(start + 1'234);
+        s = q.slice(start + 1'234, 3'000, pool());
+        ASSERT_NE(s, nullptr);
+        EXPECT_EQ(bytes_of(s), sub(data, 1'234, 3'000));
+        rte_pktmbuf_free(s);
+    }
+    EXPECT_EQ(mbufs_in_use(), before);
+}
+
+TEST(SendQueue, AQueuedMbufIsFreedOnlyOnceAcknowledgedAndItsSlicesFreed) {
+    REQUIRE_TCP_EAL();
+    const unsigned before = mbufs_in_use();
+    SendQueue q(4);
+    q.reset(Seq(1));
+    const auto data = pattern(1'000, 4);
+    rte_mbuf* original = mbuf_of(data);
+    ASSERT_TRUE(q.append(original));
+    rte_mbuf* s = q.slice(Seq(101), 500, pool());
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(rte_mbuf_refcnt_read(original), 2u);
+    EXPECT_EQ(mbufs_in_use(), before + 2);
+
+    EXPECT_EQ(q.acknowledge(Seq(1'001)), 1'000u);  // the queue lets go...
+    EXPECT_EQ(q.chunks(), 0u);
+    EXPECT_EQ(mbufs_in_use(), before + 2) << "...but the slice still holds the original";
+    EXPECT_EQ(rte_mbuf_refcnt_read(original), 1u);
+    // Its bytes are still there (the buffer was not recycled under the slice).
+    rte_mbuf* other = mbuf_of(pattern(1'000, 99));
+    EXPECT_EQ(bytes_of(s), sub(data, 100, 500));
+    rte_pktmbuf_free(other);
+
+    rte_pktmbuf_free(s);
+    EXPECT_EQ(mbufs_in_use(), before);
+
+    // The other order: slice freed first, then the acknowledgement frees the original.
+    ASSERT_TRUE(q.append(mbuf_of(data)));
+    s = q.slice(Seq(1'001), 1'000, pool());
+    ASSERT_NE(s, nullptr);
+    rte_pktmbuf_free(s);
+    EXPECT_EQ(mbufs_in_use(), before + 1);
+    q.acknowledge(Seq(2'001));
+    EXPECT_EQ(mbufs_in_use(), before);
+}
+
+TEST(SendQueue, SliceReturnsNullAndLeaksNothingWhenThePoolRunsDry) {
+    REQUIRE_TCP_EAL();
+    const unsigned before = mbufs_in_use();
+    TinyPool tiny(2, 64);
+    {
+        SendQueue q(4);
+        q.reset(Seq(1));
+        const auto data = pattern(3'000, 5);
+        rte_mbuf* chain = mbuf_of(data, 1'000);  // three segments: a whole slice needs three pieces
+        ASSERT_TRUE(q.append(chain));
+        EXPECT_EQ(q.slice(Seq(1), 3'000, tiny.get()), nullptr);
+        EXPECT_EQ(tiny.in_use(), 0u);
+        for (rte_mbuf* m = chain; m != nullptr; m = m->next) EXPECT_EQ(rte_mbuf_refcnt_read(m), 1u);
+        rte_mbuf* s = q.slice(Seq(501), 1'000, tiny.get());  // two pieces fit
+        ASSERT_NE(s, nullptr);
+        EXPECT_EQ(bytes_of(s), sub(data, 500, 1'000));
+        rte_pktmbuf_free(s);
+        EXPECT_EQ(tiny.in_use(), 0u);
+    }
+    EXPECT_EQ(mbufs_in_use(), before);
+}
+
+TEST(SendQueue, AppendCopyFillsItsOwnLastMbufThenStopsWhenThePoolRunsOut) {
+    REQUIRE_TCP_EAL();
+    TinyPool tiny(4, 256);  // 256 data bytes per mbuf
+    {
+        SendQueue q(16);
+        q.reset(Seq(10));
+        const auto data = pattern(2'000, 6);
+        EXPECT_EQ(q.append_copy(sub(data, 0, 100), tiny.get()), 100u);
+        EXPECT_EQ(q.chunks(), 1u);
+        EXPECT_EQ(q.append_copy(sub(data, 100, 100), tiny.get()), 100u);
+        EXPECT_EQ(q.chunks(), 1u) << "the tailroom of the last mbuf is filled first";
+        EXPECT_EQ(tiny.in_use(), 1u);
+        EXPECT_EQ(q.append_copy(sub(data, 200, 100), tiny.get()), 100u);  // 56 + 44
+        EXPECT_EQ(q.chunks(), 2u);
+        EXPECT_EQ(q.append_copy(sub(data, 300, 1'000), tiny.get()), 212u + 256u + 256u);
+        EXPECT_EQ(tiny.in_use(), 4u);
+        EXPECT_EQ(q.append_copy(sub(data, 1'024, 10), tiny.get()), 0u) << "pool and tailroom exhausted";
+        EXPECT_EQ(q.size(), 1'024u);
+        std::vector<uint8_t> out(1'024);
+        q.copy_out(Seq(10), 1'024, out.data());
+        EXPECT_EQ(out, sub(data, 0, 1'024));
+
+        // Acknowledging frees mbufs back to the pool, and copying resumes.
+        q.acknowledge(Seq(10 + 300));
+        EXPECT_EQ(tiny.in_use(), 3u);
+        EXPECT_EQ(q.append_copy(sub(data, 1'024, 500), tiny.get()), 256u);
+        q.copy_out(Seq(10), 0, out.data());
+        std::vector<uint8_t> tail(256);
+        q.copy_out(Seq(10 + 1'024), 256, tail.data());
+        EXPECT_EQ(tail, sub(data, 1'024, 256));
+    }
+    EXPECT_EQ(tiny.in_use(), 0u);
+}
+
+TEST(SendQueue, AppendCopyDoesNotWriteIntoMbufsItDoesNotSolelyOwn) {
+    REQUIRE_TCP_EAL();
+    const unsigned before = mbufs_in_use();
+    {
+        SendQueue q(8);
+        q.reset(Seq(0));
+        const auto data = pattern(300, 7);
+        // An application mbuf with tailroom: not the queue's to fill.
+        ASSERT_TRUE(q.append(mbuf_of(sub(data, 0, 100))));
+        EXPECT_EQ(q.append_copy(sub(data, 100, 50), pool()), 50u);
+        EXPECT_EQ(q.chunks(), 2u);
+        // The queue's own mbuf while a slice references it: a new mbuf.
+        rte_mbuf* s = q.slice(Seq(100), 50, pool());
+        ASSERT_NE(s, nullptr);
+        EXPECT_EQ(q.append_copy(sub(data, 150, 50), pool()), 50u);
+        EXPECT_EQ(q.chunks(), 3u);
+        rte_pktmbuf_free(s);
+        // Once the slice is gone, the last (own) mbuf is filled again.
+        EXPECT_EQ(q.append_copy(sub(data, 200, 100), pool()), 100u);
+        EXPECT_EQ(q.chunks(), 3u);
+        std::vector<uint8_t> out(300);
+        q.copy_out(Seq(0), 300, out.data());
+        EXPECT_EQ(out, data);
+    }
+    EXPECT_EQ(mbufs_in_use(), before);
+}
+
+TEST(SendQueue, AFullRingRefusesAndLeavesTheChainToTheCaller) {
+    REQUIRE_TCP_EAL();
+    const unsigned before = mbufs_in_use();
+    {
+        SendQueue q(2);
+        q.reset(Seq(5));
+        const auto data = pattern(100, 8);
+        ASSERT_TRUE(q.append(mbuf_of(data)));
+        ASSERT_TRUE(q.append(mbuf_of(data)));
+        rte_mbuf* refused = mbuf_of(data);
+        EXPECT_FALSE(q.append(refused));
+        EXPECT_EQ(q.size(), 200u);
+        rte_pktmbuf_free(refused);  // still ours: freeing it must not double-free
+        EXPECT_EQ(q.append_copy(data, pool()), 0u) << "no room in the ring for a copy either";
+        // An empty chain takes no room: it is freed at once.
+        EXPECT_TRUE(q.append(mbuf_of({})));
+        EXPECT_EQ(q.chunks(), 2u);
+
+        SendQueue big(2);
+        big.reset(Seq(0));
+        EXPECT_EQ(big.append_copy(pattern(10'000), pool()), 2u * (RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM))
+            << "the ring runs out after two mbufs";
+    }
+    EXPECT_EQ(mbufs_in_use(), before);
+}
+
+TEST(SendQueue, ResetAndMoveFreeOrTransferWhatIsHeld) {
+    REQUIRE_TCP_EAL();
+    const unsigned before = mbufs_in_use();
+    SendQueue a(4);
+    a.reset(Seq(100));
+    ASSERT_TRUE(a.append(mbuf_of(pattern(300), 100)));
+    EXPECT_EQ(mbufs_in_use(), before + 3);
+    SendQueue b(std::move(a));
+    EXPECT_EQ(b.size(), 300u);
+    EXPECT_EQ(a.size(), 0u);
+    rte_mbuf* refused = mbuf_of(pattern(1));
+    EXPECT_FALSE(a.append(refused)) << "a moved-from queue has no ring";
+    rte_pktmbuf_free(refused);
+    b.reset(Seq(7));
+    EXPECT_EQ(b.size(), 0u);
+    EXPECT_EQ(b.una(), Seq(7));
+    EXPECT_EQ(b.end(), Seq(7));
+    EXPECT_EQ(mbufs_in_use(), before);
+}
+
+}  // namespace
+}  // namespace nvmeddp::tcp
