@@ -91,6 +91,16 @@ int main(int argc, char** argv) {
         write(root / "engine", "raw_" + std::to_string(i), in);
         ++files;
     }
+    // TCP receive queue: random operations, half of them starting just before the sequence wrap
+    // (the first byte's low bit, see fuzz_tcp_receive.cpp), of growing length.
+    std::mt19937_64 rx_rng(2);
+    for (int i = 0; i < 8; ++i) {
+        std::vector<uint8_t> in(64 + 160 * static_cast<size_t>(i));
+        for (auto& b : in) b = static_cast<uint8_t>(rx_rng());
+        in[0] = static_cast<uint8_t>(i & 1);
+        write(root / "tcp_receive", "ops_" + std::to_string(i), in);
+        ++files;
+    }
     std::printf("wrote %d seed inputs under %s\n", files, root.c_str());
     return 0;
 }

@@ -1,0 +1,222 @@
+#include "tcp/receive_queue.hpp"
+
+#include <algorithm>
+
+#include "tcp/mbuf_trim.hpp"
+
+namespace nvmeddp::tcp {
+
+namespace {
+
+Seq end_of(const RxSegment& s) noexcept { return s.seq + s.len; }
+Seq later(Seq a, Seq b) noexcept { return a < b ? b : a; }
+Seq earlier(Seq a, Seq b) noexcept { return a < b ? a : b; }
+
+void free_segment(RxSegment& s) noexcept {
+    rte_pktmbuf_free(s.m);  // accepts nullptr
+    s.m = nullptr;
+}
+
+}  // namespace
+
+ReceiveQueue::ReceiveQueue(uint32_t ooo_capacity, uint32_t ready_capacity)
+    : ooo_capacity_(ooo_capacity),
+      ready_capacity_(ready_capacity),
+      ooo_(std::make_unique<Queued[]>(ooo_capacity)),
+      ready_(std::make_unique<RxSegment[]>(ready_capacity)) {}
+
+ReceiveQueue::~ReceiveQueue() { reset(rcv_nxt_); }
+
+void ReceiveQueue::reset(Seq rcv_nxt) noexcept {
+    for (uint32_t i = 0; i < ready_count_; ++i) free_segment(ready_[i]);
+    ready_count_ = 0;
+    ready_bytes_ = 0;
+    drop_out_of_order();
+    rcv_nxt_ = rcv_nxt;
+}
+
+RxInsert ReceiveQueue::insert(RxSegment seg) noexcept {
+    if (seg.len == 0) {
+        free_segment(seg);
+        return {};
+    }
+    return seg.seq <= rcv_nxt_ ? insert_in_order(seg) : insert_out_of_order(seg);
+}
+
+RxInsert ReceiveQueue::insert_in_order(RxSegment seg) noexcept {
+    RxInsert r;
+    const Seq end = end_of(seg);
+    if (end <= rcv_nxt_) {
+        r.duplicate_bytes = seg.len;
+        free_segment(seg);
+        return r;
+    }
+    if (ready_full()) {
+        r.no_room = true;
+        free_segment(seg);
+        return r;
+    }
+    r.duplicate_bytes = seg.seq.bytes_to(rcv_nxt_) + queued_bytes_within(rcv_nxt_, end);
+    r.in_order_bytes = push_ready(seg);
+    r.in_order_bytes += drain_in_order();
+    r.kept = true;
+    return r;
+}
+
+RxInsert ReceiveQueue::insert_out_of_order(RxSegment seg) noexcept {
+    RxInsert r;
+    const Seq begin = seg.seq;
+    const Seq end = end_of(seg);
+    Queued* const q = ooo_.get();
+    // First queued segment starting at or after the new one, and the first after that not wholly
+    // inside it: [at, past_covered) are the queued segments the new copy replaces. (Starts and ends
+    // both increase along the array, see the header.)
+    const auto first_at_or_after = [&] {
+        return static_cast<uint32_t>(
+            std::partition_point(q, q + ooo_count_, [&](const Queued& e) { return e.seg.seq < begin; }) - q);
+    };
+    const uint32_t at = first_at_or_after();
+    uint32_t past_covered = at;
+    while (past_covered < ooo_count_ && end_of(q[past_covered].seg) <= end) ++past_covered;
+    uint32_t already = queued_bytes_within(begin, end);
+    if (already == seg.len) {  // nothing new (an identical copy included): keep what is queued
+        r.duplicate_bytes = seg.len;
+        free_segment(seg);
+        return r;
+    }
+    if (past_covered == at && ooo_count_ == ooo_capacity_) {
+        if (at == ooo_count_) {  // after everything queued (or no room at all)
+            r.no_room = true;
+            free_segment(seg);
+            return r;
+        }
+        remove_queued(ooo_count_ - 1);  // the highest, which `at` does not point past
+        already = queued_bytes_within(begin, end);
+    }
+    // The replaced segments lie inside [begin, end): the distinct bytes grow by what is new.
+    for (uint32_t i = at; i < past_covered; ++i) free_segment(q[i].seg);
+    const uint32_t replaced = past_covered - at;
+    if (replaced == 0) {
+        std::move_backward(q + at, q + ooo_count_, q + ooo_count_ + 1);
+        ++ooo_count_;
+    } else if (replaced > 1) {
+        std::move(q + past_covered, q + ooo_count_, q + at + 1);
+        ooo_count_ -= replaced - 1;
+    }
+    q[at] = Queued{seg, ++next_stamp_};
+    r.ooo_bytes = seg.len - already;
+    r.duplicate_bytes = already;
+    ooo_distinct_bytes_ += r.ooo_bytes;
+    r.kept = true;
+    return r;
+}
+
+uint32_t ReceiveQueue::push_ready(RxSegment seg) noexcept {
+    const uint32_t trim = seg.seq.bytes_to(rcv_nxt_);
+    trim_front(seg.m, trim);
+    seg.seq = rcv_nxt_;
+    seg.len -= trim;
+    ready_[ready_count_] = seg;
+    ++ready_count_;
+    ready_bytes_ += seg.len;
+    rcv_nxt_ += seg.len;
+    return seg.len;
+}
+
+uint32_t ReceiveQueue::drain_in_order() noexcept {
+    uint32_t advanced = 0;
+    while (ooo_count_ > 0 && ooo_[0].seg.seq <= rcv_nxt_) {
+        // One wholly before rcv_nxt goes even when the ready list is full: what stays queued
+        // always reaches past rcv_nxt.
+        const bool stale = end_of(ooo_[0].seg) <= rcv_nxt_;
+        if (!stale && ready_full()) break;
+        RxSegment front = ooo_[0].seg;
+        ooo_[0].seg.m = nullptr;  // ownership moves to `front`
+        remove_queued(0);
+        if (stale) {
+            free_segment(front);
+        } else {
+            advanced += push_ready(front);
+        }
+    }
+    return advanced;
+}
+
+void ReceiveQueue::remove_queued(uint32_t at) noexcept {
+    Queued* const q = ooo_.get();
+    const RxSegment& s = q[at].seg;
+    // Only the neighbours can overlap it without containing it: its own bytes are those between
+    // the end of the one before and the start of the one after.
+    const Seq own_begin = at > 0 ? later(s.seq, end_of(q[at - 1].seg)) : s.seq;
+    const Seq own_end = at + 1 < ooo_count_ ? earlier(end_of(s), q[at + 1].seg.seq) : end_of(s);
+    if (own_begin < own_end) ooo_distinct_bytes_ -= own_begin.bytes_to(own_end);
+    free_segment(q[at].seg);
+    std::move(q + at + 1, q + ooo_count_, q + at);
+    --ooo_count_;
+}
+
+uint32_t ReceiveQueue::queued_bytes_within(Seq begin, Seq end) const noexcept {
+    uint32_t bytes = 0;
+    Seq covered_to = begin;  // bytes of [begin, covered_to) are counted
+    for (uint32_t i = 0; i < ooo_count_; ++i) {
+        const RxSegment& s = ooo_[i].seg;
+        if (s.seq >= end) break;
+        const Seq from = later(s.seq, covered_to);
+        const Seq to = earlier(end_of(s), end);
+        if (from < to) {
+            bytes += from.bytes_to(to);
+            covered_to = to;
+        }
+    }
+    return bytes;
+}
+
+void ReceiveQueue::finish_delivery() noexcept {
+    for (uint32_t i = 0; i < ready_count_; ++i) free_segment(ready_[i]);
+    ready_count_ = 0;
+    ready_bytes_ = 0;
+    drain_in_order();
+}
+
+size_t ReceiveQueue::sack_blocks(SackBlock* out, size_t max) const noexcept {
+    // Each pass walks the runs of contiguous queued bytes and picks the most recently changed one
+    // not yet reported (stamps are unique, so "below the last one reported" is exact). Passes are
+    // few (a TCP header has room for at most four blocks), so no per-call storage is needed.
+    size_t n = 0;
+    uint64_t below = UINT64_MAX;
+    while (n < max) {
+        bool found = false;
+        SackBlock best{};
+        uint64_t best_stamp = 0;
+        for (uint32_t i = 0; i < ooo_count_;) {
+            SackBlock run{ooo_[i].seg.seq, end_of(ooo_[i].seg)};
+            uint64_t stamp = ooo_[i].stamp;
+            for (++i; i < ooo_count_ && ooo_[i].seg.seq <= run.right; ++i) {
+                run.right = later(run.right, end_of(ooo_[i].seg));
+                stamp = std::max(stamp, ooo_[i].stamp);
+            }
+            // A run reaching back to rcv_nxt waits for room in the ready list: not a SACK block.
+            if (run.left > rcv_nxt_ && stamp < below && (!found || stamp > best_stamp)) {
+                found = true;
+                best = run;
+                best_stamp = stamp;
+            }
+        }
+        if (!found) break;
+        out[n++] = best;
+        below = best_stamp;
+    }
+    return n;
+}
+
+Seq ReceiveQueue::ooo_end() const noexcept {
+    return ooo_count_ > 0 ? end_of(ooo_[ooo_count_ - 1].seg) : rcv_nxt_;
+}
+
+void ReceiveQueue::drop_out_of_order() noexcept {
+    for (uint32_t i = 0; i < ooo_count_; ++i) free_segment(ooo_[i].seg);
+    ooo_count_ = 0;
+    ooo_distinct_bytes_ = 0;
+}
+
+}  // namespace nvmeddp::tcp

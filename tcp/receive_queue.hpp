@@ -1,0 +1,147 @@
+// The receive side of a TCP connection between the segment checks and the NVMe/TCP host: it puts
+// received payloads in order and hands them up as the very mbufs that arrived (zero copy), each
+// with its per-packet DDP metadata intact.
+//
+// Why the mbufs are never merged or copied: the offload's claims (include/nvmeddp/ddp_mbuf.h) are
+// per packet and in TCP sequence space, so they stay exact when a packet's front is trimmed or when
+// it waits out of order, but would be wrong for bytes of another packet. Which copy of a
+// retransmitted byte is kept does not matter as long as each packet's bytes stay its own.
+//
+// Two stores, both preallocated at construction (no allocation afterwards):
+//  - the ready list: in-order segments waiting for deliver(), each trimmed to start where the one
+//    before it ends. deliver() always empties it, so it is an array filled from the front: a ring
+//    whose start never moves, and one span for the callback;
+//  - the out-of-order queue: segments beyond rcv_nxt, in an array sorted by sequence number. An array
+//    with insertion by shifting is the simplest structure that keeps order and walks fast: for the
+//    few hundred entries a receive window holds, a shift moves at most a few KiB (24 bytes an
+//    entry), and segments mostly arrive in increasing order, going at the end with no shift. Entries
+//    never contain one another (a new segment adding no new bytes is freed; queued ones a new
+//    segment wholly covers are freed and replaced by it), so both their starts and their ends increase
+//    along the array; partial overlaps keep both copies untrimmed until they become in order.
+//
+// When the out-of-order queue is full: a new segment after everything queued is freed (no_room);
+// otherwise the queued segment with the highest sequence number is freed to make room (as Linux
+// prunes its out-of-order queue from the end): data nearer rcv_nxt is what lets delivery go on.
+//
+// When the ready list is full: a segment that would be in order is freed (no_room), and queued
+// segments that become in order wait in the out-of-order queue until deliver() has made room (it
+// moves them then, so rcv_nxt can advance in deliver()). Such waiting runs are not reported as SACK
+// blocks (they would not lie after rcv_nxt).
+//
+// Chains whose front is trimmed keep their head mbuf (and with it the metadata) and may then start
+// with an empty segment (tcp/mbuf_trim.hpp): readers walk a chain by data_len.
+//
+// Sequence numbers are compared only as tcp::Seq (serial arithmetic), so everything holds across
+// wraparound as long as the window is under 2^31, which the caller's window check guarantees.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "tcp/sack_block.hpp"
+#include "tcp/seq.hpp"
+
+namespace nvmeddp::tcp {
+
+struct RxSegment {
+    rte_mbuf* m;     // chain whose data is exactly the segment's TCP payload (headers adj'ed off, trailer trimmed); DDP metadata untouched
+    Seq seq;         // sequence number of its first byte
+    uint32_t len;    // == m->pkt_len
+};
+
+struct RxInsert {
+    uint32_t in_order_bytes = 0;   // new bytes now in order: rcv_nxt advanced by this
+    uint32_t ooo_bytes = 0;        // new bytes queued out of order (not counting bytes already queued)
+    uint32_t duplicate_bytes = 0;  // bytes of the segment that were already received (before rcv_nxt or already queued)
+    bool kept = false;             // false: the segment was freed (wholly duplicate, or no room)
+    bool no_room = false;          // freed because a queue was full (then the byte counts are all 0)
+};
+
+class ReceiveQueue {
+public:
+    // Preallocates room for `ooo_capacity` out-of-order segments and `ready_capacity` in-order
+    // segments awaiting delivery: the only allocation.
+    ReceiveQueue(uint32_t ooo_capacity, uint32_t ready_capacity);
+    ~ReceiveQueue();  // frees every mbuf it holds
+    ReceiveQueue(const ReceiveQueue&) = delete;
+    ReceiveQueue& operator=(const ReceiveQueue&) = delete;
+
+    void reset(Seq rcv_nxt) noexcept;  // frees everything held
+    Seq rcv_nxt() const noexcept { return rcv_nxt_; }
+
+    // Takes ownership of seg.m (frees it when not kept). The caller has already cut the segment at
+    // the receive window's right edge. Bytes before rcv_nxt are trimmed off the front. A segment at
+    // rcv_nxt goes to the ready list, then every queued segment that has become in order (each
+    // trimmed to rcv_nxt first; one wholly before it is freed). A later segment is queued out of
+    // order, sorted by seq: one adding no new bytes (wholly covered by one queued segment, or by
+    // several together) is freed as duplicate; otherwise queued ones wholly covered by the new one are
+    // freed (the new copy replaces them); partial overlaps keep both. Never merges two mbufs. An empty segment
+    // (len 0) is freed and counts nothing.
+    RxInsert insert(RxSegment seg) noexcept;
+
+    uint32_t ready_count() const noexcept { return ready_count_; }
+    uint64_t ready_bytes() const noexcept { return ready_bytes_; }
+
+    // Calls f(std::span<RxSegment>) with the ready segments in order (callers must accept being called
+    // twice, as for a ring that wraps; this one calls once, and not at all when none are ready), then frees every mbuf whose RxSegment.m the callback
+    // did not set to nullptr (setting it to nullptr takes ownership). Returns segments delivered.
+    // The callback must not call back into this queue, nor throw. Afterwards, queued segments that
+    // were waiting for room in the ready list move into it (rcv_nxt may advance).
+    template <class F>
+    uint32_t deliver(F&& f) {
+        const uint32_t n = ready_count_;
+        if (n == 0) return 0;
+        f(std::span<RxSegment>(ready_.get(), n));
+        finish_delivery();
+        return n;
+    }
+
+    // SACK blocks (RFC 2018) for the out-of-order queue: runs of contiguous queued bytes merged into
+    // one block; the first block contains the most recently queued segment (RFC 2018 section 4),
+    // the rest most recently changed (a segment queued into them) first; at most `max`. Returns the
+    // count.
+    size_t sack_blocks(SackBlock* out, size_t max) const noexcept;
+
+    uint32_t ooo_segments() const noexcept { return ooo_count_; }
+    uint64_t ooo_bytes() const noexcept { return ooo_distinct_bytes_; }  // distinct sequence bytes queued out of order
+    // Highest sequence number held out of order (right edge), for window checks; rcv_nxt when none.
+    Seq ooo_end() const noexcept;
+    void drop_out_of_order() noexcept;  // frees every out-of-order segment (memory pressure)
+
+private:
+    struct Queued {
+        RxSegment seg;
+        uint64_t stamp;  // when it was queued (a counter), for the SACK blocks' order
+    };
+
+    RxInsert insert_in_order(RxSegment seg) noexcept;
+    RxInsert insert_out_of_order(RxSegment seg) noexcept;
+    bool ready_full() const noexcept { return ready_count_ == ready_capacity_; }
+    // Appends to the ready list (which has room) a segment starting at or before rcv_nxt and ending
+    // after it, trimmed to rcv_nxt; returns how far rcv_nxt advanced.
+    uint32_t push_ready(RxSegment seg) noexcept;
+    // Moves queued segments that are now in order into the ready list while it has room.
+    uint32_t drain_in_order() noexcept;
+    // Removes ooo_[at] (freeing its mbuf), keeping the distinct byte count exact.
+    void remove_queued(uint32_t at) noexcept;
+    // Bytes of [begin, end) held in the out-of-order queue.
+    uint32_t queued_bytes_within(Seq begin, Seq end) const noexcept;
+    void finish_delivery() noexcept;
+
+    uint32_t ooo_capacity_;
+    uint32_t ready_capacity_;
+    std::unique_ptr<Queued[]> ooo_;
+    std::unique_ptr<RxSegment[]> ready_;
+    uint32_t ooo_count_ = 0;
+    uint64_t ooo_distinct_bytes_ = 0;
+    uint64_t next_stamp_ = 0;
+    uint32_t ready_count_ = 0;
+    uint64_t ready_bytes_ = 0;
+    Seq rcv_nxt_{};
+};
+
+}  // namespace nvmeddp::tcp
