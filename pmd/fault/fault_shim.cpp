@@ -74,6 +74,27 @@ private:
     }
 };
 
+namespace {
+
+// The wire damages a frame, not the sender's memory. A frame whose data is shared (indirect mbufs
+// of a zero-copy sender that keeps the bytes for retransmission, a refcount above 1) is altered in
+// a private copy and the original released; altering it in place would corrupt every later copy
+// of those bytes too, with valid checksums. Null when no copy can be made (the frame then goes
+// unaltered, and is still the caller's).
+rte_mbuf* private_frame(rte_mbuf* m, rte_mempool* pool) noexcept {
+    bool shared = false;
+    for (const rte_mbuf* s = m; s != nullptr; s = s->next) {
+        if (!RTE_MBUF_DIRECT(s) || rte_mbuf_refcnt_read(s) > 1) shared = true;
+    }
+    if (!shared) return m;
+    rte_mbuf* copy = rte_pktmbuf_copy(m, pool != nullptr ? pool : m->pool, 0, UINT32_MAX);
+    if (copy == nullptr) return nullptr;
+    rte_pktmbuf_free(m);
+    return copy;
+}
+
+}  // namespace
+
 uint16_t FaultShim::QueueState::process(rte_mbuf** pkts, uint16_t n, uint16_t capacity) noexcept {
     if (held.empty() && !rates.any()) {
         bump(frames, n);
@@ -93,9 +114,17 @@ uint16_t FaultShim::QueueState::process(rte_mbuf** pkts, uint16_t n, uint16_t ca
             continue;
         }
         if (rng.chance(rates.corrupt)) {
-            if (alter_tcp_payload_byte(m, PayloadFault::Corrupt, direction, rng.next())) bump(corrupted);
+            const uint64_t draw = rng.next();
+            if (rte_mbuf* own = private_frame(m, pool)) {
+                m = own;
+                if (alter_tcp_payload_byte(m, PayloadFault::Corrupt, direction, draw)) bump(corrupted);
+            }
         } else if (rng.chance(rates.lie)) {
-            if (alter_tcp_payload_byte(m, PayloadFault::Lie, direction, rng.next())) bump(lied);
+            const uint64_t draw = rng.next();
+            if (rte_mbuf* own = private_frame(m, pool)) {
+                m = own;
+                if (alter_tcp_payload_byte(m, PayloadFault::Lie, direction, draw)) bump(lied);
+            }
         }
         if (rng.chance(rates.reorder)) {
             hold(burst, m, now + delay_cycles, passes + 1 + rng.below(rates.reorder_depth));
