@@ -9,6 +9,8 @@ packages=(
   libisal-dev                 # crc32_iscsi (CRC32C) reference and fast path
   libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev    # the sanitizer build and libFuzzer (scripts/sanitize.sh)
+  iproute2 ethtool            # network namespaces and veth pairs for the kernel-peer tests
+  tcpdump tshark              # captures of those tests, decoded independently
 )
 
 missing=()

@@ -29,4 +29,22 @@ void trim_front(rte_mbuf* m, uint32_t n) noexcept {
     }
 }
 
+void trim_back(rte_mbuf* m, uint32_t n) noexcept {
+    const uint32_t keep = m->pkt_len - n;
+    uint32_t before = 0;
+    uint16_t segs = 0;
+    for (rte_mbuf* seg = m; seg != nullptr; seg = seg->next) {
+        ++segs;
+        if (before + seg->data_len >= keep) {
+            seg->data_len = static_cast<uint16_t>(keep - before);
+            if (seg->next != nullptr) rte_pktmbuf_free(seg->next);
+            seg->next = nullptr;
+            break;
+        }
+        before += seg->data_len;
+    }
+    m->pkt_len = keep;
+    m->nb_segs = segs;
+}
+
 }  // namespace nvmeddp::tcp

@@ -1,4 +1,4 @@
-// Cutting bytes off the front of a received mbuf chain without losing what the head mbuf carries.
+// Cutting bytes off either end of a received mbuf chain without losing what the head mbuf carries.
 //
 // rte_pktmbuf_adj() trims within the first segment only. A retransmission overlapping what was
 // already received can need a trim through several segments of a chain. The head mbuf is what the
@@ -20,5 +20,9 @@ namespace nvmeddp::tcp {
 // Removes the first `n` data bytes of the chain `m` (n <= m->pkt_len), keeping pkt_len and
 // nb_segs exact. The head mbuf stays (possibly empty); wholly trimmed later segments are freed.
 void trim_front(rte_mbuf* m, uint32_t n) noexcept;
+
+// Removes the last `n` data bytes (n <= m->pkt_len): Ethernet padding after the TCP payload, or
+// bytes beyond the receive window. Segments wholly past the new end are freed; the head stays.
+void trim_back(rte_mbuf* m, uint32_t n) noexcept;
 
 }  // namespace nvmeddp::tcp

@@ -12,15 +12,10 @@
 #include <cstdint>
 #include <span>
 
+#include "tcp/sack_block.hpp"
 #include "tcp/seq.hpp"
 
 namespace nvmeddp::tcp {
-
-// One SACK block: the peer holds bytes [left, right).
-struct SackBlock {
-    Seq left;
-    Seq right;
-};
 
 // A SACK option carries at most 4 blocks: 2 + 4 * 8 = 34 of the 40 option bytes.
 inline constexpr size_t kMaxSackBlocks = 4;

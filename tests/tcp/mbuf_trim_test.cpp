@@ -113,5 +113,27 @@ TEST(MbufTrim, EverythingLeavesAnEmptyHead) {
     EXPECT_EQ(tcp_test::mbufs_in_use(), before);
 }
 
+TEST(MbufTrim, BackAcrossSegmentsFreesTheTailAndKeepsTheHead) {
+    REQUIRE_TCP_EAL();
+    const unsigned in_use = tcp_test::mbufs_in_use();
+    const auto bytes = counting(1000);
+    rte_mbuf* m = chain_with_meta(bytes, 300, 5);  // 300 + 300 + 300 + 100
+    ASSERT_NE(m, nullptr);
+    ASSERT_EQ(m->nb_segs, 4);
+    trim_back(m, 450);  // ends inside the second segment
+    expect_consistent(m);
+    EXPECT_EQ(m->pkt_len, 550u);
+    EXPECT_EQ(m->nb_segs, 2);
+    EXPECT_EQ(tcp_test::bytes_of(m), std::vector<uint8_t>(bytes.begin(), bytes.begin() + 550));
+    expect_meta(m, 5);
+    EXPECT_EQ(tcp_test::mbufs_in_use(), in_use + 2) << "the two tail segments are freed";
+    trim_back(m, 550);
+    EXPECT_EQ(m->pkt_len, 0u);
+    EXPECT_EQ(m->nb_segs, 1);
+    expect_meta(m, 5);
+    rte_pktmbuf_free(m);
+    EXPECT_EQ(tcp_test::mbufs_in_use(), in_use);
+}
+
 }  // namespace
 }  // namespace nvmeddp::tcp

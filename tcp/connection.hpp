@@ -1,0 +1,239 @@
+// One TCP connection (its TCB): the state machine of RFC 9293 with the receive queue, the send
+// queue, RTT estimation, congestion control and timers, driven by the endpoint that owns it.
+//
+// Run to completion on the endpoint's lcore: input() takes one segment of this connection,
+// after_burst() hands in-order data up, tells the application what happened and sends what is due
+// (ACKs, data, FIN), the timers (retransmission, persist, delayed ACK, FIN-WAIT-2 / TIME-WAIT) fire
+// from the endpoint's timer wheel. Nothing here allocates after construction except mbufs from the
+// endpoint's pool; no locks.
+//
+// Receive: in-order data reaches ConnectionHandler::on_data as the very mbufs that arrived (headers
+// stripped, a retransmission trimmed at its front), each with its DDP metadata: nothing is merged or
+// copied (include/nvmeddp/ddp_mbuf.h, "what a host stack must preserve"). Out-of-order segments wait
+// in the receive queue and are announced to the peer in SACK blocks.
+//
+// Send: bytes are queued by send() (copied into mbufs) or send(mbuf) (zero copy) and go out in
+// segments of at most the MSS, as the peer's window and NewReno's congestion window allow, with
+// Nagle off. Losses are repaired by fast retransmit / NewReno recovery (RFC 6582) and by the
+// retransmission timer (RFC 6298, exponential backoff, go-back-N from the first unacknowledged byte).
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "tcp/congestion.hpp"
+#include "tcp/connection_config.hpp"
+#include "tcp/connection_stats.hpp"
+#include "tcp/frame_builder.hpp"
+#include "tcp/options.hpp"
+#include "tcp/receive_queue.hpp"
+#include "tcp/rtt_estimator.hpp"
+#include "tcp/send_queue.hpp"
+#include "tcp/seq.hpp"
+#include "tcp/tcp_state.hpp"
+#include "tcp/timer_wheel.hpp"
+#include "tcp/tx_batch.hpp"
+
+namespace nvmeddp::tcp {
+
+class Connection;
+
+// What the application learns of a connection. Called from the endpoint's poll (never from inside
+// send() or close()), on the lcore that polls.
+class ConnectionHandler {
+public:
+    virtual ~ConnectionHandler() = default;
+    // The three-way handshake completed.
+    virtual void on_connected(Connection&) {}
+    // In-order data, oldest first. Each segment's mbuf holds exactly its payload; the stack frees the
+    // mbufs when this returns, except those whose `m` the handler set to nullptr (it owns them then).
+    virtual void on_data(Connection&, std::span<RxSegment> segments) = 0;
+    // The peer acknowledged `bytes` more of what we sent: send space is free again.
+    virtual void on_acked(Connection&, uint64_t /*bytes*/) {}
+    // The peer closed its side (FIN): all its data was delivered, no more will come.
+    virtual void on_peer_closed(Connection&) {}
+    // The connection is over (TcpError::None: both sides closed in order). Nothing more is called
+    // for it; the application must not use it after this returns.
+    virtual void on_closed(Connection&, TcpError) {}
+};
+
+// A segment of this connection as the endpoint parsed it (checksums already verified).
+struct InSegment {
+    Seq seq;
+    Seq ack;
+    uint8_t flags = 0;      // pmd::tcp_flags
+    uint16_t window = 0;    // as in the header, not yet scaled
+    TcpOptions options;
+    bool options_bad = false;  // malformed options: `options` holds what came before the error
+    rte_mbuf* payload = nullptr;  // exactly the TCP payload (null when len is 0); ownership passes to input()
+    uint32_t len = 0;
+};
+
+// What the connections of one endpoint share: where mbufs come from, how frames are built and
+// sent, the timer wheel, the time of this poll, and how a connection tells the endpoint it needs
+// after_burst() or has closed for good.
+struct ConnectionContext {
+    rte_mempool* pool = nullptr;
+    FrameBuilder* builder = nullptr;
+    TimerWheel* timers = nullptr;
+    TxBatch* tx = nullptr;
+    uint64_t now_us = 0;
+    // The port sends only single-segment frames (no RTE_ETH_TX_OFFLOAD_MULTI_SEGS, e.g. net_af_xdp):
+    // payload is copied into the header mbuf instead of chained as indirect mbufs.
+    bool linear_tx = false;
+    void* owner = nullptr;
+    void (*mark_dirty)(void* owner, Connection&) = nullptr;
+    void (*released)(void* owner, Connection&) = nullptr;  // reached CLOSED: the slot may be reused
+};
+
+class Connection {
+public:
+    // Preallocates the queues: the only allocation a connection makes.
+    Connection(const ConnectionConfig& config, ConnectionContext& context);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Opening. `route` is this side's view (src = us). The connection must be CLOSED.
+    void open_active(const Route& route, Seq iss, ConnectionHandler* handler);
+    // A SYN arrived for a listening port: SYN-RECEIVED, SYN-ACK sent. Takes the SYN's payload.
+    void open_passive(const Route& route, Seq iss, InSegment& syn, ConnectionHandler* handler);
+
+    // One segment of this connection (endpoint: checksums verified, headers stripped).
+    void input(InSegment& segment);
+    // After a burst (or a timer): deliver data, notify the handler, send ACKs, data and FIN.
+    void after_burst();
+
+    // Application side. send() copies and returns the bytes taken (fewer when snd_buf is full or
+    // mbufs ran out; on_acked says when to try again); send(mbuf) takes a chain whose data is
+    // stream bytes, zero copy (false: not taken, still the caller's). Both only in ESTABLISHED and
+    // CLOSE-WAIT. close(): FIN after the queued data. abort(): RST now, on_closed(Aborted).
+    size_t send(std::span<const uint8_t> bytes);
+    bool send(rte_mbuf* chain);
+    void close();
+    void abort();
+
+    TcpState state() const noexcept { return state_; }
+    TcpError error() const noexcept { return error_; }
+    const Route& route() const noexcept { return route_; }
+    const ConnectionStats& stats() const noexcept { return stats_; }
+    ConnectionSnapshot snapshot() const noexcept;
+    std::string info() const;  // one line in the manner of `ss -ti`
+    // Bytes queued for sending and not yet acknowledged, and room left for more.
+    uint64_t send_queued() const noexcept { return sq_.size(); }
+    uint64_t send_space() const noexcept;
+    bool idle_for_reuse() const noexcept { return state_ == TcpState::Closed; }
+    ConnectionHandler* handler() const noexcept { return handler_; }
+    void set_handler(ConnectionHandler* handler) noexcept { handler_ = handler; }
+
+    // The endpoint's table links connections through this index (UINT32_MAX: end of the chain).
+    uint32_t table_next = UINT32_MAX;
+    uint32_t slot = 0;
+
+private:
+    // input() by state
+    void input_syn_sent(InSegment& s);
+    bool acceptable(const InSegment& s) const noexcept;
+    bool process_ack(InSegment& s);  // false: the segment is finished with (dropped or answered)
+    void process_data(InSegment& s);
+    void process_fin_if_in_order();
+    void take_peer_options(const TcpOptions& o, bool syn_ack);
+
+    // output
+    void output();
+    bool send_segment(Seq seq, uint32_t len, uint8_t flags);
+    void send_ack_now();
+    void send_rst(Seq seq, Seq ack, bool with_ack);
+    void send_syn();
+    void retransmit_head();
+    uint16_t window_to_advertise(bool syn) noexcept;
+    uint32_t effective_mss() const noexcept;
+    uint32_t flight() const noexcept { return snd_nxt_ - snd_una_; }
+    uint32_t ts_now() const noexcept;
+
+    // timers
+    static void on_rto(Timer& t);
+    static void on_persist(Timer& t);
+    static void on_delack(Timer& t);
+    static void on_life(Timer& t);
+    void rto_expired();
+    void arm_rto();
+    void enter_time_wait();
+    void finish(TcpError error);  // to CLOSED: notify once, release the slot
+    void dirty() noexcept;
+    void reset_state();
+
+    ConnectionConfig config_;
+    ConnectionContext& ctx_;
+    ConnectionHandler* handler_ = nullptr;
+    Route route_{};
+    TcpState state_ = TcpState::Closed;
+    TcpError error_ = TcpError::None;
+
+    ReceiveQueue rq_;
+    SendQueue sq_;
+    RttEstimator rtt_;
+    NewRenoCongestion cc_;
+    Timer rto_timer_{};
+    Timer persist_timer_{};
+    Timer delack_timer_{};
+    Timer life_timer_{};  // FIN-WAIT-2 and TIME-WAIT
+
+    // Send sequence space (RFC 9293 3.3.1). snd_max_ is the highest sequence number sent so far;
+    // snd_nxt_ goes back to snd_una_ after a retransmission timeout (go-back-N).
+    Seq iss_;
+    Seq snd_una_;
+    Seq snd_nxt_;
+    Seq snd_max_;
+    Seq snd_wl1_;
+    Seq snd_wl2_;
+    uint32_t snd_wnd_ = 0;       // scaled
+    uint32_t max_snd_wnd_ = 0;   // largest window the peer offered (sender-side SWS avoidance)
+    bool fin_pending_ = false;   // close() asked for a FIN after the queued data
+    bool fin_sent_ = false;
+    bool fin_acked_ = false;
+
+    // Receive side. The receive queue owns rcv_nxt for data; the peer's FIN adds one after it.
+    Seq irs_;
+    Seq rcv_adv_;                // right edge of the window we last advertised (never moves left)
+    bool peer_fin_seen_ = false; // a FIN arrived (maybe out of order) ending at peer_fin_seq_
+    Seq peer_fin_seq_;
+    bool fin_received_ = false;  // the FIN is in order: rcv_nxt counts it
+    uint32_t segs_unacked_ = 0;  // in-order segments received since our last ACK
+    bool ack_now_ = false;
+    bool ack_pending_ = false;
+
+    // Options in force
+    uint16_t peer_mss_ = 536;    // RFC 9293 3.7.1 default when the SYN has no MSS option
+    uint8_t snd_wscale_ = 0;     // shift applied to the peer's window field
+    uint8_t rcv_wscale_ = 0;     // shift the peer applies to ours
+    bool ts_ok_ = false;
+    bool sack_ok_ = false;
+    uint32_t ts_recent_ = 0;
+    Seq last_ack_sent_;
+    uint32_t ts_offset_ = 0;
+    uint32_t rcvmss_ = 0;
+
+    // RTT timing of one segment at a time (Karn: invalid once anything is retransmitted)
+    bool rtt_timing_ = false;
+    Seq rtt_seq_;
+    uint64_t rtt_start_us_ = 0;
+    uint32_t retrans_cur_ = 0;   // consecutive timeouts of the segment at snd_una (and SYN retries)
+    uint32_t persist_backoff_ = 0;
+
+    // Notifications that wait for after_burst()
+    bool notify_connected_ = false;
+    uint64_t notify_acked_ = 0;
+    bool notify_peer_closed_ = false;
+    bool notify_closed_ = false;   // on_closed is due (entering TIME-WAIT or CLOSED)
+    bool closed_notified_ = false;
+    bool released_ = true;         // the endpoint got its slot back (true until opened)
+    bool dirty_ = false;
+
+    ConnectionStats stats_{};
+};
+
+}  // namespace nvmeddp::tcp

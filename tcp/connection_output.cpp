@@ -1,0 +1,246 @@
+// What a connection sends: data segments within the peer's window and the congestion window
+// (Nagle off, sender-side silly-window avoidance on), retransmissions, ACKs with timestamps and SACK
+// blocks, SYN / SYN-ACK, FIN and RST.
+#include <algorithm>
+#include <array>
+
+#include "pmd/packet/net_headers.hpp"
+#include "tcp/connection.hpp"
+
+namespace nvmeddp::tcp {
+
+namespace flags = pmd::tcp_flags;
+
+namespace {
+
+// Payloads up to this size are copied into the header mbuf: cheaper than an indirect mbuf per
+// slice, and it keeps short frames in one segment for ports without multi-segment tx.
+constexpr uint32_t kCopyBelow = 256;
+// The largest payload copied for a port that sends single-segment frames only (a jumbo frame's).
+constexpr uint32_t kMaxLinearPayload = 9216;
+
+}  // namespace
+
+uint32_t Connection::effective_mss() const noexcept {
+    // The smaller of what the peer takes and what we send on our link, less the timestamp option
+    // every segment carries (RFC 7323: the MSS does not count options).
+    uint32_t mss = std::min<uint32_t>(peer_mss_, config_.mss);
+    if (ts_ok_) mss -= 12;
+    return std::max<uint32_t>(mss, 64);
+}
+
+uint32_t Connection::ts_now() const noexcept {
+    // A 1 ms timestamp clock (RFC 7323 5.4: between 1 ms and 1 s per tick), offset per connection.
+    return static_cast<uint32_t>(ctx_.now_us / 1000) + ts_offset_;
+}
+
+uint16_t Connection::window_to_advertise(bool syn) noexcept {
+    const Seq nxt = rq_.rcv_nxt() + (fin_received_ ? 1u : 0u);
+    // The application consumes in-order data in on_data, so the space beyond rcv_nxt is rcv_buf,
+    // less what waits for delivery. The right edge never moves left (RFC 9293 3.8.6.2.2).
+    const uint64_t waiting = rq_.ready_bytes();
+    uint32_t space = waiting >= config_.rcv_buf ? 0 : static_cast<uint32_t>(config_.rcv_buf - waiting);
+    if (rcv_adv_ > nxt + space) space = nxt.bytes_to(rcv_adv_);
+    if (syn) {
+        const uint32_t field = std::min<uint32_t>(space, 0xFFFF);
+        rcv_adv_ = nxt + field;
+        return static_cast<uint16_t>(field);
+    }
+    const uint32_t field = std::min<uint32_t>(space >> rcv_wscale_, 0xFFFF);
+    const Seq edge = nxt + (field << rcv_wscale_);
+    if (edge > rcv_adv_) rcv_adv_ = edge;
+    return static_cast<uint16_t>(field);
+}
+
+bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
+    rte_mbuf* hdr = rte_pktmbuf_alloc(ctx_.pool);
+    if (hdr == nullptr) {
+        ++stats_.tx_no_mbuf;
+        return false;
+    }
+    const bool syn = tcp_flags & flags::kSyn;
+    TcpOptions o;
+    if (syn) {
+        o.has_mss = true;
+        o.mss = config_.mss;
+        if (config_.window_scaling && (state_ == TcpState::SynSent || snd_wscale_ != 0 || rcv_wscale_ != 0)) {
+            o.has_wscale = true;
+            o.wscale = config_.wscale();
+        }
+        o.sack_permitted = state_ == TcpState::SynSent ? config_.sack : sack_ok_;
+        o.has_timestamps = state_ == TcpState::SynSent ? config_.timestamps : ts_ok_;
+    } else {
+        o.has_timestamps = ts_ok_;
+        if (sack_ok_ && rq_.ooo_segments() > 0) {
+            o.sack_count = static_cast<uint8_t>(rq_.sack_blocks(o.sack, kMaxSackBlocks));
+        }
+    }
+    if (o.has_timestamps) {
+        o.ts_val = ts_now();
+        o.ts_ecr = (tcp_flags & flags::kAck) ? ts_recent_ : 0;
+    }
+
+    SegmentFields f;
+    f.seq = seq;
+    f.ack = rq_.rcv_nxt() + (fin_received_ ? 1u : 0u);
+    f.flags = tcp_flags;
+    f.window = window_to_advertise(syn);
+    f.options = &o;
+
+    rte_mbuf* frame = nullptr;
+    if (len == 0) {
+        frame = ctx_.builder->build_copy(hdr, route_, f, {});
+    } else if (len <= kCopyBelow || (ctx_.linear_tx && len <= kMaxLinearPayload)) {
+        std::array<uint8_t, kMaxLinearPayload> bytes;
+        sq_.copy_out(seq, len, bytes.data());
+        frame = ctx_.builder->build_copy(hdr, route_, f, {bytes.data(), len});
+    } else {
+        rte_mbuf* payload = sq_.slice(seq, len, ctx_.pool);
+        if (payload == nullptr) {
+            rte_pktmbuf_free(hdr);
+            ++stats_.tx_no_mbuf;
+            return false;
+        }
+        frame = ctx_.builder->build(hdr, route_, f, payload);
+        if (frame == nullptr) rte_pktmbuf_free(payload);
+    }
+    if (frame == nullptr) {
+        rte_pktmbuf_free(hdr);
+        ++stats_.tx_no_mbuf;
+        return false;
+    }
+    ++stats_.segs_out;
+    if (len > 0) {
+        ++stats_.data_segs_out;
+        stats_.bytes_sent += len;
+    }
+    if (tcp_flags & flags::kAck) {
+        last_ack_sent_ = f.ack;
+        ack_now_ = false;
+        ack_pending_ = false;
+        segs_unacked_ = 0;
+        ctx_.timers->cancel(delack_timer_);
+    }
+    ctx_.tx->push(frame);
+    return true;
+}
+
+// A pure ACK carries the highest sequence number sent (not snd_nxt, which a timeout rewinds): the
+// peer takes it as in its window whatever we are retransmitting.
+void Connection::send_ack_now() { send_segment(snd_max_, 0, flags::kAck); }
+
+void Connection::send_rst(Seq seq, Seq ack, bool with_ack) {
+    // RST segments carry no options we need; the builder still adds none when given none.
+    rte_mbuf* hdr = rte_pktmbuf_alloc(ctx_.pool);
+    if (hdr == nullptr) {
+        ++stats_.tx_no_mbuf;
+        return;
+    }
+    SegmentFields f;
+    f.seq = seq;
+    f.ack = ack;
+    f.flags = static_cast<uint8_t>(flags::kRst | (with_ack ? flags::kAck : 0));
+    rte_mbuf* frame = ctx_.builder->build_copy(hdr, route_, f, {});
+    if (frame == nullptr) {
+        rte_pktmbuf_free(hdr);
+        return;
+    }
+    ++stats_.segs_out;
+    ctx_.tx->push(frame);
+}
+
+void Connection::send_syn() {
+    const uint8_t f = state_ == TcpState::SynSent ? flags::kSyn : static_cast<uint8_t>(flags::kSyn | flags::kAck);
+    if (send_segment(iss_, 0, f)) {
+        if (retrans_cur_ == 0 && !rtt_timing_) {
+            rtt_timing_ = true;
+            rtt_seq_ = iss_ + 1;
+            rtt_start_us_ = ctx_.now_us;
+        }
+    }
+    if (snd_max_ < iss_ + 1) snd_max_ = iss_ + 1;
+    if (snd_nxt_ < iss_ + 1) snd_nxt_ = iss_ + 1;
+    arm_rto();
+}
+
+void Connection::retransmit_head() {
+    // The first unacknowledged segment again, without moving snd_nxt (fast retransmit, a partial
+    // ACK in recovery). Karn: no RTT sample may come from a retransmitted range.
+    rtt_timing_ = false;
+    const Seq data_end = sq_.end();
+    const uint32_t mss = effective_mss();
+    if (snd_una_ < data_end) {
+        const uint32_t len = std::min(mss, snd_una_.bytes_to(data_end));
+        const bool fin = fin_sent_ && snd_una_ + len == data_end && len < mss;
+        if (send_segment(snd_una_, len, static_cast<uint8_t>(flags::kAck | (fin ? flags::kFin : 0)))) {
+            ++stats_.total_retrans;
+            stats_.bytes_retrans += len;
+        }
+    } else if (fin_sent_ && !fin_acked_) {
+        if (send_segment(snd_una_, 0, flags::kAck | flags::kFin)) ++stats_.total_retrans;
+    }
+    arm_rto();
+}
+
+void Connection::output() {
+    const bool may_send_data = state_ == TcpState::Established || state_ == TcpState::CloseWait ||
+                               ((state_ == TcpState::FinWait1 || state_ == TcpState::Closing ||
+                                 state_ == TcpState::LastAck) &&
+                                !fin_acked_);
+    if (!may_send_data) return;
+    const uint32_t mss = effective_mss();
+    const Seq data_end = sq_.end();
+    for (;;) {
+        const uint32_t available = snd_nxt_ < data_end ? snd_nxt_.bytes_to(data_end) : 0;
+        // What the peer's window allows beyond snd_nxt, and what the congestion window allows
+        // (plus RFC 3042's limited transmit on the first duplicate ACKs).
+        const Seq right_edge = snd_una_ + snd_wnd_;
+        const uint32_t rwnd_room = right_edge > snd_nxt_ ? snd_nxt_.bytes_to(right_edge) : 0;
+        const uint32_t cwnd = cc_.cwnd() + cc_.limited_transmit_allowance();
+        const uint32_t cwnd_room = cwnd > flight() ? cwnd - flight() : 0;
+        const uint32_t room = std::min(rwnd_room, cwnd_room);
+        const uint32_t len = std::min({mss, available, room});
+        const bool retransmission = snd_nxt_ < snd_max_;
+        if (len == 0) {
+            // FIN alone, once every byte went out (or again after a timeout rewound snd_nxt).
+            if (fin_pending_ && snd_nxt_ == data_end && (!fin_sent_ || retransmission) && cwnd_room > 0) {
+                if (!send_segment(snd_nxt_, 0, flags::kAck | flags::kFin)) break;
+                if (retransmission) ++stats_.total_retrans;
+                fin_sent_ = true;
+                snd_nxt_ = data_end + 1;
+                if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
+                arm_rto();
+            }
+            break;
+        }
+        // Sender-side silly window avoidance (RFC 9293 3.8.6.2.1): a short segment only when it
+        // empties the queue or the window is at least half the largest the peer offered.
+        if (len < mss && len < available && len < max_snd_wnd_ / 2) break;
+        const bool fin = fin_pending_ && snd_nxt_ + len == data_end;
+        const uint8_t f = static_cast<uint8_t>(flags::kAck | flags::kPsh | (fin ? flags::kFin : 0));
+        if (!send_segment(snd_nxt_, len, f)) break;
+        if (retransmission) {
+            ++stats_.total_retrans;
+            stats_.bytes_retrans += std::min<uint32_t>(len, snd_nxt_.bytes_to(snd_max_));
+            rtt_timing_ = false;
+        } else if (!rtt_timing_) {
+            rtt_timing_ = true;
+            rtt_seq_ = snd_nxt_ + len;
+            rtt_start_us_ = ctx_.now_us;
+        }
+        snd_nxt_ = snd_nxt_ + len;
+        if (fin) {
+            fin_sent_ = true;
+            snd_nxt_ = snd_nxt_ + 1;
+        }
+        if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
+        if (!TimerWheel::armed(rto_timer_)) arm_rto();
+    }
+    // Data waits and the peer's window is shut with nothing in flight: only a probe will tell us
+    // when it opens (RFC 9293 3.8.6.1), since the ACK that opens it may be lost.
+    if (snd_wnd_ == 0 && snd_nxt_ < data_end && snd_una_ == snd_max_ && !TimerWheel::armed(persist_timer_)) {
+        ctx_.timers->arm(persist_timer_, ctx_.now_us + rtt_.rto_us());
+    }
+}
+
+}  // namespace nvmeddp::tcp

@@ -1,0 +1,480 @@
+#include "tcp/endpoint.hpp"
+
+#include <rte_ethdev.h>
+#include <rte_random.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "pmd/packet/frame_parser.hpp"
+#include "pmd/packet/l4_checksum.hpp"
+#include "pmd/packet/net_headers.hpp"
+#include "tcp/clock.hpp"
+#include "tcp/mbuf_trim.hpp"
+
+namespace nvmeddp::tcp {
+
+namespace flags = pmd::tcp_flags;
+
+namespace {
+
+// 1 ms ticks over 4 s per turn: RTOs of 200 ms and more, delayed ACKs of 40 ms; TIME-WAIT's
+// 60 s takes a few rounds of the wheel, checked when its bucket comes by.
+constexpr uint32_t kWheelSlots = 4096;
+constexpr uint64_t kWheelTickUs = 1000;
+// Later segments of a received frame the checksum walks (a jumbo frame in 2 KiB mbufs needs 5).
+constexpr size_t kMaxChunks = 64;
+
+IpAddress ipv4_of(const uint8_t* p) {
+    return IpAddress::v4(p[0], p[1], p[2], p[3]);
+}
+
+// The TCP checksum of a received frame, from the port's verdict where it gave one.
+bool checksum_ok(const rte_mbuf* m, std::span<const uint8_t> first, const pmd::TcpSegment& seg) {
+    const uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    const uint64_t ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD || ip == RTE_MBUF_F_RX_IP_CKSUM_BAD) return false;
+    if (ip != RTE_MBUF_F_RX_IP_CKSUM_GOOD && seg.flow.family == pmd::IpFamily::Ipv4 &&
+        !pmd::ipv4_header_checksum_ok(first, seg)) {
+        return false;
+    }
+    if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD) return true;
+    pmd::ByteChunk chunks[kMaxChunks];
+    size_t n = 0;
+    for (const rte_mbuf* s = m->next; s != nullptr; s = s->next) {
+        if (n == kMaxChunks) return false;  // longer than any frame we take: not checked, not taken
+        chunks[n++] = pmd::ByteChunk{rte_pktmbuf_mtod(s, const uint8_t*), s->data_len};
+    }
+    return pmd::tcp_checksum_ok(first, seg, {chunks, n});
+}
+
+}  // namespace
+
+Endpoint::Endpoint(const EndpointConfig& config)
+    : config_(config),
+      builder_(config.tx_checksum),
+      timers_(kWheelSlots, kWheelTickUs, tsc_now_us()),
+      tx_(&Endpoint::send_frames, this),
+      neighbours_(NeighbourTable::Config{}) {}
+
+Endpoint::~Endpoint() = default;
+
+std::unique_ptr<Endpoint> Endpoint::create(const EndpointConfig& config, std::string* error) {
+    auto fail = [&](std::string why) -> std::unique_ptr<Endpoint> {
+        if (error != nullptr) *error = std::move(why);
+        return nullptr;
+    };
+    if (config.pool == nullptr) return fail("no mbuf pool given");
+    if (!config.local_ip.is_v4()) return fail("local address must be IPv4 (IPv6 is not supported yet)");
+    if (config.max_connections == 0) return fail("max_connections must be at least 1");
+    if (config.first_local_port == 0 || config.first_local_port > config.last_local_port)
+        return fail("local port range is empty");
+    if (std::string why = config.connection.validate(); !why.empty()) return fail("connection config: " + why);
+    if (!rte_eth_dev_is_valid_port(config.port)) return fail("port " + std::to_string(config.port) + " does not exist");
+    rte_ether_addr mac;
+    if (rte_eth_macaddr_get(config.port, &mac) != 0) return fail("cannot read the port's MAC address");
+
+    std::unique_ptr<Endpoint> e(new Endpoint(config));
+    std::memcpy(e->mac_.bytes.data(), mac.addr_bytes, 6);
+    if (!config.mac.is_zero()) e->mac_ = config.mac;
+    e->ctx_.pool = config.pool;
+    e->ctx_.builder = &e->builder_;
+    e->ctx_.timers = &e->timers_;
+    e->ctx_.tx = &e->tx_;
+    e->ctx_.now_us = tsc_now_us();
+    rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(config.port, &info) != 0) return fail("cannot read the port's capabilities");
+    e->ctx_.linear_tx = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) == 0;
+    e->ctx_.owner = e.get();
+    e->ctx_.mark_dirty = &Endpoint::on_dirty;
+    e->ctx_.released = &Endpoint::on_released;
+    e->connections_.reserve(config.max_connections);
+    for (uint32_t i = 0; i < config.max_connections; ++i) {
+        e->connections_.push_back(std::make_unique<Connection>(config.connection, e->ctx_));
+        e->connections_.back()->slot = i;
+    }
+    for (uint32_t i = config.max_connections; i-- > 0;) e->free_.push_back(e->connections_[i].get());
+    // Twice as many buckets as connections keeps chains short; sized here, never grown.
+    e->buckets_.assign(std::bit_ceil(config.max_connections * 2u), UINT32_MAX);
+    // A connection is on the dirty list at most once per pass, and a handler may dirty it again
+    // while the list is being worked through: room for several passes, so push_back never grows it.
+    e->dirty_.reserve(config.max_connections * 8u);
+    e->resolving_.reserve(config.max_connections);
+    e->listeners_.reserve(16);
+    e->next_local_port_ = config.first_local_port;
+    return e;
+}
+
+uint32_t Endpoint::open_connections() const noexcept {
+    return config_.max_connections - static_cast<uint32_t>(free_.size());
+}
+
+Seq Endpoint::new_iss() noexcept { return Seq(static_cast<uint32_t>(rte_rand())); }
+
+Route Endpoint::route_to(const IpAddress& remote, const MacAddress& mac, uint16_t local_port,
+                         uint16_t remote_port) const {
+    Route r;
+    r.src_mac = mac_;
+    r.dst_mac = mac;
+    r.has_vlan = config_.has_vlan;
+    r.vlan_tci = config_.vlan_tci;
+    r.src_ip = config_.local_ip;
+    r.dst_ip = remote;
+    r.src_port = local_port;
+    r.dst_port = remote_port;
+    return r;
+}
+
+uint32_t Endpoint::bucket_of(const IpAddress& remote, uint16_t remote_port, uint16_t local_port) const noexcept {
+    uint32_t h = 2166136261u;
+    auto mix = [&h](uint8_t b) { h = (h ^ b) * 16777619u; };
+    for (size_t i = 0; i < 4; ++i) mix(remote.bytes[i]);
+    mix(static_cast<uint8_t>(remote_port));
+    mix(static_cast<uint8_t>(remote_port >> 8));
+    mix(static_cast<uint8_t>(local_port));
+    mix(static_cast<uint8_t>(local_port >> 8));
+    return h & static_cast<uint32_t>(buckets_.size() - 1);
+}
+
+Connection* Endpoint::lookup(const IpAddress& remote, uint16_t remote_port, uint16_t local_port) const {
+    for (uint32_t i = buckets_[bucket_of(remote, remote_port, local_port)]; i != UINT32_MAX;) {
+        Connection* c = connections_[i].get();
+        const Route& r = c->route();
+        if (r.dst_port == remote_port && r.src_port == local_port && r.dst_ip == remote) return c;
+        i = c->table_next;
+    }
+    return nullptr;
+}
+
+void Endpoint::insert(Connection& c) {
+    const Route& r = c.route();
+    uint32_t& head = buckets_[bucket_of(r.dst_ip, r.dst_port, r.src_port)];
+    c.table_next = head;
+    head = c.slot;
+}
+
+void Endpoint::remove(Connection& c) {
+    const Route& r = c.route();
+    uint32_t* link = &buckets_[bucket_of(r.dst_ip, r.dst_port, r.src_port)];
+    while (*link != UINT32_MAX) {
+        if (*link == c.slot) {
+            *link = c.table_next;
+            c.table_next = UINT32_MAX;
+            return;
+        }
+        link = &connections_[*link]->table_next;
+    }
+}
+
+Connection* Endpoint::take_slot() {
+    if (free_.empty()) return nullptr;
+    Connection* c = free_.back();
+    free_.pop_back();
+    return c;
+}
+
+uint16_t Endpoint::pick_local_port(const IpAddress& remote, uint16_t remote_port) {
+    const uint32_t range = uint32_t{config_.last_local_port} - config_.first_local_port + 1;
+    for (uint32_t tries = 0; tries < range; ++tries) {
+        const uint16_t p = next_local_port_;
+        next_local_port_ = p == config_.last_local_port ? config_.first_local_port : static_cast<uint16_t>(p + 1);
+        if (lookup(remote, remote_port, p) == nullptr) return p;
+    }
+    return 0;
+}
+
+Connection* Endpoint::connect(const IpAddress& remote, uint16_t remote_port, ConnectionHandler* handler,
+                              std::string* error) {
+    auto fail = [&](const std::string& why) -> Connection* {
+        if (error != nullptr) *error = why;
+        return nullptr;
+    };
+    if (!remote.is_v4()) return fail("peer address must be IPv4 (IPv6 is not supported yet)");
+    if (remote_port == 0) return fail("peer port 0");
+    if (handler == nullptr) return fail("no handler");
+    const uint16_t local_port = pick_local_port(remote, remote_port);
+    if (local_port == 0) return fail("no free local port toward " + remote.to_string());
+    Connection* c = take_slot();
+    if (c == nullptr) {
+        return fail("all " + std::to_string(config_.max_connections) + " connection slots are in use");
+    }
+    Resolving r;
+    r.connection = c;
+    r.handler = handler;
+    r.route = route_to(remote, MacAddress{}, local_port, remote_port);
+    // Not yet in the table: a CLOSED slot with its route, so lookups of its tuple find it once open.
+    resolving_.push_back(r);
+    ++stats_.connections_opened;
+    resolve_pending();
+    return c;
+}
+
+bool Endpoint::listen(uint16_t local_port, AcceptFn accept, void* user, std::string* error) {
+    if (accept == nullptr || local_port == 0) {
+        if (error != nullptr) *error = "listen needs a port and an accept function";
+        return false;
+    }
+    for (const Listener& l : listeners_) {
+        if (l.port == local_port) {
+            if (error != nullptr) *error = "port " + std::to_string(local_port) + " is already listening";
+            return false;
+        }
+    }
+    if (listeners_.size() == listeners_.capacity()) {
+        if (error != nullptr) *error = "too many listening ports";
+        return false;
+    }
+    listeners_.push_back(Listener{local_port, accept, user});
+    return true;
+}
+
+void Endpoint::resolve_pending() {
+    for (size_t i = 0; i < resolving_.size();) {
+        Resolving& r = resolving_[i];
+        MacAddress mac;
+        const auto state = neighbours_.resolve(r.route.dst_ip, ctx_.now_us, &mac);
+        if (state == NeighbourTable::Resolution::SendRequest) {
+            send_arp(1, MacAddress::broadcast(), MacAddress{}, r.route.dst_ip);
+            ++stats_.arp_requests_sent;
+        }
+        if (state == NeighbourTable::Resolution::Resolved) {
+            r.route.dst_mac = mac;
+            Connection* c = r.connection;
+            c->open_active(r.route, new_iss(), r.handler);
+            insert(*c);
+        } else if (state == NeighbourTable::Resolution::Failed) {
+            // Never opened: tell the application, and the slot is free again at once.
+            ConnectionHandler* h = r.handler;
+            Connection* c = r.connection;
+            free_.push_back(c);
+            resolving_[i] = resolving_.back();
+            resolving_.pop_back();
+            h->on_closed(*c, TcpError::Unreachable);
+            continue;
+        } else {
+            ++i;
+            continue;
+        }
+        resolving_[i] = resolving_.back();
+        resolving_.pop_back();
+    }
+}
+
+void Endpoint::send_arp(uint16_t op, const MacAddress& eth_dst, const MacAddress& target_mac,
+                        const IpAddress& target_ip) {
+    rte_mbuf* m = rte_pktmbuf_alloc(config_.pool);
+    if (m == nullptr) return;
+    ArpMessage msg;
+    msg.op = op;
+    msg.sender_mac = mac_;
+    msg.sender_ip = config_.local_ip;
+    msg.target_mac = target_mac;
+    msg.target_ip = target_ip;
+    if (!build_arp(m, eth_dst, mac_, msg, config_.has_vlan, config_.vlan_tci)) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    tx_.push(m);
+}
+
+void Endpoint::receive_arp(const ArpMessage& msg) {
+    ++stats_.rx_arp;
+    if (msg.target_ip != config_.local_ip) {
+        // RFC 826: update an entry we already have, but learn nothing from others' conversations.
+        return;
+    }
+    neighbours_.learn(msg.sender_ip, msg.sender_mac, ctx_.now_us);
+    if (msg.op == 1) {
+        send_arp(2, msg.sender_mac, msg.sender_mac, msg.sender_ip);
+        ++stats_.arp_replies_sent;
+    }
+}
+
+void Endpoint::reply_rst(const Route& route, const InSegment& s) {
+    // RFC 9293 3.10.7.1: to a segment with ACK, RST with seq = its ack; else RST|ACK acknowledging it.
+    if (s.flags & flags::kRst) return;
+    rte_mbuf* hdr = rte_pktmbuf_alloc(config_.pool);
+    if (hdr == nullptr) return;
+    SegmentFields f;
+    if (s.flags & flags::kAck) {
+        f.seq = s.ack;
+        f.flags = flags::kRst;
+    } else {
+        f.seq = Seq(0);
+        f.ack = s.seq + s.len + ((s.flags & flags::kSyn) ? 1u : 0u) + ((s.flags & flags::kFin) ? 1u : 0u);
+        f.flags = flags::kRst | flags::kAck;
+    }
+    rte_mbuf* frame = builder_.build_copy(hdr, route, f, {});
+    if (frame == nullptr) {
+        rte_pktmbuf_free(hdr);
+        return;
+    }
+    ++stats_.rsts_sent;
+    tx_.push(frame);
+}
+
+void Endpoint::receive(rte_mbuf* m) {
+    ++stats_.rx_frames;
+    const std::span<const uint8_t> first(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
+    if (first.size() >= sizeof(pmd::EthernetHeader)) {
+        const auto* eth = reinterpret_cast<const pmd::EthernetHeader*>(first.data());
+        if (std::memcmp(eth->src, mac_.bytes.data(), 6) == 0) {
+            // Our own frame seen again (a capture socket that hears its own sends): not for us.
+            ++stats_.rx_not_for_us;
+            rte_pktmbuf_free(m);
+            return;
+        }
+        if (std::optional<ArpMessage> arp = parse_arp(first)) {
+            receive_arp(*arp);
+            rte_pktmbuf_free(m);
+            return;
+        }
+    }
+    receive_tcp(m);
+}
+
+void Endpoint::receive_tcp(rte_mbuf* m) {
+    const std::span<const uint8_t> first(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
+    const pmd::FrameParse parsed = pmd::parse_frame(first, m->pkt_len);
+    if (!parsed.ok()) {
+        if (parsed.error == pmd::FrameError::NotIp || parsed.error == pmd::FrameError::NotTcp) {
+            ++stats_.rx_not_for_us;
+        } else {
+            ++stats_.rx_bad_frame;
+        }
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const pmd::TcpSegment& seg = parsed.segment;
+    const IpAddress dst = ipv4_of(first.data() + seg.l3_offset + offsetof(pmd::Ipv4Header, dst));
+    const bool vlan_ok = config_.has_vlan ? (seg.vlan_count == 1 && seg.vlan_ids[0] == (config_.vlan_tci & 0x0FFF))
+                                          : seg.vlan_count == 0;
+    if (seg.flow.family != pmd::IpFamily::Ipv4 || dst != config_.local_ip || !vlan_ok) {
+        ++stats_.rx_not_for_us;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    if (!checksum_ok(m, first, seg)) {
+        ++stats_.rx_bad_checksum;
+        rte_pktmbuf_free(m);
+        return;
+    }
+
+    const auto* th = reinterpret_cast<const pmd::TcpHeader*>(first.data() + seg.l4_offset);
+    InSegment s;
+    s.seq = Seq(seg.seq);
+    s.ack = Seq(seg.ack);
+    s.flags = seg.tcp_flags;
+    s.window = th->window.get();
+    const size_t options_at = seg.l4_offset + sizeof(pmd::TcpHeader);
+    const size_t tcp_header_len = size_t{th->header_words()} * 4;
+    const OptionsParse op = parse_options(first.subspan(options_at, tcp_header_len - sizeof(pmd::TcpHeader)));
+    s.options = op.options;
+    s.options_bad = op.error != OptionsError::None;
+    const IpAddress src = ipv4_of(first.data() + seg.l3_offset + offsetof(pmd::Ipv4Header, src));
+    const uint16_t src_port = seg.flow.src_port;
+    const uint16_t dst_port = seg.flow.dst_port;
+    const MacAddress src_mac = [&] {
+        MacAddress a;
+        std::memcpy(a.bytes.data(), first.data() + 6, 6);
+        return a;
+    }();
+
+    // The payload alone, in the same mbuf: headers cut off the front, padding off the back. The
+    // head mbuf keeps its DDP metadata.
+    s.len = seg.payload_len;
+    if (s.len == 0) {
+        rte_pktmbuf_free(m);
+    } else {
+        rte_pktmbuf_adj(m, seg.payload_offset);
+        if (m->pkt_len > s.len) trim_back(m, m->pkt_len - s.len);
+        s.payload = m;
+    }
+
+    Connection* c = lookup(src, src_port, dst_port);
+    if (c == nullptr) {
+        ++stats_.rx_no_connection;
+        const Route back = route_to(src, src_mac, dst_port, src_port);
+        if ((s.flags & flags::kSyn) && !(s.flags & (flags::kAck | flags::kRst))) {
+            for (const Listener& l : listeners_) {
+                if (l.port != dst_port) continue;
+                Connection* nc = take_slot();
+                if (nc == nullptr) break;
+                // The SYN tells us the peer's MAC: no ARP needed to answer it.
+                neighbours_.learn(src, src_mac, ctx_.now_us);
+                nc->open_passive(back, new_iss(), s, nullptr);
+                ConnectionHandler* h = l.accept(l.user, *nc);
+                if (h == nullptr) {
+                    nc->abort();
+                    nc->after_burst();
+                    return;
+                }
+                nc->set_handler(h);
+                insert(*nc);
+                ++stats_.connections_opened;
+                --stats_.rx_no_connection;
+                return;
+            }
+            ++stats_.connections_refused;
+        }
+        reply_rst(back, s);
+        if (s.payload != nullptr) rte_pktmbuf_free(s.payload);
+        return;
+    }
+    ++stats_.rx_tcp;
+    c->input(s);
+}
+
+uint16_t Endpoint::poll() { return poll(tsc_now_us()); }
+
+uint16_t Endpoint::poll(uint64_t now_us) {
+    ctx_.now_us = now_us;
+    rte_mbuf* burst[64];
+    const uint16_t want = std::min<uint16_t>(config_.burst, 64);
+    const uint16_t n = rte_eth_rx_burst(config_.port, config_.rx_queue, burst, want);
+    for (uint16_t i = 0; i < n; ++i) {
+        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void*));
+        receive(burst[i]);
+    }
+    timers_.advance(now_us);
+    if (!resolving_.empty()) resolve_pending();
+    // Work through the connections that had something happen; a handler may add more (or the same
+    // again) while this runs, which the index loop picks up.
+    for (size_t i = 0; i < dirty_.size(); ++i) dirty_[i]->after_burst();
+    dirty_.clear();
+    tx_.flush();
+    return n;
+}
+
+uint16_t Endpoint::send_frames(void* self, rte_mbuf** frames, uint16_t n) {
+    const auto* e = static_cast<Endpoint*>(self);
+    return rte_eth_tx_burst(e->config_.port, e->config_.tx_queue, frames, n);
+}
+
+void Endpoint::on_dirty(void* self, Connection& c) { static_cast<Endpoint*>(self)->dirty_.push_back(&c); }
+
+void Endpoint::on_released(void* self, Connection& c) {
+    auto* e = static_cast<Endpoint*>(self);
+    e->remove(c);
+    e->free_.push_back(&c);
+}
+
+std::string Endpoint::info() const {
+    std::string out = "endpoint " + config_.local_ip.to_string() + " (" + mac_.to_string() + ")";
+    out += " rx_frames:" + std::to_string(stats_.rx_frames) + " rx_tcp:" + std::to_string(stats_.rx_tcp) +
+           " rx_arp:" + std::to_string(stats_.rx_arp) + " not_for_us:" + std::to_string(stats_.rx_not_for_us) +
+           " bad_frame:" + std::to_string(stats_.rx_bad_frame) +
+           " bad_checksum:" + std::to_string(stats_.rx_bad_checksum) +
+           " no_connection:" + std::to_string(stats_.rx_no_connection) + " rsts:" + std::to_string(stats_.rsts_sent) +
+           " tx_frames:" + std::to_string(tx_.sent()) + " tx_dropped:" + std::to_string(tx_.dropped()) +
+           " open:" + std::to_string(open_connections());
+    for (const auto& c : connections_) {
+        if (c->state() == TcpState::Closed) continue;
+        const Route& r = c->route();
+        out += "\n  " + r.src_ip.to_string() + ":" + std::to_string(r.src_port) + " -> " + r.dst_ip.to_string() + ":" +
+               std::to_string(r.dst_port) + " " + c->info();
+    }
+    return out;
+}
+
+}  // namespace nvmeddp::tcp

@@ -1,0 +1,142 @@
+// A TCP endpoint on one queue pair of a DPDK port: one lcore polls it, and it runs every
+// connection of that queue to completion (DESIGN.md: tcp/ above pmd/ and ddp/, below the host).
+//
+// poll() receives a burst, answers ARP, demultiplexes TCP segments to their connections (checksums
+// verified: by the port's rx offload where it says GOOD or BAD, else in software), answers segments
+// for no connection with RST, runs the timer wheel, lets each connection that had work deliver its
+// data and send, and transmits everything in one tx burst. Connections, their queues and the timer
+// wheel are allocated when the endpoint is created; the data path then takes only mbufs.
+//
+// Limits of this version: IPv4 peers on the local link (no routing, no IPv6 neighbour discovery
+// yet), one optional VLAN tag, no TSO/LRO. See README.md's tcp/ section.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tcp/addresses.hpp"
+#include "tcp/arp.hpp"
+#include "tcp/connection.hpp"
+#include "tcp/connection_config.hpp"
+#include "tcp/frame_builder.hpp"
+#include "tcp/timer_wheel.hpp"
+#include "tcp/tx_batch.hpp"
+
+namespace nvmeddp::tcp {
+
+struct EndpointConfig {
+    uint16_t port = 0;
+    uint16_t rx_queue = 0;
+    uint16_t tx_queue = 0;
+    IpAddress local_ip;            // IPv4 for now
+    MacAddress mac;                // zero: the port's own address
+    bool has_vlan = false;         // send with this 802.1Q tag and take only frames that carry it
+    uint16_t vlan_tci = 0;
+    rte_mempool* pool = nullptr;   // headers, copied payload and indirect mbufs come from here
+    uint32_t max_connections = 16;
+    uint16_t burst = 32;
+    uint16_t first_local_port = 32768;  // ephemeral ports, as Linux's ip_local_port_range
+    uint16_t last_local_port = 60999;
+    TxChecksum tx_checksum = TxChecksum::Software;
+    ConnectionConfig connection;
+};
+
+struct EndpointStats {
+    uint64_t rx_frames = 0;
+    uint64_t rx_tcp = 0;            // segments handed to a connection
+    uint64_t rx_arp = 0;
+    uint64_t rx_not_for_us = 0;     // another address, another VLAN, our own frames echoed, not IP/ARP
+    uint64_t rx_bad_frame = 0;      // frames the parser refused (truncated, bad lengths, fragments)
+    uint64_t rx_bad_checksum = 0;   // IPv4 header or TCP checksum wrong: dropped
+    uint64_t rx_no_connection = 0;  // segments for no connection (answered with RST unless RST)
+    uint64_t rsts_sent = 0;
+    uint64_t arp_requests_sent = 0;
+    uint64_t arp_replies_sent = 0;
+    uint64_t connections_opened = 0;
+    uint64_t connections_refused = 0;  // SYNs to a port nobody listens on, or no free slot
+};
+
+class Endpoint {
+public:
+    // null with *error saying why: bad configuration, no pool, port not started, no MAC.
+    static std::unique_ptr<Endpoint> create(const EndpointConfig& config, std::string* error);
+    ~Endpoint();
+    Endpoint(const Endpoint&) = delete;
+    Endpoint& operator=(const Endpoint&) = delete;
+
+    // Active open. The connection is CLOSED until the peer's MAC is known (ARP), then SYN-SENT;
+    // handler->on_connected or on_closed (refused, timed out, unreachable) says how it went.
+    // null with *error when no slot or local port is free or the address is unusable.
+    Connection* connect(const IpAddress& remote, uint16_t remote_port, ConnectionHandler* handler, std::string* error);
+
+    // Passive open on `local_port`: each SYN gets a connection; accept() returns its handler, or null
+    // to refuse it (RST).
+    using AcceptFn = ConnectionHandler* (*)(void* user, Connection& connection);
+    bool listen(uint16_t local_port, AcceptFn accept, void* user, std::string* error);
+
+    // One round of work at the TSC's time. Returns the frames received.
+    uint16_t poll();
+    // The same at a given time (tests drive their own clock).
+    uint16_t poll(uint64_t now_us);
+
+    const EndpointStats& stats() const noexcept { return stats_; }
+    MacAddress local_mac() const noexcept { return mac_; }
+    const EndpointConfig& config() const noexcept { return config_; }
+    uint32_t open_connections() const noexcept;
+    std::string info() const;  // endpoint counters, then one `ss -ti` line per open connection
+    uint64_t tx_frames() const noexcept { return tx_.sent(); }
+    uint64_t tx_dropped() const noexcept { return tx_.dropped(); }
+
+private:
+    struct Listener {
+        uint16_t port = 0;
+        AcceptFn accept = nullptr;
+        void* user = nullptr;
+    };
+    struct Resolving {
+        Connection* connection = nullptr;
+        ConnectionHandler* handler = nullptr;
+        Route route;
+    };
+
+    explicit Endpoint(const EndpointConfig& config);
+    void receive(rte_mbuf* m);
+    void receive_arp(const ArpMessage& msg);
+    void receive_tcp(rte_mbuf* m);
+    void reply_rst(const Route& route, const InSegment& s);
+    void send_arp(uint16_t op, const MacAddress& eth_dst, const MacAddress& target_mac, const IpAddress& target_ip);
+    void resolve_pending();
+    Connection* take_slot();
+    void insert(Connection& c);
+    void remove(Connection& c);
+    Connection* lookup(const IpAddress& remote, uint16_t remote_port, uint16_t local_port) const;
+    uint32_t bucket_of(const IpAddress& remote, uint16_t remote_port, uint16_t local_port) const noexcept;
+    uint16_t pick_local_port(const IpAddress& remote, uint16_t remote_port);
+    Route route_to(const IpAddress& remote, const MacAddress& mac, uint16_t local_port, uint16_t remote_port) const;
+    Seq new_iss() noexcept;
+    static uint16_t send_frames(void* self, rte_mbuf** frames, uint16_t n);
+    static void on_dirty(void* self, Connection& c);
+    static void on_released(void* self, Connection& c);
+
+    EndpointConfig config_;
+    MacAddress mac_;
+    FrameBuilder builder_;
+    TimerWheel timers_;
+    TxBatch tx_;
+    NeighbourTable neighbours_;
+    ConnectionContext ctx_;
+    std::vector<std::unique_ptr<Connection>> connections_;
+    std::vector<Connection*> free_;
+    std::vector<uint32_t> buckets_;
+    std::vector<Connection*> dirty_;
+    std::vector<Resolving> resolving_;
+    std::vector<Listener> listeners_;
+    uint16_t next_local_port_ = 0;
+    EndpointStats stats_{};
+};
+
+}  // namespace nvmeddp::tcp

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Our TCP endpoint against the Linux kernel's TCP on a veth pair: two network namespaces this test
+# creates (and removes, also on failure), the kernel on veth0 (192.0.2.1) with a small socket
+# program (tcp_kernel_peer), our endpoint on veth1 (192.0.2.2) through net_af_packet. Both check
+# every byte against the shared pattern; the kernel's nstat must show no reset, and, with
+# CAPTURE=1, tshark must find no malformed segment and no error in a capture of the kernel's side.
+#
+# usage: tcp_kernel_peer.sh <nvmeddp-tcp> <tcp_kernel_peer> <mode> [nvmeddp-tcp options...]
+#   mode: upload BYTES | download BYTES | both BYTES | rr COUNT:REQ:RESP | accept BYTES
+#         kernel BYTES: the kernel on both ends (the same veth and settings), the baseline for ratios
+# Environment: CAPTURE=1 (tcpdump + tshark check), TIMEOUT (seconds, default 240),
+#   PMD=af_packet (default) or af_xdp (net_af_xdp in copy mode on veth1).
+set -euo pipefail
+ours=${1:?usage: tcp_kernel_peer.sh <nvmeddp-tcp> <tcp_kernel_peer> <mode> <arg> [options]}
+kpeer=${2:?}
+mode=${3:?}
+arg=${4:?}
+shift 4
+timeout_s=${TIMEOUT:-240}
+case "${PMD:-af_packet}" in
+  af_packet) vdev=(--port net_af_packet0 -- --vdev=net_af_packet0,iface=veth1) ;;
+  af_xdp)    vdev=(--port net_af_xdp0 -- --vdev=net_af_xdp0,iface=veth1,force_copy=1) ;;
+  *) echo "tcp_kernel_peer: PMD must be af_packet or af_xdp: FAILED"; exit 1 ;;
+esac
+tag="nvmeddp-tcp-$$"
+nk="$tag-k"
+nd="$tag-d"
+work=$(mktemp -d)
+if [ "$(id -u)" -ne 0 ]; then echo "tcp_kernel_peer: needs root (ip netns, AF_PACKET): FAILED"; exit 1; fi
+for tool in ip ethtool nstat; do
+  command -v "$tool" > /dev/null || { echo "tcp_kernel_peer: $tool missing (scripts/install-deps.sh): FAILED"; exit 1; }
+done
+if [ "${CAPTURE:-0}" = 1 ]; then
+  for tool in tcpdump tshark; do
+    command -v "$tool" > /dev/null || { echo "tcp_kernel_peer: $tool missing (scripts/install-deps.sh): FAILED"; exit 1; }
+  done
+fi
+cleanup() {
+  [ -n "${dump_pid:-}" ] && kill "$dump_pid" 2> /dev/null || true
+  [ -n "${peer_pid:-}" ] && kill "$peer_pid" 2> /dev/null || true
+  ip netns del "$nk" 2> /dev/null || true
+  ip netns del "$nd" 2> /dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$nk"
+ip netns add "$nd"
+ip -n "$nk" link add veth0 type veth peer name veth1 netns "$nd"
+ip -n "$nk" addr add 192.0.2.1/24 dev veth0
+for ns in "$nk" "$nd"; do
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ip -n "$ns" link set lo up
+done
+# The kernel must put whole, checksummed, MTU-sized frames on the wire: veth would otherwise hand
+# af_packet partial checksums and 64 KiB GSO segments that no wire carries.
+ip netns exec "$nk" ethtool -K veth0 tx off tso off gso off gro off > /dev/null 2>&1 || true
+ip netns exec "$nd" ethtool -K veth1 tx off tso off gso off gro off rx off > /dev/null 2>&1 || true
+ip -n "$nk" link set veth0 up
+ip -n "$nd" link set veth1 up
+ip netns exec "$nk" nstat -n > /dev/null  # start the kernel's counters from here
+
+if [ "${CAPTURE:-0}" = 1 ]; then
+  ip netns exec "$nk" tcpdump -i veth0 -s 128 -w "$work/cap.pcap" -U tcp > /dev/null 2>&1 &
+  dump_pid=$!
+  sleep 0.5
+fi
+
+case "$mode" in
+  upload)   kargs=(--listen 192.0.2.1:5001 --expect "$arg");        oargs=(--connect 192.0.2.1:5001 --send "$arg") ;;
+  download) kargs=(--listen 192.0.2.1:5001 --send "$arg");          oargs=(--connect 192.0.2.1:5001 --expect "$arg") ;;
+  both)     kargs=(--listen 192.0.2.1:5001 --expect "$arg" --send "$arg"); oargs=(--connect 192.0.2.1:5001 --send "$arg" --expect "$arg") ;;
+  rr)       kargs=(--listen 192.0.2.1:5001 --rr "$arg");            oargs=(--connect 192.0.2.1:5001 --rr "$arg") ;;
+  accept)   kargs=(--connect 192.0.2.2:5002 --expect "$arg" --send "$arg"); oargs=(--listen 5002 --send "$arg" --expect "$arg") ;;
+  kernel)   kargs=(--listen 192.0.2.1:5001 --expect "$arg" --send "$arg"); oargs=() ;;
+  *) echo "tcp_kernel_peer: unknown mode $mode: FAILED"; exit 1 ;;
+esac
+
+if [ "$mode" = kernel ]; then
+  # The kernel's own socket-to-socket figure: veth1 gets the address our endpoint would have had.
+  ip -n "$nd" addr add 192.0.2.2/24 dev veth1
+  timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" > "$work/peer.log" 2>&1 &
+  peer_pid=$!
+  for _ in $(seq 50); do grep -q listening "$work/peer.log" 2> /dev/null && break; sleep 0.1; done
+  set +e
+  timeout "$timeout_s" ip netns exec "$nd" "$kpeer" --connect 192.0.2.1:5001 --send "$arg" --expect "$arg" --as-ours \
+    --timeout "$timeout_s" > "$work/ours.log" 2>&1
+  ours_rc=$?
+  wait "$peer_pid"; peer_rc=$?
+  set -e
+elif [ "$mode" = accept ]; then
+  timeout "$timeout_s" ip netns exec "$nd" "$ours" "${oargs[@]}" "$@" --timeout "$timeout_s" \
+    "${vdev[@]}" > "$work/ours.log" 2>&1 &
+  ours_pid=$!
+  sleep 2  # our endpoint listens once the EAL is up
+  timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" > "$work/peer.log" 2>&1 &
+  peer_pid=$!
+  set +e
+  wait "$ours_pid"; ours_rc=$?
+  wait "$peer_pid"; peer_rc=$?
+  set -e
+else
+  timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" > "$work/peer.log" 2>&1 &
+  peer_pid=$!
+  for _ in $(seq 50); do grep -q listening "$work/peer.log" 2> /dev/null && break; sleep 0.1; done
+  set +e
+  timeout "$timeout_s" ip netns exec "$nd" "$ours" "${oargs[@]}" "$@" --timeout "$timeout_s" \
+    "${vdev[@]}" > "$work/ours.log" 2>&1
+  ours_rc=$?
+  wait "$peer_pid"; peer_rc=$?
+  set -e
+fi
+peer_pid=
+echo "--- our endpoint (exit $ours_rc)"; cat "$work/ours.log"
+echo "--- kernel peer (exit $peer_rc)"; cat "$work/peer.log"
+echo "--- kernel counters (nstat)"
+ip netns exec "$nk" nstat -a 2> /dev/null | grep -E "TcpOutRsts|TcpEstabResets|TcpAttemptFails|TcpRetransSegs|TcpExtTCPSACKRecovery|TcpExtTCPSACKReorder|TcpExtTCPOFOQueue|TcpExtTCPTimeouts|TcpInErrs|TcpInCsumErrors" || true
+rsts=$(ip netns exec "$nk" nstat -a 2> /dev/null | awk '$1=="TcpOutRsts"||$1=="TcpEstabResets"||$1=="TcpAttemptFails"{s+=$2} END{print s+0}')
+
+fail=0
+[ "$ours_rc" -eq 0 ] || { echo "tcp_kernel_peer: our endpoint failed"; fail=1; }
+[ "$peer_rc" -eq 0 ] || { echo "tcp_kernel_peer: the kernel peer failed"; fail=1; }
+[ "$rsts" -eq 0 ] || { echo "tcp_kernel_peer: the kernel sent or saw $rsts resets"; fail=1; }
+if [ -n "${dump_pid:-}" ]; then
+  sleep 0.5; kill "$dump_pid" 2> /dev/null || true; wait "$dump_pid" 2> /dev/null || true; dump_pid=
+  frames=$(tshark -r "$work/cap.pcap" -T fields -e frame.number 2> /dev/null | wc -l)
+  bad=$(tshark -r "$work/cap.pcap" -Y '_ws.malformed || _ws.expert.severity == "error" || tcp.options.sack.count > 4' \
+        -T fields -e frame.number -e _ws.expert.message 2> /dev/null | head -20)
+  echo "--- tshark: $frames frames captured on the kernel's side"
+  if [ -n "$bad" ]; then echo "tshark found malformed segments or errors:"; echo "$bad"; fail=1; fi
+  [ "$frames" -gt 0 ] || { echo "tcp_kernel_peer: the capture is empty"; fail=1; }
+fi
+if [ "$fail" -ne 0 ]; then echo "tcp_kernel_peer $mode $arg: FAILED"; exit 1; fi
+echo "tcp_kernel_peer $mode $arg: every byte exactly once and in order both ways, no reset: PASSED"

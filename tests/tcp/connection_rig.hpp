@@ -1,0 +1,183 @@
+// A connection under test, alone: the test plays its peer with crafted segments (InSegment, as the
+// endpoint would hand them in) and reads what it sends back from the frames it produced, decoded by
+// the packet layer's parser (an independent reading of the builder's work). The clock is the test's.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "pmd/packet/frame_parser.hpp"
+#include "pmd/packet/l4_checksum.hpp"
+#include "pmd/packet/net_headers.hpp"
+#include "tcp/connection.hpp"
+#include "tcp_test_support.hpp"
+
+namespace nvmeddp::tcp_test {
+
+// A segment the connection sent, as the peer reads it.
+struct Sent {
+    tcp::Seq seq;
+    tcp::Seq ack;
+    uint8_t flags = 0;
+    uint16_t window = 0;
+    tcp::TcpOptions options;
+    std::vector<uint8_t> payload;
+
+    bool has(uint8_t f) const { return (flags & f) == f; }
+};
+
+// Records what the handler hears.
+class RecordingHandler : public tcp::ConnectionHandler {
+public:
+    void on_connected(tcp::Connection&) override { ++connected; }
+    void on_data(tcp::Connection&, std::span<tcp::RxSegment> segments) override {
+        for (const tcp::RxSegment& s : segments) {
+            const std::vector<uint8_t> b = bytes_of(s.m);
+            data.insert(data.end(), b.begin(), b.end());
+            seqs.push_back(s.seq);
+            metas.push_back(s.m->ol_flags);
+        }
+    }
+    void on_acked(tcp::Connection&, uint64_t bytes) override { acked += bytes; }
+    void on_peer_closed(tcp::Connection&) override { ++peer_closed; }
+    void on_closed(tcp::Connection&, tcp::TcpError e) override {
+        ++closed;
+        error = e;
+    }
+
+    int connected = 0, peer_closed = 0, closed = 0;
+    tcp::TcpError error = tcp::TcpError::None;
+    std::vector<uint8_t> data;
+    std::vector<tcp::Seq> seqs;
+    std::vector<uint64_t> metas;
+    uint64_t acked = 0;
+};
+
+class ConnectionRig {
+public:
+    explicit ConnectionRig(const tcp::ConnectionConfig& config = {}, uint64_t start_us = 1'000'000)
+        : timers_(4096, 1000, start_us), tx_(&ConnectionRig::capture, this) {
+        ctx_.pool = pool();
+        ctx_.builder = &builder_;
+        ctx_.timers = &timers_;
+        ctx_.tx = &tx_;
+        ctx_.now_us = start_us;
+        ctx_.owner = this;
+        ctx_.mark_dirty = [](void* self, tcp::Connection&) { static_cast<ConnectionRig*>(self)->dirty_ = true; };
+        ctx_.released = [](void* self, tcp::Connection&) { ++static_cast<ConnectionRig*>(self)->released_; };
+        conn_ = std::make_unique<tcp::Connection>(config, ctx_);
+    }
+    ~ConnectionRig() {
+        conn_.reset();
+        for (rte_mbuf* f : frames_) rte_pktmbuf_free(f);
+    }
+
+    tcp::Connection& conn() { return *conn_; }
+    RecordingHandler& handler() { return handler_; }
+    uint64_t now() const { return ctx_.now_us; }
+    int released() const { return released_; }
+
+    static tcp::Route route() {
+        tcp::Route r;
+        r.src_mac.bytes = {0x02, 0, 0, 0, 0, 2};
+        r.dst_mac.bytes = {0x02, 0, 0, 0, 0, 1};
+        r.src_ip = tcp::IpAddress::v4(192, 0, 2, 2);
+        r.dst_ip = tcp::IpAddress::v4(192, 0, 2, 1);
+        r.src_port = 40000;
+        r.dst_port = 4420;
+        return r;
+    }
+
+    // Feeds one segment, then lets the connection finish the burst (deliver, ACK, send).
+    void feed(tcp::Seq seq, tcp::Seq ack, uint8_t flags, std::span<const uint8_t> payload = {},
+              const tcp::TcpOptions& options = {}, uint16_t window = 0xFFFF) {
+        tcp::InSegment s;
+        s.seq = seq;
+        s.ack = ack;
+        s.flags = flags;
+        s.window = window;
+        s.options = options;
+        s.len = static_cast<uint32_t>(payload.size());
+        if (!payload.empty()) s.payload = mbuf_of(payload, 700);  // chains, as jumbo frames arrive
+        conn_->input(s);
+        finish_burst();
+    }
+    void finish_burst() {
+        if (dirty_) {
+            dirty_ = false;
+            conn_->after_burst();
+        }
+        tx_.flush();
+    }
+    // Moves the clock and runs the timers that came due.
+    void advance_us(uint64_t us) {
+        ctx_.now_us += us;
+        timers_.advance(ctx_.now_us);
+        finish_burst();
+    }
+
+    // Segments sent since the last call, decoded.
+    std::vector<Sent> take_sent() {
+        std::vector<Sent> out;
+        for (rte_mbuf* f : frames_) {
+            const std::vector<uint8_t> bytes = bytes_of(f);
+            rte_pktmbuf_free(f);
+            const pmd::FrameParse p = pmd::parse_frame(bytes);
+            EXPECT_TRUE(p.ok()) << "the connection sent a frame the parser refuses: " << pmd::to_string(p.error);
+            if (!p.ok()) continue;
+            EXPECT_TRUE(pmd::tcp_checksum_ok(bytes, p.segment)) << "bad TCP checksum on a sent segment";
+            Sent s;
+            s.seq = tcp::Seq(p.segment.seq);
+            s.ack = tcp::Seq(p.segment.ack);
+            s.flags = p.segment.tcp_flags;
+            const auto* th = reinterpret_cast<const pmd::TcpHeader*>(bytes.data() + p.segment.l4_offset);
+            s.window = th->window.get();
+            const size_t opt_at = p.segment.l4_offset + sizeof(pmd::TcpHeader);
+            const tcp::OptionsParse op = tcp::parse_options(
+                std::span<const uint8_t>(bytes).subspan(opt_at, p.segment.payload_offset - opt_at));
+            EXPECT_EQ(op.error, tcp::OptionsError::None);
+            s.options = op.options;
+            s.payload.assign(bytes.begin() + p.segment.payload_offset,
+                             bytes.begin() + p.segment.payload_offset + p.segment.payload_len);
+            out.push_back(std::move(s));
+        }
+        frames_.clear();
+        return out;
+    }
+
+    // Opens actively and completes the handshake with a SYN-ACK from `irs` offering `peer` options.
+    // Returns our ISN.
+    tcp::Seq establish(tcp::Seq irs, const tcp::TcpOptions& peer_options) {
+        conn_->open_active(route(), tcp::Seq(1000), &handler_);
+        finish_burst();
+        std::vector<Sent> syn = take_sent();
+        EXPECT_EQ(syn.size(), 1u);
+        const tcp::Seq iss = syn.empty() ? tcp::Seq(0) : syn[0].seq;
+        feed(irs, iss + 1, pmd::tcp_flags::kSyn | pmd::tcp_flags::kAck, {}, peer_options);
+        take_sent();
+        return iss;
+    }
+
+private:
+    static uint16_t capture(void* self, rte_mbuf** frames, uint16_t n) {
+        auto* rig = static_cast<ConnectionRig*>(self);
+        rig->frames_.insert(rig->frames_.end(), frames, frames + n);
+        return n;
+    }
+
+    tcp::FrameBuilder builder_;
+    tcp::TimerWheel timers_;
+    tcp::TxBatch tx_;
+    tcp::ConnectionContext ctx_;
+    std::unique_ptr<tcp::Connection> conn_;
+    RecordingHandler handler_;
+    std::vector<rte_mbuf*> frames_;
+    bool dirty_ = false;
+    int released_ = 0;
+};
+
+}  // namespace nvmeddp::tcp_test

@@ -1,0 +1,260 @@
+// The Linux kernel's TCP as the peer of our endpoint in tests: plain sockets, one connection,
+// listening or connecting. It sends the test pattern (tests/testlib/byte_pattern.hpp, direction 1)
+// and checks every byte it receives against direction 0, in bulk (--expect / --send) or as
+// request/response rounds (--rr). At the end it prints what the kernel says of the connection
+// (TCP_INFO, the numbers `ss -ti` shows) and the longest time nothing moved.
+//
+// Exit status 0 only when every byte arrived exactly once and in order, the expected count came,
+// the connection closed in order (FIN, no RST) and nothing timed out.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "testlib/byte_pattern.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nvmeddp::testlib::fill_pattern;
+using nvmeddp::testlib::first_mismatch;
+
+// Pattern directions: what our endpoint sends (this peer checks it) and what this peer sends.
+// --as-ours swaps them, so two kernel peers can stand in for both ends (the baseline figure).
+uint32_t kToKernel = 0;
+uint32_t kFromKernel = 1;
+
+struct Options {
+    bool listen = false;
+    sockaddr_in addr{};
+    uint64_t expect = 0;
+    uint64_t send = 0;
+    uint64_t rr_count = 0, rr_req = 0, rr_resp = 0;
+    unsigned timeout_s = 120;
+};
+
+[[noreturn]] void usage(const char* why) {
+    if (why != nullptr) std::fprintf(stderr, "kernel_peer: %s\n", why);
+    std::fprintf(stderr,
+                 "usage: tcp_kernel_peer (--listen | --connect) ADDR:PORT [--expect BYTES] [--send BYTES]\n"
+                 "                       [--rr COUNT:REQ:RESP] [--timeout SECONDS] [--as-ours]\n"
+                 "  --as-ours: send and check the pattern as our endpoint does (a kernel-to-kernel baseline)\n");
+    std::exit(why ? 2 : 0);
+}
+
+bool parse_addr(const char* text, sockaddr_in& out) {
+    std::string s(text);
+    const size_t colon = s.rfind(':');
+    if (colon == std::string::npos) return false;
+    out.sin_family = AF_INET;
+    out.sin_port = htons(static_cast<uint16_t>(std::atoi(s.c_str() + colon + 1)));
+    return inet_pton(AF_INET, s.substr(0, colon).c_str(), &out.sin_addr) == 1 && out.sin_port != 0;
+}
+
+// A byte count with an optional K, M or G suffix (powers of two), as nvmeddp-tcp takes them.
+uint64_t parse_size(const char* text) {
+    char* end = nullptr;
+    uint64_t v = std::strtoull(text, &end, 0);
+    switch (*end) {
+        case 'K': case 'k': v <<= 10; ++end; break;
+        case 'M': case 'm': v <<= 20; ++end; break;
+        case 'G': case 'g': v <<= 30; ++end; break;
+        default: break;
+    }
+    if (end == text || *end != '\0') usage("a byte count is a number with an optional K, M or G");
+    return v;
+}
+
+Options parse(int argc, char** argv) {
+    Options o;
+    bool have_addr = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto val = [&]() -> const char* {
+            if (i + 1 >= argc) usage((a + " needs a value").c_str());
+            return argv[++i];
+        };
+        if (a == "--listen" || a == "--connect") {
+            o.listen = a == "--listen";
+            if (!parse_addr(val(), o.addr)) usage("bad ADDR:PORT");
+            have_addr = true;
+        } else if (a == "--expect") {
+            o.expect = parse_size(val());
+        } else if (a == "--send") {
+            o.send = parse_size(val());
+        } else if (a == "--rr") {
+            unsigned long long c, q, r;
+            if (std::sscanf(val(), "%llu:%llu:%llu", &c, &q, &r) != 3 || c == 0 || q == 0 || r == 0)
+                usage("--rr needs COUNT:REQ:RESP, all > 0");
+            o.rr_count = c;
+            o.rr_req = q;
+            o.rr_resp = r;
+        } else if (a == "--as-ours") {
+            kToKernel = 1;
+            kFromKernel = 0;
+        } else if (a == "--timeout") {
+            o.timeout_s = static_cast<unsigned>(std::atoi(val()));
+        } else if (a == "--help" || a == "-h") {
+            usage(nullptr);
+        } else {
+            usage(("unknown option " + a).c_str());
+        }
+    }
+    if (!have_addr) usage("--listen or --connect is required");
+    return o;
+}
+
+int open_connection(const Options& o, unsigned timeout_s) {
+    const int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0) return -1;
+    const int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (!o.listen) {
+        if (connect(s, reinterpret_cast<const sockaddr*>(&o.addr), sizeof o.addr) != 0) {
+            std::fprintf(stderr, "kernel_peer: connect: %s\n", std::strerror(errno));
+            close(s);
+            return -1;
+        }
+        return s;
+    }
+    if (bind(s, reinterpret_cast<const sockaddr*>(&o.addr), sizeof o.addr) != 0 || ::listen(s, 1) != 0) {
+        std::fprintf(stderr, "kernel_peer: bind/listen: %s\n", std::strerror(errno));
+        close(s);
+        return -1;
+    }
+    std::printf("kernel peer: listening\n");
+    std::fflush(stdout);
+    pollfd p{s, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout_s * 1000)) != 1) {
+        std::fprintf(stderr, "kernel_peer: nobody connected within %u s\n", timeout_s);
+        close(s);
+        return -1;
+    }
+    const int c = accept(s, nullptr, nullptr);
+    close(s);
+    return c;
+}
+
+void print_tcp_info(int s, double longest_stall_ms) {
+    tcp_info ti{};
+    socklen_t len = sizeof ti;
+    if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return;
+    std::printf("kernel peer: ss -ti: rto:%u rtt:%.3f/%.3f mss:%u cwnd:%u retrans:%u/%u lost:%u reordering:%u "
+                "sacked:%u rcv_space:%u; longest stall %.1f ms\n",
+                ti.tcpi_rto / 1000, ti.tcpi_rtt / 1000.0, ti.tcpi_rttvar / 1000.0, ti.tcpi_snd_mss, ti.tcpi_snd_cwnd,
+                ti.tcpi_retransmits, ti.tcpi_total_retrans, ti.tcpi_lost, ti.tcpi_reordering, ti.tcpi_sacked,
+                ti.tcpi_rcv_space, longest_stall_ms);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options o = parse(argc, argv);
+    const int s = open_connection(o, o.timeout_s);
+    if (s < 0) return 1;
+    fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+
+    // Bulk: expect / send at once. Request/response: rounds of REQ in, RESP out (as the listener),
+    // or REQ out, RESP in (connecting).
+    const bool rr = o.rr_count > 0;
+    const uint64_t total_in = rr ? o.rr_count * (o.listen ? o.rr_req : o.rr_resp) : o.expect;
+    const uint64_t total_out = rr ? o.rr_count * (o.listen ? o.rr_resp : o.rr_req) : o.send;
+    uint64_t got = 0, sent = 0, allowed_out = rr ? (o.listen ? 0 : o.rr_req) : total_out;
+    bool shut = false, eof = false, failed = false;
+    std::vector<uint8_t> buf(1 << 16);
+    const auto start = Clock::now();
+    auto last_progress = start;
+    double longest_stall_ms = 0;
+
+    while (!failed && !eof) {
+        if (sent == total_out && !shut) {
+            shutdown(s, SHUT_WR);
+            shut = true;
+        }
+        pollfd p{s, static_cast<short>(POLLIN | (sent < allowed_out ? POLLOUT : 0)), 0};
+        const int r = ::poll(&p, 1, 100);
+        const auto now = Clock::now();
+        if (std::chrono::duration_cast<std::chrono::seconds>(now - start).count() >= o.timeout_s) {
+            std::printf("kernel peer: FAILED: timed out after %u s (received %llu of %llu, sent %llu of %llu)\n",
+                        o.timeout_s, static_cast<unsigned long long>(got), static_cast<unsigned long long>(total_in),
+                        static_cast<unsigned long long>(sent), static_cast<unsigned long long>(total_out));
+            failed = true;
+            break;
+        }
+        if (r <= 0) continue;
+        bool moved = false;
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            const ssize_t n = read(s, buf.data(), buf.size());
+            if (n > 0) {
+                const size_t bad = first_mismatch(kToKernel, got, {buf.data(), static_cast<size_t>(n)});
+                if (bad != static_cast<size_t>(n)) {
+                    std::printf("kernel peer: FAILED: byte at offset %llu is 0x%02x, expected 0x%02x\n",
+                                static_cast<unsigned long long>(got + bad), buf[bad],
+                                nvmeddp::testlib::pattern_byte(kToKernel, got + bad));
+                    failed = true;
+                }
+                got += static_cast<uint64_t>(n);
+                if (got > total_in) {
+                    std::printf("kernel peer: FAILED: received %llu bytes, more than the %llu expected\n",
+                                static_cast<unsigned long long>(got), static_cast<unsigned long long>(total_in));
+                    failed = true;
+                }
+                if (rr && o.listen) allowed_out = got / o.rr_req * o.rr_resp;
+                if (rr && !o.listen) allowed_out = std::min(total_out, (got / o.rr_resp + 1) * o.rr_req);
+                moved = true;
+            } else if (n == 0) {
+                eof = true;
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                std::printf("kernel peer: FAILED: read: %s\n", std::strerror(errno));
+                failed = true;
+            }
+        }
+        if (!failed && (p.revents & POLLOUT) && sent < allowed_out) {
+            const size_t want = static_cast<size_t>(std::min<uint64_t>(allowed_out - sent, buf.size()));
+            fill_pattern(kFromKernel, sent, {buf.data(), want});
+            const ssize_t n = write(s, buf.data(), want);
+            if (n > 0) {
+                sent += static_cast<uint64_t>(n);
+                moved = true;
+            } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                std::printf("kernel peer: FAILED: write: %s\n", std::strerror(errno));
+                failed = true;
+            }
+        }
+        if (moved) {
+            const double stall = std::chrono::duration<double, std::milli>(now - last_progress).count();
+            if (stall > longest_stall_ms) longest_stall_ms = stall;
+            last_progress = now;
+        }
+    }
+    if (!failed && got != total_in) {
+        std::printf("kernel peer: FAILED: the peer closed after %llu of %llu bytes\n",
+                    static_cast<unsigned long long>(got), static_cast<unsigned long long>(total_in));
+        failed = true;
+    }
+    if (!failed && sent != total_out) {
+        std::printf("kernel peer: FAILED: sent only %llu of %llu bytes\n", static_cast<unsigned long long>(sent),
+                    static_cast<unsigned long long>(total_out));
+        failed = true;
+    }
+    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    print_tcp_info(s, longest_stall_ms);
+    close(s);
+    if (failed) return 1;
+    std::printf("kernel peer: OK: received %llu bytes exact and in order, sent %llu, closed in order (%.2f s, %.1f MB/s in, "
+                "%.1f MB/s out)\n",
+                static_cast<unsigned long long>(got), static_cast<unsigned long long>(sent), secs, got / secs / 1e6,
+                sent / secs / 1e6);
+    return 0;
+}

@@ -1,0 +1,33 @@
+// The bytes a transfer test sends, a function of direction and stream offset only, so a receiver
+// checks every byte it gets without the sender's help: a byte delivered twice, skipped, reordered
+// or from the other direction shows as a mismatch at its offset. Not periodic in any segment size.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace nvmeddp::testlib {
+
+// SplitMix64 of the 8-byte block, one byte of it per offset.
+constexpr uint8_t pattern_byte(uint32_t direction, uint64_t offset) noexcept {
+    uint64_t z = (offset >> 3) + (uint64_t{direction} << 56) + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return static_cast<uint8_t>(z >> ((offset & 7) * 8));
+}
+
+inline void fill_pattern(uint32_t direction, uint64_t offset, std::span<uint8_t> out) noexcept {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = pattern_byte(direction, offset + i);
+}
+
+// Index of the first byte that differs from the pattern, or bytes.size() when all match.
+inline size_t first_mismatch(uint32_t direction, uint64_t offset, std::span<const uint8_t> bytes) noexcept {
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        if (bytes[i] != pattern_byte(direction, offset + i)) return i;
+    }
+    return bytes.size();
+}
+
+}  // namespace nvmeddp::testlib
