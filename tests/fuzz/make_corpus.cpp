@@ -101,6 +101,15 @@ int main(int argc, char** argv) {
         write(root / "tcp_receive", "ops_" + std::to_string(i), in);
         ++files;
     }
+    // TCP connection: random operations of growing length; the fourth byte picks the active open
+    // (see fuzz_tcp_connection.cpp), and half of the seeds open actively with a proper SYN-ACK.
+    std::mt19937_64 conn_rng(3);
+    for (int i = 0; i < 8; ++i) {
+        std::vector<uint8_t> in(256 + 512 * static_cast<size_t>(i));
+        for (auto& b : in) b = static_cast<uint8_t>(conn_rng());
+        write(root / "tcp_connection", "ops_" + std::to_string(i), in);
+        ++files;
+    }
     std::printf("wrote %d seed inputs under %s\n", files, root.c_str());
     return 0;
 }
