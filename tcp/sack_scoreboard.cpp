@@ -200,7 +200,7 @@ uint32_t SackScoreboard::pipe(Seq snd_max, Seq high_rxt, uint32_t smss) const no
     return static_cast<uint32_t>(unsacked(lost_end, window) + unsacked(0, retransmitted_end));
 }
 
-bool SackScoreboard::next_lost(Seq from, uint32_t smss, Seq* seq, uint32_t* len) const noexcept {
+bool SackScoreboard::next_unsacked(Seq from, uint32_t smss, Seq* seq, uint32_t* len) const noexcept {
     Seq candidate = later_of(from, una_);
     uint32_t i = first_ending_after(candidate);
     if (i < count_ && ranges_[i].left <= candidate) {
@@ -210,10 +210,19 @@ bool SackScoreboard::next_lost(Seq from, uint32_t smss, Seq* seq, uint32_t* len)
     }
     // Rule 1.b: below the highest SACKed byte, i.e. in a hole under range i.
     if (i == count_) return false;
-    // IsLost() only gets less true further up: when this byte is not lost, no later one is.
-    if (!is_lost(candidate, smss)) return false;
     *seq = candidate;
     *len = std::min(std::max<uint32_t>(smss, 1), candidate.bytes_to(ranges_[i].left));
+    return true;
+}
+
+bool SackScoreboard::next_lost(Seq from, uint32_t smss, Seq* seq, uint32_t* len) const noexcept {
+    Seq candidate;
+    uint32_t candidate_len = 0;
+    // IsLost() only gets less true further up: when the first unSACKed byte is not lost, no later
+    // one is.
+    if (!next_unsacked(from, smss, &candidate, &candidate_len) || !is_lost(candidate, smss)) return false;
+    *seq = candidate;
+    *len = candidate_len;
     return true;
 }
 

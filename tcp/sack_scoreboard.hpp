@@ -96,8 +96,14 @@ public:
     // are the connection's.
     bool next_lost(Seq from, uint32_t smss, Seq* seq, uint32_t* len) const noexcept;
 
-    // Disjoint SACKed ranges held now.
+    // For NextSeg() rule 3: the same segment without the IsLost() test (the first unSACKed byte at or
+    // above `from` below highest_sacked(), up to smss bytes, stopping at the next SACKed range).
+    bool next_unsacked(Seq from, uint32_t smss, Seq* seq, uint32_t* len) const noexcept;
+
+    // Disjoint SACKed ranges held now, and the index-th of them counted up from una (index <
+    // ranges()), e.g. for NextSeg() rule 4, which needs the hole under the highest range, and for stats.
     uint32_t ranges() const noexcept { return count_; }
+    SackBlock range(uint32_t index) const noexcept { return SackBlock{ranges_[index].left, ranges_[index].right}; }
     uint32_t capacity() const noexcept { return capacity_; }
 
 private:

@@ -272,6 +272,12 @@ TEST(SackScoreboard, FullScoreboardForgetsTheFurthestRanges) {
     u = ack(board, 0, {B(500, 600)}, 10'000);
     EXPECT_EQ(board.ranges(), 3u);
     EXPECT_EQ(board.sacked_bytes(), 1300u);  // [500,600) [1000,2100) [3000,3100)
+    EXPECT_EQ(board.range(0).left, S(500));
+    EXPECT_EQ(board.range(0).right, S(600));
+    EXPECT_EQ(board.range(1).left, S(1000));
+    EXPECT_EQ(board.range(1).right, S(2100));
+    EXPECT_EQ(board.range(2).left, S(3000));
+    EXPECT_EQ(board.range(2).right, S(3100));
     EXPECT_EQ(board.capacity(), 3u);
 }
 
@@ -342,6 +348,9 @@ TEST(SackScoreboard, NextLostInAWindowOfTenSegmentsWithTwoLost) {
     Seq high_rxt = S(kSmss);
     EXPECT_EQ(board.pipe(S(snd_max), high_rxt, kSmss), 7000u);
     EXPECT_FALSE(board.next_lost(high_rxt, kSmss, &seq, &len));  // segment 4 is not lost yet
+    ASSERT_TRUE(board.next_unsacked(high_rxt, kSmss, &seq, &len));  // but rule 3 may send it
+    EXPECT_EQ(seq, S(3000));
+    EXPECT_EQ(len, kSmss);
     ack(board, 0, {B(4000, 6000), B(1000, 3000)}, snd_max);  // segment 6
     EXPECT_FALSE(board.next_lost(high_rxt, kSmss, &seq, &len));  // exactly 2 * SMSS above it
     ack(board, 0, {B(4000, 7000), B(1000, 3000)}, snd_max);  // segment 7
@@ -352,6 +361,7 @@ TEST(SackScoreboard, NextLostInAWindowOfTenSegmentsWithTwoLost) {
     high_rxt = S(4000);
     EXPECT_EQ(board.pipe(S(snd_max), high_rxt, kSmss), 1000u + 1000u + 3000u);
     EXPECT_FALSE(board.next_lost(high_rxt, kSmss, &seq, &len));  // nothing lost above HighRxt
+    EXPECT_FALSE(board.next_unsacked(high_rxt, kSmss, &seq, &len));  // nor any hole below the top
     // The retransmission of segment 1 arrives: the ack jumps to the second hole.
     ack(board, 3000, {B(4000, 8000)}, snd_max);
     EXPECT_EQ(board.ranges(), 1u);
@@ -463,11 +473,22 @@ public:
         }
         return pipe;
     }
-    bool next_lost(uint32_t from, uint32_t smss, const std::vector<bool>& is_lost, uint32_t* seq,
-                   uint32_t* len) const {
+    // Runs of SACKed bytes as [left, right) offsets, from the lowest.
+    std::vector<std::pair<uint32_t, uint32_t>> run_list() const {
+        std::vector<std::pair<uint32_t, uint32_t>> out;
+        for (uint32_t i = 0; i < sacked_.size(); ++i) {
+            if (!sacked_[i]) continue;
+            if (i == 0 || !sacked_[i - 1]) out.emplace_back(i, i);
+            out.back().second = i + 1;
+        }
+        return out;
+    }
+    // NextSeg() rule 1 (need_lost) or the candidate of rule 3 (not need_lost).
+    bool next_hole(uint32_t from, uint32_t smss, bool need_lost, const std::vector<bool>& is_lost,
+                   uint32_t* seq, uint32_t* len) const {
         const uint32_t top = highest();
         for (uint32_t s = std::max(from, una); s < top; ++s) {
-            if (sacked_[s] || !is_lost[s]) continue;
+            if (sacked_[s] || (need_lost && !is_lost[s])) continue;
             uint32_t n = 0;
             while (n < smss && !sacked_[s + n]) ++n;
             *seq = s;
@@ -492,6 +513,7 @@ struct Coverage {
     uint32_t partial_acks = 0;  // acks into a SACKed range
     uint32_t lost_found = 0;    // next_lost() answers that found a segment
     uint32_t short_lost = 0;    // ... shorter than SMSS
+    uint32_t unsacked_not_lost = 0;  // next_unsacked() answers that next_lost() would not give
     uint32_t pipes_with_loss = 0;  // pipe() below the unSACKed bytes: some were lost
     uint32_t pipes_with_rxt = 0;   // pipe() above them: retransmissions counted twice
 };
@@ -558,6 +580,11 @@ void compare_with_model(uint32_t base, uint32_t seed, Coverage& seen) {
         for (uint32_t off = model.una; off < model.snd_max; ++off) {
             ASSERT_EQ(board.is_sacked(model.seq(off)), model.sacked(off)) << "offset " << off;
         }
+        const auto runs = model.run_list();
+        for (uint32_t i = 0; i < runs.size(); ++i) {
+            ASSERT_EQ(board.range(i).left, model.seq(runs[i].first)) << "range " << i;
+            ASSERT_EQ(board.range(i).right, model.seq(runs[i].second)) << "range " << i;
+        }
         for (uint32_t smss : {1u, unit, uniform(1, 300)}) {
             SCOPED_TRACE(testing::Message() << "smss " << smss);
             const auto lost = model.lost(smss);
@@ -572,16 +599,20 @@ void compare_with_model(uint32_t base, uint32_t seed, Coverage& seen) {
                 seen.pipes_with_loss += pipe < unsacked;
                 seen.pipes_with_rxt += pipe > unsacked;
             }
-            for (int k = 0; k < 8; ++k) {
-                const uint32_t from = k == 0 ? model.una : uniform(model.una, model.snd_max);
+            for (int k = 0; k < 16; ++k) {
+                const uint32_t from = k < 2 ? model.una : uniform(model.una, model.snd_max);
+                const bool need_lost = k % 2 == 0;
                 uint32_t want_seq = 0;
                 uint32_t want_len = 0;
                 Seq got_seq;
                 uint32_t got_len = 0;
-                const bool want_found = model.next_lost(from, smss, lost, &want_seq, &want_len);
-                ASSERT_EQ(board.next_lost(model.seq(from), smss, &got_seq, &got_len), want_found) << "from " << from;
+                const bool want_found = model.next_hole(from, smss, need_lost, lost, &want_seq, &want_len);
+                const bool got_found = need_lost ? board.next_lost(model.seq(from), smss, &got_seq, &got_len)
+                                                 : board.next_unsacked(model.seq(from), smss, &got_seq, &got_len);
+                ASSERT_EQ(got_found, want_found) << "from " << from << (need_lost ? " lost" : " unsacked");
                 if (want_found) {
-                    ++seen.lost_found;
+                    seen.lost_found += need_lost;
+                    seen.unsacked_not_lost += !need_lost && !lost[want_seq];
                     seen.short_lost += want_len < smss;
                     ASSERT_EQ(got_seq, model.seq(want_seq)) << "from " << from;
                     ASSERT_EQ(got_len, want_len) << "from " << from;
@@ -598,6 +629,7 @@ void expect_every_case_met(const Coverage& seen) {
     EXPECT_GT(seen.partial_acks, 5u);
     EXPECT_GT(seen.lost_found, 50u);
     EXPECT_GT(seen.short_lost, 10u);
+    EXPECT_GT(seen.unsacked_not_lost, 50u);
     EXPECT_GT(seen.pipes_with_loss, 50u);
     EXPECT_GT(seen.pipes_with_rxt, 50u);
 }
