@@ -9,6 +9,7 @@ packages=(
   libisal-dev                 # crc32_iscsi (CRC32C) reference and fast path
   libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev    # the sanitizer build and libFuzzer (scripts/sanitize.sh)
+  tshark                      # an independent decoder of the frames tcp/ builds (tests/tcp/ndp_test.cpp)
 )
 
 missing=()
