@@ -10,8 +10,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev    # the sanitizer build and libFuzzer (scripts/sanitize.sh)
   iproute2 ethtool            # network namespaces and veth pairs for the kernel-peer tests
-  tcpdump tshark              # captures of those tests, decoded independently
-  tshark                      # an independent decoder of the frames tcp/ builds (tests/tcp/ndp_test.cpp)
+  tcpdump tshark              # captures of those tests and frames tcp/ builds, decoded independently
 )
 
 missing=()
