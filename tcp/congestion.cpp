@@ -101,4 +101,37 @@ void NewRenoCongestion::on_timeout(uint32_t flight, Seq snd_max) noexcept {
     bytes_acked_ = 0;
 }
 
+void NewRenoCongestion::enter_sack_recovery(uint32_t flight, Seq snd_max) noexcept {
+    prior_cwnd_ = cwnd_;
+    prior_ssthresh_ = ssthresh_;
+    ssthresh_ = half_flight(flight);
+    cwnd_ = ssthresh_;
+    recover_ = snd_max;
+    recover_set_ = true;
+    in_recovery_ = true;
+    dup_acks_ = 0;
+    bytes_acked_ = 0;
+}
+
+bool NewRenoCongestion::on_sack_new_ack(uint32_t acked, Seq new_una) noexcept {
+    dup_acks_ = 0;
+    if (!in_recovery_) {
+        if (acked > 0) grow(acked);
+        return false;
+    }
+    if (new_una >= recover_) {
+        in_recovery_ = false;
+        bytes_acked_ = 0;
+        return true;
+    }
+    return false;
+}
+
+void NewRenoCongestion::undo_recovery() noexcept {
+    cwnd_ = std::max(cwnd_, prior_cwnd_);
+    ssthresh_ = std::max(ssthresh_, prior_ssthresh_);
+    in_recovery_ = false;
+    bytes_acked_ = 0;
+}
+
 }  // namespace nvmeddp::tcp

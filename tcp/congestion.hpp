@@ -57,6 +57,24 @@ public:
     // retransmissions cause do not start a fast retransmit).
     void on_timeout(uint32_t flight, Seq snd_max) noexcept;
 
+    // SACK-based loss recovery (RFC 6675): the connection decides from its scoreboard when a loss
+    // starts recovery and what to send; the window arithmetic stays here.
+    // Whether a loss may start a recovery now: not for data sent before the last recovery point or
+    // timeout. Unlike NewReno's test above (which cannot tell a new loss at the recovery point from
+    // the echo of retransmissions), the scoreboard says which bytes arrived, so a loss of the byte
+    // at the recovery point itself, sent after the last recovery began, starts a new one.
+    bool sack_recovery_allowed(Seq snd_una) const noexcept { return !recover_set_ || snd_una >= recover_; }
+    // Enters recovery, RFC 6675 5 step (4.2): cwnd = ssthresh = max(FlightSize/2, 2*SMSS);
+    // recover (RecoveryPoint) = snd_max.
+    void enter_sack_recovery(uint32_t flight, Seq snd_max) noexcept;
+    // An ACK that advanced snd_una by `acked`: grows the window outside recovery (as on_new_ack), and
+    // ends a recovery once new_una reaches its recovery point (cwnd stays at ssthresh). Returns
+    // true when it ended one.
+    bool on_sack_new_ack(uint32_t acked, Seq new_una) noexcept;
+    // The recovery was spurious (every retransmission came back as a duplicate, RFC 3708 / 2883):
+    // cwnd and ssthresh go back to what they were before it began, and it ends.
+    void undo_recovery() noexcept;
+
 private:
     void grow(uint32_t acked) noexcept;
     uint32_t half_flight(uint32_t flight) const noexcept;
@@ -69,6 +87,8 @@ private:
     Seq recover_;
     bool recover_set_ = false;  // no recovery or timeout yet: nothing for the careful check to compare
     bool in_recovery_ = false;
+    uint32_t prior_cwnd_ = 0;      // before the last SACK recovery, for undo_recovery()
+    uint32_t prior_ssthresh_ = UINT32_MAX;
 };
 
 }  // namespace nvmeddp::tcp

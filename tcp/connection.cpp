@@ -62,6 +62,9 @@ void Connection::reset_state() {
     rcvmss_ = 0;
     rtt_timing_ = false;
     retrans_cur_ = persist_backoff_ = 0;
+    sack_dupacks_ = 0;
+    tlp_armed_ = tlp_sent_ = false;
+    undo_possible_ = rxt_head_valid_ = false;
     notify_connected_ = notify_peer_closed_ = notify_closed_ = closed_notified_ = false;
     notify_acked_ = 0;
     released_ = false;
@@ -76,6 +79,8 @@ void Connection::open_active(const Route& route, Seq iss, ConnectionHandler* han
     // A timestamp clock offset per connection (RFC 7323 7.1), derived from the random ISN.
     ts_offset_ = iss.raw() * 2654435761u;
     sq_.reset(iss + 1);
+    sb_.reset(iss);
+    high_rxt_ = iss;
     state_ = TcpState::SynSent;
     cc_.reset(effective_mss());
     send_syn();
@@ -89,6 +94,8 @@ void Connection::open_passive(const Route& route, Seq iss, InSegment& syn, Conne
     iss_ = snd_una_ = snd_nxt_ = snd_max_ = iss;
     ts_offset_ = iss.raw() * 2654435761u;
     sq_.reset(iss + 1);
+    sb_.reset(iss);
+    high_rxt_ = iss;
     irs_ = syn.seq;
     rq_.reset(syn.seq + 1);
     last_ack_sent_ = syn.seq + 1;
@@ -221,10 +228,67 @@ void Connection::after_burst() {
     }
 }
 
-void Connection::arm_rto() { ctx_.timers->arm(rto_timer_, ctx_.now_us + rtt_.rto_us()); }
+bool Connection::loss_probe_allowed() const noexcept {
+    // Tail loss probe (RFC 8985 7): with SACK, a loss at the end of a flight leaves too few
+    // segments behind it for duplicate ACKs. After PTO = 2*SRTT without an ACK, one probe goes out
+    // and its ACK's SACK blocks start a fast recovery, instead of waiting out the RTO (>= 200 ms).
+    // A single segment in flight may be waiting for the peer's delayed ACK (RFC 8985's WCDelAckT,
+    // 200 ms), so the probe only comes before the RTO when more than one is out.
+    const bool data_state = state_ == TcpState::Established || state_ == TcpState::CloseWait ||
+                            state_ == TcpState::FinWait1 || state_ == TcpState::Closing || state_ == TcpState::LastAck;
+    return sack_ok_ && data_state && !tlp_sent_ && rtt_.has_sample() && !cc_.in_recovery() && retrans_cur_ == 0 &&
+           snd_una_.bytes_to(snd_max_) > effective_mss();
+}
+
+void Connection::arm_rto() {
+    const uint64_t rto = rtt_.rto_us();
+    tlp_armed_ = false;
+    if (loss_probe_allowed()) {
+        // At least 10 ms, as Linux has it: on a LAN 2*SRTT is microseconds, less than a peer's
+        // scheduling jitter, and every probe then would be a spurious retransmission.
+        const uint64_t pto = std::max<uint64_t>(2 * uint64_t{rtt_.srtt_us()}, 10'000);
+        if (pto < rto) {
+            tlp_armed_ = true;
+            ctx_.timers->arm(rto_timer_, ctx_.now_us + pto);
+            return;
+        }
+    }
+    ctx_.timers->arm(rto_timer_, ctx_.now_us + rto);
+}
+
+void Connection::send_loss_probe() {
+    tlp_sent_ = true;
+    ++stats_.loss_probes;
+    const uint32_t mss = effective_mss();
+    const Seq data_end = sq_.end();
+    const uint32_t available = snd_nxt_ < data_end ? snd_nxt_.bytes_to(data_end) : 0;
+    const Seq right_edge = snd_una_ + snd_wnd_;
+    const uint32_t rwnd_room = right_edge > snd_nxt_ ? snd_nxt_.bytes_to(right_edge) : 0;
+    // New data if there is some the peer's window takes (RFC 8985 7.3), else the last segment again.
+    const uint32_t fresh = std::min({mss, available, rwnd_room});
+    if (fresh > 0 && snd_nxt_ == snd_max_) {
+        send_new_data(fresh);
+    } else {
+        const Seq last_end = std::min(snd_max_, data_end);
+        const uint32_t outstanding = snd_una_ < last_end ? snd_una_.bytes_to(last_end) : 0;
+        const uint32_t len = std::min(mss, outstanding);
+        if (len > 0) {
+            retransmit(last_end - len, len);
+        } else if (fin_sent_ && !fin_acked_) {
+            if (send_segment(data_end, 0, flags::kAck | flags::kFin)) ++stats_.total_retrans;
+        }
+    }
+    arm_rto();
+}
 
 void Connection::on_rto(Timer& t) {
     Connection& c = owner_of(t);
+    if (c.tlp_armed_) {
+        c.tlp_armed_ = false;
+        c.send_loss_probe();
+        c.dirty();
+        return;
+    }
     c.rto_expired();
     c.dirty();
 }
@@ -259,6 +323,11 @@ void Connection::rto_expired() {
     }
     ++retrans_cur_;
     cc_.on_timeout(snd_max_ - snd_una_, snd_max_);
+    // The receiver may have dropped what it SACKed (RFC 2018 allows reneging): start afresh.
+    sb_.reset(snd_una_);
+    high_rxt_ = snd_una_;
+    sack_dupacks_ = 0;
+    undo_possible_ = false;  // a timeout's window cut stays
     rtt_.backoff();
     rtt_timing_ = false;
     // Go-back-N from the first unacknowledged byte (RFC 6298 5.4), as slow start lets it.

@@ -31,6 +31,7 @@
 #include "tcp/options.hpp"
 #include "tcp/receive_queue.hpp"
 #include "tcp/rtt_estimator.hpp"
+#include "tcp/sack_scoreboard.hpp"
 #include "tcp/send_queue.hpp"
 #include "tcp/seq.hpp"
 #include "tcp/tcp_state.hpp"
@@ -140,6 +141,7 @@ private:
     bool process_ack(InSegment& s);  // false: the segment is finished with (dropped or answered)
     void process_data(InSegment& s);
     void process_fin_if_in_order();
+    void sack_on_ack(const InSegment& s, bool advanced, bool classic_dup);
     void take_peer_options(const TcpOptions& o, bool syn_ack);
 
     // output
@@ -149,6 +151,9 @@ private:
     void send_rst(Seq seq, Seq ack, bool with_ack);
     void send_syn();
     void retransmit_head();
+    bool retransmit(Seq seq, uint32_t len);
+    void output_sack_recovery();
+    bool send_new_data(uint32_t len);
     uint16_t window_to_advertise(bool syn) noexcept;
     uint32_t effective_mss() const noexcept;
     uint32_t flight() const noexcept { return snd_nxt_ - snd_una_; }
@@ -160,6 +165,8 @@ private:
     static void on_delack(Timer& t);
     static void on_life(Timer& t);
     void rto_expired();
+    void send_loss_probe();
+    bool loss_probe_allowed() const noexcept;
     void arm_rto();
     void enter_time_wait();
     void finish(TcpError error);  // to CLOSED: notify once, release the slot
@@ -177,6 +184,25 @@ private:
     SendQueue sq_;
     RttEstimator rtt_;
     NewRenoCongestion cc_;
+    // SACK-based recovery (RFC 6675) when both sides agreed to SACK: what the peer holds beyond
+    // snd_una, the highest byte retransmitted in this recovery (HighRxt), and the ACKs with new
+    // SACK information since the last cumulative one (DupAcks).
+    SackScoreboard sb_;
+    Seq high_rxt_;
+    uint32_t sack_dupacks_ = 0;
+    // The last retransmission of the segment at snd_una, to see it lost too (below).
+    bool rxt_head_valid_ = false;
+    Seq rxt_head_end_;
+    Seq rxt_head_snd_max_;
+    uint64_t rxt_head_sent_us_ = 0;
+    // Undoing a spurious recovery: the retransmissions of the last one not yet reported back as
+    // duplicates (D-SACK), and the span they covered.
+    uint32_t undo_retrans_ = 0;
+    Seq undo_low_;
+    Seq undo_high_;
+    bool undo_possible_ = false;
+    bool tlp_armed_ = false;  // the retransmission timer is set for a tail loss probe, not the RTO
+    bool tlp_sent_ = false;   // a probe went out and no ACK has advanced snd_una since
     Timer rto_timer_{};
     Timer persist_timer_{};
     Timer delack_timer_{};

@@ -232,6 +232,7 @@ bool Connection::process_ack(InSegment& s) {
     }
 
     const uint32_t scaled_window = uint32_t{s.window} << snd_wscale_;
+    const Seq old_una = snd_una_;
     if (s.ack > snd_una_) {
         const uint32_t flight_before = snd_max_ - snd_una_;
         const uint32_t acked = snd_una_.bytes_to(s.ack);  // data, and a FIN when it is acknowledged
@@ -249,13 +250,18 @@ bool Connection::process_ack(InSegment& s) {
         }
         rtt_.reset_backoff();
         retrans_cur_ = 0;
-        if (cc_.on_new_ack(acked, snd_una_, flight_before)) retransmit_head();
+        tlp_sent_ = false;
+        if (sack_ok_) {
+            cc_.on_sack_new_ack(acked, snd_una_);
+        } else if (cc_.on_new_ack(acked, snd_una_, flight_before)) {
+            retransmit_head();
+        }
         if (snd_una_ == snd_max_) {
             ctx_.timers->cancel(rto_timer_);
         } else {
             arm_rto();  // RFC 6298 5.3: restart for the remaining data
         }
-    } else if (s.ack == snd_una_ && s.len == 0 && !(s.flags & (flags::kSyn | flags::kFin)) &&
+    } else if (!sack_ok_ && s.ack == snd_una_ && s.len == 0 && !(s.flags & (flags::kSyn | flags::kFin)) &&
                snd_max_ != snd_una_ && scaled_window == snd_wnd_) {
         // RFC 5681's duplicate ACK: nothing new acknowledged, no data, window unchanged, data outstanding.
         ++stats_.dup_acks_in;
@@ -263,6 +269,13 @@ bool Connection::process_ack(InSegment& s) {
             ++stats_.fast_retransmits;
             retransmit_head();
         }
+    }
+
+    if (sack_ok_) {
+        // RFC 5681's duplicate ACK, for a peer that agreed to SACK but sends no blocks.
+        const bool classic_dup = s.ack == old_una && s.len == 0 && !(s.flags & (flags::kSyn | flags::kFin)) &&
+                                 snd_max_ != snd_una_ && scaled_window == snd_wnd_ && s.options.sack_count == 0;
+        sack_on_ack(s, snd_una_ > old_una, classic_dup);
     }
 
     // Window update (RFC 9293 3.10.7.4): only from a segment not older than the last one used.
@@ -295,6 +308,60 @@ bool Connection::process_ack(InSegment& s) {
         }
     }
     return true;
+}
+
+void Connection::sack_on_ack(const InSegment& s, bool advanced, bool classic_dup) {
+    const uint32_t mss = effective_mss();
+    const SackScoreboard::Update u = sb_.on_ack(snd_una_, s.options.sack, s.options.sack_count, snd_max_);
+    if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
+    // RFC 6675's DupAck: an ACK that SACKs bytes not SACKed before; or, from a peer that sends no
+    // SACK blocks after all, a duplicate ACK as RFC 5681 defines it (the scoreboard then stays
+    // empty and recovery retransmits from snd_una, as NewReno would).
+    const bool dup_ack = u.newly_sacked > 0 || classic_dup;
+    if (dup_ack) ++stats_.dup_acks_in;
+    if (advanced) sack_dupacks_ = 0;
+    // A D-SACK for bytes we retransmitted in the last recovery: that copy was not needed. When all
+    // of them come back so, the recovery was reordering, not loss, and its window cut is undone.
+    if (u.dsack && undo_possible_ && s.options.sack_count > 0) {
+        const SackBlock& d = s.options.sack[0];
+        if (d.left >= undo_low_ && d.right <= undo_high_ && undo_retrans_ > 0 && --undo_retrans_ == 0) {
+            cc_.undo_recovery();
+            undo_possible_ = false;
+            ++stats_.recoveries_undone;
+        }
+    }
+    if (cc_.in_recovery()) {
+        // A lost retransmission (RFC 6675 leaves it to the RTO; RACK, RFC 8985, finds it by time):
+        // when bytes we sent after retransmitting the segment at snd_una have been SACKed, and a
+        // reordering window (a quarter of the minimum RTT) has passed, that retransmission did not
+        // arrive either. It goes out again now instead of after a timeout of 200 ms or more.
+        const uint64_t reordering_window = rtt_.min_rtt_us() / 4;
+        if (rxt_head_valid_ && snd_una_ < rxt_head_end_ && sb_.highest_sacked() > rxt_head_snd_max_ &&
+            ctx_.now_us - rxt_head_sent_us_ > reordering_window) {
+            ++stats_.lost_retransmits;
+            Seq seq;
+            uint32_t len = 0;
+            if (sb_.next_unsacked(snd_una_, mss, &seq, &len)) retransmit(seq, len);
+        }
+        return;  // output() goes on with the recovery
+    }
+    if (dup_ack) ++sack_dupacks_;
+    const bool loss = sack_dupacks_ >= SackScoreboard::kDupThresh || (dup_ack && sb_.is_lost(snd_una_, mss));
+    if (!loss || snd_una_ == snd_max_ || !cc_.sack_recovery_allowed(snd_una_)) return;
+    // RFC 6675 5 (4): recovery starts with the first unacknowledged segment, lost or not.
+    cc_.enter_sack_recovery(snd_una_.bytes_to(snd_max_), snd_max_);
+    ++stats_.fast_retransmits;
+    rxt_head_valid_ = false;
+    undo_possible_ = true;
+    undo_retrans_ = 0;
+    undo_low_ = snd_max_;
+    undo_high_ = snd_una_;
+    rtt_timing_ = false;
+    high_rxt_ = snd_una_;
+    Seq seq;
+    uint32_t len = 0;
+    if (sb_.next_unsacked(snd_una_, mss, &seq, &len) && retransmit(seq, len)) high_rxt_ = seq + len;
+    arm_rto();
 }
 
 void Connection::process_data(InSegment& s) {

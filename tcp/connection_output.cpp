@@ -182,21 +182,107 @@ void Connection::retransmit_head() {
     arm_rto();
 }
 
+bool Connection::retransmit(Seq seq, uint32_t len) {
+    // Never past the data: the FIN's sequence number is not data, whatever a SACK block claimed.
+    const Seq data_end = sq_.end();
+    if (seq < snd_una_ || seq >= data_end) return false;
+    len = std::min(len, seq.bytes_to(data_end));
+    const bool fin = fin_sent_ && seq + len == data_end;
+    if (!send_segment(seq, len, static_cast<uint8_t>(flags::kAck | (fin ? flags::kFin : 0)))) return false;
+    ++stats_.total_retrans;
+    stats_.bytes_retrans += len;
+    if (undo_possible_) {
+        ++undo_retrans_;
+        if (seq < undo_low_) undo_low_ = seq;
+        if (seq + len > undo_high_) undo_high_ = seq + len;
+    }
+    if (seq == snd_una_) {
+        rxt_head_valid_ = true;
+        rxt_head_end_ = seq + len;
+        rxt_head_snd_max_ = snd_max_;
+        rxt_head_sent_us_ = ctx_.now_us;
+    }
+    return true;
+}
+
+bool Connection::send_new_data(uint32_t len) {
+    const bool fin = fin_pending_ && snd_nxt_ + len == sq_.end();
+    const uint8_t f = static_cast<uint8_t>(flags::kAck | flags::kPsh | (fin ? flags::kFin : 0));
+    if (!send_segment(snd_nxt_, len, f)) return false;
+    if (!rtt_timing_) {
+        rtt_timing_ = true;
+        rtt_seq_ = snd_nxt_ + len;
+        rtt_start_us_ = ctx_.now_us;
+    }
+    snd_nxt_ = snd_nxt_ + len;
+    if (fin) {
+        fin_sent_ = true;
+        snd_nxt_ = snd_nxt_ + 1;
+    }
+    if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
+    if (!TimerWheel::armed(rto_timer_)) arm_rto();
+    return true;
+}
+
+void Connection::output_sack_recovery() {
+    // RFC 6675 5 step (C): while the window has room for a segment beyond what the scoreboard
+    // estimates in flight (pipe), send by NextSeg()'s rules in order: (1) a lost segment, (2) new
+    // data, (3) an unSACKed one below the highest SACKed byte. Rule (4), the rescue retransmission,
+    // is left to the retransmission timer.
+    const uint32_t mss = effective_mss();
+    uint32_t pipe = sb_.pipe(snd_max_, high_rxt_, mss);
+    while (cc_.cwnd() >= pipe + mss) {
+        Seq seq;
+        uint32_t len = 0;
+        if (sb_.next_lost(high_rxt_, mss, &seq, &len)) {
+            if (!retransmit(seq, len)) break;
+            high_rxt_ = seq + len;
+            pipe += len;
+            continue;
+        }
+        const Seq data_end = sq_.end();
+        const uint32_t available = snd_nxt_ < data_end ? snd_nxt_.bytes_to(data_end) : 0;
+        const Seq right_edge = snd_una_ + snd_wnd_;
+        const uint32_t rwnd_room = right_edge > snd_nxt_ ? snd_nxt_.bytes_to(right_edge) : 0;
+        const uint32_t fresh = std::min({mss, available, rwnd_room});
+        if (fresh > 0 && (fresh == mss || fresh == available)) {
+            if (!send_new_data(fresh)) break;
+            pipe += fresh;
+            continue;
+        }
+        if (sb_.next_unsacked(high_rxt_, mss, &seq, &len)) {
+            if (!retransmit(seq, len)) break;
+            high_rxt_ = seq + len;
+            pipe += len;
+            continue;
+        }
+        break;
+    }
+}
+
 void Connection::output() {
     const bool may_send_data = state_ == TcpState::Established || state_ == TcpState::CloseWait ||
                                ((state_ == TcpState::FinWait1 || state_ == TcpState::Closing ||
                                  state_ == TcpState::LastAck) &&
                                 !fin_acked_);
     if (!may_send_data) return;
+    if (sack_ok_ && cc_.in_recovery()) {
+        output_sack_recovery();
+        return;
+    }
     const uint32_t mss = effective_mss();
     const Seq data_end = sq_.end();
+    bool sent_new = false;
     for (;;) {
         const uint32_t available = snd_nxt_ < data_end ? snd_nxt_.bytes_to(data_end) : 0;
         // What the peer's window allows beyond snd_nxt, and what the congestion window allows
         // (plus RFC 3042's limited transmit on the first duplicate ACKs).
         const Seq right_edge = snd_una_ + snd_wnd_;
         const uint32_t rwnd_room = right_edge > snd_nxt_ ? snd_nxt_.bytes_to(right_edge) : 0;
-        const uint32_t cwnd = cc_.cwnd() + cc_.limited_transmit_allowance();
+        // With SACK the duplicate ACKs are counted here (sack_dupacks_), not by NewReno.
+        const uint32_t allowance =
+            sack_ok_ ? std::min<uint32_t>(sack_dupacks_, 2) * mss : cc_.limited_transmit_allowance();
+        const uint32_t cwnd = cc_.cwnd() + allowance;
         const uint32_t cwnd_room = cwnd > flight() ? cwnd - flight() : 0;
         const uint32_t room = std::min(rwnd_room, cwnd_room);
         const uint32_t len = std::min({mss, available, room});
@@ -235,7 +321,10 @@ void Connection::output() {
         }
         if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
         if (!TimerWheel::armed(rto_timer_)) arm_rto();
+        sent_new = !retransmission;
     }
+    // RFC 8985 7.2: the probe timeout counts from the last new segment sent.
+    if (sent_new && !tlp_armed_ && loss_probe_allowed()) arm_rto();
     // Data waits and the peer's window is shut with nothing in flight: only a probe will tell us
     // when it opens (RFC 9293 3.8.6.1), since the ACK that opens it may be lost.
     if (snd_wnd_ == 0 && snd_nxt_ < data_end && snd_una_ == snd_max_ && !TimerWheel::armed(persist_timer_)) {

@@ -1,14 +1,19 @@
 #include "tcp/connection_stats.hpp"
 
+#include <cstdarg>
 #include <cstdio>
 
 namespace nvmeddp::tcp {
 
 namespace {
 
-void put(std::string& out, const char* fmt, auto... args) {
-    char piece[96];
-    std::snprintf(piece, sizeof piece, fmt, args...);
+// printf into the line, space-separated; the attribute lets the compiler check every format.
+[[gnu::format(printf, 2, 3)]] void put(std::string& out, const char* fmt, ...) {
+    char piece[160];
+    va_list args;
+    va_start(args, fmt);
+    std::vsnprintf(piece, sizeof piece, fmt, args);
+    va_end(args);
     if (!out.empty()) out += ' ';
     out += piece;
 }
@@ -47,9 +52,11 @@ std::string format_ss(const ConnectionSnapshot& n, const ConnectionStats& s) {
         static_cast<unsigned long long>(s.fast_retransmits), static_cast<unsigned long long>(s.timeouts),
         static_cast<unsigned long long>(s.dup_acks_in), static_cast<unsigned long long>(s.out_of_window),
         static_cast<unsigned long long>(s.paws_rejected), static_cast<unsigned long long>(s.option_errors));
-    put(out, "ooo_dropped:%llu challenge_acks:%llu probes:%llu tx_no_mbuf:%llu",
+    put(out, "ooo_dropped:%llu challenge_acks:%llu probes:%llu loss_probes:%llu lost_retrans:%llu undone:%llu tx_no_mbuf:%llu",
         static_cast<unsigned long long>(s.ooo_dropped), static_cast<unsigned long long>(s.challenge_acks),
-        static_cast<unsigned long long>(s.window_probes), static_cast<unsigned long long>(s.tx_no_mbuf));
+        static_cast<unsigned long long>(s.window_probes), static_cast<unsigned long long>(s.loss_probes),
+        static_cast<unsigned long long>(s.lost_retransmits), static_cast<unsigned long long>(s.recoveries_undone),
+        static_cast<unsigned long long>(s.tx_no_mbuf));
     return out;
 }
 

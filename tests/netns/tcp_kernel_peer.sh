@@ -7,8 +7,10 @@
 #
 # usage: tcp_kernel_peer.sh <nvmeddp-tcp> <tcp_kernel_peer> <mode> [nvmeddp-tcp options...]
 #   mode: upload BYTES | download BYTES | both BYTES | rr COUNT:REQ:RESP | accept BYTES
-#         kernel BYTES: the kernel on both ends (the same veth and settings), the baseline for ratios
+#         kernel BYTES / kernel-upload BYTES: the kernel on both ends (the same veth and settings),
+#         both ways or one way: the baselines for ratios
 # Environment: CAPTURE=1 (tcpdump + tshark check), TIMEOUT (seconds, default 240),
+#   MAX_STALL_MS (default 3000: the longest time the kernel peer may see nothing move; a few RTOs),
 #   PMD=af_packet (default) or af_xdp (net_af_xdp in copy mode on veth1).
 set -euo pipefail
 ours=${1:?usage: tcp_kernel_peer.sh <nvmeddp-tcp> <tcp_kernel_peer> <mode> <arg> [options]}
@@ -17,6 +19,7 @@ mode=${3:?}
 arg=${4:?}
 shift 4
 timeout_s=${TIMEOUT:-240}
+max_stall=${MAX_STALL_MS:-3000}
 case "${PMD:-af_packet}" in
   af_packet) vdev=(--port net_af_packet0 -- --vdev=net_af_packet0,iface=veth1) ;;
   af_xdp)    vdev=(--port net_af_xdp0 -- --vdev=net_af_xdp0,iface=veth1,force_copy=1) ;;
@@ -72,18 +75,19 @@ case "$mode" in
   both)     kargs=(--listen 192.0.2.1:5001 --expect "$arg" --send "$arg"); oargs=(--connect 192.0.2.1:5001 --send "$arg" --expect "$arg") ;;
   rr)       kargs=(--listen 192.0.2.1:5001 --rr "$arg");            oargs=(--connect 192.0.2.1:5001 --rr "$arg") ;;
   accept)   kargs=(--connect 192.0.2.2:5002 --expect "$arg" --send "$arg"); oargs=(--listen 5002 --send "$arg" --expect "$arg") ;;
-  kernel)   kargs=(--listen 192.0.2.1:5001 --expect "$arg" --send "$arg"); oargs=() ;;
+  kernel)   kargs=(--listen 192.0.2.1:5001 --expect "$arg" --send "$arg"); oargs=(--send "$arg" --expect "$arg") ;;
+  kernel-upload) kargs=(--listen 192.0.2.1:5001 --expect "$arg"); oargs=(--send "$arg") ;;
   *) echo "tcp_kernel_peer: unknown mode $mode: FAILED"; exit 1 ;;
 esac
 
-if [ "$mode" = kernel ]; then
+if [ "$mode" = kernel ] || [ "$mode" = kernel-upload ]; then
   # The kernel's own socket-to-socket figure: veth1 gets the address our endpoint would have had.
   ip -n "$nd" addr add 192.0.2.2/24 dev veth1
-  timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" > "$work/peer.log" 2>&1 &
+  timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" --max-stall-ms "$max_stall" > "$work/peer.log" 2>&1 &
   peer_pid=$!
   for _ in $(seq 50); do grep -q listening "$work/peer.log" 2> /dev/null && break; sleep 0.1; done
   set +e
-  timeout "$timeout_s" ip netns exec "$nd" "$kpeer" --connect 192.0.2.1:5001 --send "$arg" --expect "$arg" --as-ours \
+  timeout "$timeout_s" ip netns exec "$nd" "$kpeer" --connect 192.0.2.1:5001 "${oargs[@]}" --as-ours \
     --timeout "$timeout_s" > "$work/ours.log" 2>&1
   ours_rc=$?
   wait "$peer_pid"; peer_rc=$?
@@ -93,14 +97,14 @@ elif [ "$mode" = accept ]; then
     "${vdev[@]}" > "$work/ours.log" 2>&1 &
   ours_pid=$!
   sleep 2  # our endpoint listens once the EAL is up
-  timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" > "$work/peer.log" 2>&1 &
+  timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" --max-stall-ms "$max_stall" > "$work/peer.log" 2>&1 &
   peer_pid=$!
   set +e
   wait "$ours_pid"; ours_rc=$?
   wait "$peer_pid"; peer_rc=$?
   set -e
 else
-  timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" > "$work/peer.log" 2>&1 &
+  timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" --max-stall-ms "$max_stall" > "$work/peer.log" 2>&1 &
   peer_pid=$!
   for _ in $(seq 50); do grep -q listening "$work/peer.log" 2> /dev/null && break; sleep 0.1; done
   set +e

@@ -262,7 +262,9 @@ TEST(Connection, SendsAtMssRetransmitsOnTimeoutWithBackoffAndGivesUp) {
     tcp::ConnectionConfig cfg;
     cfg.max_retransmits = 3;
     ConnectionRig rig(cfg);
-    const Seq iss = rig.establish(Seq(0), linux_syn_ack());
+    tcp::TcpOptions no_sack = linux_syn_ack();  // without SACK there is no tail loss probe: RTOs only
+    no_sack.sack_permitted = false;
+    const Seq iss = rig.establish(Seq(0), no_sack);
     const auto data = bytes(4000);
     EXPECT_EQ(rig.conn().send(data), 4000u);
     rig.finish_burst();
@@ -291,10 +293,12 @@ TEST(Connection, SendsAtMssRetransmitsOnTimeoutWithBackoffAndGivesUp) {
     EXPECT_EQ(rig.conn().stats().timeouts, 4u);
 }
 
-TEST(Connection, ThreeDuplicateAcksFastRetransmitOnce) {
+TEST(Connection, ThreeDuplicateAcksFastRetransmitOnceWithoutSack) {
     REQUIRE_TCP_EAL();
     ConnectionRig rig;
-    const Seq iss = rig.establish(Seq(0), linux_syn_ack());
+    tcp::TcpOptions no_sack = linux_syn_ack();
+    no_sack.sack_permitted = false;
+    const Seq iss = rig.establish(Seq(0), no_sack);
     const Seq una = iss + 1;
     rig.feed(Seq(1), una, F::kAck, {}, ts(5001), 8192);  // the window, scaled from now on
     ASSERT_EQ(rig.conn().send(bytes(1448 * 8)), 1448u * 8);
@@ -318,6 +322,138 @@ TEST(Connection, ThreeDuplicateAcksFastRetransmitOnce) {
     rig.feed(Seq(1), una + 1448 * 8, F::kAck, {}, ts(5006), 8192);
     EXPECT_EQ(rig.conn().stats().bytes_acked, 1448u * 8);
     EXPECT_EQ(rig.handler().acked, 1448u * 8);
+}
+
+tcp::TcpOptions ts_sack(uint32_t val, std::initializer_list<std::pair<Seq, Seq>> blocks) {
+    tcp::TcpOptions o = ts(val);
+    for (const auto& [l, r] : blocks) o.sack[o.sack_count++] = tcp::SackBlock{l, r};
+    return o;
+}
+
+TEST(Connection, SackRecoveryRepairsEveryHoleWithinOneRoundTrip) {
+    REQUIRE_TCP_EAL();
+    ConnectionRig rig;
+    const Seq iss = rig.establish(Seq(0), linux_syn_ack());
+    const Seq una = iss + 1;
+    constexpr uint32_t kSeg = 1448;
+    rig.feed(Seq(1), una, F::kAck, {}, ts(5001), 8192);
+    ASSERT_EQ(rig.conn().send(bytes(kSeg * 10)), kSeg * 10u);
+    rig.finish_burst();
+    ASSERT_EQ(rig.take_sent().size(), 10u);
+    // Segments 0 and 3 are lost; the peer SACKs 1-2, then 4-5, then 6-9 (no cumulative progress).
+    auto at = [&](uint32_t i) { return una + i * kSeg; };
+    rig.feed(Seq(1), una, F::kAck, {}, ts_sack(5002, {{at(1), at(3)}}), 8192);
+    rig.feed(Seq(1), una, F::kAck, {}, ts_sack(5003, {{at(4), at(6)}, {at(1), at(3)}}), 8192);
+    rig.feed(Seq(1), una, F::kAck, {}, ts_sack(5004, {{at(6), at(10)}, {at(4), at(6)}, {at(1), at(3)}}), 8192);
+    const auto sent = rig.take_sent();
+    std::vector<Seq> retransmitted;
+    for (const Sent& s : sent) retransmitted.push_back(s.seq);
+    // Both holes go out again without waiting for an ACK in between (NewReno would need one RTT per
+    // hole), and nothing the peer SACKed is sent again.
+    ASSERT_EQ(retransmitted.size(), 2u);
+    EXPECT_EQ(retransmitted[0], at(0));
+    EXPECT_EQ(retransmitted[1], at(3));
+    for (const Sent& s : sent) EXPECT_EQ(s.payload.size(), kSeg);
+    EXPECT_EQ(rig.conn().stats().fast_retransmits, 1u);
+    EXPECT_EQ(rig.conn().stats().total_retrans, 2u);
+    // The cumulative ACK for everything ends the recovery.
+    rig.feed(Seq(1), at(10), F::kAck, {}, ts(5005), 8192);
+    EXPECT_EQ(rig.handler().acked, kSeg * 10u);
+    EXPECT_EQ(rig.conn().send_queued(), 0u);
+}
+
+// Establishes with SACK and timestamps, and gives the connection an RTT sample of `rtt_us`.
+Seq establish_with_rtt(ConnectionRig& rig, uint64_t rtt_us) {
+    const Seq iss = rig.establish(Seq(0), linux_syn_ack());
+    rig.feed(Seq(1), iss + 1, F::kAck, {}, ts(5001), 8192);
+    EXPECT_EQ(rig.conn().send(bytes(100)), 100u);
+    rig.finish_burst();
+    rig.take_sent();
+    rig.advance_us(rtt_us);
+    rig.feed(Seq(1), iss + 101, F::kAck, {}, ts(5002), 8192);
+    return iss + 101;  // the next byte to send
+}
+
+TEST(Connection, TailLossProbeComesAfterTwoRttsNotTheRto) {
+    REQUIRE_TCP_EAL();
+    ConnectionRig rig;
+    const Seq next = establish_with_rtt(rig, 10'000);
+    ASSERT_EQ(rig.conn().send(bytes(1448 * 3)), 1448u * 3);
+    rig.finish_burst();
+    ASSERT_EQ(rig.take_sent().size(), 3u);
+    // All three are lost (no ACK). The probe comes at PTO = max(2*SRTT, 10 ms), long before the RTO.
+    const uint64_t pto = std::max<uint64_t>(2 * uint64_t{rig.conn().snapshot().srtt_us}, 10'000);
+    ASSERT_LT(pto + 5'000, rig.conn().snapshot().rto_us);
+    rig.advance_us(pto - 2'000);
+    EXPECT_TRUE(rig.take_sent().empty()) << "not before the probe timeout";
+    rig.advance_us(4'000);
+    auto sent = rig.take_sent();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].seq, next + 1448 * 2) << "the last segment again: no new data to probe with";
+    EXPECT_EQ(rig.conn().stats().loss_probes, 1u);
+    EXPECT_EQ(rig.conn().stats().timeouts, 0u);
+    // Its ACK SACKs the probe: two segments below it are missing, and recovery repairs them.
+    rig.feed(Seq(1), next, F::kAck, {}, ts_sack(5003, {{next + 1448 * 2, next + 1448 * 3}}), 8192);
+    rig.feed(Seq(1), next, F::kAck, {}, ts_sack(5004, {{next + 1448 * 2, next + 1448 * 3}}), 8192);
+    rig.feed(Seq(1), next, F::kAck, {}, ts_sack(5005, {{next + 1448 * 2, next + 1448 * 3}}), 8192);
+    (void)rig.take_sent();
+    EXPECT_EQ(rig.conn().stats().timeouts, 0u);
+}
+
+TEST(Connection, LostRetransmissionIsSentAgainWithoutWaitingForTheRto) {
+    REQUIRE_TCP_EAL();
+    ConnectionRig rig;
+    const Seq una = establish_with_rtt(rig, 1'000);
+    constexpr uint32_t kSeg = 1448;
+    auto at = [&](uint32_t i) { return una + i * kSeg; };
+    ASSERT_EQ(rig.conn().send(bytes(kSeg * 10)), kSeg * 10u);
+    rig.finish_burst();
+    ASSERT_EQ(rig.take_sent().size(), 10u);
+    // Segment 0 is lost; 1..3 arrive: recovery retransmits 0 (and, with room, more).
+    rig.feed(Seq(1), una, F::kAck, {}, ts_sack(5003, {{at(1), at(4)}}), 8192);
+    auto sent = rig.take_sent();
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(sent[0].seq, at(0));
+    ASSERT_EQ(rig.conn().send(bytes(kSeg * 4)), kSeg * 4u);  // new data for recovery's rule 2
+    rig.feed(Seq(1), una, F::kAck, {}, ts_sack(5004, {{at(1), at(8)}}), 8192);
+    sent = rig.take_sent();
+    bool new_data = false;
+    for (const Sent& s : sent) new_data |= s.seq >= at(10);
+    ASSERT_TRUE(new_data) << "recovery sends new data when the window allows";
+    // The retransmission of 0 is lost too; data sent after it arrives (SACKed up to segment 11).
+    rig.advance_us(2'000);
+    rig.feed(Seq(1), una, F::kAck, {}, ts_sack(5005, {{at(1), at(11)}}), 8192);
+    sent = rig.take_sent();
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(sent[0].seq, at(0)) << "sent again, long before an RTO";
+    EXPECT_EQ(rig.conn().stats().lost_retransmits, 1u);
+    EXPECT_EQ(rig.conn().stats().timeouts, 0u);
+}
+
+TEST(Connection, RecoveryForReorderingIsUndoneByDsack) {
+    REQUIRE_TCP_EAL();
+    ConnectionRig rig;
+    const Seq una = establish_with_rtt(rig, 1'000);
+    constexpr uint32_t kSeg = 1448;
+    auto at = [&](uint32_t i) { return una + i * kSeg; };
+    ASSERT_EQ(rig.conn().send(bytes(kSeg * 10)), kSeg * 10u);
+    rig.finish_burst();
+    rig.take_sent();
+    const uint32_t cwnd_before = rig.conn().snapshot().cwnd_bytes;
+    // Segment 0 is only late: 1..3 are SACKed first, so recovery starts and cwnd is cut.
+    rig.feed(Seq(1), una, F::kAck, {}, ts_sack(5003, {{at(1), at(4)}}), 8192);
+    ASSERT_EQ(rig.conn().stats().fast_retransmits, 1u);
+    EXPECT_LT(rig.conn().snapshot().cwnd_bytes, cwnd_before);
+    // The original arrives: everything acknowledged; then our retransmission arrives as a
+    // duplicate, which the peer reports with a D-SACK block below the ACK (RFC 2883).
+    rig.feed(Seq(1), at(10), F::kAck, {}, ts(5004), 8192);
+    const uint32_t total_retrans = static_cast<uint32_t>(rig.conn().stats().total_retrans);
+    rig.feed(Seq(1), at(10), F::kAck, {}, ts_sack(5005, {{at(0), at(1)}}), 8192);
+    EXPECT_EQ(rig.conn().stats().recoveries_undone, total_retrans == 1 ? 1u : 0u);
+    if (total_retrans == 1) {
+        EXPECT_GE(rig.conn().snapshot().cwnd_bytes, cwnd_before) << "the cut is undone";
+    }
+    EXPECT_EQ(total_retrans, 1u) << "only segment 0 was retransmitted";
 }
 
 TEST(Connection, ZeroWindowIsProbedUntilItOpens) {

@@ -11,7 +11,9 @@
 #include <memory>
 #include <string>
 
+#include "pmd/dpdk/mbuf_meta.hpp"
 #include "pmd/dpdk/offload_port.hpp"
+#include "pmd/packet/frame_parser.hpp"
 #include "pmd/fault/fault_shim.hpp"
 #include "tcp/clock.hpp"
 #include "tcp/endpoint.hpp"
@@ -147,6 +149,108 @@ TEST_P(EndpointPair, EveryByteExactlyOnceBothWays) {
         rte_eth_dev_close(p);
     }
     EXPECT_EQ(mbufs_in_use(), in_use) << "mbufs leaked";
+}
+
+pmd::FaultRates rates(double drop, double reorder, double dup, double delay, double corrupt);
+
+// What the offload engine does in a port's rx path, reduced to its mark: every TCP frame gets DDP
+// metadata naming its own first sequence number and length (as a placement claim names sequence
+// numbers), so the receiver can tell which packet each delivered mbuf came from.
+uint16_t stamp_metadata(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, uint16_t, void*) {
+    for (uint16_t i = 0; i < n; ++i) {
+        const pmd::FrameParse p = pmd::parse_frame({rte_pktmbuf_mtod(pkts[i], const uint8_t*), pkts[i]->data_len},
+                                                   pkts[i]->pkt_len);
+        if (!p.ok()) continue;
+        nvmeddp_pkt_meta meta{};
+        meta.place_seq = p.segment.seq;
+        meta.place_len = p.segment.payload_len;
+        pmd::MbufMeta::set(pkts[i], meta);
+    }
+    return n;
+}
+
+// Checks every delivered mbuf: it carries the metadata of the packet it came from, and its bytes
+// lie inside that packet's sequence range (trimming a retransmission keeps the claims exact).
+class MetadataChecker : public PatternTransfer {
+public:
+    using PatternTransfer::PatternTransfer;
+    void on_data(tcp::Connection& c, std::span<tcp::RxSegment> segments) override {
+        for (const tcp::RxSegment& s : segments) {
+            ++segments_;
+            if (!pmd::MbufMeta::has(s.m)) {
+                ++missing_;
+                continue;
+            }
+            const nvmeddp_pkt_meta* m = pmd::MbufMeta::get(s.m);
+            const tcp::Seq first(m->place_seq);
+            if (s.seq < first || s.seq + s.len > first + m->place_len) ++outside_;
+        }
+        PatternTransfer::on_data(c, segments);
+    }
+    uint64_t segments_ = 0, missing_ = 0, outside_ = 0;
+};
+
+MetadataChecker* g_meta_server = nullptr;
+
+TEST(EndpointMetadata, EveryDeliveredMbufKeepsItsPacketsDdpMetadata) {
+    REQUIRE_TCP_EAL();
+    const unsigned in_use = mbufs_in_use();
+    const PortPair ports = crossed_ports("tcp_meta");
+    ASSERT_NE(ports.a, UINT16_MAX);
+    {
+        // Loss, reordering and duplicates make retransmissions that overlap what arrived: trimmed
+        // copies and out-of-order queueing must keep each packet's metadata with its own bytes.
+        pmd::FaultShimOptions fo;
+        fo.tx = rates(0.02, 0.02, 0.02, 0, 0);
+        fo.pool = pool();
+        std::string err;
+        auto shim = pmd::FaultShim::attach(ports.a, 1, 1, fo, &err);
+        ASSERT_TRUE(shim) << err;
+        // After the shim's callback: the engine sees what the wire delivered.
+        const rte_eth_rxtx_callback* cb = rte_eth_add_rx_callback(ports.b, 0, &stamp_metadata, nullptr);
+        ASSERT_NE(cb, nullptr);
+        tcp::EndpointConfig ca;
+        ca.port = ports.a;
+        ca.local_ip = tcp::IpAddress::v4(192, 0, 2, 2);
+        ca.mac.bytes = {0x02, 0, 0, 0, 0, 2};
+        ca.pool = pool();
+        ca.connection.rcv_buf = 256 * 1024;
+        ca.connection.ooo_segments = 256;
+        tcp::EndpointConfig cb_cfg = ca;
+        cb_cfg.port = ports.b;
+        cb_cfg.local_ip = tcp::IpAddress::v4(192, 0, 2, 1);
+        cb_cfg.mac.bytes = {0x02, 0, 0, 0, 0, 1};
+        auto a = tcp::Endpoint::create(ca, &err);
+        ASSERT_TRUE(a) << err;
+        auto b = tcp::Endpoint::create(cb_cfg, &err);
+        ASSERT_TRUE(b) << err;
+        PatternTransfer client(PatternTransfer::bulk(2u << 20, 0), 0, 1);
+        MetadataChecker server(PatternTransfer::bulk(0, 2u << 20), 1, 0);
+        g_meta_server = &server;
+        ASSERT_TRUE(b->listen(
+            4420, [](void*, tcp::Connection&) -> tcp::ConnectionHandler* { return std::exchange(g_meta_server, nullptr); },
+            nullptr, &err));
+        ASSERT_NE(a->connect(cb_cfg.local_ip, 4420, &client, &err), nullptr) << err;
+        uint64_t now = tcp::tsc_now_us();
+        const uint64_t end = now + 300'000'000;
+        while (!(client.closed() && server.closed()) && now < end) {
+            now += 20;
+            a->poll(now);
+            b->poll(now);
+            shim->flush_tx(0);
+        }
+        EXPECT_TRUE(server.complete()) << b->info();
+        EXPECT_GT(server.segments_, 1000u);
+        EXPECT_EQ(server.missing_, 0u) << "delivered mbufs without their packet's metadata";
+        EXPECT_EQ(server.outside_, 0u) << "delivered bytes outside the packet their metadata names";
+        EXPECT_GT(shim->tx_counters().duplicated + shim->tx_counters().reordered, 0u);
+        rte_eth_remove_rx_callback(ports.b, 0, cb);
+    }
+    for (uint16_t p : {ports.a, ports.b}) {
+        rte_eth_dev_stop(p);
+        rte_eth_dev_close(p);
+    }
+    EXPECT_EQ(mbufs_in_use(), in_use);
 }
 
 pmd::FaultRates rates(double drop, double reorder, double dup, double delay, double corrupt) {

@@ -42,13 +42,15 @@ struct Options {
     uint64_t send = 0;
     uint64_t rr_count = 0, rr_req = 0, rr_resp = 0;
     unsigned timeout_s = 120;
+    double max_stall_ms = 0;  // 0: not checked
 };
 
 [[noreturn]] void usage(const char* why) {
     if (why != nullptr) std::fprintf(stderr, "kernel_peer: %s\n", why);
     std::fprintf(stderr,
                  "usage: tcp_kernel_peer (--listen | --connect) ADDR:PORT [--expect BYTES] [--send BYTES]\n"
-                 "                       [--rr COUNT:REQ:RESP] [--timeout SECONDS] [--as-ours]\n"
+                 "                       [--rr COUNT:REQ:RESP] [--timeout SECONDS] [--as-ours] [--max-stall-ms MS]\n"
+                 "  --max-stall-ms: fail when nothing moved for longer than this (a bound on RTO stalls)\n"
                  "  --as-ours: send and check the pattern as our endpoint does (a kernel-to-kernel baseline)\n");
     std::exit(why ? 2 : 0);
 }
@@ -100,6 +102,8 @@ Options parse(int argc, char** argv) {
             o.rr_count = c;
             o.rr_req = q;
             o.rr_resp = r;
+        } else if (a == "--max-stall-ms") {
+            o.max_stall_ms = std::atof(val());
         } else if (a == "--as-ours") {
             kToKernel = 1;
             kFromKernel = 0;
@@ -177,12 +181,20 @@ int main(int argc, char** argv) {
     auto last_progress = start;
     double longest_stall_ms = 0;
 
-    while (!failed && !eof) {
+    // Until both directions are done: everything sent (then our FIN), and the peer's FIN read.
+    while (!failed && !(eof && sent == total_out)) {
         if (sent == total_out && !shut) {
             shutdown(s, SHUT_WR);
             shut = true;
         }
-        pollfd p{s, static_cast<short>(POLLIN | (sent < allowed_out ? POLLOUT : 0)), 0};
+        const short events = static_cast<short>((eof ? 0 : POLLIN) | (sent < allowed_out ? POLLOUT : 0));
+        if (events == 0) {
+            std::printf("kernel peer: FAILED: the peer closed before the request it owed (sent %llu of %llu)\n",
+                        static_cast<unsigned long long>(sent), static_cast<unsigned long long>(total_out));
+            failed = true;
+            break;
+        }
+        pollfd p{s, events, 0};
         const int r = ::poll(&p, 1, 100);
         const auto now = Clock::now();
         if (std::chrono::duration_cast<std::chrono::seconds>(now - start).count() >= o.timeout_s) {
@@ -194,7 +206,7 @@ int main(int argc, char** argv) {
         }
         if (r <= 0) continue;
         bool moved = false;
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (!eof && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
             const ssize_t n = read(s, buf.data(), buf.size());
             if (n > 0) {
                 const size_t bad = first_mismatch(kToKernel, got, {buf.data(), static_cast<size_t>(n)});
@@ -250,6 +262,11 @@ int main(int argc, char** argv) {
     }
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
     print_tcp_info(s, longest_stall_ms);
+    if (!failed && o.max_stall_ms > 0 && longest_stall_ms > o.max_stall_ms) {
+        std::printf("kernel peer: FAILED: nothing moved for %.1f ms, more than the %.1f ms allowed\n",
+                    longest_stall_ms, o.max_stall_ms);
+        failed = true;
+    }
     close(s);
     if (failed) return 1;
     std::printf("kernel peer: OK: received %llu bytes exact and in order, sent %llu, closed in order (%.2f s, %.1f MB/s in, "
