@@ -46,6 +46,9 @@ void NewRenoCongestion::grow(uint32_t acked) noexcept {
 bool NewRenoCongestion::on_new_ack(uint32_t acked, Seq new_una, uint32_t flight_before) noexcept {
     dup_acks_ = 0;
     if (acked == 0) return false;
+    // Past the last recovery point nothing can echo that episode any more: forget it, before the
+    // serial comparison with it turns around 2 GiB later.
+    if (!in_recovery_ && recover_set_ && new_una > recover_) recover_set_ = false;
     if (!in_recovery_) {
         grow(acked);
         return false;
@@ -115,6 +118,7 @@ void NewRenoCongestion::enter_sack_recovery(uint32_t flight, Seq snd_max) noexce
 
 bool NewRenoCongestion::on_sack_new_ack(uint32_t acked, Seq new_una) noexcept {
     dup_acks_ = 0;
+    if (!in_recovery_ && recover_set_ && new_una > recover_) recover_set_ = false;
     if (!in_recovery_) {
         if (acked > 0) grow(acked);
         return false;

@@ -65,6 +65,7 @@ void Connection::reset_state() {
     sack_dupacks_ = 0;
     tlp_armed_ = tlp_sent_ = false;
     undo_possible_ = rxt_head_valid_ = false;
+    sws_override_ = zero_window_answered_ = invalid_ack_sent_ = false;
     notify_connected_ = notify_peer_closed_ = notify_closed_ = closed_notified_ = false;
     notify_acked_ = 0;
     released_ = false;
@@ -192,12 +193,16 @@ void Connection::after_burst() {
         notify_connected_ = false;
         if (handler_ != nullptr) handler_->on_connected(*this);
     }
-    if (rq_.ready_count() > 0) {
+    // deliver() may move out-of-order segments that became in order into the ready list as it
+    // finishes (when the list was full): deliver until it is empty, then see whether the FIN now is.
+    while (rq_.ready_count() > 0) {
         rq_.deliver([this](std::span<RxSegment> segments) {
             for (const RxSegment& s : segments) stats_.bytes_received += s.len;
             if (handler_ != nullptr) handler_->on_data(*this, segments);
         });
+        process_fin_if_in_order();
     }
+    if (notify_peer_closed_ && state_ == TcpState::Closed) notify_peer_closed_ = false;
     if (notify_acked_ > 0) {
         const uint64_t acked = notify_acked_;
         notify_acked_ = 0;
@@ -317,6 +322,22 @@ void Connection::rto_expired() {
     }
     if (snd_una_ == snd_max_) return;
     ++stats_.timeouts;
+    if (snd_wnd_ == 0) {
+        // The peer shrank its window to zero with our data in flight: the retransmission becomes a
+        // window probe (the head segment, outside the window), and the RTO backs off; the peer's
+        // answers (ACKs with window 0) show it is alive, so they do not count toward giving up.
+        if (!zero_window_answered_ && retrans_cur_ >= config_.max_retransmits) {
+            finish(TcpError::TimedOut);
+            return;
+        }
+        if (!zero_window_answered_) ++retrans_cur_;
+        zero_window_answered_ = false;
+        rtt_.backoff();
+        ++stats_.window_probes;
+        retransmit(snd_una_, std::min(effective_mss(), snd_una_ < sq_.end() ? snd_una_.bytes_to(sq_.end()) : 0u));
+        arm_rto();
+        return;
+    }
     if (retrans_cur_ >= config_.max_retransmits) {
         finish(TcpError::TimedOut);
         return;
@@ -336,10 +357,22 @@ void Connection::rto_expired() {
     arm_rto();
 }
 
+void Connection::retry_soon() {
+    // A send failed for lack of mbufs: come back in a millisecond when no other timer would (with
+    // nothing in flight, no ACK brings us back either).
+    if (!TimerWheel::armed(persist_timer_) && !TimerWheel::armed(rto_timer_)) {
+        ctx_.timers->arm(persist_timer_, ctx_.now_us + 1'000);
+    }
+}
+
 void Connection::on_persist(Timer& t) {
     Connection& c = owner_of(t);
-    c.dirty();
-    if (c.snd_wnd_ > 0 || c.snd_nxt_ >= c.sq_.end() || !synchronized(c.state_)) return;
+    c.dirty();  // after_burst runs output() and any ACK still owed
+    if (c.snd_nxt_ >= c.sq_.end() || !synchronized(c.state_)) return;
+    if (c.snd_wnd_ > 0) {
+        c.sws_override_ = true;  // a window too small for a full segment: send what fits now
+        return;
+    }
     // A probe the peer must answer with its window: an ACK for a byte it already has.
     c.send_segment(c.snd_una_ - 1, 0, flags::kAck);
     ++c.stats_.window_probes;
@@ -358,7 +391,14 @@ void Connection::on_delack(Timer& t) {
 
 void Connection::on_life(Timer& t) {
     Connection& c = owner_of(t);
-    if (c.state_ == TcpState::TimeWait || c.state_ == TcpState::FinWait2) c.finish(TcpError::None);
+    if (c.state_ == TcpState::TimeWait) {
+        c.finish(TcpError::None);
+    } else if (c.state_ == TcpState::FinWait2) {
+        // The peer sent nothing for fin_wait2_us and never closed its side: we give up on it, and
+        // say so (to the peer with a reset, to the application as a timeout), never as a close.
+        c.send_rst(c.snd_max_, c.rq_.rcv_nxt(), true);
+        c.finish(TcpError::TimedOut);
+    }
 }
 
 ConnectionSnapshot Connection::snapshot() const noexcept {

@@ -138,6 +138,7 @@ private:
     // input() by state
     void input_syn_sent(InSegment& s);
     bool acceptable(const InSegment& s) const noexcept;
+    bool invalid_ack_allowed() noexcept;
     bool process_ack(InSegment& s);  // false: the segment is finished with (dropped or answered)
     void process_data(InSegment& s);
     void process_fin_if_in_order();
@@ -166,6 +167,7 @@ private:
     static void on_life(Timer& t);
     void rto_expired();
     void send_loss_probe();
+    void retry_soon();
     bool loss_probe_allowed() const noexcept;
     void arm_rto();
     void enter_time_wait();
@@ -249,6 +251,10 @@ private:
     uint64_t rtt_start_us_ = 0;
     uint32_t retrans_cur_ = 0;   // consecutive timeouts of the segment at snd_una (and SYN retries)
     uint32_t persist_backoff_ = 0;
+    bool sws_override_ = false;
+    bool zero_window_answered_ = false;  // an ACK came while the peer's window was zero       // the persist timer fired with a small window: send what fits
+    uint64_t last_invalid_ack_us_ = 0; // rate limit for answers to invalid segments (RFC 5961 7)
+    bool invalid_ack_sent_ = false;
 
     // Notifications that wait for after_burst()
     bool notify_connected_ = false;

@@ -41,6 +41,16 @@ void Connection::take_peer_options(const TcpOptions& o, bool syn_ack) {
     sack_ok_ = config_.sack && o.sack_permitted;
 }
 
+bool Connection::invalid_ack_allowed() noexcept {
+    // RFC 5961 7 (and Linux's tcp_invalid_ratelimit): answers to segments we do not accept (out of
+    // window, challenge ACKs, ACKs of unsent data) are limited to one per 500 ms per connection, so
+    // two ends that disagree cannot keep each other answering at line rate.
+    if (invalid_ack_sent_ && ctx_.now_us - last_invalid_ack_us_ < 500'000) return false;
+    invalid_ack_sent_ = true;
+    last_invalid_ack_us_ = ctx_.now_us;
+    return true;
+}
+
 bool Connection::acceptable(const InSegment& s) const noexcept {
     // RFC 9293 3.10.7.4 with Linux's leniency at the left edge: a segment counts when it reaches the
     // point we last acknowledged (rcv_wup, our last ACK) and starts inside the window. The strict
@@ -91,8 +101,10 @@ void Connection::input(InSegment& s) {
         // In SYN-RECEIVED the peer has not seen our SYN-ACK yet (its SYN came again): send that.
         if (state_ == TcpState::SynReceived) {
             send_syn();
-        } else {
-            ack_now_ = true;  // tells the peer where we are (a lost ACK, a retransmission)
+        } else if (s.len > 0 || invalid_ack_allowed()) {
+            // Old data (a retransmission after our ACK was lost) is answered every time, the
+            // peer needs that ACK to move on; anything else at the limited rate.
+            ack_now_ = true;
         }
         return;
     }
@@ -103,8 +115,10 @@ void Connection::input(InSegment& s) {
         // blind, so it gets a challenge ACK, which a real peer answers with an exact RST.
         const Seq nxt = rq_.rcv_nxt() + (fin_received_ ? 1u : 0u);
         if (s.seq != nxt) {
-            ++stats_.challenge_acks;
-            ack_now_ = true;
+            if (invalid_ack_allowed()) {
+                ++stats_.challenge_acks;
+                ack_now_ = true;
+            }
             return;
         }
         finish(state_ == TcpState::SynReceived ? TcpError::Refused : TcpError::Reset);
@@ -119,8 +133,10 @@ void Connection::input(InSegment& s) {
             return;
         }
         // RFC 5961 4.2: a SYN on a synchronized connection gets a challenge ACK whatever its seq.
-        ++stats_.challenge_acks;
-        ack_now_ = true;
+        if (invalid_ack_allowed()) {
+            ++stats_.challenge_acks;
+            ack_now_ = true;
+        }
         return;
     }
 
@@ -129,8 +145,8 @@ void Connection::input(InSegment& s) {
         return;
     }
 
-    // RFC 7323 4.3: remember the peer's timestamp of the segment that covers our last ACK.
-    if (ts_ok_ && s.options.has_timestamps && s.seq <= last_ack_sent_) ts_recent_ = s.options.ts_val;
+    // Still on a FIN-WAIT-2 connection that receives: its timeout counts from the last segment.
+    if (state_ == TcpState::FinWait2) ctx_.timers->arm(life_timer_, ctx_.now_us + config_.fin_wait2_us);
 
     if (!process_ack(s)) return;
 
@@ -150,6 +166,9 @@ void Connection::input(InSegment& s) {
             break;
         default:
             // CLOSE-WAIT, CLOSING, LAST-ACK: the peer's FIN came already; nothing after it counts.
+            // A segment with sequence space here is a retransmission (its FIN, when our ACK of it
+            // was lost): ACK it again, or the peer retries until it gives up.
+            if (seg_space(s) > 0) ack_now_ = true;
             drop_payload(s);
             break;
     }
@@ -200,6 +219,7 @@ void Connection::input_syn_sent(InSegment& s) {
     state_ = TcpState::Established;
     notify_connected_ = true;
     rcv_adv_ = rq_.rcv_nxt();
+    window_to_advertise(false);  // the window our SYN offered, so data on the SYN-ACK fits it
     ack_now_ = true;
     // Data on a SYN-ACK is legal (not with our SYN carrying none, but a peer may): take it.
     if (s.len > 0) {
@@ -226,10 +246,23 @@ bool Connection::process_ack(InSegment& s) {
 
     if (s.ack > snd_max_) {
         // RFC 9293: an ACK for something not yet sent is answered with an ACK and dropped.
-        ack_now_ = true;
+        if (invalid_ack_allowed()) ack_now_ = true;
         drop_payload(s);
         return false;
     }
+    // RFC 5961 5: an ACK further back than any window the peer could have seen is blind (an
+    // injection attempt, or a very stale segment): challenge ACK, and its data is not taken.
+    if (s.ack < snd_una_ - std::max(max_snd_wnd_, effective_mss())) {
+        if (invalid_ack_allowed()) {
+            ++stats_.challenge_acks;
+            ack_now_ = true;
+        }
+        drop_payload(s);
+        return false;
+    }
+    // RFC 7323 4.3: remember the peer's timestamp of the segment that covers our last ACK, once
+    // the segment is known to be good (a bogus one must not poison PAWS for the real ones).
+    if (ts_ok_ && s.options.has_timestamps && s.seq <= last_ack_sent_) ts_recent_ = s.options.ts_val;
 
     const uint32_t scaled_window = uint32_t{s.window} << snd_wscale_;
     const Seq old_una = snd_una_;
@@ -278,8 +311,10 @@ bool Connection::process_ack(InSegment& s) {
         sack_on_ack(s, snd_una_ > old_una, classic_dup);
     }
 
-    // Window update (RFC 9293 3.10.7.4): only from a segment not older than the last one used.
-    if (snd_wl1_ < s.seq || (snd_wl1_ == s.seq && snd_wl2_ <= s.ack)) {
+    if (snd_wnd_ == 0 && s.ack >= snd_una_) zero_window_answered_ = true;
+    // Window update (RFC 9293 3.10.7.4): only from a segment not older than the last one used,
+    // whose ACK is not below snd_una.
+    if (s.ack >= snd_una_ && (snd_wl1_ < s.seq || (snd_wl1_ == s.seq && snd_wl2_ <= s.ack))) {
         snd_wnd_ = scaled_window;
         max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
         snd_wl1_ = s.seq;

@@ -46,7 +46,8 @@ uint16_t Connection::window_to_advertise(bool syn) noexcept {
         rcv_adv_ = nxt + field;
         return static_cast<uint16_t>(field);
     }
-    const uint32_t field = std::min<uint32_t>(space >> rcv_wscale_, 0xFFFF);
+    // Rounded up: rounding down would move the right edge we hold left by up to 2^wscale - 1 bytes.
+    const uint32_t field = std::min<uint32_t>((space + (1u << rcv_wscale_) - 1) >> rcv_wscale_, 0xFFFF);
     const Seq edge = nxt + (field << rcv_wscale_);
     if (edge > rcv_adv_) rcv_adv_ = edge;
     return static_cast<uint16_t>(field);
@@ -56,6 +57,7 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
     rte_mbuf* hdr = rte_pktmbuf_alloc(ctx_.pool);
     if (hdr == nullptr) {
         ++stats_.tx_no_mbuf;
+        retry_soon();
         return false;
     }
     const bool syn = tcp_flags & flags::kSyn;
@@ -92,13 +94,14 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
         frame = ctx_.builder->build_copy(hdr, route_, f, {});
     } else if (len <= kCopyBelow || (ctx_.linear_tx && len <= kMaxLinearPayload)) {
         std::array<uint8_t, kMaxLinearPayload> bytes;
-        sq_.copy_out(seq, len, bytes.data());
-        frame = ctx_.builder->build_copy(hdr, route_, f, {bytes.data(), len});
+        // Only bytes the application gave ever go out: a range not queued fails the send.
+        if (sq_.copy_out(seq, len, bytes.data())) frame = ctx_.builder->build_copy(hdr, route_, f, {bytes.data(), len});
     } else {
         rte_mbuf* payload = sq_.slice(seq, len, ctx_.pool);
         if (payload == nullptr) {
             rte_pktmbuf_free(hdr);
             ++stats_.tx_no_mbuf;
+            retry_soon();
             return false;
         }
         frame = ctx_.builder->build(hdr, route_, f, payload);
@@ -107,6 +110,7 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
     if (frame == nullptr) {
         rte_pktmbuf_free(hdr);
         ++stats_.tx_no_mbuf;
+        retry_soon();
         return false;
     }
     ++stats_.segs_out;
@@ -170,12 +174,7 @@ void Connection::retransmit_head() {
     const Seq data_end = sq_.end();
     const uint32_t mss = effective_mss();
     if (snd_una_ < data_end) {
-        const uint32_t len = std::min(mss, snd_una_.bytes_to(data_end));
-        const bool fin = fin_sent_ && snd_una_ + len == data_end && len < mss;
-        if (send_segment(snd_una_, len, static_cast<uint8_t>(flags::kAck | (fin ? flags::kFin : 0)))) {
-            ++stats_.total_retrans;
-            stats_.bytes_retrans += len;
-        }
+        retransmit(snd_una_, std::min(mss, snd_una_.bytes_to(data_end)));  // with the FIN when it is last
     } else if (fin_sent_ && !fin_acked_) {
         if (send_segment(snd_una_, 0, flags::kAck | flags::kFin)) ++stats_.total_retrans;
     }
@@ -188,6 +187,7 @@ bool Connection::retransmit(Seq seq, uint32_t len) {
     if (seq < snd_una_ || seq >= data_end) return false;
     len = std::min(len, seq.bytes_to(data_end));
     const bool fin = fin_sent_ && seq + len == data_end;
+    rtt_timing_ = false;  // Karn: no RTT sample once anything is sent twice
     if (!send_segment(seq, len, static_cast<uint8_t>(flags::kAck | (fin ? flags::kFin : 0)))) return false;
     ++stats_.total_retrans;
     stats_.bytes_retrans += len;
@@ -301,7 +301,8 @@ void Connection::output() {
         }
         // Sender-side silly window avoidance (RFC 9293 3.8.6.2.1): a short segment only when it
         // empties the queue or the window is at least half the largest the peer offered.
-        if (len < mss && len < available && len < max_snd_wnd_ / 2) break;
+        if (len < mss && len < available && len < max_snd_wnd_ / 2 && !sws_override_) break;
+        sws_override_ = false;
         const bool fin = fin_pending_ && snd_nxt_ + len == data_end;
         const uint8_t f = static_cast<uint8_t>(flags::kAck | flags::kPsh | (fin ? flags::kFin : 0));
         if (!send_segment(snd_nxt_, len, f)) break;
@@ -325,9 +326,10 @@ void Connection::output() {
     }
     // RFC 8985 7.2: the probe timeout counts from the last new segment sent.
     if (sent_new && !tlp_armed_ && loss_probe_allowed()) arm_rto();
-    // Data waits and the peer's window is shut with nothing in flight: only a probe will tell us
-    // when it opens (RFC 9293 3.8.6.1), since the ACK that opens it may be lost.
-    if (snd_wnd_ == 0 && snd_nxt_ < data_end && snd_una_ == snd_max_ && !TimerWheel::armed(persist_timer_)) {
+    // Data waits with nothing in flight, so no ACK will come by itself: the window is shut (only a
+    // probe tells us when it opens, RFC 9293 3.8.6.1, since the ACK that opens it may be lost) or
+    // too small to be worth a segment (the SWS override timer of 3.8.6.2.1 sends what fits).
+    if (snd_nxt_ < data_end && snd_una_ == snd_max_ && !TimerWheel::armed(persist_timer_)) {
         ctx_.timers->arm(persist_timer_, ctx_.now_us + rtt_.rto_us());
     }
 }

@@ -25,8 +25,19 @@ constexpr uint64_t kWheelTickUs = 1000;
 // Later segments of a received frame the checksum walks (a jumbo frame in 2 KiB mbufs needs 5).
 constexpr size_t kMaxChunks = 64;
 
-IpAddress ipv4_of(const uint8_t* p) {
-    return IpAddress::v4(p[0], p[1], p[2], p[3]);
+// The source and destination address of a parsed segment's IP header, either family.
+IpAddress address_at(std::span<const uint8_t> first, const pmd::TcpSegment& seg, bool source) {
+    IpAddress a;
+    if (seg.flow.family == pmd::IpFamily::Ipv4) {
+        const size_t at = seg.l3_offset + (source ? offsetof(pmd::Ipv4Header, src) : offsetof(pmd::Ipv4Header, dst));
+        a.family = IpAddress::Family::V4;
+        std::copy_n(first.data() + at, 4, a.bytes.data());
+    } else {
+        const size_t at = seg.l3_offset + (source ? offsetof(pmd::Ipv6Header, src) : offsetof(pmd::Ipv6Header, dst));
+        a.family = IpAddress::Family::V6;
+        std::copy_n(first.data() + at, 16, a.bytes.data());
+    }
+    return a;
 }
 
 // The TCP checksum of a received frame, from the port's verdict where it gave one.
@@ -65,7 +76,7 @@ std::unique_ptr<Endpoint> Endpoint::create(const EndpointConfig& config, std::st
         return nullptr;
     };
     if (config.pool == nullptr) return fail("no mbuf pool given");
-    if (!config.local_ip.is_v4()) return fail("local address must be IPv4 (IPv6 is not supported yet)");
+    if (!config.local_ip.is_v4() && !config.local_ip.is_v6()) return fail("no local address (IPv4 or IPv6) given");
     if (config.max_connections == 0) return fail("max_connections must be at least 1");
     if (config.first_local_port == 0 || config.first_local_port > config.last_local_port)
         return fail("local port range is empty");
@@ -74,7 +85,10 @@ std::unique_ptr<Endpoint> Endpoint::create(const EndpointConfig& config, std::st
     rte_ether_addr mac;
     if (rte_eth_macaddr_get(config.port, &mac) != 0) return fail("cannot read the port's MAC address");
 
-    std::unique_ptr<Endpoint> e(new Endpoint(config));
+    EndpointConfig adjusted = config;
+    // An IPv6 header is 20 bytes longer: the MSS we announce shrinks by as much (1440 at MTU 1500).
+    if (config.local_ip.is_v6() && adjusted.connection.mss > 20) adjusted.connection.mss -= 20;
+    std::unique_ptr<Endpoint> e(new Endpoint(adjusted));
     std::memcpy(e->mac_.bytes.data(), mac.addr_bytes, 6);
     if (!config.mac.is_zero()) e->mac_ = config.mac;
     e->ctx_.pool = config.pool;
@@ -90,7 +104,7 @@ std::unique_ptr<Endpoint> Endpoint::create(const EndpointConfig& config, std::st
     e->ctx_.released = &Endpoint::on_released;
     e->connections_.reserve(config.max_connections);
     for (uint32_t i = 0; i < config.max_connections; ++i) {
-        e->connections_.push_back(std::make_unique<Connection>(config.connection, e->ctx_));
+        e->connections_.push_back(std::make_unique<Connection>(e->config_.connection, e->ctx_));
         e->connections_.back()->slot = i;
     }
     for (uint32_t i = config.max_connections; i-- > 0;) e->free_.push_back(e->connections_[i].get());
@@ -128,7 +142,8 @@ Route Endpoint::route_to(const IpAddress& remote, const MacAddress& mac, uint16_
 uint32_t Endpoint::bucket_of(const IpAddress& remote, uint16_t remote_port, uint16_t local_port) const noexcept {
     uint32_t h = 2166136261u;
     auto mix = [&h](uint8_t b) { h = (h ^ b) * 16777619u; };
-    for (size_t i = 0; i < 4; ++i) mix(remote.bytes[i]);
+    const size_t len = remote.is_v6() ? 16 : 4;
+    for (size_t i = 0; i < len; ++i) mix(remote.bytes[i]);
     mix(static_cast<uint8_t>(remote_port));
     mix(static_cast<uint8_t>(remote_port >> 8));
     mix(static_cast<uint8_t>(local_port));
@@ -189,7 +204,10 @@ Connection* Endpoint::connect(const IpAddress& remote, uint16_t remote_port, Con
         if (error != nullptr) *error = why;
         return nullptr;
     };
-    if (!remote.is_v4()) return fail("peer address must be IPv4 (IPv6 is not supported yet)");
+    if (remote.family != config_.local_ip.family) {
+        return fail("peer " + remote.to_string() + " is not of the local address's family (" +
+                    config_.local_ip.to_string() + ")");
+    }
     if (remote_port == 0) return fail("peer port 0");
     if (handler == nullptr) return fail("no handler");
     const uint16_t local_port = pick_local_port(remote, remote_port);
@@ -205,7 +223,14 @@ Connection* Endpoint::connect(const IpAddress& remote, uint16_t remote_port, Con
     // Not yet in the table: a CLOSED slot with its route, so lookups of its tuple find it once open.
     resolving_.push_back(r);
     ++stats_.connections_opened;
-    resolve_pending();
+    // The handler hears only from poll(), never from inside connect(). A peer that did not answer
+    // before is asked again now: it may be back.
+    MacAddress mac;
+    switch (neighbours_.resolve(remote, ctx_.now_us, &mac)) {
+        case NeighbourTable::Resolution::Failed: neighbours_.forget(remote); break;
+        case NeighbourTable::Resolution::SendRequest: solicit(remote); break;
+        default: break;
+    }
     return c;
 }
 
@@ -233,10 +258,7 @@ void Endpoint::resolve_pending() {
         Resolving& r = resolving_[i];
         MacAddress mac;
         const auto state = neighbours_.resolve(r.route.dst_ip, ctx_.now_us, &mac);
-        if (state == NeighbourTable::Resolution::SendRequest) {
-            send_arp(1, MacAddress::broadcast(), MacAddress{}, r.route.dst_ip);
-            ++stats_.arp_requests_sent;
-        }
+        if (state == NeighbourTable::Resolution::SendRequest) solicit(r.route.dst_ip);
         if (state == NeighbourTable::Resolution::Resolved) {
             r.route.dst_mac = mac;
             Connection* c = r.connection;
@@ -258,6 +280,44 @@ void Endpoint::resolve_pending() {
         resolving_[i] = resolving_.back();
         resolving_.pop_back();
     }
+}
+
+void Endpoint::solicit(const IpAddress& target) {
+    ++stats_.arp_requests_sent;
+    if (target.is_v4()) {
+        send_arp(1, MacAddress::broadcast(), MacAddress{}, target);
+        return;
+    }
+    rte_mbuf* m = rte_pktmbuf_alloc(config_.pool);
+    if (m == nullptr) return;
+    if (!build_neighbor_solicitation(m, mac_, config_.local_ip, target, config_.has_vlan, config_.vlan_tci)) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    tx_.push(m);
+}
+
+void Endpoint::receive_nd(const NdMessage& msg, const MacAddress& eth_src) {
+    ++stats_.rx_nd;
+    if (!config_.local_ip.is_v6()) return;
+    if (msg.type == NdMessage::Type::Solicitation) {
+        // Only for our address, and not a duplicate-address probe (from ::), which we do not answer:
+        // the address is configured, not being claimed.
+        if (msg.target != config_.local_ip || msg.link_addr.is_zero()) return;
+        neighbours_.learn(msg.src_ip, msg.link_addr, ctx_.now_us);
+        rte_mbuf* m = rte_pktmbuf_alloc(config_.pool);
+        if (m == nullptr) return;
+        if (!build_neighbor_advertisement(m, mac_, config_.local_ip, eth_src, msg.src_ip, true, config_.has_vlan,
+                                          config_.vlan_tci)) {
+            rte_pktmbuf_free(m);
+            return;
+        }
+        ++stats_.arp_replies_sent;
+        tx_.push(m);
+        return;
+    }
+    // An advertisement: the target's link address (its option, else the frame's source).
+    neighbours_.learn(msg.target, msg.link_addr.is_zero() ? eth_src : msg.link_addr, ctx_.now_us);
 }
 
 void Endpoint::send_arp(uint16_t op, const MacAddress& eth_dst, const MacAddress& target_mac,
@@ -329,6 +389,12 @@ void Endpoint::receive(rte_mbuf* m) {
             rte_pktmbuf_free(m);
             return;
         }
+        MacAddress eth_src;
+        if (std::optional<NdMessage> nd = parse_nd(first, &eth_src)) {
+            receive_nd(*nd, eth_src);
+            rte_pktmbuf_free(m);
+            return;
+        }
     }
     receive_tcp(m);
 }
@@ -346,10 +412,10 @@ void Endpoint::receive_tcp(rte_mbuf* m) {
         return;
     }
     const pmd::TcpSegment& seg = parsed.segment;
-    const IpAddress dst = ipv4_of(first.data() + seg.l3_offset + offsetof(pmd::Ipv4Header, dst));
+    const IpAddress dst = address_at(first, seg, false);
     const bool vlan_ok = config_.has_vlan ? (seg.vlan_count == 1 && seg.vlan_ids[0] == (config_.vlan_tci & 0x0FFF))
                                           : seg.vlan_count == 0;
-    if (seg.flow.family != pmd::IpFamily::Ipv4 || dst != config_.local_ip || !vlan_ok) {
+    if (dst != config_.local_ip || !vlan_ok) {
         ++stats_.rx_not_for_us;
         rte_pktmbuf_free(m);
         return;
@@ -371,7 +437,7 @@ void Endpoint::receive_tcp(rte_mbuf* m) {
     const OptionsParse op = parse_options(first.subspan(options_at, tcp_header_len - sizeof(pmd::TcpHeader)));
     s.options = op.options;
     s.options_bad = op.error != OptionsError::None;
-    const IpAddress src = ipv4_of(first.data() + seg.l3_offset + offsetof(pmd::Ipv4Header, src));
+    const IpAddress src = address_at(first, seg, true);
     const uint16_t src_port = seg.flow.src_port;
     const uint16_t dst_port = seg.flow.dst_port;
     const MacAddress src_mac = [&] {

@@ -7,8 +7,8 @@
 // data and send, and transmits everything in one tx burst. Connections, their queues and the timer
 // wheel are allocated when the endpoint is created; the data path then takes only mbufs.
 //
-// Limits of this version: IPv4 peers on the local link (no routing, no IPv6 neighbour discovery
-// yet), one optional VLAN tag, no TSO/LRO. See README.md's tcp/ section.
+// One local address, IPv4 (ARP) or IPv6 (neighbour discovery); peers on the local link (no routing);
+// one optional VLAN tag; no TSO/LRO. See README.md's tcp/ section.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -20,6 +20,7 @@
 
 #include "tcp/addresses.hpp"
 #include "tcp/arp.hpp"
+#include "tcp/ndp.hpp"
 #include "tcp/connection.hpp"
 #include "tcp/connection_config.hpp"
 #include "tcp/frame_builder.hpp"
@@ -32,7 +33,7 @@ struct EndpointConfig {
     uint16_t port = 0;
     uint16_t rx_queue = 0;
     uint16_t tx_queue = 0;
-    IpAddress local_ip;            // IPv4 for now
+    IpAddress local_ip;            // IPv4 or IPv6; peers are of the same family
     MacAddress mac;                // zero: the port's own address
     bool has_vlan = false;         // send with this 802.1Q tag and take only frames that carry it
     uint16_t vlan_tci = 0;
@@ -49,13 +50,14 @@ struct EndpointStats {
     uint64_t rx_frames = 0;
     uint64_t rx_tcp = 0;            // segments handed to a connection
     uint64_t rx_arp = 0;
+    uint64_t rx_nd = 0;             // IPv6 neighbour solicitations and advertisements
     uint64_t rx_not_for_us = 0;     // another address, another VLAN, our own frames echoed, not IP/ARP
     uint64_t rx_bad_frame = 0;      // frames the parser refused (truncated, bad lengths, fragments)
     uint64_t rx_bad_checksum = 0;   // IPv4 header or TCP checksum wrong: dropped
     uint64_t rx_no_connection = 0;  // segments for no connection (answered with RST unless RST)
     uint64_t rsts_sent = 0;
-    uint64_t arp_requests_sent = 0;
-    uint64_t arp_replies_sent = 0;
+    uint64_t arp_requests_sent = 0;  // and neighbour solicitations (IPv6)
+    uint64_t arp_replies_sent = 0;   // and neighbour advertisements
     uint64_t connections_opened = 0;
     uint64_t connections_refused = 0;  // SYNs to a port nobody listens on, or no free slot
 };
@@ -106,6 +108,8 @@ private:
     explicit Endpoint(const EndpointConfig& config);
     void receive(rte_mbuf* m);
     void receive_arp(const ArpMessage& msg);
+    void receive_nd(const NdMessage& msg, const MacAddress& eth_src);
+    void solicit(const IpAddress& target);
     void receive_tcp(rte_mbuf* m);
     void reply_rst(const Route& route, const InSegment& s);
     void send_arp(uint16_t op, const MacAddress& eth_dst, const MacAddress& target_mac, const IpAddress& target_ip);

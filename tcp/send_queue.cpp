@@ -174,8 +174,9 @@ rte_mbuf* SendQueue::slice(Seq seq, uint32_t len, rte_mempool* pool) noexcept {
     return head;
 }
 
-void SendQueue::copy_out(Seq seq, uint32_t len, uint8_t* dst) const noexcept {
-    if (len == 0 || !holds(seq, len)) return;
+bool SendQueue::copy_out(Seq seq, uint32_t len, uint8_t* dst) const noexcept {
+    if (len == 0) return true;
+    if (!holds(seq, len)) return false;
     uint32_t index = chunk_index_of(seq);
     uint32_t skip = at(index).start.bytes_to(seq);
     uint32_t left = len;
@@ -192,6 +193,7 @@ void SendQueue::copy_out(Seq seq, uint32_t len, uint8_t* dst) const noexcept {
             skip = 0;
         }
     }
+    return true;
 }
 
 uint32_t SendQueue::acknowledge(Seq ack) noexcept {

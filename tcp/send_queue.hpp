@@ -63,7 +63,8 @@ public:
     rte_mbuf* slice(Seq seq, uint32_t len, rte_mempool* pool) noexcept;
     // The same bytes copied to dst (for small segments, where an mbuf per piece costs more than the
     // copy). Nothing is copied when the range is not queued.
-    void copy_out(Seq seq, uint32_t len, uint8_t* dst) const noexcept;
+    // False (nothing copied) when the range is not all queued.
+    [[nodiscard]] bool copy_out(Seq seq, uint32_t len, uint8_t* dst) const noexcept;
 
     // una < ack <= end: frees the chunks wholly below ack and remembers how much of the next one is
     // acknowledged; returns bytes acknowledged (0 if ack is not in (una, end]).

@@ -44,8 +44,8 @@ const char* kUsage =
     "  Our TCP endpoint on a DPDK port: connects to (or accepts) one peer and sends / checks a byte\n"
     "  pattern the peer checks / sends (tests/tcp/kernel_peer.cpp is the kernel's side).\n"
     "  --port NAME         ethdev to use (default net_af_packet0; create it with --vdev after --)\n"
-    "  --local-ip ADDR     our IPv4 address on that link (default 192.0.2.2)\n"
-    "  --connect ADDR:PORT open the connection to the peer, or\n"
+    "  --local-ip ADDR     our IPv4 or IPv6 address on that link (default 192.0.2.2)\n"
+    "  --connect ADDR:PORT open the connection to the peer (IPv6: [ADDR]:PORT), or\n"
     "  --listen PORT       wait for the peer to connect\n"
     "  --send BYTES        bytes to send (bulk)            --expect BYTES  bytes to receive (bulk)\n"
     "  --rr COUNT:REQ:RESP request/response rounds instead (the connecting side sends REQ)\n"
@@ -152,8 +152,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     const auto local = tcp::IpAddress::parse(o.local_ip);
-    if (!local || !local->is_v4()) {
-        std::fprintf(stderr, "nvmeddp-tcp: --local-ip %s is not an IPv4 address\n", o.local_ip.c_str());
+    if (!local) {
+        std::fprintf(stderr, "nvmeddp-tcp: --local-ip %s is not an IPv4 or IPv6 address\n", o.local_ip.c_str());
         return 2;
     }
     std::optional<tcp::IpAddress> peer_ip;
@@ -161,9 +161,14 @@ int main(int argc, char** argv) {
     if (!o.peer.empty()) {
         const size_t colon = o.peer.rfind(':');
         uint64_t p = 0;
-        if (colon != std::string::npos) peer_ip = tcp::IpAddress::parse(o.peer.substr(0, colon));
+        if (colon != std::string::npos) {
+            std::string host = o.peer.substr(0, colon);
+            if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+            peer_ip = tcp::IpAddress::parse(host);
+        }
         if (!peer_ip || !cli::parse_u64(o.peer.c_str() + colon + 1, 1, 65535, p)) {
-            std::fprintf(stderr, "nvmeddp-tcp: --connect needs IPv4ADDR:PORT, got %s\n", o.peer.c_str());
+            std::fprintf(stderr, "nvmeddp-tcp: --connect needs ADDR:PORT (IPv6 as [ADDR]:PORT), got %s\n",
+                         o.peer.c_str());
             return 2;
         }
         peer_port = static_cast<uint16_t>(p);

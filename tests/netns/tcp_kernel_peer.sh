@@ -11,7 +11,8 @@
 #         both ways or one way: the baselines for ratios
 # Environment: CAPTURE=1 (tcpdump + tshark check), TIMEOUT (seconds, default 240),
 #   MAX_STALL_MS (default 3000: the longest time the kernel peer may see nothing move; a few RTOs),
-#   PMD=af_packet (default) or af_xdp (net_af_xdp in copy mode on veth1).
+#   PMD=af_packet (default) or af_xdp (net_af_xdp in copy mode on veth1),
+#   IPV6=1: the kernel on 2001:db8::1, ours on 2001:db8::2 (neighbour discovery instead of ARP).
 set -euo pipefail
 ours=${1:?usage: tcp_kernel_peer.sh <nvmeddp-tcp> <tcp_kernel_peer> <mode> <arg> [options]}
 kpeer=${2:?}
@@ -20,6 +21,8 @@ arg=${4:?}
 shift 4
 timeout_s=${TIMEOUT:-240}
 max_stall=${MAX_STALL_MS:-3000}
+# Our endpoint gives up a little before the outer timeout, so its statistics still get printed.
+ours_timeout=$((timeout_s > 20 ? timeout_s - 10 : timeout_s))
 case "${PMD:-af_packet}" in
   af_packet) vdev=(--port net_af_packet0 -- --vdev=net_af_packet0,iface=veth1) ;;
   af_xdp)    vdev=(--port net_af_xdp0 -- --vdev=net_af_xdp0,iface=veth1,force_copy=1) ;;
@@ -50,11 +53,16 @@ trap cleanup EXIT
 ip netns add "$nk"
 ip netns add "$nd"
 ip -n "$nk" link add veth0 type veth peer name veth1 netns "$nd"
-ip -n "$nk" addr add 192.0.2.1/24 dev veth0
-for ns in "$nk" "$nd"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  ip -n "$ns" link set lo up
-done
+if [ "${IPV6:-0}" = 1 ]; then
+  o_ip=2001:db8::2 k_addr="[2001:db8::1]" o_addr="[2001:db8::2]"
+  ip netns exec "$nd" sysctl -qw net.ipv6.conf.all.disable_ipv6=1  # veth1 is ours alone
+  ip -n "$nk" addr add 2001:db8::1/64 dev veth0 nodad
+else
+  o_ip=192.0.2.2 k_addr=192.0.2.1 o_addr=192.0.2.2
+  for ns in "$nk" "$nd"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+  ip -n "$nk" addr add 192.0.2.1/24 dev veth0
+fi
+for ns in "$nk" "$nd"; do ip -n "$ns" link set lo up; done
 # The kernel must put whole, checksummed, MTU-sized frames on the wire: veth would otherwise hand
 # af_packet partial checksums and 64 KiB GSO segments that no wire carries.
 ip netns exec "$nk" ethtool -K veth0 tx off tso off gso off gro off > /dev/null 2>&1 || true
@@ -69,32 +77,38 @@ if [ "${CAPTURE:-0}" = 1 ]; then
   sleep 0.5
 fi
 
+k="$k_addr:5001"
 case "$mode" in
-  upload)   kargs=(--listen 192.0.2.1:5001 --expect "$arg");        oargs=(--connect 192.0.2.1:5001 --send "$arg") ;;
-  download) kargs=(--listen 192.0.2.1:5001 --send "$arg");          oargs=(--connect 192.0.2.1:5001 --expect "$arg") ;;
-  both)     kargs=(--listen 192.0.2.1:5001 --expect "$arg" --send "$arg"); oargs=(--connect 192.0.2.1:5001 --send "$arg" --expect "$arg") ;;
-  rr)       kargs=(--listen 192.0.2.1:5001 --rr "$arg");            oargs=(--connect 192.0.2.1:5001 --rr "$arg") ;;
-  accept)   kargs=(--connect 192.0.2.2:5002 --expect "$arg" --send "$arg"); oargs=(--listen 5002 --send "$arg" --expect "$arg") ;;
-  kernel)   kargs=(--listen 192.0.2.1:5001 --expect "$arg" --send "$arg"); oargs=(--send "$arg" --expect "$arg") ;;
-  kernel-upload) kargs=(--listen 192.0.2.1:5001 --expect "$arg"); oargs=(--send "$arg") ;;
+  upload)   kargs=(--listen "$k" --expect "$arg");        oargs=(--connect "$k" --send "$arg") ;;
+  download) kargs=(--listen "$k" --send "$arg");          oargs=(--connect "$k" --expect "$arg") ;;
+  both)     kargs=(--listen "$k" --expect "$arg" --send "$arg"); oargs=(--connect "$k" --send "$arg" --expect "$arg") ;;
+  rr)       kargs=(--listen "$k" --rr "$arg");            oargs=(--connect "$k" --rr "$arg") ;;
+  accept)   kargs=(--connect "$o_addr:5002" --expect "$arg" --send "$arg"); oargs=(--listen 5002 --send "$arg" --expect "$arg") ;;
+  kernel)   kargs=(--listen "$k" --expect "$arg" --send "$arg"); oargs=(--send "$arg" --expect "$arg") ;;
+  kernel-upload) kargs=(--listen "$k" --expect "$arg"); oargs=(--send "$arg") ;;
   *) echo "tcp_kernel_peer: unknown mode $mode: FAILED"; exit 1 ;;
 esac
 
 if [ "$mode" = kernel ] || [ "$mode" = kernel-upload ]; then
   # The kernel's own socket-to-socket figure: veth1 gets the address our endpoint would have had.
-  ip -n "$nd" addr add 192.0.2.2/24 dev veth1
+  if [ "${IPV6:-0}" = 1 ]; then
+    ip netns exec "$nd" sysctl -qw net.ipv6.conf.all.disable_ipv6=0
+    ip -n "$nd" addr add 2001:db8::2/64 dev veth1 nodad
+  else
+    ip -n "$nd" addr add 192.0.2.2/24 dev veth1
+  fi
   timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" --max-stall-ms "$max_stall" > "$work/peer.log" 2>&1 &
   peer_pid=$!
   for _ in $(seq 50); do grep -q listening "$work/peer.log" 2> /dev/null && break; sleep 0.1; done
   set +e
-  timeout "$timeout_s" ip netns exec "$nd" "$kpeer" --connect 192.0.2.1:5001 "${oargs[@]}" --as-ours \
+  timeout "$timeout_s" ip netns exec "$nd" "$kpeer" --connect "$k" "${oargs[@]}" --as-ours \
     --timeout "$timeout_s" > "$work/ours.log" 2>&1
   ours_rc=$?
   wait "$peer_pid"; peer_rc=$?
   set -e
 elif [ "$mode" = accept ]; then
-  timeout "$timeout_s" ip netns exec "$nd" "$ours" "${oargs[@]}" "$@" --timeout "$timeout_s" \
-    "${vdev[@]}" > "$work/ours.log" 2>&1 &
+  timeout "$timeout_s" ip netns exec "$nd" "$ours" "${oargs[@]}" "$@" --timeout "$ours_timeout" \
+    --local-ip "$o_ip" "${vdev[@]}" > "$work/ours.log" 2>&1 &
   ours_pid=$!
   sleep 2  # our endpoint listens once the EAL is up
   timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" --max-stall-ms "$max_stall" > "$work/peer.log" 2>&1 &
@@ -108,8 +122,8 @@ else
   peer_pid=$!
   for _ in $(seq 50); do grep -q listening "$work/peer.log" 2> /dev/null && break; sleep 0.1; done
   set +e
-  timeout "$timeout_s" ip netns exec "$nd" "$ours" "${oargs[@]}" "$@" --timeout "$timeout_s" \
-    "${vdev[@]}" > "$work/ours.log" 2>&1
+  timeout "$timeout_s" ip netns exec "$nd" "$ours" "${oargs[@]}" "$@" --timeout "$ours_timeout" \
+    --local-ip "$o_ip" "${vdev[@]}" > "$work/ours.log" 2>&1
   ours_rc=$?
   wait "$peer_pid"; peer_rc=$?
   set -e

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <initializer_list>
+#include <utility>
 #include <optional>
 #include <span>
 #include <vector>
@@ -56,6 +58,39 @@ public:
     std::vector<uint64_t> metas;
     uint64_t acked = 0;
 };
+
+inline std::vector<uint8_t> bytes(size_t n, uint8_t first = 0) {
+    std::vector<uint8_t> b(n);
+    for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(first + i);
+    return b;
+}
+
+// The options a Linux peer answers a SYN with: MSS 1460, window scale 7, SACK, timestamps.
+inline tcp::TcpOptions linux_syn_ack() {
+    tcp::TcpOptions o;
+    o.has_mss = true;
+    o.mss = 1460;
+    o.has_wscale = true;
+    o.wscale = 7;
+    o.sack_permitted = true;
+    o.has_timestamps = true;
+    o.ts_val = 5000;
+    o.ts_ecr = 1;
+    return o;
+}
+
+inline tcp::TcpOptions ts(uint32_t val) {
+    tcp::TcpOptions o;
+    o.has_timestamps = true;
+    o.ts_val = val;
+    return o;
+}
+
+inline tcp::TcpOptions ts_sack(uint32_t val, std::initializer_list<std::pair<tcp::Seq, tcp::Seq>> blocks) {
+    tcp::TcpOptions o = ts(val);
+    for (const auto& [l, r] : blocks) o.sack[o.sack_count++] = tcp::SackBlock{l, r};
+    return o;
+}
 
 class ConnectionRig {
 public:

@@ -16,32 +16,6 @@ using tcp::TcpError;
 using tcp::TcpState;
 namespace F = pmd::tcp_flags;
 
-std::vector<uint8_t> bytes(size_t n, uint8_t first = 0) {
-    std::vector<uint8_t> b(n);
-    std::iota(b.begin(), b.end(), first);
-    return b;
-}
-
-tcp::TcpOptions linux_syn_ack() {
-    tcp::TcpOptions o;
-    o.has_mss = true;
-    o.mss = 1460;
-    o.has_wscale = true;
-    o.wscale = 7;
-    o.sack_permitted = true;
-    o.has_timestamps = true;
-    o.ts_val = 5000;
-    o.ts_ecr = 1;
-    return o;
-}
-
-tcp::TcpOptions ts(uint32_t val) {
-    tcp::TcpOptions o;
-    o.has_timestamps = true;
-    o.ts_val = val;
-    return o;
-}
-
 TEST(Connection, ActiveOpenOffersOptionsAndCompletesOnSynAck) {
     REQUIRE_TCP_EAL();
     const unsigned in_use = mbufs_in_use();
@@ -322,12 +296,6 @@ TEST(Connection, ThreeDuplicateAcksFastRetransmitOnceWithoutSack) {
     rig.feed(Seq(1), una + 1448 * 8, F::kAck, {}, ts(5006), 8192);
     EXPECT_EQ(rig.conn().stats().bytes_acked, 1448u * 8);
     EXPECT_EQ(rig.handler().acked, 1448u * 8);
-}
-
-tcp::TcpOptions ts_sack(uint32_t val, std::initializer_list<std::pair<Seq, Seq>> blocks) {
-    tcp::TcpOptions o = ts(val);
-    for (const auto& [l, r] : blocks) o.sack[o.sack_count++] = tcp::SackBlock{l, r};
-    return o;
 }
 
 TEST(Connection, SackRecoveryRepairsEveryHoleWithinOneRoundTrip) {

@@ -51,6 +51,8 @@ struct Scenario {
     pmd::FaultRates faults;   // on both ports, both directions
     uint64_t bytes = 4u << 20;
     uint64_t rr_rounds = 0;
+    bool ipv6 = false;    // neighbour discovery instead of ARP, IPv6 headers, MSS 1440
+    bool vlan = false;    // both ends tag with VLAN 100
 };
 
 class EndpointPair : public testing::TestWithParam<Scenario> {};
@@ -81,15 +83,17 @@ TEST_P(EndpointPair, EveryByteExactlyOnceBothWays) {
         }
         tcp::EndpointConfig ca;
         ca.port = ports.a;
-        ca.local_ip = tcp::IpAddress::v4(192, 0, 2, 2);
+        ca.local_ip = sc.ipv6 ? *tcp::IpAddress::parse("2001:db8::2") : tcp::IpAddress::v4(192, 0, 2, 2);
         ca.mac.bytes = {0x02, 0, 0, 0, 0, 2};  // ring ports share one MAC; ARP needs two
+        ca.has_vlan = sc.vlan;
+        ca.vlan_tci = 100;
         ca.pool = pool();
         ca.connection.rcv_buf = 256 * 1024;  // keeps the mbufs in flight within the test pool
         ca.connection.snd_buf = 256 * 1024;
         ca.connection.ooo_segments = 256;
         tcp::EndpointConfig cb = ca;
         cb.port = ports.b;
-        cb.local_ip = tcp::IpAddress::v4(192, 0, 2, 1);
+        cb.local_ip = sc.ipv6 ? *tcp::IpAddress::parse("2001:db8::1") : tcp::IpAddress::v4(192, 0, 2, 1);
         cb.mac.bytes = {0x02, 0, 0, 0, 0, 1};
         std::string err;
         auto a = tcp::Endpoint::create(ca, &err);
@@ -128,6 +132,12 @@ TEST_P(EndpointPair, EveryByteExactlyOnceBothWays) {
                                        << " error " << tcp::to_string(server.error()) << " " << server.why() << "\n"
                                        << b->info();
         std::printf("%s\n%s\n", a->info().c_str(), b->info().c_str());
+        // The MSS we announce fits the MTU: 1500 less 40 (IPv4 + TCP) or 60 (IPv6 + TCP).
+        EXPECT_NE(client.final_info().find(sc.ipv6 ? "advmss:1440" : "advmss:1460"), std::string::npos)
+            << client.final_info();
+        if (sc.ipv6) {
+            EXPECT_GT(a->stats().rx_nd, 0u);
+        }
         if (shim_a) {
             std::printf("%s\n%s\n", shim_a->summary().c_str(), shim_b->summary().c_str());
             // The faults happened: a clean run here would prove nothing about recovery.
@@ -272,7 +282,10 @@ INSTANTIATE_TEST_SUITE_P(
                     Scenario{"corrupt", rates(0, 0, 0, 0, 0.01), 4u << 20, 0},
                     Scenario{"everything", rates(0.01, 0.01, 0.01, 0.01, 0.005), 4u << 20, 0},
                     Scenario{"heavy_loss", rates(0.05, 0.02, 0, 0, 0), 1u << 20, 0},
-                    Scenario{"request_response", rates(0.01, 0.01, 0.01, 0, 0), 0, 300}),
+                    Scenario{"request_response", rates(0.01, 0.01, 0.01, 0, 0), 0, 300},
+                    Scenario{"ipv6", rates(0.01, 0.01, 0, 0, 0.002), 4u << 20, 0, true, false},
+                    Scenario{"vlan", rates(0.01, 0, 0, 0, 0), 2u << 20, 0, false, true},
+                    Scenario{"ipv6_vlan_rr", {}, 0, 200, true, true}),
     [](const testing::TestParamInfo<Scenario>& i) { return i.param.name; });
 
 }  // namespace

@@ -37,7 +37,8 @@ uint32_t kFromKernel = 1;
 
 struct Options {
     bool listen = false;
-    sockaddr_in addr{};
+    sockaddr_storage addr{};  // IPv4 or IPv6
+    socklen_t addr_len = 0;
     uint64_t expect = 0;
     uint64_t send = 0;
     uint64_t rr_count = 0, rr_req = 0, rr_resp = 0;
@@ -55,13 +56,26 @@ struct Options {
     std::exit(why ? 2 : 0);
 }
 
-bool parse_addr(const char* text, sockaddr_in& out) {
+// "192.0.2.1:5001" or "[2001:db8::1]:5001".
+bool parse_addr(const char* text, Options& o) {
     std::string s(text);
     const size_t colon = s.rfind(':');
     if (colon == std::string::npos) return false;
-    out.sin_family = AF_INET;
-    out.sin_port = htons(static_cast<uint16_t>(std::atoi(s.c_str() + colon + 1)));
-    return inet_pton(AF_INET, s.substr(0, colon).c_str(), &out.sin_addr) == 1 && out.sin_port != 0;
+    const auto port = htons(static_cast<uint16_t>(std::atoi(s.c_str() + colon + 1)));
+    if (port == 0) return false;
+    std::string host = s.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        auto* a6 = reinterpret_cast<sockaddr_in6*>(&o.addr);
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = port;
+        o.addr_len = sizeof(sockaddr_in6);
+        return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &a6->sin6_addr) == 1;
+    }
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&o.addr);
+    a4->sin_family = AF_INET;
+    a4->sin_port = port;
+    o.addr_len = sizeof(sockaddr_in);
+    return inet_pton(AF_INET, host.c_str(), &a4->sin_addr) == 1;
 }
 
 // A byte count with an optional K, M or G suffix (powers of two), as nvmeddp-tcp takes them.
@@ -89,7 +103,7 @@ Options parse(int argc, char** argv) {
         };
         if (a == "--listen" || a == "--connect") {
             o.listen = a == "--listen";
-            if (!parse_addr(val(), o.addr)) usage("bad ADDR:PORT");
+            if (!parse_addr(val(), o)) usage("bad ADDR:PORT (IPv6 as [ADDR]:PORT)");
             have_addr = true;
         } else if (a == "--expect") {
             o.expect = parse_size(val());
@@ -120,19 +134,19 @@ Options parse(int argc, char** argv) {
 }
 
 int open_connection(const Options& o, unsigned timeout_s) {
-    const int s = socket(AF_INET, SOCK_STREAM, 0);
+    const int s = socket(o.addr.ss_family, SOCK_STREAM, 0);
     if (s < 0) return -1;
     const int one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (!o.listen) {
-        if (connect(s, reinterpret_cast<const sockaddr*>(&o.addr), sizeof o.addr) != 0) {
+        if (connect(s, reinterpret_cast<const sockaddr*>(&o.addr), o.addr_len) != 0) {
             std::fprintf(stderr, "kernel_peer: connect: %s\n", std::strerror(errno));
             close(s);
             return -1;
         }
         return s;
     }
-    if (bind(s, reinterpret_cast<const sockaddr*>(&o.addr), sizeof o.addr) != 0 || ::listen(s, 1) != 0) {
+    if (bind(s, reinterpret_cast<const sockaddr*>(&o.addr), o.addr_len) != 0 || ::listen(s, 1) != 0) {
         std::fprintf(stderr, "kernel_peer: bind/listen: %s\n", std::strerror(errno));
         close(s);
         return -1;

@@ -68,7 +68,7 @@ TEST(SendQueue, AcknowledgeFreesWholeChunksAndTrimsThePartlyAcknowledgedOne) {
         EXPECT_EQ(q.una(), Seq(1'050));
         EXPECT_EQ(q.chunks(), 3u);
         std::vector<uint8_t> out(550);
-        q.copy_out(Seq(1'050), 550, out.data());
+        EXPECT_TRUE(q.copy_out(Seq(1'050), 550, out.data()));
         EXPECT_EQ(out, sub(data, 50, 550));
 
         EXPECT_EQ(q.acknowledge(Seq(1'100)), 50u);  // exactly the end of the first chunk
@@ -82,7 +82,7 @@ TEST(SendQueue, AcknowledgeFreesWholeChunksAndTrimsThePartlyAcknowledgedOne) {
 
         EXPECT_EQ(q.acknowledge(Seq(1'450)), 350u);  // all of the second, half of the third
         EXPECT_EQ(q.chunks(), 1u);
-        q.copy_out(Seq(1'450), 150, out.data());
+        EXPECT_TRUE(q.copy_out(Seq(1'450), 150, out.data()));
         EXPECT_EQ(sub(out, 0, 150), sub(data, 450, 150));
         EXPECT_EQ(q.acknowledge(Seq(1'600)), 150u);
         EXPECT_EQ(q.chunks(), 0u);
@@ -108,7 +108,7 @@ TEST(SendQueue, SequenceNumbersWrap) {
         EXPECT_EQ(bytes_of(s), sub(data, 150, 400));
         rte_pktmbuf_free(s);
         std::vector<uint8_t> out(400);
-        q.copy_out(start + 150, 400, out.data());
+        EXPECT_TRUE(q.copy_out(start + 150, 400, out.data()));
         EXPECT_EQ(out, sub(data, 150, 400));
 
         EXPECT_EQ(q.acknowledge(Seq(0x50)), 0x150u);  // 256 + 80 bytes
@@ -152,7 +152,7 @@ TEST(SendQueue, SlicesHoldTheRightBytesAcrossSegmentsChunksAndChains) {
             EXPECT_EQ(s->nb_segs, segs);
             rte_pktmbuf_free(s);
             std::vector<uint8_t> out(len);
-            q.copy_out(start + at, len, out.data());
+            EXPECT_TRUE(q.copy_out(start + at, len, out.data()));
             ASSERT_EQ(out, sub(data, at, len));
         }
         // One segment exactly, and the last byte.
@@ -256,16 +256,16 @@ TEST(SendQueue, AppendCopyFillsItsOwnLastMbufThenStopsWhenThePoolRunsOut) {
         EXPECT_EQ(q.append_copy(sub(data, 1'024, 10), tiny.get()), 0u) << "pool and tailroom exhausted";
         EXPECT_EQ(q.size(), 1'024u);
         std::vector<uint8_t> out(1'024);
-        q.copy_out(Seq(10), 1'024, out.data());
+        EXPECT_TRUE(q.copy_out(Seq(10), 1'024, out.data()));
         EXPECT_EQ(out, sub(data, 0, 1'024));
 
         // Acknowledging frees mbufs back to the pool, and copying resumes.
         q.acknowledge(Seq(10 + 300));
         EXPECT_EQ(tiny.in_use(), 3u);
         EXPECT_EQ(q.append_copy(sub(data, 1'024, 500), tiny.get()), 256u);
-        q.copy_out(Seq(10), 0, out.data());
+        EXPECT_TRUE(q.copy_out(Seq(10), 0, out.data()));
         std::vector<uint8_t> tail(256);
-        q.copy_out(Seq(10 + 1'024), 256, tail.data());
+        EXPECT_TRUE(q.copy_out(Seq(10 + 1'024), 256, tail.data()));
         EXPECT_EQ(tail, sub(data, 1'024, 256));
     }
     EXPECT_EQ(tiny.in_use(), 0u);
@@ -292,7 +292,7 @@ TEST(SendQueue, AppendCopyDoesNotWriteIntoMbufsItDoesNotSolelyOwn) {
         EXPECT_EQ(q.append_copy(sub(data, 200, 100), pool()), 100u);
         EXPECT_EQ(q.chunks(), 3u);
         std::vector<uint8_t> out(300);
-        q.copy_out(Seq(0), 300, out.data());
+        EXPECT_TRUE(q.copy_out(Seq(0), 300, out.data()));
         EXPECT_EQ(out, data);
     }
     EXPECT_EQ(mbufs_in_use(), before);
@@ -345,4 +345,17 @@ TEST(SendQueue, ResetAndMoveFreeOrTransferWhatIsHeld) {
 }
 
 }  // namespace
+TEST(SendQueue, CopyOutRefusesRangesNotQueued) {
+    REQUIRE_TCP_EAL();
+    SendQueue q(8);
+    q.reset(Seq(100));
+    const std::vector<uint8_t> data(300, 7);
+    ASSERT_EQ(q.append_copy(data, pool()), 300u);
+    std::vector<uint8_t> out(400, 0xEE);
+    EXPECT_TRUE(q.copy_out(Seq(100), 300, out.data()));
+    EXPECT_FALSE(q.copy_out(Seq(99), 10, out.data())) << "starts before snd_una";
+    EXPECT_FALSE(q.copy_out(Seq(350), 100, out.data())) << "runs past the end";
+    q.reset(Seq(0));
+}
+
 }  // namespace nvmeddp::tcp
