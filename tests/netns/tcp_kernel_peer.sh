@@ -142,10 +142,13 @@ fail=0
 if [ -n "${dump_pid:-}" ]; then
   sleep 0.5; kill "$dump_pid" 2> /dev/null || true; wait "$dump_pid" 2> /dev/null || true; dump_pid=
   frames=$(tshark -r "$work/cap.pcap" -T fields -e frame.number 2> /dev/null | wc -l)
-  bad=$(tshark -r "$work/cap.pcap" -Y '_ws.malformed || _ws.expert.severity == "error" || tcp.options.sack.count > 4' \
-        -T fields -e frame.number -e _ws.expert.message 2> /dev/null | head -20)
+  # Malformed segments, errors in tshark's expert analysis, more SACK blocks than fit an option.
+  if ! tshark -r "$work/cap.pcap" -Y '_ws.malformed || _ws.expert.severity == "error" || tcp.options.sack.count > 4' \
+       -T fields -e frame.number -e _ws.expert.message > "$work/bad.txt" 2> "$work/tshark.err"; then
+    echo "tcp_kernel_peer: tshark could not check the capture:"; cat "$work/tshark.err"; fail=1
+  fi
   echo "--- tshark: $frames frames captured on the kernel's side"
-  if [ -n "$bad" ]; then echo "tshark found malformed segments or errors:"; echo "$bad"; fail=1; fi
+  if [ -s "$work/bad.txt" ]; then echo "tshark found malformed segments or errors:"; head -20 "$work/bad.txt"; fail=1; fi
   [ "$frames" -gt 0 ] || { echo "tcp_kernel_peer: the capture is empty"; fail=1; }
 fi
 if [ "$fail" -ne 0 ]; then echo "tcp_kernel_peer $mode $arg: FAILED"; exit 1; fi
