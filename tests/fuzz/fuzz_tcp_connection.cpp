@@ -290,7 +290,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                             if (m == nullptr) fuzz::invariant_broken("pool exhausted (mbuf leak?)");
                             const uint32_t n = std::min({seg, len - at, uint32_t{rte_pktmbuf_tailroom(m)}});
                             auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(n)));
-                            for (uint32_t i = 0; i < n; ++i) p[i] = peer_byte(peer_data.bytes_to(s.seq + (at + i)));
+                            // A SYN takes the first sequence number: its data starts one later.
+                            const Seq first = s.seq + ((s.flags & F::kSyn) ? 1u : 0u);
+                            for (uint32_t i = 0; i < n; ++i) p[i] = peer_byte(peer_data.bytes_to(first + (at + i)));
                             at += n;
                             if (head == nullptr) {
                                 head = m;
