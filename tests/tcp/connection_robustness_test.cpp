@@ -189,5 +189,93 @@ TEST(ConnectionRobustness, AnswersToInvalidSegmentsAreRateLimited) {
     EXPECT_EQ(rig.take_sent().size(), 1u);
 }
 
+// An exact RST (at rcv_nxt) in every synchronized state ends the connection; the application hears
+// "reset" unless it had already been told the connection was over (TIME-WAIT).
+struct RstCase {
+    const char* name;
+    TcpState state;
+};
+
+class RstInEveryState : public testing::TestWithParam<RstCase> {};
+
+TEST_P(RstInEveryState, ExactRstCloses) {
+    REQUIRE_TCP_EAL();
+    ConnectionRig rig;
+    const TcpState want = GetParam().state;
+    Seq rcv_nxt(1);
+    Seq iss;
+    if (want == TcpState::SynReceived) {
+        tcp::InSegment syn;
+        syn.seq = Seq(0);
+        syn.flags = F::kSyn;
+        syn.window = 65535;
+        syn.options = linux_syn_ack();
+        rig.conn().open_passive(ConnectionRig::route(), Seq(7), syn, &rig.handler());
+        rig.finish_burst();
+    } else {
+        iss = rig.establish(Seq(0), linux_syn_ack());
+        switch (want) {
+            case TcpState::FinWait1:
+                rig.conn().close();
+                rig.finish_burst();
+                break;
+            case TcpState::FinWait2:
+                rig.conn().close();
+                rig.finish_burst();
+                rig.feed(Seq(1), iss + 2, F::kAck, {}, ts(5001));
+                break;
+            case TcpState::CloseWait:
+                rig.feed(Seq(1), iss + 1, F::kAck | F::kFin, {}, ts(5001));
+                rcv_nxt = Seq(2);
+                break;
+            case TcpState::LastAck:
+                rig.feed(Seq(1), iss + 1, F::kAck | F::kFin, {}, ts(5001));
+                rig.conn().close();
+                rig.finish_burst();
+                rcv_nxt = Seq(2);
+                break;
+            case TcpState::Closing:
+                rig.conn().close();
+                rig.finish_burst();
+                rig.feed(Seq(1), iss + 1, F::kAck | F::kFin, {}, ts(5001));
+                rcv_nxt = Seq(2);
+                break;
+            case TcpState::TimeWait:
+                rig.conn().close();
+                rig.finish_burst();
+                rig.feed(Seq(1), iss + 2, F::kAck | F::kFin, {}, ts(5001));
+                rcv_nxt = Seq(2);
+                break;
+            default:
+                break;
+        }
+    }
+    ASSERT_EQ(rig.conn().state(), want) << "could not reach " << tcp::to_string(want);
+    rig.take_sent();
+    rig.feed(rcv_nxt, Seq(0), F::kRst);
+    EXPECT_EQ(rig.conn().state(), TcpState::Closed);
+    EXPECT_TRUE(rig.take_sent().empty()) << "an RST is never answered";
+    EXPECT_EQ(rig.handler().closed, 1) << "on_closed exactly once";
+    if (want == TcpState::TimeWait) {
+        EXPECT_EQ(rig.handler().error, TcpError::None) << "told at TIME-WAIT: the close was orderly";
+    } else if (want == TcpState::SynReceived) {
+        EXPECT_EQ(rig.handler().error, TcpError::Refused);
+    } else {
+        EXPECT_EQ(rig.handler().error, TcpError::Reset);
+    }
+    EXPECT_EQ(rig.released(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(States, RstInEveryState,
+                         testing::Values(RstCase{"SynReceived", TcpState::SynReceived},
+                                         RstCase{"Established", TcpState::Established},
+                                         RstCase{"FinWait1", TcpState::FinWait1},
+                                         RstCase{"FinWait2", TcpState::FinWait2},
+                                         RstCase{"CloseWait", TcpState::CloseWait},
+                                         RstCase{"LastAck", TcpState::LastAck},
+                                         RstCase{"Closing", TcpState::Closing},
+                                         RstCase{"TimeWait", TcpState::TimeWait}),
+                         [](const testing::TestParamInfo<RstCase>& i) { return std::string(i.param.name); });
+
 }  // namespace
 }  // namespace nvmeddp::tcp_test
