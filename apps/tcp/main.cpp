@@ -14,6 +14,7 @@
 
 #include "common/cli.hpp"
 #include "pmd/dpdk/eal.hpp"
+#include "pmd/dpdk/mbuf_pool.hpp"
 #include "pmd/dpdk/offload_port.hpp"
 #include "pmd/fault/fault_shim.hpp"
 #include "tcp/endpoint.hpp"
@@ -71,6 +72,23 @@ bool parse_size(const char* text, uint64_t& out) {
     if (!cli::parse_u64(s.c_str(), 0, (1ull << 40), v)) return false;
     out = v * mult;
     return true;
+}
+
+bool port_driver_is(uint16_t port, const char* driver) {
+    rte_eth_dev_info info{};
+    return rte_eth_dev_info_get(port, &info) == 0 && info.driver_name != nullptr &&
+           std::strcmp(info.driver_name, driver) == 0;
+}
+
+// The port's own counters next to the endpoint's: frames the endpoint handed over but the port
+// lost, or frames the port missed, show up here and nowhere else.
+void print_port_stats(uint16_t port) {
+    rte_eth_stats s{};
+    if (rte_eth_stats_get(port, &s) != 0) return;
+    std::printf("port %u: ipackets:%llu opackets:%llu imissed:%llu ierrors:%llu oerrors:%llu rx_nombuf:%llu\n", port,
+                static_cast<unsigned long long>(s.ipackets), static_cast<unsigned long long>(s.opackets),
+                static_cast<unsigned long long>(s.imissed), static_cast<unsigned long long>(s.ierrors),
+                static_cast<unsigned long long>(s.oerrors), static_cast<unsigned long long>(s.rx_nombuf));
 }
 
 bool parse_options(int argc, char** argv, Options& o, std::string& err) {
@@ -189,14 +207,21 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nvmeddp-tcp: %s\n", e.c_str());
         return 1;
     }
-    rte_mempool* pool = rte_pktmbuf_pool_create("tcp_pool", 32767, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    // Packed, for net_af_xdp (see pmd/dpdk/mbuf_pool.hpp).
+    rte_mempool* pool = pmd::create_mbuf_pool("tcp_pool", 32767, 256, RTE_MBUF_DEFAULT_BUF_SIZE, 0, &err);
     uint16_t port = 0;
     if (pool == nullptr) {
-        std::fprintf(stderr, "nvmeddp-tcp: cannot create the mbuf pool\n");
+        std::fprintf(stderr, "nvmeddp-tcp: cannot create the mbuf pool: %s\n", err.c_str());
         return 1;
     }
     if (rte_eth_dev_get_port_by_name(o.port.c_str(), &port) != 0) {
         std::fprintf(stderr, "nvmeddp-tcp: no port named %s (create it with --vdev after --)\n", o.port.c_str());
+        return 1;
+    }
+    if (port_driver_is(port, "net_af_xdp") && !pmd::mbuf_pool_is_packed(pool)) {
+        // DPDK 22.11's net_af_xdp would map only part of it and silently lose frames past that part.
+        std::fprintf(stderr, "nvmeddp-tcp: the mbuf pool is not one packed chunk, which net_af_xdp needs "
+                             "(hugepages with IOVA as PA?)\n");
         return 1;
     }
     pmd::PortSetup ps;
@@ -274,6 +299,7 @@ int main(int argc, char** argv) {
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("%s\n", endpoint->info().c_str());
+    print_port_stats(port);
     if (transfer.closed()) std::printf("connection at its end: %s\n", transfer.final_info().c_str());
     if (shim) std::printf("%s\n", shim->summary().c_str());
     bool ok = !transfer.failed();
