@@ -16,6 +16,7 @@
 
 #include "options.hpp"
 #include "pmd/dpdk/eal.hpp"
+#include "pmd/dpdk/mbuf_pool.hpp"
 #include "pmd/dpdk/offload_port.hpp"
 #include "traffic.hpp"
 
@@ -229,9 +230,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nvmeddp-offload: %s\n", err.c_str());
         return 2;
     }
-    rte_mempool* pool = rte_pktmbuf_pool_create("nvmeddp_offload", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    // Packed in one chunk, so that net_af_xdp's UMEM covers every mbuf (pmd/dpdk/mbuf_pool.hpp).
+    std::string pool_error;
+    rte_mempool* pool = pmd::create_mbuf_pool("nvmeddp_offload", 16383, 256, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              static_cast<int>(rte_socket_id()), &pool_error);
     if (pool == nullptr) {
-        std::fprintf(stderr, "nvmeddp-offload: rte_pktmbuf_pool_create: %s\n", rte_strerror(rte_errno));
+        std::fprintf(stderr, "nvmeddp-offload: cannot create the mbuf pool: %s\n", pool_error.c_str());
         return 2;
     }
     uint16_t port = UINT16_MAX;
