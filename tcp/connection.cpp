@@ -54,6 +54,7 @@ void Connection::reset_state() {
     fin_pending_ = fin_sent_ = fin_acked_ = false;
     peer_fin_seen_ = fin_received_ = false;
     segs_unacked_ = 0;
+    held_bytes_ = 0;
     ack_now_ = ack_pending_ = false;
     peer_mss_ = 536;
     snd_wscale_ = rcv_wscale_ = 0;
@@ -135,6 +136,19 @@ bool Connection::send(rte_mbuf* chain) {
     return true;
 }
 
+void Connection::consumed(uint64_t bytes) {
+    const uint64_t before = held_bytes_;
+    held_bytes_ -= std::min(bytes, held_bytes_);
+    // A window update when the opening is worth a segment or half the buffer (RFC 9293 3.8.6.2.2's
+    // receiver-side silly window avoidance): smaller openings ride on the next ACK.
+    const uint64_t opened = before - held_bytes_;
+    if (opened >= 2 * uint64_t{effective_mss()} || opened >= config_.rcv_buf / 2 ||
+        (held_bytes_ == 0 && opened > 0)) {
+        if (synchronized(state_)) ack_now_ = true;
+        dirty();
+    }
+}
+
 void Connection::close() {
     switch (state_) {
         case TcpState::SynSent:
@@ -199,6 +213,9 @@ void Connection::after_burst() {
         rq_.deliver([this](std::span<RxSegment> segments) {
             for (const RxSegment& s : segments) stats_.bytes_received += s.len;
             if (handler_ != nullptr) handler_->on_data(*this, segments);
+            for (const RxSegment& s : segments) {
+                if (s.m == nullptr) held_bytes_ += s.len;  // kept: the window stays closed by it
+            }
         });
         process_fin_if_in_order();
     }

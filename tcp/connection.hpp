@@ -50,7 +50,8 @@ public:
     // The three-way handshake completed.
     virtual void on_connected(Connection&) {}
     // In-order data, oldest first. Each segment's mbuf holds exactly its payload; the stack frees the
-    // mbufs when this returns, except those whose `m` the handler set to nullptr (it owns them then).
+    // mbufs when this returns, except those whose `m` the handler set to nullptr (it owns them then,
+    // and their bytes count against the receive window until it calls Connection::consumed()).
     virtual void on_data(Connection&, std::span<RxSegment> segments) = 0;
     // The peer acknowledged `bytes` more of what we sent: send space is free again.
     virtual void on_acked(Connection&, uint64_t /*bytes*/) {}
@@ -114,6 +115,11 @@ public:
     // CLOSE-WAIT. close(): FIN after the queued data. abort(): RST now, on_closed(Aborted).
     size_t send(std::span<const uint8_t> bytes);
     bool send(rte_mbuf* chain);
+    // The application is done with `bytes` of the data it kept from on_data (took the mbufs of):
+    // that much receive window opens again (the peer hears of it when it is worth a segment).
+    void consumed(uint64_t bytes);
+    // Received bytes the application holds (kept, not yet consumed()).
+    uint64_t held_bytes() const noexcept { return held_bytes_; }
     void close();
     void abort();
 
@@ -231,6 +237,7 @@ private:
     Seq peer_fin_seq_;
     bool fin_received_ = false;  // the FIN is in order: rcv_nxt counts it
     uint32_t segs_unacked_ = 0;  // in-order segments received since our last ACK
+    uint64_t held_bytes_ = 0;    // delivered bytes whose mbufs the application kept
     bool ack_now_ = false;
     bool ack_pending_ = false;
 

@@ -36,9 +36,10 @@ uint32_t Connection::ts_now() const noexcept {
 
 uint16_t Connection::window_to_advertise(bool syn) noexcept {
     const Seq nxt = rq_.rcv_nxt() + (fin_received_ ? 1u : 0u);
-    // The application consumes in-order data in on_data, so the space beyond rcv_nxt is rcv_buf,
-    // less what waits for delivery. The right edge never moves left (RFC 9293 3.8.6.2.2).
-    const uint64_t waiting = rq_.ready_bytes();
+    // The space beyond rcv_nxt is rcv_buf less what waits for delivery and what the application
+    // kept from on_data and has not consumed() yet. The right edge never moves left (RFC 9293
+    // 3.8.6.2.2): the window closes only as rcv_nxt advances into it.
+    const uint64_t waiting = rq_.ready_bytes() + held_bytes_;
     uint32_t space = waiting >= config_.rcv_buf ? 0 : static_cast<uint32_t>(config_.rcv_buf - waiting);
     if (rcv_adv_ > nxt + space) space = nxt.bytes_to(rcv_adv_);
     if (syn) {

@@ -424,6 +424,55 @@ TEST(Connection, RecoveryForReorderingIsUndoneByDsack) {
     EXPECT_EQ(total_retrans, 1u) << "only segment 0 was retransmitted";
 }
 
+// A handler that keeps every mbuf it is given (as a host that places data later would).
+class KeepingHandler : public RecordingHandler {
+public:
+    void on_data(tcp::Connection& c, std::span<tcp::RxSegment> segments) override {
+        RecordingHandler::on_data(c, segments);
+        for (tcp::RxSegment& s : segments) {
+            kept.push_back(s.m);
+            s.m = nullptr;
+        }
+    }
+    ~KeepingHandler() override {
+        for (rte_mbuf* m : kept) rte_pktmbuf_free(m);
+    }
+    std::vector<rte_mbuf*> kept;
+};
+
+TEST(Connection, ReceiveWindowIsWhatTheApplicationGrants) {
+    REQUIRE_TCP_EAL();
+    tcp::ConnectionConfig cfg;
+    cfg.rcv_buf = 16 * 1024;
+    cfg.ooo_segments = 64;
+    ConnectionRig rig(cfg);
+    KeepingHandler keeper;
+    rig.conn().open_active(ConnectionRig::route(), Seq(1000), &keeper);
+    rig.finish_burst();
+    rig.take_sent();
+    rig.feed(Seq(0), Seq(1001), F::kSyn | F::kAck, {}, linux_syn_ack());
+    rig.take_sent();
+    // The peer fills the 16 KiB window; the application keeps all of it.
+    Seq seq(1);
+    for (int i = 0; i < 16; ++i) {
+        rig.feed(seq, Seq(1001), F::kAck, bytes(1024), ts(5001 + i));
+        seq = seq + 1024;
+    }
+    EXPECT_EQ(rig.conn().held_bytes(), 16u * 1024);
+    rig.advance_us(50'000);
+    auto sent = rig.take_sent();
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(sent.back().ack, seq);
+    EXPECT_EQ(sent.back().window, 0) << "nothing granted: the window is shut";
+    // The application is done with 8 KiB: a window update offers it again.
+    rig.conn().consumed(8 * 1024);
+    rig.finish_burst();
+    sent = rig.take_sent();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].window, 8u * 1024) << "no window scaling needed for a 16 KiB buffer";
+    EXPECT_EQ(rig.conn().held_bytes(), 8u * 1024);
+}
+
 TEST(Connection, ZeroWindowIsProbedUntilItOpens) {
     REQUIRE_TCP_EAL();
     ConnectionRig rig;
