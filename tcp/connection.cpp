@@ -55,6 +55,7 @@ void Connection::reset_state() {
     peer_fin_seen_ = fin_received_ = false;
     segs_unacked_ = 0;
     held_bytes_ = 0;
+    dsack_pending_ = false;
     ack_now_ = ack_pending_ = false;
     peer_mss_ = 536;
     snd_wscale_ = rcv_wscale_ = 0;

@@ -238,6 +238,10 @@ private:
     bool fin_received_ = false;  // the FIN is in order: rcv_nxt counts it
     uint32_t segs_unacked_ = 0;  // in-order segments received since our last ACK
     uint64_t held_bytes_ = 0;    // delivered bytes whose mbufs the application kept
+    // A duplicate segment to report in the next ACK's first SACK block (D-SACK, RFC 2883), so the
+    // peer can tell a spurious retransmission (reordering, a lost ACK) from a loss.
+    bool dsack_pending_ = false;
+    SackBlock dsack_{};
     bool ack_now_ = false;
     bool ack_pending_ = false;
 

@@ -95,7 +95,11 @@ void Connection::input(InSegment& s) {
 
     if (!acceptable(s)) {
         ++stats_.out_of_window;
-        if (s.len > 0 && s.seq + s.len <= rq_.rcv_nxt()) ++stats_.dsack_dups;
+        if (s.len > 0 && s.seq + s.len <= rq_.rcv_nxt()) {
+            ++stats_.dsack_dups;
+            dsack_pending_ = true;
+            dsack_ = SackBlock{s.seq, s.seq + s.len};
+        }
         drop_payload(s);
         if (s.flags & flags::kRst) return;
         // In SYN-RECEIVED the peer has not seen our SYN-ACK yet (its SYN came again): send that.
@@ -420,6 +424,12 @@ void Connection::process_data(InSegment& s) {
         }
         rcvmss_ = std::max(rcvmss_, s.len);
         const bool had_ooo = rq_.ooo_segments() > 0;
+        const Seq nxt_before = rq_.rcv_nxt();
+        // Bytes below rcv_nxt are a duplicate: the first such run is reported back (D-SACK).
+        if (s.seq < nxt_before) {
+            dsack_pending_ = true;
+            dsack_ = SackBlock{s.seq, std::min(s.seq + s.len, nxt_before)};
+        }
         const RxInsert r = rq_.insert(RxSegment{s.payload, s.seq, s.len});
         s.payload = nullptr;
         if (r.no_room) ++stats_.ooo_dropped;
@@ -429,6 +439,10 @@ void Connection::process_data(InSegment& s) {
             ack_now_ = true;
         } else if (r.in_order_bytes == 0) {
             ++stats_.dsack_dups;
+            if (!dsack_pending_) {  // a copy of something queued out of order
+                dsack_pending_ = true;
+                dsack_ = SackBlock{s.seq, s.seq + s.len};
+            }
             ack_now_ = true;
         } else {
             ++segs_unacked_;

@@ -74,8 +74,14 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
         o.has_timestamps = state_ == TcpState::SynSent ? config_.timestamps : ts_ok_;
     } else {
         o.has_timestamps = ts_ok_;
+        if (sack_ok_ && dsack_pending_ && (tcp_flags & flags::kAck)) {
+            o.sack[0] = dsack_;  // D-SACK first (RFC 2883 4), then the regular blocks
+            o.sack_count = 1;
+            dsack_pending_ = false;
+        }
         if (sack_ok_ && rq_.ooo_segments() > 0) {
-            o.sack_count = static_cast<uint8_t>(rq_.sack_blocks(o.sack, kMaxSackBlocks));
+            o.sack_count = static_cast<uint8_t>(
+                o.sack_count + rq_.sack_blocks(o.sack + o.sack_count, kMaxSackBlocks - o.sack_count));
         }
     }
     if (o.has_timestamps) {

@@ -147,6 +147,39 @@ TEST(Connection, ReceiveAcrossSequenceWrap) {
     EXPECT_EQ(sent.back().ack, seq);
 }
 
+TEST(Connection, DuplicateSegmentsAreReportedWithDsack) {
+    REQUIRE_TCP_EAL();
+    ConnectionRig rig;
+    rig.establish(Seq(0), linux_syn_ack());
+    const auto all = bytes(3000);
+    rig.feed(Seq(1), Seq(1001), F::kAck, std::span(all).first(2000), ts(5001));
+    rig.advance_us(50'000);
+    rig.take_sent();
+    // The peer sends [1001, 2001) again (our ACK was lost): the ACK reports it as a duplicate.
+    rig.feed(Seq(1001), Seq(1001), F::kAck, std::span(all).subspan(1000, 1000), ts(5002));
+    auto sent = rig.take_sent();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].ack, Seq(2001));
+    ASSERT_EQ(sent[0].options.sack_count, 1);
+    EXPECT_EQ(sent[0].options.sack[0].left, Seq(1001));
+    EXPECT_EQ(sent[0].options.sack[0].right, Seq(2001));
+    // A partly new copy: the old part is the D-SACK, the new part is delivered.
+    rig.feed(Seq(1501), Seq(1001), F::kAck, std::span(all).subspan(1500, 1000), ts(5003));
+    rig.advance_us(50'000);
+    sent = rig.take_sent();
+    ASSERT_FALSE(sent.empty());
+    ASSERT_GE(sent[0].options.sack_count, 1);
+    EXPECT_EQ(sent[0].options.sack[0].left, Seq(1501));
+    EXPECT_EQ(sent[0].options.sack[0].right, Seq(2001));
+    EXPECT_EQ(rig.handler().data, std::vector<uint8_t>(all.begin(), all.begin() + 2500));
+    // Reported once: the next ACK carries no D-SACK.
+    rig.feed(Seq(2501), Seq(1001), F::kAck, std::span(all).subspan(2500, 500), ts(5004));
+    rig.advance_us(50'000);
+    sent = rig.take_sent();
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(sent.back().options.sack_count, 0);
+}
+
 TEST(Connection, PawsDropsSegmentWithOldTimestamp) {
     REQUIRE_TCP_EAL();
     ConnectionRig rig;
