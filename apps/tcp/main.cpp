@@ -2,6 +2,7 @@
 // from a peer (the Linux kernel's TCP in the tests), with the fault shim on the port if asked.
 // See --help. Exit status 0 only when every byte arrived exactly once and in order, as many as
 // expected, and the connection closed in order.
+#include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -328,5 +329,7 @@ int main(int argc, char** argv) {
     endpoint.reset();
     shim.reset();
     rte_eth_dev_stop(port);
+    rte_eth_dev_close(port);  // frees the PMD's resources (net_af_xdp's socket and UMEM)
+    rte_eal_cleanup();
     return ok ? 0 : 1;
 }
