@@ -14,6 +14,18 @@ std::string MacAddress::to_string() const {
     return text;
 }
 
+std::optional<MacAddress> MacAddress::parse(std::string_view text) {
+    MacAddress mac;
+    unsigned b[6];
+    char extra;
+    const std::string s(text);
+    if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &extra) != 6) {
+        return std::nullopt;
+    }
+    for (int i = 0; i < 6; ++i) mac.bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(b[i]);
+    return mac;
+}
+
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
     const std::string s(text);  // inet_pton wants a terminated string
     IpAddress ip;

@@ -16,6 +16,8 @@ struct MacAddress {
     bool is_zero() const noexcept { return bytes == std::array<uint8_t, 6>{}; }
     static constexpr MacAddress broadcast() noexcept { return {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }
     std::string to_string() const;
+    // "02:00:00:00:00:01"; nullopt when it is not six colon-separated hex bytes.
+    static std::optional<MacAddress> parse(std::string_view text);
     friend bool operator==(const MacAddress&, const MacAddress&) = default;
 };
 

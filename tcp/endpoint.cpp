@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "pmd/dpdk/offload_port.hpp"
 #include "pmd/packet/frame_parser.hpp"
 #include "pmd/packet/l4_checksum.hpp"
 #include "pmd/packet/net_headers.hpp"
@@ -61,9 +62,10 @@ bool checksum_ok(const rte_mbuf* m, std::span<const uint8_t> first, const pmd::T
 
 }  // namespace
 
-Endpoint::Endpoint(const EndpointConfig& config)
+Endpoint::Endpoint(const EndpointConfig& config, TxChecksum tx_checksum)
     : config_(config),
-      builder_(config.tx_checksum),
+      tx_checksum_(tx_checksum),
+      builder_(tx_checksum),
       timers_(kWheelSlots, kWheelTickUs, tsc_now_us()),
       tx_(&Endpoint::send_frames, this),
       neighbours_(NeighbourTable::Config{}) {}
@@ -88,7 +90,15 @@ std::unique_ptr<Endpoint> Endpoint::create(const EndpointConfig& config, std::st
     EndpointConfig adjusted = config;
     // An IPv6 header is 20 bytes longer: the MSS we announce shrinks by as much (1440 at MTU 1500).
     if (config.local_ip.is_v6() && adjusted.connection.mss > 20) adjusted.connection.mss -= 20;
-    std::unique_ptr<Endpoint> e(new Endpoint(adjusted));
+    // The port computes our checksums when it was configured to (IPv4 needs the header checksum too).
+    TxChecksum tx_checksum = TxChecksum::Software;
+    if (config.tx_checksum_offload) {
+        const uint64_t tx = pmd::configured_tx_offloads(config.port);
+        const bool tcp = (tx & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0;
+        const bool ip = (tx & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0 || config.local_ip.is_v6();
+        if (tcp && ip) tx_checksum = TxChecksum::Offload;
+    }
+    std::unique_ptr<Endpoint> e(new Endpoint(adjusted, tx_checksum));
     std::memcpy(e->mac_.bytes.data(), mac.addr_bytes, 6);
     if (!config.mac.is_zero()) e->mac_ = config.mac;
     e->ctx_.pool = config.pool;
@@ -526,7 +536,8 @@ void Endpoint::on_released(void* self, Connection& c) {
 }
 
 std::string Endpoint::info() const {
-    std::string out = "endpoint " + config_.local_ip.to_string() + " (" + mac_.to_string() + ")";
+    std::string out = "endpoint " + config_.local_ip.to_string() + " (" + mac_.to_string() + ", tx checksums by " +
+                      (tx_checksum_ == TxChecksum::Offload ? "the port" : "software") + ")";
     out += " rx_frames:" + std::to_string(stats_.rx_frames) + " rx_tcp:" + std::to_string(stats_.rx_tcp) +
            " rx_arp:" + std::to_string(stats_.rx_arp) + " not_for_us:" + std::to_string(stats_.rx_not_for_us) +
            " bad_frame:" + std::to_string(stats_.rx_bad_frame) +

@@ -42,7 +42,9 @@ struct EndpointConfig {
     uint16_t burst = 32;
     uint16_t first_local_port = 32768;  // ephemeral ports, as Linux's ip_local_port_range
     uint16_t last_local_port = 60999;
-    TxChecksum tx_checksum = TxChecksum::Software;
+    // Checksums are left to the port when it was configured with tx checksum offload (IPv4 header
+    // and TCP; pmd::configure_port enables it where the port has it); false: always in software.
+    bool tx_checksum_offload = true;
     ConnectionConfig connection;
 };
 
@@ -92,6 +94,8 @@ public:
     std::string info() const;  // endpoint counters, then one `ss -ti` line per open connection
     uint64_t tx_frames() const noexcept { return tx_.sent(); }
     uint64_t tx_dropped() const noexcept { return tx_.dropped(); }
+    // Whether the port computes the checksums of what we send.
+    bool tx_checksum_by_port() const noexcept { return tx_checksum_ == TxChecksum::Offload; }
 
 private:
     struct Listener {
@@ -105,7 +109,7 @@ private:
         Route route;
     };
 
-    explicit Endpoint(const EndpointConfig& config);
+    Endpoint(const EndpointConfig& config, TxChecksum tx_checksum);
     void receive(rte_mbuf* m);
     void receive_arp(const ArpMessage& msg);
     void receive_nd(const NdMessage& msg, const MacAddress& eth_src);
@@ -127,6 +131,7 @@ private:
     static void on_released(void* self, Connection& c);
 
     EndpointConfig config_;
+    TxChecksum tx_checksum_;
     MacAddress mac_;
     FrameBuilder builder_;
     TimerWheel timers_;

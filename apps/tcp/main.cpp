@@ -30,6 +30,7 @@ using testlib::PatternTransfer;
 struct Options {
     std::string port = "net_af_packet0";
     std::string local_ip = "192.0.2.2";
+    std::string mac;                  // empty: the port's
     std::string peer;                 // ADDR:PORT to connect to
     uint16_t listen_port = 0;         // or wait for the peer on this port
     uint64_t send = 0, expect = 0;
@@ -47,6 +48,8 @@ const char* kUsage =
     "  pattern the peer checks / sends (tests/tcp/kernel_peer.cpp is the kernel's side).\n"
     "  --port NAME         ethdev to use (default net_af_packet0; create it with --vdev after --)\n"
     "  --local-ip ADDR     our IPv4 or IPv6 address on that link (default 192.0.2.2)\n"
+    "  --mac MAC           our MAC address instead of the port's (net_tap gives its port the MAC of\n"
+    "                      the kernel's side of the tap; we need one of our own there)\n"
     "  --connect ADDR:PORT open the connection to the peer (IPv6: [ADDR]:PORT), or\n"
     "  --listen PORT       wait for the peer to connect\n"
     "  --send BYTES        bytes to send (bulk)            --expect BYTES  bytes to receive (bulk)\n"
@@ -115,6 +118,8 @@ bool parse_options(int argc, char** argv, Options& o, std::string& err) {
             if (!str(o.port)) return false;
         } else if (a == "--local-ip") {
             if (!str(o.local_ip)) return false;
+        } else if (a == "--mac") {
+            if (!str(o.mac)) return false;
         } else if (a == "--connect") {
             if (!str(o.peer)) return false;
         } else if (a == "--listen") {
@@ -251,6 +256,14 @@ int main(int argc, char** argv) {
     tcp::EndpointConfig ec;
     ec.port = port;
     ec.local_ip = *local;
+    if (!o.mac.empty()) {
+        const auto mac = tcp::MacAddress::parse(o.mac);
+        if (!mac) {
+            std::fprintf(stderr, "nvmeddp-tcp: --mac %s is not a MAC address (02:00:00:00:00:02)\n", o.mac.c_str());
+            return 2;
+        }
+        ec.mac = *mac;
+    }
     ec.pool = pool;
     auto endpoint = tcp::Endpoint::create(ec, &err);
     if (!endpoint) {

@@ -21,6 +21,7 @@ std::string failed(const char* what, int rc) {
 // Per port, what configure_port() learnt of MARK delivery, and whether it asked already (control
 // path, any thread).
 std::array<std::atomic<MarkDelivery>, RTE_MAX_ETHPORTS> g_mark_delivery{};
+std::array<std::atomic<uint64_t>, RTE_MAX_ETHPORTS> g_tx_offloads{};
 std::array<std::atomic<bool>, RTE_MAX_ETHPORTS> g_mark_asked{};
 
 // Before the port's first configure: ethdev refuses it later (-EBUSY, with an error in the log),
@@ -40,6 +41,10 @@ MarkDelivery rx_mark_delivery(uint16_t port_id) noexcept {
     return port_id < RTE_MAX_ETHPORTS ? g_mark_delivery[port_id].load(std::memory_order_acquire) : MarkDelivery::NotNegotiated;
 }
 
+uint64_t configured_tx_offloads(uint16_t port_id) noexcept {
+    return port_id < RTE_MAX_ETHPORTS ? g_tx_offloads[port_id].load(std::memory_order_acquire) : 0;
+}
+
 std::string configure_port(const PortSetup& s) {
     if (!rte_eth_dev_is_valid_port(s.port_id)) return "port " + std::to_string(s.port_id) + " does not exist";
     if (s.pool == nullptr) return "no mbuf pool given";
@@ -53,8 +58,12 @@ std::string configure_port(const PortSetup& s) {
     // The engine must not follow a segment the host's TCP will drop: let the port say which those
     // are where it can (the engine verifies the others itself).
     conf.rxmode.offloads = info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
+    // A sender (our TCP) may leave the checksums to the port and send mbuf chains where it can.
+    conf.txmode.offloads = info.tx_offload_capa & (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+                                                   RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
     rc = rte_eth_dev_configure(s.port_id, s.rx_queues, s.tx_queues, &conf);
     if (rc < 0) return failed("rte_eth_dev_configure", rc);
+    g_tx_offloads[s.port_id].store(conf.txmode.offloads, std::memory_order_release);
     uint16_t rxd = s.rx_descriptors;
     uint16_t txd = s.tx_descriptors;
     rc = rte_eth_dev_adjust_nb_rx_tx_desc(s.port_id, &rxd, &txd);

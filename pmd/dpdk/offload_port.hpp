@@ -37,8 +37,8 @@ struct PortSetup {
 // Configures and starts a port with the given queues (rte_eth_dev_configure, queue setup, start).
 // Before the first configure it negotiates MARK delivery (rte_eth_rx_metadata_negotiate, USER_MARK)
 // and remembers the outcome for OffloadPort::attach; it enables the port's rx checksum offload for
-// IPv4 headers and TCP where the port has it. Returns an empty string on success, else what failed
-// and DPDK's reason.
+// IPv4 headers and TCP where the port has it, and tx checksum offload (IPv4 header, TCP) and
+// multi-segment tx likewise. Returns an empty string on success, else what failed and DPDK's reason.
 std::string configure_port(const PortSetup& setup);
 
 // Whether a port delivers rte_flow MARKs with the frames, as configure_port() found out.
@@ -49,6 +49,10 @@ enum class MarkDelivery : uint8_t {
     Refused,        // the PMD negotiated, without USER_MARK: MARKs are not to be relied on
 };
 MarkDelivery rx_mark_delivery(uint16_t port_id) noexcept;
+
+// The tx offloads (RTE_ETH_TX_OFFLOAD_*) configure_port() enabled on a port; 0 for a port it did not
+// configure (whoever did is asked nothing: a sender then computes its checksums itself).
+uint64_t configured_tx_offloads(uint16_t port_id) noexcept;
 
 struct OffloadPortOptions {
     uint16_t port_id = 0;

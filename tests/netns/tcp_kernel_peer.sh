@@ -11,7 +11,9 @@
 #         both ways or one way: the baselines for ratios
 # Environment: CAPTURE=1 (tcpdump + tshark check), TIMEOUT (seconds, default 240),
 #   MAX_STALL_MS (default 3000: the longest time the kernel peer may see nothing move; a few RTOs),
-#   PMD=af_packet (default) or af_xdp (net_af_xdp in copy mode on veth1),
+#   PMD=af_packet (default), af_xdp (net_af_xdp in copy mode on veth1) or tap (net_tap: its kernel
+#   side dtap0 in our namespace is the kernel's end, no veth; mode accept only, our endpoint listens
+#   first and the tap exists only once it runs),
 #   IPV6=1: the kernel on 2001:db8::1, ours on 2001:db8::2 (neighbour discovery instead of ARP).
 set -euo pipefail
 ours=${1:?usage: tcp_kernel_peer.sh <nvmeddp-tcp> <tcp_kernel_peer> <mode> <arg> [options]}
@@ -26,7 +28,8 @@ ours_timeout=$((timeout_s > 20 ? timeout_s - 10 : timeout_s))
 case "${PMD:-af_packet}" in
   af_packet) vdev=(--port net_af_packet0 -- --vdev=net_af_packet0,iface=veth1) ;;
   af_xdp)    vdev=(--port net_af_xdp0 -- --vdev=net_af_xdp0,iface=veth1,force_copy=1) ;;
-  *) echo "tcp_kernel_peer: PMD must be af_packet or af_xdp: FAILED"; exit 1 ;;
+  tap)       vdev=(--port net_tap0 --mac 02:00:00:00:00:02 -- --vdev=net_tap0,iface=dtap0) ;;
+  *) echo "tcp_kernel_peer: PMD must be af_packet, af_xdp or tap: FAILED"; exit 1 ;;
 esac
 tag="nvmeddp-tcp-$$"
 nk="$tag-k"
@@ -69,7 +72,13 @@ ip netns exec "$nk" ethtool -K veth0 tx off tso off gso off gro off > /dev/null 
 ip netns exec "$nd" ethtool -K veth1 tx off tso off gso off gro off rx off > /dev/null 2>&1 || true
 ip -n "$nk" link set veth0 up
 ip -n "$nd" link set veth1 up
-ip netns exec "$nk" nstat -n > /dev/null  # start the kernel's counters from here
+# The namespace of the kernel's end: the veth pair's other side, or ours for a tap.
+peer_ns=$nk
+if [ "${PMD:-af_packet}" = tap ]; then
+  [ "$mode" = accept ] || { echo "tcp_kernel_peer: PMD=tap runs mode accept only: FAILED"; exit 1; }
+  peer_ns=$nd
+fi
+ip netns exec "$peer_ns" nstat -n > /dev/null  # start the kernel's counters from here
 
 if [ "${CAPTURE:-0}" = 1 ]; then
   ip netns exec "$nk" tcpdump -i veth0 -s 128 -w "$work/cap.pcap" -U tcp > /dev/null 2>&1 &
@@ -111,7 +120,12 @@ elif [ "$mode" = accept ]; then
     --local-ip "$o_ip" "${vdev[@]}" > "$work/ours.log" 2>&1 &
   ours_pid=$!
   sleep 2  # our endpoint listens once the EAL is up
-  timeout "$timeout_s" ip netns exec "$nk" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" --max-stall-ms "$max_stall" > "$work/peer.log" 2>&1 &
+  if [ "${PMD:-af_packet}" = tap ]; then
+    for _ in $(seq 50); do ip -n "$nd" link show dtap0 > /dev/null 2>&1 && break; sleep 0.1; done
+    ip -n "$nd" addr add 192.0.2.1/24 dev dtap0
+    ip -n "$nd" link set dtap0 up
+  fi
+  timeout "$timeout_s" ip netns exec "$peer_ns" "$kpeer" "${kargs[@]}" --timeout "$timeout_s" --max-stall-ms "$max_stall" > "$work/peer.log" 2>&1 &
   peer_pid=$!
   set +e
   wait "$ours_pid"; ours_rc=$?
@@ -132,8 +146,8 @@ peer_pid=
 echo "--- our endpoint (exit $ours_rc)"; cat "$work/ours.log"
 echo "--- kernel peer (exit $peer_rc)"; cat "$work/peer.log"
 echo "--- kernel counters (nstat)"
-ip netns exec "$nk" nstat -a 2> /dev/null | grep -E "TcpOutRsts|TcpEstabResets|TcpAttemptFails|TcpRetransSegs|TcpExtTCPSACKRecovery|TcpExtTCPSACKReorder|TcpExtTCPOFOQueue|TcpExtTCPTimeouts|TcpInErrs|TcpInCsumErrors" || true
-rsts=$(ip netns exec "$nk" nstat -a 2> /dev/null | awk '$1=="TcpOutRsts"||$1=="TcpEstabResets"||$1=="TcpAttemptFails"{s+=$2} END{print s+0}')
+ip netns exec "$peer_ns" nstat -a 2> /dev/null | grep -E "TcpOutRsts|TcpEstabResets|TcpAttemptFails|TcpRetransSegs|TcpExtTCPSACKRecovery|TcpExtTCPSACKReorder|TcpExtTCPOFOQueue|TcpExtTCPTimeouts|TcpInErrs|TcpInCsumErrors" || true
+rsts=$(ip netns exec "$peer_ns" nstat -a 2> /dev/null | awk '$1=="TcpOutRsts"||$1=="TcpEstabResets"||$1=="TcpAttemptFails"{s+=$2} END{print s+0}')
 
 fail=0
 [ "$ours_rc" -eq 0 ] || { echo "tcp_kernel_peer: our endpoint failed"; fail=1; }
