@@ -5,13 +5,12 @@
 
 #include "pmd/packet/be_int.hpp"
 #include "pmd/packet/net_headers.hpp"
+#include "tcp/ethernet.hpp"
 
 namespace nvmeddp::tcp {
 
 namespace {
 
-using pmd::EthernetHeader;
-using pmd::VlanTag;
 
 // RFC 826's packet for Ethernet hardware and IPv4 protocol addresses.
 struct ArpBody {
@@ -49,15 +48,10 @@ bool usable_neighbour(const IpAddress& ip, const MacAddress& mac) noexcept {
 }  // namespace
 
 std::optional<ArpMessage> parse_arp(std::span<const uint8_t> frame) noexcept {
-    if (frame.size() < sizeof(EthernetHeader)) return std::nullopt;
-    size_t at = offsetof(EthernetHeader, ether_type);
-    uint16_t type = pmd::load_be16(frame.data() + at);
-    at += 2;
-    if (type == pmd::ether_type::kVlan) {
-        if (frame.size() - at < sizeof(VlanTag)) return std::nullopt;
-        type = pmd::load_be16(frame.data() + at + offsetof(VlanTag, inner_type));
-        at += sizeof(VlanTag);
-    }
+    const std::optional<EthernetPayload> l2 = read_ethernet(frame);
+    if (!l2) return std::nullopt;
+    const uint16_t type = l2->ether_type;
+    const size_t at = l2->offset;
     if (type != pmd::ether_type::kArp || frame.size() - at < sizeof(ArpBody)) return std::nullopt;
     ArpBody body;
     std::memcpy(&body, frame.data() + at, sizeof body);
@@ -82,21 +76,7 @@ bool build_arp(rte_mbuf* m, const MacAddress& eth_dst, const MacAddress& eth_src
     auto* frame = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, pmd::kEtherMinFrameLen));
     std::memset(frame, 0, pmd::kEtherMinFrameLen);
 
-    EthernetHeader eth;
-    std::memcpy(eth.dst, eth_dst.bytes.data(), sizeof eth.dst);
-    std::memcpy(eth.src, eth_src.bytes.data(), sizeof eth.src);
-    size_t at = sizeof eth;
-    if (has_vlan) {
-        eth.ether_type.set(pmd::ether_type::kVlan);
-        VlanTag tag;
-        tag.tci.set(vlan_tci);
-        tag.inner_type.set(pmd::ether_type::kArp);
-        std::memcpy(frame + at, &tag, sizeof tag);
-        at += sizeof tag;
-    } else {
-        eth.ether_type.set(pmd::ether_type::kArp);
-    }
-    std::memcpy(frame, &eth, sizeof eth);
+    const size_t at = write_ethernet(frame, eth_dst, eth_src, has_vlan, vlan_tci, pmd::ether_type::kArp);
 
     ArpBody body;
     body.htype.set(kHtypeEthernet);

@@ -6,17 +6,16 @@
 
 #include "pmd/packet/l4_checksum.hpp"
 #include "pmd/packet/net_headers.hpp"
+#include "tcp/ethernet.hpp"
 
 namespace nvmeddp::tcp {
 
 namespace {
 
-using pmd::EthernetHeader;
 using pmd::InternetSum;
 using pmd::Ipv4Header;
 using pmd::Ipv6Header;
 using pmd::TcpHeader;
-using pmd::VlanTag;
 
 // The Assigned Numbers default TTL (RFC 1700), what Linux and most stacks send.
 inline constexpr uint8_t kHopLimit = 64;
@@ -24,7 +23,7 @@ inline constexpr uint8_t kHopLimit = 64;
 bool families_ok(const Route& r) noexcept {
     return r.src_ip.family == r.dst_ip.family && (r.src_ip.is_v4() || r.src_ip.is_v6());
 }
-size_t l2_size(const Route& r) noexcept { return sizeof(EthernetHeader) + (r.has_vlan ? sizeof(VlanTag) : 0); }
+size_t l2_size(const Route& r) noexcept { return ethernet_header_size(r.has_vlan); }
 size_t l3_size(const Route& r) noexcept { return r.src_ip.is_v4() ? sizeof(Ipv4Header) : sizeof(Ipv6Header); }
 size_t l4_size(const TcpOptions* options) noexcept {
     return sizeof(TcpHeader) + (options != nullptr ? options_size(*options) : 0);
@@ -33,22 +32,6 @@ size_t l4_size(const TcpOptions* options) noexcept {
 // Stores a 16-bit checksum computed by InternetSum (or DPDK's raw sums) in the CPU's byte order:
 // RFC 1071 2(B), a sum taken in either byte order is right when stored back in that same order.
 void store_checksum(uint8_t* field, uint16_t value) noexcept { std::memcpy(field, &value, sizeof value); }
-
-void write_ethernet(uint8_t* at, const Route& r, uint16_t ether_type) noexcept {
-    EthernetHeader eth;
-    std::memcpy(eth.dst, r.dst_mac.bytes.data(), sizeof eth.dst);
-    std::memcpy(eth.src, r.src_mac.bytes.data(), sizeof eth.src);
-    if (r.has_vlan) {
-        eth.ether_type.set(pmd::ether_type::kVlan);
-        VlanTag tag;
-        tag.tci.set(r.vlan_tci);
-        tag.inner_type.set(ether_type);
-        std::memcpy(at + sizeof eth, &tag, sizeof tag);
-    } else {
-        eth.ether_type.set(ether_type);
-    }
-    std::memcpy(at, &eth, sizeof eth);
-}
 
 // `total_length`: the IP header and everything after it.
 void write_ipv4(uint8_t* at, const Route& r, size_t total_length, uint16_t id, bool header_checksum) noexcept {
@@ -158,7 +141,8 @@ rte_mbuf* FrameBuilder::build_frame(rte_mbuf* hdr, const Route& route, const Seg
     uint8_t* const ip = frame + l2;
     uint8_t* const tcp = ip + l3;
     const bool software = checksum_ == TxChecksum::Software;
-    write_ethernet(frame, route, v4 ? pmd::ether_type::kIpv4 : pmd::ether_type::kIpv6);
+    write_ethernet(frame, route.dst_mac, route.src_mac, route.has_vlan, route.vlan_tci,
+                   v4 ? pmd::ether_type::kIpv4 : pmd::ether_type::kIpv6);
     if (v4) {
         write_ipv4(ip, route, ip_length, next_ip_id_++, software);
     } else {

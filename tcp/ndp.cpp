@@ -6,6 +6,7 @@
 #include "pmd/packet/be_int.hpp"
 #include "pmd/packet/l4_checksum.hpp"
 #include "pmd/packet/net_headers.hpp"
+#include "tcp/ethernet.hpp"
 
 namespace nvmeddp::tcp {
 
@@ -14,7 +15,6 @@ namespace {
 using pmd::EthernetHeader;
 using pmd::InternetSum;
 using pmd::Ipv6Header;
-using pmd::VlanTag;
 
 namespace icmpv6_type {
 inline constexpr uint8_t kNeighborSolicitation = 135;
@@ -104,7 +104,7 @@ struct OutgoingNd {
 bool build_nd(rte_mbuf* m, const OutgoingNd& nd) noexcept {
     if (m == nullptr || m->pkt_len != 0 || m->data_len != 0 || m->next != nullptr) return false;
     if (!nd.src->is_v6() || !nd.dst->is_v6() || !nd.target->is_v6()) return false;
-    const size_t l2 = sizeof(EthernetHeader) + (nd.has_vlan ? sizeof(VlanTag) : 0);
+    const size_t l2 = ethernet_header_size(nd.has_vlan);
     const size_t icmp_length = kNdFixedLen + (nd.link_option != 0 ? kLinkAddrOptionLen : 0);
     // At least 78 bytes: never under Ethernet's 60-byte minimum, so no padding.
     const size_t frame_length = l2 + sizeof(Ipv6Header) + icmp_length;
@@ -112,19 +112,7 @@ bool build_nd(rte_mbuf* m, const OutgoingNd& nd) noexcept {
     auto* frame = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame_length)));
     std::memset(frame, 0, frame_length);
 
-    EthernetHeader eth;
-    std::memcpy(eth.dst, nd.eth_dst.bytes.data(), sizeof eth.dst);
-    std::memcpy(eth.src, nd.eth_src.bytes.data(), sizeof eth.src);
-    if (nd.has_vlan) {
-        eth.ether_type.set(pmd::ether_type::kVlan);
-        VlanTag tag;
-        tag.tci.set(nd.vlan_tci);
-        tag.inner_type.set(pmd::ether_type::kIpv6);
-        std::memcpy(frame + sizeof eth, &tag, sizeof tag);
-    } else {
-        eth.ether_type.set(pmd::ether_type::kIpv6);
-    }
-    std::memcpy(frame, &eth, sizeof eth);
+    write_ethernet(frame, nd.eth_dst, nd.eth_src, nd.has_vlan, nd.vlan_tci, pmd::ether_type::kIpv6);
 
     Ipv6Header ip{};
     ip.vtc_flow.set(uint32_t{6} << 28);  // traffic class and flow label 0
@@ -157,15 +145,10 @@ bool build_nd(rte_mbuf* m, const OutgoingNd& nd) noexcept {
 }  // namespace
 
 std::optional<NdMessage> parse_nd(std::span<const uint8_t> frame, MacAddress* eth_src) noexcept {
-    if (frame.size() < sizeof(EthernetHeader)) return std::nullopt;
-    size_t at = offsetof(EthernetHeader, ether_type);
-    uint16_t ether_type = pmd::load_be16(frame.data() + at);
-    at += 2;
-    if (ether_type == pmd::ether_type::kVlan) {
-        if (frame.size() - at < sizeof(VlanTag)) return std::nullopt;
-        ether_type = pmd::load_be16(frame.data() + at + offsetof(VlanTag, inner_type));
-        at += sizeof(VlanTag);
-    }
+    const std::optional<EthernetPayload> l2 = read_ethernet(frame);
+    if (!l2) return std::nullopt;
+    const uint16_t ether_type = l2->ether_type;
+    size_t at = l2->offset;
     if (ether_type != pmd::ether_type::kIpv6 || frame.size() - at < sizeof(Ipv6Header)) return std::nullopt;
     Ipv6Header ip;
     std::memcpy(&ip, frame.data() + at, sizeof ip);
