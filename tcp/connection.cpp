@@ -74,7 +74,7 @@ void Connection::reset_state() {
     stats_ = ConnectionStats{};
 }
 
-void Connection::open_active(const Route& route, Seq iss, ConnectionHandler* handler) {
+void Connection::begin(const Route& route, Seq iss, ConnectionHandler* handler) {
     reset_state();
     route_ = route;
     handler_ = handler;
@@ -84,6 +84,10 @@ void Connection::open_active(const Route& route, Seq iss, ConnectionHandler* han
     sq_.reset(iss + 1);
     sb_.reset(iss);
     high_rxt_ = iss;
+}
+
+void Connection::open_active(const Route& route, Seq iss, ConnectionHandler* handler) {
+    begin(route, iss, handler);
     state_ = TcpState::SynSent;
     cc_.reset(effective_mss());
     send_syn();
@@ -91,14 +95,7 @@ void Connection::open_active(const Route& route, Seq iss, ConnectionHandler* han
 }
 
 void Connection::open_passive(const Route& route, Seq iss, InSegment& syn, ConnectionHandler* handler) {
-    reset_state();
-    route_ = route;
-    handler_ = handler;
-    iss_ = snd_una_ = snd_nxt_ = snd_max_ = iss;
-    ts_offset_ = iss.raw() * 2654435761u;
-    sq_.reset(iss + 1);
-    sb_.reset(iss);
-    high_rxt_ = iss;
+    begin(route, iss, handler);
     irs_ = syn.seq;
     rq_.reset(syn.seq + 1);
     last_ack_sent_ = syn.seq + 1;
@@ -284,13 +281,10 @@ void Connection::send_loss_probe() {
     ++stats_.loss_probes;
     const uint32_t mss = effective_mss();
     const Seq data_end = sq_.end();
-    const uint32_t available = snd_nxt_ < data_end ? snd_nxt_.bytes_to(data_end) : 0;
-    const Seq right_edge = snd_una_ + snd_wnd_;
-    const uint32_t rwnd_room = right_edge > snd_nxt_ ? snd_nxt_.bytes_to(right_edge) : 0;
     // New data if there is some the peer's window takes (RFC 8985 7.3), else the last segment again.
-    const uint32_t fresh = std::min({mss, available, rwnd_room});
+    const uint32_t fresh = std::min({mss, unsent(), peer_window_room()});
     if (fresh > 0 && snd_nxt_ == snd_max_) {
-        send_new_data(fresh);
+        send_at_nxt(fresh);
     } else {
         const Seq last_end = std::min(snd_max_, data_end);
         const uint32_t outstanding = snd_una_ < last_end ? snd_una_.bytes_to(last_end) : 0;

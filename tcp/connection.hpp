@@ -141,6 +141,8 @@ public:
     uint32_t slot = 0;
 
 private:
+    void begin(const Route& route, Seq iss, ConnectionHandler* handler);  // what both opens share
+
     // input() by state
     void input_syn_sent(InSegment& s);
     bool acceptable(const InSegment& s) const noexcept;
@@ -160,7 +162,9 @@ private:
     void retransmit_head();
     bool retransmit(Seq seq, uint32_t len);
     void output_sack_recovery();
-    bool send_new_data(uint32_t len);
+    bool send_at_nxt(uint32_t len);  // `len` bytes from snd_nxt on (new, or again after a timeout)
+    uint32_t unsent() const noexcept;            // queued bytes from snd_nxt on
+    uint32_t peer_window_room() const noexcept;  // what the peer's window takes beyond snd_nxt
     uint16_t window_to_advertise(bool syn) noexcept;
     uint32_t effective_mss() const noexcept;
     uint32_t flight() const noexcept { return snd_nxt_ - snd_una_; }

@@ -212,11 +212,27 @@ bool Connection::retransmit(Seq seq, uint32_t len) {
     return true;
 }
 
-bool Connection::send_new_data(uint32_t len) {
+uint32_t Connection::unsent() const noexcept {
+    const Seq data_end = sq_.end();
+    return snd_nxt_ < data_end ? snd_nxt_.bytes_to(data_end) : 0;
+}
+
+uint32_t Connection::peer_window_room() const noexcept {
+    const Seq right_edge = snd_una_ + snd_wnd_;
+    return right_edge > snd_nxt_ ? snd_nxt_.bytes_to(right_edge) : 0;
+}
+
+bool Connection::send_at_nxt(uint32_t len) {
+    // Below snd_max only after a timeout rewound snd_nxt (go-back-N): then it is a retransmission.
+    const bool retransmission = snd_nxt_ < snd_max_;
     const bool fin = fin_pending_ && snd_nxt_ + len == sq_.end();
     const uint8_t f = static_cast<uint8_t>(flags::kAck | flags::kPsh | (fin ? flags::kFin : 0));
     if (!send_segment(snd_nxt_, len, f)) return false;
-    if (!rtt_timing_) {
+    if (retransmission) {
+        ++stats_.total_retrans;
+        stats_.bytes_retrans += std::min<uint32_t>(len, snd_nxt_.bytes_to(snd_max_));
+        rtt_timing_ = false;
+    } else if (!rtt_timing_) {
         rtt_timing_ = true;
         rtt_seq_ = snd_nxt_ + len;
         rtt_start_us_ = ctx_.now_us;
@@ -247,13 +263,10 @@ void Connection::output_sack_recovery() {
             pipe += len;
             continue;
         }
-        const Seq data_end = sq_.end();
-        const uint32_t available = snd_nxt_ < data_end ? snd_nxt_.bytes_to(data_end) : 0;
-        const Seq right_edge = snd_una_ + snd_wnd_;
-        const uint32_t rwnd_room = right_edge > snd_nxt_ ? snd_nxt_.bytes_to(right_edge) : 0;
-        const uint32_t fresh = std::min({mss, available, rwnd_room});
+        const uint32_t available = unsent();
+        const uint32_t fresh = std::min({mss, available, peer_window_room()});
         if (fresh > 0 && (fresh == mss || fresh == available)) {
-            if (!send_new_data(fresh)) break;
+            if (!send_at_nxt(fresh)) break;
             pipe += fresh;
             continue;
         }
@@ -281,11 +294,10 @@ void Connection::output() {
     const Seq data_end = sq_.end();
     bool sent_new = false;
     for (;;) {
-        const uint32_t available = snd_nxt_ < data_end ? snd_nxt_.bytes_to(data_end) : 0;
+        const uint32_t available = unsent();
         // What the peer's window allows beyond snd_nxt, and what the congestion window allows
         // (plus RFC 3042's limited transmit on the first duplicate ACKs).
-        const Seq right_edge = snd_una_ + snd_wnd_;
-        const uint32_t rwnd_room = right_edge > snd_nxt_ ? snd_nxt_.bytes_to(right_edge) : 0;
+        const uint32_t rwnd_room = peer_window_room();
         // With SACK the duplicate ACKs are counted here (sack_dupacks_), not by NewReno.
         const uint32_t allowance =
             sack_ok_ ? std::min<uint32_t>(sack_dupacks_, 2) * mss : cc_.limited_transmit_allowance();
@@ -310,25 +322,7 @@ void Connection::output() {
         // empties the queue or the window is at least half the largest the peer offered.
         if (len < mss && len < available && len < max_snd_wnd_ / 2 && !sws_override_) break;
         sws_override_ = false;
-        const bool fin = fin_pending_ && snd_nxt_ + len == data_end;
-        const uint8_t f = static_cast<uint8_t>(flags::kAck | flags::kPsh | (fin ? flags::kFin : 0));
-        if (!send_segment(snd_nxt_, len, f)) break;
-        if (retransmission) {
-            ++stats_.total_retrans;
-            stats_.bytes_retrans += std::min<uint32_t>(len, snd_nxt_.bytes_to(snd_max_));
-            rtt_timing_ = false;
-        } else if (!rtt_timing_) {
-            rtt_timing_ = true;
-            rtt_seq_ = snd_nxt_ + len;
-            rtt_start_us_ = ctx_.now_us;
-        }
-        snd_nxt_ = snd_nxt_ + len;
-        if (fin) {
-            fin_sent_ = true;
-            snd_nxt_ = snd_nxt_ + 1;
-        }
-        if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
-        if (!TimerWheel::armed(rto_timer_)) arm_rto();
+        if (!send_at_nxt(len)) break;
         sent_new = !retransmission;
     }
     // RFC 8985 7.2: the probe timeout counts from the last new segment sent.
