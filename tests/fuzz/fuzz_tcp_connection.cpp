@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_dpdk.hpp"
 #include "fuzz_input.hpp"
 #include "pmd/dpdk/eal.hpp"
 #include "pmd/dpdk/mbuf_meta.hpp"
@@ -40,18 +41,7 @@ namespace {
 
 rte_mempool* g_pool = nullptr;
 
-void bring_up() {
-    if (g_pool != nullptr) return;
-    pmd::EalOptions o;
-    o.lcores = "0";
-    o.program = "fuzz_tcp_connection";
-    const std::string eal = pmd::init_eal(o);
-    if (!eal.empty()) fuzz::invariant_broken("cannot bring the EAL up:", eal.c_str());
-    g_pool = rte_pktmbuf_pool_create("fuzz_conn_pool", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-    if (g_pool == nullptr) fuzz::invariant_broken("rte_pktmbuf_pool_create:", rte_strerror(rte_errno));
-    const std::string meta = pmd::MbufMeta::register_once();
-    if (!meta.empty()) fuzz::invariant_broken("MbufMeta::register_once:", meta.c_str());
-}
+void bring_up() { g_pool = fuzz::dpdk_pool("fuzz_tcp_connection", "fuzz_conn_pool", 8191); }
 
 uint8_t peer_byte(uint64_t offset) { return static_cast<uint8_t>((offset * 2654435761u) >> 13); }
 uint8_t our_byte(uint64_t offset) { return static_cast<uint8_t>((offset * 40503u + 17) >> 5); }

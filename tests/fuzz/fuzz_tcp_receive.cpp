@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_dpdk.hpp"
 #include "fuzz_input.hpp"
 #include "pmd/dpdk/eal.hpp"
 #include "pmd/dpdk/mbuf_meta.hpp"
@@ -41,21 +42,8 @@ namespace {
 
 rte_mempool* g_pool = nullptr;
 
-// The EAL, a pool and the metadata field, once per process; aborts when any of them cannot be had
-// (a fuzzer that silently tests nothing is worse than one that stops).
-void bring_up() {
-    if (g_pool != nullptr) return;
-    pmd::EalOptions o;
-    o.lcores = "0";
-    o.program = "fuzz_tcp_receive";
-    const std::string eal = pmd::init_eal(o);
-    if (!eal.empty()) fuzz::invariant_broken("cannot bring the EAL up:", eal.c_str());
-    // Enough for both stores full of 64-mbuf chains (see the caps below) and one segment more.
-    g_pool = rte_pktmbuf_pool_create("fuzz_rx_pool", 16383, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-    if (g_pool == nullptr) fuzz::invariant_broken("rte_pktmbuf_pool_create:", rte_strerror(rte_errno));
-    const std::string meta = pmd::MbufMeta::register_once();
-    if (!meta.empty()) fuzz::invariant_broken("MbufMeta::register_once:", meta.c_str());
-}
+// Enough for both stores full of 64-mbuf chains (see the caps below) and one segment more.
+void bring_up() { g_pool = fuzz::dpdk_pool("fuzz_tcp_receive", "fuzz_rx_pool", 16383); }
 
 uint8_t truth(uint32_t seq) { return static_cast<uint8_t>((seq * 2654435761u) >> 24); }
 
