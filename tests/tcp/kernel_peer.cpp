@@ -1,5 +1,5 @@
 // The Linux kernel's TCP as the peer of our endpoint in tests: plain sockets, one connection,
-// listening or connecting. It sends the test pattern (tests/testlib/byte_pattern.hpp, direction 1)
+// listening or connecting. It sends the test pattern (nvmetcp/byte_pattern.hpp, direction 1)
 // and checks every byte it receives against direction 0, in bulk (--expect / --send) or as
 // request/response rounds (--rr). At the end it prints what the kernel says of the connection
 // (TCP_INFO, the numbers `ss -ti` shows) and the longest time nothing moved.
@@ -22,13 +22,13 @@
 #include <string>
 #include <vector>
 
-#include "testlib/byte_pattern.hpp"
+#include "nvmetcp/byte_pattern.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using nvmeddp::testlib::fill_pattern;
-using nvmeddp::testlib::first_mismatch;
+using nvmeddp::nvmetcp::fill_pattern;
+using nvmeddp::nvmetcp::first_mismatch;
 
 // Pattern directions: what our endpoint sends (this peer checks it) and what this peer sends.
 // --as-ours swaps them, so two kernel peers can stand in for both ends (the baseline figure).
@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
                 if (bad != static_cast<size_t>(n)) {
                     std::printf("kernel peer: FAILED: byte at offset %llu is 0x%02x, expected 0x%02x\n",
                                 static_cast<unsigned long long>(got + bad), buf[bad],
-                                nvmeddp::testlib::pattern_byte(kToKernel, got + bad));
+                                nvmeddp::nvmetcp::pattern_byte(kToKernel, got + bad));
                     failed = true;
                 }
                 got += static_cast<uint64_t>(n);

@@ -11,9 +11,12 @@
 #include <string>
 
 #include "tcp/connection.hpp"
-#include "testlib/byte_pattern.hpp"
+#include "nvmetcp/byte_pattern.hpp"
 
 namespace nvmeddp::testlib {
+
+using nvmetcp::fill_pattern;
+using nvmetcp::first_mismatch;
 
 class PatternTransfer : public tcp::ConnectionHandler {
 public:

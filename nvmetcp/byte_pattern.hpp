@@ -1,13 +1,17 @@
-// The bytes a transfer test sends, a function of direction and stream offset only, so a receiver
-// checks every byte it gets without the sender's help: a byte delivered twice, skipped, reordered
-// or from the other direction shows as a mismatch at its offset. Not periodic in any segment size.
+// A checkable byte pattern, a function of a stream (direction) and an offset only, so a receiver checks
+// every byte it gets without the sender's help: a byte delivered twice, skipped, reordered or from
+// another stream shows as a mismatch at its offset. Not periodic in any segment or block size.
+// The TCP transfer tests send it (direction 0 and 1); the built-in target's RAM namespace holds it
+// (kNamespacePattern, offset = byte address in the namespace), so a host verifies any read.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-namespace nvmeddp::testlib {
+namespace nvmeddp::nvmetcp {
+
+inline constexpr uint32_t kNamespacePattern = 2;
 
 // SplitMix64 of the 8-byte block, one byte of it per offset.
 constexpr uint8_t pattern_byte(uint32_t direction, uint64_t offset) noexcept {
@@ -30,4 +34,4 @@ inline size_t first_mismatch(uint32_t direction, uint64_t offset, std::span<cons
     return bytes.size();
 }
 
-}  // namespace nvmeddp::testlib
+}  // namespace nvmeddp::nvmetcp
