@@ -122,6 +122,13 @@ public:
     void skip_data_digest() noexcept { digest_skipped_ = true; }
 
     const HeaderView& header() const noexcept { return view_; }
+    // The bytes of the current PDU's header received so far, its header digest included: after an
+    // Error, as much of the offending header as arrived (a TermReq carries them as error data).
+    std::span<const uint8_t> received_header() const noexcept {
+        const bool in_header = state_ == State::CommonHeader || state_ == State::Header || state_ == State::Failed;
+        const uint32_t n = in_header ? have_ : layout_.header_len;
+        return {header_, n < sizeof header_ ? n : static_cast<uint32_t>(sizeof header_)};
+    }
     bool at_pdu_boundary() const noexcept { return state_ == State::CommonHeader && have_ == 0; }
     uint64_t stream_offset() const noexcept { return stream_offset_; }
     const ParseError& error() const noexcept { return error_; }
