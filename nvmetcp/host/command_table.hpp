@@ -1,0 +1,84 @@
+// The command slots of one queue, indexed by command id, and the free list of command ids.
+//
+// All slots are allocated when the queue is created; taking and returning a cid is O(1) and never
+// allocates. A slot holds everything the queue tracks for an outstanding command: the request as
+// submitted, the receive position of its C2H data, the R2T/H2CData bookkeeping of a write, and a
+// response that arrived while some of the command's data was still being sent.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "nvmetcp/host/iovec_cursor.hpp"
+#include "nvmetcp/host/queue_types.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+
+struct CommandSlot {
+    enum class Phase : uint8_t {
+        Free,
+        Queued,  // the CapsuleCmd is not yet wholly handed to the transport: no PDU may refer to it
+        Sent,    // the controller may answer
+    };
+    Phase phase = Phase::Free;
+    bool to_controller = false;
+    bool in_capsule = false;  // write data travels in the CapsuleCmd
+    bool internal = false;    // the queue's own command (Connect): not counted for the application
+    NvmeSqe sqe{};
+    std::span<const IoVec> data;
+    uint32_t data_len = 0;
+    CompletionFn done = nullptr;
+    void* ctx = nullptr;
+    uint32_t timeout_ms = 0;
+    uint64_t deadline_ms = 0;  // 0: not yet stamped by poll()
+
+    // Reads: the next C2HData must start at c2h_next; rx_cursor is where its data goes.
+    uint32_t c2h_next = 0;
+    uint64_t bytes = 0;  // data bytes transferred so far (either direction)
+    IoVecCursor rx_cursor;
+
+    // Writes: the next R2T must ask for r2t_next; r2ts_in_progress are R2Ts whose H2CData is not yet
+    // all handed to the transport (MAXR2T bounds them).
+    uint32_t r2t_next = 0;
+    uint32_t r2ts_in_progress = 0;
+    uint32_t sends_pending = 0;  // send items (capsule, R2T transfers) still queued for this command
+
+    // A response that came while sends_pending > 0 (the controller failed the write early): the
+    // command completes when the last of its PDUs that already started is out.
+    bool response_received = false;
+    nvme::Status response_status{};
+    uint32_t response_dw0 = 0;
+    uint32_t response_dw1 = 0;
+
+    bool digest_error = false;
+    char reason[96]{};  // the host-side reason of a failure that concerns this command only
+
+    uint16_t next_free = 0;
+};
+
+class CommandTable {
+public:
+    explicit CommandTable(uint16_t depth);
+
+    // A free cid, or false when all are taken.
+    bool take(uint16_t& cid) noexcept;
+    void release(uint16_t cid) noexcept;
+
+    CommandSlot& operator[](uint16_t cid) noexcept { return slots_[cid]; }
+    const CommandSlot& operator[](uint16_t cid) const noexcept { return slots_[cid]; }
+    // The slot of a cid the controller named, if it is a command the queue has sent, else null.
+    CommandSlot* sent(uint16_t cid) noexcept {
+        return cid < slots_.size() && slots_[cid].phase == CommandSlot::Phase::Sent ? &slots_[cid] : nullptr;
+    }
+
+    uint16_t depth() const noexcept { return static_cast<uint16_t>(slots_.size()); }
+    uint32_t in_use() const noexcept { return in_use_; }
+
+private:
+    static constexpr uint16_t kNone = 0xFFFF;
+    std::vector<CommandSlot> slots_;
+    uint16_t free_head_ = kNone;
+    uint32_t in_use_ = 0;
+};
+
+}  // namespace nvmeddp::nvmetcp::host

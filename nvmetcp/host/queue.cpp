@@ -1,0 +1,286 @@
+// Queue lifecycle: IC start, Connect, submission, completion, timeouts and failure.
+#include "nvmetcp/host/queue.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+namespace nvmeddp::nvmetcp::host {
+namespace {
+
+// Every pending item at once: the ICReq, per command its CapsuleCmd and up to MAXR2T+1 R2T transfers.
+size_t send_ring_capacity(const QueueConfig& config) {
+    const size_t depth = config.depth == 0 ? 1 : config.depth;
+    return 1 + depth * (1 + size_t{config.maxr2t} + 1);
+}
+
+ReceiveParams initial_receive_params(const QueueConfig& config) {
+    ReceiveParams params;
+    params.role = Role::Host;
+    // The validator bounds every C2HData by its command's length, which submit bounds by max_data_len.
+    params.limits.max_data_len = config.max_data_len;
+    return params;
+}
+
+}  // namespace
+
+const char* to_string(SubmitResult result) noexcept {
+    switch (result) {
+        case SubmitResult::Ok: return "ok";
+        case SubmitResult::QueueFull: return "queue full";
+        case SubmitResult::NotReady: return "queue not ready";
+        case SubmitResult::TooLarge: return "transfer too large";
+        case SubmitResult::Failed: return "submission refused";
+    }
+    return "unknown submit result";
+}
+
+const char* to_string(QueueState state) noexcept {
+    switch (state) {
+        case QueueState::Idle: return "idle";
+        case QueueState::IcSent: return "ICReq sent";
+        case QueueState::Connecting: return "connecting";
+        case QueueState::Ready: return "ready";
+        case QueueState::Failed: return "failed";
+        case QueueState::Closed: return "closed";
+    }
+    return "unknown state";
+}
+
+Queue::Queue(const QueueConfig& config, QueueTransport* transport)
+    : config_(config),
+      transport_(transport),
+      commands_(config.depth),
+      ring_(send_ring_capacity(config)),
+      parser_(initial_receive_params(config), true, nullptr) {
+    parser_.set_validator(this);
+    connect_iov_ = IoVec{reinterpret_cast<uint8_t*>(&connect_data_), sizeof connect_data_};
+}
+
+void Queue::attach_transport(QueueTransport* transport) noexcept {
+    transport_ = transport;
+    if (transport_ != nullptr && connected_before_attach_) {
+        connected_before_attach_ = false;
+        on_transport_connected();
+    }
+}
+
+bool Queue::live() const noexcept {
+    return state_ == QueueState::Idle || state_ == QueueState::IcSent || state_ == QueueState::Connecting ||
+           state_ == QueueState::Ready;
+}
+
+uint32_t Queue::outstanding() const noexcept { return commands_.in_use() - internal_outstanding_; }
+
+void Queue::on_transport_connected() {
+    if (transport_ == nullptr) {
+        connected_before_attach_ = true;  // the factory reported it from inside open()
+        return;
+    }
+    if (state_ != QueueState::Idle) return;
+    state_ = QueueState::IcSent;
+    ic_deadline_ms_ = 0;
+    ring_.push(SendItem{SendItem::Kind::IcReq, 0, 0, 0, 0});
+    pump_sends();
+}
+
+void Queue::on_transport_writable() {
+    if (live()) pump_sends();
+}
+
+void Queue::on_transport_closed(const char* why) {
+    if (!live()) return;
+    fail("connection closed: %s", why != nullptr ? why : "no reason given");
+}
+
+void Queue::close(const char* why) {
+    if (!live()) return;
+    std::snprintf(failure_, sizeof failure_, "queue closed by the host: %s", why != nullptr ? why : "no reason given");
+    finish_failure(QueueState::Closed);
+}
+
+SubmitResult Queue::submit(const IoRequest& request, uint16_t* cid_out) {
+    if (state_ != QueueState::Ready) return SubmitResult::NotReady;
+    return enqueue(request, false, cid_out);
+}
+
+SubmitResult Queue::enqueue(const IoRequest& request, bool internal, uint16_t* cid_out) {
+    if (request.data_len > config_.max_data_len) return SubmitResult::TooLarge;
+    if (request.done == nullptr) return SubmitResult::Failed;
+    uint64_t covered = 0;
+    for (const IoVec& v : request.data) covered += v.len;
+    if (covered < request.data_len) return SubmitResult::Failed;
+
+    uint16_t cid = 0;
+    if (!commands_.take(cid)) return SubmitResult::QueueFull;
+    CommandSlot& slot = commands_[cid];
+    slot.to_controller = request.to_controller;
+    // The Connect data always travels in capsule (its 1024 bytes fit every controller's capsule).
+    slot.in_capsule = request.to_controller && request.data_len > 0 &&
+                      (internal || request.data_len <= config_.in_capsule_data);
+    slot.internal = internal;
+    slot.data = request.data;
+    slot.data_len = request.data_len;
+    slot.done = request.done;
+    slot.ctx = request.ctx;
+    slot.timeout_ms = request.timeout_ms != 0 ? request.timeout_ms : config_.command_timeout_ms;
+    slot.deadline_ms = 0;
+    slot.c2h_next = 0;
+    slot.bytes = 0;
+    slot.rx_cursor.reset(request.data);
+    slot.r2t_next = 0;
+    slot.r2ts_in_progress = 0;
+    slot.sends_pending = 0;
+    slot.response_received = false;
+    slot.digest_error = false;
+
+    slot.sqe = request.sqe;
+    slot.sqe.cid.set(cid);
+    slot.sqe.flags = static_cast<uint8_t>((slot.sqe.flags & 0x3F) | nvme::kSqeFlagsSgl);
+    nvme::SglDescriptor sgl{};
+    sgl.length.set(request.data_len);
+    sgl.identifier = slot.in_capsule ? nvme::sgl::kInCapsuleDataBlock : nvme::sgl::kTransportDataBlock;
+    std::memcpy(slot.sqe.dptr, &sgl, sizeof sgl);
+
+    if (!request.to_controller && request.data_len > 0 && !observer_->before_send_read(*this, cid, request)) {
+        commands_.release(cid);
+        return SubmitResult::Failed;
+    }
+    if (!ring_.push(SendItem{SendItem::Kind::Capsule, cid, 0, 0, 0})) {  // sized for this: cannot happen
+        commands_.release(cid);
+        return SubmitResult::Failed;
+    }
+    slot.phase = CommandSlot::Phase::Queued;
+    slot.sends_pending = 1;
+    if (internal) ++internal_outstanding_;
+    ++stats_.commands;
+    if (cid_out != nullptr) *cid_out = cid;
+    pump_sends();
+    return SubmitResult::Ok;
+}
+
+void Queue::submit_connect() {
+    if (!nvme::make_connect_data(connect_data_, config_.subnqn.c_str(), config_.hostnqn.c_str(), config_.hostid,
+                                 config_.cntlid)) {
+        fail("Connect (qid %u): subsystem or host NQN longer than 255 characters", config_.qid);
+        return;
+    }
+    IoRequest request;
+    request.sqe = nvme::make_connect(0, config_.qid, commands_.depth(), config_.kato_ms, config_.disable_sq_flow_control);
+    request.data = std::span<const IoVec>(&connect_iov_, 1);
+    request.data_len = sizeof connect_data_;
+    request.to_controller = true;
+    request.done = &Queue::on_connect_done;
+    request.ctx = this;
+    const SubmitResult result = enqueue(request, true, &connect_cid_);
+    if (result != SubmitResult::Ok) fail("Connect (qid %u) could not be queued: %s", config_.qid, to_string(result));
+}
+
+void Queue::on_connect_done(void* ctx, const Completion& completion) {
+    auto* queue = static_cast<Queue*>(ctx);
+    if (!queue->live()) return;  // the queue failed; failure() already says why
+    if (!completion.status.ok()) {
+        char status[96];
+        queue->fail("Connect (qid %u) failed: %s", queue->config_.qid,
+                    completion.reason != nullptr ? completion.reason : nvme::describe(completion.status, status, sizeof status));
+        return;
+    }
+    queue->cntlid_ = static_cast<uint16_t>(completion.dw0 & 0xFFFF);
+    queue->state_ = QueueState::Ready;
+}
+
+// A response for a command some of whose PDUs are still queued (the controller failed a write before
+// taking all its data): the unstarted PDUs are dropped, the one on the wire is finished, then it
+// completes.
+void Queue::complete_when_sent(uint16_t cid, nvme::Status status, uint32_t dw0, uint32_t dw1) {
+    CommandSlot& slot = commands_[cid];
+    if (slot.sends_pending > 0) {
+        slot.response_received = true;
+        slot.response_status = status;
+        slot.response_dw0 = dw0;
+        slot.response_dw1 = dw1;
+        return;
+    }
+    complete(cid, status, dw0, nullptr, dw1);
+}
+
+void Queue::complete(uint16_t cid, nvme::Status status, uint32_t dw0, const char* reason, uint32_t dw1) {
+    CommandSlot& slot = commands_[cid];
+    if (slot.digest_error && status.ok()) {
+        status = nvme::status::kTransientTransportError;  // the data is not what the controller sent
+        reason = slot.reason;
+    }
+    observer_->before_complete(*this, cid);
+    const Completion completion{cid, status, dw0, slot.bytes, reason, dw1};
+    const CompletionFn done = slot.done;
+    void* const ctx = slot.ctx;
+    if (slot.internal) --internal_outstanding_;
+    // Freed before the callback, so that the callback can submit again up to the full depth. The
+    // reason text stays in the slot until a later failure of a later command overwrites it.
+    commands_.release(cid);
+    ++stats_.completions;
+    if (!status.ok()) ++stats_.errors;
+    done(ctx, completion);
+}
+
+void Queue::fail(const char* fmt, ...) {
+    if (!live()) return;
+    va_list args;
+    va_start(args, fmt);
+    std::vsnprintf(failure_, sizeof failure_, fmt, args);
+    va_end(args);
+    finish_failure(QueueState::Failed);
+}
+
+void Queue::finish_failure(QueueState final_state) {
+    state_ = final_state;
+    ring_.clear();
+    out_.active = false;
+    if (transport_ != nullptr) transport_->close();
+    for (uint16_t cid = 0; cid < commands_.depth(); ++cid) {
+        if (commands_[cid].phase != CommandSlot::Phase::Free) complete(cid, nvme::status::kHostPathError, 0, failure_);
+    }
+}
+
+void Queue::poll(uint64_t now_ms) {
+    now_ms_ = now_ms;
+    if (!live()) return;
+    check_timeouts(now_ms);
+    if (live()) pump_sends();
+}
+
+// Deadlines are stamped at the first poll() after a command is queued: submit() has no clock.
+void Queue::check_timeouts(uint64_t now_ms) {
+    if (state_ == QueueState::IcSent) {
+        if (ic_deadline_ms_ == 0) {
+            ic_deadline_ms_ = now_ms + config_.command_timeout_ms;
+        } else if (now_ms >= ic_deadline_ms_) {
+            fail("no ICResp within %u ms", config_.command_timeout_ms);
+            return;
+        }
+    }
+    for (uint16_t cid = 0; cid < commands_.depth(); ++cid) {
+        CommandSlot& slot = commands_[cid];
+        if (slot.phase == CommandSlot::Phase::Free) continue;
+        if (slot.deadline_ms == 0) {
+            slot.deadline_ms = now_ms + slot.timeout_ms;
+            continue;
+        }
+        if (now_ms < slot.deadline_ms) continue;
+        // The controller may still send this command's data or response at any time: the stream can no
+        // longer be trusted, so the whole queue goes (as Linux does with error recovery).
+        ++stats_.timeouts;
+        const uint8_t opcode = slot.sqe.opcode;
+        std::snprintf(slot.reason, sizeof slot.reason, "command cid %u (opcode 0x%02x) timed out after %u ms", cid,
+                      opcode, slot.timeout_ms);
+        std::snprintf(failure_, sizeof failure_,
+                      "command cid %u (opcode 0x%02x) timed out after %u ms: the queue's stream is in an unknown state",
+                      cid, opcode, slot.timeout_ms);
+        state_ = QueueState::Failed;
+        complete(cid, nvme::status::kHostAbortedCommand, 0, slot.reason);
+        finish_failure(QueueState::Failed);
+        return;
+    }
+}
+
+}  // namespace nvmeddp::nvmetcp::host

@@ -1,0 +1,39 @@
+// Hooks through which the receive offload follows a queue: when the IC exchange is done (the offload
+// starts following the stream from there), before a read's command goes out (the buffers are
+// registered with the device), and before a command completes (the registration is torn down).
+//
+// Every hook runs on the queue's thread, inside the queue's own processing; the defaults do nothing.
+#pragma once
+
+#include <cstdint>
+
+#include "nvmetcp/host/queue_types.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+
+class Queue;
+
+class QueueObserver {
+public:
+    virtual ~QueueObserver() = default;
+
+    // The ICResp has been received and applied; the next PDU starts at stream offset
+    // `next_stream_offset` (bytes received on this connection before it, ICResp included).
+    // `piece_of_last_icresp_byte` is the RxPiece exactly as given with the span that held the
+    // ICResp's last byte. Called before the Connect command is queued.
+    virtual void on_ic_done(Queue&, uint64_t next_stream_offset, const RxPiece& piece_of_last_icresp_byte) {
+        (void)next_stream_offset;
+        (void)piece_of_last_icresp_byte;
+    }
+
+    // A read-like command (data from the controller) is about to be queued for sending with `cid`.
+    // Returning false refuses the submission: submit() returns SubmitResult::Failed, the cid is freed
+    // and no completion follows.
+    virtual bool before_send_read(Queue&, uint16_t /*cid*/, const IoRequest&) { return true; }
+
+    // The command with `cid` is about to complete (its callback follows). Not called for commands
+    // that before_send_read refused.
+    virtual void before_complete(Queue&, uint16_t /*cid*/) {}
+};
+
+}  // namespace nvmeddp::nvmetcp::host

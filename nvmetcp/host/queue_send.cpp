@@ -1,0 +1,174 @@
+// Queue send path: send items become PDUs one at a time; each PDU goes out as its staged header, its
+// data straight from the command's IoVecs, and its data digest. A PDU the transport cannot take whole
+// stays current and continues on the next on_transport_writable() or poll().
+#include <algorithm>
+
+#include "nvmetcp/crc32c.hpp"
+#include "nvmetcp/host/queue.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+namespace {
+
+uint32_t data_digest(std::span<const IoVec> iovs, uint32_t offset, uint32_t len) noexcept {
+    IoVecCursor cursor;
+    cursor.reset(iovs);
+    cursor.seek(offset);
+    Crc32c crc;
+    while (len > 0) {
+        const auto chunk = cursor.contiguous(len);
+        if (chunk.empty()) break;  // submit checked that the IoVecs cover data_len
+        crc.update(chunk.data(), chunk.size());
+        cursor.advance(static_cast<uint32_t>(chunk.size()));
+        len -= static_cast<uint32_t>(chunk.size());
+    }
+    return crc.value();
+}
+
+}  // namespace
+
+void Queue::pump_sends() {
+    if (transport_ == nullptr) return;
+    // A completion inside finish_current() may submit and so re-enter here; the state is consistent
+    // at that point (the finished PDU is no longer current), and the outer loop just goes on.
+    while (live()) {
+        if (!out_.active && !start_next_pdu()) return;
+        if (!write_current()) return;
+        finish_current();
+    }
+}
+
+bool Queue::start_next_pdu() {
+    while (!ring_.empty()) {
+        SendItem& item = ring_.front();
+        out_.sent = 0;
+        out_.data_len = 0;
+        out_.digest_len = 0;
+        out_.cid = item.cid;
+        out_.kind = item.kind;
+        switch (item.kind) {
+            case SendItem::Kind::IcReq: {
+                const uint8_t digests = static_cast<uint8_t>((config_.header_digest ? ic_digest::kHeader : 0) |
+                                                             (config_.data_digest ? ic_digest::kData : 0));
+                const ICReqPdu pdu = make_icreq(config_.hpda, digests, config_.maxr2t);
+                out_.header_len = static_cast<uint32_t>(encode_header(out_.header, header_bytes(pdu), 0, send_params_));
+                out_.ends_item = true;
+                out_.active = true;
+                return true;
+            }
+            case SendItem::Kind::Capsule:
+                stage_capsule(commands_[item.cid]);
+                return true;
+            case SendItem::Kind::H2CData:
+                if (commands_[item.cid].response_received) {  // the controller already completed it
+                    drop_item(item);
+                    continue;
+                }
+                stage_h2c_data(item);
+                return true;
+        }
+    }
+    return false;
+}
+
+void Queue::stage_capsule(CommandSlot& slot) {
+    const CapsuleCmdPdu pdu = make_capsule_cmd(slot.sqe);
+    const uint32_t data_len = slot.in_capsule ? slot.data_len : 0;
+    out_.header_len = static_cast<uint32_t>(encode_header(out_.header, header_bytes(pdu), data_len, send_params_));
+    out_.data.reset(slot.data);
+    out_.data_len = data_len;
+    if (send_params_.data_digest && data_len > 0) {
+        store_le32(out_.digest, data_digest(slot.data, 0, data_len));
+        out_.digest_len = kDigestLen;
+    }
+    out_.ends_item = true;
+    out_.active = true;
+}
+
+void Queue::stage_h2c_data(SendItem& item) {
+    CommandSlot& slot = commands_[item.cid];
+    const uint32_t len = std::min(item.length, maxh2cdata_);
+    const bool last = len == item.length;  // LAST_PDU ends the data of this R2T
+    const H2CDataPdu pdu = make_h2c_data(item.cid, item.ttag, item.offset, len, last ? pdu_flags::kLastPdu : 0);
+    out_.header_len = static_cast<uint32_t>(encode_header(out_.header, header_bytes(pdu), len, send_params_));
+    out_.data.reset(slot.data);
+    out_.data.seek(item.offset);
+    out_.data_len = len;
+    if (send_params_.data_digest) {
+        store_le32(out_.digest, data_digest(slot.data, item.offset, len));
+        out_.digest_len = kDigestLen;
+    }
+    item.offset += len;
+    item.length -= len;
+    out_.ends_item = last;
+    out_.active = true;
+    ++stats_.h2c_pdus;
+    stats_.h2c_bytes += len;
+}
+
+bool Queue::write_current() {
+    const uint32_t data_end = out_.header_len + out_.data_len;
+    while (out_.sent < out_.total()) {
+        std::span<const uint8_t> chunk;
+        const bool in_data = out_.sent >= out_.header_len && out_.sent < data_end;
+        if (out_.sent < out_.header_len) {
+            chunk = {out_.header + out_.sent, out_.header_len - out_.sent};
+        } else if (in_data) {
+            chunk = out_.data.contiguous(data_end - out_.sent);
+            if (chunk.empty()) {  // cannot happen: submit checked that the IoVecs cover data_len
+                fail("internal error: command cid %u's buffers end before its data", out_.cid);
+                return false;
+            }
+        } else {
+            chunk = {out_.digest + (out_.sent - data_end), out_.total() - out_.sent};
+        }
+        const size_t taken = std::min(transport_->send(chunk), chunk.size());
+        if (in_data) out_.data.advance(static_cast<uint32_t>(taken));
+        out_.sent += static_cast<uint32_t>(taken);
+        if (taken < chunk.size()) return false;  // resumes on on_transport_writable() or poll()
+    }
+    return true;
+}
+
+void Queue::finish_current() {
+    out_.active = false;
+    if (out_.kind == SendItem::Kind::IcReq) {
+        ring_.pop();
+        return;
+    }
+    const uint16_t cid = out_.cid;
+    CommandSlot& slot = commands_[cid];
+    slot.bytes += out_.data_len;  // in-capsule or H2CData bytes of the command
+    if (!out_.ends_item) return;
+    const SendItem::Kind kind = ring_.front().kind;
+    ring_.pop();
+    if (kind == SendItem::Kind::Capsule) slot.phase = CommandSlot::Phase::Sent;
+    if (kind == SendItem::Kind::H2CData) --slot.r2ts_in_progress;
+    if (--slot.sends_pending == 0 && slot.response_received) {
+        complete(cid, slot.response_status, slot.response_dw0, nullptr, slot.response_dw1);
+    }
+}
+
+void Queue::drop_item(SendItem& item) {
+    const uint16_t cid = item.cid;
+    const SendItem::Kind kind = item.kind;
+    ring_.pop();
+    CommandSlot& slot = commands_[cid];
+    if (kind == SendItem::Kind::H2CData) --slot.r2ts_in_progress;
+    if (--slot.sends_pending == 0 && slot.response_received) {
+        complete(cid, slot.response_status, slot.response_dw0, nullptr, slot.response_dw1);
+    }
+}
+
+void Queue::send_term_req(Fes fes, uint32_t fei, std::span<const uint8_t> error_data) {
+    if (transport_ == nullptr) return;
+    uint8_t pdu[kTermReqMaxPlen];
+    const size_t len = encode_pdu(pdu, make_term_req(PduType::H2CTermReq, fes, fei), error_data, SendParams{});
+    // A PDU partly handed over must be finished first, or the controller would read the TermReq as its
+    // rest. When the transport cannot take both now, the TermReq is left out: closing says enough.
+    const uint32_t rest = out_.active && out_.sent > 0 ? out_.total() - out_.sent : 0;
+    if (len == 0 || transport_->send_space() < rest + len) return;
+    if (rest > 0 && !write_current()) return;
+    if (transport_->send({pdu, len}) == len) ++stats_.term_reqs_sent;
+}
+
+}  // namespace nvmeddp::nvmetcp::host

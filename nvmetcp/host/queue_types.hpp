@@ -1,0 +1,94 @@
+// The vocabulary of one NVMe/TCP host queue: what the transport under it offers, what an application
+// submits and gets back, how the queue is configured and what it counts.
+//
+// Transport-agnostic: a queue runs over anything that implements QueueTransport (kernel sockets in
+// socket_transport.hpp, the DPDK user-space TCP elsewhere). The transport delivers its events to the
+// queue (Queue::on_transport_connected, receive, on_transport_writable, on_transport_closed).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "nvmetcp/nvme_command.hpp"
+#include "nvmetcp/pdu.hpp"
+
+struct nvmeddp_pkt_meta;  // include/nvmeddp/ddp_mbuf.h
+
+namespace nvmeddp::nvmetcp::host {
+
+// What received bytes came with, for the offload. The core passes it down to the C2HData data step
+// (c2h_receive.hpp) and to QueueObserver::on_ic_done; it does not interpret it.
+struct RxPiece {
+    uint32_t seq = 0;                                 // TCP sequence number of the first byte of the span
+    const struct ::nvmeddp_pkt_meta* meta = nullptr;  // the packet's DDP metadata, null when none
+};
+
+// The TCP connection under one queue.
+class QueueTransport {
+public:
+    virtual ~QueueTransport() = default;
+    virtual size_t send_space() const = 0;                    // bytes send() would take now
+    virtual size_t send(std::span<const uint8_t> bytes) = 0;  // copies; returns bytes taken (may be fewer, even 0); never blocks
+    virtual void close() = 0;                                 // abort the connection; no callbacks from inside close()
+};
+
+struct IoVec {
+    uint8_t* base;
+    uint32_t len;
+};
+
+struct Completion {
+    uint16_t cid;
+    nvme::Status status;  // from the CQE, or host-side: kHostPathError, kHostAbortedCommand, kTransientTransportError
+    uint32_t dw0;
+    uint64_t bytes;       // data bytes transferred
+    const char* reason;   // null on success; for host-side failures a sentence (static or queue-owned storage)
+    uint32_t dw1 = 0;     // CQE DW1 (the upper half of an 8-byte Property Get)
+};
+using CompletionFn = void (*)(void* ctx, const Completion& completion);
+
+struct IoRequest {
+    NvmeSqe sqe{};                // opcode, nsid, cdw10..15 as built by nvme::make_*; the queue sets cid and the SGL
+    std::span<const IoVec> data;  // the caller keeps the buffers (and this array) alive until completion
+    uint32_t data_len = 0;        // total bytes (== sum of data lens, or less: the first data_len bytes)
+    bool to_controller = false;   // write-like (data goes host -> controller)
+    CompletionFn done = nullptr;
+    void* ctx = nullptr;
+    uint32_t timeout_ms = 0;      // 0: the queue's default
+};
+
+enum class SubmitResult : uint8_t { Ok, QueueFull, NotReady, TooLarge, Failed };
+const char* to_string(SubmitResult result) noexcept;
+
+struct QueueConfig {
+    uint16_t qid = 0;                      // 0 = admin queue
+    uint16_t depth = 32;                   // outstanding commands (the Connect sqsize is depth)
+    bool header_digest = false;            // asked in ICReq
+    bool data_digest = false;
+    uint8_t hpda = 0;                      // host PDU data alignment asked in ICReq (0's based dwords)
+    uint32_t maxr2t = 0;                   // ICReq MAXR2T (0's based)
+    bool disable_sq_flow_control = false;  // Connect cattr bit 2 (the target may then send SUCCESS)
+    uint32_t kato_ms = 0;                  // admin queue Connect KATO
+    uint32_t command_timeout_ms = 30000;   // also bounds the wait for ICResp
+    uint32_t in_capsule_data = 0;          // writes up to this many bytes go in capsule
+    uint32_t max_data_len = 4u << 20;      // largest transfer accepted by submit (TooLarge above)
+    std::string subnqn, hostnqn;           // for Connect
+    uint8_t hostid[16]{};
+    uint16_t cntlid = 0xFFFF;              // admin: 0xFFFF; I/O queues: the controller's
+};
+
+enum class QueueState : uint8_t { Idle, IcSent, Connecting, Ready, Failed, Closed };
+const char* to_string(QueueState state) noexcept;
+
+struct QueueStats {
+    uint64_t commands = 0, completions = 0, errors = 0, timeouts = 0;
+    uint64_t c2h_pdus = 0, c2h_bytes = 0, h2c_pdus = 0, h2c_bytes = 0, r2ts = 0, capsule_resps = 0, success_flags = 0;
+    uint64_t bytes_copied = 0;  // C2H data bytes the host copied into user buffers
+    uint64_t bytes_placed = 0;  // ... that the offload placed (0 until the offload is plugged in)
+    uint64_t digests_computed = 0, digests_offloaded = 0, digest_errors = 0;
+    uint64_t term_reqs_sent = 0, term_reqs_received = 0;
+};
+
+}  // namespace nvmeddp::nvmetcp::host
