@@ -199,6 +199,9 @@ void Queue::complete_when_sent(uint16_t cid, nvme::Status status, uint32_t dw0, 
         slot.response_status = status;
         slot.response_dw0 = dw0;
         slot.response_dw1 = dw1;
+        // A PDU of it not begun never will be; the pump drops its queued items and then completes it.
+        if (out_.active && out_.sent == 0 && out_.cid == cid && out_.kind == SendItem::Kind::H2CData) out_.active = false;
+        pump_sends();
         return;
     }
     complete(cid, status, dw0, nullptr, dw1);

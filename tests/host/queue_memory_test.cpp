@@ -525,6 +525,23 @@ TEST(Queue, SendsThatDoNotFitResumeWhenWritable) {
     EXPECT_TRUE(pdus[2].flags & pdu_flags::kLastPdu);
 }
 
+TEST(Queue, WriteFailedByTheControllerBeforeItsDataWentOutCompletesAtOnce) {
+    Harness h(io_config());
+    h.bring_up();
+    const std::vector<uint8_t> data = pattern(10000, 9);
+    const IoVec iov[] = {{const_cast<uint8_t*>(data.data()), 10000}};
+    const uint16_t cid = h.write(iov, 10000);
+    h.sent();
+    h.transport.space = 0;
+    h.deliver(concat({h.wire.r2t(cid, 3, 0, 10000), h.wire.capsule_resp(cid, nvme::status::kDataTransferError)}));
+    ASSERT_EQ(h.log.entries.size(), 1u);
+    EXPECT_EQ(h.log.entries[0].completion.status, nvme::status::kDataTransferError);
+    h.transport.space = std::numeric_limits<size_t>::max();
+    h.queue->on_transport_writable();
+    EXPECT_TRUE(h.sent().empty()) << "no H2CData for a completed command";
+    EXPECT_EQ(h.queue->state(), QueueState::Ready);
+}
+
 TEST(Queue, Depth128AllOutstandingCompleteOutOfOrder) {
     QueueConfig c = io_config();
     c.depth = 128;

@@ -1,0 +1,150 @@
+// An NVMe/TCP controller as the host sees it: the admin queue brought up and the controller enabled,
+// identified and given its I/O queues, kept alive, and shut down.
+//
+// Asynchronous and single-threaded: start() opens the admin queue's connection; every later step
+// happens in poll(), which also drives the queues' timeouts and the keep alive. The caller's loop runs
+// the transports (e.g. SocketTransportFactory::poll) and poll() until state() is Ready or Failed;
+// every wait is bounded (connect_timeout_ms for connections, CAP.TO for CSTS.RDY, command timeouts).
+//
+// Bring-up, in order: IC + Connect (admin) -> Property Get CAP -> Property Get VS -> Property Set CC
+// (EN=1) -> Property Get CSTS until RDY -> Identify controller -> Identify active namespace list ->
+// Identify namespace -> Set Features number of queues -> IC + Connect of every I/O queue.
+// A discovery controller (subnqn = the discovery NQN) stops after Identify controller: it has no
+// namespaces and no I/O queues.
+//
+// Failure is final (no reconnect): a failed step, or a queue that fails once Ready, fails the
+// controller and closes every queue, so outstanding commands complete with kHostPathError.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "nvmetcp/host/queue.hpp"
+#include "nvmetcp/nvme_data.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+
+struct ControllerConfig {
+    std::string subnqn, hostnqn;  // hostnqn default: "nqn.2014-08.org.nvmexpress:uuid:<hostid as uuid>"
+    uint8_t hostid[16]{};
+    uint16_t io_queues = 1, queue_depth = 32;
+    bool header_digest = false, data_digest = false, disable_sq_flow_control = false;
+    uint8_t hpda = 0;
+    uint32_t kato_ms = 5000;  // keep alive sent every kato/2 on the admin queue; 0: none
+    uint32_t connect_timeout_ms = 5000, command_timeout_ms = 30000;
+};
+
+// The host NQN a host without one uses: the UUID form made from its host identifier.
+std::string default_hostnqn(const uint8_t hostid[16]);
+
+class TransportFactory {  // opens the TCP connection of one queue
+public:
+    virtual ~TransportFactory() = default;
+    // The factory delivers that connection's events to `queue` (on_transport_connected when up, receive,
+    // on_transport_writable, on_transport_closed). null + *error when it cannot start.
+    virtual QueueTransport* open(uint16_t qid, Queue& queue, std::string* error) = 0;
+    virtual void release(QueueTransport* transport) = 0;  // the queue is gone: free the transport (closes it if open)
+};
+
+enum class ControllerState : uint8_t { Idle, Connecting, Ready, Failed };
+const char* to_string(ControllerState state) noexcept;
+
+class Controller {
+public:
+    Controller(const ControllerConfig& config, TransportFactory& factory);
+    ~Controller();  // releases every transport through the factory
+    Controller(const Controller&) = delete;
+    Controller& operator=(const Controller&) = delete;
+
+    bool start(std::string* error);
+    void poll(uint64_t now_ms);
+    ControllerState state() const noexcept { return state_; }
+    const std::string& failure() const noexcept { return failure_; }  // "<step>: <why>"
+
+    Queue& io_queue(uint16_t index) { return *io_[index].queue; }  // 0 .. io_queue_count()-1 (qid index+1)
+    uint16_t io_queue_count() const noexcept { return static_cast<uint16_t>(io_.size()); }
+    Queue& admin_queue() { return *admin_.queue; }
+    const nvme::IdentifyController& identify() const noexcept { return identify_; }
+    uint32_t block_size() const noexcept { return block_size_; }
+    uint64_t namespace_blocks() const noexcept { return namespace_blocks_; }
+    uint32_t nsid() const noexcept { return nsid_; }
+    uint64_t cap() const noexcept { return cap_; }
+    uint32_t version() const noexcept { return vs_; }
+    bool is_discovery() const noexcept;
+
+    // Read/write nlb blocks (1..65536) at slba of the namespace on I/O queue `index`.
+    SubmitResult read(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data, CompletionFn done, void* ctx);
+    SubmitResult write(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data, CompletionFn done, void* ctx);
+    SubmitResult flush(uint16_t index, CompletionFn done, void* ctx);
+
+    // Closes the I/O queues, sets CC.SHN (normal) and waits in poll() for CSTS.SHST complete (bounded by
+    // kShutdownTimeoutMs), then closes the admin queue: state() becomes Idle. On a controller that is
+    // not Ready it only closes the queues.
+    void shutdown();
+    bool shutting_down() const noexcept { return step_ == Step::ShutdownSetCc || step_ == Step::ShutdownWait; }
+    static constexpr uint32_t kShutdownTimeoutMs = 5000;
+
+private:
+    enum class Step : uint8_t {
+        None, AdminConnect, GetCap, GetVs, EnableCc, WaitReady, IdentifyController, ActiveNamespaces,
+        IdentifyNamespace, SetQueueCount, IoConnect, Running, ShutdownSetCc, ShutdownWait, Done,
+    };
+    struct QueueHolder {
+        std::unique_ptr<Queue> queue;
+        QueueTransport* transport = nullptr;
+    };
+    struct AdminResult {
+        bool ready = false;
+        nvme::Status status{};
+        uint32_t dw0 = 0, dw1 = 0;
+        std::string reason;
+    };
+
+    bool open_queue(QueueHolder& holder, const QueueConfig& config, std::string* error);
+    QueueConfig admin_queue_config() const;
+    QueueConfig io_queue_config(uint16_t qid) const;
+    void issue(Step step, const NvmeSqe& sqe, std::span<uint8_t> buffer = {});
+    static void on_admin_done(void* ctx, const Completion& completion);
+    static void on_keep_alive_done(void* ctx, const Completion& completion);
+    void advance();
+    void on_result();
+    void open_io_queues(uint32_t granted);
+    void check_io_connect();
+    void keep_alive();
+    void fail(const std::string& why);
+    void close_all(const char* why);
+    SubmitResult submit_io(uint16_t index, const IoRequest& request);
+
+    ControllerConfig config_;
+    TransportFactory& factory_;
+    ControllerState state_ = ControllerState::Idle;
+    Step step_ = Step::None;
+    std::string failure_;
+    QueueHolder admin_;
+    std::vector<QueueHolder> io_;
+
+    uint64_t now_ms_ = 0;
+    uint64_t step_deadline_ms_ = 0;  // bounds AdminConnect, WaitReady, IoConnect, ShutdownWait
+    bool deadline_set_ = false;
+    uint64_t retry_at_ms_ = 0;  // WaitReady/ShutdownWait: when to read CSTS again
+    uint64_t next_keep_alive_ms_ = 0;
+    bool keep_alive_outstanding_ = false;
+    std::string keep_alive_failure_;
+    bool command_outstanding_ = false;
+    AdminResult result_;
+    IoVec buffer_iov_{};
+
+    uint64_t cap_ = 0;
+    uint32_t vs_ = 0;
+    nvme::IdentifyController identify_{};
+    nvme::IdentifyNamespace namespace_{};
+    uint32_t active_namespaces_[1024]{};
+    uint32_t nsid_ = 0;
+    uint32_t block_size_ = 0;
+    uint64_t namespace_blocks_ = 0;
+};
+
+}  // namespace nvmeddp::nvmetcp::host
