@@ -13,13 +13,18 @@ namespace nvmeddp::nvmetcp {
 
 inline constexpr uint32_t kNamespacePattern = 2;
 
-// SplitMix64 of the 8-byte block, one byte of it per offset.
-constexpr uint8_t pattern_byte(uint32_t direction, uint64_t offset) noexcept {
-    uint64_t z = (offset >> 3) + (uint64_t{direction} << 56) + 0x9E3779B97F4A7C15ull;
+// SplitMix64 of the 8-byte block number: the pattern's bytes [8 * block, 8 * block + 8), little-endian.
+constexpr uint64_t pattern_word(uint32_t direction, uint64_t block) noexcept {
+    uint64_t z = block + (uint64_t{direction} << 56) + 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
-    return static_cast<uint8_t>(z >> ((offset & 7) * 8));
+    return z;
+}
+
+// One byte of its block's word per offset.
+constexpr uint8_t pattern_byte(uint32_t direction, uint64_t offset) noexcept {
+    return static_cast<uint8_t>(pattern_word(direction, offset >> 3) >> ((offset & 7) * 8));
 }
 
 inline void fill_pattern(uint32_t direction, uint64_t offset, std::span<uint8_t> out) noexcept {

@@ -49,6 +49,7 @@ const char* command_specific_name(uint8_t sc) noexcept {
     switch (sc) {
         case 0x01: return "invalid queue identifier";
         case 0x02: return "invalid queue size";
+        case 0x05: return "asynchronous event request limit exceeded";
         case 0x09: return "invalid log page";
         case 0x80: return "connect: incompatible format";
         case 0x81: return "connect: controller busy";

@@ -199,6 +199,7 @@ inline constexpr Status kTransientTransportError = make_status(kSctGeneric, 0x22
 inline constexpr Status kLbaOutOfRange = make_status(kSctGeneric, 0x80, true);
 inline constexpr Status kInvalidQueueId = make_status(kSctCommandSpecific, 0x01, true);
 inline constexpr Status kInvalidQueueSize = make_status(kSctCommandSpecific, 0x02, true);
+inline constexpr Status kAsyncEventLimitExceeded = make_status(kSctCommandSpecific, 0x05, true);
 inline constexpr Status kInvalidLogPage = make_status(kSctCommandSpecific, 0x09, true);
 inline constexpr Status kConnectIncompatibleFormat = make_status(kSctCommandSpecific, 0x80, true);
 inline constexpr Status kConnectControllerBusy = make_status(kSctCommandSpecific, 0x81);
