@@ -132,11 +132,6 @@ public:
     bool at_pdu_boundary() const noexcept { return state_ == State::CommonHeader && have_ == 0; }
     uint64_t stream_offset() const noexcept { return stream_offset_; }
     const ParseError& error() const noexcept { return error_; }
-    // After an Error: the bytes of the offending PDU's header received so far (at most its header
-    // and digest), which a TermReq carries back as error data.
-    std::span<const uint8_t> error_header() const noexcept {
-        return {header_, have_ < sizeof header_ ? have_ : static_cast<uint32_t>(sizeof header_)};
-    }
     const ParserStats& stats() const noexcept { return stats_; }
 
 private:

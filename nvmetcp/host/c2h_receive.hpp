@@ -13,6 +13,8 @@
 
 namespace nvmeddp::nvmetcp::host {
 
+class DdpReceive;
+
 // One run of C2HData data, as one Data event of the parser.
 struct C2HDataRun {
     uint16_t cid = 0;
@@ -24,7 +26,9 @@ struct C2HDataRun {
 
 // Delivers the run into `slot`'s buffers. The queue has already checked (TransferValidator) that the
 // PDU lies inside the command's transfer. piece.seq is the TCP sequence number of run.data[0] and
-// piece.meta the metadata of the packet that carried it.
-void receive_c2h_data(CommandSlot& slot, const C2HDataRun& run, const RxPiece& piece, QueueStats& stats) noexcept;
+// piece.meta the metadata of the packet that carried it. offload: the queue's receive offload, or
+// null (every byte copied).
+void receive_c2h_data(CommandSlot& slot, const C2HDataRun& run, const RxPiece& piece, QueueStats& stats,
+                      DdpReceive* offload) noexcept;
 
 }  // namespace nvmeddp::nvmetcp::host

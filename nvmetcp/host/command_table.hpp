@@ -53,6 +53,13 @@ struct CommandSlot {
     bool digest_error = false;
     char reason[96]{};  // the host-side reason of a failure that concerns this command only
 
+    // The completion waits for the offload device to give the buffers back (an asynchronous
+    // teardown): it is delivered with these values when the device says so.
+    bool teardown_pending = false;
+    nvme::Status final_status{};
+    uint32_t final_dw0 = 0, final_dw1 = 0;
+    const char* final_reason = nullptr;
+
     uint16_t next_free = 0;
 };
 
@@ -68,7 +75,8 @@ public:
     const CommandSlot& operator[](uint16_t cid) const noexcept { return slots_[cid]; }
     // The slot of a cid the controller named, if it is a command the queue has sent, else null.
     CommandSlot* sent(uint16_t cid) noexcept {
-        return cid < slots_.size() && slots_[cid].phase == CommandSlot::Phase::Sent ? &slots_[cid] : nullptr;
+        const bool sent = cid < slots_.size() && slots_[cid].phase == CommandSlot::Phase::Sent;
+        return sent && !slots_[cid].teardown_pending ? &slots_[cid] : nullptr;
     }
 
     uint16_t depth() const noexcept { return static_cast<uint16_t>(slots_.size()); }

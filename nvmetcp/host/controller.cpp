@@ -103,6 +103,7 @@ QueueConfig Controller::io_queue_config(uint16_t qid) const {
 
 bool Controller::open_queue(QueueHolder& holder, const QueueConfig& config, std::string* error) {
     holder.queue = std::make_unique<Queue>(config, nullptr);
+    if (config.qid != 0) holder.queue->set_observer(config_.io_queue_observer);
     std::string why;
     holder.transport = factory_.open(config.qid, *holder.queue, &why);
     if (holder.transport == nullptr) {

@@ -35,6 +35,9 @@ struct ControllerConfig {
     uint8_t hpda = 0;
     uint32_t kato_ms = 5000;  // keep alive sent every kato/2 on the admin queue; 0: none
     uint32_t connect_timeout_ms = 5000, command_timeout_ms = 30000;
+    // Set on every I/O queue before it connects (the receive offload follows I/O queues: it adds a
+    // queue's connection to the device when its IC exchange is done). Null: none.
+    QueueObserver* io_queue_observer = nullptr;
 };
 
 // The host NQN a host without one uses: the UUID form made from its host identifier.

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "nvmetcp/host/ddp_receive.hpp"
+
 namespace nvmeddp::nvmetcp::host {
 namespace {
 
@@ -133,6 +135,7 @@ SubmitResult Queue::enqueue(const IoRequest& request, bool internal, uint16_t* c
     slot.sends_pending = 0;
     slot.response_received = false;
     slot.digest_error = false;
+    slot.teardown_pending = false;
 
     slot.sqe = request.sqe;
     slot.sqe.cid.set(cid);
@@ -146,6 +149,11 @@ SubmitResult Queue::enqueue(const IoRequest& request, bool internal, uint16_t* c
         commands_.release(cid);
         return SubmitResult::Failed;
     }
+    // Registered before its capsule can go out: the device must know the buffer before the first
+    // C2HData of the command can arrive. Refused (below the device's threshold, too many segments,
+    // ...): the host copies as without the offload.
+    if (offload_ != nullptr && !request.to_controller && request.data_len > 0 && !internal)
+        offload_->setup(cid, request.data, request.data_len);
     if (!ring_.push(SendItem{SendItem::Kind::Capsule, cid, 0, 0, 0})) {  // sized for this: cannot happen
         commands_.release(cid);
         return SubmitResult::Failed;
@@ -209,10 +217,35 @@ void Queue::complete_when_sent(uint16_t cid, nvme::Status status, uint32_t dw0, 
 
 void Queue::complete(uint16_t cid, nvme::Status status, uint32_t dw0, const char* reason, uint32_t dw1) {
     CommandSlot& slot = commands_[cid];
+    if (slot.teardown_pending) return;  // completing already, once the device lets go of the buffer
     if (slot.digest_error && status.ok()) {
         status = nvme::status::kTransientTransportError;  // the data is not what the controller sent
         reason = slot.reason;
     }
+    // The buffer is the application's again only once the device can no longer write into it.
+    if (offload_ != nullptr && offload_->registered(cid)) {
+        slot.final_status = status;
+        slot.final_dw0 = dw0;
+        slot.final_dw1 = dw1;
+        slot.final_reason = reason;
+        if (offload_->teardown(cid, &Queue::on_teardown_done, this) == ddp::Status::InProgress) {
+            slot.teardown_pending = true;
+            return;
+        }
+    }
+    deliver_completion(cid, status, dw0, reason, dw1);
+}
+
+void Queue::on_teardown_done(void* arg, uint16_t cid) {
+    auto* queue = static_cast<Queue*>(arg);
+    CommandSlot& slot = queue->commands_[cid];
+    if (!slot.teardown_pending) return;
+    slot.teardown_pending = false;
+    queue->deliver_completion(cid, slot.final_status, slot.final_dw0, slot.final_reason, slot.final_dw1);
+}
+
+void Queue::deliver_completion(uint16_t cid, nvme::Status status, uint32_t dw0, const char* reason, uint32_t dw1) {
+    CommandSlot& slot = commands_[cid];
     observer_->before_complete(*this, cid);
     const Completion completion{cid, status, dw0, slot.bytes, reason, dw1};
     const CompletionFn done = slot.done;
@@ -247,6 +280,7 @@ void Queue::finish_failure(QueueState final_state) {
 
 void Queue::poll(uint64_t now_ms) {
     now_ms_ = now_ms;
+    if (offload_ != nullptr) offload_->poll();  // asynchronous teardowns complete their commands here
     if (!live()) return;
     check_timeouts(now_ms);
     if (live()) pump_sends();
@@ -264,7 +298,7 @@ void Queue::check_timeouts(uint64_t now_ms) {
     }
     for (uint16_t cid = 0; cid < commands_.depth(); ++cid) {
         CommandSlot& slot = commands_[cid];
-        if (slot.phase == CommandSlot::Phase::Free) continue;
+        if (slot.phase == CommandSlot::Phase::Free || slot.teardown_pending) continue;
         if (slot.deadline_ms == 0) {
             slot.deadline_ms = now_ms + slot.timeout_ms;
             continue;

@@ -30,6 +30,8 @@
 
 namespace nvmeddp::nvmetcp::host {
 
+class DdpReceive;
+
 class Queue : private TransferValidator {
 public:
     // `transport` may be null and attached later (attach_transport): a TransportFactory needs the
@@ -68,6 +70,15 @@ public:
     const StreamParser& parser() const noexcept { return parser_; }
 
     void set_observer(QueueObserver* observer) noexcept { observer_ = observer ? observer : &no_observer_; }
+    QueueTransport* transport() const noexcept { return transport_; }
+
+    // The receive offload of this queue's connection (ddp_receive.hpp), once it was added to the
+    // device (sk_add); null: none. Reads are registered at submit, C2HData bytes the device placed
+    // are not copied, digests it verified are not recomputed, registrations are torn down before
+    // completion. Switching it off (null) at any time is safe for commands not yet submitted;
+    // registered ones keep it until they complete, so only detach it with nothing outstanding.
+    void set_offload(DdpReceive* offload) noexcept { offload_ = offload; }
+    DdpReceive* offload() const noexcept { return offload_; }
 
 private:
     // --- queue.cpp: lifecycle, submission, completion, failure
@@ -75,6 +86,9 @@ private:
     void submit_connect();
     static void on_connect_done(void* ctx, const Completion& completion);
     void complete(uint16_t cid, nvme::Status status, uint32_t dw0, const char* reason, uint32_t dw1 = 0);
+    void deliver_completion(uint16_t cid, nvme::Status status, uint32_t dw0, const char* reason, uint32_t dw1);
+    static void on_teardown_done(void* arg, uint16_t cid);
+    bool verify_digest_in_buffer(CommandSlot& slot, uint32_t received_digest);
     void complete_when_sent(uint16_t cid, nvme::Status status, uint32_t dw0, uint32_t dw1);
     void fail(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
     void finish_failure(QueueState final_state);
@@ -87,7 +101,7 @@ private:
     void on_icresp();
     void on_capsule_resp();
     void on_c2h_header();
-    void on_c2h_end(const ParseEvent& event);
+    void on_c2h_end(const ParseEvent& event, const RxPiece& piece);
     void on_r2t();
     void on_c2h_term_req();
     void protocol_error(const ParseError& error, std::span<const uint8_t> header);
@@ -125,6 +139,7 @@ private:
     QueueTransport* transport_;
     QueueObserver no_observer_;
     QueueObserver* observer_ = &no_observer_;
+    DdpReceive* offload_ = nullptr;
     QueueState state_ = QueueState::Idle;
     bool connected_before_attach_ = false;
     CommandTable commands_;
@@ -144,8 +159,11 @@ private:
 
     // The header being processed (from its Header event to its PduEnd).
     uint64_t rx_pdu_offset_ = 0;  // stream offset of its first byte
+    uint64_t rx_piece_offset_ = 0;  // stream offset of the first byte of the span being received
     uint16_t rx_cid_ = 0;
     uint32_t rx_datao_ = 0;
+    uint32_t rx_datal_ = 0;
+    bool rx_digest_deferred_ = false;  // the parser skips the data digest: checked at PduEnd (offload)
     bool rx_success_ = false;
     ICRespPdu icresp_{};
     TermReqPdu term_req_{};

@@ -19,11 +19,12 @@ public:
 
     // The ICResp has been received and applied; the next PDU starts at stream offset
     // `next_stream_offset` (bytes received on this connection before it, ICResp included).
-    // `piece_of_last_icresp_byte` is the RxPiece exactly as given with the span that held the
-    // ICResp's last byte. Called before the Connect command is queued.
-    virtual void on_ic_done(Queue&, uint64_t next_stream_offset, const RxPiece& piece_of_last_icresp_byte) {
+    // `next` is the RxPiece of the span that held the ICResp's last byte, its seq moved to the
+    // byte at next_stream_offset: the TCP sequence number where the offload starts following the
+    // stream (sk_add). Called before the Connect command is queued.
+    virtual void on_ic_done(Queue&, uint64_t next_stream_offset, const RxPiece& next) {
         (void)next_stream_offset;
-        (void)piece_of_last_icresp_byte;
+        (void)next;
     }
 
     // A read-like command (data from the controller) is about to be queued for sending with `cid`.

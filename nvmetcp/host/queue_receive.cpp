@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/host/c2h_receive.hpp"
+#include "nvmetcp/host/ddp_receive.hpp"
 #include "nvmetcp/host/queue.hpp"
 
 namespace nvmeddp::nvmetcp::host {
@@ -22,6 +24,8 @@ uint8_t asked_digests(const QueueConfig& config) {
 }  // namespace
 
 void Queue::receive(std::span<const uint8_t> bytes, const RxPiece& piece) {
+    rx_piece_offset_ = parser_.stream_offset();
+    if (offload_ != nullptr && live()) offload_->on_piece(rx_piece_offset_, bytes.size(), piece);
     std::span<const uint8_t> in = bytes;
     while (live()) {
         const ParseStep step = parser_.step(in);
@@ -43,7 +47,7 @@ void Queue::receive(std::span<const uint8_t> bytes, const RxPiece& piece) {
                     at.seq = piece.seq + static_cast<uint32_t>(event.data - bytes.data());
                     const C2HDataRun run{rx_cid_, event.data, event.data_len, rx_datao_ + event.data_offset,
                                          event.stream_offset};
-                    receive_c2h_data(commands_[rx_cid_], run, at, stats_);
+                    receive_c2h_data(commands_[rx_cid_], run, at, stats_, offload_);
                 }
                 break;  // TermReq error data: only logged by the FES/FEI in failure()
             case EventKind::PduEnd:
@@ -54,6 +58,8 @@ void Queue::receive(std::span<const uint8_t> bytes, const RxPiece& piece) {
 }
 
 void Queue::on_header() {
+    // Every header the host's parser reaches answers the device's resync request for it.
+    if (offload_ != nullptr) offload_->on_header(rx_pdu_offset_);
     switch (parser_.header().type()) {
         case PduType::ICResp: on_icresp(); break;
         case PduType::CapsuleResp: on_capsule_resp(); break;
@@ -81,11 +87,13 @@ void Queue::on_pdu_end(const ParseEvent& event, const RxPiece& piece) {
             params.pda = config_.hpda;
             parser_.set_params(params);
             state_ = QueueState::Connecting;
-            observer_->on_ic_done(*this, parser_.stream_offset(), piece);
+            RxPiece next = piece;
+            next.seq = piece.seq + static_cast<uint32_t>(parser_.stream_offset() - rx_piece_offset_);
+            observer_->on_ic_done(*this, parser_.stream_offset(), next);
             submit_connect();
             break;
         }
-        case PduType::C2HData: on_c2h_end(event); break;
+        case PduType::C2HData: on_c2h_end(event, piece); break;
         case PduType::C2HTermReq: on_c2h_term_req(); break;
         default: break;
     }
@@ -132,13 +140,25 @@ void Queue::on_c2h_header() {
                        parser_.received_header());
         return;
     }
-    commands_[rx_cid_].c2h_next = rx_datao_ + pdu.datal.get();
+    rx_datal_ = pdu.datal.get();
+    commands_[rx_cid_].c2h_next = rx_datao_ + rx_datal_;
     ++stats_.c2h_pdus;
+    // With the offload, whether the device verified this PDU's digest is known only at its end (every
+    // packet of it must say so): the parser leaves the digest to the queue, which takes the device's
+    // verdict or computes it over the buffer then.
+    rx_digest_deferred_ = offload_ != nullptr && parser_.params().data_digest;
+    if (rx_digest_deferred_) parser_.skip_data_digest();
 }
 
-void Queue::on_c2h_end(const ParseEvent& event) {
+void Queue::on_c2h_end(const ParseEvent& event, const RxPiece& piece) {
     CommandSlot& slot = commands_[rx_cid_];
-    switch (event.digest) {
+    DigestStatus digest = event.digest;
+    if (rx_digest_deferred_ && digest == DigestStatus::Offloaded) {
+        rx_digest_deferred_ = false;
+        if (!offload_->digest_trusted(rx_pdu_offset_, piece))
+            digest = verify_digest_in_buffer(slot, event.received_digest) ? DigestStatus::Verified : DigestStatus::Mismatch;
+    }
+    switch (digest) {
         case DigestStatus::None: break;
         case DigestStatus::Verified: ++stats_.digests_computed; break;
         case DigestStatus::Offloaded: ++stats_.digests_offloaded; break;
@@ -155,6 +175,24 @@ void Queue::on_c2h_end(const ParseEvent& event) {
         ++stats_.success_flags;
         complete(rx_cid_, nvme::status::kSuccess, 0, nullptr);
     }
+}
+
+// The software fallback of the offload: the PDU's data as the host's buffer holds it (copied or
+// placed), against the DDGST received.
+bool Queue::verify_digest_in_buffer(CommandSlot& slot, uint32_t received_digest) {
+    IoVecCursor at;
+    at.reset(slot.data);
+    at.seek(rx_datao_);
+    Crc32c crc;
+    uint32_t left = rx_datal_;
+    while (left > 0) {
+        const auto run = at.contiguous(left);
+        if (run.empty()) return false;  // cannot happen: the validator kept the PDU inside the buffer
+        crc.update(run);
+        at.advance(static_cast<uint32_t>(run.size()));
+        left -= static_cast<uint32_t>(run.size());
+    }
+    return crc.value() == received_digest;
 }
 
 void Queue::on_r2t() {

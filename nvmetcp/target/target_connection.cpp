@@ -92,7 +92,7 @@ void TargetConnection::receive(std::span<const uint8_t> bytes) {
         bytes = bytes.subspan(consumed);
         switch (event.kind) {
             case EventKind::NeedMore: return;
-            case EventKind::Error: fatal(event.error, parser_.error_header()); return;
+            case EventKind::Error: fatal(event.error, parser_.received_header()); return;
             case EventKind::Header: on_header(); break;
             case EventKind::Data: on_data(event); break;
             case EventKind::PduEnd: on_pdu_end(event); break;

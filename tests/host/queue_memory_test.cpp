@@ -624,7 +624,7 @@ TEST(Queue, ObserverHooks) {
     h.queue->set_observer(&observer);
     h.bring_up();
     EXPECT_EQ(observer.ic_offset, 128u);
-    EXPECT_EQ(observer.ic_seq, 1000u);
+    EXPECT_EQ(observer.ic_seq, 1000u + 128u) << "the sequence number of the first byte after the ICResp";
     std::vector<uint8_t> buf(512);
     const IoVec iov[] = {{buf.data(), 512}};
     const uint16_t cid = h.read(iov, 512);

@@ -1,0 +1,361 @@
+// nvmeddp-host: the NVMe/TCP host over a DPDK port with the receive offload, against any target.
+// See print_usage() in options.cpp.
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/cli.hpp"
+#include "nvmetcp/host/controller.hpp"
+#include "nvmetcp/host/socket_transport.hpp"
+#include "nvmetcp/host/dpdk/ddp_offload.hpp"
+#include "nvmetcp/host/dpdk/tcp_transport.hpp"
+#include "options.hpp"
+#include "pmd/dpdk/eal.hpp"
+#include "pmd/dpdk/mbuf_pool.hpp"
+#include "pmd/dpdk/offload_port.hpp"
+#include "pmd/fault/fault_shim.hpp"
+#include "tcp/endpoint.hpp"
+#include "workload.hpp"
+
+namespace {
+
+using namespace nvmeddp;
+using host_app::Options;
+
+uint64_t now_ms() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+}
+
+// What one (size, offload mode) run measured.
+struct Row {
+    uint32_t size = 0;
+    bool offload = false;
+    host_app::WorkloadResult result;
+    double busy_seconds = 0;        // host lcore time in poll rounds that received something
+    nvmetcp::host::QueueStats queues{};  // the I/O queues' counters during the run
+    ddp::Stats device{};            // the device's counters during the run
+};
+
+void add(nvmetcp::host::QueueStats& sum, const nvmetcp::host::QueueStats& s, int sign) {
+    auto f = [&](uint64_t& a, uint64_t b) { a = sign > 0 ? a + b : a - b; };
+    f(sum.commands, s.commands);
+    f(sum.completions, s.completions);
+    f(sum.errors, s.errors);
+    f(sum.c2h_pdus, s.c2h_pdus);
+    f(sum.c2h_bytes, s.c2h_bytes);
+    f(sum.bytes_copied, s.bytes_copied);
+    f(sum.bytes_placed, s.bytes_placed);
+    f(sum.digests_computed, s.digests_computed);
+    f(sum.digests_offloaded, s.digests_offloaded);
+    f(sum.digest_errors, s.digest_errors);
+}
+
+nvmetcp::host::QueueStats queue_totals(nvmetcp::host::Controller& c) {
+    nvmetcp::host::QueueStats sum{};
+    for (uint16_t i = 0; i < c.io_queue_count(); ++i) add(sum, c.io_queue(i).stats(), 1);
+    return sum;
+}
+
+ddp::Stats stats_delta(const ddp::Stats& after, const ddp::Stats& before) {
+    ddp::Stats d{};
+    const auto* a = reinterpret_cast<const uint64_t*>(&after);
+    const auto* b = reinterpret_cast<const uint64_t*>(&before);
+    auto* o = reinterpret_cast<uint64_t*>(&d);
+    for (size_t i = 0; i < sizeof(ddp::Stats) / sizeof(uint64_t); ++i) o[i] = a[i] - b[i];
+    return d;
+}
+
+std::string size_text(uint32_t bytes) {
+    if (bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+    if (bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
+    return std::to_string(bytes) + " B";
+}
+
+void print_table(const std::vector<Row>& rows, bool dpdk) {
+    std::printf("\n%-8s %-7s %9s %8s %12s %8s %9s %9s %8s %7s\n", "size", "offload", "IOPS", "Gbit/s",
+                dpdk ? "busy ms/GiB" : "", "copied", "placed", "dgst sw", "dgst dev", "resync");
+    for (const Row& r : rows) {
+        const double gib = r.result.bytes / double(1ull << 30);
+        const double data = r.queues.bytes_copied + r.queues.bytes_placed;
+        const uint64_t digests = r.queues.digests_computed + r.queues.digests_offloaded;
+        char busy[32] = "";
+        if (dpdk && gib > 0) std::snprintf(busy, sizeof busy, "%.1f", r.busy_seconds * 1e3 / gib);
+        std::printf("%-8s %-7s %9.0f %8.2f %12s %7.1f%% %8.1f%% %8.1f%% %8.1f%% %7llu\n", size_text(r.size).c_str(),
+                    r.offload ? "on" : "off", r.result.seconds > 0 ? r.result.ios_ok / r.result.seconds : 0.0,
+                    r.result.seconds > 0 ? r.result.bytes * 8 / r.result.seconds / 1e9 : 0.0, busy,
+                    data > 0 ? 100.0 * r.queues.bytes_copied / data : 0.0,
+                    data > 0 ? 100.0 * r.queues.bytes_placed / data : 0.0,
+                    digests > 0 ? 100.0 * r.queues.digests_computed / digests : 0.0,
+                    digests > 0 ? 100.0 * r.queues.digests_offloaded / digests : 0.0,
+                    static_cast<unsigned long long>(r.device.resync));
+    }
+}
+
+bool port_driver_is(uint16_t port, const char* driver) {
+    rte_eth_dev_info info{};
+    return rte_eth_dev_info_get(port, &info) == 0 && info.driver_name != nullptr &&
+           std::strcmp(info.driver_name, driver) == 0;
+}
+
+// Everything below the controller: the DPDK port, the offload device on it, our TCP endpoint.
+struct DpdkStack {
+    uint16_t port = 0;
+    rte_mempool* pool = nullptr;
+    std::unique_ptr<pmd::OffloadPort> offload;
+    std::unique_ptr<pmd::FaultShim> shim;
+    std::unique_ptr<tcp::Endpoint> endpoint;
+};
+
+std::string bring_up(const Options& o, DpdkStack& s) {
+    pmd::EalOptions eo;
+    eo.program = "nvmeddp-host";
+    eo.lcores = "0";
+    eo.extra = o.eal;
+    if (std::string e = pmd::init_eal(eo); !e.empty()) return e;
+    std::string err;
+    s.pool = pmd::create_mbuf_pool("host_pool", 32767, 256, RTE_MBUF_DEFAULT_BUF_SIZE, 0, &err);
+    if (s.pool == nullptr) return "cannot create the mbuf pool: " + err;
+    if (rte_eth_dev_get_port_by_name(o.port.c_str(), &s.port) != 0)
+        return "no port named " + o.port + " (create it with --vdev after --)";
+    if (port_driver_is(s.port, "net_af_xdp") && !pmd::mbuf_pool_is_packed(s.pool))
+        return "the mbuf pool is not one packed chunk, which net_af_xdp needs (hugepages with IOVA as PA?)";
+    pmd::PortSetup ps;
+    ps.port_id = s.port;
+    ps.pool = s.pool;
+    if (std::string e = pmd::configure_port(ps); !e.empty()) return "port " + o.port + ": " + e;
+    if (!o.faults_rx.empty()) {
+        const auto rates = pmd::parse_fault_rates(o.faults_rx, &err);
+        if (!rates) return "--faults-rx: " + err;
+        pmd::FaultShimOptions fo;
+        fo.rx = *rates;
+        fo.seed = o.seed;
+        fo.pool = s.pool;
+        s.shim = pmd::FaultShim::attach(s.port, 1, 1, fo, &err);
+        if (!s.shim) return "fault shim: " + err;
+    }
+    if (o.offload != host_app::OffloadMode::Off) {
+        pmd::OffloadPortOptions po;
+        po.port_id = s.port;
+        // A software device has no hardware table to size: it takes what a host sends (reads up to
+        // the 4 MiB a target's MDTS allows, in one C2HData as Linux's nvmet sends them).
+        po.limits.max_io_size = 4u << 20;
+        po.log = [&o](const std::string& line) {
+            if (!o.quiet) std::printf("offload: %s\n", line.c_str());
+        };
+        s.offload = pmd::OffloadPort::attach(po, err);
+        if (!s.offload) return "cannot attach the offload to " + o.port + ": " + err;
+    }
+    const auto local = tcp::IpAddress::parse(o.local_ip);
+    if (!local) return "--local-ip " + o.local_ip + " is not an IPv4 or IPv6 address";
+    tcp::EndpointConfig ec;
+    ec.port = s.port;
+    ec.local_ip = *local;
+    ec.pool = s.pool;
+    if (!o.mac.empty()) {
+        const auto mac = tcp::MacAddress::parse(o.mac);
+        if (!mac) return "--mac " + o.mac + " is not a MAC address";
+        ec.mac = *mac;
+    }
+    s.endpoint = tcp::Endpoint::create(ec, &err);
+    if (!s.endpoint) return err;
+    return {};
+}
+
+nvmetcp::host::ControllerConfig controller_config(const Options& o) {
+    nvmetcp::host::ControllerConfig cc;
+    cc.subnqn = o.subnqn;
+    if (!o.hostnqn.empty()) cc.hostnqn = o.hostnqn;
+    cc.io_queues = o.io_queues;
+    cc.queue_depth = o.queue_depth;
+    cc.header_digest = o.header_digest;
+    cc.data_digest = o.data_digest;
+    cc.disable_sq_flow_control = o.disable_flow_control;
+    cc.hpda = o.hpda;
+    return cc;
+}
+
+// Connects, runs every size, shuts down. False when the controller could not be brought up or
+// went away; rows get what was measured.
+bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory& factory,
+              const std::function<bool()>& move, ddp::Device* device, DpdkStack* dpdk, std::vector<Row>& rows) {
+    nvmetcp::host::ControllerConfig cc = controller_config(o);
+    std::unique_ptr<nvmetcp::host::DdpOffload> offload;
+    if (offload_on && device != nullptr) {
+        offload = std::make_unique<nvmetcp::host::DdpOffload>(*device, 0);
+        cc.io_queue_observer = offload.get();
+    }
+    nvmetcp::host::Controller controller(cc, factory);
+    std::string err;
+    const char* mode = offload_on ? "on" : "off";
+    if (!controller.start(&err)) {
+        std::printf("nvmeddp-host: offload %s: cannot start: %s\n", mode, err.c_str());
+        return false;
+    }
+    auto pump = [&]() {
+        const bool work = move();
+        controller.poll(now_ms());
+        return work;
+    };
+    const uint64_t deadline = now_ms() + 10000;
+    while (controller.state() == nvmetcp::host::ControllerState::Connecting && now_ms() < deadline) pump();
+    if (controller.state() != nvmetcp::host::ControllerState::Ready) {
+        std::printf("nvmeddp-host: offload %s: the controller is not ready: %s\n", mode,
+                    controller.state() == nvmetcp::host::ControllerState::Connecting ? "no answer within 10 s"
+                                                                                     : controller.failure().c_str());
+        return false;
+    }
+    if (!o.quiet) {
+        const auto& id = controller.identify();
+        std::printf("nvmeddp-host: offload %s: connected to %s (%s, cntlid %u), namespace %u: %llu blocks of %u bytes, "
+                    "%u I/O queue(s) of depth %u\n",
+                    mode, o.subnqn.c_str(), nvmetcp::nvme::field_text(id.mn, sizeof id.mn).c_str(),
+                    controller.admin_queue().cntlid(), controller.nsid(),
+                    static_cast<unsigned long long>(controller.namespace_blocks()), controller.block_size(),
+                    controller.io_queue_count(), o.queue_depth);
+    }
+    // Busy time: TSC cycles of the pump rounds that moved something (polling idle excluded).
+    uint64_t busy_cycles = 0;
+    auto timed_pump = [&]() {
+        const uint64_t t0 = rte_get_tsc_cycles();
+        const bool work = pump();
+        if (work) busy_cycles += rte_get_tsc_cycles() - t0;
+        return work;
+    };
+    host_app::Workload workload(controller, dpdk != nullptr ? host_app::Pump(timed_pump) : host_app::Pump(pump));
+    bool ok = true;
+    for (uint32_t size : o.sizes) {
+        for (int write = 0; write < (o.writes ? 2 : 1); ++write) {
+            host_app::WorkloadSpec spec;
+            spec.io_size = size;
+            spec.ios = o.ios;
+            spec.depth = o.queue_depth;
+            spec.write = write == 1;
+            spec.seed = o.seed;
+            spec.timeout_ms = uint64_t{o.timeout_s} * 1000;
+            Row row;
+            row.size = size;
+            row.offload = offload_on;
+            const auto q0 = queue_totals(controller);
+            const ddp::Stats d0 = device ? device->stats() : ddp::Stats{};
+            busy_cycles = 0;
+            row.result = workload.run(spec);
+            row.busy_seconds = double(busy_cycles) / double(rte_get_tsc_hz());
+            row.queues = queue_totals(controller);
+            add(row.queues, q0, -1);
+            if (device) row.device = stats_delta(device->stats(), d0);
+            const auto& r = row.result;
+            const bool row_ok = r.ios_failed == 0 && r.wrong_bytes == 0 && !r.timed_out;
+            if (!o.quiet || !row_ok) {
+                std::printf("nvmeddp-host: offload %s, %s %s: %llu I/Os ok, %llu failed, %llu with wrong bytes%s%s\n",
+                            mode, size_text(size).c_str(), spec.write ? "write + read back" : "reads",
+                            static_cast<unsigned long long>(r.ios_ok), static_cast<unsigned long long>(r.ios_failed),
+                            static_cast<unsigned long long>(r.wrong_bytes), r.first_error.empty() ? "" : ": first: ",
+                            r.first_error.c_str());
+            }
+            ok = ok && row_ok;
+            if (!spec.write) rows.push_back(row);
+            if (r.timed_out || controller.state() != nvmetcp::host::ControllerState::Ready) {
+                std::printf("nvmeddp-host: offload %s: stopping: %s\n", mode,
+                            controller.state() == nvmetcp::host::ControllerState::Ready ? "an I/O timed out"
+                                                                                        : controller.failure().c_str());
+                return false;
+            }
+        }
+    }
+    controller.shutdown();
+    const uint64_t end = now_ms() + 3000;
+    while (controller.state() != nvmetcp::host::ControllerState::Idle && now_ms() < end) pump();
+    if (offload && !o.quiet) std::printf("nvmeddp-host: offload on: %s\n", offload->summary().c_str());
+    if (offload && offload->failed_adds() > 0) {
+        std::printf("nvmeddp-host: FAILED: %s\n", offload->last_error().c_str());
+        ok = false;
+    }
+    return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    std::string message;
+    switch (host_app::parse_options(argc, argv, o, message)) {
+        case host_app::ParseOutcome::Help: host_app::print_usage(argv[0]); return 0;
+        case host_app::ParseOutcome::Error: std::fprintf(stderr, "nvmeddp-host: %s\n", message.c_str()); return 2;
+        case host_app::ParseOutcome::Run: break;
+    }
+    uint64_t port_number = 0;
+    cli::parse_u64(o.trsvcid.c_str(), 1, 65535, port_number);
+    std::vector<Row> rows;
+    bool ok = true;
+    if (o.kernel_tcp) {
+        nvmetcp::host::SocketTransportFactory sockets(o.traddr, static_cast<uint16_t>(port_number));
+        auto move = [&]() {
+            sockets.poll(0);
+            return true;
+        };
+        ok = run_mode(o, false, sockets, move, nullptr, nullptr, rows);
+    } else {
+        DpdkStack s;
+        if (std::string e = bring_up(o, s); !e.empty()) {
+            std::fprintf(stderr, "nvmeddp-host: %s\n", e.c_str());
+            return 1;
+        }
+        const auto remote = tcp::IpAddress::parse(o.traddr);
+        if (!remote) {
+            std::fprintf(stderr, "nvmeddp-host: --traddr %s is not an IPv4 or IPv6 address\n", o.traddr.c_str());
+            return 2;
+        }
+        nvmetcp::host::TcpTransportFactory factory(*s.endpoint, *remote, static_cast<uint16_t>(port_number));
+        auto move = [&]() {
+            const bool work = s.endpoint->poll() > 0;
+            if (s.shim) s.shim->flush_tx(0);
+            return work;
+        };
+        for (int pass = 0; pass < 2; ++pass) {
+            const bool on = pass == 1;
+            if ((on && o.offload == host_app::OffloadMode::Off) || (!on && o.offload == host_app::OffloadMode::On))
+                continue;
+            ok = run_mode(o, on, factory, move, on && s.offload ? &s.offload->device() : nullptr, &s, rows) && ok;
+        }
+        if (!o.quiet) std::printf("%s\n", s.endpoint->info().c_str());
+        if (s.shim) std::printf("%s\n", s.shim->summary().c_str());
+        if (s.offload) {
+            // No lcore polls any more: the device finishes the removals (sk_del) itself.
+            s.offload->stop_polling();
+            s.offload->device().poll_all();
+            const ddp::Stats d = s.offload->device().stats();
+            std::printf("device stats: sk_add %llu sk_del %llu setup %llu setup_fail %llu teardown %llu packets %llu "
+                        "placed_bytes %llu digest_offloaded %llu resync_requests %llu resync %llu drop %llu\n",
+                        (unsigned long long)d.sk_add, (unsigned long long)d.sk_del, (unsigned long long)d.setup,
+                        (unsigned long long)d.setup_fail, (unsigned long long)d.teardown,
+                        (unsigned long long)d.packets, (unsigned long long)d.placed_bytes,
+                        (unsigned long long)d.digest_offloaded, (unsigned long long)d.resync_requests,
+                        (unsigned long long)d.resync, (unsigned long long)d.drop);
+            if (d.setup != d.teardown || d.sk_add != d.sk_del) {
+                std::printf("nvmeddp-host: FAILED: setups %llu != teardowns %llu or sk_add %llu != sk_del %llu\n",
+                            (unsigned long long)d.setup, (unsigned long long)d.teardown, (unsigned long long)d.sk_add,
+                            (unsigned long long)d.sk_del);
+                ok = false;
+            }
+        }
+        s.endpoint.reset();
+        s.offload.reset();
+        s.shim.reset();
+        rte_eth_dev_stop(s.port);
+        rte_eth_dev_close(s.port);
+    }
+    print_table(rows, !o.kernel_tcp);
+    std::printf("%s\n", ok ? "nvmeddp-host: every I/O completed with the right bytes"
+                           : "nvmeddp-host: FAILED (see above)");
+    if (!o.kernel_tcp) rte_eal_cleanup();
+    return ok ? 0 : 1;
+}

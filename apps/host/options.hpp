@@ -1,0 +1,40 @@
+// Command line of nvmeddp-host.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nvmeddp::host_app {
+
+enum class OffloadMode { Both, On, Off };
+
+struct Options {
+    std::string traddr, trsvcid = "4420", subnqn, hostnqn;
+    std::string port;               // DPDK port by name (created with --vdev after --)
+    std::string local_ip;           // this host's address on the port
+    std::string mac;                // this host's MAC (default: the port's)
+    bool kernel_tcp = false;        // the kernel's TCP instead of DPDK: a baseline without offload
+    uint16_t io_queues = 1;
+    uint16_t queue_depth = 32;
+    std::vector<uint32_t> sizes{4096, 16384, 65536, 262144, 1048576};
+    uint32_t ios = 256;             // per size and run
+    bool writes = false;            // also write a region and read it back
+    bool header_digest = true;
+    bool data_digest = true;
+    bool disable_flow_control = false;
+    uint8_t hpda = 0;
+    OffloadMode offload = OffloadMode::Both;
+    std::string faults_rx;          // fault shim on the port's rx (pmd::parse_fault_rates syntax)
+    uint64_t seed = 1;
+    uint32_t timeout_s = 120;
+    std::vector<std::string> eal;
+    bool quiet = false;
+};
+
+enum class ParseOutcome { Run, Help, Error };
+
+ParseOutcome parse_options(int argc, char** argv, Options& options, std::string& message);
+void print_usage(const char* argv0);
+
+}  // namespace nvmeddp::host_app

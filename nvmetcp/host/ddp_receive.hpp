@@ -1,0 +1,124 @@
+// The host's side of the offload contract (v2, include/nvmeddp/ddp_mbuf.h) for one queue: what it
+// tells the device (sk_add, setup, filled, teardown, resync answers, sk_del) and which of the
+// device's per-packet claims it acts on.
+//
+// The queue's own parser stays the authority on framing. For each run of C2HData data bytes the
+// parser hands over, next_run() says how many of them the packet's placement claim names with
+// exactly the command, registration tag and buffer offset the parser gives them: those the queue
+// does not copy (they are in the buffer already); it copies every other byte. A data digest is
+// trusted only when every piece that carried bytes of the PDU had NVMEDDP_PKT_CRC and the piece in
+// which the PDU ended says DIGEST_OK for a PDU whose header is where the parser found it (the
+// first PDU to end in that piece); otherwise the queue computes it over the buffer itself.
+//
+// No allocation after construction: the registration's segment lists live in per-command storage
+// sized at construction (the device keeps a pointer to them until teardown completes).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "ddp/device.hpp"
+#include "ddp/tcp_seq.hpp"
+#include "nvmeddp/ddp_mbuf.h"
+#include "nvmetcp/host/queue_types.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+
+struct DdpReceiveStats {
+    uint64_t setups = 0;             // reads registered with the device
+    uint64_t setups_skipped = 0;     // reads the device would not take (below its threshold, too big, ...)
+    uint64_t teardowns_sync = 0;
+    uint64_t teardowns_async = 0;    // completed later, from poll()
+    uint64_t bytes_claimed = 0;      // data bytes taken from placement claims (not copied)
+    uint64_t bytes_refused = 0;      // claimed bytes the host's framing disagreed with (copied)
+    uint64_t digests_trusted = 0;    // data digests the device verified, taken as verified
+    uint64_t digests_recomputed = 0; // data digests the host computed itself
+    uint64_t resync_confirmed = 0;
+    uint64_t resync_refused = 0;
+};
+
+class DdpReceive {
+public:
+    // depth: command ids 0..depth-1; max_segments: IoVecs per registration (longer lists are not
+    // registered: the host copies).
+    DdpReceive(ddp::Device& device, uint16_t depth, uint32_t max_segments = 32);
+    ~DdpReceive();
+    DdpReceive(const DdpReceive&) = delete;
+    DdpReceive& operator=(const DdpReceive&) = delete;
+
+    // sk_add, once the IC exchange is done: config.rcv_seq is the TCP sequence number of the stream
+    // byte at `stream_offset` (the first after the ICResp).
+    ddp::Status add(const ddp::ConnectionConfig& config, uint64_t stream_offset);
+    // sk_del: every registration is torn down by the device (forced); callable when not added.
+    void remove();
+    bool active() const noexcept { return active_; }
+    ddp::ConnectionHandle handle() const noexcept { return handle_; }
+
+    // --- per command ---
+    // Before a READ's capsule is sent: registers its buffers. False: not registered (the device is
+    // off, refused it, or the list is too long); the host copies as without the offload.
+    bool setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) noexcept;
+    bool registered(uint16_t cid) const noexcept;
+    // Before the command completes. Ok: the buffers are the host's now. InProgress: `done(arg, cid)`
+    // is called from a later poll(); complete the command then. Not registered: Ok.
+    using TeardownDone = void (*)(void* arg, uint16_t cid);
+    ddp::Status teardown(uint16_t cid, TeardownDone done, void* arg) noexcept;
+    // Finishes asynchronous teardowns (and a removal); call from the queue's poll.
+    void poll() noexcept;
+
+    // --- receive path, in stream order ---
+    // Every span the queue receives, before parsing it.
+    void on_piece(uint64_t stream_offset, size_t len, const RxPiece& piece) noexcept;
+    // The parser found a PDU header at stream offset pdu_offset: answers a resync request for it.
+    void on_header(uint64_t pdu_offset) noexcept;
+
+    struct Run {
+        uint32_t len;   // bytes from the start of the run asked about
+        bool claimed;   // true: they are in the buffer already (do not copy); false: copy them
+    };
+    // For `len` C2HData data bytes of command cid starting at stream_offset (from `piece`) that the
+    // parser puts at buffer_offset: the first run of them that is claimed, or not, as a whole.
+    Run next_run(const RxPiece& piece, uint64_t stream_offset, uint16_t cid, uint64_t buffer_offset,
+                 uint32_t len) noexcept;
+    // The host has the command's data below buffer_end final (copied or claimed).
+    void filled(uint16_t cid, uint64_t buffer_end) noexcept;
+    // A C2HData PDU with a data digest, whose header is at pdu_offset, ended in `piece` (the last
+    // one on_piece() saw): whether the device's verdict covers it.
+    bool digest_trusted(uint64_t pdu_offset, const RxPiece& piece) noexcept;
+
+    const DdpReceiveStats& stats() const noexcept { return stats_; }
+
+private:
+    struct Registration {
+        bool registered = false;
+        bool tearing_down = false;
+        uint16_t tag = 0;
+        TeardownDone done = nullptr;
+        void* arg = nullptr;
+    };
+
+    ddp::TcpSeq seq_at(uint64_t stream_offset) const noexcept {
+        return base_seq_ + static_cast<uint32_t>(stream_offset - base_offset_);
+    }
+    bool ours(const ::nvmeddp_pkt_meta* m) const noexcept { return m != nullptr && active_ && m->conn_id == conn_id_; }
+    static void on_teardown_done(void* arg, uint64_t handle, uint16_t cid, int status);  // ddp::TeardownCallback
+
+    ddp::Device& device_;
+    uint16_t depth_;
+    uint32_t max_segments_;
+    std::unique_ptr<Registration[]> regs_;
+    std::unique_ptr<ddp::BufferSegment[]> segments_;  // depth * max_segments
+    ddp::ConnectionHandle handle_{};
+    bool active_ = false;
+    uint32_t conn_id_ = UINT32_MAX;
+    ddp::TcpSeq base_seq_{0};
+    uint64_t base_offset_ = 0;
+    uint64_t pieces_ = 0;           // on_piece() calls: the piece identity for digest verdicts
+    uint64_t crc_broken_until_ = 0; // stream offset where the last piece without NVMEDDP_PKT_CRC ended
+    uint64_t verdict_piece_ = 0;    // the piece in which a data-digest PDU last ended
+    bool verdict_matched_ = false;  // ... and whether the first to end there was the PDU the device named
+    DdpReceiveStats stats_;
+};
+
+}  // namespace nvmeddp::nvmetcp::host

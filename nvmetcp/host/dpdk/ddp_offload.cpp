@@ -1,0 +1,79 @@
+#include "nvmetcp/host/dpdk/ddp_offload.hpp"
+
+#include "nvmetcp/host/dpdk/tcp_transport.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+namespace {
+
+void copy_address(std::array<uint8_t, 16>& out, const tcp::IpAddress& ip) {
+    out = ip.bytes;  // IPv4: the first 4 bytes, the rest zero (as ddp::ConnectionTuple wants them)
+}
+
+}  // namespace
+
+DdpOffload::DdpOffload(ddp::Device& device, uint16_t rx_queue) : device_(device), rx_queue_(rx_queue) {}
+
+DdpOffload::~DdpOffload() {
+    for (auto& r : receives_) r->remove();
+}
+
+void DdpOffload::on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) {
+    const tcp::Connection* c = TcpTransportFactory::connection_of(queue.transport());
+    if (c == nullptr) return;  // not our TCP: nothing the device can follow
+    const tcp::Route& route = c->route();
+    ddp::ConnectionConfig config;
+    config.tuple.family = route.src_ip.is_v4() ? ddp::IpFamily::Ipv4 : ddp::IpFamily::Ipv6;
+    copy_address(config.tuple.local_addr, route.src_ip);
+    copy_address(config.tuple.remote_addr, route.dst_ip);
+    config.tuple.local_port = route.src_port;
+    config.tuple.remote_port = route.dst_port;
+    config.tuple.vlan = route.has_vlan ? static_cast<uint16_t>(route.vlan_tci & 0x0FFF) : 0;
+    config.queue_depth = queue.depth();
+    config.rx_queue = rx_queue_;
+    config.rx_pda = queue.config().hpda;
+    config.header_digest = queue.receive_params().header_digest;
+    config.data_digest = queue.receive_params().data_digest;
+    config.rcv_seq = next.seq;
+    auto receive = std::make_unique<DdpReceive>(device_, queue.depth());
+    const ddp::Status st = receive->add(config, next_stream_offset);
+    if (st != ddp::Status::Ok) {
+        ++failed_adds_;
+        last_error_ = "qid " + std::to_string(queue.qid()) + ": sk_add refused: " + ddp::to_string(st);
+        return;  // the queue runs without the offload
+    }
+    queue.set_offload(receive.get());
+    receives_.push_back(std::move(receive));
+}
+
+DdpReceiveStats DdpOffload::totals() const {
+    DdpReceiveStats t;
+    for (const auto& r : receives_) {
+        const DdpReceiveStats& s = r->stats();
+        t.setups += s.setups;
+        t.setups_skipped += s.setups_skipped;
+        t.teardowns_sync += s.teardowns_sync;
+        t.teardowns_async += s.teardowns_async;
+        t.bytes_claimed += s.bytes_claimed;
+        t.bytes_refused += s.bytes_refused;
+        t.digests_trusted += s.digests_trusted;
+        t.digests_recomputed += s.digests_recomputed;
+        t.resync_confirmed += s.resync_confirmed;
+        t.resync_refused += s.resync_refused;
+    }
+    return t;
+}
+
+std::string DdpOffload::summary() const {
+    const DdpReceiveStats t = totals();
+    std::string s = std::to_string(receives_.size()) + " connection(s) offloaded";
+    if (failed_adds_ > 0) s += ", " + std::to_string(failed_adds_) + " refused (" + last_error_ + ")";
+    s += "; reads registered " + std::to_string(t.setups) + ", not registered " + std::to_string(t.setups_skipped) +
+         "; teardowns " + std::to_string(t.teardowns_sync) + " at once, " + std::to_string(t.teardowns_async) +
+         " later; bytes taken from claims " + std::to_string(t.bytes_claimed) + ", claims refused " +
+         std::to_string(t.bytes_refused) + "; digests trusted " + std::to_string(t.digests_trusted) +
+         ", computed " + std::to_string(t.digests_recomputed) + "; resyncs confirmed " +
+         std::to_string(t.resync_confirmed) + ", refused " + std::to_string(t.resync_refused);
+    return s;
+}
+
+}  // namespace nvmeddp::nvmetcp::host

@@ -1,0 +1,45 @@
+// The receive offload for the I/O queues of a host over our DPDK TCP: adds each queue's connection
+// to the offload device when its IC exchange is done (sk_add, with the connection's addresses and
+// the sequence number of the first byte after the ICResp), gives the queue its DdpReceive, and
+// removes the connections again (sk_del) when it is destroyed.
+//
+// Give it to ControllerConfig::io_queue_observer; it must outlive the Controller. Queues whose
+// transport is not one of TcpTransportFactory's (kernel sockets) are not offloaded.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ddp/device.hpp"
+#include "nvmetcp/host/ddp_receive.hpp"
+#include "nvmetcp/host/queue.hpp"
+#include "nvmetcp/host/queue_observer.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+
+class DdpOffload : public QueueObserver {
+public:
+    // rx_queue: the port's receive queue the connections arrive on (the endpoint's).
+    DdpOffload(ddp::Device& device, uint16_t rx_queue);
+    ~DdpOffload() override;  // sk_del of every connection added
+
+    void on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) override;
+
+    uint32_t connections() const noexcept { return static_cast<uint32_t>(receives_.size()); }
+    uint32_t failed_adds() const noexcept { return failed_adds_; }
+    const std::string& last_error() const noexcept { return last_error_; }
+    DdpReceiveStats totals() const;
+    // One line: what the host did with the device's claims (for the app's report).
+    std::string summary() const;
+
+private:
+    ddp::Device& device_;
+    uint16_t rx_queue_;
+    std::vector<std::unique_ptr<DdpReceive>> receives_;
+    uint32_t failed_adds_ = 0;
+    std::string last_error_;
+};
+
+}  // namespace nvmeddp::nvmetcp::host

@@ -1,0 +1,110 @@
+#include "nvmetcp/host/dpdk/tcp_transport.hpp"
+
+#include <rte_mbuf.h>
+
+#include <algorithm>
+
+#include "pmd/dpdk/mbuf_meta.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+
+// One queue's connection: the tcp::ConnectionHandler that feeds the queue, and the QueueTransport
+// the queue sends through. The connection slot belongs to the endpoint; this object forgets it once
+// the connection has closed (the endpoint may then reuse the slot for another connection).
+class TcpQueueTransport final : public QueueTransport, public tcp::ConnectionHandler {
+public:
+    explicit TcpQueueTransport(Queue& queue) : queue_(queue) {}
+
+    void attach(tcp::Connection* connection) noexcept { connection_ = connection; }
+    const tcp::Connection* connection() const noexcept { return connection_; }
+
+    size_t send_space() const override {
+        return connection_ != nullptr ? static_cast<size_t>(connection_->send_space()) : 0;
+    }
+    size_t send(std::span<const uint8_t> bytes) override {
+        return connection_ != nullptr ? connection_->send(bytes) : 0;
+    }
+    void close() override {
+        if (connection_ == nullptr) return;
+        tcp::Connection* c = connection_;
+        closing_ = true;
+        connection_ = nullptr;
+        // The connection tells its handler it closed later, from the endpoint's poll, when this
+        // transport may be gone (released): it gets no handler any more, so nothing calls back.
+        c->set_handler(nullptr);
+        c->abort();
+    }
+
+    void on_connected(tcp::Connection&) override { queue_.on_transport_connected(); }
+
+    void on_data(tcp::Connection&, std::span<tcp::RxSegment> segments) override {
+        if (connection_ == nullptr) return;  // closed by the queue: the rest is of no use to it
+        for (const tcp::RxSegment& s : segments) {
+            RxPiece piece;
+            piece.meta = pmd::MbufMeta::registered() && pmd::MbufMeta::has(s.m) ? pmd::MbufMeta::get(s.m) : nullptr;
+            uint32_t seq = s.seq.raw();
+            for (const rte_mbuf* seg = s.m; seg != nullptr; seg = seg->next) {
+                if (seg->data_len == 0) continue;
+                piece.seq = seq;
+                queue_.receive({rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len}, piece);
+                seq += seg->data_len;
+                if (connection_ == nullptr) return;  // the queue failed and closed the connection
+            }
+        }
+    }
+
+    void on_acked(tcp::Connection&, uint64_t) override { queue_.on_transport_writable(); }
+
+    void on_peer_closed(tcp::Connection& c) override {
+        // An NVMe/TCP controller never half-closes a live queue: treat it as the end of the queue.
+        connection_ = nullptr;
+        c.set_handler(nullptr);
+        c.abort();
+        if (closing_) return;
+        closing_ = true;
+        queue_.on_transport_closed("the controller closed the connection");
+    }
+
+    void on_closed(tcp::Connection&, tcp::TcpError error) override {
+        connection_ = nullptr;
+        if (closing_) return;
+        closing_ = true;
+        queue_.on_transport_closed(error == tcp::TcpError::None ? "the connection closed" : tcp::describe(error));
+    }
+
+private:
+    Queue& queue_;
+    tcp::Connection* connection_ = nullptr;
+    bool closing_ = false;
+};
+
+TcpTransportFactory::TcpTransportFactory(tcp::Endpoint& endpoint, const tcp::IpAddress& remote, uint16_t remote_port)
+    : endpoint_(endpoint), remote_(remote), remote_port_(remote_port) {}
+
+TcpTransportFactory::~TcpTransportFactory() {
+    for (auto& t : transports_) t->close();
+}
+
+QueueTransport* TcpTransportFactory::open(uint16_t, Queue& queue, std::string* error) {
+    auto transport = std::make_unique<TcpQueueTransport>(queue);
+    tcp::Connection* c = endpoint_.connect(remote_, remote_port_, transport.get(), error);
+    if (c == nullptr) return nullptr;
+    transport->attach(c);
+    transports_.push_back(std::move(transport));
+    return transports_.back().get();
+}
+
+void TcpTransportFactory::release(QueueTransport* transport) {
+    auto it = std::find_if(transports_.begin(), transports_.end(),
+                           [&](const auto& t) { return t.get() == transport; });
+    if (it == transports_.end()) return;
+    (*it)->close();
+    transports_.erase(it);
+}
+
+const tcp::Connection* TcpTransportFactory::connection_of(const QueueTransport* transport) noexcept {
+    const auto* t = dynamic_cast<const TcpQueueTransport*>(transport);
+    return t != nullptr ? t->connection() : nullptr;
+}
+
+}  // namespace nvmeddp::nvmetcp::host

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Our NVMe/TCP host (nvmeddp-host, DPDK, net_af_packet) against our built-in target (nvmeddp-target,
+# kernel sockets) on a veth pair: two network namespaces this script creates and always removes,
+# the target on veth0 (192.0.2.1:4420), the host on veth1 (192.0.2.2). The scripts/run.sh main job
+# and the CTest host_target_* tests run it.
+#
+# usage: host_target.sh <nvmeddp-target> <nvmeddp-host> [nvmeddp-host options...] [-- EAL arguments]
+# Environment: TARGET_ARGS (extra nvmeddp-target options, e.g. "--c2h-split 8192 --cpda 3"),
+#   TIMEOUT (seconds for the whole run, default 600), KERNEL_TCP=1 (the host uses the kernel's TCP on
+#   veth1 instead of DPDK: a baseline), CAPTURE=1 (tcpdump on the target's side; tshark's nvme-tcp
+#   dissector must decode it with no malformed PDU and find C2HData in it).
+set -euo pipefail
+target=${1:?usage: host_target.sh <nvmeddp-target> <nvmeddp-host> [host options]}
+host=${2:?usage: host_target.sh <nvmeddp-target> <nvmeddp-host> [host options]}
+shift 2
+timeout_s=${TIMEOUT:-600}
+subnqn=nqn.2026-12.io.nvmeddp:demo
+if [ "$(id -u)" -ne 0 ]; then echo "host_target: needs root (ip netns, AF_PACKET): FAILED"; exit 1; fi
+for tool in ip ethtool; do
+  command -v "$tool" > /dev/null || { echo "host_target: $tool missing (scripts/install-deps.sh): FAILED"; exit 1; }
+done
+if [ "${CAPTURE:-0}" = 1 ]; then
+  for tool in tcpdump tshark; do
+    command -v "$tool" > /dev/null || { echo "host_target: $tool missing (scripts/install-deps.sh): FAILED"; exit 1; }
+  done
+fi
+tag="nvmeddp-host-$$"
+nt="$tag-t"
+nh="$tag-h"
+work=$(mktemp -d)
+cleanup() {
+  [ -n "${dump_pid:-}" ] && kill "$dump_pid" 2> /dev/null || true
+  [ -n "${target_pid:-}" ] && kill "$target_pid" 2> /dev/null || true
+  ip netns del "$nt" 2> /dev/null || true
+  ip netns del "$nh" 2> /dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$nt"
+ip netns add "$nh"
+ip -n "$nt" link add veth0 type veth peer name veth1 netns "$nh"
+for ns in "$nt" "$nh"; do
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ip -n "$ns" link set lo up
+done
+ip -n "$nt" addr add 192.0.2.1/24 dev veth0
+# Whole, checksummed, MTU-sized frames on the wire (no GSO bundles or partial checksums handed to
+# af_packet), as a NIC would deliver them.
+ip netns exec "$nt" ethtool -K veth0 tx off tso off gso off gro off > /dev/null 2>&1 || true
+ip netns exec "$nh" ethtool -K veth1 tx off tso off gso off gro off rx off > /dev/null 2>&1 || true
+ip -n "$nt" link set veth0 up
+ip -n "$nh" link set veth1 up
+
+if [ "${CAPTURE:-0}" = 1 ]; then
+  ip netns exec "$nt" tcpdump -i veth0 -s 256 -w "$work/cap.pcap" -U tcp port 4420 > /dev/null 2>&1 &
+  dump_pid=$!
+  sleep 0.5
+fi
+
+# shellcheck disable=SC2086  # TARGET_ARGS is a list of options
+ip netns exec "$nt" "$target" --listen 192.0.2.1 --port 4420 --subnqn "$subnqn" ${TARGET_ARGS:-} \
+  --duration "$timeout_s" > "$work/target.log" 2>&1 &
+target_pid=$!
+for _ in $(seq 100); do grep -q listening "$work/target.log" 2> /dev/null && break; sleep 0.05; done
+grep -q listening "$work/target.log" || { echo "host_target: the target did not start:"; cat "$work/target.log"; echo FAILED; exit 1; }
+
+host_args=(--traddr 192.0.2.1 --trsvcid 4420 --subnqn "$subnqn")
+if [ "${KERNEL_TCP:-0}" = 1 ]; then
+  ip -n "$nh" addr add 192.0.2.2/24 dev veth1
+  host_args+=(--kernel-tcp)
+else
+  host_args+=(--port net_af_packet0 --local-ip 192.0.2.2)
+fi
+# EAL arguments after the caller's options: the port on veth1 (unless KERNEL_TCP).
+eal=()
+[ "${KERNEL_TCP:-0}" = 1 ] || eal=(--vdev=net_af_packet0,iface=veth1)
+set +e
+if printf '%s\n' "$@" | grep -qx -- '--'; then
+  timeout "$timeout_s" ip netns exec "$nh" "$host" "${host_args[@]}" "$@" "${eal[@]}"
+else
+  timeout "$timeout_s" ip netns exec "$nh" "$host" "${host_args[@]}" "$@" ${eal:+--} "${eal[@]}"
+fi
+host_rc=$?
+set -e
+kill -INT "$target_pid" 2> /dev/null || true
+wait "$target_pid" 2> /dev/null
+target_pid=
+echo "--- target"
+cat "$work/target.log"
+
+fail=0
+[ "$host_rc" -eq 0 ] || { echo "host_target: the host failed (exit $host_rc)"; fail=1; }
+if [ -n "${dump_pid:-}" ]; then
+  sleep 0.3; kill "$dump_pid" 2> /dev/null || true; wait "$dump_pid" 2> /dev/null || true; dump_pid=
+  # The snap length cuts data PDUs short: tshark then reports them as incomplete, not malformed.
+  tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -Y '_ws.malformed' -T fields -e frame.number \
+    > "$work/bad.txt" 2> "$work/tshark.err" || { echo "host_target: tshark failed:"; cat "$work/tshark.err"; fail=1; }
+  pdus=$(tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -T fields -e nvme-tcp.type 2> /dev/null | tr ',' '\n' | sort | uniq -c | tr '\n' ' ')
+  echo "--- tshark: PDU types (count type): $pdus"
+  [ -s "$work/bad.txt" ] && { echo "host_target: tshark found malformed PDUs in frames: $(head -5 "$work/bad.txt" | tr '\n' ' ')"; fail=1; }
+  echo "$pdus" | grep -qw 7 || { echo "host_target: tshark saw no C2HData (type 7)"; fail=1; }
+fi
+if [ "$fail" -ne 0 ]; then echo "host_target: FAILED"; exit 1; fi
+echo "host_target: PASSED"
