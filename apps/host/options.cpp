@@ -83,6 +83,8 @@ void print_usage(const char* argv0) {
         "  --seed N            seed of the LBA order (default 1)\n"
         "  --timeout S         give up after S seconds per run, 1..3600 (default 120)\n"
         "  --quiet             only the table and the verdict\n"
+        "  --expect-digest-errors  the target corrupts data digests on purpose: reads that fail\n"
+        "                      their digest are right to fail (at least one must), nothing else may\n"
         "  -h, --help          this text\n",
         argv0);
 }
@@ -188,6 +190,8 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
             o.timeout_s = static_cast<uint32_t>(v);
         } else if (!std::strcmp(arg, "--quiet")) {
             o.quiet = true;
+        } else if (!std::strcmp(arg, "--expect-digest-errors")) {
+            o.expect_digest_errors = true;
         } else {
             message = std::string("unknown option '") + arg + "' (see --help)";
             return ParseOutcome::Error;

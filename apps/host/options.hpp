@@ -30,6 +30,9 @@ struct Options {
     uint32_t timeout_s = 120;
     std::vector<std::string> eal;
     bool quiet = false;
+    // A target that corrupts data digests on purpose (nvmeddp-target --fault-bad-ddgst-every): reads
+    // that fail their digest are expected (and at least one must), every other I/O must succeed.
+    bool expect_digest_errors = false;
 };
 
 enum class ParseOutcome { Run, Help, Error };

@@ -63,6 +63,7 @@ void Workload::on_done(void* ctx, const nvmetcp::host::Completion& c) {
     const bool is_read = !w.spec_.write || w.reading_back_;
     if (!c.status.ok()) {
         ++w.result_.ios_failed;
+        if (c.status == nvmetcp::nvme::status::kTransientTransportError) ++w.result_.digest_failed;
         if (w.result_.first_error.empty()) {
             char buf[160];
             w.result_.first_error = std::string(is_read ? "read" : "write") + " at LBA " + std::to_string(slot.slba) +

@@ -27,6 +27,7 @@ struct WorkloadSpec {
 struct WorkloadResult {
     uint64_t ios_ok = 0;
     uint64_t ios_failed = 0;     // completed with an error status
+    uint64_t digest_failed = 0;  // ... of which with a data digest mismatch (transient transport error)
     uint64_t wrong_bytes = 0;    // I/Os that completed OK with bytes that differ from the pattern
     uint64_t bytes = 0;          // data bytes of the successful reads
     double seconds = 0;
