@@ -290,6 +290,12 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
             ok = false;
         }
     }
+    if (dpdk != nullptr && !o.quiet) {
+        for (uint16_t i = 0; i < controller.io_queue_count(); ++i) {
+            const tcp::Connection* c = nvmetcp::host::TcpTransportFactory::connection_of(controller.io_queue(i).transport());
+            if (c != nullptr) std::printf("nvmeddp-host: offload %s: I/O queue %u: %s\n", mode, i + 1, c->info().c_str());
+        }
+    }
     controller.shutdown();
     const uint64_t end = now_ms() + 3000;
     while (controller.state() != nvmetcp::host::ControllerState::Idle && now_ms() < end) pump();
@@ -345,7 +351,16 @@ int main(int argc, char** argv) {
                 continue;
             ok = run_mode(o, on, factory, move, on && s.offload ? &s.offload->device() : nullptr, &s, rows) && ok;
         }
-        if (!o.quiet) std::printf("%s\n", s.endpoint->info().c_str());
+        if (!o.quiet) {
+            std::printf("%s\n", s.endpoint->info().c_str());
+            // The port's own counters: frames it lost before anyone polled them show only here.
+            rte_eth_stats ps{};
+            if (rte_eth_stats_get(s.port, &ps) == 0)
+                std::printf("port %s: rx %llu frames (%llu bytes), missed %llu, errors %llu; tx %llu frames, errors %llu\n",
+                            o.port.c_str(), (unsigned long long)ps.ipackets, (unsigned long long)ps.ibytes,
+                            (unsigned long long)ps.imissed, (unsigned long long)ps.ierrors,
+                            (unsigned long long)ps.opackets, (unsigned long long)ps.oerrors);
+        }
         if (s.shim) std::printf("%s\n", s.shim->summary().c_str());
         if (s.offload) {
             // No lcore polls any more: the device finishes the removals (sk_del) itself.

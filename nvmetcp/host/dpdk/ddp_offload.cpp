@@ -73,6 +73,14 @@ std::string DdpOffload::summary() const {
          std::to_string(t.bytes_refused) + "; digests trusted " + std::to_string(t.digests_trusted) +
          ", computed " + std::to_string(t.digests_recomputed) + "; resyncs confirmed " +
          std::to_string(t.resync_confirmed) + ", refused " + std::to_string(t.resync_refused);
+    for (size_t i = 0; i < receives_.size(); ++i) {
+        ddp::Stats c{};
+        if (!receives_[i]->active() || device_.connection_stats(receives_[i]->handle(), c) != ddp::Status::Ok) continue;
+        s += "\n  connection " + std::to_string(i) + ": packets " + std::to_string(c.packets) + ", placed bytes " +
+             std::to_string(c.placed_bytes) + ", digests verified " + std::to_string(c.digest_offloaded) +
+             ", not verified " + std::to_string(c.digest_fallback) + ", resync requests " +
+             std::to_string(c.resync_requests) + ", dropped " + std::to_string(c.drop);
+    }
     return s;
 }
 
