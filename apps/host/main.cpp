@@ -206,9 +206,24 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
         std::printf("nvmeddp-host: offload %s: cannot start: %s\n", mode, err.c_str());
         return false;
     }
+    // --caps-toggle N: the device's caps go off and on again every N completions, while I/O runs:
+    // the host must fall back (copy, compute digests) and pick the offload up again without a hiccup.
+    uint64_t next_toggle = o.caps_toggle;
+    uint64_t toggles = 0;
+    auto completions = [&]() {
+        uint64_t n = 0;
+        for (uint16_t i = 0; i < controller.io_queue_count(); ++i) n += controller.io_queue(i).stats().completions;
+        return n;
+    };
     auto pump = [&]() {
         const bool work = move();
         controller.poll(now_ms());
+        if (next_toggle > 0 && device != nullptr && controller.state() == nvmetcp::host::ControllerState::Ready &&
+            completions() >= next_toggle) {
+            next_toggle += o.caps_toggle;
+            ++toggles;
+            device->set_caps(device->enabled_caps() == 0 ? device->supported_caps() : 0);
+        }
         return work;
     };
     const uint64_t deadline = now_ms() + 10000;
@@ -281,6 +296,11 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
                 return false;
             }
         }
+    }
+    if (device != nullptr && o.caps_toggle > 0) {
+        std::printf("nvmeddp-host: offload %s: the device's caps were switched %llu times during the run\n", mode,
+                    static_cast<unsigned long long>(toggles));
+        device->set_caps(device->supported_caps());
     }
     if (o.expect_digest_errors) {
         std::printf("nvmeddp-host: offload %s: %llu I/Os failed their data digest, as the target meant them to\n", mode,

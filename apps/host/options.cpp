@@ -81,6 +81,8 @@ void print_usage(const char* argv0) {
         "  --hpda N            host PDU data alignment asked in ICReq, 0..31 (default 0)\n"
         "  --offload MODE      on, off or both (default both: off first, then on)\n"
         "  --seed N            seed of the LBA order (default 1)\n"
+        "  --caps-toggle N     switch the device's caps (placement, digest) off and on again every N\n"
+        "                      completions while I/O runs: the host falls back and resumes\n"
         "  --timeout S         give up after S seconds per run, 1..3600 (default 120)\n"
         "  --quiet             only the table and the verdict\n"
         "  --expect-digest-errors  the target corrupts data digests on purpose: reads that fail\n"
@@ -190,6 +192,9 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
             o.timeout_s = static_cast<uint32_t>(v);
         } else if (!std::strcmp(arg, "--quiet")) {
             o.quiet = true;
+        } else if (!std::strcmp(arg, "--caps-toggle")) {
+            if (!w.number(arg, 1, 1000000, v, message)) return ParseOutcome::Error;
+            o.caps_toggle = static_cast<uint32_t>(v);
         } else if (!std::strcmp(arg, "--expect-digest-errors")) {
             o.expect_digest_errors = true;
         } else {

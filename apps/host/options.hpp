@@ -33,6 +33,7 @@ struct Options {
     // A target that corrupts data digests on purpose (nvmeddp-target --fault-bad-ddgst-every): reads
     // that fail their digest are expected (and at least one must), every other I/O must succeed.
     bool expect_digest_errors = false;
+    uint32_t caps_toggle = 0;  // switch the device's caps off / on every N completions (0: never)
 };
 
 enum class ParseOutcome { Run, Help, Error };
