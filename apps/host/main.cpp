@@ -186,6 +186,10 @@ nvmetcp::host::ControllerConfig controller_config(const Options& o) {
     cc.data_digest = o.data_digest;
     cc.disable_sq_flow_control = o.disable_flow_control;
     cc.hpda = o.hpda;
+    cc.reconnect_delay_ms = o.reconnect_delay_ms;
+    cc.ctrl_loss_tmo_ms = o.ctrl_loss_tmo_ms;
+    if (o.ctrl_loss_tmo_ms > 0 && o.reconnect_delay_ms == 0) cc.reconnect_delay_ms = 1000;
+    cc.requeue_io = o.requeue_io;
     return cc;
 }
 
@@ -289,13 +293,18 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
             }
             ok = ok && row_ok;
             if (!spec.write) rows.push_back(row);
-            if (r.timed_out || controller.state() != nvmetcp::host::ControllerState::Ready) {
+            if (r.timed_out || controller.state() == nvmetcp::host::ControllerState::Failed) {
                 std::printf("nvmeddp-host: offload %s: stopping: %s\n", mode,
-                            controller.state() == nvmetcp::host::ControllerState::Ready ? "an I/O timed out"
-                                                                                        : controller.failure().c_str());
+                            controller.state() != nvmetcp::host::ControllerState::Failed ? "an I/O timed out"
+                                                                                         : controller.failure().c_str());
                 return false;
             }
         }
+    }
+    if (controller.losses() > 0) {
+        std::printf("nvmeddp-host: offload %s: the controller was lost %u time(s) and reconnected %u time(s); last "
+                    "loss: %s\n",
+                    mode, controller.losses(), controller.reconnects(), controller.last_loss().c_str());
     }
     if (device != nullptr && o.caps_toggle > 0) {
         std::printf("nvmeddp-host: offload %s: the device's caps were switched %llu times during the run\n", mode,

@@ -80,6 +80,12 @@ void print_usage(const char* argv0) {
         "  --no-flow-control   disable SQ flow control (the target may then complete reads with SUCCESS)\n"
         "  --hpda N            host PDU data alignment asked in ICReq, 0..31 (default 0)\n"
         "  --offload MODE      on, off or both (default both: off first, then on)\n"
+        "recovery (as nvme-cli's options; default: none, a lost controller fails the run):\n"
+        "  --reconnect-delay MS  after losing the controller (disconnect, TermReq, timeout), reconnect\n"
+        "                      every MS ms: new connections, the bring-up again, the offload re-added\n"
+        "  --ctrl-loss-tmo MS  give up MS ms after the loss (default with --reconnect-delay: never)\n"
+        "  --fail-io-on-loss   I/O outstanding at the loss fails (host path error) instead of being\n"
+        "                      sent again after the reconnect\n"
         "  --seed N            seed of the LBA order (default 1)\n"
         "  --caps-toggle N     switch the device's caps (placement, digest) off and on again every N\n"
         "                      completions while I/O runs: the host falls back and resumes\n"
@@ -192,6 +198,14 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
             o.timeout_s = static_cast<uint32_t>(v);
         } else if (!std::strcmp(arg, "--quiet")) {
             o.quiet = true;
+        } else if (!std::strcmp(arg, "--reconnect-delay")) {
+            if (!w.number(arg, 1, 3600000, v, message)) return ParseOutcome::Error;
+            o.reconnect_delay_ms = static_cast<uint32_t>(v);
+        } else if (!std::strcmp(arg, "--ctrl-loss-tmo")) {
+            if (!w.number(arg, 1, 86400000, v, message)) return ParseOutcome::Error;
+            o.ctrl_loss_tmo_ms = static_cast<uint32_t>(v);
+        } else if (!std::strcmp(arg, "--fail-io-on-loss")) {
+            o.requeue_io = false;
         } else if (!std::strcmp(arg, "--caps-toggle")) {
             if (!w.number(arg, 1, 1000000, v, message)) return ParseOutcome::Error;
             o.caps_toggle = static_cast<uint32_t>(v);

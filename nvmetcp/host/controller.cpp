@@ -38,6 +38,7 @@ const char* to_string(ControllerState state) noexcept {
         case ControllerState::Idle: return "idle";
         case ControllerState::Connecting: return "connecting";
         case ControllerState::Ready: return "ready";
+        case ControllerState::Reconnecting: return "reconnecting";
         case ControllerState::Failed: return "failed";
     }
     return "unknown state";
@@ -54,6 +55,15 @@ std::string default_hostnqn(const uint8_t hostid[16]) {
 
 Controller::Controller(const ControllerConfig& config, TransportFactory& factory) : config_(config), factory_(factory) {
     if (config_.hostnqn.empty()) config_.hostnqn = default_hostnqn(config_.hostid);
+    // Room for every queue full and as much again waiting for a reconnect: no allocation per I/O.
+    const size_t slots = size_t{std::max<uint16_t>(config_.io_queues, 1)} * std::max<uint16_t>(config_.queue_depth, 1) * 2;
+    io_slots_.resize(slots);
+    free_slots_.reserve(slots);
+    parked_.reserve(slots);
+    for (size_t i = slots; i-- > 0;) {
+        io_slots_[i].owner = this;
+        free_slots_.push_back(static_cast<uint32_t>(i));
+    }
 }
 
 Controller::~Controller() {
@@ -172,6 +182,10 @@ void Controller::on_keep_alive_done(void* ctx, const Completion& completion) {
 }
 
 void Controller::advance() {
+    if (recovering() && step_ == Step::None) {  // between reconnect attempts
+        if (now_ms_ >= next_attempt_ms_) start_attempt();
+        return;
+    }
     if (state_ == ControllerState::Failed || step_ == Step::None || step_ == Step::Done) return;
     if (result_.ready) {
         result_.ready = false;
@@ -211,20 +225,21 @@ void Controller::advance() {
             break;
         case Step::Running: {
             if (admin_.queue->state() != QueueState::Ready) {
-                fail(std::string("admin queue: ") + (admin_.queue->failure() ? admin_.queue->failure() : "not ready"));
+                lose(std::string("admin queue: ") + (admin_.queue->failure() ? admin_.queue->failure() : "not ready"));
                 break;
             }
             for (QueueHolder& holder : io_) {
                 if (holder.queue->state() != QueueState::Ready) {
-                    fail("I/O queue qid " + std::to_string(holder.queue->qid()) + ": " +
+                    lose("I/O queue qid " + std::to_string(holder.queue->qid()) + ": " +
                          (holder.queue->failure() ? holder.queue->failure() : "not ready"));
                     return;
                 }
             }
             if (!keep_alive_failure_.empty()) {
-                fail("Keep Alive: " + keep_alive_failure_);
+                lose("Keep Alive: " + keep_alive_failure_);
                 break;
             }
+            if (parked_head_ < parked_.size()) resubmit_parked();
             keep_alive();
             break;
         }
@@ -365,9 +380,11 @@ void Controller::check_io_connect() {
         all_ready = all_ready && s == QueueState::Ready;
     }
     if (all_ready) {
+        if (recovering()) ++reconnects_;
         state_ = ControllerState::Ready;
         step_ = Step::Running;
         next_keep_alive_ms_ = now_ms_ + config_.kato_ms / 2;
+        resubmit_parked();  // what waited for the reconnect goes first
         return;
     }
     if (!deadline_set_) {
@@ -390,9 +407,59 @@ void Controller::keep_alive() {
 
 void Controller::fail(const std::string& why) {
     if (state_ == ControllerState::Failed) return;
-    failure_ = why;
+    if (recovering()) {
+        // A reconnect attempt failed: the next one after the delay, unless ctrl_loss_tmo has passed.
+        failure_ = "reconnect attempt " + std::to_string(attempts_) + ": " + why;
+        close_all(failure_.c_str());
+        step_ = Step::None;
+        next_attempt_ms_ = now_ms_ + config_.reconnect_delay_ms;
+        if (config_.ctrl_loss_tmo_ms == 0 || next_attempt_ms_ < lost_at_ms_ + config_.ctrl_loss_tmo_ms) return;
+        failure_ = "controller lost (" + last_loss_ + ") and not back within ctrl_loss_tmo " +
+                   std::to_string(config_.ctrl_loss_tmo_ms) + " ms; last attempt: " + why;
+    } else {
+        failure_ = why;
+    }
     state_ = ControllerState::Failed;
     close_all(failure_.c_str());
+    fail_parked(failure_.c_str());
+}
+
+// The controller was Ready and is not any more. With recovery configured, its queues go (and the
+// offload's connections with them), and reconnect attempts follow from advance(); otherwise it fails.
+void Controller::lose(const std::string& why) {
+    ++losses_;
+    last_loss_ = why;
+    if (config_.reconnect_delay_ms == 0 && config_.ctrl_loss_tmo_ms == 0) {
+        fail(why);
+        return;
+    }
+    state_ = ControllerState::Reconnecting;
+    failure_ = "lost: " + why;
+    lost_at_ms_ = now_ms_;
+    attempts_ = 0;
+    close_all(failure_.c_str());  // what is outstanding parks in on_io_done (or fails: requeue_io off)
+    step_ = Step::None;
+    next_attempt_ms_ = now_ms_ + config_.reconnect_delay_ms;
+}
+
+// One reconnect attempt: new connections for every queue, then the whole bring-up (the controller
+// may have restarted: CAP, Identify and the queue count are read again).
+void Controller::start_attempt() {
+    for (QueueHolder& holder : io_) {
+        if (holder.transport != nullptr) factory_.release(holder.transport);
+    }
+    io_.clear();
+    if (admin_.transport != nullptr) factory_.release(admin_.transport);
+    admin_ = QueueHolder{};
+    command_outstanding_ = false;
+    keep_alive_outstanding_ = false;
+    keep_alive_failure_.clear();
+    result_ = AdminResult{};
+    deadline_set_ = false;
+    ++attempts_;
+    step_ = Step::AdminConnect;
+    std::string error;
+    if (!open_queue(admin_, admin_queue_config(), &error)) fail("admin queue connect: " + error);
 }
 
 void Controller::close_all(const char* why) {
@@ -403,7 +470,15 @@ void Controller::close_all(const char* why) {
 }
 
 void Controller::shutdown() {
+    if (recovering() && step_ == Step::None) {  // between reconnect attempts: nothing to tell the controller
+        step_ = Step::Done;
+        state_ = ControllerState::Idle;
+        close_all("controller shutdown");
+        fail_parked("controller shutdown");
+        return;
+    }
     if (shutting_down() || step_ == Step::Done || step_ == Step::None) return;
+    fail_parked("controller shutdown");
     for (QueueHolder& holder : io_) holder.queue->close("controller shutdown");
     if (state_ == ControllerState::Ready && admin_.queue->state() == QueueState::Ready && !command_outstanding_) {
         const uint32_t cc = (nvme::reg::kCcEnableValue & ~nvme::reg::kCcShnMask) | nvme::reg::kCcShnNormal;
@@ -416,9 +491,91 @@ void Controller::shutdown() {
 }
 
 SubmitResult Controller::submit_io(uint16_t index, const IoRequest& request) {
-    if (state_ != ControllerState::Ready || shutting_down()) return SubmitResult::NotReady;
-    if (index >= io_.size()) return SubmitResult::Failed;
-    return io_[index].queue->submit(request);
+    const bool waits = recovering() && config_.requeue_io;
+    if ((state_ != ControllerState::Ready && !waits) || shutting_down()) return SubmitResult::NotReady;
+    if (index >= (state_ == ControllerState::Ready ? io_.size() : size_t{config_.io_queues})) return SubmitResult::Failed;
+    if (request.done == nullptr) return SubmitResult::Failed;
+    if (free_slots_.empty()) return SubmitResult::QueueFull;
+    const uint32_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    IoSlot& s = io_slots_[slot];
+    s.request = request;
+    s.index = index;
+    s.in_use = true;
+    if (waits || parked_head_ < parked_.size()) {  // behind what already waits, in order
+        parked_.push_back(slot);
+        return SubmitResult::Ok;
+    }
+    const SubmitResult result = send_slot(slot);
+    if (result != SubmitResult::Ok) release_slot(slot);
+    return result;
+}
+
+SubmitResult Controller::send_slot(uint32_t slot) {
+    IoSlot& s = io_slots_[slot];
+    IoRequest request = s.request;
+    request.done = &Controller::on_io_done;
+    request.ctx = &s;
+    // After a reconnect the controller may grant fewer queues than before.
+    return io_[s.index % io_.size()].queue->submit(request);
+}
+
+void Controller::on_io_done(void* ctx, const Completion& completion) {
+    IoSlot& s = *static_cast<IoSlot*>(ctx);
+    Controller& self = *s.owner;
+    const uint32_t slot = static_cast<uint32_t>(&s - self.io_slots_.data());
+    // The transport lost it: with recovery configured it waits for the reconnect, unless the
+    // controller is going away anyway.
+    const bool recoverable = self.config_.reconnect_delay_ms != 0 || self.config_.ctrl_loss_tmo_ms != 0;
+    if (completion.status == nvme::status::kHostPathError && recoverable && self.config_.requeue_io &&
+        self.state_ != ControllerState::Failed && self.step_ != Step::Done && !self.shutting_down()) {
+        self.parked_.push_back(slot);
+        return;
+    }
+    const CompletionFn done = s.request.done;
+    void* const done_ctx = s.request.ctx;
+    self.release_slot(slot);
+    done(done_ctx, completion);
+}
+
+void Controller::resubmit_parked() {
+    while (parked_head_ < parked_.size() && state_ == ControllerState::Ready) {
+        const uint32_t slot = parked_[parked_head_];
+        const SubmitResult result = send_slot(slot);
+        if (result == SubmitResult::QueueFull) break;  // the rest when commands complete
+        ++parked_head_;
+        if (result != SubmitResult::Ok) {
+            IoSlot& s = io_slots_[slot];
+            const Completion c{0, nvme::status::kHostPathError, 0, 0, "could not be sent again after the reconnect", 0};
+            const CompletionFn done = s.request.done;
+            void* const done_ctx = s.request.ctx;
+            release_slot(slot);
+            done(done_ctx, c);
+        }
+    }
+    if (parked_head_ == parked_.size()) {
+        parked_.clear();
+        parked_head_ = 0;
+    }
+}
+
+void Controller::fail_parked(const char* why) {
+    while (parked_head_ < parked_.size()) {
+        const uint32_t slot = parked_[parked_head_++];
+        IoSlot& s = io_slots_[slot];
+        const Completion c{0, nvme::status::kHostPathError, 0, 0, why, 0};
+        const CompletionFn done = s.request.done;
+        void* const done_ctx = s.request.ctx;
+        release_slot(slot);
+        done(done_ctx, c);
+    }
+    parked_.clear();
+    parked_head_ = 0;
+}
+
+void Controller::release_slot(uint32_t slot) noexcept {
+    io_slots_[slot].in_use = false;
+    free_slots_.push_back(slot);
 }
 
 SubmitResult Controller::read(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data,

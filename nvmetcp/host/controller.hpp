@@ -12,8 +12,15 @@
 // A discovery controller (subnqn = the discovery NQN) stops after Identify controller: it has no
 // namespaces and no I/O queues.
 //
-// Failure is final (no reconnect): a failed step, or a queue that fails once Ready, fails the
-// controller and closes every queue, so outstanding commands complete with kHostPathError.
+// Failure during the first bring-up is final. Once Ready, losing the controller (a queue fails: the
+// connection drops, a TermReq, a command timeout, a failed keep alive) is final too unless
+// reconnect_delay_ms / ctrl_loss_tmo_ms (nvme-cli's reconnect_delay, ctrl_loss_tmo) allow recovery:
+// then every queue is closed and freed (the offload's connections removed with them: no registration
+// survives), the controller is Reconnecting, and every reconnect_delay_ms it runs the whole bring-up
+// again on new connections until it is Ready (reconnects() counts it) or ctrl_loss_tmo_ms has passed
+// since the loss (Failed). I/O outstanding at the loss, and I/O submitted while reconnecting, waits
+// and is sent again once Ready (requeue_io), or fails at once with kHostPathError; I/O still waiting
+// when the controller fails completes with kHostPathError and the reason.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +42,9 @@ struct ControllerConfig {
     uint8_t hpda = 0;
     uint32_t kato_ms = 5000;  // keep alive sent every kato/2 on the admin queue; 0: none
     uint32_t connect_timeout_ms = 5000, command_timeout_ms = 30000;
+    // Recovery once Ready (see above): both 0 = none. A delay with no ctrl_loss_tmo retries forever.
+    uint32_t reconnect_delay_ms = 0, ctrl_loss_tmo_ms = 0;
+    bool requeue_io = true;  // I/O waits for the reconnect (true) or fails at the loss
     // Set on every I/O queue before it connects (the receive offload follows I/O queues: it adds a
     // queue's connection to the device when its IC exchange is done). Null: none.
     QueueObserver* io_queue_observer = nullptr;
@@ -52,7 +62,7 @@ public:
     virtual void release(QueueTransport* transport) = 0;  // the queue is gone: free the transport (closes it if open)
 };
 
-enum class ControllerState : uint8_t { Idle, Connecting, Ready, Failed };
+enum class ControllerState : uint8_t { Idle, Connecting, Ready, Reconnecting, Failed };
 const char* to_string(ControllerState state) noexcept;
 
 class Controller {
@@ -78,7 +88,13 @@ public:
     uint32_t version() const noexcept { return vs_; }
     bool is_discovery() const noexcept;
 
-    // Read/write nlb blocks (1..65536) at slba of the namespace on I/O queue `index`.
+    uint32_t reconnects() const noexcept { return reconnects_; }      // recoveries that reached Ready
+    uint32_t losses() const noexcept { return losses_; }              // times the controller was lost once Ready
+    const std::string& last_loss() const noexcept { return last_loss_; }  // why, the last time
+    uint32_t waiting_io() const noexcept { return static_cast<uint32_t>(parked_.size()); }
+
+    // Read/write nlb blocks (1..65536) at slba of the namespace on I/O queue `index`. While the
+    // controller reconnects (requeue_io), the I/O waits and is sent once it is Ready again.
     SubmitResult read(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data, CompletionFn done, void* ctx);
     SubmitResult write(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data, CompletionFn done, void* ctx);
     SubmitResult flush(uint16_t index, CompletionFn done, void* ctx);
@@ -118,8 +134,25 @@ private:
     void check_io_connect();
     void keep_alive();
     void fail(const std::string& why);
+    void lose(const std::string& why);
+    bool recovering() const noexcept { return state_ == ControllerState::Reconnecting; }
+    void start_attempt();
     void close_all(const char* why);
     SubmitResult submit_io(uint16_t index, const IoRequest& request);
+
+    // Every application I/O goes through a slot of the controller's, so that it can wait across a
+    // reconnect: the queue completes into on_io_done, which parks it or hands the completion over.
+    struct IoSlot {
+        Controller* owner = nullptr;
+        IoRequest request;   // as the application gave it (its done/ctx)
+        uint16_t index = 0;  // the I/O queue asked for
+        bool in_use = false;
+    };
+    static void on_io_done(void* ctx, const Completion& completion);
+    SubmitResult send_slot(uint32_t slot);
+    void resubmit_parked();
+    void fail_parked(const char* why);
+    void release_slot(uint32_t slot) noexcept;
 
     ControllerConfig config_;
     TransportFactory& factory_;
@@ -139,6 +172,14 @@ private:
     bool command_outstanding_ = false;
     AdminResult result_;
     IoVec buffer_iov_{};
+
+    std::vector<IoSlot> io_slots_;       // io_queues * queue_depth * 2 (outstanding + waiting)
+    std::vector<uint32_t> free_slots_;
+    std::vector<uint32_t> parked_;       // waiting for the reconnect, oldest first
+    size_t parked_head_ = 0;
+    uint32_t reconnects_ = 0, losses_ = 0, attempts_ = 0;
+    uint64_t lost_at_ms_ = 0, next_attempt_ms_ = 0;
+    std::string last_loss_;
 
     uint64_t cap_ = 0;
     uint32_t vs_ = 0;

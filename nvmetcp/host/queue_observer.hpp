@@ -35,6 +35,10 @@ public:
     // The command with `cid` is about to complete (its callback follows). Not called for commands
     // that before_send_read refused.
     virtual void before_complete(Queue&, uint16_t /*cid*/) {}
+
+    // The queue failed or was closed: its outstanding commands have completed, its connection is
+    // gone. The offload removes the connection from the device here (sk_del).
+    virtual void on_closed(Queue&) {}
 };
 
 }  // namespace nvmeddp::nvmetcp::host

@@ -9,6 +9,19 @@ void copy_address(std::array<uint8_t, 16>& out, const tcp::IpAddress& ip) {
     out = ip.bytes;  // IPv4: the first 4 bytes, the rest zero (as ddp::ConnectionTuple wants them)
 }
 
+void add_stats(DdpReceiveStats& t, const DdpReceiveStats& s) {
+    t.setups += s.setups;
+    t.setups_skipped += s.setups_skipped;
+    t.teardowns_sync += s.teardowns_sync;
+    t.teardowns_async += s.teardowns_async;
+    t.bytes_claimed += s.bytes_claimed;
+    t.bytes_refused += s.bytes_refused;
+    t.digests_trusted += s.digests_trusted;
+    t.digests_recomputed += s.digests_recomputed;
+    t.resync_confirmed += s.resync_confirmed;
+    t.resync_refused += s.resync_refused;
+}
+
 }  // namespace
 
 DdpOffload::DdpOffload(ddp::Device& device, uint16_t rx_queue) : device_(device), rx_queue_(rx_queue) {}
@@ -43,29 +56,43 @@ void DdpOffload::on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxP
     }
     queue.set_offload(receive.get());
     receives_.push_back(std::move(receive));
+    qids_.push_back(queue.qid());
+    ++added_;
+}
+
+void DdpOffload::on_closed(Queue& queue) {
+    DdpReceive* const r = queue.offload();
+    if (r == nullptr) return;
+    queue.detach_offload();
+    for (size_t i = 0; i < receives_.size(); ++i) {
+        if (receives_[i].get() != r) continue;
+        retired_lines_ += connection_line(*r, qids_[i]);
+        r->remove();
+        add_stats(retired_, r->stats());
+        receives_.erase(receives_.begin() + static_cast<ptrdiff_t>(i));
+        qids_.erase(qids_.begin() + static_cast<ptrdiff_t>(i));
+        return;
+    }
 }
 
 DdpReceiveStats DdpOffload::totals() const {
-    DdpReceiveStats t;
-    for (const auto& r : receives_) {
-        const DdpReceiveStats& s = r->stats();
-        t.setups += s.setups;
-        t.setups_skipped += s.setups_skipped;
-        t.teardowns_sync += s.teardowns_sync;
-        t.teardowns_async += s.teardowns_async;
-        t.bytes_claimed += s.bytes_claimed;
-        t.bytes_refused += s.bytes_refused;
-        t.digests_trusted += s.digests_trusted;
-        t.digests_recomputed += s.digests_recomputed;
-        t.resync_confirmed += s.resync_confirmed;
-        t.resync_refused += s.resync_refused;
-    }
+    DdpReceiveStats t = retired_;
+    for (const auto& r : receives_) add_stats(t, r->stats());
     return t;
+}
+
+std::string DdpOffload::connection_line(const DdpReceive& r, uint16_t qid) const {
+    ddp::Stats c{};
+    if (!r.active() || device_.connection_stats(r.handle(), c) != ddp::Status::Ok) return {};
+    return "\n  qid " + std::to_string(qid) + " connection: packets " + std::to_string(c.packets) + ", placed bytes " +
+           std::to_string(c.placed_bytes) + ", digests verified " + std::to_string(c.digest_offloaded) +
+           ", not verified " + std::to_string(c.digest_fallback) + ", resync requests " +
+           std::to_string(c.resync_requests) + ", dropped " + std::to_string(c.drop);
 }
 
 std::string DdpOffload::summary() const {
     const DdpReceiveStats t = totals();
-    std::string s = std::to_string(receives_.size()) + " connection(s) offloaded";
+    std::string s = std::to_string(added_) + " connection(s) offloaded";
     if (failed_adds_ > 0) s += ", " + std::to_string(failed_adds_) + " refused (" + last_error_ + ")";
     s += "; reads registered " + std::to_string(t.setups) + ", not registered " + std::to_string(t.setups_skipped) +
          "; teardowns " + std::to_string(t.teardowns_sync) + " at once, " + std::to_string(t.teardowns_async) +
@@ -73,14 +100,8 @@ std::string DdpOffload::summary() const {
          std::to_string(t.bytes_refused) + "; digests trusted " + std::to_string(t.digests_trusted) +
          ", computed " + std::to_string(t.digests_recomputed) + "; resyncs confirmed " +
          std::to_string(t.resync_confirmed) + ", refused " + std::to_string(t.resync_refused);
-    for (size_t i = 0; i < receives_.size(); ++i) {
-        ddp::Stats c{};
-        if (!receives_[i]->active() || device_.connection_stats(receives_[i]->handle(), c) != ddp::Status::Ok) continue;
-        s += "\n  connection " + std::to_string(i) + ": packets " + std::to_string(c.packets) + ", placed bytes " +
-             std::to_string(c.placed_bytes) + ", digests verified " + std::to_string(c.digest_offloaded) +
-             ", not verified " + std::to_string(c.digest_fallback) + ", resync requests " +
-             std::to_string(c.resync_requests) + ", dropped " + std::to_string(c.drop);
-    }
+    s += retired_lines_;
+    for (size_t i = 0; i < receives_.size(); ++i) s += connection_line(*receives_[i], qids_[i]);
     return s;
 }
 

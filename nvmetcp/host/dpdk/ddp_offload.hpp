@@ -26,8 +26,12 @@ public:
     ~DdpOffload() override;  // sk_del of every connection added
 
     void on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) override;
+    // The queue failed or closed: its connection leaves the device (sk_del), so a reconnect starts
+    // from a new sk_add and no registration of the old connection survives.
+    void on_closed(Queue& queue) override;
 
-    uint32_t connections() const noexcept { return static_cast<uint32_t>(receives_.size()); }
+    uint32_t connections() const noexcept { return static_cast<uint32_t>(receives_.size()); }  // offloaded now
+    uint32_t added() const noexcept { return added_; }  // sk_adds that succeeded, ever
     uint32_t failed_adds() const noexcept { return failed_adds_; }
     const std::string& last_error() const noexcept { return last_error_; }
     DdpReceiveStats totals() const;
@@ -35,9 +39,15 @@ public:
     std::string summary() const;
 
 private:
+    std::string connection_line(const DdpReceive& r, uint16_t qid) const;
+
     ddp::Device& device_;
     uint16_t rx_queue_;
     std::vector<std::unique_ptr<DdpReceive>> receives_;
+    std::vector<uint16_t> qids_;       // of each receive's queue
+    DdpReceiveStats retired_;          // of the connections removed already
+    std::string retired_lines_;        // their device statistics, as summary() prints them
+    uint32_t added_ = 0;
     uint32_t failed_adds_ = 0;
     std::string last_error_;
 };
