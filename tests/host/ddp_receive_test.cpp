@@ -283,6 +283,27 @@ TEST(DdpReceiveQueue, AFailedQueueCompletesItsReadsOnlyOnceTheDeviceLetsGo) {
     EXPECT_EQ(h.log.find(cid)->completion.status, nvme::status::kHostPathError);
 }
 
+// The owner of the DdpReceive goes after the queues (DdpOffload outlives the Controller): a teardown
+// the device completes while the DdpReceive is destroyed must not call the destroyed queue (run
+// under valgrind to see it otherwise).
+TEST(DdpReceiveQueue, DestroyedAfterItsQueueItCallsNoQueue) {
+    OffloadHarness h;
+    h.dev.driver->teardown_mode = TeardownMode::Manual;
+    h.bring_up();
+    std::vector<uint8_t> buffer(4096, 0);
+    const IoVec iov{buffer.data(), 4096};
+    const uint16_t cid = h.read({&iov, 1}, 4096);
+    h.deliver(concat({h.wire.c2h(cid, 0, pattern(4096, 1), pdu_flags::kLastPdu), h.wire.capsule_resp(cid)}));
+    ASSERT_EQ(h.log.find(cid), nullptr);
+    h.queue.reset();
+    h.dev.driver->complete_all();
+    h.rx.reset();  // the pending teardown completes inside the removal
+    EXPECT_EQ(h.log.find(cid), nullptr);
+    h.dev.driver->complete_all();  // the removal itself
+    h.dev.device->poll_all();
+    EXPECT_EQ(h.dev.device->connection_count(), 0u);
+}
+
 struct DoneCount {
     int calls = 0;
     static void done(void* arg, uint16_t) { ++static_cast<DoneCount*>(arg)->calls; }
