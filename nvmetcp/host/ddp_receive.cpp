@@ -10,13 +10,25 @@ DdpReceive::DdpReceive(ddp::Device& device, uint16_t depth, uint32_t max_segment
     : device_(device),
       depth_(depth),
       max_segments_(max_segments),
-      regs_(new Registration[depth]),
-      segments_(new ddp::BufferSegment[size_t{depth} * max_segments]) {}
+      callbacks_(new Callbacks(depth, max_segments)),
+      regs_(callbacks_->regs.get()),
+      segments_(callbacks_->segments.get()) {}
 
-DdpReceive::~DdpReceive() { remove(); }
+DdpReceive::~DdpReceive() {
+    // Whoever asked for a teardown's `done` (the queue) goes with us: nobody is called any more.
+    for (uint16_t cid = 0; cid < depth_; ++cid) regs_[cid].done = nullptr;
+    remove();
+    // The device may still owe callbacks (a teardown it lets go of later), and until then may read
+    // the segment lists: they find the Callbacks, and the last one frees it.
+    if (callbacks_->pending != 0) callbacks_->orphaned = true;
+    else delete callbacks_;
+}
 
 ddp::Status DdpReceive::add(const ddp::ConnectionConfig& config, uint64_t stream_offset) {
     remove();
+    // The registrations of an earlier connection the device has not let go of yet still own their
+    // slots (and segment lists): not reused until they are done.
+    if (callbacks_->pending != 0) return ddp::Status::InProgress;
     const ddp::Status st = device_.add_connection(config, handle_);
     if (st != ddp::Status::Ok) return st;
     // A device that stamps no id (Unsupported) leaves conn_id_ at UINT32_MAX: no metadata is ours,
@@ -33,11 +45,18 @@ ddp::Status DdpReceive::add(const ddp::ConnectionConfig& config, uint64_t stream
 void DdpReceive::remove() {
     if (!active_) return;
     active_ = false;
-    // The device tears every registration down itself (forced) and finishes the removal in poll();
-    // the callbacks of teardowns still pending then say ConnectionDeleting, and nobody waits for
-    // them: the queue fails its outstanding commands when its connection goes.
-    device_.remove_connection(handle_);
-    for (uint16_t cid = 0; cid < depth_; ++cid) regs_[cid] = Registration{};
+    // The device tears every live registration down itself (forced) and may let go of them only
+    // later (poll()). Until then their buffers are the device's: they are marked tearing down, so a
+    // queue that completes such a command waits for the callback (teardown() says InProgress) rather
+    // than hand the application a buffer the device may still write. Teardowns already pending keep
+    // their callbacks. Some callbacks may come from inside remove_connection(), before `forced` is
+    // known: `pending` counts modulo 2^32, so it is right again once the forced ones are added.
+    for (uint16_t cid = 0; cid < depth_; ++cid) {
+        if (regs_[cid].registered) regs_[cid].tearing_down = true;
+    }
+    uint32_t forced = 0;
+    device_.remove_connection(handle_, &DdpReceive::on_teardown_done, callbacks_, &forced);
+    callbacks_->pending += forced;
     device_.poll(handle_);
 }
 
@@ -71,9 +90,14 @@ bool DdpReceive::registered(uint16_t cid) const noexcept {
 }
 
 void DdpReceive::on_teardown_done(void* arg, uint64_t, uint16_t cid, int) {
-    auto* self = static_cast<DdpReceive*>(arg);
-    if (cid >= self->depth_) return;
-    Registration& r = self->regs_[cid];
+    auto* cb = static_cast<Callbacks*>(arg);
+    --cb->pending;
+    if (cb->orphaned) {  // the DdpReceive is gone (its queue too): only the memory is left to free
+        if (cb->pending == 0) delete cb;
+        return;
+    }
+    if (cid >= cb->depth) return;
+    Registration& r = cb->regs[cid];
     const TeardownDone done = r.done;
     void* done_arg = r.arg;
     r = Registration{};
@@ -81,13 +105,23 @@ void DdpReceive::on_teardown_done(void* arg, uint64_t, uint16_t cid, int) {
 }
 
 ddp::Status DdpReceive::teardown(uint16_t cid, TeardownDone done, void* arg) noexcept {
-    if (!active_ || cid >= depth_ || !regs_[cid].registered || regs_[cid].tearing_down) return ddp::Status::Ok;
+    if (cid >= depth_ || !regs_[cid].registered) return ddp::Status::Ok;
     Registration& r = regs_[cid];
+    if (r.tearing_down) {
+        // Forced by remove() and not let go of yet: the buffer is still the device's. (A second
+        // teardown of a command the queue tears down already keeps the first callback.)
+        if (r.done != nullptr) return ddp::Status::InProgress;
+        r.done = done;
+        r.arg = arg;
+        ++stats_.teardowns_async;
+        return ddp::Status::InProgress;
+    }
     r.tearing_down = true;
     r.done = done;
     r.arg = arg;
-    const ddp::Status st = device_.teardown(handle_, cid, &DdpReceive::on_teardown_done, this);
+    const ddp::Status st = device_.teardown(handle_, cid, &DdpReceive::on_teardown_done, callbacks_);
     if (st == ddp::Status::InProgress) {
+        ++callbacks_->pending;
         ++stats_.teardowns_async;
         return st;
     }
@@ -98,7 +132,8 @@ ddp::Status DdpReceive::teardown(uint16_t cid, TeardownDone done, void* arg) noe
 }
 
 void DdpReceive::poll() noexcept {
-    if (active_) device_.poll(handle_);
+    // Also after remove(): the teardowns it forced complete their commands from here.
+    if (active_ || callbacks_->pending != 0) device_.poll(handle_);
 }
 
 void DdpReceive::on_piece(uint64_t stream_offset, size_t len, const RxPiece& piece) noexcept {

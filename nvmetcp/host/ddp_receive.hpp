@@ -51,6 +51,8 @@ public:
     // byte at `stream_offset` (the first after the ICResp).
     ddp::Status add(const ddp::ConnectionConfig& config, uint64_t stream_offset);
     // sk_del: every registration is torn down by the device (forced); callable when not added.
+    // A registered command's buffer stays the device's until it says so: teardown() of it returns
+    // InProgress until then, so a queue still running completes it only when the buffer is its own.
     void remove();
     bool active() const noexcept { return active_; }
     ddp::ConnectionHandle handle() const noexcept { return handle_; }
@@ -61,7 +63,9 @@ public:
     bool setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) noexcept;
     bool registered(uint16_t cid) const noexcept;
     // Before the command completes. Ok: the buffers are the host's now. InProgress: `done(arg, cid)`
-    // is called from a later poll(); complete the command then. Not registered: Ok.
+    // is called from a later poll(); complete the command then. Not registered: Ok. Call it for every
+    // command that may have been registered, also after remove() (whose forced teardown may pend).
+    // Destroying the DdpReceive drops the `done` callbacks still pending (their queue goes with it).
     using TeardownDone = void (*)(void* arg, uint16_t cid);
     ddp::Status teardown(uint16_t cid, TeardownDone done, void* arg) noexcept;
     // Finishes asynchronous teardowns (and a removal); call from the queue's poll.
@@ -104,11 +108,28 @@ private:
     bool ours(const ::nvmeddp_pkt_meta* m) const noexcept { return m != nullptr && active_ && m->conn_id == conn_id_; }
     static void on_teardown_done(void* arg, uint64_t handle, uint16_t cid, int status);  // ddp::TeardownCallback
 
+    // What the device's teardown callbacks reach (their `arg`), and the segment lists the device
+    // reads while a registration is live. Apart from the DdpReceive because a teardown can still be
+    // pending in the device when the DdpReceive is destroyed (a device that lets go asynchronously,
+    // or the forced teardowns of remove()): until it lets go the device may still read a segment list
+    // and will call back, so both must still be there; the destructor leaves it to the last of those
+    // callbacks to free them.
+    struct Callbacks {
+        Callbacks(uint16_t n, uint32_t max_segments)
+            : regs(new Registration[n]), segments(new ddp::BufferSegment[size_t{n} * max_segments]), depth(n) {}
+        std::unique_ptr<Registration[]> regs;
+        std::unique_ptr<ddp::BufferSegment[]> segments;  // depth * max_segments
+        uint16_t depth;
+        uint32_t pending = 0;   // callbacks the device still owes (mod 2^32: see remove())
+        bool orphaned = false;  // the DdpReceive is gone: the last callback frees this
+    };
+
     ddp::Device& device_;
     uint16_t depth_;
     uint32_t max_segments_;
-    std::unique_ptr<Registration[]> regs_;
-    std::unique_ptr<ddp::BufferSegment[]> segments_;  // depth * max_segments
+    Callbacks* callbacks_;  // owned (handed to the device's callbacks by the destructor when some pend)
+    Registration* regs_;    // callbacks_->regs
+    ddp::BufferSegment* segments_;  // callbacks_->segments
     ddp::ConnectionHandle handle_{};
     bool active_ = false;
     uint32_t conn_id_ = UINT32_MAX;

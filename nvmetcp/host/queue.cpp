@@ -149,15 +149,16 @@ SubmitResult Queue::enqueue(const IoRequest& request, bool internal, uint16_t* c
         commands_.release(cid);
         return SubmitResult::Failed;
     }
-    // Registered before its capsule can go out: the device must know the buffer before the first
-    // C2HData of the command can arrive. Refused (below the device's threshold, too many segments,
-    // ...): the host copies as without the offload.
-    if (offload_ != nullptr && !request.to_controller && request.data_len > 0 && !internal)
-        offload_->setup(cid, request.data, request.data_len);
     if (!ring_.push(SendItem{SendItem::Kind::Capsule, cid, 0, 0, 0})) {  // sized for this: cannot happen
         commands_.release(cid);
         return SubmitResult::Failed;
     }
+    // Registered before its capsule can go out (pump_sends() below): the device must know the buffer
+    // before the first C2HData of the command can arrive. After every way to refuse the submission,
+    // so that no buffer handed back as Failed stays registered. Refused (below the device's
+    // threshold, too many segments, ...): the host copies as without the offload.
+    if (offload_ != nullptr && !request.to_controller && request.data_len > 0 && !internal)
+        offload_->setup(cid, request.data, request.data_len);
     slot.phase = CommandSlot::Phase::Queued;
     slot.sends_pending = 1;
     if (internal) ++internal_outstanding_;
@@ -222,8 +223,10 @@ void Queue::complete(uint16_t cid, nvme::Status status, uint32_t dw0, const char
         status = nvme::status::kTransientTransportError;  // the data is not what the controller sent
         reason = slot.reason;
     }
-    // The buffer is the application's again only once the device can no longer write into it.
-    if (offload_ != nullptr && offload_->registered(cid)) {
+    // The buffer is the application's again only once the device can no longer write into it. Asked
+    // of every command, not only registered() ones: after DdpReceive::remove() a registration is
+    // no longer registered() but the device may not have let go of its buffer yet (InProgress).
+    if (offload_ != nullptr) {
         slot.final_status = status;
         slot.final_dw0 = dw0;
         slot.final_dw1 = dw1;

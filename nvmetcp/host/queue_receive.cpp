@@ -155,7 +155,8 @@ void Queue::on_c2h_end(const ParseEvent& event, const RxPiece& piece) {
     DigestStatus digest = event.digest;
     if (rx_digest_deferred_ && digest == DigestStatus::Offloaded) {
         rx_digest_deferred_ = false;
-        if (!offload_->digest_trusted(rx_pdu_offset_, piece))
+        // (Computed when the offload was detached since the header: nobody vouches for it then.)
+        if (offload_ == nullptr || !offload_->digest_trusted(rx_pdu_offset_, piece))
             digest = verify_digest_in_buffer(slot, event.received_digest) ? DigestStatus::Verified : DigestStatus::Mismatch;
     }
     switch (digest) {

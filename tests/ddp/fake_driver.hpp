@@ -28,6 +28,7 @@ public:
     TeardownMode teardown_mode = TeardownMode::Immediate;
     Status sk_add_result = Status::Ok;
     Status setup_result = Status::Ok;
+    uint32_t device_id = UINT32_MAX;        // stamped into each connection (Device::offload_id); none by default
     QuiescentGate gate;                     // TeardownMode::Gate
     std::set<Ticket> completed;             // TeardownMode::Manual: tickets the test completed
     Ticket next_ticket = 1;
@@ -54,6 +55,7 @@ public:
     Status sk_add(DriverConnection& conn) noexcept override {
         log.push_back("sk_add");
         if (sk_add_result == Status::Ok) last_connection = &conn;
+        conn.device_id = device_id;
         return sk_add_result;
     }
     Ticket sk_del(DriverConnection&) noexcept override {

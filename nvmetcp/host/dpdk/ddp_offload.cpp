@@ -27,7 +27,10 @@ void add_stats(DdpReceiveStats& t, const DdpReceiveStats& s) {
 DdpOffload::DdpOffload(ddp::Device& device, uint16_t rx_queue) : device_(device), rx_queue_(rx_queue) {}
 
 DdpOffload::~DdpOffload() {
-    for (auto& r : receives_) r->remove();
+    // Not remove() first: the queues are gone by now (the Controller is destroyed before us), and a
+    // teardown the device completes inside remove() would call back into one. ~DdpReceive drops
+    // those callbacks, then removes the connection (sk_del).
+    receives_.clear();
 }
 
 void DdpOffload::on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) {

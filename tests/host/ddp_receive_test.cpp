@@ -1,0 +1,334 @@
+// The host queue with the receive offload (DdpReceive) over a scripted device (tests/ddp/fake_driver.hpp),
+// entirely in memory: which claims the queue acts on, which digests it trusts, and that a read's buffer
+// goes back to the application only once the device has let go of it (teardown, asynchronous
+// teardown, removal of the connection, destruction of the DdpReceive).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+
+#include "../ddp/fake_driver.hpp"
+#include "host_test_util.hpp"
+#include "nvmeddp/ddp_mbuf.h"
+#include "nvmetcp/crc32c.hpp"
+#include "nvmetcp/host/ddp_receive.hpp"
+
+namespace nvmeddp::nvmetcp::host::test {
+namespace {
+
+using ddp_test::FakeDevice;
+using ddp_test::TeardownMode;
+
+constexpr uint32_t kConnId = 7;  // what the fake device stamps into the metadata of our packets
+constexpr uint16_t kDepth = 16;
+
+// Adds the queue's connection to the device when the IC exchange is done, as DdpOffload does.
+class AddOnIcDone : public QueueObserver {
+public:
+    explicit AddOnIcDone(DdpReceive& rx) : rx_(rx) {}
+    void on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) override {
+        ddp::ConnectionConfig config = ddp_test::ipv4_config(queue.depth());
+        config.rcv_seq = next.seq;
+        config.data_digest = queue.receive_params().data_digest;
+        ASSERT_EQ(rx_.add(config, next_stream_offset), ddp::Status::Ok);
+        queue.set_offload(&rx_);
+    }
+
+private:
+    DdpReceive& rx_;
+};
+
+struct OffloadHarness {
+    FakeDevice dev;
+    std::unique_ptr<DdpReceive> rx;
+    AddOnIcDone observer;
+    QueueConfig config;
+    MemoryTransport transport;
+    std::unique_ptr<Queue> queue;
+    PduCapture capture;
+    ControllerWire wire;
+    CompletionLog log;
+    uint32_t seq = 0xFFFFF000u;  // the stream crosses the 2^32 wrap
+
+    explicit OffloadHarness(bool data_digest = false)
+        : rx(make_rx(dev)), observer(*rx) {
+        config.qid = 1;
+        config.depth = kDepth;
+        config.data_digest = data_digest;
+        config.subnqn = "nqn.2024-01.io.nvmeddp:test";
+        config.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
+        config.cntlid = 5;
+        queue = std::make_unique<Queue>(config, &transport);
+        queue->set_observer(&observer);
+    }
+
+    // A test may leave teardowns (and the removal) pending: the device lets go at once from here on,
+    // or ~Device would wait for it.
+    ~OffloadHarness() { dev.driver->teardown_mode = TeardownMode::Immediate; }
+
+    static std::unique_ptr<DdpReceive> make_rx(FakeDevice& d) {
+        d.driver->device_id = kConnId;
+        return std::make_unique<DdpReceive>(*d.device, kDepth);
+    }
+
+    // Stream bytes as one piece (one packet, or one mbuf segment of it) with the packet's metadata.
+    void deliver(const std::vector<uint8_t>& bytes, const ::nvmeddp_pkt_meta* meta = nullptr) {
+        queue->receive(bytes, RxPiece{seq, meta});
+        seq += static_cast<uint32_t>(bytes.size());
+    }
+
+    void bring_up() {
+        queue->on_transport_connected();
+        deliver(ControllerWire{}.icresp(0, config.data_digest ? ic_digest::kData : 0, 8192));
+        ASSERT_TRUE(rx->active());
+        capture.set_params(false, config.data_digest, 0, 8192);
+        wire.params = SendParams{false, config.data_digest, 0};
+        auto pdus = capture.feed(transport.sent);
+        ASSERT_EQ(pdus.size(), 2u);  // ICReq, Connect
+        deliver(wire.capsule_resp(pdus[1].as<CapsuleCmdPdu>().sqe.cid.get(), {}, 5));
+        ASSERT_EQ(queue->state(), QueueState::Ready) << (queue->failure() ? queue->failure() : "");
+    }
+
+    uint16_t read(std::span<const IoVec> iovs, uint32_t len) {
+        IoRequest r;
+        r.sqe = nvme::make_read(0, 1, 0, 1, len);
+        r.data = iovs;
+        r.data_len = len;
+        r.done = &CompletionLog::record;
+        r.ctx = &log;
+        uint16_t cid = 0xFFFF;
+        EXPECT_EQ(queue->submit(r, &cid), SubmitResult::Ok);
+        return cid;
+    }
+
+    // A placement claim for `len` data bytes at stream sequence number data_seq, for cid's current
+    // registration, at buffer offset buf_off.
+    ::nvmeddp_pkt_meta claim(uint32_t data_seq, uint16_t len, uint16_t cid, uint32_t buf_off) const {
+        ::nvmeddp_pkt_meta m{};
+        m.conn_id = kConnId;
+        m.flags = NVMEDDP_PKT_PLACED | NVMEDDP_PKT_CRC;
+        m.place_seq = data_seq;
+        m.place_len = len;
+        m.place_cccid = cid;
+        m.place_tag = dev.device->registration_tag(rx->handle(), cid);
+        m.place_buf_off = buf_off;
+        return m;
+    }
+};
+
+constexpr uint32_t kC2HHeaderLen = sizeof(C2HDataPdu);
+
+TEST(DdpReceiveQueue, ClaimedBytesAreTakenFromTheBufferOthersCopied) {
+    OffloadHarness h;
+    h.bring_up();
+    std::vector<uint8_t> buffer(4096, 0);
+    const IoVec iov{buffer.data(), 4096};
+    const uint16_t cid = h.read({&iov, 1}, 4096);
+    ASSERT_TRUE(h.rx->registered(cid));
+    const auto data = pattern(4096, 3);
+    // The device placed the first 1000 bytes (as a device does, before the host sees the packet).
+    std::memcpy(buffer.data(), data.data(), 1000);
+    const auto pdu = h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu);
+    const ::nvmeddp_pkt_meta m = h.claim(h.seq + kC2HHeaderLen, 1000, cid, 0);
+    h.deliver(concat({pdu, h.wire.capsule_resp(cid)}), &m);
+    ASSERT_NE(h.log.find(cid), nullptr);
+    EXPECT_TRUE(h.log.find(cid)->completion.status.ok());
+    EXPECT_EQ(buffer, data);
+    EXPECT_EQ(h.queue->stats().bytes_placed, 1000u);
+    EXPECT_EQ(h.queue->stats().bytes_copied, 3096u);
+    EXPECT_EQ(h.rx->stats().bytes_claimed, 1000u);
+}
+
+TEST(DdpReceiveQueue, AClaimOfAnEarlierRegistrationOrAnotherOffsetIsCopied) {
+    OffloadHarness h;
+    h.bring_up();
+    std::vector<uint8_t> buffer(4096, 0);
+    const IoVec iov{buffer.data(), 4096};
+    const uint16_t cid = h.read({&iov, 1}, 4096);
+    const auto data = pattern(4096, 4);
+    ::nvmeddp_pkt_meta stale = h.claim(h.seq + kC2HHeaderLen, 2048, cid, 0);
+    ++stale.place_tag;
+    h.deliver(h.wire.c2h(cid, 0, std::span<const uint8_t>(data).first(2048)), &stale);
+    const ::nvmeddp_pkt_meta shifted = h.claim(h.seq + kC2HHeaderLen, 2048, cid, 2049);  // off by one
+    h.deliver(h.wire.c2h(cid, 2048, std::span<const uint8_t>(data).subspan(2048), pdu_flags::kLastPdu), &shifted);
+    h.deliver(h.wire.capsule_resp(cid));
+    ASSERT_NE(h.log.find(cid), nullptr);
+    EXPECT_EQ(buffer, data);
+    EXPECT_EQ(h.queue->stats().bytes_placed, 0u);
+    EXPECT_EQ(h.rx->stats().bytes_refused, 4096u);
+}
+
+// Two C2HData PDUs in one packet; the device's verdict names the first. Delivered as one piece both
+// digests are the device's; delivered as two mbuf segments of that packet (the second PDU ending in
+// the second), the second PDU is the first to end in its piece and is not the one named: computed.
+TEST(DdpReceiveQueue, DigestVerdictCoversOnlyPdusFramedFromTheNamedOne) {
+    for (const bool split : {false, true}) {
+        SCOPED_TRACE(split ? "two segments" : "one segment");
+        OffloadHarness h(true);
+        h.bring_up();
+        std::vector<uint8_t> buffer(2048, 0);
+        const IoVec iov{buffer.data(), 2048};
+        const uint16_t cid = h.read({&iov, 1}, 2048);
+        const auto data = pattern(2048, 5);
+        const auto first = h.wire.c2h(cid, 0, std::span<const uint8_t>(data).first(1024));
+        const auto second = h.wire.c2h(cid, 1024, std::span<const uint8_t>(data).subspan(1024), pdu_flags::kLastPdu);
+        ::nvmeddp_pkt_meta m{};
+        m.conn_id = kConnId;
+        m.flags = NVMEDDP_PKT_CRC | NVMEDDP_PKT_DIGEST_OK;
+        m.digest_pdu_seq = h.seq;
+        if (split) {
+            const auto packet = concat({first, second});
+            const size_t cut = first.size() + 10;  // inside the second PDU's header
+            h.deliver(std::vector<uint8_t>(packet.begin(), packet.begin() + static_cast<ptrdiff_t>(cut)), &m);
+            h.deliver(std::vector<uint8_t>(packet.begin() + static_cast<ptrdiff_t>(cut), packet.end()), &m);
+        } else {
+            h.deliver(concat({first, second}), &m);
+        }
+        h.deliver(h.wire.capsule_resp(cid));
+        ASSERT_NE(h.log.find(cid), nullptr);
+        EXPECT_TRUE(h.log.find(cid)->completion.status.ok());
+        EXPECT_EQ(buffer, data);
+        EXPECT_EQ(h.queue->stats().digests_offloaded, split ? 1u : 2u);
+        EXPECT_EQ(h.queue->stats().digests_computed, split ? 1u : 0u);
+    }
+}
+
+// Not trusted (no verdict), the digest is computed over the buffer: a wrong DDGST fails the read.
+TEST(DdpReceiveQueue, AnUntrustedDigestIsComputedAndAMismatchFailsTheRead) {
+    OffloadHarness h(true);
+    h.bring_up();
+    std::vector<uint8_t> buffer(1024, 0);
+    const IoVec iov{buffer.data(), 1024};
+    const uint16_t cid = h.read({&iov, 1}, 1024);
+    auto pdu = h.wire.c2h(cid, 0, pattern(1024, 6), pdu_flags::kLastPdu);
+    pdu.back() ^= 1;  // the DDGST
+    ::nvmeddp_pkt_meta m{};
+    m.conn_id = kConnId;
+    m.flags = NVMEDDP_PKT_CRC;  // in order, but no verdict
+    h.deliver(concat({pdu, h.wire.capsule_resp(cid)}), &m);
+    ASSERT_NE(h.log.find(cid), nullptr);
+    EXPECT_EQ(h.log.find(cid)->completion.status, nvme::status::kTransientTransportError);
+    EXPECT_EQ(h.queue->stats().digest_errors, 1u);
+}
+
+TEST(DdpReceiveQueue, AnAsynchronousTeardownDelaysTheCompletionUntilTheDeviceLetsGo) {
+    OffloadHarness h;
+    h.dev.driver->teardown_mode = TeardownMode::Manual;
+    h.bring_up();
+    std::vector<uint8_t> buffer(4096, 0);
+    const IoVec iov{buffer.data(), 4096};
+    const uint16_t cid = h.read({&iov, 1}, 4096);
+    h.deliver(concat({h.wire.c2h(cid, 0, pattern(4096, 1), pdu_flags::kLastPdu), h.wire.capsule_resp(cid)}));
+    h.queue->poll(1);
+    EXPECT_EQ(h.log.find(cid), nullptr);
+    h.dev.driver->complete_all();
+    h.queue->poll(2);
+    ASSERT_NE(h.log.find(cid), nullptr);
+    EXPECT_TRUE(h.log.find(cid)->completion.status.ok());
+    EXPECT_EQ(h.rx->stats().teardowns_async, 1u);
+}
+
+// sk_del while a registered read is outstanding: the device tears it down itself, but until it has
+// let go the buffer is still the device's; the read must not complete (hand the buffer back) before.
+TEST(DdpReceiveQueue, RemovedWithAReadOutstandingItCompletesOnlyOnceTheDeviceLetsGo) {
+    OffloadHarness h;
+    h.dev.driver->teardown_mode = TeardownMode::Manual;
+    h.bring_up();
+    std::vector<uint8_t> buffer(4096, 0);
+    const IoVec iov{buffer.data(), 4096};
+    const uint16_t cid = h.read({&iov, 1}, 4096);
+    ASSERT_TRUE(h.rx->registered(cid));
+    h.rx->remove();
+    const auto data = pattern(4096, 2);
+    h.deliver(concat({h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu), h.wire.capsule_resp(cid)}));
+    h.queue->poll(1);
+    EXPECT_EQ(h.log.find(cid), nullptr) << "completed while the device may still write into the buffer";
+    h.dev.driver->complete_all();
+    h.queue->poll(2);
+    ASSERT_NE(h.log.find(cid), nullptr);
+    EXPECT_TRUE(h.log.find(cid)->completion.status.ok());
+    EXPECT_EQ(buffer, data);
+}
+
+// sk_del while a read's asynchronous teardown is pending: the read still completes when it is done.
+TEST(DdpReceiveQueue, RemovedWithATeardownPendingTheReadStillCompletes) {
+    OffloadHarness h;
+    h.dev.driver->teardown_mode = TeardownMode::Manual;
+    h.bring_up();
+    std::vector<uint8_t> buffer(4096, 0);
+    const IoVec iov{buffer.data(), 4096};
+    const uint16_t cid = h.read({&iov, 1}, 4096);
+    h.deliver(concat({h.wire.c2h(cid, 0, pattern(4096, 1), pdu_flags::kLastPdu), h.wire.capsule_resp(cid)}));
+    EXPECT_EQ(h.log.find(cid), nullptr);
+    h.rx->remove();
+    h.dev.driver->complete_all();
+    h.queue->poll(1);
+    ASSERT_NE(h.log.find(cid), nullptr) << "the read never completes";
+    EXPECT_TRUE(h.log.find(cid)->completion.status.ok());
+}
+
+// The queue fails with a registered read outstanding: it completes (failed) only once torn down.
+TEST(DdpReceiveQueue, AFailedQueueCompletesItsReadsOnlyOnceTheDeviceLetsGo) {
+    OffloadHarness h;
+    h.dev.driver->teardown_mode = TeardownMode::Manual;
+    h.bring_up();
+    std::vector<uint8_t> buffer(4096, 0);
+    const IoVec iov{buffer.data(), 4096};
+    const uint16_t cid = h.read({&iov, 1}, 4096);
+    h.queue->on_transport_closed("test");
+    EXPECT_EQ(h.log.find(cid), nullptr);
+    h.dev.driver->complete_all();
+    h.queue->poll(1);
+    ASSERT_NE(h.log.find(cid), nullptr);
+    EXPECT_EQ(h.log.find(cid)->completion.status, nvme::status::kHostPathError);
+}
+
+// The owner of the DdpReceive goes after the queues (DdpOffload outlives the Controller): a teardown
+// the device completes while the DdpReceive is destroyed must not call the destroyed queue (run
+// under valgrind to see it otherwise).
+TEST(DdpReceiveQueue, DestroyedAfterItsQueueItCallsNoQueue) {
+    OffloadHarness h;
+    h.dev.driver->teardown_mode = TeardownMode::Manual;
+    h.bring_up();
+    std::vector<uint8_t> buffer(4096, 0);
+    const IoVec iov{buffer.data(), 4096};
+    const uint16_t cid = h.read({&iov, 1}, 4096);
+    h.deliver(concat({h.wire.c2h(cid, 0, pattern(4096, 1), pdu_flags::kLastPdu), h.wire.capsule_resp(cid)}));
+    ASSERT_EQ(h.log.find(cid), nullptr);
+    h.queue.reset();
+    h.dev.driver->complete_all();
+    h.rx.reset();  // the pending teardown completes inside the removal
+    EXPECT_EQ(h.log.find(cid), nullptr);
+    h.dev.driver->complete_all();  // the removal itself
+    h.dev.device->poll_all();
+    EXPECT_EQ(h.dev.device->connection_count(), 0u);
+}
+
+struct DoneCount {
+    int calls = 0;
+    static void done(void* arg, uint16_t) { ++static_cast<DoneCount*>(arg)->calls; }
+};
+
+// Destroyed while the device still owes a teardown callback: the device calls back later (here from
+// poll_all), which must neither reach the freed DdpReceive nor the `done` of its (gone) queue.
+TEST(DdpReceive, DestroyedWithATeardownPendingTheDeviceCallsBackNothingFreed) {
+    FakeDevice dev;
+    dev.driver->teardown_mode = TeardownMode::Manual;
+    auto rx = std::make_unique<DdpReceive>(*dev.device, kDepth);
+    ASSERT_EQ(rx->add(ddp_test::ipv4_config(kDepth), 0), ddp::Status::Ok);
+    std::vector<uint8_t> buffer(8192);
+    const IoVec iov{buffer.data(), 8192};
+    DoneCount count;
+    for (uint16_t cid : {3, 9}) {
+        ASSERT_TRUE(rx->setup(cid, {&iov, 1}, 8192));
+    }
+    ASSERT_EQ(rx->teardown(3, &DoneCount::done, &count), ddp::Status::InProgress);
+    rx.reset();  // 3 pending; 9 forced by the removal, pending too
+    dev.driver->complete_all();
+    dev.device->poll_all();
+    EXPECT_EQ(count.calls, 0);
+    EXPECT_EQ(dev.device->connection_count(), 0u);
+}
+
+}  // namespace
+}  // namespace nvmeddp::nvmetcp::host::test
