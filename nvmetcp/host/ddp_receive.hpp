@@ -55,6 +55,8 @@ public:
     // InProgress until then, so a queue still running completes it only when the buffer is its own.
     void remove();
     bool active() const noexcept { return active_; }
+    // No callback from the device is owed any more (every teardown, forced or not, has completed).
+    bool quiescent() const noexcept { return callbacks_->pending == 0; }
     ddp::ConnectionHandle handle() const noexcept { return handle_; }
 
     // --- per command ---

@@ -282,19 +282,6 @@ void Queue::finish_failure(QueueState final_state) {
     observer_->on_closed(*this);
 }
 
-void Queue::detach_offload() {
-    DdpReceive* const offload = offload_;
-    offload_ = nullptr;
-    if (offload == nullptr) return;
-    // Completions that waited for an asynchronous teardown: the owner removes the connection from
-    // the device next (sk_del), which ends every registration of it.
-    for (uint16_t cid = 0; cid < commands_.depth(); ++cid) {
-        CommandSlot& slot = commands_[cid];
-        if (!slot.teardown_pending) continue;
-        slot.teardown_pending = false;
-        deliver_completion(cid, slot.final_status, slot.final_dw0, slot.final_reason, slot.final_dw1);
-    }
-}
 
 void Queue::poll(uint64_t now_ms) {
     now_ms_ = now_ms;

@@ -78,9 +78,6 @@ public:
     // completion. Switching it off (null) at any time is safe for commands not yet submitted;
     // registered ones keep it until they complete, so only detach it with nothing outstanding.
     void set_offload(DdpReceive* offload) noexcept { offload_ = offload; }
-    // The offload goes away (its owner removes the connection from the device right after):
-    // completions still waiting for a teardown are delivered now.
-    void detach_offload();
     DdpReceive* offload() const noexcept { return offload_; }
 
 private:

@@ -66,11 +66,15 @@ void DdpOffload::on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxP
 void DdpOffload::on_closed(Queue& queue) {
     DdpReceive* const r = queue.offload();
     if (r == nullptr) return;
-    queue.detach_offload();
     for (size_t i = 0; i < receives_.size(); ++i) {
         if (receives_[i].get() != r) continue;
         retired_lines_ += connection_line(*r, qids_[i]);
         r->remove();
+        // A read whose teardown the device finishes later still needs the queue's poll to deliver
+        // it: that DdpReceive stays attached to its closed queue (the Controller waits for such
+        // reads before it frees the queue) and is freed with us.
+        if (!r->quiescent()) return;
+        queue.set_offload(nullptr);
         add_stats(retired_, r->stats());
         receives_.erase(receives_.begin() + static_cast<ptrdiff_t>(i));
         qids_.erase(qids_.begin() + static_cast<ptrdiff_t>(i));
