@@ -125,7 +125,8 @@ void nvmeddp_ctrlr_opts_default(struct nvmeddp_ctrlr_opts *opts);
 int nvmeddp_ctrlr_connect(struct nvmeddp_host *host, const char *trid, const struct nvmeddp_ctrlr_opts *opts,
                           struct nvmeddp_ctrlr **out, char *err, size_t errlen);
 
-/* Shuts the controller down (CC.SHN, bounded by a few seconds of polling), completes what is still
+/* Shuts the controller down (CC.SHN, bounded by a few seconds of polling), removes its connections
+ * from the offload device (bounded), completes what is still
  * outstanding (callbacks run from inside this call, with a host path error) and frees it. NULL is
  * ignored. Must not be called from a completion callback. */
 void nvmeddp_ctrlr_disconnect(struct nvmeddp_ctrlr *ctrlr);

@@ -22,6 +22,7 @@
 #include "nvmetcp/host/socket_transport.hpp"
 #include "nvmetcp/host/transport_id.hpp"
 
+namespace ddp = nvmeddp::ddp;
 namespace host = nvmeddp::nvmetcp::host;
 namespace nvme = nvmeddp::nvmetcp::nvme;
 
@@ -63,6 +64,9 @@ struct nvmeddp_host {
     std::unique_ptr<host::HostStack> stack;  // null with kernel sockets
     std::vector<nvmeddp_ctrlr*> ctrlrs;
     uint64_t completions = 0;  // delivered by the current poll round
+    // A disconnected controller's connections are still being removed from the offload device: the
+    // device finishes a removal in poll() once its engine let go, so poll_host() polls it until then.
+    bool removals_pending = false;
 };
 
 struct nvmeddp_ctrlr {
@@ -80,6 +84,21 @@ struct nvmeddp_ctrlr {
 
 namespace {
 
+// The device's connections that belong to controllers still connected (a DdpOffload's are live
+// until it is destroyed).
+size_t live_offloaded(const nvmeddp_host& h) {
+    size_t n = 0;
+    for (const nvmeddp_ctrlr* c : h.ctrlrs) n += c->offload ? c->offload->connections() : 0;
+    return n;
+}
+
+void finish_removals(nvmeddp_host& h) {
+    ddp::Device* device = h.stack ? h.stack->device() : nullptr;
+    if (device == nullptr) return;
+    device->poll_all();
+    h.removals_pending = device->connection_count() > live_offloaded(h);
+}
+
 // One round over the host: the port (or each controller's sockets, waiting up to wait_ms), then every
 // controller's timers. Returns completions delivered, plus 1 when frames arrived.
 int poll_host(nvmeddp_host& h, int wait_ms) {
@@ -91,6 +110,7 @@ int poll_host(nvmeddp_host& h, int wait_ms) {
     }
     const uint64_t now = now_ms();
     for (nvmeddp_ctrlr* c : h.ctrlrs) c->controller->poll(now);
+    if (h.removals_pending) finish_removals(h);
     return static_cast<int>(h.completions) + frames;
 }
 
@@ -184,7 +204,14 @@ void disconnect(nvmeddp_ctrlr* c) {
             break;
         }
     }
-    delete c;
+    const bool offloaded = c->offload && c->offload->connections() > 0;
+    delete c;  // the DdpOffload asks the device to remove the connections (sk_del)
+    if (offloaded) {
+        // Bounded: the engine lets go at its next receive burst.
+        h.removals_pending = true;
+        const uint64_t end = now_ms() + 500;
+        while (h.removals_pending && now_ms() < end) poll_host(h, 0);
+    }
 }
 
 }  // namespace
