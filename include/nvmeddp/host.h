@@ -148,7 +148,7 @@ struct nvmeddp_io_completion {
 };
 
 /* Called from nvmeddp_host_poll (or nvmeddp_ctrlr_disconnect) once the command is complete: the
- * buffers are the caller's again. May submit new commands; must not disconnect or destroy. */
+ * buffers are the caller's again. May submit new commands; must not connect, disconnect or destroy. */
 typedef void (*nvmeddp_io_cb)(void *arg, const struct nvmeddp_io_completion *completion);
 
 /* Read / write nlb blocks at slba of the namespace on I/O queue `queue` (0 .. io_queues - 1). The
