@@ -2,7 +2,6 @@
 // See print_usage() in options.cpp.
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_ethdev.h>
 
 #include <chrono>
 #include <cstdio>
@@ -15,12 +14,10 @@
 #include "nvmetcp/host/controller.hpp"
 #include "nvmetcp/host/socket_transport.hpp"
 #include "nvmetcp/host/dpdk/ddp_offload.hpp"
+#include "nvmetcp/host/dpdk/host_stack.hpp"
 #include "nvmetcp/host/dpdk/tcp_transport.hpp"
 #include "options.hpp"
-#include "pmd/dpdk/eal.hpp"
-#include "pmd/dpdk/mbuf_pool.hpp"
-#include "pmd/dpdk/offload_port.hpp"
-#include "pmd/fault/fault_shim.hpp"
+#include "pmd/fault/fault_rates.hpp"
 #include "tcp/endpoint.hpp"
 #include "workload.hpp"
 
@@ -106,73 +103,27 @@ void print_table(const std::vector<Row>& rows, bool dpdk) {
                     "lcore's receive path (a NIC with the offload would take that work off the host)\n");
 }
 
-bool port_driver_is(uint16_t port, const char* driver) {
-    rte_eth_dev_info info{};
-    return rte_eth_dev_info_get(port, &info) == 0 && info.driver_name != nullptr &&
-           std::strcmp(info.driver_name, driver) == 0;
-}
-
-// Everything below the controller: the DPDK port, the offload device on it, our TCP endpoint.
-struct DpdkStack {
-    uint16_t port = 0;
-    rte_mempool* pool = nullptr;
-    std::unique_ptr<pmd::OffloadPort> offload;
-    std::unique_ptr<pmd::FaultShim> shim;
-    std::unique_ptr<tcp::Endpoint> endpoint;
-};
-
-std::string bring_up(const Options& o, DpdkStack& s) {
-    pmd::EalOptions eo;
-    eo.program = "nvmeddp-host";
-    eo.lcores = "0";
-    eo.extra = o.eal;
-    if (std::string e = pmd::init_eal(eo); !e.empty()) return e;
-    std::string err;
-    s.pool = pmd::create_mbuf_pool("host_pool", 32767, 256, RTE_MBUF_DEFAULT_BUF_SIZE, 0, &err);
-    if (s.pool == nullptr) return "cannot create the mbuf pool: " + err;
-    if (rte_eth_dev_get_port_by_name(o.port.c_str(), &s.port) != 0)
-        return "no port named " + o.port + " (create it with --vdev after --)";
-    if (port_driver_is(s.port, "net_af_xdp") && !pmd::mbuf_pool_is_packed(s.pool))
-        return "the mbuf pool is not one packed chunk, which net_af_xdp needs (hugepages with IOVA as PA?)";
-    pmd::PortSetup ps;
-    ps.port_id = s.port;
-    ps.pool = s.pool;
-    if (std::string e = pmd::configure_port(ps); !e.empty()) return "port " + o.port + ": " + e;
+// The DPDK stack's configuration from the command line. The option names are checked here, so that
+// errors name them (the stack's own messages do not know the command line).
+std::string stack_config(const Options& o, nvmetcp::host::HostStackConfig& c) {
+    if (!tcp::IpAddress::parse(o.local_ip)) return "--local-ip " + o.local_ip + " is not an IPv4 or IPv6 address";
+    if (!o.mac.empty() && !tcp::MacAddress::parse(o.mac)) return "--mac " + o.mac + " is not a MAC address";
     if (!o.faults_rx.empty()) {
-        const auto rates = pmd::parse_fault_rates(o.faults_rx, &err);
-        if (!rates) return "--faults-rx: " + err;
-        pmd::FaultShimOptions fo;
-        fo.rx = *rates;
-        fo.seed = o.seed;
-        fo.pool = s.pool;
-        s.shim = pmd::FaultShim::attach(s.port, 1, 1, fo, &err);
-        if (!s.shim) return "fault shim: " + err;
+        std::string err;
+        if (!pmd::parse_fault_rates(o.faults_rx, &err)) return "--faults-rx: " + err;
     }
-    if (o.offload != host_app::OffloadMode::Off) {
-        pmd::OffloadPortOptions po;
-        po.port_id = s.port;
-        // A software device has no hardware table to size: it takes what a host sends (reads up to
-        // the 4 MiB a target's MDTS allows, in one C2HData as Linux's nvmet sends them).
-        po.limits.max_io_size = 4u << 20;
-        po.log = [&o](const std::string& line) {
-            if (!o.quiet) std::printf("offload: %s\n", line.c_str());
-        };
-        s.offload = pmd::OffloadPort::attach(po, err);
-        if (!s.offload) return "cannot attach the offload to " + o.port + ": " + err;
-    }
-    const auto local = tcp::IpAddress::parse(o.local_ip);
-    if (!local) return "--local-ip " + o.local_ip + " is not an IPv4 or IPv6 address";
-    tcp::EndpointConfig ec;
-    ec.port = s.port;
-    ec.local_ip = *local;
-    ec.pool = s.pool;
-    if (!o.mac.empty()) {
-        const auto mac = tcp::MacAddress::parse(o.mac);
-        if (!mac) return "--mac " + o.mac + " is not a MAC address";
-        ec.mac = *mac;
-    }
-    s.endpoint = tcp::Endpoint::create(ec, &err);
-    if (!s.endpoint) return err;
+    c.port = o.port;
+    c.local_ip = o.local_ip;
+    c.mac = o.mac;
+    c.eal_args = o.eal;
+    c.program = "nvmeddp-host";
+    c.no_port_hint = "create it with --vdev after --";
+    c.offload = o.offload != host_app::OffloadMode::Off;
+    c.faults_rx = o.faults_rx;
+    c.seed = o.seed;
+    c.log = [&o](const std::string& line) {
+        if (!o.quiet) std::printf("offload: %s\n", line.c_str());
+    };
     return {};
 }
 
@@ -196,7 +147,7 @@ nvmetcp::host::ControllerConfig controller_config(const Options& o) {
 // Connects, runs every size, shuts down. False when the controller could not be brought up or
 // went away; rows get what was measured.
 bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory& factory,
-              const std::function<bool()>& move, ddp::Device* device, DpdkStack* dpdk, std::vector<Row>& rows) {
+              const std::function<bool()>& move, ddp::Device* device, nvmetcp::host::HostStack* dpdk, std::vector<Row>& rows) {
     nvmetcp::host::ControllerConfig cc = controller_config(o);
     std::unique_ptr<nvmetcp::host::DdpOffload> offload;
     if (offload_on && device != nullptr) {
@@ -358,8 +309,11 @@ int main(int argc, char** argv) {
         };
         ok = run_mode(o, false, sockets, move, nullptr, nullptr, rows);
     } else {
-        DpdkStack s;
-        if (std::string e = bring_up(o, s); !e.empty()) {
+        nvmetcp::host::HostStackConfig sc;
+        std::string e = stack_config(o, sc);
+        std::unique_ptr<nvmetcp::host::HostStack> s;
+        if (e.empty()) s = nvmetcp::host::HostStack::create(sc, &e);
+        if (!s) {
             std::fprintf(stderr, "nvmeddp-host: %s\n", e.c_str());
             return 1;
         }
@@ -368,34 +322,26 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "nvmeddp-host: --traddr %s is not an IPv4 or IPv6 address\n", o.traddr.c_str());
             return 2;
         }
-        nvmetcp::host::TcpTransportFactory factory(*s.endpoint, *remote, static_cast<uint16_t>(port_number));
-        auto move = [&]() {
-            const bool work = s.endpoint->poll() > 0;
-            if (s.shim) s.shim->flush_tx(0);
-            return work;
-        };
-        for (int pass = 0; pass < 2; ++pass) {
-            const bool on = pass == 1;
-            if ((on && o.offload == host_app::OffloadMode::Off) || (!on && o.offload == host_app::OffloadMode::On))
-                continue;
-            ok = run_mode(o, on, factory, move, on && s.offload ? &s.offload->device() : nullptr, &s, rows) && ok;
+        {
+            const auto factory = s->transports_to(*remote, static_cast<uint16_t>(port_number));
+            auto move = [&]() { return s->poll(); };
+            for (int pass = 0; pass < 2; ++pass) {
+                const bool on = pass == 1;
+                if ((on && o.offload == host_app::OffloadMode::Off) || (!on && o.offload == host_app::OffloadMode::On))
+                    continue;
+                ok = run_mode(o, on, *factory, move, on ? s->device() : nullptr, s.get(), rows) && ok;
+            }
         }
         if (!o.quiet) {
-            std::printf("%s\n", s.endpoint->info().c_str());
+            std::printf("%s\n", s->endpoint().info().c_str());
             // The port's own counters: frames it lost before anyone polled them show only here.
-            rte_eth_stats ps{};
-            if (rte_eth_stats_get(s.port, &ps) == 0)
-                std::printf("port %s: rx %llu frames (%llu bytes), missed %llu, errors %llu; tx %llu frames, errors %llu\n",
-                            o.port.c_str(), (unsigned long long)ps.ipackets, (unsigned long long)ps.ibytes,
-                            (unsigned long long)ps.imissed, (unsigned long long)ps.ierrors,
-                            (unsigned long long)ps.opackets, (unsigned long long)ps.oerrors);
+            if (const std::string line = s->port_counters(); !line.empty()) std::printf("%s\n", line.c_str());
         }
-        if (s.shim) std::printf("%s\n", s.shim->summary().c_str());
-        if (s.offload) {
+        if (s->shim()) std::printf("%s\n", s->shim()->summary().c_str());
+        if (ddp::Device* device = s->device()) {
             // No lcore polls any more: the device finishes the removals (sk_del) itself.
-            s.offload->stop_polling();
-            s.offload->device().poll_all();
-            const ddp::Stats d = s.offload->device().stats();
+            s->stop_polling();
+            const ddp::Stats d = device->stats();
             std::printf("device stats: sk_add %llu sk_del %llu setup %llu setup_fail %llu teardown %llu packets %llu "
                         "placed_bytes %llu digest_offloaded %llu resync_requests %llu resync %llu drop %llu\n",
                         (unsigned long long)d.sk_add, (unsigned long long)d.sk_del, (unsigned long long)d.setup,
@@ -410,11 +356,7 @@ int main(int argc, char** argv) {
                 ok = false;
             }
         }
-        s.endpoint.reset();
-        s.offload.reset();
-        s.shim.reset();
-        rte_eth_dev_stop(s.port);
-        rte_eth_dev_close(s.port);
+        s.reset();  // the endpoint, the device, the shim, then the port
     }
     print_table(rows, !o.kernel_tcp);
     if (!ok) std::printf("nvmeddp-host: FAILED (see above)\n");

@@ -1,0 +1,144 @@
+#include "nvmetcp/host/dpdk/host_stack.hpp"
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+
+#include "pmd/dpdk/eal.hpp"
+#include "pmd/dpdk/mbuf_pool.hpp"
+#include "pmd/fault/fault_rates.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+
+namespace {
+
+bool port_driver_is(uint16_t port, const char* driver) {
+    rte_eth_dev_info info{};
+    return rte_eth_dev_info_get(port, &info) == 0 && info.driver_name != nullptr &&
+           std::strcmp(info.driver_name, driver) == 0;
+}
+
+// Pool names are global to the process: every stack gets its own.
+std::string next_pool_name() {
+    static std::atomic<unsigned> stacks{0};
+    const unsigned n = stacks.fetch_add(1);
+    return n == 0 ? "host_pool" : "host_pool" + std::to_string(n);
+}
+
+}  // namespace
+
+std::unique_ptr<HostStack> HostStack::create(const HostStackConfig& config, std::string* error) {
+    std::unique_ptr<HostStack> stack(new HostStack());
+    stack->config_ = config;
+    if (std::string e = stack->bring_up(); !e.empty()) {
+        if (error != nullptr) *error = e;
+        return nullptr;  // the destructor undoes what was done
+    }
+    return stack;
+}
+
+std::string HostStack::bring_up() {
+    const HostStackConfig& c = config_;
+    // The addresses first: a typo should not cost an EAL bring-up.
+    const auto local = tcp::IpAddress::parse(c.local_ip);
+    if (!local) return "local IP '" + c.local_ip + "' is not an IPv4 or IPv6 address";
+    std::optional<tcp::MacAddress> mac;
+    if (!c.mac.empty()) {
+        mac = tcp::MacAddress::parse(c.mac);
+        if (!mac) return "'" + c.mac + "' is not a MAC address";
+    }
+    std::string err;
+    std::optional<pmd::FaultRates> rx_faults;
+    if (!c.faults_rx.empty()) {
+        rx_faults = pmd::parse_fault_rates(c.faults_rx, &err);
+        if (!rx_faults) return "rx fault rates: " + err;
+    }
+
+    pmd::EalOptions eo;
+    eo.program = c.program;
+    eo.lcores = c.lcores;
+    eo.extra = c.eal_args;
+    if (std::string e = pmd::init_eal(eo); !e.empty()) return e;
+    pool_ = pmd::create_mbuf_pool(next_pool_name(), 32767, 256, RTE_MBUF_DEFAULT_BUF_SIZE, 0, &err);
+    if (pool_ == nullptr) return "cannot create the mbuf pool: " + err;
+    if (rte_eth_dev_get_port_by_name(c.port.c_str(), &port_) != 0)
+        return "no port named " + c.port + " (" + c.no_port_hint + ")";
+    if (port_driver_is(port_, "net_af_xdp") && !pmd::mbuf_pool_is_packed(pool_))
+        return "the mbuf pool is not one packed chunk, which net_af_xdp needs (hugepages with IOVA as PA?)";
+    pmd::PortSetup ps;
+    ps.port_id = port_;
+    ps.pool = pool_;
+    port_configured_ = true;  // from here on the destructor stops and closes the port
+    if (std::string e = pmd::configure_port(ps); !e.empty()) return "port " + c.port + ": " + e;
+    // Before the offload: the shim's rx callback then runs first, as faults on the wire before the NIC.
+    if (rx_faults) {
+        pmd::FaultShimOptions fo;
+        fo.rx = *rx_faults;
+        fo.seed = c.seed;
+        fo.pool = pool_;
+        shim_ = pmd::FaultShim::attach(port_, 1, 1, fo, &err);
+        if (!shim_) return "fault shim: " + err;
+    }
+    if (c.offload) {
+        pmd::OffloadPortOptions po;
+        po.port_id = port_;
+        // A software device has no hardware table to size: it takes what a host sends (reads up to
+        // the 4 MiB a target's MDTS allows, in one C2HData as Linux's nvmet sends them).
+        po.limits.max_io_size = 4u << 20;
+        if (c.log) po.log = c.log;
+        offload_ = pmd::OffloadPort::attach(po, err);
+        if (!offload_) return "cannot attach the offload to " + c.port + ": " + err;
+    }
+    tcp::EndpointConfig ec;
+    ec.port = port_;
+    ec.local_ip = *local;
+    ec.pool = pool_;
+    if (mac) ec.mac = *mac;
+    endpoint_ = tcp::Endpoint::create(ec, &err);
+    if (!endpoint_) return err;
+    return {};
+}
+
+HostStack::~HostStack() {
+    endpoint_.reset();
+    offload_.reset();
+    shim_.reset();
+    if (port_configured_) {
+        rte_eth_dev_stop(port_);
+        rte_eth_dev_close(port_);
+    }
+    // Every mbuf is back: the endpoint and the shim freed what they held, the port its rings.
+    if (pool_ != nullptr) rte_mempool_free(pool_);
+}
+
+bool HostStack::poll() {
+    const bool frames = endpoint_->poll() > 0;
+    if (shim_) shim_->flush_tx(0);
+    return frames;
+}
+
+std::unique_ptr<TcpTransportFactory> HostStack::transports_to(const tcp::IpAddress& remote, uint16_t port) {
+    return std::make_unique<TcpTransportFactory>(*endpoint_, remote, port);
+}
+
+std::string HostStack::port_counters() const {
+    rte_eth_stats ps{};
+    if (rte_eth_stats_get(port_, &ps) != 0) return {};
+    char line[320];
+    std::snprintf(line, sizeof line, "port %s: rx %llu frames (%llu bytes), missed %llu, errors %llu; tx %llu frames, errors %llu",
+                  config_.port.c_str(), (unsigned long long)ps.ipackets, (unsigned long long)ps.ibytes,
+                  (unsigned long long)ps.imissed, (unsigned long long)ps.ierrors, (unsigned long long)ps.opackets,
+                  (unsigned long long)ps.oerrors);
+    return line;
+}
+
+void HostStack::stop_polling() {
+    if (!offload_) return;
+    offload_->stop_polling();
+    offload_->device().poll_all();
+}
+
+}  // namespace nvmeddp::nvmetcp::host

@@ -1,0 +1,91 @@
+// Everything a host over DPDK has below its controllers, brought up in one call: the EAL, a packed
+// mbuf pool, the port (found by name, configured with one queue pair), an optional seeded fault shim
+// on its receive path, the software offload device on the port, and our TCP endpoint on it.
+//
+// One HostStack serves one lcore: whoever calls poll() runs the port's receive path (and with it the
+// offload device's engine), the TCP timers and every connection the factories from transports_to()
+// opened. nvmeddp-host and the C API (include/nvmeddp/host.h) both build on it.
+//
+// The EAL is initialised once per process (pmd::init_eal: later calls with other arguments are
+// no-ops); the stack never cleans it up, because the EAL cannot be initialised again afterwards.
+#pragma once
+
+#include <rte_mempool.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ddp/device.hpp"
+#include "nvmetcp/host/dpdk/tcp_transport.hpp"
+#include "pmd/dpdk/offload_port.hpp"
+#include "pmd/fault/fault_shim.hpp"
+#include "tcp/endpoint.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+
+struct HostStackConfig {
+    std::string port;                   // DPDK port by name, e.g. net_af_packet0 (a --vdev in eal_args makes it)
+    std::string local_ip;               // this host's IPv4 or IPv6 address on the port
+    std::string mac;                    // this host's MAC; empty: the port's own
+    std::vector<std::string> eal_args;  // appended after pmd::EalOptions' defaults (they win)
+    std::string program = "nvmeddp-host";  // the EAL's argv[0]
+    // Said when no port has that name: how the caller's user creates one (a program with its own
+    // command line knows where the EAL arguments go).
+    std::string no_port_hint = "create it with --vdev among the EAL arguments";
+    std::string lcores = "0";
+    bool offload = true;                // attach the software offload device to the port
+    std::string faults_rx;              // fault shim on rx (pmd::parse_fault_rates syntax); empty: none
+    uint64_t seed = 1;                  // of the fault shim
+    std::function<void(const std::string&)> log;  // the offload device's messages; empty: stderr
+};
+
+class HostStack {
+public:
+    // null and *error saying which step failed and why.
+    static std::unique_ptr<HostStack> create(const HostStackConfig& config, std::string* error);
+    // Releases the endpoint, the offload device and the shim, stops and closes the port and frees the
+    // pool. Every transport factory from transports_to() must be gone by then.
+    ~HostStack();
+    HostStack(const HostStack&) = delete;
+    HostStack& operator=(const HostStack&) = delete;
+
+    tcp::Endpoint& endpoint() noexcept { return *endpoint_; }
+    ddp::Device* device() noexcept { return offload_ ? &offload_->device() : nullptr; }  // null without offload
+    pmd::OffloadPort* offload_port() noexcept { return offload_.get(); }
+    pmd::FaultShim* shim() noexcept { return shim_.get(); }
+    uint16_t port_id() const noexcept { return port_; }
+    const std::string& port_name() const noexcept { return config_.port; }
+
+    // One round: the endpoint's poll (the port's rx burst, the device's engine, TCP), then the shim's
+    // held tx frames. True when frames arrived.
+    bool poll();
+
+    // Transports for the queues of one controller at remote:port, over this stack's endpoint. The
+    // factory must be destroyed before the stack.
+    std::unique_ptr<TcpTransportFactory> transports_to(const tcp::IpAddress& remote, uint16_t port);
+
+    // "port <name>: rx N frames (B bytes), missed M, errors E; tx N frames, errors E": the port's own
+    // counters (frames it lost before anyone polled them show only here). Empty when the port has none.
+    std::string port_counters() const;
+
+    // No lcore calls poll() any more: the device completes connection removals itself, and does so
+    // for those pending now (its statistics are then final). poll() must not be called afterwards.
+    void stop_polling();
+
+private:
+    HostStack() = default;
+    std::string bring_up();
+
+    HostStackConfig config_;
+    uint16_t port_ = 0;
+    bool port_configured_ = false;
+    rte_mempool* pool_ = nullptr;
+    std::unique_ptr<pmd::FaultShim> shim_;
+    std::unique_ptr<pmd::OffloadPort> offload_;
+    std::unique_ptr<tcp::Endpoint> endpoint_;
+};
+
+}  // namespace nvmeddp::nvmetcp::host
