@@ -204,7 +204,8 @@ void disconnect(nvmeddp_ctrlr* c) {
             break;
         }
     }
-    const bool offloaded = c->offload && c->offload->connections() > 0;
+    // Ever offloaded: a queue closed by the shutdown has asked for its removal already (sk_del).
+    const bool offloaded = c->offload && c->offload->added() > 0;
     delete c;  // the DdpOffload asks the device to remove the connections (sk_del)
     if (offloaded) {
         // Bounded: the engine lets go at its next receive burst.
