@@ -12,6 +12,7 @@
 
 #include "common/cli.hpp"
 #include "nvmetcp/host/controller.hpp"
+#include "nvmetcp/host/discovery.hpp"
 #include "nvmetcp/host/socket_transport.hpp"
 #include "nvmetcp/host/dpdk/ddp_offload.hpp"
 #include "nvmetcp/host/dpdk/host_stack.hpp"
@@ -287,6 +288,70 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
     return ok;
 }
 
+// Asks the target's discovery controller what it offers (as `nvme discover` does); without
+// --subnqn the first NVM subsystem reachable over TCP is the one to connect to. False: no answer.
+bool discover(Options& o, nvmetcp::host::TransportFactory& factory, const std::function<bool()>& move) {
+    nvmetcp::host::ControllerConfig cc;
+    if (!o.hostnqn.empty()) cc.hostnqn = o.hostnqn;
+    nvmetcp::host::DiscoveryClient client(cc, factory);
+    std::string err;
+    if (!client.start(&err)) {
+        std::printf("nvmeddp-host: discovery: %s\n", err.c_str());
+        return false;
+    }
+    using State = nvmetcp::host::DiscoveryClient::State;
+    const uint64_t deadline = now_ms() + 10000;
+    while ((client.state() == State::Connecting || client.state() == State::ReadingLog) && now_ms() < deadline) {
+        move();
+        client.poll(now_ms());
+    }
+    if (client.state() != State::Done) {
+        std::printf("nvmeddp-host: discovery at %s:%s: %s\n", o.traddr.c_str(), o.trsvcid.c_str(),
+                    client.state() == State::Failed ? client.failure().c_str() : "no answer within 10 s");
+        return false;
+    }
+    std::printf("nvmeddp-host: discovery log of %s:%s (generation %llu): %zu entr%s\n", o.traddr.c_str(),
+                o.trsvcid.c_str(), static_cast<unsigned long long>(client.generation()), client.entries().size(),
+                client.entries().size() == 1 ? "y" : "ies");
+    std::string chosen;
+    for (const auto& e : client.entries()) {
+        const bool nvm_tcp = e.subtype == nvmetcp::nvme::subtype::kNvmSubsystem && e.trtype == nvmetcp::nvme::trtype::kTcp;
+        std::printf("  trtype %s adrfam %s subtype %s traddr %s trsvcid %s subnqn %s\n",
+                    e.trtype == nvmetcp::nvme::trtype::kTcp ? "tcp" : std::to_string(e.trtype).c_str(),
+                    e.adrfam == nvmetcp::nvme::adrfam::kIpv6 ? "ipv6" : "ipv4",
+                    e.subtype == nvmetcp::nvme::subtype::kNvmSubsystem ? "nvme subsystem"
+                    : e.subtype == nvmetcp::nvme::subtype::kCurrentDiscovery ? "current discovery subsystem"
+                                                                             : "discovery subsystem referral",
+                    e.traddr.c_str(), e.trsvcid.c_str(), e.subnqn.c_str());
+        if (chosen.empty() && nvm_tcp) chosen = e.subnqn;
+    }
+    if (o.subnqn.empty()) {
+        if (chosen.empty()) {
+            std::printf("nvmeddp-host: the discovery log names no NVM subsystem over TCP: give --subnqn\n");
+            return false;
+        }
+        o.subnqn = chosen;
+        std::printf("nvmeddp-host: connecting to %s (the first NVM subsystem the log names)\n", o.subnqn.c_str());
+    }
+    return true;
+}
+
+// Discovery when asked for (or needed: no --subnqn), then the runs; false when anything failed.
+bool run_all(Options& o, nvmetcp::host::TransportFactory& factory, const std::function<bool()>& move,
+             nvmetcp::host::HostStack* stack, std::vector<Row>& rows) {
+    if (o.discover || o.subnqn.empty()) {
+        if (!discover(o, factory, move)) return false;
+        if (o.discover) return true;
+    }
+    bool ok = true;
+    for (int pass = 0; pass < 2; ++pass) {
+        const bool on = pass == 1;
+        if ((on && o.offload == host_app::OffloadMode::Off) || (!on && o.offload == host_app::OffloadMode::On)) continue;
+        ok = run_mode(o, on, factory, move, on && stack != nullptr ? stack->device() : nullptr, stack, rows) && ok;
+    }
+    return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -307,7 +372,7 @@ int main(int argc, char** argv) {
             sockets.poll(0);
             return true;
         };
-        ok = run_mode(o, false, sockets, move, nullptr, nullptr, rows);
+        ok = run_all(o, sockets, move, nullptr, rows);
     } else {
         nvmetcp::host::HostStackConfig sc;
         std::string e = stack_config(o, sc);
@@ -325,12 +390,7 @@ int main(int argc, char** argv) {
         {
             const auto factory = s->transports_to(*remote, static_cast<uint16_t>(port_number));
             auto move = [&]() { return s->poll(); };
-            for (int pass = 0; pass < 2; ++pass) {
-                const bool on = pass == 1;
-                if ((on && o.offload == host_app::OffloadMode::Off) || (!on && o.offload == host_app::OffloadMode::On))
-                    continue;
-                ok = run_mode(o, on, *factory, move, on ? s->device() : nullptr, s.get(), rows) && ok;
-            }
+            ok = run_all(o, *factory, move, s.get(), rows);
         }
         if (!o.quiet) {
             std::printf("%s\n", s->endpoint().info().c_str());

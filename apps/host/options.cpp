@@ -47,7 +47,7 @@ bool parse_sizes(const char* text, std::vector<uint32_t>& out, std::string& mess
 
 void print_usage(const char* argv0) {
     std::printf(
-        "usage: %s --traddr ADDR --subnqn NQN [options] [-- EAL arguments]\n"
+        "usage: %s --traddr ADDR [--subnqn NQN] [options] [-- EAL arguments]\n"
         "\n"
         "The nvmeddp NVMe/TCP host over a DPDK port (our user-space TCP), with the receive offload:\n"
         "connects to an NVMe/TCP target (admin queue, Identify, I/O queues), reads blocks of each\n"
@@ -62,7 +62,9 @@ void print_usage(const char* argv0) {
         "                      trsvcid=4420 subnqn=nqn...\" (or the three options below)\n"
         "  --traddr ADDR       target address\n"
         "  --trsvcid PORT      target port (default 4420)\n"
-        "  --subnqn NQN        subsystem NQN\n"
+        "  --subnqn NQN        subsystem NQN (default: the first NVM subsystem the target's discovery\n"
+        "                      controller names, as nvme discover would list it)\n"
+        "  --discover          only list what the discovery controller offers\n"
         "  --hostnqn NQN       this host's NQN (default: one made from a fixed host id)\n"
         "port:\n"
         "  --port NAME         DPDK port (create it with --vdev after --), e.g. net_af_packet0\n"
@@ -198,6 +200,8 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
             o.timeout_s = static_cast<uint32_t>(v);
         } else if (!std::strcmp(arg, "--quiet")) {
             o.quiet = true;
+        } else if (!std::strcmp(arg, "--discover")) {
+            o.discover = true;
         } else if (!std::strcmp(arg, "--reconnect-delay")) {
             if (!w.number(arg, 1, 3600000, v, message)) return ParseOutcome::Error;
             o.reconnect_delay_ms = static_cast<uint32_t>(v);
@@ -218,10 +222,6 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
     }
     if (o.traddr.empty()) {
         message = "no target: give --traddr (or --trid)";
-        return ParseOutcome::Error;
-    }
-    if (o.subnqn.empty()) {
-        message = "no subsystem: give --subnqn (or subnqn= in --trid)";
         return ParseOutcome::Error;
     }
     if (!o.kernel_tcp && (o.port.empty() || o.local_ip.empty())) {

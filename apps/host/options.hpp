@@ -30,6 +30,7 @@ struct Options {
     uint32_t timeout_s = 120;
     std::vector<std::string> eal;
     bool quiet = false;
+    bool discover = false;          // list what the discovery controller offers, then stop
     // A target that corrupts data digests on purpose (nvmeddp-target --fault-bad-ddgst-every): reads
     // that fail their digest are expected (and at least one must), every other I/O must succeed.
     bool expect_digest_errors = false;

@@ -8,7 +8,8 @@
 # Environment: TARGET_ARGS (extra nvmeddp-target options, e.g. "--c2h-split 8192 --cpda 3"),
 #   TIMEOUT (seconds for the whole run, default 600), KERNEL_TCP=1 (the host uses the kernel's TCP on
 #   veth1 instead of DPDK: a baseline), CAPTURE=1 (tcpdump on the target's side; tshark's nvme-tcp
-#   dissector must decode it with no malformed PDU and find C2HData in it).
+#   dissector must decode it with no malformed PDU and find C2HData in it), DISCOVER=1 (no --subnqn:
+#   the host finds the subsystem through the target's discovery controller).
 set -euo pipefail
 target=${1:?usage: host_target.sh <nvmeddp-target> <nvmeddp-host> [host options]}
 host=${2:?usage: host_target.sh <nvmeddp-target> <nvmeddp-host> [host options]}
@@ -65,7 +66,8 @@ target_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/target.log" 2> /dev/null && break; sleep 0.05; done
 grep -q listening "$work/target.log" || { echo "host_target: the target did not start:"; cat "$work/target.log"; echo FAILED; exit 1; }
 
-host_args=(--traddr 192.0.2.1 --trsvcid 4420 --subnqn "$subnqn")
+host_args=(--traddr 192.0.2.1 --trsvcid 4420)
+[ "${DISCOVER:-0}" = 1 ] || host_args+=(--subnqn "$subnqn")
 if [ "${KERNEL_TCP:-0}" = 1 ]; then
   ip -n "$nh" addr add 192.0.2.2/24 dev veth1
   host_args+=(--kernel-tcp)
