@@ -112,10 +112,17 @@ struct nvmeddp_ctrlr_opts {
     uint32_t kato_ms;            /* keep alive timeout; 0: none */
     uint32_t timeout_ms;         /* nvmeddp_ctrlr_connect waits this long for the controller at most */
     uint32_t command_timeout_ms; /* a command not completed by then fails, with its queue */
+    /* Recovery once ready, as nvme-cli's reconnect_delay and ctrl_loss_tmo: after the controller is
+     * lost (disconnect, TermReq, timeout) reconnect every reconnect_delay_ms on new connections (the
+     * offload re-added) until ctrl_loss_tmo_ms has passed; both 0: none (the controller fails). */
+    uint32_t reconnect_delay_ms;
+    uint32_t ctrl_loss_tmo_ms;
+    uint8_t fail_io_on_loss;     /* 1: I/O outstanding at a loss fails; 0: it is sent again after the reconnect */
 };
 
 /* io_queues 1, queue_depth 32, max_iovs 16, no digests, flow control on, hpda 0, offload 1,
- * hostnqn NULL, kato_ms 5000, timeout_ms 10000, command_timeout_ms 30000. */
+ * hostnqn NULL, kato_ms 5000, timeout_ms 10000, command_timeout_ms 30000, no recovery
+ * (reconnect_delay_ms 0, ctrl_loss_tmo_ms 0), fail_io_on_loss 0. */
 void nvmeddp_ctrlr_opts_default(struct nvmeddp_ctrlr_opts *opts);
 
 /* trid: "trtype=tcp adrfam=ipv4 traddr=192.0.2.1 trsvcid=4420 subnqn=nqn..." (keys case-insensitive,

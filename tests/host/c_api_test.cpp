@@ -52,6 +52,7 @@ public:
         target_.reset();
     }
     uint16_t port() const { return target_ ? target_->port() : 0; }
+    const Target& target() const { return *target_; }
     std::string trid() const {
         return "trtype=tcp adrfam=ipv4 traddr=127.0.0.1 trsvcid=" + std::to_string(port()) + " subnqn=" + TargetConfig{}.subnqn;
     }
@@ -150,6 +151,36 @@ TEST(HostCApi, ConnectionCutInAReadFailsItAndLaterIoIsRefused) {
     nvmeddp_ctrlr_disconnect(c);
     EXPECT_LT(Clock::now() - t0, std::chrono::seconds(1));
     EXPECT_EQ(log.completions.size(), 2u);
+}
+
+// The same cut with recovery asked for: the controller reconnects (new connections, the bring-up
+// again) and the read that was cut is sent again and completes with the right bytes.
+TEST(HostCApi, ConnectionCutInAReadWithRecoveryReconnectsAndTheReadSucceeds) {
+    TargetConfig tc;
+    tc.faults.disconnect_after_data_bytes = 16384 + 1000;
+    RunningTarget target(tc);
+    Host h;
+    nvmeddp_ctrlr_opts o;
+    nvmeddp_ctrlr_opts_default(&o);
+    o.reconnect_delay_ms = 50;
+    o.ctrl_loss_tmo_ms = 2000;
+    nvmeddp_ctrlr* c = nullptr;
+    char err[256] = "";
+    ASSERT_EQ(nvmeddp_ctrlr_connect(h.host, target.trid().c_str(), &o, &c, err, sizeof err), NVMEDDP_HOST_OK) << err;
+    std::vector<uint8_t> buf(16384);
+    nvmeddp_iov iov{buf.data(), buf.size()};
+    Log log;
+    ASSERT_EQ(nvmeddp_ctrlr_read(c, 0, 0, 32, &iov, 1, Log::record, &log), NVMEDDP_HOST_OK);
+    ASSERT_TRUE(h.poll_until([&] { return log.completions.size() == 1; }));
+    std::fill(buf.begin(), buf.end(), uint8_t{0});
+    ASSERT_EQ(nvmeddp_ctrlr_read(c, 0, 32, 32, &iov, 1, Log::record, &log), NVMEDDP_HOST_OK);
+    ASSERT_TRUE(h.poll_until([&] { return log.completions.size() == 2; }));
+    EXPECT_EQ(log.completions[1].sct, 0) << "sent again after the reconnect: " << log.reasons[1];
+    EXPECT_EQ(log.completions[1].sc, 0);
+    EXPECT_EQ(nvmeddp_test_namespace_mismatch(buf.data(), buf.size(), 32 * 512), buf.size());
+    EXPECT_EQ(nvmeddp_ctrlr_failure(c), nullptr);
+    EXPECT_EQ(target.target().stats().controllers, 2u) << "a second controller: the reconnect";
+    nvmeddp_ctrlr_disconnect(c);
 }
 
 TEST(HostCApi, TargetGoneFailsTheControllerAndRefusesIo) {

@@ -317,6 +317,9 @@ void nvmeddp_ctrlr_opts_default(struct nvmeddp_ctrlr_opts* opts) {
     opts->kato_ms = 5000;
     opts->timeout_ms = 10000;
     opts->command_timeout_ms = 30000;
+    opts->reconnect_delay_ms = 0;
+    opts->ctrl_loss_tmo_ms = 0;
+    opts->fail_io_on_loss = 0;
 }
 
 int nvmeddp_ctrlr_connect(struct nvmeddp_host* h, const char* trid, const struct nvmeddp_ctrlr_opts* opts,
@@ -367,6 +370,9 @@ int nvmeddp_ctrlr_connect(struct nvmeddp_host* h, const char* trid, const struct
     // connection times out with E_TIMEOUT and that message.
     cc.connect_timeout_ms = o.timeout_ms + 1000;
     cc.command_timeout_ms = o.command_timeout_ms;
+    cc.reconnect_delay_ms = o.reconnect_delay_ms;
+    cc.ctrl_loss_tmo_ms = o.ctrl_loss_tmo_ms;
+    cc.requeue_io = o.fail_io_on_loss == 0;
     host::TransportFactory* factory = nullptr;
     if (h->stack) {
         const auto remote = nvmeddp::tcp::IpAddress::parse(id.traddr);
