@@ -179,6 +179,7 @@ private:
             }
             interest_.erase(id);
             connections_.erase(it);
+            AtomicStats::add(context_.stats.connections_closed);
         }
     }
 
