@@ -68,11 +68,14 @@ public:
         epoll_event events[kMaxEvents];
         const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
         for (int i = 0; i < n; ++i) {
-            if (events[i].data.u64 == kListenerId) {
+            // A copy: epoll_event is packed on x86-64, so its data.u64 is misaligned and find()'s
+            // const reference to it was undefined behaviour (UBSan: misaligned reference binding).
+            const uint64_t id = events[i].data.u64;
+            if (id == kListenerId) {
                 accept_all();
                 continue;
             }
-            auto it = connections_.find(events[i].data.u64);
+            auto it = connections_.find(id);
             if (it != connections_.end() && !it->second->closed()) service(*it->second, events[i].events);
         }
         enforce_timers();
