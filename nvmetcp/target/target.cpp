@@ -30,7 +30,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kListenerId = 0;  // epoll data of the listening socket; connections count from 1
 constexpr int kMaxEvents = 64;
-// A connection that sent a C2HTermReq closes once it went out, or after this if the host does not read.
+// A connection whose output ended (a C2HTermReq, or a fault) closes once it went out and the host
+// closed too, or after this if the host does not.
 constexpr auto kTermReqLinger = std::chrono::seconds(2);
 
 }  // namespace
@@ -139,7 +140,7 @@ private:
         const auto now = Clock::now();
         for (auto& [id, connection] : connections_) {
             if (!connection->closed() && connection->closing() && now - connection->closing_since() > kTermReqLinger) {
-                connection->close("the host did not read the C2HTermReq in time");
+                connection->close("the host did not close after the end of the output (C2HTermReq or fault) in time");
             }
         }
         if (now - last_keep_alive_check_ < std::chrono::milliseconds(100)) return;
