@@ -518,6 +518,37 @@ TEST_P(HostTargetFault, DisconnectInsideC2HDataFailsOutstandingReadsWithHostPath
     EXPECT_EQ(rig.ctrl().io_queue(0).stats().c2h_bytes, kFaultAfterBytes);
 }
 
+// The TermReq comes while the host is still sending a large write's H2CData, which the target no
+// longer reads: the TermReq (and every data byte before it) must still reach the host and be what
+// its queue reports. (A target that closed with the host's bytes unread made the kernel reset the
+// connection and drop its unsent output, TermReq included: the host saw only "connection closed".)
+TEST_P(HostTargetFault, C2HTermReqIsReportedWhileTheHostIsStillSending) {
+    TargetConfig tc = small_target_config();
+    tc.faults.term_after_data_bytes = kFaultAfterBytes;
+    Rig& rig = start(tc);
+    ASSERT_TRUE(rig.host.bring_up()) << rig.ctrl().failure();
+    // A 4 MiB write, then the reads, submitted together: the target's R2T goes out ahead of the
+    // reads' data, and the host's H2CData behind the reads' commands, so that the host is busy
+    // sending H2CData when the reads' data runs into the fault.
+    IoRecords writes;
+    writes.push_back(std::make_unique<IoRecord>(8ull << 20, 4u << 20));
+    IoRecord& w = *writes.back();
+    ASSERT_EQ(rig.ctrl().write(0, w.byte_address / 512, w.iov.len / 512, w.data(), &IoRecord::done, &w), SubmitResult::Ok);
+    IoRecords reads = submit_fault_reads(rig);
+    ASSERT_TRUE(rig.host.wait([&] { return rig.ctrl().state() == ControllerState::Failed; }));
+    ASSERT_TRUE(rig.host.wait([&] { return completed(reads) + completed(writes) == reads.size() + writes.size(); }));
+    size_t writes_failed = 0;
+    for (const auto& each : writes) writes_failed += each->completion.status == nvme::status::kHostPathError ? 1 : 0;
+    EXPECT_GT(writes_failed, 0u) << "no write was under way at the fault: the test tests nothing";
+    const std::string failure = rig.ctrl().io_queue(0).failure();
+    EXPECT_NE(failure.find("C2HTermReq"), std::string::npos) << failure;
+    EXPECT_EQ(rig.ctrl().io_queue(0).stats().term_reqs_received, 1u);
+    EXPECT_EQ(rig.ctrl().io_queue(0).stats().c2h_bytes, kFaultAfterBytes) << "every byte before the cut arrived";
+    for (int i = 0; i < kReadsBeforeFault; ++i) {
+        EXPECT_TRUE(reads[static_cast<size_t>(i)]->completion.status.ok()) << "read " << i;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Faults, HostTargetFault,
                          ::testing::Values(FaultPath{"Unsplit", 0, false, false},
                                            FaultPath{"Split8192Success", 8192, true, false},
