@@ -21,6 +21,9 @@ inline constexpr uint8_t kMdts = 10;
 inline constexpr uint32_t kMaxTransferBytes = (1u << kMdts) * 4096;
 // In-capsule data the admin queue takes (the Connect's 1024 bytes need it), as Linux nvmet's 8 KiB.
 inline constexpr uint32_t kAdminInCapsuleData = 8192;
+// Admin queue entries the target takes whatever CAP.MQES says (the discovery log's ASQSZ): the
+// depth Linux's and SPDK's hosts give their admin queue.
+inline constexpr uint16_t kAdminQueueSize = 32;
 inline constexpr uint8_t kAsyncEventLimit = 4;  // AERL + 1
 inline constexpr uint8_t kCapTimeout = 10;      // CAP.TO in 500 ms units
 

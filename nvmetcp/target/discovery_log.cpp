@@ -5,13 +5,13 @@
 #include <string>
 
 #include "nvmetcp/nvme_data.hpp"
+#include "nvmetcp/target/controller_model.hpp"
 
 namespace nvmeddp::nvmetcp::target {
 namespace {
 
 constexpr uint64_t kGenerationCounter = 1;  // the log never changes while the target runs
 constexpr uint16_t kPortId = 1;
-constexpr uint16_t kAdminQueueSize = 32;
 constexpr uint8_t kSecurityTypeNone = 0;
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The fabrics commands of a TargetConnection: Connect (which makes the connection a queue of a
 // controller) and Property Get/Set (the controller registers CAP, VS, CC, CSTS).
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -101,7 +102,12 @@ void TargetConnection::connect(const NvmeSqe& sqe, std::span<const uint8_t> caps
     if (!discovery && subnqn != config_.subnqn) return refuse(true, offsetof(ConnectData, subnqn));
     if (hostnqn.empty()) return refuse(true, offsetof(ConnectData, hostnqn));
     const uint16_t qid = command.qid.get(), sqsize = command.sqsize.get();
-    if (sqsize == 0 || sqsize > config_.max_queue_depth - 1) return refuse(false, offsetof(ConnectCommand, sqsize));
+    // On a fabric CAP.MQES bounds only the I/O queues (NVMe base spec, CAP.MQES); an admin queue of
+    // kAdminQueueSize entries is taken even from a target configured shallower, or no host that uses
+    // 32 (Linux, SPDK, ours) could connect to it at all.
+    const uint32_t max_entries = qid == 0 ? std::max<uint32_t>(kAdminQueueSize, config_.max_queue_depth)
+                                          : config_.max_queue_depth;
+    if (sqsize == 0 || sqsize > max_entries - 1) return refuse(false, offsetof(ConnectCommand, sqsize));
 
     Controller* c = nullptr;
     if (qid == 0) {

@@ -30,7 +30,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kListenerId = 0;  // epoll data of the listening socket; connections count from 1
 constexpr int kMaxEvents = 64;
-// A connection that sent a C2HTermReq closes once it went out, or after this if the host does not read.
+// A connection whose output ended (a C2HTermReq, or a fault) closes once it went out and the host
+// closed too, or after this if the host does not.
 constexpr auto kTermReqLinger = std::chrono::seconds(2);
 
 }  // namespace
@@ -68,11 +69,14 @@ public:
         epoll_event events[kMaxEvents];
         const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
         for (int i = 0; i < n; ++i) {
-            if (events[i].data.u64 == kListenerId) {
+            // A copy: epoll_event is packed on x86-64, so its data.u64 is misaligned and find()'s
+            // const reference to it was undefined behaviour (UBSan: misaligned reference binding).
+            const uint64_t id = events[i].data.u64;
+            if (id == kListenerId) {
                 accept_all();
                 continue;
             }
-            auto it = connections_.find(events[i].data.u64);
+            auto it = connections_.find(id);
             if (it != connections_.end() && !it->second->closed()) service(*it->second, events[i].events);
         }
         enforce_timers();
@@ -136,7 +140,7 @@ private:
         const auto now = Clock::now();
         for (auto& [id, connection] : connections_) {
             if (!connection->closed() && connection->closing() && now - connection->closing_since() > kTermReqLinger) {
-                connection->close("the host did not read the C2HTermReq in time");
+                connection->close("the host did not close after the end of the output (C2HTermReq or fault) in time");
             }
         }
         if (now - last_keep_alive_check_ < std::chrono::milliseconds(100)) return;
@@ -179,6 +183,7 @@ private:
             }
             interest_.erase(id);
             connections_.erase(it);
+            AtomicStats::add(context_.stats.connections_closed);
         }
     }
 

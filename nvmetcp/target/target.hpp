@@ -48,7 +48,9 @@ struct TargetConfig {
 };
 
 struct TargetStats {  // cumulative
-    uint64_t connections = 0, controllers = 0, commands = 0, reads = 0, writes = 0, flushes = 0, admin_commands = 0;
+    uint64_t connections = 0;
+    uint64_t connections_closed = 0;  // connections - connections_closed are open now
+    uint64_t controllers = 0, commands = 0, reads = 0, writes = 0, flushes = 0, admin_commands = 0;
     uint64_t bytes_read = 0, bytes_written = 0, c2h_pdus = 0, r2ts = 0, h2c_pdus = 0;
     uint64_t errors_sent = 0;      // C2HTermReqs sent
     uint64_t errors_received = 0;  // H2CTermReqs received

@@ -43,7 +43,8 @@ TargetConnection::~TargetConnection() {
 }
 
 bool TargetConnection::wants_read() const noexcept {
-    return !closed() && !stopping_ && !outbox_.stopping() && outbox_.backlog() < kMaxBacklog;
+    if (closed()) return false;
+    return draining_ || (!stopping_ && !outbox_.stopping() && outbox_.backlog() < kMaxBacklog);
 }
 
 void TargetConnection::close(const std::string& reason) {
@@ -57,13 +58,14 @@ void TargetConnection::close(const std::string& reason) {
 void TargetConnection::on_readable() {
     for (int i = 0; i < kReadsPerEvent && wants_read(); ++i) {
         const ssize_t n = ::recv(fd_, rx_buffer_.data(), rx_buffer_.size(), MSG_DONTWAIT);
+        if (n > 0 && draining_) continue;  // the output ended: what the host still sends is dropped
         if (n > 0) {
             receive({rx_buffer_.data(), static_cast<size_t>(n)});
             if (closed()) return;
             continue;
         }
         if (n == 0) {
-            close("the host closed the connection");
+            close(draining_ ? stop_reason() + ", then the host closed the connection" : "the host closed the connection");
             return;
         }
         if (errno == EINTR) continue;
@@ -83,7 +85,26 @@ void TargetConnection::send_output() {
         close(std::string("send failed: ") + std::strerror(error));
         return;
     }
-    if (outbox_.finished()) close(stop_reason_.empty() ? "fault injection stopped the output" : stop_reason_);
+    if (outbox_.finished() && !draining_) drain();
+}
+
+std::string TargetConnection::stop_reason() const {
+    return stop_reason_.empty() ? "fault injection stopped the output" : stop_reason_;
+}
+
+// The output ended (a TermReq or a fault), all of it handed to the kernel. A close() now, with bytes
+// from the host still unread (the host pipelines commands and H2CData, and reading stopped), would
+// make the kernel reset the connection and discard what it had not yet delivered, the TermReq with
+// it: the host would see "connection reset" instead of the reason. So: FIN after the output, read
+// and drop whatever the host still sends, and close once the host closes (bounded by kTermReqLinger
+// in Target, through closing()).
+void TargetConnection::drain() {
+    draining_ = true;
+    if (!stopping_) {
+        stopping_ = true;
+        stopping_since_ = std::chrono::steady_clock::now();
+    }
+    if (::shutdown(fd_, SHUT_WR) != 0) close(stop_reason() + " (shutdown: " + std::strerror(errno) + ")");
 }
 
 void TargetConnection::receive(std::span<const uint8_t> bytes) {

@@ -6,7 +6,7 @@
 // fabrics_commands.cpp (Connect, Property Get/Set), admin_commands.cpp and io_commands.cpp.
 //
 // A fatal protocol error from the host gets a C2HTermReq (FES, FEI, the offending header), and the
-// connection closes once it went out (or after a bound if the host does not read).
+// connection closes once it went out and the host closed too (or after a bound if the host does not).
 #pragma once
 
 #include <chrono>
@@ -59,6 +59,8 @@ private:
     void on_icreq();
     void fatal(const ParseError& error, std::span<const uint8_t> header);
     void send_output();
+    void drain();
+    std::string stop_reason() const;
     Verdict check_transfer(PduType type, uint16_t cccid, uint16_t tag, uint32_t offset, uint32_t length) override;
 
     // Command dispatch and completions (target_connection.cpp).
@@ -99,7 +101,8 @@ private:
     StreamParser parser_;
     Outbox outbox_;
     std::vector<uint8_t> rx_buffer_;
-    bool stopping_ = false;  // a TermReq is on its way: no more reading
+    bool stopping_ = false;  // a TermReq is on its way (or the output stopped): no more commands
+    bool draining_ = false;  // the output ended and FIN went out: reading only to drop, until EOF
     std::string stop_reason_;
     std::chrono::steady_clock::time_point stopping_since_{};
 

@@ -10,7 +10,7 @@
 namespace nvmeddp::nvmetcp::target {
 
 struct AtomicStats {
-    std::atomic<uint64_t> connections{0}, controllers{0}, commands{0}, reads{0}, writes{0}, flushes{0},
+    std::atomic<uint64_t> connections{0}, connections_closed{0}, controllers{0}, commands{0}, reads{0}, writes{0}, flushes{0},
         admin_commands{0};
     std::atomic<uint64_t> bytes_read{0}, bytes_written{0}, c2h_pdus{0}, r2ts{0}, h2c_pdus{0};
     std::atomic<uint64_t> errors_sent{0}, errors_received{0}, digest_errors{0}, faults_injected{0};
@@ -23,6 +23,7 @@ struct AtomicStats {
         auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
         TargetStats s;
         s.connections = get(connections);
+        s.connections_closed = get(connections_closed);
         s.controllers = get(controllers);
         s.commands = get(commands);
         s.reads = get(reads);
