@@ -110,6 +110,15 @@ int main(int argc, char** argv) {
         write(root / "tcp_connection", "ops_" + std::to_string(i), in);
         ++files;
     }
+    // Host queue: random settings and operations of growing length (the harness builds well-formed
+    // PDUs from the choices, see fuzz_host_queue.cpp).
+    std::mt19937_64 host_rng(4);
+    for (int i = 0; i < 12; ++i) {
+        std::vector<uint8_t> in(64 + 256 * static_cast<size_t>(i));
+        for (auto& b : in) b = static_cast<uint8_t>(host_rng());
+        write(root / "host_queue", "ops_" + std::to_string(i), in);
+        ++files;
+    }
     std::printf("wrote %d seed inputs under %s\n", files, root.c_str());
     return 0;
 }
