@@ -287,7 +287,12 @@ void Queue::poll(uint64_t now_ms) {
     now_ms_ = now_ms;
     if (offload_ != nullptr) offload_->poll();  // asynchronous teardowns complete their commands here
     if (!live()) return;
-    check_timeouts(now_ms);
+    // Deadlines are in milliseconds: one walk over the slots per millisecond is enough, however
+    // often the application polls.
+    if (now_ms != last_timeout_check_ms_) {
+        last_timeout_check_ms_ = now_ms;
+        check_timeouts(now_ms);
+    }
     if (live()) pump_sends();
 }
 

@@ -151,6 +151,7 @@ private:
     uint16_t cntlid_ = 0xFFFF;
     uint16_t connect_cid_ = 0xFFFF;
     uint64_t now_ms_ = 0;
+    uint64_t last_timeout_check_ms_ = UINT64_MAX;
     uint64_t ic_deadline_ms_ = 0;  // 0: not yet stamped by poll()
     uint32_t internal_outstanding_ = 0;
     QueueStats stats_{};
