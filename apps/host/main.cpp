@@ -109,9 +109,9 @@ void print_table(const std::vector<Row>& rows, bool dpdk) {
 std::string stack_config(const Options& o, nvmetcp::host::HostStackConfig& c) {
     if (!tcp::IpAddress::parse(o.local_ip)) return "--local-ip " + o.local_ip + " is not an IPv4 or IPv6 address";
     if (!o.mac.empty() && !tcp::MacAddress::parse(o.mac)) return "--mac " + o.mac + " is not a MAC address";
-    if (!o.faults_rx.empty()) {
+    for (const auto& [name, spec] : {std::pair{"--faults-rx", &o.faults_rx}, std::pair{"--faults-tx", &o.faults_tx}}) {
         std::string err;
-        if (!pmd::parse_fault_rates(o.faults_rx, &err)) return "--faults-rx: " + err;
+        if (!spec->empty() && !pmd::parse_fault_rates(*spec, &err)) return std::string(name) + ": " + err;
     }
     c.port = o.port;
     c.local_ip = o.local_ip;
@@ -121,6 +121,7 @@ std::string stack_config(const Options& o, nvmetcp::host::HostStackConfig& c) {
     c.no_port_hint = "create it with --vdev after --";
     c.offload = o.offload != host_app::OffloadMode::Off;
     c.faults_rx = o.faults_rx;
+    c.faults_tx = o.faults_tx;
     c.seed = o.seed;
     c.log = [&o](const std::string& line) {
         if (!o.quiet) std::printf("offload: %s\n", line.c_str());

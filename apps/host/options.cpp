@@ -72,6 +72,7 @@ void print_usage(const char* argv0) {
         "  --mac MAC           this host's MAC address (default: the port's)\n"
         "  --kernel-tcp        use the kernel's TCP instead (no DPDK, no offload): a baseline\n"
         "  --faults-rx SPEC    fault shim on the port's receive path, e.g. drop=0.01,reorder=0.01\n"
+        "  --faults-tx SPEC    the same on what the host sends (commands, H2CData, ACKs)\n"
         "I/O:\n"
         "  --io-queues N       I/O queues, 1..8 (default 1)\n"
         "  --queue-depth N     commands outstanding per queue, 1..128 (default 32)\n"
@@ -153,6 +154,8 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
             o.kernel_tcp = true;
         } else if (!std::strcmp(arg, "--faults-rx")) {
             if (!text(o.faults_rx)) return ParseOutcome::Error;
+        } else if (!std::strcmp(arg, "--faults-tx")) {
+            if (!text(o.faults_tx)) return ParseOutcome::Error;
         } else if (!std::strcmp(arg, "--io-queues")) {
             if (!w.number(arg, 1, 8, v, message)) return ParseOutcome::Error;
             o.io_queues = static_cast<uint16_t>(v);

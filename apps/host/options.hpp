@@ -26,6 +26,7 @@ struct Options {
     uint8_t hpda = 0;
     OffloadMode offload = OffloadMode::Both;
     std::string faults_rx;          // fault shim on the port's rx (pmd::parse_fault_rates syntax)
+    std::string faults_tx;          // ... and on its tx
     uint64_t seed = 1;
     uint32_t timeout_s = 120;
     std::vector<std::string> eal;

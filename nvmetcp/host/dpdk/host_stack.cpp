@@ -51,10 +51,14 @@ std::string HostStack::bring_up() {
         if (!mac) return "'" + c.mac + "' is not a MAC address";
     }
     std::string err;
-    std::optional<pmd::FaultRates> rx_faults;
+    std::optional<pmd::FaultRates> rx_faults, tx_faults;
     if (!c.faults_rx.empty()) {
         rx_faults = pmd::parse_fault_rates(c.faults_rx, &err);
         if (!rx_faults) return "rx fault rates: " + err;
+    }
+    if (!c.faults_tx.empty()) {
+        tx_faults = pmd::parse_fault_rates(c.faults_tx, &err);
+        if (!tx_faults) return "tx fault rates: " + err;
     }
 
     pmd::EalOptions eo;
@@ -74,9 +78,10 @@ std::string HostStack::bring_up() {
     port_configured_ = true;  // from here on the destructor stops and closes the port
     if (std::string e = pmd::configure_port(ps); !e.empty()) return "port " + c.port + ": " + e;
     // Before the offload: the shim's rx callback then runs first, as faults on the wire before the NIC.
-    if (rx_faults) {
+    if (rx_faults || tx_faults) {
         pmd::FaultShimOptions fo;
-        fo.rx = *rx_faults;
+        if (rx_faults) fo.rx = *rx_faults;
+        if (tx_faults) fo.tx = *tx_faults;
         fo.seed = c.seed;
         fo.pool = pool_;
         shim_ = pmd::FaultShim::attach(port_, 1, 1, fo, &err);

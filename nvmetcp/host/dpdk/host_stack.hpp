@@ -38,6 +38,7 @@ struct HostStackConfig {
     std::string lcores = "0";
     bool offload = true;                // attach the software offload device to the port
     std::string faults_rx;              // fault shim on rx (pmd::parse_fault_rates syntax); empty: none
+    std::string faults_tx;              // ... and on tx (what the host sends: commands, H2CData, ACKs)
     uint64_t seed = 1;                  // of the fault shim
     std::function<void(const std::string&)> log;  // the offload device's messages; empty: stderr
 };
