@@ -1,0 +1,68 @@
+#include "report.hpp"
+
+#include <cstdio>
+
+namespace nvmeddp::host_app {
+
+void add(nvmetcp::host::QueueStats& sum, const nvmetcp::host::QueueStats& s, int sign) {
+    auto f = [&](uint64_t& a, uint64_t b) { a = sign > 0 ? a + b : a - b; };
+    f(sum.commands, s.commands);
+    f(sum.completions, s.completions);
+    f(sum.errors, s.errors);
+    f(sum.c2h_pdus, s.c2h_pdus);
+    f(sum.c2h_bytes, s.c2h_bytes);
+    f(sum.bytes_copied, s.bytes_copied);
+    f(sum.bytes_placed, s.bytes_placed);
+    f(sum.digests_computed, s.digests_computed);
+    f(sum.digests_offloaded, s.digests_offloaded);
+    f(sum.digest_errors, s.digest_errors);
+}
+
+nvmetcp::host::QueueStats queue_totals(nvmetcp::host::Controller& c) {
+    nvmetcp::host::QueueStats sum{};
+    for (uint16_t i = 0; i < c.io_queue_count(); ++i) add(sum, c.io_queue(i).stats(), 1);
+    return sum;
+}
+
+ddp::Stats stats_delta(const ddp::Stats& after, const ddp::Stats& before) {
+    ddp::Stats d{};
+    const auto* a = reinterpret_cast<const uint64_t*>(&after);
+    const auto* b = reinterpret_cast<const uint64_t*>(&before);
+    auto* o = reinterpret_cast<uint64_t*>(&d);
+    for (size_t i = 0; i < sizeof(ddp::Stats) / sizeof(uint64_t); ++i) o[i] = a[i] - b[i];
+    return d;
+}
+
+std::string size_text(uint32_t bytes) {
+    if (bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+    if (bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
+    return std::to_string(bytes) + " B";
+}
+
+void print_table(const std::vector<Row>& rows, bool dpdk) {
+    std::printf("\n%-8s %-7s %9s %8s %12s %8s %9s %9s %8s %7s\n", "size", "offload", "IOPS", "Gbit/s",
+                dpdk ? "busy ms/GiB" : "", "copied", "placed", "dgst sw", "dgst dev", "resync");
+    for (const Row& r : rows) {
+        const double gib = r.result.bytes / double(1ull << 30);
+        const double data = r.queues.bytes_copied + r.queues.bytes_placed;
+        const uint64_t digests = r.queues.digests_computed + r.queues.digests_offloaded;
+        char busy[32] = "";
+        if (dpdk && gib > 0) std::snprintf(busy, sizeof busy, "%.1f", r.busy_seconds * 1e3 / gib);
+        std::printf("%-8s %-7s %9.0f %8.2f %12s %7.1f%% %8.1f%% %8.1f%% %8.1f%% %7llu\n", size_text(r.size).c_str(),
+                    r.offload ? "on" : "off", r.result.seconds > 0 ? r.result.ios_ok / r.result.seconds : 0.0,
+                    r.result.seconds > 0 ? r.result.bytes * 8 / r.result.seconds / 1e9 : 0.0, busy,
+                    data > 0 ? 100.0 * r.queues.bytes_copied / data : 0.0,
+                    data > 0 ? 100.0 * r.queues.bytes_placed / data : 0.0,
+                    digests > 0 ? 100.0 * r.queues.digests_computed / digests : 0.0,
+                    digests > 0 ? 100.0 * r.queues.digests_offloaded / digests : 0.0,
+                    static_cast<unsigned long long>(r.device.resync));
+    }
+    std::printf("copied / placed: read data the host copied / found in its buffer already (placed by the device)\n"
+                "dgst sw / dgst dev: data digests the host computed / took from the device's verdict\n");
+    if (dpdk)
+        std::printf("busy ms/GiB: host lcore time in poll rounds that received frames, per GiB read (idle polling\n"
+                    "excluded); with the offload on it includes our software device, which runs in the same\n"
+                    "lcore's receive path (a NIC with the offload would take that work off the host)\n");
+}
+
+}  // namespace nvmeddp::host_app

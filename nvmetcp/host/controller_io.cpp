@@ -1,0 +1,134 @@
+// Controller I/O: every application command goes through one of the controller's slots, so that it
+// can wait across a reconnect (parked, then sent again in order) instead of failing with the
+// connection; see controller.hpp. No allocation: the slots and the parked list are sized at
+// construction.
+#include "nvmetcp/host/controller.hpp"
+
+namespace nvmeddp::nvmetcp::host {
+
+SubmitResult Controller::submit_io(uint16_t index, const IoRequest& request) {
+    const bool waits = recovering() && config_.requeue_io;
+    if ((state_ != ControllerState::Ready && !waits) || shutting_down()) return SubmitResult::NotReady;
+    if (index >= (state_ == ControllerState::Ready ? io_.size() : size_t{config_.io_queues})) return SubmitResult::Failed;
+    if (request.done == nullptr) return SubmitResult::Failed;
+    if (free_slots_.empty()) return SubmitResult::QueueFull;
+    const uint32_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    IoSlot& s = io_slots_[slot];
+    s.request = request;
+    s.index = index;
+    s.in_use = true;
+    if (waits || parked_head_ < parked_.size()) {  // behind what already waits, in order
+        parked_.push_back(slot);
+        return SubmitResult::Ok;
+    }
+    const SubmitResult result = send_slot(slot);
+    if (result != SubmitResult::Ok) release_slot(slot);
+    return result;
+}
+
+SubmitResult Controller::send_slot(uint32_t slot) {
+    IoSlot& s = io_slots_[slot];
+    IoRequest request = s.request;
+    request.done = &Controller::on_io_done;
+    request.ctx = &s;
+    // After a reconnect the controller may grant fewer queues than before.
+    return io_[s.index % io_.size()].queue->submit(request);
+}
+
+void Controller::on_io_done(void* ctx, const Completion& completion) {
+    IoSlot& s = *static_cast<IoSlot*>(ctx);
+    Controller& self = *s.owner;
+    const uint32_t slot = static_cast<uint32_t>(&s - self.io_slots_.data());
+    // The transport lost it: with recovery configured it waits for the reconnect, unless the
+    // controller is going away anyway.
+    const bool recoverable = self.config_.reconnect_delay_ms != 0 || self.config_.ctrl_loss_tmo_ms != 0;
+    if (completion.status == nvme::status::kHostPathError && recoverable && self.config_.requeue_io &&
+        self.state_ != ControllerState::Failed && self.step_ != Step::Done && !self.shutting_down()) {
+        self.parked_.push_back(slot);
+        return;
+    }
+    const CompletionFn done = s.request.done;
+    void* const done_ctx = s.request.ctx;
+    self.release_slot(slot);
+    done(done_ctx, completion);
+}
+
+void Controller::resubmit_parked() {
+    while (parked_head_ < parked_.size() && state_ == ControllerState::Ready) {
+        const uint32_t slot = parked_[parked_head_];
+        const SubmitResult result = send_slot(slot);
+        if (result == SubmitResult::QueueFull) break;  // the rest when commands complete
+        ++parked_head_;
+        if (result != SubmitResult::Ok) {
+            IoSlot& s = io_slots_[slot];
+            const Completion c{0, nvme::status::kHostPathError, 0, 0, "could not be sent again after the reconnect", 0};
+            const CompletionFn done = s.request.done;
+            void* const done_ctx = s.request.ctx;
+            release_slot(slot);
+            done(done_ctx, c);
+        }
+    }
+    if (parked_head_ == parked_.size()) {
+        parked_.clear();
+        parked_head_ = 0;
+    }
+}
+
+void Controller::fail_parked(const char* why) {
+    while (parked_head_ < parked_.size()) {
+        const uint32_t slot = parked_[parked_head_++];
+        IoSlot& s = io_slots_[slot];
+        const Completion c{0, nvme::status::kHostPathError, 0, 0, why, 0};
+        const CompletionFn done = s.request.done;
+        void* const done_ctx = s.request.ctx;
+        release_slot(slot);
+        done(done_ctx, c);
+    }
+    parked_.clear();
+    parked_head_ = 0;
+}
+
+void Controller::release_slot(uint32_t slot) noexcept {
+    io_slots_[slot].in_use = false;
+    free_slots_.push_back(slot);
+}
+
+SubmitResult Controller::read(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data,
+                              CompletionFn done, void* ctx) {
+    if (nlb == 0 || nlb > 65536) return SubmitResult::Failed;
+    const uint64_t len = uint64_t{nlb} * block_size_;
+    if (len > UINT32_MAX) return SubmitResult::TooLarge;
+    IoRequest request;
+    request.sqe = nvme::make_read(0, nsid_, slba, nlb, static_cast<uint32_t>(len));
+    request.data = data;
+    request.data_len = static_cast<uint32_t>(len);
+    request.done = done;
+    request.ctx = ctx;
+    return submit_io(index, request);
+}
+
+SubmitResult Controller::write(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data,
+                               CompletionFn done, void* ctx) {
+    if (nlb == 0 || nlb > 65536) return SubmitResult::Failed;
+    const uint64_t len = uint64_t{nlb} * block_size_;
+    if (len > UINT32_MAX) return SubmitResult::TooLarge;
+    IoRequest request;
+    request.sqe = nvme::make_write(0, nsid_, slba, nlb, static_cast<uint32_t>(len), false);  // the queue picks the SGL
+    request.data = data;
+    request.data_len = static_cast<uint32_t>(len);
+    request.to_controller = true;
+    request.done = done;
+    request.ctx = ctx;
+    return submit_io(index, request);
+}
+
+SubmitResult Controller::flush(uint16_t index, CompletionFn done, void* ctx) {
+    IoRequest request;
+    request.sqe = nvme::make_flush(0, nsid_);
+    request.done = done;
+    request.ctx = ctx;
+    return submit_io(index, request);
+}
+
+}  // namespace nvmeddp::nvmetcp::host
