@@ -205,6 +205,13 @@ static const char *ddir_name(enum fio_ddir ddir) {
     return ddir == DDIR_READ ? "read" : ddir == DDIR_WRITE ? "write" : ddir == DDIR_SYNC ? "flush" : "I/O";
 }
 
+/* The device's counters when the job starts, for the resyncs of its report. The device is shared
+ * by every job of the process: jobs that run at the same time see each other's. Caller holds host_lock. */
+static void snapshot_device(struct job *job) {
+    struct nvmeddp_device *dev = host ? nvmeddp_host_device(host) : NULL;
+    job->have_device_before = dev && nvmeddp_get_device_stats(dev, &job->device_before) == 0;
+}
+
 /* Connects the controller of one fio file and sets its size from the namespace. Caller holds host_lock. */
 static int connect_file(struct thread_data *td, struct job *job, const struct engine_options *o, struct fio_file *f) {
     char trid[1024], err[512];
@@ -289,9 +296,8 @@ static int engine_setup(struct thread_data *td) {
             if (i >= nfiles || (rc = connect_file(td, job, o, f)) != 0)
                 break;
         }
-        struct nvmeddp_device *dev = nvmeddp_host_device(host);
-        if (rc == 0 && dev && nvmeddp_get_device_stats((nvmeddp_device *)dev, &job->device_before) == 0)
-            job->have_device_before = 1;
+        if (rc == 0)
+            snapshot_device(job);
     }
     pthread_mutex_unlock(&host_lock);
     if (rc != 0)
@@ -304,6 +310,11 @@ static int engine_init(struct thread_data *td) {
     struct job *job = job_of(td);
     if (!job)
         return 1;
+    /* setup() ran for every job before the first one started (create_serialize): count from here. */
+    pthread_mutex_lock(&host_lock);
+    if (job->holds_host)
+        snapshot_device(job);
+    pthread_mutex_unlock(&host_lock);
     /* Entries handed to fio stay until its next getevents(); meanwhile fio may queue those io_us
      * again and they may complete (polled by commit()): up to iodepth of each. */
     job->done_capacity = 2 * td->o.iodepth + 2;
@@ -492,7 +503,7 @@ static void report_offload(struct thread_data *td, struct job *job) {
     uint64_t resyncs = 0, resync_requests = 0;
     struct nvmeddp_device *dev = host ? nvmeddp_host_device(host) : NULL;
     struct nvmeddp_stats now;
-    if (dev && job->have_device_before && nvmeddp_get_device_stats((nvmeddp_device *)dev, &now) == 0) {
+    if (dev && job->have_device_before && nvmeddp_get_device_stats(dev, &now) == 0) {
         resyncs = now.resync_confirmations - job->device_before.resync_confirmations;
         resync_requests = now.resync_requests - job->device_before.resync_requests;
     }
