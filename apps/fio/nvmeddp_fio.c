@@ -17,10 +17,11 @@
  * - thread=1 is required: fio's default (a process per job, forked after setup() has brought the
  *   EAL up in the parent) cannot share the host.
  * - queue() submits at once; getevents() polls the host until `min` completions arrived (bounded:
- *   the host fails a command after its command timeout, and getevents gives up after twice that).
+ *   the host fails a command after its 30 s command timeout; getevents gives up after 70 s).
  * - At cleanup() one line per job says what the offload did: read bytes placed by the device vs
  *   copied by the host, data digests taken from the device vs computed, and the device's resyncs.
- * Engine options: fio --enghelp=external:/path/libnvmeddp_fio.so lists them (the table below). */
+ * Engine options: fio --enghelp=/path/libnvmeddp_fio.so lists them (the table below; the path,
+ * without "external:"). */
 #include "config-host.h"
 #include "fio.h"
 #include "optgroup.h"
