@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev    # the sanitizer build and libFuzzer (scripts/sanitize.sh)
   iproute2 ethtool            # network namespaces and veth pairs for the kernel-peer tests
   tcpdump tshark              # captures of those tests and frames tcp/ builds, decoded independently
+  fio                         # the storage benchmark our ioengine (apps/fio) plugs into
 )
 
 missing=()
@@ -29,3 +30,7 @@ fi
 
 # The driver-SDK headers of the installed DPDK (for our vdev PMD), from Debian's source package.
 "$(dirname "$0")/fetch-dpdk-sdk.sh"
+
+# fio and the headers of exactly its version (Debian's fio ships none), for our fio ioengine
+# (apps/fio), from Debian's source package.
+"$(dirname "$0")/fetch-fio-source.sh" > /dev/null
