@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds what tests/interop/linux_target.sh boots: the Debian kernel (as an ELF vmlinux, for qemu's
 # fast PVH boot) and an initramfs whose /init (guest_init.sh) serves the Linux kernel's nvmet-tcp
-# target with a RAM namespace holding our pattern. Everything fetched stays in <outdir> (the build
-# tree); nothing is installed into /boot and nothing fetched is committed.
+# target with a RAM namespace holding our pattern. The kernel package is downloaded (apt-get download,
+# never installed into /boot) and unpacked into INTEROP_CACHE (default <outdir>/cache, in the build
+# tree; point several build trees at one directory to download once); the image goes to <outdir>.
 #
 # usage: build_initramfs.sh <outdir>
 # Produces <outdir>/vmlinux, <outdir>/initramfs.cpio.gz and <outdir>/kernel-version. Cached: a second
-# run with the same kernel package and the same inputs does nothing. Safe to run concurrently (a lock).
+# run with the same kernel package and the same inputs does nothing. Safe to run concurrently (one
+# lock on the cache).
 # Installs with apt-get what it needs and is missing: qemu-system-x86, busybox-static, kmod (depmod),
 # cpio, xz-utils, g++ (the static pattern_fill), iproute2 (ip and tc for the guest).
 set -euo pipefail
@@ -18,9 +20,11 @@ out=$(cd "$out" && pwd)
 say() { echo "build_initramfs: $*"; }
 die() { echo "build_initramfs: $* FAILED"; exit 1; }
 
+cache=${INTEROP_CACHE:-$out/cache}
+mkdir -p "$cache"
 # One builder at a time; the others wait (bounded) and then find the result cached.
-exec 9> "$out/.lock"
-flock -w 600 9 || die "waited 600 s for another build holding $out/.lock:"
+exec 9> "$cache/.lock"
+flock -w 600 9 || die "waited 600 s for another build holding $cache/.lock:"
 
 need_pkgs=(qemu-system-x86 busybox-static kmod cpio xz-utils g++ iproute2)
 missing=()
@@ -54,8 +58,6 @@ if [ -f "$out/vmlinux" ] && [ -f "$out/initramfs.cpio.gz" ] && [ "$(cat "$out/ke
 fi
 rm -f "$out/key"
 
-cache="$out/cache"
-mkdir -p "$cache"
 unpacked="$cache/$kpkg"
 if [ ! -f "$unpacked/.done" ]; then
   rm -rf "$unpacked" "$cache"/linux-image-*.deb

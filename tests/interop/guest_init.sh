@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the qemu guest that serves the Linux kernel's nvmet-tcp target to our host
 # (tests/interop/linux_target.sh boots it; build_initramfs.sh packs it). It loads the modules the
 # build listed, brings eth0 up as 192.0.2.1/24, fills a RAM disk with the namespace pattern, exports it
@@ -21,6 +22,7 @@ fail() {
 }
 
 ns_mib=64
+# shellcheck disable=SC2013  # the command line is words
 for word in $(cat /proc/cmdline); do
   case "$word" in
     nvmeddp.ns_mib=*) ns_mib=${word#nvmeddp.ns_mib=} ;;
@@ -70,5 +72,8 @@ echo 192.0.2.1 > "$cfg/ports/1/addr_traddr" || fail "addr_traddr"
 echo 4420 > "$cfg/ports/1/addr_trsvcid" || fail "addr_trsvcid"
 ln -s "$subsys" "$cfg/ports/1/subsystems/$nqn" || fail "link $nqn to port 1"
 
+# From here on nvmet's own messages (controllers created, errors it saw) reach the console: the
+# harness prints them after the run. The boot stayed at loglevel 4 (serial output is slow under TCG).
+dmesg -n 7
 echo "NVMEDDP-GUEST READY: $nqn on tcp 192.0.2.1:4420, namespace 1 = /dev/ram0 ($ns_mib MiB of the pattern), kernel $kver"
 while :; do sleep 3600; done

@@ -73,7 +73,7 @@ ip netns exec "$ns" timeout $((boot_timeout_s + timeout_s + 60)) qemu-system-x86
   -kernel "$interop_dir/vmlinux" -initrd "$interop_dir/initramfs.cpio.gz" \
   -append "console=ttyS0 panic=-1 mitigations=off loglevel=4 nvmeddp.ns_mib=$ns_mib" \
   -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vnet_hdr=off" \
-  -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 "${capture[@]}" \
+  -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile= "${capture[@]}" \
   < /dev/null > "$work/guest.log" 2>&1 &
 qemu_pid=$!
 start=$(date +%s)
@@ -94,7 +94,7 @@ echo "linux_target: $(grep -o "NVMEDDP-GUEST READY.*" "$work/guest.log" | tr -d 
 
 
 host_args=(--port net_af_packet0 --local-ip 192.0.2.2 --traddr 192.0.2.1 --trsvcid 4420 --subnqn "$subnqn")
-eal=(--vdev=net_af_packet0,iface=$tap)
+eal=("--vdev=net_af_packet0,iface=$tap")
 set +e
 if printf '%s\n' "$@" | grep -qx -- '--'; then
   timeout "$timeout_s" ip netns exec "$ns" "$host" "${host_args[@]}" "$@" "${eal[@]}"
