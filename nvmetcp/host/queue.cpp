@@ -92,7 +92,18 @@ void Queue::on_transport_writable() {
 
 void Queue::on_transport_closed(const char* why) {
     if (!live()) return;
-    fail("connection closed: %s", why != nullptr ? why : "no reason given");
+    const char* reason = why != nullptr ? why : "no reason given";
+    if (state_ == QueueState::IcSent) {
+        // A controller that will not take the ICReq may close without an ICResp or a C2HTermReq:
+        // Linux's nvmet-tcp (6.1) does so for any HPDA but 0 (it only logs "unsupported hpda").
+        // Name the parameters asked, so the failure points at them rather than at the network.
+        fail("connection closed before the ICResp: the controller refused the ICReq (asked HPDA %u, "
+             "header digest %s, data digest %s; Linux nvmet-tcp takes HPDA 0 only): %s",
+             static_cast<unsigned>(config_.hpda), config_.header_digest ? "on" : "off",
+             config_.data_digest ? "on" : "off", reason);
+        return;
+    }
+    fail("connection closed: %s", reason);
 }
 
 void Queue::close(const char* why) {

@@ -482,6 +482,22 @@ TEST(Queue, IcRespGrantingADigestNotAskedIsFatal) {
     h.expect_term_req(Fes::InvalidHeaderField, offsetof(ICRespPdu, dgst), kHlenIc);
 }
 
+// Linux nvmet-tcp closes the connection without an ICResp or a TermReq when it refuses the ICReq
+// (HPDA != 0, found by tests/interop): the failure says it happened in the IC exchange and what was asked.
+TEST(Queue, ClosedBeforeTheICRespSaysTheICReqWasRefused) {
+    QueueConfig c = io_config();
+    c.hpda = 2;
+    Harness h(c);
+    h.queue->on_transport_connected();
+    h.one_sent(PduType::ICReq);
+    h.queue->on_transport_closed("the controller closed the connection");
+    EXPECT_EQ(h.queue->state(), QueueState::Failed);
+    const std::string failure = h.queue->failure();
+    EXPECT_NE(failure.find("before the ICResp"), std::string::npos) << failure;
+    EXPECT_NE(failure.find("HPDA 2"), std::string::npos) << failure;
+    EXPECT_NE(failure.find("the controller closed the connection"), std::string::npos) << failure;
+}
+
 TEST(Queue, TransportClosedFailsOutstandingWithHostPathError) {
     Harness h(io_config());
     h.bring_up();

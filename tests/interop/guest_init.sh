@@ -1,0 +1,79 @@
+#!/bin/busybox sh
+# shellcheck shell=dash
+# /init of the qemu guest that serves the Linux kernel's nvmet-tcp target to our host
+# (tests/interop/linux_target.sh boots it; build_initramfs.sh packs it). It loads the modules the
+# build listed, brings eth0 up as 192.0.2.1/24, fills a RAM disk with the namespace pattern, exports it
+# as namespace 1 of nqn.2026-12.io.nvmeddp:linux on tcp/ipv4 192.0.2.1:4420 through nvmet's configfs,
+# and prints one line the harness waits for: "NVMEDDP-GUEST READY" or "NVMEDDP-GUEST FAILED: <why>".
+#
+# Kernel command line options (all optional): nvmeddp.ns_mib=<RAM disk MiB, default 64>.
+/bin/busybox mkdir -p /proc /sys /dev /tmp /bin /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2> /dev/null
+# The kernel opened /dev/console from the initramfs; take the devtmpfs one in case that was missing.
+exec < /dev/console > /dev/console 2>&1
+
+fail() {
+  echo "NVMEDDP-GUEST FAILED: $*"
+  # PID 1 must not exit (the kernel would panic and hide the reason): wait for the harness to stop us.
+  while :; do sleep 3600; done
+}
+
+ns_mib=64
+# shellcheck disable=SC2013  # the command line is words
+for word in $(cat /proc/cmdline); do
+  case "$word" in
+    nvmeddp.ns_mib=*) ns_mib=${word#nvmeddp.ns_mib=} ;;
+  esac
+done
+
+kver=$(uname -r)
+# The build resolved the dependency order (modules.load, one path under /lib/modules/<ver> per line).
+while read -r module; do
+  [ -n "$module" ] || continue
+  args=
+  case "$module" in
+    */brd.ko) args="rd_nr=1 rd_size=$((ns_mib * 1024)) max_part=0" ;;
+  esac
+  # shellcheck disable=SC2086  # args is a list of module parameters
+  insmod "/lib/modules/$kver/$module" $args 2> /tmp/insmod.err ||
+    grep -q "File exists" /tmp/insmod.err || fail "insmod $module: $(cat /tmp/insmod.err)"
+done < /etc/nvmeddp/modules.load
+
+mount -t configfs configfs /sys/kernel/config || fail "mount configfs"
+# iproute2's ip (packed with its libraries) when the build found one: busybox's ip cannot cap GSO.
+# busybox --install put its own ip earlier in PATH, hence the full path.
+IP=ip
+[ -x /usr/sbin/ip ] && /usr/sbin/ip -V > /dev/null 2>&1 && IP=/usr/sbin/ip
+$IP link set lo up
+# One segment per skb keeps what the guest's qdiscs see (netem, later) equal to what goes on the wire.
+$IP link set eth0 gso_max_segs 1 2> /dev/null || echo "nvmeddp-guest: gso_max_segs not set ($IP)"
+$IP addr add 192.0.2.1/24 dev eth0 || fail "ip addr on eth0"
+$IP link set eth0 up || fail "eth0 up"
+
+for _ in $(seq 50); do [ -b /dev/ram0 ] && break; sleep 0.1; done
+[ -b /dev/ram0 ] || fail "/dev/ram0 missing after loading brd"
+/usr/bin/pattern_fill /dev/ram0 $((ns_mib * 1024 * 1024)) || fail "pattern_fill /dev/ram0"
+
+nqn=nqn.2026-12.io.nvmeddp:linux
+cfg=/sys/kernel/config/nvmet
+subsys=$cfg/subsystems/$nqn
+mkdir "$subsys" || fail "mkdir $subsys"
+echo 1 > "$subsys/attr_allow_any_host" || fail "attr_allow_any_host"
+mkdir "$subsys/namespaces/1" || fail "mkdir namespace 1"
+echo -n /dev/ram0 > "$subsys/namespaces/1/device_path" || fail "device_path"
+echo 1 > "$subsys/namespaces/1/enable" || fail "enable namespace 1"
+mkdir "$cfg/ports/1" || fail "mkdir port 1"
+echo tcp > "$cfg/ports/1/addr_trtype" || fail "addr_trtype"
+echo ipv4 > "$cfg/ports/1/addr_adrfam" || fail "addr_adrfam"
+echo 192.0.2.1 > "$cfg/ports/1/addr_traddr" || fail "addr_traddr"
+echo 4420 > "$cfg/ports/1/addr_trsvcid" || fail "addr_trsvcid"
+ln -s "$subsys" "$cfg/ports/1/subsystems/$nqn" || fail "link $nqn to port 1"
+
+# From here on nvmet's own messages (controllers created, errors it saw) reach the console: the
+# harness prints them after the run. The boot stayed at loglevel 4 (serial output is slow under TCG).
+dmesg -n 7
+echo "NVMEDDP-GUEST READY: $nqn on tcp 192.0.2.1:4420, namespace 1 = /dev/ram0 ($ns_mib MiB of the pattern), kernel $kver"
+while :; do sleep 3600; done

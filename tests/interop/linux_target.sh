@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Our NVMe/TCP host (nvmeddp-host: DPDK, net_af_packet, the offload) against the Linux kernel's own
+# nvmet-tcp target, a target nobody here wrote: a qemu guest (TCG; the Debian kernel, an initramfs from
+# build_initramfs.sh) serves nqn.2026-12.io.nvmeddp:linux with a RAM namespace holding our pattern, on
+# 192.0.2.1:4420 behind a tap device in a network namespace this script creates and always removes.
+# The host runs in the same namespace on the tap (192.0.2.2) and checks every byte it reads.
+#
+# usage: linux_target.sh <nvmeddp-host> [nvmeddp-host options...] [-- EAL arguments]
+# Environment: TIMEOUT (seconds for the host's run, default 300), BOOT_TIMEOUT (seconds for the guest to
+#   be ready, default 90), INTEROP_DIR (where the kernel and initramfs are built and cached; default
+#   <nvmeddp-host's build tree>/interop), NS_MIB (RAM namespace size, default 64), CAPTURE=1 (qemu
+#   records the guest's traffic; tshark's nvme-tcp dissector must decode it with no malformed PDU and
+#   find C2HData; it prints the PDU counts by type and the C2HData that carry SUCCESS),
+#   CAPTURE_FILE (keep that capture there).
+# Prints "linux_target: PASSED" or "linux_target: FAILED" (with the reason) last.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+host=${1:?usage: linux_target.sh <nvmeddp-host> [host options] [-- EAL arguments]}
+shift
+host=$(cd "$(dirname "$host")" && pwd)/$(basename "$host")
+timeout_s=${TIMEOUT:-300}
+boot_timeout_s=${BOOT_TIMEOUT:-90}
+interop_dir=${INTEROP_DIR:-$(dirname "$(dirname "$host")")/interop}
+ns_mib=${NS_MIB:-64}
+subnqn=nqn.2026-12.io.nvmeddp:linux
+tap=nvtap0
+die() { echo "linux_target: $*"; echo "linux_target: FAILED"; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "needs root (ip netns, tap devices, AF_PACKET)"
+[ -x "$host" ] || die "$host is not an executable"
+[ -c /dev/net/tun ] || die "/dev/net/tun is missing: no tap devices on this machine (load the tun module, or give the container /dev/net/tun)"
+"$here/build_initramfs.sh" "$interop_dir" || die "the guest image could not be built (above)"
+for tool in ip ethtool qemu-system-x86_64 timeout; do
+  command -v "$tool" > /dev/null || die "$tool missing (scripts/install-deps.sh, tests/interop/build_initramfs.sh)"
+done
+if [ "${CAPTURE:-0}" = 1 ]; then
+  command -v tshark > /dev/null || die "tshark missing (scripts/install-deps.sh)"
+fi
+
+ns="nvmeddp-interop-$$"
+work=$(mktemp -d)
+qemu_pid=
+cleanup() {
+  if [ -n "$qemu_pid" ]; then
+    kill "$qemu_pid" 2> /dev/null || true
+    for _ in $(seq 50); do kill -0 "$qemu_pid" 2> /dev/null || break; sleep 0.1; done
+    kill -9 "$qemu_pid" 2> /dev/null || true
+  fi
+  ip netns del "$ns" 2> /dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$ns" || die "ip netns add $ns failed (no network namespaces here?)"
+ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+ip -n "$ns" link set lo up
+ip -n "$ns" tuntap add dev "$tap" mode tap || die "ip tuntap add $tap failed"
+# Whole, checksummed, MTU-sized frames to af_packet, as a NIC would deliver them (the guest's
+# virtio-net has no offloads either: qemu's tap runs without vnet headers). The tap has no address: the
+# namespace's kernel must not answer for 192.0.2.2, our host's own TCP does.
+ip netns exec "$ns" ethtool -K "$tap" tx off tso off gso off gro off > /dev/null 2>&1 || true
+ip -n "$ns" link set "$tap" up
+
+# With CAPTURE=1 qemu itself records the guest's traffic both ways (a tcpdump on the tap would miss
+# our host's frames: DPDK's af_packet transmits past the kernel's taps, qdisc_bypass).
+capture=()
+[ "${CAPTURE:-0}" = 1 ] && capture=(-object "filter-dump,id=dump0,netdev=n0,file=$work/cap.pcap")
+# The guest's serial console goes to guest.log; -no-reboot with panic=-1 turns a guest panic into qemu
+# exiting, which the wait below notices at once.
+ip netns exec "$ns" timeout $((boot_timeout_s + timeout_s + 60)) qemu-system-x86_64 \
+  -accel tcg -M q35 -cpu max -m 512 -smp 1 -nographic -no-reboot \
+  -kernel "$interop_dir/vmlinux" -initrd "$interop_dir/initramfs.cpio.gz" \
+  -append "console=ttyS0 panic=-1 mitigations=off loglevel=4 nvmeddp.ns_mib=$ns_mib" \
+  -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vnet_hdr=off" \
+  -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile= "${capture[@]}" \
+  < /dev/null > "$work/guest.log" 2>&1 &
+qemu_pid=$!
+start=$(date +%s)
+ready=
+while [ $(($(date +%s) - start)) -lt "$boot_timeout_s" ]; do
+  if grep -q "NVMEDDP-GUEST READY" "$work/guest.log"; then ready=1; break; fi
+  grep -q "NVMEDDP-GUEST FAILED" "$work/guest.log" && break
+  kill -0 "$qemu_pid" 2> /dev/null || break
+  sleep 0.2
+done
+if [ -z "$ready" ]; then
+  echo "--- guest (last 40 lines)"; tail -40 "$work/guest.log"
+  reason=$(grep -o "NVMEDDP-GUEST FAILED.*" "$work/guest.log" | head -1 || true)
+  kill -0 "$qemu_pid" 2> /dev/null || reason=${reason:-"qemu exited"}
+  die "the guest was not ready after $(($(date +%s) - start)) s${reason:+: $reason}"
+fi
+echo "linux_target: $(grep -o "NVMEDDP-GUEST READY.*" "$work/guest.log" | tr -d '\r') (boot $(($(date +%s) - start)) s)"
+
+
+host_args=(--port net_af_packet0 --local-ip 192.0.2.2 --traddr 192.0.2.1 --trsvcid 4420 --subnqn "$subnqn")
+eal=("--vdev=net_af_packet0,iface=$tap")
+set +e
+if printf '%s\n' "$@" | grep -qx -- '--'; then
+  timeout "$timeout_s" ip netns exec "$ns" "$host" "${host_args[@]}" "$@" "${eal[@]}"
+else
+  timeout "$timeout_s" ip netns exec "$ns" "$host" "${host_args[@]}" "$@" -- "${eal[@]}"
+fi
+host_rc=$?
+set -e
+
+fail=0
+if [ "$host_rc" -ne 0 ]; then
+  why="exit $host_rc"
+  [ "$host_rc" -eq 124 ] && why="killed after $timeout_s s"
+  echo "linux_target: the host failed ($why)"; fail=1
+fi
+kill -0 "$qemu_pid" 2> /dev/null || { echo "linux_target: qemu exited during the run"; fail=1; }
+# The Linux target's own complaints (kernel warnings at loglevel 4 and above reach the console).
+if grep -qE "Oops|BUG:|WARNING:|Call Trace" "$work/guest.log"; then
+  echo "linux_target: the guest kernel reported a problem"; fail=1
+fi
+echo "--- guest kernel messages after ready"
+sed -n '/NVMEDDP-GUEST READY/,$p' "$work/guest.log" | tail -n +2 | tail -30
+if [ "${CAPTURE:-0}" = 1 ]; then
+  [ -n "${CAPTURE_FILE:-}" ] && cp "$work/cap.pcap" "$CAPTURE_FILE"
+  # One pass of tshark's own NVMe/TCP dissector over the whole capture (full frames, so it reassembles
+  # PDUs across segments): every PDU's type and flags, and the frames it found malformed.
+  tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -T fields -E occurrence=a -E aggregator=, \
+    -e frame.number -e nvme-tcp.type -e nvme-tcp.flags -e _ws.malformed > "$work/pdus.txt" 2> "$work/tshark.err" ||
+    { echo "linux_target: tshark failed:"; cat "$work/tshark.err"; fail=1; }
+  # Linux nvmet-tcp completes a read with SUCCESS on its C2HData (and no CapsuleResp) only when the
+  # host's I/O queue Connect disabled SQ flow control.
+  # (mawk here: no bit operators, so the SUCCESS bit, 0x08, is read from the flags' hex digits.)
+  summary=$(awk -F '\t' '
+    function hexval(h,   v, i) { v = 0; h = tolower(h); sub(/^0x/, "", h)
+      for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+      return v }
+    { if ($4 != "") { bad++; if (nb < 5) { badlist = badlist " " $1; nb++ } }
+      n = split($2, types, ","); split($3, flags, ",")
+      for (i = 1; i <= n; i++) { count[types[i]]++; if (types[i] == 7 && int(hexval(flags[i]) / 8) % 2 == 1) success++ } }
+    END { printf "PDUs by type:"; for (t in count) printf " %s=%d", t, count[t]
+          printf "; C2HData with SUCCESS: %d; malformed frames: %d%s\n", success, bad, badlist }' "$work/pdus.txt")
+  echo "--- tshark: $summary"
+  echo "$summary" | grep -q "malformed frames: 0$" || { echo "linux_target: tshark found malformed PDUs"; fail=1; }
+  echo "$summary" | grep -qw "7=[0-9]*" || { echo "linux_target: tshark saw no C2HData (type 7)"; fail=1; }
+fi
+[ "$fail" -eq 0 ] || { echo "--- guest (last 20 lines)"; tail -20 "$work/guest.log"; die "see above"; }
+echo "linux_target: PASSED"
