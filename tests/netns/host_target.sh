@@ -54,7 +54,7 @@ ip -n "$nt" link set veth0 up
 ip -n "$nh" link set veth1 up
 
 if [ "${CAPTURE:-0}" = 1 ]; then
-  ip netns exec "$nt" tcpdump -i veth0 -s 256 -w "$work/cap.pcap" -U tcp port 4420 > /dev/null 2>&1 &
+  ip netns exec "$nt" tcpdump -i veth0 -s 0 -w "$work/cap.pcap" -U tcp port 4420 > /dev/null 2>&1 &
   dump_pid=$!
   sleep 0.5
 fi
@@ -95,7 +95,8 @@ fail=0
 [ "$host_rc" -eq 0 ] || { echo "host_target: the host failed (exit $host_rc)"; fail=1; }
 if [ -n "${dump_pid:-}" ]; then
   sleep 0.3; kill "$dump_pid" 2> /dev/null || true; wait "$dump_pid" 2> /dev/null || true; dump_pid=
-  # The snap length cuts data PDUs short: tshark then reports them as incomplete, not malformed.
+  # Whole frames (-s 0): with a short snap length tshark loses the PDU boundaries and decodes data
+  # as PDUs of any type without calling them malformed.
   tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -Y '_ws.malformed' -T fields -e frame.number \
     > "$work/bad.txt" 2> "$work/tshark.err" || { echo "host_target: tshark failed:"; cat "$work/tshark.err"; fail=1; }
   pdus=$(tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -T fields -e nvme-tcp.type 2> /dev/null | tr ',' '\n' | sort | uniq -c | tr '\n' ' ')
