@@ -153,6 +153,9 @@ private:
     void resubmit_parked();
     void fail_parked(const char* why);
     void release_slot(uint32_t slot) noexcept;
+    void finish_slot(uint32_t slot, const Completion& completion);  // release, then the application's callback
+    SubmitResult submit_blocks(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data,
+                               CompletionFn done, void* ctx, bool write);
 
     ControllerConfig config_;
     TransportFactory& factory_;

@@ -48,9 +48,15 @@ void Controller::on_io_done(void* ctx, const Completion& completion) {
         self.parked_.push_back(slot);
         return;
     }
+    self.finish_slot(slot, completion);
+}
+
+// The slot is free again before the callback runs, so that the callback can submit again.
+void Controller::finish_slot(uint32_t slot, const Completion& completion) {
+    const IoSlot& s = io_slots_[slot];
     const CompletionFn done = s.request.done;
     void* const done_ctx = s.request.ctx;
-    self.release_slot(slot);
+    release_slot(slot);
     done(done_ctx, completion);
 }
 
@@ -60,14 +66,9 @@ void Controller::resubmit_parked() {
         const SubmitResult result = send_slot(slot);
         if (result == SubmitResult::QueueFull) break;  // the rest when commands complete
         ++parked_head_;
-        if (result != SubmitResult::Ok) {
-            IoSlot& s = io_slots_[slot];
-            const Completion c{0, nvme::status::kHostPathError, 0, 0, "could not be sent again after the reconnect", 0};
-            const CompletionFn done = s.request.done;
-            void* const done_ctx = s.request.ctx;
-            release_slot(slot);
-            done(done_ctx, c);
-        }
+        if (result != SubmitResult::Ok)
+            finish_slot(slot, Completion{0, nvme::status::kHostPathError, 0, 0,
+                                         "could not be sent again after the reconnect", 0});
     }
     if (parked_head_ == parked_.size()) {
         parked_.clear();
@@ -77,13 +78,7 @@ void Controller::resubmit_parked() {
 
 void Controller::fail_parked(const char* why) {
     while (parked_head_ < parked_.size()) {
-        const uint32_t slot = parked_[parked_head_++];
-        IoSlot& s = io_slots_[slot];
-        const Completion c{0, nvme::status::kHostPathError, 0, 0, why, 0};
-        const CompletionFn done = s.request.done;
-        void* const done_ctx = s.request.ctx;
-        release_slot(slot);
-        done(done_ctx, c);
+        finish_slot(parked_[parked_head_++], Completion{0, nvme::status::kHostPathError, 0, 0, why, 0});
     }
     parked_.clear();
     parked_head_ = 0;
@@ -94,33 +89,31 @@ void Controller::release_slot(uint32_t slot) noexcept {
     free_slots_.push_back(slot);
 }
 
-SubmitResult Controller::read(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data,
-                              CompletionFn done, void* ctx) {
+SubmitResult Controller::submit_blocks(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data,
+                                       CompletionFn done, void* ctx, bool write) {
     if (nlb == 0 || nlb > 65536) return SubmitResult::Failed;
     const uint64_t len = uint64_t{nlb} * block_size_;
     if (len > UINT32_MAX) return SubmitResult::TooLarge;
     IoRequest request;
-    request.sqe = nvme::make_read(0, nsid_, slba, nlb, static_cast<uint32_t>(len));
+    // A write's SGL (in capsule or not) is the queue's choice.
+    request.sqe = write ? nvme::make_write(0, nsid_, slba, nlb, static_cast<uint32_t>(len), false)
+                        : nvme::make_read(0, nsid_, slba, nlb, static_cast<uint32_t>(len));
     request.data = data;
     request.data_len = static_cast<uint32_t>(len);
+    request.to_controller = write;
     request.done = done;
     request.ctx = ctx;
     return submit_io(index, request);
 }
 
+SubmitResult Controller::read(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data,
+                              CompletionFn done, void* ctx) {
+    return submit_blocks(index, slba, nlb, data, done, ctx, false);
+}
+
 SubmitResult Controller::write(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data,
                                CompletionFn done, void* ctx) {
-    if (nlb == 0 || nlb > 65536) return SubmitResult::Failed;
-    const uint64_t len = uint64_t{nlb} * block_size_;
-    if (len > UINT32_MAX) return SubmitResult::TooLarge;
-    IoRequest request;
-    request.sqe = nvme::make_write(0, nsid_, slba, nlb, static_cast<uint32_t>(len), false);  // the queue picks the SGL
-    request.data = data;
-    request.data_len = static_cast<uint32_t>(len);
-    request.to_controller = true;
-    request.done = done;
-    request.ctx = ctx;
-    return submit_io(index, request);
+    return submit_blocks(index, slba, nlb, data, done, ctx, true);
 }
 
 SubmitResult Controller::flush(uint16_t index, CompletionFn done, void* ctx) {
