@@ -34,11 +34,7 @@ using host_app::queue_totals;
 using host_app::size_text;
 using host_app::stats_delta;
 
-uint64_t now_ms() {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
-}
+using host_app::now_ms;
 
 // The DPDK stack's configuration from the command line. The option names are checked here, so that
 // errors name them (the stack's own messages do not know the command line).

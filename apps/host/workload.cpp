@@ -15,13 +15,13 @@ uint64_t mix(uint64_t z) {
     return z ^ (z >> 31);
 }
 
+}  // namespace
+
 uint64_t now_ms() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::steady_clock::now().time_since_epoch())
                                      .count());
 }
-
-}  // namespace
 
 Workload::Workload(nvmetcp::host::Controller& controller, Pump pump) : controller_(controller), pump_(std::move(pump)) {}
 

@@ -35,6 +35,9 @@ struct WorkloadResult {
     std::string first_error;     // the first failure, with the LBA and the reason
 };
 
+// Milliseconds of the steady clock: what the controller's poll() and the run's deadlines count in.
+uint64_t now_ms();
+
 // Polls whatever moves the queues (the endpoint or the sockets, and the controller); returns whether
 // it did any work (for the busy-time account).
 using Pump = std::function<bool()>;
