@@ -16,6 +16,8 @@
 #   first and the tap exists only once it runs),
 #   IPV6=1: the kernel on 2001:db8::1, ours on 2001:db8::2 (neighbour discovery instead of ARP).
 set -euo pipefail
+# shellcheck source=capture_lib.sh
+. "$(dirname "$0")/capture_lib.sh"
 ours=${1:?usage: tcp_kernel_peer.sh <nvmeddp-tcp> <tcp_kernel_peer> <mode> <arg> [options]}
 kpeer=${2:?}
 mode=${3:?}
@@ -81,9 +83,9 @@ fi
 ip netns exec "$peer_ns" nstat -n > /dev/null  # start the kernel's counters from here
 
 if [ "${CAPTURE:-0}" = 1 ]; then
-  ip netns exec "$nk" tcpdump -i veth0 -s 128 -w "$work/cap.pcap" -U tcp > /dev/null 2>&1 &
+  ip netns exec "$nk" tcpdump -i veth0 -s 128 -w "$work/cap.pcap" -U --immediate-mode tcp 2> "$work/tcpdump.err" &
   dump_pid=$!
-  sleep 0.5
+  capture_wait_listening "$work/tcpdump.err" || { echo "tcp_kernel_peer: tcpdump did not start: FAILED"; exit 1; }
 fi
 
 k="$k_addr:5001"
@@ -154,7 +156,7 @@ fail=0
 [ "$peer_rc" -eq 0 ] || { echo "tcp_kernel_peer: the kernel peer failed"; fail=1; }
 [ "$rsts" -eq 0 ] || { echo "tcp_kernel_peer: the kernel sent or saw $rsts resets"; fail=1; }
 if [ -n "${dump_pid:-}" ]; then
-  sleep 0.5; kill "$dump_pid" 2> /dev/null || true; wait "$dump_pid" 2> /dev/null || true; dump_pid=
+  capture_stop "$dump_pid" "$work/cap.pcap"; dump_pid=
   frames=$(tshark -r "$work/cap.pcap" -T fields -e frame.number 2> /dev/null | wc -l)
   # Malformed segments, errors in tshark's expert analysis, more SACK blocks than fit an option.
   # The payload is our test pattern, decoded as plain data: an application dissector guessing a

@@ -9,6 +9,8 @@
 set -u
 target=$1
 session=$2
+# shellcheck source=../netns/capture_lib.sh
+. "$(dirname "$0")/../netns/capture_lib.sh"
 
 for tool in tshark tcpdump unshare ip; do
   command -v "$tool" > /dev/null || { echo "SKIPPED: $tool is not installed"; exit 77; }
@@ -40,7 +42,7 @@ wait_for() {
 ip link set lo up || fail "ip link set lo up"
 tcpdump -i lo -U --immediate-mode -s 0 -w "$work/cap.pcap" "tcp port $port" 2> "$work/tcpdump.err" &
 dump_pid=$!
-wait_for "listening on" "$work/tcpdump.err" || { cat "$work/tcpdump.err"; fail "tcpdump did not start"; }
+capture_wait_listening "$work/tcpdump.err" || fail "tcpdump did not start"
 
 # No PDA padding (HPDA = CPDA = 0): Wireshark 4.0's dissector computes a padded PDU's DDGST over
 # padding and data, where the specification (and every host) takes the data only, and would call
@@ -54,9 +56,7 @@ kill -INT "$target_pid"
 wait "$target_pid"
 target_pid=
 cat "$work/target.out"
-sleep 0.5
-kill -INT "$dump_pid"
-wait "$dump_pid" 2> /dev/null
+capture_stop "$dump_pid" "$work/cap.pcap"
 dump_pid=
 
 decode=(-r "$work/cap.pcap" -d "tcp.port==$port,nvme-tcp" -o nvme-tcp.check_hdgst:TRUE -o nvme-tcp.check_ddgst:TRUE)
