@@ -71,6 +71,7 @@ void Connection::reset_state() {
     notify_connected_ = notify_peer_closed_ = notify_closed_ = closed_notified_ = false;
     notify_acked_ = 0;
     released_ = false;
+    awaiting_route_ = route_cancelled_ = false;
     stats_ = ConnectionStats{};
 }
 
@@ -148,6 +149,10 @@ void Connection::consumed(uint64_t bytes) {
 }
 
 void Connection::close() {
+    if (awaiting_route_) {
+        route_cancelled_ = true;
+        return;
+    }
     switch (state_) {
         case TcpState::SynSent:
             finish(TcpError::Aborted);
@@ -172,6 +177,10 @@ void Connection::close() {
 }
 
 void Connection::abort() {
+    if (awaiting_route_) {
+        route_cancelled_ = true;
+        return;
+    }
     if (state_ == TcpState::Closed) return;
     if (synchronized(state_) && state_ != TcpState::TimeWait) {
         send_rst(snd_max_, rq_.rcv_nxt() + (fin_received_ ? 1u : 0u), true);

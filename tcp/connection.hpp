@@ -104,6 +104,14 @@ public:
     // A SYN arrived for a listening port: SYN-RECEIVED, SYN-ACK sent. Takes the SYN's payload.
     void open_passive(const Route& route, Seq iss, InSegment& syn, ConnectionHandler* handler);
 
+    // The endpoint took this slot for connect() and opens it once the peer's MAC is known; until
+    // then close() or abort() only mark the open cancelled.
+    void await_route() noexcept {
+        awaiting_route_ = true;
+        route_cancelled_ = false;
+    }
+    bool route_cancelled() const noexcept { return route_cancelled_; }
+
     // One segment of this connection (endpoint: checksums verified, headers stripped).
     void input(InSegment& segment);
     // After a burst (or a timer): deliver data, notify the handler, send ACKs, data and FIN.
@@ -120,6 +128,8 @@ public:
     void consumed(uint64_t bytes);
     // Received bytes the application holds (kept, not yet consumed()).
     uint64_t held_bytes() const noexcept { return held_bytes_; }
+    // Before the connection opened (connect() still resolving the peer's MAC) both only cancel the
+    // open: the endpoint frees the slot without calling the handler.
     void close();
     void abort();
 
@@ -278,6 +288,8 @@ private:
     bool notify_closed_ = false;   // on_closed is due (entering TIME-WAIT or CLOSED)
     bool closed_notified_ = false;
     bool released_ = true;         // the endpoint got its slot back (true until opened)
+    bool awaiting_route_ = false;  // taken by connect(), waiting for the peer's MAC: not opened yet
+    bool route_cancelled_ = false;  // ... and the application closed it meanwhile
     bool dirty_ = false;
 
     ConnectionStats stats_{};

@@ -133,6 +133,20 @@ uint32_t Endpoint::open_connections() const noexcept {
     return config_.max_connections - static_cast<uint32_t>(free_.size());
 }
 
+uint32_t Endpoint::active_connections() const noexcept {
+    uint32_t n = 0;
+    for (const auto& c : connections_) {
+        if (c->state() != TcpState::Closed && c->state() != TcpState::TimeWait) ++n;
+    }
+    return n;
+}
+
+void Endpoint::abort_all() {
+    for (const auto& c : connections_) {
+        if (c->state() != TcpState::Closed && c->state() != TcpState::TimeWait) c->abort();
+    }
+}
+
 Seq Endpoint::new_iss() noexcept { return Seq(static_cast<uint32_t>(rte_rand())); }
 
 Route Endpoint::route_to(const IpAddress& remote, const MacAddress& mac, uint16_t local_port,
@@ -192,7 +206,20 @@ void Endpoint::remove(Connection& c) {
 }
 
 Connection* Endpoint::take_slot() {
-    if (free_.empty()) return nullptr;
+    if (free_.empty()) {
+        // Every slot is taken. A connection in TIME-WAIT only guards its old four-tuple against late
+        // segments (which would now get a RST): end the first one found and take its slot, as Linux
+        // drops TIME-WAIT sockets beyond tcp_max_tw_buckets. Without this a host that closes its
+        // queues in order could reconnect only max_connections times per 2 MSL.
+        for (const auto& c : connections_) {
+            if (c->state() != TcpState::TimeWait) continue;
+            ++stats_.time_wait_recycled;
+            c->abort();        // no RST from TIME-WAIT: just CLOSED
+            c->after_burst();  // released: back in free_
+            break;
+        }
+        if (free_.empty()) return nullptr;
+    }
     Connection* c = free_.back();
     free_.pop_back();
     return c;
@@ -226,6 +253,7 @@ Connection* Endpoint::connect(const IpAddress& remote, uint16_t remote_port, Con
     if (c == nullptr) {
         return fail("all " + std::to_string(config_.max_connections) + " connection slots are in use");
     }
+    c->await_route();
     Resolving r;
     r.connection = c;
     r.handler = handler;
@@ -266,6 +294,13 @@ bool Endpoint::listen(uint16_t local_port, AcceptFn accept, void* user, std::str
 void Endpoint::resolve_pending() {
     for (size_t i = 0; i < resolving_.size();) {
         Resolving& r = resolving_[i];
+        if (r.connection->route_cancelled()) {
+            // The application closed it before it opened: the slot is free again, nothing to say.
+            free_.push_back(r.connection);
+            resolving_[i] = resolving_.back();
+            resolving_.pop_back();
+            continue;
+        }
         MacAddress mac;
         const auto state = neighbours_.resolve(r.route.dst_ip, ctx_.now_us, &mac);
         if (state == NeighbourTable::Resolution::SendRequest) solicit(r.route.dst_ip);
@@ -544,7 +579,8 @@ std::string Endpoint::info() const {
            " bad_checksum:" + std::to_string(stats_.rx_bad_checksum) +
            " no_connection:" + std::to_string(stats_.rx_no_connection) + " rsts:" + std::to_string(stats_.rsts_sent) +
            " tx_frames:" + std::to_string(tx_.sent()) + " tx_dropped:" + std::to_string(tx_.dropped()) +
-           " open:" + std::to_string(open_connections());
+           " open:" + std::to_string(open_connections()) +
+           " time_wait_recycled:" + std::to_string(stats_.time_wait_recycled);
     for (const auto& c : connections_) {
         if (c->state() == TcpState::Closed) continue;
         const Route& r = c->route();

@@ -62,6 +62,7 @@ struct EndpointStats {
     uint64_t arp_replies_sent = 0;   // and neighbour advertisements
     uint64_t connections_opened = 0;
     uint64_t connections_refused = 0;  // SYNs to a port nobody listens on, or no free slot
+    uint64_t time_wait_recycled = 0;   // TIME-WAIT connections ended early for a new connection's slot
 };
 
 class Endpoint {
@@ -91,6 +92,12 @@ public:
     MacAddress local_mac() const noexcept { return mac_; }
     const EndpointConfig& config() const noexcept { return config_; }
     uint32_t open_connections() const noexcept;
+    // Connections still exchanging segments: neither CLOSED nor in TIME-WAIT (whose slot is only kept
+    // for 2 MSL). A program that closed its connections polls until this is 0 before it stops.
+    uint32_t active_connections() const noexcept;
+    // RST on every active connection (sent by the next poll()), for a program that stops without
+    // waiting any longer for its peers to finish closing.
+    void abort_all();
     std::string info() const;  // endpoint counters, then one `ss -ti` line per open connection
     uint64_t tx_frames() const noexcept { return tx_.sent(); }
     uint64_t tx_dropped() const noexcept { return tx_.dropped(); }

@@ -325,6 +325,12 @@ int main(int argc, char** argv) {
             auto move = [&]() { return s->poll(); };
             ok = run_all(o, *factory, move, s.get(), rows);
         }
+        // No lcore polls any more: the connections finish closing (or are reset), then the device
+        // finishes the removals (sk_del) itself.
+        if (const uint32_t reset = s->stop_polling(); reset > 0) {
+            std::printf("nvmeddp-host: %u connection(s) did not finish closing within %u ms and were reset\n", reset,
+                        sc.close_linger_ms);
+        }
         if (!o.quiet) {
             std::printf("%s\n", s->endpoint().info().c_str());
             // The port's own counters: frames it lost before anyone polled them show only here.
@@ -332,8 +338,6 @@ int main(int argc, char** argv) {
         }
         if (s->shim()) std::printf("%s\n", s->shim()->summary().c_str());
         if (ddp::Device* device = s->device()) {
-            // No lcore polls any more: the device finishes the removals (sk_del) itself.
-            s->stop_polling();
             const ddp::Stats d = device->stats();
             std::printf("device stats: sk_add %llu sk_del %llu setup %llu setup_fail %llu teardown %llu packets %llu "
                         "placed_bytes %llu digest_offloaded %llu resync_requests %llu resync %llu drop %llu\n",

@@ -8,9 +8,12 @@
 # Environment: TARGET_ARGS (extra nvmeddp-target options, e.g. "--c2h-split 8192 --cpda 3"),
 #   TIMEOUT (seconds for the whole run, default 600), KERNEL_TCP=1 (the host uses the kernel's TCP on
 #   veth1 instead of DPDK: a baseline), CAPTURE=1 (tcpdump on the target's side; tshark's nvme-tcp
-#   dissector must decode it with no malformed PDU and find C2HData in it), DISCOVER=1 (no --subnqn:
+#   dissector must decode it with no malformed PDU and find C2HData in it, and without TARGET_ARGS
+#   every connection must close with FIN both ways, no RST; KEEP_CAPTURE=file keeps it), DISCOVER=1 (no --subnqn:
 #   the host finds the subsystem through the target's discovery controller).
 set -euo pipefail
+# shellcheck source=capture_lib.sh
+. "$(dirname "$0")/capture_lib.sh"
 target=${1:?usage: host_target.sh <nvmeddp-target> <nvmeddp-host> [host options]}
 host=${2:?usage: host_target.sh <nvmeddp-target> <nvmeddp-host> [host options]}
 shift 2
@@ -34,6 +37,7 @@ cleanup() {
   [ -n "${target_pid:-}" ] && kill "$target_pid" 2> /dev/null || true
   ip netns del "$nt" 2> /dev/null || true
   ip netns del "$nh" 2> /dev/null || true
+  [ -n "${KEEP_CAPTURE:-}" ] && cp "$work/cap.pcap" "$KEEP_CAPTURE" 2> /dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -54,9 +58,9 @@ ip -n "$nt" link set veth0 up
 ip -n "$nh" link set veth1 up
 
 if [ "${CAPTURE:-0}" = 1 ]; then
-  ip netns exec "$nt" tcpdump -i veth0 -s 0 -w "$work/cap.pcap" -U tcp port 4420 > /dev/null 2>&1 &
+  ip netns exec "$nt" tcpdump -i veth0 -s 0 -w "$work/cap.pcap" -U --immediate-mode tcp port 4420 2> "$work/tcpdump.err" &
   dump_pid=$!
-  sleep 0.5
+  capture_wait_listening "$work/tcpdump.err" || { echo "host_target: tcpdump did not start: FAILED"; exit 1; }
 fi
 
 # shellcheck disable=SC2086  # TARGET_ARGS is a list of options
@@ -94,7 +98,7 @@ cat "$work/target.log"
 fail=0
 [ "$host_rc" -eq 0 ] || { echo "host_target: the host failed (exit $host_rc)"; fail=1; }
 if [ -n "${dump_pid:-}" ]; then
-  sleep 0.3; kill "$dump_pid" 2> /dev/null || true; wait "$dump_pid" 2> /dev/null || true; dump_pid=
+  capture_stop "$dump_pid" "$work/cap.pcap"; dump_pid=
   # Whole frames (-s 0): with a short snap length tshark loses the PDU boundaries and decodes data
   # as PDUs of any type without calling them malformed.
   tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -Y '_ws.malformed' -T fields -e frame.number \
@@ -103,6 +107,14 @@ if [ -n "${dump_pid:-}" ]; then
   echo "--- tshark: PDU types (count type): $pdus"
   [ -s "$work/bad.txt" ] && { echo "host_target: tshark found malformed PDUs in frames: $(head -5 "$work/bad.txt" | tr '\n' ' ')"; fail=1; }
   echo "$pdus" | grep -qw 7 || { echo "host_target: tshark saw no C2HData (type 7)"; fail=1; }
+  # Without faults every queue ends in order: FIN both ways, no reset (a controller whose
+  # connections end in a RST, or never end, has to time them out).
+  if [ -z "${TARGET_ARGS:-}" ]; then
+    resets=$(tshark -r "$work/cap.pcap" -Y tcp.flags.reset==1 -T fields -e frame.number 2> /dev/null | wc -l)
+    echo "--- tshark: $(tshark -r "$work/cap.pcap" -Y 'tcp.flags.syn==1 && tcp.flags.ack==0' 2> /dev/null | wc -l) connections, $resets resets"
+    [ "$resets" -eq 0 ] || { echo "host_target: $resets segments with RST in a session without faults"; fail=1; }
+    capture_all_closed "$work/cap.pcap" || { echo "host_target: a connection did not close with FIN both ways"; fail=1; }
+  fi
 fi
 if [ "$fail" -ne 0 ]; then echo "host_target: FAILED"; exit 1; fi
 echo "host_target: PASSED"

@@ -4,9 +4,7 @@
 // corrupting frames in both directions. Every byte must arrive exactly once and in order, and
 // both connections must close in order.
 #include <gtest/gtest.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
-#include <rte_ring.h>
 
 #include <memory>
 #include <string>
@@ -18,40 +16,13 @@
 #include "tcp/clock.hpp"
 #include "tcp/endpoint.hpp"
 #include "tcp_test_support.hpp"
+#include "crossed_ports.hpp"
 #include "testlib/pattern_transfer.hpp"
 
 namespace nvmeddp::tcp_test {
 namespace {
 
 using testlib::PatternTransfer;
-
-struct PortPair {
-    uint16_t a = UINT16_MAX, b = UINT16_MAX;
-};
-
-// Two ring ports crossed over: a's tx ring is b's rx ring and the other way round.
-// Frames still in a ring when the test ends (the last ACK in flight) belong to nobody: free them,
-// so that the mbuf count before and after the test compares what the endpoints did.
-void drain(uint16_t port) {
-    rte_mbuf* burst[32];
-    for (uint16_t n; (n = rte_eth_rx_burst(port, 0, burst, 32)) > 0;) rte_pktmbuf_free_bulk(burst, n);
-}
-
-PortPair crossed_ports(const std::string& name) {
-    rte_ring* ab = rte_ring_create((name + "_ab").c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    rte_ring* ba = rte_ring_create((name + "_ba").c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (ab == nullptr || ba == nullptr) return {};
-    const int a = rte_eth_from_rings((name + "_a").c_str(), &ba, 1, &ab, 1, 0);
-    const int b = rte_eth_from_rings((name + "_b").c_str(), &ab, 1, &ba, 1, 0);
-    if (a < 0 || b < 0) return {};
-    for (int p : {a, b}) {
-        pmd::PortSetup s;
-        s.port_id = static_cast<uint16_t>(p);
-        s.pool = pool();
-        if (!pmd::configure_port(s).empty()) return {};
-    }
-    return {static_cast<uint16_t>(a), static_cast<uint16_t>(b)};
-}
 
 struct Scenario {
     std::string name;
@@ -161,11 +132,7 @@ TEST_P(EndpointPair, EveryByteExactlyOnceBothWays) {
             }
         }
     }
-    for (uint16_t p : {ports.a, ports.b}) {
-        drain(p);
-        rte_eth_dev_stop(p);
-        rte_eth_dev_close(p);
-    }
+    close_ports(ports);
     EXPECT_EQ(mbufs_in_use(), in_use) << "mbufs leaked";
 }
 
@@ -264,11 +231,7 @@ TEST(EndpointMetadata, EveryDeliveredMbufKeepsItsPacketsDdpMetadata) {
         EXPECT_GT(shim->tx_counters().duplicated + shim->tx_counters().reordered, 0u);
         rte_eth_remove_rx_callback(ports.b, 0, cb);
     }
-    for (uint16_t p : {ports.a, ports.b}) {
-        drain(p);
-        rte_eth_dev_stop(p);
-        rte_eth_dev_close(p);
-    }
+    close_ports(ports);
     EXPECT_EQ(mbufs_in_use(), in_use);
 }
 

@@ -1,5 +1,6 @@
 #include "nvmetcp/host/dpdk/host_stack.hpp"
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -140,10 +141,20 @@ std::string HostStack::port_counters() const {
     return line;
 }
 
-void HostStack::stop_polling() {
-    if (!offload_) return;
-    offload_->stop_polling();
-    offload_->device().poll_all();
+uint32_t HostStack::stop_polling() {
+    const uint64_t hz = rte_get_tsc_hz();
+    const uint64_t deadline = rte_get_tsc_cycles() + hz * config_.close_linger_ms / 1000;
+    while (endpoint_->active_connections() > 0 && rte_get_tsc_cycles() < deadline) poll();
+    const uint32_t reset = endpoint_->active_connections();
+    if (reset > 0) {
+        endpoint_->abort_all();
+        poll();  // sends the RSTs
+    }
+    if (offload_) {
+        offload_->stop_polling();
+        offload_->device().poll_all();
+    }
+    return reset;
 }
 
 }  // namespace nvmeddp::nvmetcp::host

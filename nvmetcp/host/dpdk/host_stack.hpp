@@ -40,6 +40,9 @@ struct HostStackConfig {
     std::string faults_rx;              // fault shim on rx (pmd::parse_fault_rates syntax); empty: none
     std::string faults_tx;              // ... and on tx (what the host sends: commands, H2CData, ACKs)
     uint64_t seed = 1;                  // of the fault shim
+    // How long stop_polling() lets closed connections exchange their FINs before it resets them: a
+    // target sees an orderly close, and no connection is left for it to time out.
+    uint32_t close_linger_ms = 1000;
     std::function<void(const std::string&)> log;  // the offload device's messages; empty: stderr
 };
 
@@ -72,9 +75,12 @@ public:
     // counters (frames it lost before anyone polled them show only here). Empty when the port has none.
     std::string port_counters() const;
 
-    // No lcore calls poll() any more: the device completes connection removals itself, and does so
-    // for those pending now (its statistics are then final). poll() must not be called afterwards.
-    void stop_polling();
+    // No lcore calls poll() any more. First the connections the factories closed finish their close
+    // (FIN both ways) while this polls, for at most config.close_linger_ms; those still open then get
+    // a RST. Then the device completes connection removals itself, and does so for those pending now
+    // (its statistics are then final). poll() must not be called afterwards. Returns the number of
+    // connections that had to be reset.
+    uint32_t stop_polling();
 
 private:
     HostStack() = default;

@@ -31,8 +31,12 @@ public:
         connection_ = nullptr;
         // The connection tells its handler it closed later, from the endpoint's poll, when this
         // transport may be gone (released): it gets no handler any more, so nothing calls back.
+        // An orderly close (FIN), as the kernel's host does, also after an error: what was sent last
+        // (an H2CTermReq) still reaches the controller, where a RST could discard it unread. Data
+        // that arrives meanwhile is acknowledged and dropped; HostStack::stop_polling() resets what
+        // has not finished closing when the program stops.
         c->set_handler(nullptr);
-        c->abort();
+        c->close();
     }
 
     void on_connected(tcp::Connection&) override { queue_.on_transport_connected(); }
@@ -56,10 +60,11 @@ public:
     void on_acked(tcp::Connection&, uint64_t) override { queue_.on_transport_writable(); }
 
     void on_peer_closed(tcp::Connection& c) override {
-        // An NVMe/TCP controller never half-closes a live queue: treat it as the end of the queue.
+        // An NVMe/TCP controller never half-closes a live queue: treat it as the end of the queue,
+        // and close our side in order too.
         connection_ = nullptr;
         c.set_handler(nullptr);
-        c.abort();
+        c.close();
         if (closing_) return;
         closing_ = true;
         queue_.on_transport_closed("the controller closed the connection");
