@@ -136,6 +136,9 @@ void NewRenoCongestion::undo_recovery() noexcept {
     ssthresh_ = std::max(ssthresh_, prior_ssthresh_);
     in_recovery_ = false;
     bytes_acked_ = 0;
+    // Nothing was lost, so the recovery point guards nothing: a real loss below it must start a
+    // recovery at once, not wait for the retransmission timer (as it did, 200 ms or more each).
+    recover_set_ = false;
 }
 
 }  // namespace nvmeddp::tcp

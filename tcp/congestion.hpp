@@ -72,7 +72,8 @@ public:
     // true when it ended one.
     bool on_sack_new_ack(uint32_t acked, Seq new_una) noexcept;
     // The recovery was spurious (every retransmission came back as a duplicate, RFC 3708 / 2883):
-    // cwnd and ssthresh go back to what they were before it began, and it ends.
+    // cwnd and ssthresh go back to what they were before it began, and it ends, leaving no recovery
+    // point behind (a new loss may start a recovery at once).
     void undo_recovery() noexcept;
 
 private:

@@ -288,7 +288,7 @@ void Connection::arm_rto() {
 void Connection::send_loss_probe() {
     tlp_sent_ = true;
     ++stats_.loss_probes;
-    const uint32_t mss = effective_mss();
+    const uint32_t mss = segment_mss();
     const Seq data_end = sq_.end();
     // New data if there is some the peer's window takes (RFC 8985 7.3), else the last segment again.
     const uint32_t fresh = std::min({mss, unsent(), peer_window_room()});

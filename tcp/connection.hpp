@@ -170,13 +170,20 @@ private:
     void send_rst(Seq seq, Seq ack, bool with_ack);
     void send_syn();
     void retransmit_head();
-    bool retransmit(Seq seq, uint32_t len);
+    uint32_t retransmit(Seq seq, uint32_t len);  // bytes sent again (at most segment_mss()); 0: none
     void output_sack_recovery();
     bool send_at_nxt(uint32_t len);  // `len` bytes from snd_nxt on (new, or again after a timeout)
     uint32_t unsent() const noexcept;            // queued bytes from snd_nxt on
     uint32_t peer_window_room() const noexcept;  // what the peer's window takes beyond snd_nxt
     uint16_t window_to_advertise(bool syn) noexcept;
     uint32_t effective_mss() const noexcept;
+    // Options of a segment other than a SYN: timestamps, a pending D-SACK, the out-of-order
+    // queue's SACK blocks (what send_segment() sends, minus consuming the D-SACK).
+    TcpOptions segment_options(uint8_t tcp_flags) const noexcept;
+    // Payload bytes the next data segment can carry: effective_mss() less its SACK blocks. The MSS
+    // bounds data and options together (RFC 6691); a full segment with SACK blocks would exceed
+    // the MTU, and a link drops it (Linux's tcp_current_mss() does the same).
+    uint32_t segment_mss() const noexcept;
     uint32_t flight() const noexcept { return snd_nxt_ - snd_una_; }
     uint32_t ts_now() const noexcept;
 

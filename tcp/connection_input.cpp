@@ -399,7 +399,9 @@ void Connection::sack_on_ack(const InSegment& s, bool advanced, bool classic_dup
     high_rxt_ = snd_una_;
     Seq seq;
     uint32_t len = 0;
-    if (sb_.next_unsacked(snd_una_, mss, &seq, &len) && retransmit(seq, len)) high_rxt_ = seq + len;
+    if (sb_.next_unsacked(snd_una_, mss, &seq, &len)) {
+        if (const uint32_t sent = retransmit(seq, len); sent > 0) high_rxt_ = seq + sent;
+    }
     arm_rto();
 }
 

@@ -29,6 +29,31 @@ uint32_t Connection::effective_mss() const noexcept {
     return std::max<uint32_t>(mss, 64);
 }
 
+TcpOptions Connection::segment_options(uint8_t tcp_flags) const noexcept {
+    TcpOptions o;
+    o.has_timestamps = ts_ok_;
+    if (sack_ok_ && dsack_pending_ && (tcp_flags & flags::kAck)) {
+        o.sack[0] = dsack_;  // D-SACK first (RFC 2883 4), then the regular blocks
+        o.sack_count = 1;
+    }
+    if (sack_ok_ && rq_.ooo_segments() > 0) {
+        o.sack_count = static_cast<uint8_t>(
+            o.sack_count + rq_.sack_blocks(o.sack + o.sack_count, kMaxSackBlocks - o.sack_count));
+    }
+    if (o.has_timestamps) {
+        o.ts_val = ts_now();
+        o.ts_ecr = (tcp_flags & flags::kAck) ? ts_recent_ : 0;
+    }
+    return o;
+}
+
+uint32_t Connection::segment_mss() const noexcept {
+    const uint32_t mss = effective_mss();
+    if (!sack_ok_ || (!dsack_pending_ && rq_.ooo_segments() == 0)) return mss;
+    const uint32_t sack_bytes = static_cast<uint32_t>(options_size(segment_options(flags::kAck))) - (ts_ok_ ? 12u : 0u);
+    return mss > sack_bytes + 64 ? mss - sack_bytes : 64;
+}
+
 uint32_t Connection::ts_now() const noexcept {
     // A 1 ms timestamp clock (RFC 7323 5.4: between 1 ms and 1 s per tick), offset per connection.
     return static_cast<uint32_t>(ctx_.now_us / 1000) + ts_offset_;
@@ -73,18 +98,18 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
         o.sack_permitted = state_ == TcpState::SynSent ? config_.sack : sack_ok_;
         o.has_timestamps = state_ == TcpState::SynSent ? config_.timestamps : ts_ok_;
     } else {
-        o.has_timestamps = ts_ok_;
-        if (sack_ok_ && dsack_pending_ && (tcp_flags & flags::kAck)) {
-            o.sack[0] = dsack_;  // D-SACK first (RFC 2883 4), then the regular blocks
-            o.sack_count = 1;
-            dsack_pending_ = false;
-        }
-        if (sack_ok_ && rq_.ooo_segments() > 0) {
-            o.sack_count = static_cast<uint8_t>(
-                o.sack_count + rq_.sack_blocks(o.sack + o.sack_count, kMaxSackBlocks - o.sack_count));
+        o = segment_options(tcp_flags);
+        if (sack_ok_ && dsack_pending_ && (tcp_flags & flags::kAck)) dsack_pending_ = false;
+        // Data and options together within the MSS (RFC 6691), or the frame exceeds the MTU and is
+        // lost on the link. Callers size data by segment_mss(), so this only catches a segment
+        // sized before SACK blocks appeared: it keeps its bytes and carries fewer blocks.
+        const uint32_t limit = std::min<uint32_t>(peer_mss_, config_.mss);
+        while (len > 0 && o.sack_count > 0 && len + options_size(o) > limit) {
+            --o.sack_count;
+            ++stats_.sack_blocks_left_out;
         }
     }
-    if (o.has_timestamps) {
+    if (syn && o.has_timestamps) {
         o.ts_val = ts_now();
         o.ts_ecr = (tcp_flags & flags::kAck) ? ts_recent_ : 0;
     }
@@ -188,14 +213,16 @@ void Connection::retransmit_head() {
     arm_rto();
 }
 
-bool Connection::retransmit(Seq seq, uint32_t len) {
+uint32_t Connection::retransmit(Seq seq, uint32_t len) {
     // Never past the data: the FIN's sequence number is not data, whatever a SACK block claimed.
     const Seq data_end = sq_.end();
-    if (seq < snd_una_ || seq >= data_end) return false;
-    len = std::min(len, seq.bytes_to(data_end));
+    if (seq < snd_una_ || seq >= data_end) return 0;
+    // Nor more than a segment holds now: a range first sent without SACK blocks may have to
+    // carry some this time (the rest goes out as its own segment).
+    len = std::min({len, seq.bytes_to(data_end), segment_mss()});
     const bool fin = fin_sent_ && seq + len == data_end;
     rtt_timing_ = false;  // Karn: no RTT sample once anything is sent twice
-    if (!send_segment(seq, len, static_cast<uint8_t>(flags::kAck | (fin ? flags::kFin : 0)))) return false;
+    if (!send_segment(seq, len, static_cast<uint8_t>(flags::kAck | (fin ? flags::kFin : 0)))) return 0;
     ++stats_.total_retrans;
     stats_.bytes_retrans += len;
     if (undo_possible_) {
@@ -209,7 +236,7 @@ bool Connection::retransmit(Seq seq, uint32_t len) {
         rxt_head_snd_max_ = snd_max_;
         rxt_head_sent_us_ = ctx_.now_us;
     }
-    return true;
+    return len;
 }
 
 uint32_t Connection::unsent() const noexcept {
@@ -258,22 +285,25 @@ void Connection::output_sack_recovery() {
         Seq seq;
         uint32_t len = 0;
         if (sb_.next_lost(high_rxt_, mss, &seq, &len)) {
-            if (!retransmit(seq, len)) break;
-            high_rxt_ = seq + len;
-            pipe += len;
+            const uint32_t sent = retransmit(seq, len);
+            if (sent == 0) break;
+            high_rxt_ = seq + sent;
+            pipe += sent;
             continue;
         }
         const uint32_t available = unsent();
-        const uint32_t fresh = std::min({mss, available, peer_window_room()});
-        if (fresh > 0 && (fresh == mss || fresh == available)) {
+        const uint32_t seg = segment_mss();
+        const uint32_t fresh = std::min({seg, available, peer_window_room()});
+        if (fresh > 0 && (fresh == seg || fresh == available)) {
             if (!send_at_nxt(fresh)) break;
             pipe += fresh;
             continue;
         }
         if (sb_.next_unsacked(high_rxt_, mss, &seq, &len)) {
-            if (!retransmit(seq, len)) break;
-            high_rxt_ = seq + len;
-            pipe += len;
+            const uint32_t sent = retransmit(seq, len);
+            if (sent == 0) break;
+            high_rxt_ = seq + sent;
+            pipe += sent;
             continue;
         }
         break;
@@ -290,10 +320,10 @@ void Connection::output() {
         output_sack_recovery();
         return;
     }
-    const uint32_t mss = effective_mss();
     const Seq data_end = sq_.end();
     bool sent_new = false;
     for (;;) {
+        const uint32_t mss = segment_mss();  // SACK blocks take room from the data
         const uint32_t available = unsent();
         // What the peer's window allows beyond snd_nxt, and what the congestion window allows
         // (plus RFC 3042's limited transmit on the first duplicate ACKs).

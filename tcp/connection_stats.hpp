@@ -30,10 +30,11 @@ struct ConnectionStats {
     uint64_t ooo_dropped = 0;      // out-of-order segments dropped for lack of room
     uint64_t challenge_acks = 0;   // RFC 5961 answers to in-window RST/SYN
     uint64_t window_probes = 0;    // zero-window probes sent
-    uint64_t lost_retransmits = 0;
-    uint64_t recoveries_undone = 0; // recoveries every retransmission of which the peer had (D-SACK) // retransmissions found lost in recovery and sent again
+    uint64_t lost_retransmits = 0;  // retransmissions found lost in recovery and sent again
+    uint64_t recoveries_undone = 0; // recoveries every retransmission of which the peer had (D-SACK)
     uint64_t loss_probes = 0;      // tail loss probes sent (RFC 8985 TLP; Linux's TCPLossProbes)
     uint64_t acks_delayed = 0;     // ACKs that waited for the delayed-ACK timer
+    uint64_t sack_blocks_left_out = 0;  // SACK blocks a data segment had no room for (sized before they existed)
     uint64_t tx_no_mbuf = 0;       // segments not sent for lack of an mbuf (sent later)
 };
 

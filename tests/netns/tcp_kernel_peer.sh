@@ -9,7 +9,7 @@
 #   mode: upload BYTES | download BYTES | both BYTES | rr COUNT:REQ:RESP | accept BYTES
 #         kernel BYTES / kernel-upload BYTES: the kernel on both ends (the same veth and settings),
 #         both ways or one way: the baselines for ratios
-# Environment: CAPTURE=1 (tcpdump + tshark check), TIMEOUT (seconds, default 240),
+# Environment: CAPTURE=1 (tcpdump + tshark check; KEEP_CAPTURE=file keeps the capture), TIMEOUT (seconds, default 240),
 #   MAX_STALL_MS (default 3000: the longest time the kernel peer may see nothing move; a few RTOs),
 #   PMD=af_packet (default), af_xdp (net_af_xdp in copy mode on veth1) or tap (net_tap: its kernel
 #   side dtap0 in our namespace is the kernel's end, no veth; mode accept only, our endpoint listens
@@ -51,6 +51,7 @@ cleanup() {
   [ -n "${peer_pid:-}" ] && kill "$peer_pid" 2> /dev/null || true
   ip netns del "$nk" 2> /dev/null || true
   ip netns del "$nd" 2> /dev/null || true
+  [ -n "${KEEP_CAPTURE:-}" ] && cp "$work/cap.pcap" "$KEEP_CAPTURE" 2> /dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -148,7 +149,7 @@ peer_pid=
 echo "--- our endpoint (exit $ours_rc)"; cat "$work/ours.log"
 echo "--- kernel peer (exit $peer_rc)"; cat "$work/peer.log"
 echo "--- kernel counters (nstat)"
-ip netns exec "$peer_ns" nstat -a 2> /dev/null | grep -E "TcpOutRsts|TcpEstabResets|TcpAttemptFails|TcpRetransSegs|TcpExtTCPSACKRecovery|TcpExtTCPSACKReorder|TcpExtTCPOFOQueue|TcpExtTCPTimeouts|TcpInErrs|TcpInCsumErrors" || true
+ip netns exec "$peer_ns" nstat -a 2> /dev/null | grep -E "TcpOutRsts|TcpEstabResets|TcpAttemptFails|TcpRetransSegs|TcpExtTCPSACKRecovery|TcpExtTCPSACKReorder|TcpExtTCPOFOQueue|TcpExtTCPTimeouts|TcpInErrs|TcpInCsumErrors|PAWS|Prune|Drop|Pruned|TCPACKSkipped|TCPRenege" || true
 rsts=$(ip netns exec "$peer_ns" nstat -a 2> /dev/null | awk '$1=="TcpOutRsts"||$1=="TcpEstabResets"||$1=="TcpAttemptFails"{s+=$2} END{print s+0}')
 
 fail=0

@@ -213,5 +213,15 @@ TEST(NewRenoCongestion, TimeoutCollapsesToTheLossWindowAndBlocksFastRetransmitOf
     EXPECT_TRUE(cc.on_dup_ack(Seq(12'001), Seq(15'001), 3'000)) << "beyond recover: a new loss";
 }
 
+TEST(NewRenoCongestion, UndoneRecoveryLeavesNoRecoveryPoint) {
+    // A recovery that DSACKs show was reordering: a real loss right after it, below its recovery
+    // point, must start a recovery of its own, not wait for the retransmission timer.
+    NewRenoCongestion c;
+    c.reset(1448);
+    c.enter_sack_recovery(20 * 1448, Seq(100000));
+    c.undo_recovery();
+    EXPECT_TRUE(c.sack_recovery_allowed(Seq(60000)));
+}
+
 }  // namespace
 }  // namespace nvmeddp::tcp

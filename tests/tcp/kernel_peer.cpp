@@ -194,6 +194,8 @@ int main(int argc, char** argv) {
     const auto start = Clock::now();
     auto last_progress = start;
     double longest_stall_ms = 0;
+    char stall_where[200] = "";
+    double read_done_s = -1, write_done_s = -1;  // when each direction had all its bytes
 
     // Until both directions are done: everything sent (then our FIN), and the peer's FIN read.
     while (!failed && !(eof && sent == total_out)) {
@@ -258,9 +260,20 @@ int main(int argc, char** argv) {
                 failed = true;
             }
         }
+        if (moved && got == total_in && read_done_s < 0) read_done_s = std::chrono::duration<double>(now - start).count();
+        if (moved && sent == total_out && write_done_s < 0) write_done_s = std::chrono::duration<double>(now - start).count();
         if (moved) {
             const double stall = std::chrono::duration<double, std::milli>(now - last_progress).count();
-            if (stall > longest_stall_ms) longest_stall_ms = stall;
+            if (stall > longest_stall_ms) {
+                longest_stall_ms = stall;
+                // Where it was: which direction had stopped, to tell a lost retransmission of ours
+                // from one of the kernel's.
+                std::snprintf(stall_where, sizeof stall_where,
+                              "ended %.3f s in, after reading %llu of %llu and writing %llu of %llu bytes%s",
+                              std::chrono::duration<double>(now - start).count(), static_cast<unsigned long long>(got),
+                              static_cast<unsigned long long>(total_in), static_cast<unsigned long long>(sent),
+                              static_cast<unsigned long long>(total_out), shut ? " (our FIN queued)" : "");
+            }
             last_progress = now;
         }
     }
@@ -276,9 +289,12 @@ int main(int argc, char** argv) {
     }
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
     print_tcp_info(s, longest_stall_ms);
+    std::printf("kernel peer: read all %llu bytes at %.3f s, wrote all %llu at %.3f s (-1: never)\n",
+                static_cast<unsigned long long>(total_in), read_done_s, static_cast<unsigned long long>(total_out),
+                write_done_s);
     if (!failed && o.max_stall_ms > 0 && longest_stall_ms > o.max_stall_ms) {
-        std::printf("kernel peer: FAILED: nothing moved for %.1f ms, more than the %.1f ms allowed\n",
-                    longest_stall_ms, o.max_stall_ms);
+        std::printf("kernel peer: FAILED: nothing moved for %.1f ms, more than the %.1f ms allowed; it %s\n",
+                    longest_stall_ms, o.max_stall_ms, stall_where);
         failed = true;
     }
     close(s);
