@@ -35,6 +35,41 @@ struct Scenario {
 
 class EndpointPair : public testing::TestWithParam<Scenario> {};
 
+// Frames longer than an Ethernet link with a 1500-byte MTU carries. Ring ports take any length,
+// where a NIC or veth drops what is over: this makes the ring as strict as the link.
+struct OversizeCount {
+    uint32_t max_frame = 1514;
+    uint64_t over = 0;
+    uint32_t longest = 0;
+};
+
+// An rx callback for the length of a scope (its user data lives in that scope, and draining the
+// rings afterwards must not call it).
+class RxCallback {
+public:
+    RxCallback(uint16_t port, rte_rx_callback_fn fn, void* user)
+        : port_(port), cb_(rte_eth_add_rx_callback(port, 0, fn, user)) {}
+    ~RxCallback() {
+        if (cb_ != nullptr) rte_eth_remove_rx_callback(port_, 0, cb_);
+    }
+    RxCallback(const RxCallback&) = delete;
+    RxCallback& operator=(const RxCallback&) = delete;
+    bool added() const noexcept { return cb_ != nullptr; }
+
+private:
+    uint16_t port_;
+    const rte_eth_rxtx_callback* cb_;
+};
+
+uint16_t count_oversize(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, uint16_t, void* user) {
+    auto* c = static_cast<OversizeCount*>(user);
+    for (uint16_t i = 0; i < n; ++i) {
+        if (pkts[i]->pkt_len > c->max_frame) ++c->over;
+        if (pkts[i]->pkt_len > c->longest) c->longest = pkts[i]->pkt_len;
+    }
+    return n;
+}
+
 PatternTransfer* g_server = nullptr;
 
 TEST_P(EndpointPair, EveryByteExactlyOnceBothWays) {
@@ -45,6 +80,11 @@ TEST_P(EndpointPair, EveryByteExactlyOnceBothWays) {
     const PortPair ports = crossed_ports("tcp_pair" + std::to_string(instance++));
     ASSERT_NE(ports.a, UINT16_MAX) << "cannot make the ring ports";
     {
+        // Ahead of the shims: what went on the "wire", before any of it is dropped.
+        OversizeCount oversize;
+        oversize.max_frame = sc.vlan ? 1518 : 1514;
+        const RxCallback size_a(ports.a, &count_oversize, &oversize), size_b(ports.b, &count_oversize, &oversize);
+        ASSERT_TRUE(size_a.added() && size_b.added());
         std::unique_ptr<pmd::FaultShim> shim_a, shim_b;
         if (sc.faults.any()) {
             std::string err;
@@ -110,6 +150,8 @@ TEST_P(EndpointPair, EveryByteExactlyOnceBothWays) {
                                        << " error " << tcp::to_string(server.error()) << " " << server.why() << "\n"
                                        << b->info();
         std::printf("%s\n%s\n", a->info().c_str(), b->info().c_str());
+        EXPECT_EQ(oversize.over, 0u) << "frames longer than the link carries (longest " << oversize.longest
+                                     << " bytes): a real port would drop them";
         // The MSS we announce fits the MTU: 1500 less 40 (IPv4 + TCP) or 60 (IPv6 + TCP).
         EXPECT_NE(client.final_info().find(sc.ipv6 ? "advmss:1440" : "advmss:1460"), std::string::npos)
             << client.final_info();
