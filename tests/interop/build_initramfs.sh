@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds what tests/interop/linux_target.sh boots: the Debian kernel (as an ELF vmlinux, for qemu's
-# fast PVH boot) and an initramfs whose /init (guest_init.sh) serves the Linux kernel's nvmet-tcp
-# target with a RAM namespace holding our pattern. The kernel package is downloaded (apt-get download,
-# never installed into /boot) and unpacked into INTEROP_CACHE (default <outdir>/cache, in the build
-# tree; point several build trees at one directory to download once); the image goes to <outdir>.
+# Builds what tests/interop/linux_target.sh and linux_host.sh boot: the Debian kernel (as an ELF
+# vmlinux, for qemu's fast PVH boot) and an initramfs whose /init (guest_init.sh) serves the Linux
+# kernel's nvmet-tcp target with a RAM namespace holding our pattern, or runs its nvme-tcp host. The
+# kernel package is downloaded (apt-get download, never installed into /boot) and unpacked into
+# INTEROP_CACHE (default <outdir>/cache, in the build tree; point several build trees at one directory
+# to download once); the image goes to <outdir>.
 #
 # usage: build_initramfs.sh <outdir>
 # Produces <outdir>/vmlinux, <outdir>/initramfs.cpio.gz and <outdir>/kernel-version. Cached: a second
@@ -51,7 +52,7 @@ kver=${kpkg#linux-image-}
 
 # The cache key: the kernel package and every input of the image.
 key=$( { echo "$kpkg"; cat "$here/build_initramfs.sh" "$here/guest_init.sh" "$here/pattern_fill.cpp" \
-  "$here/extract_vmlinux.sh" "$root/nvmetcp/byte_pattern.hpp"; } | sha256sum | cut -c1-16)
+  "$here/guest_host.sh" "$here/extract_vmlinux.sh" "$root/nvmetcp/byte_pattern.hpp"; } | sha256sum | cut -c1-16)
 if [ -f "$out/vmlinux" ] && [ -f "$out/initramfs.cpio.gz" ] && [ "$(cat "$out/key" 2> /dev/null)" = "$key" ]; then
   say "cached: $out (kernel $kver)"
   exit 0
@@ -81,7 +82,7 @@ moddir="$unpacked/lib/modules/$kver"
 # crc64_rocksoft_generic are crypto algorithms found by name at run time, not symbol dependencies, so
 # they are listed before what uses them (nvmet-tcp's digests; t10-pi through crc64-rocksoft).
 wanted=(configfs crc32c_generic crc64_rocksoft_generic crc64-rocksoft t10-pi nvmet nvmet-tcp brd
-        virtio_pci virtio_mmio virtio_net sch_netem)
+        nvme-tcp virtio_pci virtio_mmio virtio_net sch_netem)
 declare -A dep_of=() loaded=()
 while IFS= read -r line; do
   dep_of["${line%%:*}"]=${line#*:}
@@ -142,6 +143,7 @@ done
 # /lib64 is a symlink on the host: its loader was copied into a real /lib64 directory, fine as is.
 
 cp "$here/guest_init.sh" "$stage/init"
+cp "$here/guest_host.sh" "$stage/etc/nvmeddp/guest_host.sh"
 chmod +x "$stage/init"
 mknod -m 600 "$stage/dev/console" c 5 1 2> /dev/null || true
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner 0:0 --quiet) | gzip -1 > "$out/initramfs.tmp" ||

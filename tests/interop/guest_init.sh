@@ -1,12 +1,18 @@
 #!/bin/busybox sh
 # shellcheck shell=dash
-# /init of the qemu guest that serves the Linux kernel's nvmet-tcp target to our host
-# (tests/interop/linux_target.sh boots it; build_initramfs.sh packs it). It loads the modules the
-# build listed, brings eth0 up as 192.0.2.1/24, fills a RAM disk with the namespace pattern, exports it
-# as namespace 1 of nqn.2026-12.io.nvmeddp:linux on tcp/ipv4 192.0.2.1:4420 through nvmet's configfs,
-# and prints one line the harness waits for: "NVMEDDP-GUEST READY" or "NVMEDDP-GUEST FAILED: <why>".
+# /init of the qemu guest of tests/interop (build_initramfs.sh packs it). It loads the modules the
+# build listed and brings eth0 up as 192.0.2.1/24, then plays one of two roles:
+#  - target (default; linux_target.sh): fills a RAM disk with the namespace pattern and exports it as
+#    namespace 1 of nqn.2026-12.io.nvmeddp:linux on tcp/ipv4 192.0.2.1:4420 through nvmet's configfs,
+#    then prints "NVMEDDP-GUEST READY" (or "NVMEDDP-GUEST FAILED: <why>") and serves;
+#  - host (linux_host.sh): the kernel's own nvme-tcp host connects to our target at nvmeddp.traddr,
+#    once per option set (no digests; both digests), checks reads of the namespace pattern (4 KiB and
+#    1 MiB direct I/O), writes another pattern in 64 KiB I/Os and reads it back, disconnects, and
+#    prints "NVMEDDP-GUEST HOST PASSED" (or "NVMEDDP-GUEST FAILED: <why>").
 #
-# Kernel command line options (all optional): nvmeddp.ns_mib=<RAM disk MiB, default 64>.
+# Kernel command line options (all optional): nvmeddp.role=target|host, nvmeddp.ns_mib=<RAM disk MiB,
+# default 64>, nvmeddp.traddr=<our target's IPv4 address>, nvmeddp.subnqn=<its subsystem NQN>,
+# nvmeddp.mib=<MiB of the namespace the host checks, default 16>.
 /bin/busybox mkdir -p /proc /sys /dev /tmp /bin /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 mount -t proc proc /proc
@@ -22,10 +28,18 @@ fail() {
 }
 
 ns_mib=64
+role=target
+traddr=
+subnqn=
+host_mib=16
 # shellcheck disable=SC2013  # the command line is words
 for word in $(cat /proc/cmdline); do
   case "$word" in
     nvmeddp.ns_mib=*) ns_mib=${word#nvmeddp.ns_mib=} ;;
+    nvmeddp.role=*) role=${word#nvmeddp.role=} ;;
+    nvmeddp.traddr=*) traddr=${word#nvmeddp.traddr=} ;;
+    nvmeddp.subnqn=*) subnqn=${word#nvmeddp.subnqn=} ;;
+    nvmeddp.mib=*) host_mib=${word#nvmeddp.mib=} ;;
   esac
 done
 
@@ -52,6 +66,14 @@ $IP link set lo up
 $IP link set eth0 gso_max_segs 1 2> /dev/null || echo "nvmeddp-guest: gso_max_segs not set ($IP)"
 $IP addr add 192.0.2.1/24 dev eth0 || fail "ip addr on eth0"
 $IP link set eth0 up || fail "eth0 up"
+
+if [ "$role" = host ]; then
+  dmesg -n 7
+  # shellcheck source=guest_host.sh
+  . /etc/nvmeddp/guest_host.sh
+  run_host "$traddr" "$subnqn" "$host_mib"
+  while :; do sleep 3600; done
+fi
 
 for _ in $(seq 50); do [ -b /dev/ram0 ] && break; sleep 0.1; done
 [ -b /dev/ram0 ] || fail "/dev/ram0 missing after loading brd"

@@ -23,75 +23,20 @@ boot_timeout_s=${BOOT_TIMEOUT:-90}
 interop_dir=${INTEROP_DIR:-$(dirname "$(dirname "$host")")/interop}
 ns_mib=${NS_MIB:-64}
 subnqn=nqn.2026-12.io.nvmeddp:linux
-tap=nvtap0
 die() { echo "linux_target: $*"; echo "linux_target: FAILED"; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || die "needs root (ip netns, tap devices, AF_PACKET)"
 [ -x "$host" ] || die "$host is not an executable"
-[ -c /dev/net/tun ] || die "/dev/net/tun is missing: no tap devices on this machine (load the tun module, or give the container /dev/net/tun)"
-"$here/build_initramfs.sh" "$interop_dir" || die "the guest image could not be built (above)"
-for tool in ip ethtool qemu-system-x86_64 timeout; do
-  command -v "$tool" > /dev/null || die "$tool missing (scripts/install-deps.sh, tests/interop/build_initramfs.sh)"
-done
-if [ "${CAPTURE:-0}" = 1 ]; then
-  command -v tshark > /dev/null || die "tshark missing (scripts/install-deps.sh)"
-fi
-
-ns="nvmeddp-interop-$$"
-work=$(mktemp -d)
-qemu_pid=
-cleanup() {
-  if [ -n "$qemu_pid" ]; then
-    kill "$qemu_pid" 2> /dev/null || true
-    for _ in $(seq 50); do kill -0 "$qemu_pid" 2> /dev/null || break; sleep 0.1; done
-    kill -9 "$qemu_pid" 2> /dev/null || true
-  fi
-  ip netns del "$ns" 2> /dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$ns" || die "ip netns add $ns failed (no network namespaces here?)"
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip -n "$ns" link set lo up
-ip -n "$ns" tuntap add dev "$tap" mode tap || die "ip tuntap add $tap failed"
-# Whole, checksummed, MTU-sized frames to af_packet, as a NIC would deliver them (the guest's
-# virtio-net has no offloads either: qemu's tap runs without vnet headers). The tap has no address: the
-# namespace's kernel must not answer for 192.0.2.2, our host's own TCP does.
-ip netns exec "$ns" ethtool -K "$tap" tx off tso off gso off gro off > /dev/null 2>&1 || true
-ip -n "$ns" link set "$tap" up
-
-# With CAPTURE=1 qemu itself records the guest's traffic both ways (a tcpdump on the tap would miss
-# our host's frames: DPDK's af_packet transmits past the kernel's taps, qdisc_bypass).
-capture=()
-[ "${CAPTURE:-0}" = 1 ] && capture=(-object "filter-dump,id=dump0,netdev=n0,file=$work/cap.pcap")
-# The guest's serial console goes to guest.log; -no-reboot with panic=-1 turns a guest panic into qemu
-# exiting, which the wait below notices at once.
-ip netns exec "$ns" timeout $((boot_timeout_s + timeout_s + 60)) qemu-system-x86_64 \
-  -accel tcg -M q35 -cpu max -m 512 -smp 1 -nographic -no-reboot \
-  -kernel "$interop_dir/vmlinux" -initrd "$interop_dir/initramfs.cpio.gz" \
-  -append "console=ttyS0 panic=-1 mitigations=off loglevel=4 nvmeddp.ns_mib=$ns_mib" \
-  -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vnet_hdr=off" \
-  -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile= "${capture[@]}" \
-  < /dev/null > "$work/guest.log" 2>&1 &
-qemu_pid=$!
+# shellcheck source=guest_lib.sh
+. "$here/guest_lib.sh"
+guest_setup
+# The tap has no address: the namespace's kernel must not answer for 192.0.2.2, our host's own TCP does.
+guest_boot $((boot_timeout_s + timeout_s + 60)) "nvmeddp.ns_mib=$ns_mib"
 start=$(date +%s)
-ready=
-while [ $(($(date +%s) - start)) -lt "$boot_timeout_s" ]; do
-  if grep -q "NVMEDDP-GUEST READY" "$work/guest.log"; then ready=1; break; fi
-  grep -q "NVMEDDP-GUEST FAILED" "$work/guest.log" && break
-  kill -0 "$qemu_pid" 2> /dev/null || break
-  sleep 0.2
-done
-if [ -z "$ready" ]; then
+if ! guest_wait "NVMEDDP-GUEST READY" "$boot_timeout_s"; then
   echo "--- guest (last 40 lines)"; tail -40 "$work/guest.log"
-  reason=$(grep -o "NVMEDDP-GUEST FAILED.*" "$work/guest.log" | head -1 || true)
-  kill -0 "$qemu_pid" 2> /dev/null || reason=${reason:-"qemu exited"}
-  die "the guest was not ready after $(($(date +%s) - start)) s${reason:+: $reason}"
+  die "the guest was not ready after $(($(date +%s) - start)) s: $guest_failure"
 fi
-echo "linux_target: $(grep -o "NVMEDDP-GUEST READY.*" "$work/guest.log" | tr -d '\r') (boot $(($(date +%s) - start)) s)"
-
+echo "linux_target: $(guest_line "NVMEDDP-GUEST READY") (boot $(($(date +%s) - start)) s)"
 
 host_args=(--port net_af_packet0 --local-ip 192.0.2.2 --traddr 192.0.2.1 --trsvcid 4420 --subnqn "$subnqn")
 eal=("--vdev=net_af_packet0,iface=$tap")
@@ -112,7 +57,7 @@ if [ "$host_rc" -ne 0 ]; then
 fi
 kill -0 "$qemu_pid" 2> /dev/null || { echo "linux_target: qemu exited during the run"; fail=1; }
 # The Linux target's own complaints (kernel warnings at loglevel 4 and above reach the console).
-if grep -qE "Oops|BUG:|WARNING:|Call Trace" "$work/guest.log"; then
+if guest_kernel_problems; then
   echo "linux_target: the guest kernel reported a problem"; fail=1
 fi
 echo "--- guest kernel messages after ready"
