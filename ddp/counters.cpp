@@ -19,6 +19,7 @@ void add_engine_counters(Stats& out, const EngineCounters& c) noexcept {
     out.bytes += c.bytes.get();
     out.drop += c.drop.get();
     out.placed_bytes += c.placed_bytes.get();
+    out.placed_packets += c.placed_packets.get();
     out.digest_offloaded += c.digest_offloaded.get();
     out.digest_failed += c.digest_failed.get();
     out.digest_fallback += c.digest_fallback.get();
@@ -43,6 +44,7 @@ void add_stats(Stats& out, const Stats& in) noexcept {
     out.packets += in.packets;
     out.bytes += in.bytes;
     out.placed_bytes += in.placed_bytes;
+    out.placed_packets += in.placed_packets;
     out.digest_offloaded += in.digest_offloaded;
     out.digest_fallback += in.digest_fallback;
     out.digest_failed += in.digest_failed;

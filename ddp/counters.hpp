@@ -37,6 +37,7 @@ struct EngineCounters {
     Counter packets, bytes;      // packets and TCP payload bytes of the connection seen by the device
     Counter drop;                // packets it could not follow or place (out of order, bad header, ...)
     Counter placed_bytes;        // payload bytes written into registered buffers
+    Counter placed_packets;      // packets with bytes placed (what Linux counts as rx-nvme-tcp-packets)
     Counter digest_offloaded;    // data digests verified, equal
     Counter digest_failed;       // data digests verified, different (the host is told per packet)
     Counter digest_fallback;     // PDUs with a data digest it did not verify: the host computes it

@@ -55,6 +55,7 @@ std::string stack_config(const Options& o, nvmetcp::host::HostStackConfig& c) {
     c.faults_rx = o.faults_rx;
     c.faults_tx = o.faults_tx;
     c.seed = o.seed;
+    c.ddp_io_threshold = o.ddp_io_threshold;
     c.log = [&o](const std::string& line) {
         if (!o.quiet) std::printf("offload: %s\n", line.c_str());
     };
@@ -157,8 +158,14 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
             row.offload = offload_on;
             const auto q0 = queue_totals(controller);
             const ddp::Stats d0 = device ? device->stats() : ddp::Stats{};
+            uint64_t rx_frames0 = 0, rx_bytes0 = 0, rx_frames1 = 0, rx_bytes1 = 0;
+            row.port_counted = dpdk != nullptr && dpdk->port_rx(&rx_frames0, &rx_bytes0);
             busy_cycles = 0;
             row.result = workload.run(spec);
+            if (row.port_counted && dpdk->port_rx(&rx_frames1, &rx_bytes1)) {
+                row.port_rx_frames = rx_frames1 - rx_frames0;
+                row.port_rx_bytes = rx_bytes1 - rx_bytes0;
+            }
             row.busy_seconds = double(busy_cycles) / double(rte_get_tsc_hz());
             row.queues = queue_totals(controller);
             add(row.queues, q0, -1);
@@ -346,6 +353,12 @@ int main(int argc, char** argv) {
                         (unsigned long long)d.packets, (unsigned long long)d.placed_bytes,
                         (unsigned long long)d.digest_offloaded, (unsigned long long)d.resync_requests,
                         (unsigned long long)d.resync, (unsigned long long)d.drop);
+            std::printf("device stats: placed_packets %llu; C2HData not placed (or their rest): no registration %llu, "
+                        "out of range %llu, torn down %llu, rewrite %llu, behind the host %llu; bad checksum %llu\n",
+                        (unsigned long long)d.placed_packets, (unsigned long long)d.place_no_registration,
+                        (unsigned long long)d.place_out_of_range, (unsigned long long)d.place_torn_down,
+                        (unsigned long long)d.place_rewrite, (unsigned long long)d.place_behind_host,
+                        (unsigned long long)d.bad_checksum);
             if (d.setup != d.teardown || d.sk_add != d.sk_del) {
                 std::printf("nvmeddp-host: FAILED: setups %llu != teardowns %llu or sk_add %llu != sk_del %llu\n",
                             (unsigned long long)d.setup, (unsigned long long)d.teardown, (unsigned long long)d.sk_add,
@@ -356,6 +369,13 @@ int main(int argc, char** argv) {
         s.reset();  // the endpoint, the device, the shim, then the port
     }
     print_table(rows, !o.kernel_tcp);
+    if (!o.kernel_tcp && o.offload != host_app::OffloadMode::Off) {
+        const bool met = host_app::report_nvme056(rows, o.ddp_io_threshold);
+        if (o.expect_nvme056 && !met) {
+            std::printf("nvmeddp-host: the offload did not meet blktests nvme/056's bar (see above)\n");
+            ok = false;
+        }
+    }
     if (!ok) std::printf("nvmeddp-host: FAILED (see above)\n");
     else if (o.expect_digest_errors)
         std::printf("nvmeddp-host: every I/O ended as it must: the right bytes, or failed its corrupted data digest\n");

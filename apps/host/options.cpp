@@ -92,6 +92,12 @@ void print_usage(const char* argv0) {
         "  --seed N            seed of the LBA order (default 1)\n"
         "  --caps-toggle N     switch the device's caps (placement, digest) off and on again every N\n"
         "                      completions while I/O runs: the host falls back and resumes\n"
+        "  --ddp-io-threshold BYTES  the device takes no read smaller than this (its io_threshold;\n"
+        "                      default 0: every read; mlx5 uses 32K): smaller ones are copied\n"
+        "  --expect-nvme056    fail unless the offload-on reads meet blktests nvme/056's bar: from\n"
+        "                      32 KiB to 1 MiB, placed packets >= 95%% of the port's rx packets and\n"
+        "                      placed bytes >= 90%% of its rx bytes, drops and resyncs < 5%%; below\n"
+        "                      --ddp-io-threshold, 0%% placed\n"
         "  --timeout S         give up after S seconds per run, 1..3600 (default 120)\n"
         "  --quiet             only the table and the verdict\n"
         "  --expect-digest-errors  the target corrupts data digests on purpose: reads that fail\n"
@@ -216,6 +222,16 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
         } else if (!std::strcmp(arg, "--caps-toggle")) {
             if (!w.number(arg, 1, 1000000, v, message)) return ParseOutcome::Error;
             o.caps_toggle = static_cast<uint32_t>(v);
+        } else if (!std::strcmp(arg, "--ddp-io-threshold")) {
+            uint64_t bytes = 0;
+            const char* size = w.value();
+            if (size == nullptr || !parse_size(size, bytes) || bytes > (4u << 20)) {
+                message = std::string("--ddp-io-threshold needs a size up to 4M (K/M suffixes allowed)");
+                return ParseOutcome::Error;
+            }
+            o.ddp_io_threshold = static_cast<uint32_t>(bytes);
+        } else if (!std::strcmp(arg, "--expect-nvme056")) {
+            o.expect_nvme056 = true;
         } else if (!std::strcmp(arg, "--expect-digest-errors")) {
             o.expect_digest_errors = true;
         } else {

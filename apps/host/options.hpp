@@ -35,10 +35,12 @@ struct Options {
     // A target that corrupts data digests on purpose (nvmeddp-target --fault-bad-ddgst-every): reads
     // that fail their digest are expected (and at least one must), every other I/O must succeed.
     bool expect_digest_errors = false;
-    uint32_t caps_toggle = 0;
+    uint32_t caps_toggle = 0;          // switch the device's caps off / on every N completions (0: never)
+    uint32_t ddp_io_threshold = 0;     // the device takes no read below this many bytes (its limits)
+    bool expect_nvme056 = false;       // fail unless the offload-on rows meet blktests nvme/056's bar
     uint32_t reconnect_delay_ms = 0;  // recovery after the controller is lost (nvme-cli's reconnect_delay)
     uint32_t ctrl_loss_tmo_ms = 0;    // ... and when to give up (ctrl_loss_tmo); both 0: no recovery
-    bool requeue_io = true;           // I/O waits for the reconnect (else fails at the loss)  // switch the device's caps off / on every N completions (0: never)
+    bool requeue_io = true;           // I/O waits for the reconnect (else fails at the loss)
 };
 
 enum class ParseOutcome { Run, Help, Error };

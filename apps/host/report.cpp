@@ -65,4 +65,48 @@ void print_table(const std::vector<Row>& rows, bool dpdk) {
                     "lcore's receive path (a NIC with the offload would take that work off the host)\n");
 }
 
+bool report_nvme056(const std::vector<Row>& rows, uint32_t io_threshold) {
+    bool any = false, met = true;
+    for (const Row& r : rows) {
+        if (!r.offload || !r.port_counted) continue;
+        if (!any) {
+            std::printf("\nnvme/056 figures (offload on; against the port's rx counters during each run):\n"
+                        "%-8s %10s %8s %12s %8s %6s %7s  %s\n",
+                        "size", "rx frames", "placed", "rx bytes", "placed", "drop", "resync", "blktests nvme/056 bar");
+            any = true;
+        }
+        const double frames = double(r.port_rx_frames), bytes = double(r.port_rx_bytes);
+        const double pkt_pct = frames > 0 ? 100.0 * double(r.device.placed_packets) / frames : 0.0;
+        const double byte_pct = bytes > 0 ? 100.0 * double(r.device.placed_bytes) / bytes : 0.0;
+        const double drop_pct = frames > 0 ? 100.0 * double(r.device.drop) / frames : 0.0;
+        const double resync_pct = frames > 0 ? 100.0 * double(r.device.resync_requests) / frames : 0.0;
+        std::string verdict = "not judged (outside 32 KiB..1 MiB)";
+        if (io_threshold > 0 && r.size < io_threshold) {
+            const bool ok = r.device.placed_packets == 0 && r.device.placed_bytes == 0 && r.device.setup == 0 &&
+                            r.device.setup_fail == 0;
+            verdict = ok ? "met: below the io threshold, nothing placed" : "NOT MET: placed below the io threshold";
+            met = met && ok;
+        } else if (r.size >= (32u << 10) && r.size <= (1u << 20)) {
+            std::string why;
+            if (pkt_pct < 95.0) why += " packets < 95%;";
+            if (byte_pct < 90.0) why += " bytes < 90%;";
+            if (drop_pct >= 5.0) why += " drops >= 5%;";
+            if (resync_pct >= 5.0) why += " resyncs >= 5%;";
+            if (r.device.setup_fail > 0) why += " setup failures;";
+            verdict = why.empty() ? "met (>= 95% packets, >= 90% bytes)" : "NOT MET:" + why;
+            met = met && why.empty();
+        }
+        std::printf("%-8s %10llu %7.1f%% %12llu %7.1f%% %5.1f%% %6.1f%%  %s\n", size_text(r.size).c_str(),
+                    static_cast<unsigned long long>(r.port_rx_frames), pkt_pct,
+                    static_cast<unsigned long long>(r.port_rx_bytes), byte_pct, drop_pct, resync_pct, verdict.c_str());
+    }
+    if (!any) {
+        std::printf("nvme/056 figures: no offload-on run over a DPDK port to judge\n");
+        return false;
+    }
+    std::printf("placed: packets with bytes the device placed (Linux's rx-nvme-tcp-packets) per frame the port\n"
+                "received, and placed payload bytes per byte it received (frames whole, headers included)\n");
+    return met;
+}
+
 }  // namespace nvmeddp::host_app

@@ -19,6 +19,8 @@ struct Row {
     double busy_seconds = 0;             // host lcore time in poll rounds that received something
     nvmetcp::host::QueueStats queues{};  // the I/O queues' counters during the run
     ddp::Stats device{};                 // the device's counters during the run
+    bool port_counted = false;           // the port's rx counters below are known
+    uint64_t port_rx_frames = 0, port_rx_bytes = 0;  // ... and what it received during the run
 };
 
 // sum += s (sign > 0) or sum -= s, over the counters the table uses.
@@ -28,5 +30,10 @@ ddp::Stats stats_delta(const ddp::Stats& after, const ddp::Stats& before);
 std::string size_text(uint32_t bytes);  // "4 KiB", "1 MiB", "512 B"
 // The table, with a legend; dpdk: the busy-time column means something.
 void print_table(const std::vector<Row>& rows, bool dpdk);
+// blktests nvme/056's figures for the offload-on rows (placed packets and bytes against the port's
+// rx counters, drops and resyncs per packet) and whether they meet its bar: reads of 32 KiB..1 MiB
+// place >= 95% of the packets and >= 90% of the bytes with drops and resyncs under 5%; reads below
+// the device's io threshold place nothing. Returns false with the reasons printed when not met.
+bool report_nvme056(const std::vector<Row>& rows, uint32_t io_threshold);
 
 }  // namespace nvmeddp::host_app

@@ -93,7 +93,10 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
 
 void ConnectionEngine::finish_meta() noexcept {
     PacketMeta& m = *meta_;
-    if (m.place_len > 0) m.flags |= NVMEDDP_PKT_PLACED;
+    if (m.place_len > 0) {
+        m.flags |= NVMEDDP_PKT_PLACED;
+        conn_.counters.placed_packets.add();
+    }
     if (verdict_given_ && verdict_ok_) m.flags |= NVMEDDP_PKT_DIGEST_OK;
 }
 

@@ -12,7 +12,8 @@
 #
 # Kernel command line options (all optional): nvmeddp.role=target|host, nvmeddp.ns_mib=<RAM disk MiB,
 # default 64>, nvmeddp.traddr=<our target's IPv4 address>, nvmeddp.subnqn=<its subsystem NQN>,
-# nvmeddp.mib=<MiB of the namespace the host checks, default 16>.
+# nvmeddp.mib=<MiB of the namespace the host checks, default 16>, nvmeddp.netem=<tc netem options with
+# _ for spaces, on eth0's egress, e.g. delay_1ms_reorder_1%_loss_1%>.
 /bin/busybox mkdir -p /proc /sys /dev /tmp /bin /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 mount -t proc proc /proc
@@ -32,6 +33,7 @@ role=target
 traddr=
 subnqn=
 host_mib=16
+netem=
 # shellcheck disable=SC2013  # the command line is words
 for word in $(cat /proc/cmdline); do
   case "$word" in
@@ -40,6 +42,7 @@ for word in $(cat /proc/cmdline); do
     nvmeddp.traddr=*) traddr=${word#nvmeddp.traddr=} ;;
     nvmeddp.subnqn=*) subnqn=${word#nvmeddp.subnqn=} ;;
     nvmeddp.mib=*) host_mib=${word#nvmeddp.mib=} ;;
+    nvmeddp.netem=*) netem=$(echo "${word#nvmeddp.netem=}" | tr '_' ' ') ;;
   esac
 done
 
@@ -66,6 +69,13 @@ $IP link set lo up
 $IP link set eth0 gso_max_segs 1 2> /dev/null || echo "nvmeddp-guest: gso_max_segs not set ($IP)"
 $IP addr add 192.0.2.1/24 dev eth0 || fail "ip addr on eth0"
 $IP link set eth0 up || fail "eth0 up"
+if [ -n "$netem" ]; then
+  # What the guest sends (the target's C2HData) is lost, delayed and reordered on the way out.
+  [ -x /usr/sbin/tc ] || fail "netem asked but the image has no tc (iproute2 on the build machine?)"
+  # shellcheck disable=SC2086  # the options are words
+  /usr/sbin/tc qdisc add dev eth0 root netem $netem || fail "tc qdisc add dev eth0 root netem $netem"
+  echo "nvmeddp-guest: eth0 egress: $(/usr/sbin/tc qdisc show dev eth0 | head -1)"
+fi
 
 if [ "$role" = host ]; then
   dmesg -n 7

@@ -11,7 +11,8 @@
 #   <nvmeddp-host's build tree>/interop), NS_MIB (RAM namespace size, default 64), CAPTURE=1 (qemu
 #   records the guest's traffic; tshark's nvme-tcp dissector must decode it with no malformed PDU and
 #   find C2HData; it prints the PDU counts by type and the C2HData that carry SUCCESS),
-#   CAPTURE_FILE (keep that capture there).
+#   CAPTURE_FILE (keep that capture there), NETEM (tc netem options for the guest's egress, e.g.
+#   "delay 1ms reorder 1% loss 1%": the target's data lost and reordered on its way to our host).
 # Prints "linux_target: PASSED" or "linux_target: FAILED" (with the reason) last.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,13 +31,14 @@ die() { echo "linux_target: $*"; echo "linux_target: FAILED"; exit 1; }
 . "$here/guest_lib.sh"
 guest_setup
 # The tap has no address: the namespace's kernel must not answer for 192.0.2.2, our host's own TCP does.
-guest_boot $((boot_timeout_s + timeout_s + 60)) "nvmeddp.ns_mib=$ns_mib"
+guest_boot $((boot_timeout_s + timeout_s + 60)) "nvmeddp.ns_mib=$ns_mib${NETEM:+ nvmeddp.netem=${NETEM// /_}}"
 start=$(date +%s)
 if ! guest_wait "NVMEDDP-GUEST READY" "$boot_timeout_s"; then
   echo "--- guest (last 40 lines)"; tail -40 "$work/guest.log"
   die "the guest was not ready after $(($(date +%s) - start)) s: $guest_failure"
 fi
 echo "linux_target: $(guest_line "NVMEDDP-GUEST READY") (boot $(($(date +%s) - start)) s)"
+[ -n "${NETEM:-}" ] && echo "linux_target: $(guest_line "nvmeddp-guest: eth0 egress")"
 
 host_args=(--port net_af_packet0 --local-ip 192.0.2.2 --traddr 192.0.2.1 --trsvcid 4420 --subnqn "$subnqn")
 eal=("--vdev=net_af_packet0,iface=$tap")

@@ -38,12 +38,13 @@ capture_all_closed() {
 # connection closed, then stops tcpdump. Says so when it gives up waiting (the checks that follow
 # then see what was captured).
 capture_stop() {
-  local pid=$1 pcap=$2 seconds=${3:-10} i
-  for ((i = 0; i < seconds * 5; i++)); do
-    capture_all_closed "$pcap" && break
+  local pid=$1 pcap=$2 seconds=${3:-10} closed=0
+  local deadline=$((SECONDS + seconds))  # by the clock: one look at a large capture takes seconds
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    capture_all_closed "$pcap" && { closed=1; break; }
     sleep 0.2
   done
-  [ "$i" -lt $((seconds * 5)) ] || echo "capture: after $seconds s the capture still lacks the close of a connection"
+  [ "$closed" = 1 ] || echo "capture: after $seconds s the capture still lacks the close of a connection"
   kill -INT "$pid" 2> /dev/null || true
   wait "$pid" 2> /dev/null || true
 }

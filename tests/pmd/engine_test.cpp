@@ -50,6 +50,11 @@ void expect_full_offload(EngineRig& rig) {
     EXPECT_EQ(s.drop, 0u);
     EXPECT_EQ(s.packets, rig.frames.frames.size());
     EXPECT_EQ(s.bytes, rig.stream.bytes.size());
+    // Linux's rx-nvme-tcp-packets: the packets that used the offload, each marked placed.
+    uint64_t marked_placed = 0;
+    for (const auto& m : rig.metas) marked_placed += m && (m->flags & NVMEDDP_PKT_PLACED) ? 1 : 0;
+    EXPECT_EQ(s.placed_packets, marked_placed);
+    EXPECT_GT(s.placed_packets, 0u);
     if (rig.options_.stream.data_digest) {
         EXPECT_EQ(t.digests_recomputed, 0u);
         EXPECT_EQ(t.digests_trusted, s.digest_offloaded);

@@ -94,6 +94,7 @@ std::string HostStack::bring_up() {
         // A software device has no hardware table to size: it takes what a host sends (reads up to
         // the 4 MiB a target's MDTS allows, in one C2HData as Linux's nvmet sends them).
         po.limits.max_io_size = 4u << 20;
+        po.limits.io_threshold = config_.ddp_io_threshold;
         if (c.log) po.log = c.log;
         offload_ = pmd::OffloadPort::attach(po, err);
         if (!offload_) return "cannot attach the offload to " + c.port + ": " + err;
@@ -128,6 +129,14 @@ bool HostStack::poll() {
 
 std::unique_ptr<TcpTransportFactory> HostStack::transports_to(const tcp::IpAddress& remote, uint16_t port) {
     return std::make_unique<TcpTransportFactory>(*endpoint_, remote, port);
+}
+
+bool HostStack::port_rx(uint64_t* frames, uint64_t* bytes) const {
+    rte_eth_stats ps{};
+    if (rte_eth_stats_get(port_, &ps) != 0) return false;
+    *frames = ps.ipackets;
+    *bytes = ps.ibytes;
+    return true;
 }
 
 std::string HostStack::port_counters() const {

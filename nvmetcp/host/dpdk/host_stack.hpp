@@ -43,6 +43,9 @@ struct HostStackConfig {
     // How long stop_polling() lets closed connections exchange their FINs before it resets them: a
     // target sees an orderly close, and no connection is left for it to time out.
     uint32_t close_linger_ms = 1000;
+    // The offload device takes no read smaller than this (DeviceLimits::io_threshold; the host
+    // copies those): 0, every read; mlx5 uses 32 KiB.
+    uint32_t ddp_io_threshold = 0;
     std::function<void(const std::string&)> log;  // the offload device's messages; empty: stderr
 };
 
@@ -74,6 +77,8 @@ public:
     // "port <name>: rx N frames (B bytes), missed M, errors E; tx N frames, errors E": the port's own
     // counters (frames it lost before anyone polled them show only here). Empty when the port has none.
     std::string port_counters() const;
+    // The port's received frames and bytes so far (false when it counts none).
+    bool port_rx(uint64_t* frames, uint64_t* bytes) const;
 
     // No lcore calls poll() any more. First the connections the factories closed finish their close
     // (FIN both ways) while this polls, for at most config.close_linger_ms; those still open then get
