@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -38,6 +39,9 @@ using host_app::now_ms;
 
 // The DPDK stack's configuration from the command line. The option names are checked here, so that
 // errors name them (the stack's own messages do not know the command line).
+// --log-commands: the open file every run's workload writes its completed commands to (or null).
+std::FILE* g_command_log = nullptr;
+
 std::string stack_config(const Options& o, nvmetcp::host::HostStackConfig& c) {
     if (!tcp::IpAddress::parse(o.local_ip)) return "--local-ip " + o.local_ip + " is not an IPv4 or IPv6 address";
     if (!o.mac.empty() && !tcp::MacAddress::parse(o.mac)) return "--mac " + o.mac + " is not a MAC address";
@@ -142,6 +146,7 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
         return work;
     };
     host_app::Workload workload(controller, dpdk != nullptr ? host_app::Pump(timed_pump) : host_app::Pump(pump));
+    workload.log_commands(g_command_log);
     bool ok = true;
     uint64_t digest_failures = 0;
     for (uint32_t size : o.sizes) {
@@ -304,6 +309,15 @@ int main(int argc, char** argv) {
     }
     uint64_t port_number = 0;
     cli::parse_u64(o.trsvcid.c_str(), 1, 65535, port_number);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> command_log(nullptr, &std::fclose);
+    if (!o.log_commands.empty()) {
+        command_log.reset(std::fopen(o.log_commands.c_str(), "w"));
+        if (!command_log) {
+            std::fprintf(stderr, "nvmeddp-host: --log-commands %s: %s\n", o.log_commands.c_str(), std::strerror(errno));
+            return 2;
+        }
+    }
+    g_command_log = command_log.get();
     std::vector<Row> rows;
     bool ok = true;
     if (o.kernel_tcp) {

@@ -94,6 +94,8 @@ void print_usage(const char* argv0) {
         "                      completions while I/O runs: the host falls back and resumes\n"
         "  --ddp-io-threshold BYTES  the device takes no read smaller than this (its io_threshold;\n"
         "                      default 0: every read; mlx5 uses 32K): smaller ones are copied\n"
+        "  --log-commands FILE one line per completed I/O command: qid cid opcode slba nlb bytes\n"
+        "                      (opcode 1 write, 2 read; for checking a capture against)\n"
         "  --expect-nvme056    fail unless the offload-on reads meet blktests nvme/056's bar: from\n"
         "                      32 KiB to 1 MiB, placed packets >= 95%% of the port's rx packets and\n"
         "                      placed bytes >= 90%% of its rx bytes, drops and resyncs < 5%%; below\n"
@@ -230,6 +232,13 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
                 return ParseOutcome::Error;
             }
             o.ddp_io_threshold = static_cast<uint32_t>(bytes);
+        } else if (!std::strcmp(arg, "--log-commands")) {
+            const char* file = w.value();
+            if (file == nullptr || *file == '\0') {
+                message = "--log-commands needs a file name";
+                return ParseOutcome::Error;
+            }
+            o.log_commands = file;
         } else if (!std::strcmp(arg, "--expect-nvme056")) {
             o.expect_nvme056 = true;
         } else if (!std::strcmp(arg, "--expect-digest-errors")) {

@@ -61,6 +61,11 @@ void Workload::on_done(void* ctx, const nvmetcp::host::Completion& c) {
     slot.busy = false;
     ++w.completed_;
     const bool is_read = !w.spec_.write || w.reading_back_;
+    if (w.log_ != nullptr) {
+        std::fprintf(w.log_, "%u %u %u %llu %llu %llu\n", slot.queue + 1u, c.cid, is_read ? 2u : 1u,
+                     static_cast<unsigned long long>(slot.slba), static_cast<unsigned long long>(w.io_blocks_),
+                     static_cast<unsigned long long>(c.bytes));
+    }
     if (!c.status.ok()) {
         ++w.result_.ios_failed;
         if (c.status == nvmetcp::nvme::status::kTransientTransportError) ++w.result_.digest_failed;

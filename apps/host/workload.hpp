@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -50,6 +51,11 @@ public:
 
     static constexpr uint32_t kWritePattern = 3;
 
+    // Each completed I/O command as a line "qid cid opcode slba nlb bytes" (nlb 1-based; opcode 1 write,
+    // 2 read), for checking a capture against (tests/interop: tshark's view of the same commands).
+    // Null: none. The file is the caller's.
+    void log_commands(std::FILE* file) noexcept { log_ = file; }
+
 private:
     struct Slot {
         Workload* owner = nullptr;
@@ -67,6 +73,7 @@ private:
     nvmetcp::host::Controller& controller_;
     Pump pump_;
     std::vector<Slot> slots_;
+    std::FILE* log_ = nullptr;
     WorkloadSpec spec_{};
     WorkloadResult result_{};
     bool reading_back_ = false;  // a write pass's second half

@@ -41,6 +41,8 @@ echo "linux_target: $(guest_line "NVMEDDP-GUEST READY") (boot $(($(date +%s) - s
 [ -n "${NETEM:-}" ] && echo "linux_target: $(guest_line "nvmeddp-guest: eth0 egress")"
 
 host_args=(--port net_af_packet0 --local-ip 192.0.2.2 --traddr 192.0.2.1 --trsvcid 4420 --subnqn "$subnqn")
+# With a capture the host logs each I/O command it completed, to hold tshark's reading against.
+[ "${CAPTURE:-0}" = 1 ] && host_args+=(--log-commands "$work/commands.log")
 eal=("--vdev=net_af_packet0,iface=$tap")
 set +e
 if printf '%s\n' "$@" | grep -qx -- '--'; then
@@ -86,6 +88,34 @@ if [ "${CAPTURE:-0}" = 1 ]; then
   echo "--- tshark: $summary"
   echo "$summary" | grep -q "malformed frames: 0$" || { echo "linux_target: tshark found malformed PDUs"; fail=1; }
   echo "$summary" | grep -qw "7=[0-9]*" || { echo "linux_target: tshark saw no C2HData (type 7)"; fail=1; }
+  # The I/O commands tshark decoded (those with an SLBA: admin commands have none) must be the ones
+  # the host logged, command id, opcode, SLBA and block count alike; and per command id the C2HData
+  # bytes tshark counted on the I/O queues (those whose Connect named a queue other than 0) must
+  # equal the bytes the host's reads with that id received.
+  tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -T fields -E occurrence=a -E aggregator=, \
+    -e nvme-tcp.type -e nvme.cmd.opc -e nvme.cmd.cid -e nvme.cmd.slba -e nvme.cmd.nlb -e nvme-tcp.cmd.cid \
+    -e nvme-tcp.data.length -e tcp.stream -e nvme.fabrics.cmd.connect.qid > "$work/ios.txt" 2> /dev/null || true
+  awk -F '\t' '
+    function num(h,   v, i) { if (h !~ /^0x/) return h + 0
+      v = 0; h = tolower(substr(h, 3))
+      for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+      return v }
+    { n = split($2, opc, ","); split($3, cid, ","); split($4, slba, ","); split($5, nlb, ",")
+      for (i = 1; i <= n; i++) if (slba[i] != "") printf "cmd %d %d %d %d\n", num(cid[i]), num(opc[i]), num(slba[i]), num(nlb[i])
+      if ($9 != "") qid[$8] = $9 + 0  # the Connect names the queue of its connection
+      if (qid[$8] == 0) next           # the admin queue: its C2HData is Identify data, not reads
+      n = split($1, type, ","); split($6, dcid, ","); split($7, dlen, ",")
+      for (i = 1; i <= n; i++) if (type[i] == 7) c2h[num(dcid[i])] += dlen[i] }
+    END { for (c in c2h) printf "c2h %d %d\n", c, c2h[c] }' "$work/ios.txt" 2> "$work/awk.err" | sort > "$work/seen.txt" ||
+    { echo "linux_target: reading tshark's fields failed: $(cat "$work/awk.err")"; fail=1; }
+  awk '{ printf "cmd %d %d %d %d\n", $2, $3, $4, $5; if ($3 == 2) c2h[$2] += $6 }
+       END { for (c in c2h) printf "c2h %d %d\n", c, c2h[c] }' "$work/commands.log" | sort > "$work/logged.txt"
+  if [ ! -s "$work/logged.txt" ] || ! cmp -s "$work/seen.txt" "$work/logged.txt"; then
+    echo "linux_target: tshark's commands and data lengths differ from the host's log (< tshark, > host):"
+    diff "$work/seen.txt" "$work/logged.txt" | head -10; fail=1
+  else
+    echo "--- tshark: $(grep -c '^cmd' "$work/seen.txt") I/O commands and the C2HData bytes of $(grep -c '^c2h' "$work/seen.txt") command ids, as the host logged them"
+  fi
 fi
 [ "$fail" -eq 0 ] || { echo "--- guest (last 20 lines)"; tail -20 "$work/guest.log"; die "see above"; }
 echo "linux_target: PASSED"
