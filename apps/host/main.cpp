@@ -90,6 +90,7 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
     nvmetcp::host::ControllerConfig cc = controller_config(o);
     std::unique_ptr<nvmetcp::host::DdpOffload> offload;
     if (offload_on && device != nullptr) {
+        device->set_caps(device->supported_caps() & o.ddp_caps);
         offload = std::make_unique<nvmetcp::host::DdpOffload>(*device, 0);
         cc.io_queue_observer = offload.get();
     }
@@ -384,7 +385,7 @@ int main(int argc, char** argv) {
     }
     print_table(rows, !o.kernel_tcp);
     if (!o.kernel_tcp && o.offload != host_app::OffloadMode::Off) {
-        const bool met = host_app::report_nvme056(rows, o.ddp_io_threshold);
+        const bool met = host_app::report_nvme056(rows, o.ddp_io_threshold, o.ddp_caps);
         if (o.expect_nvme056 && !met) {
             std::printf("nvmeddp-host: the offload did not meet blktests nvme/056's bar (see above)\n");
             ok = false;

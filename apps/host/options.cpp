@@ -94,6 +94,9 @@ void print_usage(const char* argv0) {
         "                      completions while I/O runs: the host falls back and resumes\n"
         "  --ddp-io-threshold BYTES  the device takes no read smaller than this (its io_threshold;\n"
         "                      default 0: every read; mlx5 uses 32K): smaller ones are copied\n"
+        "  --ddp-caps WHICH    the device's caps in the offload-on run: none, placement, digest or all\n"
+        "                      (default all; none: the offload attached, sk_add and sk_del, nothing\n"
+        "                      placed, as nvme/056 checks)\n"
         "  --log-commands FILE one line per completed I/O command: qid cid opcode slba nlb bytes\n"
         "                      (opcode 1 write, 2 read; for checking a capture against)\n"
         "  --expect-nvme056    fail unless the offload-on reads meet blktests nvme/056's bar: from\n"
@@ -232,6 +235,17 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
                 return ParseOutcome::Error;
             }
             o.ddp_io_threshold = static_cast<uint32_t>(bytes);
+        } else if (!std::strcmp(arg, "--ddp-caps")) {
+            const char* caps = w.value();
+            const std::string c = caps != nullptr ? caps : "";
+            if (c == "none") o.ddp_caps = 0;
+            else if (c == "placement") o.ddp_caps = 1;
+            else if (c == "digest") o.ddp_caps = 2;
+            else if (c == "all") o.ddp_caps = 3;
+            else {
+                message = "--ddp-caps must be none, placement, digest or all";
+                return ParseOutcome::Error;
+            }
         } else if (!std::strcmp(arg, "--log-commands")) {
             const char* file = w.value();
             if (file == nullptr || *file == '\0') {

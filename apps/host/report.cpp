@@ -65,7 +65,7 @@ void print_table(const std::vector<Row>& rows, bool dpdk) {
                     "lcore's receive path (a NIC with the offload would take that work off the host)\n");
 }
 
-bool report_nvme056(const std::vector<Row>& rows, uint32_t io_threshold) {
+bool report_nvme056(const std::vector<Row>& rows, uint32_t io_threshold, uint32_t caps) {
     bool any = false, met = true;
     for (const Row& r : rows) {
         if (!r.offload || !r.port_counted) continue;
@@ -81,9 +81,13 @@ bool report_nvme056(const std::vector<Row>& rows, uint32_t io_threshold) {
         const double drop_pct = frames > 0 ? 100.0 * double(r.device.drop) / frames : 0.0;
         const double resync_pct = frames > 0 ? 100.0 * double(r.device.resync_requests) / frames : 0.0;
         std::string verdict = "not judged (outside 32 KiB..1 MiB)";
-        if (io_threshold > 0 && r.size < io_threshold) {
-            const bool ok = r.device.placed_packets == 0 && r.device.placed_bytes == 0 && r.device.setup == 0 &&
-                            r.device.setup_fail == 0;
+        const bool nothing_placed = r.device.placed_packets == 0 && r.device.placed_bytes == 0;
+        if ((caps & NVMEDDP_CAP_PLACEMENT) == 0) {
+            const bool ok = nothing_placed && r.device.setup_fail == 0;
+            verdict = ok ? "met: placement cap off, nothing placed" : "NOT MET: placed or tried to with the cap off";
+            met = met && ok;
+        } else if (io_threshold > 0 && r.size < io_threshold) {
+            const bool ok = nothing_placed && r.device.setup == 0 && r.device.setup_fail == 0;
             verdict = ok ? "met: below the io threshold, nothing placed" : "NOT MET: placed below the io threshold";
             met = met && ok;
         } else if (r.size >= (32u << 10) && r.size <= (1u << 20)) {

@@ -33,7 +33,8 @@ void print_table(const std::vector<Row>& rows, bool dpdk);
 // blktests nvme/056's figures for the offload-on rows (placed packets and bytes against the port's
 // rx counters, drops and resyncs per packet) and whether they meet its bar: reads of 32 KiB..1 MiB
 // place >= 95% of the packets and >= 90% of the bytes with drops and resyncs under 5%; reads below
-// the device's io threshold place nothing. Returns false with the reasons printed when not met.
-bool report_nvme056(const std::vector<Row>& rows, uint32_t io_threshold);
+// the device's io threshold place nothing, and so does every read with the placement cap off. Returns
+// false with the reasons printed when not met.
+bool report_nvme056(const std::vector<Row>& rows, uint32_t io_threshold, uint32_t caps);
 
 }  // namespace nvmeddp::host_app

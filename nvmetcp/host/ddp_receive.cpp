@@ -63,10 +63,11 @@ void DdpReceive::remove() {
 bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) noexcept {
     if (!active_ || cid >= depth_ || regs_[cid].registered) return false;
     // Reads the device would refuse are not offered to it, as Linux's host checks the device's
-    // limits itself: below its io threshold the copy is cheaper, and none of them counts as a
-    // failed setup.
+    // limits and caps itself: below its io threshold the copy is cheaper, with placement switched
+    // off there is nothing to register, and none of them counts as a failed setup.
     const ddp::DeviceLimits& limits = device_.limits();
-    if (data.size() > max_segments_ || data.empty() || len == 0 || len < limits.io_threshold ||
+    if ((device_.enabled_caps() & ddp::cap::kPlacement) == 0 || data.size() > max_segments_ || data.empty() ||
+        len == 0 || len < limits.io_threshold ||
         (limits.max_io_size != 0 && len > limits.max_io_size)) {
         ++stats_.setups_skipped;
         return false;
