@@ -111,6 +111,10 @@ public:
         route_cancelled_ = false;
     }
     bool route_cancelled() const noexcept { return route_cancelled_; }
+    // Nothing pending for after_burst(): no work queued, no notification due.
+    bool quiet() const noexcept { return !dirty_; }
+    // on_closed was delivered (or is not due): the application has heard the end.
+    bool closed_notified() const noexcept { return closed_notified_; }
 
     // One segment of this connection (endpoint: checksums verified, headers stripped).
     void input(InSegment& segment);

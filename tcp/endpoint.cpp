@@ -206,23 +206,39 @@ void Endpoint::remove(Connection& c) {
 }
 
 Connection* Endpoint::take_slot() {
-    if (free_.empty()) {
-        // Every slot is taken. A connection in TIME-WAIT only guards its old four-tuple against late
-        // segments (which would now get a RST): end the first one found and take its slot, as Linux
-        // drops TIME-WAIT sockets beyond tcp_max_tw_buckets. Without this a host that closes its
-        // queues in order could reconnect only max_connections times per 2 MSL.
-        for (const auto& c : connections_) {
-            if (c->state() != TcpState::TimeWait) continue;
-            ++stats_.time_wait_recycled;
-            c->abort();        // no RST from TIME-WAIT: just CLOSED
-            c->after_burst();  // released: back in free_
-            break;
-        }
-        if (free_.empty()) return nullptr;
-    }
+    if (free_.empty()) reclaim_slot();
+    if (free_.empty()) return nullptr;
     Connection* c = free_.back();
     free_.pop_back();
     return c;
+}
+
+void Endpoint::reclaim_slot() {
+    // Every slot is taken. Two kinds of connection hold one for little use, and Linux limits both:
+    //  - TIME-WAIT only guards an old four-tuple against late segments (which would now get a RST):
+    //    Linux drops TIME-WAIT sockets past tcp_max_tw_buckets;
+    //  - an orphan (closed by its application, no handler any more) still finishing its close: a
+    //    peer that died keeps it retransmitting its FIN for minutes; Linux resets orphans past
+    //    tcp_max_orphans. This one gets a RST.
+    // Without this a host that closes its queues in order could run out of slots on reconnecting.
+    // Only a connection with nothing left to tell anyone (not dirty, its on_closed delivered or no
+    // handler) is taken, so this never runs a connection's work from inside its own callbacks.
+    Connection* orphan = nullptr;
+    for (const auto& c : connections_) {
+        if (!c->quiet()) continue;
+        if (c->state() == TcpState::TimeWait && c->closed_notified()) {
+            ++stats_.time_wait_recycled;
+            c->abort();        // no RST from TIME-WAIT: just CLOSED
+            c->after_burst();  // released: back in free_
+            return;
+        }
+        if (orphan == nullptr && c->handler() == nullptr && closing(c->state())) orphan = c.get();
+    }
+    if (orphan != nullptr) {
+        ++stats_.orphans_reset;
+        orphan->abort();
+        orphan->after_burst();
+    }
 }
 
 uint16_t Endpoint::pick_local_port(const IpAddress& remote, uint16_t remote_port) {
@@ -580,7 +596,8 @@ std::string Endpoint::info() const {
            " no_connection:" + std::to_string(stats_.rx_no_connection) + " rsts:" + std::to_string(stats_.rsts_sent) +
            " tx_frames:" + std::to_string(tx_.sent()) + " tx_dropped:" + std::to_string(tx_.dropped()) +
            " open:" + std::to_string(open_connections()) +
-           " time_wait_recycled:" + std::to_string(stats_.time_wait_recycled);
+           " time_wait_recycled:" + std::to_string(stats_.time_wait_recycled) +
+           " orphans_reset:" + std::to_string(stats_.orphans_reset);
     for (const auto& c : connections_) {
         if (c->state() == TcpState::Closed) continue;
         const Route& r = c->route();

@@ -63,6 +63,7 @@ struct EndpointStats {
     uint64_t connections_opened = 0;
     uint64_t connections_refused = 0;  // SYNs to a port nobody listens on, or no free slot
     uint64_t time_wait_recycled = 0;   // TIME-WAIT connections ended early for a new connection's slot
+    uint64_t orphans_reset = 0;        // closed connections still closing, reset for a new one's slot
 };
 
 class Endpoint {
@@ -126,6 +127,7 @@ private:
     void send_arp(uint16_t op, const MacAddress& eth_dst, const MacAddress& target_mac, const IpAddress& target_ip);
     void resolve_pending();
     Connection* take_slot();
+    void reclaim_slot();
     void insert(Connection& c);
     void remove(Connection& c);
     Connection* lookup(const IpAddress& remote, uint16_t remote_port, uint16_t local_port) const;

@@ -27,6 +27,11 @@ constexpr bool synchronized(TcpState s) noexcept {
     return s != TcpState::Closed && s != TcpState::Listen && s != TcpState::SynSent;
 }
 
+// True while our side has closed and the close is not finished (TIME-WAIT excluded).
+constexpr bool closing(TcpState s) noexcept {
+    return s == TcpState::FinWait1 || s == TcpState::FinWait2 || s == TcpState::Closing || s == TcpState::LastAck;
+}
+
 // How a connection ended, when not by an orderly close of both sides.
 enum class TcpError : uint8_t {
     None,

@@ -67,8 +67,7 @@ bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) 
     // off there is nothing to register, and none of them counts as a failed setup.
     const ddp::DeviceLimits& limits = device_.limits();
     if ((device_.enabled_caps() & ddp::cap::kPlacement) == 0 || data.size() > max_segments_ || data.empty() ||
-        len == 0 || len < limits.io_threshold ||
-        (limits.max_io_size != 0 && len > limits.max_io_size)) {
+        len == 0 || len < limits.io_threshold || len > limits.max_io_size) {
         ++stats_.setups_skipped;
         return false;
     }

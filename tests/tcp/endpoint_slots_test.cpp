@@ -18,10 +18,12 @@ namespace {
 using tcp::TcpError;
 using tcp::TcpState;
 
-// Records what it hears; closes its side once connected (close_on_connect) or once the peer did.
+// Records what it hears; closes its side once connected (close_on_connect) or once the peer did
+// (unless told to stay open).
 class Recorder : public tcp::ConnectionHandler {
 public:
-    explicit Recorder(bool close_on_connect = false) : close_on_connect_(close_on_connect) {}
+    explicit Recorder(bool close_on_connect = false, bool close_after_peer = true)
+        : close_on_connect_(close_on_connect), close_after_peer_(close_after_peer) {}
     void on_connected(tcp::Connection& c) override {
         ++calls;
         connected = true;
@@ -30,7 +32,7 @@ public:
     void on_data(tcp::Connection&, std::span<tcp::RxSegment>) override { ++calls; }
     void on_peer_closed(tcp::Connection& c) override {
         ++calls;
-        c.close();
+        if (close_after_peer_) c.close();
     }
     void on_closed(tcp::Connection&, TcpError e) override {
         ++calls;
@@ -43,6 +45,7 @@ public:
 
 private:
     bool close_on_connect_;
+    bool close_after_peer_;
 };
 
 Recorder* g_accepted = nullptr;
@@ -107,6 +110,7 @@ TEST_F(EndpointSlots, TimeWaitSlotIsTakenWhenNoOtherIsFree) {
     ASSERT_EQ(c->state(), TcpState::TimeWait) << "we closed first: our side waits 2 MSL";
     EXPECT_EQ(client_->active_connections(), 0u) << "TIME-WAIT exchanges nothing more";
 
+    const int first_calls = first.calls;
     Recorder second, accepted2;
     g_accepted = &accepted2;
     ASSERT_NE(client_->connect(server_ip, 4420, &second, &err), nullptr)
@@ -114,6 +118,30 @@ TEST_F(EndpointSlots, TimeWaitSlotIsTakenWhenNoOtherIsFree) {
     EXPECT_EQ(client_->stats().time_wait_recycled, 1u);
     ASSERT_TRUE(run(5'000'000, [&] { return second.connected && accepted2.connected; })) << client_->info();
     EXPECT_EQ(client_->active_connections(), 1u);
+    EXPECT_EQ(first.calls, first_calls) << "the recycled connection's handler heard nothing more";
+}
+
+TEST_F(EndpointSlots, AnOrphanStillClosingIsResetForANewConnection) {
+    // The peer never closes its side: ours, closed by an application that let go of it (no
+    // handler), waits in FIN-WAIT-2 holding the only slot.
+    Recorder ours, stays_open(false, false);
+    g_accepted = &stays_open;
+    std::string err;
+    tcp::Connection* c = client_->connect(server_ip, 4420, &ours, &err);
+    ASSERT_NE(c, nullptr) << err;
+    ASSERT_TRUE(run(5'000'000, [&] { return ours.connected && stays_open.connected; }));
+    c->set_handler(nullptr);
+    c->close();
+    ASSERT_TRUE(run(1'000'000, [&] { return c->state() == TcpState::FinWait2; })) << client_->info();
+    ASSERT_EQ(ours.calls, 1) << "only on_connected";
+
+    Recorder next, accepted;
+    g_accepted = &accepted;
+    ASSERT_NE(client_->connect(server_ip, 4420, &next, &err), nullptr) << "the orphan's slot is taken: " << err;
+    EXPECT_EQ(client_->stats().orphans_reset, 1u);
+    ASSERT_TRUE(run(5'000'000, [&] { return next.connected && stays_open.closed; })) << server_->info();
+    EXPECT_EQ(stays_open.error, TcpError::Reset) << "the peer hears the orphan's reset";
+    EXPECT_EQ(ours.calls, 1) << "nothing reaches a handler the application let go of";
 }
 
 TEST_F(EndpointSlots, CloseBeforeTheMacIsKnownFreesTheSlotAndCallsNoHandler) {
@@ -128,7 +156,7 @@ TEST_F(EndpointSlots, CloseBeforeTheMacIsKnownFreesTheSlotAndCallsNoHandler) {
     c->close();
     // Past the point where the ARP attempts are given up: a handler kept in the resolving list
     // would hear "unreachable" now, after its owner let it go.
-    run(30'000'000, [] { return false; });
+    run(5'000'000, [] { return false; });
     EXPECT_EQ(closed_early.calls, 0) << "a connection closed before it opened called its handler";
 
     Recorder next, accepted;

@@ -78,5 +78,31 @@ TEST(SegmentSize, RetransmissionSizedBeforeTheHolesStillFits) {
     EXPECT_TRUE(head_again) << "the timeout sent the first segment again";
 }
 
+TEST(SegmentSize, FastRetransmitOfAFullSegmentGoesOutInTwoThatFit) {
+    REQUIRE_TCP_EAL();
+    ConnectionRig rig;
+    const Seq iss = rig.establish(Seq(0), linux_syn_ack());
+    ASSERT_EQ(rig.conn().send(bytes(6000)), 6000u);
+    rig.finish_burst();
+    ASSERT_FALSE(rig.take_sent().empty());
+    receive_with_three_holes(rig, iss);
+    // The peer SACKs everything but our first segment: it was lost. Our ACKs now carry three SACK
+    // blocks, so its 1448 bytes no longer fit one segment: the head goes out as 1420 bytes, and the
+    // 28 left over follow as a segment of their own (both lost by the peer's SACK).
+    const Seq first = iss + 1, second = iss + 1 + 1448, end = iss + 1 + 6000;
+    rig.feed(Seq(6001), first, F::kAck, {}, ts_sack(5002, {{second, end}}));
+    rig.finish_burst();
+    std::vector<Sent> resent;
+    for (const Sent& s : rig.take_sent()) {
+        if (!s.payload.empty()) resent.push_back(s);
+    }
+    const auto [sent, with_sack] = check_sizes(resent, first, true);
+    EXPECT_EQ(sent, 1448u) << "the lost segment, whole, and nothing else";
+    EXPECT_GE(resent.size(), 2u);
+    EXPECT_GT(with_sack, 0);
+    EXPECT_EQ(rig.conn().stats().sack_blocks_left_out, 0u);
+    EXPECT_EQ(rig.conn().stats().fast_retransmits, 1u);
+}
+
 }  // namespace
 }  // namespace nvmeddp::tcp_test
