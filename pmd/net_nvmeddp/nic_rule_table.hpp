@@ -20,6 +20,7 @@ struct NicRuleAction {
     uint16_t queue = 0;
     bool has_mark = false;
     uint32_t mark = 0;
+    bool drop = false;  // DROP: the frame is freed (and counted) instead of delivered
 };
 
 class NicRuleTable {

@@ -1,0 +1,71 @@
+// The state of one net_nvmeddp port (its ethdev dev_private), shared by its data path, its ethdev
+// ops and its rte_flow ops.
+//
+// Each rx queue has a ring of frames steered to it: in loopback mode every frame arrives through it;
+// stacked on a lower port, rx queue q also polls the lower port's rx queue q (when the lower port has
+// one) and passes a frame that a rule steers elsewhere to that queue's ring. Rings are
+// multi-producer (any queue may steer into them) and single-consumer (one lcore polls a queue).
+#pragma once
+
+#include <ethdev_driver.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "pmd/net_nvmeddp/nic_rule_table.hpp"
+#include "pmd/net_nvmeddp/vdev_args.hpp"
+
+namespace nvmeddp::pmd::nic {
+
+constexpr uint16_t kMaxQueues = 16;
+constexpr uint16_t kNoPort = UINT16_MAX;
+
+struct Port;
+
+// Counters are written by the one lcore that uses the queue and read by the control path.
+struct RxQueue {
+    uint16_t index = 0;
+    Port* port = nullptr;
+    rte_ring* ring = nullptr;
+    uint64_t packets = 0, bytes = 0;
+    uint64_t steered_out = 0;    // frames this queue polled from the lower port and passed to another
+    uint64_t steer_missed = 0;   // ... that found that queue's ring full and were dropped
+    uint64_t dropped_by_rule = 0;
+};
+
+struct TxQueue {
+    uint16_t index = 0;
+    Port* port = nullptr;
+    uint64_t packets = 0, bytes = 0;
+    uint64_t missed = 0;          // loopback: frames that found the rx ring full
+    uint64_t dropped_by_rule = 0;  // loopback: frames a DROP rule took
+};
+
+struct Port {
+    rte_ether_addr mac{};
+    uint16_t port_id = 0;
+    char name[RTE_ETH_NAME_MAX_LEN] = {};
+    RxQueue* rx[kMaxQueues] = {};
+    TxQueue* tx[kMaxQueues] = {};
+    NicRuleTable rules;
+    MarkMode mark_mode = MarkMode::On;
+
+    // Stacked mode: the lower port, which this port owns (rte_eth_dev_owner_set), so applications
+    // iterating ports (RTE_ETH_FOREACH_DEV, testpmd) see only this one.
+    uint16_t lower = kNoPort;
+    bool lower_made_here = false;  // made from an interface name: removed with this port
+    rte_eth_dev_owner owner{};
+    uint16_t lower_rx_queues = 0;  // rx queues the lower port was configured with (<= this port's)
+
+    // Set on the control path while the port is stopped, read by the data path once started.
+    bool deliver_mark = true;      // the last negotiation (if any) kept USER_MARK
+    bool verify_ip_cksum = false;  // RTE_ETH_RX_OFFLOAD_IPV4_CKSUM configured and done here, in software
+    bool verify_tcp_cksum = false; // RTE_ETH_RX_OFFLOAD_TCP_CKSUM likewise
+
+    bool stacked() const noexcept { return lower != kNoPort; }
+};
+
+inline Port* port_of(rte_eth_dev* dev) { return static_cast<Port*>(dev->data->dev_private); }
+
+}  // namespace nvmeddp::pmd::nic
