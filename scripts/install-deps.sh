@@ -12,6 +12,7 @@ packages=(
   iproute2 ethtool            # network namespaces and veth pairs for the kernel-peer tests
   tcpdump tshark              # captures of those tests and frames tcp/ builds, decoded independently
   fio                         # the storage benchmark our ioengine (apps/fio) plugs into
+  python3                     # small helpers of the tests (hand-made frames for testpmd)
 )
 
 missing=()

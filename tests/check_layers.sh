@@ -13,13 +13,14 @@ cd "$root" || exit 2
 rank_of() {
   case "$1" in
     include/*|nvmeddp/*) echo 0 ;;
-    nvmetcp/host/*|nvmetcp/target/*) echo 7 ;;
+    nvmetcp/host/*|nvmetcp/target/*) echo 8 ;;
     nvmetcp/*) echo 1 ;;
     ddp/*) echo 2 ;;
     pmd/packet/*) echo 3 ;;
-    pmd/engine/*|pmd/net_nvmeddp/*) echo 4 ;;
+    pmd/engine/*) echo 4 ;;
+    pmd/net_nvmeddp/*) echo 6 ;;  # the vdev runs the offload (pmd/dpdk) on its own queues
     pmd/*) echo 5 ;;
-    tcp/*) echo 6 ;;
+    tcp/*) echo 7 ;;
     *) echo "$2" ;;
   esac
 }

@@ -81,6 +81,7 @@ public:
     OffloadPort& operator=(const OffloadPort&) = delete;
 
     ddp::Device& device() noexcept { return *device_; }
+    const ddp::Device& device() const noexcept { return *device_; }
     SoftwareDriver& driver() noexcept { return *driver_; }
     uint16_t port_id() const noexcept { return port_; }
     const std::string& name() const noexcept { return name_; }

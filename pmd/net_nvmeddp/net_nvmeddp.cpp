@@ -96,10 +96,8 @@ int probe(rte_vdev_device* vdev) {
         NVMEDDP_PMD_LOG(ERR, "%s: %s (accepted: " NVMEDDP_VDEV_PARAMS ")", name, error.c_str());
         return -EINVAL;
     }
-    bool made_here = false;
-    const uint16_t lower = args.stacked() ? find_lower_port(name, args, made_here) : nic::kNoPort;
-    if (args.stacked() && lower == nic::kNoPort) return -ENODEV;
-
+    // Our port first, so that a lower port made here from an interface gets the next id: the port an
+    // application sees is then port 0, as with a NIC.
     rte_eth_dev* dev = rte_eth_vdev_allocate(vdev, sizeof(Port));
     if (dev == nullptr) return -ENOMEM;
     Port* port = new (dev->data->dev_private) Port();  // dev_private is zeroed memory: construct it
@@ -107,12 +105,18 @@ int probe(rte_vdev_device* vdev) {
     std::snprintf(port->name, sizeof port->name, "%s", name);
     port->mark_mode = args.mark_mode;
     port->deliver_mark = args.mark_mode == MarkMode::On;
+    port->ddp_enabled = args.ddp_enabled();
+    port->ddp_limits.io_threshold = args.ddp_io_threshold;
+    port->ddp_limits.max_io_size = args.ddp_max_io;
     if (args.stacked()) {
-        if (!own_lower_port(*port, lower)) {
-            port->~Port();
-            rte_eth_dev_release_port(dev);
+        bool made_here = false;
+        const uint16_t lower = find_lower_port(name, args, made_here);
+        if (lower == nic::kNoPort || !own_lower_port(*port, lower)) {
             if (made_here) rte_eal_hotplug_remove("vdev", (std::string("net_af_packet_") + name).c_str());
-            return -EBUSY;
+            port->~Port();
+            dev->data->mac_addrs = nullptr;
+            rte_eth_dev_release_port(dev);
+            return lower == nic::kNoPort ? -ENODEV : -EBUSY;
         }
         port->lower = lower;
         port->lower_made_here = made_here;
@@ -130,8 +134,8 @@ int probe(rte_vdev_device* vdev) {
     rte_eth_dev_probing_finish(dev);
     if (args.stacked()) {
         char lower_name[RTE_ETH_NAME_MAX_LEN] = {};
-        rte_eth_dev_get_name_by_port(lower, lower_name);
-        NVMEDDP_PMD_LOG(INFO, "%s: port %u stacked on %s (port %u)", name, port->port_id, lower_name, lower);
+        rte_eth_dev_get_name_by_port(port->lower, lower_name);
+        NVMEDDP_PMD_LOG(INFO, "%s: port %u stacked on %s (port %u)", name, port->port_id, lower_name, port->lower);
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "pmd/net_nvmeddp/nic_flow_ops.hpp"
 #include "pmd/net_nvmeddp/nic_log.hpp"
+#include "pmd/net_nvmeddp/nic_offload.hpp"
 #include "pmd/net_nvmeddp/nic_port.hpp"
 
 namespace nvmeddp::pmd::nic {
@@ -96,6 +97,10 @@ int dev_start(rte_eth_dev* dev) {
             NVMEDDP_PMD_LOG(ERR, "%s: starting the lower port failed: %s", port->name, std::strerror(-rc));
             return rc;
         }
+    }
+    if (int rc = start_offload(*port, dev->data->nb_rx_queues); rc != 0) {
+        if (port->stacked()) rte_eth_dev_stop(port->lower);
+        return rc;
     }
     dev->data->dev_started = 1;  // ethdev sets it after we return; link_update wants it now
     set_queue_states(dev, RTE_ETH_QUEUE_STATE_STARTED);
@@ -287,17 +292,25 @@ constexpr XstatField kXstats[] = {
 };
 constexpr unsigned kXstatCount = static_cast<unsigned>(std::size(kXstats));
 
+// The port's own, then the offload's (when it runs one).
 int xstats_get(rte_eth_dev* dev, rte_eth_xstat* xstats, unsigned n) {
-    if (xstats == nullptr || n < kXstatCount) return static_cast<int>(kXstatCount);
     const Port& port = *port_of(dev);
-    for (unsigned i = 0; i < kXstatCount; ++i) xstats[i] = {i, kXstats[i].read(port)};
-    return static_cast<int>(kXstatCount);
+    const unsigned total = kXstatCount + offload_xstat_count(port);
+    if (xstats == nullptr || n < total) return static_cast<int>(total);
+    uint64_t offload[64] = {};
+    static_assert(sizeof offload / sizeof offload[0] >= 20, "room for the offload's xstats");
+    offload_xstat_values(port, offload);
+    for (unsigned i = 0; i < total; ++i) xstats[i] = {i, i < kXstatCount ? kXstats[i].read(port) : offload[i - kXstatCount]};
+    return static_cast<int>(total);
 }
 
-int xstats_get_names(rte_eth_dev*, rte_eth_xstat_name* names, unsigned n) {
-    if (names == nullptr || n < kXstatCount) return static_cast<int>(kXstatCount);
+int xstats_get_names(rte_eth_dev* dev, rte_eth_xstat_name* names, unsigned n) {
+    const Port& port = *port_of(dev);
+    const unsigned total = kXstatCount + offload_xstat_count(port);
+    if (names == nullptr || n < total) return static_cast<int>(total);
     for (unsigned i = 0; i < kXstatCount; ++i) std::snprintf(names[i].name, sizeof names[i].name, "%s", kXstats[i].name);
-    return static_cast<int>(kXstatCount);
+    offload_xstat_names(port, names + kXstatCount);
+    return static_cast<int>(total);
 }
 
 int promiscuous_enable(rte_eth_dev* dev) {
@@ -358,6 +371,7 @@ int nic_dev_close(rte_eth_dev* dev) {
     if (rte_eal_process_type() != RTE_PROC_PRIMARY) return 0;
     Port* port = port_of(dev);
     if (dev->data->dev_started) dev_stop(dev);
+    stop_offload(*port);  // its rx callbacks and rte_flow rules go before the queues and rules do
     for (uint16_t i = 0; i < kMaxQueues; ++i) {
         rx_queue_release(dev, i);
         tx_queue_release(dev, i);

@@ -12,7 +12,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
+#include "pmd/dpdk/offload_port.hpp"
 #include "pmd/net_nvmeddp/nic_rule_table.hpp"
 #include "pmd/net_nvmeddp/vdev_args.hpp"
 
@@ -57,6 +59,12 @@ struct Port {
     bool lower_made_here = false;  // made from an interface name: removed with this port
     rte_eth_dev_owner owner{};
     uint16_t lower_rx_queues = 0;  // rx queues the lower port was configured with (<= this port's)
+
+    // The offload's engine on this port's rx queues (nic_offload.hpp): made at the first start when
+    // the ddp devarg is on, so that it knows the queues.
+    bool ddp_enabled = false;
+    ddp::DeviceLimits ddp_limits{};
+    std::unique_ptr<OffloadPort> offload;
 
     // Set on the control path while the port is stopped, read by the data path once started.
     bool deliver_mark = true;      // the last negotiation (if any) kept USER_MARK

@@ -10,7 +10,7 @@ namespace nvmeddp::pmd {
 
 namespace {
 
-constexpr const char* kKeys[] = {"port", "queues", "mode", "rx_mark"};
+constexpr const char* kKeys[] = {"port", "queues", "mode", "rx_mark", "ddp", "ddp_io_threshold", "ddp_max_io"};
 
 bool known_key(const char* key) {
     for (const char* k : kKeys) {
@@ -23,6 +23,23 @@ std::string known_keys() {
     std::string s;
     for (const char* k : kKeys) s += (s.empty() ? "" : ", ") + std::string(k);
     return s;
+}
+
+// A byte count: digits, optionally followed by K or M (binary), at most 1 GiB.
+bool parse_bytes(const std::string& v, uint32_t& out) {
+    char* end = nullptr;
+    unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || end == v.c_str() || v[0] == '-') return false;
+    if (*end == 'K' || *end == 'k') {
+        n <<= 10;
+        ++end;
+    } else if (*end == 'M' || *end == 'm') {
+        n <<= 20;
+        ++end;
+    }
+    if (*end != '\0' || n > (1ull << 30)) return false;
+    out = static_cast<uint32_t>(n);
+    return true;
 }
 
 }  // namespace
@@ -69,6 +86,18 @@ bool parse_vdev_args(const char* args, VdevArgs& out, std::string& error) {
                 return false;
             }
             loopback = true;
+        } else if (std::strcmp(key, "ddp") == 0) {
+            if (v != "on" && v != "off") {
+                error = "ddp='" + v + "' is not on or off";
+                return false;
+            }
+            out.ddp = v == "on";
+        } else if (std::strcmp(key, "ddp_io_threshold") == 0 || std::strcmp(key, "ddp_max_io") == 0) {
+            uint32_t& field = std::strcmp(key, "ddp_max_io") == 0 ? out.ddp_max_io : out.ddp_io_threshold;
+            if (!parse_bytes(v, field)) {
+                error = std::string(key) + "='" + v + "' is not a byte count (e.g. 32768, 32K, 4M; at most 1024M)";
+                return false;
+            }
         } else if (v == "on") {
             out.mark_mode = MarkMode::On;
         } else if (v == "off") {
@@ -82,6 +111,11 @@ bool parse_vdev_args(const char* args, VdevArgs& out, std::string& error) {
     }
     if (loopback && out.stacked()) {
         error = "mode=loopback and port= exclude each other";
+        return false;
+    }
+    if (out.ddp_max_io == 0 || out.ddp_io_threshold > out.ddp_max_io) {
+        error = "ddp_io_threshold (" + std::to_string(out.ddp_io_threshold) + ") must not exceed ddp_max_io (" +
+                std::to_string(out.ddp_max_io) + "), which must not be 0";
         return false;
     }
     if (rte_kvargs_count(kv.get(), "queues") > 0 && !out.stacked()) {
