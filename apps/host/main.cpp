@@ -320,6 +320,8 @@ int main(int argc, char** argv) {
     }
     g_command_log = command_log.get();
     std::vector<Row> rows;
+    // The device's own (the port's devargs set it when the port runs the offload itself).
+    uint32_t io_threshold = o.ddp_io_threshold;
     bool ok = true;
     if (o.kernel_tcp) {
         nvmetcp::host::SocketTransportFactory sockets(o.traddr, static_cast<uint16_t>(port_number));
@@ -336,6 +338,10 @@ int main(int argc, char** argv) {
         if (!s) {
             std::fprintf(stderr, "nvmeddp-host: %s\n", e.c_str());
             return 1;
+        }
+        if (s->device() != nullptr) io_threshold = s->device()->limits().io_threshold;
+        if (s->uses_port_offload() && !o.quiet) {
+            std::printf("nvmeddp-host: port %s runs the offload itself: device %s\n", o.port.c_str(), s->device()->name());
         }
         const auto remote = tcp::IpAddress::parse(o.traddr);
         if (!remote) {
@@ -385,7 +391,7 @@ int main(int argc, char** argv) {
     }
     print_table(rows, !o.kernel_tcp);
     if (!o.kernel_tcp && o.offload != host_app::OffloadMode::Off) {
-        const bool met = host_app::report_nvme056(rows, o.ddp_io_threshold, o.ddp_caps);
+        const bool met = host_app::report_nvme056(rows, io_threshold, o.ddp_caps);
         if (o.expect_nvme056 && !met) {
             std::printf("nvmeddp-host: the offload did not meet blktests nvme/056's bar (see above)\n");
             ok = false;

@@ -23,6 +23,8 @@ std::string failed(const char* what, int rc) {
 std::array<std::atomic<MarkDelivery>, RTE_MAX_ETHPORTS> g_mark_delivery{};
 std::array<std::atomic<uint64_t>, RTE_MAX_ETHPORTS> g_tx_offloads{};
 std::array<std::atomic<bool>, RTE_MAX_ETHPORTS> g_mark_asked{};
+// The offload attached to each port, for OffloadPort::of_port().
+std::array<std::atomic<OffloadPort*>, RTE_MAX_ETHPORTS> g_attached{};
 
 // Before the port's first configure: ethdev refuses it later (-EBUSY, with an error in the log),
 // so a port configured by someone else stays NotNegotiated. -ENOTSUP is most PMDs' answer and, as
@@ -137,11 +139,20 @@ std::unique_ptr<OffloadPort> OffloadPort::attach(const OffloadPortOptions& o, st
         return nullptr;
     }
     p->registered_ = true;
+    g_attached[o.port_id].store(p.get(), std::memory_order_release);
     return p;
 }
 
+OffloadPort* OffloadPort::of_port(uint16_t port_id) noexcept {
+    return port_id < RTE_MAX_ETHPORTS ? g_attached[port_id].load(std::memory_order_acquire) : nullptr;
+}
+
 OffloadPort::~OffloadPort() {
-    if (registered_) ddp::unregister_device(*device_);
+    if (registered_) {
+        OffloadPort* self = this;
+        g_attached[port_].compare_exchange_strong(self, nullptr);
+        ddp::unregister_device(*device_);
+    }
     for (size_t q = 0; q < callbacks_.size(); ++q) {
         rte_eth_remove_rx_callback(port_, static_cast<uint16_t>(q), callbacks_[q]);
     }

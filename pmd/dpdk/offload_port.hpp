@@ -75,6 +75,9 @@ class OffloadPort {
 public:
     // The port must be configured (queues set up); it may already be started.
     static std::unique_ptr<OffloadPort> attach(const OffloadPortOptions& options, std::string& error);
+    // The offload attached to a port (by whoever attached it: a PMD that runs its own, such as
+    // net_nvmeddp with ddp=on, or an application), or null. Not owned.
+    static OffloadPort* of_port(uint16_t port_id) noexcept;
     ~OffloadPort();
 
     OffloadPort(const OffloadPort&) = delete;

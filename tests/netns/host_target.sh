@@ -10,7 +10,9 @@
 #   veth1 instead of DPDK: a baseline), CAPTURE=1 (tcpdump on the target's side; tshark's nvme-tcp
 #   dissector must decode it with no malformed PDU and find C2HData in it, and without TARGET_ARGS
 #   every connection must close with FIN both ways, no RST; KEEP_CAPTURE=file keeps it), DISCOVER=1 (no --subnqn:
-#   the host finds the subsystem through the target's discovery controller).
+#   the host finds the subsystem through the target's discovery controller), NVMEDDP_VDEV=1 (the host
+#   uses net_nvmeddp stacked on veth1, which runs the offload itself; NVMEDDP_VDEV=",ddp_io_threshold=32K"
+#   adds devargs).
 set -euo pipefail
 # shellcheck source=capture_lib.sh
 . "$(dirname "$0")/capture_lib.sh"
@@ -75,12 +77,19 @@ host_args=(--traddr 192.0.2.1 --trsvcid 4420)
 if [ "${KERNEL_TCP:-0}" = 1 ]; then
   ip -n "$nh" addr add 192.0.2.2/24 dev veth1
   host_args+=(--kernel-tcp)
+elif [ -n "${NVMEDDP_VDEV:-}" ]; then
+  # Our vdev stacked on veth1, running the offload itself (its devargs: NVMEDDP_VDEV).
+  host_args+=(--port net_nvmeddp0 --local-ip 192.0.2.2)
 else
   host_args+=(--port net_af_packet0 --local-ip 192.0.2.2)
 fi
 # EAL arguments after the caller's options: the port on veth1 (unless KERNEL_TCP).
 eal=()
-[ "${KERNEL_TCP:-0}" = 1 ] || eal=(--vdev=net_af_packet0,iface=veth1)
+if [ -n "${NVMEDDP_VDEV:-}" ]; then
+  eal=("--vdev=net_nvmeddp0,port=veth1${NVMEDDP_VDEV#1}")
+elif [ "${KERNEL_TCP:-0}" != 1 ]; then
+  eal=(--vdev=net_af_packet0,iface=veth1)
+fi
 set +e
 if printf '%s\n' "$@" | grep -qx -- '--'; then
   timeout "$timeout_s" ip netns exec "$nh" "$host" "${host_args[@]}" "$@" "${eal[@]}"

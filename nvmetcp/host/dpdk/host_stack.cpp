@@ -88,7 +88,19 @@ std::string HostStack::bring_up() {
         shim_ = pmd::FaultShim::attach(port_, 1, 1, fo, &err);
         if (!shim_) return "fault shim: " + err;
     }
-    if (c.offload) {
+    if (c.offload && (port_offload_ = pmd::OffloadPort::of_port(port_)) != nullptr) {
+        // The port runs the offload itself: its limits are the port's (its devargs).
+        const ddp::DeviceLimits& l = port_offload_->device().limits();
+        if (c.ddp_io_threshold != 0 && c.ddp_io_threshold != l.io_threshold) {
+            return "port " + c.port + " runs its own offload, with an io threshold of " + std::to_string(l.io_threshold) +
+                   " bytes: set it in the port's devargs (ddp_io_threshold=" + std::to_string(c.ddp_io_threshold) +
+                   "), not here";
+        }
+        if (shim_) {
+            return "port " + c.port + " runs its own offload, which would see frames before the fault shim does "
+                   "(faults belong on the wire, before the NIC): attach the shim to a port without one";
+        }
+    } else if (c.offload) {
         pmd::OffloadPortOptions po;
         po.port_id = port_;
         // A software device has no hardware table to size: it takes what a host sends (reads up to
@@ -112,6 +124,7 @@ std::string HostStack::bring_up() {
 HostStack::~HostStack() {
     endpoint_.reset();
     offload_.reset();
+    port_offload_ = nullptr;  // closing the port detaches it
     shim_.reset();
     if (port_configured_) {
         rte_eth_dev_stop(port_);
@@ -159,9 +172,9 @@ uint32_t HostStack::stop_polling() {
         endpoint_->abort_all();
         poll();  // sends the RSTs
     }
-    if (offload_) {
-        offload_->stop_polling();
-        offload_->device().poll_all();
+    if (pmd::OffloadPort* o = offload()) {
+        o->stop_polling();
+        o->device().poll_all();
     }
     return reset;
 }

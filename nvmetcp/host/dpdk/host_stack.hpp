@@ -60,8 +60,11 @@ public:
     HostStack& operator=(const HostStack&) = delete;
 
     tcp::Endpoint& endpoint() noexcept { return *endpoint_; }
-    ddp::Device* device() noexcept { return offload_ ? &offload_->device() : nullptr; }  // null without offload
-    pmd::OffloadPort* offload_port() noexcept { return offload_.get(); }
+    ddp::Device* device() noexcept { return offload() != nullptr ? &offload()->device() : nullptr; }  // null without offload
+    // The offload in use: attached by this stack, or the port's own (a PMD that runs it, as
+    // net_nvmeddp does with ddp=on). Null without offload.
+    pmd::OffloadPort* offload() noexcept { return offload_ ? offload_.get() : port_offload_; }
+    bool uses_port_offload() const noexcept { return port_offload_ != nullptr; }
     pmd::FaultShim* shim() noexcept { return shim_.get(); }
     uint16_t port_id() const noexcept { return port_; }
     const std::string& port_name() const noexcept { return config_.port; }
@@ -97,6 +100,7 @@ private:
     rte_mempool* pool_ = nullptr;
     std::unique_ptr<pmd::FaultShim> shim_;
     std::unique_ptr<pmd::OffloadPort> offload_;
+    pmd::OffloadPort* port_offload_ = nullptr;  // the port's own; it goes when the port closes
     std::unique_ptr<tcp::Endpoint> endpoint_;
 };
 
