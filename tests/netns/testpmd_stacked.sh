@@ -10,7 +10,7 @@ pmd=${1:?usage: testpmd_stacked.sh <path to librte_net_nvmeddp.so>}
 here=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "testpmd_stacked: $*: FAILED"; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "needs root (ip netns, AF_PACKET)"
-for tool in ip dpdk-testpmd python3 stdbuf; do command -v "$tool" > /dev/null || fail "$tool missing"; done
+for tool in ip dpdk-testpmd dpdk-telemetry.py python3 stdbuf; do command -v "$tool" > /dev/null || fail "$tool missing"; done
 [ -f "$pmd" ] || fail "no PMD at $pmd"
 
 # A PMD built with ASan/UBSan (scripts/sanitize.sh) runs in the uninstrumented testpmd with clang's
@@ -32,6 +32,7 @@ cleanup() {
   [ -n "$tpmd_pid" ] && kill "$tpmd_pid" 2> /dev/null && sleep 0.5
   [ -n "$tpmd_pid" ] && kill -9 "$tpmd_pid" 2> /dev/null
   ip netns del "$ns" 2> /dev/null || true
+  rm -rf "/var/run/dpdk/$ns"  # the EAL's runtime directory (telemetry socket) of --file-prefix
   [ "${KEEP_OUTPUT:-0}" = 1 ] && echo "testpmd_stacked: output kept in $dir" || rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -47,7 +48,7 @@ out="$dir/testpmd.out"
 mkfifo "$dir/commands"
 # stdbuf: testpmd's printf output reaches the file line by line, so the test can wait for it.
 LD_PRELOAD="$preload" ip netns exec "$ns" stdbuf -oL -eL timeout 120 dpdk-testpmd -l 0-1 --no-huge -m 512 --no-pci \
-  --no-shconf --vdev=net_nvmeddp0,port=veth1,queues=2 -- -i --total-num-mbufs=8192 --rxq=2 --txq=2 \
+  --no-shconf --file-prefix="$ns" --vdev=net_nvmeddp0,port=veth1,queues=2 -- -i --total-num-mbufs=8192 --rxq=2 --txq=2 \
   < "$dir/commands" > "$out" 2>&1 &
 tpmd_pid=$!
 exec 3> "$dir/commands"
@@ -115,6 +116,11 @@ grep -q "rx_good_packets: 13" "$out" || { grep rx_ "$out"; fail "xstats do not c
 for name in sk_add sk_add_fail sk_del setup setup_fail teardown drop resync packets bytes; do
   grep -q "rx_nvme_tcp_$name: 0" "$out" || fail "xstats lack rx_nvme_tcp_$name"
 done
+
+# The same counters through DPDK telemetry, as dpdk-telemetry.py shows them.
+telemetry=$(echo "/ethdev/xstats,0" | timeout 20 dpdk-telemetry.py -f "$ns" 2>&1 || true)
+grep -q '"rx_flow_drop_packets": 5' <<< "$telemetry" || { echo "$telemetry"; fail "telemetry's /ethdev/xstats lacks the DROP count"; }
+grep -q '"rx_nvme_tcp_sk_add": 0' <<< "$telemetry" || { echo "$telemetry"; fail "telemetry's /ethdev/xstats lacks the offload's counters"; }
 
 cmd "flow destroy 0 rule 0"
 grep -q "Flow rule #0 destroyed" "$out" || fail "flow destroy did not destroy rule 0"
