@@ -5,12 +5,14 @@
 // across stop/start, and the full table of 65536 rules.
 #include <gtest/gtest.h>
 #include <rte_errno.h>
+#include <rte_bus_vdev.h>
 #include <rte_ethdev.h>
 #include <rte_flow.h>
 
 #include <array>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dpdk_test_support.hpp"
@@ -171,11 +173,26 @@ uint64_t xstat(uint16_t port, const char* name) {
     return value;
 }
 
-uint16_t rules_nic(const std::string& name) {
-    const uint16_t port = nvmeddp_nic(name, kQueues);
-    EXPECT_NE(port, UINT16_MAX) << "net_nvmeddp vdev not available";
-    return port;
-}
+// A loopback net_nvmeddp port with two queues, removed again when the test ends: the binary's tests
+// together would otherwise run out of ports (RTE_MAX_ETHPORTS).
+class RulesNic {
+public:
+    explicit RulesNic(std::string name) : name_(std::move(name)), id_(nvmeddp_nic(name_, kQueues)) {
+        EXPECT_NE(id_, UINT16_MAX) << "net_nvmeddp vdev not available";
+    }
+    ~RulesNic() {
+        if (id_ != UINT16_MAX) {
+            EXPECT_EQ(rte_vdev_uninit(name_.c_str()), 0);
+        }
+    }
+    RulesNic(const RulesNic&) = delete;
+    RulesNic& operator=(const RulesNic&) = delete;
+    operator uint16_t() const { return id_; }
+
+private:
+    std::string name_;
+    uint16_t id_;
+};
 
 rte_flow* create(uint16_t port, const RuleParts& p, const std::vector<rte_flow_action>& actions) {
     rte_flow_error error{};
@@ -190,7 +207,7 @@ const auto kEnd = action(RTE_FLOW_ACTION_TYPE_END);
 
 TEST(NicFlowRules, AttributesAreRefusedWithTheirOwnErrorTypes) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_attr");
+    const RulesNic port("net_nvmeddp_attr");
     ASSERT_NE(port, UINT16_MAX);
     RuleParts p(flow_no(1));
     const std::vector<rte_flow_action> acts{action(RTE_FLOW_ACTION_TYPE_QUEUE, &p.queue1), kEnd};
@@ -214,7 +231,7 @@ TEST(NicFlowRules, AttributesAreRefusedWithTheirOwnErrorTypes) {
 
 TEST(NicFlowRules, MasksAndRangesAreRefusedNamingTheItem) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_masks");
+    const RulesNic port("net_nvmeddp_masks");
     ASSERT_NE(port, UINT16_MAX);
     RuleParts p(flow_no(2));
     const std::vector<rte_flow_action> acts{action(RTE_FLOW_ACTION_TYPE_QUEUE, &p.queue1), kEnd};
@@ -303,7 +320,7 @@ TEST(NicFlowRules, MasksAndRangesAreRefusedNamingTheItem) {
 
 TEST(NicFlowRules, DuplicateActionsAreRefusedNamingTheSecond) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_dups");
+    const RulesNic port("net_nvmeddp_dups");
     ASSERT_NE(port, UINT16_MAX);
     RuleParts p(flow_no(3));
     const auto queue = action(RTE_FLOW_ACTION_TYPE_QUEUE, &p.queue1);
@@ -329,7 +346,7 @@ TEST(NicFlowRules, DuplicateActionsAreRefusedNamingTheSecond) {
 
 TEST(NicFlowRules, RssToOneQueueIsQueueAndMoreQueuesAreRefused) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_rss");
+    const RulesNic port("net_nvmeddp_rss");
     ASSERT_NE(port, UINT16_MAX);
     RuleParts p(flow_no(4));
     const std::vector<rte_flow_action> two{action(RTE_FLOW_ACTION_TYPE_RSS, &p.rss_two), kEnd};
@@ -357,7 +374,7 @@ TEST(NicFlowRules, RssToOneQueueIsQueueAndMoreQueuesAreRefused) {
 
 TEST(NicFlowRules, TheLowerPriorityNumberWinsAndTheOtherTakesOverWhenItGoes) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_prio");
+    const RulesNic port("net_nvmeddp_prio");
     ASSERT_NE(port, UINT16_MAX);
     RuleParts low(flow_no(5), 3), high(flow_no(5), 1);
     low.mark.id = 30;
@@ -387,7 +404,7 @@ TEST(NicFlowRules, TheLowerPriorityNumberWinsAndTheOtherTakesOverWhenItGoes) {
 
 TEST(NicFlowRules, CountIsQueriedAndReset) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_count");
+    const RulesNic port("net_nvmeddp_count");
     ASSERT_NE(port, UINT16_MAX);
     RuleParts p(flow_no(6)), other(flow_no(7));
     rte_flow* counted = create(port, p, {action(RTE_FLOW_ACTION_TYPE_QUEUE, &p.queue1), action(RTE_FLOW_ACTION_TYPE_COUNT), kEnd});
@@ -432,7 +449,7 @@ TEST(NicFlowRules, CountIsQueriedAndReset) {
 
 TEST(NicFlowRules, DropRulesDropFramesAndCountThem) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_drop");
+    const RulesNic port("net_nvmeddp_drop");
     ASSERT_NE(port, UINT16_MAX);
     RuleParts p(flow_no(9));
     const uint64_t dropped_before = xstat(port, "rx_flow_drop_packets");
@@ -453,7 +470,7 @@ TEST(NicFlowRules, DropRulesDropFramesAndCountThem) {
 
 TEST(NicFlowRules, DestroyedRulesNoLongerMatchAndTheirHandlesAreRefused) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_destroy");
+    const RulesNic port("net_nvmeddp_destroy");
     ASSERT_NE(port, UINT16_MAX);
     RuleParts p(flow_no(11));
     p.mark.id = 0xABCDEF;
@@ -477,8 +494,8 @@ TEST(NicFlowRules, DestroyedRulesNoLongerMatchAndTheirHandlesAreRefused) {
 // flush for the same flow; a handle of another port is refused by this one.
 TEST(NicFlowRules, FlushInvalidatesEveryHandle) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_flush");
-    const uint16_t other_port = rules_nic("net_nvmeddp_flush_other");
+    const RulesNic port("net_nvmeddp_flush");
+    const RulesNic other_port("net_nvmeddp_flush_other");
     ASSERT_NE(port, UINT16_MAX);
     ASSERT_NE(other_port, UINT16_MAX);
     RuleParts p(flow_no(12));
@@ -505,7 +522,7 @@ TEST(NicFlowRules, FlushInvalidatesEveryHandle) {
 
 TEST(NicFlowRules, RulesSurviveStopAndStart) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_keep");
+    const RulesNic port("net_nvmeddp_keep");
     ASSERT_NE(port, UINT16_MAX);
     rte_eth_dev_info info{};
     ASSERT_EQ(rte_eth_dev_info_get(port, &info), 0);
@@ -524,7 +541,7 @@ TEST(NicFlowRules, RulesSurviveStopAndStart) {
 // refused; after a flush, a rule made in the first rule's slot is out of that rule's handle's reach.
 TEST(NicFlowRules, SixtyFiveThousandRulesAreMadeAndMatched) {
     REQUIRE_EAL();
-    const uint16_t port = rules_nic("net_nvmeddp_full");
+    const RulesNic port("net_nvmeddp_full");
     ASSERT_NE(port, UINT16_MAX);
     constexpr uint32_t n = 65536;
     std::vector<rte_flow*> flows(n);
