@@ -1,7 +1,6 @@
 #include "pmd/net_nvmeddp/nic_key_index.hpp"
 
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 
 namespace nvmeddp::pmd {
@@ -49,12 +48,7 @@ NicIndexedRule unpack(uint64_t w0, uint64_t w1) noexcept {
 
 }  // namespace
 
-NicKeyIndex::NicKeyIndex(uint64_t seed) : seed_(seed) {
-    // Entry is an implicit-lifetime type: calloc's zeroed memory is an array of Empty entries.
-    entries_ = static_cast<Entry*>(std::calloc(kEntries, sizeof(Entry)));
-}
-
-NicKeyIndex::~NicKeyIndex() { std::free(entries_); }
+NicKeyIndex::NicKeyIndex(uint64_t seed) : seed_(seed) {}
 
 uint32_t NicKeyIndex::home(const FlowKey& key) const noexcept {
     return static_cast<uint32_t>(key.hash(seed_)) & kMask;

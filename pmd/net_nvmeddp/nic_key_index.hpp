@@ -19,14 +19,15 @@
 //  * Entries never move, and the memory is never freed while the port exists: there is nothing a
 //    reader could be left holding. One writer at a time (the rule table's mutex).
 //
-// The memory is calloc'd (glibc maps such large blocks lazily: a port pays for the pages its rules
-// touch, not 8 MiB each) and read and written through std::atomic_ref.
+// The entries are a ZeroedArray (a port pays for the pages its rules touch, not 8 MiB), read and
+// written through std::atomic_ref.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "pmd/net_nvmeddp/nic_rule_action.hpp"
+#include "pmd/net_nvmeddp/nic_zeroed_array.hpp"
 #include "pmd/packet/flow_key.hpp"
 
 namespace nvmeddp::pmd {
@@ -43,11 +44,10 @@ public:
     static constexpr uint32_t kMaxProbe = 128;  // a longer sequence is refused at insertion
 
     explicit NicKeyIndex(uint64_t seed);
-    ~NicKeyIndex();
     NicKeyIndex(const NicKeyIndex&) = delete;
     NicKeyIndex& operator=(const NicKeyIndex&) = delete;
 
-    bool ok() const noexcept { return entries_ != nullptr; }  // false when the memory was refused
+    bool ok() const noexcept { return entries_.ok(); }  // false when the memory was refused
 
     // Writer side (one writer at a time). find: the key's position, or -1. insert (the key must not
     // be present): its position, or -1 when its probe sequence has no free entry.
@@ -79,7 +79,7 @@ private:
     State state_of(uint32_t pos) const noexcept;
     bool key_equals(const Entry& e, const FlowKey& key) const noexcept;
 
-    Entry* entries_ = nullptr;
+    ZeroedArray<Entry> entries_{kEntries};  // all zero: every entry Empty
     uint64_t seed_ = 0;
 };
 

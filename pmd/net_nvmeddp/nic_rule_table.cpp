@@ -3,7 +3,6 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 
 namespace nvmeddp::pmd {
 
@@ -23,35 +22,24 @@ uint64_t take_seed(uint32_t epoch) noexcept {
     return now * 0x9E3779B97F4A7C15ull ^ (uint64_t{epoch} << 17);
 }
 
-template <typename T>
-T* zeroed(size_t n) noexcept {
-    return static_cast<T*>(std::calloc(n, sizeof(T)));
-}
-
 uint32_t next_generation(uint32_t g) noexcept { return g + 1 == 0 ? 1 : g + 1; }
 
 }  // namespace
 
-void NicRuleTable::FreeMemory::operator()(void* p) const noexcept { std::free(p); }
-
 NicRuleTable::NicRuleTable()
-    : index_(take_seed(g_next_epoch.load(std::memory_order_relaxed))),
-      records_(zeroed<Record>(kMaxRules)),
-      counters_(zeroed<Counter>(kMaxRules)),
-      free_(zeroed<uint32_t>(kMaxRules)),
-      epoch_(take_epoch()) {}
+    : index_(take_seed(g_next_epoch.load(std::memory_order_relaxed))), epoch_(take_epoch()) {}
 
 NicRuleTable::~NicRuleTable() = default;
 
 bool NicRuleTable::valid(NicRuleHandle handle) const noexcept {
-    if (!records_ || handle.index >= kMaxRules || handle.generation == 0) return false;
+    if (!records_.ok() || handle.index >= kMaxRules || handle.generation == 0) return false;
     const Record& r = records_[handle.index];
     return r.in_use && r.generation == handle.generation;
 }
 
 int NicRuleTable::check_add_locked(const NicRule& rule, int& pos) const {
     pos = -1;
-    if (!index_.ok() || !records_ || !counters_ || !free_) return -ENOMEM;
+    if (!index_.ok() || !records_.ok() || !counters_.ok() || !free_.ok()) return -ENOMEM;
     pos = index_.find(rule.key);
     if (pos >= 0) {
         for (uint32_t i = index_.value_at(pos).rule; i != kNone; i = records_[i].next) {
@@ -165,7 +153,7 @@ int NicRuleTable::query(NicRuleHandle handle, bool reset, NicRuleCounts& counts)
 
 void NicRuleTable::clear() {
     std::lock_guard lock(mutex_);
-    if (!records_ || !index_.ok()) return;
+    if (!records_.ok() || !index_.ok()) return;
     index_.clear();
     for (uint32_t i = 0; i < never_used_; ++i) {
         if (records_[i].in_use) release(i);
@@ -178,7 +166,7 @@ uint32_t NicRuleTable::size() const {
 }
 
 bool NicRuleTable::match(const FlowKey& key, uint32_t frame_bytes, NicRuleAction& action) const noexcept {
-    if (!index_.ok()) return false;
+    if (!index_.ok() || !counters_.ok()) return false;
     NicIndexedRule found;
     if (!index_.lookup(key, found)) return false;
     if (found.action.count) {

@@ -18,11 +18,11 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <mutex>
 
 #include "pmd/net_nvmeddp/nic_key_index.hpp"
 #include "pmd/net_nvmeddp/nic_rule_action.hpp"
+#include "pmd/net_nvmeddp/nic_zeroed_array.hpp"
 #include "pmd/packet/flow_key.hpp"
 
 namespace nvmeddp::pmd {
@@ -66,9 +66,8 @@ public:
 private:
     static constexpr uint32_t kNone = UINT32_MAX;
 
-    // Control side only (under mutex_). All-zero is a slot never used: the arrays are calloc'd
-    // (glibc maps such large blocks lazily, so a port pays for the slots it uses) and are
-    // implicit-lifetime types.
+    // Control side only (under mutex_). All-zero is a slot never used (the arrays are ZeroedArrays:
+    // a port pays for the slots it uses).
     struct Record {
         NicRule rule;
         uint32_t generation;  // 0: never used
@@ -81,9 +80,6 @@ private:
         uint64_t hits;
         uint64_t bytes;
     };
-    struct FreeMemory {
-        void operator()(void* p) const noexcept;
-    };
 
     bool valid(NicRuleHandle handle) const noexcept;
     int check_add_locked(const NicRule& rule, int& pos) const;
@@ -91,9 +87,9 @@ private:
 
     mutable std::mutex mutex_;
     NicKeyIndex index_;
-    std::unique_ptr<Record[], FreeMemory> records_;
-    std::unique_ptr<Counter[], FreeMemory> counters_;
-    std::unique_ptr<uint32_t[], FreeMemory> free_;  // ring of freed slots, oldest first
+    ZeroedArray<Record> records_{kMaxRules};
+    ZeroedArray<Counter> counters_{kMaxRules};
+    ZeroedArray<uint32_t> free_{kMaxRules};  // ring of freed slots, oldest first
     uint32_t free_head_ = 0, free_count_ = 0;
     uint32_t never_used_ = 0;  // slots [never_used_, kMaxRules) were never handed out
     uint32_t size_ = 0;
