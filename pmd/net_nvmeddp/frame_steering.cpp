@@ -38,7 +38,7 @@ SteerVerdict steer_received_frame(const Port& port, rte_mbuf* m, uint16_t fallba
     if (!parsed.ok()) return verdict;
     m->ol_flags |= rx_checksum_flags(port, m, parsed.segment);
     NicRuleAction action;
-    if (!port.rules.match(parsed.segment.flow, action)) return verdict;
+    if (!port.rules.match(parsed.segment.flow, m->pkt_len, action)) return verdict;  // counts it (COUNT)
     if (action.drop) {
         verdict.drop = true;
         return verdict;

@@ -7,12 +7,13 @@
 //   --vdev=net_nvmeddp0[,mode=loopback]        a loopback NIC: what tx queue q sends, rx queue q gets
 //
 // Either way the port does in software what a NIC with the offload's steering does in hardware:
-// rte_flow rules (ETH / [VLAN] / IPV4 or IPV6 with exact addresses / TCP with exact ports -> QUEUE,
-// MARK, DROP) steer a connection's frames to an rx queue and mark them the way a NIC reports it
-// (RTE_MBUF_F_RX_FDIR | RTE_MBUF_F_RX_FDIR_ID, hash.fdir.hi); rx checksum offload (IPv4 header, TCP)
-// is offered, done by the lower port where it can and verified here where it cannot; rx metadata
-// negotiation (rte_eth_rx_metadata_negotiate) grants USER_MARK. The rx_mark devarg stands in for
-// NICs that deliver no MARK although they accept rules with one:
+// rte_flow rules (ETH / [VLAN] / IPV4 or IPV6 with exact addresses / TCP with exact ports, with
+// priorities -> QUEUE or RSS to one queue, MARK, COUNT, DROP) steer a connection's frames to an rx
+// queue and mark them the way a NIC reports it (RTE_MBUF_F_RX_FDIR | RTE_MBUF_F_RX_FDIR_ID,
+// hash.fdir.hi); rx checksum offload (IPv4 header, TCP) is offered, done by the lower port where it
+// can and verified here where it cannot; rx metadata negotiation (rte_eth_rx_metadata_negotiate)
+// grants USER_MARK. The rx_mark devarg stands in for NICs that deliver no MARK although they accept
+// rules with one:
 //   rx_mark=on      (default) as above
 //   rx_mark=off     negotiation grants no USER_MARK; MARK actions are accepted, never delivered
 //   rx_mark=silent  no negotiation at all (-ENOTSUP: "assume it works"), and no MARK delivered
