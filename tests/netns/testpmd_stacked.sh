@@ -79,7 +79,7 @@ cmd "port start 0"
 
 flow="flow create 0 ingress pattern eth / ipv4 src is 192.0.2.1 dst is 192.0.2.2 / tcp src is"
 cmd "$flow 40000 dst is 4420 / end actions queue index 1 / mark id 42 / end"
-cmd "$flow 40001 dst is 4420 / end actions drop / end"
+cmd "$flow 40001 dst is 4420 / end actions drop / count / end"
 cmd "$flow 40004 dst is 4420 / end actions queue index 0 / mark id 43 / end"
 [ "$(grep -c "Flow rule #[0-2] created" "$out")" = 3 ] || { tail -20 "$out"; fail "the three flow rules were not all created"; }
 # Refused, each with the reason testpmd prints from our rte_flow_error.
@@ -87,9 +87,16 @@ cmd "$flow 40005 dst is 4420 / end actions queue index 7 / end"
 grep -q "Caught PMD error.*queue" "$out" || { tail -5 "$out"; fail "a rule to a queue the port lacks was not refused with a reason"; }
 cmd "flow create 0 egress pattern eth / ipv4 src is 192.0.2.1 dst is 192.0.2.2 / tcp src is 1 dst is 2 / end actions mark id 1 / end"
 grep -q "Caught PMD error.*gress" "$out" || { tail -5 "$out"; fail "an egress rule was not refused with a reason"; }
+cmd "$flow 40006 dst is 4420 / end actions queue index 0 / rss queues 1 end / end"
+grep -q "Caught PMD error type 16 (specific action).*only one of QUEUE, RSS and DROP" "$out" || fail "QUEUE with RSS was not refused naming the action"
+cmd "$flow 40006 dst is 4420 src last 40010 / end actions queue index 0 / end"
+grep -q "Caught PMD error type 11 (item specification range).*ranges (last) are not supported" "$out" || fail "a port range was not refused naming the item's last"
+# Same 5-tuple as rule 0, lower priority: it exists beside it and takes over only if rule 0 goes.
+cmd "flow create 0 ingress priority 1 pattern eth / ipv4 src is 192.0.2.1 dst is 192.0.2.2 / tcp src is 40000 dst is 4420 / end actions queue index 1 / mark id 44 / end"
+grep -q "Flow rule #3 created" "$out" || fail "a lower-priority rule for the same flow was not created"
 cmd "flow list 0"
 grep -q "ETH IPV4 TCP => QUEUE MARK" "$out" || fail "flow list lacks the QUEUE MARK rule"
-grep -q "ETH IPV4 TCP => DROP" "$out" || fail "flow list lacks the DROP rule"
+grep -q "ETH IPV4 TCP => DROP COUNT" "$out" || fail "flow list lacks the DROP COUNT rule"
 
 cmd "set fwd rxonly"
 cmd "set verbose 1"
@@ -122,8 +129,19 @@ telemetry=$(echo "/ethdev/xstats,0" | timeout 20 dpdk-telemetry.py -f "$ns" 2>&1
 grep -q '"rx_flow_drop_packets": 5' <<< "$telemetry" || { echo "$telemetry"; fail "telemetry's /ethdev/xstats lacks the DROP count"; }
 grep -q '"rx_nvme_tcp_sk_add": 0' <<< "$telemetry" || { echo "$telemetry"; fail "telemetry's /ethdev/xstats lacks the offload's counters"; }
 
+cmd "flow query 0 1 count"
+grep -q "hits: 5" "$out" || { grep -A3 "COUNT" "$out"; fail "the DROP rule's COUNT does not say 5 hits"; }
+
 cmd "flow destroy 0 rule 0"
 grep -q "Flow rule #0 destroyed" "$out" || fail "flow destroy did not destroy rule 0"
+# Rule 3 (priority 1) now steers flow 40000: still to queue 1, marked 44.
+cmd "start"
+ip netns exec "$ns" python3 "$here/send_tcp_frames.py" veth0 "$mac" 192.0.2.1 192.0.2.2 40000:4420:4
+wait_for "ol_flags:" 17
+cmd "stop"
+frames=$(awk '/^  src=/ { line = $0; next } /^  ol_flags:/ && line != "" { print line " " $0; line = "" }' "$out")
+[ "$(count "ID=0x2c.*Receive queue=0x1")" = 4 ] && [ "$(count "ID=0x2a")" = 8 ] ||
+  { echo "$frames"; fail "after rule 0 went, the lower-priority rule 3 did not take flow 40000 (mark 44, queue 1)"; }
 cmd "flow flush 0"
 cmd "flow list 0"
 cmd "show port xstats 0"
