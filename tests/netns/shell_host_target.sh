@@ -27,12 +27,12 @@ out="$dir/shell.out"
 target_pid=
 shell_pid=
 cleanup() {
-  exec 3>&- 2> /dev/null || true
-  [ -n "$shell_pid" ] && kill "$shell_pid" 2> /dev/null && sleep 0.5
-  [ -n "$shell_pid" ] && kill -9 "$shell_pid" 2> /dev/null
-  [ -n "$target_pid" ] && kill "$target_pid" 2> /dev/null
-  ip netns del "$nt" 2> /dev/null || true
-  ip netns del "$nh" 2> /dev/null || true
+  set +e  # every step runs, whatever the one before it returned
+  exec 3>&- 2> /dev/null
+  if [ -n "$shell_pid" ]; then kill "$shell_pid" 2> /dev/null && sleep 0.5; kill -9 "$shell_pid" 2> /dev/null; fi
+  if [ -n "$target_pid" ]; then kill "$target_pid" 2> /dev/null; wait "$target_pid" 2> /dev/null; fi
+  ip netns del "$nt" 2> /dev/null
+  ip netns del "$nh" 2> /dev/null
   if [ "${KEEP_OUTPUT:-0}" = 1 ]; then echo "shell_host_target: output kept in $dir"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
@@ -111,10 +111,18 @@ cmd "flow destroy 0 rule 0"
 expect "^Flow rule #0 destroyed" "the rule was not destroyed"
 cmd "flow list 0"
 expect "no flow rules" "the destroyed rule is still listed"
+cmd "flow create 0 tcp src 198.51.100.7 40002 dst 192.0.2.2 5000 priority 1 actions mark 7"
+expect "^Flow rule #1 created" "the second rule was not created (or its id is not the next)"
+cmd "flow create 0 tcp src 198.51.100.7 40003 dst 192.0.2.2 5000 actions queue 0"
+expect "^Flow rule #2 created" "the third rule was not created"
+cmd "flow flush 0"
+expect "^Port 0: 2 flow rule\(s\) destroyed" "flow flush did not destroy the shell's two rules"
+cmd "flow list 0"
+expect "no flow rules" "rules are still listed after flow flush"
 
-cmd "connect 192.0.2.1 4420 $subnqn digest both"
-expect "^Connected to $subnqn at 192.0.2.1:4420: .* blocks of [0-9]+ bytes, 1 I/O queue" "connect failed"
-expect "^Offload: nvmeddp-sw:net_nvmeddp0, caps placement\+digest, 1 connection" "the I/O queue was not offloaded"
+cmd "connect 192.0.2.1 4420 $subnqn queues 2 digest both"
+expect "^Connected to $subnqn at 192.0.2.1:4420: .* blocks of [0-9]+ bytes, 2 I/O queue" "connect failed"
+expect "^Offload: nvmeddp-sw:net_nvmeddp0, caps placement\+digest, 2 connection" "the I/O queues were not offloaded"
 bs=$(echo "$last" | sed -n 's/.*blocks of \([0-9]*\) bytes.*/\1/p')
 [ -n "$bs" ] || fail "no block size in the connect line"
 b4k=$((4096 / bs)); b64k=$((65536 / bs)); b1m=$((1048576 / bs))
@@ -125,17 +133,17 @@ cmd "write 0 $b64k"
 expect "^write lba 0 blocks $b64k \(65536 bytes\) qid 1: ok" "the 64 KiB write failed"
 cmd "read 0 $b64k"
 expect "^read lba 0 blocks $b64k \(65536 bytes\) qid 1: ok \([1-9][0-9]* bytes placed" "the 64 KiB read back was not right (or nothing placed)"
-cmd "write 4096 $b4k qid 1"
-expect "^write lba 4096 blocks $b4k \(4096 bytes\) qid 1: ok" "the 4 KiB write failed"
-cmd "read 4096 $b4k qid 1"
-expect "^read lba 4096 blocks $b4k \(4096 bytes\) qid 1: ok" "the 4 KiB read back was not right"
+cmd "write 4096 $b4k qid 2"
+expect "^write lba 4096 blocks $b4k \(4096 bytes\) qid 2: ok" "the 4 KiB write failed"
+cmd "read 4096 $b4k qid 2"
+expect "^read lba 4096 blocks $b4k \(4096 bytes\) qid 2: ok" "the 4 KiB read back was not right"
 cmd "read 8192 $b1m"
 expect "^read lba 8192 blocks $b1m \(1048576 bytes\) qid 1: ok \([1-9][0-9]* bytes placed" "the 1 MiB read was not right (or nothing placed)"
-cmd "read 0 $b4k qid 2"
-expect "qid 2 is not an I/O queue" "an I/O on a queue that does not exist was not refused"
+cmd "read 0 $b4k qid 3"
+expect "qid 3 is not an I/O queue" "an I/O on a queue that does not exist was not refused"
 cmd "show ddp stats 0"
 expect "^  rx_nvme_tcp_bytes: [1-9]" "the device placed no bytes"
-expect "^  rx_nvme_tcp_sk_add: 1$" "the device's sk_add is not 1"
+expect "^  rx_nvme_tcp_sk_add: 2$" "the device's sk_add is not 2 (one per I/O queue)"
 cmd "show ddp conn"
 expect "^qid 1: device: .* placed [1-9][0-9]* bytes" "show ddp conn lacks the I/O queue's placement"
 
@@ -151,7 +159,7 @@ expect "^read lba 0 blocks $b64k \(65536 bytes\) qid 1: ok \([1-9][0-9]* bytes p
 cmd "disconnect"
 expect "^Disconnected" "disconnect failed"
 cmd "show ddp stats 0"
-expect "^  rx_nvme_tcp_sk_del: 1$" "the connection did not leave the device at disconnect"
+expect "^  rx_nvme_tcp_sk_del: 2$" "the connections did not leave the device at disconnect"
 echo "quit" >&3
 exec 3>&-
 set +e
@@ -167,7 +175,7 @@ cat "$out"
 echo "--- target"
 cat "$dir/target.log"
 [ "$shell_rc" -eq 0 ] || fail "the shell exited with $shell_rc after quit"
-grep -Eq "^device nvmeddp-sw:net_nvmeddp0: sk_add 1 sk_del 1 setup ([0-9]+) teardown \1$" "$out" ||
+grep -Eq "^device nvmeddp-sw:net_nvmeddp0: sk_add 2 sk_del 2 setup ([0-9]+) teardown \1$" "$out" ||
   fail "at quit, sk_add != sk_del or setup != teardown"
 grep -q "^Bye$" "$out" || fail "the shell did not end cleanly"
 echo "shell_host_target: PASSED"
