@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 
@@ -21,6 +22,11 @@
 namespace {
 
 using namespace nvmeddp::shell;
+
+// SIGINT / SIGTERM end the shell as quit does (the connections closed, sk_del for every sk_add)
+// once the running command is done, instead of leaving the target and the terminal to clean up.
+volatile std::sig_atomic_t g_signalled = 0;
+void on_signal(int) { g_signalled = 1; }
 
 CommandSet make_commands() {
     CommandSet set;
@@ -52,7 +58,7 @@ void run_stdin(ShellState& s, CommandSet& commands) {
         std::printf("cannot read commands from stdin\n");
         return;
     }
-    while (!s.quit) {
+    while (!s.quit && !g_signalled) {
         pollfd in{STDIN_FILENO, POLLIN, 0};
         // A short wait keeps the keep alive and TCP timers on time without spinning a core.
         const int ready = ::poll(&in, 1, 1);
@@ -81,6 +87,8 @@ int main(int argc, char** argv) {
         case ParseOutcome::Run: break;
     }
     set_state(&s);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
     if (std::string e = start_shell(s); !e.empty()) {
         std::fprintf(stderr, "nvmeddp-shell: %s\n", e.c_str());
         end_shell(s);
@@ -88,7 +96,8 @@ int main(int argc, char** argv) {
     }
     CommandSet commands = make_commands();
     if (!s.options.cmdline_file.empty()) run_file(s, commands);
-    if (!s.quit) run_stdin(s, commands);
+    if (!s.quit && !g_signalled) run_stdin(s, commands);
+    if (g_signalled) std::printf("Signal received: quitting\n");
     const bool clean = end_shell(s);
     std::printf("Bye%s\n", clean ? "" : " (not everything ended cleanly, see above)");
     return clean ? 0 : 1;
