@@ -142,7 +142,7 @@ bool end_shell(ShellState& s) {
     }
     if (s.pool != nullptr) rte_mempool_free(s.pool);
     s.pool = nullptr;
-    rte_eal_cleanup();
+    if (pmd::eal_initialised()) rte_eal_cleanup();  // not after a failed bring-up: it would complain
     return ok;
 }
 

@@ -31,7 +31,8 @@ void print_usage(const char* argv0) {
         "  --io-timeout S       bound of every wait a command makes, 1..3600 s (default 10)\n"
         "  --prompt TEXT        the prompt (default \"nvmeddp> \")\n"
         "  -h, --help           this text\n"
-        "Exit status: 0 after quit, 1 when startup failed, 2 on a usage error.\n",
+        "Exit status: 0 after quit, 1 when startup failed (EAL arguments the EAL refuses\n"
+        "included: it prints its own usage), 2 on a usage error of the options after --.\n",
         argv0);
 }
 
