@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -57,8 +58,11 @@ rte_flow* steer(uint16_t port, const testlib::FlowSpec& flow, uint16_t queue, ui
     rte_flow_attr attr{};
     attr.ingress = 1;
     rte_flow_item_ipv4 ip{};
-    std::memcpy(&ip.hdr.src_addr, flow.src_ip.data(), 4);
-    std::memcpy(&ip.hdr.dst_addr, flow.dst_ip.data(), 4);
+    rte_be32_t src = 0, dst = 0;  // the header is packed: no pointers into it
+    std::memcpy(&src, flow.src_ip.data(), 4);
+    std::memcpy(&dst, flow.dst_ip.data(), 4);
+    ip.hdr.src_addr = src;
+    ip.hdr.dst_addr = dst;
     rte_flow_item_tcp tcp{};
     tcp.hdr.src_port = rte_cpu_to_be_16(flow.src_port);
     tcp.hdr.dst_port = rte_cpu_to_be_16(flow.dst_port);
