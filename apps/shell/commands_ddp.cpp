@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "command_set.hpp"
+#include "ddp/stat_names.hpp"
 #include "ddp_text.hpp"
 #include "nvmetcp/host/ddp_receive.hpp"
 #include "pmd/dpdk/offload_port.hpp"
@@ -43,42 +44,6 @@ cmdline_parse_token_string_t conn_show = TOKEN_STRING_INITIALIZER(ConnResult, sh
 cmdline_parse_token_string_t conn_ddp = TOKEN_STRING_INITIALIZER(ConnResult, ddp, "ddp");
 cmdline_parse_token_string_t conn_conn = TOKEN_STRING_INITIALIZER(ConnResult, conn, "conn");
 
-// Linux's ULP DDP counter names first (ethtool -S of a NIC with the offload; its rx_nvme_tcp_packets
-// and _bytes count what the offload placed), then the rest of ours.
-struct NamedCounter {
-    const char* name;
-    uint64_t ddp::Stats::*field;
-};
-constexpr NamedCounter kCounters[] = {
-    {"rx_nvme_tcp_sk_add", &ddp::Stats::sk_add},
-    {"rx_nvme_tcp_sk_add_fail", &ddp::Stats::sk_add_fail},
-    {"rx_nvme_tcp_sk_del", &ddp::Stats::sk_del},
-    {"rx_nvme_tcp_setup", &ddp::Stats::setup},
-    {"rx_nvme_tcp_setup_fail", &ddp::Stats::setup_fail},
-    {"rx_nvme_tcp_teardown", &ddp::Stats::teardown},
-    {"rx_nvme_tcp_drop", &ddp::Stats::drop},
-    {"rx_nvme_tcp_resync", &ddp::Stats::resync},
-    {"rx_nvme_tcp_packets", &ddp::Stats::placed_packets},
-    {"rx_nvme_tcp_bytes", &ddp::Stats::placed_bytes},
-    {"seen_packets", &ddp::Stats::packets},
-    {"seen_bytes", &ddp::Stats::bytes},
-    {"digest_offloaded", &ddp::Stats::digest_offloaded},
-    {"digest_fallback", &ddp::Stats::digest_fallback},
-    {"digest_failed", &ddp::Stats::digest_failed},
-    {"resync_requests", &ddp::Stats::resync_requests},
-    {"resync_confirmations", &ddp::Stats::resync_confirmations},
-    {"resync_refusals", &ddp::Stats::resync_refusals},
-    {"resync_stale", &ddp::Stats::resync_stale},
-    {"bad_transitions", &ddp::Stats::bad_transitions},
-    {"forced_teardowns", &ddp::Stats::forced_teardowns},
-    {"place_no_registration", &ddp::Stats::place_no_registration},
-    {"place_out_of_range", &ddp::Stats::place_out_of_range},
-    {"place_torn_down", &ddp::Stats::place_torn_down},
-    {"place_rewrite", &ddp::Stats::place_rewrite},
-    {"place_behind_host", &ddp::Stats::place_behind_host},
-    {"bad_checksum", &ddp::Stats::bad_checksum},
-};
-
 ddp::Device* device_of(uint16_t port_id) {
     if (!check_port(port_id)) return nullptr;
     pmd::OffloadPort* o = pmd::OffloadPort::of_port(port_id);
@@ -108,7 +73,7 @@ void on_stats(void* parsed, struct cmdline*, void*) {
     if (d == nullptr) return;
     const ddp::Stats st = d->stats();
     std::printf("DDP statistics of port %u (%s, caps %s):\n", r->port_id, d->name(), caps_text(d->enabled_caps()).c_str());
-    for (const NamedCounter& c : kCounters) std::printf("  %s: %" PRIu64 "\n", c.name, st.*c.field);
+    for (const ddp::StatName& c : ddp::kStatNames) std::printf("  %s: %" PRIu64 "\n", c.name, st.*c.field);
 }
 
 void on_conn(void*, struct cmdline*, void*) {

@@ -297,8 +297,7 @@ int xstats_get(rte_eth_dev* dev, rte_eth_xstat* xstats, unsigned n) {
     const Port& port = *port_of(dev);
     const unsigned total = kXstatCount + offload_xstat_count(port);
     if (xstats == nullptr || n < total) return static_cast<int>(total);
-    uint64_t offload[64] = {};
-    static_assert(sizeof offload / sizeof offload[0] >= 20, "room for the offload's xstats");
+    uint64_t offload[kMaxOffloadXstats] = {};
     offload_xstat_values(port, offload);
     for (unsigned i = 0; i < total; ++i) xstats[i] = {i, i < kXstatCount ? kXstats[i].read(port) : offload[i - kXstatCount]};
     return static_cast<int>(total);

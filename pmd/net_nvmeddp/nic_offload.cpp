@@ -4,38 +4,15 @@
 #include <iterator>
 #include <string>
 
+#include "ddp/stat_names.hpp"
 #include "pmd/net_nvmeddp/nic_log.hpp"
 
 namespace nvmeddp::pmd::nic {
 
 namespace {
 
-// Linux's ULP DDP counters first (ethtool -S of a NIC with the offload; Linux's rx_nvme_tcp_packets
-// and _bytes count what used the offload: our placed_packets and placed_bytes), then ours.
-struct OffloadXstat {
-    const char* name;
-    uint64_t ddp::Stats::*field;
-};
-constexpr OffloadXstat kOffloadXstats[] = {
-    {"rx_nvme_tcp_sk_add", &ddp::Stats::sk_add},
-    {"rx_nvme_tcp_sk_add_fail", &ddp::Stats::sk_add_fail},
-    {"rx_nvme_tcp_sk_del", &ddp::Stats::sk_del},
-    {"rx_nvme_tcp_setup", &ddp::Stats::setup},
-    {"rx_nvme_tcp_setup_fail", &ddp::Stats::setup_fail},
-    {"rx_nvme_tcp_teardown", &ddp::Stats::teardown},
-    {"rx_nvme_tcp_drop", &ddp::Stats::drop},
-    {"rx_nvme_tcp_resync", &ddp::Stats::resync},
-    {"rx_nvme_tcp_packets", &ddp::Stats::placed_packets},
-    {"rx_nvme_tcp_bytes", &ddp::Stats::placed_bytes},
-    {"rx_nvme_tcp_seen_packets", &ddp::Stats::packets},
-    {"rx_nvme_tcp_seen_bytes", &ddp::Stats::bytes},
-    {"rx_nvme_tcp_digest_offloaded", &ddp::Stats::digest_offloaded},
-    {"rx_nvme_tcp_digest_fallback", &ddp::Stats::digest_fallback},
-    {"rx_nvme_tcp_digest_failed", &ddp::Stats::digest_failed},
-    {"rx_nvme_tcp_resync_requests", &ddp::Stats::resync_requests},
-    {"rx_nvme_tcp_bad_checksum", &ddp::Stats::bad_checksum},
-};
-constexpr unsigned kOffloadXstatCount = static_cast<unsigned>(std::size(kOffloadXstats));
+constexpr unsigned kOffloadXstatCount = static_cast<unsigned>(std::size(ddp::kStatNames));
+static_assert(kOffloadXstatCount <= kMaxOffloadXstats);
 
 bool connections_offloaded(const OffloadPort& offload) {
     const ddp::Stats s = offload.device().stats();
@@ -81,16 +58,18 @@ void stop_offload(Port& port) {
 
 unsigned offload_xstat_count(const Port& port) { return port.offload ? kOffloadXstatCount : 0; }
 
+// Linux's names as they are; ours under the same prefix, so a port's xstats say whose they are.
 void offload_xstat_names(const Port& port, rte_eth_xstat_name* names) {
     for (unsigned i = 0; i < offload_xstat_count(port); ++i) {
-        std::snprintf(names[i].name, sizeof names[i].name, "%s", kOffloadXstats[i].name);
+        const ddp::StatName& s = ddp::kStatNames[i];
+        std::snprintf(names[i].name, sizeof names[i].name, "%s%s", s.linux_name ? "" : "rx_nvme_tcp_", s.name);
     }
 }
 
 void offload_xstat_values(const Port& port, uint64_t* values) {
     if (!port.offload) return;
     const ddp::Stats s = port.offload->device().stats();
-    for (unsigned i = 0; i < kOffloadXstatCount; ++i) values[i] = s.*kOffloadXstats[i].field;
+    for (unsigned i = 0; i < kOffloadXstatCount; ++i) values[i] = s.*ddp::kStatNames[i].field;
 }
 
 }  // namespace nvmeddp::pmd::nic

@@ -21,7 +21,9 @@ int start_offload(Port& port, uint16_t rx_queues);
 // At dev_close: lets go of every connection and detaches the engine.
 void stop_offload(Port& port);
 
-// The offload's xstats: how many there are (0 without the offload), their names, their values.
+// The offload's xstats: how many there are (0 without the offload; at most kMaxOffloadXstats),
+// their names, their values.
+constexpr unsigned kMaxOffloadXstats = 64;
 unsigned offload_xstat_count(const Port& port);
 void offload_xstat_names(const Port& port, rte_eth_xstat_name* names);
 void offload_xstat_values(const Port& port, uint64_t* values);
