@@ -14,6 +14,8 @@
 # PASSED needs: fio exits 0; no verify error; "nvmeddp offload:" lines (one per job) with no failed
 # command; with DDP=on, read bytes placed by the device > 0 in some job, with DDP=off in none.
 set -euo pipefail
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
 target=${1:?usage: fio_host_target.sh <nvmeddp-target> <libnvmeddp_fio.so> <job.fio> [fio args]}
 engine=${2:?usage: fio_host_target.sh <nvmeddp-target> <libnvmeddp_fio.so> <job.fio> [fio args]}
 job=${3:?usage: fio_host_target.sh <nvmeddp-target> <libnvmeddp_fio.so> <job.fio> [fio args]}
@@ -41,19 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "$nt"
-ip netns add "$nh"
-ip -n "$nt" link add veth0 type veth peer name veth1 netns "$nh"
-for ns in "$nt" "$nh"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  ip -n "$ns" link set lo up
-done
-ip -n "$nt" addr add 192.0.2.1/24 dev veth0
-# Whole, checksummed, MTU-sized frames (no GSO bundles or partial checksums handed to af_packet).
-ip netns exec "$nt" ethtool -K veth0 tx off tso off gso off gro off > /dev/null 2>&1 || true
-ip netns exec "$nh" ethtool -K veth1 tx off tso off gso off gro off rx off > /dev/null 2>&1 || true
-ip -n "$nt" link set veth0 up
-ip -n "$nh" link set veth1 up
+veth_namespaces "$nt" "$nh"
 [ "$KERNEL_TCP" = 1 ] && ip -n "$nh" addr add 192.0.2.2/24 dev veth1
 
 # shellcheck disable=SC2086  # TARGET_ARGS is a list of options

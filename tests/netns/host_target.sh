@@ -14,6 +14,8 @@
 #   uses net_nvmeddp stacked on veth1, which runs the offload itself; NVMEDDP_VDEV=",ddp_io_threshold=32K"
 #   adds devargs).
 set -euo pipefail
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
 # shellcheck source=capture_lib.sh
 . "$(dirname "$0")/capture_lib.sh"
 target=${1:?usage: host_target.sh <nvmeddp-target> <nvmeddp-host> [host options]}
@@ -44,20 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "$nt"
-ip netns add "$nh"
-ip -n "$nt" link add veth0 type veth peer name veth1 netns "$nh"
-for ns in "$nt" "$nh"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  ip -n "$ns" link set lo up
-done
-ip -n "$nt" addr add 192.0.2.1/24 dev veth0
-# Whole, checksummed, MTU-sized frames on the wire (no GSO bundles or partial checksums handed to
-# af_packet), as a NIC would deliver them.
-ip netns exec "$nt" ethtool -K veth0 tx off tso off gso off gro off > /dev/null 2>&1 || true
-ip netns exec "$nh" ethtool -K veth1 tx off tso off gso off gro off rx off > /dev/null 2>&1 || true
-ip -n "$nt" link set veth0 up
-ip -n "$nh" link set veth1 up
+veth_namespaces "$nt" "$nh"
 
 if [ "${CAPTURE:-0}" = 1 ]; then
   ip netns exec "$nt" tcpdump -i veth0 -s 0 -w "$work/cap.pcap" -U --immediate-mode tcp port 4420 2> "$work/tcpdump.err" &

@@ -11,6 +11,8 @@
 # usage: shell_host_target.sh <nvmeddp-target> <nvmeddp-shell>
 # Environment: TIMEOUT (seconds for the whole run, default 150), KEEP_OUTPUT=1 (keep the shell's output).
 set -euo pipefail
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
 target=${1:?usage: shell_host_target.sh <nvmeddp-target> <nvmeddp-shell>}
 shell=${2:?usage: shell_host_target.sh <nvmeddp-target> <nvmeddp-shell>}
 timeout_s=${TIMEOUT:-150}
@@ -37,20 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Two namespaces joined by a veth pair; no IPv6 chatter, and whole checksummed frames (no GSO
-# bundles, no partial checksums) as a NIC would hand them over.
-ip netns add "$nt"
-ip netns add "$nh"
-ip -n "$nt" link add veth0 type veth peer name veth1 netns "$nh"
-for ns in "$nt" "$nh"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  ip -n "$ns" link set lo up
-done
-ip -n "$nt" addr add 192.0.2.1/24 dev veth0
-ip netns exec "$nt" ethtool -K veth0 tx off tso off gso off gro off > /dev/null 2>&1 || true
-ip netns exec "$nh" ethtool -K veth1 tx off tso off gso off gro off rx off > /dev/null 2>&1 || true
-ip -n "$nt" link set veth0 up
-ip -n "$nh" link set veth1 up
+veth_namespaces "$nt" "$nh"
 
 ip netns exec "$nt" "$target" --listen 192.0.2.1 --port 4420 --subnqn "$subnqn" --duration "$timeout_s" \
   > "$dir/target.log" 2>&1 &
