@@ -12,7 +12,7 @@
 #   every connection must close with FIN both ways, no RST; KEEP_CAPTURE=file keeps it), DISCOVER=1 (no --subnqn:
 #   the host finds the subsystem through the target's discovery controller), NVMEDDP_VDEV=1 (the host
 #   uses net_nvmeddp stacked on veth1, which runs the offload itself; NVMEDDP_VDEV=",ddp_io_threshold=32K"
-#   adds devargs).
+#   adds devargs; NVMEDDP_VDEV=af_xdp stacks it on a net_af_xdp port instead of net_af_packet).
 set -euo pipefail
 # shellcheck source=netns_lib.sh
 . "$(dirname "$0")/netns_lib.sh"
@@ -75,7 +75,13 @@ fi
 # EAL arguments after the caller's options: the port on veth1 (unless KERNEL_TCP).
 eal=()
 if [ -n "${NVMEDDP_VDEV:-}" ]; then
-  eal=("--vdev=net_nvmeddp0,port=veth1${NVMEDDP_VDEV#1}")
+  lower=${NVMEDDP_VDEV%%,*}      # 1 (af_packet made by the vdev on veth1) or af_xdp
+  devargs=${NVMEDDP_VDEV#"$lower"}
+  case "$lower" in
+    af_xdp) eal=(--vdev=net_af_xdp0,iface=veth1 "--vdev=net_nvmeddp0,port=net_af_xdp0$devargs") ;;
+    1|"") eal=("--vdev=net_nvmeddp0,port=veth1$devargs") ;;
+    *) echo "host_target: NVMEDDP_VDEV=$NVMEDDP_VDEV: the lower port is 1 or af_xdp: FAILED"; exit 1 ;;
+  esac
 elif [ "${KERNEL_TCP:-0}" != 1 ]; then
   eal=(--vdev=net_af_packet0,iface=veth1)
 fi
