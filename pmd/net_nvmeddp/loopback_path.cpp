@@ -24,7 +24,9 @@ uint16_t loopback_tx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
         q->bytes += m->pkt_len;
-        m->ol_flags = 0;  // what the sender asked of tx is not what the receiver sees
+        // What the sender asked of tx is not what the receiver sees; whose buffer it is (an indirect
+        // or external mbuf) stays, or freeing it would return it to its pool as a direct one.
+        m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
         const SteerVerdict v = steer_received_frame(port, m, fallback, rx_queues);
         RxQueue* rx = v.queue < kMaxQueues ? port.rx[v.queue] : nullptr;
         if (v.drop) {
