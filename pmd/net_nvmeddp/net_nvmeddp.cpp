@@ -121,6 +121,7 @@ int probe(rte_vdev_device* vdev) {
         }
         port->lower = lower;
         port->lower_made_here = made_here;
+        rte_eth_dev_callback_register(lower, RTE_ETH_EVENT_DESTROY, nic::on_lower_destroyed, port);
         rte_eth_macaddr_get(lower, &port->mac);
     } else {
         rte_eth_random_addr(port->mac.addr_bytes);
@@ -132,6 +133,7 @@ int probe(rte_vdev_device* vdev) {
     dev->dev_ops = nic::nic_dev_ops();
     dev->rx_pkt_burst = args.stacked() ? nic::stacked_rx_burst : nic::loopback_rx_burst;
     dev->tx_pkt_burst = args.stacked() ? nic::stacked_tx_burst : nic::loopback_tx_burst;
+    if (args.stacked()) dev->tx_pkt_prepare = nic::stacked_tx_prepare;  // the lower port's offloads need its own
     rte_eth_dev_probing_finish(dev);
     if (args.stacked()) {
         char lower_name[RTE_ETH_NAME_MAX_LEN] = {};
@@ -144,7 +146,7 @@ int probe(rte_vdev_device* vdev) {
 int vdev_remove(rte_vdev_device* vdev) {
     rte_eth_dev* dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
     if (dev == nullptr) return 0;
-    nic::nic_dev_close(dev);
+    nic::nic_dev_close_for_bus_remove(dev);
     return rte_eth_dev_release_port(dev);
 }
 

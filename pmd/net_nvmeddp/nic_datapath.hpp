@@ -6,7 +6,8 @@
 // rx descriptors does.
 //
 // Stacked: rx_burst on queue q first takes the frames other queues steered to q, then polls the lower
-// port's rx queue q (when it has one) and steers each frame: q's own are returned, others go to their
+// port's rx queue q (when it has one; a full burst, whatever the caller asked) and steers each frame:
+// q's own are returned (those beyond what the caller takes wait in q's ring), others go to their
 // queue's ring, a DROP rule frees them. tx_burst hands the burst to the lower port's tx queue q and
 // returns what it took, as any PMD does.
 #pragma once
@@ -21,5 +22,7 @@ uint16_t loopback_rx_burst(void* queue, rte_mbuf** pkts, uint16_t n);
 uint16_t loopback_tx_burst(void* queue, rte_mbuf** pkts, uint16_t n);
 uint16_t stacked_rx_burst(void* queue, rte_mbuf** pkts, uint16_t n);
 uint16_t stacked_tx_burst(void* queue, rte_mbuf** pkts, uint16_t n);
+// rte_eth_tx_prepare of the lower port's tx queue: the tx offloads are the lower port's.
+uint16_t stacked_tx_prepare(void* queue, rte_mbuf** pkts, uint16_t n);
 
 }  // namespace nvmeddp::pmd::nic

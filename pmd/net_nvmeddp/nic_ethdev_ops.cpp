@@ -102,21 +102,25 @@ int dev_start(rte_eth_dev* dev) {
         if (port->stacked()) rte_eth_dev_stop(port->lower);
         return rc;
     }
+    // Started from here on, whatever link_update says (the link status is only reported).
     dev->data->dev_started = 1;  // ethdev sets it after we return; link_update wants it now
     set_queue_states(dev, RTE_ETH_QUEUE_STATE_STARTED);
-    return link_update(dev, 0) < 0 ? -EIO : 0;
+    link_update(dev, 0);
+    return 0;
 }
 
 // Frames queued for delivery are dropped, as a NIC's rx rings are reset.
 int dev_stop(rte_eth_dev* dev) {
     Port* port = port_of(dev);
-    int rc = 0;
-    if (port->stacked()) rc = rte_eth_dev_stop(port->lower);
+    if (port->stacked() && !port->lower_destroyed) {
+        // Still started (as ethdev then keeps it) when the lower port cannot stop.
+        if (int rc = rte_eth_dev_stop(port->lower); rc != 0) return rc;
+    }
     for (RxQueue* q : port->rx) drain(q);
     dev->data->dev_started = 0;
     set_queue_states(dev, RTE_ETH_QUEUE_STATE_STOPPED);
     link_update(dev, 0);
-    return rc;
+    return 0;
 }
 
 void rx_queue_release(rte_eth_dev* dev, uint16_t id) {
@@ -366,7 +370,9 @@ constinit const eth_dev_ops g_dev_ops = make_dev_ops();
 
 const eth_dev_ops* nic_dev_ops() noexcept { return &g_dev_ops; }
 
-int nic_dev_close(rte_eth_dev* dev) {
+namespace {
+
+int close_port(rte_eth_dev* dev, bool remove_lower_vdev) {
     if (rte_eal_process_type() != RTE_PROC_PRIMARY) return 0;
     Port* port = port_of(dev);
     if (dev->data->dev_started) dev_stop(dev);
@@ -379,14 +385,27 @@ int nic_dev_close(rte_eth_dev* dev) {
     if (port->stacked()) {
         const uint16_t lower = port->lower;
         port->lower = kNoPort;
-        char lower_name[RTE_ETH_NAME_MAX_LEN] = {};
-        rte_eth_dev_get_name_by_port(lower, lower_name);
-        rte_eth_dev_owner_unset(lower, port->owner.id);
-        rte_eth_dev_close(lower);
-        if (port->lower_made_here) rte_eal_hotplug_remove("vdev", lower_name);
+        if (!port->lower_destroyed) {
+            rte_eth_dev_callback_unregister(lower, RTE_ETH_EVENT_DESTROY, on_lower_destroyed, port);
+            char lower_name[RTE_ETH_NAME_MAX_LEN] = {};
+            rte_eth_dev_get_name_by_port(lower, lower_name);
+            rte_eth_dev_owner_unset(lower, port->owner.id);
+            rte_eth_dev_close(lower);
+            if (port->lower_made_here && remove_lower_vdev) rte_eal_hotplug_remove("vdev", lower_name);
+        }
     }
     dev->data->mac_addrs = nullptr;  // it lives in dev_private: ethdev must not free it
     port->~Port();                    // ethdev frees dev_private next
+    return 0;
+}
+
+}  // namespace
+
+int nic_dev_close(rte_eth_dev* dev) { return close_port(dev, true); }
+int nic_dev_close_for_bus_remove(rte_eth_dev* dev) { return close_port(dev, false); }
+
+int on_lower_destroyed(uint16_t, rte_eth_event_type, void* arg, void*) {
+    static_cast<Port*>(arg)->lower_destroyed = true;
     return 0;
 }
 

@@ -57,6 +57,7 @@ struct Port {
     // iterating ports (RTE_ETH_FOREACH_DEV, testpmd) see only this one.
     uint16_t lower = kNoPort;
     bool lower_made_here = false;  // made from an interface name: removed with this port
+    bool lower_destroyed = false;  // released by someone else (RTE_ETH_EVENT_DESTROY): nothing to close
     rte_eth_dev_owner owner{};
     uint16_t lower_rx_queues = 0;  // rx queues the lower port was configured with (<= this port's)
 

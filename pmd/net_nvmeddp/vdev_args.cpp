@@ -2,6 +2,7 @@
 
 #include <rte_kvargs.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -27,18 +28,21 @@ std::string known_keys() {
 
 // A byte count: digits, optionally followed by K or M (binary), at most 1 GiB.
 bool parse_bytes(const std::string& v, uint32_t& out) {
+    if (v.empty() || v[0] < '0' || v[0] > '9') return false;
     char* end = nullptr;
-    unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-    if (v.empty() || end == v.c_str() || v[0] == '-') return false;
+    errno = 0;
+    const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    unsigned shift = 0;
     if (*end == 'K' || *end == 'k') {
-        n <<= 10;
+        shift = 10;
         ++end;
     } else if (*end == 'M' || *end == 'm') {
-        n <<= 20;
+        shift = 20;
         ++end;
     }
-    if (*end != '\0' || n > (1ull << 30)) return false;
-    out = static_cast<uint32_t>(n);
+    // Range checked before the shift, which must not wrap.
+    if (errno != 0 || *end != '\0' || n > ((1ull << 30) >> shift)) return false;
+    out = static_cast<uint32_t>(n << shift);
     return true;
 }
 

@@ -236,6 +236,18 @@ TEST(NicStacked, OwnsTheLowerPortAndSteersWhatItReceives) {
     EXPECT_EQ(got[0]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_BAD);
     free_all(got);
 
+    // A caller taking one frame at a time still gets them all, in order: the port polls the lower
+    // queue a full burst at a time and keeps what the caller did not take.
+    for (uint32_t i = 0; i < 5; ++i) send(port, 0, tcp_frame(no_rule, 100 + i));
+    for (uint32_t i = 0; i < 5; ++i) {
+        rte_mbuf* one = nullptr;
+        ASSERT_EQ(rte_eth_rx_burst(port, 0, &one, 1), 1) << "frame " << i;
+        EXPECT_EQ(payload_of(one, one->pkt_len - 1, 1)[0], static_cast<uint8_t>(100 + i));
+        rte_pktmbuf_free(one);
+    }
+    rte_mbuf* none = nullptr;
+    EXPECT_EQ(rte_eth_rx_burst(port, 0, &none, 1), 0);
+
     // Stop drops what was steered and not yet received.
     send(port, 0, tcp_frame(to_q1, 1));
     got = receive(port, 0);
@@ -350,6 +362,9 @@ TEST(NicDevargs, AreReadAndRefusedWithTheirReason) {
         {"port=", "port= needs"},
         {"ddp=yes", "ddp='yes'"},
         {"ddp_io_threshold=1G", "ddp_io_threshold='1G'"},
+        {"ddp_io_threshold=17592186044417M", "ddp_io_threshold='17592186044417M'"},  // wraps if shifted first
+        {"ddp_max_io=1025M", "ddp_max_io='1025M'"},
+        {"ddp_max_io=-1", "ddp_max_io='-1'"},
         {"ddp_io_threshold=64K,ddp_max_io=32K", "must not exceed"},
         {"ddp_max_io=0", "must not be 0"},
     };

@@ -100,7 +100,9 @@ private:
     rte_mempool* pool_ = nullptr;
     std::unique_ptr<pmd::FaultShim> shim_;
     std::unique_ptr<pmd::OffloadPort> offload_;
-    pmd::OffloadPort* port_offload_ = nullptr;  // the port's own; it goes when the port closes
+    // The port's own. The port replaces it when it restarts with another rx queue count and removes
+    // it when it closes: the stack does neither while it lives (it closes the port last).
+    pmd::OffloadPort* port_offload_ = nullptr;
     std::unique_ptr<tcp::Endpoint> endpoint_;
 };
 
