@@ -16,7 +16,7 @@ for tool in ip dpdk-testpmd dpdk-telemetry.py python3 stdbuf; do command -v "$to
 # A PMD built with ASan/UBSan (scripts/sanitize.sh) runs in the uninstrumented testpmd with clang's
 # shared sanitizer runtime loaded first.
 preload="$pmd"
-if nm -D "$pmd" 2> /dev/null | grep -q " U __asan_init"; then
+if nm -D "$pmd" 2> /dev/null | grep " U __asan_init" > /dev/null; then  # not -q: nm must not die of SIGPIPE (pipefail)
   runtime=$(clang -print-file-name=libclang_rt.asan-x86_64.so 2> /dev/null || true)
   [ -f "$runtime" ] || fail "the PMD is built with ASan but clang's shared ASan runtime is not found"
   preload="$runtime:$pmd"
