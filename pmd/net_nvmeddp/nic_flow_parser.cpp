@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 namespace nvmeddp::pmd {
 
@@ -32,22 +33,26 @@ T mask_of(const rte_flow_item* item, const T& fallback) noexcept {
     return item->mask != nullptr ? *static_cast<const T*>(item->mask) : fallback;
 }
 
-// Whether `last` asks for a range: under the mask, a last of zeros or equal to the spec does not
-// (rte_flow.h). Compared over the whole struct, which is stricter than field by field: refusing a
-// rule is always allowed, matching more than asked is not.
-template <typename T>
-bool is_range(const rte_flow_item* item, const T& mask) noexcept {
+bool is_range_bytes(const rte_flow_item* item, const uint8_t* m, const uint8_t* s, const uint8_t* l, size_t n) noexcept {
     if (item->last == nullptr) return false;
     if (item->spec == nullptr) return true;
-    const auto* m = reinterpret_cast<const uint8_t*>(&mask);
-    const auto* s = static_cast<const uint8_t*>(item->spec);
-    const auto* l = static_cast<const uint8_t*>(item->last);
     bool zero = true, same = true;
-    for (size_t i = 0; i < sizeof(T); ++i) {
+    for (size_t i = 0; i < n; ++i) {
         zero = zero && (l[i] & m[i]) == 0;
         same = same && (l[i] & m[i]) == (s[i] & m[i]);
     }
     return !zero && !same;
+}
+
+// Whether `last` asks for a range: under the mask, a last of zeros or equal to the spec does not
+// (rte_flow.h). Compared over the whole struct, which is stricter than field by field: refusing a
+// rule is always allowed, matching more than asked is not. Only for item structs without padding
+// (padding bytes hold anything); ETH has its own below.
+template <typename T>
+bool is_range(const rte_flow_item* item, const T& mask) noexcept {
+    static_assert(std::has_unique_object_representations_v<T>, "a struct with padding: compare its fields");
+    return is_range_bytes(item, reinterpret_cast<const uint8_t*>(&mask), static_cast<const uint8_t*>(item->spec),
+                          static_cast<const uint8_t*>(item->last), sizeof(T));
 }
 
 // The EtherType the next item implies (what an ETH type or a VLAN inner type may be matched with),
@@ -65,6 +70,25 @@ bool ether_type_ok(rte_be16_t mask, rte_be16_t spec, rte_flow_item_type next) no
     return implied != 0 && mask == RTE_BE16(0xFFFF) && rte_be_to_cpu_16(spec) == implied;
 }
 
+// An ETH item struct with its fields copied into a zeroed one: rte_flow_item_eth has two bytes of
+// padding after the header, which may hold anything and must take no part in comparisons.
+rte_flow_item_eth eth_fields(const rte_flow_item_eth& from) noexcept {
+    rte_flow_item_eth to{};
+    std::memcpy(&to.hdr, &from.hdr, sizeof to.hdr);
+    to.has_vlan = from.has_vlan;
+    to.reserved = from.reserved;
+    return to;
+}
+
+bool eth_is_range(const rte_flow_item* item, const rte_flow_item_eth& mask) noexcept {
+    if (item->last == nullptr || item->spec == nullptr) return item->last != nullptr;
+    const rte_flow_item_eth m = eth_fields(mask);
+    const rte_flow_item_eth spec = eth_fields(*static_cast<const rte_flow_item_eth*>(item->spec));
+    const rte_flow_item_eth last = eth_fields(*static_cast<const rte_flow_item_eth*>(item->last));
+    return is_range_bytes(item, reinterpret_cast<const uint8_t*>(&m), reinterpret_cast<const uint8_t*>(&spec),
+                          reinterpret_cast<const uint8_t*>(&last), sizeof m);
+}
+
 int check_eth(const rte_flow_item* item, rte_flow_item_type next, rte_flow_error* error) noexcept {
     if (item->spec == nullptr) {  // any Ethernet frame
         if (item->last != nullptr) return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_LAST, item, kRange);
@@ -73,8 +97,8 @@ int check_eth(const rte_flow_item* item, rte_flow_item_type next, rte_flow_error
     rte_flow_item_eth fallback{};
     std::memset(&fallback.hdr.dst_addr, 0xFF, sizeof fallback.hdr.dst_addr);
     std::memset(&fallback.hdr.src_addr, 0xFF, sizeof fallback.hdr.src_addr);
-    rte_flow_item_eth m = mask_of(item, fallback);
-    if (is_range(item, m)) return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_LAST, item, kRange);
+    rte_flow_item_eth m = eth_fields(mask_of(item, fallback));
+    if (eth_is_range(item, m)) return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_LAST, item, kRange);
     const auto& s = *static_cast<const rte_flow_item_eth*>(item->spec);
     if (!all_bytes(&m.hdr.dst_addr, sizeof m.hdr.dst_addr, 0) || !all_bytes(&m.hdr.src_addr, sizeof m.hdr.src_addr, 0)) {
         return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, item,
@@ -87,9 +111,7 @@ int check_eth(const rte_flow_item* item, rte_flow_item_type next, rte_flow_error
     if (m.has_vlan != 0 && s.has_vlan != (next == RTE_FLOW_ITEM_TYPE_VLAN ? 1u : 0u)) {
         return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, item, "ETH has_vlan contradicts the pattern");
     }
-    m.hdr = {};
-    m.has_vlan = 0;
-    if (!all_bytes(&m, sizeof m, 0)) {
+    if (m.reserved != 0) {
         return refuse(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, item, "ETH mask has reserved bits set");
     }
     return 0;
