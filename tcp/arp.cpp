@@ -129,6 +129,13 @@ void NeighbourTable::start_resolving(Entry& e, const IpAddress& ip, uint64_t now
     e.since_us = now_us;
 }
 
+bool NeighbourTable::lookup(const IpAddress& ip, uint64_t now_us, MacAddress* mac) noexcept {
+    const Entry* e = find(ip);
+    if (e == nullptr || e->state != State::Resolved || now_us - e->since_us >= config_.entry_ttl_us) return false;
+    if (mac != nullptr) *mac = e->mac;
+    return true;
+}
+
 NeighbourTable::Resolution NeighbourTable::resolve(const IpAddress& ip, uint64_t now_us, MacAddress* mac) noexcept {
     if (ip.family == IpAddress::Family::None) return Resolution::Failed;
     Entry* e = find(ip);

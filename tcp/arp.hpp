@@ -75,6 +75,9 @@ public:
 
     void forget(const IpAddress& ip) noexcept;
 
+    // The address's MAC if it is resolved and fresh, without starting a resolution.
+    bool lookup(const IpAddress& ip, uint64_t now_us, MacAddress* mac) noexcept;
+
     // Entries in use, whatever their state.
     size_t size() const noexcept { return used_; }
 

@@ -126,6 +126,10 @@ std::unique_ptr<Endpoint> Endpoint::create(const EndpointConfig& config, std::st
     e->resolving_.reserve(config.max_connections);
     e->listeners_.reserve(16);
     e->next_local_port_ = config.first_local_port;
+    if (config.steer_connections) {
+        e->steering_ = std::make_unique<ConnectionSteering>(config.port, config.rx_queue, config.steer_priority,
+                                                           config.max_connections);
+    }
     return e;
 }
 
@@ -213,6 +217,17 @@ Connection* Endpoint::take_slot() {
     return c;
 }
 
+void Endpoint::free_slot(Connection* c) {
+    if (steering_) steering_->release(c->slot);
+    free_.push_back(c);
+}
+
+bool Endpoint::neighbour(const IpAddress& ip, MacAddress* mac) {
+    return neighbours_.lookup(ip, ctx_.now_us, mac);
+}
+
+void Endpoint::learn_neighbour(const IpAddress& ip, const MacAddress& mac) { neighbours_.learn(ip, mac, ctx_.now_us); }
+
 void Endpoint::reclaim_slot() {
     // Every slot is taken. Two kinds of connection hold one for little use, and Linux limits both:
     //  - TIME-WAIT only guards an old four-tuple against late segments (which would now get a RST):
@@ -269,11 +284,17 @@ Connection* Endpoint::connect(const IpAddress& remote, uint16_t remote_port, Con
     if (c == nullptr) {
         return fail("all " + std::to_string(config_.max_connections) + " connection slots are in use");
     }
-    c->await_route();
     Resolving r;
     r.connection = c;
     r.handler = handler;
     r.route = route_to(remote, MacAddress{}, local_port, remote_port);
+    if (std::string why; steering_ && !steering_->steer(c->slot, r.route, &why)) {
+        free_.push_back(c);  // never used: nothing to release
+        ++stats_.steer_refused;
+        return fail("port " + std::to_string(config_.port) + " cannot steer the connection to rx queue " +
+                    std::to_string(config_.rx_queue) + ": " + why);
+    }
+    c->await_route();
     // Not yet in the table: a CLOSED slot with its route, so lookups of its tuple find it once open.
     resolving_.push_back(r);
     ++stats_.connections_opened;
@@ -312,7 +333,7 @@ void Endpoint::resolve_pending() {
         Resolving& r = resolving_[i];
         if (r.connection->route_cancelled()) {
             // The application closed it before it opened: the slot is free again, nothing to say.
-            free_.push_back(r.connection);
+            free_slot(r.connection);
             resolving_[i] = resolving_.back();
             resolving_.pop_back();
             continue;
@@ -329,7 +350,7 @@ void Endpoint::resolve_pending() {
             // Never opened: tell the application, and the slot is free again at once.
             ConnectionHandler* h = r.handler;
             Connection* c = r.connection;
-            free_.push_back(c);
+            free_slot(c);
             resolving_[i] = resolving_.back();
             resolving_.pop_back();
             h->on_closed(*c, TcpError::Unreachable);
@@ -527,6 +548,11 @@ void Endpoint::receive_tcp(rte_mbuf* m) {
                 if (l.port != dst_port) continue;
                 Connection* nc = take_slot();
                 if (nc == nullptr) break;
+                if (steering_ && !steering_->steer(nc->slot, back, nullptr)) {
+                    free_.push_back(nc);
+                    ++stats_.steer_refused;
+                    break;
+                }
                 // The SYN tells us the peer's MAC: no ARP needed to answer it.
                 neighbours_.learn(src, src_mac, ctx_.now_us);
                 nc->open_passive(back, new_iss(), s, nullptr);
@@ -583,7 +609,7 @@ void Endpoint::on_dirty(void* self, Connection& c) { static_cast<Endpoint*>(self
 void Endpoint::on_released(void* self, Connection& c) {
     auto* e = static_cast<Endpoint*>(self);
     e->remove(c);
-    e->free_.push_back(&c);
+    e->free_slot(&c);
 }
 
 std::string Endpoint::info() const {

@@ -22,6 +22,7 @@
 #include "tcp/arp.hpp"
 #include "tcp/ndp.hpp"
 #include "tcp/connection.hpp"
+#include "tcp/connection_steering.hpp"
 #include "tcp/connection_config.hpp"
 #include "tcp/frame_builder.hpp"
 #include "tcp/timer_wheel.hpp"
@@ -45,6 +46,12 @@ struct EndpointConfig {
     // Checksums are left to the port when it was configured with tx checksum offload (IPv4 header
     // and TCP; pmd::configure_port enables it where the port has it); false: always in software.
     bool tx_checksum_offload = true;
+    // Several endpoints on one port, one per rx queue: each connection's segments are steered to
+    // this endpoint's rx queue by an rte_flow rule (connection_steering.hpp), installed before its
+    // first segment is sent and removed when its slot is free. A connection the port cannot steer
+    // is not opened (connect fails saying why; a SYN is refused). Off: the port decides.
+    bool steer_connections = false;
+    uint32_t steer_priority = 1;  // below the offload's own rules (priority 0), which then win
     ConnectionConfig connection;
 };
 
@@ -64,6 +71,7 @@ struct EndpointStats {
     uint64_t connections_refused = 0;  // SYNs to a port nobody listens on, or no free slot
     uint64_t time_wait_recycled = 0;   // TIME-WAIT connections ended early for a new connection's slot
     uint64_t orphans_reset = 0;        // closed connections still closing, reset for a new one's slot
+    uint64_t steer_refused = 0;        // connections not opened: the port would not steer them here
 };
 
 class Endpoint {
@@ -104,6 +112,15 @@ public:
     uint64_t tx_dropped() const noexcept { return tx_.dropped(); }
     // Whether the port computes the checksums of what we send.
     bool tx_checksum_by_port() const noexcept { return tx_checksum_ == TxChecksum::Offload; }
+    // Steering rules installed now (steer_connections): one per connection holding a slot.
+    uint32_t steered_connections() const noexcept { return steering_ ? steering_->installed() : 0; }
+
+    // The neighbour table, for endpoints on other queues of the same port: their answers to our ARP
+    // and neighbour solicitations arrive wherever the port puts frames that are not steered, so a
+    // program running one endpoint per queue hands what one learned to the others (from the thread
+    // that polls each). learn_neighbour() records ip -> mac as an ARP reply would.
+    bool neighbour(const IpAddress& ip, MacAddress* mac);
+    void learn_neighbour(const IpAddress& ip, const MacAddress& mac);
 
 private:
     struct Listener {
@@ -127,6 +144,7 @@ private:
     void send_arp(uint16_t op, const MacAddress& eth_dst, const MacAddress& target_mac, const IpAddress& target_ip);
     void resolve_pending();
     Connection* take_slot();
+    void free_slot(Connection* c);
     void reclaim_slot();
     void insert(Connection& c);
     void remove(Connection& c);
@@ -146,6 +164,7 @@ private:
     TimerWheel timers_;
     TxBatch tx_;
     NeighbourTable neighbours_;
+    std::unique_ptr<ConnectionSteering> steering_;  // steer_connections
     ConnectionContext ctx_;
     std::vector<std::unique_ptr<Connection>> connections_;
     std::vector<Connection*> free_;
