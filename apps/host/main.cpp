@@ -60,6 +60,7 @@ std::string stack_config(const Options& o, nvmetcp::host::HostStackConfig& c) {
     c.faults_tx = o.faults_tx;
     c.seed = o.seed;
     c.ddp_io_threshold = o.ddp_io_threshold;
+    c.lanes = o.port_queues;
     c.log = [&o](const std::string& line) {
         if (!o.quiet) std::printf("offload: %s\n", line.c_str());
     };
@@ -360,7 +361,7 @@ int main(int argc, char** argv) {
                         sc.close_linger_ms);
         }
         if (!o.quiet) {
-            std::printf("%s\n", s->endpoint().info().c_str());
+            std::printf("%s\n", s->endpoints_info().c_str());
             // The port's own counters: frames it lost before anyone polled them show only here.
             if (const std::string line = s->port_counters(); !line.empty()) std::printf("%s\n", line.c_str());
         }

@@ -70,6 +70,10 @@ void print_usage(const char* argv0) {
         "  --port NAME         DPDK port (create it with --vdev after --), e.g. net_af_packet0\n"
         "  --local-ip ADDR     this host's address on that port\n"
         "  --mac MAC           this host's MAC address (default: the port's)\n"
+        "  --port-queues N     queue pairs of the port, 1..16 (default 1): I/O queue q's connection\n"
+        "                      on pair (q-1) mod N, steered there by rte_flow (stack net_nvmeddp on\n"
+        "                      the interface: --vdev=net_nvmeddp0,port=IFACE,queues=N); one lcore\n"
+        "                      polls them all (for now)\n"
         "  --kernel-tcp        use the kernel's TCP instead (no DPDK, no offload): a baseline\n"
         "  --faults-rx SPEC    fault shim on the port's receive path, e.g. drop=0.01,reorder=0.01\n"
         "  --faults-tx SPEC    the same on what the host sends (commands, H2CData, ACKs)\n"
@@ -161,6 +165,9 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
             if (!text(o.local_ip)) return ParseOutcome::Error;
         } else if (!std::strcmp(arg, "--mac")) {
             if (!text(o.mac)) return ParseOutcome::Error;
+        } else if (!std::strcmp(arg, "--port-queues")) {
+            if (!w.number(arg, 1, 16, v, message)) return ParseOutcome::Error;
+            o.port_queues = static_cast<uint16_t>(v);
         } else if (!std::strcmp(arg, "--kernel-tcp")) {
             o.kernel_tcp = true;
         } else if (!std::strcmp(arg, "--faults-rx")) {

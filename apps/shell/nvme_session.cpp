@@ -160,11 +160,10 @@ void NvmeSession::disconnect(std::vector<std::string>* report) {
     factory_.reset();
     pending_.clear();     // nothing refers to the buffers any more
     // As HostStack::stop_polling does: FIN both ways for a moment, then RST to what is left.
-    tcp::Endpoint& endpoint = stack_.endpoint();
     const uint64_t linger = now_ms() + 1000;
-    while (endpoint.active_connections() > 0 && now_ms() < linger) stack_.poll();
-    if (const uint32_t left = endpoint.active_connections(); left > 0) {
-        endpoint.abort_all();
+    while (stack_.active_connections() > 0 && now_ms() < linger) stack_.poll();
+    if (const uint32_t left = stack_.active_connections(); left > 0) {
+        stack_.abort_all();
         stack_.poll();
         say(std::to_string(left) + " connection(s) did not finish closing within 1 s and were reset");
     }

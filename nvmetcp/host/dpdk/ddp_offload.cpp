@@ -45,7 +45,8 @@ void DdpOffload::on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxP
     config.tuple.remote_port = route.dst_port;
     config.tuple.vlan = route.has_vlan ? static_cast<uint16_t>(route.vlan_tci & 0x0FFF) : 0;
     config.queue_depth = queue.depth();
-    config.rx_queue = rx_queue_;
+    const int lane_queue = TcpTransportFactory::rx_queue_of(queue.transport());
+    config.rx_queue = lane_queue >= 0 ? static_cast<uint16_t>(lane_queue) : rx_queue_;
     config.rx_pda = queue.config().hpda;
     config.header_digest = queue.receive_params().header_digest;
     config.data_digest = queue.receive_params().data_digest;

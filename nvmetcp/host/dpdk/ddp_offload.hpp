@@ -21,7 +21,8 @@ namespace nvmeddp::nvmetcp::host {
 
 class DdpOffload : public QueueObserver {
 public:
-    // rx_queue: the port's receive queue the connections arrive on (the endpoint's).
+    // rx_queue: the port's receive queue the connections arrive on, where their transport does not
+    // say (TcpTransportFactory::rx_queue_of: each lane's own).
     DdpOffload(ddp::Device& device, uint16_t rx_queue);
     ~DdpOffload() override;  // sk_del of every connection added
 

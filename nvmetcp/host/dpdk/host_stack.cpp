@@ -4,6 +4,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -73,9 +74,11 @@ std::string HostStack::bring_up() {
         return "no port named " + c.port + " (" + c.no_port_hint + ")";
     if (port_driver_is(port_, "net_af_xdp") && !pmd::mbuf_pool_is_packed(pool_))
         return "the mbuf pool is not one packed chunk, which net_af_xdp needs (hugepages with IOVA as PA?)";
+    if (c.lanes == 0 || c.lanes > 16) return "lanes must be 1..16";
     pmd::PortSetup ps;
     ps.port_id = port_;
     ps.pool = pool_;
+    ps.rx_queues = ps.tx_queues = c.lanes;
     port_configured_ = true;  // from here on the destructor stops and closes the port
     if (std::string e = pmd::configure_port(ps); !e.empty()) return "port " + c.port + ": " + e;
     // Before the offload: the shim's rx callback then runs first, as faults on the wire before the NIC.
@@ -107,6 +110,7 @@ std::string HostStack::bring_up() {
         // the 4 MiB a target's MDTS allows, in one C2HData as Linux's nvmet sends them).
         po.limits.max_io_size = 4u << 20;
         po.limits.io_threshold = config_.ddp_io_threshold;
+        po.rx_queues = c.lanes;
         if (c.log) po.log = c.log;
         offload_ = pmd::OffloadPort::attach(po, err);
         if (!offload_) return "cannot attach the offload to " + c.port + ": " + err;
@@ -116,13 +120,23 @@ std::string HostStack::bring_up() {
     ec.local_ip = *local;
     ec.pool = pool_;
     if (mac) ec.mac = *mac;
-    endpoint_ = tcp::Endpoint::create(ec, &err);
-    if (!endpoint_) return err;
+    // Lanes share the address: each takes its own share of the ephemeral ports, so that two never
+    // pick the same four-tuple, and steers its connections to its queue.
+    const uint32_t first = ec.first_local_port, span = (uint32_t{ec.last_local_port} - first + 1) / c.lanes;
+    ec.steer_connections = c.lanes > 1;
+    for (uint16_t k = 0; k < c.lanes; ++k) {
+        ec.rx_queue = ec.tx_queue = k;
+        ec.first_local_port = static_cast<uint16_t>(first + k * span);
+        ec.last_local_port = static_cast<uint16_t>(first + (k + 1) * span - 1);
+        auto lane = tcp::Endpoint::create(ec, &err);
+        if (!lane) return "lane " + std::to_string(k) + ": " + err;
+        lanes_.push_back(std::move(lane));
+    }
     return {};
 }
 
 HostStack::~HostStack() {
-    endpoint_.reset();
+    lanes_.clear();
     offload_.reset();
     port_offload_ = nullptr;  // closing the port detaches it
     shim_.reset();
@@ -135,13 +149,52 @@ HostStack::~HostStack() {
 }
 
 bool HostStack::poll() {
-    const bool frames = endpoint_->poll() > 0;
+    bool frames = false;
+    for (auto& lane : lanes_) frames = lane->poll() > 0 || frames;
+    // An ARP answer reaches whichever lane's queue the port put it on: the others learn it from
+    // there (a lane resolving an address it has no answer for would otherwise give up).
+    if (lanes_.size() > 1) {
+        for (const tcp::IpAddress& ip : remotes_) {
+            tcp::MacAddress mac;
+            tcp::Endpoint* knows = nullptr;
+            for (auto& lane : lanes_) {
+                if (lane->neighbour(ip, &mac)) knows = lane.get();
+            }
+            if (knows == nullptr) continue;
+            for (auto& lane : lanes_) {
+                if (lane.get() != knows && !lane->neighbour(ip, nullptr)) lane->learn_neighbour(ip, mac);
+            }
+        }
+    }
     if (shim_) shim_->flush_tx(0);
     return frames;
 }
 
 std::unique_ptr<TcpTransportFactory> HostStack::transports_to(const tcp::IpAddress& remote, uint16_t port) {
-    return std::make_unique<TcpTransportFactory>(*endpoint_, remote, port);
+    if (std::find(remotes_.begin(), remotes_.end(), remote) == remotes_.end()) remotes_.push_back(remote);
+    std::vector<tcp::Endpoint*> lanes;
+    for (auto& lane : lanes_) lanes.push_back(lane.get());
+    return std::make_unique<TcpTransportFactory>(std::move(lanes), remote, port);
+}
+
+uint32_t HostStack::active_connections() const noexcept {
+    uint32_t n = 0;
+    for (const auto& lane : lanes_) n += lane->active_connections();
+    return n;
+}
+
+void HostStack::abort_all() {
+    for (auto& lane : lanes_) lane->abort_all();
+}
+
+std::string HostStack::endpoints_info() const {
+    std::string s;
+    for (size_t k = 0; k < lanes_.size(); ++k) {
+        if (lanes_.size() > 1) s += "lane " + std::to_string(k) + ": ";
+        s += lanes_[k]->info();
+        if (k + 1 < lanes_.size()) s += "\n";
+    }
+    return s;
 }
 
 bool HostStack::port_rx(uint64_t* frames, uint64_t* bytes) const {
@@ -166,10 +219,10 @@ std::string HostStack::port_counters() const {
 uint32_t HostStack::stop_polling() {
     const uint64_t hz = rte_get_tsc_hz();
     const uint64_t deadline = rte_get_tsc_cycles() + hz * config_.close_linger_ms / 1000;
-    while (endpoint_->active_connections() > 0 && rte_get_tsc_cycles() < deadline) poll();
-    const uint32_t reset = endpoint_->active_connections();
+    while (active_connections() > 0 && rte_get_tsc_cycles() < deadline) poll();
+    const uint32_t reset = active_connections();
     if (reset > 0) {
-        endpoint_->abort_all();
+        abort_all();
         poll();  // sends the RSTs
     }
     if (pmd::OffloadPort* o = offload()) {

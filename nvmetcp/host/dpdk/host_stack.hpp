@@ -46,6 +46,11 @@ struct HostStackConfig {
     // The offload device takes no read smaller than this (DeviceLimits::io_threshold; the host
     // copies those): 0, every read; mlx5 uses 32 KiB.
     uint32_t ddp_io_threshold = 0;
+    // Queue pairs of the port, one endpoint (lane) on each: I/O queue q's connection goes on lane
+    // (q - 1) mod lanes, steered to its rx queue by an rte_flow rule (a port without rte_flow, such as
+    // af_packet itself, cannot: stack net_nvmeddp on it). All lanes are polled by the one lcore that
+    // calls poll(), for now.
+    uint16_t lanes = 1;
     std::function<void(const std::string&)> log;  // the offload device's messages; empty: stderr
 };
 
@@ -59,7 +64,13 @@ public:
     HostStack(const HostStack&) = delete;
     HostStack& operator=(const HostStack&) = delete;
 
-    tcp::Endpoint& endpoint() noexcept { return *endpoint_; }
+    tcp::Endpoint& endpoint(uint16_t lane = 0) noexcept { return *lanes_[lane]; }
+    uint16_t lanes() const noexcept { return static_cast<uint16_t>(lanes_.size()); }
+    // Connections still exchanging segments, over every lane; abort_all() on every lane; every
+    // lane's info(), one after the other.
+    uint32_t active_connections() const noexcept;
+    void abort_all();
+    std::string endpoints_info() const;
     ddp::Device* device() noexcept { return offload() != nullptr ? &offload()->device() : nullptr; }  // null without offload
     // The offload in use: attached by this stack, or the port's own (a PMD that runs it, as
     // net_nvmeddp does with ddp=on). Null without offload.
@@ -103,7 +114,8 @@ private:
     // The port's own. The port replaces it when it restarts with another rx queue count and removes
     // it when it closes: the stack does neither while it lives (it closes the port last).
     pmd::OffloadPort* port_offload_ = nullptr;
-    std::unique_ptr<tcp::Endpoint> endpoint_;
+    std::vector<std::unique_ptr<tcp::Endpoint>> lanes_;
+    std::vector<tcp::IpAddress> remotes_;  // of transports_to(): their MACs are shared between lanes
 };
 
 }  // namespace nvmeddp::nvmetcp::host

@@ -13,7 +13,8 @@ namespace nvmeddp::nvmetcp::host {
 // the connection has closed (the endpoint may then reuse the slot for another connection).
 class TcpQueueTransport final : public QueueTransport, public tcp::ConnectionHandler {
 public:
-    explicit TcpQueueTransport(Queue& queue) : queue_(queue) {}
+    TcpQueueTransport(Queue& queue, uint16_t rx_queue) : queue_(queue), rx_queue_(rx_queue) {}
+    uint16_t rx_queue() const noexcept { return rx_queue_; }
 
     void attach(tcp::Connection* connection) noexcept { connection_ = connection; }
     const tcp::Connection* connection() const noexcept { return connection_; }
@@ -79,20 +80,38 @@ public:
 
 private:
     Queue& queue_;
+    uint16_t rx_queue_;
     tcp::Connection* connection_ = nullptr;
     bool closing_ = false;
 };
 
 TcpTransportFactory::TcpTransportFactory(tcp::Endpoint& endpoint, const tcp::IpAddress& remote, uint16_t remote_port)
-    : endpoint_(endpoint), remote_(remote), remote_port_(remote_port) {}
+    : lanes_{&endpoint}, remote_(remote), remote_port_(remote_port) {}
+
+TcpTransportFactory::TcpTransportFactory(std::vector<tcp::Endpoint*> lanes, const tcp::IpAddress& remote,
+                                         uint16_t remote_port)
+    : lanes_(std::move(lanes)), remote_(remote), remote_port_(remote_port) {}
 
 TcpTransportFactory::~TcpTransportFactory() {
     for (auto& t : transports_) t->close();
 }
 
-QueueTransport* TcpTransportFactory::open(uint16_t, Queue& queue, std::string* error) {
-    auto transport = std::make_unique<TcpQueueTransport>(queue);
-    tcp::Connection* c = endpoint_.connect(remote_, remote_port_, transport.get(), error);
+QueueTransport* TcpTransportFactory::open(uint16_t qid, Queue& queue, std::string* error) {
+    if (lanes_.empty()) {
+        if (error != nullptr) *error = "no endpoint to connect from";
+        return nullptr;
+    }
+    tcp::Endpoint& lane = *lanes_[qid == 0 ? 0 : (qid - 1u) % lanes_.size()];
+    if (tcp::MacAddress mac; !lane.neighbour(remote_, nullptr)) {
+        for (tcp::Endpoint* other : lanes_) {
+            if (other != &lane && other->neighbour(remote_, &mac)) {
+                lane.learn_neighbour(remote_, mac);
+                break;
+            }
+        }
+    }
+    auto transport = std::make_unique<TcpQueueTransport>(queue, lane.config().rx_queue);
+    tcp::Connection* c = lane.connect(remote_, remote_port_, transport.get(), error);
     if (c == nullptr) return nullptr;
     transport->attach(c);
     transports_.push_back(std::move(transport));
@@ -110,6 +129,11 @@ void TcpTransportFactory::release(QueueTransport* transport) {
 const tcp::Connection* TcpTransportFactory::connection_of(const QueueTransport* transport) noexcept {
     const auto* t = dynamic_cast<const TcpQueueTransport*>(transport);
     return t != nullptr ? t->connection() : nullptr;
+}
+
+int TcpTransportFactory::rx_queue_of(const QueueTransport* transport) noexcept {
+    const auto* t = dynamic_cast<const TcpQueueTransport*>(transport);
+    return t != nullptr ? t->rx_queue() : -1;
 }
 
 }  // namespace nvmeddp::nvmetcp::host

@@ -24,6 +24,10 @@ class TcpTransportFactory : public TransportFactory {
 public:
     // The endpoint must outlive the factory and every transport it opened.
     TcpTransportFactory(tcp::Endpoint& endpoint, const tcp::IpAddress& remote, uint16_t remote_port);
+    // Several endpoints, one per queue pair of the port (lanes): the admin queue's connection goes
+    // on lane 0, I/O queue q's on lane (q - 1) mod lanes. A lane that does not know the controller's
+    // MAC yet is told it by one that does (the ARP answer arrived on that one's queue).
+    TcpTransportFactory(std::vector<tcp::Endpoint*> lanes, const tcp::IpAddress& remote, uint16_t remote_port);
     ~TcpTransportFactory() override;
 
     QueueTransport* open(uint16_t qid, Queue& queue, std::string* error) override;
@@ -31,9 +35,11 @@ public:
 
     // The connection under an open transport (its addresses and ports, for the offload's sk_add).
     static const tcp::Connection* connection_of(const QueueTransport* transport) noexcept;
+    // The port's rx queue an open transport's connection is received on (its lane's), or -1.
+    static int rx_queue_of(const QueueTransport* transport) noexcept;
 
 private:
-    tcp::Endpoint& endpoint_;
+    std::vector<tcp::Endpoint*> lanes_;
     tcp::IpAddress remote_;
     uint16_t remote_port_;
     std::vector<std::unique_ptr<TcpQueueTransport>> transports_;
