@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dpdk_test_support.hpp"
+#include "flow_items.hpp"
 #include "testlib/frame_gen.hpp"
 
 using namespace nvmeddp;
@@ -32,22 +33,6 @@ testlib::FlowSpec flow_no(uint32_t i) {
     f.src_port = 4420;
     f.dst_port = 40000;
     return f;
-}
-
-rte_flow_item item(rte_flow_item_type type, const void* spec = nullptr, const void* mask = nullptr, const void* last = nullptr) {
-    rte_flow_item i{};
-    i.type = type;
-    i.spec = spec;
-    i.mask = mask;
-    i.last = last;
-    return i;
-}
-
-rte_flow_action action(rte_flow_action_type type, const void* conf = nullptr) {
-    rte_flow_action a{};
-    a.type = type;
-    a.conf = conf;
-    return a;
 }
 
 // The specs of one flow's rule (default masks: none given) and the confs of the actions a test uses.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dpdk_test_support.hpp"
+#include "flow_items.hpp"
 
 using namespace nvmeddp::dpdk_test;
 
@@ -50,23 +51,6 @@ private:
     size_t len_ = 0;
     T* data_ = nullptr;
 };
-
-rte_flow_item item(rte_flow_item_type type, const void* spec = nullptr, const void* mask = nullptr,
-                   const void* last = nullptr) {
-    rte_flow_item i{};
-    i.type = type;
-    i.spec = spec;
-    i.mask = mask;
-    i.last = last;
-    return i;
-}
-
-rte_flow_action action(rte_flow_action_type type, const void* conf = nullptr) {
-    rte_flow_action a{};
-    a.type = type;
-    a.conf = conf;
-    return a;
-}
 
 // The specs and masks of a rule the NIC accepts: 192.0.2.1:4420 -> 192.0.2.2:40000 (and IPv6).
 struct Rule {
