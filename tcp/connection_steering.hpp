@@ -1,8 +1,7 @@
 // Steers each of an endpoint's connections to the endpoint's own rx queue with an rte_flow rule,
 // so that several endpoints on one port (one per rx queue and lcore) each receive exactly their own
-// connections' segments:
-//   ingress, priority P / ETH / [VLAN vid] / IPV4|IPV6 src=peer dst=local / TCP src=peer port
-//   dst=local port / -> QUEUE(rx queue)
+// connections' segments: ingress, priority P, the connection's pattern
+// (pmd/dpdk/connection_flow_pattern.hpp) -> QUEUE(rx queue)
 // installed before the SYN goes out and removed when the connection's slot is free again. P defaults
 // to 1: the offload's own rule for a connection it places (priority 0, QUEUE + MARK to the same
 // queue) wins while it exists, and this one takes over again when the offload lets go.

@@ -228,6 +228,15 @@ bool Endpoint::neighbour(const IpAddress& ip, MacAddress* mac) {
 
 void Endpoint::learn_neighbour(const IpAddress& ip, const MacAddress& mac) { neighbours_.learn(ip, mac, ctx_.now_us); }
 
+void Endpoint::share_neighbour(std::span<Endpoint* const> endpoints, const IpAddress& ip) {
+    MacAddress mac;
+    const auto knows = std::find_if(endpoints.begin(), endpoints.end(), [&](Endpoint* e) { return e->neighbour(ip, &mac); });
+    if (knows == endpoints.end()) return;
+    for (Endpoint* e : endpoints) {
+        if (e != *knows && !e->neighbour(ip, nullptr)) e->learn_neighbour(ip, mac);
+    }
+}
+
 void Endpoint::reclaim_slot() {
     // Every slot is taken. Two kinds of connection hold one for little use, and Linux limits both:
     //  - TIME-WAIT only guards an old four-tuple against late segments (which would now get a RST):

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,9 @@ public:
     // that polls each). learn_neighbour() records ip -> mac as an ARP reply would.
     bool neighbour(const IpAddress& ip, MacAddress* mac);
     void learn_neighbour(const IpAddress& ip, const MacAddress& mac);
+    // ip's MAC, from the first of `endpoints` that knows it, learned by those that do not (endpoints
+    // on queues of one port, from the one thread that polls them all).
+    static void share_neighbour(std::span<Endpoint* const> endpoints, const IpAddress& ip);
 
 private:
     struct Listener {

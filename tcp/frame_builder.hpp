@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <span>
 
+#include "ddp/connection_config.hpp"
 #include "tcp/addresses.hpp"
 #include "tcp/options.hpp"
 #include "tcp/seq.hpp"
@@ -29,6 +30,18 @@ struct Route {
     IpAddress src_ip, dst_ip;  // same family (V4 or V6)
     uint16_t src_port = 0, dst_port = 0;  // host byte order
 };
+
+// The connection a route belongs to as the offload and rte_flow name it (local = our side).
+inline ddp::ConnectionTuple connection_tuple(const Route& route) noexcept {
+    ddp::ConnectionTuple t;
+    t.family = route.src_ip.is_v4() ? ddp::IpFamily::Ipv4 : ddp::IpFamily::Ipv6;
+    t.local_addr = route.src_ip.bytes;  // IPv4: the first 4 bytes, the rest zero (as the tuple wants them)
+    t.remote_addr = route.dst_ip.bytes;
+    t.local_port = route.src_port;
+    t.remote_port = route.dst_port;
+    t.vlan = route.has_vlan ? static_cast<uint16_t>(route.vlan_tci & 0x0FFF) : 0;
+    return t;
+}
 
 // The TCP header fields that change from segment to segment.
 struct SegmentFields {

@@ -12,12 +12,12 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "ddp/device_registry.hpp"
 #include "dpdk_test_support.hpp"
+#include "pmd/dpdk/connection_flow_pattern.hpp"
 #include "pmd/dpdk/mbuf_meta.hpp"
 #include "pmd/dpdk/offload_port.hpp"
 #include "pmd/net_nvmeddp/vdev_args.hpp"
@@ -53,26 +53,17 @@ bool listed(uint16_t port) {
     return false;
 }
 
-// ETH / IPV4 (addresses) / TCP (ports) of `flow` -> QUEUE(queue) + MARK(mark).
+// The rule for the frames of `flow` (sent by its src to its dst) -> QUEUE(queue) + MARK(mark).
 rte_flow* steer(uint16_t port, const testlib::FlowSpec& flow, uint16_t queue, uint32_t mark) {
     rte_flow_attr attr{};
     attr.ingress = 1;
-    rte_flow_item_ipv4 ip{};
-    rte_be32_t src = 0, dst = 0;  // the header is packed: no pointers into it
-    std::memcpy(&src, flow.src_ip.data(), 4);
-    std::memcpy(&dst, flow.dst_ip.data(), 4);
-    ip.hdr.src_addr = src;
-    ip.hdr.dst_addr = dst;
-    rte_flow_item_tcp tcp{};
-    tcp.hdr.src_port = rte_cpu_to_be_16(flow.src_port);
-    tcp.hdr.dst_port = rte_cpu_to_be_16(flow.dst_port);
-    rte_flow_item pattern[4]{};
-    pattern[0].type = RTE_FLOW_ITEM_TYPE_ETH;
-    pattern[1].type = RTE_FLOW_ITEM_TYPE_IPV4;
-    pattern[1].spec = &ip;
-    pattern[2].type = RTE_FLOW_ITEM_TYPE_TCP;
-    pattern[2].spec = &tcp;
-    pattern[3].type = RTE_FLOW_ITEM_TYPE_END;
+    ddp::ConnectionTuple tuple;
+    tuple.family = ddp::IpFamily::Ipv4;
+    std::copy(flow.dst_ip.begin(), flow.dst_ip.end(), tuple.local_addr.begin());
+    std::copy(flow.src_ip.begin(), flow.src_ip.end(), tuple.remote_addr.begin());
+    tuple.local_port = flow.dst_port;
+    tuple.remote_port = flow.src_port;
+    const pmd::ConnectionFlowPattern pattern(tuple);
     rte_flow_action_queue to{queue};
     rte_flow_action_mark id{mark};
     rte_flow_action actions[3]{};
@@ -80,7 +71,7 @@ rte_flow* steer(uint16_t port, const testlib::FlowSpec& flow, uint16_t queue, ui
     actions[1] = {RTE_FLOW_ACTION_TYPE_MARK, &id};
     actions[2].type = RTE_FLOW_ACTION_TYPE_END;
     rte_flow_error error{};
-    rte_flow* rule = rte_flow_create(port, &attr, pattern, actions, &error);
+    rte_flow* rule = rte_flow_create(port, &attr, pattern.items(), actions, &error);
     EXPECT_NE(rule, nullptr) << (error.message != nullptr ? error.message : "no reason");
     return rule;
 }

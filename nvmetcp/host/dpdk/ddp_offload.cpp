@@ -5,10 +5,6 @@
 namespace nvmeddp::nvmetcp::host {
 namespace {
 
-void copy_address(std::array<uint8_t, 16>& out, const tcp::IpAddress& ip) {
-    out = ip.bytes;  // IPv4: the first 4 bytes, the rest zero (as ddp::ConnectionTuple wants them)
-}
-
 void add_stats(DdpReceiveStats& t, const DdpReceiveStats& s) {
     t.setups += s.setups;
     t.setups_skipped += s.setups_skipped;
@@ -36,14 +32,8 @@ DdpOffload::~DdpOffload() {
 void DdpOffload::on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) {
     const tcp::Connection* c = TcpTransportFactory::connection_of(queue.transport());
     if (c == nullptr) return;  // not our TCP: nothing the device can follow
-    const tcp::Route& route = c->route();
     ddp::ConnectionConfig config;
-    config.tuple.family = route.src_ip.is_v4() ? ddp::IpFamily::Ipv4 : ddp::IpFamily::Ipv6;
-    copy_address(config.tuple.local_addr, route.src_ip);
-    copy_address(config.tuple.remote_addr, route.dst_ip);
-    config.tuple.local_port = route.src_port;
-    config.tuple.remote_port = route.dst_port;
-    config.tuple.vlan = route.has_vlan ? static_cast<uint16_t>(route.vlan_tci & 0x0FFF) : 0;
+    config.tuple = tcp::connection_tuple(c->route());
     config.queue_depth = queue.depth();
     const int lane_queue = TcpTransportFactory::rx_queue_of(queue.transport());
     config.rx_queue = lane_queue >= 0 ? static_cast<uint16_t>(lane_queue) : rx_queue_;

@@ -130,12 +130,14 @@ std::string HostStack::bring_up() {
         ec.last_local_port = static_cast<uint16_t>(first + (k + 1) * span - 1);
         auto lane = tcp::Endpoint::create(ec, &err);
         if (!lane) return "lane " + std::to_string(k) + ": " + err;
+        lane_ptrs_.push_back(lane.get());
         lanes_.push_back(std::move(lane));
     }
     return {};
 }
 
 HostStack::~HostStack() {
+    lane_ptrs_.clear();
     lanes_.clear();
     offload_.reset();
     port_offload_ = nullptr;  // closing the port detaches it
@@ -154,17 +156,7 @@ bool HostStack::poll() {
     // An ARP answer reaches whichever lane's queue the port put it on: the others learn it from
     // there (a lane resolving an address it has no answer for would otherwise give up).
     if (lanes_.size() > 1) {
-        for (const tcp::IpAddress& ip : remotes_) {
-            tcp::MacAddress mac;
-            tcp::Endpoint* knows = nullptr;
-            for (auto& lane : lanes_) {
-                if (lane->neighbour(ip, &mac)) knows = lane.get();
-            }
-            if (knows == nullptr) continue;
-            for (auto& lane : lanes_) {
-                if (lane.get() != knows && !lane->neighbour(ip, nullptr)) lane->learn_neighbour(ip, mac);
-            }
-        }
+        for (const tcp::IpAddress& ip : remotes_) tcp::Endpoint::share_neighbour(lane_ptrs_, ip);
     }
     if (shim_) shim_->flush_tx(0);
     return frames;
@@ -172,9 +164,7 @@ bool HostStack::poll() {
 
 std::unique_ptr<TcpTransportFactory> HostStack::transports_to(const tcp::IpAddress& remote, uint16_t port) {
     if (std::find(remotes_.begin(), remotes_.end(), remote) == remotes_.end()) remotes_.push_back(remote);
-    std::vector<tcp::Endpoint*> lanes;
-    for (auto& lane : lanes_) lanes.push_back(lane.get());
-    return std::make_unique<TcpTransportFactory>(std::move(lanes), remote, port);
+    return std::make_unique<TcpTransportFactory>(lane_ptrs_, remote, port);
 }
 
 uint32_t HostStack::active_connections() const noexcept {

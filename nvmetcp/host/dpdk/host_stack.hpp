@@ -115,6 +115,7 @@ private:
     // it when it closes: the stack does neither while it lives (it closes the port last).
     pmd::OffloadPort* port_offload_ = nullptr;
     std::vector<std::unique_ptr<tcp::Endpoint>> lanes_;
+    std::vector<tcp::Endpoint*> lane_ptrs_;  // the same, as the factories and share_neighbour take them
     std::vector<tcp::IpAddress> remotes_;  // of transports_to(): their MACs are shared between lanes
 };
 
