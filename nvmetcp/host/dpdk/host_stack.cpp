@@ -75,6 +75,11 @@ std::string HostStack::bring_up() {
     if (port_driver_is(port_, "net_af_xdp") && !pmd::mbuf_pool_is_packed(pool_))
         return "the mbuf pool is not one packed chunk, which net_af_xdp needs (hugepages with IOVA as PA?)";
     if (c.lanes == 0 || c.lanes > 16) return "lanes must be 1..16";
+    if (rte_eth_dev_info info{}; rte_eth_dev_info_get(port_, &info) == 0 &&
+                                 (c.lanes > info.max_rx_queues || c.lanes > info.max_tx_queues)) {
+        return "port " + c.port + " has " + std::to_string(std::min(info.max_rx_queues, info.max_tx_queues)) +
+               " queue pair(s), " + std::to_string(c.lanes) + " asked (stack net_nvmeddp with queues=N on the interface)";
+    }
     pmd::PortSetup ps;
     ps.port_id = port_;
     ps.pool = pool_;
