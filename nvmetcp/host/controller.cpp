@@ -56,13 +56,16 @@ std::string default_hostnqn(const uint8_t hostid[16]) {
 Controller::Controller(const ControllerConfig& config, TransportFactory& factory) : config_(config), factory_(factory) {
     if (config_.hostnqn.empty()) config_.hostnqn = default_hostnqn(config_.hostid);
     // Room for every queue full and as much again waiting for a reconnect: no allocation per I/O.
-    const size_t slots = size_t{std::max<uint16_t>(config_.io_queues, 1)} * std::max<uint16_t>(config_.queue_depth, 1) * 2;
-    io_slots_.resize(slots);
-    free_slots_.reserve(slots);
-    parked_.reserve(slots);
-    for (size_t i = slots; i-- > 0;) {
-        io_slots_[i].owner = this;
-        free_slots_.push_back(static_cast<uint32_t>(i));
+    const uint16_t queues = std::max<uint16_t>(config_.io_queues, 1);
+    slots_per_queue_ = uint32_t{std::max<uint16_t>(config_.queue_depth, 1)} * 2;
+    io_slots_.resize(size_t{queues} * slots_per_queue_);
+    queue_slots_.resize(queues);
+    for (uint32_t i = 0; i < io_slots_.size(); ++i) io_slots_[i].owner = this;
+    for (uint16_t q = 0; q < queues; ++q) {
+        QueueSlots& qs = queue_slots_[q];
+        qs.free.reserve(slots_per_queue_);
+        qs.parked.reserve(slots_per_queue_);
+        for (uint32_t k = slots_per_queue_; k-- > 0;) qs.free.push_back(q * slots_per_queue_ + k);
     }
 }
 
@@ -144,8 +147,37 @@ bool Controller::start(std::string* error) {
 void Controller::poll(uint64_t now_ms) {
     now_ms_ = now_ms;
     if (admin_.queue) admin_.queue->poll(now_ms);
-    for (QueueHolder& holder : io_) holder.queue->poll(now_ms);
+    if (!io_delegated_) {
+        for (QueueHolder& holder : io_) holder.queue->poll(now_ms);
+    }
     advance();
+}
+
+void Controller::poll_io(uint16_t index, uint64_t now_ms) {
+    if (index >= io_.size()) return;
+    Queue& queue = *io_[index].queue;
+    queue.poll(now_ms);
+    // Not Ready any more: the control thread takes the queues back and loses the controller.
+    if (io_delegated_ && queue.state() != QueueState::Ready) io_trouble_.store(true, std::memory_order_release);
+}
+
+bool Controller::can_delegate_io() const noexcept {
+    if (io_delegated_ || any_parked() || shutting_down()) return false;
+    return (state_ == ControllerState::Ready && step_ == Step::Running) || state_ == ControllerState::Failed;
+}
+
+void Controller::delegate_io(bool delegated) noexcept {
+    io_delegated_ = delegated;
+    admin_wants_io_ = false;
+    io_trouble_.store(false, std::memory_order_relaxed);
+}
+
+void Controller::give_up(const std::string& why) {
+    if (io_delegated_ || state_ == ControllerState::Failed) return;
+    failure_ = why;
+    state_ = ControllerState::Failed;
+    close_all(failure_.c_str());
+    fail_parked(failure_.c_str());
 }
 
 void Controller::issue(Step step, const NvmeSqe& sqe, std::span<uint8_t> buffer) {
@@ -228,6 +260,11 @@ void Controller::advance() {
             check_io_connect();
             break;
         case Step::Running: {
+            if (io_delegated_) {  // the I/O queues are other threads': ask for them, and act once back
+                if (admin_.queue->state() != QueueState::Ready || !keep_alive_failure_.empty()) admin_wants_io_ = true;
+                else keep_alive();
+                break;
+            }
             if (admin_.queue->state() != QueueState::Ready) {
                 lose(std::string("admin queue: ") + (admin_.queue->failure() ? admin_.queue->failure() : "not ready"));
                 break;
@@ -243,7 +280,7 @@ void Controller::advance() {
                 lose("Keep Alive: " + keep_alive_failure_);
                 break;
             }
-            if (parked_head_ < parked_.size()) resubmit_parked();
+            if (any_parked()) resubmit_parked();
             keep_alive();
             break;
         }
@@ -474,6 +511,10 @@ void Controller::close_all(const char* why) {
 }
 
 void Controller::shutdown() {
+    if (io_delegated_) {  // the I/O queues are other threads': shut down once they are back
+        admin_wants_io_ = true;
+        return;
+    }
     if (recovering() && step_ == Step::None) {  // between reconnect attempts: nothing to tell the controller
         step_ = Step::Done;
         state_ = ControllerState::Idle;

@@ -21,8 +21,17 @@
 // since the loss (Failed). I/O outstanding at the loss, and I/O submitted while reconnecting, waits
 // and is sent again once Ready (requeue_io), or fails at once with kHostPathError; I/O still waiting
 // when the controller fails completes with kHostPathError and the reason.
+//
+// Several threads (io_pollers.hpp runs this): once Ready, the thread that polls the controller (the
+// control thread) may delegate its I/O queues with delegate_io(true). Each I/O queue then belongs to
+// one thread, which polls it with poll_io() and submits to it; poll() touches only the admin queue
+// (and keep alive). Whatever needs every queue (an I/O queue that failed, the admin queue or keep
+// alive failing, shutdown) waits, with the controller still Ready, until the control thread has the
+// queues back (io_wanted_back(), then delegate_io(false) once no other thread touches them); the
+// next poll() acts on it. Each I/O queue has its own command slots, so threads never share one.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -91,7 +100,24 @@ public:
     uint32_t reconnects() const noexcept { return reconnects_; }      // recoveries that reached Ready
     uint32_t losses() const noexcept { return losses_; }              // times the controller was lost once Ready
     const std::string& last_loss() const noexcept { return last_loss_; }  // why, the last time
-    uint32_t waiting_io() const noexcept { return static_cast<uint32_t>(parked_.size()); }
+    uint32_t waiting_io() const noexcept;  // I/O waiting for a reconnect
+
+    // The I/O queues on other threads (see above). Control thread: delegate only when
+    // can_delegate_io() (Ready or Failed, nothing waiting, not shutting down), and give them back only
+    // when no other thread touches them any more. poll_io(): from the thread that has queue `index`
+    // while delegated (or the control thread when not): its timeouts and deferred work; a queue that
+    // is not Ready any more makes io_wanted_back() true.
+    bool can_delegate_io() const noexcept;
+    void delegate_io(bool delegated) noexcept;
+    bool io_delegated() const noexcept { return io_delegated_; }
+    bool io_wanted_back() const noexcept {
+        return io_delegated_ && (admin_wants_io_ || io_trouble_.load(std::memory_order_acquire));
+    }
+    void poll_io(uint16_t index, uint64_t now_ms);
+    // Fails the controller now, whatever it was doing (a reconnect that would go on for ever, when
+    // the application stops waiting): I/O waiting or outstanding fails with kHostPathError and `why`.
+    // Control thread, I/O not delegated.
+    void give_up(const std::string& why);
 
     // Read/write nlb blocks (1..65536) at slba of the namespace on I/O queue `index`. While the
     // controller reconnects (requeue_io), the I/O waits and is sent once it is Ready again.
@@ -148,11 +174,21 @@ private:
         uint16_t index = 0;  // the I/O queue asked for
         bool in_use = false;
     };
+    // The slots of one I/O queue (index), used only by the thread that has the queue: free ones, and
+    // those waiting for a reconnect, oldest first. A line of its own: queues sit on different threads.
+    struct alignas(64) QueueSlots {
+        std::vector<uint32_t> free;
+        std::vector<uint32_t> parked;
+        size_t parked_head = 0;
+        bool has_parked() const noexcept { return parked_head < parked.size(); }
+    };
     static void on_io_done(void* ctx, const Completion& completion);
     SubmitResult send_slot(uint32_t slot);
     void resubmit_parked();
     void fail_parked(const char* why);
     void release_slot(uint32_t slot) noexcept;
+    QueueSlots& slots_of(uint32_t slot) noexcept { return queue_slots_[slot / slots_per_queue_]; }
+    bool any_parked() const noexcept;
     void finish_slot(uint32_t slot, const Completion& completion);  // release, then the application's callback
     SubmitResult submit_blocks(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data,
                                CompletionFn done, void* ctx, bool write);
@@ -176,10 +212,12 @@ private:
     AdminResult result_;
     IoVec buffer_iov_{};
 
-    std::vector<IoSlot> io_slots_;       // io_queues * queue_depth * 2 (outstanding + waiting)
-    std::vector<uint32_t> free_slots_;
-    std::vector<uint32_t> parked_;       // waiting for the reconnect, oldest first
-    size_t parked_head_ = 0;
+    std::vector<IoSlot> io_slots_;           // queue_depth * 2 (outstanding + waiting) per I/O queue
+    std::vector<QueueSlots> queue_slots_;    // io_queues of them; slot s is queue s / slots_per_queue_'s
+    uint32_t slots_per_queue_ = 0;
+    bool io_delegated_ = false;
+    bool admin_wants_io_ = false;            // delegated: the admin side needs every queue back
+    std::atomic<bool> io_trouble_{false};    // delegated: a thread saw its I/O queue fail
     uint32_t reconnects_ = 0, losses_ = 0, attempts_ = 0;
     uint64_t lost_at_ms_ = 0, next_attempt_ms_ = 0;
     std::string last_loss_;

@@ -1,7 +1,7 @@
 // Controller I/O: every application command goes through one of the controller's slots, so that it
 // can wait across a reconnect (parked, then sent again in order) instead of failing with the
-// connection; see controller.hpp. No allocation: the slots and the parked list are sized at
-// construction.
+// connection; see controller.hpp. No allocation: the slots and the parked lists are sized at
+// construction. Each I/O queue has its own slots, touched only by the thread that has that queue.
 #include "nvmetcp/host/controller.hpp"
 
 namespace nvmeddp::nvmetcp::host {
@@ -11,15 +11,16 @@ SubmitResult Controller::submit_io(uint16_t index, const IoRequest& request) {
     if ((state_ != ControllerState::Ready && !waits) || shutting_down()) return SubmitResult::NotReady;
     if (index >= (state_ == ControllerState::Ready ? io_.size() : size_t{config_.io_queues})) return SubmitResult::Failed;
     if (request.done == nullptr) return SubmitResult::Failed;
-    if (free_slots_.empty()) return SubmitResult::QueueFull;
-    const uint32_t slot = free_slots_.back();
-    free_slots_.pop_back();
+    QueueSlots& qs = queue_slots_[index];
+    if (qs.free.empty()) return SubmitResult::QueueFull;
+    const uint32_t slot = qs.free.back();
+    qs.free.pop_back();
     IoSlot& s = io_slots_[slot];
     s.request = request;
     s.index = index;
     s.in_use = true;
-    if (waits || parked_head_ < parked_.size()) {  // behind what already waits, in order
-        parked_.push_back(slot);
+    if (waits || qs.has_parked()) {  // behind what already waits, in order
+        qs.parked.push_back(slot);
         return SubmitResult::Ok;
     }
     const SubmitResult result = send_slot(slot);
@@ -32,7 +33,9 @@ SubmitResult Controller::send_slot(uint32_t slot) {
     IoRequest request = s.request;
     request.done = &Controller::on_io_done;
     request.ctx = &s;
-    // After a reconnect the controller may grant fewer queues than before.
+    // After a reconnect the controller may grant fewer queues than before. The slot stays in its own
+    // queue's list; that queue's index is refused by submit_io from then on, so only the thread of the
+    // queue it went to touches it.
     return io_[s.index % io_.size()].queue->submit(request);
 }
 
@@ -45,7 +48,7 @@ void Controller::on_io_done(void* ctx, const Completion& completion) {
     const bool recoverable = self.config_.reconnect_delay_ms != 0 || self.config_.ctrl_loss_tmo_ms != 0;
     if (completion.status == nvme::status::kHostPathError && recoverable && self.config_.requeue_io &&
         self.state_ != ControllerState::Failed && self.step_ != Step::Done && !self.shutting_down()) {
-        self.parked_.push_back(slot);
+        self.slots_of(slot).parked.push_back(slot);
         return;
     }
     self.finish_slot(slot, completion);
@@ -61,32 +64,49 @@ void Controller::finish_slot(uint32_t slot, const Completion& completion) {
 }
 
 void Controller::resubmit_parked() {
-    while (parked_head_ < parked_.size() && state_ == ControllerState::Ready) {
-        const uint32_t slot = parked_[parked_head_];
-        const SubmitResult result = send_slot(slot);
-        if (result == SubmitResult::QueueFull) break;  // the rest when commands complete
-        ++parked_head_;
-        if (result != SubmitResult::Ok)
-            finish_slot(slot, Completion{0, nvme::status::kHostPathError, 0, 0,
-                                         "could not be sent again after the reconnect", 0});
-    }
-    if (parked_head_ == parked_.size()) {
-        parked_.clear();
-        parked_head_ = 0;
+    for (QueueSlots& qs : queue_slots_) {
+        while (qs.has_parked() && state_ == ControllerState::Ready) {
+            const uint32_t slot = qs.parked[qs.parked_head];
+            const SubmitResult result = send_slot(slot);
+            if (result == SubmitResult::QueueFull) break;  // the rest when commands complete
+            ++qs.parked_head;
+            if (result != SubmitResult::Ok)
+                finish_slot(slot, Completion{0, nvme::status::kHostPathError, 0, 0,
+                                             "could not be sent again after the reconnect", 0});
+        }
+        if (!qs.has_parked()) {
+            qs.parked.clear();
+            qs.parked_head = 0;
+        }
     }
 }
 
 void Controller::fail_parked(const char* why) {
-    while (parked_head_ < parked_.size()) {
-        finish_slot(parked_[parked_head_++], Completion{0, nvme::status::kHostPathError, 0, 0, why, 0});
+    for (QueueSlots& qs : queue_slots_) {
+        while (qs.has_parked()) {
+            finish_slot(qs.parked[qs.parked_head++], Completion{0, nvme::status::kHostPathError, 0, 0, why, 0});
+        }
+        qs.parked.clear();
+        qs.parked_head = 0;
     }
-    parked_.clear();
-    parked_head_ = 0;
+}
+
+bool Controller::any_parked() const noexcept {
+    for (const QueueSlots& qs : queue_slots_) {
+        if (qs.has_parked()) return true;
+    }
+    return false;
+}
+
+uint32_t Controller::waiting_io() const noexcept {
+    size_t n = 0;
+    for (const QueueSlots& qs : queue_slots_) n += qs.parked.size() - qs.parked_head;
+    return static_cast<uint32_t>(n);
 }
 
 void Controller::release_slot(uint32_t slot) noexcept {
     io_slots_[slot].in_use = false;
-    free_slots_.push_back(slot);
+    slots_of(slot).free.push_back(slot);
 }
 
 SubmitResult Controller::submit_blocks(uint16_t index, uint64_t slba, uint32_t nlb, std::span<const IoVec> data,

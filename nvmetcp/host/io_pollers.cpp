@@ -1,0 +1,121 @@
+// The hand-over of I/O queues between the control thread and the pollers; see io_pollers.hpp.
+#include "nvmetcp/host/io_pollers.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace nvmeddp::nvmetcp::host {
+namespace {
+
+void cpu_relax(unsigned spins) {
+    // A poller waits only while the control thread recovers the controller: spin briefly, then let
+    // the control thread have the CPU if they share one.
+    if (spins % 64 == 63) {
+        std::this_thread::yield();
+        return;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+}
+
+}  // namespace
+
+IoPollers::IoPollers(Controller& controller, uint16_t pollers, uint16_t lanes, PollLanes poll_lanes)
+    : controller_(controller),
+      pollers_(std::clamp<uint16_t>(pollers, 1, kMaxPollers)),
+      lanes_(std::max(lanes, pollers_)),
+      poll_lanes_(std::move(poll_lanes)),
+      slots_(std::make_unique<Slot[]>(pollers_)) {}
+
+bool IoPollers::control_has(uint16_t p) const noexcept {
+    return p == 0 || slots_[p].owner.load(std::memory_order_acquire) == kControl;
+}
+
+void IoPollers::poll_queues(uint16_t p, uint64_t now_ms) {
+    const uint16_t queues = controller_.io_queue_count();
+    for (uint16_t i = 0; i < queues; ++i) {
+        if (poller_of_queue(i) == p) controller_.poll_io(i, now_ms);
+    }
+}
+
+void IoPollers::hand_out() {
+    for (uint16_t p = 1; p < pollers_; ++p) {
+        Slot& s = slots_[p];
+        if (!s.joined.load(std::memory_order_acquire) || s.owner.load(std::memory_order_acquire) != kControl) continue;
+        // Release: the poller sees every change the control thread made to its queues until now.
+        s.owner.store(kPoller, std::memory_order_release);
+        ++hand_outs_;
+    }
+}
+
+bool IoPollers::poll_control(uint64_t now_ms) {
+    bool work = false;
+    for (uint16_t p = 0; p < pollers_; ++p) {
+        if (control_has(p)) work = poll_lanes_(p) || work;
+    }
+    // Delegated, the controller's poll() leaves the I/O queues alone: those the control thread has
+    // (its own, and those of pollers not running) are polled here.
+    if (controller_.io_delegated()) {
+        for (uint16_t p = 0; p < pollers_; ++p) {
+            if (control_has(p)) poll_queues(p, now_ms);
+        }
+    }
+    controller_.poll(now_ms);
+    if (controller_.io_delegated()) {
+        if (controller_.io_wanted_back() || running() == 0) {
+            if (!calling_back_) {
+                calling_back_ = true;
+                ++call_backs_;
+            }
+            bool all_back = true;
+            for (uint16_t p = 1; p < pollers_; ++p) {
+                uint8_t expected = kPoller;
+                slots_[p].owner.compare_exchange_strong(expected, kCalledBack, std::memory_order_acq_rel);
+                all_back = all_back && control_has(p);
+            }
+            if (all_back) {  // no poller touches a queue now: the controller acts from its next poll()
+                calling_back_ = false;
+                controller_.delegate_io(false);
+            }
+        } else {
+            hand_out();  // pollers that joined since
+        }
+    } else if (running() > 0 && controller_.can_delegate_io()) {
+        controller_.delegate_io(true);
+        hand_out();
+    }
+    return work;
+}
+
+bool IoPollers::poll(uint16_t p, uint64_t now_ms) {
+    Slot& s = slots_[p];
+    for (unsigned spins = 0;; ++spins) {
+        const uint8_t owner = s.owner.load(std::memory_order_acquire);
+        if (owner == kPoller) break;
+        // Called back: give back (release: the control thread sees everything done here until now).
+        if (owner == kCalledBack) s.owner.store(kControl, std::memory_order_release);
+        cpu_relax(spins);
+    }
+    const bool work = poll_lanes_(p);
+    poll_queues(p, now_ms);
+    return work;
+}
+
+void IoPollers::join(uint16_t p) noexcept {
+    if (p == 0 || p >= pollers_ || slots_[p].joined.exchange(true, std::memory_order_acq_rel)) return;
+    running_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void IoPollers::leave(uint16_t p) noexcept {
+    if (p == 0 || p >= pollers_ || !slots_[p].joined.load(std::memory_order_acquire)) return;
+    slots_[p].owner.exchange(kControl, std::memory_order_acq_rel);
+    slots_[p].joined.store(false, std::memory_order_release);
+    running_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+}  // namespace nvmeddp::nvmetcp::host
