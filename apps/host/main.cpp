@@ -2,6 +2,7 @@
 // See print_usage() in options.cpp.
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_lcore.h>
 
 #include <cerrno>
 #include <chrono>
@@ -18,7 +19,9 @@
 #include "nvmetcp/host/dpdk/ddp_offload.hpp"
 #include "nvmetcp/host/dpdk/host_stack.hpp"
 #include "nvmetcp/host/dpdk/tcp_transport.hpp"
+#include "pmd/dpdk/eal.hpp"
 #include "options.hpp"
+#include "lcore_group.hpp"
 #include "report.hpp"
 #include "pmd/fault/fault_rates.hpp"
 #include "tcp/endpoint.hpp"
@@ -61,6 +64,11 @@ std::string stack_config(const Options& o, nvmetcp::host::HostStackConfig& c) {
     c.seed = o.seed;
     c.ddp_io_threshold = o.ddp_io_threshold;
     c.lanes = o.port_queues;
+    if (o.lcores > 1) {
+        std::string err;
+        c.lcores = pmd::first_cpus(o.lcores, &err);
+        if (c.lcores.empty()) return "--lcores " + std::to_string(o.lcores) + ": " + err;
+    }
     c.log = [&o](const std::string& line) {
         if (!o.quiet) std::printf("offload: %s\n", line.c_str());
     };
@@ -84,6 +92,24 @@ nvmetcp::host::ControllerConfig controller_config(const Options& o) {
     return cc;
 }
 
+// What each lcore did in the run just made (several lcores).
+void print_shares(const host_app::LcoreGroup& group, const char* mode) {
+    std::string line;
+    for (size_t p = 0; p < group.shares().size(); ++p) {
+        const auto& s = group.shares()[p];
+        std::string queues;
+        for (uint16_t q : s.queues) queues += (queues.empty() ? "" : ",") + std::to_string(q + 1);
+        char part[160];
+        std::snprintf(part, sizeof part, "%slcore #%zu (qid %s): %llu I/Os, busy %.1f ms", p == 0 ? "" : "; ", p,
+                      queues.c_str(), static_cast<unsigned long long>(s.result.ios_ok + s.result.ios_failed),
+                      1e3 * double(s.busy_cycles) / double(rte_get_tsc_hz()));
+        line += part;
+    }
+    std::printf("nvmeddp-host: offload %s: %s; queues handed out %llu time(s), called back for the controller %llu\n", mode, line.c_str(),
+                static_cast<unsigned long long>(group.pollers().hand_outs()),
+                static_cast<unsigned long long>(group.pollers().call_backs()));
+}
+
 // Connects, runs every size, shuts down. False when the controller could not be brought up or
 // went away; rows get what was measured.
 bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory& factory,
@@ -102,28 +128,24 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
         std::printf("nvmeddp-host: offload %s: cannot start: %s\n", mode, err.c_str());
         return false;
     }
-    // --caps-toggle N: the device's caps go off and on again every N completions, while I/O runs:
-    // the host must fall back (copy, compute digests) and pick the offload up again without a hiccup.
+    // --caps-toggle N: the device's caps go off and on again every N completions (of the main
+    // lcore's queues), while I/O runs: the host must fall back (copy, compute digests) and pick the
+    // offload up again without a hiccup.
     uint64_t next_toggle = o.caps_toggle;
     uint64_t toggles = 0;
-    auto completions = [&]() {
-        uint64_t n = 0;
-        for (uint16_t i = 0; i < controller.io_queue_count(); ++i) n += controller.io_queue(i).stats().completions;
-        return n;
-    };
-    auto pump = [&]() {
-        const bool work = move();
-        controller.poll(now_ms());
-        if (next_toggle > 0 && device != nullptr && controller.state() == nvmetcp::host::ControllerState::Ready &&
-            completions() >= next_toggle) {
+    host_app::LcoreGroup* lcores = nullptr;
+    auto on_round = [&]() {
+        if (next_toggle > 0 && device != nullptr && lcores != nullptr &&
+            controller.state() == nvmetcp::host::ControllerState::Ready && lcores->main_completions() >= next_toggle) {
             next_toggle += o.caps_toggle;
             ++toggles;
             device->set_caps(device->enabled_caps() == 0 ? device->supported_caps() : 0);
         }
-        return work;
     };
+    host_app::LcoreGroup group(controller, dpdk, dpdk != nullptr ? o.lcores : 1, move, on_round);
+    lcores = &group;
     const uint64_t deadline = now_ms() + 10000;
-    while (controller.state() == nvmetcp::host::ControllerState::Connecting && now_ms() < deadline) pump();
+    while (controller.state() == nvmetcp::host::ControllerState::Connecting && now_ms() < deadline) group.pump();
     if (controller.state() != nvmetcp::host::ControllerState::Ready) {
         std::printf("nvmeddp-host: offload %s: the controller is not ready: %s\n", mode,
                     controller.state() == nvmetcp::host::ControllerState::Connecting ? "no answer within 10 s"
@@ -139,16 +161,6 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
                     static_cast<unsigned long long>(controller.namespace_blocks()), controller.block_size(),
                     controller.io_queue_count(), o.queue_depth);
     }
-    // Busy time: TSC cycles of the pump rounds that moved something (polling idle excluded).
-    uint64_t busy_cycles = 0;
-    auto timed_pump = [&]() {
-        const uint64_t t0 = rte_get_tsc_cycles();
-        const bool work = pump();
-        if (work) busy_cycles += rte_get_tsc_cycles() - t0;
-        return work;
-    };
-    host_app::Workload workload(controller, dpdk != nullptr ? host_app::Pump(timed_pump) : host_app::Pump(pump));
-    workload.log_commands(g_command_log);
     bool ok = true;
     uint64_t digest_failures = 0;
     for (uint32_t size : o.sizes) {
@@ -167,13 +179,12 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
             const ddp::Stats d0 = device ? device->stats() : ddp::Stats{};
             uint64_t rx_frames0 = 0, rx_bytes0 = 0, rx_frames1 = 0, rx_bytes1 = 0;
             row.port_counted = dpdk != nullptr && dpdk->port_rx(&rx_frames0, &rx_bytes0);
-            busy_cycles = 0;
-            row.result = workload.run(spec);
+            row.result = group.run(spec, g_command_log);
             if (row.port_counted && dpdk->port_rx(&rx_frames1, &rx_bytes1)) {
                 row.port_rx_frames = rx_frames1 - rx_frames0;
                 row.port_rx_bytes = rx_bytes1 - rx_bytes0;
             }
-            row.busy_seconds = double(busy_cycles) / double(rte_get_tsc_hz());
+            row.busy_seconds = double(group.busy_cycles()) / double(rte_get_tsc_hz());
             row.queues = queue_totals(controller);
             add(row.queues, q0, -1);
             if (device) row.device = stats_delta(device->stats(), d0);
@@ -190,6 +201,7 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
                             static_cast<unsigned long long>(r.wrong_bytes), r.first_error.empty() ? "" : ": first: ",
                             r.first_error.c_str());
             }
+            if (group.lcores() > 1 && !o.quiet) print_shares(group, mode);
             ok = ok && row_ok;
             if (!spec.write) rows.push_back(row);
             if (r.timed_out || controller.state() == nvmetcp::host::ControllerState::Failed) {
@@ -226,7 +238,7 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
     }
     controller.shutdown();
     const uint64_t end = now_ms() + 3000;
-    while (controller.state() != nvmetcp::host::ControllerState::Idle && now_ms() < end) pump();
+    while (controller.state() != nvmetcp::host::ControllerState::Idle && now_ms() < end) group.pump();
     if (offload && !o.quiet) std::printf("nvmeddp-host: offload on: %s\n", offload->summary().c_str());
     if (offload && offload->failed_adds() > 0) {
         std::printf("nvmeddp-host: FAILED: %s\n", offload->last_error().c_str());
@@ -339,6 +351,11 @@ int main(int argc, char** argv) {
         if (!s) {
             std::fprintf(stderr, "nvmeddp-host: %s\n", e.c_str());
             return 1;
+        }
+        if (rte_lcore_count() < o.lcores) {  // EAL arguments after -- may have named other lcores
+            std::fprintf(stderr, "nvmeddp-host: --lcores %u, but the EAL has %u lcore(s) (no -l/--lcores after --)\n",
+                         o.lcores, rte_lcore_count());
+            return 2;
         }
         if (s->device() != nullptr) io_threshold = s->device()->limits().io_threshold;
         if (s->uses_port_offload() && !o.quiet) {

@@ -72,8 +72,10 @@ void print_usage(const char* argv0) {
         "  --mac MAC           this host's MAC address (default: the port's)\n"
         "  --port-queues N     queue pairs of the port, 1..16 (default 1): I/O queue q's connection\n"
         "                      on pair (q-1) mod N, steered there by rte_flow (stack net_nvmeddp on\n"
-        "                      the interface: --vdev=net_nvmeddp0,port=IFACE,queues=N); one lcore\n"
-        "                      polls them all (for now)\n"
+        "                      the interface: --vdev=net_nvmeddp0,port=IFACE,queues=N)\n"
+        "  --lcores N          lcores that poll, 1..port-queues (default 1): lcore k polls queue pairs\n"
+        "                      k, k+N, ... and runs the I/O queues on them, each with its share of the\n"
+        "                      I/Os; the main lcore also runs the controller. Each on a CPU of its own\n"
         "  --kernel-tcp        use the kernel's TCP instead (no DPDK, no offload): a baseline\n"
         "  --faults-rx SPEC    fault shim on the port's receive path, e.g. drop=0.01,reorder=0.01\n"
         "  --faults-tx SPEC    the same on what the host sends (commands, H2CData, ACKs)\n"
@@ -168,6 +170,9 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
         } else if (!std::strcmp(arg, "--port-queues")) {
             if (!w.number(arg, 1, 16, v, message)) return ParseOutcome::Error;
             o.port_queues = static_cast<uint16_t>(v);
+        } else if (!std::strcmp(arg, "--lcores")) {
+            if (!w.number(arg, 1, 16, v, message)) return ParseOutcome::Error;
+            o.lcores = static_cast<uint16_t>(v);
         } else if (!std::strcmp(arg, "--kernel-tcp")) {
             o.kernel_tcp = true;
         } else if (!std::strcmp(arg, "--faults-rx")) {
@@ -282,6 +287,22 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
         return ParseOutcome::Error;
     }
     if (o.kernel_tcp) o.offload = OffloadMode::Off;
+    if (o.lcores > 1) {
+        if (o.kernel_tcp) {
+            message = "--lcores " + std::to_string(o.lcores) + " needs the DPDK transport (--kernel-tcp polls on one thread)";
+            return ParseOutcome::Error;
+        }
+        if (o.lcores > o.port_queues) {
+            message = "--lcores " + std::to_string(o.lcores) + " needs at least as many --port-queues (" +
+                      std::to_string(o.port_queues) + " given): each lcore polls queue pairs of its own";
+            return ParseOutcome::Error;
+        }
+        if (o.lcores > o.io_queues) {
+            message = "--lcores " + std::to_string(o.lcores) + " needs at least as many --io-queues (" +
+                      std::to_string(o.io_queues) + " given): an lcore without an I/O queue has nothing to do";
+            return ParseOutcome::Error;
+        }
+    }
     return ParseOutcome::Run;
 }
 

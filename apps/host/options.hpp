@@ -16,6 +16,7 @@ struct Options {
     std::string mac;                // this host's MAC (default: the port's)
     bool kernel_tcp = false;        // the kernel's TCP instead of DPDK: a baseline without offload
     uint16_t port_queues = 1;       // queue pairs of the port, one endpoint (lane) each
+    uint16_t lcores = 1;            // lcores polling them (lane k on lcore k mod lcores)
     uint16_t io_queues = 1;
     uint16_t queue_depth = 32;
     std::vector<uint32_t> sizes{4096, 16384, 65536, 262144, 1048576};

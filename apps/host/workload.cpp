@@ -23,7 +23,8 @@ uint64_t now_ms() {
                                      .count());
 }
 
-Workload::Workload(nvmetcp::host::Controller& controller, Pump pump) : controller_(controller), pump_(std::move(pump)) {}
+Workload::Workload(nvmetcp::host::Controller& controller, Pump pump, std::vector<uint16_t> queues)
+    : controller_(controller), pump_(std::move(pump)), queues_(std::move(queues)) {}
 
 uint64_t Workload::pick_lba(uint64_t index) const {
     // Aligned to the I/O size, spread over the region so consecutive I/Os do not share blocks.
@@ -116,12 +117,15 @@ WorkloadResult Workload::run(const WorkloadSpec& spec) {
         result_.ios_failed = spec.ios;
         return result_;
     }
-    const uint16_t queues = controller_.io_queue_count();
-    slots_.resize(static_cast<size_t>(spec.depth) * queues);
+    std::vector<uint16_t> queues = queues_;
+    if (queues.empty()) {
+        for (uint16_t i = 0; i < controller_.io_queue_count(); ++i) queues.push_back(i);
+    }
+    slots_.resize(static_cast<size_t>(spec.depth) * queues.size());
     for (size_t i = 0; i < slots_.size(); ++i) {
         Slot& s = slots_[i];
         s.owner = this;
-        s.queue = static_cast<uint16_t>(i % queues);
+        s.queue = queues[i % queues.size()];
         if (s.buffer.size() < spec.io_size) s.buffer.resize(spec.io_size);
     }
     const auto start = std::chrono::steady_clock::now();

@@ -45,7 +45,10 @@ using Pump = std::function<bool()>;
 
 class Workload {
 public:
-    Workload(nvmetcp::host::Controller& controller, Pump pump);
+    // Runs on `queues` (I/O queue indexes; empty: every queue the controller has), from the thread
+    // that has them (IoPollers: pump() returns only while it does).
+    Workload(nvmetcp::host::Controller& controller, Pump pump, std::vector<uint16_t> queues = {});
+    void set_queues(std::vector<uint16_t> queues) { queues_ = std::move(queues); }
     // Runs one pass; the buffers are allocated once for the largest size seen.
     WorkloadResult run(const WorkloadSpec& spec);
 
@@ -72,6 +75,7 @@ private:
 
     nvmetcp::host::Controller& controller_;
     Pump pump_;
+    std::vector<uint16_t> queues_;
     std::vector<Slot> slots_;
     std::FILE* log_ = nullptr;
     WorkloadSpec spec_{};

@@ -67,10 +67,11 @@ bool IoPollers::poll_control(uint64_t now_ms) {
     }
     controller_.poll(now_ms);
     if (controller_.io_delegated()) {
-        if (controller_.io_wanted_back() || running() == 0) {
+        const bool wanted = controller_.io_wanted_back();
+        if (wanted || running() == 0) {
             if (!calling_back_) {
                 calling_back_ = true;
-                ++call_backs_;
+                if (wanted) ++call_backs_;  // not the pollers all having left
             }
             bool all_back = true;
             for (uint16_t p = 1; p < pollers_; ++p) {

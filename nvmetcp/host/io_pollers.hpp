@@ -61,7 +61,8 @@ public:
     void leave(uint16_t p) noexcept;
     uint16_t running() const noexcept { return running_.load(std::memory_order_acquire); }
 
-    // Pollers the control thread handed their lanes to, so far; times it called them back.
+    // Pollers the control thread handed their lanes to, so far; times it called them back because the
+    // controller needed its queues (not counting the pollers leaving).
     uint64_t hand_outs() const noexcept { return hand_outs_; }
     uint64_t call_backs() const noexcept { return call_backs_; }
 

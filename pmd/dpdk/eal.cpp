@@ -2,6 +2,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -46,6 +47,27 @@ std::string init_eal(const EalOptions& options) {
     }
     g_initialised = true;
     return {};
+}
+
+std::string first_cpus(unsigned n, std::string* error) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) {
+        *error = "cannot read this process's CPU affinity";
+        return {};
+    }
+    std::string list;
+    unsigned found = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && found < n; ++cpu) {
+        if (!CPU_ISSET(cpu, &set)) continue;
+        list += (found++ == 0 ? "" : ",") + std::to_string(cpu);
+    }
+    if (found < n) {
+        *error = std::to_string(n) + " lcores asked, but this process may run on " + std::to_string(CPU_COUNT(&set)) +
+                 " CPU(s): a polling lcore needs a CPU of its own";
+        return {};
+    }
+    return list;
 }
 
 bool eal_initialised() noexcept {

@@ -29,4 +29,8 @@ std::string init_eal(const EalOptions& options);
 
 bool eal_initialised() noexcept;
 
+// An lcore list for -l: the first n CPUs this process may run on (its affinity), one lcore each, so
+// that polling lcores never share a CPU. Empty with *error when there are fewer than n.
+std::string first_cpus(unsigned n, std::string* error);
+
 }  // namespace nvmeddp::pmd

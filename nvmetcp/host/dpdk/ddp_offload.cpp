@@ -1,5 +1,7 @@
 #include "nvmetcp/host/dpdk/ddp_offload.hpp"
 
+#include <algorithm>
+
 #include "nvmetcp/host/dpdk/tcp_transport.hpp"
 
 namespace nvmeddp::nvmetcp::host {
@@ -43,6 +45,7 @@ void DdpOffload::on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxP
     config.rcv_seq = next.seq;
     auto receive = std::make_unique<DdpReceive>(device_, queue.depth());
     const ddp::Status st = receive->add(config, next_stream_offset);
+    const std::lock_guard lock(mutex_);
     if (st != ddp::Status::Ok) {
         ++failed_adds_;
         last_error_ = "qid " + std::to_string(queue.qid()) + ": sk_add refused: " + ddp::to_string(st);
@@ -57,23 +60,54 @@ void DdpOffload::on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxP
 void DdpOffload::on_closed(Queue& queue) {
     DdpReceive* const r = queue.offload();
     if (r == nullptr) return;
-    for (size_t i = 0; i < receives_.size(); ++i) {
-        if (receives_[i].get() != r) continue;
-        retired_lines_ += connection_line(*r, qids_[i]);
-        r->remove();
-        // A read whose teardown the device finishes later still needs the queue's poll to deliver
-        // it: that DdpReceive stays attached to its closed queue (the Controller waits for such
-        // reads before it frees the queue) and is freed with us.
-        if (!r->quiescent()) return;
-        queue.set_offload(nullptr);
-        add_stats(retired_, r->stats());
-        receives_.erase(receives_.begin() + static_cast<ptrdiff_t>(i));
-        qids_.erase(qids_.begin() + static_cast<ptrdiff_t>(i));
-        return;
+    uint16_t qid = 0;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = std::find_if(receives_.begin(), receives_.end(), [r](const auto& p) { return p.get() == r; });
+        if (it == receives_.end()) return;
+        qid = qids_[static_cast<size_t>(it - receives_.begin())];
     }
+    // Outside the lock: removal may complete teardowns, whose callbacks reach the application.
+    const std::string line = connection_line(*r, qid);
+    r->remove();
+    const bool quiescent = r->quiescent();
+    const std::lock_guard lock(mutex_);
+    retired_lines_ += line;
+    // A read whose teardown the device finishes later still needs the queue's poll to deliver it:
+    // that DdpReceive stays attached to its closed queue (the Controller waits for such reads before
+    // it frees the queue) and is freed with us.
+    if (!quiescent) return;
+    const auto it = std::find_if(receives_.begin(), receives_.end(), [r](const auto& p) { return p.get() == r; });
+    if (it == receives_.end()) return;
+    const auto i = it - receives_.begin();
+    queue.set_offload(nullptr);
+    add_stats(retired_, r->stats());
+    receives_.erase(it);
+    qids_.erase(qids_.begin() + i);
+}
+
+uint32_t DdpOffload::connections() const {
+    const std::lock_guard lock(mutex_);
+    return static_cast<uint32_t>(receives_.size());
+}
+
+uint32_t DdpOffload::added() const {
+    const std::lock_guard lock(mutex_);
+    return added_;
+}
+
+uint32_t DdpOffload::failed_adds() const {
+    const std::lock_guard lock(mutex_);
+    return failed_adds_;
+}
+
+std::string DdpOffload::last_error() const {
+    const std::lock_guard lock(mutex_);
+    return last_error_;
 }
 
 DdpReceiveStats DdpOffload::totals() const {
+    const std::lock_guard lock(mutex_);
     DdpReceiveStats t = retired_;
     for (const auto& r : receives_) add_stats(t, r->stats());
     return t;
@@ -90,6 +124,7 @@ std::string DdpOffload::connection_line(const DdpReceive& r, uint16_t qid) const
 
 std::string DdpOffload::summary() const {
     const DdpReceiveStats t = totals();
+    const std::lock_guard lock(mutex_);
     std::string s = std::to_string(added_) + " connection(s) offloaded";
     if (failed_adds_ > 0) s += ", " + std::to_string(failed_adds_) + " refused (" + last_error_ + ")";
     s += "; reads registered " + std::to_string(t.setups) + ", not registered " + std::to_string(t.setups_skipped) +

@@ -5,10 +5,14 @@
 //
 // Give it to ControllerConfig::io_queue_observer; it must outlive the Controller. Queues whose
 // transport is not one of TcpTransportFactory's (kernel sockets) are not offloaded.
+//
+// Queues on several threads (IoPollers): a queue closes on the thread that has it, so the list of
+// offloaded connections is kept under a mutex (connection set-up and removal only, never per I/O).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -31,10 +35,10 @@ public:
     // from a new sk_add and no registration of the old connection survives.
     void on_closed(Queue& queue) override;
 
-    uint32_t connections() const noexcept { return static_cast<uint32_t>(receives_.size()); }  // offloaded now
-    uint32_t added() const noexcept { return added_; }  // sk_adds that succeeded, ever
-    uint32_t failed_adds() const noexcept { return failed_adds_; }
-    const std::string& last_error() const noexcept { return last_error_; }
+    uint32_t connections() const;  // offloaded now
+    uint32_t added() const;        // sk_adds that succeeded, ever
+    uint32_t failed_adds() const;
+    std::string last_error() const;
     DdpReceiveStats totals() const;
     // One line: what the host did with the device's claims (for the app's report).
     std::string summary() const;
@@ -44,6 +48,7 @@ private:
 
     ddp::Device& device_;
     uint16_t rx_queue_;
+    mutable std::mutex mutex_;  // guards everything below
     std::vector<std::unique_ptr<DdpReceive>> receives_;
     std::vector<uint16_t> qids_;       // of each receive's queue
     DdpReceiveStats retired_;          // of the connections removed already

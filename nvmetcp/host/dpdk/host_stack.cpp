@@ -157,14 +157,20 @@ HostStack::~HostStack() {
 
 bool HostStack::poll() {
     bool frames = false;
-    for (auto& lane : lanes_) frames = lane->poll() > 0 || frames;
-    // An ARP answer reaches whichever lane's queue the port put it on: the others learn it from
-    // there (a lane resolving an address it has no answer for would otherwise give up).
-    if (lanes_.size() > 1) {
-        for (const tcp::IpAddress& ip : remotes_) tcp::Endpoint::share_neighbour(lane_ptrs_, ip);
-    }
-    if (shim_) shim_->flush_tx(0);
+    for (uint16_t k = 0; k < lanes_.size(); ++k) frames = poll_lane(k) || frames;
+    share_neighbours();
     return frames;
+}
+
+bool HostStack::poll_lane(uint16_t lane) {
+    const bool frames = lanes_[lane]->poll() > 0;
+    if (lane == 0 && shim_) shim_->flush_tx(0);  // the shim sits on queue pair 0
+    return frames;
+}
+
+void HostStack::share_neighbours() {
+    if (lanes_.size() < 2) return;
+    for (const tcp::IpAddress& ip : remotes_) tcp::Endpoint::share_neighbour(lane_ptrs_, ip);
 }
 
 std::unique_ptr<TcpTransportFactory> HostStack::transports_to(const tcp::IpAddress& remote, uint16_t port) {

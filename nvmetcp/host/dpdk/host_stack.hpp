@@ -2,9 +2,11 @@
 // mbuf pool, the port (found by name, configured with one queue pair), an optional seeded fault shim
 // on its receive path, the software offload device on the port, and our TCP endpoint on it.
 //
-// One HostStack serves one lcore: whoever calls poll() runs the port's receive path (and with it the
-// offload device's engine), the TCP timers and every connection the factories from transports_to()
-// opened. nvmeddp-host and the C API (include/nvmeddp/host.h) both build on it.
+// Whoever calls poll() runs every lane (queue pair): the port's receive path (and with it the offload
+// device's engine), the TCP timers and every connection the factories from transports_to() opened.
+// On several lcores, each lane is polled by one lcore at a time with poll_lane() (IoPollers decides
+// which: nvmetcp/host/io_pollers.hpp), and share_neighbours() runs only on an lcore that has every
+// lane. nvmeddp-host and the C API (include/nvmeddp/host.h) both build on it.
 //
 // The EAL is initialised once per process (pmd::init_eal: later calls with other arguments are
 // no-ops); the stack never cleans it up, because the EAL cannot be initialised again afterwards.
@@ -80,9 +82,15 @@ public:
     uint16_t port_id() const noexcept { return port_; }
     const std::string& port_name() const noexcept { return config_.port; }
 
-    // One round: the endpoint's poll (the port's rx burst, the device's engine, TCP), then the shim's
-    // held tx frames. True when frames arrived.
+    // One round: every lane's poll_lane(), then share_neighbours(). True when frames arrived.
     bool poll();
+    // One round of one lane: its endpoint's poll (its rx queue's burst, the device's engine on it,
+    // TCP), and on lane 0 the shim's held tx frames. True when frames arrived.
+    bool poll_lane(uint16_t lane);
+    // An ARP answer reaches whichever lane's queue the port put it on: the others learn it from there
+    // (a lane resolving an address it has no answer for would otherwise give up). From an lcore
+    // that has every lane (connections are opened there).
+    void share_neighbours();
 
     // Transports for the queues of one controller at remote:port, over this stack's endpoint. The
     // factory must be destroyed before the stack.
