@@ -10,10 +10,16 @@
  *   destroyed by the last job's cleanup(); each job connects one controller (one I/O queue, depth =
  *   iodepth) per file. fio calls setup() for every job from its main thread before any job thread
  *   runs (create_serialize, the default), and the I/O from each job thread.
- * - The host is not thread-safe, so every call into it is made under one process-wide lock. Jobs
- *   running at the same time (numjobs > 1) therefore work, but share one host and take turns in it:
- *   that measures the lock, not the host. Benchmark with one job thread (numjobs=1); sequential
- *   jobs (stonewall) are what the lock is for.
+ * - Lanes (lanes=N, the port's queue pairs): job k, in setup order, gets lane k mod N. Its
+ *   controllers' connections are steered to that queue pair, and its thread polls only that lane and
+ *   submits only to its own controllers: with no more jobs than lanes, each job thread runs its own
+ *   queue with no lock at all (nvmeddp/host.h's threading). Jobs that share a lane (more jobs than
+ *   lanes, or sequential jobs) take turns on it under that lane's lock. lanes > 1 needs a port with
+ *   that many queue pairs and rte_flow: net_nvmeddp stacked on the interface, e.g.
+ *   port=net_nvmeddp0 eal="--vdev=net_nvmeddp0,port=veth1,queues=2".
+ * - Connecting needs the host to itself: setup() connects (fio runs every job's setup() before any
+ *   job starts, create_serialize=1, the default, which the engine requires) and cleanup()
+ *   disconnects from the job's own thread, polling only its lane.
  * - thread=1 is required: fio's default (a process per job, forked after setup() has brought the
  *   EAL up in the parent) cannot share the host.
  * - queue() submits at once; getevents() polls the host until `min` completions arrived (bounded:
@@ -53,6 +59,7 @@ struct engine_options {
     char *hostnqn;
     char *subnqn;
     unsigned int kernel_tcp;
+    unsigned int lanes;
 };
 
 static struct fio_option options[] = {
@@ -88,12 +95,24 @@ static struct fio_option options[] = {
      .off1 = offsetof(struct engine_options, kernel_tcp), .def = "0",
      .help = "1: the kernel's TCP sockets instead of DPDK (no port, no EAL, no offload)",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "lanes", .lname = "lanes", .type = FIO_OPT_INT,
+     .off1 = offsetof(struct engine_options, lanes), .def = "1", .minval = 1, .maxval = 16,
+     .help = "queue pairs of the port, one lane each: job k polls lane k mod lanes, on its own with no lock "
+             "when no other job shares it (needs a port with that many queue pairs and rte_flow, e.g. net_nvmeddp)",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = NULL},
 };
 
 /* --- the process-wide host ------------------------------------------------------------------------ */
 
+/* host_lock guards the host's creation and destruction and the lane bookkeeping (setup, init,
+ * cleanup); the I/O path takes only a shared lane's lock (see lane_lock). */
 static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
+#define MAX_LANES 16
+static pthread_mutex_t lane_locks[MAX_LANES]; /* initialised with the first host, kept for the process */
+static int lane_locks_ready;
+static unsigned lane_jobs[MAX_LANES]; /* jobs with controllers on each lane (set up, not cleaned up) */
+static unsigned jobs_set_up;          /* job k (in setup order) gets lane k mod lanes */
 static struct nvmeddp_host *host;
 static int host_users;
 static char host_identity[1024];            /* the options it was made with: every job must agree */
@@ -108,22 +127,28 @@ static void host_log(void *arg, const char *line) {
 /* Takes a user of the host, creating it on first use. Caller holds host_lock. */
 static int host_acquire(const struct engine_options *o) {
     char identity[sizeof host_identity];
-    snprintf(identity, sizeof identity, "kernel_tcp=%u port=%s local_ip=%s eal=%s", o->kernel_tcp,
-             o->port ? o->port : "", o->local_ip ? o->local_ip : "", o->eal ? o->eal : "");
+    snprintf(identity, sizeof identity, "kernel_tcp=%u port=%s local_ip=%s eal=%s lanes=%u", o->kernel_tcp,
+             o->port ? o->port : "", o->local_ip ? o->local_ip : "", o->eal ? o->eal : "", o->lanes);
     if (host) {
         if (strcmp(identity, host_identity) != 0) {
             log_err(ENGINE_NAME ": every job of one fio run shares one host (one per process), so port, local_ip, "
-                    "eal and kernel_tcp must be the same in each: the host has \"%s\", this job asks \"%s\"\n",
+                    "eal, lanes and kernel_tcp must be the same in each: the host has \"%s\", this job asks \"%s\"\n",
                     host_identity, identity);
             return -1;
         }
         ++host_users;
         return 0;
     }
+    if (!lane_locks_ready) {
+        for (int i = 0; i < MAX_LANES; ++i)
+            pthread_mutex_init(&lane_locks[i], NULL);
+        lane_locks_ready = 1;
+    }
     struct nvmeddp_host_opts ho;
     nvmeddp_host_opts_default(&ho);
     ho.kernel_tcp = o->kernel_tcp ? 1 : 0;
     ho.log = host_log;
+    ho.lanes = (uint16_t)o->lanes;
     if (!ho.kernel_tcp) {
         if (!o->port || !*o->port || !o->local_ip || !*o->local_ip) {
             log_err(ENGINE_NAME ": port= and local_ip= are needed for the DPDK host (or kernel_tcp=1)\n");
@@ -177,14 +202,17 @@ struct job_file {
 
 struct job {
     int holds_host;
+    unsigned lane;   /* the host's lane of this job's controllers, polled by its thread */
+    int lane_shared; /* other jobs have controllers on it: take its lock to poll or submit */
     int ddp;
     uint8_t header_digest, data_digest;
     struct job_file *files; /* one per fio file, in connect order (fio may free its files first) */
     unsigned nfiles;
     struct nvmeddp_stats device_before;
     int have_device_before;
-    /* completions for fio: appended by callbacks (under host_lock, from any job's poll), handed to
-     * fio by this job's getevents()/event(); the first `reported` were handed by the last getevents() */
+    /* completions for fio: appended by callbacks (from a poll of this job's lane: its own thread, or
+     * under the lane's lock), handed to fio by this job's getevents()/event(); the first `reported`
+     * were handed by the last getevents() */
     struct io_u **done;
     unsigned done_count, done_capacity, reported;
     unsigned long long io_errors;
@@ -234,6 +262,7 @@ static int connect_file(struct thread_data *td, struct job *job, const struct en
     co.data_digest = job->data_digest;
     co.offload = (uint8_t)job->ddp;
     co.hostnqn = o->hostnqn && *o->hostnqn ? o->hostnqn : NULL;
+    co.lane = (uint16_t)job->lane;
     struct nvmeddp_ctrlr *ctrlr = NULL;
     const int rc = nvmeddp_ctrlr_connect(host, trid, &co, &ctrlr, err, sizeof err);
     if (rc != NVMEDDP_HOST_OK) {
@@ -272,6 +301,11 @@ static int engine_setup(struct thread_data *td) {
                 "that holds the host and DPDK's EAL, not forked processes\n");
         return 1;
     }
+    if (!td->o.create_serialize) {
+        log_err(ENGINE_NAME ": this engine needs create_serialize=1 (the default): it connects in setup(), which "
+                "needs the host to itself, before any job runs\n");
+        return 1;
+    }
     struct job *job = job_of(td);
     if (!job)
         return 1;
@@ -291,6 +325,8 @@ static int engine_setup(struct thread_data *td) {
     int rc = host_acquire(o);
     if (rc == 0) {
         job->holds_host = 1;
+        job->lane = jobs_set_up++ % o->lanes;
+        ++lane_jobs[job->lane];
         struct fio_file *f;
         unsigned i;
         for_each_file(td, f, i) {
@@ -313,8 +349,11 @@ static int engine_init(struct thread_data *td) {
         return 1;
     /* setup() ran for every job before the first one started (create_serialize): count from here. */
     pthread_mutex_lock(&host_lock);
-    if (job->holds_host)
+    if (job->holds_host) {
         snapshot_device(job);
+        /* Every job's setup() has run (create_serialize): the lane's users are known. */
+        job->lane_shared = lane_jobs[job->lane] > 1;
+    }
     pthread_mutex_unlock(&host_lock);
     /* Entries handed to fio stay until its next getevents(); meanwhile fio may queue those io_us
      * again and they may complete (polled by commit()): up to iodepth of each. */
@@ -345,7 +384,17 @@ static void log_io_error(struct job *job, struct io_u *io_u, const char *why) {
                 io_u->offset, why);
 }
 
-/* Called from nvmeddp_host_poll under host_lock, by whichever job polled. */
+static void lane_lock(const struct job *job) {
+    if (job->lane_shared)
+        pthread_mutex_lock(&lane_locks[job->lane]);
+}
+
+static void lane_unlock(const struct job *job) {
+    if (job->lane_shared)
+        pthread_mutex_unlock(&lane_locks[job->lane]);
+}
+
+/* Called from nvmeddp_host_poll_lane by a job of the lane (this one, or one sharing the lane). */
 static void on_complete(void *arg, const struct nvmeddp_io_completion *c) {
     struct request *r = arg;
     struct job *job = r->job;
@@ -382,14 +431,14 @@ static enum fio_q_status engine_queue(struct thread_data *td, struct io_u *io_u)
         const struct nvmeddp_iov iov = {io_u->xfer_buf, io_u->xfer_buflen};
         const uint64_t slba = io_u->offset / bs;
         const uint32_t nlb = (uint32_t)(io_u->xfer_buflen / bs);
-        pthread_mutex_lock(&host_lock);
+        lane_lock(r->job);
         rc = io_u->ddir == DDIR_READ ? nvmeddp_ctrlr_read(file->ctrlr, 0, slba, nlb, &iov, 1, on_complete, r)
                                      : nvmeddp_ctrlr_write(file->ctrlr, 0, slba, nlb, &iov, 1, on_complete, r);
-        pthread_mutex_unlock(&host_lock);
+        lane_unlock(r->job);
     } else if (ddir_sync(io_u->ddir)) {
-        pthread_mutex_lock(&host_lock);
+        lane_lock(r->job);
         rc = nvmeddp_ctrlr_flush(file->ctrlr, 0, on_complete, r);
-        pthread_mutex_unlock(&host_lock);
+        lane_unlock(r->job);
     } else {
         io_u->error = EOPNOTSUPP;
         log_io_error(r->job, io_u, "only reads, writes and flushes (fsync) are supported");
@@ -406,11 +455,12 @@ static enum fio_q_status engine_queue(struct thread_data *td, struct io_u *io_u)
 
 /* Commands are sent when queued; one poll pushes what the port has not sent yet. */
 static int engine_commit(struct thread_data *td) {
-    (void)td;
-    pthread_mutex_lock(&host_lock);
-    if (host)
-        nvmeddp_host_poll(host);
-    pthread_mutex_unlock(&host_lock);
+    const struct job *job = job_of(td);
+    if (!job || !job->holds_host)
+        return 0;
+    lane_lock(job);
+    nvmeddp_host_poll_lane(host, (uint16_t)job->lane);
+    lane_unlock(job);
     return 0;
 }
 
@@ -427,18 +477,18 @@ static int engine_getevents(struct thread_data *td, unsigned int min, unsigned i
     const uint64_t start = now_ns();
     const uint64_t deadline = t ? start + (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec : 0;
     unsigned count;
-    pthread_mutex_lock(&host_lock);
+    lane_lock(job);
     /* Drop what the last call handed to fio (event() has read it). */
     memmove(job->done, job->done + job->reported, (job->done_count - job->reported) * sizeof(struct io_u *));
     job->done_count -= job->reported;
     job->reported = 0;
-    pthread_mutex_unlock(&host_lock);
+    lane_unlock(job);
     for (;;) {
-        pthread_mutex_lock(&host_lock);
-        if (host)
-            nvmeddp_host_poll(host);
+        lane_lock(job);
+        if (job->holds_host)
+            nvmeddp_host_poll_lane(host, (uint16_t)job->lane);
         count = job->done_count;
-        pthread_mutex_unlock(&host_lock);
+        lane_unlock(job);
         if (count >= min)
             break;
         const uint64_t now = now_ns();
@@ -485,7 +535,7 @@ static double percent(uint64_t part, uint64_t whole) {
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-/* One line: what the offload did for this job. Caller holds host_lock. */
+/* One line: what the offload did for this job. */
 static void report_offload(struct thread_data *td, struct job *job) {
     struct nvmeddp_queue_stats sum;
     memset(&sum, 0, sizeof sum);
@@ -510,10 +560,11 @@ static void report_offload(struct thread_data *td, struct job *job) {
     }
     static const char *const digest_names[2][2] = {{"none", "data"}, {"header", "both"}};
     const uint64_t read_bytes = sum.bytes_placed + sum.bytes_copied;
-    log_info(ENGINE_NAME " offload: job %s: ddp %s, digest %s: read bytes placed %llu (%.1f%%) copied %llu, "
+    log_info(ENGINE_NAME " offload: job %s: lane %u (%s), ddp %s, digest %s: read bytes placed %llu (%.1f%%) copied %llu, "
              "data digests offloaded %llu computed %llu (errors %llu), resyncs %llu (requested %llu), "
              "commands %llu (failed %llu)\n",
-             td->o.name, job->ddp ? "on" : "off", digest_names[job->header_digest][job->data_digest],
+             td->o.name, job->lane, job->lane_shared ? "shared, locked" : "its own, no lock", job->ddp ? "on" : "off",
+             digest_names[job->header_digest][job->data_digest],
              (unsigned long long)sum.bytes_placed, percent(sum.bytes_placed, read_bytes),
              (unsigned long long)sum.bytes_copied, (unsigned long long)sum.digests_offloaded,
              (unsigned long long)sum.digests_computed, (unsigned long long)sum.digest_errors,
@@ -525,13 +576,18 @@ static void engine_cleanup(struct thread_data *td) {
     struct job *job = td->io_ops_data;
     if (!job)
         return;
-    pthread_mutex_lock(&host_lock);
+    /* The job's controllers go from its own thread, polling its lane (under its lock when shared). */
+    lane_lock(job);
     if (job->nfiles)
         report_offload(td, job);
     for (unsigned i = 0; i < job->nfiles; ++i)
         nvmeddp_ctrlr_disconnect(job->files[i].ctrlr);
-    if (job->holds_host)
+    lane_unlock(job);
+    pthread_mutex_lock(&host_lock);
+    if (job->holds_host) {
+        --lane_jobs[job->lane];
         host_release();
+    }
     pthread_mutex_unlock(&host_lock);
     free(job->files);
     free(job->done);

@@ -13,12 +13,20 @@
  *                             submit one command on one I/O queue; never block
  *   nvmeddp_host_poll()       runs the port, TCP, every controller's timeouts and keep alive;
  *                             completion callbacks are called from here
+ *   nvmeddp_host_poll_lane()  the same for one lane: its queue pair and the controllers on it
  *   nvmeddp_ctrlr_disconnect()  shuts the controller down (bounded) and frees it
  *   nvmeddp_host_destroy()
  *
- * Threading: a host and its controllers are used from one thread (the lcore that polls them). No
- * call takes a lock. The I/O path (read, write, flush, poll) allocates nothing: per-command storage,
- * including room for each command's iovec array, is allocated by nvmeddp_ctrlr_connect().
+ * Threading: a host and its controllers are used from one thread (the lcore that polls them), or,
+ * with several lanes, from one thread per lane: the host's port has `lanes` queue pairs, each
+ * controller puts all its connections on one of them (nvmeddp_ctrlr_opts.lane, steered there by
+ * rte_flow), and a thread that calls nvmeddp_host_poll_lane() for its lane may submit to the
+ * controllers on that lane, with no lock and no other thread involved. Connecting needs the host to
+ * itself (no thread polls it meanwhile: answers to the connection's ARP may arrive on any lane); so do
+ * nvmeddp_host_poll() and nvmeddp_host_destroy(). A controller is disconnected from the thread of its
+ * lane. No call takes a lock on the I/O path, which (read, write, flush, poll) allocates nothing:
+ * per-command storage, including room for each command's iovec array, is allocated by
+ * nvmeddp_ctrlr_connect().
  *
  * Errors: functions return NVMEDDP_HOST_OK (0) or one nvmeddp_host_status (nvmeddp_host_strerror()
  * says it); those that can fail for many reasons also write a sentence into a caller's buffer.
@@ -76,9 +84,14 @@ struct nvmeddp_host_opts {
     uint64_t seed;               /* of the fault shim */
     nvmeddp_log_fn log;          /* the offload device's messages; NULL: stderr */
     void *log_arg;
+    /* Queue pairs of the port, 1..16 (0: 1), one lane each (see Threading above). More than 1 needs a
+     * port with as many queue pairs and rte_flow, e.g. net_nvmeddp stacked on the interface:
+     * "--vdev=net_nvmeddp0,port=IFACE,queues=N" with port "net_nvmeddp0". With kernel_tcp, lanes
+     * only group the controllers for nvmeddp_host_poll_lane(). */
+    uint16_t lanes;
 };
 
-/* kernel_tcp 0, offload 1, seed 1, everything else 0 / NULL. */
+/* kernel_tcp 0, offload 1, seed 1, lanes 1, everything else 0 / NULL. */
 void nvmeddp_host_opts_default(struct nvmeddp_host_opts *opts);
 
 /* The EAL is initialised by the first DPDK host of the process and never cleaned up by this API
@@ -95,6 +108,14 @@ void nvmeddp_host_destroy(struct nvmeddp_host *host);
  * are called from here. Returns the number of completions delivered plus 1 when frames arrived
  * (DPDK): 0 means nothing happened. */
 int nvmeddp_host_poll(struct nvmeddp_host *host);
+
+/* One round of one lane (0 .. lanes - 1): its queue pair (or its controllers' sockets) and the
+ * timeouts and keep alive of the controllers on it, whose completion callbacks are called from here.
+ * Returns as nvmeddp_host_poll does; a negative nvmeddp_host_status for a bad host or lane. */
+int nvmeddp_host_poll_lane(struct nvmeddp_host *host, uint16_t lane);
+
+/* The host's lanes (1 for NULL). */
+uint16_t nvmeddp_host_lanes(const struct nvmeddp_host *host);
 
 /* The offload device of a DPDK host (use it with nvmeddp/ddp.h); NULL without offload. */
 struct nvmeddp_device *nvmeddp_host_device(struct nvmeddp_host *host);
@@ -118,11 +139,12 @@ struct nvmeddp_ctrlr_opts {
     uint32_t reconnect_delay_ms;
     uint32_t ctrl_loss_tmo_ms;
     uint8_t fail_io_on_loss;     /* 1: I/O outstanding at a loss fails; 0: it is sent again after the reconnect */
+    uint16_t lane;               /* the host's lane every connection of this controller goes on (0 .. lanes - 1) */
 };
 
 /* io_queues 1, queue_depth 32, max_iovs 16, no digests, flow control on, hpda 0, offload 1,
  * hostnqn NULL, kato_ms 5000, timeout_ms 10000, command_timeout_ms 30000, no recovery
- * (reconnect_delay_ms 0, ctrl_loss_tmo_ms 0), fail_io_on_loss 0. */
+ * (reconnect_delay_ms 0, ctrl_loss_tmo_ms 0), fail_io_on_loss 0, lane 0. */
 void nvmeddp_ctrlr_opts_default(struct nvmeddp_ctrlr_opts *opts);
 
 /* trid: "trtype=tcp adrfam=ipv4 traddr=192.0.2.1 trsvcid=4420 subnqn=nqn..." (keys case-insensitive,
@@ -132,10 +154,10 @@ void nvmeddp_ctrlr_opts_default(struct nvmeddp_ctrlr_opts *opts);
 int nvmeddp_ctrlr_connect(struct nvmeddp_host *host, const char *trid, const struct nvmeddp_ctrlr_opts *opts,
                           struct nvmeddp_ctrlr **out, char *err, size_t errlen);
 
-/* Shuts the controller down (CC.SHN, bounded by a few seconds of polling), removes its connections
- * from the offload device (bounded), completes what is still
- * outstanding (callbacks run from inside this call, with a host path error) and frees it. NULL is
- * ignored. Must not be called from a completion callback. */
+/* Shuts the controller down (CC.SHN, bounded by a few seconds of polling its lane), removes its
+ * connections from the offload device (bounded), completes what is still outstanding (callbacks run
+ * from inside this call, with a host path error) and frees it. NULL is ignored. Must not be called
+ * from a completion callback; with several lanes, from the thread of the controller's lane. */
 void nvmeddp_ctrlr_disconnect(struct nvmeddp_ctrlr *ctrlr);
 
 /* One buffer of a command's data (as struct iovec). */
@@ -154,7 +176,7 @@ struct nvmeddp_io_completion {
     const char *reason; /* NULL on success, else a sentence (valid during the callback only) */
 };
 
-/* Called from nvmeddp_host_poll (or nvmeddp_ctrlr_disconnect) once the command is complete: the
+/* Called from nvmeddp_host_poll / _poll_lane (or nvmeddp_ctrlr_disconnect) once the command is complete: the
  * buffers are the caller's again. May submit new commands; must not connect, disconnect or destroy. */
 typedef void (*nvmeddp_io_cb)(void *arg, const struct nvmeddp_io_completion *completion);
 

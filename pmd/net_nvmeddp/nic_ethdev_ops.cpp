@@ -259,7 +259,7 @@ int stats_get(rte_eth_dev* dev, rte_eth_stats* st) {
 int stats_reset(rte_eth_dev* dev) {
     Port* port = port_of(dev);
     for (RxQueue* q : port->rx) {
-        if (q != nullptr) q->packets = q->bytes = q->steered_out = q->steer_missed = q->dropped_by_rule = 0;
+        if (q != nullptr) q->packets = q->bytes = q->steered_out = q->steer_missed = q->dropped_by_rule = q->adopted_polls = 0;
     }
     for (TxQueue* q : port->tx) {
         if (q != nullptr) q->packets = q->bytes = q->missed = q->dropped_by_rule = 0;
@@ -290,6 +290,7 @@ uint64_t sum_tx(const Port& p) {
 constexpr XstatField kXstats[] = {
     {"rx_steered_to_other_queue_packets", sum_rx<&RxQueue::steered_out>},
     {"rx_steer_queue_full_drops", sum_rx<&RxQueue::steer_missed>},
+    {"rx_lower_queue_adopted_polls", sum_rx<&RxQueue::adopted_polls>},
     {"rx_flow_drop_packets", [](const Port& p) { return sum_rx<&RxQueue::dropped_by_rule>(p) + sum_tx<&TxQueue::dropped_by_rule>(p); }},
     {"rx_no_descriptor_drops", sum_tx<&TxQueue::missed>},
     {"flow_rules", [](const Port& p) { return static_cast<uint64_t>(p.rules.size()); }},

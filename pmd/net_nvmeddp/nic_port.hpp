@@ -5,6 +5,7 @@
 // stacked on a lower port, rx queue q also polls the lower port's rx queue q (when the lower port has
 // one) and passes a frame that a rule steers elsewhere to that queue's ring. Rings are
 // multi-producer (any queue may steer into them) and single-consumer (one lcore polls a queue).
+// A lower queue whose own poller stopped coming by is adopted by the others (LowerRx).
 #pragma once
 
 #include <ethdev_driver.h>
@@ -34,6 +35,8 @@ struct RxQueue {
     uint64_t steered_out = 0;    // frames this queue polled from the lower port and passed to another
     uint64_t steer_missed = 0;   // ... that found that queue's ring full and were dropped
     uint64_t dropped_by_rule = 0;
+    uint64_t adopted_polls = 0;  // polls of another queue's lower queue, whose own poller was away
+    uint32_t adopt_next = 0;     // which other lower queue it looks at next
 };
 
 struct TxQueue {
@@ -42,6 +45,16 @@ struct TxQueue {
     uint64_t packets = 0, bytes = 0;
     uint64_t missed = 0;          // loopback: frames that found the rx ring full
     uint64_t dropped_by_rule = 0;  // loopback: frames a DROP rule took
+};
+
+// Stacked mode: one lower rx queue's poll. The lower port spreads frames over its queues its own way
+// (af_packet: the kernel's fanout hash, which knows nothing of our rules), so a queue's frames may sit
+// in another's lower queue until that one is polled. When a lower queue's own poller has not polled
+// it for a while (its lcore stopped, or polls rarely), any queue's poller that comes by polls it
+// instead. Whoever polls it holds `busy`, which is only ever tried, never waited on.
+struct alignas(64) LowerRx {
+    std::atomic<bool> busy{false};
+    std::atomic<uint64_t> polled_tsc{0};  // when it was last polled
 };
 
 struct Port {
@@ -60,6 +73,7 @@ struct Port {
     bool lower_destroyed = false;  // released by someone else (RTE_ETH_EVENT_DESTROY): nothing to close
     rte_eth_dev_owner owner{};
     uint16_t lower_rx_queues = 0;  // rx queues the lower port was configured with (<= this port's)
+    LowerRx lower_rx[kMaxQueues];
 
     // The offload's engine on this port's rx queues (nic_offload.hpp): made at the first start when
     // the ddp devarg is on, so that it knows the queues.

@@ -1,4 +1,5 @@
 // Stacked mode's data path (nic_datapath.hpp).
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
@@ -14,32 +15,69 @@ namespace {
 // for fewer than 4, and a small poll would leave the other queues' frames waiting too.
 constexpr uint16_t kLowerBurst = 32;
 
+// A lower queue its own poller has not polled for this long is polled by the next poller that comes by.
+constexpr uint64_t kAdoptAfterUs = 500;
+
+// Polls lower rx queue `lower` (held: LowerRx::busy) for queue q: its frames go to pkts (up to n,
+// after `kept`), to their queues' rings, or are dropped by a rule. Returns the new kept.
+uint16_t poll_lower(RxQueue* q, uint16_t lower, rte_mbuf** pkts, uint16_t kept, uint16_t n) {
+    const Port& port = *q->port;
+    const uint16_t rx_queues = rte_eth_devices[port.port_id].data->nb_rx_queues;
+    rte_mbuf* fresh[kLowerBurst];
+    const uint16_t polled = rte_eth_rx_burst(port.lower, lower, fresh, kLowerBurst);
+    for (uint16_t i = 0; i < polled; ++i) {
+        rte_mbuf* m = fresh[i];
+        const SteerVerdict v = steer_received_frame(port, m, lower, rx_queues);
+        if (v.drop) {
+            ++q->dropped_by_rule;
+            rte_pktmbuf_free(m);
+        } else if (v.queue == q->index && kept < n) {
+            pkts[kept++] = m;
+        } else if (RxQueue* to = port.rx[v.queue]; to != nullptr && rte_ring_enqueue(to->ring, m) == 0) {
+            // Another queue's, or ours beyond what the caller takes now (first out next time).
+            if (to != q) ++q->steered_out;
+        } else {
+            ++q->steer_missed;
+            rte_pktmbuf_free(m);
+        }
+    }
+    return kept;
+}
+
+bool try_hold(LowerRx& l) noexcept {
+    return !l.busy.load(std::memory_order_relaxed) && !l.busy.exchange(true, std::memory_order_acquire);
+}
+
+void release(LowerRx& l, uint64_t now) noexcept {
+    l.polled_tsc.store(now, std::memory_order_relaxed);
+    l.busy.store(false, std::memory_order_release);
+}
+
 }  // namespace
 
 uint16_t stacked_rx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
     auto* q = static_cast<RxQueue*>(queue);
-    const Port& port = *q->port;
+    Port& port = *q->port;
     // Frames other queues steered here (or this queue kept for later) came before anything polled now.
     uint16_t kept = static_cast<uint16_t>(rte_ring_dequeue_burst(q->ring, reinterpret_cast<void**>(pkts), n, nullptr));
     if (kept < n && q->index < port.lower_rx_queues) {
-        const uint16_t rx_queues = rte_eth_devices[port.port_id].data->nb_rx_queues;
-        rte_mbuf* fresh[kLowerBurst];
-        const uint16_t polled = rte_eth_rx_burst(port.lower, q->index, fresh, kLowerBurst);
-        for (uint16_t i = 0; i < polled; ++i) {
-            rte_mbuf* m = fresh[i];
-            const SteerVerdict v = steer_received_frame(port, m, q->index, rx_queues);
-            if (v.drop) {
-                ++q->dropped_by_rule;
-                rte_pktmbuf_free(m);
-            } else if (v.queue == q->index && kept < n) {
-                pkts[kept++] = m;
-            } else if (RxQueue* to = port.rx[v.queue]; to != nullptr && rte_ring_enqueue(to->ring, m) == 0) {
-                // Another queue's, or ours beyond what the caller takes now (first out next time).
-                if (to != q) ++q->steered_out;
-            } else {
-                ++q->steer_missed;
-                rte_pktmbuf_free(m);
-            }
+        LowerRx& own = port.lower_rx[q->index];
+        if (try_hold(own)) {  // busy only while another poller adopted it: its frames come through the ring
+            kept = poll_lower(q, q->index, pkts, kept, n);
+            release(own, rte_get_tsc_cycles());
+        }
+    }
+    // One other lower queue per call, in turn: adopted when its own poller has not polled it lately.
+    if (port.lower_rx_queues > 1) {
+        const uint16_t other = static_cast<uint16_t>((q->index + 1 + q->adopt_next++ % (port.lower_rx_queues - 1)) %
+                                                     port.lower_rx_queues);
+        LowerRx& l = port.lower_rx[other];
+        const uint64_t now = rte_get_tsc_cycles();
+        if (now - l.polled_tsc.load(std::memory_order_relaxed) > kAdoptAfterUs * rte_get_tsc_hz() / 1000000 &&
+            try_hold(l)) {
+            kept = poll_lower(q, other, pkts, kept, n);
+            ++q->adopted_polls;
+            release(l, now);
         }
     }
     for (uint16_t i = 0; i < kept; ++i) q->bytes += pkts[i]->pkt_len;

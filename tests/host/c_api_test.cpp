@@ -256,3 +256,120 @@ TEST(HostCApi, DpdkHostThatCannotStartSaysWhy) {
 }
 
 }  // namespace
+
+namespace {
+
+// One lane's thread: reads at depth 8 on its own controller, polling only its lane, every byte
+// checked; completions counted on the thread that polled.
+struct LaneReader {
+    nvmeddp_host* host = nullptr;
+    nvmeddp_ctrlr* ctrlr = nullptr;
+    uint16_t lane = 0;
+    uint64_t base = 0;  // first byte address
+    int reads = 300;
+    int completed = 0, wrong = 0, failed = 0, elsewhere = 0;
+    std::thread::id thread;
+    struct Slot {
+        LaneReader* owner = nullptr;
+        std::vector<uint8_t> buf = std::vector<uint8_t>(8192);
+        uint64_t address = 0;
+        bool busy = false;
+    };
+    Slot slots[8];
+
+    static void done(void* arg, const nvmeddp_io_completion* c) {
+        auto* s = static_cast<Slot*>(arg);
+        LaneReader& r = *s->owner;
+        s->busy = false;
+        ++r.completed;
+        if (std::this_thread::get_id() != r.thread) ++r.elsewhere;
+        if (c->sct != 0 || c->sc != 0) ++r.failed;
+        else if (nvmeddp_test_namespace_mismatch(s->buf.data(), s->buf.size(), s->address) != s->buf.size()) ++r.wrong;
+    }
+    void run() {
+        thread = std::this_thread::get_id();
+        int next = 0;
+        const auto end = Clock::now() + std::chrono::seconds(20);
+        while (completed < reads && Clock::now() < end) {
+            for (Slot& s : slots) {
+                if (s.busy || next >= reads) continue;
+                s.owner = this;
+                s.address = base + uint64_t(next % 256) * s.buf.size();
+                std::memset(s.buf.data(), 0xEE, s.buf.size());
+                nvmeddp_iov iov{s.buf.data(), s.buf.size()};
+                const int rc = nvmeddp_ctrlr_read(ctrlr, 0, s.address / 512, 16, &iov, 1, done, &s);
+                if (rc != NVMEDDP_HOST_OK) {
+                    ++failed;
+                    ++completed;
+                } else {
+                    s.busy = true;
+                }
+                ++next;
+            }
+            nvmeddp_host_poll_lane(host, lane);
+        }
+    }
+};
+
+}  // namespace
+
+// Two lanes, a controller on each, a thread per lane: each thread polls only its lane and submits
+// only to its controller, with no lock; every read right, each completion on its own lane's thread.
+TEST(HostCApi, ControllersOnTwoLanesRunOnTwoThreads) {
+    RunningTarget target;
+    nvmeddp_host_opts o;
+    nvmeddp_host_opts_default(&o);
+    o.kernel_tcp = 1;
+    o.lanes = 2;
+    nvmeddp_host* host = nullptr;
+    char err[256] = "";
+    ASSERT_EQ(nvmeddp_host_create(&o, &host, err, sizeof err), NVMEDDP_HOST_OK) << err;
+    EXPECT_EQ(nvmeddp_host_lanes(host), 2);
+    LaneReader readers[2];
+    for (uint16_t k = 0; k < 2; ++k) {
+        nvmeddp_ctrlr_opts co;
+        nvmeddp_ctrlr_opts_default(&co);
+        co.lane = k;
+        co.queue_depth = 8;
+        ASSERT_EQ(nvmeddp_ctrlr_connect(host, target.trid().c_str(), &co, &readers[k].ctrlr, err, sizeof err),
+                  NVMEDDP_HOST_OK) << err;
+        readers[k].host = host;
+        readers[k].lane = k;
+        readers[k].base = uint64_t{k} << 22;
+    }
+    std::thread second([&] { readers[1].run(); });
+    readers[0].run();
+    second.join();
+    for (const LaneReader& r : readers) {
+        EXPECT_EQ(r.completed, r.reads) << "lane " << r.lane;
+        EXPECT_EQ(r.failed, 0) << "lane " << r.lane;
+        EXPECT_EQ(r.wrong, 0) << "lane " << r.lane;
+        EXPECT_EQ(r.elsewhere, 0) << "lane " << r.lane << ": a completion ran on another lane's thread";
+    }
+    std::thread disconnect_second([&] { nvmeddp_ctrlr_disconnect(readers[1].ctrlr); });  // from its lane's thread
+    nvmeddp_ctrlr_disconnect(readers[0].ctrlr);
+    disconnect_second.join();
+    nvmeddp_host_destroy(host);
+}
+
+TEST(HostCApi, LanesOutOfRangeAreRefused) {
+    nvmeddp_host_opts o;
+    nvmeddp_host_opts_default(&o);
+    o.kernel_tcp = 1;
+    o.lanes = 17;
+    nvmeddp_host* host = nullptr;
+    char err[256] = "";
+    EXPECT_EQ(nvmeddp_host_create(&o, &host, err, sizeof err), NVMEDDP_HOST_E_INVALID_ARGUMENT);
+    EXPECT_STREQ(err, "lanes must be 1..16");
+    o.lanes = 2;
+    ASSERT_EQ(nvmeddp_host_create(&o, &host, err, sizeof err), NVMEDDP_HOST_OK) << err;
+    EXPECT_LT(nvmeddp_host_poll_lane(host, 2), 0);
+    nvmeddp_ctrlr_opts co;
+    nvmeddp_ctrlr_opts_default(&co);
+    co.lane = 2;
+    nvmeddp_ctrlr* c = nullptr;
+    EXPECT_EQ(nvmeddp_ctrlr_connect(host, "trtype=tcp traddr=127.0.0.1 subnqn=x", &co, &c, err, sizeof err),
+              NVMEDDP_HOST_E_INVALID_ARGUMENT);
+    EXPECT_STREQ(err, "lane must be below the host's lanes");
+    nvmeddp_host_destroy(host);
+}

@@ -7,6 +7,9 @@
 // completes, while a C caller may reuse its nvmeddp_iov array at once. So every command gets a slot
 // (allocated at connect: queue_depth per queue, max_iovs IoVecs each) holding the converted array and
 // the caller's callback, and the slot goes back to its queue's free list before the callback runs.
+//
+// Lanes: the host keeps the controllers of each lane in a list of its own, so that the thread of a
+// lane touches only its lane (its queue pair or sockets, its controllers, its completion count).
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -58,19 +61,25 @@ constexpr uint16_t kMaxIoQueues = 64;
 constexpr uint16_t kMaxQueueDepth = 1024;
 constexpr uint16_t kMaxIovs = 256;
 
+// One lane: the controllers whose connections are on it. Changed by connect (the host to itself)
+// and by disconnect (from the lane's thread); a line of its own, as lanes run on different threads.
+struct alignas(64) HostLane {
+    std::vector<nvmeddp_ctrlr*> ctrlrs;
+    uint64_t completions = 0;  // delivered by the current poll round of this lane
+};
+
+constexpr uint16_t kMaxLanes = 16;
+
 }  // namespace
 
 struct nvmeddp_host {
     std::unique_ptr<host::HostStack> stack;  // null with kernel sockets
-    std::vector<nvmeddp_ctrlr*> ctrlrs;
-    uint64_t completions = 0;  // delivered by the current poll round
-    // A disconnected controller's connections are still being removed from the offload device: the
-    // device finishes a removal in poll() once its engine let go, so poll_host() polls it until then.
-    bool removals_pending = false;
+    std::vector<HostLane> lanes;
 };
 
 struct nvmeddp_ctrlr {
     nvmeddp_host* owner = nullptr;
+    uint16_t lane = 0;
     uint16_t max_iovs = 0;
     // Declared before the controller, so destroyed after it: the controller releases its transports
     // through the factory, and the offload must outlive the queues it observes.
@@ -84,34 +93,31 @@ struct nvmeddp_ctrlr {
 
 namespace {
 
-// The device's connections that belong to controllers still connected (a DdpOffload's are live
-// until it is destroyed).
-size_t live_offloaded(const nvmeddp_host& h) {
-    size_t n = 0;
-    for (const nvmeddp_ctrlr* c : h.ctrlrs) n += c->offload ? c->offload->connections() : 0;
-    return n;
-}
-
-void finish_removals(nvmeddp_host& h) {
-    ddp::Device* device = h.stack ? h.stack->device() : nullptr;
-    if (device == nullptr) return;
-    device->poll_all();
-    h.removals_pending = device->connection_count() > live_offloaded(h);
-}
-
-// One round over the host: the port (or each controller's sockets, waiting up to wait_ms), then every
-// controller's timers. Returns completions delivered, plus 1 when frames arrived.
-int poll_host(nvmeddp_host& h, int wait_ms) {
-    h.completions = 0;
+// One round over a lane: its queue pair (or each of its controllers' sockets, waiting up to
+// wait_ms), then its controllers' timers and what the offload device still has to let go of.
+// Returns completions delivered, plus 1 when frames arrived.
+int poll_lane(nvmeddp_host& h, uint16_t k, int wait_ms) {
+    HostLane& lane = h.lanes[k];
+    lane.completions = 0;
     int frames = 0;
-    if (h.stack) frames = h.stack->poll() ? 1 : 0;
-    for (nvmeddp_ctrlr* c : h.ctrlrs) {
+    if (h.stack) frames = h.stack->poll_lane(k) ? 1 : 0;
+    for (nvmeddp_ctrlr* c : lane.ctrlrs) {
         if (c->sockets) c->sockets->poll(wait_ms);
     }
     const uint64_t now = now_ms();
-    for (nvmeddp_ctrlr* c : h.ctrlrs) c->controller->poll(now);
-    if (h.removals_pending) finish_removals(h);
-    return static_cast<int>(h.completions) + frames;
+    for (nvmeddp_ctrlr* c : lane.ctrlrs) {
+        c->controller->poll(now);
+        if (c->offload) c->offload->finish_removals();
+    }
+    return static_cast<int>(lane.completions) + frames;
+}
+
+// Every lane, from the one thread that has the host: lanes also learn the addresses others heard.
+int poll_host(nvmeddp_host& h, int wait_ms) {
+    int n = 0;
+    for (uint16_t k = 0; k < h.lanes.size(); ++k) n += poll_lane(h, k, wait_ms);
+    if (h.stack) h.stack->share_neighbours();
+    return n;
 }
 
 void on_io_done(void* ctx, const host::Completion& c) {
@@ -130,7 +136,7 @@ void on_io_done(void* ctx, const host::Completion& c) {
     out.bytes = c.bytes;
     out.reason = c.reason;
     if (out.reason == nullptr && !c.status.ok()) out.reason = nvme::describe(c.status, ctrlr.reason, sizeof ctrlr.reason);
-    ++ctrlr.owner->completions;
+    ++ctrlr.owner->lanes[ctrlr.lane].completions;
     cb(arg, &out);
 }
 
@@ -191,27 +197,31 @@ int submit(nvmeddp_ctrlr* c, IoKind kind, uint16_t queue, uint64_t slba, uint32_
     return code_of(r);
 }
 
-// Shuts the controller down (bounded), then frees it. shutdown() closes the I/O queues first, so every
-// command of the caller's completes (kHostPathError) before its slot goes.
+// Shuts the controller down (bounded), then frees it, polling only its lane. shutdown() closes the I/O
+// queues first, so every command of the caller's completes (kHostPathError) before its slot goes.
 void disconnect(nvmeddp_ctrlr* c) {
     nvmeddp_host& h = *c->owner;
+    const uint16_t k = c->lane;
     c->controller->shutdown();
     const uint64_t deadline = now_ms() + host::Controller::kShutdownTimeoutMs + 1000;
-    while (c->controller->shutting_down() && now_ms() < deadline) poll_host(h, 1);
-    for (size_t i = 0; i < h.ctrlrs.size(); ++i) {
-        if (h.ctrlrs[i] == c) {
-            h.ctrlrs.erase(h.ctrlrs.begin() + static_cast<std::ptrdiff_t>(i));
-            break;
-        }
-    }
-    // Ever offloaded: a queue closed by the shutdown has asked for its removal already (sk_del).
-    const bool offloaded = c->offload && c->offload->added() > 0;
-    delete c;  // the DdpOffload asks the device to remove the connections (sk_del)
-    if (offloaded) {
-        // Bounded: the engine lets go at its next receive burst.
-        h.removals_pending = true;
-        const uint64_t end = now_ms() + 500;
-        while (h.removals_pending && now_ms() < end) poll_host(h, 0);
+    while (c->controller->shutting_down() && now_ms() < deadline) poll_lane(h, k, 1);
+    std::erase(h.lanes[k].ctrlrs, c);
+    // Its connections as the device still holds them (a queue closed by the shutdown has asked for
+    // their removal already, sk_del): the offload's destruction removes the rest.
+    std::vector<ddp::ConnectionHandle> held;
+    if (c->offload) c->offload->handles(held);
+    ddp::Device* device = h.stack ? h.stack->device() : nullptr;
+    delete c;
+    if (device == nullptr || held.empty()) return;
+    // Bounded: the engine lets go at its next receive burst on this lane's queue.
+    ddp::Stats ignored;
+    const uint64_t end = now_ms() + 500;
+    while (!held.empty() && now_ms() < end) {
+        poll_lane(h, k, 0);
+        std::erase_if(held, [&](ddp::ConnectionHandle handle) {
+            device->poll(handle);
+            return device->connection_stats(handle, ignored) != ddp::Status::Ok;
+        });
     }
 }
 
@@ -252,7 +262,13 @@ int nvmeddp_host_create(const struct nvmeddp_host_opts* opts, struct nvmeddp_hos
         return NVMEDDP_HOST_E_INVALID_ARGUMENT;
     }
     *out = nullptr;
+    const uint16_t lanes = opts->lanes == 0 ? 1 : opts->lanes;
+    if (lanes > kMaxLanes) {
+        set_error(err, errlen, "lanes must be 1..16");
+        return NVMEDDP_HOST_E_INVALID_ARGUMENT;
+    }
     auto h = std::make_unique<nvmeddp_host>();
+    h->lanes.resize(lanes);
     if (!opts->kernel_tcp) {
         if (opts->port == nullptr || opts->local_ip == nullptr) {
             set_error(err, errlen, "a DPDK host needs port and local_ip (or kernel_tcp = 1)");
@@ -270,6 +286,7 @@ int nvmeddp_host_create(const struct nvmeddp_host_opts* opts, struct nvmeddp_hos
             sc.eal_args.emplace_back(opts->eal_argv[i]);
         }
         sc.offload = opts->offload != 0;
+        sc.lanes = lanes;
         if (opts->faults_rx != nullptr) sc.faults_rx = opts->faults_rx;
         sc.seed = opts->seed;
         if (opts->log != nullptr) {
@@ -293,13 +310,24 @@ int nvmeddp_host_create(const struct nvmeddp_host_opts* opts, struct nvmeddp_hos
 
 void nvmeddp_host_destroy(struct nvmeddp_host* h) {
     if (h == nullptr) return;
-    while (!h->ctrlrs.empty()) disconnect(h->ctrlrs.back());
+    for (HostLane& lane : h->lanes) {
+        while (!lane.ctrlrs.empty()) disconnect(lane.ctrlrs.back());
+    }
     // No one polls any more: the device completes the connection removals itself.
     if (h->stack) h->stack->stop_polling();
     delete h;
 }
 
 int nvmeddp_host_poll(struct nvmeddp_host* h) { return h != nullptr ? poll_host(*h, 0) : 0; }
+
+int nvmeddp_host_poll_lane(struct nvmeddp_host* h, uint16_t lane) {
+    if (h == nullptr || lane >= h->lanes.size()) return -NVMEDDP_HOST_E_INVALID_ARGUMENT;
+    return poll_lane(*h, lane, 0);
+}
+
+uint16_t nvmeddp_host_lanes(const struct nvmeddp_host* h) {
+    return h != nullptr ? static_cast<uint16_t>(h->lanes.size()) : 1;
+}
 
 struct nvmeddp_device* nvmeddp_host_device(struct nvmeddp_host* h) {
     if (h == nullptr || !h->stack) return nullptr;
@@ -338,6 +366,7 @@ int nvmeddp_ctrlr_connect(struct nvmeddp_host* h, const char* trid, const struct
     else if (o.max_iovs < 1 || o.max_iovs > kMaxIovs) bad = "max_iovs must be 1..256";
     else if (o.hpda > 31) bad = "hpda must be 0..31";
     else if (o.timeout_ms == 0 || o.command_timeout_ms == 0) bad = "timeout_ms and command_timeout_ms must not be 0";
+    else if (o.lane >= h->lanes.size()) bad = "lane must be below the host's lanes";
     if (bad != nullptr) {
         set_error(err, errlen, bad);
         return NVMEDDP_HOST_E_INVALID_ARGUMENT;
@@ -355,6 +384,7 @@ int nvmeddp_ctrlr_connect(struct nvmeddp_host* h, const char* trid, const struct
 
     auto c = std::make_unique<nvmeddp_ctrlr>();
     c->owner = h;
+    c->lane = o.lane;
     c->max_iovs = o.max_iovs;
     host::ControllerConfig cc;
     cc.subnqn = id.subnqn;
@@ -380,10 +410,10 @@ int nvmeddp_ctrlr_connect(struct nvmeddp_host* h, const char* trid, const struct
             set_error(err, errlen, "transport ID: traddr \"" + id.traddr + "\" is not an IPv4 or IPv6 address");
             return NVMEDDP_HOST_E_BAD_TRID;
         }
-        c->tcp = h->stack->transports_to(*remote, id.port());
+        c->tcp = h->stack->transports_to(*remote, id.port(), o.lane);
         factory = c->tcp.get();
         if (o.offload != 0 && h->stack->device() != nullptr) {
-            c->offload = std::make_unique<host::DdpOffload>(*h->stack->device(), 0);
+            c->offload = std::make_unique<host::DdpOffload>(*h->stack->device(), o.lane);
             cc.io_queue_observer = c->offload.get();
         }
     } else {
@@ -406,7 +436,7 @@ int nvmeddp_ctrlr_connect(struct nvmeddp_host* h, const char* trid, const struct
         set_error(err, errlen, "cannot connect: " + why);
         return NVMEDDP_HOST_E_CONNECT;
     }
-    h->ctrlrs.push_back(c.get());
+    h->lanes[o.lane].ctrlrs.push_back(c.get());
     nvmeddp_ctrlr* const raw = c.release();  // owned by the host's list from here on
     const uint64_t deadline = now_ms() + o.timeout_ms;
     while (raw->controller->state() == host::ControllerState::Connecting && now_ms() < deadline) poll_host(*h, 1);

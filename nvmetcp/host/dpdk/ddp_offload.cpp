@@ -27,7 +27,8 @@ DdpOffload::DdpOffload(ddp::Device& device, uint16_t rx_queue) : device_(device)
 DdpOffload::~DdpOffload() {
     // Not remove() first: the queues are gone by now (the Controller is destroyed before us), and a
     // teardown the device completes inside remove() would call back into one. ~DdpReceive drops
-    // those callbacks, then removes the connection (sk_del).
+    // those callbacks, then removes the connection (sk_del); what the device has not let go of yet
+    // it finishes itself (Device::poll_all, e.g. from HostStack::stop_polling).
     receives_.clear();
 }
 
@@ -82,8 +83,31 @@ void DdpOffload::on_closed(Queue& queue) {
     const auto i = it - receives_.begin();
     queue.set_offload(nullptr);
     add_stats(retired_, r->stats());
+    ddp::Stats ignored;
+    if (device_.connection_stats(r->handle(), ignored) == ddp::Status::Ok) {  // the device still has it
+        removing_.push_back(r->handle());
+        removals_.store(true, std::memory_order_release);
+    }
     receives_.erase(it);
     qids_.erase(qids_.begin() + i);
+}
+
+bool DdpOffload::finish_removals() {
+    if (!removals_.load(std::memory_order_acquire)) return false;
+    const std::lock_guard lock(mutex_);
+    ddp::Stats ignored;
+    std::erase_if(removing_, [this, &ignored](ddp::ConnectionHandle h) {
+        device_.poll(h);
+        return device_.connection_stats(h, ignored) != ddp::Status::Ok;
+    });
+    removals_.store(!removing_.empty(), std::memory_order_release);
+    return !removing_.empty();
+}
+
+void DdpOffload::handles(std::vector<ddp::ConnectionHandle>& out) const {
+    const std::lock_guard lock(mutex_);
+    for (const auto& r : receives_) out.push_back(r->handle());
+    out.insert(out.end(), removing_.begin(), removing_.end());
 }
 
 uint32_t DdpOffload::connections() const {

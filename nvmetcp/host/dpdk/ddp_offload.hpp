@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,6 +41,13 @@ public:
     uint32_t failed_adds() const;
     std::string last_error() const;
     DdpReceiveStats totals() const;
+    // Connections removed (sk_del) that the device has not let go of yet: finishes those it can
+    // (Device::poll of each, from the thread of their queues' lane); true while some remain. Cheap
+    // when there are none: no lock.
+    bool finish_removals();
+    // Every connection of ours the device may still hold (offloaded, or removed and not let go of):
+    // appended to `out`.
+    void handles(std::vector<ddp::ConnectionHandle>& out) const;
     // One line: what the host did with the device's claims (for the app's report).
     std::string summary() const;
 
@@ -51,6 +59,8 @@ private:
     mutable std::mutex mutex_;  // guards everything below
     std::vector<std::unique_ptr<DdpReceive>> receives_;
     std::vector<uint16_t> qids_;       // of each receive's queue
+    std::vector<ddp::ConnectionHandle> removing_;  // removed, not let go of yet (see finish_removals)
+    std::atomic<bool> removals_{false};            // removing_ is not empty
     DdpReceiveStats retired_;          // of the connections removed already
     std::string retired_lines_;        // their device statistics, as summary() prints them
     uint32_t added_ = 0;

@@ -178,6 +178,11 @@ std::unique_ptr<TcpTransportFactory> HostStack::transports_to(const tcp::IpAddre
     return std::make_unique<TcpTransportFactory>(lane_ptrs_, remote, port);
 }
 
+std::unique_ptr<TcpTransportFactory> HostStack::transports_to(const tcp::IpAddress& remote, uint16_t port, uint16_t lane) {
+    if (std::find(remotes_.begin(), remotes_.end(), remote) == remotes_.end()) remotes_.push_back(remote);
+    return std::make_unique<TcpTransportFactory>(std::vector<tcp::Endpoint*>{lane_ptrs_.at(lane)}, remote, port);
+}
+
 uint32_t HostStack::active_connections() const noexcept {
     uint32_t n = 0;
     for (const auto& lane : lanes_) n += lane->active_connections();

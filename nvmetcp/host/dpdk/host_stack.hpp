@@ -95,6 +95,9 @@ public:
     // Transports for the queues of one controller at remote:port, over this stack's endpoint. The
     // factory must be destroyed before the stack.
     std::unique_ptr<TcpTransportFactory> transports_to(const tcp::IpAddress& remote, uint16_t port);
+    // The same with every connection on one lane (0 .. lanes()-1), whose lcore then runs the whole
+    // controller.
+    std::unique_ptr<TcpTransportFactory> transports_to(const tcp::IpAddress& remote, uint16_t port, uint16_t lane);
 
     // "port <name>: rx N frames (B bytes), missed M, errors E; tx N frames, errors E": the port's own
     // counters (frames it lost before anyone polled them show only here). Empty when the port has none.
