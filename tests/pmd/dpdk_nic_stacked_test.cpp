@@ -11,6 +11,8 @@
 #include <rte_ring.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -301,6 +303,48 @@ TEST(NicStacked, RunsTheOffloadOnItsOwnQueues) {
     ASSERT_EQ(rte_eth_dev_close(port), 0);
     EXPECT_EQ(ddp::find_device("nvmeddp-sw:net_nvmeddp_stk2"), nullptr) << "closing the port unregisters its offload";
     EXPECT_EQ(rte_vdev_uninit("net_nvmeddp_stk2"), 0);
+}
+
+// The lower port spreads frames over its queues its own way (af_packet: the kernel's fanout), so a
+// queue's frames may land in another queue's lower queue. While that queue's own poller comes by,
+// it passes them on; once it has been away for a while (its lcore stopped), the next poller of any
+// queue adopts that lower queue, and the frames still reach the queue their rule names.
+TEST(NicStacked, ALowerQueueWhosePollerIsAwayIsAdoptedByAnother) {
+    REQUIRE_EAL();
+    const uint16_t lower = unconfigured_ring_port("stk_lower3", 2);
+    ASSERT_NE(lower, UINT16_MAX);
+    ASSERT_EQ(rte_vdev_init("net_nvmeddp_stk3", ("port=" + port_name(lower) + ",ddp=off").c_str()), 0);
+    uint16_t port = 0;
+    ASSERT_EQ(rte_eth_dev_get_port_by_name("net_nvmeddp_stk3", &port), 0);
+    pmd::PortSetup s;
+    s.port_id = port;
+    s.rx_queues = s.tx_queues = 2;
+    s.pool = pool();
+    ASSERT_EQ(pmd::configure_port(s), "");
+    const auto to_q0 = testlib::ipv4_flow();
+    ASSERT_NE(steer(port, to_q0, 0, 5), nullptr);
+
+    auto q1 = receive(port, 1);  // queue 1's poller was here just now
+    const auto polled = std::chrono::steady_clock::now();
+    EXPECT_TRUE(q1.empty());
+    const uint64_t adopted = xstat(port, "rx_lower_queue_adopted_polls");  // (queue 1 adopted lower queue 0, never polled)
+    send(port, 1, tcp_frame(to_q0, 77));  // lands in lower queue 1: queue 0's frame in queue 1's lower queue
+    auto q0 = receive(port, 0);
+    // (Judged only when this thread was not held up past the 500 us a poller may be away.)
+    if (std::chrono::steady_clock::now() - polled < std::chrono::microseconds(300)) {
+        EXPECT_TRUE(q0.empty()) << "lower queue 1 was adopted although its own poller had just polled it";
+        EXPECT_EQ(xstat(port, "rx_lower_queue_adopted_polls"), adopted);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // queue 1's poller is away
+    if (q0.empty()) q0 = receive(port, 0);  // (held up past 500 us above: adopted there already)
+    ASSERT_EQ(q0.size(), 1u) << "queue 0's frame stayed in lower queue 1, whose poller is away";
+    EXPECT_EQ(q0[0]->hash.fdir.hi, 5u);
+    EXPECT_EQ(payload_of(q0[0], q0[0]->pkt_len - 1, 1)[0], 77u);
+    EXPECT_EQ(xstat(port, "rx_lower_queue_adopted_polls"), adopted + 1);
+    free_all(q0);
+    ASSERT_EQ(rte_eth_dev_stop(port), 0);
+    ASSERT_EQ(rte_eth_dev_close(port), 0);
+    EXPECT_EQ(rte_vdev_uninit("net_nvmeddp_stk3"), 0);
 }
 
 TEST(NicStacked, BadDevargsAreRefusedNamingTheFault) {
