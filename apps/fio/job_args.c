@@ -38,7 +38,7 @@ int nvmeddp_fio_parse_filename(const char *filename, const char *subnqn, char *t
     const int override_subnqn = subnqn && *subnqn;
     size_t used = 0;
     trid[0] = '\0';
-    *nsid = 1;
+    *nsid = 0; /* no ns=: the first namespace the controller lists as active */
     int words = 0;
     const char *p = filename;
     while (*p) {

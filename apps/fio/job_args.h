@@ -19,8 +19,8 @@ extern "C" {
 #endif
 
 /* Splits `filename` into the transport ID for nvmeddp_ctrlr_connect (every word but ns=, with
- * subnqn= replaced by `subnqn` when that is non-NULL and non-empty) and the namespace id (ns=,
- * default 1). Returns 0, or -1 with a sentence in err (an empty name, a word without '=', ns= not a
+ * subnqn= replaced by `subnqn` when that is non-NULL and non-empty) and the namespace id (ns=; 0
+ * without one: the first namespace the controller lists as active). Returns 0, or -1 with a sentence in err (an empty name, a word without '=', ns= not a
  * positive number, a trid that does not fit). */
 int nvmeddp_fio_parse_filename(const char *filename, const char *subnqn, char *trid, size_t trid_len,
                                uint32_t *nsid, char *err, size_t errlen);

@@ -249,10 +249,6 @@ static int connect_file(struct thread_data *td, struct job *job, const struct en
         log_err(ENGINE_NAME ": filename \"%s\": %s\n", f->file_name, err);
         return -1;
     }
-    if (nsid != 1) {
-        log_err(ENGINE_NAME ": filename \"%s\": ns=%u: only namespace 1 is supported for now\n", f->file_name, nsid);
-        return -1;
-    }
     struct nvmeddp_ctrlr_opts co;
     nvmeddp_ctrlr_opts_default(&co);
     co.io_queues = 1;
@@ -263,6 +259,7 @@ static int connect_file(struct thread_data *td, struct job *job, const struct en
     co.offload = (uint8_t)job->ddp;
     co.hostnqn = o->hostnqn && *o->hostnqn ? o->hostnqn : NULL;
     co.lane = (uint16_t)job->lane;
+    co.nsid = nsid;
     struct nvmeddp_ctrlr *ctrlr = NULL;
     const int rc = nvmeddp_ctrlr_connect(host, trid, &co, &ctrlr, err, sizeof err);
     if (rc != NVMEDDP_HOST_OK) {

@@ -81,6 +81,7 @@ nvmetcp::host::ControllerConfig controller_config(const Options& o) {
     if (!o.hostnqn.empty()) cc.hostnqn = o.hostnqn;
     cc.io_queues = o.io_queues;
     cc.queue_depth = o.queue_depth;
+    cc.nsid = o.nsid;
     cc.header_digest = o.header_digest;
     cc.data_digest = o.data_digest;
     cc.disable_sq_flow_control = o.disable_flow_control;

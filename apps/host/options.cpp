@@ -66,6 +66,7 @@ void print_usage(const char* argv0) {
         "                      controller names, as nvme discover would list it)\n"
         "  --discover          only list what the discovery controller offers\n"
         "  --hostnqn NQN       this host's NQN (default: one made from a fixed host id)\n"
+        "  --nsid N            the namespace to use (default: the first the controller lists as active)\n"
         "port:\n"
         "  --port NAME         DPDK port (create it with --vdev after --), e.g. net_af_packet0\n"
         "  --local-ip ADDR     this host's address on that port\n"
@@ -161,6 +162,9 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
             if (!text(o.subnqn)) return ParseOutcome::Error;
         } else if (!std::strcmp(arg, "--hostnqn")) {
             if (!text(o.hostnqn)) return ParseOutcome::Error;
+        } else if (!std::strcmp(arg, "--nsid")) {
+            if (!w.number(arg, 1, 0xFFFFFFFEull, v, message)) return ParseOutcome::Error;
+            o.nsid = static_cast<uint32_t>(v);
         } else if (!std::strcmp(arg, "--port")) {
             if (!text(o.port)) return ParseOutcome::Error;
         } else if (!std::strcmp(arg, "--local-ip")) {

@@ -11,6 +11,7 @@ enum class OffloadMode { Both, On, Off };
 
 struct Options {
     std::string traddr, trsvcid = "4420", subnqn, hostnqn;
+    uint32_t nsid = 0;              // 0: the first active namespace
     std::string port;               // DPDK port by name (created with --vdev after --)
     std::string local_ip;           // this host's address on the port
     std::string mac;                // this host's MAC (default: the port's)

@@ -17,13 +17,14 @@ using nvmetcp::target::TargetConfig;
 
 const char* kUsage =
     "usage: nvmeddp-target [options]\n"
-    "  An NVMe/TCP target (controller) with one RAM namespace (nsid 1) holding the namespace byte\n"
+    "  An NVMe/TCP target (controller) with one RAM namespace (nsid 1, or --nsid) holding the namespace byte\n"
     "  pattern, on kernel sockets. Serves until SIGINT/SIGTERM or --duration, then prints its counters.\n"
     "  --listen ADDR               IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
     "  --port N                    TCP port (default 4420; 0: any free port, printed)\n"
     "  --subnqn NQN                subsystem NQN (default nqn.2026-12.io.nvmeddp:target)\n"
     "  --ns-size BYTES             namespace size, suffix K/M/G allowed (default 64M)\n"
     "  --block-size 512|4096       logical block size (default 512)\n"
+    "  --nsid N                    the namespace's id, 1..4294967294 (default 1)\n"
     "  --io-queues N               I/O queues per controller at most (default 8)\n"
     "  --queue-depth N             entries per queue at most, CAP.MQES + 1 (default 128)\n"
     "  --cpda N                    H2CData alignment asked of the host, 0..31 (default 0)\n"
@@ -87,6 +88,9 @@ bool parse_options(int argc, char** argv, TargetConfig& c, uint64_t& duration_s,
             c.port = static_cast<uint16_t>(n);
         } else if (a == "--ns-size") {
             if (!size(64ull << 30, c.namespace_bytes)) return false;
+        } else if (a == "--nsid") {
+            if (!w.number("--nsid", 1, 0xFFFFFFFEull, n, err)) return false;
+            c.nsid = static_cast<uint32_t>(n);
         } else if (a == "--block-size") {
             if (!w.number("--block-size", 512, 4096, n, err)) return false;
             c.block_size = static_cast<uint32_t>(n);
@@ -147,8 +151,8 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     const bool v6 = config.listen_address.find(':') != std::string::npos;
-    std::printf("nvmeddp-target: listening on %s%s%s:%u subnqn %s, namespace 1: %llu blocks of %u bytes\n",
-                v6 ? "[" : "", config.listen_address.c_str(), v6 ? "]" : "", target->port(), config.subnqn.c_str(),
+    std::printf("nvmeddp-target: listening on %s%s%s:%u subnqn %s, namespace %u: %llu blocks of %u bytes\n",
+                v6 ? "[" : "", config.listen_address.c_str(), v6 ? "]" : "", target->port(), config.subnqn.c_str(), config.nsid,
                 static_cast<unsigned long long>(config.namespace_bytes / config.block_size), config.block_size);
     std::fflush(stdout);
 

@@ -140,11 +140,12 @@ struct nvmeddp_ctrlr_opts {
     uint32_t ctrl_loss_tmo_ms;
     uint8_t fail_io_on_loss;     /* 1: I/O outstanding at a loss fails; 0: it is sent again after the reconnect */
     uint16_t lane;               /* the host's lane every connection of this controller goes on (0 .. lanes - 1) */
+    uint32_t nsid;               /* the namespace to use; 0: the first the controller lists as active */
 };
 
 /* io_queues 1, queue_depth 32, max_iovs 16, no digests, flow control on, hpda 0, offload 1,
  * hostnqn NULL, kato_ms 5000, timeout_ms 10000, command_timeout_ms 30000, no recovery
- * (reconnect_delay_ms 0, ctrl_loss_tmo_ms 0), fail_io_on_loss 0, lane 0. */
+ * (reconnect_delay_ms 0, ctrl_loss_tmo_ms 0), fail_io_on_loss 0, lane 0, nsid 0. */
 void nvmeddp_ctrlr_opts_default(struct nvmeddp_ctrlr_opts *opts);
 
 /* trid: "trtype=tcp adrfam=ipv4 traddr=192.0.2.1 trsvcid=4420 subnqn=nqn..." (keys case-insensitive,
@@ -190,7 +191,8 @@ int nvmeddp_ctrlr_write(struct nvmeddp_ctrlr *ctrlr, uint16_t queue, uint64_t sl
                         const struct nvmeddp_iov *iov, int iovcnt, nvmeddp_io_cb cb, void *arg);
 int nvmeddp_ctrlr_flush(struct nvmeddp_ctrlr *ctrlr, uint16_t queue, nvmeddp_io_cb cb, void *arg);
 
-/* The namespace (nsid 1 of the controller's active list) and the connection; 0 for NULL. */
+/* The namespace (opts.nsid, or the first of the controller's active list) and the connection; 0 for NULL. */
+uint32_t nvmeddp_ctrlr_nsid(const struct nvmeddp_ctrlr *ctrlr);
 uint32_t nvmeddp_ctrlr_block_size(const struct nvmeddp_ctrlr *ctrlr);
 uint64_t nvmeddp_ctrlr_num_blocks(const struct nvmeddp_ctrlr *ctrlr);
 uint16_t nvmeddp_ctrlr_io_queues(const struct nvmeddp_ctrlr *ctrlr);     /* granted */

@@ -348,6 +348,14 @@ void Controller::on_result() {
             // A controller without the list (an error status) still has namespace 1, if any.
             const uint32_t first = load_le32(reinterpret_cast<const uint8_t*>(active_namespaces_));
             nsid_ = r.status.ok() && first != 0 ? first : 1;
+            if (config_.nsid != 0) {
+                if (r.status.ok() && !namespace_active(config_.nsid)) {
+                    fail(name + ": namespace " + std::to_string(config_.nsid) + " is not active on " + config_.subnqn +
+                         " (active: " + active_namespace_text() + ")");
+                    break;
+                }
+                nsid_ = config_.nsid;
+            }
             issue(Step::IdentifyNamespace, nvme::make_identify(0, nvme::cns::kNamespace, nsid_),
                   {reinterpret_cast<uint8_t*>(&namespace_), sizeof namespace_});
             break;
@@ -392,6 +400,29 @@ void Controller::on_result() {
         default:
             break;
     }
+}
+
+bool Controller::namespace_active(uint32_t nsid) const noexcept {
+    for (uint32_t i = 0; i < std::size(active_namespaces_); ++i) {
+        const uint32_t id = load_le32(reinterpret_cast<const uint8_t*>(&active_namespaces_[i]));
+        if (id == 0) return false;  // the list ends at the first 0
+        if (id == nsid) return true;
+    }
+    return false;
+}
+
+std::string Controller::active_namespace_text() const {
+    std::string text;
+    for (uint32_t i = 0; i < std::size(active_namespaces_); ++i) {
+        const uint32_t id = load_le32(reinterpret_cast<const uint8_t*>(&active_namespaces_[i]));
+        if (id == 0) break;
+        if (i == 8) {
+            text += ", ...";
+            break;
+        }
+        text += (text.empty() ? "" : ", ") + std::to_string(id);
+    }
+    return text.empty() ? "none" : text;
 }
 
 void Controller::open_io_queues(uint32_t granted) {

@@ -50,6 +50,9 @@ struct ControllerConfig {
     bool header_digest = false, data_digest = false, disable_sq_flow_control = false;
     uint8_t hpda = 0;
     uint32_t kato_ms = 5000;  // keep alive sent every kato/2 on the admin queue; 0: none
+    // The namespace to read and write: 0, the first in the controller's active namespace list (1
+    // when it has no list); else this one, which must be in the list when the controller gives one.
+    uint32_t nsid = 0;
     uint32_t connect_timeout_ms = 5000, command_timeout_ms = 30000;
     // Recovery once Ready (see above): both 0 = none. A delay with no ctrl_loss_tmo retries forever.
     uint32_t reconnect_delay_ms = 0, ctrl_loss_tmo_ms = 0;
@@ -157,6 +160,8 @@ private:
     void advance();
     void on_result();
     void open_io_queues(uint32_t granted);
+    bool namespace_active(uint32_t nsid) const noexcept;  // in the controller's active namespace list
+    std::string active_namespace_text() const;           // that list, for a message
     void check_io_connect();
     void keep_alive();
     void fail(const std::string& why);

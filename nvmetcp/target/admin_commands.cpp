@@ -61,12 +61,12 @@ void TargetConnection::identify(const NvmeSqe& sqe) {
         case nvme::cns::kController:
             return send_to_host(cid, {}, bytes_of(identify_controller(config_, c)));
         case nvme::cns::kNamespace:
-            if (nsid != RamNamespace::kNsid) return complete(cid, nvme::status::kInvalidNamespace);
+            if (nsid != context_.ns.nsid()) return complete(cid, nvme::status::kInvalidNamespace);
             return send_to_host(cid, {}, bytes_of(identify_namespace(context_.ns)));
         case nvme::cns::kActiveNamespaces:
-            return send_to_host(cid, {}, active_namespace_list(nsid));
+            return send_to_host(cid, {}, active_namespace_list(context_.ns, nsid));
         case nvme::cns::kNamespaceDescriptors:
-            if (nsid != RamNamespace::kNsid) return complete(cid, nvme::status::kInvalidNamespace);
+            if (nsid != context_.ns.nsid()) return complete(cid, nvme::status::kInvalidNamespace);
             return send_to_host(cid, {}, namespace_descriptor_list(context_.ns));
         default:
             return complete(cid, kInvalidField);

@@ -14,6 +14,7 @@ constexpr uint32_t kMaxInCapsuleData = 1u << 20;
 std::string check_config(const TargetConfig& c) {
     if (c.subnqn.empty() || c.subnqn.size() > kMaxNqnLength) return "subnqn must have 1 to 223 characters";
     if (c.block_size != 512 && c.block_size != 4096) return "block size must be 512 or 4096";
+    if (c.nsid == 0 || c.nsid == 0xFFFFFFFF) return "namespace id must be 1..4294967294";
     if (c.namespace_bytes == 0 || c.namespace_bytes % c.block_size != 0 || c.namespace_bytes > kMaxNamespaceBytes) {
         return "namespace size must be a non-zero multiple of the block size, at most 64 GiB";
     }

@@ -64,7 +64,7 @@ nvme::IdentifyController identify_controller(const TargetConfig& config, const C
     id.sqes = 0x66;     // 64-byte SQEs, required and maximum
     id.cqes = 0x44;     // 16-byte CQEs
     id.maxcmd.set(config.max_queue_depth);
-    id.nn.set(controller.discovery ? 0 : 1);
+    id.nn.set(controller.discovery ? 0 : config.nsid);  // NN: the largest namespace id there may be
     id.vwc = 1;  // a volatile write cache (RAM): hosts send Flush, which the target accepts
     // SGLs supported (bit 0, no alignment requirement), Transport SGL Data Block descriptors
     // (bit 21), and an offset in the address of an in-capsule Data Block (bit 20). No keyed SGLs:
@@ -94,9 +94,9 @@ nvme::IdentifyNamespace identify_namespace(const RamNamespace& ns) {
     return id;
 }
 
-std::vector<uint8_t> active_namespace_list(uint32_t after) {
+std::vector<uint8_t> active_namespace_list(const RamNamespace& ns, uint32_t after) {
     std::vector<uint8_t> list(nvme::kIdentifyDataLen, 0);
-    if (after < RamNamespace::kNsid) store_le32(list.data(), RamNamespace::kNsid);
+    if (after < ns.nsid()) store_le32(list.data(), ns.nsid());
     return list;
 }
 

@@ -35,7 +35,7 @@ std::array<uint8_t, 16> namespace_guid(const std::string& subnqn) noexcept;
 nvme::IdentifyController identify_controller(const TargetConfig& config, const Controller& controller);
 nvme::IdentifyNamespace identify_namespace(const RamNamespace& ns);
 // CNS 2: active namespace ids above `after`, as a 4096-byte list.
-std::vector<uint8_t> active_namespace_list(uint32_t after);
+std::vector<uint8_t> active_namespace_list(const RamNamespace& ns, uint32_t after);
 // CNS 3: the namespace's identification descriptors (its NGUID), 4096 bytes.
 std::vector<uint8_t> namespace_descriptor_list(const RamNamespace& ns);
 

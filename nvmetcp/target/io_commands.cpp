@@ -14,13 +14,13 @@ void TargetConnection::io_command(const NvmeSqe& sqe, std::span<const uint8_t> c
     if (c == nullptr || !c->ready()) return complete(cid, nvme::status::kCommandSequenceError);
     const uint32_t nsid = sqe.nsid.get();
     if (sqe.opcode == nvme::io_opcode::kFlush) {
-        if (nsid != RamNamespace::kNsid && nsid != 0xFFFFFFFF) return complete(cid, nvme::status::kInvalidNamespace);
+        if (nsid != context_.ns.nsid() && nsid != 0xFFFFFFFF) return complete(cid, nvme::status::kInvalidNamespace);
         AtomicStats::add(context_.stats.flushes);
         return complete(cid, nvme::status::kSuccess);
     }
     const bool is_read = sqe.opcode == nvme::io_opcode::kRead;
     if (!is_read && sqe.opcode != nvme::io_opcode::kWrite) return complete(cid, nvme::status::kInvalidOpcode);
-    if (nsid != RamNamespace::kNsid) return complete(cid, nvme::status::kInvalidNamespace);
+    if (nsid != context_.ns.nsid()) return complete(cid, nvme::status::kInvalidNamespace);
 
     const nvme::SglDescriptor& sgl = nvme::sgl_of(sqe);
     const bool sgl_ok = sgl.identifier == nvme::sgl::kTransportDataBlock ||

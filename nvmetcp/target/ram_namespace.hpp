@@ -1,5 +1,6 @@
-// The target's one namespace (nsid 1): bytes in RAM, initially the namespace pattern
-// (byte_pattern.hpp, kNamespacePattern, offset = byte address) so that a host can check any read.
+// The target's one namespace (nsid 1 unless configured otherwise): bytes in RAM, initially the
+// namespace pattern (byte_pattern.hpp, kNamespacePattern, offset = byte address) so that a host can
+// check any read.
 #pragma once
 
 #include <array>
@@ -11,11 +12,11 @@ namespace nvmeddp::nvmetcp::target {
 
 class RamNamespace {
 public:
-    static constexpr uint32_t kNsid = 1;
+    // bytes must be a non-zero multiple of block_size, nsid 1..0xFFFFFFFE (the target checks its
+    // config first).
+    RamNamespace(uint32_t nsid, uint64_t bytes, uint32_t block_size, std::array<uint8_t, 16> nguid);
 
-    // bytes must be a non-zero multiple of block_size (the target checks its config first).
-    RamNamespace(uint64_t bytes, uint32_t block_size, std::array<uint8_t, 16> nguid);
-
+    uint32_t nsid() const noexcept { return nsid_; }
     uint32_t block_size() const noexcept { return block_size_; }
     uint64_t blocks() const noexcept { return data_.size() / block_size_; }
     const std::array<uint8_t, 16>& nguid() const noexcept { return nguid_; }
@@ -29,6 +30,7 @@ public:
 
 private:
     std::vector<uint8_t> data_;
+    uint32_t nsid_;
     uint32_t block_size_;
     std::array<uint8_t, 16> nguid_;
 };

@@ -49,7 +49,7 @@ void TargetContext::log(const char* format, ...) const {
 class TargetImpl {
 public:
     TargetImpl(const TargetConfig& config, int listen_fd, int epoll_fd, uint16_t port)
-        : context_(config, RamNamespace(config.namespace_bytes, config.block_size, namespace_guid(config.subnqn))),
+        : context_(config, RamNamespace(config.nsid, config.namespace_bytes, config.block_size, namespace_guid(config.subnqn))),
           listen_fd_(listen_fd),
           epoll_fd_(epoll_fd) {
         context_.port = port;

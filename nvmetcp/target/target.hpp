@@ -31,7 +31,8 @@ struct TargetConfig {
     std::string listen_address = "127.0.0.1";  // IPv4 or IPv6 literal
     uint16_t port = 4420;                       // 0: any free port (see Target::port())
     std::string subnqn = "nqn.2026-12.io.nvmeddp:target";
-    uint64_t namespace_bytes = 64ull << 20;  // one RAM namespace, nsid 1, holding the namespace pattern
+    uint64_t namespace_bytes = 64ull << 20;  // one RAM namespace holding the namespace pattern
+    uint32_t nsid = 1;                        // ... and its id (1..0xFFFFFFFE)
     uint32_t block_size = 512;               // 512 or 4096
     uint16_t max_io_queues = 8;
     uint16_t max_queue_depth = 128;   // CAP.MQES + 1

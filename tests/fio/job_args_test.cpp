@@ -31,11 +31,11 @@ TEST(FioFilename, NsIsTakenOutOfTheTransportId) {
     EXPECT_EQ(p.nsid, 1u);
 }
 
-TEST(FioFilename, NsDefaultsToOneAndMayComeAnywhere) {
+TEST(FioFilename, NsDefaultsToTheFirstActiveAndMayComeAnywhere) {
     Parsed p = parse("  trtype=tcp   traddr=192.0.2.1 ");
     ASSERT_EQ(p.rc, 0) << p.err;
     EXPECT_EQ(p.trid, "trtype=tcp traddr=192.0.2.1");
-    EXPECT_EQ(p.nsid, 1u);
+    EXPECT_EQ(p.nsid, 0u) << "0: the first namespace the controller lists as active";
     p = parse("NS=7 trtype=tcp traddr=192.0.2.1");
     ASSERT_EQ(p.rc, 0) << p.err;
     EXPECT_EQ(p.trid, "trtype=tcp traddr=192.0.2.1");

@@ -769,5 +769,32 @@ TEST(HostTarget, WrongSubnqnFailsStartNamingTheConnectStatus) {
     EXPECT_EQ(rig.target.stats().controllers, 0u);
 }
 
+// A namespace other than 1: the host takes the first active one by default, or the one it asks for,
+// and an inactive one fails the bring-up naming the active ones.
+TEST(HostTarget, NamespaceOtherThanOneIsFoundOrRefusedByName) {
+    TargetConfig tc = small_target_config();
+    tc.nsid = 7;
+    TargetThread target(tc);
+    for (const uint32_t asked : {0u, 7u}) {
+        ControllerConfig cc = host_config(tc);
+        cc.nsid = asked;
+        HostSession host(cc, target.port());
+        ASSERT_TRUE(host.bring_up()) << host.controller().failure();
+        EXPECT_EQ(host.controller().nsid(), 7u) << "asked for " << asked;
+        IoRecord io(8192, 4096);
+        ASSERT_TRUE(read_and_wait(host, 0, io));
+        ASSERT_TRUE(io.completion.status.ok()) << io.reason;
+        EXPECT_EQ(pattern_mismatch(kNamespacePattern, io.byte_address, io.buffer), "");
+    }
+    ControllerConfig cc = host_config(tc);
+    cc.nsid = 1;
+    HostSession host(cc, target.port());
+    EXPECT_FALSE(host.bring_up());
+    EXPECT_EQ(host.controller().state(), ControllerState::Failed);
+    EXPECT_NE(host.controller().failure().find("namespace 1 is not active on " + tc.subnqn + " (active: 7)"),
+              std::string::npos)
+        << host.controller().failure();
+}
+
 }  // namespace
 }  // namespace nvmeddp::nvmetcp::host::itest

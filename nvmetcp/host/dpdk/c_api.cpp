@@ -396,6 +396,7 @@ int nvmeddp_ctrlr_connect(struct nvmeddp_host* h, const char* trid, const struct
     cc.disable_sq_flow_control = o.disable_sq_flow_control != 0;
     cc.hpda = o.hpda;
     cc.kato_ms = o.kato_ms;
+    cc.nsid = o.nsid;
     // The wait below is the bound the caller gave; the controller's own ends later, so a slow
     // connection times out with E_TIMEOUT and that message.
     cc.connect_timeout_ms = o.timeout_ms + 1000;
@@ -476,6 +477,8 @@ int nvmeddp_ctrlr_write(struct nvmeddp_ctrlr* c, uint16_t queue, uint64_t slba, 
 int nvmeddp_ctrlr_flush(struct nvmeddp_ctrlr* c, uint16_t queue, nvmeddp_io_cb cb, void* arg) {
     return submit(c, IoKind::Flush, queue, 0, 0, nullptr, 0, cb, arg);
 }
+
+uint32_t nvmeddp_ctrlr_nsid(const struct nvmeddp_ctrlr* c) { return c != nullptr ? c->controller->nsid() : 0; }
 
 uint32_t nvmeddp_ctrlr_block_size(const struct nvmeddp_ctrlr* c) { return c != nullptr ? c->controller->block_size() : 0; }
 
