@@ -5,6 +5,8 @@
 #include <rte_lcore.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 
 namespace nvmeddp::host_app {
 
@@ -131,14 +133,21 @@ WorkloadResult LcoreGroup::run(const WorkloadSpec& spec, std::FILE* command_log)
     // the workers' I/O then fails and they finish.
     const uint64_t deadline = now_ms() + spec.timeout_ms;
     bool gave_up = false;
-    while (pollers_.running() > 0) {
+    while (pollers_.running() > 0 || controller_.io_delegated()) {  // then every queue is back with the main lcore
         pump();
         if (!gave_up && now_ms() > deadline && !controller_.io_delegated()) {
             controller_.give_up("not back within the run's timeout of " + std::to_string(spec.timeout_ms / 1000) + " s");
             gave_up = true;
         }
+        // The workers' own I/O gives up at their timeout: lcores still running long after that are
+        // a bug in the hand-over, said rather than waited on for ever.
+        if (now_ms() > deadline + spec.timeout_ms + 10000) {
+            std::fprintf(stderr, "nvmeddp-host: the worker lcores did not finish within twice the run's timeout: %s\n",
+                         pollers_.describe().c_str());
+            std::fflush(nullptr);
+            std::_Exit(3);
+        }
     }
-    while (controller_.io_delegated()) pump();  // every queue back with the main lcore
     main_busy_ = nullptr;
     for (auto& w : workers_) {
         if (w->launched) rte_eal_wait_lcore(w->lcore_id);

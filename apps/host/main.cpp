@@ -315,6 +315,8 @@ bool run_all(Options& o, nvmetcp::host::TransportFactory& factory, const std::fu
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Line by line even into a pipe: a run killed by a test's timeout still shows how far it got.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     Options o;
     std::string message;
     switch (host_app::parse_options(argc, argv, o, message)) {

@@ -107,6 +107,20 @@ bool IoPollers::poll(uint16_t p, uint64_t now_ms) {
     return work;
 }
 
+std::string IoPollers::describe() const {
+    static const char* const owners[] = {"the control thread has its queues", "has its queues", "called back"};
+    std::string s;
+    for (uint16_t p = 1; p < pollers_; ++p) {
+        const uint8_t owner = slots_[p].owner.load(std::memory_order_acquire);
+        s += "poller " + std::to_string(p) + (slots_[p].joined.load(std::memory_order_acquire) ? ": running, " : ": not running, ") +
+             (owner < 3 ? owners[owner] : "?") + "; ";
+    }
+    s += std::string("controller ") + to_string(controller_.state()) + (controller_.io_delegated() ? ", queues delegated" : "") +
+         (controller_.io_wanted_back() ? ", wants them back" : "") + (controller_.can_delegate_io() ? ", can delegate" : "") +
+         ", " + std::to_string(controller_.waiting_io()) + " I/O waiting";
+    return s;
+}
+
 void IoPollers::join(uint16_t p) noexcept {
     if (p == 0 || p >= pollers_ || slots_[p].joined.exchange(true, std::memory_order_acq_rel)) return;
     running_.fetch_add(1, std::memory_order_acq_rel);

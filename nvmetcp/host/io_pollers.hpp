@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "nvmetcp/host/controller.hpp"
 
@@ -65,6 +66,9 @@ public:
     // controller needed its queues (not counting the pollers leaving).
     uint64_t hand_outs() const noexcept { return hand_outs_; }
     uint64_t call_backs() const noexcept { return call_backs_; }
+    // "poller 1: joined, has its queues; ..." and the controller's side, for a program that gives up
+    // waiting for its pollers and says why.
+    std::string describe() const;
 
 private:
     enum Owner : uint8_t { kControl, kPoller, kCalledBack };
