@@ -33,7 +33,9 @@ IoPollers::IoPollers(Controller& controller, uint16_t pollers, uint16_t lanes, P
       slots_(std::make_unique<Slot[]>(pollers_)) {}
 
 bool IoPollers::control_has(uint16_t p) const noexcept {
-    return p == 0 || slots_[p].owner.load(std::memory_order_acquire) == kControl;
+    if (p == 0) return true;
+    const uint8_t owner = slots_[p].owner.load(std::memory_order_acquire);
+    return owner == kControl || owner == kAway;
 }
 
 void IoPollers::poll_queues(uint16_t p, uint64_t now_ms) {
@@ -46,10 +48,10 @@ void IoPollers::poll_queues(uint16_t p, uint64_t now_ms) {
 void IoPollers::hand_out() {
     for (uint16_t p = 1; p < pollers_; ++p) {
         Slot& s = slots_[p];
-        if (!s.joined.load(std::memory_order_acquire) || s.owner.load(std::memory_order_acquire) != kControl) continue;
-        // Release: the poller sees every change the control thread made to its queues until now.
-        s.owner.store(kPoller, std::memory_order_release);
-        ++hand_outs_;
+        // Release: the poller sees every change the control thread made to its queues until now. A
+        // compare-exchange: a poller leaving meanwhile (kAway) keeps its queues with the control thread.
+        uint8_t expected = kControl;
+        if (s.owner.compare_exchange_strong(expected, kPoller, std::memory_order_acq_rel)) ++hand_outs_;
     }
 }
 
@@ -123,12 +125,13 @@ std::string IoPollers::describe() const {
 
 void IoPollers::join(uint16_t p) noexcept {
     if (p == 0 || p >= pollers_ || slots_[p].joined.exchange(true, std::memory_order_acq_rel)) return;
+    slots_[p].owner.store(kControl, std::memory_order_release);  // from kAway: leave() set it before joined
     running_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void IoPollers::leave(uint16_t p) noexcept {
     if (p == 0 || p >= pollers_ || !slots_[p].joined.load(std::memory_order_acquire)) return;
-    slots_[p].owner.exchange(kControl, std::memory_order_acq_rel);
+    slots_[p].owner.exchange(kAway, std::memory_order_acq_rel);
     slots_[p].joined.store(false, std::memory_order_release);
     running_.fetch_sub(1, std::memory_order_acq_rel);
 }

@@ -71,12 +71,14 @@ public:
     std::string describe() const;
 
 private:
-    enum Owner : uint8_t { kControl, kPoller, kCalledBack };
-    // owner: kControl -> kPoller only by the control thread (hand out); kPoller -> kCalledBack only by
-    // it (compare-exchange); kCalledBack -> kControl only by the poller (give back), and any -> kControl
-    // by the poller's leave(). So neither side ever overwrites a state the other just set.
+    enum Owner : uint8_t { kControl, kPoller, kCalledBack, kAway };
+    // owner: kAway -> kControl by join(); kControl -> kPoller only by the control thread (hand out,
+    // compare-exchange); kPoller -> kCalledBack only by it (compare-exchange); kCalledBack -> kControl
+    // only by the poller (give back), and any -> kAway by the poller's leave(). So neither side ever
+    // overwrites a state the other just set, and a poller that left is never handed its queues (the
+    // control thread has them, as with kControl).
     struct alignas(64) Slot {
-        std::atomic<uint8_t> owner{kControl};
+        std::atomic<uint8_t> owner{kAway};
         std::atomic<bool> joined{false};
     };
 

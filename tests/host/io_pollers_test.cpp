@@ -190,6 +190,44 @@ TEST_F(IoPollersOverSockets, EachThreadReadsOnItsOwnQueuesAndEveryByteIsRight) {
         EXPECT_EQ(controller_->io_queue(i).stats().completions - before[i], 100u) << "I/O queue " << i;
 }
 
+// A poller that leaves while the control thread hands queues out (it does so on every round while
+// delegated) must never be handed its queues after it left: nobody would give them back, and the
+// control thread would wait for them for ever. Many short join/leave cycles on one worker thread.
+TEST_F(IoPollersOverSockets, APollerThatLeavesIsNeverHandedItsQueuesAgain) {
+    ASSERT_TRUE(bring_up()) << controller_->failure();
+    std::atomic<uint32_t> go{0};  // cycle the worker may start (join(1) done by the control thread)
+    std::atomic<bool> stop{false};
+    std::thread worker([&] {
+        for (uint32_t cycle = 1; !stop.load(); ++cycle) {
+            while (go.load(std::memory_order_acquire) < cycle) {
+                if (stop.load()) return;
+                std::this_thread::yield();
+            }
+            pollers_->poll(1, now_ms());  // returns once handed out
+            pollers_->leave(1);
+        }
+    });
+    const uint64_t end = now_ms() + 2000;  // thousands of cycles (it hung within hundreds)
+    uint32_t cycles = 0;
+    bool stuck = false;
+    while (now_ms() < end && !stuck) {
+        pollers_->join(1);
+        go.store(++cycles, std::memory_order_release);
+        const uint64_t deadline = now_ms() + 2000;
+        while (pollers_->running() > 0 || controller_->io_delegated()) {
+            pollers_->poll_control(now_ms());
+            if (now_ms() > deadline) {
+                stuck = true;
+                break;
+            }
+        }
+    }
+    stop = true;
+    worker.join();
+    EXPECT_FALSE(stuck) << "cycle " << cycles << ": the queues of a poller that left never came back";
+    EXPECT_GE(cycles, 100u);
+}
+
 // The target cuts every connection inside a C2HData after 3 MB: the poller whose queue failed gives
 // its queues back, the control thread loses the controller, reconnects, sends the waiting reads again
 // and hands the queues out again. Every read ends right, exactly once.
