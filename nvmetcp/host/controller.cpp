@@ -149,6 +149,10 @@ void Controller::poll(uint64_t now_ms) {
     if (admin_.queue) admin_.queue->poll(now_ms);
     if (!io_delegated_) {
         for (QueueHolder& holder : io_) holder.queue->poll(now_ms);
+        if (shutdown_asked_) {  // asked while the queues were other threads': they are back
+            shutdown_asked_ = false;
+            shutdown();
+        }
     }
     advance();
 }
@@ -162,8 +166,11 @@ void Controller::poll_io(uint16_t index, uint64_t now_ms) {
 }
 
 bool Controller::can_delegate_io() const noexcept {
-    if (io_delegated_ || any_parked() || shutting_down()) return false;
-    return (state_ == ControllerState::Ready && step_ == Step::Running) || state_ == ControllerState::Failed;
+    if (io_delegated_ || shutdown_asked_ || any_parked() || shutting_down()) return false;
+    // Failed or shut down: the pollers get their (closed) queues back, so that their I/O fails in
+    // their own threads and they can finish, instead of waiting in IoPollers::poll for ever.
+    return (state_ == ControllerState::Ready && step_ == Step::Running) || state_ == ControllerState::Failed ||
+           (state_ == ControllerState::Idle && step_ == Step::Done);
 }
 
 void Controller::delegate_io(bool delegated) noexcept {
@@ -542,8 +549,9 @@ void Controller::close_all(const char* why) {
 }
 
 void Controller::shutdown() {
-    if (io_delegated_) {  // the I/O queues are other threads': shut down once they are back
+    if (io_delegated_) {  // the I/O queues are other threads': shut down once they are back (poll())
         admin_wants_io_ = true;
+        shutdown_asked_ = true;
         return;
     }
     if (recovering() && step_ == Step::None) {  // between reconnect attempts: nothing to tell the controller

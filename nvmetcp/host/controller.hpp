@@ -106,7 +106,7 @@ public:
     uint32_t waiting_io() const noexcept;  // I/O waiting for a reconnect
 
     // The I/O queues on other threads (see above). Control thread: delegate only when
-    // can_delegate_io() (Ready or Failed, nothing waiting, not shutting down), and give them back only
+    // can_delegate_io() (Ready, Failed or shut down, nothing waiting, not shutting down), and give them back only
     // when no other thread touches them any more. poll_io(): from the thread that has queue `index`
     // while delegated (or the control thread when not): its timeouts and deferred work; a queue that
     // is not Ready any more makes io_wanted_back() true.
@@ -222,6 +222,7 @@ private:
     uint32_t slots_per_queue_ = 0;
     bool io_delegated_ = false;
     bool admin_wants_io_ = false;            // delegated: the admin side needs every queue back
+    bool shutdown_asked_ = false;            // shutdown() while delegated: done once the queues are back
     std::atomic<bool> io_trouble_{false};    // delegated: a thread saw its I/O queue fail
     uint32_t reconnects_ = 0, losses_ = 0, attempts_ = 0;
     uint64_t lost_at_ms_ = 0, next_attempt_ms_ = 0;

@@ -228,6 +228,46 @@ TEST_F(IoPollersOverSockets, APollerThatLeavesIsNeverHandedItsQueuesAgain) {
     EXPECT_GE(cycles, 100u);
 }
 
+// Shutting down while a poller has its queues: the shutdown waits until they are back, then happens
+// (it is not forgotten when they come back), and the poller is then given its closed queues again,
+// so that its thread gets out of poll() and can leave instead of waiting there for ever.
+TEST_F(IoPollersOverSockets, AShutdownWhileDelegatedHappensAndLetsThePollerGo) {
+    ASSERT_TRUE(bring_up()) << controller_->failure();
+    std::atomic<bool> stop{false}, left{false};
+    pollers_->join(1);
+    std::thread worker([&] {
+        while (!stop.load()) {
+            pollers_->poll(1, now_ms());
+            if (controller_->state() == ControllerState::Idle) break;  // read while it has its queues
+        }
+        pollers_->leave(1);
+        left = true;
+    });
+    uint64_t deadline = now_ms() + 2000;
+    while (pollers_->hand_outs() == 0 && now_ms() < deadline) pollers_->poll_control(now_ms());
+    ASSERT_TRUE(controller_->io_delegated()) << "the queues were never handed out";
+    controller_->shutdown();
+    deadline = now_ms() + 3000;
+    while (controller_->state() != ControllerState::Idle && now_ms() < deadline) pollers_->poll_control(now_ms());
+    EXPECT_EQ(controller_->state(), ControllerState::Idle) << "the shutdown asked while delegated never happened";
+    while (!left.load() && now_ms() < deadline + 2000) pollers_->poll_control(now_ms());
+    EXPECT_TRUE(left.load()) << "the poller stayed in poll() after the shutdown";
+    stop = true;
+    while (!left.load() && now_ms() < deadline + 4000) pollers_->poll_control(now_ms());
+    if (!left.load()) {  // stuck in poll(): nothing can get it out; leak what it uses rather than free it under it
+        ADD_FAILURE() << "the poller's thread is stuck in poll()";
+        worker.detach();
+        (void)pollers_.release();
+        (void)controller_.release();
+        (void)sockets_.release();
+        return;
+    }
+    worker.join();
+    while ((pollers_->running() > 0 || controller_->io_delegated()) && now_ms() < deadline + 6000)
+        pollers_->poll_control(now_ms());
+    EXPECT_FALSE(controller_->io_delegated());
+}
+
 // The target cuts every connection inside a C2HData after 3 MB: the poller whose queue failed gives
 // its queues back, the control thread loses the controller, reconnects, sends the waiting reads again
 // and hands the queues out again. Every read ends right, exactly once.
