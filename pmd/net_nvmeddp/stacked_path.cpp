@@ -23,6 +23,10 @@ constexpr uint64_t kAdoptAfterUs = 500;
 uint16_t poll_lower(RxQueue* q, uint16_t lower, rte_mbuf** pkts, uint16_t kept, uint16_t n) {
     const Port& port = *q->port;
     const uint16_t rx_queues = rte_eth_devices[port.port_id].data->nb_rx_queues;
+    // Whoever held this lower queue before us passed our frames from it to our ring before letting
+    // go, possibly after we emptied the ring at the start of this burst: those go first, or a
+    // connection's frames would overtake each other when the own poller and an adopter alternate.
+    if (kept < n) kept = static_cast<uint16_t>(kept + rte_ring_dequeue_burst(q->ring, reinterpret_cast<void**>(pkts + kept), n - kept, nullptr));
     rte_mbuf* fresh[kLowerBurst];
     const uint16_t polled = rte_eth_rx_burst(port.lower, lower, fresh, kLowerBurst);
     for (uint16_t i = 0; i < polled; ++i) {
