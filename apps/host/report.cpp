@@ -18,11 +18,7 @@ void add(nvmetcp::host::QueueStats& sum, const nvmetcp::host::QueueStats& s, int
     f(sum.digest_errors, s.digest_errors);
 }
 
-nvmetcp::host::QueueStats queue_totals(nvmetcp::host::Controller& c) {
-    nvmetcp::host::QueueStats sum{};
-    for (uint16_t i = 0; i < c.io_queue_count(); ++i) add(sum, c.io_queue(i).stats(), 1);
-    return sum;
-}
+nvmetcp::host::QueueStats queue_totals(nvmetcp::host::Controller& c) { return c.io_stats(); }
 
 ddp::Stats stats_delta(const ddp::Stats& after, const ddp::Stats& before) {
     ddp::Stats d{};

@@ -161,8 +161,10 @@ void Controller::poll_io(uint16_t index, uint64_t now_ms) {
     if (index >= io_.size()) return;
     Queue& queue = *io_[index].queue;
     queue.poll(now_ms);
-    // Not Ready any more: the control thread takes the queues back and loses the controller.
-    if (io_delegated_ && queue.state() != QueueState::Ready) io_trouble_.store(true, std::memory_order_release);
+    // Not Ready any more: the control thread takes the queues back and loses the controller. (A
+    // controller that failed or was shut down has closed queues already: nothing to act on.)
+    if (io_delegated_ && state_ == ControllerState::Ready && queue.state() != QueueState::Ready)
+        io_trouble_.store(true, std::memory_order_release);
 }
 
 bool Controller::can_delegate_io() const noexcept {
@@ -409,6 +411,12 @@ void Controller::on_result() {
     }
 }
 
+QueueStats Controller::io_stats() const {
+    QueueStats sum = retired_io_stats_;
+    for (const QueueHolder& holder : io_) sum += holder.queue->stats();
+    return sum;
+}
+
 bool Controller::namespace_active(uint32_t nsid) const noexcept {
     for (uint32_t i = 0; i < std::size(active_namespaces_); ++i) {
         const uint32_t id = load_le32(reinterpret_cast<const uint8_t*>(&active_namespaces_[i]));
@@ -525,6 +533,7 @@ void Controller::lose(const std::string& why) {
 // may have restarted: CAP, Identify and the queue count are read again).
 void Controller::start_attempt() {
     for (QueueHolder& holder : io_) {
+        retired_io_stats_ += holder.queue->stats();
         if (holder.transport != nullptr) factory_.release(holder.transport);
     }
     io_.clear();

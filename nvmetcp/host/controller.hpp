@@ -100,6 +100,9 @@ public:
     uint32_t version() const noexcept { return vs_; }
     bool is_discovery() const noexcept;
 
+    // Every I/O queue's counters summed, including the queues of earlier connections (a reconnect
+    // makes new queues, whose own counters start at 0). From the thread that has every queue.
+    QueueStats io_stats() const;
     uint32_t reconnects() const noexcept { return reconnects_; }      // recoveries that reached Ready
     uint32_t losses() const noexcept { return losses_; }              // times the controller was lost once Ready
     const std::string& last_loss() const noexcept { return last_loss_; }  // why, the last time
@@ -225,6 +228,7 @@ private:
     bool shutdown_asked_ = false;            // shutdown() while delegated: done once the queues are back
     std::atomic<bool> io_trouble_{false};    // delegated: a thread saw its I/O queue fail
     uint32_t reconnects_ = 0, losses_ = 0, attempts_ = 0;
+    QueueStats retired_io_stats_{};  // of the I/O queues a reconnect released
     uint64_t lost_at_ms_ = 0, next_attempt_ms_ = 0;
     std::string last_loss_;
 

@@ -2,6 +2,7 @@
 #include "nvmetcp/host/io_pollers.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -110,12 +111,13 @@ bool IoPollers::poll(uint16_t p, uint64_t now_ms) {
 }
 
 std::string IoPollers::describe() const {
-    static const char* const owners[] = {"the control thread has its queues", "has its queues", "called back"};
+    static const char* const owners[] = {"the control thread has its queues", "has its queues", "called back",
+                                         "left (the control thread has its queues)"};
     std::string s;
     for (uint16_t p = 1; p < pollers_; ++p) {
         const uint8_t owner = slots_[p].owner.load(std::memory_order_acquire);
         s += "poller " + std::to_string(p) + (slots_[p].joined.load(std::memory_order_acquire) ? ": running, " : ": not running, ") +
-             (owner < 3 ? owners[owner] : "?") + "; ";
+             (owner < std::size(owners) ? owners[owner] : "?") + "; ";
     }
     s += std::string("controller ") + to_string(controller_.state()) + (controller_.io_delegated() ? ", queues delegated" : "") +
          (controller_.io_wanted_back() ? ", wants them back" : "") + (controller_.can_delegate_io() ? ", can delegate" : "") +

@@ -89,6 +89,14 @@ struct QueueStats {
     uint64_t bytes_placed = 0;  // ... that the offload placed (0 until the offload is plugged in)
     uint64_t digests_computed = 0, digests_offloaded = 0, digest_errors = 0;
     uint64_t term_reqs_sent = 0, term_reqs_received = 0;
+
+    QueueStats& operator+=(const QueueStats& s) noexcept {
+        uint64_t* a = &commands;
+        const uint64_t* b = &s.commands;
+        for (size_t i = 0; i < sizeof(QueueStats) / sizeof(uint64_t); ++i) a[i] += b[i];
+        return *this;
+    }
 };
+static_assert(sizeof(QueueStats) % sizeof(uint64_t) == 0, "QueueStats: counters only, all uint64_t");
 
 }  // namespace nvmeddp::nvmetcp::host
