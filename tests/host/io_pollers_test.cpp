@@ -125,7 +125,11 @@ protected:
 
     // Poller 1 reads on its own thread while the control thread reads on poller 0's queues; both
     // check every byte. Returns once both are done and the queues are back with the control thread.
-    void run_both(PollerReads& mine, PollerReads& theirs) {
+    void run_both(PollerReads& mine, PollerReads& theirs, uint32_t reads_each) {
+        mine.count = theirs.count = reads_each;
+        mine.length = theirs.length = 16384;
+        theirs.base = 8ull << 20;  // disjoint from the control thread's
+
         for (uint16_t i = 0; i < controller_->io_queue_count(); ++i) (pollers_->poller_of_queue(i) == 0 ? mine : theirs).queues.push_back(i);
         const uint64_t deadline = now_ms() + 20000;
         pollers_->join(1);
@@ -174,10 +178,7 @@ TEST_F(IoPollersOverSockets, EachThreadReadsOnItsOwnQueuesAndEveryByteIsRight) {
     std::vector<uint64_t> before;  // the queues' own Connect counts as a completion
     for (uint16_t i = 0; i < kIoQueues; ++i) before.push_back(controller_->io_queue(i).stats().completions);
     PollerReads mine, theirs;
-    mine.count = theirs.count = 200;
-    mine.length = theirs.length = 16384;
-    theirs.base = 8ull << 20;
-    run_both(mine, theirs);
+    run_both(mine, theirs, 200);
     expect_all_right(mine, "control thread");
     expect_all_right(theirs, "poller 1");
     EXPECT_EQ(theirs.queues, (std::vector<uint16_t>{1, 3})) << "I/O queue i is on lane i mod 2";
@@ -283,10 +284,7 @@ protected:
 TEST_F(IoPollersReconnect, AQueueLostOnAPollerIsRecoveredByTheControlThread) {
     ASSERT_TRUE(bring_up()) << controller_->failure();
     PollerReads mine, theirs;
-    mine.count = theirs.count = 400;
-    mine.length = theirs.length = 16384;
-    theirs.base = 8ull << 20;
-    run_both(mine, theirs);
+    run_both(mine, theirs, 400);
     expect_all_right(mine, "control thread");
     expect_all_right(theirs, "poller 1");
     EXPECT_GE(controller_->losses(), 1u) << "the target's cut was not noticed";
