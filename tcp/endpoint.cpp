@@ -228,6 +228,22 @@ bool Endpoint::neighbour(const IpAddress& ip, MacAddress* mac) {
 
 void Endpoint::learn_neighbour(const IpAddress& ip, const MacAddress& mac) { neighbours_.learn(ip, mac, ctx_.now_us); }
 
+void Endpoint::learned(const IpAddress& ip, const MacAddress& mac) {
+    neighbours_.learn(ip, mac, ctx_.now_us);
+    if (config_.neighbour_board != nullptr) config_.neighbour_board->post(ip, mac, ctx_.now_us);
+}
+
+void Endpoint::consult_board(const IpAddress& ip) {
+    if (config_.neighbour_board == nullptr || neighbours_.lookup(ip, ctx_.now_us, nullptr)) return;
+    MacAddress mac;
+    uint64_t at = 0;
+    if (!config_.neighbour_board->find(ip, &mac, &at)) return;
+    // As old as it is (a stale answer is asked again when it would have expired here).
+    const uint64_t ttl = NeighbourTableConfig{}.entry_ttl_us;
+    if (at > ctx_.now_us) at = ctx_.now_us;
+    if (ctx_.now_us - at < ttl) neighbours_.learn(ip, mac, at);
+}
+
 void Endpoint::share_neighbour(std::span<Endpoint* const> endpoints, const IpAddress& ip) {
     MacAddress mac;
     const auto knows = std::find_if(endpoints.begin(), endpoints.end(), [&](Endpoint* e) { return e->neighbour(ip, &mac); });
@@ -310,6 +326,7 @@ Connection* Endpoint::connect(const IpAddress& remote, uint16_t remote_port, Con
     // The handler hears only from poll(), never from inside connect(). A peer that did not answer
     // before is asked again now: it may be back.
     MacAddress mac;
+    consult_board(remote);
     switch (neighbours_.resolve(remote, ctx_.now_us, &mac)) {
         case NeighbourTable::Resolution::Failed: neighbours_.forget(remote); break;
         case NeighbourTable::Resolution::SendRequest: solicit(remote); break;
@@ -348,6 +365,7 @@ void Endpoint::resolve_pending() {
             continue;
         }
         MacAddress mac;
+        consult_board(r.route.dst_ip);
         const auto state = neighbours_.resolve(r.route.dst_ip, ctx_.now_us, &mac);
         if (state == NeighbourTable::Resolution::SendRequest) solicit(r.route.dst_ip);
         if (state == NeighbourTable::Resolution::Resolved) {
@@ -395,7 +413,7 @@ void Endpoint::receive_nd(const NdMessage& msg, const MacAddress& eth_src) {
         // Only for our address, and not a duplicate-address probe (from ::), which we do not answer:
         // the address is configured, not being claimed.
         if (msg.target != config_.local_ip || msg.link_addr.is_zero()) return;
-        neighbours_.learn(msg.src_ip, msg.link_addr, ctx_.now_us);
+        learned(msg.src_ip, msg.link_addr);
         rte_mbuf* m = rte_pktmbuf_alloc(config_.pool);
         if (m == nullptr) return;
         if (!build_neighbor_advertisement(m, mac_, config_.local_ip, eth_src, msg.src_ip, true, config_.has_vlan,
@@ -408,7 +426,7 @@ void Endpoint::receive_nd(const NdMessage& msg, const MacAddress& eth_src) {
         return;
     }
     // An advertisement: the target's link address (its option, else the frame's source).
-    neighbours_.learn(msg.target, msg.link_addr.is_zero() ? eth_src : msg.link_addr, ctx_.now_us);
+    learned(msg.target, msg.link_addr.is_zero() ? eth_src : msg.link_addr);
 }
 
 void Endpoint::send_arp(uint16_t op, const MacAddress& eth_dst, const MacAddress& target_mac,
@@ -434,7 +452,7 @@ void Endpoint::receive_arp(const ArpMessage& msg) {
         // RFC 826: update an entry we already have, but learn nothing from others' conversations.
         return;
     }
-    neighbours_.learn(msg.sender_ip, msg.sender_mac, ctx_.now_us);
+    learned(msg.sender_ip, msg.sender_mac);
     if (msg.op == 1) {
         send_arp(2, msg.sender_mac, msg.sender_mac, msg.sender_ip);
         ++stats_.arp_replies_sent;
@@ -563,7 +581,7 @@ void Endpoint::receive_tcp(rte_mbuf* m) {
                     break;
                 }
                 // The SYN tells us the peer's MAC: no ARP needed to answer it.
-                neighbours_.learn(src, src_mac, ctx_.now_us);
+                learned(src, src_mac);
                 nc->open_passive(back, new_iss(), s, nullptr);
                 ConnectionHandler* h = l.accept(l.user, *nc);
                 if (h == nullptr) {

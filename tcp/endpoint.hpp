@@ -26,6 +26,7 @@
 #include "tcp/connection_steering.hpp"
 #include "tcp/connection_config.hpp"
 #include "tcp/frame_builder.hpp"
+#include "tcp/neighbour_board.hpp"
 #include "tcp/timer_wheel.hpp"
 #include "tcp/tx_batch.hpp"
 
@@ -53,6 +54,10 @@ struct EndpointConfig {
     // is not opened (connect fails saying why; a SYN is refused). Off: the port decides.
     bool steer_connections = false;
     uint32_t steer_priority = 1;  // below the offload's own rules (priority 0), which then win
+    // Shared by the endpoints on the queues of one port, each polled by its own lcore (null: none):
+    // an ARP answer may arrive on another endpoint's queue, so each posts what it learns there and
+    // looks there before it asks the wire. Must outlive the endpoint.
+    NeighbourBoard* neighbour_board = nullptr;
     ConnectionConfig connection;
 };
 
@@ -143,6 +148,8 @@ private:
     void receive_arp(const ArpMessage& msg);
     void receive_nd(const NdMessage& msg, const MacAddress& eth_src);
     void solicit(const IpAddress& target);
+    void learned(const IpAddress& ip, const MacAddress& mac);  // into the table, and onto the board
+    void consult_board(const IpAddress& ip);                   // what another endpoint learned of ip
     void receive_tcp(rte_mbuf* m);
     void reply_rst(const Route& route, const InSegment& s);
     void send_arp(uint16_t op, const MacAddress& eth_dst, const MacAddress& target_mac, const IpAddress& target_ip);

@@ -105,8 +105,9 @@ protected:
         }
         if (!vdev_.empty()) rte_vdev_uninit(vdev_.c_str());
     }
-    void make_endpoints(bool steer) {
+    void make_endpoints(bool steer, tcp::NeighbourBoard* board = nullptr) {
         tcp::EndpointConfig c;
+        c.neighbour_board = board;
         c.port = port_;
         c.local_ip = tcp::IpAddress::v4(192, 0, 2, 2);
         c.mac.bytes = {0x02, 0, 0, 0, 0, 2};
@@ -188,6 +189,31 @@ TEST_F(SteeredLanes, EachLaneReceivesExactlyItsOwnConnections) {
     ASSERT_TRUE(run(1'000'000, [&] { return first.closed && second.closed; }));
     EXPECT_EQ(lanes_[0]->steered_connections(), 0u);
     EXPECT_EQ(lanes_[1]->steered_connections(), 0u);
+}
+
+// The peer's ARP answer arrives on queue 0 only: lane 1, which asked, never sees it. With a board the
+// lanes share, lane 0 posts what it learned and lane 1 connects; without one, lane 1 gives up.
+TEST_F(SteeredLanes, AnArpAnswerOnAnotherLanesQueueReachesTheLaneThatAsked) {
+    tcp::NeighbourBoard board;
+    make_endpoints(true, &board);
+    Talker second(1000);
+    std::string err;
+    ASSERT_NE(lanes_[1]->connect(peer_ip, 4420, &second, &err), nullptr) << err;
+    ASSERT_TRUE(run(2'000'000, [&] { return second.connected; })) << lanes_[1]->info();
+    EXPECT_EQ(lanes_[1]->stats().rx_arp, 0u) << "the answer came through queue 1 after all";
+    EXPECT_EQ(lanes_[0]->stats().rx_arp, 1u);
+    EXPECT_EQ(lanes_[0]->stats().arp_requests_sent, 0u);
+    EXPECT_TRUE(lanes_[0]->neighbour(peer_ip, nullptr));
+}
+
+TEST_F(SteeredLanes, WithoutABoardTheLaneThatAskedNeverHearsTheAnswer) {
+    make_endpoints(true);
+    Talker second(1000);
+    std::string err;
+    ASSERT_NE(lanes_[1]->connect(peer_ip, 4420, &second, &err), nullptr) << err;
+    EXPECT_TRUE(run(5'000'000, [&] { return second.closed; })) << lanes_[1]->info();
+    EXPECT_FALSE(second.connected);
+    EXPECT_GE(lanes_[1]->stats().arp_requests_sent, 3u);
 }
 
 TEST_F(SteeredLanes, WithoutSteeringTheOtherLaneResetsTheConnection) {

@@ -129,6 +129,11 @@ std::string HostStack::bring_up() {
     // pick the same four-tuple, and steers its connections to its queue.
     const uint32_t first = ec.first_local_port, span = (uint32_t{ec.last_local_port} - first + 1) / c.lanes;
     ec.steer_connections = c.lanes > 1;
+    if (c.lanes > 1) {
+        // Each lane's lcore learns addresses from what its own queue receives: they share them.
+        neighbours_ = std::make_unique<tcp::NeighbourBoard>();
+        ec.neighbour_board = neighbours_.get();
+    }
     for (uint16_t k = 0; k < c.lanes; ++k) {
         ec.rx_queue = ec.tx_queue = k;
         ec.first_local_port = static_cast<uint16_t>(first + k * span);
@@ -144,6 +149,7 @@ std::string HostStack::bring_up() {
 HostStack::~HostStack() {
     lane_ptrs_.clear();
     lanes_.clear();
+    neighbours_.reset();
     offload_.reset();
     port_offload_ = nullptr;  // closing the port detaches it
     shim_.reset();

@@ -127,6 +127,7 @@ private:
     pmd::OffloadPort* port_offload_ = nullptr;
     std::vector<std::unique_ptr<tcp::Endpoint>> lanes_;
     std::vector<tcp::Endpoint*> lane_ptrs_;  // the same, as the factories and share_neighbour take them
+    std::unique_ptr<tcp::NeighbourBoard> neighbours_;  // shared by the lanes (several lanes)
     std::vector<tcp::IpAddress> remotes_;  // of transports_to(): their MACs are shared between lanes
 };
 
