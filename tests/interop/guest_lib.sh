@@ -39,6 +39,9 @@ guest_setup() {
   work=$(mktemp -d)
   trap guest_cleanup EXIT
   trap 'exit 130' INT TERM
+  # shellcheck source=../netns/netns_lib.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/../netns/netns_lib.sh"
+  reap_orphan_namespaces
   ip netns add "$ns" || die "ip netns add $ns failed (no network namespaces here?)"
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
   ip -n "$ns" link set lo up

@@ -3,12 +3,15 @@
 # removes, also on failure), net_af_packet on both ends, generated read traffic sent on veth0 and
 # received with the offload on veth1. Needs root (ip netns, AF_PACKET); fails saying so otherwise.
 set -euo pipefail
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
 demo=${1:?usage: af_packet_veth.sh <path to nvmeddp-offload>}
 ns="nvmeddp-afp-$$"
 if [ "$(id -u)" -ne 0 ]; then echo "af_packet_veth: needs root (ip netns, AF_PACKET): FAILED"; exit 1; fi
 command -v ip > /dev/null || { echo "af_packet_veth: iproute2 (ip) missing: FAILED"; exit 1; }
 cleanup() { ip netns del "$ns" 2> /dev/null || true; }
 trap cleanup EXIT
+reap_orphan_namespaces
 ip netns add "$ns"
 ip -n "$ns" link add veth0 type veth peer name veth1
 for v in veth0 veth1; do

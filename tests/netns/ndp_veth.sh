@@ -5,6 +5,8 @@
 # veth1 and must see the kernel's solicited Neighbor Advertisement with veth0's MAC. Needs root (ip
 # netns, AF_PACKET, the EAL); fails saying so otherwise.
 set -euo pipefail
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
 probe=${1:?usage: ndp_veth.sh <path to ndp_kernel_probe>}
 ns="nvmeddp-ndp-$$"
 if [ "$(id -u)" -ne 0 ]; then echo "ndp_veth: needs root (ip netns, AF_PACKET): FAILED"; exit 1; fi
@@ -12,6 +14,7 @@ command -v ip > /dev/null || { echo "ndp_veth: iproute2 (ip) missing: FAILED"; e
 [ -d /proc/sys/net/ipv6 ] || { echo "ndp_veth: the kernel has no IPv6: FAILED"; exit 1; }
 cleanup() { ip netns del "$ns" 2> /dev/null || true; }
 trap cleanup EXIT
+reap_orphan_namespaces
 ip netns add "$ns"
 ip -n "$ns" link add veth0 type veth peer name veth1
 # veth1 is the probe's: without IPv6 the kernel neither answers nor sends anything of its own there.

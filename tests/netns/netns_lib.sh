@@ -7,6 +7,7 @@
 # (`ip netns del`), also when this fails half-way.
 veth_namespaces() {
   local nt=$1 nh=$2 ns
+  reap_orphan_namespaces
   ip netns add "$nt"
   ip netns add "$nh"
   ip -n "$nt" link add veth0 type veth peer name veth1 netns "$nh"
@@ -19,4 +20,18 @@ veth_namespaces() {
   ip netns exec "$nh" ethtool -K veth1 tx off tso off gso off gro off rx off > /dev/null 2>&1 || true
   ip -n "$nt" link set veth0 up
   ip -n "$nh" link set veth1 up
+}
+
+# Namespaces of earlier runs that were killed outright (SIGKILL: a test timeout, a kill -9; no trap
+# runs then): every test names its namespaces nvmeddp-<what>-<pid>[-<side>], so one whose process is
+# gone is removed here. Another test running at the same time keeps its own (its process lives).
+reap_orphan_namespaces() {
+  local name pid
+  for name in $(ip netns list 2> /dev/null | awk '{print $1}'); do
+    [[ $name =~ ^nvmeddp-[a-z]+-([0-9]+)(-[a-z]+)?$ ]] || continue
+    pid=${BASH_REMATCH[1]}
+    kill -0 "$pid" 2> /dev/null && continue
+    ip netns del "$name" 2> /dev/null && echo "netns: removed $name, left by an earlier run (process $pid is gone)"
+  done
+  return 0
 }

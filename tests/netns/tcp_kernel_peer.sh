@@ -16,6 +16,8 @@
 #   first and the tap exists only once it runs),
 #   IPV6=1: the kernel on 2001:db8::1, ours on 2001:db8::2 (neighbour discovery instead of ARP).
 set -euo pipefail
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
 # shellcheck source=capture_lib.sh
 . "$(dirname "$0")/capture_lib.sh"
 ours=${1:?usage: tcp_kernel_peer.sh <nvmeddp-tcp> <tcp_kernel_peer> <mode> <arg> [options]}
@@ -56,6 +58,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+reap_orphan_namespaces
 ip netns add "$nk"
 ip netns add "$nd"
 ip -n "$nk" link add veth0 type veth peer name veth1 netns "$nd"

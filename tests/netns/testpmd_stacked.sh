@@ -6,6 +6,8 @@
 # mark and drop them, its rx checksum offload judges them, and what testpmd prints (verbose rx lines,
 # xstats, flow messages) is checked. Needs root; fails saying so otherwise.
 set -euo pipefail
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
 pmd=${1:?usage: testpmd_stacked.sh <path to librte_net_nvmeddp.so>}
 here=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "testpmd_stacked: $*: FAILED"; exit 1; }
@@ -36,6 +38,7 @@ cleanup() {
   [ "${KEEP_OUTPUT:-0}" = 1 ] && echo "testpmd_stacked: output kept in $dir" || rm -rf "$dir"
 }
 trap cleanup EXIT
+reap_orphan_namespaces
 ip netns add "$ns"
 ip -n "$ns" link add veth0 type veth peer name veth1
 for v in veth0 veth1; do
