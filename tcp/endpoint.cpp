@@ -140,14 +140,14 @@ uint32_t Endpoint::open_connections() const noexcept {
 uint32_t Endpoint::active_connections() const noexcept {
     uint32_t n = 0;
     for (const auto& c : connections_) {
-        if (c->state() != TcpState::Closed && c->state() != TcpState::TimeWait) ++n;
+        if (active(c->state())) ++n;
     }
     return n;
 }
 
 void Endpoint::abort_all() {
     for (const auto& c : connections_) {
-        if (c->state() != TcpState::Closed && c->state() != TcpState::TimeWait) c->abort();
+        if (active(c->state())) c->abort();
     }
 }
 

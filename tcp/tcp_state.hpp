@@ -32,6 +32,10 @@ constexpr bool closing(TcpState s) noexcept {
     return s == TcpState::FinWait1 || s == TcpState::FinWait2 || s == TcpState::Closing || s == TcpState::LastAck;
 }
 
+// True while the connection still exchanges segments: neither CLOSED nor TIME-WAIT (whose slot is
+// only kept for 2 MSL).
+constexpr bool active(TcpState s) noexcept { return s != TcpState::Closed && s != TcpState::TimeWait; }
+
 // How a connection ended, when not by an orderly close of both sides.
 enum class TcpError : uint8_t {
     None,
