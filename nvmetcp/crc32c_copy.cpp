@@ -17,8 +17,7 @@ uint32_t two_pass(uint32_t state, void* dst, const void* src, size_t len) noexce
     return crc32c_extend(state, dst, len);
 }
 
-// Hardware paths in order of preference; the emulated ones after them, never picked by pick().
-enum class Impl : uint8_t { TwoPass, Pclmul, Avx512, PclmulEmulated, Avx512Emulated };
+enum class Impl : uint8_t { TwoPass, Pclmul, Avx2, Avx512, PclmulEmulated, Avx2Emulated, Avx512Emulated };
 
 struct ImplInfo {
     Impl impl;
@@ -29,8 +28,10 @@ struct ImplInfo {
 constexpr ImplInfo kImpls[] = {
     {Impl::TwoPass, "two-pass", "two passes: memcpy, then isa-l"},
     {Impl::Pclmul, "pclmul", "one pass, PCLMULQDQ"},
+    {Impl::Avx2, "avx2", "one pass, AVX2 VPCLMULQDQ"},
     {Impl::Avx512, "avx512", "one pass, AVX-512 VPCLMULQDQ"},
     {Impl::PclmulEmulated, "pclmul-emulated", "one pass, PCLMULQDQ folding emulated in software (tests only)"},
+    {Impl::Avx2Emulated, "avx2-emulated", "one pass, AVX2 VPCLMULQDQ folding emulated in software (tests only)"},
     {Impl::Avx512Emulated, "avx512-emulated", "one pass, AVX-512 VPCLMULQDQ folding emulated in software (tests only)"},
 };
 
@@ -41,33 +42,35 @@ const ImplInfo& info(Impl impl) noexcept {
     return kImpls[0];
 }
 
-// The best hardware path of this CPU.
-Impl pick() noexcept {
-#if defined(__x86_64__)
-    if (!__builtin_cpu_supports("pclmul") || !__builtin_cpu_supports("sse4.2")) return Impl::TwoPass;
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("vpclmulqdq")) {
-        return Impl::Avx512;
-    }
-    return Impl::Pclmul;
-#else
-    return Impl::TwoPass;
-#endif
-}
-
+// Whether this CPU has every instruction the path runs, each path checked on its own flags: a CPU may
+// have one wide path and not another (Zen 3: AVX2 + VPCLMULQDQ, no AVX-512).
 bool available(Impl impl) noexcept {
     switch (impl) {
         case Impl::TwoPass:
         case Impl::PclmulEmulated:
+        case Impl::Avx2Emulated:
         case Impl::Avx512Emulated: return true;
+#if defined(__x86_64__)
+        case Impl::Pclmul: return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.2");
+        case Impl::Avx2: return available(Impl::Pclmul) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("vpclmulqdq");
+        case Impl::Avx512:
+            return available(Impl::Pclmul) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("vpclmulqdq");
+#else
         case Impl::Pclmul:
-        case Impl::Avx512: {
-            // Never more than the CPU has (pick() returns the best, and Avx512 implies Pclmul).
-            const Impl best = pick();
-            return best != Impl::TwoPass && static_cast<int>(impl) <= static_cast<int>(best);
-        }
+        case Impl::Avx2:
+        case Impl::Avx512: return false;
+#endif
     }
     return false;
+}
+
+// The best hardware path of this CPU: the widest fold it has.
+Impl pick() noexcept {
+    for (Impl impl : {Impl::Avx512, Impl::Avx2, Impl::Pclmul}) {
+        if (available(impl)) return impl;
+    }
+    return Impl::TwoPass;
 }
 
 Impl g_impl = pick();
@@ -78,12 +81,15 @@ uint32_t crc32c_copy_extend(uint32_t state, void* dst, const void* src, size_t l
     switch (g_impl) {
 #if defined(__x86_64__)
         case Impl::Avx512: return crc32c_fold::copy_avx512(state, dst, src, len);
+        case Impl::Avx2: return crc32c_fold::copy_avx2(state, dst, src, len);
         case Impl::Pclmul: return crc32c_fold::copy_pclmul(state, dst, src, len);
 #else
         case Impl::Avx512:
+        case Impl::Avx2:
         case Impl::Pclmul: break;
 #endif
         case Impl::PclmulEmulated: return crc32c_fold::copy_pclmul_emulated(state, dst, src, len);
+        case Impl::Avx2Emulated: return crc32c_fold::copy_avx2_emulated(state, dst, src, len);
         case Impl::Avx512Emulated: return crc32c_fold::copy_avx512_emulated(state, dst, src, len);
         case Impl::TwoPass: break;
     }

@@ -5,9 +5,10 @@
 //
 // The data is folded with carry-less multiplies (Intel's "Fast CRC Computation Using PCLMULQDQ"),
 // every loaded vector also stored to the destination. copy_fold_64: 64 bytes per iteration in four
-// 128-bit lanes. copy_fold_256: 256 bytes per iteration in sixteen lanes (four 512-bit registers).
-// Both reduce to one lane, fold in the remaining whole 16-byte blocks, turn the lane into the CRC
-// state with two crc32 instructions and do the last bytes with crc32 too.
+// 128-bit lanes. copy_fold_128: 128 bytes per iteration in eight lanes (four 256-bit registers).
+// copy_fold_256: 256 bytes per iteration in sixteen lanes (four 512-bit registers). All reduce to
+// one lane, fold in the remaining whole 16-byte blocks, turn the lane into the CRC state with two
+// crc32 instructions and do the last bytes with crc32 too.
 //
 // What Isa provides (static members; each maps to one instruction):
 //   V128 copy16(dst, src)           load 16 bytes, store them to dst, return them
@@ -18,7 +19,10 @@
 //   V128 clmul_hi(a, b)             the same of the high 64 bits (PCLMULQDQ 0x11)
 //   uint64_t low64(V128), high64(V128)
 //   uint64_t crc32_u64(s, v), uint32_t crc32_u8(c, b)   the crc32 instruction
-// and for copy_fold_256 the same per 128-bit lane on four lanes at once:
+// for copy_fold_128 the same per 128-bit lane on two lanes at once:
+//   V256 copy32(dst, src), widen256(V128) (lane 0, the rest zero), broadcast256(V128), xor256,
+//   clmul256_lo, clmul256_hi, lane256<i>(V256), and end256() when no V256 is needed any more;
+// and for copy_fold_256 on four lanes at once:
 //   V512 copy64(dst, src), widen(V128) (lane 0, the rest zero), broadcast(V128), xor512,
 //   clmul512_lo, clmul512_hi, lane<i>(V512), and end512() when no V512 is needed any more.
 //
@@ -44,6 +48,12 @@ namespace {
 template <class Isa>
 NVMEDDP_FOLD_TARGET inline typename Isa::V128 fold(typename Isa::V128 x, typename Isa::V128 k) noexcept {
     return Isa::xor128(Isa::clmul_lo(x, k), Isa::clmul_hi(x, k));
+}
+
+// The same on the two lanes of a V256.
+template <class Isa>
+NVMEDDP_FOLD_TARGET inline typename Isa::V256 fold2(typename Isa::V256 x, typename Isa::V256 k) noexcept {
+    return Isa::xor256(Isa::clmul256_lo(x, k), Isa::clmul256_hi(x, k));
 }
 
 // The same on the four lanes of a V512.
@@ -121,6 +131,49 @@ NVMEDDP_FOLD_TARGET uint32_t copy_fold_64(uint32_t state, uint8_t* dst, const ui
     x = Isa::xor128(fold<Isa>(x, k128), x2);
     x = Isa::xor128(fold<Isa>(x, k128), x3);
     return finish<Isa>(x, dst, src, len);
+}
+
+// Eight lanes in four registers of two, 128 bytes per iteration; then down to one register (folds
+// by 256 bits), one lane (a fold by 128 bits), and on as copy_fold_64. Below 128 bytes it is
+// copy_fold_64. For CPUs with 256-bit VPCLMULQDQ but no AVX-512.
+template <class Isa>
+NVMEDDP_FOLD_TARGET uint32_t copy_fold_128(uint32_t state, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
+    if (len < 128) return copy_fold_64<Isa>(state, dst, src, len);
+
+    auto x0 = Isa::xor256(Isa::copy32(dst, src), Isa::widen256(Isa::from_state(state)));
+    auto x1 = Isa::copy32(dst + 32, src + 32);
+    auto x2 = Isa::copy32(dst + 64, src + 64);
+    auto x3 = Isa::copy32(dst + 96, src + 96);
+    src += 128;
+    dst += 128;
+    len -= 128;
+
+    const auto k1024 = Isa::broadcast256(Isa::constant(kFold1024));
+    while (len >= 128) {
+        x0 = Isa::xor256(fold2<Isa>(x0, k1024), Isa::copy32(dst, src));
+        x1 = Isa::xor256(fold2<Isa>(x1, k1024), Isa::copy32(dst + 32, src + 32));
+        x2 = Isa::xor256(fold2<Isa>(x2, k1024), Isa::copy32(dst + 64, src + 64));
+        x3 = Isa::xor256(fold2<Isa>(x3, k1024), Isa::copy32(dst + 96, src + 96));
+        src += 128;
+        dst += 128;
+        len -= 128;
+    }
+
+    const auto k256 = Isa::broadcast256(Isa::constant(kFold256));
+    auto x = Isa::xor256(fold2<Isa>(x0, k256), x1);
+    x = Isa::xor256(fold2<Isa>(x, k256), x2);
+    x = Isa::xor256(fold2<Isa>(x, k256), x3);
+    while (len >= 32) {
+        x = Isa::xor256(fold2<Isa>(x, k256), Isa::copy32(dst, src));
+        src += 32;
+        dst += 32;
+        len -= 32;
+    }
+
+    // Lane 0 forward onto lane 1.
+    auto r = Isa::xor128(Isa::template lane256<1>(x), fold<Isa>(Isa::template lane256<0>(x), Isa::constant(kFold128)));
+    Isa::end256();
+    return finish<Isa>(r, dst, src, len);
 }
 
 // Sixteen lanes in four registers of four, 256 bytes per iteration; then down to one register (folds

@@ -19,6 +19,7 @@ struct FoldConstant {
 };
 
 inline constexpr FoldConstant kFold2048{0xdcb17aa4, 0xb9e02b86};  // sixteen lanes: x^(2048+32), x^(2048-32)
+inline constexpr FoldConstant kFold1024{0x6992cea2, 0xd3b6092};   // eight lanes: x^(1024+32), x^(1024-32)
 inline constexpr FoldConstant kFold512{0x740eef02, 0x9e4addf8};   // four lanes: x^(512+32), x^(512-32)
 inline constexpr FoldConstant kFold384{0x1c291d04, 0x1d82c63da};  // three lanes: x^(384+32), x^(384-32)
 inline constexpr FoldConstant kFold256{0x1384aa63a, 0xba4fc28e};  // two lanes: x^(256+32), x^(256-32)

@@ -1,11 +1,13 @@
 // The instructions the fold uses (crc32c_fold.hpp), emulated in portable C++: a 64x64-bit carry-less
-// multiply for PCLMULQDQ, a bitwise CRC32C step for the crc32 instruction, and 128/512-bit values as
-// plain integers. Slow, and never chosen by the dispatch; it exists so that the algorithm of each
+// multiply for PCLMULQDQ, a bitwise CRC32C step for the crc32 instruction, and 128/256/512-bit values
+// as plain integers. Slow, and never chosen by the dispatch; it exists so that the algorithm of each
 // x86 path can be checked on a machine that lacks its instructions (crc32c_fold_emulated.cpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "nvmetcp/crc32c_fold_constants.hpp"
 
@@ -43,10 +45,13 @@ constexpr uint64_t crc32c_u64(uint64_t s, uint64_t v) noexcept {
     return c;
 }
 
-// The Isa of crc32c_fold.hpp in software: a V512 is four 128-bit lanes, lane i holding bytes
-// 16i..16i+15 as in a ZMM register.
+// The Isa of crc32c_fold.hpp in software: a V256 is two 128-bit lanes and a V512 four, lane i
+// holding bytes 16i..16i+15 as in a YMM or ZMM register.
 struct SoftIsa {
     using V128 = Soft128;
+    struct V256 {
+        Soft128 lane[2];
+    };
     struct V512 {
         Soft128 lane[4];
     };
@@ -68,6 +73,23 @@ struct SoftIsa {
     static uint64_t crc32_u64(uint64_t s, uint64_t v) noexcept { return crc32c_u64(s, v); }
     static uint32_t crc32_u8(uint32_t c, uint8_t v) noexcept { return crc32c_u8(c, v); }
 
+    static V256 copy32(uint8_t* dst, const uint8_t* src) noexcept {
+        V256 v;
+        for (int i = 0; i < 2; ++i) v.lane[i] = copy16(dst + 16 * i, src + 16 * i);
+        return v;
+    }
+    static V256 widen256(V128 a) noexcept { return {{a, {0, 0}}}; }
+    static V256 broadcast256(V128 a) noexcept { return {{a, a}}; }
+    static V256 xor256(const V256& a, const V256& b) noexcept { return each(a, b, xor128); }
+    static V256 clmul256_lo(const V256& a, const V256& b) noexcept { return each(a, b, clmul_lo); }
+    static V256 clmul256_hi(const V256& a, const V256& b) noexcept { return each(a, b, clmul_hi); }
+    template <int I>
+    static V128 lane256(const V256& a) noexcept {
+        static_assert(I >= 0 && I < 2);
+        return a.lane[I];
+    }
+    static void end256() noexcept {}
+
     static V512 copy64(uint8_t* dst, const uint8_t* src) noexcept {
         V512 v;
         for (int i = 0; i < 4; ++i) v.lane[i] = copy16(dst + 16 * i, src + 16 * i);
@@ -86,9 +108,11 @@ struct SoftIsa {
     static void end512() noexcept {}
 
 private:
-    static V512 each(const V512& a, const V512& b, V128 (*op)(V128, V128)) noexcept {
-        V512 r;
-        for (int i = 0; i < 4; ++i) r.lane[i] = op(a.lane[i], b.lane[i]);
+    // op on each 128-bit lane of a V256 or V512.
+    template <class V>
+    static V each(const V& a, const V& b, V128 (*op)(V128, V128)) noexcept {
+        V r;
+        for (size_t i = 0; i < std::size(r.lane); ++i) r.lane[i] = op(a.lane[i], b.lane[i]);
         return r;
     }
 };

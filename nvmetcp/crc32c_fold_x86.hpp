@@ -1,6 +1,6 @@
 // The 128-bit instructions of crc32c_fold.hpp's Isa on x86 (SSE4.2 crc32, PCLMULQDQ), shared by the
-// PCLMULQDQ and the AVX-512 paths. Like crc32c_fold.hpp it is compiled with the including file's
-// NVMEDDP_FOLD_TARGET (legacy SSE encodings in the PCLMULQDQ file, VEX/EVEX in the AVX-512 one) and
+// PCLMULQDQ, AVX2 and AVX-512 paths. Like crc32c_fold.hpp it is compiled with the including file's
+// NVMEDDP_FOLD_TARGET (legacy SSE encodings in the PCLMULQDQ file, VEX in the AVX2 and AVX-512 ones) and
 // so lives in an unnamed namespace.
 #pragma once
 

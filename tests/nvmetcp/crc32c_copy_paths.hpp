@@ -18,12 +18,14 @@ struct CopyPath {
 inline constexpr CopyPath kCopyPaths[] = {
     {"two-pass", nullptr, nullptr},
     {"pclmul", "SSE4.2 + PCLMULQDQ", "pclmul-emulated"},
+    {"avx2", "AVX2 + VPCLMULQDQ", "avx2-emulated"},
     {"avx512", "AVX-512 F/VL/BW + VPCLMULQDQ", "avx512-emulated"},
     {"pclmul-emulated", nullptr, nullptr},
+    {"avx2-emulated", nullptr, nullptr},
     {"avx512-emulated", nullptr, nullptr},
 };
 
-inline constexpr CopyPath kHardwarePaths[] = {kCopyPaths[1], kCopyPaths[2]};
+inline constexpr CopyPath kHardwarePaths[] = {kCopyPaths[1], kCopyPaths[2], kCopyPaths[3]};
 
 // Whether this CPU can run the path: selecting it tells (and leaves it selected).
 inline bool cpu_runs(const CopyPath& path) {
