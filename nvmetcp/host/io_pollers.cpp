@@ -72,9 +72,11 @@ bool IoPollers::poll_control(uint64_t now_ms) {
     if (controller_.io_delegated()) {
         const bool wanted = controller_.io_wanted_back();
         if (wanted || running() == 0) {
-            if (!calling_back_) {
+            // Counted once per round in which the controller wanted them (not the pollers all
+            // having left), also when it started for that other reason.
+            if (wanted && !calling_back_) {
                 calling_back_ = true;
-                if (wanted) ++call_backs_;  // not the pollers all having left
+                ++call_backs_;
             }
             bool all_back = true;
             for (uint16_t p = 1; p < pollers_; ++p) {

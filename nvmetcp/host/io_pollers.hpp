@@ -91,7 +91,7 @@ private:
     PollLanes poll_lanes_;
     std::unique_ptr<Slot[]> slots_;
     std::atomic<uint16_t> running_{0};
-    bool calling_back_ = false;
+    bool calling_back_ = false;  // this round of calling back was counted (the controller wanted them)
     uint64_t hand_outs_ = 0, call_backs_ = 0;
 };
 

@@ -254,6 +254,7 @@ void nvmeddp_host_opts_default(struct nvmeddp_host_opts* opts) {
     std::memset(opts, 0, sizeof *opts);
     opts->offload = 1;
     opts->seed = 1;
+    opts->lanes = 1;
 }
 
 int nvmeddp_host_create(const struct nvmeddp_host_opts* opts, struct nvmeddp_host** out, char* err, size_t errlen) try {
