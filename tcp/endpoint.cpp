@@ -244,14 +244,6 @@ void Endpoint::consult_board(const IpAddress& ip) {
     if (ctx_.now_us - at < ttl) neighbours_.learn(ip, mac, at);
 }
 
-void Endpoint::share_neighbour(std::span<Endpoint* const> endpoints, const IpAddress& ip) {
-    MacAddress mac;
-    const auto knows = std::find_if(endpoints.begin(), endpoints.end(), [&](Endpoint* e) { return e->neighbour(ip, &mac); });
-    if (knows == endpoints.end()) return;
-    for (Endpoint* e : endpoints) {
-        if (e != *knows && !e->neighbour(ip, nullptr)) e->learn_neighbour(ip, mac);
-    }
-}
 
 void Endpoint::reclaim_slot() {
     // Every slot is taken. Two kinds of connection hold one for little use, and Linux limits both:

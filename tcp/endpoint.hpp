@@ -121,15 +121,11 @@ public:
     // Steering rules installed now (steer_connections): one per connection holding a slot.
     uint32_t steered_connections() const noexcept { return steering_ ? steering_->installed() : 0; }
 
-    // The neighbour table, for endpoints on other queues of the same port: their answers to our ARP
-    // and neighbour solicitations arrive wherever the port puts frames that are not steered, so a
-    // program running one endpoint per queue hands what one learned to the others (from the thread
-    // that polls each). learn_neighbour() records ip -> mac as an ARP reply would.
+    // The neighbour table: ip's MAC if it is resolved and fresh; learn_neighbour() records ip -> mac
+    // as an ARP reply would (endpoints on the queues of one port share what they learn through
+    // EndpointConfig::neighbour_board).
     bool neighbour(const IpAddress& ip, MacAddress* mac);
     void learn_neighbour(const IpAddress& ip, const MacAddress& mac);
-    // ip's MAC, from the first of `endpoints` that knows it, learned by those that do not (endpoints
-    // on queues of one port, from the one thread that polls them all).
-    static void share_neighbour(std::span<Endpoint* const> endpoints, const IpAddress& ip);
 
 private:
     struct Listener {

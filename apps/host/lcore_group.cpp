@@ -63,8 +63,6 @@ bool LcoreGroup::poll_lanes(uint16_t poller) {
 bool LcoreGroup::pump() {
     const uint64_t t0 = rte_get_tsc_cycles();
     const bool work = pollers_.poll_control(now_ms());
-    // Connections open only while the main lcore has every lane: that is when lanes learn addresses.
-    if (pollers_.pollers() > 1 && !controller_.io_delegated()) stack_->share_neighbours();
     if (on_round_) on_round_();
     if (work && main_busy_ != nullptr) *main_busy_ += rte_get_tsc_cycles() - t0;
     return work;

@@ -112,11 +112,10 @@ int poll_lane(nvmeddp_host& h, uint16_t k, int wait_ms) {
     return static_cast<int>(lane.completions) + frames;
 }
 
-// Every lane, from the one thread that has the host: lanes also learn the addresses others heard.
+// Every lane, from the one thread that has the host.
 int poll_host(nvmeddp_host& h, int wait_ms) {
     int n = 0;
     for (uint16_t k = 0; k < h.lanes.size(); ++k) n += poll_lane(h, k, wait_ms);
-    if (h.stack) h.stack->share_neighbours();
     return n;
 }
 

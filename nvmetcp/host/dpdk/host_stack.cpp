@@ -164,7 +164,6 @@ HostStack::~HostStack() {
 bool HostStack::poll() {
     bool frames = false;
     for (uint16_t k = 0; k < lanes_.size(); ++k) frames = poll_lane(k) || frames;
-    share_neighbours();
     return frames;
 }
 
@@ -174,18 +173,11 @@ bool HostStack::poll_lane(uint16_t lane) {
     return frames;
 }
 
-void HostStack::share_neighbours() {
-    if (lanes_.size() < 2) return;
-    for (const tcp::IpAddress& ip : remotes_) tcp::Endpoint::share_neighbour(lane_ptrs_, ip);
-}
-
 std::unique_ptr<TcpTransportFactory> HostStack::transports_to(const tcp::IpAddress& remote, uint16_t port) {
-    if (std::find(remotes_.begin(), remotes_.end(), remote) == remotes_.end()) remotes_.push_back(remote);
     return std::make_unique<TcpTransportFactory>(lane_ptrs_, remote, port);
 }
 
 std::unique_ptr<TcpTransportFactory> HostStack::transports_to(const tcp::IpAddress& remote, uint16_t port, uint16_t lane) {
-    if (std::find(remotes_.begin(), remotes_.end(), remote) == remotes_.end()) remotes_.push_back(remote);
     return std::make_unique<TcpTransportFactory>(std::vector<tcp::Endpoint*>{lane_ptrs_.at(lane)}, remote, port);
 }
 

@@ -5,8 +5,8 @@
 // Whoever calls poll() runs every lane (queue pair): the port's receive path (and with it the offload
 // device's engine), the TCP timers and every connection the factories from transports_to() opened.
 // On several lcores, each lane is polled by one lcore at a time with poll_lane() (IoPollers decides
-// which: nvmetcp/host/io_pollers.hpp), and share_neighbours() runs only on an lcore that has every
-// lane. nvmeddp-host and the C API (include/nvmeddp/host.h) both build on it.
+// which: nvmetcp/host/io_pollers.hpp); the lanes share what they learn of addresses through a
+// neighbour board. nvmeddp-host and the C API (include/nvmeddp/host.h) both build on it.
 //
 // The EAL is initialised once per process (pmd::init_eal: later calls with other arguments are
 // no-ops); the stack never cleans it up, because the EAL cannot be initialised again afterwards.
@@ -82,15 +82,11 @@ public:
     uint16_t port_id() const noexcept { return port_; }
     const std::string& port_name() const noexcept { return config_.port; }
 
-    // One round: every lane's poll_lane(), then share_neighbours(). True when frames arrived.
+    // One round: every lane's poll_lane(). True when frames arrived.
     bool poll();
     // One round of one lane: its endpoint's poll (its rx queue's burst, the device's engine on it,
     // TCP), and on lane 0 the shim's held tx frames. True when frames arrived.
     bool poll_lane(uint16_t lane);
-    // An ARP answer reaches whichever lane's queue the port put it on: the others learn it from there
-    // (a lane resolving an address it has no answer for would otherwise give up). From an lcore
-    // that has every lane (connections are opened there).
-    void share_neighbours();
 
     // Transports for the queues of one controller at remote:port, over this stack's endpoint. The
     // factory must be destroyed before the stack.
@@ -126,9 +122,8 @@ private:
     // it when it closes: the stack does neither while it lives (it closes the port last).
     pmd::OffloadPort* port_offload_ = nullptr;
     std::vector<std::unique_ptr<tcp::Endpoint>> lanes_;
-    std::vector<tcp::Endpoint*> lane_ptrs_;  // the same, as the factories and share_neighbour take them
+    std::vector<tcp::Endpoint*> lane_ptrs_;  // the same, as the factories take them
     std::unique_ptr<tcp::NeighbourBoard> neighbours_;  // shared by the lanes (several lanes)
-    std::vector<tcp::IpAddress> remotes_;  // of transports_to(): their MACs are shared between lanes
 };
 
 }  // namespace nvmeddp::nvmetcp::host

@@ -102,7 +102,6 @@ QueueTransport* TcpTransportFactory::open(uint16_t qid, Queue& queue, std::strin
         return nullptr;
     }
     tcp::Endpoint& lane = *lanes_[qid == 0 ? 0 : (qid - 1u) % lanes_.size()];
-    tcp::Endpoint::share_neighbour(lanes_, remote_);
     auto transport = std::make_unique<TcpQueueTransport>(queue, lane.config().rx_queue);
     tcp::Connection* c = lane.connect(remote_, remote_port_, transport.get(), error);
     if (c == nullptr) return nullptr;

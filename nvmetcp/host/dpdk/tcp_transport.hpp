@@ -25,8 +25,8 @@ public:
     // The endpoint must outlive the factory and every transport it opened.
     TcpTransportFactory(tcp::Endpoint& endpoint, const tcp::IpAddress& remote, uint16_t remote_port);
     // Several endpoints, one per queue pair of the port (lanes): the admin queue's connection goes
-    // on lane 0, I/O queue q's on lane (q - 1) mod lanes. A lane that does not know the controller's
-    // MAC yet is told it by one that does (the ARP answer arrived on that one's queue).
+    // on lane 0, I/O queue q's on lane (q - 1) mod lanes. (A lane finds the controller's MAC on the
+    // lanes' shared neighbour board when the ARP answer arrived on another's queue.)
     TcpTransportFactory(std::vector<tcp::Endpoint*> lanes, const tcp::IpAddress& remote, uint16_t remote_port);
     ~TcpTransportFactory() override;
 
