@@ -6,6 +6,12 @@
 # session (CI once saw a capture cut after the second connection's ICResp). So these wait for the
 # capture itself to show that every connection ended.
 
+# tcpdump's kernel buffer, KiB. libpcap's ring has one fixed slot per frame, sized for the largest
+# frame the link carries (64 KiB on loopback), so its default 2 MiB holds a few dozen: on a loaded machine where
+# tcpdump is not scheduled for a moment, the kernel drops the rest from the capture. CI once saw a
+# capture stop at 21 of a session's 45 frames, without the H2CData PDUs the target had counted.
+CAPTURE_BUFFER_KIB=65536
+
 # capture_wait_listening <tcpdump stderr file>: waits up to 10 s for tcpdump to be capturing.
 capture_wait_listening() {
   for _ in $(seq 100); do
@@ -34,11 +40,12 @@ capture_all_closed() {
     }'
 }
 
-# capture_stop <tcpdump pid> <pcap> [seconds, default 10]: waits until the capture shows every
-# connection closed, then stops tcpdump. Says so when it gives up waiting (the checks that follow
-# then see what was captured).
+# capture_stop <tcpdump pid> <pcap> <tcpdump stderr file> [seconds, default 20]: waits until the
+# capture shows every connection closed, then stops tcpdump. Says so when it gives up waiting, and
+# fails (returns 1) when tcpdump reports frames the kernel dropped from the capture: the checks that
+# follow would otherwise blame the traffic for what the capture lost.
 capture_stop() {
-  local pid=$1 pcap=$2 seconds=${3:-10} closed=0
+  local pid=$1 pcap=$2 err=$3 seconds=${4:-20} closed=0 dropped
   local deadline=$((SECONDS + seconds))  # by the clock: one look at a large capture takes seconds
   while [ "$SECONDS" -lt "$deadline" ]; do
     capture_all_closed "$pcap" && { closed=1; break; }
@@ -47,4 +54,10 @@ capture_stop() {
   [ "$closed" = 1 ] || echo "capture: after $seconds s the capture still lacks the close of a connection"
   kill -INT "$pid" 2> /dev/null || true
   wait "$pid" 2> /dev/null || true
+  dropped=$(awk '/packets dropped by kernel/ { print $1 }' "$err" 2> /dev/null)
+  if [ -n "$dropped" ] && [ "$dropped" != 0 ]; then
+    echo "capture: the kernel dropped $dropped frames from tcpdump's capture (buffer ${CAPTURE_BUFFER_KIB} KiB); it is incomplete"
+    return 1
+  fi
+  return 0
 }

@@ -49,7 +49,7 @@ trap cleanup EXIT
 veth_namespaces "$nt" "$nh"
 
 if [ "${CAPTURE:-0}" = 1 ]; then
-  ip netns exec "$nt" tcpdump -i veth0 -s 0 -w "$work/cap.pcap" -U --immediate-mode tcp port 4420 2> "$work/tcpdump.err" &
+  ip netns exec "$nt" tcpdump -i veth0 -B "$CAPTURE_BUFFER_KIB" -s 0 -w "$work/cap.pcap" -U --immediate-mode tcp port 4420 2> "$work/tcpdump.err" &
   dump_pid=$!
   capture_wait_listening "$work/tcpdump.err" || { echo "host_target: tcpdump did not start: FAILED"; exit 1; }
 fi
@@ -102,7 +102,7 @@ cat "$work/target.log"
 fail=0
 [ "$host_rc" -eq 0 ] || { echo "host_target: the host failed (exit $host_rc)"; fail=1; }
 if [ -n "${dump_pid:-}" ]; then
-  capture_stop "$dump_pid" "$work/cap.pcap"; dump_pid=
+  capture_stop "$dump_pid" "$work/cap.pcap" "$work/tcpdump.err" || fail=1; dump_pid=
   # Whole frames (-s 0): with a short snap length tshark loses the PDU boundaries and decodes data
   # as PDUs of any type without calling them malformed.
   tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -Y '_ws.malformed' -T fields -e frame.number \

@@ -87,7 +87,7 @@ fi
 ip netns exec "$peer_ns" nstat -n > /dev/null  # start the kernel's counters from here
 
 if [ "${CAPTURE:-0}" = 1 ]; then
-  ip netns exec "$nk" tcpdump -i veth0 -s 128 -w "$work/cap.pcap" -U --immediate-mode tcp 2> "$work/tcpdump.err" &
+  ip netns exec "$nk" tcpdump -i veth0 -B "$CAPTURE_BUFFER_KIB" -s 128 -w "$work/cap.pcap" -U --immediate-mode tcp 2> "$work/tcpdump.err" &
   dump_pid=$!
   capture_wait_listening "$work/tcpdump.err" || { echo "tcp_kernel_peer: tcpdump did not start: FAILED"; exit 1; }
 fi
@@ -160,7 +160,7 @@ fail=0
 [ "$peer_rc" -eq 0 ] || { echo "tcp_kernel_peer: the kernel peer failed"; fail=1; }
 [ "$rsts" -eq 0 ] || { echo "tcp_kernel_peer: the kernel sent or saw $rsts resets"; fail=1; }
 if [ -n "${dump_pid:-}" ]; then
-  capture_stop "$dump_pid" "$work/cap.pcap"; dump_pid=
+  capture_stop "$dump_pid" "$work/cap.pcap" "$work/tcpdump.err" || fail=1; dump_pid=
   frames=$(tshark -r "$work/cap.pcap" -T fields -e frame.number 2> /dev/null | wc -l)
   # Malformed segments, errors in tshark's expert analysis, more SACK blocks than fit an option.
   # The payload is our test pattern, decoded as plain data: an application dissector guessing a

@@ -40,7 +40,7 @@ wait_for() {
 }
 
 ip link set lo up || fail "ip link set lo up"
-tcpdump -i lo -U --immediate-mode -s 0 -w "$work/cap.pcap" "tcp port $port" 2> "$work/tcpdump.err" &
+tcpdump -i lo -B "$CAPTURE_BUFFER_KIB" -U --immediate-mode -s 0 -w "$work/cap.pcap" "tcp port $port" 2> "$work/tcpdump.err" &
 dump_pid=$!
 capture_wait_listening "$work/tcpdump.err" || fail "tcpdump did not start"
 
@@ -56,7 +56,7 @@ kill -INT "$target_pid"
 wait "$target_pid"
 target_pid=
 cat "$work/target.out"
-capture_stop "$dump_pid" "$work/cap.pcap"
+capture_stop "$dump_pid" "$work/cap.pcap" "$work/tcpdump.err" || fail "the capture is incomplete"
 dump_pid=
 
 decode=(-r "$work/cap.pcap" -d "tcp.port==$port,nvme-tcp" -o nvme-tcp.check_hdgst:TRUE -o nvme-tcp.check_ddgst:TRUE)
