@@ -30,6 +30,9 @@ void add_engine_counters(Stats& out, const EngineCounters& c) noexcept {
     out.place_rewrite += c.place_rewrite.get();
     out.place_behind_host += c.place_behind_host.get();
     out.bad_checksum += c.bad_checksum.get();
+    out.late_placed_bytes += c.late_placed_bytes.get();
+    out.digest_combined += c.digest_combined.get();
+    out.gap_untracked += c.gap_untracked.get();
 }
 
 void add_stats(Stats& out, const Stats& in) noexcept {
@@ -60,6 +63,9 @@ void add_stats(Stats& out, const Stats& in) noexcept {
     out.place_rewrite += in.place_rewrite;
     out.place_behind_host += in.place_behind_host;
     out.bad_checksum += in.bad_checksum;
+    out.late_placed_bytes += in.late_placed_bytes;
+    out.digest_combined += in.digest_combined;
+    out.gap_untracked += in.gap_untracked;
 }
 
 }  // namespace nvmeddp::ddp

@@ -46,6 +46,9 @@ struct EngineCounters {
     Counter place_no_registration, place_out_of_range, place_torn_down;
     Counter place_rewrite, place_behind_host;  // contract v2's write rules (registration_table.hpp)
     Counter bad_checksum;                      // packets with a bad TCP checksum, not followed
+    Counter late_placed_bytes;  // of placed_bytes: bytes that filled a hole (retransmitted, overtaken)
+    Counter digest_combined;    // of digest_offloaded: verified across holes
+    Counter gap_untracked;      // PDUs with a hole past the engine's bounded tracking (gap_pdus.hpp)
 };
 
 // A plain snapshot, the C API's struct (Linux's names first, then ours).

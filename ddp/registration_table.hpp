@@ -39,8 +39,11 @@ public:
     // the host says is final, never a byte it wrote before. Both start at 0 with each registration.
     uint64_t host_filled() const noexcept { return host_filled_.load(std::memory_order_acquire); }
     uint64_t device_written() const noexcept { return device_written_; }
-    // Engine only (while it holds a Claim): bytes below `end` are written or passed for good.
-    void set_device_written(uint64_t end) const noexcept { device_written_ = end; }
+    // Engine only (while it holds a Claim): bytes below `end` are written, passed for good, or
+    // reserved for a PDU with holes. It only grows.
+    void raise_device_written(uint64_t end) const noexcept {
+        if (end > device_written_) device_written_ = end;
+    }
 
 private:
     friend class RegistrationTable;

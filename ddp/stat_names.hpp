@@ -45,6 +45,9 @@ inline constexpr StatName kStatNames[] = {
     {"place_rewrite", &Stats::place_rewrite, false},
     {"place_behind_host", &Stats::place_behind_host, false},
     {"bad_checksum", &Stats::bad_checksum, false},
+    {"late_placed_bytes", &Stats::late_placed_bytes, false},
+    {"digest_combined", &Stats::digest_combined, false},
+    {"gap_untracked", &Stats::gap_untracked, false},
 };
 
 // Every field of Stats is named once.

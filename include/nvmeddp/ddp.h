@@ -140,6 +140,10 @@ struct nvmeddp_stats {
     uint64_t place_rewrite;         /* C2HData PDUs not placed: they would rewrite bytes placed before */
     uint64_t place_behind_host;     /* C2HData PDUs (or their rest) not placed: below nvmeddp_filled() */
     uint64_t bad_checksum;          /* packets with a bad TCP checksum, not followed */
+    /* Holes: a PDU whose header the device accepted, missing bytes lost or overtaken */
+    uint64_t late_placed_bytes;     /* of placed_bytes: from retransmitted or overtaken packets that filled a hole */
+    uint64_t digest_combined;       /* of digest_offloaded: verified across holes (CRC32C of each run, joined) */
+    uint64_t gap_untracked;         /* PDUs with a hole the device could not keep track of: their digest falls back */
 };
 
 struct nvmeddp_resync_request {

@@ -41,6 +41,18 @@
  * digest itself (software fallback). NVMEDDP_PKT_DIGEST_BAD: a digest the device computed here did
  * not match (the host computes them all and fails that command).
  *
+ * A verdict on a PDU ahead (NVMEDDP_PKT_DIGEST_AHEAD with DIGEST_OK). A device that keeps the PDUs
+ * whose data had holes (lost or overtaken packets) can verify one only when the retransmission
+ * that fills its last hole arrives, and that packet lies inside the PDU, before its end. It then
+ * says: "the PDU whose header is at digest_pdu_seq has had every byte of its data and its DDGST
+ * processed by the device exactly once, each from a packet it marked NVMEDDP_PKT_CRC, and its digest
+ * matched." The host trusts the digest of that PDU when its parser finds the PDU's header at
+ * digest_pdu_seq, took this packet's bytes inside that PDU (after its header), and the AND of
+ * NVMEDDP_PKT_CRC over every packet it took bytes of the PDU from is true, and the packet in which
+ * the PDU ends does not say DIGEST_BAD. The AND is what makes it exact: each byte has one packet
+ * marked CRC, the one the device digested it from. Without DIGEST_AHEAD, a verdict is about PDUs
+ * ending in the packet, as above.
+ *
  * What a host stack must preserve: the metadata travels with its bytes (a packet trimmed at the front
  * keeps it; the claims are in sequence space); packets with different metadata are never merged
  * (coalescing packets whose metadata are equal is harmless); which copy of a retransmitted byte the
@@ -71,6 +83,7 @@ extern "C" {
 #define NVMEDDP_PKT_DIGEST_BAD 0x08u   /* verdict on the PDU at digest_pdu_seq: digest differed */
 #define NVMEDDP_PKT_OUT_OF_SYNC 0x10u  /* the device had lost the PDU framing for (part of) it */
 #define NVMEDDP_PKT_CSUM_BAD 0x20u     /* bad TCP checksum: not followed */
+#define NVMEDDP_PKT_DIGEST_AHEAD 0x40u /* the verdict is on the PDU at digest_pdu_seq, ending after this packet */
 
 /* conn_id: the connection's index (its steering MARK) in the low NVMEDDP_CONN_INDEX_BITS bits and a
  * generation above them, so metadata of a removed connection is never taken for its successor's. */

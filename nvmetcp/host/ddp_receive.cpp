@@ -145,6 +145,12 @@ void DdpReceive::on_piece(uint64_t stream_offset, size_t len, const RxPiece& pie
     ++pieces_;
     const ::nvmeddp_pkt_meta* m = piece.meta;
     if (!ours(m) || (m->flags & NVMEDDP_PKT_CRC) == 0) crc_broken_until_ = stream_offset + len;
+    constexpr uint8_t kAheadOk = NVMEDDP_PKT_DIGEST_AHEAD | NVMEDDP_PKT_DIGEST_OK;
+    if (ours(m) && (m->flags & kAheadOk) == kAheadOk && (m->flags & NVMEDDP_PKT_DIGEST_BAD) == 0) {
+        ahead_ = true;
+        ahead_seq_ = TcpSeq(m->digest_pdu_seq);
+        ahead_at_ = stream_offset;
+    }
 }
 
 void DdpReceive::on_header(uint64_t pdu_offset) noexcept {
@@ -203,8 +209,13 @@ bool DdpReceive::digest_trusted(uint64_t pdu_offset, const RxPiece& piece) noexc
         verdict_piece_ = pieces_;
         verdict_matched_ = ours(m) && m->digest_pdu_seq == seq_at(pdu_offset).raw();
     }
-    const bool trusted = verdict_matched_ && crc_broken_until_ <= pdu_offset && ours(m) &&
-                         (m->flags & NVMEDDP_PKT_DIGEST_OK) != 0 && (m->flags & NVMEDDP_PKT_DIGEST_BAD) == 0;
+    const bool bad_here = ours(m) && (m->flags & NVMEDDP_PKT_DIGEST_BAD) != 0;
+    const bool verdict_here = verdict_matched_ && ours(m) && (m->flags & NVMEDDP_PKT_DIGEST_OK) != 0 &&
+                              (m->flags & NVMEDDP_PKT_DIGEST_AHEAD) == 0;
+    // A verdict given ahead by a piece inside this PDU, the one that filled its last hole.
+    const bool verdict_ahead = ahead_ && ahead_seq_ == seq_at(pdu_offset) && ahead_at_ > pdu_offset;
+    ahead_ = false;
+    const bool trusted = (verdict_here || verdict_ahead) && !bad_here && crc_broken_until_ <= pdu_offset;
     if (trusted) ++stats_.digests_trusted;
     else ++stats_.digests_recomputed;
     return trusted;

@@ -8,7 +8,9 @@
 // does not copy (they are in the buffer already); it copies every other byte. A data digest is
 // trusted only when every piece that carried bytes of the PDU had NVMEDDP_PKT_CRC and the piece in
 // which the PDU ended says DIGEST_OK for a PDU whose header is where the parser found it (the
-// first PDU to end in that piece); otherwise the queue computes it over the buffer itself.
+// first PDU to end in that piece), or a piece inside the PDU said DIGEST_OK | DIGEST_AHEAD for it
+// (the device verified it when a retransmission filled its last hole); otherwise the queue
+// computes it over the buffer itself.
 //
 // No allocation after construction: the registration's segment lists live in per-command storage
 // sized at construction (the device keeps a pointer to them until teardown completes).
@@ -141,6 +143,9 @@ private:
     uint64_t crc_broken_until_ = 0; // stream offset where the last piece without NVMEDDP_PKT_CRC ended
     uint64_t verdict_piece_ = 0;    // the piece in which a data-digest PDU last ended
     bool verdict_matched_ = false;  // ... and whether the first to end there was the PDU the device named
+    bool ahead_ = false;            // a piece said DIGEST_OK | DIGEST_AHEAD ...
+    ddp::TcpSeq ahead_seq_{0};      // ... for the PDU whose header is here
+    uint64_t ahead_at_ = 0;         // ... and began at this stream offset
     DdpReceiveStats stats_;
 };
 

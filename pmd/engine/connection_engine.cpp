@@ -54,22 +54,35 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
     if (len == 0) return;  // a pure ACK (or FIN): nothing of the stream
 
     const TcpSeq end = seq + len;
-    if (end <= rcv_nxt_) {
-        counters.drop.add();  // all of it seen before: a retransmission or a reordered segment
-        return;
-    }
     meta_ = &meta;
     claims_.reset(&meta);
     verdict_given_ = false;
+    ahead_given_ = false;
     uint32_t skip = 0;
-    if (seq > rcv_nxt_) {
+    bool all_new = true;  // every byte of the packet is one the engine had not seen
+    if (seq < rcv_nxt_) {
+        // Bytes seen before (a retransmission, a duplicate), or ones that fill a hole of a PDU the
+        // engine keeps track of (lost, or overtaken by later packets): those are taken now.
+        skip = std::min(len, seq.bytes_to(rcv_nxt_));
+        const uint32_t filled = gaps_.empty() ? 0 : fill_holes(seq, payload, skip);
+        all_new = filled == skip;
+        if (end <= rcv_nxt_) {
+            if (filled == 0) counters.drop.add();
+            if (all_new) meta.flags |= NVMEDDP_PKT_CRC;
+            finish_meta();
+            meta_ = nullptr;
+            return;
+        }
+    } else if (seq > rcv_nxt_) {
         // A gap: bytes went missing (lost, or overtaken by this segment). Inside a PDU whose header
-        // is known the framing survives (bridge_gap); otherwise it is lost.
+        // is known the framing survives (bridge_gap); otherwise it is lost, but the PDU it began in
+        // is still tracked to its end.
         counters.drop.add();
-        if (!bridge_gap(seq)) lose_framing();
+        if (!bridge_gap(seq)) {
+            end_pdu_in_gap();
+            lose_framing();
+        }
         rcv_nxt_ = seq;
-    } else {
-        skip = seq.bytes_to(rcv_nxt_);  // overlaps what was seen: only the rest is new
     }
 
     if (mode_ == Mode::Speculating) {
@@ -78,7 +91,6 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
     }
     if (mode_ != Mode::InSync) meta.flags |= NVMEDDP_PKT_OUT_OF_SYNC;
 
-    const bool all_new = skip == 0;
     for (const PayloadChunk& c : payload) {
         const uint32_t from = std::min(skip, c.len);
         skip -= from;
@@ -97,7 +109,12 @@ void ConnectionEngine::finish_meta() noexcept {
         m.flags |= NVMEDDP_PKT_PLACED;
         conn_.counters.placed_packets.add();
     }
-    if (verdict_given_ && verdict_ok_) m.flags |= NVMEDDP_PKT_DIGEST_OK;
+    if (verdict_given_) {
+        if (verdict_ok_) m.flags |= NVMEDDP_PKT_DIGEST_OK;
+    } else if (ahead_given_ && ahead_ok_) {
+        m.flags |= NVMEDDP_PKT_DIGEST_OK | NVMEDDP_PKT_DIGEST_AHEAD;
+        m.digest_pdu_seq = ahead_pdu_.raw();
+    }
 }
 
 void ConnectionEngine::consume(const uint8_t* p, uint32_t n) noexcept {
@@ -124,14 +141,18 @@ uint32_t ConnectionEngine::left_until(TcpSeq end, uint32_t n) const noexcept {
 }
 
 // A gap inside the current PDU, ending at or before its end, loses nothing of the framing: the
-// header said how long the PDU is, so the next header is where it was. The missing bytes arrive
-// later as a retransmission and pass unplaced (the host copies them); data after the gap is placed
-// at its offset as usual. Only the data digest cannot be verified: the device never saw all the data.
-// A gap that reaches into the next header (or starts in one) loses the framing.
+// header said how long the PDU is, so the next header is where it was. Data after the gap is placed
+// at its offset as usual. The missing bytes of a C2HData are a hole of a PDU the engine keeps track
+// of (track_hole): when they arrive later they are placed too, and the digest is checked once the
+// PDU is whole. A gap that reaches into the next header (or starts in one) loses the framing.
 bool ConnectionEngine::bridge_gap(TcpSeq to) noexcept {
     if (mode_ != Mode::InSync || state_ == PduState::Header || to > pdu_end_) return false;
-    crc_on_ = false;
     if (placing_ && !conn_.registrations.still_valid(claim_)) stop_placement(conn_.counters.place_torn_down);
+    if (c2h_data_) {
+        track_hole(to);
+    } else {
+        crc_on_ = false;
+    }
     if (placing_) {
         // The data bytes inside the gap: the cursor moves over them, unwritten.
         const TcpSeq from = std::max(rcv_nxt_, data_begin_);
@@ -144,10 +165,16 @@ bool ConnectionEngine::bridge_gap(TcpSeq to) noexcept {
         if (rcv_nxt_ == pdu_end_) end_pdu();
         return true;
     }
+    // Inside the digest: its first bytes are in the hole; digest_ keeps each byte at its place.
+    if (rcv_nxt_ >= data_end_ && rcv_nxt_ < pdu_end_) digest_have_ = data_end_.bytes_to(rcv_nxt_);
     enter_data_pdu_part();
-    // Inside the digest: those bytes are gone, and with crc_on_ off nothing reads them.
-    if (state_ == PduState::DataDigest) digest_have_ = data_end_.bytes_to(rcv_nxt_);
     return true;
+}
+
+// A gap from inside the current PDU to beyond its end: the framing is lost after it, but the PDU
+// itself is known to its end, its missing part a hole like any other.
+void ConnectionEngine::end_pdu_in_gap() noexcept {
+    if (mode_ == Mode::InSync && state_ != PduState::Header && c2h_data_) bridge_gap(pdu_end_);
 }
 
 // The part of the current C2HData that rcv_nxt_ is in: padding, data, or what follows the data.
@@ -345,7 +372,7 @@ uint32_t ConnectionEngine::on_data(const uint8_t* p, uint32_t n) noexcept {
         } else {
             cursor_.copy(p, take);
         }
-        claim_.registration->set_device_written(offset + take);
+        claim_.registration->raise_device_written(offset + take);
         conn_.counters.placed_bytes.add(take);
         claims_.placed(rcv_nxt_, take, offset, cccid_, ddp::RegistrationTable::tag_of(claim_));
     } else if (crc_on_) {
@@ -363,24 +390,18 @@ uint32_t ConnectionEngine::on_data_digest(const uint8_t* p, uint32_t n) noexcept
     rcv_nxt_ += take;
     if (digest_have_ < nvmetcp::kDigestLen) return take;
 
-    ddp::EngineCounters& counters = conn_.counters;
-    const bool ok = crc_on_ && ~crc_state_ == nvmetcp::load_le32(digest_);
-    if (crc_on_) {
-        (ok ? counters.digest_offloaded : counters.digest_failed).add();
+    if (gap_slot_ != GapPdus::kNone) {
+        settle_gapped_pdu(true);  // the digest of a PDU with holes: checked once they are filled
     } else {
-        counters.digest_fallback.add();
+        ddp::EngineCounters& counters = conn_.counters;
+        const bool ok = crc_on_ && ~crc_state_ == nvmetcp::load_le32(digest_);
+        if (crc_on_) {
+            (ok ? counters.digest_offloaded : counters.digest_failed).add();
+        } else {
+            counters.digest_fallback.add();
+        }
+        give_verdict(pdu_start_, crc_on_, ok);
     }
-    // The verdict names the first PDU whose digest ends in this packet; it is OK only when every
-    // digest ending here was verified and matched (the others lie wholly inside the packet, so a
-    // host that took the packet's bytes has framed them exactly as the engine did).
-    if (!verdict_given_) {
-        verdict_given_ = true;
-        meta_->digest_pdu_seq = pdu_start_.raw();
-        verdict_ok_ = ok;
-    } else {
-        verdict_ok_ = verdict_ok_ && ok;
-    }
-    if (crc_on_ && !ok) meta_->flags |= NVMEDDP_PKT_DIGEST_BAD;
     crc_on_ = false;
     if (rcv_nxt_ < pdu_end_) {
         state_ = PduState::Body;
@@ -388,6 +409,20 @@ uint32_t ConnectionEngine::on_data_digest(const uint8_t* p, uint32_t n) noexcept
         end_pdu();
     }
     return take;
+}
+
+// The verdict names the first PDU whose digest ends in this packet; it is OK only when every digest
+// ending here was verified and matched (the others lie wholly inside the packet, so a host that took
+// the packet's bytes has framed them exactly as the engine did).
+void ConnectionEngine::give_verdict(TcpSeq pdu, bool computed, bool ok) noexcept {
+    if (!verdict_given_) {
+        verdict_given_ = true;
+        meta_->digest_pdu_seq = pdu.raw();
+        verdict_ok_ = ok;
+    } else {
+        verdict_ok_ = verdict_ok_ && ok;
+    }
+    if (computed && !ok) meta_->flags |= NVMEDDP_PKT_DIGEST_BAD;
 }
 
 uint32_t ConnectionEngine::on_body(uint32_t n) noexcept {
@@ -398,11 +433,17 @@ uint32_t ConnectionEngine::on_body(uint32_t n) noexcept {
 }
 
 void ConnectionEngine::finish_command() noexcept {
-    if (completes_ && conn_.registrations.still_valid(completes_)) completes_.registration->set_device_written(UINT64_MAX);
+    if (completes_ && conn_.registrations.still_valid(completes_)) completes_.registration->raise_device_written(UINT64_MAX);
     completes_ = {};
 }
 
 void ConnectionEngine::end_pdu() noexcept {
+    if (gap_slot_ != GapPdus::kNone) {
+        // The PDU with holes reached its end (one without a data digest, or whose digest is in a
+        // hole), or was cut short (no longer tracked).
+        if (rcv_nxt_ == pdu_end_) settle_gapped_pdu(false);
+        else untrack_current();
+    }
     finish_command();
     state_ = PduState::Header;
     layout_ready_ = false;

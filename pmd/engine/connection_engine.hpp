@@ -15,7 +15,10 @@
 //   Speculating  follows the framing from the candidate without placing, until the host confirms
 //                (InSync, placement resumes at the next header) or refuses (Searching again)
 // Bytes that arrive before the expected sequence number (retransmissions, reordered segments)
-// pass through untouched and unplaced: the host copies them, and its parser stays the authority.
+// pass through untouched and unplaced (the host copies them, and its parser stays the authority),
+// except those that fill a hole of a C2HData PDU whose header the engine accepted (gap_pdus.hpp):
+// they are placed as the rest of the PDU was, and once the PDU has no hole left its data digest is
+// checked over every run, joined (the verdict goes on the packet that completed it).
 //
 // Where the current PDU is lives in sequence numbers: each part (header, padding, data, digest,
 // the body of other PDUs) ends at a sequence number fixed when the header is accepted, and what is
@@ -43,6 +46,7 @@
 #include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/header_check.hpp"
 #include "nvmetcp/pdu.hpp"
+#include "pmd/engine/gap_pdus.hpp"
 #include "pmd/engine/placement_claim.hpp"
 #include "pmd/engine/sgl_cursor.hpp"
 #include "pmd/packet/byte_chunk.hpp"
@@ -93,6 +97,18 @@ private:
     void after_data() noexcept;
     void enter_data_pdu_part() noexcept;
     bool bridge_gap(TcpSeq to) noexcept;
+    void end_pdu_in_gap() noexcept;
+
+    // PDUs with holes (connection_engine_holes.cpp)
+    void track_hole(TcpSeq to) noexcept;
+    bool close_run() noexcept;
+    void untrack_current() noexcept;
+    void settle_gapped_pdu(bool ends_in_packet) noexcept;
+    void conclude_gap_pdu(int slot, bool ends_in_packet) noexcept;
+    uint32_t fill_holes(TcpSeq seq, std::span<const PayloadChunk> payload, uint32_t len) noexcept;
+    uint32_t fill_chunk(TcpSeq at, const uint8_t* p, uint32_t n) noexcept;
+    void take_hole_bytes(GapPdus::Pdu& g, TcpSeq begin, const uint8_t* p, uint32_t n) noexcept;
+    void give_verdict(TcpSeq pdu, bool computed, bool ok) noexcept;
 
     uint32_t fill_header(const uint8_t* p, uint32_t n, uint32_t want) noexcept;
     bool start_pdu() noexcept;  // false: the header is not one the receiver would accept
@@ -139,6 +155,12 @@ private:
     SglCursor cursor_{};
     uint32_t crc_state_ = nvmetcp::Crc32c::kSeed;  // raw CRC32C of the data so far
 
+    // PDUs with holes. While the current PDU is one of them (gap_slot_), the bytes since run_begin_
+    // are its open run, and crc_state_ is that run's CRC from state 0 (not from the seed).
+    GapPdus gaps_{};
+    int gap_slot_ = GapPdus::kNone;
+    TcpSeq run_begin_;
+
     // Resync
     static constexpr uint32_t kCarry = sizeof(nvmetcp::CommonHeader) - 1;
     uint8_t carry_[kCarry]{};  // the stream's last bytes while searching (a header may start there)
@@ -151,6 +173,9 @@ private:
     ClaimBuilder claims_{};
     bool verdict_given_ = false;  // a data digest ended in this packet (digest_pdu_seq names the first)
     bool verdict_ok_ = false;     // ... and every one that did was verified and matched
+    bool ahead_given_ = false;    // a PDU that ends after this packet was completed by it ...
+    bool ahead_ok_ = false;       // ... and its digest matched
+    TcpSeq ahead_pdu_;            // ... its header
 };
 
 }  // namespace nvmeddp::pmd

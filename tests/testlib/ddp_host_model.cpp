@@ -91,8 +91,14 @@ void DdpHostModel::on_piece(const ReceivedPiece& piece) {
     const uint64_t begin = totals_.delivered;
     totals_.delivered += piece.bytes.size();
     ++piece_count_;
-    pieces_.push_back(PieceBits{begin, totals_.delivered, piece.meta != nullptr && piece.meta->conn_id == conn_id_ &&
-                                                             (piece.meta->flags & NVMEDDP_PKT_CRC) != 0});
+    const bool ours = piece.meta != nullptr && piece.meta->conn_id == conn_id_;
+    pieces_.push_back(PieceBits{begin, totals_.delivered, ours && (piece.meta->flags & NVMEDDP_PKT_CRC) != 0});
+    constexpr uint8_t kAheadOk = NVMEDDP_PKT_DIGEST_AHEAD | NVMEDDP_PKT_DIGEST_OK;
+    if (ours && (piece.meta->flags & kAheadOk) == kAheadOk && (piece.meta->flags & NVMEDDP_PKT_DIGEST_BAD) == 0) {
+        ahead_ = true;
+        ahead_seq_ = piece.meta->digest_pdu_seq;
+        ahead_at_ = begin;
+    }
     std::span<const uint8_t> in = piece.bytes;
     for (;;) {
         const auto [consumed, ev] = parser_.step(in);
@@ -272,8 +278,14 @@ void DdpHostModel::on_pdu_end(const ParseEvent& ev, const ReceivedPiece& piece) 
             verdict_piece_ = piece_count_;
             verdict_matched_ = m != nullptr && m->digest_pdu_seq == header_seq;
         }
-        const bool trusted = all_crc && verdict_matched_ && m != nullptr && m->conn_id == conn_id_ &&
-                             (m->flags & NVMEDDP_PKT_DIGEST_OK) != 0;
+        const bool end_ours = m != nullptr && m->conn_id == conn_id_;
+        const bool verdict_here = verdict_matched_ && end_ours && (m->flags & NVMEDDP_PKT_DIGEST_AHEAD) == 0 &&
+                                  (m->flags & NVMEDDP_PKT_DIGEST_OK) != 0;
+        // A verdict given ahead, by a piece inside this PDU that filled its last hole.
+        const bool verdict_ahead = ahead_ && ahead_seq_ == header_seq && ahead_at_ > pdu_offset_ &&
+                                   !(end_ours && (m->flags & NVMEDDP_PKT_DIGEST_BAD) != 0);
+        ahead_ = false;
+        const bool trusted = all_crc && (verdict_here || verdict_ahead);
         const bool wire_ok = ev.digest == DigestStatus::Verified;
         bool ok = wire_ok;
         if (trusted) {

@@ -11,7 +11,9 @@
 //     byte; and tells the device after each piece how far the buffer is final (Device::filled);
 //   - trusts a data digest only when every piece that carried bytes of the PDU has NVMEDDP_PKT_CRC,
 //     and the piece with the digest's last byte says DIGEST_OK for the PDU at the sequence number
-//     where its parser found the header; otherwise it uses the parser's software digest;
+//     where its parser found the header, or a piece inside the PDU said DIGEST_OK | DIGEST_AHEAD
+//     for it (and the piece where it ended does not say DIGEST_BAD); otherwise it uses the
+//     parser's software digest;
 //   - tears each read down when its completion arrives (CapsuleResp, or SUCCESS on the last data).
 // Without a device (offload off) it copies and computes everything: the same host, for the
 // differential check (the bytes and the status of every read must be equal with the offload on).
@@ -148,6 +150,9 @@ private:
     uint64_t piece_count_ = 0;
     uint64_t verdict_piece_ = 0;    // the piece in which a data digest PDU last ended
     bool verdict_matched_ = false;  // ... and whether the first one there was the PDU the device named
+    bool ahead_ = false;            // a piece said DIGEST_OK | DIGEST_AHEAD ...
+    uint32_t ahead_seq_ = 0;        // ... for the PDU whose header is here
+    uint64_t ahead_at_ = 0;         // ... and began at this stream offset
     Totals totals_;
     std::vector<uint64_t> cuts_;    // on_data's runs (kept: no allocation per piece)
 

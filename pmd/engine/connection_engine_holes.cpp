@@ -1,0 +1,222 @@
+// ConnectionEngine: C2HData PDUs with holes (gap_pdus.hpp). The main state machine is in
+// connection_engine.cpp; this file keeps track of what a gap took from a PDU and takes it back when
+// a retransmitted or overtaken packet brings it.
+//
+// The rules that keep a late byte as safe as an in-order one:
+//   - a byte is taken only inside a hole, so each byte of a registration is written at most once,
+//     and the packet that brought it is the only one whose NVMEDDP_PKT_CRC covers it;
+//   - the registration is checked live before every write, and nothing is written below what the
+//     host declared final (nvmeddp_filled());
+//   - while a PDU has holes its whole data range is reserved in the registration
+//     (raise_device_written), so no other PDU of the command can be placed over a hole;
+//   - the digest is checked only when every byte of the body was seen, each once: the runs' CRCs,
+//     joined in sequence order, are the CRC of the data the host will have.
+#include <algorithm>
+
+#include "nvmetcp/crc32c.hpp"
+#include "nvmetcp/crc32c_combine.hpp"
+#include "pmd/engine/connection_engine.hpp"
+
+namespace nvmeddp::pmd {
+
+// The bytes [rcv_nxt_, to) of the current C2HData went missing. The PDU is kept track of from its
+// first gap on; when the table is full its digest falls back to the host and its missing data is
+// the host's to copy, as before this table existed.
+void ConnectionEngine::track_hole(TcpSeq to) noexcept {
+    if (gap_slot_ == GapPdus::kNone) {
+        if (!placing_ && !crc_on_) return;  // nothing to place or check: nothing to gain
+        gaps_.forget_older_than(rcv_nxt_);
+        gap_slot_ = gaps_.open();
+        if (gap_slot_ == GapPdus::kNone) {
+            conn_.counters.gap_untracked.add();
+            crc_on_ = false;
+            return;
+        }
+        GapPdus::Pdu& g = gaps_.at(gap_slot_);
+        g.pdu_start = pdu_start_;
+        g.body_begin = pdu_start_ + layout_.header_len;
+        g.data_begin = data_begin_;
+        g.data_end = data_end_;
+        g.pdu_end = pdu_end_;
+        g.has_digest = layout_.has_data_digest;
+        g.check_digest = crc_on_;
+        g.placing = placing_;
+        g.claim = claim_;
+        g.cccid = cccid_;
+        g.datao = datao_;
+        run_begin_ = g.body_begin;
+        // The CRC so far started from the seed; the runs' start from 0 (crc32c_combine.hpp).
+        if (crc_on_) crc_state_ ^= nvmetcp::crc32c_shift(nvmetcp::Crc32c::kSeed, g.data_bytes(g.body_begin, rcv_nxt_));
+        // No other PDU of the command may be placed over a hole of this one.
+        if (placing_) claim_.registration->raise_device_written(uint64_t{datao_} + layout_.data_len);
+    }
+    if (!close_run()) return;
+    run_begin_ = to;
+}
+
+// Adds the bytes the stream brought since run_begin_ to the current PDU's runs. False: no room for
+// another run; the PDU is no longer tracked.
+bool ConnectionEngine::close_run() noexcept {
+    GapPdus::Pdu& g = gaps_.at(gap_slot_);
+    if (run_begin_ == rcv_nxt_) return true;
+    if (!g.room_for(run_begin_, rcv_nxt_)) {
+        untrack_current();
+        return false;
+    }
+    // The digest bytes of the run, from where the state machine keeps them (by position).
+    const TcpSeq digest_end = std::min(g.pdu_end, g.data_end + nvmetcp::kDigestLen);
+    for (TcpSeq s = std::max(run_begin_, g.data_end); s < std::min(rcv_nxt_, digest_end); s += 1) {
+        g.digest[g.data_end.bytes_to(s)] = digest_[g.data_end.bytes_to(s)];
+    }
+    g.add({run_begin_, rcv_nxt_, g.check_digest ? crc_state_ : 0});
+    run_begin_ = rcv_nxt_;
+    crc_state_ = 0;
+    return true;
+}
+
+void ConnectionEngine::untrack_current() noexcept {
+    gaps_.close(gap_slot_);
+    gap_slot_ = GapPdus::kNone;
+    crc_on_ = false;
+    conn_.counters.gap_untracked.add();
+}
+
+// The stream reached the end of the current PDU with holes. ends_in_packet: its last byte (the
+// digest's) is in this packet, so the packet's verdict names it: verified when no hole is left,
+// otherwise "not verified" (the host computes the digest, unless the packet that fills the last hole
+// verifies it first).
+void ConnectionEngine::settle_gapped_pdu(bool ends_in_packet) noexcept {
+    if (!close_run()) return;
+    const int slot = gap_slot_;
+    gap_slot_ = GapPdus::kNone;
+    crc_on_ = false;
+    GapPdus::Pdu& g = gaps_.at(slot);
+    g.ended = true;
+    if (g.complete()) {
+        conclude_gap_pdu(slot, ends_in_packet);
+    } else if (ends_in_packet && g.check_digest) {
+        give_verdict(g.pdu_start, false, false);
+    }
+}
+
+// Every byte of the PDU's body seen, once: its digest is checked and the slot freed. The verdict
+// rides on this packet: as the verdict on the PDUs ending in it when this one does, otherwise as a
+// verdict on a PDU ahead (NVMEDDP_PKT_DIGEST_AHEAD), which the host applies when that PDU ends.
+void ConnectionEngine::conclude_gap_pdu(int slot, bool ends_in_packet) noexcept {
+    GapPdus::Pdu& g = gaps_.at(slot);
+    ddp::EngineCounters& counters = conn_.counters;
+    if (g.check_digest) {
+        const bool ok = g.digest_matches();
+        if (ok) {
+            counters.digest_offloaded.add();
+            counters.digest_combined.add();
+        } else {
+            counters.digest_failed.add();
+        }
+        if (ends_in_packet) {
+            give_verdict(g.pdu_start, true, ok);
+        } else if (!ahead_given_) {
+            ahead_given_ = true;
+            ahead_ok_ = ok;
+            ahead_pdu_ = g.pdu_start;
+        }
+    } else if (g.has_digest) {
+        counters.digest_fallback.add();
+    }
+    gaps_.close(slot);
+}
+
+// len bytes from seq, all below rcv_nxt_: takes those inside holes. Returns how many it took.
+uint32_t ConnectionEngine::fill_holes(TcpSeq seq, std::span<const PayloadChunk> payload, uint32_t len) noexcept {
+    // The current PDU's runs up to rcv_nxt_, so that its holes are exactly what it has not seen.
+    if (gap_slot_ != GapPdus::kNone) close_run();
+    uint32_t taken = 0;
+    TcpSeq at = seq;
+    for (const PayloadChunk& c : payload) {
+        if (len == 0) break;
+        const uint32_t n = std::min(c.len, len);
+        taken += fill_chunk(at, c.data, n);
+        at += n;
+        len -= n;
+    }
+    return taken;
+}
+
+uint32_t ConnectionEngine::fill_chunk(TcpSeq at, const uint8_t* p, uint32_t n) noexcept {
+    const TcpSeq end = at + n;
+    uint32_t taken = 0;
+    for (int slot = 0; slot < static_cast<int>(GapPdus::kSlots); ++slot) {
+        if (!gaps_.in_use(slot)) continue;
+        GapPdus::Pdu& g = gaps_.at(slot);
+        if (end <= g.body_begin || g.pdu_end <= at) continue;
+        for (TcpSeq from = at;;) {
+            const GapPdus::Run hole = g.next_hole(from, end);
+            if (hole.begin == hole.end) break;
+            if (!g.room_for(hole.begin, hole.end)) {
+                // More holes than the slot can hold: the PDU is given up (digest to the host).
+                if (slot == gap_slot_) {
+                    untrack_current();
+                } else {
+                    if (g.has_digest) conn_.counters.digest_fallback.add();
+                    gaps_.close(slot);
+                    conn_.counters.gap_untracked.add();
+                }
+                break;
+            }
+            const uint32_t len = hole.begin.bytes_to(hole.end);
+            take_hole_bytes(g, hole.begin, p + at.bytes_to(hole.begin), len);
+            taken += len;
+            from = hole.end;
+        }
+        if (!gaps_.in_use(slot) || !g.ended) continue;
+        const bool ends_here = g.pdu_end <= end;
+        if (g.complete()) {
+            conclude_gap_pdu(slot, ends_here);
+        } else if (ends_here && g.check_digest) {
+            give_verdict(g.pdu_start, false, false);  // the first PDU ending here, not verified
+        }
+    }
+    return taken;
+}
+
+// n bytes of a hole, from begin: data placed (when the PDU is being placed) and digested, digest
+// bytes kept, and the bytes added as a run.
+void ConnectionEngine::take_hole_bytes(GapPdus::Pdu& g, TcpSeq begin, const uint8_t* p, uint32_t n) noexcept {
+    const TcpSeq end = begin + n;
+    uint32_t crc = 0;
+    const TcpSeq data_from = std::max(begin, g.data_begin);
+    const TcpSeq data_to = std::min(end, g.data_end);
+    if (data_from < data_to) {
+        const uint8_t* data = p + begin.bytes_to(data_from);
+        const uint32_t len = data_from.bytes_to(data_to);
+        const uint64_t offset = uint64_t{g.datao} + g.data_begin.bytes_to(data_from);
+        ddp::EngineCounters& counters = conn_.counters;
+        if (g.placing && !conn_.registrations.still_valid(g.claim)) {
+            g.placing = false;  // torn down: not one more byte goes into that buffer
+            counters.place_torn_down.add();
+        } else if (g.placing && offset < g.claim.registration->host_filled()) {
+            g.placing = false;
+            counters.place_behind_host.add();
+        }
+        SglCursor cursor;
+        if (g.placing && cursor.seek(g.claim.registration->segments(), offset)) {
+            if (g.check_digest) {
+                cursor.copy_and_crc(data, len, crc);
+            } else {
+                cursor.copy(data, len);
+            }
+            counters.placed_bytes.add(len);
+            counters.late_placed_bytes.add(len);
+            claims_.placed(data_from, len, offset, g.cccid, ddp::RegistrationTable::tag_of(g.claim));
+        } else if (g.check_digest) {
+            crc = nvmetcp::crc32c_extend(0, data, len);
+        }
+    }
+    const TcpSeq digest_end = std::min(g.pdu_end, g.data_end + nvmetcp::kDigestLen);
+    for (TcpSeq s = std::max(begin, g.data_end); s < std::min(end, digest_end); s += 1) {
+        g.digest[g.data_end.bytes_to(s)] = p[begin.bytes_to(s)];
+    }
+    g.add({begin, end, crc});
+}
+
+}  // namespace nvmeddp::pmd

@@ -1,0 +1,98 @@
+#include "pmd/engine/gap_pdus.hpp"
+
+#include <algorithm>
+
+#include "nvmetcp/crc32c.hpp"
+#include "nvmetcp/crc32c_combine.hpp"
+#include "nvmetcp/wire_int.hpp"
+
+namespace nvmeddp::pmd {
+
+using ddp::TcpSeq;
+
+uint32_t GapPdus::Pdu::data_bytes(TcpSeq begin, TcpSeq end) const noexcept {
+    const TcpSeq b = std::max(begin, data_begin);
+    const TcpSeq e = std::min(end, data_end);
+    return b < e ? b.bytes_to(e) : 0;
+}
+
+GapPdus::Run GapPdus::Pdu::next_hole(TcpSeq from, TcpSeq until) const noexcept {
+    TcpSeq at = std::max(from, body_begin);
+    const TcpSeq stop = std::min(until, pdu_end);
+    for (uint8_t i = 0; i < run_count && at < stop; ++i) {
+        const Run& r = runs[i];
+        if (r.end <= at) continue;
+        if (r.begin <= at) {  // inside a run: the hole (if any) starts where it ends
+            at = r.end;
+            continue;
+        }
+        return {at, std::min(r.begin, stop), 0};  // a hole up to the next run
+    }
+    return at < stop ? Run{at, stop, 0} : Run{at, at, 0};
+}
+
+bool GapPdus::Pdu::room_for(TcpSeq begin, TcpSeq end) const noexcept {
+    if (run_count < kRunsPerPdu) return true;
+    for (uint8_t i = 0; i < run_count; ++i) {
+        if (runs[i].end == begin || runs[i].begin == end) return true;
+    }
+    return false;
+}
+
+void GapPdus::Pdu::add(const Run& run) noexcept {
+    if (run.begin == run.end) return;
+    uint8_t i = 0;
+    while (i < run_count && runs[i].end < run.begin) ++i;
+    // runs[i] is the first run that ends at or after run.begin: the left neighbour when it ends
+    // exactly there, otherwise the first run after the new one.
+    if (i < run_count && runs[i].end == run.begin) {
+        Run& left = runs[i];
+        left.crc = nvmetcp::crc32c_join(left.crc, run.crc, data_bytes(run.begin, run.end));
+        left.end = run.end;
+    } else {
+        std::move_backward(runs.begin() + i, runs.begin() + run_count, runs.begin() + run_count + 1);
+        runs[i] = run;
+        ++run_count;
+    }
+    // The run at i may now touch the one after it.
+    if (i + 1 < run_count && runs[i].end == runs[i + 1].begin) {
+        Run& left = runs[i];
+        const Run& right = runs[i + 1];
+        left.crc = nvmetcp::crc32c_join(left.crc, right.crc, data_bytes(right.begin, right.end));
+        left.end = right.end;
+        std::move(runs.begin() + i + 2, runs.begin() + run_count, runs.begin() + i + 1);
+        --run_count;
+    }
+}
+
+bool GapPdus::Pdu::digest_matches() const noexcept {
+    if (!complete() || !check_digest) return false;
+    // The run's CRC started from 0; the digest starts from the seed, shifted over all the data.
+    const uint32_t raw = nvmetcp::crc32c_join(nvmetcp::Crc32c::kSeed, runs[0].crc, data_begin.bytes_to(data_end));
+    return ~raw == nvmetcp::load_le32(digest);
+}
+
+int GapPdus::open() noexcept {
+    for (uint32_t k = 0; k < kSlots; ++k) {
+        if ((used_ & (1u << k)) == 0) {
+            used_ |= 1u << k;
+            slots_[k] = Pdu{};
+            return static_cast<int>(k);
+        }
+    }
+    return kNone;
+}
+
+void GapPdus::close(int slot) noexcept {
+    used_ &= ~(1u << slot);
+    slots_[static_cast<size_t>(slot)].claim = {};
+}
+
+void GapPdus::forget_older_than(TcpSeq now) noexcept {
+    constexpr uint32_t kHorizon = 1u << 30;
+    for (uint32_t k = 0; k < kSlots; ++k) {
+        if ((used_ & (1u << k)) != 0 && slots_[k].ended && slots_[k].pdu_end.bytes_to(now) > kHorizon) close(static_cast<int>(k));
+    }
+}
+
+}  // namespace nvmeddp::pmd

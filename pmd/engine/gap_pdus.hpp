@@ -1,0 +1,89 @@
+// The C2HData PDUs of one connection that have holes: PDUs whose header the engine accepted while in
+// sync, some of whose body went missing (a lost packet, or one overtaken by a later one). For each
+// it keeps what the header said (where the body, data and digest lie, the command, the
+// registration the data goes to) and which of the body's bytes it has seen, as runs in sequence
+// space, each with the CRC32C of its data bytes.
+//
+// When a retransmitted or overtaken packet brings bytes of a hole, the engine places them like any
+// other data (the registration is checked live) and adds them as a run; adjacent runs are joined,
+// their CRCs with them (crc32c_combine.hpp). When a PDU's body is one run, the engine has seen every
+// byte of it exactly once, and its data digest is checked against the DDGST it saw.
+//
+// Bounded: kSlots PDUs per connection, kRunsPerPdu runs each. A hole that would need more is not
+// tracked (the PDU's digest falls back to the host, its missing data is copied by the host, as
+// without this table). Nothing allocates; a connection's table is about 1 KiB.
+//
+// One instance is touched only by the lcore that polls the connection's rx queue.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "ddp/registration_table.hpp"
+#include "ddp/tcp_seq.hpp"
+#include "nvmetcp/pdu.hpp"
+
+namespace nvmeddp::pmd {
+
+class GapPdus {
+public:
+    static constexpr uint32_t kSlots = 8;
+    static constexpr uint32_t kRunsPerPdu = 8;
+    static constexpr int kNone = -1;
+
+    // Bytes [begin, end) of the body seen; crc: the raw CRC32C from state 0 of those of them that
+    // are data (crc32c_extend(0, ...)), when the PDU's digest is being checked.
+    struct Run {
+        ddp::TcpSeq begin, end;
+        uint32_t crc = 0;
+    };
+
+    struct Pdu {
+        // From the header
+        ddp::TcpSeq pdu_start;   // the header's first byte: names the PDU in a digest verdict
+        ddp::TcpSeq body_begin;  // after the header (and its digest)
+        ddp::TcpSeq data_begin, data_end;
+        ddp::TcpSeq pdu_end;     // after the data digest, when there is one
+        bool has_digest = false;    // the PDU has a data digest
+        bool check_digest = false;  // ... and the device checks it: runs carry their CRC
+        // Placement: the registration the data goes to, at datao + (seq - data_begin)
+        bool placing = false;
+        ddp::RegistrationTable::Claim claim{};
+        uint16_t cccid = 0;
+        uint32_t datao = 0;
+        // What the engine has seen
+        bool ended = false;  // the stream has passed pdu_end (what is not in a run is a hole)
+        uint8_t digest[nvmetcp::kDigestLen]{};
+        uint8_t run_count = 0;
+        std::array<Run, kRunsPerPdu> runs{};  // sorted, disjoint, never adjacent
+
+        uint32_t data_bytes(ddp::TcpSeq begin, ddp::TcpSeq end) const noexcept;
+        bool complete() const noexcept {
+            return ended && run_count == 1 && runs[0].begin == body_begin && runs[0].end == pdu_end;
+        }
+        // The first hole of the body at or after `from`, cut at `until`: empty (begin == end) when none.
+        Run next_hole(ddp::TcpSeq from, ddp::TcpSeq until) const noexcept;
+        // Whether [begin, end) can be added without exceeding kRunsPerPdu (it touches a run, or there is room).
+        bool room_for(ddp::TcpSeq begin, ddp::TcpSeq end) const noexcept;
+        // Adds a run of unseen bytes (caller checked room_for), joining it with its neighbours.
+        void add(const Run& run) noexcept;
+        // Complete, and the digest the device computed equals the DDGST it saw.
+        bool digest_matches() const noexcept;
+    };
+
+    bool empty() const noexcept { return used_ == 0; }
+    // A free slot for a PDU, kNone when all are taken. The slot's Pdu starts empty.
+    int open() noexcept;
+    void close(int slot) noexcept;
+    Pdu& at(int slot) noexcept { return slots_[static_cast<size_t>(slot)]; }
+    bool in_use(int slot) const noexcept { return (used_ & (1u << slot)) != 0; }
+    // Drops PDUs that ended more than 1 GiB of stream before `now`: their holes will not be filled
+    // any more (the host has moved on), and sequence comparisons with them would soon wrap.
+    void forget_older_than(ddp::TcpSeq now) noexcept;
+
+private:
+    std::array<Pdu, kSlots> slots_{};
+    uint32_t used_ = 0;  // bit k: slot k holds a PDU
+};
+
+}  // namespace nvmeddp::pmd

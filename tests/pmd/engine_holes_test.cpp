@@ -1,0 +1,254 @@
+// PDUs with holes (pmd/engine/gap_pdus.hpp): a packet lost or overtaken inside a C2HData whose
+// header the engine accepted. When the missing bytes come (a retransmission, the overtaken packet),
+// the engine places them and, once the PDU is whole, checks its digest across the runs. Judged by
+// the realistic host (tests/testlib): every read's bytes and status as without the offload, and
+// what the host copied and computed itself.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "pmd/engine_rig.hpp"
+
+using namespace nvmeddp;
+using pmd_test::EngineRig;
+using pmd_test::RigOptions;
+
+namespace {
+
+// Reads of one C2HData each, long enough that a frame can be held back until the PDU has ended.
+RigOptions one_pdu_reads(uint32_t commands, uint32_t len) {
+    RigOptions o;
+    o.stream.commands = commands;
+    o.stream.min_len = o.stream.max_len = len;
+    o.stream.data_digest = true;
+    o.stream.other_pdu_rate = 0;
+    o.stream.seed = 3;
+    return o;
+}
+
+// Indices (in arrival order) of the frames that lie wholly inside the data of C2HData number k.
+std::vector<size_t> frames_inside_pdu(const EngineRig& rig, size_t k) {
+    std::vector<const testlib::PduRecord*> c2h;
+    for (const auto& p : rig.stream.pdus) {
+        if (p.type == nvmetcp::PduType::C2HData) c2h.push_back(&p);
+    }
+    std::vector<size_t> out;
+    const uint64_t d0 = c2h.at(k)->offset + c2h.at(k)->pdo;
+    const uint64_t d1 = d0 + c2h.at(k)->datal;
+    for (size_t i = 0; i < rig.frames.frames.size(); ++i) {
+        const auto& t = rig.frames.frames[i].truth;
+        if (t.stream_offset >= d0 && t.stream_offset + t.length <= d1) out.push_back(i);
+    }
+    return out;
+}
+
+// Moves the frames at `held` (ascending indices) to the end of the arrival order, in that order.
+void deliver_last(EngineRig& rig, const std::vector<size_t>& held) {
+    auto& fr = rig.frames.frames;
+    std::vector<testlib::GeneratedFrame> late;
+    for (auto it = held.rbegin(); it != held.rend(); ++it) {
+        late.insert(late.begin(), fr[*it]);
+        fr.erase(fr.begin() + static_cast<ptrdiff_t>(*it));
+    }
+    fr.insert(fr.end(), late.begin(), late.end());
+}
+
+size_t metas_with(const EngineRig& rig, uint8_t flags) {
+    return static_cast<size_t>(std::count_if(rig.metas.begin(), rig.metas.end(),
+                                             [&](const auto& m) { return m && (m->flags & flags) == flags; }));
+}
+
+void expect_outcomes_as_without_offload(EngineRig& rig) {
+    const auto& t = rig.host->totals();
+    EXPECT_FALSE(t.parse_failed);
+    EXPECT_EQ(rig.differential_problem(), "");
+    EXPECT_EQ(t.wrong_claims, 0u) << t.first_wrong_claim;
+    EXPECT_EQ(t.false_digest_claims, 0u) << t.first_false_digest_claim;
+    for (const auto& r : rig.stream.reads) EXPECT_TRUE(rig.host->guards_intact(r.cid));
+}
+
+}  // namespace
+
+// The hole of a PDU that has ended is filled by the last frame of the run: its data is placed then,
+// and the digest verified across the hole travels on that frame as a verdict ahead
+// (NVMEDDP_PKT_DIGEST_AHEAD), which the host applies when it reaches the PDU's end.
+TEST(EngineHoles, AHoleFilledAfterItsPduEndedIsPlacedAndVerifiedAhead) {
+    for (const bool wrap : {false, true}) {
+        SCOPED_TRACE(wrap ? "sequence numbers wrap inside the hole's PDU" : "no wrap");
+        RigOptions o = one_pdu_reads(4, 30000);
+        EngineRig clean(o);
+        clean.run();
+        if (wrap) {
+            // Find where the held frame will be, then put the wrap inside its PDU.
+            EngineRig probe(o);
+            o.frames.first_seq = testlib::first_seq_wrapping_at(probe.frames.frames[frames_inside_pdu(probe, 1)[3]].truth.stream_offset + 100);
+        }
+        EngineRig rig(o);
+        const size_t held = frames_inside_pdu(rig, 1)[3];
+        const uint32_t held_len = rig.frames.frames[held].truth.length;
+        deliver_last(rig, {held});
+        rig.run();
+        expect_outcomes_as_without_offload(rig);
+        EXPECT_EQ(rig.read_problem(), "");
+        const auto& t = rig.host->totals();
+        const ddp::Stats s = rig.stats();
+        EXPECT_EQ(t.copied, clean.host->totals().copied);
+        EXPECT_EQ(s.late_placed_bytes, held_len);
+        EXPECT_EQ(t.digests_recomputed, 0u);
+        EXPECT_EQ(t.digests_trusted, clean.host->totals().digests_trusted);
+        EXPECT_EQ(s.digest_combined, 1u);
+        EXPECT_EQ(s.digest_fallback, 0u);
+        EXPECT_EQ(metas_with(rig, NVMEDDP_PKT_DIGEST_AHEAD | NVMEDDP_PKT_DIGEST_OK | NVMEDDP_PKT_CRC | NVMEDDP_PKT_PLACED), 1u);
+    }
+}
+
+// The frame that fills the hole was altered on the way with a valid checksum (a lying peer, or a
+// corruption TCP cannot see): the digest across the hole does not match, nothing is trusted, and the
+// read fails its digest exactly as without the offload.
+TEST(EngineHoles, ALyingFrameFillingAHoleFailsTheDigestAsWithoutOffload) {
+    RigOptions o = one_pdu_reads(4, 30000);
+    EngineRig rig(o);
+    const size_t held = frames_inside_pdu(rig, 2)[5];
+    const auto truth = rig.frames.frames[held].truth;
+    std::vector<uint8_t> altered(rig.stream.bytes.begin() + static_cast<ptrdiff_t>(truth.stream_offset),
+                                 rig.stream.bytes.begin() + static_cast<ptrdiff_t>(truth.stream_offset + truth.length));
+    altered[17] ^= 0x40;
+    testlib::TcpFields tcp;
+    tcp.seq = truth.seq;
+    rig.frames.frames[held].bytes = testlib::build_frame(o.frames.flow, tcp, altered).bytes;
+    deliver_last(rig, {held});
+    rig.run();
+    expect_outcomes_as_without_offload(rig);
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.digest_failed, 1u);
+    EXPECT_EQ(s.digest_combined, 0u);
+    EXPECT_EQ(rig.host->totals().digest_failures, 1u);
+    EXPECT_EQ(metas_with(rig, NVMEDDP_PKT_DIGEST_AHEAD), 0u);
+}
+
+// A second copy of a frame that filled a hole finds no hole: it is neither placed nor marked CRC.
+// The host still waits for an earlier hole when both copies come, so its receiver may keep either;
+// the digest is trusted only when it kept the copy the device digested.
+TEST(EngineHoles, ASecondCopyOfAFrameThatFilledAHoleIsNotTakenAgain) {
+    for (const bool replace : {false, true}) {
+        SCOPED_TRACE(replace ? "the receiver keeps the later copy" : "the receiver keeps the first copy");
+        RigOptions o = one_pdu_reads(4, 30000);
+        o.receiver.replace = replace ? 1.0 : 0.0;
+        EngineRig rig(o);
+        const std::vector<size_t> inside = frames_inside_pdu(rig, 1);
+        const size_t first = inside[2], second = inside[5];
+        const uint64_t both_len = rig.frames.frames[first].truth.length + rig.frames.frames[second].truth.length;
+        // Arrival at the end: the second hole's frame, a copy of it, then the first hole's frame.
+        auto& fr = rig.frames.frames;
+        const testlib::GeneratedFrame a = fr[first], b = fr[second];
+        fr.erase(fr.begin() + static_cast<ptrdiff_t>(second));
+        fr.erase(fr.begin() + static_cast<ptrdiff_t>(first));
+        fr.push_back(b);
+        fr.push_back(b);
+        fr.push_back(a);
+        rig.run();
+        expect_outcomes_as_without_offload(rig);
+        EXPECT_EQ(rig.read_problem(), "");
+        EXPECT_EQ(rig.stats().late_placed_bytes, both_len);
+        const size_t n = rig.metas.size();
+        ASSERT_TRUE(rig.metas[n - 2] && rig.metas[n - 1]);
+        EXPECT_EQ(rig.metas[n - 2]->flags & (NVMEDDP_PKT_CRC | NVMEDDP_PKT_PLACED | NVMEDDP_PKT_DIGEST_OK), 0);
+        EXPECT_EQ(rig.metas[n - 1]->flags & NVMEDDP_PKT_DIGEST_AHEAD, NVMEDDP_PKT_DIGEST_AHEAD);
+        EXPECT_EQ(rig.stats().digest_combined, 1u);
+        EXPECT_EQ(rig.host->totals().digests_recomputed, replace ? 1u : 0u);
+    }
+}
+
+// A PDU with more holes at once than a slot has runs is given up: its digest falls back to the host,
+// its missing bytes are the host's to copy, and nothing else changes.
+TEST(EngineHoles, MoreHolesThanRunsFallBackToTheHost) {
+    RigOptions o = one_pdu_reads(3, 60000);
+    EngineRig rig(o);
+    const std::vector<size_t> inside = frames_inside_pdu(rig, 1);
+    std::vector<size_t> held;
+    for (size_t k = 1; k < inside.size() && held.size() < pmd::GapPdus::kRunsPerPdu + 1; k += 2) held.push_back(inside[k]);
+    ASSERT_EQ(held.size(), pmd::GapPdus::kRunsPerPdu + 1);
+    deliver_last(rig, held);
+    rig.run();
+    expect_outcomes_as_without_offload(rig);
+    EXPECT_EQ(rig.read_problem(), "");
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.gap_untracked, 1u);
+    EXPECT_EQ(s.digest_fallback, 1u);
+    EXPECT_EQ(rig.host->totals().digests_recomputed, 1u);
+    // What came before the slot ran out of runs was placed; nothing after.
+    EXPECT_EQ(s.late_placed_bytes, 0u);
+}
+
+// More PDUs with holes at once than the table has slots: the first kSlots are tracked and verified
+// when their frames come, the others fall back.
+TEST(EngineHoles, MorePdusWithHolesThanSlotsFallBackOnlyForTheExtraOnes) {
+    constexpr size_t kExtra = 2;
+    RigOptions o = one_pdu_reads(pmd::GapPdus::kSlots + kExtra + 1, 9000);
+    EngineRig rig(o);
+    std::vector<size_t> held;
+    uint64_t tracked_bytes = 0;
+    for (size_t k = 0; k < pmd::GapPdus::kSlots + kExtra; ++k) {
+        held.push_back(frames_inside_pdu(rig, k).at(1));
+        if (k < pmd::GapPdus::kSlots) tracked_bytes += rig.frames.frames[held.back()].truth.length;
+    }
+    deliver_last(rig, held);
+    rig.run();
+    expect_outcomes_as_without_offload(rig);
+    EXPECT_EQ(rig.read_problem(), "");
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.gap_untracked, kExtra);
+    EXPECT_EQ(s.digest_combined, pmd::GapPdus::kSlots);
+    EXPECT_EQ(s.late_placed_bytes, tracked_bytes);
+    EXPECT_EQ(rig.host->totals().digests_recomputed, kExtra);
+}
+
+// Lost bytes from inside one PDU into the next one's header: the framing is lost after the gap (and
+// found again by resync), but the PDU the gap began in is known to its end, and the frame that
+// brings its tail is placed.
+TEST(EngineHoles, AGapIntoTheNextHeaderStillPlacesThePdusTail) {
+    RigOptions o = one_pdu_reads(5, 20000);
+    EngineRig rig(o);
+    size_t held = rig.frame_with_header(8);
+    ASSERT_LT(held, rig.frames.frames.size());
+    // The held frame begins inside a PDU's data (not at a header), so its first bytes are a tail.
+    deliver_last(rig, {held});
+    rig.run();
+    expect_outcomes_as_without_offload(rig);
+    EXPECT_EQ(rig.read_problem(), "");
+    const ddp::Stats s = rig.stats();
+    EXPECT_GE(s.resync_requests, 1u);
+    EXPECT_GT(s.late_placed_bytes, 0u);
+    EXPECT_EQ(s.digest_combined, 1u);  // verified by the device; the frame also holds unseen bytes of the next PDU, so not CRC
+}
+
+// The key case for the verdict ahead: the device digests the first copy of a hole's bytes and
+// verifies the PDU, but the host's receiver keeps a later copy that was altered on the way (valid
+// checksum). That copy is not marked CRC, so the host does not apply the verdict: it computes the
+// digest over what it kept and fails the read, as without the offload.
+TEST(EngineHoles, AVerdictAheadNeverCoversALyingCopyTheHostKept) {
+    RigOptions o = one_pdu_reads(4, 30000);
+    o.receiver.replace = 1.0;
+    EngineRig rig(o);
+    const std::vector<size_t> inside = frames_inside_pdu(rig, 1);
+    const size_t first = inside[2], second = inside[5];
+    auto& fr = rig.frames.frames;
+    const testlib::GeneratedFrame a = fr[first], b = fr[second];
+    testlib::GeneratedFrame lying = b;
+    std::vector<uint8_t> altered(rig.stream.bytes.begin() + static_cast<ptrdiff_t>(b.truth.stream_offset),
+                                 rig.stream.bytes.begin() + static_cast<ptrdiff_t>(b.truth.stream_offset + b.truth.length));
+    altered[100] ^= 0x01;
+    testlib::TcpFields tcp;
+    tcp.seq = b.truth.seq;
+    lying.bytes = testlib::build_frame(o.frames.flow, tcp, altered).bytes;
+    fr.erase(fr.begin() + static_cast<ptrdiff_t>(second));
+    fr.erase(fr.begin() + static_cast<ptrdiff_t>(first));
+    fr.push_back(b);
+    fr.push_back(lying);
+    fr.push_back(a);
+    rig.run();
+    expect_outcomes_as_without_offload(rig);
+    EXPECT_EQ(rig.stats().digest_combined, 1u);  // the device's copy was right
+    EXPECT_EQ(rig.host->totals().digest_failures, 1u);  // the host's was not, and it knows
+    EXPECT_EQ(rig.host->totals().digests_recomputed, 1u);
+}
