@@ -260,11 +260,17 @@ void ConnectionEngine::reject_header() noexcept {
 }
 
 bool ConnectionEngine::start_pdu() noexcept {
-    const CommonHeader& ch = *reinterpret_cast<const CommonHeader*>(hdr_);
     if (nvmetcp::check_header_digest(hdr_, layout_) || nvmetcp::check_full_header(hdr_, layout_, params_)) return false;
 
     if (mode_ == Mode::Speculating && packets_since_request_ > kReRequestAfterPackets) found_candidate(pdu_start_);
+    open_pdu();
+    return true;
+}
 
+// The header in hdr_ (checked, layout_ valid) starts the PDU at pdu_start_: where it ends, what it
+// completes, where its data goes; then the part of it rcv_nxt_ is in.
+void ConnectionEngine::open_pdu() noexcept {
+    const CommonHeader& ch = *reinterpret_cast<const CommonHeader*>(hdr_);
     pdu_end_ = pdu_start_ + ch.plen.get();
     placing_ = false;
     crc_on_ = false;
@@ -287,7 +293,7 @@ bool ConnectionEngine::start_pdu() noexcept {
         data_begin_ = data_end_ = pdu_start_ + layout_.header_len;
         state_ = PduState::Body;
         if (rcv_nxt_ == pdu_end_) end_pdu();
-        return true;
+        return;
     }
 
     const auto& h = *reinterpret_cast<const nvmetcp::C2HDataPdu*>(hdr_);
@@ -300,20 +306,34 @@ bool ConnectionEngine::start_pdu() noexcept {
         crc_state_ = nvmetcp::Crc32c::kSeed;
     }
     enter_data_pdu_part();
-    return true;
 }
 
 // Placement of a C2HData starts only where it cannot do harm: a live registration, the data inside
 // it, no byte the engine wrote before (a byte is written at most once per registration, so a byte the
 // host took from a claim cannot change under it), and nothing the host declared final.
 void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept {
-    ddp::EngineCounters& counters = conn_.counters;
-    claim_ = conn_.registrations.claim(cccid);
-    if (!claim_) {
-        counters.place_no_registration.add();
+    claim_ = placement_for(cccid, datao, datal);
+    if (!claim_) return;
+    if (!cursor_.seek(claim_.registration->segments(), datao)) {
+        conn_.counters.place_out_of_range.add();
+        claim_ = {};
         return;
     }
-    const ddp::Registration& r = *claim_.registration;
+    placing_ = true;
+    cccid_ = cccid;
+    datao_ = datao;
+}
+
+// The registration a C2HData's data may be placed in, under the rules above; empty when none (the
+// reason counted).
+ddp::RegistrationTable::Claim ConnectionEngine::placement_for(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept {
+    ddp::EngineCounters& counters = conn_.counters;
+    const ddp::RegistrationTable::Claim claim = conn_.registrations.claim(cccid);
+    if (!claim) {
+        counters.place_no_registration.add();
+        return {};
+    }
+    const ddp::Registration& r = *claim.registration;
     ddp::Counter* refused = nullptr;
     if (uint64_t{datao} + datal > r.total_len()) {
         refused = &counters.place_out_of_range;
@@ -322,19 +342,13 @@ void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t 
     } else if (datao < r.host_filled()) {
         refused = &counters.place_behind_host;
     } else if (datal == 0) {
-        claim_ = {};  // nothing to place
-        return;
-    } else if (!cursor_.seek(r.segments(), datao)) {
-        refused = &counters.place_out_of_range;
+        return {};  // nothing to place
     }
     if (refused != nullptr) {
         refused->add();
-        claim_ = {};
-        return;
+        return {};
     }
-    placing_ = true;
-    cccid_ = cccid;
-    datao_ = datao;
+    return claim;
 }
 
 void ConnectionEngine::stop_placement(ddp::Counter& why) noexcept {

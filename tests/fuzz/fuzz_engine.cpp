@@ -17,6 +17,10 @@
 //   - no frame of another flow followed because of its MARK;
 //   - with nothing flipped or lying and nothing lost for good, every read ends up exactly as
 //     generated;
+//   - with nothing flipped or lying, the device never finds a digest wrong: a digest it checked
+//     across holes (runs joined by CRC32C combine) is as right as one checked in order;
+//   - late placement and joined digests are parts of their totals (late_placed_bytes <=
+//     placed_bytes, digest_combined <= digest_offloaded);
 //   - no crash, no undefined behaviour, no hang (libFuzzer's timeout).
 #include <algorithm>
 #include <cstdlib>
@@ -118,6 +122,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (const std::string p = rig.differential_problem(); !p.empty()) {
         if (std::getenv("NVMEDDP_FUZZ_VERBOSE") != nullptr) fuzz::dump_engine_case(rig, raw, flipped);
         fuzz::invariant_broken("the offload changed an outcome:", p.c_str());
+    }
+    const ddp::Stats s = rig.stats();
+    if (!flipped && o.faults.lying == 0 && s.digest_failed != 0) fuzz::invariant_broken("the device found a right digest wrong");
+    if (s.late_placed_bytes > s.placed_bytes || s.digest_combined > s.digest_offloaded) {
+        fuzz::invariant_broken("late placement or joined digests exceed their totals");
     }
     const bool complete = rig.frames.missing.empty();
     if (!flipped && complete && o.faults.lying == 0 && !o.abort_after && !t.parse_failed) {

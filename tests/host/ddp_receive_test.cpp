@@ -193,6 +193,49 @@ TEST(DdpReceiveQueue, DigestVerdictCoversOnlyPdusFramedFromTheNamedOne) {
     }
 }
 
+// A verdict ahead (NVMEDDP_PKT_DIGEST_AHEAD): the piece that filled the PDU's last hole, inside it,
+// vouches for the PDU named; the queue applies it at the PDU's end, and only when every piece of the
+// PDU had NVMEDDP_PKT_CRC, the named header is the one it parsed, the verdict came from inside the
+// PDU, and the piece where the PDU ends does not say DIGEST_BAD.
+TEST(DdpReceiveQueue, AVerdictAheadIsAppliedAtThePdusEndOnlyWhenEveryRuleHolds) {
+    enum class Variant { Trusted, EndPieceNotCrc, NamesAnotherPdu, EndPieceSaysBad, GivenOnTheHeaderPiece };
+    for (const Variant v : {Variant::Trusted, Variant::EndPieceNotCrc, Variant::NamesAnotherPdu, Variant::EndPieceSaysBad,
+                            Variant::GivenOnTheHeaderPiece}) {
+        SCOPED_TRACE(static_cast<int>(v));
+        OffloadHarness h(true);
+        h.bring_up();
+        std::vector<uint8_t> buffer(2048, 0);
+        const IoVec iov{buffer.data(), 2048};
+        const uint16_t cid = h.read({&iov, 1}, 2048);
+        const auto data = pattern(2048, 9);
+        const auto pdu = h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu);
+        const uint32_t header_seq = h.seq;
+        ::nvmeddp_pkt_meta in_order{};
+        in_order.conn_id = kConnId;
+        in_order.flags = NVMEDDP_PKT_CRC;
+        ::nvmeddp_pkt_meta ahead = in_order;
+        ahead.flags |= NVMEDDP_PKT_DIGEST_AHEAD | NVMEDDP_PKT_DIGEST_OK;
+        ahead.digest_pdu_seq = v == Variant::NamesAnotherPdu ? header_seq + 8 : header_seq;
+        ::nvmeddp_pkt_meta end = in_order;
+        if (v == Variant::EndPieceNotCrc) end.flags = 0;
+        if (v == Variant::EndPieceSaysBad) end.flags |= NVMEDDP_PKT_DIGEST_BAD;
+        const auto cut = [&](size_t from, size_t to) {
+            return std::vector<uint8_t>(pdu.begin() + static_cast<ptrdiff_t>(from), pdu.begin() + static_cast<ptrdiff_t>(to));
+        };
+        const size_t a = kC2HHeaderLen + 600, b = a + 600;
+        h.deliver(cut(0, a), v == Variant::GivenOnTheHeaderPiece ? &ahead : &in_order);
+        h.deliver(cut(a, b), v == Variant::GivenOnTheHeaderPiece ? &in_order : &ahead);
+        h.deliver(cut(b, pdu.size()), &end);
+        h.deliver(h.wire.capsule_resp(cid));
+        ASSERT_NE(h.log.find(cid), nullptr);
+        EXPECT_TRUE(h.log.find(cid)->completion.status.ok());
+        EXPECT_EQ(buffer, data);
+        const bool trusted = v == Variant::Trusted;
+        EXPECT_EQ(h.queue->stats().digests_offloaded, trusted ? 1u : 0u);
+        EXPECT_EQ(h.queue->stats().digests_computed, trusted ? 0u : 1u);
+    }
+}
+
 // Not trusted (no verdict), the digest is computed over the buffer: a wrong DDGST fails the read.
 TEST(DdpReceiveQueue, AnUntrustedDigestIsComputedAndAMismatchFailsTheRead) {
     OffloadHarness h(true);
