@@ -33,6 +33,7 @@ void add_engine_counters(Stats& out, const EngineCounters& c) noexcept {
     out.late_placed_bytes += c.late_placed_bytes.get();
     out.digest_combined += c.digest_combined.get();
     out.gap_untracked += c.gap_untracked.get();
+    out.framing_regained += c.framing_regained.get();
 }
 
 void add_stats(Stats& out, const Stats& in) noexcept {
@@ -66,6 +67,7 @@ void add_stats(Stats& out, const Stats& in) noexcept {
     out.late_placed_bytes += in.late_placed_bytes;
     out.digest_combined += in.digest_combined;
     out.gap_untracked += in.gap_untracked;
+    out.framing_regained += in.framing_regained;
 }
 
 }  // namespace nvmeddp::ddp

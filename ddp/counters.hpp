@@ -49,6 +49,7 @@ struct EngineCounters {
     Counter late_placed_bytes;  // of placed_bytes: bytes that filled a hole (retransmitted, overtaken)
     Counter digest_combined;    // of digest_offloaded: verified across holes
     Counter gap_untracked;      // PDUs with a hole past the engine's bounded tracking (gap_pdus.hpp)
+    Counter framing_regained;   // framing lost in a gap, found again from the header a retransmission brought
 };
 
 // A plain snapshot, the C API's struct (Linux's names first, then ours).

@@ -41,6 +41,8 @@ void RegistrationTable::fill(uint16_t cid, std::span<const BufferSegment> segmen
     r.total_len_ = total_len;
     r.host_filled_.store(0, std::memory_order_relaxed);
     r.device_written_ = 0;
+    r.completed_ = false;
+    r.completed_seq_ = 0;
 }
 
 void RegistrationTable::publish(uint16_t cid) noexcept {

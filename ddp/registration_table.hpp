@@ -44,6 +44,15 @@ public:
     void raise_device_written(uint64_t end) const noexcept {
         if (end > device_written_) device_written_ = end;
     }
+    // Engine only: the stream completed the command with the PDU starting at TCP sequence number
+    // `pdu_seq` (a CapsuleResp, or a C2HData with SUCCESS). No data after it is the command's; data
+    // before it (a PDU retransmitted into a gap) still is.
+    void set_completed_at(uint32_t pdu_seq) const noexcept {
+        completed_ = true;
+        completed_seq_ = pdu_seq;
+    }
+    bool completed() const noexcept { return completed_; }
+    uint32_t completed_seq() const noexcept { return completed_seq_; }
 
 private:
     friend class RegistrationTable;
@@ -53,6 +62,8 @@ private:
     std::atomic<uint32_t> word_{0};  // generation << 8 | RegState
     std::atomic<uint64_t> host_filled_{0};  // written by the host
     mutable uint64_t device_written_ = 0;   // written by the engine only, reset by fill()
+    mutable bool completed_ = false;        // ... as are these two
+    mutable uint32_t completed_seq_ = 0;
     uint16_t cid_ = 0;
     uint32_t segment_count_ = 0;
     uint64_t total_len_ = 0;

@@ -48,6 +48,7 @@ inline constexpr StatName kStatNames[] = {
     {"late_placed_bytes", &Stats::late_placed_bytes, false},
     {"digest_combined", &Stats::digest_combined, false},
     {"gap_untracked", &Stats::gap_untracked, false},
+    {"framing_regained", &Stats::framing_regained, false},
 };
 
 // Every field of Stats is named once.

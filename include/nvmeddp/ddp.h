@@ -144,6 +144,7 @@ struct nvmeddp_stats {
     uint64_t late_placed_bytes;     /* of placed_bytes: from retransmitted or overtaken packets that filled a hole */
     uint64_t digest_combined;       /* of digest_offloaded: verified across holes (CRC32C of each run, joined) */
     uint64_t gap_untracked;         /* PDUs with a hole the device could not keep track of: their digest falls back */
+    uint64_t framing_regained;      /* framing lost in a gap, found again from the retransmitted header (no resync) */
 };
 
 struct nvmeddp_resync_request {

@@ -78,8 +78,12 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
         // is known the framing survives (bridge_gap); otherwise it is lost, but the PDU it began in
         // is still tracked to its end.
         counters.drop.add();
-        if (!bridge_gap(seq)) {
+        if (mode_ != Mode::InSync) {
+            lost_header_ = false;  // a second gap before the first was filled: resync finds the framing
+            lose_framing();
+        } else if (!bridge_gap(seq)) {
             end_pdu_in_gap();
+            remember_lost_header(seq);
             lose_framing();
         }
         rcv_nxt_ = seq;
@@ -91,14 +95,19 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
     }
     if (mode_ != Mode::InSync) meta.flags |= NVMEDDP_PKT_OUT_OF_SYNC;
 
+    // Out of sync after a gap that took a header, the bytes are digested all the same: the PDU the
+    // lost header begins may be verified once a retransmission brings it (lost_header_crc_).
+    const bool digesting = lost_header_;
     for (const PayloadChunk& c : payload) {
         const uint32_t from = std::min(skip, c.len);
         skip -= from;
-        if (from < c.len) consume(c.data + from, c.len - from);
+        if (from == c.len) continue;
+        if (digesting) lost_header_crc_ = nvmetcp::crc32c_extend(lost_header_crc_, c.data + from, c.len - from);
+        consume(c.data + from, c.len - from);
     }
-    // Every byte of the packet new to the engine and followed in sync: the packet's copy is the one
-    // its digests were computed over (the bit a host ANDs over a PDU's packets).
-    if (all_new && (meta.flags & NVMEDDP_PKT_OUT_OF_SYNC) == 0) meta.flags |= NVMEDDP_PKT_CRC;
+    // Every byte of the packet new to the engine, and followed in sync or digested: the packet's
+    // copy is the one its digests were computed over (the bit a host ANDs over a PDU's packets).
+    if (all_new && ((meta.flags & NVMEDDP_PKT_OUT_OF_SYNC) == 0 || digesting)) meta.flags |= NVMEDDP_PKT_CRC;
     finish_meta();
     meta_ = nullptr;
 }
@@ -312,7 +321,7 @@ void ConnectionEngine::open_pdu() noexcept {
 // it, no byte the engine wrote before (a byte is written at most once per registration, so a byte the
 // host took from a claim cannot change under it), and nothing the host declared final.
 void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept {
-    claim_ = placement_for(cccid, datao, datal);
+    claim_ = placement_for(pdu_start_, cccid, datao, datal);
     if (!claim_) return;
     if (!cursor_.seek(claim_.registration->segments(), datao)) {
         conn_.counters.place_out_of_range.add();
@@ -324,9 +333,11 @@ void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t 
     datao_ = datao;
 }
 
-// The registration a C2HData's data may be placed in, under the rules above; empty when none (the
-// reason counted).
-ddp::RegistrationTable::Claim ConnectionEngine::placement_for(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept {
+// The registration the data of the C2HData at pdu_start may be placed in, under the rules above (and
+// only if the PDU comes before the one that completed the command, if the stream has had that);
+// empty when none (the reason counted).
+ddp::RegistrationTable::Claim ConnectionEngine::placement_for(TcpSeq pdu_start, uint16_t cccid, uint32_t datao,
+                                                              uint32_t datal) noexcept {
     ddp::EngineCounters& counters = conn_.counters;
     const ddp::RegistrationTable::Claim claim = conn_.registrations.claim(cccid);
     if (!claim) {
@@ -337,7 +348,7 @@ ddp::RegistrationTable::Claim ConnectionEngine::placement_for(uint16_t cccid, ui
     ddp::Counter* refused = nullptr;
     if (uint64_t{datao} + datal > r.total_len()) {
         refused = &counters.place_out_of_range;
-    } else if (datao < r.device_written()) {
+    } else if (datao < r.device_written() || (r.completed() && pdu_start >= TcpSeq(r.completed_seq()))) {
         refused = &counters.place_rewrite;
     } else if (datao < r.host_filled()) {
         refused = &counters.place_behind_host;
@@ -447,7 +458,7 @@ uint32_t ConnectionEngine::on_body(uint32_t n) noexcept {
 }
 
 void ConnectionEngine::finish_command() noexcept {
-    if (completes_ && conn_.registrations.still_valid(completes_)) completes_.registration->raise_device_written(UINT64_MAX);
+    if (completes_ && conn_.registrations.still_valid(completes_)) completes_.registration->set_completed_at(pdu_start_.raw());
     completes_ = {};
 }
 
@@ -490,6 +501,7 @@ void ConnectionEngine::check_resync_answer() noexcept {
     const auto answer = conn_.resync.take_answer();
     if (!answer || !(answer->request == request_)) return;
     if (answer->confirmed) {
+        lost_header_ = false;
         // The host's parser found a header exactly where the framing was guessed: the framing
         // followed since is right. Placement resumes at the next header (the current PDU, if one
         // is under way, stays unplaced and unverified).

@@ -109,11 +109,20 @@ private:
     uint32_t fill_chunk(TcpSeq at, const uint8_t* p, uint32_t n) noexcept;
     void take_hole_bytes(GapPdus::Pdu& g, TcpSeq begin, const uint8_t* p, uint32_t n) noexcept;
     void give_verdict(TcpSeq pdu, bool computed, bool ok) noexcept;
+    int open_gap_pdu(TcpSeq pdu_start, const nvmetcp::PduLayout& layout, uint32_t plen, bool check_digest,
+                     const ddp::RegistrationTable::Claim& claim, uint16_t cccid, uint32_t datao) noexcept;
+
+    // A header lost in a gap (connection_engine_lost_header.cpp)
+    void remember_lost_header(TcpSeq gap_end) noexcept;
+    uint32_t take_lost_header(TcpSeq at, const uint8_t* p, uint32_t n) noexcept;
+    bool follow_lost_header() noexcept;
+    void regain_framing_in_lost_pdu() noexcept;
+    void regain_framing_at_header(TcpSeq at) noexcept;
 
     uint32_t fill_header(const uint8_t* p, uint32_t n, uint32_t want) noexcept;
     bool start_pdu() noexcept;  // false: the header is not one the receiver would accept
     void open_pdu() noexcept;
-    ddp::RegistrationTable::Claim placement_for(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept;
+    ddp::RegistrationTable::Claim placement_for(TcpSeq pdu_start, uint16_t cccid, uint32_t datao, uint32_t datal) noexcept;
     void begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept;
     void stop_placement(ddp::Counter& why) noexcept;
     void end_pdu() noexcept;
@@ -162,6 +171,18 @@ private:
     GapPdus gaps_{};
     int gap_slot_ = GapPdus::kNone;
     TcpSeq run_begin_;
+
+    // A header the stream lost in a gap that took the framing: where it starts (lost_at_), the bytes
+    // of it known so far, and where the gap ended. When a retransmission brings it, the framing is
+    // known again without the host (connection_engine_lost_header.cpp).
+    bool lost_header_ = false;
+    bool lost_layout_ready_ = false;
+    TcpSeq lost_at_;
+    TcpSeq lost_until_;
+    uint32_t lost_have_ = 0;
+    uint32_t lost_header_crc_ = 0;  // CRC32C from 0 of the stream since lost_until_
+    nvmetcp::PduLayout lost_layout_{};
+    alignas(8) uint8_t lost_hdr_[nvmetcp::kMaxHeaderLen + nvmetcp::kDigestLen]{};
 
     // Resync
     static constexpr uint32_t kCarry = sizeof(nvmetcp::CommonHeader) - 1;

@@ -25,33 +25,46 @@ namespace nvmeddp::pmd {
 void ConnectionEngine::track_hole(TcpSeq to) noexcept {
     if (gap_slot_ == GapPdus::kNone) {
         if (!placing_ && !crc_on_) return;  // nothing to place or check: nothing to gain
-        gaps_.forget_older_than(rcv_nxt_);
-        gap_slot_ = gaps_.open();
+        gap_slot_ = open_gap_pdu(pdu_start_, layout_, pdu_start_.bytes_to(pdu_end_), crc_on_,
+                                 placing_ ? claim_ : ddp::RegistrationTable::Claim{}, cccid_, datao_);
         if (gap_slot_ == GapPdus::kNone) {
-            conn_.counters.gap_untracked.add();
             crc_on_ = false;
             return;
         }
-        GapPdus::Pdu& g = gaps_.at(gap_slot_);
-        g.pdu_start = pdu_start_;
-        g.body_begin = pdu_start_ + layout_.header_len;
-        g.data_begin = data_begin_;
-        g.data_end = data_end_;
-        g.pdu_end = pdu_end_;
-        g.has_digest = layout_.has_data_digest;
-        g.check_digest = crc_on_;
-        g.placing = placing_;
-        g.claim = claim_;
-        g.cccid = cccid_;
-        g.datao = datao_;
+        const GapPdus::Pdu& g = gaps_.at(gap_slot_);
         run_begin_ = g.body_begin;
         // The CRC so far started from the seed; the runs' start from 0 (crc32c_combine.hpp).
         if (crc_on_) crc_state_ ^= nvmetcp::crc32c_shift(nvmetcp::Crc32c::kSeed, g.data_bytes(g.body_begin, rcv_nxt_));
-        // No other PDU of the command may be placed over a hole of this one.
-        if (placing_) claim_.registration->raise_device_written(uint64_t{datao_} + layout_.data_len);
     }
     if (!close_run()) return;
     run_begin_ = to;
+}
+
+// A slot for a C2HData with holes (kNone when the table is full: counted). The claim, when there is
+// one, reserves the PDU's whole data range in the registration: no other PDU of the command may be
+// placed over a hole of this one.
+int ConnectionEngine::open_gap_pdu(TcpSeq pdu_start, const nvmetcp::PduLayout& layout, uint32_t plen, bool check_digest,
+                                   const ddp::RegistrationTable::Claim& claim, uint16_t cccid, uint32_t datao) noexcept {
+    gaps_.forget_older_than(rcv_nxt_);
+    const int slot = gaps_.open();
+    if (slot == GapPdus::kNone) {
+        conn_.counters.gap_untracked.add();
+        return slot;
+    }
+    GapPdus::Pdu& g = gaps_.at(slot);
+    g.pdu_start = pdu_start;
+    g.body_begin = pdu_start + layout.header_len;
+    g.data_begin = pdu_start + layout.data_offset;
+    g.data_end = g.data_begin + layout.data_len;
+    g.pdu_end = pdu_start + plen;
+    g.has_digest = layout.has_data_digest;
+    g.check_digest = check_digest;
+    g.placing = static_cast<bool>(claim);
+    g.claim = claim;
+    g.cccid = cccid;
+    g.datao = datao;
+    if (claim) claim.registration->raise_device_written(uint64_t{datao} + layout.data_len);
+    return slot;
 }
 
 // Adds the bytes the stream brought since run_begin_ to the current PDU's runs. False: no room for
@@ -94,7 +107,7 @@ void ConnectionEngine::settle_gapped_pdu(bool ends_in_packet) noexcept {
     g.ended = true;
     if (g.complete()) {
         conclude_gap_pdu(slot, ends_in_packet);
-    } else if (ends_in_packet && g.check_digest) {
+    } else if (ends_in_packet && g.has_digest) {
         give_verdict(g.pdu_start, false, false);
     }
 }
@@ -105,23 +118,26 @@ void ConnectionEngine::settle_gapped_pdu(bool ends_in_packet) noexcept {
 void ConnectionEngine::conclude_gap_pdu(int slot, bool ends_in_packet) noexcept {
     GapPdus::Pdu& g = gaps_.at(slot);
     ddp::EngineCounters& counters = conn_.counters;
-    if (g.check_digest) {
-        const bool ok = g.digest_matches();
-        if (ok) {
-            counters.digest_offloaded.add();
-            counters.digest_combined.add();
+    if (g.has_digest) {
+        bool ok = false;
+        if (g.check_digest) {
+            ok = g.digest_matches();
+            if (ok) {
+                counters.digest_offloaded.add();
+                counters.digest_combined.add();
+            } else {
+                counters.digest_failed.add();
+            }
         } else {
-            counters.digest_failed.add();
+            counters.digest_fallback.add();
         }
         if (ends_in_packet) {
-            give_verdict(g.pdu_start, true, ok);
-        } else if (!ahead_given_) {
+            give_verdict(g.pdu_start, g.check_digest, ok);
+        } else if (g.check_digest && !ahead_given_) {
             ahead_given_ = true;
             ahead_ok_ = ok;
             ahead_pdu_ = g.pdu_start;
         }
-    } else if (g.has_digest) {
-        counters.digest_fallback.add();
     }
     gaps_.close(slot);
 }
@@ -136,6 +152,7 @@ uint32_t ConnectionEngine::fill_holes(TcpSeq seq, std::span<const PayloadChunk> 
         if (len == 0) break;
         const uint32_t n = std::min(c.len, len);
         taken += fill_chunk(at, c.data, n);
+        if (lost_header_) taken += take_lost_header(at, c.data, n);
         at += n;
         len -= n;
     }
@@ -172,7 +189,7 @@ uint32_t ConnectionEngine::fill_chunk(TcpSeq at, const uint8_t* p, uint32_t n) n
         const bool ends_here = g.pdu_end <= end;
         if (g.complete()) {
             conclude_gap_pdu(slot, ends_here);
-        } else if (ends_here && g.check_digest) {
+        } else if (ends_here && g.has_digest) {
             give_verdict(g.pdu_start, false, false);  // the first PDU ending here, not verified
         }
     }

@@ -252,3 +252,69 @@ TEST(EngineHoles, AVerdictAheadNeverCoversALyingCopyTheHostKept) {
     EXPECT_EQ(rig.host->totals().digest_failures, 1u);  // the host's was not, and it knows
     EXPECT_EQ(rig.host->totals().digests_recomputed, 1u);
 }
+
+// A frame with a PDU header is lost and retransmitted a few frames later: the framing is lost with
+// it, but the engine knows where the header starts, takes it from the retransmission, and is in
+// sync again inside that PDU without the host's resync. The PDU the gap began in is verified across
+// its hole; the one whose header was lost is placed from the gap on (only its bytes seen without
+// framing are the host's to copy), and verified too: the engine digested those bytes while it waited.
+TEST(EngineHoles, ALostHeaderIsTakenFromTheRetransmissionAndTheFramingRegained) {
+    RigOptions o = one_pdu_reads(5, 30000);
+    EngineRig clean(o);
+    clean.run();
+    EngineRig rig(o);
+    auto& fr = rig.frames.frames;
+    const size_t held = rig.frame_with_header(10);
+    ASSERT_LT(held + 4, fr.size());
+    const testlib::GeneratedFrame late = fr[held];
+    fr.erase(fr.begin() + static_cast<ptrdiff_t>(held));
+    fr.insert(fr.begin() + static_cast<ptrdiff_t>(held + 3), late);
+    uint64_t seen_without_framing = 0;
+    for (size_t k = held; k < held + 3; ++k) seen_without_framing += fr[k].truth.length;
+    rig.run();
+    expect_outcomes_as_without_offload(rig);
+    EXPECT_EQ(rig.read_problem(), "");
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.framing_regained, 1u);
+    EXPECT_EQ(s.resync_requests, 0u);
+    EXPECT_GT(s.late_placed_bytes, 0u);
+    EXPECT_EQ(s.digest_combined, 2u);  // the PDU the gap began in, and the one whose header was lost
+    const auto& t = rig.host->totals();
+    EXPECT_EQ(t.copied, clean.host->totals().copied + seen_without_framing);
+    EXPECT_EQ(t.digests_recomputed, 0u);
+    for (size_t k = held; k <= held + 3; ++k) {  // every byte of each taken (or digested) once
+        ASSERT_TRUE(rig.metas[k]);
+        EXPECT_EQ(rig.metas[k]->flags & NVMEDDP_PKT_CRC, NVMEDDP_PKT_CRC) << k;
+    }
+}
+
+// Small PDUs: the lost frame holds several headers. The engine follows the chain of PDUs through the
+// retransmission (each one in the gap placed and verified), and the header the chain leads to
+// confirms the resync candidate it had found after the gap.
+TEST(EngineHoles, PdusInAGapAreFollowedThroughTheRetransmission) {
+    RigOptions o = one_pdu_reads(6, 3000);
+    o.stream.max_pdu_data = 300;
+    EngineRig rig(o);
+    auto& fr = rig.frames.frames;
+    size_t held = fr.size();
+    for (size_t i = 6; i < fr.size(); ++i) {  // a frame with two headers in it
+        const auto& t = fr[i].truth;
+        size_t headers = 0;
+        for (const auto& p : rig.stream.pdus) headers += p.offset > t.stream_offset && p.offset + 30 < t.stream_offset + t.length;
+        if (headers >= 3) {
+            held = i;
+            break;
+        }
+    }
+    ASSERT_LT(held + 3, fr.size());
+    const testlib::GeneratedFrame late = fr[held];
+    fr.erase(fr.begin() + static_cast<ptrdiff_t>(held));
+    fr.insert(fr.begin() + static_cast<ptrdiff_t>(held + 2), late);
+    rig.run();
+    expect_outcomes_as_without_offload(rig);
+    EXPECT_EQ(rig.read_problem(), "");
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.framing_regained, 1u);
+    EXPECT_GE(s.digest_combined, 2u);  // the PDUs wholly in the gap (and the one it began in)
+    EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
+}

@@ -1,0 +1,193 @@
+// ConnectionEngine: a PDU header lost in a gap. A gap that reaches past the end of the current PDU
+// takes the next header with it, and with it the framing: the engine searches the bytes after the
+// gap for a plausible header and asks the host to confirm it (connection_engine.cpp), and until then
+// places nothing. But it knows exactly where the lost header starts (the end of the PDU before it),
+// and the retransmission that fills the gap brings it. So it keeps that place (lost_at_), takes the
+// header's bytes from the retransmission, checks it as the receiver would, and follows the chain of
+// PDUs from it:
+//   - a PDU that lies in the gap is kept track of as a PDU with holes (gap_pdus.hpp): its data is
+//     placed from the retransmission and its digest checked;
+//   - the PDU the stream is in now (it ends past rcv_nxt_) is taken up where the stream is: the
+//     engine is in sync again, places the rest of its data, and the part of it in the gap;
+//   - a header that begins exactly where the stream is, too;
+//   - a header between the gap's end and rcv_nxt_ confirms a resync candidate at that place, if
+//     there is one; otherwise the engine waits for the host's resync as before.
+// Its bytes were seen after the gap while the engine had no framing: a PDU with some of them is
+// placed (the rest, copied by the host) but its digest is the host's to check.
+//
+// Only a header whose bytes come in order from lost_at_ on is taken: when the first retransmitted
+// bytes of the gap past what the engine has of the header are not the header's next ones, it gives
+// up (every byte it takes must be one it has not seen, and it does not keep track of others).
+#include <algorithm>
+#include <cstring>
+
+#include "pmd/engine/connection_engine.hpp"
+
+namespace nvmeddp::pmd {
+
+using nvmetcp::CommonHeader;
+using nvmetcp::PduType;
+
+// The framing is about to be lost in a gap ending at gap_end: the next header starts where the state
+// machine is (its first bytes, if any, in hdr_).
+void ConnectionEngine::remember_lost_header(TcpSeq gap_end) noexcept {
+    lost_header_ = state_ == PduState::Header;
+    if (!lost_header_) return;
+    lost_have_ = hdr_have_;
+    lost_at_ = rcv_nxt_ - hdr_have_;
+    lost_until_ = gap_end;
+    lost_layout_ready_ = false;
+    lost_header_crc_ = 0;
+    std::memcpy(lost_hdr_, hdr_, hdr_have_);
+}
+
+// Bytes [at, at + n) of a retransmission, below rcv_nxt_: takes the lost header's next bytes if they
+// are here, and follows the PDUs from it. Returns how many bytes it took (header bytes, and data of
+// the PDUs it found, placed as holes).
+uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_t n) noexcept {
+    uint32_t taken = 0;
+    const TcpSeq end = at + n;
+    while (lost_header_) {
+        if (lost_until_.bytes_to(rcv_nxt_) > (1u << 30)) {  // long gone: sequence comparisons would wrap
+            lost_header_ = false;
+            break;
+        }
+        const TcpSeq want = lost_at_ + lost_have_;
+        if (want < at || want >= end) {
+            // Bytes of the gap beyond the header's next byte, before it: not taken, and from now on
+            // a byte of the gap may have been seen without the engine knowing which.
+            if (at > want && at < lost_until_) lost_header_ = false;
+            break;
+        }
+        const uint32_t need = (lost_layout_ready_ ? lost_layout_.header_len : sizeof(CommonHeader)) - lost_have_;
+        const uint32_t take = std::min({need, want.bytes_to(end), want.bytes_to(lost_until_)});
+        if (take == 0) {  // the header runs past the gap's end: its rest was seen, not kept
+            lost_header_ = false;
+            break;
+        }
+        std::memcpy(lost_hdr_ + lost_have_, p + at.bytes_to(want), take);
+        lost_have_ += take;
+        taken += take;
+        if (!lost_layout_ready_ && lost_have_ == sizeof(CommonHeader)) {
+            CommonHeader ch;
+            std::memcpy(&ch, lost_hdr_, sizeof ch);
+            if (nvmetcp::check_stream_header(ch, params_, lost_layout_)) {
+                lost_header_ = false;
+                break;
+            }
+            lost_layout_ready_ = true;
+            continue;
+        }
+        if (lost_layout_ready_ && lost_have_ == lost_layout_.header_len) {
+            const bool next_in_gap = follow_lost_header();
+            taken += fill_chunk(at, p, n);  // the data in this chunk of the PDU the header began
+            if (!next_in_gap) break;
+        }
+    }
+    return taken;
+}
+
+// The lost header is complete in lost_hdr_. Checks it, and either takes the PDU up where the stream
+// is now (in sync again), or keeps track of it and looks for the next header where it ends. False:
+// done (in sync, or given up).
+bool ConnectionEngine::follow_lost_header() noexcept {
+    if (nvmetcp::check_header_digest(lost_hdr_, lost_layout_) || nvmetcp::check_full_header(lost_hdr_, lost_layout_, params_)) {
+        lost_header_ = false;
+        return false;
+    }
+    const CommonHeader& ch = *reinterpret_cast<const CommonHeader*>(lost_hdr_);
+    const TcpSeq pdu_end = lost_at_ + ch.plen.get();
+    if (pdu_end > rcv_nxt_) {
+        regain_framing_in_lost_pdu();
+        return false;
+    }
+    // A PDU that has ended: its data lies in the gap (placed as holes), or partly after it (seen).
+    const ddp::Caps caps = caps_.load(std::memory_order_relaxed);
+    ddp::RegistrationTable::Claim completes{};
+    if (ch.pdu_type() == PduType::C2HData) {
+        const auto& h = *reinterpret_cast<const nvmetcp::C2HDataPdu*>(lost_hdr_);
+        const bool all_in_gap = pdu_end <= lost_until_;
+        const bool check = all_in_gap && lost_layout_.has_data_digest && (caps & ddp::cap::kDataDigest) != 0;
+        ddp::RegistrationTable::Claim claim{};
+        if ((caps & ddp::cap::kPlacement) != 0) claim = placement_for(lost_at_, h.cccid.get(), h.datao.get(), lost_layout_.data_len);
+        if (claim || check) {
+            const int slot = open_gap_pdu(lost_at_, lost_layout_, ch.plen.get(), check, claim, h.cccid.get(), h.datao.get());
+            if (slot != GapPdus::kNone) {
+                GapPdus::Pdu& g = gaps_.at(slot);
+                g.ended = true;
+                if (!all_in_gap) g.add({lost_until_, pdu_end, 0});  // seen after the gap, not digested
+            }
+        }
+        if ((ch.flags & nvmetcp::pdu_flags::kSuccess) != 0) completes = conn_.registrations.claim(h.cccid.get());
+    } else if (ch.pdu_type() == PduType::CapsuleResp) {
+        completes = conn_.registrations.claim(reinterpret_cast<const nvmetcp::CapsuleRespPdu*>(lost_hdr_)->cqe.cid.get());
+    }
+    // As at the end of any PDU that completes a command: nothing after it is placed in its buffer.
+    if (completes && conn_.registrations.still_valid(completes)) completes.registration->set_completed_at(lost_at_.raw());
+
+    if (pdu_end < lost_until_) {  // the next header is in the gap too
+        lost_at_ = pdu_end;
+        lost_have_ = 0;
+        lost_layout_ready_ = false;
+        return true;
+    }
+    lost_header_ = false;
+    if (pdu_end == rcv_nxt_) {
+        regain_framing_at_header(pdu_end);
+    } else if (mode_ == Mode::Speculating && request_.seq == pdu_end.raw()) {
+        // The resync candidate is the header the chain leads to: the framing followed since it is right.
+        mode_ = Mode::InSync;
+        conn_.counters.framing_regained.add();
+    }
+    return false;
+}
+
+// The next header starts where the stream is: the state machine starts on it, in sync.
+void ConnectionEngine::regain_framing_at_header(TcpSeq at) noexcept {
+    completes_ = {};  // what a speculated PDU would complete is not known to be so
+    end_pdu();
+    mode_ = Mode::InSync;
+    carry_len_ = 0;
+    pdu_start_ = at;
+    conn_.counters.framing_regained.add();
+}
+
+// The lost header starts the PDU the stream is in: the engine is in sync again at rcv_nxt_. The
+// PDU's data from here on is placed by the state machine; its part in the gap is a hole (placed when
+// retransmitted); its part seen after the gap, without framing, was not placed (the host copies
+// it) but was digested: when it is all data, it is a run like any other, and the PDU's digest is
+// checked once the hole is filled.
+void ConnectionEngine::regain_framing_in_lost_pdu() noexcept {
+    lost_header_ = false;
+    completes_ = {};
+    end_pdu();
+    mode_ = Mode::InSync;
+    carry_len_ = 0;
+    std::memcpy(hdr_, lost_hdr_, lost_layout_.header_len);
+    hdr_have_ = lost_layout_.header_len;
+    layout_ = lost_layout_;
+    layout_ready_ = true;
+    pdu_start_ = lost_at_;
+    open_pdu();
+    conn_.counters.framing_regained.add();
+    if (state_ == PduState::DataDigest) digest_have_ = data_end_.bytes_to(rcv_nxt_);
+    const bool seen_is_data = data_begin_ <= lost_until_ && rcv_nxt_ <= data_end_;
+    crc_on_ = crc_on_ && seen_is_data;
+    if (!c2h_data_ || (!placing_ && !crc_on_)) {
+        crc_on_ = false;
+        return;
+    }
+    // The cursor to where the stream is; the data before it kept track of as a PDU with holes.
+    if (placing_) cursor_.skip(data_begin_ < rcv_nxt_ ? data_begin_.bytes_to(std::min(rcv_nxt_, data_end_)) : 0);
+    gap_slot_ = open_gap_pdu(pdu_start_, layout_, pdu_start_.bytes_to(pdu_end_), crc_on_,
+                             placing_ ? claim_ : ddp::RegistrationTable::Claim{}, cccid_, datao_);
+    if (gap_slot_ == GapPdus::kNone) {
+        crc_on_ = false;
+        return;
+    }
+    gaps_.at(gap_slot_).add({lost_until_, rcv_nxt_, crc_on_ ? lost_header_crc_ : 0});  // seen after the gap, not placed
+    run_begin_ = rcv_nxt_;
+    crc_state_ = 0;
+}
+
+}  // namespace nvmeddp::pmd
