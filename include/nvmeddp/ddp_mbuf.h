@@ -30,8 +30,10 @@
  *
  * Digest (NVMEDDP_PKT_CRC, NVMEDDP_PKT_DIGEST_OK / _BAD). NVMEDDP_PKT_CRC says: the device processed
  * every payload byte of this packet as new stream bytes (no byte of it seen before), from this copy,
- * with a good L4 checksum, while it followed the framing. Like Linux's per-skb ulp_crc bit, the host
- * ANDs it over every packet it took bytes of a PDU from (header, padding, data and digest).
+ * with a good L4 checksum, while it followed the framing or digested them (after a gap that took a
+ * header, for the PDU that header begins). So each byte of the stream has at most one packet marked
+ * CRC: the copy the device used. Like Linux's per-skb ulp_crc bit, the host ANDs it over every packet
+ * it took bytes of a PDU from (header, padding, data and digest).
  * NVMEDDP_PKT_DIGEST_OK is the device's verdict on the data digests that end in this packet: every
  * one of them was computed by the device over its PDU's data, in order, and equals its DDGST; the
  * first of them is the PDU whose header starts at digest_pdu_seq. The host trusts the digest of a
@@ -59,7 +61,7 @@
  * host keeps does not matter, as long as it applies a packet's claims only to bytes taken from it.
  *
  * NVMEDDP_PKT_OUT_OF_SYNC: the device had lost the PDU framing for (part of) this packet (loss,
- * reordering, a header it would not accept) and claims nothing for those bytes (diagnostics only).
+ * reordering, a header it would not accept) and claims no placement for those bytes (diagnostics).
  * NVMEDDP_PKT_CSUM_BAD: the packet's TCP checksum was wrong (reported by the port or found by the
  * device): the device did not follow it, and the host's TCP will drop it.
  *

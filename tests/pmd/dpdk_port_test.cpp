@@ -85,8 +85,10 @@ TEST(DpdkPort, LossAndReorderThroughThePortNeverGiveAWrongByte) {
     EXPECT_GT(f.host->totals().claimed_placed, 0u);
     ddp::Stats s{};
     offload->device().connection_stats(f.handle, s);
-    EXPECT_GT(s.resync_requests, 0u);
-    EXPECT_GT(s.resync_confirmations, 0u);
+    // The framing was lost and found again (from a retransmitted header, or by the host's resync),
+    // and retransmitted bytes were placed.
+    EXPECT_GT(s.framing_regained + s.resync_confirmations, 0u);
+    EXPECT_GT(s.late_placed_bytes, 0u);
 }
 
 TEST(DpdkPort, OneEnginePerQueueEachOnItsOwnThread) {
