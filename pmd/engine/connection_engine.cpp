@@ -64,7 +64,7 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
         // Bytes seen before (a retransmission, a duplicate), or ones that fill a hole of a PDU the
         // engine keeps track of (lost, or overtaken by later packets): those are taken now.
         skip = std::min(len, seq.bytes_to(rcv_nxt_));
-        const uint32_t filled = gaps_.empty() ? 0 : fill_holes(seq, payload, skip);
+        const uint32_t filled = gaps_.empty() && !lost_header_ ? 0 : fill_holes(seq, payload, skip);
         all_new = filled == skip;
         if (end <= rcv_nxt_) {
             if (filled == 0) counters.drop.add();

@@ -36,7 +36,8 @@ void ConnectionEngine::remember_lost_header(TcpSeq gap_end) noexcept {
     lost_have_ = hdr_have_;
     lost_at_ = rcv_nxt_ - hdr_have_;
     lost_until_ = gap_end;
-    lost_layout_ready_ = false;
+    lost_layout_ready_ = layout_ready_;  // the common header may have been checked already
+    lost_layout_ = layout_;
     lost_header_crc_ = 0;
     std::memcpy(lost_hdr_, hdr_, hdr_have_);
 }
@@ -59,16 +60,18 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
             if (at > want && at < lost_until_) lost_header_ = false;
             break;
         }
-        const uint32_t need = (lost_layout_ready_ ? lost_layout_.header_len : sizeof(CommonHeader)) - lost_have_;
-        const uint32_t take = std::min({need, want.bytes_to(end), want.bytes_to(lost_until_)});
-        if (take == 0) {  // the header runs past the gap's end: its rest was seen, not kept
-            lost_header_ = false;
-            break;
+        const uint32_t target = lost_layout_ready_ ? lost_layout_.header_len : sizeof(CommonHeader);
+        if (lost_have_ < target) {
+            const uint32_t take = std::min({target - lost_have_, want.bytes_to(end), want.bytes_to(lost_until_)});
+            if (take == 0) {  // the header runs past the gap's end: its rest was seen, not kept
+                lost_header_ = false;
+                break;
+            }
+            std::memcpy(lost_hdr_ + lost_have_, p + at.bytes_to(want), take);
+            lost_have_ += take;
+            taken += take;
         }
-        std::memcpy(lost_hdr_ + lost_have_, p + at.bytes_to(want), take);
-        lost_have_ += take;
-        taken += take;
-        if (!lost_layout_ready_ && lost_have_ == sizeof(CommonHeader)) {
+        if (!lost_layout_ready_ && lost_have_ >= sizeof(CommonHeader)) {
             CommonHeader ch;
             std::memcpy(&ch, lost_hdr_, sizeof ch);
             if (nvmetcp::check_stream_header(ch, params_, lost_layout_)) {
@@ -78,7 +81,7 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
             lost_layout_ready_ = true;
             continue;
         }
-        if (lost_layout_ready_ && lost_have_ == lost_layout_.header_len) {
+        if (lost_layout_ready_ && lost_have_ >= lost_layout_.header_len) {
             const bool next_in_gap = follow_lost_header();
             taken += fill_chunk(at, p, n);  // the data in this chunk of the PDU the header began
             if (!next_in_gap) break;

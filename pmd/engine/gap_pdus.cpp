@@ -39,30 +39,39 @@ bool GapPdus::Pdu::room_for(TcpSeq begin, TcpSeq end) const noexcept {
     return false;
 }
 
-void GapPdus::Pdu::add(const Run& run) noexcept {
-    if (run.begin == run.end) return;
+bool GapPdus::Pdu::add(const Run& run) noexcept {
+    if (run.begin == run.end) return true;
     uint8_t i = 0;
     while (i < run_count && runs[i].end < run.begin) ++i;
     // runs[i] is the first run that ends at or after run.begin: the left neighbour when it ends
-    // exactly there, otherwise the first run after the new one.
-    if (i < run_count && runs[i].end == run.begin) {
+    // exactly there; the run after the new one is the next (or that one, when it is no neighbour).
+    const bool joins_left = i < run_count && runs[i].end == run.begin;
+    const uint8_t after = joins_left ? i + 1 : i;
+    const bool joins_right = after < run_count && runs[after].begin == run.end;
+    if (joins_left) {
         Run& left = runs[i];
         left.crc = nvmetcp::crc32c_join(left.crc, run.crc, data_bytes(run.begin, run.end));
         left.end = run.end;
-    } else {
-        std::move_backward(runs.begin() + i, runs.begin() + run_count, runs.begin() + run_count + 1);
-        runs[i] = run;
-        ++run_count;
+        if (joins_right) {
+            const Run& right = runs[after];
+            left.crc = nvmetcp::crc32c_join(left.crc, right.crc, data_bytes(right.begin, right.end));
+            left.end = right.end;
+            std::move(runs.begin() + after + 1, runs.begin() + run_count, runs.begin() + after);
+            --run_count;
+        }
+        return true;
     }
-    // The run at i may now touch the one after it.
-    if (i + 1 < run_count && runs[i].end == runs[i + 1].begin) {
-        Run& left = runs[i];
-        const Run& right = runs[i + 1];
-        left.crc = nvmetcp::crc32c_join(left.crc, right.crc, data_bytes(right.begin, right.end));
-        left.end = right.end;
-        std::move(runs.begin() + i + 2, runs.begin() + run_count, runs.begin() + i + 1);
-        --run_count;
+    if (joins_right) {
+        Run& right = runs[after];
+        right.crc = nvmetcp::crc32c_join(run.crc, right.crc, data_bytes(right.begin, right.end));
+        right.begin = run.begin;
+        return true;
     }
+    if (run_count == kRunsPerPdu) return false;
+    std::move_backward(runs.begin() + i, runs.begin() + run_count, runs.begin() + run_count + 1);
+    runs[i] = run;
+    ++run_count;
+    return true;
 }
 
 bool GapPdus::Pdu::digest_matches() const noexcept {

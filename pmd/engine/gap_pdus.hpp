@@ -65,8 +65,9 @@ public:
         Run next_hole(ddp::TcpSeq from, ddp::TcpSeq until) const noexcept;
         // Whether [begin, end) can be added without exceeding kRunsPerPdu (it touches a run, or there is room).
         bool room_for(ddp::TcpSeq begin, ddp::TcpSeq end) const noexcept;
-        // Adds a run of unseen bytes (caller checked room_for), joining it with its neighbours.
-        void add(const Run& run) noexcept;
+        // Adds a run of unseen bytes, joining it with its neighbours. False (nothing added): it
+        // touches no run and all kRunsPerPdu are taken (room_for() says so beforehand).
+        bool add(const Run& run) noexcept;
         // Complete, and the digest the device computed equals the DDGST it saw.
         bool digest_matches() const noexcept;
     };

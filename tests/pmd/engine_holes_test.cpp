@@ -318,3 +318,38 @@ TEST(EngineHoles, PdusInAGapAreFollowedThroughTheRetransmission) {
     EXPECT_GE(s.digest_combined, 2u);  // the PDUs wholly in the gap (and the one it began in)
     EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
 }
+
+// The gap begins inside a header: its common header (and more) came before it, the rest comes with
+// the retransmission. (The fuzzer found the engine copying past its buffer when the first 8 bytes
+// had been checked before the gap.)
+TEST(EngineHoles, ALostHeaderWhoseFirstBytesCameBeforeTheGap) {
+    for (const uint32_t before : {3u, 8u, 12u}) {
+        SCOPED_TRACE(before);
+        RigOptions o = one_pdu_reads(4, 20000);
+        EngineRig rig(o);
+        const testlib::PduRecord& third = rig.stream.pdus.at(2);
+        const uint64_t cut = third.offset + before;
+        std::vector<uint64_t> cuts;
+        for (uint64_t at = 1448; at < rig.stream.bytes.size(); at += 1448) {
+            if (at < cut && cut < at + 1448) {
+                cuts.push_back(at);
+                cuts.push_back(cut);
+                cuts.push_back(cut + 1000);
+            } else {
+                cuts.push_back(at);
+            }
+        }
+        rig.cut_at(cuts);
+        auto& fr = rig.frames.frames;
+        size_t held = 0;
+        while (fr[held].truth.stream_offset != cut) ++held;
+        const testlib::GeneratedFrame late = fr[held];
+        fr.erase(fr.begin() + static_cast<ptrdiff_t>(held));
+        fr.insert(fr.begin() + static_cast<ptrdiff_t>(held + 2), late);
+        rig.run();
+        expect_outcomes_as_without_offload(rig);
+        EXPECT_EQ(rig.read_problem(), "");
+        EXPECT_EQ(rig.stats().framing_regained, 1u);
+        EXPECT_EQ(rig.host->totals().digests_recomputed, 0u);
+    }
+}
