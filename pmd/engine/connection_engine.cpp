@@ -113,6 +113,7 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
 }
 
 void ConnectionEngine::finish_meta() noexcept {
+    claims_.finish();
     PacketMeta& m = *meta_;
     if (m.place_len > 0) {
         m.flags |= NVMEDDP_PKT_PLACED;
