@@ -78,13 +78,18 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
         // is known the framing survives (bridge_gap); otherwise it is lost, but the PDU it began in
         // is still tracked to its end.
         counters.drop.add();
-        if (mode_ != Mode::InSync) {
-            lost_header_ = false;  // a second gap before the first was filled: resync finds the framing
-            lose_framing();
-        } else if (!bridge_gap(seq)) {
-            end_pdu_in_gap();
-            remember_lost_header(seq);
-            lose_framing();
+        if (mode_ == Mode::InSync) {
+            if (!bridge_gap(seq)) {
+                end_pdu_in_gap();
+                remember_lost_header(seq);
+                lose_framing();
+            }
+        } else {
+            // Out of sync already. A header lost in an earlier gap is still awaited, but the bytes
+            // after that gap are no longer one run: the PDU it begins cannot be verified. A speculated
+            // PDU keeps its framing across a gap inside it, as a known one does.
+            lost_header_digesting_ = false;
+            if (!bridge_gap(seq)) lose_framing();
         }
         rcv_nxt_ = seq;
     }
@@ -97,7 +102,7 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
 
     // Out of sync after a gap that took a header, the bytes are digested all the same: the PDU the
     // lost header begins may be verified once a retransmission brings it (lost_header_crc_).
-    const bool digesting = lost_header_;
+    const bool digesting = lost_header_ && lost_header_digesting_;
     for (const PayloadChunk& c : payload) {
         const uint32_t from = std::min(skip, c.len);
         skip -= from;
@@ -154,9 +159,10 @@ uint32_t ConnectionEngine::left_until(TcpSeq end, uint32_t n) const noexcept {
 // header said how long the PDU is, so the next header is where it was. Data after the gap is placed
 // at its offset as usual. The missing bytes of a C2HData are a hole of a PDU the engine keeps track
 // of (track_hole): when they arrive later they are placed too, and the digest is checked once the
-// PDU is whole. A gap that reaches into the next header (or starts in one) loses the framing.
+// PDU is whole. A gap that reaches into the next header (or starts in one) loses the framing. While
+// speculating the same holds for the speculated framing (nothing is placed or tracked then).
 bool ConnectionEngine::bridge_gap(TcpSeq to) noexcept {
-    if (mode_ != Mode::InSync || state_ == PduState::Header || to > pdu_end_) return false;
+    if (mode_ == Mode::Searching || state_ == PduState::Header || to > pdu_end_) return false;
     if (placing_ && !conn_.registrations.still_valid(claim_)) stop_placement(conn_.counters.place_torn_down);
     if (c2h_data_) {
         track_hole(to);

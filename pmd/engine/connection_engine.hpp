@@ -101,7 +101,7 @@ private:
 
     // PDUs with holes (connection_engine_holes.cpp)
     void track_hole(TcpSeq to) noexcept;
-    bool close_run() noexcept;
+    void close_run() noexcept;
     void untrack_current() noexcept;
     void settle_gapped_pdu(bool ends_in_packet) noexcept;
     void conclude_gap_pdu(int slot, bool ends_in_packet) noexcept;
@@ -180,7 +180,8 @@ private:
     TcpSeq lost_at_;
     TcpSeq lost_until_;
     uint32_t lost_have_ = 0;
-    uint32_t lost_header_crc_ = 0;  // CRC32C from 0 of the stream since lost_until_
+    bool lost_header_digesting_ = false;  // every byte since lost_until_ is in lost_header_crc_ ...
+    uint32_t lost_header_crc_ = 0;        // ... its CRC32C from 0
     nvmetcp::PduLayout lost_layout_{};
     alignas(8) uint8_t lost_hdr_[nvmetcp::kMaxHeaderLen + nvmetcp::kDigestLen]{};
 

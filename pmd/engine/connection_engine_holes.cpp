@@ -36,7 +36,7 @@ void ConnectionEngine::track_hole(TcpSeq to) noexcept {
         // The CRC so far started from the seed; the runs' start from 0 (crc32c_combine.hpp).
         if (crc_on_) crc_state_ ^= nvmetcp::crc32c_shift(nvmetcp::Crc32c::kSeed, g.data_bytes(g.body_begin, rcv_nxt_));
     }
-    if (!close_run()) return;
+    close_run();
     run_begin_ = to;
 }
 
@@ -67,14 +67,14 @@ int ConnectionEngine::open_gap_pdu(TcpSeq pdu_start, const nvmetcp::PduLayout& l
     return slot;
 }
 
-// Adds the bytes the stream brought since run_begin_ to the current PDU's runs. False: no room for
-// another run; the PDU is no longer tracked.
-bool ConnectionEngine::close_run() noexcept {
+// Adds the bytes the stream brought since run_begin_ to the current PDU's runs (giving up a hole
+// when there is no room for another run).
+void ConnectionEngine::close_run() noexcept {
     GapPdus::Pdu& g = gaps_.at(gap_slot_);
-    if (run_begin_ == rcv_nxt_) return true;
+    if (run_begin_ == rcv_nxt_) return;
     if (!g.room_for(run_begin_, rcv_nxt_)) {
-        untrack_current();
-        return false;
+        g.forfeit_smallest_hole();
+        crc_on_ = false;
     }
     // The digest bytes of the run, from where the state machine keeps them (by position).
     const TcpSeq digest_end = std::min(g.pdu_end, g.data_end + nvmetcp::kDigestLen);
@@ -84,7 +84,6 @@ bool ConnectionEngine::close_run() noexcept {
     g.add({run_begin_, rcv_nxt_, g.check_digest ? crc_state_ : 0});
     run_begin_ = rcv_nxt_;
     crc_state_ = 0;
-    return true;
 }
 
 void ConnectionEngine::untrack_current() noexcept {
@@ -99,7 +98,7 @@ void ConnectionEngine::untrack_current() noexcept {
 // otherwise "not verified" (the host computes the digest, unless the packet that fills the last hole
 // verifies it first).
 void ConnectionEngine::settle_gapped_pdu(bool ends_in_packet) noexcept {
-    if (!close_run()) return;
+    close_run();
     const int slot = gap_slot_;
     gap_slot_ = GapPdus::kNone;
     crc_on_ = false;
@@ -170,15 +169,10 @@ uint32_t ConnectionEngine::fill_chunk(TcpSeq at, const uint8_t* p, uint32_t n) n
             const GapPdus::Run hole = g.next_hole(from, end);
             if (hole.begin == hole.end) break;
             if (!g.room_for(hole.begin, hole.end)) {
-                // More holes than the slot can hold: the PDU is given up (digest to the host).
-                if (slot == gap_slot_) {
-                    untrack_current();
-                } else {
-                    if (g.has_digest) conn_.counters.digest_fallback.add();
-                    gaps_.close(slot);
-                    conn_.counters.gap_untracked.add();
-                }
-                break;
+                // More holes than the slot has runs: one of them is given up, and looked at again.
+                g.forfeit_smallest_hole();
+                if (slot == gap_slot_) crc_on_ = false;
+                continue;
             }
             const uint32_t len = hole.begin.bytes_to(hole.end);
             take_hole_bytes(g, hole.begin, p + at.bytes_to(hole.begin), len);

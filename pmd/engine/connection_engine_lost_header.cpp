@@ -39,6 +39,7 @@ void ConnectionEngine::remember_lost_header(TcpSeq gap_end) noexcept {
     lost_layout_ready_ = layout_ready_;  // the common header may have been checked already
     lost_layout_ = layout_;
     lost_header_crc_ = 0;
+    lost_header_digesting_ = true;
     std::memcpy(lost_hdr_, hdr_, hdr_have_);
 }
 
@@ -174,7 +175,7 @@ void ConnectionEngine::regain_framing_in_lost_pdu() noexcept {
     open_pdu();
     conn_.counters.framing_regained.add();
     if (state_ == PduState::DataDigest) digest_have_ = data_end_.bytes_to(rcv_nxt_);
-    const bool seen_is_data = data_begin_ <= lost_until_ && rcv_nxt_ <= data_end_;
+    const bool seen_is_data = lost_header_digesting_ && data_begin_ <= lost_until_ && rcv_nxt_ <= data_end_;
     crc_on_ = crc_on_ && seen_is_data;
     if (!c2h_data_ || (!placing_ && !crc_on_)) {
         crc_on_ = false;

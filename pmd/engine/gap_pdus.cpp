@@ -74,6 +74,19 @@ bool GapPdus::Pdu::add(const Run& run) noexcept {
     return true;
 }
 
+void GapPdus::Pdu::forfeit_smallest_hole() noexcept {
+    if (run_count < 2) return;
+    uint8_t best = 0;
+    for (uint8_t i = 1; i + 1 < run_count; ++i) {
+        if (runs[i].end.bytes_to(runs[i + 1].begin) < runs[best].end.bytes_to(runs[best + 1].begin)) best = i;
+    }
+    runs[best].end = runs[best + 1].end;
+    runs[best].crc = 0;
+    std::move(runs.begin() + best + 2, runs.begin() + run_count, runs.begin() + best + 1);
+    --run_count;
+    check_digest = false;
+}
+
 bool GapPdus::Pdu::digest_matches() const noexcept {
     if (!complete() || !check_digest) return false;
     // The run's CRC started from 0; the digest starts from the seed, shifted over all the data.

@@ -9,9 +9,11 @@
 // their CRCs with them (crc32c_combine.hpp). When a PDU's body is one run, the engine has seen every
 // byte of it exactly once, and its data digest is checked against the DDGST it saw.
 //
-// Bounded: kSlots PDUs per connection, kRunsPerPdu runs each. A hole that would need more is not
-// tracked (the PDU's digest falls back to the host, its missing data is copied by the host, as
-// without this table). Nothing allocates; a connection's table is about 1 KiB.
+// Bounded: kSlots PDUs per connection, kRunsPerPdu runs each. A PDU with holes when every slot is
+// taken is not tracked (its digest falls back to the host, its missing data is copied by the host,
+// as without this table); a PDU that needs more runs gives up its smallest hole (those bytes are the
+// host's to copy, and the digest the host's to check). Nothing allocates; a connection's table is
+// about 2 KiB.
 //
 // One instance is touched only by the lcore that polls the connection's rx queue.
 #pragma once
@@ -28,7 +30,7 @@ namespace nvmeddp::pmd {
 class GapPdus {
 public:
     static constexpr uint32_t kSlots = 8;
-    static constexpr uint32_t kRunsPerPdu = 8;
+    static constexpr uint32_t kRunsPerPdu = 16;
     static constexpr int kNone = -1;
 
     // Bytes [begin, end) of the body seen; crc: the raw CRC32C from state 0 of those of them that
@@ -68,6 +70,10 @@ public:
         // Adds a run of unseen bytes, joining it with its neighbours. False (nothing added): it
         // touches no run and all kRunsPerPdu are taken (room_for() says so beforehand).
         bool add(const Run& run) noexcept;
+        // Makes room for a run by giving up the smallest hole between two runs: its bytes count as
+        // seen (when they come they are not taken: the host copies them), and the digest can no
+        // longer be checked. Needs two runs or more.
+        void forfeit_smallest_hole() noexcept;
         // Complete, and the digest the device computed equals the DDGST it saw.
         bool digest_matches() const noexcept;
     };
