@@ -46,13 +46,18 @@ public:
     }
     // Engine only: the stream completed the command with the PDU starting at TCP sequence number
     // `pdu_seq` (a CapsuleResp, or a C2HData with SUCCESS). No data after it is the command's; data
-    // before it (a PDU retransmitted into a gap) still is.
+    // before it (a PDU retransmitted into a gap) still is. The engine may come across completions
+    // out of stream order (one found in a retransmission, after a later one it speculated past):
+    // the earliest counts.
     void set_completed_at(uint32_t pdu_seq) const noexcept {
+        if (completed_ && static_cast<int32_t>(pdu_seq - completed_seq_) >= 0) return;
         completed_ = true;
         completed_seq_ = pdu_seq;
     }
-    bool completed() const noexcept { return completed_; }
-    uint32_t completed_seq() const noexcept { return completed_seq_; }
+    // Whether the PDU starting at pdu_seq comes at or after the command's completion.
+    bool completed_by(uint32_t pdu_seq) const noexcept {
+        return completed_ && static_cast<int32_t>(pdu_seq - completed_seq_) >= 0;
+    }
 
 private:
     friend class RegistrationTable;

@@ -355,7 +355,7 @@ ddp::RegistrationTable::Claim ConnectionEngine::placement_for(TcpSeq pdu_start, 
     ddp::Counter* refused = nullptr;
     if (uint64_t{datao} + datal > r.total_len()) {
         refused = &counters.place_out_of_range;
-    } else if (datao < r.device_written() || (r.completed() && pdu_start >= TcpSeq(r.completed_seq()))) {
+    } else if (datao < r.device_written() || r.completed_by(pdu_start.raw())) {
         refused = &counters.place_rewrite;
     } else if (datao < r.host_filled()) {
         refused = &counters.place_behind_host;

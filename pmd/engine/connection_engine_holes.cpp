@@ -205,6 +205,9 @@ void ConnectionEngine::take_hole_bytes(GapPdus::Pdu& g, TcpSeq begin, const uint
         if (g.placing && !conn_.registrations.still_valid(g.claim)) {
             g.placing = false;  // torn down: not one more byte goes into that buffer
             counters.place_torn_down.add();
+        } else if (g.placing && g.claim.registration->completed_by(g.pdu_start.raw())) {
+            g.placing = false;  // a completion before this PDU came to light since: not the command's data
+            counters.place_rewrite.add();
         } else if (g.placing && offset < g.claim.registration->host_filled()) {
             g.placing = false;
             counters.place_behind_host.add();

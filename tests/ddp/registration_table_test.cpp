@@ -131,3 +131,31 @@ TEST(RegistrationTable, StateNamesAreDistinct) {
     EXPECT_STREQ(to_string(RegState::InUse), "in use");
     EXPECT_STREQ(to_string(RegState::TornDown), "torn down");
 }
+
+// The engine's write rules kept with each registration: device_written only grows, and a command's
+// completion is the earliest one the stream showed (a retransmitted completion found after a later,
+// speculated one still counts), across the sequence number wrap; a new registration starts afresh.
+TEST(RegistrationTable, DeviceWrittenGrowsAndTheEarliestCompletionCounts) {
+    RegistrationTable t(16, false);
+    set_up(t, 2);
+    const auto c = t.claim(2);
+    ASSERT_TRUE(c);
+    c.registration->raise_device_written(100);
+    c.registration->raise_device_written(40);
+    EXPECT_EQ(c.registration->device_written(), 100u);
+    EXPECT_FALSE(c.registration->completed_by(5));
+    c.registration->set_completed_at(0xFFFFFFF0u);
+    c.registration->set_completed_at(0x20u);  // later in sequence space (after the wrap): ignored
+    EXPECT_FALSE(c.registration->completed_by(0xFFFFFF00u));
+    EXPECT_TRUE(c.registration->completed_by(0xFFFFFFF0u));
+    EXPECT_TRUE(c.registration->completed_by(0x10u));
+    c.registration->set_completed_at(0xFFFFFF80u);  // earlier: it counts
+    EXPECT_TRUE(c.registration->completed_by(0xFFFFFF90u));
+    ASSERT_EQ(t.retire(2), Status::Ok);
+    t.release(2);
+    set_up(t, 2);
+    const auto fresh = t.claim(2);
+    ASSERT_TRUE(fresh);
+    EXPECT_EQ(fresh.registration->device_written(), 0u);
+    EXPECT_FALSE(fresh.registration->completed_by(0xFFFFFF90u));
+}
