@@ -14,14 +14,6 @@ using namespace nvmeddp::pmd_test;
 
 namespace {
 
-RigOptions reads(uint32_t commands, uint32_t len) {
-    RigOptions o;
-    o.stream.commands = commands;
-    o.stream.min_len = o.stream.max_len = len;
-    o.stream.data_digest = true;
-    o.stream.seed = 3;
-    return o;
-}
 
 // Index of the first frame carrying stream bytes at or after `offset`.
 size_t frame_at(const EngineRig& rig, uint64_t offset) {
@@ -98,7 +90,7 @@ void expect_nothing_written_after_removal(EngineRig& rig, size_t from, const std
 // packet still_valid check). Everything the target had sent after that arrives once the removal took
 // effect and goes to no engine.
 TEST(EngineFaults, TargetDisconnectsMidPdu) {
-    EngineRig rig(reads(4, 20000));
+    EngineRig rig(pmd_test::equal_reads(4, 20000));
     const testlib::PduRecord& p = rig.stream.pdus[4];  // the third read's C2HData
     ASSERT_EQ(p.type, nvmetcp::PduType::C2HData);
     ASSERT_EQ(p.cid, rig.stream.reads[2].cid);
@@ -149,7 +141,7 @@ TEST(EngineFaults, TargetDisconnectsMidPdu) {
 // the RST. Once the host removed the connection (second and third read still registered), nothing
 // more is written and every registration is accounted for.
 TEST(EngineFaults, ResetDuringAReadChangesNothingAndRemovalReleasesEverything) {
-    const RigOptions o = reads(3, 30000);
+    const RigOptions o = pmd_test::equal_reads(3, 30000);
     EngineRig rig(o);
     EngineRig twin(o);  // the same connection and frames, no RST
     const testlib::PduRecord& p = rig.stream.pdus[2];  // the second read's C2HData
@@ -239,7 +231,7 @@ TEST(EngineFaults, ResetDuringAReadChangesNothingAndRemovalReleasesEverything) {
 }
 
 TEST(EngineFaults, RemovalWhileDataStillArrivesStopsAllWritesOnceComplete) {
-    EngineRig rig(reads(3, 60000));
+    EngineRig rig(pmd_test::equal_reads(3, 60000));
     const testlib::PduRecord& p = rig.stream.pdus[2];
     const size_t middle = frame_at(rig, p.offset + p.plen / 3);
     rig.run_frames(0, middle);

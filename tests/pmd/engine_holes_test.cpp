@@ -16,15 +16,7 @@ using pmd_test::RigOptions;
 namespace {
 
 // Reads of one C2HData each, long enough that a frame can be held back until the PDU has ended.
-RigOptions one_pdu_reads(uint32_t commands, uint32_t len) {
-    RigOptions o;
-    o.stream.commands = commands;
-    o.stream.min_len = o.stream.max_len = len;
-    o.stream.data_digest = true;
-    o.stream.other_pdu_rate = 0;
-    o.stream.seed = 3;
-    return o;
-}
+RigOptions one_pdu_reads(uint32_t commands, uint32_t len) { return pmd_test::equal_reads(commands, len); }
 
 // Indices (in arrival order) of the frames that lie wholly inside the data of C2HData number k.
 std::vector<size_t> frames_inside_pdu(const EngineRig& rig, size_t k) {
@@ -53,6 +45,40 @@ void deliver_last(EngineRig& rig, const std::vector<size_t>& held) {
     fr.insert(fr.end(), late.begin(), late.end());
 }
 
+// Moves the frame at `index` `by` places later in the arrival order.
+void deliver_later(EngineRig& rig, size_t index, size_t by) {
+    auto& fr = rig.frames.frames;
+    const testlib::GeneratedFrame late = fr[index];
+    fr.erase(fr.begin() + static_cast<ptrdiff_t>(index));
+    fr.insert(fr.begin() + static_cast<ptrdiff_t>(index + by), late);
+}
+
+// A copy of `frame` with the payload byte at `at` altered and a valid checksum: a lying peer, or a
+// corruption TCP cannot see.
+testlib::GeneratedFrame lying_copy(const EngineRig& rig, const testlib::GeneratedFrame& frame, size_t at) {
+    const auto& t = frame.truth;
+    std::vector<uint8_t> altered(rig.stream.bytes.begin() + static_cast<ptrdiff_t>(t.stream_offset),
+                                 rig.stream.bytes.begin() + static_cast<ptrdiff_t>(t.stream_offset + t.length));
+    altered.at(at) ^= 0x40;
+    testlib::TcpFields tcp;
+    tcp.seq = t.seq;
+    testlib::GeneratedFrame lying = frame;
+    lying.bytes = testlib::build_frame(rig.options_.frames.flow, tcp, altered).bytes;
+    return lying;
+}
+
+// Arrival at the end: the frames at `second`, then `then...` (copies), then the one at `first`;
+// both taken out of their places (first < second).
+void second_then_first(EngineRig& rig, size_t first, size_t second, const std::vector<testlib::GeneratedFrame>& then) {
+    auto& fr = rig.frames.frames;
+    const testlib::GeneratedFrame a = fr[first], b = fr[second];
+    fr.erase(fr.begin() + static_cast<ptrdiff_t>(second));
+    fr.erase(fr.begin() + static_cast<ptrdiff_t>(first));
+    fr.push_back(b);
+    fr.insert(fr.end(), then.begin(), then.end());
+    fr.push_back(a);
+}
+
 size_t metas_with(const EngineRig& rig, uint8_t flags) {
     return static_cast<size_t>(std::count_if(rig.metas.begin(), rig.metas.end(),
                                              [&](const auto& m) { return m && (m->flags & flags) == flags; }));
@@ -65,6 +91,13 @@ void expect_outcomes_as_without_offload(EngineRig& rig) {
     EXPECT_EQ(t.wrong_claims, 0u) << t.first_wrong_claim;
     EXPECT_EQ(t.false_digest_claims, 0u) << t.first_false_digest_claim;
     for (const auto& r : rig.stream.reads) EXPECT_TRUE(rig.host->guards_intact(r.cid));
+}
+
+// Runs the frames: every read as without the offload, and right.
+void run_expecting_right_reads(EngineRig& rig) {
+    rig.run();
+    expect_outcomes_as_without_offload(rig);
+    EXPECT_EQ(rig.read_problem(), "");
 }
 
 }  // namespace
@@ -87,9 +120,7 @@ TEST(EngineHoles, AHoleFilledAfterItsPduEndedIsPlacedAndVerifiedAhead) {
         const size_t held = frames_inside_pdu(rig, 1)[3];
         const uint32_t held_len = rig.frames.frames[held].truth.length;
         deliver_last(rig, {held});
-        rig.run();
-        expect_outcomes_as_without_offload(rig);
-        EXPECT_EQ(rig.read_problem(), "");
+        run_expecting_right_reads(rig);
         const auto& t = rig.host->totals();
         const ddp::Stats s = rig.stats();
         EXPECT_EQ(t.copied, clean.host->totals().copied);
@@ -109,13 +140,7 @@ TEST(EngineHoles, ALyingFrameFillingAHoleFailsTheDigestAsWithoutOffload) {
     RigOptions o = one_pdu_reads(4, 30000);
     EngineRig rig(o);
     const size_t held = frames_inside_pdu(rig, 2)[5];
-    const auto truth = rig.frames.frames[held].truth;
-    std::vector<uint8_t> altered(rig.stream.bytes.begin() + static_cast<ptrdiff_t>(truth.stream_offset),
-                                 rig.stream.bytes.begin() + static_cast<ptrdiff_t>(truth.stream_offset + truth.length));
-    altered[17] ^= 0x40;
-    testlib::TcpFields tcp;
-    tcp.seq = truth.seq;
-    rig.frames.frames[held].bytes = testlib::build_frame(o.frames.flow, tcp, altered).bytes;
+    rig.frames.frames[held] = lying_copy(rig, rig.frames.frames[held], 17);
     deliver_last(rig, {held});
     rig.run();
     expect_outcomes_as_without_offload(rig);
@@ -139,16 +164,8 @@ TEST(EngineHoles, ASecondCopyOfAFrameThatFilledAHoleIsNotTakenAgain) {
         const size_t first = inside[2], second = inside[5];
         const uint64_t both_len = rig.frames.frames[first].truth.length + rig.frames.frames[second].truth.length;
         // Arrival at the end: the second hole's frame, a copy of it, then the first hole's frame.
-        auto& fr = rig.frames.frames;
-        const testlib::GeneratedFrame a = fr[first], b = fr[second];
-        fr.erase(fr.begin() + static_cast<ptrdiff_t>(second));
-        fr.erase(fr.begin() + static_cast<ptrdiff_t>(first));
-        fr.push_back(b);
-        fr.push_back(b);
-        fr.push_back(a);
-        rig.run();
-        expect_outcomes_as_without_offload(rig);
-        EXPECT_EQ(rig.read_problem(), "");
+        second_then_first(rig, first, second, {rig.frames.frames[second]});
+        run_expecting_right_reads(rig);
         EXPECT_EQ(rig.stats().late_placed_bytes, both_len);
         const size_t n = rig.metas.size();
         ASSERT_TRUE(rig.metas[n - 2] && rig.metas[n - 1]);
@@ -170,9 +187,7 @@ TEST(EngineHoles, MoreHolesThanRunsGiveUpOneHoleAndTheDigest) {
     for (size_t k = 1; k < inside.size() && held.size() < pmd::GapPdus::kRunsPerPdu + 1; k += 2) held.push_back(inside[k]);
     ASSERT_EQ(held.size(), pmd::GapPdus::kRunsPerPdu + 1);
     deliver_last(rig, held);
-    rig.run();
-    expect_outcomes_as_without_offload(rig);
-    EXPECT_EQ(rig.read_problem(), "");
+    run_expecting_right_reads(rig);
     const ddp::Stats s = rig.stats();
     EXPECT_EQ(s.gap_untracked, 0u);
     EXPECT_EQ(s.digest_fallback, 1u);
@@ -197,9 +212,7 @@ TEST(EngineHoles, MorePdusWithHolesThanSlotsFallBackOnlyForTheExtraOnes) {
         if (k < pmd::GapPdus::kSlots) tracked_bytes += rig.frames.frames[held.back()].truth.length;
     }
     deliver_last(rig, held);
-    rig.run();
-    expect_outcomes_as_without_offload(rig);
-    EXPECT_EQ(rig.read_problem(), "");
+    run_expecting_right_reads(rig);
     const ddp::Stats s = rig.stats();
     EXPECT_EQ(s.gap_untracked, kExtra);
     EXPECT_EQ(s.digest_combined, pmd::GapPdus::kSlots);
@@ -217,9 +230,7 @@ TEST(EngineHoles, AGapIntoTheNextHeaderStillPlacesThePdusTail) {
     ASSERT_LT(held, rig.frames.frames.size());
     // The held frame begins inside a PDU's data (not at a header), so its first bytes are a tail.
     deliver_last(rig, {held});
-    rig.run();
-    expect_outcomes_as_without_offload(rig);
-    EXPECT_EQ(rig.read_problem(), "");
+    run_expecting_right_reads(rig);
     const ddp::Stats s = rig.stats();
     EXPECT_GE(s.resync_requests, 1u);
     EXPECT_GT(s.late_placed_bytes, 0u);
@@ -236,20 +247,7 @@ TEST(EngineHoles, AVerdictAheadNeverCoversALyingCopyTheHostKept) {
     EngineRig rig(o);
     const std::vector<size_t> inside = frames_inside_pdu(rig, 1);
     const size_t first = inside[2], second = inside[5];
-    auto& fr = rig.frames.frames;
-    const testlib::GeneratedFrame a = fr[first], b = fr[second];
-    testlib::GeneratedFrame lying = b;
-    std::vector<uint8_t> altered(rig.stream.bytes.begin() + static_cast<ptrdiff_t>(b.truth.stream_offset),
-                                 rig.stream.bytes.begin() + static_cast<ptrdiff_t>(b.truth.stream_offset + b.truth.length));
-    altered[100] ^= 0x01;
-    testlib::TcpFields tcp;
-    tcp.seq = b.truth.seq;
-    lying.bytes = testlib::build_frame(o.frames.flow, tcp, altered).bytes;
-    fr.erase(fr.begin() + static_cast<ptrdiff_t>(second));
-    fr.erase(fr.begin() + static_cast<ptrdiff_t>(first));
-    fr.push_back(b);
-    fr.push_back(lying);
-    fr.push_back(a);
+    second_then_first(rig, first, second, {lying_copy(rig, rig.frames.frames[second], 100)});
     rig.run();
     expect_outcomes_as_without_offload(rig);
     EXPECT_EQ(rig.stats().digest_combined, 1u);  // the device's copy was right
@@ -270,14 +268,10 @@ TEST(EngineHoles, ALostHeaderIsTakenFromTheRetransmissionAndTheFramingRegained) 
     auto& fr = rig.frames.frames;
     const size_t held = rig.frame_with_header(10);
     ASSERT_LT(held + 4, fr.size());
-    const testlib::GeneratedFrame late = fr[held];
-    fr.erase(fr.begin() + static_cast<ptrdiff_t>(held));
-    fr.insert(fr.begin() + static_cast<ptrdiff_t>(held + 3), late);
+    deliver_later(rig, held, 3);
     uint64_t seen_without_framing = 0;
     for (size_t k = held; k < held + 3; ++k) seen_without_framing += fr[k].truth.length;
-    rig.run();
-    expect_outcomes_as_without_offload(rig);
-    EXPECT_EQ(rig.read_problem(), "");
+    run_expecting_right_reads(rig);
     const ddp::Stats s = rig.stats();
     EXPECT_EQ(s.framing_regained, 1u);
     EXPECT_EQ(s.resync_requests, 0u);
@@ -311,12 +305,8 @@ TEST(EngineHoles, PdusInAGapAreFollowedThroughTheRetransmission) {
         }
     }
     ASSERT_LT(held + 3, fr.size());
-    const testlib::GeneratedFrame late = fr[held];
-    fr.erase(fr.begin() + static_cast<ptrdiff_t>(held));
-    fr.insert(fr.begin() + static_cast<ptrdiff_t>(held + 2), late);
-    rig.run();
-    expect_outcomes_as_without_offload(rig);
-    EXPECT_EQ(rig.read_problem(), "");
+    deliver_later(rig, held, 2);
+    run_expecting_right_reads(rig);
     const ddp::Stats s = rig.stats();
     EXPECT_EQ(s.framing_regained, 1u);
     EXPECT_GE(s.digest_combined, 2u);  // the PDUs wholly in the gap (and the one it began in)
@@ -347,12 +337,8 @@ TEST(EngineHoles, ALostHeaderWhoseFirstBytesCameBeforeTheGap) {
         auto& fr = rig.frames.frames;
         size_t held = 0;
         while (fr[held].truth.stream_offset != cut) ++held;
-        const testlib::GeneratedFrame late = fr[held];
-        fr.erase(fr.begin() + static_cast<ptrdiff_t>(held));
-        fr.insert(fr.begin() + static_cast<ptrdiff_t>(held + 2), late);
-        rig.run();
-        expect_outcomes_as_without_offload(rig);
-        EXPECT_EQ(rig.read_problem(), "");
+        deliver_later(rig, held, 2);
+        run_expecting_right_reads(rig);
         EXPECT_EQ(rig.stats().framing_regained, 1u);
         EXPECT_EQ(rig.host->totals().digests_recomputed, 0u);
     }

@@ -47,6 +47,16 @@ struct RigOptions {
     bool make_frames = true;
 };
 
+// Reads of `len` bytes each, with data digests, nothing but their C2HData in the stream.
+inline RigOptions equal_reads(uint32_t commands, uint32_t len) {
+    RigOptions o;
+    o.stream.commands = commands;
+    o.stream.min_len = o.stream.max_len = len;
+    o.stream.data_digest = true;
+    o.stream.seed = 3;
+    return o;
+}
+
 class EngineRig {
 public:
     explicit EngineRig(const RigOptions& o) : options_(o) {
