@@ -54,6 +54,11 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
     if (len == 0) return;  // a pure ACK (or FIN): nothing of the stream
 
     const TcpSeq end = seq + len;
+    // What waits for bytes below rcv_nxt_ (holes, a lost header) is dropped long before its
+    // sequence numbers come round again: a copy of new bytes 4 GiB later must not fill it. Checked
+    // on every packet, since a packet moves rcv_nxt_ less than 2 GiB.
+    if (!gaps_.empty()) gaps_.forget_older_than(rcv_nxt_);
+    if (lost_header_ && lost_until_.bytes_to(rcv_nxt_) > GapPdus::kHorizon) lost_header_ = false;
     meta_ = &meta;
     claims_.reset(&meta);
     verdict_given_ = false;
@@ -126,7 +131,8 @@ void ConnectionEngine::finish_meta() noexcept {
     }
     if (verdict_given_) {
         if (verdict_ok_) m.flags |= NVMEDDP_PKT_DIGEST_OK;
-    } else if (ahead_given_ && ahead_ok_) {
+    } else if (ahead_given_ && ahead_ok_ && (m.flags & NVMEDDP_PKT_CRC) != 0) {
+        // Only a packet whose bytes all count can vouch for a PDU ahead (its own are part of it).
         m.flags |= NVMEDDP_PKT_DIGEST_OK | NVMEDDP_PKT_DIGEST_AHEAD;
         m.digest_pdu_seq = ahead_pdu_.raw();
     }

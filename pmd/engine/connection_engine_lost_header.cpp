@@ -50,10 +50,6 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
     uint32_t taken = 0;
     const TcpSeq end = at + n;
     while (lost_header_) {
-        if (lost_until_.bytes_to(rcv_nxt_) > (1u << 30)) {  // long gone: sequence comparisons would wrap
-            lost_header_ = false;
-            break;
-        }
         const TcpSeq want = lost_at_ + lost_have_;
         if (want < at || want >= end) {
             // Bytes of the gap beyond the header's next byte, before it: not taken, and from now on

@@ -111,7 +111,6 @@ void GapPdus::close(int slot) noexcept {
 }
 
 void GapPdus::forget_older_than(TcpSeq now) noexcept {
-    constexpr uint32_t kHorizon = 1u << 30;
     for (uint32_t k = 0; k < kSlots; ++k) {
         if ((used_ & (1u << k)) != 0 && slots_[k].ended && slots_[k].pdu_end.bytes_to(now) > kHorizon) close(static_cast<int>(k));
     }

@@ -84,8 +84,11 @@ public:
     void close(int slot) noexcept;
     Pdu& at(int slot) noexcept { return slots_[static_cast<size_t>(slot)]; }
     bool in_use(int slot) const noexcept { return (used_ & (1u << slot)) != 0; }
-    // Drops PDUs that ended more than 1 GiB of stream before `now`: their holes will not be filled
-    // any more (the host has moved on), and sequence comparisons with them would soon wrap.
+    // Drops PDUs that ended more than kHorizon bytes of stream before `now`: their holes will not be
+    // filled any more (the host has moved on), and sequence comparisons with them would soon wrap.
+    // To be called at least once every 2 GiB of stream (the engine does on every packet): a PDU left
+    // 4 GiB behind would take new bytes with the same sequence numbers for its holes.
+    static constexpr uint32_t kHorizon = 1u << 30;
     void forget_older_than(ddp::TcpSeq now) noexcept;
 
 private:

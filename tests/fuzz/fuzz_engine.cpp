@@ -21,6 +21,7 @@
 //     across holes (runs joined by CRC32C combine) is as right as one checked in order;
 //   - late placement and joined digests are parts of their totals (late_placed_bytes <=
 //     placed_bytes, digest_combined <= digest_offloaded);
+//   - each stream byte has at most one copy marked NVMEDDP_PKT_CRC;
 //   - no crash, no undefined behaviour, no hang (libFuzzer's timeout).
 #include <algorithm>
 #include <cstdlib>
@@ -127,6 +128,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!flipped && o.faults.lying == 0 && s.digest_failed != 0) fuzz::invariant_broken("the device found a right digest wrong");
     if (s.late_placed_bytes > s.placed_bytes || s.digest_combined > s.digest_offloaded) {
         fuzz::invariant_broken("late placement or joined digests exceed their totals");
+    }
+    // Each stream byte has at most one copy marked NVMEDDP_PKT_CRC (the one the device digested it
+    // from): what makes a host's AND of the bit over a PDU's packets exact (ddp_mbuf.h).
+    {
+        std::vector<uint8_t> crc_copies(rig.stream.bytes.size(), 0);
+        for (size_t i = 0; i < rig.metas.size(); ++i) {
+            if (!rig.metas[i] || (rig.metas[i]->flags & NVMEDDP_PKT_CRC) == 0) continue;
+            const testlib::FrameTruth& tr = rig.frames.frames[i].truth;
+            for (uint64_t b = tr.stream_offset; b < tr.stream_offset + tr.length && b < crc_copies.size(); ++b) {
+                if (++crc_copies[b] > 1) fuzz::invariant_broken("two copies of a byte marked CRC, stream offset", std::to_string(b).c_str());
+            }
+        }
     }
     const bool complete = rig.frames.missing.empty();
     if (!flipped && complete && o.faults.lying == 0 && !o.abort_after && !t.parse_failed) {
