@@ -118,11 +118,11 @@ uint64_t Connection::send_space() const noexcept {
     return sq_.size() >= config_.snd_buf ? 0 : config_.snd_buf - sq_.size();
 }
 
-size_t Connection::send(std::span<const uint8_t> bytes) {
+size_t Connection::send(std::span<const uint8_t> bytes, uint32_t* crc_state) {
     if (state_ != TcpState::Established && state_ != TcpState::CloseWait) return 0;
     if (fin_pending_) return 0;
     const size_t n = std::min<uint64_t>(bytes.size(), send_space());
-    const size_t taken = sq_.append_copy(bytes.first(n), ctx_.pool);
+    const size_t taken = sq_.append_copy(bytes.first(n), ctx_.pool, crc_state);
     if (taken > 0) dirty();
     return taken;
 }

@@ -125,7 +125,8 @@ public:
     // mbufs ran out; on_acked says when to try again); send(mbuf) takes a chain whose data is
     // stream bytes, zero copy (false: not taken, still the caller's). Both only in ESTABLISHED and
     // CLOSE-WAIT. close(): FIN after the queued data. abort(): RST now, on_closed(Aborted).
-    size_t send(std::span<const uint8_t> bytes);
+    // With crc_state, send() extends that raw CRC32C over the bytes it takes, in the copy's pass.
+    size_t send(std::span<const uint8_t> bytes, uint32_t* crc_state = nullptr);
     bool send(rte_mbuf* chain);
     // The application is done with `bytes` of the data it kept from on_data (took the mbufs of):
     // that much receive window opens again (the peer hears of it when it is worth a segment).

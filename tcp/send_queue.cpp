@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "nvmetcp/crc32c_copy.hpp"
+
 namespace nvmeddp::tcp {
 
 namespace {
@@ -75,8 +77,15 @@ bool SendQueue::append(rte_mbuf* chain) noexcept {
     return true;
 }
 
-size_t SendQueue::append_copy(std::span<const uint8_t> bytes, rte_mempool* pool) noexcept {
+size_t SendQueue::append_copy(std::span<const uint8_t> bytes, rte_mempool* pool, uint32_t* crc_state) noexcept {
     size_t taken = 0;
+    auto copy = [crc_state](void* dst, const uint8_t* src, size_t n) {
+        if (crc_state != nullptr) {
+            *crc_state = nvmetcp::crc32c_copy_extend(*crc_state, dst, src, n);
+        } else {
+            std::memcpy(dst, src, n);
+        }
+    };
     auto room = [&] { return std::min<uint64_t>(bytes.size() - taken, kMaxQueuedBytes - size()); };
 
     if (count_ > 0) {
@@ -87,8 +96,7 @@ size_t SendQueue::append_copy(std::span<const uint8_t> bytes, rte_mempool* pool)
         if (last.copied_by_queue && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1) {
             const auto n = static_cast<uint16_t>(std::min<uint64_t>(rte_pktmbuf_tailroom(m), room()));
             if (n > 0) {
-                char* dst = rte_pktmbuf_append(m, n);
-                std::memcpy(dst, bytes.data(), n);
+                copy(rte_pktmbuf_append(m, n), bytes.data(), n);
                 last.len += n;
                 end_ += n;
                 taken += n;
@@ -103,7 +111,7 @@ size_t SendQueue::append_copy(std::span<const uint8_t> bytes, rte_mempool* pool)
             rte_pktmbuf_free(m);
             break;
         }
-        std::memcpy(rte_pktmbuf_append(m, n), bytes.data() + taken, n);
+        copy(rte_pktmbuf_append(m, n), bytes.data() + taken, n);
         at(count_) = Chunk{m, end_, n, true};
         ++count_;
         end_ += n;

@@ -48,8 +48,9 @@ public:
     bool append(rte_mbuf* chain) noexcept;
     // Copies bytes into mbufs from `pool` (filling the tailroom of the last chunk first when the
     // queue made that mbuf itself and nobody else references it), returns bytes taken: fewer when
-    // the pool or the ring runs out.
-    size_t append_copy(std::span<const uint8_t> bytes, rte_mempool* pool) noexcept;
+    // the pool or the ring runs out. With crc_state, also extends that raw CRC32C over the bytes
+    // taken, in the same pass as the copy (an NVMe/TCP data digest computed as the data goes out).
+    size_t append_copy(std::span<const uint8_t> bytes, rte_mempool* pool, uint32_t* crc_state = nullptr) noexcept;
 
     Seq una() const noexcept { return una_; }
     Seq end() const noexcept { return end_; }

@@ -127,7 +127,8 @@ private:
         uint32_t header_len = 0;
         uint32_t data_len = 0;
         uint32_t digest_len = 0;
-        uint32_t sent = 0;  // bytes of this PDU handed to the transport
+        uint32_t digest_state = 0;  // raw CRC32C of the data handed to the transport so far
+        uint32_t sent = 0;          // bytes of this PDU handed to the transport
         IoVecCursor data;
         uint8_t digest[kDigestLen]{};
         // hlen + HDGST + padding to CPDA (<= 128), or a TermReq with its error data (<= 152)

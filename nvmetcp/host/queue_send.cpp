@@ -1,30 +1,14 @@
 // Queue send path: send items become PDUs one at a time; each PDU goes out as its staged header, its
-// data straight from the command's IoVecs, and its data digest. A PDU the transport cannot take whole
-// stays current and continues on the next on_transport_writable() or poll().
+// data straight from the command's IoVecs, and its data digest, computed as the data goes out (in
+// the transport's copy, when it has one: QueueTransport::send_digesting), so the data is read once.
+// A PDU the transport cannot take whole stays current and continues on the next
+// on_transport_writable() or poll().
 #include <algorithm>
 
 #include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/host/queue.hpp"
 
 namespace nvmeddp::nvmetcp::host {
-namespace {
-
-uint32_t data_digest(std::span<const IoVec> iovs, uint32_t offset, uint32_t len) noexcept {
-    IoVecCursor cursor;
-    cursor.reset(iovs);
-    cursor.seek(offset);
-    Crc32c crc;
-    while (len > 0) {
-        const auto chunk = cursor.contiguous(len);
-        if (chunk.empty()) break;  // submit checked that the IoVecs cover data_len
-        crc.update(chunk.data(), chunk.size());
-        cursor.advance(static_cast<uint32_t>(chunk.size()));
-        len -= static_cast<uint32_t>(chunk.size());
-    }
-    return crc.value();
-}
-
-}  // namespace
 
 void Queue::pump_sends() {
     if (transport_ == nullptr) return;
@@ -77,7 +61,7 @@ void Queue::stage_capsule(CommandSlot& slot) {
     out_.data.reset(slot.data);
     out_.data_len = data_len;
     if (send_params_.data_digest && data_len > 0) {
-        store_le32(out_.digest, data_digest(slot.data, 0, data_len));
+        out_.digest_state = Crc32c::kSeed;
         out_.digest_len = kDigestLen;
     }
     out_.ends_item = true;
@@ -94,7 +78,7 @@ void Queue::stage_h2c_data(SendItem& item) {
     out_.data.seek(item.offset);
     out_.data_len = len;
     if (send_params_.data_digest) {
-        store_le32(out_.digest, data_digest(slot.data, item.offset, len));
+        out_.digest_state = Crc32c::kSeed;
         out_.digest_len = kDigestLen;
     }
     item.offset += len;
@@ -119,9 +103,11 @@ bool Queue::write_current() {
                 return false;
             }
         } else {
+            if (out_.sent == data_end) store_le32(out_.digest, ~out_.digest_state);  // all the data went out
             chunk = {out_.digest + (out_.sent - data_end), out_.total() - out_.sent};
         }
-        const size_t taken = std::min(transport_->send(chunk), chunk.size());
+        const size_t taken = in_data && out_.digest_len != 0 ? std::min(transport_->send_digesting(chunk, out_.digest_state), chunk.size())
+                                                             : std::min(transport_->send(chunk), chunk.size());
         if (in_data) out_.data.advance(static_cast<uint32_t>(taken));
         out_.sent += static_cast<uint32_t>(taken);
         if (taken < chunk.size()) return false;  // resumes on on_transport_writable() or poll()

@@ -6,11 +6,13 @@
 // queue (Queue::on_transport_connected, receive, on_transport_writable, on_transport_closed).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 
+#include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/nvme_command.hpp"
 #include "nvmetcp/pdu.hpp"
 
@@ -32,6 +34,13 @@ public:
     virtual size_t send_space() const = 0;                    // bytes send() would take now
     virtual size_t send(std::span<const uint8_t> bytes) = 0;  // copies; returns bytes taken (may be fewer, even 0); never blocks
     virtual void close() = 0;                                 // abort the connection; no callbacks from inside close()
+    // send(), and the raw CRC32C `crc_state` extended over the bytes taken: a data digest computed
+    // as the data goes out. A transport that copies into buffers of its own does both in one pass.
+    virtual size_t send_digesting(std::span<const uint8_t> bytes, uint32_t& crc_state) {
+        const size_t taken = std::min(send(bytes), bytes.size());
+        crc_state = crc32c_extend(crc_state, bytes.data(), taken);
+        return taken;
+    }
 };
 
 struct IoVec {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "nvmetcp/crc32c.hpp"
 #include "tcp/send_queue.hpp"
 #include "tcp_test_support.hpp"
 
@@ -267,6 +268,28 @@ TEST(SendQueue, AppendCopyFillsItsOwnLastMbufThenStopsWhenThePoolRunsOut) {
         std::vector<uint8_t> tail(256);
         EXPECT_TRUE(q.copy_out(Seq(10 + 1'024), 256, tail.data()));
         EXPECT_EQ(tail, sub(data, 1'024, 256));
+    }
+    EXPECT_EQ(tiny.in_use(), 0u);
+}
+
+// With a CRC state, the copy also digests exactly the bytes taken (into the last mbuf's tailroom,
+// into new mbufs, and not those refused when the pool runs out): the host's data digest of an
+// H2CData PDU, in the copy's pass.
+TEST(SendQueue, AppendCopyDigestsTheBytesItTakesInTheSamePass) {
+    REQUIRE_TCP_EAL();
+    TinyPool tiny(4, 256);
+    {
+        SendQueue q(16);
+        q.reset(Seq(1));
+        const auto data = pattern(2'000, 8);
+        uint32_t crc = nvmetcp::Crc32c::kSeed;
+        size_t taken = q.append_copy(sub(data, 0, 100), tiny.get(), &crc);
+        taken += q.append_copy(sub(data, 100, 1'500), tiny.get(), &crc);  // fills the tailroom, then runs dry
+        ASSERT_EQ(taken, 1'024u);
+        EXPECT_EQ(~crc, nvmetcp::crc32c(data.data(), taken));
+        std::vector<uint8_t> out(taken);
+        EXPECT_TRUE(q.copy_out(Seq(1), static_cast<uint32_t>(taken), out.data()));
+        EXPECT_EQ(out, sub(data, 0, taken));
     }
     EXPECT_EQ(tiny.in_use(), 0u);
 }

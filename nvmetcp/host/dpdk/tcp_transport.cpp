@@ -25,6 +25,10 @@ public:
     size_t send(std::span<const uint8_t> bytes) override {
         return connection_ != nullptr ? connection_->send(bytes) : 0;
     }
+    // The copy into the connection's mbufs and the digest in one pass (crc32c_copy.hpp).
+    size_t send_digesting(std::span<const uint8_t> bytes, uint32_t& crc_state) override {
+        return connection_ != nullptr ? connection_->send(bytes, &crc_state) : 0;
+    }
     void close() override {
         if (connection_ == nullptr) return;
         tcp::Connection* c = connection_;
