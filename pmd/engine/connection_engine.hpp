@@ -104,6 +104,7 @@ private:
     void close_run() noexcept;
     void untrack_current() noexcept;
     void settle_gapped_pdu(bool ends_in_packet) noexcept;
+    void judge_gap_pdu(int slot, bool ends_in_packet) noexcept;
     void conclude_gap_pdu(int slot, bool ends_in_packet) noexcept;
     uint32_t fill_holes(TcpSeq seq, std::span<const PayloadChunk> payload, uint32_t len) noexcept;
     uint32_t fill_chunk(TcpSeq at, const uint8_t* p, uint32_t n) noexcept;

@@ -77,10 +77,7 @@ void ConnectionEngine::close_run() noexcept {
         crc_on_ = false;
     }
     // The digest bytes of the run, from where the state machine keeps them (by position).
-    const TcpSeq digest_end = std::min(g.pdu_end, g.data_end + nvmetcp::kDigestLen);
-    for (TcpSeq s = std::max(run_begin_, g.data_end); s < std::min(rcv_nxt_, digest_end); s += 1) {
-        g.digest[g.data_end.bytes_to(s)] = digest_[g.data_end.bytes_to(s)];
-    }
+    g.keep_digest_bytes(run_begin_, rcv_nxt_, digest_, g.data_end);
     g.add({run_begin_, rcv_nxt_, g.check_digest ? crc_state_ : 0});
     run_begin_ = rcv_nxt_;
     crc_state_ = 0;
@@ -102,8 +99,14 @@ void ConnectionEngine::settle_gapped_pdu(bool ends_in_packet) noexcept {
     const int slot = gap_slot_;
     gap_slot_ = GapPdus::kNone;
     crc_on_ = false;
-    GapPdus::Pdu& g = gaps_.at(slot);
-    g.ended = true;
+    gaps_.at(slot).ended = true;
+    judge_gap_pdu(slot, ends_in_packet);
+}
+
+// A PDU with holes that has ended, after this packet's bytes: concluded when no hole is left;
+// otherwise, when it ends in this packet, named as its first PDU to end, not verified.
+void ConnectionEngine::judge_gap_pdu(int slot, bool ends_in_packet) noexcept {
+    const GapPdus::Pdu& g = gaps_.at(slot);
     if (g.complete()) {
         conclude_gap_pdu(slot, ends_in_packet);
     } else if (ends_in_packet && g.has_digest) {
@@ -179,13 +182,7 @@ uint32_t ConnectionEngine::fill_chunk(TcpSeq at, const uint8_t* p, uint32_t n) n
             taken += len;
             from = hole.end;
         }
-        if (!gaps_.in_use(slot) || !g.ended) continue;
-        const bool ends_here = g.pdu_end <= end;
-        if (g.complete()) {
-            conclude_gap_pdu(slot, ends_here);
-        } else if (ends_here && g.has_digest) {
-            give_verdict(g.pdu_start, false, false);  // the first PDU ending here, not verified
-        }
+        if (gaps_.in_use(slot) && g.ended) judge_gap_pdu(slot, g.pdu_end <= end);
     }
     return taken;
 }
@@ -226,10 +223,7 @@ void ConnectionEngine::take_hole_bytes(GapPdus::Pdu& g, TcpSeq begin, const uint
             crc = nvmetcp::crc32c_extend(0, data, len);
         }
     }
-    const TcpSeq digest_end = std::min(g.pdu_end, g.data_end + nvmetcp::kDigestLen);
-    for (TcpSeq s = std::max(begin, g.data_end); s < std::min(end, digest_end); s += 1) {
-        g.digest[g.data_end.bytes_to(s)] = p[begin.bytes_to(s)];
-    }
+    g.keep_digest_bytes(begin, end, p, begin);
     g.add({begin, end, crc});
 }
 

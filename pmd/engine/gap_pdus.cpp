@@ -16,6 +16,11 @@ uint32_t GapPdus::Pdu::data_bytes(TcpSeq begin, TcpSeq end) const noexcept {
     return b < e ? b.bytes_to(e) : 0;
 }
 
+void GapPdus::Pdu::keep_digest_bytes(TcpSeq begin, TcpSeq end, const uint8_t* src, TcpSeq src_seq) noexcept {
+    const TcpSeq digest_end = std::min(pdu_end, data_end + nvmetcp::kDigestLen);
+    for (TcpSeq s = std::max(begin, data_end); s < std::min(end, digest_end); s += 1) digest[data_end.bytes_to(s)] = src[src_seq.bytes_to(s)];
+}
+
 GapPdus::Run GapPdus::Pdu::next_hole(TcpSeq from, TcpSeq until) const noexcept {
     TcpSeq at = std::max(from, body_begin);
     const TcpSeq stop = std::min(until, pdu_end);

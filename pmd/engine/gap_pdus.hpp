@@ -60,6 +60,9 @@ public:
         std::array<Run, kRunsPerPdu> runs{};  // sorted, disjoint, never adjacent
 
         uint32_t data_bytes(ddp::TcpSeq begin, ddp::TcpSeq end) const noexcept;
+        // Keeps the DDGST bytes among [begin, end), read from `src`, whose first byte is the
+        // stream's byte at `src_seq`.
+        void keep_digest_bytes(ddp::TcpSeq begin, ddp::TcpSeq end, const uint8_t* src, ddp::TcpSeq src_seq) noexcept;
         bool complete() const noexcept {
             return ended && run_count == 1 && runs[0].begin == body_begin && runs[0].end == pdu_end;
         }

@@ -6,10 +6,12 @@
 
 #include <algorithm>
 
+#include "pmd/engine_expectations.hpp"
 #include "pmd/engine_rig.hpp"
 
 using namespace nvmeddp;
 using pmd_test::EngineRig;
+using pmd_test::expect_outcomes_as_without_offload;
 using pmd_test::RigOptions;
 
 namespace {
@@ -43,14 +45,6 @@ void cut(std::vector<std::pair<uint64_t, uint64_t>>& out, uint64_t from, uint64_
     for (uint64_t at = from; at < to; at += mss) out.emplace_back(at, std::min(to, at + mss));
 }
 
-void expect_outcomes_as_without_offload(EngineRig& rig) {
-    const auto& t = rig.host->totals();
-    EXPECT_FALSE(t.parse_failed);
-    EXPECT_EQ(rig.differential_problem(), "");
-    EXPECT_EQ(t.wrong_claims, 0u) << t.first_wrong_claim;
-    EXPECT_EQ(t.false_digest_claims, 0u) << t.first_false_digest_claim;
-    for (const auto& r : rig.stream.reads) EXPECT_TRUE(rig.host->guards_intact(r.cid));
-}
 
 }  // namespace
 

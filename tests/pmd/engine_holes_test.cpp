@@ -7,10 +7,12 @@
 
 #include <algorithm>
 
+#include "pmd/engine_expectations.hpp"
 #include "pmd/engine_rig.hpp"
 
 using namespace nvmeddp;
 using pmd_test::EngineRig;
+using pmd_test::expect_outcomes_as_without_offload;
 using pmd_test::RigOptions;
 
 namespace {
@@ -84,14 +86,6 @@ size_t metas_with(const EngineRig& rig, uint8_t flags) {
                                              [&](const auto& m) { return m && (m->flags & flags) == flags; }));
 }
 
-void expect_outcomes_as_without_offload(EngineRig& rig) {
-    const auto& t = rig.host->totals();
-    EXPECT_FALSE(t.parse_failed);
-    EXPECT_EQ(rig.differential_problem(), "");
-    EXPECT_EQ(t.wrong_claims, 0u) << t.first_wrong_claim;
-    EXPECT_EQ(t.false_digest_claims, 0u) << t.first_false_digest_claim;
-    for (const auto& r : rig.stream.reads) EXPECT_TRUE(rig.host->guards_intact(r.cid));
-}
 
 // Runs the frames: every read as without the offload, and right.
 void run_expecting_right_reads(EngineRig& rig) {
