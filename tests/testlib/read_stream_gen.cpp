@@ -112,7 +112,7 @@ ReadStream generate_read_stream(const ReadStreamOptions& o) {
 
     for (uint32_t i = 0; i < o.commands; ++i) {
         GeneratedRead read;
-        read.cid = static_cast<uint16_t>(o.first_cid + i);
+        read.cid = o.cids.empty() ? static_cast<uint16_t>(o.first_cid + i) : o.cids[i % o.cids.size()];
         const uint32_t span = o.max_len > o.min_len ? o.max_len - o.min_len : 0;
         const uint32_t len = o.min_len + (span ? static_cast<uint32_t>(rng() % (span + 1)) : 0);
         read.data.resize(len);

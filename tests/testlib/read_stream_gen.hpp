@@ -24,6 +24,9 @@ struct ReadStreamOptions {
     bool success_flag = false;     // complete with SUCCESS on the last C2HData, not a CapsuleResp
     double other_pdu_rate = 0.0;   // probability of a PDU of another command (CapsuleResp, R2T) between PDUs
     uint16_t first_cid = 0;        // reads use first_cid, first_cid + 1, ...
+    // When not empty, read i uses cids[i % cids.size()] instead (a host that hands out command ids
+    // in an order of its own, e.g. from a LIFO free list).
+    std::vector<uint16_t> cids{};
     uint64_t seed = 1;
 };
 
