@@ -106,8 +106,11 @@ bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std:
         return false;
     }
     // A segment with a bad checksum is dropped by the host's TCP: the engine must not follow it
-    // (its retransmission comes later, in order). Unknown means verify here.
-    if (l4 == L4Checksum::Unknown) {
+    // (its retransmission comes later, in order). Unknown means verify here, unless the segment
+    // carries no payload: the engine takes nothing from a pure ACK or FIN, so there is nothing to
+    // protect, and summing its headers was half of its cost (the metadata then just does not say
+    // CSUM_BAD, a diagnostic).
+    if (l4 == L4Checksum::Unknown && seg.payload_len != 0) {
         counters_.checksum_verified.add();
         if (!ipv4_header_checksum_ok(first, seg) || !tcp_checksum_ok(first, seg, more)) l4 = L4Checksum::Bad;
     }

@@ -131,10 +131,13 @@ private:
     static constexpr uint64_t ports_word(uint16_t sport, uint16_t dport, IpFamily family, uint32_t vlans) noexcept {
         const uint64_t f = static_cast<uint8_t>(family);
         // vlans[] is little-endian whatever the CPU: byte 37 holds bits 0..7.
-        const uint64_t v0 = vlans & 0xFF, v1 = vlans >> 8 & 0xFF, v2 = vlans >> 16 & 0xFF;
+        // On a little-endian CPU that is the 24 bits in place, one shift: spelt byte by byte, GCC
+        // 12 spilled the value as 32 bits and reloaded it as 64, a store-forwarding stall that cost
+        // parse_frame about 15 ns per frame (perf annotate).
         if constexpr (std::endian::native == std::endian::little) {
-            return uint64_t{sport} | uint64_t{dport} << 16 | f << 32 | v0 << 40 | v1 << 48 | v2 << 56;
+            return uint64_t{sport} | uint64_t{dport} << 16 | f << 32 | uint64_t{vlans & 0xFFFFFFu} << 40;
         } else {
+            const uint64_t v0 = vlans & 0xFF, v1 = vlans >> 8 & 0xFF, v2 = vlans >> 16 & 0xFF;
             return uint64_t{sport} << 48 | uint64_t{dport} << 32 | f << 24 | v0 << 16 | v1 << 8 | v2;
         }
     }

@@ -1,46 +1,39 @@
 #include "pmd/packet/l4_checksum.hpp"
 
-#include <cstring>
 #include <string_view>
+
+#include "pmd/packet/word_sum.hpp"
 
 namespace nvmeddp::pmd {
 
 namespace {
 
-// The bytes as 32-bit words in the CPU's byte order, the last one zero-padded, summed without
-// folding: every 32-bit word is congruent modulo 0xFFFF to the sum of its two 16-bit halves, and a
-// 64-bit accumulator cannot overflow below 2^32 words (16 GiB). No carry to propagate per word is
-// what lets the compiler vectorise the loop (widen to 64-bit lanes, add); pmd/CMakeLists.txt asks
-// GCC to, since its -O2 cost model leaves loops of unknown length scalar.
-inline __attribute__((always_inline)) uint64_t sum_words(const uint8_t* p, size_t n) noexcept {
-    uint64_t acc = 0;
-    const size_t words = n / 4;
-    for (size_t i = 0; i < words; ++i) {
-        uint32_t w;
-        std::memcpy(&w, p + 4 * i, sizeof w);
-        acc += w;
-    }
-    if (const size_t tail = n % 4; tail != 0) {
-        uint32_t w = 0;  // the missing bytes are zeros at the end, in memory order: RFC 1071's padding
-        std::memcpy(&w, p + 4 * words, tail);
-        acc += w;
-    }
-    return acc;
-}
-
 using SumFn = uint64_t (*)(const uint8_t*, size_t) noexcept;
+
+using detail::sum_avx2;
+using detail::sum_avx512;
+using detail::sum_words;
 
 uint64_t sum_baseline(const uint8_t* p, size_t n) noexcept { return sum_words(p, n); }
 
+bool has_avx2() noexcept {
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) uint64_t sum_avx2(const uint8_t* p, size_t n) noexcept { return sum_words(p, n); }
-bool has_avx2() noexcept { return __builtin_cpu_supports("avx2"); }
+    return __builtin_cpu_supports("avx2");
 #else
-uint64_t sum_avx2(const uint8_t* p, size_t n) noexcept { return sum_words(p, n); }
-bool has_avx2() noexcept { return false; }
+    return false;
 #endif
+}
+bool has_avx512() noexcept {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx512f");
+#else
+    return false;
+#endif
+}
 
-SumFn g_sum = has_avx2() ? sum_avx2 : sum_baseline;
+constexpr size_t kInlineSumBelow = 64;
+
+SumFn g_sum = has_avx512() ? sum_avx512 : has_avx2() ? sum_avx2 : sum_baseline;
 
 // 64-bit ones' complement addition: 2^64 is 1 modulo 0xFFFF, so a carry out comes back in at bit 0.
 uint64_t add_carry(uint64_t a, uint64_t b) noexcept {
@@ -58,7 +51,9 @@ uint16_t fold(uint64_t v) noexcept {
 
 void InternetSum::add(std::span<const uint8_t> bytes) noexcept {
     if (bytes.empty()) return;
-    uint64_t s = g_sum(bytes.data(), bytes.size());
+    // Headers and pseudo-headers are short: summed inline, without the call through g_sum (whose
+    // vector loops only start at 64 bytes anyway). That call was most of a short segment's check.
+    uint64_t s = bytes.size() < kInlineSumBelow ? sum_words(bytes.data(), bytes.size()) : g_sum(bytes.data(), bytes.size());
     if (odd_) {
         // These bytes start at an odd position: each sits in the other half of its 16-bit word than
         // where it was summed. Swapping the bytes of the folded sum moves them all (RFC 1071 2(B)).
@@ -129,7 +124,10 @@ bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg, std:
     return c.ok();
 }
 
-const char* l4_checksum_implementation() noexcept { return g_sum == sum_avx2 && has_avx2() ? "avx2" : "baseline"; }
+const char* l4_checksum_implementation() noexcept {
+    if (g_sum == sum_avx512 && has_avx512()) return "avx512";
+    return g_sum == sum_avx2 && has_avx2() ? "avx2" : "baseline";
+}
 
 bool l4_checksum_select(const char* name) noexcept {
     const std::string_view n = name;
@@ -139,6 +137,10 @@ bool l4_checksum_select(const char* name) noexcept {
     }
     if (n == "avx2" && has_avx2()) {
         g_sum = sum_avx2;
+        return true;
+    }
+    if (n == "avx512" && has_avx512()) {
+        g_sum = sum_avx512;
         return true;
     }
     return false;

@@ -4,9 +4,10 @@
 // Two users: our vdev NIC (net_nvmeddp) when the application enables its rx checksum offload, and
 // the offload engine, which must not follow a segment the host's TCP will drop and so verifies the
 // checksum itself when the port could not say (L4Checksum::Unknown). The engine calls this for
-// every frame of an offloaded connection, so it is written to be fast: the bytes are read as 32-bit
-// words summed into a 64-bit accumulator (no carry handling per word, no per-byte loop), a loop the
-// compiler vectorises, in a baseline build and an AVX2 build chosen by CPU flags. The sum is taken
+// every frame of an offloaded connection (with payload), so it is written to be fast: no carry
+// handling per word and no per-byte loop. The baseline adds 32-bit words into 64 bits, a loop the
+// compiler vectorises; the AVX2 and AVX-512 loops, chosen by CPU flags, add 16-bit halves into
+// 32-bit lanes. The sum is taken
 // in the CPU's byte order and only compared with all-ones at the end, which RFC 1071 (section 2(B))
 // shows is the same test as in network order.
 //
@@ -63,7 +64,7 @@ private:
 bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg,
                      std::span<const ByteChunk> more = {}) noexcept;
 
-// Which summing loop runs: "avx2" or "baseline" (SSE2 on x86-64). Chosen from the CPU flags at
+// Which summing loop runs: "avx512", "avx2" or "baseline" (SSE2 on x86-64). Chosen from the CPU flags at
 // start-up; tests and benchmarks may choose another one the CPU has (false when it lacks it or the
 // name is unknown). Not thread-safe: call before any checksum is computed.
 const char* l4_checksum_implementation() noexcept;

@@ -181,7 +181,8 @@ TEST(EngineFaults, ResetDuringAReadChangesNothingAndRemovalReleasesEverything) {
     EXPECT_EQ(meta.place_len, 0u);
     EXPECT_EQ(meta.place2_len, 0u);
     EXPECT_EQ(meta.digest_pdu_seq, 0u);
-    EXPECT_EQ(rig.queue().counters().checksum_verified.get(), verified_before + 1);
+    // A segment without payload gives the engine nothing to take, so its checksum is not summed.
+    EXPECT_EQ(rig.queue().counters().checksum_verified.get(), verified_before);
     EXPECT_EQ(rig.queue().counters().bad_checksum.get(), bad_before);
     EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
     EXPECT_EQ(rig.engine()->rcv_nxt().raw(), next);

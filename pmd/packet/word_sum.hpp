@@ -1,0 +1,37 @@
+// The summing loops of the Internet checksum (l4_checksum.hpp): the bytes added as words in the
+// CPU's byte order, without folding; each result is equal modulo 0xFFFF to RFC 1071's sum of 16-bit
+// words, so the caller folds it once. One portable loop, and vector loops for x86 CPUs that have
+// AVX2 or AVX-512 (word_sum_x86.cpp; call them only on such a CPU).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace nvmeddp::pmd::detail {
+
+// The bytes as 32-bit words in the CPU's byte order, the last one zero-padded, summed without
+// folding: every 32-bit word is congruent modulo 0xFFFF to the sum of its two 16-bit halves, and a
+// 64-bit accumulator cannot overflow below 2^32 words (16 GiB). No carry to propagate per word is
+// what lets the compiler vectorise the loop (widen to 64-bit lanes, add); pmd/packet/CMakeLists.txt
+// asks GCC to in l4_checksum.cpp, since its -O2 cost model leaves loops of unknown length scalar.
+inline __attribute__((always_inline)) uint64_t sum_words(const uint8_t* p, size_t n) noexcept {
+    uint64_t acc = 0;
+    const size_t words = n / 4;
+    for (size_t i = 0; i < words; ++i) {
+        uint32_t w;
+        std::memcpy(&w, p + 4 * i, sizeof w);
+        acc += w;
+    }
+    if (const size_t tail = n % 4; tail != 0) {
+        uint32_t w = 0;  // the missing bytes are zeros at the end, in memory order: RFC 1071's padding
+        std::memcpy(&w, p + 4 * words, tail);
+        acc += w;
+    }
+    return acc;
+}
+
+uint64_t sum_avx2(const uint8_t* p, size_t n) noexcept;
+uint64_t sum_avx512(const uint8_t* p, size_t n) noexcept;
+
+}  // namespace nvmeddp::pmd::detail
