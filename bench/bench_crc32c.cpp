@@ -64,14 +64,21 @@ struct WorkingSet {
     std::vector<uint8_t> dst;
 };
 
+constexpr size_t kAlign = 64;
+
+uint8_t* aligned(std::vector<uint8_t>& v) {
+    const auto at = reinterpret_cast<uintptr_t>(v.data());
+    return v.data() + ((kAlign - at % kAlign) % kAlign);
+}
+
 WorkingSet& out_of_cache_buffers() {
     static WorkingSet ws = [] {
         constexpr size_t kMiB = size_t{1} << 20;
         const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
         const size_t total = std::clamp<size_t>(l3 > 0 ? 2 * static_cast<size_t>(l3) : 0, 64 * kMiB, 1024 * kMiB);
         WorkingSet w;
-        w.src.resize(total / 2);
-        w.dst.resize(total / 2);
+        w.src.resize(total / 2 + kAlign);
+        w.dst.resize(total / 2 + kAlign);
         // Any bytes will do for the CRC; writing them is what maps the pages before the timing.
         uint32_t x = 3;
         for (auto& b : w.src) b = static_cast<uint8_t>((x = x * 1664525u + 1013904223u) >> 24);
@@ -81,20 +88,21 @@ WorkingSet& out_of_cache_buffers() {
 }
 
 // Where one call's source and destination are: one buffer pair used again and again (ws 0, in cache)
-// or the next pair in the working set at each call (ws 1), 64-byte aligned like packet buffers.
+// or the next pair in the working set at each call (ws 1); both 64-byte aligned, like packet buffers,
+// so that every run (and every benchmark) copies with the same alignment whatever malloc returned.
 class Buffers {
 public:
-    Buffers(size_t bytes, bool out_of_cache) : stride_((bytes + 63) & ~size_t{63}) {
+    Buffers(size_t bytes, bool out_of_cache) : stride_((bytes + kAlign - 1) & ~(kAlign - 1)) {
         if (out_of_cache) {
             WorkingSet& ws = out_of_cache_buffers();
-            src_ = ws.src.data();
-            dst_ = ws.dst.data();
-            span_ = ws.src.size() / stride_ * stride_;
+            src_ = aligned(ws.src);
+            dst_ = aligned(ws.dst);
+            span_ = (ws.src.size() - kAlign) / stride_ * stride_;
         } else {
-            own_src_ = random_buffer(bytes);
-            own_dst_.resize(bytes);
-            src_ = own_src_.data();
-            dst_ = own_dst_.data();
+            own_src_ = random_buffer(bytes + kAlign);
+            own_dst_.resize(bytes + kAlign);
+            src_ = aligned(own_src_);
+            dst_ = aligned(own_dst_);
             span_ = stride_;
         }
     }

@@ -81,6 +81,7 @@ for name in "${binaries[@]}"; do
   [ -z "$filter" ] || cmd+=("--benchmark_filter=$filter")
   printf -v cmdline '%q ' "${cmd[@]}"
   cmdline=${cmdline% }
+  cmdline=${cmdline//"$root/"/}  # paths relative to the repository, as a reader would type them
   if [ ! -x "$exe" ]; then
     echo "bench.sh: $name: not built ($exe missing): its figures will say 'not run'" >&2
     printf '%s\tabsent\t-\t%s\n' "$name" "$cmdline" >> "$runs"

@@ -36,6 +36,8 @@ HOST_READS = [4096, 32768, 65536, 131072, 524288]
 README_BEGIN = "<!-- bench.sh:begin -->"
 README_END = "<!-- bench.sh:end -->"
 
+# A figure whose repetitions vary more than this (coefficient of variation) is marked noisy.
+NOISY_CV = 0.10
 TIME_TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -60,6 +62,7 @@ class Result:
         self.name = "/".join(names)        # the family and capture name: BM_Crc32cCopyOnePass/avx2
         self.args = args                   # named args as text: {"bytes": "1448", "ws": "0"}
         self.metrics = {}                  # metric -> (median, unit)
+        self.cv = {}                       # metric -> coefficient of variation over the repetitions
         self.repetitions = 0
         self.error = None
         self.label = ""
@@ -131,6 +134,10 @@ def load_binary(path, binary):
         if row.get("run_type") == "aggregate":
             if row.get("aggregate_name") == "median":
                 r.metrics = row_metrics(row)
+            elif row.get("aggregate_name") == "cv":
+                # A fraction for every figure, whatever its unit (no time scaling).
+                r.cv = {k: float(v) for k, v in row.items() if k not in FIXED_KEYS - {"real_time", "bytes_per_second",
+                        "items_per_second"} and isinstance(v, (int, float)) and not isinstance(v, bool)}
         else:
             iterations.setdefault(run_name, []).append(row_metrics(row))
     # One repetition (or aggregates not reported): the median of the runs there are.
@@ -192,6 +199,10 @@ class Results:
     def value(self, binary, name, metric, **args):
         r = self.find(binary, name, **args)
         return None if r is None else r.get(metric)
+
+    def cv(self, binary, name, metric, **args):
+        r = self.find(binary, name, **args)
+        return None if r is None else r.cv.get(metric)
 
     def status(self, binary):
         if binary in self.runs:
@@ -286,8 +297,11 @@ def machine_facts(out_dir, build_dir):
 class Case:
     """One comparison of a goal: measured / bound, judged against the goal's threshold."""
 
-    def __init__(self, what, num, den, detail_fmt, not_run_why=None):
+    def __init__(self, what, num, den, detail_fmt, not_run_why=None, cvs=()):
         self.what = what
+        # The largest coefficient of variation of the two figures over the repetitions, when known.
+        known = [c for c in cvs if c is not None and c == c]
+        self.cv = max(known) if known else None
         self.num = num
         self.den = den
         self.detail_fmt = detail_fmt
@@ -297,7 +311,10 @@ class Case:
     def detail(self):
         if self.ratio is None:
             return self.not_run_why or "a figure is missing"
-        return self.detail_fmt.format(num=self.num, den=self.den)
+        text = self.detail_fmt.format(num=self.num, den=self.den)
+        if self.cv is not None and self.cv > NOISY_CV:
+            text += f" (noisy: cv {self.cv:.0%})"
+        return text
 
 
 class Goal:
@@ -354,8 +371,10 @@ def copy_goal_cases(res, goal, paths, bound_name, bound_label):
                     why = f"not run: {fused.error}"
                 elif path in cpu_lacks:
                     why = f"not run: {cpu_lacks[path]}"
+                cvs = (fused.cv.get("bytes_per_second") if fused else None,
+                       res.cv("bench_nvmetcp", bound_name, "bytes_per_second", bytes=n, ws=ws))
                 goal.cases.append(Case(f"{path}, {n} B, {where}", gbps(fused.get("bytes_per_second") if fused else None),
-                                       gbps(bound), "{num:.1f} vs " + bound_label + " {den:.1f} GB/s", why))
+                                       gbps(bound), "{num:.1f} vs " + bound_label + " {den:.1f} GB/s", why, cvs))
 
 
 def evaluate_goals(res):
@@ -376,20 +395,25 @@ def evaluate_goals(res):
             for pdu in ENGINE_PDU:
                 eng = res.value("bench_engine", "BM_EnginePlaceAndVerify", "Gbit/s", mss=mss, pdu=pdu, digest=0, csum=csum)
                 mem = res.value("bench_engine", "BM_MemcpyIsalPerPacket", "Gbit/s", mss=mss, pdu=pdu, digest=0)
+                cvs = (res.cv("bench_engine", "BM_EnginePlaceAndVerify", "Gbit/s", mss=mss, pdu=pdu, digest=0, csum=csum),
+                       res.cv("bench_engine", "BM_MemcpyIsalPerPacket", "Gbit/s", mss=mss, pdu=pdu, digest=0))
                 g.cases.append(Case(f"mss {mss}, pdu {pdu}, csum:{csum}", eng, mem,
-                                    "{num:.1f} vs {den:.1f} Gbit/s"))
+                                    "{num:.1f} vs {den:.1f} Gbit/s", cvs=cvs))
         goals.append(g)
 
     memcpy_1448 = res.value("bench_nvmetcp", "BM_Memcpy", "real_time", bytes=1448, ws=0)
+    memcpy_cv = res.cv("bench_nvmetcp", "BM_Memcpy", "real_time", bytes=1448, ws=0)
     kinds = {0: "pure ACK", 1: "other flow", 2: "CapsuleResp-only packet"}
     g = Goal("G4", "a packet with nothing to place vs a 1448-byte memcpy (in cache)", "<=", 0.5, "<= 0.5x")
     for kind in (0, 1):
         ns = res.value("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=kind)
-        g.cases.append(Case(kinds[kind], ns, memcpy_1448, "{num:.1f} vs {den:.1f} ns"))
+        cvs = (res.cv("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=kind), memcpy_cv)
+        g.cases.append(Case(kinds[kind], ns, memcpy_1448, "{num:.1f} vs {den:.1f} ns", cvs=cvs))
     goals.append(g)
     g = Goal("G5", "a CapsuleResp-only packet vs a 1448-byte memcpy (in cache)", "<=", 1.0, "<= 1x")
     ns = res.value("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=2)
-    g.cases.append(Case(kinds[2], ns, memcpy_1448, "{num:.1f} vs {den:.1f} ns"))
+    cvs = (res.cv("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=2), memcpy_cv)
+    g.cases.append(Case(kinds[2], ns, memcpy_1448, "{num:.1f} vs {den:.1f} ns", cvs=cvs))
     goals.append(g)
 
     g6 = Goal("G6", "host cost with offload on vs off, reads >= 64 KiB with data digest", "<=", 1 / 3, "<= 0.33x")
@@ -403,9 +427,10 @@ def evaluate_goals(res):
                 eng_on = on.get("engine_cyc_per_B") if on else None
                 host_off = off.get("host_cyc_per_B") if off else None
                 what = f"{read // 1024} KiB, mss {mss}, {'in cache' if ws == 0 else 'out of cache'}"
-                g6.cases.append(Case(what, host_on, host_off, "{num:.3f} vs {den:.3f} cycles/B"))
+                cvs = (on.cv.get("host_cyc_per_B") if on else None, off.cv.get("host_cyc_per_B") if off else None)
+                g6.cases.append(Case(what, host_on, host_off, "{num:.3f} vs {den:.3f} cycles/B", cvs=cvs))
                 both = host_on + eng_on if host_on is not None and eng_on is not None else None
-                g7.cases.append(Case(what, both, host_off, "{num:.3f} vs {den:.3f} cycles/B"))
+                g7.cases.append(Case(what, both, host_off, "{num:.3f} vs {den:.3f} cycles/B", cvs=cvs))
     goals += [g6, g7]
 
     g = Goal("G8", "memory per connection at queue depth 128", "<", 1.0, "< 16 KiB")
@@ -446,7 +471,11 @@ def goals_section(goals):
         cases = f"{met} of {len(measured)} met" + (f", {not_run} not run" if not_run else "")
         rows.append([g.gid, g.statement, g.target_text,
                      f"{ratio_text(w.ratio)} ({w.what})" if w else "not run", cases, f"**{g.verdict()}**"])
+    noisy = sum(1 for g in goals for c in g.cases if c.cv is not None and c.cv > NOISY_CV)
     out = ["### Goals (issue 14), each a ratio of two figures of this run", "",
+           "Each figure is the median of the repetitions. A verdict covers the cases measured; "
+           f"{noisy} case(s) below are marked noisy (a figure's repetitions varied by more than "
+           f"{NOISY_CV:.0%}: the machine had other work, see the load average above).", "",
            table(["goal", "what", "goal", "worst case measured", "cases", "verdict"], rows), ""]
     detail = []
     for g in goals:
@@ -644,7 +673,7 @@ def plot_copy(res, out_dir, gnuplot, terminal):
         return None, "copy + CRC32C: no figures in this run"
     script = (f"set multiplot layout 1,{len(panels)} title 'Copy + CRC32C per path and its baselines: GB/s against bytes per call'\n"
               "set xlabel 'bytes per call'\nset ylabel 'GB/s'\nset logscale x 2\nset xrange [1024:131072]\n"
-              "set xtics (1448, 8948, 65536)\nset key bottom right\nset grid\nset yrange [0:*]\n"
+              "set xtics (1448, 8948, 65536)\nset key below\nset grid\nset yrange [0:*]\n"
               + "".join(panels) + "unset multiplot\n")
     return write_plot(out_dir, "copy_crc", "".join(blocks), script, gnuplot, terminal, 500), None
 
@@ -750,6 +779,9 @@ def render(res, machine, goals, pngs, skipped, out_dir, for_readme):
         ["CPU flags", " ".join(flags) + (f" (lacks: {' '.join(lacking)})" if lacking else "")],
         ["caches", f"L2 {mib(machine.get('l2_bytes'))}, L3 {mib(machine.get('l3_bytes'))}"],
         ["kernel", machine.get("kernel", "unknown")],
+        ["load average at each program's start", ", ".join(
+            f"{b} {res.contexts[b]['load_avg'][0]:.2f}" for b in res.binaries
+            if isinstance(res.contexts.get(b, {}).get("load_avg"), list) and res.contexts[b]["load_avg"]) or "unknown"],
         ["copy + CRC32C path", f"`{default_path}`" if default_path else "unknown (no bench_nvmetcp or bench_engine results)"],
         ["TCP checksum path", f"`{l4_path}`" if l4_path else "unknown (no bench_engine or bench_packet results)"],
         ["DPDK", machine.get("dpdk", "unknown")],
