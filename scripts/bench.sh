@@ -1,13 +1,126 @@
 #!/usr/bin/env bash
-# Builds and runs the Google Benchmark programs; figures quoted in README.md come from this script.
-# Arguments go to every benchmark binary (e.g. --benchmark_filter=Parse).
+# The one benchmark command (issue 14): builds, runs every Google Benchmark program with JSON output
+# (median of several repetitions), then scripts/bench_report.py writes results.csv, report.md (machine,
+# paths chosen, versions, command lines, each goal beside its measured ratio) and PNG plots into the
+# output directory. --update-readme puts report.md into README.md between its bench.sh markers.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${NVMEDDP_BUILD_DIR:-$root/build}
-"$root/scripts/build.sh" > /dev/null
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-for b in "$build"/bench/bench_*; do
-  [ -x "$b" ] || continue
-  echo "== $(basename "$b")"
-  "$b" --benchmark_min_time=0.2 "$@"
+
+# The programs, in the order they run. One not built (yet) is recorded as absent and the report says
+# "not run" for its figures; the run goes on.
+binaries=(bench_nvmetcp bench_engine bench_ddp bench_packet bench_host_rx)
+
+usage() {
+  cat <<EOF
+usage: scripts/bench.sh [options]
+  --reps N           repetitions of each benchmark; the report takes their median (default 3)
+  --min-time S       --benchmark_min_time of each repetition, in seconds (default 0.2)
+  --filter REGEX     run only the benchmarks matching REGEX (--benchmark_filter, in every program)
+  --out DIR          where results go (default bench-results/<UTC timestamp>)
+  --quick            a smoke run: --reps 1 --min-time 0.02 (figures are not trustworthy)
+  --no-build         use the programs already in $build (skip scripts/build.sh)
+  --update-readme    replace README.md's text between <!-- bench.sh:begin --> and <!-- bench.sh:end -->
+                     with the report
+  --help             this text
+Environment: NVMEDDP_BUILD_DIR (default build/).
+EOF
+}
+
+reps=3
+min_time=0.2
+filter=
+out=
+build_first=1
+update_readme=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) reps=${2:?--reps needs a number}; shift 2 ;;
+    --min-time) min_time=${2:?--min-time needs seconds}; shift 2 ;;
+    --filter) filter=${2:?--filter needs a regex}; shift 2 ;;
+    --out) out=${2:?--out needs a directory}; shift 2 ;;
+    --quick) reps=1; min_time=0.02; shift ;;
+    --no-build) build_first=0; shift ;;
+    --update-readme) update_readme=1; shift ;;
+    --help|-h) usage; exit 0 ;;
+    *) echo "bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
 done
+[[ "$reps" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --reps must be a positive integer, not '$reps'" >&2; exit 2; }
+[[ "$min_time" =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "bench.sh: --min-time must be seconds, not '$min_time'" >&2; exit 2; }
+[ -n "$out" ] || out="$root/bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
+
+# gnuplot draws the plots (Debian's gnuplot-nox: no X11). Installed the way install-deps.sh installs.
+if ! dpkg-query -W -f='${Status}' gnuplot-nox 2>/dev/null | grep -q "install ok installed"; then
+  echo "bench.sh: installing gnuplot-nox (for the plots)" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { "${sudo_cmd[@]}" apt-get update -qq && "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends gnuplot-nox; } >&2; then
+    echo "bench.sh: could not install gnuplot-nox: the report will have no plots" >&2
+  fi
+fi
+
+if [ "$build_first" = 1 ]; then
+  echo "bench.sh: building ($root/scripts/build.sh)" >&2
+  "$root/scripts/build.sh" > /dev/null
+fi
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+# One line per program: name, status (ok, absent, failed, no-match), exit code, command line. The
+# report states each program's status and command line from it.
+runs="$out/runs.tsv"
+: > "$runs"
+failed=()
+for name in "${binaries[@]}"; do
+  exe="$build/bench/$name"
+  json="$out/$name.json"
+  cmd=("$exe" "--benchmark_out=$json" --benchmark_out_format=json "--benchmark_repetitions=$reps"
+       --benchmark_report_aggregates_only=true "--benchmark_min_time=$min_time")
+  [ -z "$filter" ] || cmd+=("--benchmark_filter=$filter")
+  printf -v cmdline '%q ' "${cmd[@]}"
+  cmdline=${cmdline% }
+  cmdline=${cmdline//"$root/"/}  # paths relative to the repository, as a reader would type them
+  if [ ! -x "$exe" ]; then
+    echo "bench.sh: $name: not built ($exe missing): its figures will say 'not run'" >&2
+    printf '%s\tabsent\t-\t%s\n' "$name" "$cmdline" >> "$runs"
+    continue
+  fi
+  total=$("$exe" --benchmark_list_tests=true ${filter:+"--benchmark_filter=$filter"} 2>/dev/null | grep -c . || true)
+  if [ "$total" -eq 0 ]; then
+    echo "bench.sh: $name: no benchmark matches the filter" >&2
+    printf '%s\tno-match\t0\t%s\n' "$name" "$cmdline" >> "$runs"
+    continue
+  fi
+  echo "bench.sh: $name: $total benchmarks x $reps repetitions ..." >&2
+  log="$out/$name.log"
+  rm -f "$json"
+  start=$SECONDS
+  # The console output goes to a log; one progress line per finished benchmark goes to stderr.
+  set +e
+  "${cmd[@]}" --benchmark_color=false 2>&1 | tee "$log" | awk -v name="$name" -v total="$total" '
+      /^BM_/ { sub(/_(mean|median|stddev|cv)$/, "", $1); if (!($1 in seen)) { seen[$1] = 1; n++;
+               printf "%s: %d/%d %s\n", name, n, total, $1 > "/dev/stderr"; fflush("/dev/stderr") } }'
+  rc=${PIPESTATUS[0]}
+  set -e
+  if [ "$rc" -ne 0 ] || [ ! -s "$json" ]; then
+    echo "bench.sh: $name FAILED (exit code $rc); its output: $log" >&2
+    tail -n 20 "$log" >&2
+    printf '%s\tfailed\t%s\t%s\n' "$name" "$rc" "$cmdline" >> "$runs"
+    failed+=("$name")
+    continue
+  fi
+  echo "bench.sh: $name: done in $((SECONDS - start)) s" >&2
+  printf '%s\tok\t0\t%s\n' "$name" "$cmdline" >> "$runs"
+done
+
+report_args=("$out" --build-dir "$build")
+[ "$update_readme" = 0 ] || report_args+=(--update-readme "$root/README.md")
+(cd "$root" && python3 "$root/scripts/bench_report.py" "${report_args[@]}")
+
+echo "bench.sh: results in $out (report.md, results.csv, *.png)" >&2
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "bench.sh: FAILED: ${failed[*]} (see their .log in $out)" >&2
+  exit 1
+fi

@@ -1,0 +1,860 @@
+#!/usr/bin/env python3
+"""Turns one scripts/bench.sh run into results.csv, report.md and PNG plots (issue 14).
+
+Reads the Google Benchmark JSON files of a results directory (bench_<name>.json, the median aggregate
+of each benchmark, or the single run when there was one repetition), the programs' statuses and
+command lines (runs.tsv, written by bench.sh) and the machine's facts (machine.json, collected here on
+the first report of a directory so that a later report of the same run states the same machine).
+Judges each goal of issue 14 as a ratio of two figures of the same run: "met", "not met", or "not
+run" when a figure is missing. Standard library only; the plots are drawn by gnuplot when it is
+installed, else skipped saying so.
+
+usage: bench_report.py RESULTS_DIR [--build-dir DIR] [--update-readme README.md]
+"""
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+# The programs bench.sh runs; one without results has its figures reported as "not run".
+BINARIES = ["bench_nvmetcp", "bench_engine", "bench_ddp", "bench_packet", "bench_host_rx"]
+CPU_FLAGS = ["sse4_2", "pclmulqdq", "avx2", "avx512f", "avx512bw", "avx512vl", "vpclmulqdq"]
+COPY_PATHS = ["avx512", "avx2", "pclmul"]      # BM_Crc32cCopyOnePass/<path>
+VPCLMUL_PATHS = ["avx512", "avx2"]
+COPY_BYTES = [1448, 8948, 65536]
+ENGINE_MSS = [1448, 8948]
+ENGINE_PDU = [4096, 65536, 524288]
+HOST_READS = [4096, 32768, 65536, 131072, 524288]
+README_BEGIN = "<!-- bench.sh:begin -->"
+README_END = "<!-- bench.sh:end -->"
+
+# A figure whose repetitions vary more than this (coefficient of variation) is marked noisy.
+NOISY_CV = 0.10
+TIME_TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+# --- reading the results ----------------------------------------------------------------------------
+
+class Result:
+    """One benchmark of one program: its median figures, or the error it stopped with."""
+
+    def __init__(self, binary, run_name):
+        self.binary = binary
+        self.run_name = run_name
+        parts = run_name.split("/")
+        names, args = [], {}
+        for p in parts:
+            if ":" in p:
+                k, v = p.split(":", 1)
+                args[k] = v
+            elif p.isdigit() and names:
+                args[f"arg{len(args)}"] = p
+            else:
+                names.append(p)
+        self.name = "/".join(names)        # the family and capture name: BM_Crc32cCopyOnePass/avx2
+        self.args = args                   # named args as text: {"bytes": "1448", "ws": "0"}
+        self.metrics = {}                  # metric -> (median, unit)
+        self.cv = {}                       # metric -> coefficient of variation over the repetitions
+        self.repetitions = 0
+        self.error = None
+        self.label = ""
+
+    def args_text(self):
+        return "/".join(f"{k}:{v}" for k, v in self.args.items())
+
+    def has(self, **want):
+        return all(self.args.get(k) == str(v) for k, v in want.items())
+
+    def get(self, metric):
+        m = self.metrics.get(metric)
+        return None if m is None or self.error else m[0]
+
+
+def counter_value(name, value):
+    """A user counter as the report states it: Google Benchmark stores a rate counter in units per
+    second and an inverted rate in seconds, whatever the counter's name says."""
+    if name == "Gbit/s":
+        return value / 1e9, "Gbit/s"
+    if name.startswith("ns/"):
+        return value * 1e9, "ns"
+    units = {"bytes_per_connection": "B", "host_cyc_per_B": "cycles/B", "engine_cyc_per_B": "cycles/B",
+             "host_ns_per_read": "ns", "engine_ns_per_read": "ns", "copied_pct": "%", "ws_MiB": "MiB",
+             "PDUs/s": "1/s"}
+    return value, units.get(name, "")
+
+
+FIXED_KEYS = {"name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
+              "repetition_index", "threads", "iterations", "real_time", "cpu_time", "time_unit",
+              "aggregate_name", "aggregate_unit", "label", "error_occurred", "error_message",
+              "bytes_per_second", "items_per_second", "big_o", "rms", "complexity", "skipped"}
+
+
+def row_metrics(row):
+    """The figures of one JSON row: times in ns, rates, user counters."""
+    scale = TIME_TO_NS.get(row.get("time_unit", "ns"), 1.0)
+    out = {}
+    for key in ("real_time", "cpu_time"):
+        if key in row:
+            out[key] = (row[key] * scale, "ns")
+    if "bytes_per_second" in row:
+        out["bytes_per_second"] = (row["bytes_per_second"], "B/s")
+    if "items_per_second" in row:
+        out["items_per_second"] = (row["items_per_second"], "1/s")
+    for key, value in row.items():
+        if key not in FIXED_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = counter_value(key, float(value))
+    return out
+
+
+def load_binary(path, binary):
+    """Results of one program's JSON file, in the file's order, and its context."""
+    with open(path) as f:
+        data = json.load(f)
+    results, order = {}, []
+    iterations = {}
+    for row in data.get("benchmarks", []):
+        run_name = row.get("run_name") or row["name"]
+        r = results.get(run_name)
+        if r is None:
+            r = results[run_name] = Result(binary, run_name)
+            order.append(run_name)
+        r.repetitions = max(r.repetitions, int(row.get("repetitions", 1)))
+        r.label = row.get("label", r.label)
+        if row.get("error_occurred"):
+            r.error = row.get("error_message") or "error"
+            continue
+        if row.get("run_type") == "aggregate":
+            if row.get("aggregate_name") == "median":
+                r.metrics = row_metrics(row)
+            elif row.get("aggregate_name") == "cv":
+                # A fraction for every figure, whatever its unit (no time scaling).
+                r.cv = {k: float(v) for k, v in row.items() if k not in FIXED_KEYS - {"real_time", "bytes_per_second",
+                        "items_per_second"} and isinstance(v, (int, float)) and not isinstance(v, bool)}
+        else:
+            iterations.setdefault(run_name, []).append(row_metrics(row))
+    # One repetition (or aggregates not reported): the median of the runs there are.
+    for run_name, runs in iterations.items():
+        r = results[run_name]
+        if r.metrics or r.error:
+            continue
+        for key in runs[0]:
+            values = [m[key][0] for m in runs if key in m]
+            r.metrics[key] = (statistics.median(values), runs[0][key][1])
+    return [results[n] for n in order], data.get("context", {})
+
+
+def load_runs(out_dir):
+    """runs.tsv: program -> (status, exit code, command line)."""
+    runs = {}
+    path = os.path.join(out_dir, "runs.tsv")
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) == 4:
+                    runs[parts[0]] = (parts[1], parts[2], parts[3])
+    return runs
+
+
+class Results:
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        self.runs = load_runs(out_dir)
+        self.by_binary = {}
+        self.contexts = {}
+        self.errors = []
+        names = list(BINARIES)
+        for f in sorted(os.listdir(out_dir)):
+            m = re.fullmatch(r"(bench_\w+)\.json", f)
+            if m and m.group(1) not in names:
+                names.append(m.group(1))
+        for name in names:
+            path = os.path.join(out_dir, name + ".json")
+            if not os.path.exists(path):
+                continue
+            try:
+                self.by_binary[name], self.contexts[name] = load_binary(path, name)
+            except (OSError, ValueError, KeyError) as e:
+                self.errors.append(f"{name}.json unreadable: {e}")
+        self.binaries = names
+
+    def all(self):
+        for name in self.binaries:
+            yield from self.by_binary.get(name, [])
+
+    def find(self, binary, name, **args):
+        for r in self.by_binary.get(binary, []):
+            if r.name == name and r.has(**args):
+                return r
+        return None
+
+    def value(self, binary, name, metric, **args):
+        r = self.find(binary, name, **args)
+        return None if r is None else r.get(metric)
+
+    def cv(self, binary, name, metric, **args):
+        r = self.find(binary, name, **args)
+        return None if r is None else r.cv.get(metric)
+
+    def status(self, binary):
+        if binary in self.runs:
+            return self.runs[binary][0]
+        return "ok" if binary in self.by_binary else "not run"
+
+    def context_value(self, key):
+        for name in self.binaries:
+            v = self.contexts.get(name, {}).get(key)
+            if v is not None:
+                return v
+        return None
+
+
+# --- the machine ------------------------------------------------------------------------------------
+
+def command_output(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def cache_size(level):
+    v = command_output(["getconf", f"LEVEL{level}_CACHE_SIZE"])
+    if v.isdigit() and int(v) > 0:
+        return int(v)
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for idx in sorted(os.listdir(base)):
+            with open(os.path.join(base, idx, "level")) as f:
+                if f.read().strip() != str(level):
+                    continue
+            with open(os.path.join(base, idx, "size")) as f:
+                s = f.read().strip()
+            mult = {"K": 1024, "M": 1 << 20, "G": 1 << 30}.get(s[-1:], 1)
+            return int(s.rstrip("KMG")) * mult
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def collect_machine(build_dir):
+    """The facts the report states about the machine and build, at the time of the run."""
+    cpuinfo = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpuinfo = f.read()
+    except OSError:
+        pass
+    model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
+    flags_line = re.search(r"^flags\s*:\s*(.*)$", cpuinfo, re.M)
+    flags = set(flags_line.group(1).split()) if flags_line else set()
+    cache = {}
+    cache_path = os.path.join(build_dir, "CMakeCache.txt") if build_dir else ""
+    if cache_path and os.path.exists(cache_path):
+        with open(cache_path) as f:
+            for line in f:
+                m = re.match(r"(CMAKE_CXX_COMPILER|CMAKE_BUILD_TYPE):\w+=(.*)", line)
+                if m:
+                    cache[m.group(1)] = m.group(2).strip()
+    compiler = cache.get("CMAKE_CXX_COMPILER", "")
+    compiler_version = command_output([compiler, "--version"]).splitlines()[0:1] if compiler else []
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": command_output(["nproc"]) or str(os.cpu_count()),
+        "cpu_model": model.group(1).strip() if model else platform.processor() or "unknown",
+        "cpu_flags": [f for f in CPU_FLAGS if f in flags],
+        "l2_bytes": cache_size(2),
+        "l3_bytes": cache_size(3),
+        "kernel": platform.release(),
+        "dpdk": command_output(["pkg-config", "--modversion", "libdpdk"]) or "unknown",
+        "compiler": compiler or "unknown",
+        "compiler_version": compiler_version[0] if compiler_version else "unknown",
+        "build_type": cache.get("CMAKE_BUILD_TYPE", "unknown"),
+    }
+
+
+def machine_facts(out_dir, build_dir):
+    path = os.path.join(out_dir, "machine.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    facts = collect_machine(build_dir)
+    with open(path, "w") as f:
+        json.dump(facts, f, indent=1)
+    return facts
+
+
+# --- goals ------------------------------------------------------------------------------------------
+
+class Case:
+    """One comparison of a goal: measured / bound, judged against the goal's threshold."""
+
+    def __init__(self, what, num, den, detail_fmt, not_run_why=None, cvs=()):
+        self.what = what
+        # The largest coefficient of variation of the two figures over the repetitions, when known.
+        known = [c for c in cvs if c is not None and c == c]
+        self.cv = max(known) if known else None
+        self.num = num
+        self.den = den
+        self.detail_fmt = detail_fmt
+        self.not_run_why = not_run_why
+        self.ratio = num / den if num is not None and den not in (None, 0) else None
+
+    def detail(self):
+        if self.ratio is None:
+            return self.not_run_why or "a figure is missing"
+        text = self.detail_fmt.format(num=self.num, den=self.den)
+        if self.cv is not None and self.cv > NOISY_CV:
+            text += f" (noisy: cv {self.cv:.0%})"
+        return text
+
+
+class Goal:
+    def __init__(self, gid, statement, op, threshold, target_text):
+        self.gid = gid
+        self.statement = statement
+        self.op = op                # ">=", "<=" or "<": ratio op threshold is "met"
+        self.threshold = threshold
+        self.target_text = target_text
+        self.cases = []
+
+    def judge(self, case):
+        if case.ratio is None:
+            return "not run"
+        ok = {">=": case.ratio >= self.threshold, "<=": case.ratio <= self.threshold,
+              "<": case.ratio < self.threshold}[self.op]
+        return "met" if ok else "not met"
+
+    def measured(self):
+        return [c for c in self.cases if c.ratio is not None]
+
+    def verdict(self):
+        measured = self.measured()
+        if not measured:
+            return "not run"
+        return "met" if all(self.judge(c) == "met" for c in measured) else "not met"
+
+    def worst(self):
+        measured = self.measured()
+        if not measured:
+            return None
+        pick = min if self.op == ">=" else max
+        return pick(measured, key=lambda c: c.ratio)
+
+
+def gbps(v):
+    return None if v is None else v / 1e9
+
+
+def copy_goal_cases(res, goal, paths, bound_name, bound_label):
+    cpu_lacks = {}
+    for path in paths:
+        r = res.find("bench_nvmetcp", f"BM_Crc32cCopyOnePass/{path}")
+        if r is not None and r.error:
+            cpu_lacks[path] = r.error
+    for path in paths:
+        for ws in (0, 1):
+            for n in COPY_BYTES:
+                where = "in cache" if ws == 0 else "out of cache"
+                fused = res.find("bench_nvmetcp", f"BM_Crc32cCopyOnePass/{path}", bytes=n, ws=ws)
+                bound = res.value("bench_nvmetcp", bound_name, "bytes_per_second", bytes=n, ws=ws)
+                why = None
+                if fused is not None and fused.error:
+                    why = f"not run: {fused.error}"
+                elif path in cpu_lacks:
+                    why = f"not run: {cpu_lacks[path]}"
+                cvs = (fused.cv.get("bytes_per_second") if fused else None,
+                       res.cv("bench_nvmetcp", bound_name, "bytes_per_second", bytes=n, ws=ws))
+                goal.cases.append(Case(f"{path}, {n} B, {where}", gbps(fused.get("bytes_per_second") if fused else None),
+                                       gbps(bound), "{num:.1f} vs " + bound_label + " {den:.1f} GB/s", why, cvs))
+
+
+def evaluate_goals(res):
+    goals = []
+
+    g = Goal("G1", "fused copy + CRC32C vs memcpy then isa-l, per path the CPU has", ">=", 1.3, ">= 1.3x")
+    copy_goal_cases(res, g, COPY_PATHS, "BM_CopyThenIsal", "memcpy + isa-l")
+    goals.append(g)
+
+    g = Goal("G2", "fused copy + CRC32C vs plain memcpy, VPCLMULQDQ paths", ">=", 0.8, ">= 0.8x")
+    copy_goal_cases(res, g, VPCLMUL_PATHS, "BM_Memcpy", "memcpy")
+    goals.append(g)
+
+    for csum, who in ((1, "the port checked the TCP checksum (csum:1)"),
+                      (0, "the engine verifies the TCP checksum itself (csum:0)")):
+        g = Goal(f"G3 csum:{csum}", f"engine without digest vs memcpy of the same packets; {who}", ">=", 0.8, ">= 0.8x")
+        for mss in ENGINE_MSS:
+            for pdu in ENGINE_PDU:
+                eng = res.value("bench_engine", "BM_EnginePlaceAndVerify", "Gbit/s", mss=mss, pdu=pdu, digest=0, csum=csum)
+                mem = res.value("bench_engine", "BM_MemcpyIsalPerPacket", "Gbit/s", mss=mss, pdu=pdu, digest=0)
+                cvs = (res.cv("bench_engine", "BM_EnginePlaceAndVerify", "Gbit/s", mss=mss, pdu=pdu, digest=0, csum=csum),
+                       res.cv("bench_engine", "BM_MemcpyIsalPerPacket", "Gbit/s", mss=mss, pdu=pdu, digest=0))
+                g.cases.append(Case(f"mss {mss}, pdu {pdu}, csum:{csum}", eng, mem,
+                                    "{num:.1f} vs {den:.1f} Gbit/s", cvs=cvs))
+        goals.append(g)
+
+    memcpy_1448 = res.value("bench_nvmetcp", "BM_Memcpy", "real_time", bytes=1448, ws=0)
+    memcpy_cv = res.cv("bench_nvmetcp", "BM_Memcpy", "real_time", bytes=1448, ws=0)
+    kinds = {0: "pure ACK", 1: "other flow", 2: "CapsuleResp-only packet"}
+    g = Goal("G4", "a packet with nothing to place vs a 1448-byte memcpy (in cache)", "<=", 0.5, "<= 0.5x")
+    for kind in (0, 1):
+        ns = res.value("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=kind)
+        cvs = (res.cv("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=kind), memcpy_cv)
+        g.cases.append(Case(kinds[kind], ns, memcpy_1448, "{num:.1f} vs {den:.1f} ns", cvs=cvs))
+    goals.append(g)
+    g = Goal("G5", "a CapsuleResp-only packet vs a 1448-byte memcpy (in cache)", "<=", 1.0, "<= 1x")
+    ns = res.value("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=2)
+    cvs = (res.cv("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=2), memcpy_cv)
+    g.cases.append(Case(kinds[2], ns, memcpy_1448, "{num:.1f} vs {den:.1f} ns", cvs=cvs))
+    goals.append(g)
+
+    g6 = Goal("G6", "host cost with offload on vs off, reads >= 64 KiB with data digest", "<=", 1 / 3, "<= 0.33x")
+    g7 = Goal("G7", "engine + host with offload on vs host alone with offload off (same reads)", "<", 1.0, "< 1x")
+    for ws in (0, 1):
+        for mss in ENGINE_MSS:
+            for read in (r for r in HOST_READS if r >= 65536):
+                on = res.find("bench_host_rx", "BM_HostReceive", read=read, mss=mss, digest=1, offload=1, ws=ws)
+                off = res.find("bench_host_rx", "BM_HostReceive", read=read, mss=mss, digest=1, offload=0, ws=ws)
+                host_on = on.get("host_cyc_per_B") if on else None
+                eng_on = on.get("engine_cyc_per_B") if on else None
+                host_off = off.get("host_cyc_per_B") if off else None
+                what = f"{read // 1024} KiB, mss {mss}, {'in cache' if ws == 0 else 'out of cache'}"
+                cvs = (on.cv.get("host_cyc_per_B") if on else None, off.cv.get("host_cyc_per_B") if off else None)
+                g6.cases.append(Case(what, host_on, host_off, "{num:.3f} vs {den:.3f} cycles/B", cvs=cvs))
+                both = host_on + eng_on if host_on is not None and eng_on is not None else None
+                g7.cases.append(Case(what, both, host_off, "{num:.3f} vs {den:.3f} cycles/B", cvs=cvs))
+    goals += [g6, g7]
+
+    g = Goal("G8", "memory per connection at queue depth 128", "<", 1.0, "< 16 KiB")
+    b = res.value("bench_ddp", "BM_ConnectionMemory", "bytes_per_connection", queue_depth=128)
+    g.cases.append(Case("queue depth 128", b, 16384.0 if b is not None else None, "{num:.0f} B of 16384 B"))
+    goals.append(g)
+    return goals
+
+
+# --- tables -----------------------------------------------------------------------------------------
+
+def fmt(v, digits=1):
+    if v is None:
+        return "not run"
+    if abs(v) >= 1000 and digits <= 1:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def ratio_text(r):
+    return "not run" if r is None else f"{r:.2f}x"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    # A "|" in a cell would end it: escaped (one already escaped, as in a shell-quoted command, stays).
+    lines += ["| " + " | ".join(re.sub(r"(?<!\\)\|", r"\\|", str(c)) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def goals_section(goals):
+    rows = []
+    for g in goals:
+        w = g.worst()
+        measured = g.measured()
+        met = sum(1 for c in measured if g.judge(c) == "met")
+        not_run = len(g.cases) - len(measured)
+        cases = f"{met} of {len(measured)} met" + (f", {not_run} not run" if not_run else "")
+        rows.append([g.gid, g.statement, g.target_text,
+                     f"{ratio_text(w.ratio)} ({w.what})" if w else "not run", cases, f"**{g.verdict()}**"])
+    noisy = sum(1 for g in goals for c in g.cases if c.cv is not None and c.cv > NOISY_CV)
+    out = ["### Goals (issue 14), each a ratio of two figures of this run", "",
+           "Each figure is the median of the repetitions. A verdict covers the cases measured; "
+           f"{noisy} case(s) below are marked noisy (a figure's repetitions varied by more than "
+           f"{NOISY_CV:.0%}: the machine had other work, see the load average above).", "",
+           table(["goal", "what", "goal", "worst case measured", "cases", "verdict"], rows), ""]
+    detail = []
+    for g in goals:
+        if not g.measured():
+            detail.append([g.gid, f"all {len(g.cases)} cases", "not run", "no figures in this run", g.target_text, "not run"])
+            continue
+        for c in g.cases:
+            detail.append([g.gid, c.what, ratio_text(c.ratio), c.detail(), g.target_text, g.judge(c)])
+    out += ["<details><summary>Every case of every goal</summary>", "",
+            table(["goal", "case", "ratio", "figures", "goal", "verdict"], detail), "", "</details>", ""]
+    return out
+
+
+def copy_section(res, default_path):
+    out = ["### Copy + CRC32C per path (`bench_nvmetcp`, GB/s, one call of `bytes`)", ""]
+    paths = [f"`{p}`" + (" (default)" if p == default_path else "") for p in COPY_PATHS]
+    rows = []
+    for ws in (0, 1):
+        for n in COPY_BYTES:
+            row = ["in cache" if ws == 0 else "out of cache", n]
+            row.append(fmt(gbps(res.value("bench_nvmetcp", "BM_Memcpy", "bytes_per_second", bytes=n, ws=ws))))
+            row.append(fmt(gbps(res.value("bench_nvmetcp", "BM_CopyThenIsal", "bytes_per_second", bytes=n, ws=ws))))
+            for p in COPY_PATHS:
+                r = res.find("bench_nvmetcp", f"BM_Crc32cCopyOnePass/{p}", bytes=n, ws=ws)
+                if r is None:
+                    r = res.find("bench_nvmetcp", f"BM_Crc32cCopyOnePass/{p}")
+                row.append("CPU lacks it" if r is not None and r.error else fmt(gbps(r.get("bytes_per_second") if r else None)))
+            rows.append(row)
+    out += [table(["working set", "bytes", "memcpy", "memcpy + isa-l"] + paths, rows), ""]
+    return out
+
+
+def engine_section(res):
+    out = ["### Offload engine per packet (`bench_engine`, Gbit/s of PDU data)", "",
+           "csum:1: the port checked the TCP checksum; csum:0: the engine verifies it itself. The bound: "
+           "memcpy (+ isa-l with digest) of each packet's data bytes; per PDU: one call each per PDU.", ""]
+    rows = []
+    for mss in ENGINE_MSS:
+        for pdu in ENGINE_PDU:
+            for digest in (0, 1):
+                e1 = res.value("bench_engine", "BM_EnginePlaceAndVerify", "Gbit/s", mss=mss, pdu=pdu, digest=digest, csum=1)
+                e0 = res.value("bench_engine", "BM_EnginePlaceAndVerify", "Gbit/s", mss=mss, pdu=pdu, digest=digest, csum=0)
+                ns = res.value("bench_engine", "BM_EnginePlaceAndVerify", "ns/packet", mss=mss, pdu=pdu, digest=digest, csum=1)
+                pp = res.value("bench_engine", "BM_MemcpyIsalPerPacket", "Gbit/s", mss=mss, pdu=pdu, digest=digest)
+                pd = res.value("bench_engine", "BM_MemcpyIsalPerPdu", "Gbit/s", mss=0, pdu=pdu, digest=digest)
+                r1 = e1 / pp if e1 is not None and pp else None
+                r0 = e0 / pp if e0 is not None and pp else None
+                rows.append([mss, pdu, "on" if digest else "off", fmt(e1), fmt(e0), fmt(ns), fmt(pp), fmt(pd),
+                             ratio_text(r1), ratio_text(r0)])
+    out += [table(["mss", "pdu", "digest", "engine csum:1", "engine csum:0", "ns/packet (csum:1)",
+                   "bound per packet", "per PDU", "engine/bound csum:1", "engine/bound csum:0"], rows), ""]
+    return out
+
+
+def nondata_section(res):
+    memcpy_1448 = res.value("bench_nvmetcp", "BM_Memcpy", "real_time", bytes=1448, ws=0)
+    out = ["### Packets with nothing to place (`bench_engine`)", ""]
+    rows = []
+    for kind, what, goal in ((0, "pure ACK of an offloaded flow", "<= 0.5x"), (1, "a frame of another flow", "<= 0.5x"),
+                             (2, "one CapsuleResp", "<= 1x")):
+        ns = res.value("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=kind)
+        rows.append([kind, what, fmt(ns), ratio_text(ns / memcpy_1448 if ns is not None and memcpy_1448 else None), goal])
+    rows.append(["", "memcpy of 1448 bytes, in cache (`bench_nvmetcp`)", fmt(memcpy_1448), "1.00x", ""])
+    out += [table(["kind", "packet", "ns/packet", "x memcpy 1448 B", "goal"], rows), ""]
+    return out
+
+
+def host_section(res):
+    out = ["### Host receive path (`bench_host_rx`, cycles per byte of read data)", ""]
+    if res.status("bench_host_rx") != "ok":
+        out += [f"Not run: `bench_host_rx` {res.status('bench_host_rx')}.", ""]
+        return out
+    rows = []
+    for ws in (0, 1):
+        for digest in (1, 0):
+            for mss in ENGINE_MSS:
+                for read in HOST_READS:
+                    on = res.find("bench_host_rx", "BM_HostReceive", read=read, mss=mss, digest=digest, offload=1, ws=ws)
+                    off = res.find("bench_host_rx", "BM_HostReceive", read=read, mss=mss, digest=digest, offload=0, ws=ws)
+                    if on is None and off is None:
+                        continue
+                    h_on = on.get("host_cyc_per_B") if on else None
+                    e_on = on.get("engine_cyc_per_B") if on else None
+                    h_off = off.get("host_cyc_per_B") if off else None
+                    both = h_on + e_on if h_on is not None and e_on is not None else None
+                    rows.append(["in cache" if ws == 0 else "out of cache", "on" if digest else "off", mss,
+                                 f"{read // 1024} KiB", fmt(h_off, 3), fmt(h_on, 3), fmt(e_on, 3), fmt(both, 3),
+                                 ratio_text(h_on / h_off if h_on is not None and h_off else None),
+                                 ratio_text(both / h_off if both is not None and h_off else None),
+                                 fmt(on.get("copied_pct") if on else None)])
+    out += [table(["working set", "digest", "mss", "read", "host, offload off", "host, offload on", "engine",
+                   "host + engine", "on/off", "(host + engine)/off", "copied % (on)"], rows), ""]
+    return out
+
+
+def memory_section(res):
+    rows = []
+    for r in res.by_binary.get("bench_ddp", []):
+        if r.name == "BM_ConnectionMemory":
+            b = r.get("bytes_per_connection")
+            rows.append([r.args.get("queue_depth", "?"), fmt(b, 0), fmt(b / 1024 if b is not None else None)])
+    if not rows:
+        return []
+    return ["### Memory per connection (`bench_ddp`)", "",
+            table(["queue depth", "bytes per connection", "KiB"], rows), ""]
+
+
+AREA_NAMES = {"BM_Memcpy", "BM_CopyThenIsal", "BM_EnginePlaceAndVerify", "BM_MemcpyIsalPerPacket",
+              "BM_MemcpyIsalPerPdu", "BM_EngineNonDataPacket", "BM_HostReceive", "BM_ConnectionMemory"}
+
+
+def other_section(res):
+    rows = []
+    for r in res.all():
+        if r.name in AREA_NAMES or r.name.startswith("BM_Crc32cCopyOnePass"):
+            continue
+        if r.error:
+            rows.append([r.binary, r.name, r.args_text(), "skipped: " + r.error, ""])
+            continue
+        extra = []
+        for k, (v, unit) in r.metrics.items():
+            if k in ("real_time", "cpu_time"):
+                continue
+            if unit in ("B/s",):
+                extra.append(f"{v / 1e9:.1f} GB/s")
+            elif unit == "1/s":
+                extra.append(f"{v / 1e6:.2f} M{k.replace('items_per_second', 'items')}/s".replace("/s/s", "/s"))
+            else:
+                extra.append(f"{k} {v:.3g}")
+        rows.append([r.binary, r.name, r.args_text(), fmt(r.get("real_time")), ", ".join(extra)])
+    if not rows:
+        return []
+    return ["### Other benchmarks", "", table(["program", "benchmark", "args", "ns", "figures"], rows), ""]
+
+
+# --- CSV --------------------------------------------------------------------------------------------
+
+def write_csv(res, path):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["binary", "benchmark", "args", "metric", "median", "unit", "repetitions", "note"])
+        for r in res.all():
+            if r.error:
+                w.writerow([r.binary, r.name, r.args_text(), "error", "", "", r.repetitions, r.error])
+                continue
+            for metric, (value, unit) in r.metrics.items():
+                w.writerow([r.binary, r.name, r.args_text(), metric, f"{value:.6g}", unit, r.repetitions, r.label])
+
+
+# --- plots ------------------------------------------------------------------------------------------
+
+def gnuplot_terminal(gnuplot):
+    probe = subprocess.run([gnuplot, "-e", "set terminal pngcairo"], capture_output=True, text=True)
+    return "pngcairo size 1000,{h} font ',10'" if probe.returncode == 0 and not probe.stderr.strip() else "png size 1000,{h}"
+
+
+def write_plot(out_dir, name, data, script, gnuplot, terminal, height):
+    dat = os.path.join(out_dir, name + ".dat")
+    gp = os.path.join(out_dir, name + ".gp")
+    png = name + ".png"
+    with open(dat, "w") as f:
+        f.write(data)
+    with open(gp, "w") as f:
+        f.write(f"set terminal {terminal.format(h=height)}\nset output '{png}'\n" + script)
+    p = subprocess.run([gnuplot, os.path.basename(gp)], cwd=out_dir, capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        print(f"bench_report: gnuplot failed on {gp}: {p.stderr.strip()}", file=sys.stderr)
+        return None
+    return png
+
+
+def has_values(rows, col):
+    return any(row[col] is not None for row in rows)
+
+
+def data_line(label, values, digits=3):
+    return f"{label} " + " ".join("NaN" if v is None else f"{v:.{digits}f}" for v in values)
+
+
+def plot_copy(res, out_dir, gnuplot, terminal):
+    series = [("memcpy", "BM_Memcpy"), ("memcpy + isa-l", "BM_CopyThenIsal")] + \
+             [(f"one pass {p}", f"BM_Crc32cCopyOnePass/{p}") for p in COPY_PATHS]
+    blocks, panels = [], []
+    for ws in (0, 1):
+        rows = [[gbps(res.value("bench_nvmetcp", b, "bytes_per_second", bytes=n, ws=ws)) for _, b in series]
+                for n in COPY_BYTES]
+        blocks.append("\n".join(data_line(n, row) for n, row in zip(COPY_BYTES, rows)) + "\n\n\n")
+        # Only the series this run measured: a key entry without a line would read as a figure.
+        plots = [f"'copy_crc.dat' index {ws} using 1:{i + 2} with linespoints lc {i + 1} lw 2 title '{title}'"
+                 for i, (title, _) in enumerate(series) if has_values(rows, i)]
+        if plots:
+            panels.append(f"set title '{'in cache' if ws == 0 else 'out of cache (working set > L3)'}'\n"
+                          "plot " + ", \\\n     ".join(plots) + "\n")
+    if not panels:
+        return None, "copy + CRC32C: no figures in this run"
+    script = (f"set multiplot layout 1,{len(panels)} title 'Copy + CRC32C per path and its baselines: GB/s against bytes per call'\n"
+              "set xlabel 'bytes per call'\nset ylabel 'GB/s'\nset logscale x 2\nset xrange [1024:131072]\n"
+              "set xtics (1448, 8948, 65536)\nset key below\nset grid\nset yrange [0:*]\n"
+              + "".join(panels) + "unset multiplot\n")
+    return write_plot(out_dir, "copy_crc", "".join(blocks), script, gnuplot, terminal, 500), None
+
+
+def plot_engine(res, out_dir, gnuplot, terminal):
+    blocks, panels = [], []
+    for digest in (0, 1):
+        labels, rows = [], []
+        for mss in ENGINE_MSS:
+            for pdu in ENGINE_PDU:
+                labels.append(f'"{mss}/{pdu // 1024}K"')
+                rows.append([res.value("bench_engine", "BM_EnginePlaceAndVerify", "Gbit/s", mss=mss, pdu=pdu, digest=digest, csum=1),
+                             res.value("bench_engine", "BM_EnginePlaceAndVerify", "Gbit/s", mss=mss, pdu=pdu, digest=digest, csum=0),
+                             res.value("bench_engine", "BM_MemcpyIsalPerPacket", "Gbit/s", mss=mss, pdu=pdu, digest=digest)])
+        blocks.append("\n".join(data_line(l, row) for l, row in zip(labels, rows)) + "\n\n\n")
+        titles = ["engine, port checked the TCP checksum", "engine verifies the TCP checksum",
+                  "memcpy + isa-l per packet" if digest else "memcpy per packet"]
+        # gnuplot refuses a histogram series without a point: only the series this run measured.
+        plots = [f"'engine.dat' index {digest} using {i + 2}{':xtic(1)' if not k else ''} lc {i + 1} title '{t}'"
+                 for k, (i, t) in enumerate((i, t) for i, t in enumerate(titles) if has_values(rows, i))]
+        if plots:
+            panels.append(f"set title 'data digest {'on' if digest else 'off'}'\nplot " + ", ".join(plots) + "\n")
+    if not panels:
+        return None, "engine: no figures in this run"
+    script = (f"set multiplot layout {len(panels)},1 title 'Offload engine: Gbit/s of PDU data per mss / PDU size'\n"
+              "set style data histogram\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+              "set ylabel 'Gbit/s'\nset grid ytics\nset yrange [0:*]\nset key outside right\n"
+              + "".join(panels) + "unset multiplot\n")
+    return write_plot(out_dir, "engine", "".join(blocks), script, gnuplot, terminal, 400 * len(panels)), None
+
+
+def plot_host(res, out_dir, gnuplot, terminal):
+    if res.status("bench_host_rx") != "ok":
+        return None, f"host receive path: bench_host_rx {res.status('bench_host_rx')}"
+    blocks, panels, index = [], [], 0
+    for mss in ENGINE_MSS:
+        plots = []
+        for ws in (0, 1):
+            rows = []
+            for read in HOST_READS:
+                on = res.find("bench_host_rx", "BM_HostReceive", read=read, mss=mss, digest=1, offload=1, ws=ws)
+                off = res.find("bench_host_rx", "BM_HostReceive", read=read, mss=mss, digest=1, offload=0, ws=ws)
+                h_off = off.get("host_cyc_per_B") if off else None
+                h_on = on.get("host_cyc_per_B") if on else None
+                e_on = on.get("engine_cyc_per_B") if on else None
+                rows.append([h_off, h_on, h_on + e_on if h_on is not None and e_on is not None else None])
+            blocks.append("\n".join(data_line(r, row, 4) for r, row in zip(HOST_READS, rows)) + "\n\n\n")
+            where = "in cache" if ws == 0 else "out of cache"
+            dash = "" if ws == 0 else " dt 2"
+            for i, title in enumerate(("offload off", "offload on", "offload on + engine")):
+                if has_values(rows, i):
+                    plots.append(f"'host.dat' index {index} using 1:{i + 2} with linespoints lc {i + 1} lw 2{dash} "
+                                 f"title '{title}, {where}'")
+            index += 1
+        if plots:
+            panels.append(f"set title 'mss {mss}'\nplot " + ", \\\n     ".join(plots) + "\n")
+    if not panels:
+        return None, "host receive path: no BM_HostReceive figures with data digest in this run"
+    script = (f"set multiplot layout 1,{len(panels)} title 'Host receive path, data digest on: cycles per byte against read size'\n"
+              "set xlabel 'read bytes'\nset ylabel 'cycles/B'\nset logscale x 2\nset xrange [2048:1048576]\n"
+              "set xtics ('4K' 4096, '32K' 32768, '64K' 65536, '128K' 131072, '512K' 524288)\n"
+              "set grid\nset yrange [0:*]\nset key top right\n" + "".join(panels) + "unset multiplot\n")
+    return write_plot(out_dir, "host", "".join(blocks), script, gnuplot, terminal, 550), None
+
+
+def make_plots(res, out_dir):
+    """PNG files written, and messages for the plots not drawn."""
+    gnuplot = shutil.which("gnuplot")
+    if gnuplot is None:
+        return [], ["gnuplot is not installed (Debian: gnuplot-nox): no plots"]
+    terminal = gnuplot_terminal(gnuplot)
+    pngs, skipped = [], []
+    for title, fn in (("Copy + CRC32C per path against buffer size", plot_copy),
+                      ("Offload engine throughput per packet size and PDU", plot_engine),
+                      ("Host cycles per byte against read size, offload on and off", plot_host)):
+        png, why = fn(res, out_dir, gnuplot, terminal)
+        if png:
+            pngs.append((title, png))
+        elif why:
+            skipped.append(why)
+        else:
+            skipped.append(f"{title}: gnuplot failed")
+    return pngs, skipped
+
+
+# --- report -----------------------------------------------------------------------------------------
+
+def mib(v):
+    return "unknown" if not v else (f"{v / (1 << 20):.0f} MiB" if v >= 1 << 20 else f"{v // 1024} KiB")
+
+
+def render(res, machine, goals, pngs, skipped, out_dir, for_readme):
+    default_path = res.context_value("crc32c_copy_path")
+    l4_path = res.context_value("l4_checksum_path")
+    date = machine.get("date", "unknown")
+    out = [f"Generated by `scripts/bench.sh` ({date}); results: `{out_dir}`.", ""]
+    flags = machine.get("cpu_flags", [])
+    lacking = [f for f in CPU_FLAGS if f not in flags]
+    lib_type = res.context_value("library_build_type")
+    facts = [
+        ["date", date],
+        ["CPU", f"{machine.get('cpu_model', 'unknown')}, `nproc` {machine.get('nproc', '?')}"],
+        ["CPU flags", " ".join(flags) + (f" (lacks: {' '.join(lacking)})" if lacking else "")],
+        ["caches", f"L2 {mib(machine.get('l2_bytes'))}, L3 {mib(machine.get('l3_bytes'))}"],
+        ["kernel", machine.get("kernel", "unknown")],
+        ["load average at each program's start", ", ".join(
+            f"{b} {res.contexts[b]['load_avg'][0]:.2f}" for b in res.binaries
+            if isinstance(res.contexts.get(b, {}).get("load_avg"), list) and res.contexts[b]["load_avg"]) or "unknown"],
+        ["copy + CRC32C path", f"`{default_path}`" if default_path else "unknown (no bench_nvmetcp or bench_engine results)"],
+        ["TCP checksum path", f"`{l4_path}`" if l4_path else "unknown (no bench_engine or bench_packet results)"],
+        ["DPDK", machine.get("dpdk", "unknown")],
+        ["compiler", f"{machine.get('compiler_version', 'unknown')} (`{machine.get('compiler', '?')}`)"],
+        ["build type", machine.get("build_type", "unknown") +
+         (f"; Google Benchmark library built as {lib_type}" if lib_type else "")],
+    ]
+    out += [table(["machine", ""], facts), ""]
+    out += goals_section(goals)
+    out += copy_section(res, default_path)
+    out += engine_section(res)
+    out += nondata_section(res)
+    out += host_section(res)
+    out += memory_section(res)
+    out += other_section(res)
+    out += ["### Plots", ""]
+    for title, png in pngs:
+        out.append(f"- {title}: `{png}`, written to `{out_dir}`" if for_readme else f"![{title}]({png})")
+    out += [f"- not drawn: {why}" for why in skipped]
+    out += ["", "### Programs and command lines", ""]
+    rows = []
+    for b in res.binaries:
+        status = res.status(b)
+        cmd = res.runs.get(b, (None, None, ""))[2]
+        rows.append([b, {"ok": "ran", "absent": "not built: not run", "no-match": "no benchmark matched: not run",
+                         "failed": f"FAILED (exit code {res.runs.get(b, ('', '?', ''))[1]})"}.get(status, status),
+                     f"`{cmd}`" if cmd else ""])
+    out += [table(["program", "status", "command line"], rows), ""]
+    out += [f"Unreadable results: {e}" for e in res.errors]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def update_readme(path, text):
+    with open(path) as f:
+        readme = f.read()
+    begin, end = readme.find(README_BEGIN), readme.find(README_END)
+    if begin < 0 or end < begin:
+        raise SystemExit(f"bench_report: {path} has no {README_BEGIN} ... {README_END} markers")
+    readme = readme[:begin + len(README_BEGIN)] + "\n" + text + readme[end:]
+    with open(path, "w") as f:
+        f.write(readme)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("out_dir")
+    ap.add_argument("--build-dir", default="", help="the build directory (its CMakeCache.txt names the compiler)")
+    ap.add_argument("--update-readme", metavar="README", help="put the report between the README's bench.sh markers")
+    ap.add_argument("--no-plots", action="store_true", help="do not draw the plots (tests)")
+    a = ap.parse_args()
+    out_dir = os.path.abspath(a.out_dir)
+    res = Results(out_dir)
+    machine = machine_facts(out_dir, a.build_dir)
+    goals = evaluate_goals(res)
+    write_csv(res, os.path.join(out_dir, "results.csv"))
+    pngs, skipped = ([], ["--no-plots"]) if a.no_plots else make_plots(res, out_dir)
+    for why in skipped:
+        print(f"bench_report: plot skipped: {why}", file=sys.stderr)
+    # The directory as the reader finds it: relative to where the report was made (bench.sh: the
+    # repository's root) when it is below it.
+    shown_dir = os.path.relpath(out_dir) if not os.path.relpath(out_dir).startswith("..") else out_dir
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write(render(res, machine, goals, pngs, skipped, shown_dir, for_readme=False))
+    if a.update_readme:
+        update_readme(a.update_readme, render(res, machine, goals, pngs, skipped, shown_dir, for_readme=True))
+    print("goal        verdict   worst case")
+    for g in goals:
+        w = g.worst()
+        print(f"{g.gid:11} {g.verdict():9} {ratio_text(w.ratio) + ' ' + w.what if w else ''}  ({g.target_text}: {g.statement})")
+    for e in res.errors:
+        print(f"bench_report: {e}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Checks scripts/bench_report.py on hand-made results (tests/bench/fixture: trimmed Google Benchmark
+JSON of bench_nvmetcp, bench_engine and bench_ddp, bench_host_rx absent), without running a benchmark:
+the CSV rows (median, not mean; units as the report states them), each goal's verdict ("met", "not
+met", "not run") in report.md, and the README update between the markers.
+
+usage: bench_report_test.py PATH/TO/bench_report.py
+"""
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPORT = None  # set from argv
+
+
+def run_report(out_dir, *extra):
+    p = subprocess.run([sys.executable, REPORT, out_dir, "--no-plots", *extra],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError(f"bench_report.py failed ({p.returncode}): {p.stderr}")
+    return p.stdout
+
+
+def goal_verdicts(report_md):
+    """goal id -> verdict, from the goals table of report.md."""
+    verdicts = {}
+    for line in report_md.splitlines():
+        m = re.match(r"\| (G\d( csum:\d)?) \|.*\| \*\*(met|not met|not run)\*\* \|$", line)
+        if m:
+            verdicts[m.group(1)] = m.group(3)
+    return verdicts
+
+
+class FixtureRun(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="bench_report_test.")
+        self.out = os.path.join(self.tmp, "results")
+        shutil.copytree(os.path.join(HERE, "fixture"), self.out)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def read(self, name):
+        with open(os.path.join(self.out, name)) as f:
+            return f.read()
+
+    def csv_rows(self):
+        with open(os.path.join(self.out, "results.csv"), newline="") as f:
+            rows = list(csv.reader(f))
+        self.assertEqual(rows[0], ["binary", "benchmark", "args", "metric", "median", "unit", "repetitions", "note"])
+        return {(r[0], r[1], r[2], r[3]): r for r in rows[1:]}
+
+    def test_csv_has_one_row_per_benchmark_and_metric_with_the_median(self):
+        run_report(self.out)
+        rows = self.csv_rows()
+        memcpy = rows[("bench_nvmetcp", "BM_Memcpy", "bytes:1448/ws:0", "bytes_per_second")]
+        self.assertEqual(float(memcpy[4]), 7.24e10)  # the median aggregate, not the mean (5.8e10)
+        self.assertEqual(memcpy[5:7], ["B/s", "3"])
+        self.assertEqual(float(rows[("bench_nvmetcp", "BM_Memcpy", "bytes:1448/ws:0", "real_time")][4]), 20.0)
+        # A time in us is stated in ns.
+        self.assertEqual(float(rows[("bench_nvmetcp", "BM_IsalCrc32c", "bytes:4096", "real_time")][4]), 80.0)
+        # Google Benchmark stores an inverted rate in seconds and Gbit/s in bit/s: stated as named.
+        ack = rows[("bench_engine", "BM_EngineNonDataPacket", "kind:0", "ns/packet")]
+        self.assertAlmostEqual(float(ack[4]), 9.0)
+        self.assertEqual(ack[5], "ns")
+        eng = rows[("bench_engine", "BM_EnginePlaceAndVerify", "mss:1448/pdu:65536/digest:0/csum:1", "Gbit/s")]
+        self.assertAlmostEqual(float(eng[4]), 180.0)
+        mem = rows[("bench_ddp", "BM_ConnectionMemory", "queue_depth:128/iterations:1", "bytes_per_connection")]
+        self.assertEqual((float(mem[4]), mem[5], mem[6]), (11904.0, "B", "1"))
+        skipped = rows[("bench_nvmetcp", "BM_Crc32cCopyOnePass/avx2", "bytes:1448/ws:0", "error")]
+        self.assertIn("lacks the instructions of avx2", skipped[7])
+        self.assertFalse(any(k[0] == "bench_host_rx" for k in rows))
+
+    def test_goals_say_met_not_met_and_not_run(self):
+        stdout = run_report(self.out)
+        report = self.read("report.md")
+        v = goal_verdicts(report)
+        self.assertEqual(v["G1"], "met")             # one pass 36 GB/s vs memcpy + isa-l 18: 2.0x >= 1.3x
+        self.assertEqual(v["G2"], "not met")         # 36 vs memcpy 72.4: 0.50x < 0.8x
+        self.assertEqual(v["G3 csum:1"], "met")      # 180 vs 200 Gbit/s: 0.9x
+        self.assertEqual(v["G3 csum:0"], "not met")  # 140 vs 200: 0.7x
+        self.assertEqual(v["G4"], "not met")         # ACK 9 ns = 0.45x, other flow 12 ns = 0.6x of 20 ns
+        self.assertEqual(v["G5"], "met")             # 15 ns = 0.75x
+        self.assertEqual(v["G6"], "not run")         # bench_host_rx absent
+        self.assertEqual(v["G7"], "not run")
+        self.assertEqual(v["G8"], "met")             # 11904 B < 16 KiB
+        # The memcpy's repetitions varied by 30% (its cv aggregate): the cases that use it say so.
+        self.assertIn("| G4 | other flow | 0.60x | 12.0 vs 20.0 ns (noisy: cv 30%) | <= 0.5x | not met |", report)
+        self.assertIn("| G4 | pure ACK | 0.45x | 9.0 vs 20.0 ns (noisy: cv 30%) | <= 0.5x | met |", report)
+        self.assertIn("| G1 | avx512, 1448 B, in cache | 2.00x | 36.0 vs memcpy + isa-l 18.0 GB/s | >= 1.3x | met |", report)
+        self.assertIn("not run: this CPU lacks the instructions of avx2", report)
+        self.assertIn("Not run: `bench_host_rx` absent.", report)
+        self.assertRegex(report, r"\| bench_host_rx \| not built: not run \|")
+        self.assertRegex(report, r"\| copy \+ CRC32C path \| `avx512` \|")
+        self.assertRegex(report, r"\| TCP checksum path \| `avx2` \|")
+        self.assertRegex(stdout, r"G4\s+not met")
+
+    def test_host_receive_goals_from_bench_host_rx(self):
+        shutil.copy(os.path.join(HERE, "host_rx_sample", "bench_host_rx.json"), self.out)
+        with open(os.path.join(self.out, "runs.tsv")) as f:
+            runs = f.read().replace("bench_host_rx\tabsent\t-", "bench_host_rx\tok\t0")
+        with open(os.path.join(self.out, "runs.tsv"), "w") as f:
+            f.write(runs)
+        run_report(self.out)
+        report = self.read("report.md")
+        v = goal_verdicts(report)
+        self.assertEqual(v["G6"], "met")      # host on/off: 0.3/1.2 and 0.35/1.2, both <= 1/3
+        self.assertEqual(v["G7"], "not met")  # (0.35 + 0.9)/1.2 > 1 at 128 KiB
+        self.assertIn("| G7 | 64 KiB, mss 1448, in cache | 0.67x | 0.800 vs 1.200 cycles/B | < 1x | met |", report)
+
+    def test_update_readme_replaces_only_the_text_between_the_markers(self):
+        readme = os.path.join(self.tmp, "README.md")
+        with open(readme, "w") as f:
+            f.write("# x\n\n## Benchmarks\n\n<!-- bench.sh:begin -->\nold figures\n<!-- bench.sh:end -->\n\nprose kept\n")
+        run_report(self.out, "--update-readme", readme)
+        with open(readme) as f:
+            text = f.read()
+        self.assertNotIn("old figures", text)
+        self.assertTrue(text.startswith("# x\n\n## Benchmarks\n\n<!-- bench.sh:begin -->\n"))
+        self.assertTrue(text.endswith("<!-- bench.sh:end -->\n\nprose kept\n"))
+        inside = text.split("<!-- bench.sh:begin -->")[1].split("<!-- bench.sh:end -->")[0]
+        self.assertEqual(goal_verdicts(inside)["G2"], "not met")
+        self.assertNotIn("](", inside)  # no image links: the plots are not committed
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    REPORT = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
