@@ -43,6 +43,10 @@ TIME_TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 # --- reading the results ----------------------------------------------------------------------------
 
+# What Google Benchmark appends to a name for UseManualTime() / UseRealTime(): not part of it.
+TIMING_SUFFIXES = {"manual_time", "real_time", "process_time"}
+
+
 class Result:
     """One benchmark of one program: its median figures, or the error it stopped with."""
 
@@ -52,6 +56,8 @@ class Result:
         parts = run_name.split("/")
         names, args = [], {}
         for p in parts:
+            if p in TIMING_SUFFIXES:
+                continue
             if ":" in p:
                 k, v = p.split(":", 1)
                 args[k] = v
