@@ -103,7 +103,9 @@ NvmeSqe make_connect(uint16_t cid, uint16_t qid, uint16_t queue_depth, uint32_t 
     c.fctype = fctype::kConnect;
     c.sgl = make_sgl(sizeof(ConnectData), sgl::kInCapsuleDataBlock);
     c.qid.set(qid);
-    c.sqsize.set(static_cast<uint16_t>(queue_depth > 0 ? queue_depth - 1 : 0));
+    // SQSIZE is 0's based and a queue has at least two entries (NVMe base spec; Linux's nvmet and
+    // ours refuse 0): a host that keeps one command outstanding (fio iodepth=1) asks for two.
+    c.sqsize.set(static_cast<uint16_t>(queue_depth > 2 ? queue_depth - 1 : 1));
     c.cattr = disable_sq_flow_control ? kCattrDisableSqFlowControl : 0;
     c.kato.set(qid == 0 ? kato_ms : 0);
     return as_sqe(c);

@@ -24,25 +24,9 @@ for ddp in off on; do
     cat "$work/$ddp.log"; echo "bench-fio: the offload-$ddp run FAILED" >&2; exit 1; }
 done
 
-# "job: ..." lines of one run: IOPS and bandwidth of each direction, and the engine's offload line.
-figures() {  # log job -> "read_iops read_bw write_iops write_bw placed% digests_dev digests_sw"
-  awk -v job="$2" '
-    $0 ~ "^" job ": \\(groupid" { in_job = 1; next }
-    in_job && /^ *(read|write): IOPS=/ {
-      dir = ($1 == "read:") ? "r" : "w"
-      split($2, a, "="); iops[dir] = a[2]; sub(",", "", iops[dir])
-      split($3, b, "="); bw[dir] = b[2]; sub(",", "", bw[dir])
-    }
-    in_job && /^[a-z0-9-]+: \(groupid/ { in_job = 0 }
-    $0 ~ "^nvmeddp offload: job " job ":" {
-      for (i = 1; i <= NF; i++) {
-        if ($i == "placed") { pl = $(i + 2); gsub(/[()]/, "", pl) }
-        if ($i == "offloaded") dev = $(i + 1)
-        if ($i == "computed") sw = $(i + 1)
-      }
-    }
-    END { printf "%s %s %s %s %s %s %s\n", (iops["r"] ? iops["r"] : "-"), (bw["r"] ? bw["r"] : "-"),
-                 (iops["w"] ? iops["w"] : "-"), (bw["w"] ? bw["w"] : "-"), pl, dev, sw }' "$1"
+# One job's figures of one run (scripts/fio_figures.awk).
+figures() {  # log job -> "read_iops read_bw write_iops write_bw placed% digests_dev digests_sw usr% sys%"
+  awk -v job="$2" -f "$root/scripts/fio_figures.awk" "$1"
 }
 ratio() { awk -v a="$1" -v b="$2" 'function v(x) { if (x ~ /k$/) return x * 1000; return x + 0 }
   BEGIN { if (v(a) > 0 && b != "-") printf "%.2f", v(b) / v(a); else printf "-" }'; }
@@ -54,7 +38,7 @@ echo
 echo "| job | read IOPS off | on | on/off | read BW off | on | write IOPS off | on | read bytes placed (on) | digests device / host (on) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for job in randread-64k randread-512k randrw-64k; do
-  read -r r_off bw_off w_off _ _ _ _ <<< "$(figures "$work/off.log" "$job")"
-  read -r r_on bw_on w_on _ placed dev sw <<< "$(figures "$work/on.log" "$job")"
+  read -r r_off bw_off w_off _ _ _ _ _ _ <<< "$(figures "$work/off.log" "$job")"
+  read -r r_on bw_on w_on _ placed dev sw _ _ <<< "$(figures "$work/on.log" "$job")"
   echo "| $job | $r_off | $r_on | $(ratio "$r_off" "$r_on") | $bw_off | $bw_on | $w_off | $w_on | $placed | $dev / $sw |"
 done

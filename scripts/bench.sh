@@ -22,6 +22,8 @@ usage: scripts/bench.sh [options]
   --no-build         use the programs already in $build (skip scripts/build.sh)
   --update-readme    replace README.md's text between <!-- bench.sh:begin --> and <!-- bench.sh:end -->
                      with the report
+  --e2e [SECONDS]    also the end-to-end figures (scripts/bench_e2e.sh: fio against the built-in target
+                     over a veth pair; root; five configurations x four jobs of SECONDS each, default 3)
   --help             this text
 Environment: NVMEDDP_BUILD_DIR (default build/).
 EOF
@@ -33,6 +35,7 @@ filter=
 out=
 build_first=1
 update_readme=0
+e2e_seconds=
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=${2:?--reps needs a number}; shift 2 ;;
@@ -42,6 +45,8 @@ while [ $# -gt 0 ]; do
     --quick) reps=1; min_time=0.02; shift ;;
     --no-build) build_first=0; shift ;;
     --update-readme) update_readme=1; shift ;;
+    --e2e)
+      if [[ "${2:-}" =~ ^[0-9]+$ ]]; then e2e_seconds=$2; shift 2; else e2e_seconds=3; shift; fi ;;
     --help|-h) usage; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -114,6 +119,17 @@ for name in "${binaries[@]}"; do
   echo "bench.sh: $name: done in $((SECONDS - start)) s" >&2
   printf '%s\tok\t0\t%s\n' "$name" "$cmdline" >> "$runs"
 done
+
+if [ -n "$e2e_seconds" ]; then
+  echo "bench.sh: end to end (scripts/bench_e2e.sh, $e2e_seconds s per job)" >&2
+  printf -v cmdline '%q ' scripts/bench_e2e.sh "$out" "$e2e_seconds"
+  if NVMEDDP_BUILD_DIR="$build" "$root/scripts/bench_e2e.sh" "$out" "$e2e_seconds"; then
+    printf '%s\tok\t0\t%s\n' bench_e2e "${cmdline% }" >> "$runs"
+  else
+    printf '%s\tfailed\t1\t%s\n' bench_e2e "${cmdline% }" >> "$runs"
+    failed+=(bench_e2e)
+  fi
+fi
 
 report_args=("$out" --build-dir "$build")
 [ "$update_readme" = 0 ] || report_args+=(--update-readme "$root/README.md")

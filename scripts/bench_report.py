@@ -25,7 +25,7 @@ import subprocess
 import sys
 
 # The programs bench.sh runs; one without results has its figures reported as "not run".
-BINARIES = ["bench_nvmetcp", "bench_engine", "bench_ddp", "bench_packet", "bench_host_rx"]
+BINARIES = ["bench_nvmetcp", "bench_engine", "bench_ddp", "bench_packet", "bench_host_rx", "bench_memory"]
 CPU_FLAGS = ["sse4_2", "pclmulqdq", "avx2", "avx512f", "avx512bw", "avx512vl", "vpclmulqdq"]
 COPY_PATHS = ["avx512", "avx2", "pclmul"]      # BM_Crc32cCopyOnePass/<path>
 VPCLMUL_PATHS = ["avx512", "avx2"]
@@ -609,6 +609,76 @@ def memory_section(res):
     return lines
 
 
+def read_e2e(out_dir):
+    """e2e.tsv (scripts/bench_e2e.sh): {(config, job): row}, and the configurations and jobs in order."""
+    path = os.path.join(out_dir, "e2e.tsv")
+    rows, configs, jobs = {}, [], []
+    if not os.path.exists(path):
+        return rows, configs, jobs
+    with open(path) as f:
+        for r in csv.DictReader(f, delimiter="\t"):
+            rows[(r["config"], r["job"])] = r
+            if r["config"] not in configs:
+                configs.append(r["config"])
+            if r["job"] not in jobs:
+                jobs.append(r["job"])
+    return rows, configs, jobs
+
+
+def fio_number(text):
+    """fio's figures with their suffix (12.3k IOPS, 48.0MiB/s, 1.2GiB/s) as plain numbers (MiB/s for
+    bandwidth); None for '-'."""
+    m = re.fullmatch(r"([0-9.]+)([kKMG]?)(i?B/s)?", text or "")
+    if not m:
+        return None
+    v = float(m.group(1))
+    if m.group(3):  # bandwidth: to MiB/s
+        return v * {"": 1 / 1048576, "k": 1 / 1024, "K": 1 / 1024, "M": 1, "G": 1024}[m.group(2)]
+    return v * {"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}[m.group(2)]
+
+
+def e2e_section(out_dir, runs):
+    rows, configs, jobs = read_e2e(out_dir)
+    status = runs.get("bench_e2e", (None, None, ""))
+    if not rows:
+        if status[0] == "failed":
+            return ["### End to end (`scripts/bench_e2e.sh`)", "", "FAILED: see its logs in the results directory.", ""]
+        return ["### End to end", "", "Not run (`scripts/bench.sh --e2e`: fio against the built-in target over a veth pair, root).", ""]
+
+    def ratio(a, b):
+        x, y = fio_number(a), fio_number(b)
+        return f"{y / x:.2f}x" if x and y is not None else "-"
+
+    lines = ["### End to end (`scripts/bench_e2e.sh`: fio, our engine, the built-in target over a veth pair)", "",
+             "One job thread; IOPS for the 4 KiB jobs, bandwidth for 128 KiB. Host and target share this "
+             "machine's CPUs and the kernel's veth, so the offload's saving on the host shows only where the "
+             "host is the bottleneck. CPU is the fio job thread's usr + sys % (it polls).", ""]
+    out_rows = []
+    for digest in ("none", "data"):
+        off, on = f"ours-off-{digest}", f"ours-on-{digest}"
+        if (off, jobs[0]) not in rows and (on, jobs[0]) not in rows:
+            continue
+        for job in jobs:
+            a, b = rows.get((off, job), {}), rows.get((on, job), {})
+            metric = "read_bw" if "128k" in job else "read_iops"
+            cpu = lambda r: f"{float(r['usr']) + float(r['sys']):.0f}%" if r.get("usr", "-") not in ("-", "") else "-"
+            out_rows.append([job, digest, a.get(metric, "-"), b.get(metric, "-"), ratio(a.get(metric), b.get(metric)),
+                             cpu(a), cpu(b), b.get("placed", "-"),
+                             f"{b.get('digests_device', '-')} / {b.get('digests_host', '-')}"])
+    lines += [table(["job", "data digest", "offload off", "offload on", "on/off", "CPU off", "CPU on",
+                     "read bytes placed (on)", "digests device / host (on)"], out_rows), ""]
+    kernel = "kernel-off-none"
+    if any(c == kernel for c in configs):
+        krows = []
+        for job in jobs:
+            metric = "read_bw" if "128k" in job else "read_iops"
+            ours, k = rows.get(("ours-off-none", job), {}), rows.get((kernel, job), {})
+            krows.append([job, ours.get(metric, "-"), k.get(metric, "-"), ratio(k.get(metric), ours.get(metric))])
+        lines += ["Our TCP's receive path against the kernel's, on the same veth (offload off, no digest):", "",
+                  table(["job", "our TCP (DPDK, af_packet)", "kernel TCP", "ours / kernel"], krows), ""]
+    return lines
+
+
 AREA_NAMES = {"BM_Memcpy", "BM_CopyThenIsal", "BM_EnginePlaceAndVerify", "BM_MemcpyIsalPerPacket",
               "BM_MemcpyIsalPerPdu", "BM_EngineNonDataPacket", "BM_HostReceive", "BM_ConnectionMemory",
               "BM_MemoryPerConnection"}
@@ -823,6 +893,7 @@ def render(res, machine, goals, pngs, skipped, out_dir, for_readme):
     out += nondata_section(res)
     out += host_section(res)
     out += memory_section(res)
+    out += e2e_section(res.out_dir, res.runs)
     out += other_section(res)
     out += ["### Plots", ""]
     for title, png in pngs:

@@ -104,6 +104,10 @@ class FixtureRun(unittest.TestCase):
         self.assertRegex(report, r"\| copy \+ CRC32C path \| `avx512` \|")
         self.assertRegex(report, r"\| TCP checksum path \| `avx2` \|")
         self.assertRegex(stdout, r"G4\s+not met")
+        # End to end (e2e.tsv): off and on side by side, and our TCP against the kernel's; fio's
+        # suffixes are read as numbers (250MiB/s against 1.0GiB/s is 0.24x).
+        self.assertIn("| randread-4k-qd1 | none | 20.0k | 30.0k | 1.50x | 60% | 65% | 100.0% | 0 / 0 |", report)
+        self.assertIn("| read-128k-qd32 | 250MiB/s | 1.0GiB/s | 0.24x |", report)
 
     def test_host_receive_goals_from_bench_host_rx(self):
         shutil.copy(os.path.join(HERE, "host_rx_sample", "bench_host_rx.json"), self.out)

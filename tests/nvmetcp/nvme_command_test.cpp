@@ -28,6 +28,13 @@ TEST(NvmeCommand, ConnectPutsQueueSizeFlowControlAndKatoAtTheirOffsets) {
     EXPECT_EQ(load_le32(raw(make_connect(1, 0, 32, 5000, false)) + 48), 5000u);
 }
 
+TEST(NvmeCommand, AConnectForOneOutstandingCommandAsksForTheSmallestLegalQueue) {
+    // SQSIZE 0 (one entry) is refused by targets: depth 1 (fio iodepth=1) asks for two entries.
+    EXPECT_EQ(raw(make_connect(1, 1, 1, 0, false))[44], 1);
+    EXPECT_EQ(raw(make_connect(1, 1, 2, 0, false))[44], 1);
+    EXPECT_EQ(raw(make_connect(1, 1, 3, 0, false))[44], 2);
+}
+
 TEST(NvmeCommand, ConnectDataRefusesAnNqnThatDoesNotFit) {
     ConnectData data;
     const uint8_t hostid[16] = {1, 2, 3};

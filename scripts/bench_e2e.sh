@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The end-to-end part of scripts/bench.sh (--e2e): bench/fio/e2e_matrix.fio with our fio engine
+# against the built-in target on a veth pair in network namespaces (tests/netns/fio_host_target.sh:
+# root), in five configurations: our TCP with the offload off and on, each with data digests off and
+# on, and the kernel's TCP (offload off, no digest) as the baseline of our TCP's receive path.
+# Writes one line per configuration and job to OUT/e2e.tsv and the fio logs beside it.
+#
+#   scripts/bench_e2e.sh OUT [RUNTIME seconds per job, default 3]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${NVMEDDP_BUILD_DIR:-$root/build}
+out=${1:?usage: scripts/bench_e2e.sh OUT [RUNTIME]}
+runtime=${2:-3}
+case "$runtime" in '' | *[!0-9]*) echo "bench_e2e: RUNTIME must be a number of seconds, not '$runtime'" >&2; exit 2 ;; esac
+[ "$(id -u)" -eq 0 ] || { echo "bench_e2e: needs root (network namespaces and a veth pair)" >&2; exit 2; }
+engine="$build/apps/fio/libnvmeddp_fio.so"
+[ -f "$engine" ] || { echo "bench_e2e: no fio engine at $engine (see README, Requirements)" >&2; exit 1; }
+command -v fio > /dev/null || { echo "bench_e2e: fio is not installed (scripts/install-deps.sh)" >&2; exit 1; }
+mkdir -p "$out"
+jobfile="$root/bench/fio/e2e_matrix.fio"
+jobs=$(grep '^\[' "$jobfile" | grep -v '^\[global\]' | tr -d '[]')
+tsv="$out/e2e.tsv"
+printf 'config\ttcp\tddp\tdigest\tjob\tread_iops\tread_bw\tplaced\tdigests_device\tdigests_host\tusr\tsys\n' > "$tsv"
+# name tcp ddp digest
+configs="ours-off-none ours off none
+ours-on-none ours on none
+ours-off-data ours off data
+ours-on-data ours on data
+kernel-off-none kernel off none"
+export RUNTIME=$runtime TIMEOUT=$((runtime * 4 * 2 + 120))
+while read -r name tcp ddp digest; do
+  echo "bench_e2e: $name (${runtime} s per job)..." >&2
+  log="$out/e2e-$name.log"
+  KERNEL_TCP=$([ "$tcp" = kernel ] && echo 1 || echo 0) DDP=$ddp DIGEST=$digest \
+    "$root/tests/netns/fio_host_target.sh" "$build/apps/nvmeddp-target" "$engine" "$jobfile" > "$log" 2>&1 || {
+    tail -20 "$log" >&2; echo "bench_e2e: the $name run FAILED (log: $log)" >&2; exit 1; }
+  for job in $jobs; do
+    read -r iops bw _ _ placed dev sw usr sys <<< "$(awk -v job="$job" -f "$root/scripts/fio_figures.awk" "$log")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$tcp" "$ddp" "$digest" "$job" "$iops" "$bw" \
+      "$placed" "$dev" "$sw" "$usr" "$sys" >> "$tsv"
+  done
+done <<< "$configs"
+echo "bench_e2e: results in $tsv" >&2
