@@ -120,7 +120,7 @@ class FixtureRun(unittest.TestCase):
         v = goal_verdicts(report)
         self.assertEqual(v["G6"], "met")      # host on/off: 0.3/1.2 and 0.35/1.2, both <= 1/3
         self.assertEqual(v["G7"], "not met")  # (0.35 + 0.9)/1.2 > 1 at 128 KiB
-        self.assertIn("| G7 | 64 KiB, mss 1448, in cache | 0.67x | 0.800 vs 1.200 cycles/B | < 1x | met |", report)
+        self.assertIn("| G7 | 64 KiB, mss 1448, in cache, without TCP | 0.67x | 0.800 vs 1.200 cycles/B | < 1x | met |", report)
 
     def test_update_readme_replaces_only_the_text_between_the_markers(self):
         readme = os.path.join(self.tmp, "README.md")

@@ -1,0 +1,390 @@
+// The host receive path with the host's own TCP in front of it (issue 14: "the host's TCP in-order
+// delivery -> PDU parser -> completion"): as BM_HostReceive (bench_host_rx.cpp), but each frame is
+// an mbuf that, after the engine, goes through tcp::Connection::input (acceptability, the ready
+// queue, delayed and immediate ACKs, which are built and sent) and reaches the queue by the
+// connection's in-order delivery (on_data), as the host's TcpQueueTransport hands it over. What the
+// queue sends (ICReq, commands) goes out through the same connection. The controller is played by
+// the benchmark: a SYN-ACK with MSS and window scale, then its segments, each acknowledging
+// everything the host sent so far. Not included: the endpoint's frame parsing, checksum verdict and connection lookup
+// (the port and its rx burst). In cache only: two rounds of frames in mbufs.
+//
+// Counters as BM_HostReceive's; host_cyc_per_B includes the TCP work.
+#include <benchmark/benchmark.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <string>
+
+#include "host_rx_rig.hpp"
+#include "pmd/dpdk/eal.hpp"
+#include "pmd/dpdk/mbuf_meta.hpp"
+#include "pmd/packet/frame_parser.hpp"
+#include "pmd/packet/net_headers.hpp"
+#include "tcp/connection.hpp"
+#include "tcp/frame_builder.hpp"
+#include "tcp/timer_wheel.hpp"
+#include "tcp/tx_batch.hpp"
+
+namespace {
+
+using namespace nvmeddp;
+using namespace nvmeddp::bench::host_rx;
+using nvmetcp::host::Queue;
+using nvmetcp::host::RxPiece;
+
+// The EAL and the mbuf metadata's dynamic field, once per process: empty, or what failed.
+const std::string& eal_error() {
+    static const std::string error = [] {
+        pmd::EalOptions o;
+        o.lcores = "0";
+        o.program = "bench_host_rx";
+        std::string e = pmd::init_eal(o);
+        return e.empty() ? pmd::MbufMeta::register_once() : e;
+    }();
+    return error;
+}
+
+// The queue's transport over the connection, and the connection's handler feeding the queue: what
+// nvmetcp/host/dpdk/tcp_transport.cpp's TcpQueueTransport does, without its close handling.
+class ConnectionTransport final : public nvmetcp::host::QueueTransport, public tcp::ConnectionHandler {
+public:
+    void attach(tcp::Connection* connection, Queue* queue) {
+        connection_ = connection;
+        queue_ = queue;
+    }
+    size_t send_space() const override { return connection_->send_space(); }
+    size_t send(std::span<const uint8_t> bytes) override { return connection_->send(bytes); }
+    void close() override { closed = true; }
+
+    void on_connected(tcp::Connection&) override { queue_->on_transport_connected(); }
+    void on_data(tcp::Connection&, std::span<tcp::RxSegment> segments) override {
+        for (const tcp::RxSegment& s : segments) {
+            RxPiece piece;
+            piece.meta = pmd::MbufMeta::has(s.m) ? pmd::MbufMeta::get(s.m) : nullptr;
+            uint32_t seq = s.seq.raw();
+            for (const rte_mbuf* seg = s.m; seg != nullptr; seg = seg->next) {
+                if (seg->data_len == 0) continue;
+                piece.seq = seq;
+                queue_->receive({rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len}, piece);
+                seq += seg->data_len;
+            }
+        }
+    }
+    void on_acked(tcp::Connection&, uint64_t) override { queue_->on_transport_writable(); }
+    void on_closed(tcp::Connection&, tcp::TcpError) override { closed = true; }
+    bool closed = false;
+
+private:
+    tcp::Connection* connection_ = nullptr;
+    Queue* queue_ = nullptr;
+};
+
+// The port's transmit side as the controller sees it: the end of what the host sent (for the
+// controller's ACKs) and the first bytes of its payload (to find the Connect's cid). Frames are
+// freed, as a port does once it sent them.
+struct Wire {
+    static uint16_t take(void* ctx, rte_mbuf** frames, uint16_t n) {
+        auto* w = static_cast<Wire*>(ctx);
+        for (uint16_t i = 0; i < n; ++i) {
+            rte_mbuf* f = frames[i];
+            const pmd::FrameParse p = pmd::parse_frame({rte_pktmbuf_mtod(f, const uint8_t*), f->data_len}, f->pkt_len);
+            if (p.ok()) {
+                const uint32_t syn = (p.segment.tcp_flags & pmd::tcp_flags::kSyn) != 0 ? 1 : 0;
+                w->sent_end = p.segment.seq + syn + p.segment.payload_len;
+                for (uint32_t k = 0; k < p.segment.payload_len && w->head.size() < 4096; ++k) {
+                    uint8_t b;
+                    w->head.push_back(*static_cast<const uint8_t*>(rte_pktmbuf_read(f, p.segment.payload_offset + k, 1, &b)));
+                }
+            }
+            rte_pktmbuf_free(f);
+        }
+        return n;
+    }
+    uint32_t sent_end = 0;
+    std::vector<uint8_t> head;
+};
+
+// One mbuf holding a frame, as a port's rx burst gives it.
+rte_mbuf* mbuf_of_frame(rte_mempool* pool, const uint8_t* bytes, size_t len) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (m == nullptr || rte_pktmbuf_tailroom(m) < len) {
+        rte_pktmbuf_free(m);
+        return nullptr;
+    }
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(len)), bytes, len);
+    return m;
+}
+
+// The rig: the host (HostRig) behind a tcp::Connection, the controller's side played here.
+class TcpHostRig {
+public:
+    // mss: the largest payload the controller sends; the connection announces at least that.
+    TcpHostRig(bool digest, bool offload, uint32_t mss, rte_mempool* pool)
+        : pool_(pool), host_(digest, offload, &transport_), timers_(4096, 1000, 1'000'000), tx_(&Wire::take, &wire_) {
+        ctx_.pool = pool;
+        ctx_.builder = &builder_;
+        ctx_.timers = &timers_;
+        ctx_.tx = &tx_;
+        ctx_.now_us = 1'000'000;
+        ctx_.owner = this;
+        ctx_.mark_dirty = [](void* self, tcp::Connection&) { static_cast<TcpHostRig*>(self)->dirty_ = true; };
+        tcp::ConnectionConfig config;
+        config.mss = static_cast<uint16_t>(std::max<uint32_t>(config.mss, mss));
+        conn_ = std::make_unique<tcp::Connection>(config, ctx_);
+        transport_.attach(conn_.get(), &host_.queue());
+    }
+    ~TcpHostRig() { conn_.reset(); }
+
+    // SYN out, SYN-ACK in; then the ICResp and the Connect's CapsuleResp in, through the engine.
+    const char* bring_up() {
+        tcp::Route route;
+        route.src_ip = tcp::IpAddress::v4(192, 0, 2, 2);
+        route.dst_ip = tcp::IpAddress::v4(192, 0, 2, 1);
+        route.src_port = 40000;
+        route.dst_port = 4420;
+        conn_->open_active(route, tcp::Seq(1000), &transport_);
+        finish_burst();
+        tcp::InSegment syn_ack;
+        syn_ack.seq = tcp::Seq(seq_ - 1);
+        syn_ack.ack = tcp::Seq(wire_.sent_end);
+        syn_ack.flags = pmd::tcp_flags::kSyn | pmd::tcp_flags::kAck;
+        syn_ack.window = 0xFFFF;
+        syn_ack.options.has_mss = true;
+        syn_ack.options.mss = 8960;
+        // Window scaling, as Linux offers it: unscaled, our window would stop at 64 KiB, less than a
+        // burst of 32 jumbo frames that wait in the ready queue until the burst is delivered.
+        syn_ack.options.has_wscale = true;
+        syn_ack.options.wscale = 7;
+        conn_->input(syn_ack);
+        finish_burst();
+        if (!wire_.head.empty() && wire_.head[0] != static_cast<uint8_t>(nvmetcp::PduType::ICReq)) return "no ICReq";
+        if (!feed_payload(host_.icresp(), false)) return "the ICResp was not taken";
+        if (host_.offload() && !host_.rx().active()) return "the offload could not be added to the device";
+        const std::vector<uint8_t> resp = HostRig::connect_resp(wire_.head);
+        if (resp.empty()) return "no Connect capsule after the ICReq";
+        if (!feed_payload(resp, true)) return "the Connect's answer was not taken";
+        return host_.ready_or_why();
+    }
+
+    // Untimed: the frame mbufs of a round made ready to arrive (data at the frame's start, the new
+    // sequence number, no metadata, one reference more than the connection will drop).
+    static void rearm(rte_mbuf* m, uint16_t frame_len, const testlib::FrameLayout& layout, uint32_t seq) {
+        m->data_off = RTE_PKTMBUF_HEADROOM;
+        m->data_len = frame_len;
+        m->pkt_len = frame_len;
+        m->ol_flags = 0;
+        set_seq(rte_pktmbuf_mtod(m, uint8_t*), layout, seq);
+        rte_mbuf_refcnt_set(m, 2);
+    }
+    // The engine's part of one frame (offload 1): timed as the engine's.
+    void engine_frame(rte_mbuf* m, nvmeddp_pkt_meta& meta) {
+        host_.engine().process({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, m->pkt_len, {}, nullptr,
+                               pmd::L4Checksum::Good, meta);
+        pmd::MbufMeta::set(m, meta);
+    }
+    // The host's TCP takes one frame (its headers already parsed by the port's rx path).
+    void tcp_frame(rte_mbuf* m, const testlib::FrameLayout& layout, uint32_t seq, uint32_t payload_len) {
+        rte_pktmbuf_adj(m, static_cast<uint16_t>(layout.payload_offset));
+        if (m->pkt_len > payload_len) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - payload_len));
+        tcp::InSegment s;
+        s.seq = tcp::Seq(seq);
+        s.ack = tcp::Seq(wire_.sent_end);
+        s.flags = pmd::tcp_flags::kAck | pmd::tcp_flags::kPsh;
+        s.window = 0xFFFF;
+        s.payload = m;
+        s.len = payload_len;
+        conn_->input(s);
+    }
+    void finish_burst() {
+        if (dirty_) {
+            dirty_ = false;
+            conn_->after_burst();
+        }
+        tx_.flush();
+    }
+
+    HostRig& host() { return host_; }
+    uint32_t& seq() { return seq_; }
+
+private:
+    // Bring-up: bytes of the controller in one segment, through the engine when `engine` says so.
+    bool feed_payload(const std::vector<uint8_t>& payload, bool engine) {
+        testlib::TcpFields tcp;
+        tcp.seq = seq_;
+        const testlib::BuiltFrame frame = testlib::build_frame(host_.flow(), tcp, payload);
+        rte_mbuf* m = mbuf_of_frame(pool_, frame.bytes.data(), frame.bytes.size());
+        if (m == nullptr) return false;
+        nvmeddp_pkt_meta meta{};
+        if (engine && host_.offload()) {
+            host_.engine().begin_burst();
+            engine_frame(m, meta);
+            host_.engine().end_burst();
+        }
+        tcp_frame(m, frame.layout, seq_, static_cast<uint32_t>(payload.size()));
+        finish_burst();
+        seq_ += static_cast<uint32_t>(payload.size());
+        return true;
+    }
+
+    rte_mempool* pool_;
+    ConnectionTransport transport_;
+    HostRig host_;
+    Wire wire_;
+    tcp::FrameBuilder builder_;
+    tcp::TimerWheel timers_;
+    tcp::TxBatch tx_;
+    tcp::ConnectionContext ctx_;
+    std::unique_ptr<tcp::Connection> conn_;
+    bool dirty_ = false;
+    uint32_t seq_ = 0x40000001u;  // the controller's ISN + 1
+};
+
+// The mbufs of the benchmark: one per frame of the workload's rounds, and the connection's own
+// (SYN, ACKs, the host's commands), from one pool of jumbo-sized buffers.
+struct FramePool {
+    explicit FramePool(size_t frames) {
+        static int serial = 0;
+        const std::string name = "bench_host_rx_tcp" + std::to_string(serial++);
+        pool = rte_pktmbuf_pool_create(name.c_str(), static_cast<unsigned>(frames + 4096), 0, 0, 9216 + RTE_PKTMBUF_HEADROOM,
+                                       SOCKET_ID_ANY);
+    }
+    ~FramePool() {
+        if (pool != nullptr) rte_mempool_free(pool);
+    }
+    rte_mempool* pool = nullptr;
+};
+
+void BM_HostReceiveTcp(benchmark::State& state) {
+    const auto read_len = static_cast<uint32_t>(state.range(0));
+    const auto mss = static_cast<uint32_t>(state.range(1));
+    const bool digest = state.range(2) != 0;
+    const bool offload = state.range(3) != 0;
+    const auto per_round = static_cast<uint32_t>(std::max<uint64_t>(1, kRoundData / read_len));
+    if (!eal_error().empty()) return state.SkipWithError(("EAL: " + eal_error()).c_str());
+
+    // The ids a fresh queue hands out for the first round (see BM_HostReceive).
+    std::vector<uint16_t> first_cids;
+    {
+        HostRig probe(digest, offload);
+        if (const char* why = probe.bring_up()) return state.SkipWithError(why);
+        std::vector<uint8_t> buffer(read_len);
+        probe.new_round();
+        for (uint32_t i = 0; i < per_round; ++i) {
+            const int cid = probe.submit_read(buffer.data(), read_len);
+            if (cid < 0) return state.SkipWithError("submit failed");
+            first_cids.push_back(static_cast<uint16_t>(cid));
+        }
+        probe.queue().close("probe done");
+    }
+    const Workload& w = workload_for({read_len, mss, digest, false, first_cids});
+    size_t frames = 0;
+    for (const Round& r : w.rounds) frames += r.frames.size();
+    FramePool fp(frames);
+    if (fp.pool == nullptr) return state.SkipWithError("rte_pktmbuf_pool_create failed");
+    std::vector<std::vector<rte_mbuf*>> mbufs(w.rounds.size());
+    for (size_t r = 0; r < w.rounds.size(); ++r) {
+        for (const auto& f : w.rounds[r].frames) {
+            rte_mbuf* m = mbuf_of_frame(fp.pool, f.bytes.data(), f.bytes.size());
+            if (m == nullptr) return state.SkipWithError("no mbuf for a frame");
+            mbufs[r].push_back(m);
+        }
+    }
+    struct FreeAll {
+        std::vector<std::vector<rte_mbuf*>>& all;
+        ~FreeAll() {
+            for (auto& v : all)
+                for (rte_mbuf* m : v) {
+                    rte_mbuf_refcnt_set(m, 1);
+                    rte_pktmbuf_free(m);
+                }
+        }
+    } free_all{mbufs};
+
+    TcpHostRig rig(digest, offload, mss, fp.pool);
+    if (const char* why = rig.bring_up()) return state.SkipWithError(why);
+    HostRig& host = rig.host();
+    std::vector<uint8_t> buffers(w.truth_crc.size() * uint64_t{read_len});
+    std::vector<nvmeddp_pkt_meta> metas(kBurst);
+    uint64_t host_ticks = 0, engine_ticks = 0, reads = 0;
+    size_t next_round = 0;
+    const double ticks_per_ns = tsc_per_ns();
+    pmd::QueueEngine& engine = host.engine();
+
+    for (auto _ : state) {
+        const size_t ri = next_round;
+        next_round = (next_round + 1) % w.rounds.size();
+        const Round& round = w.rounds[ri];
+        const uint32_t base = rig.seq();
+        for (size_t i = 0; i < round.frames.size(); ++i) {
+            const auto& f = round.frames[i];
+            TcpHostRig::rearm(mbufs[ri][i], static_cast<uint16_t>(f.bytes.size()), f.truth.layout,
+                              base + static_cast<uint32_t>(f.truth.stream_offset));
+        }
+        uint64_t round_host = 0, round_engine = 0;
+        uint64_t t = __rdtsc();
+        host.new_round();
+        for (size_t i = 0; i < round.cids.size(); ++i) {
+            const int cid = host.submit_read(buffers.data() + (round.first_read + i) * read_len, read_len);
+            if (cid != round.cids[i]) return state.SkipWithError("the queue handed out other command ids than the prebuilt frames carry");
+        }
+        rig.finish_burst();  // the commands go out
+        round_host += __rdtsc() - t;
+        for (size_t b = 0; b < round.frames.size(); b += kBurst) {
+            const size_t n = std::min(kBurst, round.frames.size() - b);
+            if (offload) {
+                t = __rdtsc();
+                engine.begin_burst();
+                for (size_t i = 0; i < n; ++i) rig.engine_frame(mbufs[ri][b + i], metas[i]);
+                engine.end_burst();
+                round_engine += __rdtsc() - t;
+            }
+            t = __rdtsc();
+            for (size_t i = 0; i < n; ++i) {
+                const auto& f = round.frames[b + i];
+                rig.tcp_frame(mbufs[ri][b + i], f.truth.layout, base + static_cast<uint32_t>(f.truth.stream_offset), f.truth.length);
+            }
+            rig.finish_burst();
+            round_host += __rdtsc() - t;
+        }
+        rig.seq() = base + round.stream_len;
+        reads += round.cids.size();
+        host_ticks += round_host;
+        engine_ticks += round_engine;
+        for (rte_mbuf* m : mbufs[ri]) {
+            if (rte_mbuf_refcnt_read(m) != 1) return state.SkipWithError("the connection kept a frame's mbuf after delivering it");
+        }
+        state.SetIterationTime(static_cast<double>(round_host + round_engine) / ticks_per_ns * 1e-9);
+    }
+
+    const auto& qs = host.queue().stats();
+    const uint64_t data = reads * read_len;
+    if (host.failed != 0 || host.completed != reads) return state.SkipWithError("a read did not complete with success");
+    if (qs.bytes_copied + qs.bytes_placed != data) return state.SkipWithError("data bytes neither copied nor placed");
+    const size_t used = std::min<uint64_t>(w.truth_crc.size(), reads);
+    for (size_t i = 0; i < used; ++i) {
+        if (nvmetcp::crc32c(buffers.data() + i * read_len, read_len) != w.truth_crc[i]) return state.SkipWithError("a read's buffer differs from its data");
+    }
+    const double bytes = static_cast<double>(data);
+    state.SetBytesProcessed(static_cast<int64_t>(data));
+    state.counters["host_cyc_per_B"] = static_cast<double>(host_ticks) / bytes;
+    state.counters["engine_cyc_per_B"] = static_cast<double>(engine_ticks) / bytes;
+    state.counters["host_ns_per_read"] = static_cast<double>(host_ticks) / ticks_per_ns / static_cast<double>(reads);
+    state.counters["engine_ns_per_read"] = static_cast<double>(engine_ticks) / ticks_per_ns / static_cast<double>(reads);
+    state.counters["copied_pct"] = 100.0 * static_cast<double>(qs.bytes_copied) / bytes;
+    const uint64_t digests = qs.digests_computed + qs.digests_offloaded;
+    state.counters["host_digest_pct"] = digests ? 100.0 * static_cast<double>(qs.digests_computed) / static_cast<double>(digests) : 0.0;
+}
+
+void host_receive_tcp_args(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"read", "mss", "digest", "offload"});
+    for (int read : {4096, 32768, 65536, 131072, 524288}) {
+        for (int mss : {1448, 8948}) {
+            for (int digest : {0, 1}) {
+                for (int offload : {0, 1}) b->Args({read, mss, digest, offload});
+            }
+        }
+    }
+}
+BENCHMARK(BM_HostReceiveTcp)->Apply(host_receive_tcp_args)->UseManualTime();
+
+}  // namespace

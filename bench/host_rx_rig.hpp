@@ -1,0 +1,296 @@
+// What the host receive-path benchmarks share (bench_host_rx.cpp, bench_host_rx_tcp.cpp): prebuilt
+// rounds of C2HData frames for reads of one size (Workload), the host queue with the offload engine's
+// device and its DdpReceive (HostRig, over a QueueTransport the benchmark gives it), the TSC clock.
+#pragma once
+
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "ddp/device.hpp"
+#include "nvmetcp/crc32c.hpp"
+#include "nvmetcp/host/ddp_receive.hpp"
+#include "nvmetcp/host/queue.hpp"
+#include "nvmetcp/pdu_encoder.hpp"
+#include "pmd/engine/sw_driver.hpp"
+#include "testlib/flow_config.hpp"
+#include "testlib/frame_gen.hpp"
+#include "testlib/read_stream_gen.hpp"
+
+namespace nvmeddp::bench::host_rx {
+
+
+using nvmetcp::host::Completion;
+using nvmetcp::host::DdpReceive;
+using nvmetcp::host::IoRequest;
+using nvmetcp::host::IoVec;
+using nvmetcp::host::Queue;
+using nvmetcp::host::QueueConfig;
+using nvmetcp::host::QueueState;
+using nvmetcp::host::RxPiece;
+
+constexpr uint16_t kDepth = 128;
+constexpr uint64_t kRoundData = 256 * 1024;
+constexpr size_t kBurst = 32;
+constexpr uint64_t kMiB = 1024 * 1024;
+
+// TSC ticks per nanosecond, measured once against the steady clock.
+inline double tsc_per_ns() {
+    static const double ratio = [] {
+        const auto t0 = std::chrono::steady_clock::now();
+        const uint64_t c0 = __rdtsc();
+        while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(50)) {
+        }
+        const uint64_t c1 = __rdtsc();
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+        return static_cast<double>(c1 - c0) / static_cast<double>(ns);
+    }();
+    return ratio;
+}
+
+// Frames and destination buffers together: two rounds (in cache) or twice the L3 (out of cache).
+inline uint64_t working_set_bytes(bool out_of_cache, uint64_t round_bytes) {
+    if (!out_of_cache) return 4 * round_bytes;
+    const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    const uint64_t twice = l3 > 0 ? 2 * static_cast<uint64_t>(l3) : 0;
+    return std::clamp<uint64_t>(twice, 64 * kMiB, 1024 * kMiB);
+}
+
+// The next round's sequence number in a built frame, its TCP checksum updated for the two 16-bit
+// words that changed (RFC 1624, eqn. 3).
+inline void set_seq(uint8_t* frame, const testlib::FrameLayout& layout, uint32_t seq) {
+    uint8_t* tcp = frame + layout.l4_offset;
+    const auto word = [](const uint8_t* p) { return static_cast<uint32_t>(p[0] << 8 | p[1]); };
+    uint32_t sum = ~word(tcp + 16) & 0xFFFF;
+    sum += (~word(tcp + 4) & 0xFFFF) + (seq >> 16);
+    sum += (~word(tcp + 6) & 0xFFFF) + (seq & 0xFFFF);
+    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    const uint32_t csum = ~sum & 0xFFFF;
+    tcp[4] = static_cast<uint8_t>(seq >> 24);
+    tcp[5] = static_cast<uint8_t>(seq >> 16);
+    tcp[6] = static_cast<uint8_t>(seq >> 8);
+    tcp[7] = static_cast<uint8_t>(seq);
+    tcp[16] = static_cast<uint8_t>(csum >> 8);
+    tcp[17] = static_cast<uint8_t>(csum);
+}
+inline void set_seq(std::vector<uint8_t>& frame, const testlib::FrameLayout& layout, uint32_t seq) {
+    set_seq(frame.data(), layout, seq);
+}
+
+// One round: the frames of a few reads' C2HData and CapsuleResps, cut at the MSS.
+struct Round {
+    std::vector<testlib::GeneratedFrame> frames;
+    uint32_t stream_len = 0;
+    std::vector<uint16_t> cids;  // the reads' command ids, in submission order
+    size_t first_read = 0;       // index of its first read in the working set
+};
+
+struct Workload {
+    using Key = std::tuple<uint32_t, uint32_t, bool, bool, std::vector<uint16_t>>;
+    Key key;
+    uint32_t read_len = 0;
+    std::vector<Round> rounds;
+    std::vector<uint32_t> truth_crc;  // CRC32C of each read's data
+    uint64_t frame_bytes = 0;
+};
+
+// The host hands out command ids from a LIFO free list: the reads of one round take the ids the last
+// round returned, in reverse order. The rounds alternate between `cids` and its reverse; every
+// round checks that the queue handed out exactly these (a changed allocator fails the benchmark).
+inline std::unique_ptr<Workload> build_workload(const Workload::Key& key) {
+    const auto& [read_len, mss, digest, out_of_cache, cids] = key;
+    auto w = std::make_unique<Workload>();
+    w->key = key;
+    w->read_len = read_len;
+    const auto per_round = static_cast<uint32_t>(cids.size());
+    const uint64_t round_bytes = uint64_t{per_round} * read_len;
+    // Frames and buffers take about half of the working set each.
+    size_t rounds = static_cast<size_t>(std::max<uint64_t>(2, working_set_bytes(out_of_cache, round_bytes) / 2 / round_bytes));
+    rounds += rounds % 2;
+    std::vector<uint16_t> reversed(cids.rbegin(), cids.rend());
+    for (size_t r = 0; r < rounds; ++r) {
+        testlib::ReadStreamOptions ro;
+        ro.commands = per_round;
+        ro.min_len = ro.max_len = read_len;
+        ro.data_digest = digest;
+        ro.cids = r % 2 == 0 ? cids : reversed;
+        ro.seed = r + 1;
+        const testlib::ReadStream stream = testlib::generate_read_stream(ro);
+        testlib::FrameGenOptions fo;
+        fo.mss = mss;
+        Round round;
+        round.frames = testlib::generate_frames(stream.bytes, fo).frames;
+        round.stream_len = static_cast<uint32_t>(stream.bytes.size());
+        round.cids = ro.cids;
+        round.first_read = w->truth_crc.size();
+        for (const auto& read : stream.reads) w->truth_crc.push_back(nvmetcp::crc32c(read.data));
+        for (const auto& f : round.frames) w->frame_bytes += f.bytes.size();
+        w->rounds.push_back(std::move(round));
+    }
+    return w;
+}
+
+inline const Workload& workload_for(const Workload::Key& key) {
+    static std::unique_ptr<Workload> cached;  // one at a time: out-of-cache workloads are large
+    if (!cached || cached->key != key) {
+        cached.reset();
+        cached = build_workload(key);
+    }
+    return *cached;
+}
+
+// The queue's transport: what it sends is kept only as far as bring-up needs it (the Connect's cid).
+class SinkTransport final : public nvmetcp::host::QueueTransport {
+public:
+    size_t send_space() const override { return size_t{1} << 30; }
+    size_t send(std::span<const uint8_t> bytes) override {
+        const size_t keep = std::min(bytes.size(), kKeep - std::min(kKeep, head.size()));
+        head.insert(head.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep));
+        return bytes.size();
+    }
+    void close() override { closed = true; }
+    static constexpr size_t kKeep = 4096;
+    std::vector<uint8_t> head;
+    bool closed = false;
+};
+
+// A host queue, the engine's device and (offload 1) the queue's DdpReceive on it. The queue sends
+// into a SinkTransport of its own, or into `transport` (the TCP variant's connection).
+class HostRig final : private nvmetcp::host::QueueObserver {
+public:
+    HostRig(bool digest, bool offload, nvmetcp::host::QueueTransport* transport = nullptr) : offload_(offload) {
+        pmd::SoftwareDriverConfig dc;
+        dc.log = [](const std::string&) {};
+        auto d = std::make_unique<pmd::SoftwareDriver>(dc);
+        driver_ = d.get();
+        device_ = std::make_unique<ddp::Device>(std::move(d));
+        rx_ = std::make_unique<DdpReceive>(*device_, kDepth);
+        QueueConfig c;
+        c.qid = 1;
+        c.depth = kDepth;
+        c.data_digest = digest;
+        c.subnqn = "nqn.2024-01.io.nvmeddp:bench";
+        c.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
+        c.cntlid = 1;
+        queue_ = std::make_unique<Queue>(c, transport != nullptr ? transport : &transport_);
+        queue_->set_observer(this);
+        iovs_.reserve(kDepth);  // submit_read's pointers into it stay valid for a round
+    }
+    ~HostRig() override {
+        queue_->set_offload(nullptr);
+        rx_->remove();
+        for (int i = 0; i < 1000 && device_->connection_count() != 0; ++i) driver_->queue(0).poll_idle();
+    }
+
+    // The controller's answers of bring-up: the ICResp, and the CapsuleResp of the Connect whose
+    // capsule follows the 128-byte ICReq in what the queue sent (its SQE's cid at bytes 10-11).
+    std::vector<uint8_t> icresp() const {
+        std::vector<uint8_t> out(256);
+        out.resize(nvmetcp::encode_pdu(out, nvmetcp::make_icresp(0, queue_->config().data_digest ? nvmetcp::ic_digest::kData : 0, 131072), {},
+                                       nvmetcp::SendParams{}));
+        return out;
+    }
+    static std::vector<uint8_t> connect_resp(const std::vector<uint8_t>& sent) {
+        if (sent.size() < 128 + 72 || sent[128] != static_cast<uint8_t>(nvmetcp::PduType::CapsuleCmd)) return {};
+        nvmetcp::NvmeCqe cqe{};
+        cqe.cid.set(static_cast<uint16_t>(sent[128 + 10] | sent[128 + 11] << 8));
+        std::vector<uint8_t> out(256);
+        out.resize(nvmetcp::encode_pdu(out, nvmetcp::make_capsule_resp(cqe), {}, nvmetcp::SendParams{}));
+        return out;
+    }
+    const char* ready_or_why() const {
+        if (queue_->state() == QueueState::Ready) return nullptr;
+        return queue_->failure() ? queue_->failure() : "the queue is not ready after Connect";
+    }
+
+    // Over the SinkTransport: ICReq out, ICResp in (the engine is not following yet), Connect out,
+    // its CapsuleResp in through the engine. Returns an error sentence, or null.
+    const char* bring_up() {
+        queue_->on_transport_connected();
+        const std::vector<uint8_t> ic = icresp();
+        queue_->receive(ic, RxPiece{seq_, nullptr});
+        seq_ += static_cast<uint32_t>(ic.size());
+        if (offload_ && !rx_->active()) return "the offload could not be added to the device";
+        const std::vector<uint8_t> resp = connect_resp(transport_.head);
+        if (resp.empty()) return "no Connect capsule after the ICReq";
+        testlib::TcpFields tcp;
+        tcp.seq = seq_;
+        testlib::BuiltFrame frame = testlib::build_frame(flow_, tcp, resp);
+        deliver(frame.bytes, frame.layout.payload_offset, static_cast<uint32_t>(resp.size()));
+        return ready_or_why();
+    }
+
+    // One frame through the engine (offload 1) and into the queue: for bring-up, untimed.
+    void deliver(const std::vector<uint8_t>& frame, size_t payload_offset, uint32_t payload_len) {
+        nvmeddp_pkt_meta meta{};
+        if (offload_) {
+            pmd::QueueEngine& q = driver_->queue(0);
+            q.begin_burst();
+            q.process(frame, frame.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta);
+            q.end_burst();
+        }
+        queue_->receive({frame.data() + payload_offset, payload_len}, RxPiece{seq_, offload_ ? &meta : nullptr});
+        seq_ += payload_len;
+    }
+
+    // Submits a read into `buffer`; the cid the queue gave it, or -1.
+    int submit_read(uint8_t* buffer, uint32_t len) {
+        if (iovs_.size() == kDepth) return -1;
+        iovs_.push_back({buffer, len});
+        IoRequest r;
+        r.sqe = nvmetcp::nvme::make_read(0, 1, 0, 1, len);
+        r.data = {&iovs_.back(), 1};
+        r.data_len = len;
+        r.done = &HostRig::on_done;
+        r.ctx = this;
+        uint16_t cid = 0xFFFF;
+        if (queue_->submit(r, &cid) != nvmetcp::host::SubmitResult::Ok) return -1;
+        return cid;
+    }
+    // A read's IoVec is the caller's until completion; one round's reads at most are outstanding.
+    void new_round() { iovs_.clear(); }
+
+    Queue& queue() { return *queue_; }
+    DdpReceive& rx() { return *rx_; }
+    pmd::QueueEngine& engine() { return driver_->queue(0); }
+    uint32_t& seq() { return seq_; }
+    bool offload() const noexcept { return offload_; }
+    const testlib::FlowSpec& flow() const noexcept { return flow_; }
+    uint64_t completed = 0;
+    uint64_t failed = 0;
+
+private:
+    void on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) override {
+        if (!offload_) return;
+        ddp::ConnectionConfig config;
+        config.tuple = testlib::host_tuple(flow_);
+        config.queue_depth = kDepth;
+        config.data_digest = queue.receive_params().data_digest;
+        config.rcv_seq = next.seq;
+        if (rx_->add(config, next_stream_offset) != ddp::Status::Ok) return;
+        driver_->queue(0).poll_idle();  // the engine applies the new connection
+        queue.set_offload(rx_.get());
+    }
+    static void on_done(void* ctx, const Completion& c) {
+        auto* rig = static_cast<HostRig*>(ctx);
+        ++(c.status.ok() ? rig->completed : rig->failed);
+    }
+
+    bool offload_;
+    testlib::FlowSpec flow_ = testlib::ipv4_flow();
+    pmd::SoftwareDriver* driver_ = nullptr;
+    std::unique_ptr<ddp::Device> device_;
+    std::unique_ptr<DdpReceive> rx_;
+    SinkTransport transport_;
+    std::unique_ptr<Queue> queue_;
+    std::vector<IoVec> iovs_;
+    uint32_t seq_ = 0x7FFF0000u;
+};
+
+}  // namespace nvmeddp::bench::host_rx
