@@ -3,10 +3,12 @@
 //
 // On x86 the data is folded with carry-less multiplies, every loaded vector also stored to the
 // destination: with AVX-512 VPCLMULQDQ 256 bytes per iteration in sixteen 128-bit lanes, with AVX2
-// VPCLMULQDQ 128 bytes in eight, else with PCLMULQDQ 64 bytes in four (the algorithm: crc32c_fold.hpp). Without either it is memcpy followed
-// by crc32c_extend (isa-l). The result always equals crc32c_extend(state, src, len): tests compare
-// both for each path on every length up to 1 KiB and alignment mod 64, and run each x86 path's
-// algorithm on software-emulated instructions too, so that it is checked on CPUs without them.
+// VPCLMULQDQ 128 bytes in eight, else with PCLMULQDQ 64 bytes in four (the algorithm: crc32c_fold.hpp);
+// without carry-less multiply, SSE4.2's crc32 on three interleaved lanes (crc32c_interleaved.hpp).
+// Without any of them it is memcpy followed by crc32c_extend (isa-l). The result always equals
+// crc32c_extend(state, src, len): tests compare both for each path on every length up to 1 KiB and
+// alignment mod 64, and run each x86 path's algorithm on software-emulated instructions too, so
+// that it is checked on CPUs without them.
 #pragma once
 
 #include <cstddef>
@@ -23,9 +25,9 @@ bool crc32c_copy_is_fused() noexcept;
 const char* crc32c_copy_implementation() noexcept;
 // The name of the implementation in use, as crc32c_copy_select() takes it.
 const char* crc32c_copy_name() noexcept;
-// Chooses an implementation for tests and benchmarks: "avx512", "avx2", "pclmul", "two-pass", or
-// "avx512-emulated" / "avx2-emulated" / "pclmul-emulated" (the same folding on instructions emulated
-// in software, on any CPU, slow; never chosen by default). False when the name is unknown or the CPU lacks it.
+// Chooses an implementation for tests and benchmarks: "avx512", "avx2", "pclmul", "crc32q",
+// "two-pass", or "avx512-emulated" / "avx2-emulated" / "pclmul-emulated" / "crc32q-emulated" (the
+// same algorithm on instructions emulated in software, on any CPU, slow; never chosen by default). False when the name is unknown or the CPU lacks it.
 // Not thread-safe: call before any copy runs.
 bool crc32c_copy_select(const char* name) noexcept;
 

@@ -12,11 +12,14 @@ namespace nvmeddp::nvmetcp::crc32c_fold {
 uint32_t copy_pclmul(uint32_t state, void* dst, const void* src, size_t len) noexcept;  // SSE4.2 + PCLMULQDQ
 uint32_t copy_avx2(uint32_t state, void* dst, const void* src, size_t len) noexcept;    // + AVX2 + VPCLMULQDQ
 uint32_t copy_avx512(uint32_t state, void* dst, const void* src, size_t len) noexcept;  // + AVX-512 F/VL/BW + VPCLMULQDQ
+// Not a fold: SSE4.2's crc32 on three interleaved lanes (crc32c_interleaved.hpp).
+uint32_t copy_crc32q(uint32_t state, void* dst, const void* src, size_t len) noexcept;  // SSE4.2
 #endif
 
 // The same algorithms on the software instructions of crc32c_fold_soft.hpp, on any CPU. For tests.
 uint32_t copy_pclmul_emulated(uint32_t state, void* dst, const void* src, size_t len) noexcept;
 uint32_t copy_avx2_emulated(uint32_t state, void* dst, const void* src, size_t len) noexcept;
 uint32_t copy_avx512_emulated(uint32_t state, void* dst, const void* src, size_t len) noexcept;
+uint32_t copy_crc32q_emulated(uint32_t state, void* dst, const void* src, size_t len) noexcept;
 
 }  // namespace nvmeddp::nvmetcp::crc32c_fold

@@ -27,7 +27,7 @@ import sys
 # The programs bench.sh runs; one without results has its figures reported as "not run".
 BINARIES = ["bench_nvmetcp", "bench_engine", "bench_ddp", "bench_packet", "bench_host_rx", "bench_memory"]
 CPU_FLAGS = ["sse4_2", "pclmulqdq", "avx2", "avx512f", "avx512bw", "avx512vl", "vpclmulqdq"]
-COPY_PATHS = ["avx512", "avx2", "pclmul"]      # BM_Crc32cCopyOnePass/<path>
+COPY_PATHS = ["avx512", "avx2", "pclmul", "crc32q"]  # BM_Crc32cCopyOnePass/<path>
 VPCLMUL_PATHS = ["avx512", "avx2"]
 COPY_BYTES = [1448, 8948, 65536]
 ENGINE_MSS = [1448, 8948]
