@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ddp/device.hpp"
+#include "frame_seq.hpp"
 #include "pmd/engine/sw_driver.hpp"
 #include "testlib/flow_config.hpp"
 #include "testlib/frame_gen.hpp"
@@ -31,23 +32,7 @@ namespace {
 
 using namespace nvmeddp;
 
-// The next round's sequence number in a built frame, its TCP checksum updated for the two 16-bit
-// words that changed (RFC 1624, eqn. 3): a benchmark must not pay a full checksum per frame here.
-void set_seq(std::vector<uint8_t>& frame, const testlib::FrameLayout& layout, uint32_t seq) {
-    uint8_t* tcp = frame.data() + layout.l4_offset;
-    const auto word = [](const uint8_t* p) { return static_cast<uint32_t>(p[0] << 8 | p[1]); };
-    uint32_t sum = ~word(tcp + 16) & 0xFFFF;
-    sum += (~word(tcp + 4) & 0xFFFF) + (seq >> 16);
-    sum += (~word(tcp + 6) & 0xFFFF) + (seq & 0xFFFF);
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-    const uint32_t csum = ~sum & 0xFFFF;
-    tcp[4] = static_cast<uint8_t>(seq >> 24);
-    tcp[5] = static_cast<uint8_t>(seq >> 16);
-    tcp[6] = static_cast<uint8_t>(seq >> 8);
-    tcp[7] = static_cast<uint8_t>(seq);
-    tcp[16] = static_cast<uint8_t>(csum >> 8);
-    tcp[17] = static_cast<uint8_t>(csum);
-}
+using bench::set_seq;
 
 constexpr uint64_t kRoundData = 256 * 1024;
 

@@ -115,26 +115,8 @@ void BM_HostReceive(benchmark::State& state) {
         state.SetIterationTime(static_cast<double>(round_host + round_engine) / ticks_per_ns * 1e-9);
     }
 
-    // Every read completed with success, every data byte reached its buffer (copied or placed), and
-    // each buffer that was used holds its read's data.
-    const auto& qs = queue.stats();
-    const uint64_t data = reads * read_len;
-    if (run.failed != 0 || run.completed != reads) return state.SkipWithError("a read did not complete with success");
-    if (qs.bytes_copied + qs.bytes_placed != data) return state.SkipWithError("data bytes neither copied nor placed");
-    const size_t used = std::min<uint64_t>(w.truth_crc.size(), reads);
-    for (size_t i = 0; i < used; ++i) {
-        if (nvmetcp::crc32c(buffers.data() + i * read_len, read_len) != w.truth_crc[i]) return state.SkipWithError("a read's buffer differs from its data");
-    }
-
-    const double bytes = static_cast<double>(data);
-    state.SetBytesProcessed(static_cast<int64_t>(data));
-    state.counters["host_cyc_per_B"] = static_cast<double>(host_ticks) / bytes;
-    state.counters["engine_cyc_per_B"] = static_cast<double>(engine_ticks) / bytes;
-    state.counters["host_ns_per_read"] = static_cast<double>(host_ticks) / ticks_per_ns / static_cast<double>(reads);
-    state.counters["engine_ns_per_read"] = static_cast<double>(engine_ticks) / ticks_per_ns / static_cast<double>(reads);
-    state.counters["copied_pct"] = 100.0 * static_cast<double>(qs.bytes_copied) / bytes;
-    const uint64_t digests = qs.digests_computed + qs.digests_offloaded;
-    state.counters["host_digest_pct"] = digests ? 100.0 * static_cast<double>(qs.digests_computed) / static_cast<double>(digests) : 0.0;
+    if (const char* why = check_run(run, w, buffers, reads)) return state.SkipWithError(why);
+    set_counters(state, run, read_len, reads, host_ticks, engine_ticks);
     state.counters["ws_MiB"] = static_cast<double>(w.frame_bytes + buffers.size()) / static_cast<double>(kMiB);
 }
 

@@ -13,7 +13,10 @@
 #include <tuple>
 #include <vector>
 
+#include <benchmark/benchmark.h>
+
 #include "ddp/device.hpp"
+#include "frame_seq.hpp"
 #include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/host/ddp_receive.hpp"
 #include "nvmetcp/host/queue.hpp"
@@ -24,6 +27,8 @@
 #include "testlib/read_stream_gen.hpp"
 
 namespace nvmeddp::bench::host_rx {
+
+using bench::set_seq;
 
 
 using nvmetcp::host::Completion;
@@ -60,27 +65,6 @@ inline uint64_t working_set_bytes(bool out_of_cache, uint64_t round_bytes) {
     const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
     const uint64_t twice = l3 > 0 ? 2 * static_cast<uint64_t>(l3) : 0;
     return std::clamp<uint64_t>(twice, 64 * kMiB, 1024 * kMiB);
-}
-
-// The next round's sequence number in a built frame, its TCP checksum updated for the two 16-bit
-// words that changed (RFC 1624, eqn. 3).
-inline void set_seq(uint8_t* frame, const testlib::FrameLayout& layout, uint32_t seq) {
-    uint8_t* tcp = frame + layout.l4_offset;
-    const auto word = [](const uint8_t* p) { return static_cast<uint32_t>(p[0] << 8 | p[1]); };
-    uint32_t sum = ~word(tcp + 16) & 0xFFFF;
-    sum += (~word(tcp + 4) & 0xFFFF) + (seq >> 16);
-    sum += (~word(tcp + 6) & 0xFFFF) + (seq & 0xFFFF);
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-    const uint32_t csum = ~sum & 0xFFFF;
-    tcp[4] = static_cast<uint8_t>(seq >> 24);
-    tcp[5] = static_cast<uint8_t>(seq >> 16);
-    tcp[6] = static_cast<uint8_t>(seq >> 8);
-    tcp[7] = static_cast<uint8_t>(seq);
-    tcp[16] = static_cast<uint8_t>(csum >> 8);
-    tcp[17] = static_cast<uint8_t>(csum);
-}
-inline void set_seq(std::vector<uint8_t>& frame, const testlib::FrameLayout& layout, uint32_t seq) {
-    set_seq(frame.data(), layout, seq);
 }
 
 // One round: the frames of a few reads' C2HData and CapsuleResps, cut at the MSS.
@@ -257,6 +241,7 @@ public:
     void new_round() { iovs_.clear(); }
 
     Queue& queue() { return *queue_; }
+    const Queue& queue() const { return *queue_; }
     DdpReceive& rx() { return *rx_; }
     pmd::QueueEngine& engine() { return driver_->queue(0); }
     uint32_t& seq() { return seq_; }
@@ -292,5 +277,34 @@ private:
     std::vector<IoVec> iovs_;
     uint32_t seq_ = 0x7FFF0000u;
 };
+
+// After a run: empty when every read completed with success, every data byte reached its buffer
+// (copied or placed) and each buffer that was used holds its read's data; else what failed.
+inline const char* check_run(const HostRig& rig, const Workload& w, const std::vector<uint8_t>& buffers, uint64_t reads) {
+    const auto& qs = rig.queue().stats();
+    if (rig.failed != 0 || rig.completed != reads) return "a read did not complete with success";
+    if (qs.bytes_copied + qs.bytes_placed != reads * w.read_len) return "data bytes neither copied nor placed";
+    const size_t used = std::min<uint64_t>(w.truth_crc.size(), reads);
+    for (size_t i = 0; i < used; ++i) {
+        if (nvmetcp::crc32c(buffers.data() + i * w.read_len, w.read_len) != w.truth_crc[i]) return "a read's buffer differs from its data";
+    }
+    return nullptr;
+}
+
+// The counters both host benchmarks report (bench_host_rx.cpp's header comment says what each is).
+inline void set_counters(benchmark::State& state, const HostRig& rig, uint64_t read_len, uint64_t reads, uint64_t host_ticks,
+                         uint64_t engine_ticks) {
+    const auto& qs = rig.queue().stats();
+    const double ticks_per_ns = tsc_per_ns();
+    const double bytes = static_cast<double>(reads * read_len);
+    state.SetBytesProcessed(static_cast<int64_t>(reads * read_len));
+    state.counters["host_cyc_per_B"] = static_cast<double>(host_ticks) / bytes;
+    state.counters["engine_cyc_per_B"] = static_cast<double>(engine_ticks) / bytes;
+    state.counters["host_ns_per_read"] = static_cast<double>(host_ticks) / ticks_per_ns / static_cast<double>(reads);
+    state.counters["engine_ns_per_read"] = static_cast<double>(engine_ticks) / ticks_per_ns / static_cast<double>(reads);
+    state.counters["copied_pct"] = 100.0 * static_cast<double>(qs.bytes_copied) / bytes;
+    const uint64_t digests = qs.digests_computed + qs.digests_offloaded;
+    state.counters["host_digest_pct"] = digests ? 100.0 * static_cast<double>(qs.digests_computed) / static_cast<double>(digests) : 0.0;
+}
 
 }  // namespace nvmeddp::bench::host_rx

@@ -827,18 +827,18 @@ def plot_host(res, out_dir, gnuplot, terminal):
     blocks, panels, index = [], [], 0
     for mss in ENGINE_MSS:
         plots = []
-        for ws in (0, 1):
+        for name, extra, where, dash in (("BM_HostReceive", {"ws": 0}, "in cache", ""),
+                                         ("BM_HostReceive", {"ws": 1}, "out of cache", " dt 2"),
+                                         ("BM_HostReceiveTcp", {}, "with TCP, in cache", " dt 3")):
             rows = []
             for read in HOST_READS:
-                on = res.find("bench_host_rx", "BM_HostReceive", read=read, mss=mss, digest=1, offload=1, ws=ws)
-                off = res.find("bench_host_rx", "BM_HostReceive", read=read, mss=mss, digest=1, offload=0, ws=ws)
+                on = res.find("bench_host_rx", name, read=read, mss=mss, digest=1, offload=1, **extra)
+                off = res.find("bench_host_rx", name, read=read, mss=mss, digest=1, offload=0, **extra)
                 h_off = off.get("host_cyc_per_B") if off else None
                 h_on = on.get("host_cyc_per_B") if on else None
                 e_on = on.get("engine_cyc_per_B") if on else None
                 rows.append([h_off, h_on, h_on + e_on if h_on is not None and e_on is not None else None])
             blocks.append("\n".join(data_line(r, row, 4) for r, row in zip(HOST_READS, rows)) + "\n\n\n")
-            where = "in cache" if ws == 0 else "out of cache"
-            dash = "" if ws == 0 else " dt 2"
             for i, title in enumerate(("offload off", "offload on", "offload on + engine")):
                 if has_values(rows, i):
                     plots.append(f"'host.dat' index {index} using 1:{i + 2} with linespoints lc {i + 1} lw 2{dash} "
