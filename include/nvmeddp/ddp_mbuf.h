@@ -12,25 +12,25 @@
  * or keeps packets in an out-of-order queue applies it exactly: a claim is about the bytes at those
  * sequence numbers *in this packet*, and about nothing else.
  *
- * Placement (NVMEDDP_PKT_PLACED). "This packet's bytes at sequence numbers
+ * Placement (NVMEDDP_PKT_PLACED). Run 1: "this packet's bytes at sequence numbers
  * [place_seq, place_seq + place_len) are in the buffer registered for command id place_cccid (the
- * registration whose tag is place_tag, nvmeddp_reg_tag()), at offsets place_buf_off onwards." And
- * when place2_len > 0, a second run: "run 1 ends where its C2HData PDU's data ends; the first
- * C2HData PDU after that one (PDU P) begins its data in this packet, and its bytes
- * [first data byte of P, + place2_len) are in the buffer of P's CCCID, registration tag place2_tag,
- * at P's DATAO onwards." P's command and offset are not in the claim: the device and the host each
- * read them from P's header, so the device claims run 2 only when it took every byte from the end of
- * run 1's PDU to P's first data byte from this packet, as new bytes (those headers included), and
- * the host applies it only when it took all of them from this packet too. With the packet's
- * checksum good, both framed those bytes alike: from the same end of run 1's PDU (its data end,
- * plus the DDGST when data digests are on), the same PDUs up to P, the same P.
+ * registration whose tag is place_tag, nvmeddp_reg_tag()), at offsets place_buf_off onwards."
+ * Run 2, when place2_len > 0: "run 1 ends where its C2HData's data ends; let P be the first C2HData
+ * after that PDU: P's first place2_len data bytes are in this packet, and in the buffer of P's CCCID,
+ * registration tag place2_tag, at P's DATAO onwards." The claim does not carry P's command and
+ * offset: each side reads them from P's header. So the device claims run 2 only when it took every
+ * byte from the end of run 1's PDU to P's first data byte from this packet, as new bytes, and the
+ * host applies it only when it took all of them from this packet too. Both checked the packet's
+ * checksum and both start at the same sequence number (run 1's end, plus the DDGST when data digests
+ * are on), so both frame the same PDUs up to P from the same bytes.
  * The host skips copying a data byte only when all of this holds:
  *   - it takes that byte from this packet (not from another copy of the same sequence number);
- *   - its own parser says the byte is C2HData data of command place_cccid, whose current
- *     registration has tag place_tag, at exactly the claimed buffer offset (run 1); or it is data
- *     of P at its DATAO onwards, where P's command's current registration has tag place2_tag, the
- *     C2HData before P ends its data at place_seq + place_len, and everything from that PDU's end to
- *     the byte was taken from this packet (run 2).
+ *   - run 1: its own parser says the byte is C2HData data of command place_cccid, whose current
+ *     registration has tag place_tag, at exactly the claimed buffer offset; or run 2: its parser
+ *     says the byte is among the first place2_len data bytes of a C2HData (at its DATAO onwards)
+ *     whose command's current registration has tag place2_tag, the C2HData before that one ends its
+ *     data at place_seq + place_len, and the host took every byte from that PDU's end up to this
+ *     byte from this packet.
  * Any other byte it copies as usual. A claim the host's framing disagrees with costs a copy, never
  * data. The host also tells the device how far each registered buffer is final
  * (nvmeddp_filled()): the device then never writes below that point, so a byte the host already
