@@ -183,8 +183,8 @@ int nvmeddp_teardown(nvmeddp_device *dev, nvmeddp_conn conn, uint16_t cid, nvmed
 /* Completes what can be completed; returns the number of teardowns completed. */
 unsigned nvmeddp_poll(nvmeddp_device *dev, nvmeddp_conn conn);
 
-/* Contract v2 (nvmeddp/ddp_mbuf.h). nvmeddp_conn_id: the conn_id this connection's packet metadata
- * carries. nvmeddp_reg_tag: the tag (place_tag) of cid's current registration, 0 when none.
+/* Contract v3 (nvmeddp/ddp_mbuf.h). nvmeddp_conn_id: the conn_id this connection's packet metadata
+ * carries. nvmeddp_reg_tag: the tag (place_tag, place2_tag) of cid's current registration, 0 when none.
  * nvmeddp_filled: the buffer of cid is final below offset (the host copied it or took it from a
  * claim): the device writes there no more. Call it as the parser consumes each piece of data. */
 int nvmeddp_conn_id(const nvmeddp_device *dev, nvmeddp_conn conn, uint32_t *out);

@@ -1,5 +1,5 @@
 /*
- * nvmeddp: what the offload device tells the host about each received packet (contract v2).
+ * nvmeddp: what the offload device tells the host about each received packet (contract v3).
  *
  * The device (our software engine, or a NIC driver implementing the same contract) attaches this to
  * every packet of an offloaded connection it processed: in DPDK as an mbuf dynamic field, registered
@@ -12,16 +12,25 @@
  * or keeps packets in an out-of-order queue applies it exactly: a claim is about the bytes at those
  * sequence numbers *in this packet*, and about nothing else.
  *
- * Placement (NVMEDDP_PKT_PLACED). "This packet's bytes at sequence numbers
+ * Placement (NVMEDDP_PKT_PLACED). Run 1: "this packet's bytes at sequence numbers
  * [place_seq, place_seq + place_len) are in the buffer registered for command id place_cccid (the
- * registration whose tag is place_tag, nvmeddp_reg_tag()), at offsets place_buf_off onwards; and its
- * bytes at [place_seq + place_len + place2_gap, ... + place2_len) are there too, right after them
- * (place_buf_off + place_len onwards)." The second run covers the next PDU of the same command when
- * its data continues the first in the buffer (a target that splits a read into several C2HData).
+ * registration whose tag is place_tag, nvmeddp_reg_tag()), at offsets place_buf_off onwards."
+ * Run 2, when place2_len > 0: "run 1 ends where its C2HData's data ends; let P be the first C2HData
+ * after that PDU: P's first place2_len data bytes are in this packet, and in the buffer of P's CCCID,
+ * registration tag place2_tag, at P's DATAO onwards." The claim does not carry P's command and
+ * offset: each side reads them from P's header. So the device claims run 2 only when it took every
+ * byte from the end of run 1's PDU to P's first data byte from this packet, as new bytes, and the
+ * host applies it only when it took all of them from this packet too. Both checked the packet's
+ * checksum and both start at the same sequence number (run 1's end, plus the DDGST when data digests
+ * are on), so both frame the same PDUs up to P from the same bytes.
  * The host skips copying a data byte only when all of this holds:
  *   - it takes that byte from this packet (not from another copy of the same sequence number);
- *   - its own parser says the byte is C2HData data of command place_cccid, whose current
- *     registration has tag place_tag, at exactly the claimed buffer offset.
+ *   - run 1: its own parser says the byte is C2HData data of command place_cccid, whose current
+ *     registration has tag place_tag, at exactly the claimed buffer offset; or run 2: its parser
+ *     says the byte is among the first place2_len data bytes of a C2HData (at its DATAO onwards)
+ *     whose command's current registration has tag place2_tag, the C2HData before that one ends its
+ *     data at place_seq + place_len, and the host took every byte from that PDU's end up to this
+ *     byte from this packet.
  * Any other byte it copies as usual. A claim the host's framing disagrees with costs a copy, never
  * data. The host also tells the device how far each registered buffer is final
  * (nvmeddp_filled()): the device then never writes below that point, so a byte the host already
@@ -76,8 +85,8 @@
 extern "C" {
 #endif
 
-#define NVMEDDP_MBUF_DYNFIELD_NAME "nvmeddp_dynfield_ddp_meta_v2"
-#define NVMEDDP_MBUF_DYNFLAG_NAME "nvmeddp_dynflag_ddp_meta_v2"
+#define NVMEDDP_MBUF_DYNFIELD_NAME "nvmeddp_dynfield_ddp_meta_v3"
+#define NVMEDDP_MBUF_DYNFLAG_NAME "nvmeddp_dynflag_ddp_meta_v3"
 
 #define NVMEDDP_PKT_PLACED 0x01u       /* the placement claim holds (place_len > 0) */
 #define NVMEDDP_PKT_CRC 0x02u          /* every payload byte new, in order, checksum good, in sync */
@@ -99,8 +108,8 @@ struct nvmeddp_pkt_meta {
     uint16_t place_len;      /* ... bytes placed from place_seq on */
     uint16_t place_cccid;    /* ... the command id */
     uint16_t place_tag;      /* ... the registration's tag (nvmeddp_reg_tag) */
-    uint16_t place2_gap;     /* second run: starts place2_gap bytes after the first run ends */
-    uint16_t place2_len;     /* ... and is this long; 0: none */
+    uint16_t place2_tag;     /* second run: the registration tag of the next C2HData's command */
+    uint16_t place2_len;     /* ... bytes of its data, from the first; 0: none */
     uint8_t flags;           /* NVMEDDP_PKT_* */
     uint8_t reserved;
     uint32_t digest_pdu_seq; /* the PDU the digest verdict is about (its header's sequence number) */

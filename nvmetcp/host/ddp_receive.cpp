@@ -38,6 +38,7 @@ ddp::Status DdpReceive::add(const ddp::ConnectionConfig& config, uint64_t stream
     base_seq_ = TcpSeq(config.rcv_seq);
     base_offset_ = stream_offset;
     crc_broken_until_ = stream_offset;
+    c2h_ = c2h_before_ = C2HPdu{};
     for (uint16_t cid = 0; cid < depth_; ++cid) regs_[cid] = Registration{};
     return ddp::Status::Ok;
 }
@@ -143,6 +144,7 @@ void DdpReceive::poll() noexcept {
 
 void DdpReceive::on_piece(uint64_t stream_offset, size_t len, const RxPiece& piece) noexcept {
     ++pieces_;
+    piece_begin_ = stream_offset;
     const ::nvmeddp_pkt_meta* m = piece.meta;
     if (!ours(m) || (m->flags & NVMEDDP_PKT_CRC) == 0) crc_broken_until_ = stream_offset + len;
     constexpr uint8_t kAheadOk = NVMEDDP_PKT_DIGEST_AHEAD | NVMEDDP_PKT_DIGEST_OK;
@@ -162,37 +164,50 @@ void DdpReceive::on_header(uint64_t pdu_offset) noexcept {
     }
 }
 
+void DdpReceive::on_c2h_header(uint16_t cid, uint32_t datao, uint64_t data_begin, uint32_t data_len,
+                               uint64_t pdu_end) noexcept {
+    c2h_before_ = c2h_;
+    c2h_ = C2HPdu{true, cid, datao, data_begin, data_begin + data_len, pdu_end};
+}
+
 // The claim covers a byte when one of its two runs holds the byte's sequence number and puts it at
-// the buffer offset the parser gives it. Runs lie inside one packet (under 64 KiB), so unsigned
-// distances from a run's first sequence number decide membership without wrap ambiguity.
+// the buffer offset the parser gives it. Run 1 is stated in full. Run 2 starts at the first data
+// byte of the current C2HData and counts only when, in the queue's framing, the C2HData before it
+// ends its data where run 1 ends and the piece holds every byte from that PDU's end on: the device
+// claims run 2 only when it framed those same bytes from this packet, so both read the same PDUs
+// up to this one, and the same command and DATAO in its header. Runs lie inside one packet (under
+// 64 KiB), so unsigned distances from a run's first sequence number decide membership without wrap
+// ambiguity.
 DdpReceive::Run DdpReceive::next_run(const RxPiece& piece, uint64_t stream_offset, uint16_t cid,
                                      uint64_t buffer_offset, uint32_t len) noexcept {
     const ::nvmeddp_pkt_meta* m = piece.meta;
     if (len == 0 || !ours(m) || (m->flags & NVMEDDP_PKT_PLACED) == 0) return {len, false};
     const TcpSeq seq = seq_at(stream_offset);
-    struct ClaimRun {
-        TcpSeq start;
-        uint32_t len;
-        uint64_t buf;
+    const auto decide = [&](uint32_t n, bool exact) -> Run {
+        if (exact) stats_.bytes_claimed += n;
+        else stats_.bytes_refused += n;
+        return {n, exact};
     };
-    const ClaimRun runs[2] = {
-        {TcpSeq(m->place_seq), m->place_len, m->place_buf_off},
-        {TcpSeq(m->place_seq) + m->place_len + m->place2_gap, m->place2_len, uint64_t{m->place_buf_off} + m->place_len},
-    };
-    const bool same_registration = registered(cid) && m->place_cccid == cid && m->place_tag == regs_[cid].tag;
-    uint32_t plain = len;  // bytes before the next run starts, when seq is in none
-    for (const ClaimRun& r : runs) {
-        if (r.len == 0) continue;
-        const uint32_t into = seq.raw() - r.start.raw();
-        if (into < r.len) {
-            const uint32_t n = std::min(len, r.len - into);
-            const bool exact = same_registration && r.buf + into == buffer_offset;
-            if (exact) stats_.bytes_claimed += n;
-            else stats_.bytes_refused += n;
-            return {n, exact};
+    const TcpSeq run1(m->place_seq);
+    const uint32_t into1 = seq.raw() - run1.raw();
+    if (into1 < m->place_len) {
+        const bool exact = registered(cid) && m->place_cccid == cid && m->place_tag == regs_[cid].tag &&
+                           uint64_t{m->place_buf_off} + into1 == buffer_offset;
+        return decide(std::min(len, m->place_len - into1), exact);
+    }
+    uint32_t plain = len;  // bytes before run 1 starts, when seq is in neither run
+    const uint32_t ahead = run1.raw() - seq.raw();
+    if (ahead < plain) plain = ahead;
+    // Run 2: the bytes [data_begin, + place2_len) of the current C2HData, if the byte is among them.
+    if (m->place2_len != 0 && c2h_.known && stream_offset >= c2h_.data_begin && stream_offset < c2h_.data_end) {
+        const uint64_t into2 = stream_offset - c2h_.data_begin;
+        if (into2 < m->place2_len) {
+            const bool framed_alike = c2h_before_.known && seq_at(c2h_before_.data_end) == run1 + m->place_len &&
+                                      piece_begin_ <= c2h_before_.pdu_end;
+            const bool exact = framed_alike && cid == c2h_.cid && registered(cid) && m->place2_tag == regs_[cid].tag &&
+                               uint64_t{c2h_.datao} + into2 == buffer_offset;
+            return decide(std::min<uint32_t>(plain, static_cast<uint32_t>(m->place2_len - into2)), exact);
         }
-        const uint32_t ahead = r.start.raw() - seq.raw();
-        if (ahead > 0 && ahead < plain) plain = ahead;
     }
     return {plain, false};
 }

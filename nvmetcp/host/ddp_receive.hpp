@@ -1,11 +1,14 @@
-// The host's side of the offload contract (v2, include/nvmeddp/ddp_mbuf.h) for one queue: what it
+// The host's side of the offload contract (v3, include/nvmeddp/ddp_mbuf.h) for one queue: what it
 // tells the device (sk_add, setup, filled, teardown, resync answers, sk_del) and which of the
 // device's per-packet claims it acts on.
 //
 // The queue's own parser stays the authority on framing. For each run of C2HData data bytes the
 // parser hands over, next_run() says how many of them the packet's placement claim names with
 // exactly the command, registration tag and buffer offset the parser gives them: those the queue
-// does not copy (they are in the buffer already); it copies every other byte. A data digest is
+// does not copy (they are in the buffer already); it copies every other byte. The claim's second
+// run is the data of the C2HData after the one where run 1 ends, as the queue framed it
+// (on_c2h_header()); it counts only when the queue took every byte from that earlier PDU's end on
+// from the same packet as the data, so that the device framed the same bytes. A data digest is
 // trusted only when every piece that carried bytes of the PDU had NVMEDDP_PKT_CRC and the piece in
 // which the PDU ended says DIGEST_OK for a PDU whose header is where the parser found it (the
 // first PDU to end in that piece), or a piece inside the PDU said DIGEST_OK | DIGEST_AHEAD for it
@@ -81,6 +84,10 @@ public:
     // The parser found a PDU header at stream offset pdu_offset: answers a resync request for it.
     void on_header(uint64_t pdu_offset) noexcept;
 
+    // The parser accepted a C2HData header: command cid, its DATAO, where its data begins and how
+    // long it is, and where the PDU ends (stream offsets).
+    void on_c2h_header(uint16_t cid, uint32_t datao, uint64_t data_begin, uint32_t data_len, uint64_t pdu_end) noexcept;
+
     struct Run {
         uint32_t len;   // bytes from the start of the run asked about
         bool claimed;   // true: they are in the buffer already (do not copy); false: copy them
@@ -139,6 +146,18 @@ private:
     uint32_t conn_id_ = UINT32_MAX;
     ddp::TcpSeq base_seq_{0};
     uint64_t base_offset_ = 0;
+    // The framing run 2 of a claim is checked against: the current C2HData and the one before it.
+    struct C2HPdu {
+        bool known = false;
+        uint16_t cid = 0;
+        uint32_t datao = 0;
+        uint64_t data_begin = 0;
+        uint64_t data_end = 0;
+        uint64_t pdu_end = 0;
+    };
+    C2HPdu c2h_{};                  // the last C2HData header the parser accepted
+    C2HPdu c2h_before_{};           // the one before it
+    uint64_t piece_begin_ = 0;      // stream offset of the piece on_piece() saw last
     uint64_t pieces_ = 0;           // on_piece() calls: the piece identity for digest verdicts
     uint64_t crc_broken_until_ = 0; // stream offset where the last piece without NVMEDDP_PKT_CRC ended
     uint64_t verdict_piece_ = 0;    // the piece in which a data-digest PDU last ended

@@ -142,6 +142,11 @@ void Queue::on_c2h_header() {
     }
     rx_datal_ = pdu.datal.get();
     commands_[rx_cid_].c2h_next = rx_datao_ + rx_datal_;
+    // Where this PDU's data lies in the stream: the offload's second claimed run is defined by it.
+    if (offload_ != nullptr) {
+        offload_->on_c2h_header(rx_cid_, rx_datao_, rx_pdu_offset_ + pdu.ch.pdo, rx_datal_,
+                                rx_pdu_offset_ + pdu.ch.plen.get());
+    }
     ++stats_.c2h_pdus;
     // With the offload, whether the device verified this PDU's digest is known only at its end (every
     // packet of it must say so): the parser leaves the digest to the queue, which takes the device's

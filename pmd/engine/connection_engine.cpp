@@ -61,6 +61,10 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
     if (lost_header_ && lost_until_.bytes_to(rcv_nxt_) > GapPdus::kHorizon) lost_header_ = false;
     meta_ = &meta;
     claims_.reset(&meta);
+    packet_front_ = seq < rcv_nxt_ ? rcv_nxt_ : seq;
+    c2h_opened_ = 0;
+    run_pdu_.ordinal = 0;  // the PDU open when the packet came, if any
+    run_pdu_.framed_here = false;
     verdict_given_ = false;
     ahead_given_ = false;
     uint32_t skip = 0;
@@ -321,6 +325,12 @@ void ConnectionEngine::open_pdu() noexcept {
     const auto& h = *reinterpret_cast<const nvmetcp::C2HDataPdu*>(hdr_);
     data_begin_ = pdu_start_ + layout_.data_offset;
     data_end_ = data_begin_ + layout_.data_len;
+    // For the packet's claim (placement_claim.hpp): which C2HData of the packet this is, and whether
+    // the engine framed this packet's bytes from the end of the C2HData before it to here.
+    run_pdu_ = RunPdu{++c2h_opened_, prev_c2h_known_ && prev_c2h_end_ >= packet_front_ && pdu_start_ >= packet_front_,
+                      data_begin_, data_end_};
+    prev_c2h_known_ = true;
+    prev_c2h_end_ = pdu_end_;
     if (mode_ == Mode::InSync) {
         const ddp::Caps caps = caps_.load(std::memory_order_relaxed);
         if (caps & ddp::cap::kPlacement) begin_placement(h.cccid.get(), h.datao.get(), layout_.data_len);
@@ -412,7 +422,7 @@ uint32_t ConnectionEngine::on_data(const uint8_t* p, uint32_t n) noexcept {
         }
         claim_.registration->raise_device_written(offset + take);
         conn_.counters.placed_bytes.add(take);
-        claims_.placed(rcv_nxt_, take, offset, cccid_, ddp::RegistrationTable::tag_of(claim_));
+        claims_.placed(rcv_nxt_, take, offset, cccid_, ddp::RegistrationTable::tag_of(claim_), run_pdu_);
     } else if (crc_on_) {
         crc_state_ = nvmetcp::crc32c_extend(crc_state_, p, take);
     }
@@ -496,6 +506,7 @@ void ConnectionEngine::end_pdu() noexcept {
 
 void ConnectionEngine::lose_framing() noexcept {
     completes_ = {};  // a PDU cut short completes nothing
+    prev_c2h_known_ = false;  // which C2HData comes before the next is not known
     end_pdu();
     mode_ = Mode::Searching;
     carry_len_ = 0;

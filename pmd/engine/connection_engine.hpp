@@ -5,7 +5,7 @@
 // the PDU framing of the controller-to-host direction: headers (split across packets or many per
 // packet), padding, data, digests. For a C2HData whose command id is registered it copies the data
 // into the registered buffers at datao and computes the data digest over the same bytes, and it
-// states per packet what it did, in TCP sequence space (contract v2, include/nvmeddp/ddp_mbuf.h).
+// states per packet what it did, in TCP sequence space (contract v3, include/nvmeddp/ddp_mbuf.h).
 //
 // Modes:
 //   InSync       framing known: places and verifies
@@ -196,6 +196,11 @@ private:
     // The packet being processed
     PacketMeta* meta_ = nullptr;
     ClaimBuilder claims_{};
+    TcpSeq packet_front_;          // the packet's first byte past what the engine had seen
+    uint32_t c2h_opened_ = 0;      // C2HData headers completed in this packet
+    RunPdu run_pdu_{};             // the current C2HData, for the claim
+    bool prev_c2h_known_ = false;  // the framing has followed the stream since the last C2HData began ...
+    TcpSeq prev_c2h_end_;          // ... which ends here
     bool verdict_given_ = false;  // a data digest ended in this packet (digest_pdu_seq names the first)
     bool verdict_ok_ = false;     // ... and every one that did was verified and matched
     bool ahead_given_ = false;    // a PDU that ends after this packet was completed by it ...

@@ -218,7 +218,7 @@ void ConnectionEngine::take_hole_bytes(GapPdus::Pdu& g, TcpSeq begin, const uint
             }
             counters.placed_bytes.add(len);
             counters.late_placed_bytes.add(len);
-            claims_.placed(data_from, len, offset, g.cccid, ddp::RegistrationTable::tag_of(g.claim));
+            claims_.placed(data_from, len, offset, g.cccid, ddp::RegistrationTable::tag_of(g.claim), RunPdu{});  // never run 2
         } else if (g.check_digest) {
             crc = nvmetcp::crc32c_extend(0, data, len);
         }

@@ -1,12 +1,16 @@
-// One packet's placement claim (contract v2, include/nvmeddp/ddp_mbuf.h), built as the engine
-// places bytes: a run of placed bytes, and optionally a second run of the same registration that
-// continues the first in the buffer (the next PDU of a command split into several C2HData).
+// One packet's placement claim (contract v3, include/nvmeddp/ddp_mbuf.h), built as the engine
+// places bytes: the runs placed in the packet are noted (a few, in a fixed array), and finish()
+// claims the best of them: a pair (a run that ends its C2HData PDU's data, and the run of the next
+// C2HData PDU from its first data byte, of any command) or a single run, whichever has more bytes.
 //
-// Placed bytes that fit neither run are not claimed: the host copies them (again), which costs a
-// copy and nothing else. Where a packet carries the end of one read and the start of the next, the
-// claim names the registration with more bytes in the packet (finish()), so the host copies the
-// smaller part. A claim is about sequence numbers, never payload offsets, so a host that trims or
-// reorders packets applies it exactly.
+// Run 2 names neither its command nor its offset: the host reads them from the PDU's header, as the
+// engine did. So a pair is claimed only when the engine framed everything from the end of run 1's
+// PDU to run 2's first byte from this packet's new bytes (the caller says so per run:
+// RunPdu::framed_here), and nothing but non-data PDUs lies between the two (consecutive ordinals).
+//
+// Placed bytes that fit no claimed run are not claimed: the host copies them (again), which costs a
+// copy and nothing else. A claim is about sequence numbers, never payload offsets, so a host that
+// trims or reorders packets applies it exactly.
 #pragma once
 
 #include <cstdint>
@@ -16,79 +20,101 @@
 
 namespace nvmeddp::pmd {
 
+// The C2HData PDU a placed run belongs to, as the engine framed it in this packet.
+struct RunPdu {
+    static constexpr uint32_t kUnframed = UINT32_MAX;  // bytes below the stream's front (hole fills)
+    // C2HData PDUs whose header the engine completed in this packet before this one's, plus one (0:
+    // the PDU was open when the packet came); kUnframed: not part of the packet's framing.
+    uint32_t ordinal = kUnframed;
+    // Every byte from the end of the C2HData PDU before this one (ordinal - 1) to this PDU's first
+    // data byte was framed from this packet, as new bytes.
+    bool framed_here = false;
+    ddp::TcpSeq data_begin;  // the PDU's first data byte
+    ddp::TcpSeq data_end;    // one past its last
+};
+
 class ClaimBuilder {
 public:
+    // Runs a packet can note; past them, further runs are not candidates (the host copies them).
+    static constexpr int kMaxRuns = 8;
+
     void reset(::nvmeddp_pkt_meta* meta) noexcept {
         meta_ = meta;
-        other_ = {};
+        count_ = 0;
     }
 
     // `len` bytes starting at `seq` of this packet were written at buffer offset `buf_off` of the
-    // registration (cccid, tag).
-    void placed(ddp::TcpSeq seq, uint32_t len, uint64_t buf_off, uint16_t cccid, uint16_t tag) noexcept {
-        ::nvmeddp_pkt_meta& m = *meta_;
+    // registration (cccid, tag), as data of `pdu`.
+    void placed(ddp::TcpSeq seq, uint32_t len, uint64_t buf_off, uint16_t cccid, uint16_t tag, const RunPdu& pdu) noexcept {
         if (len == 0 || buf_off + len > UINT32_MAX) return;
         const auto off = static_cast<uint32_t>(buf_off);
-        if (m.place_len == 0) {
-            m.place_seq = seq.raw();
-            m.place_buf_off = off;
-            m.place_len = static_cast<uint16_t>(len);
-            m.place_cccid = cccid;
-            m.place_tag = tag;
-            return;
-        }
-        if (cccid != m.place_cccid || tag != m.place_tag) {
-            note_other(seq, len, off, cccid, tag);
-            return;
-        }
-        const ddp::TcpSeq run1_end = ddp::TcpSeq(m.place_seq) + m.place_len;
-        const uint32_t run2_buf = m.place_buf_off + m.place_len;
-        if (m.place2_len == 0) {
-            if (seq == run1_end && off == run2_buf) {  // continues the first run
-                m.place_len = static_cast<uint16_t>(m.place_len + len);
-            } else if (seq > run1_end && off == run2_buf) {  // the next PDU, right after it in the buffer
-                m.place2_gap = static_cast<uint16_t>(run1_end.bytes_to(seq));
-                m.place2_len = static_cast<uint16_t>(len);
+        if (count_ > 0) {
+            Run& last = runs_[count_ - 1];
+            const bool continues = last.pdu.ordinal == pdu.ordinal && last.cccid == cccid && last.tag == tag &&
+                                   last.seq + last.len == seq && last.buf_off + last.len == off;
+            if (continues) {
+                // A claim's run is at most 64 KiB - 1 (a packet's payload); the rest is not claimed.
+                if (last.len + len <= UINT16_MAX) last.len += len;
+                return;
             }
-            return;
         }
-        const ddp::TcpSeq run2_end = run1_end + m.place2_gap + m.place2_len;
-        if (seq == run2_end && off == run2_buf + m.place2_len) m.place2_len = static_cast<uint16_t>(m.place2_len + len);
+        if (count_ == kMaxRuns || len > UINT16_MAX) return;
+        runs_[count_++] = Run{seq, len, off, cccid, tag, pdu};
     }
 
-    // The packet is done: claims the other registration's run instead when it holds more bytes.
+    // The packet is done: writes the claim (place_*, place2_*) of the most bytes.
     void finish() noexcept {
         ::nvmeddp_pkt_meta& m = *meta_;
-        if (other_.len <= uint32_t{m.place_len} + m.place2_len) return;
-        m.place_seq = other_.seq.raw();
-        m.place_buf_off = other_.buf_off;
-        m.place_len = static_cast<uint16_t>(other_.len);
-        m.place_cccid = other_.cccid;
-        m.place_tag = other_.tag;
-        m.place2_gap = 0;
-        m.place2_len = 0;
+        int best1 = -1;
+        int best2 = -1;
+        uint32_t best = 0;
+        for (int i = 0; i < count_; ++i) {
+            if (runs_[i].len > best) {
+                best = runs_[i].len;
+                best1 = i;
+                best2 = -1;
+            }
+            for (int j = i + 1; j < count_; ++j) {
+                if (pairs(runs_[i], runs_[j]) && runs_[i].len + runs_[j].len > best) {
+                    best = runs_[i].len + runs_[j].len;
+                    best1 = i;
+                    best2 = j;
+                }
+            }
+        }
+        if (best1 < 0) return;
+        const Run& r1 = runs_[best1];
+        m.place_seq = r1.seq.raw();
+        m.place_buf_off = r1.buf_off;
+        m.place_len = static_cast<uint16_t>(r1.len);
+        m.place_cccid = r1.cccid;
+        m.place_tag = r1.tag;
+        if (best2 >= 0) {
+            m.place2_tag = runs_[best2].tag;
+            m.place2_len = static_cast<uint16_t>(runs_[best2].len);
+        }
     }
 
 private:
-    // The first run of another registration in this packet, while it continues in sequence and buffer.
-    struct OtherRun {
+    struct Run {
         ddp::TcpSeq seq;
         uint32_t len = 0;
         uint32_t buf_off = 0;
         uint16_t cccid = 0;
         uint16_t tag = 0;
+        RunPdu pdu;
     };
 
-    void note_other(ddp::TcpSeq seq, uint32_t len, uint32_t off, uint16_t cccid, uint16_t tag) noexcept {
-        if (other_.len == 0) {
-            other_ = {seq, len, off, cccid, tag};
-        } else if (cccid == other_.cccid && tag == other_.tag && seq == other_.seq + other_.len && off == other_.buf_off + other_.len) {
-            other_.len += len;
-        }
+    // b can be run 2 of a claim whose run 1 is a: a ends its PDU's data, b's PDU is the next C2HData,
+    // framed from this packet from a's PDU's end on, and b starts at its first data byte.
+    static bool pairs(const Run& a, const Run& b) noexcept {
+        return a.pdu.ordinal != RunPdu::kUnframed && b.pdu.ordinal == a.pdu.ordinal + 1 && b.pdu.framed_here &&
+               a.seq + a.len == a.pdu.data_end && b.seq == b.pdu.data_begin;
     }
 
     ::nvmeddp_pkt_meta* meta_ = nullptr;
-    OtherRun other_{};
+    Run runs_[kMaxRuns]{};
+    int count_ = 0;
 };
 
 }  // namespace nvmeddp::pmd

@@ -60,9 +60,9 @@ inline void dump_engine_case(const pmd_test::EngineRig& rig, bool raw, bool flip
         const auto& m = rig.metas[i];
         std::fprintf(stderr, "frame %zu offset %" PRIu64 " len %u faults %x", i, t.stream_offset, t.length, t.faults);
         if (m) {
-            std::fprintf(stderr, " flags %x place +%u len %u at %u cccid %u tag %u run2 %u+%u", m->flags,
+            std::fprintf(stderr, " flags %x place +%u len %u at %u cccid %u tag %u run2 tag %u len %u", m->flags,
                          m->place_seq - o.frames.first_seq, m->place_len, m->place_buf_off, m->place_cccid, m->place_tag,
-                         m->place2_gap, m->place2_len);
+                         m->place2_tag, m->place2_len);
         }
         std::fprintf(stderr, "\n");
     }

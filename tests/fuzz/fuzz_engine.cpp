@@ -1,7 +1,7 @@
 // Fuzz target: the offload engine on a connection's packets, driven end to end as in the engine
 // tests (tests/pmd/engine_rig.hpp): software driver, ddp::Device, registrations with guard bytes
 // around every segment, and a realistic host (its TCP receiver drops bad checksums, trims, replaces
-// out-of-order copies and coalesces; its NVMe/TCP host applies contract v2 claims exactly), beside
+// out-of-order copies and coalesces; its NVMe/TCP host applies contract v3 claims exactly), beside
 // the same host without the offload on the same frames.
 //
 // The input chooses: the read workload (sizes, PDU split down to tiny PDUs, digests, padding), the

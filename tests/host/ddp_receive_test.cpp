@@ -158,6 +158,114 @@ TEST(DdpReceiveQueue, AClaimOfAnEarlierRegistrationOrAnotherOffsetIsCopied) {
     EXPECT_EQ(h.rx->stats().bytes_refused, 4096u);
 }
 
+// Run 2 of a claim (contract v3): the end of read A and the start of read B in one packet, with A's
+// CapsuleResp between. The stream: A's C2HData [0, 4120), its CapsuleResp [4120, 4144), B's C2HData
+// header [4144, 4168) and data [4168, 8264), B's CapsuleResp. The packet of interest carries stream
+// bytes [3024, 6168): A's last 1096 data bytes (run 1) and B's first 2000 (run 2).
+struct TwoReads {
+    static constexpr uint32_t kLen = 4096;
+    static constexpr uint32_t kPacketBegin = 3024;
+    static constexpr uint32_t kPacketEnd = 6168;
+    static constexpr uint32_t kRun1Len = 1096;
+    static constexpr uint32_t kRun2Len = 2000;
+
+    OffloadHarness h;
+    std::vector<uint8_t> buf_a = std::vector<uint8_t>(kLen, 0);
+    std::vector<uint8_t> buf_b = std::vector<uint8_t>(kLen, 0);
+    IoVec iov_a{buf_a.data(), kLen};
+    IoVec iov_b{buf_b.data(), kLen};
+    std::vector<uint8_t> data_a = pattern(kLen, 11);
+    std::vector<uint8_t> data_b = pattern(kLen, 12);
+    uint16_t a = 0, b = 0;
+    std::vector<uint8_t> stream;
+    uint32_t base = 0;  // sequence number of stream byte 0
+
+    void start() {
+        h.bring_up();
+        a = h.read({&iov_a, 1}, kLen);
+        b = h.read({&iov_b, 1}, kLen);
+        ASSERT_TRUE(h.rx->registered(a) && h.rx->registered(b));
+        stream = concat({h.wire.c2h(a, 0, data_a, pdu_flags::kLastPdu), h.wire.capsule_resp(a),
+                         h.wire.c2h(b, 0, data_b, pdu_flags::kLastPdu), h.wire.capsule_resp(b)});
+        ASSERT_EQ(stream.size(), 8264u + 24u);
+        base = h.seq;
+    }
+    // The claim the device makes for the packet, with what it placed written into the buffers.
+    ::nvmeddp_pkt_meta placed_pair() {
+        std::memcpy(buf_a.data() + (kLen - kRun1Len), data_a.data() + (kLen - kRun1Len), kRun1Len);
+        std::memcpy(buf_b.data(), data_b.data(), kRun2Len);
+        ::nvmeddp_pkt_meta m = h.claim(base + kPacketBegin, kRun1Len, a, kLen - kRun1Len);
+        m.place2_tag = h.dev.device->registration_tag(h.rx->handle(), b);
+        m.place2_len = kRun2Len;
+        return m;
+    }
+    void deliver(uint32_t from, uint32_t to, const ::nvmeddp_pkt_meta* m = nullptr) {
+        h.deliver(std::vector<uint8_t>(stream.begin() + from, stream.begin() + to), m);
+    }
+    void finish() {
+        deliver(kPacketEnd, static_cast<uint32_t>(stream.size()));
+        ASSERT_NE(h.log.find(a), nullptr);
+        ASSERT_NE(h.log.find(b), nullptr);
+        EXPECT_EQ(buf_a, data_a);
+        EXPECT_EQ(buf_b, data_b);
+    }
+};
+
+TEST(DdpReceiveQueue, RunTwoIsTheNextC2HDataOfAnotherCommandWhenItsHeaderIsInThePiece) {
+    TwoReads t;
+    t.start();
+    t.deliver(0, TwoReads::kPacketBegin);
+    const ::nvmeddp_pkt_meta m = t.placed_pair();
+    t.deliver(TwoReads::kPacketBegin, TwoReads::kPacketEnd, &m);
+    t.finish();
+    EXPECT_EQ(t.h.queue->stats().bytes_placed, TwoReads::kRun1Len + TwoReads::kRun2Len);
+    EXPECT_EQ(t.h.rx->stats().bytes_claimed, TwoReads::kRun1Len + TwoReads::kRun2Len);
+    EXPECT_EQ(t.h.rx->stats().bytes_refused, 0u);
+}
+
+TEST(DdpReceiveQueue, RunTwoIsCopiedWhenThePieceBeginsAfterTheEndOfRunOnesPdu) {
+    // The host's TCP kept the packet's bytes from 4130 on only (a trimmed retransmission): the bytes
+    // from the end of A's PDU (4120) to B's data were not all taken from this packet.
+    TwoReads t;
+    t.start();
+    t.deliver(0, 4130);
+    const ::nvmeddp_pkt_meta m = t.placed_pair();
+    std::memset(t.buf_b.data(), 0, TwoReads::kRun2Len);  // as if the device had not written it: must be copied
+    t.deliver(4130, TwoReads::kPacketEnd, &m);
+    t.finish();
+    EXPECT_EQ(t.h.rx->stats().bytes_claimed, 0u);
+    EXPECT_EQ(t.h.rx->stats().bytes_refused, TwoReads::kRun2Len);
+    EXPECT_EQ(t.h.queue->stats().bytes_placed, 0u);
+}
+
+TEST(DdpReceiveQueue, RunTwoIsCopiedWhenTheTagDiffers) {
+    TwoReads t;
+    t.start();
+    t.deliver(0, TwoReads::kPacketBegin);
+    ::nvmeddp_pkt_meta m = t.placed_pair();
+    ++m.place2_tag;
+    std::memset(t.buf_b.data(), 0, TwoReads::kRun2Len);
+    t.deliver(TwoReads::kPacketBegin, TwoReads::kPacketEnd, &m);
+    t.finish();
+    EXPECT_EQ(t.h.rx->stats().bytes_claimed, TwoReads::kRun1Len);
+    EXPECT_EQ(t.h.rx->stats().bytes_refused, TwoReads::kRun2Len);
+}
+
+TEST(DdpReceiveQueue, RunTwoIsCopiedWhenTheHostFramesRunOnesEndElsewhere) {
+    // Run 1 claimed one byte short of A's data end: in the host's framing the C2HData before B does
+    // not end where run 1 does, so run 2 would be the data of some other PDU than B.
+    TwoReads t;
+    t.start();
+    t.deliver(0, TwoReads::kPacketBegin);
+    ::nvmeddp_pkt_meta m = t.placed_pair();
+    m.place_len = TwoReads::kRun1Len - 1;
+    std::memset(t.buf_b.data(), 0, TwoReads::kRun2Len);
+    t.deliver(TwoReads::kPacketBegin, TwoReads::kPacketEnd, &m);
+    t.finish();
+    EXPECT_EQ(t.h.rx->stats().bytes_claimed, TwoReads::kRun1Len - 1);
+    EXPECT_EQ(t.h.rx->stats().bytes_refused, TwoReads::kRun2Len);
+}
+
 // Two C2HData PDUs in one packet; the device's verdict names the first. Delivered as one piece both
 // digests are the device's; delivered as two mbuf segments of that packet (the second PDU ending in
 // the second), the second PDU is the first to end in its piece and is not the one named: computed.

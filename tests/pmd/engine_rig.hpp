@@ -1,6 +1,6 @@
 // Test rig for the offload engine: a ddp::Device over the software driver, one offloaded connection
 // matching a generated flow, the engine run on generated frames burst by burst, and a DdpHostModel
-// (a realistic TCP receiver and an NVMe/TCP host applying contract v2) consuming what comes out.
+// (a realistic TCP receiver and an NVMe/TCP host applying contract v3) consuming what comes out.
 // Beside it runs the same host without the offload on the same frames: for any input, every read's
 // status and (when it succeeded) its bytes must be the same with the offload on as off
 // (differential_problem()). Shared by the engine tests and the engine fuzzer.

@@ -1,46 +1,141 @@
-// ClaimBuilder: the runs a packet's claim names. Where a packet carries the end of one read and the
-// start of the next, the claim names the registration with more bytes in it.
+// ClaimBuilder: the runs a packet's claim names (contract v3). Run 2 is the data of the C2HData after
+// run 1's, of any command, from its first byte, and only when the engine framed the bytes between
+// from this packet; otherwise the claim is the single run with the most bytes.
 #include <gtest/gtest.h>
 
 #include "pmd/engine/placement_claim.hpp"
 
 using namespace nvmeddp;
 using ddp::TcpSeq;
+using pmd::RunPdu;
 
-TEST(ClaimBuilder, NamesTheRegistrationWithMoreBytesInThePacket) {
+namespace {
+
+// A C2HData of the packet: its ordinal, whether it was framed here, and where its data lies.
+RunPdu pdu(uint32_t ordinal, bool framed_here, uint32_t data_begin, uint32_t data_end) {
+    return RunPdu{ordinal, framed_here, TcpSeq(data_begin), TcpSeq(data_end)};
+}
+
+}  // namespace
+
+TEST(ClaimBuilder, PairsTheEndOfOneReadWithTheStartOfTheNextCommand) {
     ::nvmeddp_pkt_meta m{};
     pmd::ClaimBuilder b;
     b.reset(&m);
-    b.placed(TcpSeq(1000), 100, 2900, 1, 7);     // the end of read 1
-    b.placed(TcpSeq(1128), 600, 0, 2, 9);        // the start of read 2 (after its header) ...
-    b.placed(TcpSeq(1728), 600, 600, 2, 9);      // ... in two chunks
+    const RunPdu a = pdu(0, false, 0, 1100);     // read 1, open when the packet came
+    const RunPdu n = pdu(1, true, 1128, 5224);   // read 2's C2HData, after a 28-byte header
+    b.placed(TcpSeq(1000), 100, 3996, 1, 7, a);  // the end of read 1
+    b.placed(TcpSeq(1128), 600, 0, 2, 9, n);     // the start of read 2 ...
+    b.placed(TcpSeq(1728), 600, 600, 2, 9, n);   // ... in two chunks
+    b.finish();
+    EXPECT_EQ(m.place_cccid, 1);
+    EXPECT_EQ(m.place_tag, 7);
+    EXPECT_EQ(m.place_seq, 1000u);
+    EXPECT_EQ(m.place_len, 100);
+    EXPECT_EQ(m.place_buf_off, 3996u);
+    EXPECT_EQ(m.place2_tag, 9);
+    EXPECT_EQ(m.place2_len, 1200);
+}
+
+TEST(ClaimBuilder, NoRunTwoWhenTheHeaderBetweenWasNotFramedFromThisPacket) {
+    // A header that straddles two packets, or one taken from an earlier copy: the engine says the
+    // PDU was not framed here; the claim is the larger run alone.
+    ::nvmeddp_pkt_meta m{};
+    pmd::ClaimBuilder b;
+    b.reset(&m);
+    b.placed(TcpSeq(1000), 100, 3996, 1, 7, pdu(0, false, 0, 1100));
+    b.placed(TcpSeq(1128), 1200, 0, 2, 9, pdu(1, false, 1128, 5224));
     b.finish();
     EXPECT_EQ(m.place_cccid, 2);
-    EXPECT_EQ(m.place_tag, 9);
     EXPECT_EQ(m.place_seq, 1128u);
     EXPECT_EQ(m.place_len, 1200);
-    EXPECT_EQ(m.place_buf_off, 0u);
+    EXPECT_EQ(m.place2_len, 0);
+    EXPECT_EQ(m.place2_tag, 0);
+}
+
+TEST(ClaimBuilder, NoRunTwoUnlessRunOneEndsItsPduAndRunTwoStartsItsData) {
+    ::nvmeddp_pkt_meta m{};
+    pmd::ClaimBuilder b;
+    b.reset(&m);
+    b.placed(TcpSeq(1000), 90, 3996, 1, 7, pdu(0, false, 0, 1100));  // stops 10 bytes short of its data end
+    b.placed(TcpSeq(1128), 100, 0, 2, 9, pdu(1, true, 1128, 5224));
+    b.finish();
+    EXPECT_EQ(m.place_cccid, 2);
     EXPECT_EQ(m.place2_len, 0);
 
     m = {};
     b.reset(&m);
-    b.placed(TcpSeq(1000), 1300, 1700, 1, 7);  // most of the packet: read 1
-    b.placed(TcpSeq(2328), 100, 0, 2, 9);
+    b.placed(TcpSeq(1000), 100, 3996, 1, 7, pdu(0, false, 0, 1100));
+    b.placed(TcpSeq(1138), 90, 10, 2, 9, pdu(1, true, 1128, 5224));  // not from its first data byte
     b.finish();
     EXPECT_EQ(m.place_cccid, 1);
-    EXPECT_EQ(m.place_len, 1300);
+    EXPECT_EQ(m.place2_len, 0);
 }
 
-TEST(ClaimBuilder, ASecondRunOfTheSameRegistrationContinuesItInTheBuffer) {
+TEST(ClaimBuilder, NoRunTwoAcrossAC2HDataBetween) {
+    // Ordinals 0 and 2: a C2HData (unregistered, unplaced) lies between the two.
     ::nvmeddp_pkt_meta m{};
     pmd::ClaimBuilder b;
     b.reset(&m);
-    b.placed(TcpSeq(5000), 500, 1000, 3, 1);
-    b.placed(TcpSeq(5528), 400, 1500, 3, 1);  // the next PDU of the command, after a 28-byte header
-    b.placed(TcpSeq(6000), 50, 9000, 4, 2);   // another read, smaller than both runs together
+    b.placed(TcpSeq(1000), 100, 3996, 1, 7, pdu(0, false, 0, 1100));
+    b.placed(TcpSeq(1300), 90, 0, 3, 4, pdu(2, true, 1300, 2000));
+    b.finish();
+    EXPECT_EQ(m.place_cccid, 1);
+    EXPECT_EQ(m.place2_len, 0);
+}
+
+TEST(ClaimBuilder, ChoosesTheBestPairAmongThreePdus) {
+    ::nvmeddp_pkt_meta m{};
+    pmd::ClaimBuilder b;
+    b.reset(&m);
+    b.placed(TcpSeq(1000), 200, 3896, 1, 7, pdu(0, false, 0, 1200));
+    b.placed(TcpSeq(1228), 4096, 0, 2, 9, pdu(1, true, 1228, 5324));
+    b.placed(TcpSeq(5352), 3000, 0, 3, 5, pdu(2, true, 5352, 9448));
+    b.finish();
+    // (1,2): 4296, (2,3): 7096: the second pair.
+    EXPECT_EQ(m.place_cccid, 2);
+    EXPECT_EQ(m.place_seq, 1228u);
+    EXPECT_EQ(m.place_len, 4096);
+    EXPECT_EQ(m.place2_tag, 5);
+    EXPECT_EQ(m.place2_len, 3000);
+}
+
+TEST(ClaimBuilder, TheNextPduOfTheSameCommandIsAPairToo) {
+    ::nvmeddp_pkt_meta m{};
+    pmd::ClaimBuilder b;
+    b.reset(&m);
+    b.placed(TcpSeq(5000), 500, 1000, 3, 1, pdu(0, false, 4000, 5500));
+    b.placed(TcpSeq(5528), 400, 1500, 3, 1, pdu(1, true, 5528, 6528));  // the command's next C2HData
+    b.placed(TcpSeq(6560), 50, 9000, 4, 2, pdu(2, true, 6560, 6610));    // another read, smaller
     b.finish();
     EXPECT_EQ(m.place_cccid, 3);
     EXPECT_EQ(m.place_len, 500);
-    EXPECT_EQ(m.place2_gap, 28);
+    EXPECT_EQ(m.place2_tag, 1);
     EXPECT_EQ(m.place2_len, 400);
+}
+
+TEST(ClaimBuilder, ASingleRunBeatsASmallerPair) {
+    ::nvmeddp_pkt_meta m{};
+    pmd::ClaimBuilder b;
+    b.reset(&m);
+    b.placed(TcpSeq(1000), 10, 0, 1, 7, pdu(0, false, 0, 1010));
+    b.placed(TcpSeq(1038), 10, 0, 2, 9, pdu(1, true, 1038, 1048));
+    b.placed(TcpSeq(3000), 500, 0, 5, 3, RunPdu{});  // a hole filled: never paired, but a run
+    b.finish();
+    EXPECT_EQ(m.place_cccid, 5);
+    EXPECT_EQ(m.place_len, 500);
+    EXPECT_EQ(m.place2_len, 0);
+}
+
+TEST(ClaimBuilder, RunsPastTheArrayAreNotCandidates) {
+    ::nvmeddp_pkt_meta m{};
+    pmd::ClaimBuilder b;
+    b.reset(&m);
+    for (int i = 0; i < pmd::ClaimBuilder::kMaxRuns; ++i) {
+        b.placed(TcpSeq(1000 + 100 * i), 10, 0, static_cast<uint16_t>(i), 1, RunPdu{});
+    }
+    b.placed(TcpSeq(9000), 900, 0, 99, 1, RunPdu{});
+    b.finish();
+    EXPECT_NE(m.place_cccid, 99);
+    EXPECT_EQ(m.place_len, 10);
 }

@@ -136,6 +136,12 @@ void DdpHostModel::on_header(const ParseEvent& ev) {
         cid_ = d.cccid.get();
         datao_ = d.datao.get();
         datal_ = d.datal.get();
+        c2h_previous_ = c2h_now_;
+        const TcpSeq header_seq = TcpSeq(static_cast<uint32_t>(options_.first_seq + pdu_offset_));
+        c2h_now_.seen = true;
+        c2h_now_.data_first = header_seq + d.ch.pdo;
+        c2h_now_.data_past = c2h_now_.data_first + datal_;
+        c2h_now_.past_end = pdu_offset_ + d.ch.plen.get();
     } else if (type_ == PduType::CapsuleResp) {
         cid_ = h.as<CapsuleRespPdu>().cqe.cid.get();
     }
@@ -143,16 +149,23 @@ void DdpHostModel::on_header(const ParseEvent& ev) {
 
 // The claim of the piece a byte came from, applied exactly: the byte is in the buffer when a run of
 // the claim covers its sequence number and names the command, registration and buffer offset the
-// host's own parser gives it.
+// host's own parser gives it. Run 2 is this host's current C2HData's data from its first byte, and
+// only when its C2HData before ends its data exactly where run 1 ends and this piece began no later
+// than that PDU's end (the device framed the bytes between from this same packet).
 bool DdpHostModel::claimed(const ReceivedPiece& piece, const Read& r, TcpSeq seq, uint64_t buffer_offset) const {
     const ::nvmeddp_pkt_meta* m = piece.meta;
     if (m == nullptr || m->conn_id != conn_id_ || (m->flags & NVMEDDP_PKT_PLACED) == 0) return false;
-    if (!r.registered || r.aborted || m->place_cccid != cid_ || m->place_tag != r.tag) return false;
+    if (!r.registered || r.aborted) return false;
     const TcpSeq run1(m->place_seq);
-    if (seq >= run1 && seq < run1 + m->place_len) return uint64_t{m->place_buf_off} + (seq - run1) == buffer_offset;
-    const TcpSeq run2 = run1 + m->place_len + m->place2_gap;
+    if (seq >= run1 && seq < run1 + m->place_len) {
+        return m->place_cccid == cid_ && m->place_tag == r.tag && uint64_t{m->place_buf_off} + (seq - run1) == buffer_offset;
+    }
+    if (m->place2_len == 0 || !c2h_now_.seen || !c2h_previous_.seen) return false;
+    const uint64_t piece_first = totals_.delivered - piece.bytes.size();
+    if (c2h_previous_.data_past != run1 + m->place_len || piece_first > c2h_previous_.past_end) return false;
+    const TcpSeq run2 = c2h_now_.data_first;
     if (seq >= run2 && seq < run2 + m->place2_len) {
-        return uint64_t{m->place_buf_off} + m->place_len + (seq - run2) == buffer_offset;
+        return m->place2_tag == r.tag && uint64_t{datao_} + (seq - run2) == buffer_offset;
     }
     return false;
 }
@@ -176,7 +189,7 @@ namespace {
 // sequence number first) may come out otherwise than for the byte before: sorted, ending with n.
 // Mechanics, without coverage instrumentation (frame_gen.hpp).
 NVMEDDP_TESTLIB_NO_COVERAGE void data_cuts(std::vector<uint64_t>& cuts, uint64_t n, uint64_t first_offset, TcpSeq first,
-                                           const DdpHostModel::Read& r, const ::nvmeddp_pkt_meta* claim) {
+                                           const DdpHostModel::Read& r, const ::nvmeddp_pkt_meta* claim, TcpSeq run2) {
     cuts.clear();
     const auto cut_at_offset = [&](uint64_t buffer_offset) {
         if (buffer_offset > first_offset && buffer_offset - first_offset < n) cuts.push_back(buffer_offset - first_offset);
@@ -197,7 +210,7 @@ NVMEDDP_TESTLIB_NO_COVERAGE void data_cuts(std::vector<uint64_t>& cuts, uint64_t
     if (claim != nullptr) {
         const TcpSeq run1(claim->place_seq);
         cut_at_distances(run1, claim->place_len);
-        cut_at_distances(run1 + claim->place_len + claim->place2_gap, claim->place2_len);
+        cut_at_distances(run2, claim->place2_len);
     }
     cuts.push_back(n);
     for (size_t i = 1; i < cuts.size(); ++i) {  // a dozen at most
@@ -227,7 +240,7 @@ void DdpHostModel::on_data(const ParseEvent& ev, const ReceivedPiece& piece) {
     const bool may_claim = m != nullptr && (m->flags & NVMEDDP_PKT_PLACED) != 0;
     const uint64_t n = ev.data_len;
 
-    data_cuts(cuts_, n, first_offset, first, r, may_claim ? m : nullptr);
+    data_cuts(cuts_, n, first_offset, first, r, may_claim ? m : nullptr, c2h_now_.data_first);
 
     uint64_t j = 0;
     for (const uint64_t until : cuts_) {

@@ -1,4 +1,4 @@
-// Test helper: an NVMe/TCP host that uses the offload exactly as contract v2 says
+// Test helper: an NVMe/TCP host that uses the offload exactly as contract v3 says
 // (include/nvmeddp/ddp_mbuf.h) and trusts nothing else. Frames go through its TCP receiver
 // (tcp_receiver_model.hpp: checksums, reassembly, trimming, replacing, coalescing), and it takes the
 // in-order pieces that delivers, each with the metadata of the packet it came from, and:
@@ -163,6 +163,17 @@ private:
     uint32_t datao_ = 0;
     uint32_t datal_ = 0;
     uint8_t flags_ = 0;
+
+    // The last two C2HData PDUs parsed (the current one, if a C2HData, and the one before): a claim's
+    // second run is the current one's data when the one before ends its data where run 1 ends.
+    struct C2HFrame {
+        bool seen = false;
+        ddp::TcpSeq data_first;  // its first data byte
+        ddp::TcpSeq data_past;   // one past its last
+        uint64_t past_end = 0;   // stream offset one past the PDU (its DDGST included)
+    };
+    C2HFrame c2h_now_{};
+    C2HFrame c2h_previous_{};
 };
 
 }  // namespace nvmeddp::testlib
