@@ -17,6 +17,7 @@ void receive_c2h_data(CommandSlot& slot, const C2HDataRun& run, const RxPiece& p
         if (offload != nullptr)
             part = offload->next_run(piece, run.stream_offset + done, run.cid, uint64_t{run.buffer_offset} + done,
                                      run.len - done);
+        if (part.len == 0) part = {run.len - done, false};  // never spin on an answer of no bytes: copy
         if (part.claimed) {
             slot.rx_cursor.advance(part.len);
             stats.bytes_placed += part.len;

@@ -181,7 +181,9 @@ void DdpReceive::on_c2h_header(uint16_t cid, uint32_t datao, uint64_t data_begin
 DdpReceive::Run DdpReceive::next_run(const RxPiece& piece, uint64_t stream_offset, uint16_t cid,
                                      uint64_t buffer_offset, uint32_t len) noexcept {
     const ::nvmeddp_pkt_meta* m = piece.meta;
-    if (len == 0 || !ours(m) || (m->flags & NVMEDDP_PKT_PLACED) == 0) return {len, false};
+    // PLACED with an empty run 1 breaks the contract (run 2 follows run 1): no claim at all. Taken at
+    // face value, a run 1 of no bytes starting at this byte made every answer 0 bytes long.
+    if (len == 0 || !ours(m) || (m->flags & NVMEDDP_PKT_PLACED) == 0 || m->place_len == 0) return {len, false};
     const TcpSeq seq = seq_at(stream_offset);
     const auto decide = [&](uint32_t n, bool exact) -> Run {
         if (exact) stats_.bytes_claimed += n;

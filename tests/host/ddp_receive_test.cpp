@@ -211,6 +211,26 @@ struct TwoReads {
     }
 };
 
+// A claim that breaks the contract (PLACED, run 1 empty, starting at a data byte): every byte is
+// copied and the read completes. Before, such a claim answered "0 bytes" forever and the host spun.
+TEST(DdpReceiveQueue, APlacedClaimWithAnEmptyRunIsCopiedNotSpunOn) {
+    OffloadHarness h;
+    h.bring_up();
+    std::vector<uint8_t> buffer(4096, 0);
+    const IoVec iov{buffer.data(), 4096};
+    const uint16_t cid = h.read({&iov, 1}, 4096);
+    const auto data = pattern(4096, 9);
+    const auto pdu = h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu);
+    ::nvmeddp_pkt_meta m = h.claim(h.seq + kC2HHeaderLen, 0, cid, 0);
+    m.place2_len = 100;
+    h.deliver(concat({pdu, h.wire.capsule_resp(cid)}), &m);
+    ASSERT_NE(h.log.find(cid), nullptr);
+    EXPECT_TRUE(h.log.find(cid)->completion.status.ok());
+    EXPECT_EQ(buffer, data);
+    EXPECT_EQ(h.queue->stats().bytes_copied, 4096u);
+    EXPECT_EQ(h.queue->stats().bytes_placed, 0u);
+}
+
 TEST(DdpReceiveQueue, RunTwoIsTheNextC2HDataOfAnotherCommandWhenItsHeaderIsInThePiece) {
     TwoReads t;
     t.start();
