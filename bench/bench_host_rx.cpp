@@ -44,20 +44,9 @@ void BM_HostReceive(benchmark::State& state) {
     const bool out_of_cache = state.range(4) != 0;
     const auto per_round = static_cast<uint32_t>(std::max<uint64_t>(1, kRoundData / read_len));
 
-    HostRig rig(digest, offload);
-    if (const char* why = rig.bring_up()) return state.SkipWithError(why);
-    // The ids of the first round, as the queue hands them out; the workload is built with them.
-    std::vector<uint16_t> first_cids;
-    std::vector<uint8_t> probe(read_len);
-    rig.new_round();
-    for (uint32_t i = 0; i < per_round; ++i) {
-        const int cid = rig.submit_read(probe.data(), read_len);
-        if (cid < 0) return state.SkipWithError("submit failed");
-        first_cids.push_back(static_cast<uint16_t>(cid));
-    }
-    // Those reads are never answered: the queue is closed with them outstanding below. A second
-    // rig takes the measurement, with the same ids (a fresh queue hands out the same ones).
-    rig.queue().close("probe done");
+    const char* probe_failed = nullptr;
+    const std::vector<uint16_t> first_cids = first_round_cids(digest, offload, read_len, per_round, &probe_failed);
+    if (probe_failed != nullptr) return state.SkipWithError(probe_failed);
     const Workload& w = workload_for({read_len, mss, digest, out_of_cache, first_cids});
 
     HostRig run(digest, offload);

@@ -262,20 +262,9 @@ void BM_HostReceiveTcp(benchmark::State& state) {
     const auto per_round = static_cast<uint32_t>(std::max<uint64_t>(1, kRoundData / read_len));
     if (!eal_error().empty()) return state.SkipWithError(("EAL: " + eal_error()).c_str());
 
-    // The ids a fresh queue hands out for the first round (see BM_HostReceive).
-    std::vector<uint16_t> first_cids;
-    {
-        HostRig probe(digest, offload);
-        if (const char* why = probe.bring_up()) return state.SkipWithError(why);
-        std::vector<uint8_t> buffer(read_len);
-        probe.new_round();
-        for (uint32_t i = 0; i < per_round; ++i) {
-            const int cid = probe.submit_read(buffer.data(), read_len);
-            if (cid < 0) return state.SkipWithError("submit failed");
-            first_cids.push_back(static_cast<uint16_t>(cid));
-        }
-        probe.queue().close("probe done");
-    }
+    const char* probe_failed = nullptr;
+    const std::vector<uint16_t> first_cids = first_round_cids(digest, offload, read_len, per_round, &probe_failed);
+    if (probe_failed != nullptr) return state.SkipWithError(probe_failed);
     const Workload& w = workload_for({read_len, mss, digest, false, first_cids});
     size_t frames = 0;
     for (const Round& r : w.rounds) frames += r.frames.size();

@@ -278,6 +278,29 @@ private:
     uint32_t seq_ = 0x7FFF0000u;
 };
 
+// The command ids a fresh queue hands out for one round of `per_round` reads, in order: the
+// workload's frames are built with them. A probe rig submits the reads and is closed with them
+// outstanding (they are never answered); a fresh rig hands out the same ids. Empty, with *why set,
+// when the probe cannot bring its queue up or submit.
+inline std::vector<uint16_t> first_round_cids(bool digest, bool offload, uint32_t read_len, uint32_t per_round,
+                                              const char** why) {
+    std::vector<uint16_t> cids;
+    HostRig probe(digest, offload);
+    if ((*why = probe.bring_up()) != nullptr) return {};
+    std::vector<uint8_t> buffer(read_len);
+    probe.new_round();
+    for (uint32_t i = 0; i < per_round; ++i) {
+        const int cid = probe.submit_read(buffer.data(), read_len);
+        if (cid < 0) {
+            *why = "submit failed";
+            return {};
+        }
+        cids.push_back(static_cast<uint16_t>(cid));
+    }
+    probe.queue().close("probe done");
+    return cids;
+}
+
 // After a run: empty when every read completed with success, every data byte reached its buffer
 // (copied or placed) and each buffer that was used holds its read's data; else what failed.
 inline const char* check_run(const HostRig& rig, const Workload& w, const std::vector<uint8_t>& buffers, uint64_t reads) {

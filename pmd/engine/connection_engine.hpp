@@ -199,8 +199,10 @@ private:
     TcpSeq packet_front_;          // the packet's first byte past what the engine had seen
     uint32_t c2h_opened_ = 0;      // C2HData headers completed in this packet
     RunPdu run_pdu_{};             // the current C2HData, for the claim
-    bool prev_c2h_known_ = false;  // the framing has followed the stream since the last C2HData began ...
-    TcpSeq prev_c2h_end_;          // ... which ends here
+    // A C2HData header was parsed and the framing was not lost since (lose_framing clears it), so
+    // prev_c2h_end_ is where that PDU ends: the claim's second run may begin only there.
+    bool prev_c2h_known_ = false;
+    TcpSeq prev_c2h_end_;
     bool verdict_given_ = false;  // a data digest ended in this packet (digest_pdu_seq names the first)
     bool verdict_ok_ = false;     // ... and every one that did was verified and matched
     bool ahead_given_ = false;    // a PDU that ends after this packet was completed by it ...
