@@ -72,6 +72,11 @@ struct InSegment {
     bool options_bad = false;  // malformed options: `options` holds what came before the error
     rte_mbuf* payload = nullptr;  // exactly the TCP payload (null when len is 0); ownership passes to input()
     uint32_t len = 0;
+    // Non-zero: the port merged segments of this size (at most) into this one (LRO, RTE_MBUF_F_RX_LRO
+    // with the mbuf's tso_segsz). It is counted, and acknowledged, as the segments it was.
+    uint16_t merged_segsz = 0;
+
+    uint32_t segments() const noexcept { return merged_segsz != 0 && len > 0 ? (len + merged_segsz - 1) / merged_segsz : 1; }
 };
 
 // What the connections of one endpoint share: where mbufs come from, how frames are built and
@@ -86,6 +91,12 @@ struct ConnectionContext {
     // The port sends only single-segment frames (no RTE_ETH_TX_OFFLOAD_MULTI_SEGS, e.g. net_af_xdp):
     // payload is copied into the header mbuf instead of chained as indirect mbufs.
     bool linear_tx = false;
+    // The port cuts frames into segments itself (TSO, with tx checksum offload): new data goes out
+    // in frames of up to this many payload bytes, each cut at the segment size. 0: no TSO.
+    uint32_t tso_max_payload = 0;
+    // Non-zero: the port refuses a TSO frame whose segments, Ethernet header included, exceed this
+    // many bytes (net_tap in DPDK 22.11 compares them with the MTU), so segments are cut that small.
+    uint32_t tso_max_wire_segment = 0;
     void* owner = nullptr;
     void (*mark_dirty)(void* owner, Connection&) = nullptr;
     void (*released)(void* owner, Connection&) = nullptr;  // reached CLOSED: the slot may be reused

@@ -66,8 +66,8 @@ bool Connection::acceptable(const InSegment& s) const noexcept {
 }
 
 void Connection::input(InSegment& s) {
-    ++stats_.segs_in;
-    if (s.len > 0) ++stats_.data_segs_in;
+    stats_.segs_in += s.segments();
+    if (s.len > 0) stats_.data_segs_in += s.segments();
     if (s.options_bad) ++stats_.option_errors;
     dirty();
 
@@ -424,7 +424,7 @@ void Connection::process_data(InSegment& s) {
             s.len -= over;
             if (peer_fin_seen_ && peer_fin_seq_ == end) peer_fin_seen_ = false;
         }
-        rcvmss_ = std::max(rcvmss_, s.len);
+        rcvmss_ = std::max<uint32_t>(rcvmss_, s.merged_segsz != 0 ? std::min<uint32_t>(s.merged_segsz, s.len) : s.len);
         const bool had_ooo = rq_.ooo_segments() > 0;
         const Seq nxt_before = rq_.rcv_nxt();
         // Bytes below rcv_nxt are a duplicate: the first such run is reported back (D-SACK).
@@ -447,7 +447,7 @@ void Connection::process_data(InSegment& s) {
             }
             ack_now_ = true;
         } else {
-            ++segs_unacked_;
+            segs_unacked_ += s.segments();
             ack_pending_ = true;
             // Every second segment is acknowledged at once (RFC 9293 3.8.6.3); so is filling a hole.
             if (segs_unacked_ >= 2 || had_ooo) ack_now_ = true;

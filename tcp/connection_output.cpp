@@ -87,6 +87,7 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
         return false;
     }
     const bool syn = tcp_flags & flags::kSyn;
+    uint32_t tso_segsz = 0;  // non-zero: a TSO frame the port cuts into segments of this size
     TcpOptions o;
     if (syn) {
         o.has_mss = true;
@@ -101,10 +102,20 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
         o = segment_options(tcp_flags);
         if (sack_ok_ && dsack_pending_ && (tcp_flags & flags::kAck)) dsack_pending_ = false;
         // Data and options together within the MSS (RFC 6691), or the frame exceeds the MTU and is
-        // lost on the link. Callers size data by segment_mss(), so this only catches a segment
-        // sized before SACK blocks appeared: it keeps its bytes and carries fewer blocks.
+        // lost on the link. More than that is a TSO frame (output() sends those only where the
+        // port cuts them), each of whose segments carries these options.
         const uint32_t limit = std::min<uint32_t>(peer_mss_, config_.mss);
-        while (len > 0 && o.sack_count > 0 && len + options_size(o) > limit) {
+        const uint32_t with_options = static_cast<uint32_t>(options_size(o));
+        if (ctx_.tso_max_payload != 0 && len > 0 && len + with_options > limit) {
+            tso_segsz = limit > with_options + 64 ? limit - with_options : 64;
+            if (ctx_.tso_max_wire_segment != 0) {
+                const auto headers = static_cast<uint32_t>(header_size(route_, &o));
+                if (ctx_.tso_max_wire_segment > headers + 64) tso_segsz = std::min(tso_segsz, ctx_.tso_max_wire_segment - headers);
+            }
+        }
+        // Without TSO callers size data by segment_mss(), so this only catches a segment sized
+        // before SACK blocks appeared: it keeps its bytes and carries fewer blocks.
+        while (tso_segsz == 0 && len > 0 && o.sack_count > 0 && len + options_size(o) > limit) {
             --o.sack_count;
             ++stats_.sack_blocks_left_out;
         }
@@ -120,6 +131,7 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
     f.flags = tcp_flags;
     f.window = window_to_advertise(syn);
     f.options = &o;
+    f.tso_segsz = static_cast<uint16_t>(tso_segsz);
 
     rte_mbuf* frame = nullptr;
     if (len == 0) {
@@ -145,11 +157,14 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
         retry_soon();
         return false;
     }
-    ++stats_.segs_out;
+    // Counted as the segments on the wire, as Linux counts a GSO frame's.
+    const uint32_t segments = tso_segsz != 0 ? (len + tso_segsz - 1) / tso_segsz : 1;
+    stats_.segs_out += segments;
     if (len > 0) {
-        ++stats_.data_segs_out;
+        stats_.data_segs_out += segments;
         stats_.bytes_sent += len;
     }
+    if (tso_segsz != 0) ++stats_.tso_frames_out;
     if (tcp_flags & flags::kAck) {
         last_ack_sent_ = f.ack;
         ack_now_ = false;
@@ -325,6 +340,11 @@ void Connection::output() {
     for (;;) {
         const uint32_t mss = segment_mss();  // SACK blocks take room from the data
         const uint32_t available = unsent();
+        const bool retransmission = snd_nxt_ < snd_max_;
+        // New data goes out in TSO frames of whole segments where the port cuts them; what a
+        // timeout sends again goes segment by segment, as recovery does.
+        const uint32_t frame_cap =
+            ctx_.tso_max_payload > mss && !retransmission ? ctx_.tso_max_payload / mss * mss : mss;
         // What the peer's window allows beyond snd_nxt, and what the congestion window allows
         // (plus RFC 3042's limited transmit on the first duplicate ACKs).
         const uint32_t rwnd_room = peer_window_room();
@@ -334,8 +354,10 @@ void Connection::output() {
         const uint32_t cwnd = cc_.cwnd() + allowance;
         const uint32_t cwnd_room = cwnd > flight() ? cwnd - flight() : 0;
         const uint32_t room = std::min(rwnd_room, cwnd_room);
-        const uint32_t len = std::min({mss, available, room});
-        const bool retransmission = snd_nxt_ < snd_max_;
+        uint32_t len = std::min({frame_cap, available, room});
+        // A TSO frame ends on a segment boundary unless it empties the queue: its last segment
+        // would otherwise be a short one that silly window avoidance below holds back.
+        if (len > mss && len < available) len = len / mss * mss;
         if (len == 0) {
             // FIN alone, once every byte went out (or again after a timeout rewound snd_nxt).
             if (fin_pending_ && snd_nxt_ == data_end && (!fin_sent_ || retransmission) && cwnd_room > 0) {

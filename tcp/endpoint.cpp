@@ -26,6 +26,20 @@ constexpr uint64_t kWheelTickUs = 1000;
 // Later segments of a received frame the checksum walks (a jumbo frame in 2 KiB mbufs needs 5).
 constexpr size_t kMaxChunks = 64;
 
+// A TSO frame's payload at most: its IP length field (16 bits) must hold the largest IP and TCP
+// headers as well.
+constexpr uint32_t kTsoMaxPayload = 65535 - 20 - 60;
+
+// How big a TSO frame's segments may be on the wire, Ethernet header included, where the port
+// limits that below what the MTU allows (0: no such limit). DPDK 22.11's net_tap refuses a TSO
+// frame whose segment size plus all its headers, Ethernet's included, exceeds the MTU, so at an MTU
+// of 1500 a 1448-byte segment with timestamps (1514 bytes) would be dropped as an error.
+uint32_t tso_wire_segment_limit(uint16_t port, const rte_eth_dev_info& info) {
+    if (info.driver_name == nullptr || std::strcmp(info.driver_name, "net_tap") != 0) return 0;
+    uint16_t mtu = 0;
+    return rte_eth_dev_get_mtu(port, &mtu) == 0 ? mtu : 1500;
+}
+
 // The source and destination address of a parsed segment's IP header, either family.
 IpAddress address_at(std::span<const uint8_t> first, const pmd::TcpSegment& seg, bool source) {
     IpAddress a;
@@ -109,6 +123,11 @@ std::unique_ptr<Endpoint> Endpoint::create(const EndpointConfig& config, std::st
     rte_eth_dev_info info;
     if (rte_eth_dev_info_get(config.port, &info) != 0) return fail("cannot read the port's capabilities");
     e->ctx_.linear_tx = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) == 0;
+    if (config.tso && tx_checksum == TxChecksum::Offload && !e->ctx_.linear_tx &&
+        (pmd::configured_tx_offloads(config.port) & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0) {
+        e->ctx_.tso_max_payload = kTsoMaxPayload;
+        e->ctx_.tso_max_wire_segment = tso_wire_segment_limit(config.port, info);
+    }
     e->ctx_.owner = e.get();
     e->ctx_.mark_dirty = &Endpoint::on_dirty;
     e->ctx_.released = &Endpoint::on_released;
@@ -550,6 +569,7 @@ void Endpoint::receive_tcp(rte_mbuf* m) {
     // The payload alone, in the same mbuf: headers cut off the front, padding off the back. The
     // head mbuf keeps its DDP metadata.
     s.len = seg.payload_len;
+    if ((m->ol_flags & RTE_MBUF_F_RX_LRO) != 0) s.merged_segsz = m->tso_segsz;
     if (s.len == 0) {
         rte_pktmbuf_free(m);
     } else {
@@ -633,7 +653,8 @@ void Endpoint::on_released(void* self, Connection& c) {
 
 std::string Endpoint::info() const {
     std::string out = "endpoint " + config_.local_ip.to_string() + " (" + mac_.to_string() + ", tx checksums by " +
-                      (tx_checksum_ == TxChecksum::Offload ? "the port" : "software") + ")";
+                      (tx_checksum_ == TxChecksum::Offload ? "the port" : "software") +
+                      (ctx_.tso_max_payload != 0 ? ", TSO by the port" : "") + ")";
     out += " rx_frames:" + std::to_string(stats_.rx_frames) + " rx_tcp:" + std::to_string(stats_.rx_tcp) +
            " rx_arp:" + std::to_string(stats_.rx_arp) + " not_for_us:" + std::to_string(stats_.rx_not_for_us) +
            " bad_frame:" + std::to_string(stats_.rx_bad_frame) +

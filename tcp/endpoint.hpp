@@ -8,7 +8,7 @@
 // wheel are allocated when the endpoint is created; the data path then takes only mbufs.
 //
 // One local address, IPv4 (ARP) or IPv6 (neighbour discovery); peers on the local link (no routing);
-// one optional VLAN tag; no TSO/LRO. See README.md's tcp/ section.
+// one optional VLAN tag. See README.md's tcp/ section.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -48,6 +48,10 @@ struct EndpointConfig {
     // Checksums are left to the port when it was configured with tx checksum offload (IPv4 header
     // and TCP; pmd::configure_port enables it where the port has it); false: always in software.
     bool tx_checksum_offload = true;
+    // New data goes out in frames of up to 64 KiB that the port cuts into segments, when it was
+    // configured with TSO (pmd::configure_port enables it where the port has it) and the checksums
+    // are left to it too; false: every frame is one segment.
+    bool tso = true;
     // Several endpoints on one port, one per rx queue: each connection's segments are steered to
     // this endpoint's rx queue by an rte_flow rule (connection_steering.hpp), installed before its
     // first segment is sent and removed when its slot is free. A connection the port cannot steer
@@ -118,6 +122,7 @@ public:
     uint64_t tx_dropped() const noexcept { return tx_.dropped(); }
     // Whether the port computes the checksums of what we send.
     bool tx_checksum_by_port() const noexcept { return tx_checksum_ == TxChecksum::Offload; }
+    bool tso_by_port() const noexcept { return ctx_.tso_max_payload != 0; }
     // Steering rules installed now (steer_connections): one per connection holding a slot.
     uint32_t steered_connections() const noexcept { return steering_ ? steering_->installed() : 0; }
 

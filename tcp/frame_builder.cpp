@@ -136,6 +136,9 @@ rte_mbuf* FrameBuilder::build_frame(rte_mbuf* hdr, const Route& route, const Seg
     // IPv4's total length counts its header, IPv6's payload length does not; both are 16 bits.
     const size_t ip_length = (v4 ? l3 : 0) + tcp_length;
     if (ip_length > UINT16_MAX) return nullptr;
+    const size_t payload_length = tcp_length - l4;
+    const bool tso = fields.tso_segsz != 0 && payload_length > fields.tso_segsz;
+    if (tso && checksum_ != TxChecksum::Offload) return nullptr;
 
     auto* frame = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(hdr, static_cast<uint16_t>(in_hdr)));
     uint8_t* const ip = frame + l2;
@@ -164,7 +167,15 @@ rte_mbuf* FrameBuilder::build_frame(rte_mbuf* hdr, const Route& route, const Seg
             sum.add({rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len});
         }
         store_checksum(checksum_field, static_cast<uint16_t>(~sum.folded()));
-    } else if (v4) {
+        return hdr;
+    }
+    if (tso) {
+        // Set before the pseudo-header sum: with TCP_SEG DPDK's helpers leave the length out of it,
+        // since every segment the port cuts has its own.
+        hdr->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+        hdr->tso_segsz = fields.tso_segsz;
+    }
+    if (v4) {
         hdr->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
         store_checksum(checksum_field, rte_ipv4_phdr_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip), hdr->ol_flags));
     } else {

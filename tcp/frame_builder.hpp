@@ -50,6 +50,10 @@ struct SegmentFields {
     uint8_t flags = 0;     // pmd::tcp_flags
     uint16_t window = 0;   // as it goes on the wire (already shifted right by the window scale)
     const TcpOptions* options = nullptr;  // none when null
+    // Non-zero: the port cuts the payload into segments of this many bytes (TSO; ol_flags
+    // RTE_MBUF_F_TX_TCP_SEG, the TCP checksum field holds the pseudo-header sum without the length,
+    // as DPDK asks). Only with TxChecksum::Offload; a payload of at most tso_segsz is sent as it is.
+    uint16_t tso_segsz = 0;
 };
 
 // Who computes the checksums. Offload: the port does (ol_flags RTE_MBUF_F_TX_IPV4 | IP_CKSUM |
@@ -70,7 +74,8 @@ public:
     // frame, header checksum; IPv6: hop limit 64, no extension headers. Returns the frame (hdr), or
     // nullptr when it cannot (hdr not fresh, empty and direct; no tailroom; the chain would exceed
     // RTE_MBUF_MAX_NB_SEGS; the IP length would exceed 65535; families differ or are neither V4 nor
-    // V6): then hdr and payload are untouched and still the caller's.
+    // V6; tso_segsz set without checksum offload): then hdr and payload are untouched and still the
+    // caller's.
     rte_mbuf* build(rte_mbuf* hdr, const Route& route, const SegmentFields& fields, rte_mbuf* payload) noexcept;
 
     // The same with a small payload copied into hdr right after the headers (control segments, small

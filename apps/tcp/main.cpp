@@ -39,6 +39,7 @@ struct Options {
     uint64_t seed = 1;
     unsigned timeout_s = 120;
     bool stats = false;
+    bool tso = true;
     std::vector<std::string> eal;
 };
 
@@ -59,6 +60,7 @@ const char* kUsage =
     "  --seed N            fault shim seed (default 1)\n"
     "  --timeout SECONDS   give up after this long (default 120)\n"
     "  --stats             print the connection's ss -ti line every second\n"
+    "  --no-tso            one segment per frame even where the port offers TSO (net_tap does)\n"
     "Example, on a veth pair whose other end the kernel serves:\n"
     "  nvmeddp-tcp --connect 192.0.2.1:5001 --send 256M --expect 256M -- --vdev=net_af_packet0,iface=veth1\n";
 
@@ -152,6 +154,8 @@ bool parse_options(int argc, char** argv, Options& o, std::string& err) {
             o.timeout_s = static_cast<unsigned>(n);
         } else if (a == "--stats") {
             o.stats = true;
+        } else if (a == "--no-tso") {
+            o.tso = false;
         } else {
             err = "unknown option " + a + " (see --help)";
             return false;
@@ -265,6 +269,7 @@ int main(int argc, char** argv) {
         ec.mac = *mac;
     }
     ec.pool = pool;
+    ec.tso = o.tso;
     auto endpoint = tcp::Endpoint::create(ec, &err);
     if (!endpoint) {
         std::fprintf(stderr, "nvmeddp-tcp: %s\n", err.c_str());

@@ -60,9 +60,14 @@ std::string configure_port(const PortSetup& s) {
     // The engine must not follow a segment the host's TCP will drop: let the port say which those
     // are where it can (the engine verifies the others itself).
     conf.rxmode.offloads = info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
+    if (s.lro && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) != 0) {
+        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+        conf.rxmode.max_lro_pkt_size = info.max_lro_pkt_size;  // 0 (none given): ethdev's default
+    }
     // A sender (our TCP) may leave the checksums to the port and send mbuf chains where it can.
+    // TSO only changes what frames that ask for it (RTE_MBUF_F_TX_TCP_SEG) become.
     conf.txmode.offloads = info.tx_offload_capa & (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
-                                                   RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+                                                   RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_TCP_TSO);
     rc = rte_eth_dev_configure(s.port_id, s.rx_queues, s.tx_queues, &conf);
     if (rc < 0) return failed("rte_eth_dev_configure", rc);
     g_tx_offloads[s.port_id].store(conf.txmode.offloads, std::memory_order_release);

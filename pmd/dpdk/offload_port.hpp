@@ -32,13 +32,18 @@ struct PortSetup {
     uint16_t rx_descriptors = 1024;
     uint16_t tx_descriptors = 1024;
     rte_mempool* pool = nullptr;
+    // Let the port merge in-order segments of a flow into one frame where it can
+    // (RTE_ETH_RX_OFFLOAD_TCP_LRO, frames up to the port's max_lro_pkt_size): fewer frames for a
+    // receiver, but the DDP engine then sees and claims each merged frame as one packet. Off by
+    // default: a merged frame crossing several PDUs has more to place than one claim names.
+    bool lro = false;
 };
 
 // Configures and starts a port with the given queues (rte_eth_dev_configure, queue setup, start).
 // Before the first configure it negotiates MARK delivery (rte_eth_rx_metadata_negotiate, USER_MARK)
 // and remembers the outcome for OffloadPort::attach; it enables the port's rx checksum offload for
 // IPv4 headers and TCP where the port has it, and tx checksum offload (IPv4 header, TCP) and
-// multi-segment tx likewise. Returns an empty string on success, else what failed and DPDK's reason.
+// multi-segment tx and TSO likewise. Returns an empty string on success, else what failed and DPDK's reason.
 std::string configure_port(const PortSetup& setup);
 
 // Whether a port delivers rte_flow MARKs with the frames, as configure_port() found out.

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <rte_ip.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <utility>
 #include <optional>
@@ -28,9 +31,52 @@ struct Sent {
     uint16_t window = 0;
     tcp::TcpOptions options;
     std::vector<uint8_t> payload;
+    uint16_t tso_segsz = 0;  // cut by the port from a TSO frame of segments this size (0: sent as it was)
+    size_t frame = 0;        // which frame the connection handed to the port, counted per take_sent()
 
     bool has(uint8_t f) const { return (flags & f) == f; }
 };
+
+// What the rig's port does for the connection: nothing (checksums in software, one segment per
+// frame), or tx checksum offload with TSO, as a NIC: the rig then completes the checksums and cuts
+// TSO frames into segments the way a port does (PSH and FIN on the last segment only), before
+// reading them.
+struct RigPort {
+    bool tso = false;
+    uint32_t max_wire_segment = 0;  // ConnectionContext::tso_max_wire_segment
+};
+
+// A port's work on one frame the connection sent with offloads (IPv4 only, as the rig's route):
+// its checksums completed and, for a TSO frame, cut into segments of tso_segsz payload bytes.
+inline std::vector<std::vector<uint8_t>> port_output(const rte_mbuf* m, const std::vector<uint8_t>& frame) {
+    const size_t headers = size_t{m->l2_len} + m->l3_len + m->l4_len;
+    const size_t payload = frame.size() - headers;
+    const bool tso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0 && m->tso_segsz != 0;
+    const size_t step = tso ? m->tso_segsz : std::max<size_t>(payload, 1);
+    std::vector<std::vector<uint8_t>> out;
+    for (size_t at = 0; at < payload || (at == 0 && payload == 0); at += step) {
+        const size_t len = std::min(step, payload - at);
+        const bool last = at + len == payload;
+        std::vector<uint8_t> seg(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(headers));
+        seg.insert(seg.end(), frame.begin() + static_cast<std::ptrdiff_t>(headers + at),
+                   frame.begin() + static_cast<std::ptrdiff_t>(headers + at + len));
+        uint8_t* ip = seg.data() + m->l2_len;
+        uint8_t* tcp = ip + m->l3_len;
+        reinterpret_cast<pmd::be16*>(ip + 2)->set(static_cast<uint16_t>(seg.size() - m->l2_len));
+        reinterpret_cast<pmd::be16*>(ip + 4)->set(static_cast<uint16_t>(pmd::load_be16(ip + 4) + out.size()));
+        reinterpret_cast<pmd::be32*>(tcp + 4)->set(static_cast<uint32_t>(pmd::load_be32(tcp + 4) + at));
+        if (!last) tcp[13] &= static_cast<uint8_t>(~(pmd::tcp_flags::kFin | pmd::tcp_flags::kPsh));
+        ip[10] = ip[11] = 0;
+        const uint16_t ip_sum = rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip));
+        std::memcpy(ip + 10, &ip_sum, 2);
+        tcp[16] = tcp[17] = 0;
+        const uint16_t tcp_sum = rte_ipv4_udptcp_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip), tcp);
+        std::memcpy(tcp + 16, &tcp_sum, 2);
+        out.push_back(std::move(seg));
+        if (payload == 0) break;
+    }
+    return out;
+}
 
 // Records what the handler hears.
 class RecordingHandler : public tcp::ConnectionHandler {
@@ -94,8 +140,14 @@ inline tcp::TcpOptions ts_sack(uint32_t val, std::initializer_list<std::pair<tcp
 
 class ConnectionRig {
 public:
-    explicit ConnectionRig(const tcp::ConnectionConfig& config = {}, uint64_t start_us = 1'000'000)
-        : timers_(4096, 1000, start_us), tx_(&ConnectionRig::capture, this) {
+    explicit ConnectionRig(const tcp::ConnectionConfig& config = {}, uint64_t start_us = 1'000'000, RigPort port = {})
+        : builder_(port.tso ? tcp::TxChecksum::Offload : tcp::TxChecksum::Software),
+          timers_(4096, 1000, start_us),
+          tx_(&ConnectionRig::capture, this) {
+        if (port.tso) {
+            ctx_.tso_max_payload = 65535 - 20 - 60;
+            ctx_.tso_max_wire_segment = port.max_wire_segment;
+        }
         ctx_.pool = pool();
         ctx_.builder = &builder_;
         ctx_.timers = &timers_;
@@ -158,9 +210,14 @@ public:
     // Segments sent since the last call, decoded.
     std::vector<Sent> take_sent() {
         std::vector<Sent> out;
-        for (rte_mbuf* f : frames_) {
-            const std::vector<uint8_t> bytes = bytes_of(f);
+        for (size_t frame = 0; frame < frames_.size(); ++frame) {
+            rte_mbuf* f = frames_[frame];
+            const bool offloaded = (f->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM) != 0;
+            const uint16_t tso_segsz = (f->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0 ? f->tso_segsz : 0;
+            std::vector<std::vector<uint8_t>> wire{bytes_of(f)};
+            if (offloaded) wire = port_output(f, wire[0]);
             rte_pktmbuf_free(f);
+            for (const std::vector<uint8_t>& bytes : wire) {
             const pmd::FrameParse p = pmd::parse_frame(bytes);
             EXPECT_TRUE(p.ok()) << "the connection sent a frame the parser refuses: " << pmd::to_string(p.error);
             if (!p.ok()) continue;
@@ -178,7 +235,10 @@ public:
             s.options = op.options;
             s.payload.assign(bytes.begin() + p.segment.payload_offset,
                              bytes.begin() + p.segment.payload_offset + p.segment.payload_len);
+            s.tso_segsz = tso_segsz;
+            s.frame = frame;
             out.push_back(std::move(s));
+            }
         }
         frames_.clear();
         return out;
