@@ -167,5 +167,39 @@ TEST(Tso, NotUsedWhereThePortDoesNotCut) {
     EXPECT_EQ(rig.conn().stats().tso_frames_out, 0u);
 }
 
+// LRO, the receiving side: a frame the port merged from several segments is acknowledged at once
+// (it is more than one segment: RFC 9293 3.8.6.3's every second segment) and counted as the
+// segments it was, not as one; an unmerged segment of the same size still waits for a second.
+TEST(Lro, AMergedFrameIsAcknowledgedAndCountedAsItsSegments) {
+    REQUIRE_TCP_EAL();
+    ConnectionRig rig;
+    const Seq iss = rig.establish(Seq(1000), linux_syn_ack());
+    const auto feed = [&](Seq seq, uint32_t len, uint16_t merged_segsz) {
+        tcp::InSegment s;
+        s.seq = seq;
+        s.ack = iss + 1;
+        s.flags = F::kAck;
+        s.window = 1000;
+        s.options = ts(5001);
+        const auto b = bytes(len);
+        s.payload = mbuf_of(b, 2048);
+        s.len = len;
+        s.merged_segsz = merged_segsz;
+        rig.conn().input(s);
+        rig.finish_burst();
+    };
+    feed(Seq(1001), 1448, 0);
+    EXPECT_TRUE(rig.take_sent().empty()) << "one segment: the ACK waits";
+    rig.advance_us(50'000);
+    rig.take_sent();
+    const uint64_t segs_before = rig.conn().stats().data_segs_in;
+    feed(Seq(1001 + 1448), 3 * 1448, 1448);
+    const auto sent = rig.take_sent();
+    ASSERT_EQ(sent.size(), 1u) << "a frame of three merged segments is acknowledged at once";
+    EXPECT_EQ(sent[0].ack, Seq(1001 + 4 * 1448));
+    EXPECT_EQ(rig.conn().stats().data_segs_in - segs_before, 3u);
+    EXPECT_EQ(rig.conn().snapshot().rcvmss, 1448u) << "the sender's segment size, not the merged frame's";
+}
+
 }  // namespace
 }  // namespace nvmeddp::tcp_test
