@@ -157,8 +157,8 @@ private:
     };
     C2HPdu c2h_{};                  // the last C2HData header the parser accepted
     C2HPdu c2h_before_{};           // the one before it
-    uint64_t piece_begin_ = 0;      // stream offset of the piece on_piece() saw last
-    uint64_t pieces_ = 0;           // on_piece() calls: the piece identity for digest verdicts
+    uint64_t piece_begin_ = 0;      // stream offset of the first span of the packet on_piece() saw last
+    uint64_t pieces_ = 0;           // packets on_piece() saw: the identity for digest verdicts
     uint64_t crc_broken_until_ = 0; // stream offset where the last piece without NVMEDDP_PKT_CRC ended
     uint64_t verdict_piece_ = 0;    // the piece in which a data-digest PDU last ended
     bool verdict_matched_ = false;  // ... and whether the first to end there was the PDU the device named

@@ -25,6 +25,10 @@ namespace nvmeddp::nvmetcp::host {
 struct RxPiece {
     uint32_t seq = 0;                                 // TCP sequence number of the first byte of the span
     const struct ::nvmeddp_pkt_meta* meta = nullptr;  // the packet's DDP metadata, null when none
+    // The span continues the packet of the span before it (the next mbuf of one received frame's
+    // chain, e.g. a jumbo or LRO frame): the device framed both as one packet, and its claim's second
+    // run and digest verdict speak of the packet, not of the span.
+    bool continues_packet = false;
 };
 
 // The TCP connection under one queue.

@@ -72,8 +72,9 @@ struct OffloadHarness {
     }
 
     // Stream bytes as one piece (one packet, or one mbuf segment of it) with the packet's metadata.
-    void deliver(const std::vector<uint8_t>& bytes, const ::nvmeddp_pkt_meta* meta = nullptr) {
-        queue->receive(bytes, RxPiece{seq, meta});
+    void deliver(const std::vector<uint8_t>& bytes, const ::nvmeddp_pkt_meta* meta = nullptr,
+                 bool continues_packet = false) {
+        queue->receive(bytes, RxPiece{seq, meta, continues_packet});
         seq += static_cast<uint32_t>(bytes.size());
     }
 
@@ -199,8 +200,8 @@ struct TwoReads {
         m.place2_len = kRun2Len;
         return m;
     }
-    void deliver(uint32_t from, uint32_t to, const ::nvmeddp_pkt_meta* m = nullptr) {
-        h.deliver(std::vector<uint8_t>(stream.begin() + from, stream.begin() + to), m);
+    void deliver(uint32_t from, uint32_t to, const ::nvmeddp_pkt_meta* m = nullptr, bool continues_packet = false) {
+        h.deliver(std::vector<uint8_t>(stream.begin() + from, stream.begin() + to), m, continues_packet);
     }
     void finish() {
         deliver(kPacketEnd, static_cast<uint32_t>(stream.size()));
@@ -258,6 +259,27 @@ TEST(DdpReceiveQueue, RunTwoIsCopiedWhenThePieceBeginsAfterTheEndOfRunOnesPdu) {
     EXPECT_EQ(t.h.queue->stats().bytes_placed, 0u);
 }
 
+// The packet arrives as an mbuf chain (a jumbo or LRO frame) cut after A's CapsuleResp: the
+// spans after the first continue its packet, so the bytes from the end of A's PDU on were still
+// taken from the packet the device claimed for, and run 2 is placed. Spans that are packets of
+// their own (the same cut, without continues_packet) are the trimmed case above: B's data copied.
+TEST(DdpReceiveQueue, RunTwoIsPlacedWhenThePacketArrivesAsAChainOfSpans) {
+    for (const bool chain : {true, false}) {
+        SCOPED_TRACE(chain ? "one packet in two spans" : "two packets");
+        TwoReads t;
+        t.start();
+        t.deliver(0, TwoReads::kPacketBegin);
+        const ::nvmeddp_pkt_meta m = t.placed_pair();
+        if (!chain) std::memset(t.buf_b.data(), 0, TwoReads::kRun2Len);  // must then be copied
+        constexpr uint32_t kCut = 4130;  // inside B's C2HData header, after A's PDU end (4120)
+        t.deliver(TwoReads::kPacketBegin, kCut, &m);
+        t.deliver(kCut, TwoReads::kPacketEnd, &m, chain);
+        t.finish();
+        EXPECT_EQ(t.h.rx->stats().bytes_claimed, TwoReads::kRun1Len + (chain ? TwoReads::kRun2Len : 0));
+        EXPECT_EQ(t.h.rx->stats().bytes_refused, chain ? 0 : TwoReads::kRun2Len);
+    }
+}
+
 TEST(DdpReceiveQueue, RunTwoIsCopiedWhenTheTagDiffers) {
     TwoReads t;
     t.start();
@@ -286,12 +308,15 @@ TEST(DdpReceiveQueue, RunTwoIsCopiedWhenTheHostFramesRunOnesEndElsewhere) {
     EXPECT_EQ(t.h.rx->stats().bytes_refused, TwoReads::kRun2Len);
 }
 
-// Two C2HData PDUs in one packet; the device's verdict names the first. Delivered as one piece both
-// digests are the device's; delivered as two mbuf segments of that packet (the second PDU ending in
-// the second), the second PDU is the first to end in its piece and is not the one named: computed.
+// Two C2HData PDUs in one packet; the device's verdict names the first. Delivered as one piece, or
+// as two mbuf segments of that packet (the second continuing it), both digests are the device's.
+// Delivered as two packets with the same metadata (split, not a continuation), the second PDU is
+// the first to end in its packet and is not the one named: computed.
 TEST(DdpReceiveQueue, DigestVerdictCoversOnlyPdusFramedFromTheNamedOne) {
-    for (const bool split : {false, true}) {
-        SCOPED_TRACE(split ? "two segments" : "one segment");
+    for (const int variant : {0, 1, 2}) {
+        const bool split = variant != 0;
+        const bool continues = variant == 2;
+        SCOPED_TRACE(variant == 0 ? "one segment" : continues ? "two segments of one packet" : "two packets");
         OffloadHarness h(true);
         h.bring_up();
         std::vector<uint8_t> buffer(2048, 0);
@@ -308,7 +333,7 @@ TEST(DdpReceiveQueue, DigestVerdictCoversOnlyPdusFramedFromTheNamedOne) {
             const auto packet = concat({first, second});
             const size_t cut = first.size() + 10;  // inside the second PDU's header
             h.deliver(std::vector<uint8_t>(packet.begin(), packet.begin() + static_cast<ptrdiff_t>(cut)), &m);
-            h.deliver(std::vector<uint8_t>(packet.begin() + static_cast<ptrdiff_t>(cut), packet.end()), &m);
+            h.deliver(std::vector<uint8_t>(packet.begin() + static_cast<ptrdiff_t>(cut), packet.end()), &m, continues);
         } else {
             h.deliver(concat({first, second}), &m);
         }
@@ -316,8 +341,9 @@ TEST(DdpReceiveQueue, DigestVerdictCoversOnlyPdusFramedFromTheNamedOne) {
         ASSERT_NE(h.log.find(cid), nullptr);
         EXPECT_TRUE(h.log.find(cid)->completion.status.ok());
         EXPECT_EQ(buffer, data);
-        EXPECT_EQ(h.queue->stats().digests_offloaded, split ? 1u : 2u);
-        EXPECT_EQ(h.queue->stats().digests_computed, split ? 1u : 0u);
+        const bool apart = split && !continues;
+        EXPECT_EQ(h.queue->stats().digests_offloaded, apart ? 1u : 2u);
+        EXPECT_EQ(h.queue->stats().digests_computed, apart ? 1u : 0u);
     }
 }
 

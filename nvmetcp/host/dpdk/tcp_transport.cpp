@@ -56,6 +56,7 @@ public:
                 if (seg->data_len == 0) continue;
                 piece.seq = seq;
                 queue_.receive({rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len}, piece);
+                piece.continues_packet = true;  // the chain's later mbufs are the same packet
                 seq += seg->data_len;
                 if (connection_ == nullptr) return;  // the queue failed and closed the connection
             }
