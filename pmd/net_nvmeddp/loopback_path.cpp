@@ -3,38 +3,79 @@
 
 #include "pmd/net_nvmeddp/frame_steering.hpp"
 #include "pmd/net_nvmeddp/nic_datapath.hpp"
+#include "pmd/net_nvmeddp/nic_log.hpp"
 #include "pmd/net_nvmeddp/nic_port.hpp"
+#include "pmd/net_nvmeddp/rx_coalescing.hpp"
+#include "pmd/net_nvmeddp/tx_segmentation.hpp"
 
 namespace nvmeddp::pmd::nic {
 
+namespace {
+
+struct Wire {
+    TxQueue* q;
+    const Port* port;
+    uint16_t fallback;
+    uint16_t rx_queues;
+};
+
+// A frame on the wire, its tx offloads done: it arrives at the receiving NIC.
+void deliver(void* ctx, rte_mbuf* m) {
+    const Wire& w = *static_cast<const Wire*>(ctx);
+    // What the sender asked of tx is not what the receiver sees; whose buffer it is (an indirect
+    // or external mbuf) stays, or freeing it would return it to its pool as a direct one.
+    m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+    const SteerVerdict v = steer_received_frame(*w.port, m, w.fallback, w.rx_queues);
+    RxQueue* rx = v.queue < kMaxQueues ? w.port->rx[v.queue] : nullptr;
+    if (v.drop) {
+        ++w.q->dropped_by_rule;
+        rte_pktmbuf_free(m);
+    } else if (rx == nullptr || rte_ring_enqueue(rx->ring, m) != 0) {
+        ++w.q->missed;
+        rte_pktmbuf_free(m);
+    }
+}
+
+}  // namespace
+
 uint16_t loopback_rx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
     auto* q = static_cast<RxQueue*>(queue);
-    const auto got = static_cast<uint16_t>(rte_ring_dequeue_burst(q->ring, reinterpret_cast<void**>(pkts), n, nullptr));
+    auto got = static_cast<uint16_t>(rte_ring_dequeue_burst(q->ring, reinterpret_cast<void**>(pkts), n, nullptr));
+    // In rx_burst, so before the rx callbacks: the offload's engine (ddp=on) sees coalesced frames.
+    if (q->port->lro_enabled && got > 1) {
+        LroCounters c;
+        got = coalesce_tcp_frames(pkts, got, q->port->max_lro_pkt_size, c);
+        q->lro_frames += c.frames;
+        q->lro_segments_merged += c.merged;
+    }
     for (uint16_t i = 0; i < got; ++i) q->bytes += pkts[i]->pkt_len;
     q->packets += got;
     return got;
 }
 
-// Every frame is consumed: delivered, dropped by a rule, or dropped for want of rx room.
+// Every frame is consumed: delivered (as one frame or, with TSO, several), dropped by a rule, dropped
+// for want of rx room, or dropped for a tx offload request the queue cannot do (oerrors).
 uint16_t loopback_tx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
     auto* q = static_cast<TxQueue*>(queue);
     const Port& port = *q->port;
     const uint16_t rx_queues = rte_eth_devices[port.port_id].data->nb_rx_queues;
-    const auto fallback = static_cast<uint16_t>(q->index % (rx_queues == 0 ? 1 : rx_queues));
+    Wire wire{q, &port, static_cast<uint16_t>(q->index % (rx_queues == 0 ? 1 : rx_queues)), rx_queues};
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
         q->bytes += m->pkt_len;
-        // What the sender asked of tx is not what the receiver sees; whose buffer it is (an indirect
-        // or external mbuf) stays, or freeing it would return it to its pool as a direct one.
-        m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
-        const SteerVerdict v = steer_received_frame(port, m, fallback, rx_queues);
-        RxQueue* rx = v.queue < kMaxQueues ? port.rx[v.queue] : nullptr;
-        if (v.drop) {
-            ++q->dropped_by_rule;
-            rte_pktmbuf_free(m);
-        } else if (rx == nullptr || rte_ring_enqueue(rx->ring, m) != 0) {
-            ++q->missed;
-            rte_pktmbuf_free(m);
+        // Segments come from the frame's own pool, as the sender's buffers do.
+        const TxOffloadResult r = apply_tx_offloads(m, q->offloads, m->pool, deliver, &wire);
+        if (r.segmented && r.outcome == TxOffloadOutcome::Done) {
+            ++q->tso_frames;
+            q->tso_segments += r.frames;
+        }
+        if (r.outcome != TxOffloadOutcome::Plain && r.outcome != TxOffloadOutcome::Done) {
+            ++q->tx_offload_errors;
+            if (!q->offload_error_logged) {
+                q->offload_error_logged = true;
+                NVMEDDP_PMD_LOG(WARNING, "%s: tx queue %u: frame dropped: %s (further ones only counted: oerrors)",
+                                port.name, q->index, r.why);
+            }
         }
     }
     q->packets += n;

@@ -5,6 +5,8 @@
 //                                              it); the lower port is owned by this one, so
 //                                              applications (testpmd) see only net_nvmeddp0
 //   --vdev=net_nvmeddp0[,mode=loopback]        a loopback NIC: what tx queue q sends, rx queue q gets
+//                                              (with tx checksum offload, TSO and LRO as a NIC has
+//                                              them: tx_segmentation.hpp, rx_coalescing.hpp)
 //
 // Either way the port does in software what a NIC with the offload's steering does in hardware:
 // rte_flow rules (ETH / [VLAN] / IPV4 or IPV6 with exact addresses / TCP with exact ports, with
@@ -115,6 +117,8 @@ int probe(rte_vdev_device* vdev) {
     port->ddp_enabled = args.ddp_enabled();
     port->ddp_limits.io_threshold = args.ddp_io_threshold;
     port->ddp_limits.max_io_size = args.ddp_max_io;
+    port->tso_offered = args.tso;
+    port->lro_offered = args.lro;
     if (args.stacked()) {
         bool made_here = false;
         const uint16_t lower = find_lower_port(name, args, made_here);

@@ -15,6 +15,8 @@
 #include "pmd/net_nvmeddp/nic_log.hpp"
 #include "pmd/net_nvmeddp/nic_offload.hpp"
 #include "pmd/net_nvmeddp/nic_port.hpp"
+#include "pmd/net_nvmeddp/rx_coalescing.hpp"
+#include "pmd/net_nvmeddp/tx_segmentation.hpp"
 
 namespace nvmeddp::pmd::nic {
 
@@ -22,6 +24,10 @@ namespace {
 
 // Checksums this port verifies itself when the lower port cannot (and always in loopback mode).
 constexpr uint64_t kSoftwareRxOffloads = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+
+// Loopback LRO's longest frame, L2 header included: its IP length then fits 16 bits however many
+// VLAN tags it has.
+constexpr uint32_t kMaxLroFrameLen = kMaxLroIpLength;
 
 void drain(RxQueue* q) {
     if (q == nullptr || q->ring == nullptr) return;
@@ -36,6 +42,9 @@ int dev_configure(rte_eth_dev* dev) {
     if (!port->stacked()) {
         port->verify_ip_cksum = (rx_offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0;
         port->verify_tcp_cksum = (rx_offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) != 0;
+        // ethdev has checked max_lro_pkt_size against ours, and made 0 the MTU's frame length.
+        port->lro_enabled = (rx_offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO) != 0;
+        port->max_lro_pkt_size = std::min(conf.rxmode.max_lro_pkt_size, kMaxLroFrameLen);
         return 0;
     }
     rte_eth_dev_info lower{};
@@ -153,7 +162,12 @@ int dev_infos_get(rte_eth_dev* dev, rte_eth_dev_info* info) {
         info->max_mtu = 9600;
         info->max_tx_queues = kMaxQueues;
         info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER | kSoftwareRxOffloads;
-        info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+        if (port->tso_offered) info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+        if (port->lro_offered) {
+            info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+            info->max_lro_pkt_size = kMaxLroFrameLen;
+        }
         return 0;
     }
     rte_eth_dev_info lower{};
@@ -217,6 +231,8 @@ int tx_queue_setup(rte_eth_dev* dev, uint16_t id, uint16_t nb_desc, unsigned soc
     if (q == nullptr) return -ENOMEM;
     q->index = id;
     q->port = port;
+    // ethdev passes the queue's own offloads, those of the port apart.
+    q->offloads = dev->data->dev_conf.txmode.offloads | (conf != nullptr ? conf->offloads : 0);
     port->tx[id] = q;
     dev->data->tx_queues[id] = q;
     return 0;
@@ -247,6 +263,7 @@ int stats_get(rte_eth_dev* dev, rte_eth_stats* st) {
             st->opackets += q->packets;
             st->obytes += q->bytes;
             st->imissed += q->missed;
+            st->oerrors += q->tx_offload_errors;
             if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
                 st->q_opackets[i] = q->packets;
                 st->q_obytes[i] = q->bytes;
@@ -259,10 +276,13 @@ int stats_get(rte_eth_dev* dev, rte_eth_stats* st) {
 int stats_reset(rte_eth_dev* dev) {
     Port* port = port_of(dev);
     for (RxQueue* q : port->rx) {
-        if (q != nullptr) q->packets = q->bytes = q->steered_out = q->steer_missed = q->dropped_by_rule = q->adopted_polls = 0;
+        if (q != nullptr) {
+            q->packets = q->bytes = q->steered_out = q->steer_missed = q->dropped_by_rule = q->adopted_polls = 0;
+            q->lro_frames = q->lro_segments_merged = 0;
+        }
     }
     for (TxQueue* q : port->tx) {
-        if (q != nullptr) q->packets = q->bytes = q->missed = q->dropped_by_rule = 0;
+        if (q != nullptr) q->packets = q->bytes = q->missed = q->dropped_by_rule = q->tso_frames = q->tso_segments = q->tx_offload_errors = 0;
     }
     return port->stacked() ? rte_eth_stats_reset(port->lower) : 0;
 }
@@ -293,6 +313,11 @@ constexpr XstatField kXstats[] = {
     {"rx_lower_queue_adopted_polls", sum_rx<&RxQueue::adopted_polls>},
     {"rx_flow_drop_packets", [](const Port& p) { return sum_rx<&RxQueue::dropped_by_rule>(p) + sum_tx<&TxQueue::dropped_by_rule>(p); }},
     {"rx_no_descriptor_drops", sum_tx<&TxQueue::missed>},
+    {"tx_tso_frames", sum_tx<&TxQueue::tso_frames>},
+    {"tx_tso_segments", sum_tx<&TxQueue::tso_segments>},
+    {"tx_offload_errors", sum_tx<&TxQueue::tx_offload_errors>},
+    {"rx_lro_frames", sum_rx<&RxQueue::lro_frames>},
+    {"rx_lro_segments_merged", sum_rx<&RxQueue::lro_segments_merged>},
     {"flow_rules", [](const Port& p) { return static_cast<uint64_t>(p.rules.size()); }},
 };
 constexpr unsigned kXstatCount = static_cast<unsigned>(std::size(kXstats));

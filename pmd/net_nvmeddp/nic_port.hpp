@@ -36,6 +36,8 @@ struct RxQueue {
     uint64_t steer_missed = 0;   // ... that found that queue's ring full and were dropped
     uint64_t dropped_by_rule = 0;
     uint64_t adopted_polls = 0;  // polls of another queue's lower queue, whose own poller was away
+    uint64_t lro_frames = 0;           // loopback LRO: frames delivered that hold several received ones
+    uint64_t lro_segments_merged = 0;  // ... and how many received frames went into them
     uint32_t adopt_next = 0;     // which other lower queue it looks at next
 };
 
@@ -45,6 +47,13 @@ struct TxQueue {
     uint64_t packets = 0, bytes = 0;
     uint64_t missed = 0;          // loopback: frames that found the rx ring full
     uint64_t dropped_by_rule = 0;  // loopback: frames a DROP rule took
+    // Loopback's tx offloads (tx_segmentation.hpp): those configured for this queue (port and queue
+    // offloads), frames cut by TSO and the segments made of them, and frames dropped because their
+    // request was not enabled, did not describe the frame, or found the pool empty (oerrors).
+    uint64_t offloads = 0;
+    uint64_t tso_frames = 0, tso_segments = 0;
+    uint64_t tx_offload_errors = 0;
+    bool offload_error_logged = false;  // the first is logged, the rest counted
 };
 
 // Stacked mode: one lower rx queue's poll. The lower port spreads frames over its queues its own way
@@ -85,6 +94,13 @@ struct Port {
     bool deliver_mark = true;      // the last negotiation (if any) kept USER_MARK
     bool verify_ip_cksum = false;  // RTE_ETH_RX_OFFLOAD_IPV4_CKSUM configured and done here, in software
     bool verify_tcp_cksum = false; // RTE_ETH_RX_OFFLOAD_TCP_CKSUM likewise
+
+    // Loopback mode's TSO and LRO: offered (the tso / lro devargs) and, for LRO, configured, with the
+    // longest frame it may make (rxmode.max_lro_pkt_size, L2 header included).
+    bool tso_offered = true;
+    bool lro_offered = true;
+    bool lro_enabled = false;
+    uint32_t max_lro_pkt_size = 0;
 
     bool stacked() const noexcept { return lower != kNoPort; }
 };

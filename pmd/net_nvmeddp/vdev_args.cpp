@@ -11,7 +11,8 @@ namespace nvmeddp::pmd {
 
 namespace {
 
-constexpr const char* kKeys[] = {"port", "queues", "mode", "rx_mark", "ddp", "ddp_io_threshold", "ddp_max_io"};
+constexpr const char* kKeys[] = {"port", "queues", "mode", "rx_mark", "ddp", "ddp_io_threshold", "ddp_max_io",
+                                   "tso", "lro"};
 
 bool known_key(const char* key) {
     for (const char* k : kKeys) {
@@ -96,6 +97,12 @@ bool parse_vdev_args(const char* args, VdevArgs& out, std::string& error) {
                 return false;
             }
             out.ddp = v == "on";
+        } else if (std::strcmp(key, "tso") == 0 || std::strcmp(key, "lro") == 0) {
+            if (v != "on" && v != "off") {
+                error = std::string(key) + "='" + v + "' is not on or off";
+                return false;
+            }
+            (std::strcmp(key, "tso") == 0 ? out.tso : out.lro) = v == "on";
         } else if (std::strcmp(key, "ddp_io_threshold") == 0 || std::strcmp(key, "ddp_max_io") == 0) {
             uint32_t& field = std::strcmp(key, "ddp_max_io") == 0 ? out.ddp_max_io : out.ddp_io_threshold;
             if (!parse_bytes(v, field)) {
@@ -121,6 +128,12 @@ bool parse_vdev_args(const char* args, VdevArgs& out, std::string& error) {
         error = "ddp_io_threshold (" + std::to_string(out.ddp_io_threshold) + ") must not exceed ddp_max_io (" +
                 std::to_string(out.ddp_max_io) + "), which must not be 0";
         return false;
+    }
+    for (const char* k : {"tso", "lro"}) {
+        if (rte_kvargs_count(kv.get(), k) > 0 && out.stacked()) {
+            error = std::string(k) + "= applies only in loopback mode (stacked, the port offers what the lower port does)";
+            return false;
+        }
     }
     if (rte_kvargs_count(kv.get(), "queues") > 0 && !out.stacked()) {
         error = "queues= applies only with port=<interface>";

@@ -9,6 +9,11 @@
 //                                    when stacked, off in loopback mode, whose tests attach their own)
 //   ddp_io_threshold=<bytes>         the offload refuses setup of smaller reads (default 0)
 //   ddp_max_io=<bytes>               ... and of larger ones (default 4 MiB, a target's usual MDTS)
+//   tso=on|off                       loopback mode offers RTE_ETH_TX_OFFLOAD_TCP_TSO (default on; the
+//                                    application still enables it or not)
+//   lro=on|off                       loopback mode offers RTE_ETH_RX_OFFLOAD_TCP_LRO (default on; idem)
+//                                    (both only in loopback mode: stacked, the lower port's offloads are
+//                                    the port's)
 // Anything else, a key given twice, or a value out of range is refused with a sentence naming it.
 #pragma once
 
@@ -28,6 +33,8 @@ struct VdevArgs {
     std::optional<bool> ddp;  // unset: on when stacked
     uint32_t ddp_io_threshold = 0;
     uint32_t ddp_max_io = 4u << 20;
+    bool tso = true;  // loopback mode only
+    bool lro = true;
 
     bool stacked() const noexcept { return !port.empty(); }
     bool ddp_enabled() const noexcept { return ddp.value_or(stacked()); }
@@ -40,6 +47,6 @@ bool parse_vdev_args(const char* args, VdevArgs& out, std::string& error);
 // For RTE_PMD_REGISTER_PARAM_STRING (which takes a literal) and log lines.
 #define NVMEDDP_VDEV_PARAMS \
     "port=<port name|interface> queues=<1..16> mode=loopback rx_mark=on|off|silent ddp=on|off " \
-    "ddp_io_threshold=<bytes> ddp_max_io=<bytes>"
+    "ddp_io_threshold=<bytes> ddp_max_io=<bytes> tso=on|off lro=on|off"
 
 }  // namespace nvmeddp::pmd

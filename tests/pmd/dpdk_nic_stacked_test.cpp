@@ -383,6 +383,12 @@ TEST(NicDevargs, AreReadAndRefusedWithTheirReason) {
     EXPECT_EQ(a.ddp_max_io, 2u << 20);
     ASSERT_TRUE(pmd::parse_vdev_args("port=x,ddp=off", a, error)) << error;
     EXPECT_FALSE(a.ddp_enabled());
+    EXPECT_TRUE(a.tso && a.lro) << "a loopback port offers TSO and LRO unless told not to";
+    ASSERT_TRUE(pmd::parse_vdev_args("mode=loopback,tso=off,lro=off", a, error)) << error;
+    EXPECT_FALSE(a.tso);
+    EXPECT_FALSE(a.lro);
+    ASSERT_TRUE(pmd::parse_vdev_args("tso=on,lro=on", a, error)) << error;
+    EXPECT_TRUE(a.tso && a.lro);
 
     const std::pair<const char*, const char*> refused[] = {
         {"colour=blue", "unknown devarg 'colour'"},
@@ -402,6 +408,11 @@ TEST(NicDevargs, AreReadAndRefusedWithTheirReason) {
         {"ddp_max_io=-1", "ddp_max_io='-1'"},
         {"ddp_io_threshold=64K,ddp_max_io=32K", "must not exceed"},
         {"ddp_max_io=0", "must not be 0"},
+        {"tso=yes", "tso='yes'"},
+        {"lro=", "lro='' is not on or off"},
+        {"tso=on,tso=off", "'tso' given more than once"},
+        {"port=veth1,tso=off", "tso= applies only in loopback mode"},
+        {"port=veth1,lro=on", "lro= applies only in loopback mode"},
     };
     for (const auto& [args, why] : refused) {
         error.clear();
