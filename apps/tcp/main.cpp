@@ -269,7 +269,9 @@ int main(int argc, char** argv) {
         ec.mac = *mac;
     }
     ec.pool = pool;
-    ec.tso = o.tso;
+    // The shim's tx faults act on what the port is handed: with TSO a whole frame of segments.
+    ec.tso = o.tso && !tx_rates->any();
+    if (o.tso && tx_rates->any()) std::printf("nvmeddp-tcp: TSO off: the tx fault shim acts on single segments\n");
     auto endpoint = tcp::Endpoint::create(ec, &err);
     if (!endpoint) {
         std::fprintf(stderr, "nvmeddp-tcp: %s\n", err.c_str());

@@ -64,6 +64,12 @@ int dev_configure(rte_eth_dev* dev) {
     lower_conf.intr_conf = {};
     port->verify_ip_cksum = (rx_offloads & ~lower.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0;
     port->verify_tcp_cksum = (rx_offloads & ~lower.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) != 0;
+    // LRO the lower port does itself stays its own; where it has none, it is done here.
+    port->lro_enabled = (rx_offloads & ~lower.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) != 0;
+    port->max_lro_pkt_size = std::min(conf.rxmode.max_lro_pkt_size, kMaxLroFrameLen);
+    if (port->lro_enabled) lower_conf.rxmode.max_lro_pkt_size = 0;
+    lower_conf.txmode.offloads = conf.txmode.offloads & lower.tx_offload_capa & ~RTE_ETH_TX_OFFLOAD_TCP_TSO;
+    port->lower_tx_offloads = lower_conf.txmode.offloads;
     const int rc = rte_eth_dev_configure(port->lower, port->lower_rx_queues, tx, &lower_conf);
     if (rc != 0) NVMEDDP_PMD_LOG(ERR, "%s: configuring the lower port failed: %s", port->name, std::strerror(-rc));
     return rc;
@@ -177,7 +183,17 @@ int dev_infos_get(rte_eth_dev* dev, rte_eth_dev_info* info) {
     info->max_mtu = lower.max_mtu;
     info->max_tx_queues = std::min<uint16_t>(lower.max_tx_queues, kMaxQueues);
     info->rx_offload_capa = lower.rx_offload_capa | kSoftwareRxOffloads;
-    info->tx_offload_capa = lower.tx_offload_capa;
+    info->tx_offload_capa = lower.tx_offload_capa & ~RTE_ETH_TX_OFFLOAD_TCP_TSO;
+    info->max_lro_pkt_size = lower.max_lro_pkt_size;
+    // What is done here makes mbuf chains (segments on the sender's buffers, merged payloads): only
+    // over a lower port that sends and receives them.
+    if ((lower.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0) {
+        if (port->tso_offered) info->tx_offload_capa |= kTxOffloadsDone;
+        if (port->lro_offered && (lower.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) == 0) {
+            info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+            info->max_lro_pkt_size = kMaxLroFrameLen;
+        }
+    }
     info->rx_desc_lim = lower.rx_desc_lim;
     info->tx_desc_lim = lower.tx_desc_lim;
     info->flow_type_rss_offloads = lower.flow_type_rss_offloads;
@@ -222,7 +238,9 @@ int tx_queue_setup(rte_eth_dev* dev, uint16_t id, uint16_t nb_desc, unsigned soc
     if (id >= kMaxQueues) return -EINVAL;
     tx_queue_release(dev, id);
     if (port->stacked()) {
-        if (int rc = rte_eth_tx_queue_setup(port->lower, id, nb_desc, socket, conf); rc != 0) {
+        rte_eth_txconf lower_conf = conf != nullptr ? *conf : rte_eth_txconf{};
+        lower_conf.offloads &= port->lower_tx_offloads;
+        if (int rc = rte_eth_tx_queue_setup(port->lower, id, nb_desc, socket, &lower_conf); rc != 0) {
             NVMEDDP_PMD_LOG(ERR, "%s: tx queue %u of the lower port: %s", port->name, id, std::strerror(-rc));
             return rc;
         }
@@ -282,7 +300,10 @@ int stats_reset(rte_eth_dev* dev) {
         }
     }
     for (TxQueue* q : port->tx) {
-        if (q != nullptr) q->packets = q->bytes = q->missed = q->dropped_by_rule = q->tso_frames = q->tso_segments = q->tx_offload_errors = 0;
+        if (q != nullptr) {
+            q->packets = q->bytes = q->missed = q->dropped_by_rule = 0;
+            q->tso_frames = q->tso_segments = q->tso_segments_dropped = q->tx_offload_errors = 0;
+        }
     }
     return port->stacked() ? rte_eth_stats_reset(port->lower) : 0;
 }
@@ -316,6 +337,7 @@ constexpr XstatField kXstats[] = {
     {"tx_tso_frames", sum_tx<&TxQueue::tso_frames>},
     {"tx_tso_segments", sum_tx<&TxQueue::tso_segments>},
     {"tx_offload_errors", sum_tx<&TxQueue::tx_offload_errors>},
+    {"tx_tso_segments_dropped", sum_tx<&TxQueue::tso_segments_dropped>},
     {"rx_lro_frames", sum_rx<&RxQueue::lro_frames>},
     {"rx_lro_segments_merged", sum_rx<&RxQueue::lro_segments_merged>},
     {"flow_rules", [](const Port& p) { return static_cast<uint64_t>(p.rules.size()); }},

@@ -36,7 +36,7 @@ struct RxQueue {
     uint64_t steer_missed = 0;   // ... that found that queue's ring full and were dropped
     uint64_t dropped_by_rule = 0;
     uint64_t adopted_polls = 0;  // polls of another queue's lower queue, whose own poller was away
-    uint64_t lro_frames = 0;           // loopback LRO: frames delivered that hold several received ones
+    uint64_t lro_frames = 0;           // LRO done here: frames delivered that hold several received ones
     uint64_t lro_segments_merged = 0;  // ... and how many received frames went into them
     uint32_t adopt_next = 0;     // which other lower queue it looks at next
 };
@@ -47,11 +47,15 @@ struct TxQueue {
     uint64_t packets = 0, bytes = 0;
     uint64_t missed = 0;          // loopback: frames that found the rx ring full
     uint64_t dropped_by_rule = 0;  // loopback: frames a DROP rule took
-    // Loopback's tx offloads (tx_segmentation.hpp): those configured for this queue (port and queue
-    // offloads), frames cut by TSO and the segments made of them, and frames dropped because their
-    // request was not enabled, did not describe the frame, or found the pool empty (oerrors).
+    // The tx offloads done here in software (tx_segmentation.hpp): those configured for this queue
+    // (port and queue offloads), frames cut by TSO and the segments made of them, and frames dropped
+    // because their request was not enabled, did not describe the frame, or found the pool empty
+    // (oerrors). Stacked, only what the lower port does not do: TSO always, checksums where the lower
+    // port was not configured with them; segments the lower port would not take are dropped
+    // (tso_segments_dropped), as on a wire.
     uint64_t offloads = 0;
     uint64_t tso_frames = 0, tso_segments = 0;
+    uint64_t tso_segments_dropped = 0;
     uint64_t tx_offload_errors = 0;
     bool offload_error_logged = false;  // the first is logged, the rest counted
 };
@@ -95,12 +99,16 @@ struct Port {
     bool verify_ip_cksum = false;  // RTE_ETH_RX_OFFLOAD_IPV4_CKSUM configured and done here, in software
     bool verify_tcp_cksum = false; // RTE_ETH_RX_OFFLOAD_TCP_CKSUM likewise
 
-    // Loopback mode's TSO and LRO: offered (the tso / lro devargs) and, for LRO, configured, with the
-    // longest frame it may make (rxmode.max_lro_pkt_size, L2 header included).
+    // TSO and LRO done here in software: offered (the tso / lro devargs; stacked, only on a lower port
+    // that sends mbuf chains) and, for LRO, configured, with the longest frame it may make
+    // (rxmode.max_lro_pkt_size, L2 header included).
     bool tso_offered = true;
     bool lro_offered = true;
     bool lro_enabled = false;
     uint32_t max_lro_pkt_size = 0;
+    // Stacked: the tx offloads the lower port was configured with (it does those; never TSO, which
+    // is cut here so that segments are sized as the sender asked whatever the lower port's rules).
+    uint64_t lower_tx_offloads = 0;
 
     bool stacked() const noexcept { return lower != kNoPort; }
 };

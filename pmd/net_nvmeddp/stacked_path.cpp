@@ -5,7 +5,10 @@
 
 #include "pmd/net_nvmeddp/frame_steering.hpp"
 #include "pmd/net_nvmeddp/nic_datapath.hpp"
+#include "pmd/net_nvmeddp/nic_log.hpp"
 #include "pmd/net_nvmeddp/nic_port.hpp"
+#include "pmd/net_nvmeddp/rx_coalescing.hpp"
+#include "pmd/net_nvmeddp/tx_segmentation.hpp"
 
 namespace nvmeddp::pmd::nic {
 
@@ -48,6 +51,74 @@ uint16_t poll_lower(RxQueue* q, uint16_t lower, rte_mbuf** pkts, uint16_t kept, 
     return kept;
 }
 
+// A TSO frame of 64 KiB cut at 536 bytes makes 123 segments.
+constexpr uint16_t kMaxSegments = 128;
+// Polls of a full lower tx queue before a frame's remaining segments are dropped (as a wire drops).
+constexpr int kTxRetries = 64;
+
+// The checksum requests of a frame (RTE_MBUF_F_TX_*) and the RTE_ETH_TX_OFFLOAD_* bit each needs.
+constexpr uint64_t kChecksumRequests = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK;
+
+// Whether a frame asks for something the lower port was not configured to do: then it is done here.
+bool done_here(const rte_mbuf* m, uint64_t lower_offloads) noexcept {
+    const uint64_t f = m->ol_flags;
+    if ((f & RTE_MBUF_F_TX_TCP_SEG) != 0) return true;
+    if ((f & kChecksumRequests) == 0) return false;
+    const bool ip_ok = (f & RTE_MBUF_F_TX_IP_CKSUM) == 0 || (lower_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+    const uint64_t l4 = f & RTE_MBUF_F_TX_L4_MASK;
+    const bool l4_ok = l4 == 0 || (l4 == RTE_MBUF_F_TX_TCP_CKSUM && (lower_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0);
+    return !(ip_ok && l4_ok);
+}
+
+struct Segments {
+    rte_mbuf* frames[kMaxSegments];
+    uint16_t count = 0;
+    uint16_t overflow = 0;  // segments past kMaxSegments: freed at once
+};
+
+void collect(void* ctx, rte_mbuf* m) {
+    auto* s = static_cast<Segments*>(ctx);
+    if (s->count == kMaxSegments) {
+        ++s->overflow;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    s->frames[s->count++] = m;
+}
+
+// One frame whose offloads are done here: its segments (or the frame with its checksums) go to the
+// lower port, all of them (retrying a full queue a while), or what is left is dropped. The caller's
+// frame is consumed either way.
+void send_done_here(TxQueue* q, rte_mbuf* m) {
+    const Port& port = *q->port;
+    Segments s;
+    const TxOffloadResult r = apply_tx_offloads(m, q->offloads, m->pool, collect, &s);
+    if (r.outcome != TxOffloadOutcome::Plain && r.outcome != TxOffloadOutcome::Done) {
+        ++q->tx_offload_errors;
+        if (!q->offload_error_logged) {
+            q->offload_error_logged = true;
+            NVMEDDP_PMD_LOG(WARNING, "%s: tx queue %u: frame dropped: %s (further ones only counted: oerrors)",
+                            port.name, q->index, r.why);
+        }
+    }
+    if (r.segmented && r.outcome == TxOffloadOutcome::Done) {
+        ++q->tso_frames;
+        q->tso_segments += r.frames;
+    }
+    // Frames sent belong to the lower port at once (it may have freed them): counted before.
+    uint64_t bytes = 0;
+    for (uint16_t i = 0; i < s.count; ++i) bytes += s.frames[i]->pkt_len;
+    uint16_t sent = 0;
+    for (int tries = 0; sent < s.count && tries < kTxRetries; ++tries) {
+        sent = static_cast<uint16_t>(sent + rte_eth_tx_burst(port.lower, q->index, s.frames + sent, s.count - sent));
+    }
+    for (uint16_t i = sent; i < s.count; ++i) bytes -= s.frames[i]->pkt_len;
+    q->bytes += bytes;
+    q->packets += sent;
+    if (sent < s.count) rte_pktmbuf_free_bulk(s.frames + sent, s.count - sent);
+    q->tso_segments_dropped += static_cast<uint64_t>(s.count - sent) + s.overflow;
+}
+
 bool try_hold(LowerRx& l) noexcept {
     return !l.busy.load(std::memory_order_relaxed) && !l.busy.exchange(true, std::memory_order_acquire);
 }
@@ -84,13 +155,22 @@ uint16_t stacked_rx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
             release(l, now);
         }
     }
+    // In rx_burst, so before the rx callbacks: the offload's engine (ddp=on) sees coalesced frames.
+    if (port.lro_enabled && kept > 1) {
+        LroCounters c;
+        kept = coalesce_tcp_frames(pkts, kept, port.max_lro_pkt_size, c);
+        q->lro_frames += c.frames;
+        q->lro_segments_merged += c.merged;
+    }
     for (uint16_t i = 0; i < kept; ++i) q->bytes += pkts[i]->pkt_len;
     q->packets += kept;
     return kept;
 }
 
-uint16_t stacked_tx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
-    auto* q = static_cast<TxQueue*>(queue);
+namespace {
+
+// Frames as they are, to the lower port: what it took.
+uint16_t send_as_they_are(TxQueue* q, rte_mbuf** pkts, uint16_t n) {
     // Frames sent belong to the lower port at once (it may have freed them): count them before.
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < n; ++i) bytes += pkts[i]->pkt_len;
@@ -101,9 +181,48 @@ uint16_t stacked_tx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
     return sent;
 }
 
+}  // namespace
+
+// Runs of frames the lower port sends as they are go to it together, and what it does not take is
+// left to the caller, as any PMD does; a frame whose offloads are done here (TSO, or checksums the
+// lower port was not configured with) is consumed whole, however much of it the lower port took.
+uint16_t stacked_tx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
+    auto* q = static_cast<TxQueue*>(queue);
+    const uint64_t lower_offloads = q->port->lower_tx_offloads;
+    uint16_t done = 0;
+    while (done < n) {
+        if (done_here(pkts[done], lower_offloads)) {
+            send_done_here(q, pkts[done++]);
+            continue;
+        }
+        uint16_t end = static_cast<uint16_t>(done + 1);
+        while (end < n && !done_here(pkts[end], lower_offloads)) ++end;
+        const auto want = static_cast<uint16_t>(end - done);
+        const uint16_t sent = send_as_they_are(q, pkts + done, want);
+        done = static_cast<uint16_t>(done + sent);
+        if (sent < want) break;
+    }
+    return done;
+}
+
+// The lower port prepares the frames it will send as they are; those done here need nothing.
 uint16_t stacked_tx_prepare(void* queue, rte_mbuf** pkts, uint16_t n) {
     const auto* q = static_cast<const TxQueue*>(queue);
-    return rte_eth_tx_prepare(q->port->lower, q->index, pkts, n);
+    const uint64_t lower_offloads = q->port->lower_tx_offloads;
+    uint16_t done = 0;
+    while (done < n) {
+        if (done_here(pkts[done], lower_offloads)) {
+            ++done;
+            continue;
+        }
+        uint16_t end = static_cast<uint16_t>(done + 1);
+        while (end < n && !done_here(pkts[end], lower_offloads)) ++end;
+        const auto want = static_cast<uint16_t>(end - done);
+        const uint16_t ok = rte_eth_tx_prepare(q->port->lower, q->index, pkts + done, want);
+        done = static_cast<uint16_t>(done + ok);
+        if (ok < want) break;
+    }
+    return done;
 }
 
 }  // namespace nvmeddp::pmd::nic

@@ -129,12 +129,6 @@ bool parse_vdev_args(const char* args, VdevArgs& out, std::string& error) {
                 std::to_string(out.ddp_max_io) + "), which must not be 0";
         return false;
     }
-    for (const char* k : {"tso", "lro"}) {
-        if (rte_kvargs_count(kv.get(), k) > 0 && out.stacked()) {
-            error = std::string(k) + "= applies only in loopback mode (stacked, the port offers what the lower port does)";
-            return false;
-        }
-    }
     if (rte_kvargs_count(kv.get(), "queues") > 0 && !out.stacked()) {
         error = "queues= applies only with port=<interface>";
         return false;

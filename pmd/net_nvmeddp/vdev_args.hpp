@@ -9,11 +9,11 @@
 //                                    when stacked, off in loopback mode, whose tests attach their own)
 //   ddp_io_threshold=<bytes>         the offload refuses setup of smaller reads (default 0)
 //   ddp_max_io=<bytes>               ... and of larger ones (default 4 MiB, a target's usual MDTS)
-//   tso=on|off                       loopback mode offers RTE_ETH_TX_OFFLOAD_TCP_TSO (default on; the
-//                                    application still enables it or not)
-//   lro=on|off                       loopback mode offers RTE_ETH_RX_OFFLOAD_TCP_LRO (default on; idem)
-//                                    (both only in loopback mode: stacked, the lower port's offloads are
-//                                    the port's)
+//   tso=on|off                       the port offers RTE_ETH_TX_OFFLOAD_TCP_TSO and tx checksums, done
+//                                    in software (default on; the application still enables them or
+//                                    not; stacked, only on a lower port with multi-segment tx)
+//   lro=on|off                       the port offers RTE_ETH_RX_OFFLOAD_TCP_LRO, done in software
+//                                    (default on; idem; stacked, where the lower port has no LRO)
 // Anything else, a key given twice, or a value out of range is refused with a sentence naming it.
 #pragma once
 
@@ -33,7 +33,7 @@ struct VdevArgs {
     std::optional<bool> ddp;  // unset: on when stacked
     uint32_t ddp_io_threshold = 0;
     uint32_t ddp_max_io = 4u << 20;
-    bool tso = true;  // loopback mode only
+    bool tso = true;
     bool lro = true;
 
     bool stacked() const noexcept { return !port.empty(); }

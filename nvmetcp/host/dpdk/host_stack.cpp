@@ -125,6 +125,9 @@ std::string HostStack::bring_up() {
     ec.local_ip = *local;
     ec.pool = pool_;
     if (mac) ec.mac = *mac;
+    // The shim's tx faults act on what the port is handed: a TSO frame would be lost or delayed
+    // whole, tens of segments at once, not the segment a rate means.
+    ec.tso = !tx_faults;
     // Lanes share the address: each takes its own share of the ephemeral ports, so that two never
     // pick the same four-tuple, and steers its connections to its queue.
     const uint32_t first = ec.first_local_port, span = (uint32_t{ec.last_local_port} - first + 1) / c.lanes;
