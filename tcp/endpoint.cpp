@@ -569,7 +569,10 @@ void Endpoint::receive_tcp(rte_mbuf* m) {
     // The payload alone, in the same mbuf: headers cut off the front, padding off the back. The
     // head mbuf keeps its DDP metadata.
     s.len = seg.payload_len;
-    if ((m->ol_flags & RTE_MBUF_F_RX_LRO) != 0) s.merged_segsz = m->tso_segsz;
+    if ((m->ol_flags & RTE_MBUF_F_RX_LRO) != 0) {
+        s.merged_segsz = m->tso_segsz;
+        ++stats_.rx_lro;
+    }
     if (s.len == 0) {
         rte_pktmbuf_free(m);
     } else {
@@ -655,7 +658,7 @@ std::string Endpoint::info() const {
     std::string out = "endpoint " + config_.local_ip.to_string() + " (" + mac_.to_string() + ", tx checksums by " +
                       (tx_checksum_ == TxChecksum::Offload ? "the port" : "software") +
                       (ctx_.tso_max_payload != 0 ? ", TSO by the port" : "") + ")";
-    out += " rx_frames:" + std::to_string(stats_.rx_frames) + " rx_tcp:" + std::to_string(stats_.rx_tcp) +
+    out += " rx_frames:" + std::to_string(stats_.rx_frames) + " rx_tcp:" + std::to_string(stats_.rx_tcp) + " rx_lro:" + std::to_string(stats_.rx_lro) +
            " rx_arp:" + std::to_string(stats_.rx_arp) + " not_for_us:" + std::to_string(stats_.rx_not_for_us) +
            " bad_frame:" + std::to_string(stats_.rx_bad_frame) +
            " bad_checksum:" + std::to_string(stats_.rx_bad_checksum) +

@@ -68,6 +68,7 @@ struct EndpointConfig {
 struct EndpointStats {
     uint64_t rx_frames = 0;
     uint64_t rx_tcp = 0;            // segments handed to a connection
+    uint64_t rx_lro = 0;            // ... of which the port merged from several (LRO)
     uint64_t rx_arp = 0;
     uint64_t rx_nd = 0;             // IPv6 neighbour solicitations and advertisements
     uint64_t rx_not_for_us = 0;     // another address, another VLAN, our own frames echoed, not IP/ARP

@@ -63,6 +63,7 @@ std::string stack_config(const Options& o, nvmetcp::host::HostStackConfig& c) {
     c.faults_tx = o.faults_tx;
     c.seed = o.seed;
     c.ddp_io_threshold = o.ddp_io_threshold;
+    c.lro = o.lro;
     c.lanes = o.port_queues;
     if (o.lcores > 1) {
         std::string err;

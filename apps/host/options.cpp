@@ -101,6 +101,8 @@ void print_usage(const char* argv0) {
         "                      completions while I/O runs: the host falls back and resumes\n"
         "  --ddp-io-threshold BYTES  the device takes no read smaller than this (its io_threshold;\n"
         "                      default 0: every read; mlx5 uses 32K): smaller ones are copied\n"
+        "  --lro               let the port merge in-order segments where it offers LRO (net_nvmeddp\n"
+        "                      does): fewer frames to receive; the offload claims a merged frame as one\n"
         "  --ddp-caps WHICH    the device's caps in the offload-on run: none, placement, digest or all\n"
         "                      (default all; none: the offload attached, sk_add and sk_del, nothing\n"
         "                      placed, as nvme/056 checks)\n"
@@ -251,6 +253,8 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
                 return ParseOutcome::Error;
             }
             o.ddp_io_threshold = static_cast<uint32_t>(bytes);
+        } else if (!std::strcmp(arg, "--lro")) {
+            o.lro = true;
         } else if (!std::strcmp(arg, "--ddp-caps")) {
             const char* caps = w.value();
             const std::string c = caps != nullptr ? caps : "";

@@ -84,6 +84,7 @@ std::string HostStack::bring_up() {
     ps.port_id = port_;
     ps.pool = pool_;
     ps.rx_queues = ps.tx_queues = c.lanes;
+    ps.lro = c.lro;
     port_configured_ = true;  // from here on the destructor stops and closes the port
     if (std::string e = pmd::configure_port(ps); !e.empty()) return "port " + c.port + ": " + e;
     // Before the offload: the shim's rx callback then runs first, as faults on the wire before the NIC.

@@ -53,6 +53,9 @@ struct HostStackConfig {
     // af_packet itself, cannot: stack net_nvmeddp on it). All lanes are polled by the one lcore that
     // calls poll(), for now.
     uint16_t lanes = 1;
+    // Let the port merge in-order segments where it offers LRO (net_nvmeddp does, in software):
+    // fewer frames for the TCP and the parser; the offload's engine claims each merged frame as one.
+    bool lro = false;
     std::function<void(const std::string&)> log;  // the offload device's messages; empty: stderr
 };
 
