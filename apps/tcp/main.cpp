@@ -40,6 +40,7 @@ struct Options {
     unsigned timeout_s = 120;
     bool stats = false;
     bool tso = true;
+    bool lro = false;
     std::vector<std::string> eal;
 };
 
@@ -61,6 +62,7 @@ const char* kUsage =
     "  --timeout SECONDS   give up after this long (default 120)\n"
     "  --stats             print the connection's ss -ti line every second\n"
     "  --no-tso            one segment per frame even where the port offers TSO (net_tap does)\n"
+    "  --lro               let the port merge in-order segments where it offers LRO (net_nvmeddp does)\n"
     "Example, on a veth pair whose other end the kernel serves:\n"
     "  nvmeddp-tcp --connect 192.0.2.1:5001 --send 256M --expect 256M -- --vdev=net_af_packet0,iface=veth1\n";
 
@@ -156,6 +158,8 @@ bool parse_options(int argc, char** argv, Options& o, std::string& err) {
             o.stats = true;
         } else if (a == "--no-tso") {
             o.tso = false;
+        } else if (a == "--lro") {
+            o.lro = true;
         } else {
             err = "unknown option " + a + " (see --help)";
             return false;
@@ -237,6 +241,7 @@ int main(int argc, char** argv) {
     pmd::PortSetup ps;
     ps.port_id = port;
     ps.pool = pool;
+    ps.lro = o.lro;
     if (std::string e = pmd::configure_port(ps); !e.empty()) {
         std::fprintf(stderr, "nvmeddp-tcp: port %s: %s\n", o.port.c_str(), e.c_str());
         return 1;

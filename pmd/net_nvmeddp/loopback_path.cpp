@@ -6,6 +6,7 @@
 #include "pmd/net_nvmeddp/nic_log.hpp"
 #include "pmd/net_nvmeddp/nic_port.hpp"
 #include "pmd/net_nvmeddp/rx_coalescing.hpp"
+#include "pmd/net_nvmeddp/tx_offload_accounting.hpp"
 #include "pmd/net_nvmeddp/tx_segmentation.hpp"
 
 namespace nvmeddp::pmd::nic {
@@ -65,18 +66,7 @@ uint16_t loopback_tx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
         q->bytes += m->pkt_len;
         // Segments come from the frame's own pool, as the sender's buffers do.
         const TxOffloadResult r = apply_tx_offloads(m, q->offloads, m->pool, deliver, &wire);
-        if (r.segmented && r.outcome == TxOffloadOutcome::Done) {
-            ++q->tso_frames;
-            q->tso_segments += r.frames;
-        }
-        if (r.outcome != TxOffloadOutcome::Plain && r.outcome != TxOffloadOutcome::Done) {
-            ++q->tx_offload_errors;
-            if (!q->offload_error_logged) {
-                q->offload_error_logged = true;
-                NVMEDDP_PMD_LOG(WARNING, "%s: tx queue %u: frame dropped: %s (further ones only counted: oerrors)",
-                                port.name, q->index, r.why);
-            }
-        }
+        account_tx_offloads(*q, r);
     }
     q->packets += n;
     return n;

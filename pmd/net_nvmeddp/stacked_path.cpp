@@ -8,6 +8,7 @@
 #include "pmd/net_nvmeddp/nic_log.hpp"
 #include "pmd/net_nvmeddp/nic_port.hpp"
 #include "pmd/net_nvmeddp/rx_coalescing.hpp"
+#include "pmd/net_nvmeddp/tx_offload_accounting.hpp"
 #include "pmd/net_nvmeddp/tx_segmentation.hpp"
 
 namespace nvmeddp::pmd::nic {
@@ -93,18 +94,7 @@ void send_done_here(TxQueue* q, rte_mbuf* m) {
     const Port& port = *q->port;
     Segments s;
     const TxOffloadResult r = apply_tx_offloads(m, q->offloads, m->pool, collect, &s);
-    if (r.outcome != TxOffloadOutcome::Plain && r.outcome != TxOffloadOutcome::Done) {
-        ++q->tx_offload_errors;
-        if (!q->offload_error_logged) {
-            q->offload_error_logged = true;
-            NVMEDDP_PMD_LOG(WARNING, "%s: tx queue %u: frame dropped: %s (further ones only counted: oerrors)",
-                            port.name, q->index, r.why);
-        }
-    }
-    if (r.segmented && r.outcome == TxOffloadOutcome::Done) {
-        ++q->tso_frames;
-        q->tso_segments += r.frames;
-    }
+    account_tx_offloads(*q, r);
     // Frames sent belong to the lower port at once (it may have freed them): counted before.
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < s.count; ++i) bytes += s.frames[i]->pkt_len;

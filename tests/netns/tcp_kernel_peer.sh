@@ -13,7 +13,8 @@
 #   MAX_STALL_MS (default 3000: the longest time the kernel peer may see nothing move; a few RTOs),
 #   PMD=af_packet (default), af_xdp (net_af_xdp in copy mode on veth1) or tap (net_tap: its kernel
 #   side dtap0 in our namespace is the kernel's end, no veth; mode accept only, our endpoint listens
-#   first and the tap exists only once it runs),
+#   first and the tap exists only once it runs) or nvmeddp (net_nvmeddp stacked on veth1, which does
+#   TSO, tx checksums and LRO in software over its af_packet port),
 #   IPV6=1: the kernel on 2001:db8::1, ours on 2001:db8::2 (neighbour discovery instead of ARP).
 set -euo pipefail
 # shellcheck source=netns_lib.sh
@@ -33,7 +34,8 @@ case "${PMD:-af_packet}" in
   af_packet) vdev=(--port net_af_packet0 -- --vdev=net_af_packet0,iface=veth1) ;;
   af_xdp)    vdev=(--port net_af_xdp0 -- --vdev=net_af_xdp0,iface=veth1,force_copy=1) ;;
   tap)       vdev=(--port net_tap0 --mac 02:00:00:00:00:02 -- --vdev=net_tap0,iface=dtap0) ;;
-  *) echo "tcp_kernel_peer: PMD must be af_packet, af_xdp or tap: FAILED"; exit 1 ;;
+  nvmeddp)   vdev=(--port net_nvmeddp0 -- --vdev=net_nvmeddp0,port=veth1,ddp=off) ;;
+  *) echo "tcp_kernel_peer: PMD must be af_packet, af_xdp, tap or nvmeddp: FAILED"; exit 1 ;;
 esac
 tag="nvmeddp-tcp-$$"
 nk="$tag-k"

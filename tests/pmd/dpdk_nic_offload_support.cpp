@@ -42,32 +42,6 @@ OffloadNic::~OffloadNic() {
     }
 }
 
-rte_mbuf* chain_of(const std::vector<uint8_t>& frame, std::initializer_list<uint16_t> sizes) {
-    rte_mbuf* head = nullptr;
-    const uint16_t* size = sizes.begin();
-    for (size_t at = 0; at < frame.size();) {
-        rte_mbuf* m = rte_pktmbuf_alloc(pool());
-        const size_t n = std::min<size_t>(*size, frame.size() - at);
-        char* to = m != nullptr ? rte_pktmbuf_append(m, static_cast<uint16_t>(n)) : nullptr;
-        if (to == nullptr) {
-            rte_pktmbuf_free(m);
-            rte_pktmbuf_free(head);
-            return nullptr;
-        }
-        std::memcpy(to, frame.data() + at, n);
-        at += n;
-        if (head == nullptr) {
-            head = m;
-        } else if (rte_pktmbuf_chain(head, m) != 0) {
-            rte_pktmbuf_free(m);
-            rte_pktmbuf_free(head);
-            return nullptr;
-        }
-        if (++size == sizes.end()) size = sizes.begin();
-    }
-    return head;
-}
-
 std::vector<rte_mbuf*> receive(uint16_t port, uint16_t q, size_t at_most) {
     std::vector<rte_mbuf*> got;
     rte_mbuf* burst[64];

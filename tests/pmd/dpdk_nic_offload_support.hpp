@@ -1,6 +1,6 @@
 // Shared by the tests of net_nvmeddp's loopback TSO and LRO (dpdk_nic_tso_test.cpp,
 // dpdk_nic_lro_test.cpp): a loopback port configured with chosen tx and rx offloads, frames as
-// chains of chosen segment sizes, receiving what arrives, reading an xstat.
+// receiving what arrives, reading an xstat (chain_of is in dpdk_test_support.hpp).
 #pragma once
 
 #include <rte_ethdev.h>
@@ -31,9 +31,6 @@ private:
     uint16_t port_ = UINT16_MAX;
     bool made_ = false;
 };
-
-// `frame` as a chain whose segments have the sizes in `sizes`, cycled until the frame is in.
-rte_mbuf* chain_of(const std::vector<uint8_t>& frame, std::initializer_list<uint16_t> sizes);
 
 // What rx queue q returns, polled until `at_most` frames came or a few hundred polls found none more.
 std::vector<rte_mbuf*> receive(uint16_t port, uint16_t q, size_t at_most);

@@ -82,6 +82,15 @@ rte_mbuf* tso_frame(const std::vector<uint8_t>& payload) {
     return m;
 }
 
+// Sends one TSO frame of `payload` and returns what comes back.
+std::vector<rte_mbuf*> send_tso_and_receive(uint16_t port, const std::vector<uint8_t>& payload) {
+    rte_mbuf* m = tso_frame(payload);
+    EXPECT_NE(m, nullptr);
+    if (m == nullptr) return {};
+    EXPECT_EQ(rte_eth_tx_burst(port, 0, &m, 1), 1);
+    return receive(port, 0, 100);
+}
+
 void free_all(const std::vector<rte_mbuf*>& v) {
     for (rte_mbuf* m : v) rte_pktmbuf_free(m);
 }
@@ -122,10 +131,7 @@ TEST(NicStackedOffloads, ATsoFrameLeavesAsSegmentsWithTheirChecksums) {
     ASSERT_NE(port, UINT16_MAX);
     const unsigned before = rte_mempool_avail_count(pool());
     const std::vector<uint8_t> payload = pattern(60 * 1024, 5);
-    rte_mbuf* m = tso_frame(payload);
-    ASSERT_NE(m, nullptr);
-    ASSERT_EQ(rte_eth_tx_burst(port, 0, &m, 1), 1);
-    const std::vector<rte_mbuf*> got = receive(port, 0, 100);
+    const std::vector<rte_mbuf*> got = send_tso_and_receive(port, payload);
     const size_t expected = (payload.size() + kSegment - 1) / kSegment;
     ASSERT_EQ(got.size(), expected);
     std::vector<uint8_t> joined;
@@ -153,10 +159,7 @@ TEST(NicStackedOffloads, LroMergesWhatTheLowerPortReceives) {
     ASSERT_NE(port, UINT16_MAX);
     const unsigned before = rte_mempool_avail_count(pool());
     const std::vector<uint8_t> payload = pattern(60 * 1024, 6);
-    rte_mbuf* m = tso_frame(payload);
-    ASSERT_NE(m, nullptr);
-    ASSERT_EQ(rte_eth_tx_burst(port, 0, &m, 1), 1);
-    const std::vector<rte_mbuf*> got = receive(port, 0, 100);
+    const std::vector<rte_mbuf*> got = send_tso_and_receive(port, payload);
     ASSERT_GE(got.size(), 1u);
     EXPECT_LT(got.size(), 5u) << "the lower port's bursts of 32 come back as a frame each";
     std::vector<uint8_t> joined;

@@ -80,16 +80,20 @@ uint16_t nvmeddp_nic(const std::string& name, uint16_t queues, uint16_t rx_descr
     return port;
 }
 
-rte_mbuf* to_mbuf(const std::vector<uint8_t>& frame, size_t seg) {
+rte_mbuf* chain_of(const std::vector<uint8_t>& frame, std::initializer_list<uint16_t> sizes) {
     rte_mbuf* head = nullptr;
-    for (size_t at = 0; at < frame.size(); at += seg) {
+    const uint16_t* size = sizes.begin();
+    for (size_t at = 0; at < frame.size();) {
         rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
-        if (m == nullptr) {
+        const size_t n = std::min<size_t>(*size, frame.size() - at);
+        char* to = m != nullptr ? rte_pktmbuf_append(m, static_cast<uint16_t>(n)) : nullptr;
+        if (to == nullptr) {
+            rte_pktmbuf_free(m);
             rte_pktmbuf_free(head);
             return nullptr;
         }
-        const size_t n = std::min(seg, frame.size() - at);
-        std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(n)), frame.data() + at, n);
+        std::memcpy(to, frame.data() + at, n);
+        at += n;
         if (head == nullptr) {
             head = m;
         } else if (rte_pktmbuf_chain(head, m) != 0) {
@@ -97,8 +101,13 @@ rte_mbuf* to_mbuf(const std::vector<uint8_t>& frame, size_t seg) {
             rte_pktmbuf_free(head);
             return nullptr;
         }
+        if (++size == sizes.end()) size = sizes.begin();
     }
     return head;
+}
+
+rte_mbuf* to_mbuf(const std::vector<uint8_t>& frame, size_t seg) {
+    return chain_of(frame, {static_cast<uint16_t>(std::min<size_t>(seg, UINT16_MAX))});
 }
 
 std::vector<uint8_t> payload_of(rte_mbuf* m, uint32_t offset, uint32_t len) {

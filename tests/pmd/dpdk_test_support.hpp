@@ -8,6 +8,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,8 @@ uint16_t nvmeddp_nic(const std::string& name, uint16_t queues, uint16_t rx_descr
 
 // Copies a frame into an mbuf chain of segments of at most `seg` bytes; null when the pool is empty.
 rte_mbuf* to_mbuf(const std::vector<uint8_t>& frame, size_t seg = 2048);
+// The same with segments of the sizes in `sizes`, cycled until the frame is in.
+rte_mbuf* chain_of(const std::vector<uint8_t>& frame, std::initializer_list<uint16_t> sizes);
 std::vector<uint8_t> payload_of(rte_mbuf* m, uint32_t offset, uint32_t len);
 
 struct Flow {
