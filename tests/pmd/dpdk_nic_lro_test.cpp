@@ -16,6 +16,7 @@
 
 #include "dpdk_nic_offload_support.hpp"
 #include "dpdk_test_support.hpp"
+#include "pmd/packet/be_int.hpp"
 #include "testlib/frame_gen.hpp"
 
 using namespace nvmeddp;
@@ -113,8 +114,8 @@ TEST(NicLro, TwentyInOrderSegmentsArriveAsOneFrame) {
     EXPECT_EQ(tcp->tcp_flags, kAck | kPsh);
     const uint8_t* ts = f.data() + 34 + 20 + 2;  // NOP NOP, then kind 8 length 10
     EXPECT_EQ(ts[0], 8);
-    EXPECT_EQ(rte_be_to_cpu_32(*reinterpret_cast<const uint32_t*>(ts + 2)), segs.back().tcp.tsval);
-    EXPECT_EQ(rte_be_to_cpu_32(*reinterpret_cast<const uint32_t*>(ts + 6)), segs.back().tcp.tsval ^ 0xA5A5u);
+    EXPECT_EQ(pmd::load_be32(ts + 2), segs.back().tcp.tsval);
+    EXPECT_EQ(pmd::load_be32(ts + 6), segs.back().tcp.tsval ^ 0xA5A5u);
     EXPECT_EQ(xstat(port, "rx_lro_frames"), 1u);
     EXPECT_EQ(xstat(port, "rx_lro_segments_merged"), 20u);
     free_all(got);
