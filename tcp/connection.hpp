@@ -20,6 +20,7 @@
 
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -72,11 +73,16 @@ struct InSegment {
     bool options_bad = false;  // malformed options: `options` holds what came before the error
     rte_mbuf* payload = nullptr;  // exactly the TCP payload (null when len is 0); ownership passes to input()
     uint32_t len = 0;
-    // Non-zero: the port merged segments of this size (at most) into this one (LRO, RTE_MBUF_F_RX_LRO
-    // with the mbuf's tso_segsz). It is counted, and acknowledged, as the segments it was.
+    // The port merged several segments into this one (LRO, RTE_MBUF_F_RX_LRO), of merged_segsz bytes
+    // at most (the mbuf's tso_segsz; 0 when the port left it unset or it cannot be right). It is
+    // counted, and acknowledged, as the segments it was: at least two.
+    bool merged = false;
     uint16_t merged_segsz = 0;
 
-    uint32_t segments() const noexcept { return merged_segsz != 0 && len > 0 ? (len + merged_segsz - 1) / merged_segsz : 1; }
+    uint32_t segments() const noexcept {
+        if (!merged || len == 0) return 1;
+        return merged_segsz != 0 ? std::max<uint32_t>(2, (len + merged_segsz - 1) / merged_segsz) : 2;
+    }
 };
 
 // What the connections of one endpoint share: where mbufs come from, how frames are built and

@@ -424,7 +424,9 @@ void Connection::process_data(InSegment& s) {
             s.len -= over;
             if (peer_fin_seen_ && peer_fin_seq_ == end) peer_fin_seen_ = false;
         }
-        rcvmss_ = std::max<uint32_t>(rcvmss_, s.merged_segsz != 0 ? std::min<uint32_t>(s.merged_segsz, s.len) : s.len);
+        // A merged frame tells the sender's segment size only when the port gave it.
+        if (!s.merged) rcvmss_ = std::max(rcvmss_, s.len);
+        else if (s.merged_segsz != 0) rcvmss_ = std::max<uint32_t>(rcvmss_, s.merged_segsz);
         const bool had_ooo = rq_.ooo_segments() > 0;
         const Seq nxt_before = rq_.rcv_nxt();
         // Bytes below rcv_nxt are a duplicate: the first such run is reported back (D-SACK).

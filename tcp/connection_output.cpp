@@ -18,6 +18,9 @@ namespace {
 constexpr uint32_t kCopyBelow = 256;
 // The largest payload copied for a port that sends single-segment frames only (a jumbo frame's).
 constexpr uint32_t kMaxLinearPayload = 9216;
+// The most segments a TSO frame is cut into: a peer with a small MSS would otherwise ask for
+// hundreds, past what ports take per frame (net_nvmeddp cuts at most 128).
+constexpr uint32_t kMaxTsoSegments = 64;
 
 }  // namespace
 
@@ -343,8 +346,9 @@ void Connection::output() {
         const bool retransmission = snd_nxt_ < snd_max_;
         // New data goes out in TSO frames of whole segments where the port cuts them; what a
         // timeout sends again goes segment by segment, as recovery does.
-        const uint32_t frame_cap =
-            ctx_.tso_max_payload > mss && !retransmission ? ctx_.tso_max_payload / mss * mss : mss;
+        const uint32_t frame_cap = ctx_.tso_max_payload > mss && !retransmission
+                                       ? std::min(ctx_.tso_max_payload / mss, kMaxTsoSegments) * mss
+                                       : mss;
         // What the peer's window allows beyond snd_nxt, and what the congestion window allows
         // (plus RFC 3042's limited transmit on the first duplicate ACKs).
         const uint32_t rwnd_room = peer_window_room();

@@ -570,7 +570,10 @@ void Endpoint::receive_tcp(rte_mbuf* m) {
     // head mbuf keeps its DDP metadata.
     s.len = seg.payload_len;
     if ((m->ol_flags & RTE_MBUF_F_RX_LRO) != 0) {
-        s.merged_segsz = m->tso_segsz;
+        // Some PMDs flag LRO without writing tso_segsz, which then holds whatever the mbuf last
+        // carried: a size that cannot be a merged segment's is not taken.
+        s.merged = true;
+        if (m->tso_segsz >= 64 && m->tso_segsz < s.len) s.merged_segsz = m->tso_segsz;
         ++stats_.rx_lro;
     }
     if (s.len == 0) {

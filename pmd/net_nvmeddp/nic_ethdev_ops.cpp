@@ -69,6 +69,12 @@ int dev_configure(rte_eth_dev* dev) {
     port->max_lro_pkt_size = std::min(conf.rxmode.max_lro_pkt_size, kMaxLroFrameLen);
     if (port->lro_enabled) lower_conf.rxmode.max_lro_pkt_size = 0;
     lower_conf.txmode.offloads = conf.txmode.offloads & lower.tx_offload_capa & ~RTE_ETH_TX_OFFLOAD_TCP_TSO;
+    if ((conf.txmode.offloads & kTxOffloadsDone & ~lower_conf.txmode.offloads) != 0) {
+        // What is done here hands the lower port mbuf chains (a header mbuf, indirect payload): it
+        // must send chains, and must not fast-free them (that skips detaching indirect mbufs).
+        lower_conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        lower_conf.txmode.offloads &= ~RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+    }
     port->lower_tx_offloads = lower_conf.txmode.offloads;
     const int rc = rte_eth_dev_configure(port->lower, port->lower_rx_queues, tx, &lower_conf);
     if (rc != 0) NVMEDDP_PMD_LOG(ERR, "%s: configuring the lower port failed: %s", port->name, std::strerror(-rc));
@@ -188,7 +194,10 @@ int dev_infos_get(rte_eth_dev* dev, rte_eth_dev_info* info) {
     // What is done here makes mbuf chains (segments on the sender's buffers, merged payloads): only
     // over a lower port that sends and receives them.
     if ((lower.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0) {
-        if (port->tso_offered) info->tx_offload_capa |= kTxOffloadsDone;
+        if (port->tso_offered) {
+            info->tx_offload_capa |= kTxOffloadsDone;
+            info->tx_offload_capa &= ~RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;  // see dev_configure
+        }
         if (port->lro_offered && (lower.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) == 0) {
             info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
             info->max_lro_pkt_size = kMaxLroFrameLen;

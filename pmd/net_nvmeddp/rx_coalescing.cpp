@@ -93,7 +93,7 @@ bool same_options(const Building& b, const rte_mbuf* m, const TcpSegment& s) noe
 bool joins(const Building& b, const rte_mbuf* m, const TcpSegment& s, uint32_t max_frame_len) noexcept {
     return s.flow == b.seg.flow && s.seq == b.next_seq && b.head->pkt_len + s.payload_len <= max_frame_len &&
            b.ip_length_field(s.payload_len) <= kMaxLroIpLength &&
-           b.head->nb_segs + m->nb_segs <= RTE_MBUF_MAX_NB_SEGS && same_options(b, m, s);
+           b.head->nb_segs + m->nb_segs <= kMaxLroSegments && same_options(b, m, s);
 }
 
 void start(Building& b, rte_mbuf* m, const TcpSegment& s) noexcept {

@@ -9,7 +9,7 @@
 // here), and i+1's sequence number is i's plus i's payload length; their TCP option bytes must be the
 // same, except for the values of a timestamp option, whose TSval must not go back. A PSH frame may
 // join but ends the frame. The built frame stays within max_frame_len bytes (L2 header included),
-// 65535 bytes of IP packet, and RTE_MBUF_MAX_NB_SEGS segments. The first frame's first segment is
+// 65535 bytes of IP packet, and kMaxLroSegments mbufs. The first frame's first segment is
 // written (it must be owned: direct, refcnt 1), every later frame's first segment loses its headers.
 //
 // The frame built: the first frame's headers with the IP length (IPv4 header checksum recomputed),
@@ -39,5 +39,8 @@ uint16_t coalesce_tcp_frames(rte_mbuf** pkts, uint16_t n, uint32_t max_frame_len
 
 // The longest IP packet a built frame may hold (the IPv4 total length / 40 + IPv6 payload length).
 constexpr uint32_t kMaxLroIpLength = 0xFFFF;
+// The most mbufs a built frame may chain: the offload's engine follows frames of at most 64 payload
+// chunks (QueueEngine::kMaxChunks) and leaves longer ones to the host, losing its framing.
+constexpr uint16_t kMaxLroSegments = 64;
 
 }  // namespace nvmeddp::pmd::nic

@@ -155,6 +155,37 @@ TEST(Tso, WhatIsSentAgainGoesSegmentBySegment) {
     EXPECT_TRUE(head);
 }
 
+// A peer with a small MSS: a frame is still cut into at most 64 segments (ports take so many per
+// frame; net_nvmeddp's stack would drop segments past 128).
+TEST(Tso, AFrameHoldsAtMost64Segments) {
+    REQUIRE_TCP_EAL();
+    ConnectionRig rig({}, 1'000'000, tso_port());
+    tcp::TcpOptions peer = linux_syn_ack();
+    peer.mss = 300;
+    const Seq iss = rig.establish(Seq(0), peer);
+    constexpr uint32_t kSmall = 300 - 12;
+    ASSERT_EQ(rig.conn().send(bytes(1'000'000)), 1'000'000u);
+    rig.finish_burst();
+    Seq acked = iss + 1;
+    size_t most = 0;
+    for (int round = 0; round < 60; ++round) {  // the window grows past 64 segments
+        const auto sent = rig.take_sent();
+        std::map<size_t, size_t> per_frame;
+        for (const Sent& s : sent) {
+            if (s.payload.empty()) continue;
+            EXPECT_LE(s.payload.size(), kSmall);
+            ++per_frame[s.frame];
+            if (s.seq + static_cast<uint32_t>(s.payload.size()) > acked) acked = s.seq + static_cast<uint32_t>(s.payload.size());
+        }
+        for (const auto& [frame, segments] : per_frame) {
+            EXPECT_LE(segments, 64u);
+            most = std::max(most, segments);
+        }
+        rig.feed(Seq(1), acked, F::kAck, {}, ts(5002 + static_cast<uint32_t>(round)));  // all of it, at once
+    }
+    EXPECT_EQ(most, 64u) << "the window grew past 64 segments and the frames stopped there";
+}
+
 TEST(Tso, NotUsedWhereThePortDoesNotCut) {
     REQUIRE_TCP_EAL();
     ConnectionRig rig;
@@ -184,6 +215,7 @@ TEST(Lro, AMergedFrameIsAcknowledgedAndCountedAsItsSegments) {
         const auto b = bytes(len);
         s.payload = mbuf_of(b, 2048);
         s.len = len;
+        s.merged = merged_segsz != 0;
         s.merged_segsz = merged_segsz;
         rig.conn().input(s);
         rig.finish_burst();
