@@ -5,8 +5,7 @@
 #include "pmd/net_nvmeddp/nic_datapath.hpp"
 #include "pmd/net_nvmeddp/nic_log.hpp"
 #include "pmd/net_nvmeddp/nic_port.hpp"
-#include "pmd/net_nvmeddp/rx_coalescing.hpp"
-#include "pmd/net_nvmeddp/tx_offload_accounting.hpp"
+#include "pmd/net_nvmeddp/queue_offloads.hpp"
 #include "pmd/net_nvmeddp/tx_segmentation.hpp"
 
 namespace nvmeddp::pmd::nic {
@@ -42,13 +41,7 @@ void deliver(void* ctx, rte_mbuf* m) {
 uint16_t loopback_rx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
     auto* q = static_cast<RxQueue*>(queue);
     auto got = static_cast<uint16_t>(rte_ring_dequeue_burst(q->ring, reinterpret_cast<void**>(pkts), n, nullptr));
-    // In rx_burst, so before the rx callbacks: the offload's engine (ddp=on) sees coalesced frames.
-    if (q->port->lro_enabled && got > 1) {
-        LroCounters c;
-        got = coalesce_tcp_frames(pkts, got, q->port->max_lro_pkt_size, c);
-        q->lro_frames += c.frames;
-        q->lro_segments_merged += c.merged;
-    }
+    got = coalesce_received(*q, pkts, got);
     for (uint16_t i = 0; i < got; ++i) q->bytes += pkts[i]->pkt_len;
     q->packets += got;
     return got;

@@ -7,8 +7,7 @@
 #include "pmd/net_nvmeddp/nic_datapath.hpp"
 #include "pmd/net_nvmeddp/nic_log.hpp"
 #include "pmd/net_nvmeddp/nic_port.hpp"
-#include "pmd/net_nvmeddp/rx_coalescing.hpp"
-#include "pmd/net_nvmeddp/tx_offload_accounting.hpp"
+#include "pmd/net_nvmeddp/queue_offloads.hpp"
 #include "pmd/net_nvmeddp/tx_segmentation.hpp"
 
 namespace nvmeddp::pmd::nic {
@@ -57,7 +56,7 @@ constexpr uint16_t kMaxSegments = 128;
 // Polls of a full lower tx queue before a frame's remaining segments are dropped (as a wire drops).
 constexpr int kTxRetries = 64;
 
-// The checksum requests of a frame (RTE_MBUF_F_TX_*) and the RTE_ETH_TX_OFFLOAD_* bit each needs.
+// The checksum requests a frame may carry (RTE_MBUF_F_TX_*).
 constexpr uint64_t kChecksumRequests = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK;
 
 // Whether a frame asks for something the lower port was not configured to do: then it is done here.
@@ -145,13 +144,7 @@ uint16_t stacked_rx_burst(void* queue, rte_mbuf** pkts, uint16_t n) {
             release(l, now);
         }
     }
-    // In rx_burst, so before the rx callbacks: the offload's engine (ddp=on) sees coalesced frames.
-    if (port.lro_enabled && kept > 1) {
-        LroCounters c;
-        kept = coalesce_tcp_frames(pkts, kept, port.max_lro_pkt_size, c);
-        q->lro_frames += c.frames;
-        q->lro_segments_merged += c.merged;
-    }
+    kept = coalesce_received(*q, pkts, kept);
     for (uint16_t i = 0; i < kept; ++i) q->bytes += pkts[i]->pkt_len;
     q->packets += kept;
     return kept;
