@@ -146,4 +146,16 @@ bool l4_checksum_select(const char* name) noexcept {
     return false;
 }
 
+namespace {
+uint32_t fold16(uint64_t sum) noexcept {
+    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    return static_cast<uint32_t>(sum);
+}
+}  // namespace
+
+uint16_t patch_internet_checksum(uint16_t checksum, uint32_t old_sum, uint32_t new_sum) noexcept {
+    const uint64_t sum = (~checksum & 0xFFFFu) + (~fold16(old_sum) & 0xFFFFu) + uint64_t{fold16(new_sum)};
+    return static_cast<uint16_t>(~fold16(sum));
+}
+
 }  // namespace nvmeddp::pmd

@@ -64,6 +64,11 @@ private:
 bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg,
                      std::span<const ByteChunk> more = {}) noexcept;
 
+// A checksum field (as a number: the field's two bytes read big-endian) after bytes it covers
+// changed: old_sum and new_sum are the ones' complement sums of those bytes before and after, as
+// 16-bit words in network order (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')).
+uint16_t patch_internet_checksum(uint16_t checksum, uint32_t old_sum, uint32_t new_sum) noexcept;
+
 // Which summing loop runs: "avx512", "avx2" or "baseline" (SSE2 on x86-64). Chosen from the CPU flags at
 // start-up; tests and benchmarks may choose another one the CPU has (false when it lacks it or the
 // name is unknown). Not thread-safe: call before any checksum is computed.
