@@ -5,10 +5,12 @@
 //   ddp_B          the control plane's connection (ddp::Device::connection_memory: registrations,
 //                  teardown queue)
 //   engine_B       what adding the connection to the software engine allocates beyond that (its
-//                  ConnectionEngine: PDU tracking, holes), plus its share of the engine's tables
-//                  sized for `connections` (classifier, connection table, command ring) divided by
-//                  that count
-//   host_queue_B   the NVMe/TCP host queue (command slots, send ring, staging)
+//                  ConnectionEngine: PDU tracking, holes; its transmit digests: the last 256), plus
+//                  its share of the engine's tables (both directions)
+//                  sized for `connections` (classifiers, connection tables, command ring) divided
+//                  by that count
+//   host_queue_B   the NVMe/TCP host queue (command slots, send ring, staging, the window of sent
+//                  digests left to the device)
 //   ddp_receive_B  the host's side of the offload (DdpReceive: per-command segment lists)
 //   tcp_B          the user-space TCP connection with its default ConnectionConfig (out-of-order and
 //                  ready queues, send ring, SACK scoreboard)
@@ -95,6 +97,7 @@ void BM_MemoryPerConnection(benchmark::State& state) {
         [&] {
             pmd::SoftwareDriverConfig dc;
             dc.limits.max_connections = connections;
+            dc.tx_digests = true;  // the transmit digest tables too, as OffloadPort runs it
             dc.log = [](const std::string&) {};
             auto d = std::make_unique<pmd::SoftwareDriver>(dc);
             driver = d.get();
@@ -109,6 +112,7 @@ void BM_MemoryPerConnection(benchmark::State& state) {
             c.tuple = testlib::host_tuple(testlib::ipv4_flow());
             c.queue_depth = depth;
             c.data_digest = true;
+            c.tx_data_digest = true;  // its memory of sent digests (tx_digest_stream.hpp) counted
             device->add_connection(c, handle);
             driver->queue(0).poll_idle();
             return std::shared_ptr<void>();
@@ -120,8 +124,13 @@ void BM_MemoryPerConnection(benchmark::State& state) {
     qc.qid = 1;
     qc.depth = depth;
     qc.data_digest = true;
-    const int64_t queue = held_by([&] { return std::static_pointer_cast<void>(std::make_shared<nvmetcp::host::Queue>(qc, nullptr)); },
-                                  queue_keep);
+    const int64_t queue = held_by(
+        [&] {
+            auto q = std::make_shared<nvmetcp::host::Queue>(qc, nullptr);
+            q->leave_data_digests_to_device(device->limits().tx_digests_in_flight);  // as DdpOffload does
+            return std::static_pointer_cast<void>(q);
+        },
+        queue_keep);
     const int64_t rx = held_by(
         [&] { return std::static_pointer_cast<void>(std::make_shared<nvmetcp::host::DdpReceive>(*device, depth)); }, rx_keep);
 

@@ -87,7 +87,8 @@ int nvmeddp_get_limits(const nvmeddp_device* dev, struct nvmeddp_limits* out) {
     if (dev == nullptr || out == nullptr) return kInvalid;
     const ddp::DeviceLimits& l = device_of(dev)->limits();
     *out = nvmeddp_limits{l.max_connections, l.max_sgl_entries, l.max_io_size,       l.io_threshold,
-                          l.max_queue_depth, l.segment_alignment, l.rx_queues, static_cast<uint8_t>(l.full_cid_range), 0};
+                          l.max_queue_depth, l.segment_alignment, l.rx_queues, static_cast<uint8_t>(l.full_cid_range), 0,
+                          l.tx_digests_in_flight};
     return code(Status::Ok);
 }
 
@@ -124,6 +125,9 @@ int nvmeddp_sk_add(nvmeddp_device* dev, const struct nvmeddp_conn_config* config
     c.header_digest = config->header_digest != 0;
     c.data_digest = config->data_digest != 0;
     c.rcv_seq = config->rcv_seq;
+    c.tx_data_digest = config->tx_data_digest != 0;
+    c.tx_pda = config->tx_pda;
+    c.snd_seq = config->snd_seq;
     try {
         return code(device_of(dev)->add_connection(c, *out));
     } catch (const std::bad_alloc&) {

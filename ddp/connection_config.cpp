@@ -14,7 +14,8 @@ Status validate(const ConnectionConfig& config, const DeviceLimits& limits) noex
     if (t.vlan > kMaxVlanId || t.outer_vlan > kMaxVlanId || (t.outer_vlan != 0 && t.vlan == 0)) return Status::BadAddress;
     if (config.queue_depth == 0 || config.queue_depth > limits.max_queue_depth) return Status::BadQueueDepth;
     if (config.rx_queue >= limits.rx_queues) return Status::BadRxQueue;
-    if (config.rx_pda > kMaxPda) return Status::BadPda;
+    if (config.rx_pda > kMaxPda || config.tx_pda > kMaxPda) return Status::BadPda;
+    if (config.tx_data_digest && !config.data_digest) return Status::Unsupported;
     return Status::Ok;
 }
 

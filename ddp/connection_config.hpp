@@ -37,6 +37,12 @@ struct ConnectionConfig {
     // TCP sequence number of the first byte of the next controller-to-host PDU: where the device
     // starts following the stream. Offload normally starts right after the ICResp.
     uint32_t rcv_seq = 0;
+    // The send direction (cap::kTxDataDigest): the device writes the data digest of every PDU the
+    // host sends from snd_seq, the first byte of the next host-to-controller PDU, on; tx_pda is the
+    // controller's CPDA (H2C data alignment). Needs data_digest.
+    bool tx_data_digest = false;
+    uint8_t tx_pda = 0;
+    uint32_t snd_seq = 0;
 };
 
 // Ok, or the first thing wrong with the config for a device with these limits.

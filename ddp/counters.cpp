@@ -34,6 +34,9 @@ void add_engine_counters(Stats& out, const EngineCounters& c) noexcept {
     out.digest_combined += c.digest_combined.get();
     out.gap_untracked += c.gap_untracked.get();
     out.framing_regained += c.framing_regained.get();
+    out.tx_ddgst_written += c.tx_ddgst_written.get();
+    out.tx_ddgst_rewritten += c.tx_ddgst_rewritten.get();
+    out.tx_stream_lost += c.tx_stream_lost.get();
 }
 
 void add_stats(Stats& out, const Stats& in) noexcept {
@@ -68,6 +71,9 @@ void add_stats(Stats& out, const Stats& in) noexcept {
     out.digest_combined += in.digest_combined;
     out.gap_untracked += in.gap_untracked;
     out.framing_regained += in.framing_regained;
+    out.tx_ddgst_written += in.tx_ddgst_written;
+    out.tx_ddgst_rewritten += in.tx_ddgst_rewritten;
+    out.tx_stream_lost += in.tx_stream_lost;
 }
 
 }  // namespace nvmeddp::ddp

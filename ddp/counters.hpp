@@ -50,6 +50,10 @@ struct EngineCounters {
     Counter digest_combined;    // of digest_offloaded: verified across holes
     Counter gap_untracked;      // PDUs with a hole past the engine's bounded tracking (gap_pdus.hpp)
     Counter framing_regained;   // framing lost in a gap, found again from the header a retransmission brought
+    // The send direction (cap::kTxDataDigest)
+    Counter tx_ddgst_written;    // data digests of sent PDUs written
+    Counter tx_ddgst_rewritten;  // retransmitted data digests written again
+    Counter tx_stream_lost;      // 1 once the device lost the send stream (tx_digest_stream.hpp)
 };
 
 // A plain snapshot, the C API's struct (Linux's names first, then ours).

@@ -69,6 +69,10 @@ Status Device::add_connection(const ConnectionConfig& config, ConnectionHandle& 
     std::lock_guard lock(mutex_);
     Status s = validate(config, limits_);
     if (s == Status::Ok && free_slots_.empty()) s = Status::TooManyConnections;
+    // Writing the digests of sent PDUs is decided per connection here, and kept for its life: the
+    // host then leaves them to the device, so turning the capability off later spares connections
+    // already added.
+    if (s == Status::Ok && config.tx_data_digest && (enabled_caps() & cap::kTxDataDigest) == 0) s = Status::Unsupported;
     if (s != Status::Ok) {
         ++totals_.sk_add_fail;
         return s;
@@ -141,6 +145,11 @@ Status Device::setup(ConnectionHandle handle, uint16_t cid, std::span<const Buff
     c->registrations.publish(cid);
     c->host_counters.setup.add();
     return Status::Ok;
+}
+
+bool Device::tx_stream_lost(ConnectionHandle handle) const noexcept {
+    const Connection* c = find(handle);
+    return c != nullptr && c->engine_counters.tx_stream_lost.get() != 0;
 }
 
 uint16_t Device::registration_tag(ConnectionHandle handle, uint16_t cid) const noexcept {

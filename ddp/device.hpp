@@ -82,6 +82,10 @@ public:
     // The id the device stamps into the metadata of this connection's packets (nvmeddp_pkt_meta
     // conn_id: index and generation). UnknownConnection, or Unsupported when the driver stamps none.
     Status offload_id(ConnectionHandle handle, uint32_t& out) const noexcept;
+    // The device lost the connection's send stream (cap::kTxDataDigest, tx_digest_stream.hpp): the
+    // digests the host left to it are not written any more, so the host must fail the connection.
+    // Cheap and lock-free: the host asks before each PDU it sends.
+    bool tx_stream_lost(ConnectionHandle handle) const noexcept;
     // poll() of every connection; for hosts that do not track which ones have work.
     unsigned poll_all() noexcept;
 

@@ -10,7 +10,10 @@ using Caps = uint32_t;
 namespace cap {
 inline constexpr Caps kPlacement = 0x1;   // C2HData payload written into registered buffers
 inline constexpr Caps kDataDigest = 0x2;  // DDGST verified by the device
-inline constexpr Caps kAll = kPlacement | kDataDigest;
+// DDGST of sent PDUs written by the device: asked per connection at sk_add (ConnectionConfig::
+// tx_data_digest) and kept for its life.
+inline constexpr Caps kTxDataDigest = 0x4;
+inline constexpr Caps kAll = kPlacement | kDataDigest | kTxDataDigest;
 }  // namespace cap
 
 struct DeviceLimits {
@@ -29,6 +32,9 @@ struct DeviceLimits {
     // the command id's low bits, so two outstanding ids may not share them (CommandIdBusy).
     // false: command ids must be below the connection's queue depth.
     bool full_cid_range = true;
+    // Sent PDUs with a data digest the device remembers per connection (kTxDataDigest), to write a
+    // retransmitted digest again: the host keeps at most this many unacknowledged.
+    uint32_t tx_digests_in_flight = 256;
 };
 
 }  // namespace nvmeddp::ddp

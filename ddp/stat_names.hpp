@@ -49,6 +49,9 @@ inline constexpr StatName kStatNames[] = {
     {"digest_combined", &Stats::digest_combined, false},
     {"gap_untracked", &Stats::gap_untracked, false},
     {"framing_regained", &Stats::framing_regained, false},
+    {"tx_ddgst_written", &Stats::tx_ddgst_written, false},
+    {"tx_ddgst_rewritten", &Stats::tx_ddgst_rewritten, false},
+    {"tx_stream_lost", &Stats::tx_stream_lost, false},
 };
 
 // Every field of Stats is named once.

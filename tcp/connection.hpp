@@ -163,6 +163,8 @@ public:
     std::string info() const;  // one line in the manner of `ss -ti`
     // Bytes queued for sending and not yet acknowledged, and room left for more.
     uint64_t send_queued() const noexcept { return sq_.size(); }
+    // The sequence number the next byte queued for sending will have.
+    Seq send_queue_end() const noexcept { return sq_.end(); }
     uint64_t send_space() const noexcept;
     bool idle_for_reuse() const noexcept { return state_ == TcpState::Closed; }
     ConnectionHandler* handler() const noexcept { return handler_; }

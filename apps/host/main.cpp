@@ -119,8 +119,9 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
     nvmetcp::host::ControllerConfig cc = controller_config(o);
     std::unique_ptr<nvmetcp::host::DdpOffload> offload;
     if (offload_on && device != nullptr) {
-        device->set_caps(device->supported_caps() & o.ddp_caps);
+        device->set_caps(device->supported_caps() & (o.ddp_caps | (o.tx_digest_by_device ? NVMEDDP_CAP_TX_DATA_DIGEST : 0)));
         offload = std::make_unique<nvmetcp::host::DdpOffload>(*device, 0);
+        offload->set_tx_digests(o.tx_digest_by_device);
         cc.io_queue_observer = offload.get();
     }
     nvmetcp::host::Controller controller(cc, factory);
@@ -165,6 +166,8 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
     }
     bool ok = true;
     uint64_t digest_failures = 0;
+    nvmetcp::host::QueueStats run_queues{};  // every row, writes included
+    ddp::Stats run_device{};
     for (uint32_t size : o.sizes) {
         for (int write = 0; write < (o.writes ? 2 : 1); ++write) {
             host_app::WorkloadSpec spec;
@@ -190,6 +193,8 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
             row.queues = queue_totals(controller);
             add(row.queues, q0, -1);
             if (device) row.device = stats_delta(device->stats(), d0);
+            run_queues += row.queues;
+            ddp::add_stats(run_device, row.device);
             const auto& r = row.result;
             const uint64_t excused = o.expect_digest_errors ? r.digest_failed : 0;
             const bool row_ok = r.ios_failed == excused && r.wrong_bytes == 0 && !r.timed_out;
@@ -224,6 +229,7 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
                     static_cast<unsigned long long>(toggles));
         device->set_caps(device->supported_caps());
     }
+    if (offload_on) host_app::print_sent_digests(mode, run_queues, run_device);
     if (o.expect_digest_errors) {
         std::printf("nvmeddp-host: offload %s: %llu I/Os failed their data digest, as the target meant them to\n", mode,
                     static_cast<unsigned long long>(digest_failures));

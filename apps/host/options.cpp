@@ -106,6 +106,9 @@ void print_usage(const char* argv0) {
         "  --ddp-caps WHICH    the device's caps in the offload-on run: none, placement, digest or all\n"
         "                      (default all; none: the offload attached, sk_add and sk_del, nothing\n"
         "                      placed, as nvme/056 checks)\n"
+        "  --tx-digest WHO     who computes the data digests of the PDUs the host sends in the offload-on\n"
+        "                      run: device (default: the device writes them where it offers that, and\n"
+        "                      the host sends the fields zero) or host\n"
         "  --log-commands FILE one line per completed I/O command: qid cid opcode slba nlb bytes\n"
         "                      (opcode 1 write, 2 read; for checking a capture against)\n"
         "  --expect-nvme056    fail unless the offload-on reads meet blktests nvme/056's bar: from\n"
@@ -264,6 +267,15 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& messa
             else if (c == "all") o.ddp_caps = 3;
             else {
                 message = "--ddp-caps must be none, placement, digest or all";
+                return ParseOutcome::Error;
+            }
+        } else if (!std::strcmp(arg, "--tx-digest")) {
+            const char* who = w.value();
+            const std::string c = who != nullptr ? who : "";
+            if (c == "device") o.tx_digest_by_device = true;
+            else if (c == "host") o.tx_digest_by_device = false;
+            else {
+                message = "--tx-digest must be device or host";
                 return ParseOutcome::Error;
             }
         } else if (!std::strcmp(arg, "--log-commands")) {

@@ -41,7 +41,8 @@ struct Options {
     uint32_t caps_toggle = 0;          // switch the device's caps off / on every N completions (0: never)
     uint32_t ddp_io_threshold = 0;     // the device takes no read below this many bytes (its limits)
     bool lro = false;                  // ask the port for LRO (where it offers it)
-    uint32_t ddp_caps = 3;             // the device's caps enabled for the offload-on run (NVMEDDP_CAP_*)
+    uint32_t ddp_caps = 3;             // the device's receive caps enabled for the offload-on run (NVMEDDP_CAP_*)
+    bool tx_digest_by_device = true;   // the device writes the data digests the host sends (where it can)
     bool expect_nvme056 = false;       // fail unless the offload-on rows meet blktests nvme/056's bar
     std::string log_commands;          // file for one line per completed I/O command (empty: none)
     uint32_t reconnect_delay_ms = 0;  // recovery after the controller is lost (nvme-cli's reconnect_delay)

@@ -16,6 +16,8 @@ void add(nvmetcp::host::QueueStats& sum, const nvmetcp::host::QueueStats& s, int
     f(sum.digests_computed, s.digests_computed);
     f(sum.digests_offloaded, s.digests_offloaded);
     f(sum.digest_errors, s.digest_errors);
+    f(sum.digests_left_to_device, s.digests_left_to_device);
+    f(sum.device_digest_waits, s.device_digest_waits);
 }
 
 nvmetcp::host::QueueStats queue_totals(nvmetcp::host::Controller& c) { return c.io_stats(); }
@@ -59,6 +61,17 @@ void print_table(const std::vector<Row>& rows, bool dpdk) {
         std::printf("busy ms/GiB: host lcore time in poll rounds that received frames, per GiB read (idle polling\n"
                     "excluded); with the offload on it includes our software device, which runs in the same\n"
                     "lcore's receive path (a NIC with the offload would take that work off the host)\n");
+}
+
+void print_sent_digests(const char* mode, const nvmetcp::host::QueueStats& queues, const ddp::Stats& device) {
+    if (queues.digests_left_to_device == 0 && device.tx_ddgst_written == 0) return;
+    std::printf("nvmeddp-host: offload %s: data digests of sent PDUs: %llu left to the device, %llu written by it, "
+                "%llu written again in retransmissions; the send path waited %llu times for acknowledgements, to keep "
+                "within the device's memory of them\n",
+                mode, static_cast<unsigned long long>(queues.digests_left_to_device),
+                static_cast<unsigned long long>(device.tx_ddgst_written),
+                static_cast<unsigned long long>(device.tx_ddgst_rewritten),
+                static_cast<unsigned long long>(queues.device_digest_waits));
 }
 
 bool report_nvme056(const std::vector<Row>& rows, uint32_t io_threshold, uint32_t caps) {

@@ -30,6 +30,9 @@ ddp::Stats stats_delta(const ddp::Stats& after, const ddp::Stats& before);
 std::string size_text(uint32_t bytes);  // "4 KiB", "1 MiB", "512 B"
 // The table, with a legend; dpdk: the busy-time column means something.
 void print_table(const std::vector<Row>& rows, bool dpdk);
+// The transmit digest offload over a whole run (writes and reads): what the host left to the device
+// and what the device wrote. Nothing when neither happened.
+void print_sent_digests(const char* mode, const nvmetcp::host::QueueStats& queues, const ddp::Stats& device);
 // blktests nvme/056's figures for the offload-on rows (placed packets and bytes against the port's
 // rx counters, drops and resyncs per packet) and whether they meet its bar: reads of 32 KiB..1 MiB
 // place >= 95% of the packets and >= 90% of the bytes with drops and resyncs under 5%; reads below

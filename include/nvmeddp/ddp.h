@@ -64,6 +64,7 @@ enum nvmeddp_status {
 /* Capability bits (nvmeddp_get_caps / nvmeddp_set_caps). */
 #define NVMEDDP_CAP_PLACEMENT 0x1u   /* C2HData payload written into registered buffers */
 #define NVMEDDP_CAP_DATA_DIGEST 0x2u /* DDGST (CRC32C) verified by the device */
+#define NVMEDDP_CAP_TX_DATA_DIGEST 0x4u /* DDGST of the PDUs the host sends written by the device */
 
 /* One segment of a registered buffer list. Must stay valid and unchanged until the registration's
  * teardown has completed: the library keeps the pointer, not a copy (no allocation per I/O). */
@@ -83,6 +84,8 @@ struct nvmeddp_limits {
     uint16_t rx_queues;         /* receive queues a connection can be steered to */
     uint8_t full_cid_range;     /* 1: any 16-bit command id; 0: command id < queue depth */
     uint8_t reserved;
+    uint32_t tx_digests_in_flight; /* NVMEDDP_CAP_TX_DATA_DIGEST: sent PDUs with a data digest the
+                                      host may have unacknowledged at once */
 };
 
 #define NVMEDDP_AF_INET 4
@@ -102,6 +105,12 @@ struct nvmeddp_conn_config {
     uint32_t rcv_seq;          /* TCP sequence number of the first byte of the next C2H PDU */
     uint16_t vlan;             /* VLAN ID of the frames (innermost tag), 0: untagged */
     uint16_t outer_vlan;       /* outer VLAN ID of double-tagged frames (802.1ad), 0: none */
+    /* The send direction (NVMEDDP_CAP_TX_DATA_DIGEST): the device writes the data digest of every
+     * PDU the host sends from snd_seq on; the host keeps at most tx_digests_in_flight of them
+     * unacknowledged. */
+    uint8_t tx_data_digest;    /* 1: the device writes them (needs data_digest) */
+    uint8_t tx_pda;            /* CPDA: alignment of H2C data, 0's based dwords (0..31) */
+    uint32_t snd_seq;          /* TCP sequence number of the first byte of the next H2C PDU */
 };
 
 typedef struct nvmeddp_device nvmeddp_device; /* opaque */
@@ -145,6 +154,10 @@ struct nvmeddp_stats {
     uint64_t digest_combined;       /* of digest_offloaded: verified across holes (CRC32C of each run, joined) */
     uint64_t gap_untracked;         /* PDUs with a hole the device could not keep track of: their digest falls back */
     uint64_t framing_regained;      /* framing lost in a gap, found again from the retransmitted header (no resync) */
+    /* The send direction (NVMEDDP_CAP_TX_DATA_DIGEST) */
+    uint64_t tx_ddgst_written;      /* data digests of sent PDUs written by the device */
+    uint64_t tx_ddgst_rewritten;    /* retransmitted data digests written again */
+    uint64_t tx_stream_lost;        /* connections whose send stream the device lost (the host fails them) */
 };
 
 struct nvmeddp_resync_request {

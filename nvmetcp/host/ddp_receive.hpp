@@ -60,6 +60,8 @@ public:
     // InProgress until then, so a queue still running completes it only when the buffer is its own.
     void remove();
     bool active() const noexcept { return active_; }
+    // The device lost the send stream whose data digests it writes (ddp::Device::tx_stream_lost).
+    bool tx_stream_lost() const noexcept { return active_ && device_.tx_stream_lost(handle_); }
     // No callback from the device is owed any more (every teardown, forced or not, has completed).
     bool quiescent() const noexcept { return callbacks_->pending == 0; }
     ddp::ConnectionHandle handle() const noexcept { return handle_; }

@@ -24,6 +24,7 @@
 #include "nvmetcp/host/queue_observer.hpp"
 #include "nvmetcp/host/queue_types.hpp"
 #include "nvmetcp/host/send_item.hpp"
+#include "nvmetcp/host/tx_digest_window.hpp"
 #include "nvmetcp/nvme_command.hpp"
 #include "nvmetcp/pdu_encoder.hpp"
 #include "nvmetcp/stream_parser.hpp"
@@ -79,6 +80,13 @@ public:
     // registered ones keep it until they complete, so only detach it with nothing outstanding.
     void set_offload(DdpReceive* offload) noexcept { offload_ = offload; }
     DdpReceive* offload() const noexcept { return offload_; }
+    // The device writes the data digest of every PDU this queue sends from now on (the transmit
+    // digest offload, sk_add with tx_data_digest): the send path leaves the DDGST fields zero, keeps
+    // at most `in_flight` such PDUs unacknowledged (tx_digest_window.hpp), and fails the queue if
+    // the offload says the device lost the stream. Call it before the first PDU after the IC
+    // exchange, with the offload set; it allocates the window.
+    void leave_data_digests_to_device(uint32_t in_flight) { device_digests_.start(in_flight); }
+    bool data_digests_left_to_device() const noexcept { return device_digests_.enabled(); }
 
 private:
     // --- queue.cpp: lifecycle, submission, completion, failure
@@ -110,6 +118,8 @@ private:
     // --- queue_send.cpp: items -> PDUs -> transport
     void pump_sends();
     bool start_next_pdu();
+    bool device_digest_room();
+    void begin_data_digest();
     bool write_current();
     void finish_current();
     void stage_capsule(CommandSlot& slot);
@@ -128,6 +138,7 @@ private:
         uint32_t data_len = 0;
         uint32_t digest_len = 0;
         uint32_t digest_state = 0;  // raw CRC32C of the data handed to the transport so far
+        bool digest_by_device = false;  // the DDGST goes out zero: the device writes it
         uint32_t sent = 0;          // bytes of this PDU handed to the transport
         IoVecCursor data;
         uint8_t digest[kDigestLen]{};
@@ -146,6 +157,8 @@ private:
     CommandTable commands_;
     SendRing ring_;
     OutgoingPdu out_;
+    uint64_t sent_offset_ = 0;  // stream bytes handed to the transport, from the connection's first
+    TxDigestWindow device_digests_;
     StreamParser parser_;
     nvmetcp::SendParams send_params_{};
     uint32_t maxh2cdata_ = 0;

@@ -2,10 +2,13 @@
 // data straight from the command's IoVecs, and its data digest, computed as the data goes out (in
 // the transport's copy, when it has one: QueueTransport::send_digesting), so the data is read once.
 // A PDU the transport cannot take whole stays current and continues on the next
-// on_transport_writable() or poll().
+// on_transport_writable() or poll(). With the transmit digest offload the device writes the digests
+// instead (the fields go out zero), and a PDU with one waits while the device's memory of them is
+// full (tx_digest_window.hpp).
 #include <algorithm>
 
 #include "nvmetcp/crc32c.hpp"
+#include "nvmetcp/host/ddp_receive.hpp"
 #include "nvmetcp/host/queue.hpp"
 
 namespace nvmeddp::nvmetcp::host {
@@ -27,6 +30,7 @@ bool Queue::start_next_pdu() {
         out_.sent = 0;
         out_.data_len = 0;
         out_.digest_len = 0;
+        out_.digest_by_device = false;
         out_.cid = item.cid;
         out_.kind = item.kind;
         switch (item.kind) {
@@ -39,19 +43,45 @@ bool Queue::start_next_pdu() {
                 out_.active = true;
                 return true;
             }
-            case SendItem::Kind::Capsule:
+            case SendItem::Kind::Capsule: {
+                const CommandSlot& slot = commands_[item.cid];
+                const bool with_digest = send_params_.data_digest && slot.in_capsule && slot.data_len > 0;
+                if (with_digest && device_digests_.enabled() && !device_digest_room()) return false;
                 stage_capsule(commands_[item.cid]);
                 return true;
+            }
             case SendItem::Kind::H2CData:
                 if (commands_[item.cid].response_received) {  // the controller already completed it
                     drop_item(item);
                     continue;
                 }
+                if (send_params_.data_digest && device_digests_.enabled() && !device_digest_room()) return false;
                 stage_h2c_data(item);
                 return true;
         }
     }
     return false;
+}
+
+bool Queue::device_digest_room() {
+    if (offload_ == nullptr || offload_->tx_stream_lost()) {
+        fail("the offload device lost the send stream whose data digests it writes: PDUs sent from there on "
+             "would reach the controller with a wrong digest");
+        return false;
+    }
+    if (device_digests_.room(sent_offset_ - transport_->unacknowledged())) return true;
+    ++stats_.device_digest_waits;  // resumes on the transport's next acknowledgement
+    return false;
+}
+
+// A PDU with a data digest: computed as the data goes out, or left to the device (zero on the way).
+void Queue::begin_data_digest() {
+    out_.digest_state = Crc32c::kSeed;
+    out_.digest_len = kDigestLen;
+    if (!device_digests_.enabled()) return;
+    out_.digest_by_device = true;
+    device_digests_.add(sent_offset_ + out_.total());
+    ++stats_.digests_left_to_device;
 }
 
 void Queue::stage_capsule(CommandSlot& slot) {
@@ -60,10 +90,7 @@ void Queue::stage_capsule(CommandSlot& slot) {
     out_.header_len = static_cast<uint32_t>(encode_header(out_.header, header_bytes(pdu), data_len, send_params_));
     out_.data.reset(slot.data);
     out_.data_len = data_len;
-    if (send_params_.data_digest && data_len > 0) {
-        out_.digest_state = Crc32c::kSeed;
-        out_.digest_len = kDigestLen;
-    }
+    if (send_params_.data_digest && data_len > 0) begin_data_digest();
     out_.ends_item = true;
     out_.active = true;
 }
@@ -77,10 +104,7 @@ void Queue::stage_h2c_data(SendItem& item) {
     out_.data.reset(slot.data);
     out_.data.seek(item.offset);
     out_.data_len = len;
-    if (send_params_.data_digest) {
-        out_.digest_state = Crc32c::kSeed;
-        out_.digest_len = kDigestLen;
-    }
+    if (send_params_.data_digest) begin_data_digest();
     item.offset += len;
     item.length -= len;
     out_.ends_item = last;
@@ -103,11 +127,15 @@ bool Queue::write_current() {
                 return false;
             }
         } else {
-            if (out_.sent == data_end) store_le32(out_.digest, ~out_.digest_state);  // all the data went out
+            if (out_.sent == data_end) {  // all the data went out
+                store_le32(out_.digest, out_.digest_by_device ? 0 : ~out_.digest_state);
+            }
             chunk = {out_.digest + (out_.sent - data_end), out_.total() - out_.sent};
         }
-        const size_t taken = in_data && out_.digest_len != 0 ? std::min(transport_->send_digesting(chunk, out_.digest_state), chunk.size())
-                                                             : std::min(transport_->send(chunk), chunk.size());
+        const bool digesting = in_data && out_.digest_len != 0 && !out_.digest_by_device;
+        const size_t taken = digesting ? std::min(transport_->send_digesting(chunk, out_.digest_state), chunk.size())
+                                       : std::min(transport_->send(chunk), chunk.size());
+        sent_offset_ += taken;
         if (in_data) out_.data.advance(static_cast<uint32_t>(taken));
         out_.sent += static_cast<uint32_t>(taken);
         if (taken < chunk.size()) return false;  // resumes on on_transport_writable() or poll()
@@ -154,7 +182,9 @@ void Queue::send_term_req(Fes fes, uint32_t fei, std::span<const uint8_t> error_
     const uint32_t rest = out_.active && out_.sent > 0 ? out_.total() - out_.sent : 0;
     if (len == 0 || transport_->send_space() < rest + len) return;
     if (rest > 0 && !write_current()) return;
-    if (transport_->send({pdu, len}) == len) ++stats_.term_reqs_sent;
+    const size_t taken = transport_->send({pdu, len});
+    sent_offset_ += taken;
+    if (taken == len) ++stats_.term_reqs_sent;
 }
 
 }  // namespace nvmeddp::nvmetcp::host

@@ -38,6 +38,9 @@ public:
     virtual size_t send_space() const = 0;                    // bytes send() would take now
     virtual size_t send(std::span<const uint8_t> bytes) = 0;  // copies; returns bytes taken (may be fewer, even 0); never blocks
     virtual void close() = 0;                                 // abort the connection; no callbacks from inside close()
+    // Bytes taken by send() that the peer has not acknowledged yet (0 when the transport cannot say:
+    // the queue then leaves no data digest to a device).
+    virtual uint64_t unacknowledged() const { return 0; }
     // send(), and the raw CRC32C `crc_state` extended over the bytes taken: a data digest computed
     // as the data goes out. A transport that copies into buffers of its own does both in one pass.
     virtual size_t send_digesting(std::span<const uint8_t> bytes, uint32_t& crc_state) {
@@ -102,6 +105,9 @@ struct QueueStats {
     uint64_t bytes_placed = 0;  // ... that the offload placed (0 until the offload is plugged in)
     uint64_t digests_computed = 0, digests_offloaded = 0, digest_errors = 0;
     uint64_t term_reqs_sent = 0, term_reqs_received = 0;
+    // The transmit digest offload: PDUs whose data digest the device wrote, and the times the send
+    // path waited for an acknowledgement (the device remembers a bounded number of them).
+    uint64_t digests_left_to_device = 0, device_digest_waits = 0;
 
     QueueStats& operator+=(const QueueStats& s) noexcept {
         uint64_t* a = &commands;

@@ -122,6 +122,10 @@ std::unique_ptr<OffloadPort> OffloadPort::attach(const OffloadPortOptions& o, st
     dc.classifier_seed = (uint64_t{o.port_id} << 48) ^ rte_rand();
     dc.steering = p->steering_.get();
     dc.log = o.log;
+    // The device writes the data digests of sent PDUs where it sees every frame sent on a
+    // connection's queue: a tx callback on the tx queue of each engine's index.
+    rte_eth_dev_info now{};
+    dc.tx_digests = rte_eth_dev_info_get(o.port_id, &now) == 0 && now.nb_tx_queues >= o.rx_queues;
     auto driver = std::make_unique<SoftwareDriver>(dc);
     p->driver_ = driver.get();
     p->device_ = std::make_unique<ddp::Device>(std::move(driver));
@@ -137,6 +141,16 @@ std::unique_ptr<OffloadPort> OffloadPort::attach(const OffloadPortOptions& o, st
             return nullptr;  // the destructor removes the callbacks added so far
         }
         p->callbacks_.push_back(cb);
+        if (dc.tx_digests) {
+            const rte_eth_rxtx_callback* tx = rte_eth_add_tx_callback(o.port_id, q, &OffloadPort::on_tx_burst, ctx.get());
+            if (tx == nullptr) {
+                error = std::string("rte_eth_add_tx_callback failed on queue ") + std::to_string(q) + ": " +
+                        rte_strerror(rte_errno);
+                p->queues_.push_back(std::move(ctx));
+                return nullptr;
+            }
+            p->tx_callbacks_.push_back(tx);
+        }
         p->queues_.push_back(std::move(ctx));
     }
     if (!ddp::register_device(*p->device_)) {
@@ -161,6 +175,9 @@ OffloadPort::~OffloadPort() {
     for (size_t q = 0; q < callbacks_.size(); ++q) {
         rte_eth_remove_rx_callback(port_, static_cast<uint16_t>(q), callbacks_[q]);
     }
+    for (size_t q = 0; q < tx_callbacks_.size(); ++q) {
+        rte_eth_remove_tx_callback(port_, static_cast<uint16_t>(q), tx_callbacks_[q]);
+    }
     // No lcore may still be inside a callback when the port goes away (DPDK leaves that to the
     // application); the engines are now idle, so connection removal can complete here.
     stop_polling();
@@ -184,6 +201,9 @@ PortEngineCounters OffloadPort::counters() const {
         c.too_many_chunks += e.too_many_chunks.get() + q->too_many_chunks.get();
         c.bad_checksum += q->bad_checksum.get();
         c.with_metadata += q->with_metadata.get();
+        c.tx_frames += e.tx_frames.get();
+        c.tx_checksums_patched += e.tx_checksums_patched.get();
+        c.tx_too_many_chunks += q->tx_too_many_chunks.get();
     }
     return c;
 }
@@ -225,6 +245,35 @@ uint16_t OffloadPort::on_rx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t 
                            marked ? &mark : nullptr, l4, meta)) {
             MbufMeta::set(m, meta);
             ctx->with_metadata.add();
+        }
+    }
+    engine.end_burst();
+    return n;
+}
+
+// Frames about to be sent: the DDGST fields of connections whose digests the device writes get their
+// values (tx_digest_stream.hpp). A burst of its own on the queue's engine: the tx path sees a new
+// connection from its first frame on, even before the rx path polled.
+uint16_t OffloadPort::on_tx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, void* arg) {
+    auto* ctx = static_cast<QueueContext*>(arg);
+    QueueEngine& engine = *ctx->engine;
+    engine.begin_burst();
+    if (engine.has_tx_connections()) {
+        for (uint16_t i = 0; i < n; ++i) {
+            rte_mbuf* m = pkts[i];
+            TxPayloadChunk more[kMaxTxChunks];
+            size_t count = 0;
+            for (rte_mbuf* seg = m->next; seg != nullptr && count < kMaxTxChunks; seg = seg->next) {
+                more[count++] = TxPayloadChunk{rte_pktmbuf_mtod(seg, uint8_t*), seg->data_len};
+            }
+            // A longer chain is followed only as far as it goes here: the stream then sees its next
+            // new bytes after a gap and is lost, which the host learns (never a wrong digest).
+            if (count == kMaxTxChunks && m->nb_segs > kMaxTxChunks + 1) ctx->tx_too_many_chunks.add();
+            // No checksum asked of the port (neither TSO nor TCP checksum): the frame holds a
+            // finished checksum, which must follow the bytes written.
+            const bool checksum_in_frame = (m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK)) == 0;
+            engine.process_tx({rte_pktmbuf_mtod(m, uint8_t*), m->data_len}, m->pkt_len, {more, count},
+                              checksum_in_frame);
         }
     }
     engine.end_burst();

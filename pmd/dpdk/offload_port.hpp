@@ -4,12 +4,15 @@
 // net_pcap, net_tap, a real NIC, our vdev) and makes it a DDP device: it creates the software driver
 // with one QueueEngine per rx queue, installs an rx callback on every queue that runs that queue's
 // engine on each received burst (so whoever calls rte_eth_rx_burst gets mbufs with the DDP metadata,
-// mbuf_meta.hpp), steers connections with rte_flow where the port accepts it, and registers
-// the ddp::Device for discovery under "nvmeddp-sw:<port name>".
+// mbuf_meta.hpp), and a tx callback on the tx queue of the same index that writes the data digests
+// of connections that asked for it (tx_digest_stream.hpp; where the port has that many tx queues,
+// else the device does not offer cap::kTxDataDigest), steers connections with rte_flow where the
+// port accepts it, and registers the ddp::Device for discovery under "nvmeddp-sw:<port name>".
 //
-// Threading: one lcore per rx queue calls rte_eth_rx_burst for that queue (the engine runs inside it);
-// the control plane (ddp::Device) may be used from any thread. Call stop_polling() once no lcore polls
-// any more: the control path then completes removals itself.
+// Threading: one lcore per rx queue calls rte_eth_rx_burst for that queue (the engine runs inside it),
+// and the same lcore calls rte_eth_tx_burst on the tx queue of that index; the control plane
+// (ddp::Device) may be used from any thread. Call stop_polling() once no lcore polls any more: the
+// control path then completes removals itself.
 #pragma once
 
 #include <rte_ethdev.h>
@@ -74,6 +77,9 @@ struct PortEngineCounters {
     uint64_t too_many_chunks = 0;
     uint64_t bad_checksum = 0;   // frames the port flagged BAD (IPv4 header or TCP), passed on as such
     uint64_t with_metadata = 0;
+    // The send direction: frames of connections whose data digests the device writes, those whose
+    // TCP checksum it mended after writing, and frames in more mbufs than it follows.
+    uint64_t tx_frames = 0, tx_checksums_patched = 0, tx_too_many_chunks = 0;
 };
 
 class OffloadPort {
@@ -110,10 +116,14 @@ private:
         ddp::Counter bad_checksum;
         ddp::Counter too_many_chunks;
         ddp::Counter with_metadata;
+        ddp::Counter tx_too_many_chunks;
     };
+    // Mbufs of a sent frame the tx path follows (a 64 KiB TSO frame of 2 KiB mbufs has 33).
+    static constexpr size_t kMaxTxChunks = 255;
 
     OffloadPort() = default;
     static uint16_t on_rx_burst(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n, uint16_t max, void* ctx);
+    static uint16_t on_tx_burst(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n, void* ctx);
 
     uint16_t port_ = 0;
     bool use_mark_ = true;
@@ -123,6 +133,7 @@ private:
     std::unique_ptr<ddp::Device> device_;
     std::vector<std::unique_ptr<QueueContext>> queues_;
     std::vector<const rte_eth_rxtx_callback*> callbacks_;
+    std::vector<const rte_eth_rxtx_callback*> tx_callbacks_;
     bool registered_ = false;
 };
 

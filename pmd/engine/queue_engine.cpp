@@ -9,20 +9,30 @@ namespace {
 
 uint32_t index_of(uint32_t conn_id) noexcept { return NVMEDDP_CONN_INDEX(conn_id); }
 
+uint32_t fold_to_16(uint32_t sum) noexcept {
+    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    return sum;
+}
+
+uint32_t swap_bytes_16(uint32_t v) noexcept { return (v >> 8 | v << 8) & 0xFFFF; }
+
 }  // namespace
 
 QueueEngine::QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed)
     : queue_(queue),
       commands_(size_t{2} * max_connections),
       by_id_(max_connections),
-      classifier_(max_connections, classifier_seed) {}
+      classifier_(max_connections, classifier_seed),
+      tx_by_id_(max_connections, nullptr),
+      tx_classifier_(max_connections, classifier_seed) {}
 
-uint64_t QueueEngine::add_connection(ConnectionEngine* engine, const FlowKey& key, bool classify) noexcept {
-    return commands_.push(Command{Command::Kind::Add, classify, engine->conn_id(), engine, key});
+uint64_t QueueEngine::add_connection(ConnectionEngine* engine, const FlowKey& key, bool classify,
+                                     TxConnection* tx) noexcept {
+    return commands_.push(Command{Command::Kind::Add, classify, engine->conn_id(), engine, tx, key});
 }
 
 uint64_t QueueEngine::remove_connection(uint32_t conn_id, const FlowKey& key, bool classify) noexcept {
-    return commands_.push(Command{Command::Kind::Remove, classify, conn_id, nullptr, key});
+    return commands_.push(Command{Command::Kind::Remove, classify, conn_id, nullptr, nullptr, key});
 }
 
 void QueueEngine::begin_burst() noexcept {
@@ -38,9 +48,18 @@ void QueueEngine::apply(const Command& c) noexcept {
     if (c.kind == Command::Kind::Add) {
         by_id_[index] = Entry{c.engine, c.key};
         if (c.classify) classifier_.insert(c.key, index, queue_);
+        if (c.tx != nullptr && tx_classifier_.insert(c.key.reversed(), index, queue_) == ClassifierStatus::Ok) {
+            tx_by_id_[index] = c.tx;
+            ++tx_connections_;
+        }
     } else {
         by_id_[index] = Entry{};
         if (c.classify) classifier_.erase(c.key);
+        if (tx_by_id_[index] != nullptr) {
+            tx_classifier_.erase(c.key.reversed());
+            tx_by_id_[index] = nullptr;
+            --tx_connections_;
+        }
     }
 }
 
@@ -121,6 +140,79 @@ bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std:
     }
     engine->on_segment(TcpSeq(seg.seq), {chunks, count}, meta);
     return true;
+}
+
+bool QueueEngine::process_tx(std::span<uint8_t> first, size_t frame_len, std::span<const TxPayloadChunk> more,
+                             bool checksum_in_frame) noexcept {
+    if (tx_connections_ == 0) return false;
+    const FrameParse parsed = parse_frame(first, frame_len);
+    if (!parsed.ok() || parsed.segment.payload_len == 0) return false;
+    const TcpSegment& seg = parsed.segment;
+    const FlowTarget* target = tx_classifier_.find(seg.flow);
+    if (target == nullptr || target->connection_id >= tx_by_id_.size()) return false;
+    TxConnection* c = tx_by_id_[target->connection_id];
+    if (c == nullptr) return false;
+    counters_.tx_frames.add();
+
+    // The payload in batches of kMaxChunks pieces (a TSO frame may span more mbufs than that). The
+    // checksum sums of a batch that starts at an odd payload offset are byte-swapped: its first
+    // byte is a low byte of the TCP checksum's words.
+    TxPayloadChunk chunks[kMaxChunks];
+    size_t count = 0;
+    uint32_t batch_offset = 0, batch_len = 0, old_sum = 0, new_sum = 0;
+    auto flush = [&]() noexcept {
+        if (count == 0) return;
+        const TxSegmentEdit e = c->stream.on_segment(TcpSeq(seg.seq + batch_offset), {chunks, count});
+        if (e.bytes_written != 0) {
+            const uint32_t o = fold_to_16(e.old_sum), n = fold_to_16(e.new_sum);
+            const bool odd = (batch_offset & 1) != 0;
+            old_sum += odd ? swap_bytes_16(o) : o;
+            new_sum += odd ? swap_bytes_16(n) : n;
+        }
+        batch_offset += batch_len;
+        batch_len = 0;
+        count = 0;
+    };
+    auto add = [&](uint8_t* data, uint32_t len) noexcept {
+        if (count == kMaxChunks) flush();
+        chunks[count++] = TxPayloadChunk{data, len};
+        batch_len += len;
+    };
+    uint32_t left = seg.payload_len;
+    const size_t in_first = first.size() > seg.payload_offset ? first.size() - seg.payload_offset : 0;
+    if (in_first > 0) {
+        const auto take = static_cast<uint32_t>(in_first < left ? in_first : left);
+        add(first.data() + seg.payload_offset, take);
+        left -= take;
+    }
+    for (size_t i = 0; left > 0 && i < more.size(); ++i) {
+        const uint32_t take = more[i].len < left ? more[i].len : left;
+        add(more[i].data, take);
+        left -= take;
+    }
+    flush();
+    if (checksum_in_frame && old_sum != new_sum) {
+        uint8_t* field = first.data() + seg.l4_offset + 16;  // the TCP header's checksum
+        const auto before = static_cast<uint16_t>(field[0] << 8 | field[1]);
+        const uint16_t after = patch_internet_checksum(before, old_sum, new_sum);
+        field[0] = static_cast<uint8_t>(after >> 8);
+        field[1] = static_cast<uint8_t>(after);
+        counters_.tx_checksums_patched.add();
+    }
+    carry_tx_counters(*c);
+    return true;
+}
+
+void QueueEngine::carry_tx_counters(TxConnection& c) noexcept {
+    const TxDigestCounters& now = c.stream.counters();
+    if (now.digests_written != c.reported.digests_written) {
+        c.counters.tx_ddgst_written.add(now.digests_written - c.reported.digests_written);
+    }
+    if (now.digests_rewritten != c.reported.digests_rewritten) {
+        c.counters.tx_ddgst_rewritten.add(now.digests_rewritten - c.reported.digests_rewritten);
+    }
+    if (now.lost != c.reported.lost) c.counters.tx_stream_lost.add(now.lost - c.reported.lost);
+    c.reported = now;
 }
 
 }  // namespace nvmeddp::pmd

@@ -6,6 +6,11 @@
 //             end_burst()    leaves the gate
 // Frames of other flows and non-TCP frames pass untouched (process() returns false).
 //
+// The transmit side (process_tx(), tx_digest_stream.hpp): frames the port sends on the tx queue of
+// the same index, for the connections whose data digests the device writes. The lcore that polls
+// rx queue q is the one that sends on tx queue q (run to completion: a connection's receive and
+// send path share one lcore), so the tables below have one writer and one reader.
+//
 // The connection table and the classifier are written only here, by commands the control path
 // queues (add/remove connection); the control path learns that a command took effect through its
 // sequence number. Nothing here locks or allocates after construction.
@@ -20,6 +25,7 @@
 #include "ddp/quiescent_gate.hpp"
 #include "pmd/engine/command_ring.hpp"
 #include "pmd/engine/connection_engine.hpp"
+#include "pmd/engine/tx_digest_stream.hpp"
 #include "pmd/packet/flow_classifier.hpp"
 #include "pmd/packet/flow_key.hpp"
 
@@ -41,6 +47,18 @@ struct QueueCounters {
     ddp::Counter too_many_chunks;  // an offloaded connection's frame in more segments than handled
     ddp::Counter bad_checksum;     // an offloaded connection's frame with a bad TCP checksum
     ddp::Counter checksum_verified;  // TCP checksums the engine verified itself (port said Unknown)
+    ddp::Counter tx_frames;          // frames of a connection whose digests the device writes
+    ddp::Counter tx_checksums_patched;  // of those, TCP checksums in the frame mended after a write
+};
+
+// A connection whose transmitted data digests the device writes: its stream, and the connection's
+// counters, to which the stream's are carried after each frame.
+struct TxConnection {
+    TxConnection(TcpSeq snd_seq, const nvmetcp::ReceiveParams& params, uint32_t capacity, ddp::EngineCounters& c)
+        : stream(snd_seq, params, capacity), counters(c) {}
+    TxDigestStream stream;
+    ddp::EngineCounters& counters;
+    TxDigestCounters reported{};
 };
 
 class QueueEngine {
@@ -55,7 +73,9 @@ public:
     // Sequence numbers of the commands; 0 when the command ring is full (cannot happen when each
     // connection id has at most one add and one remove outstanding: the ring holds 2 per id).
     // classify: find its frames by 5-tuple (the port does not MARK them).
-    uint64_t add_connection(ConnectionEngine* engine, const FlowKey& key, bool classify) noexcept;
+    // tx: the connection's transmit digests, when the device writes them (null: it does not).
+    uint64_t add_connection(ConnectionEngine* engine, const FlowKey& key, bool classify,
+                            TxConnection* tx = nullptr) noexcept;
     uint64_t remove_connection(uint32_t conn_id, const FlowKey& key, bool classify) noexcept;
     // conn_id is the metadata's id (index and generation); MARK values and the classifier use the index.
     bool applied(uint64_t seq) const noexcept { return commands_.consumed(seq); }
@@ -69,6 +89,17 @@ public:
     // the port says of the TCP checksum.
     bool process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
                  const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept;
+
+    // A frame leaving on this queue's tx queue (first: its first segment, writable, every header in
+    // it; more: later segments). For a connection whose digests the device writes, the DDGST fields
+    // in it get their values; checksum_in_frame: the frame's TCP checksum is already computed (no
+    // checksum offload asked of the port), so it is mended to match. True when the frame was such
+    // a connection's.
+    // Call it inside begin_burst()/end_burst() (the tx callback opens a burst of its own: commands
+    // are applied there too, so a connection's first frames after sk_add are seen).
+    bool process_tx(std::span<uint8_t> first, size_t frame_len, std::span<const TxPayloadChunk> more,
+                    bool checksum_in_frame) noexcept;
+    bool has_tx_connections() const noexcept { return tx_connections_ != 0; }
 
     // An idle burst: applies commands when no packet is coming (port stopped, test harness).
     void poll_idle() noexcept {
@@ -86,6 +117,7 @@ private:
         bool classify = false;
         uint32_t conn_id = 0;
         ConnectionEngine* engine = nullptr;
+        TxConnection* tx = nullptr;
         FlowKey key{};
     };
 
@@ -97,6 +129,7 @@ private:
     };
 
     void apply(const Command& c) noexcept;
+    void carry_tx_counters(TxConnection& c) noexcept;
     ConnectionEngine* find_engine(const FlowKey& flow, const uint32_t* mark) noexcept;
 
     const uint16_t queue_;
@@ -104,6 +137,10 @@ private:
     CommandRing<Command> commands_;
     std::vector<Entry> by_id_;  // connection index -> engine (this lcore's copy)
     FlowClassifier classifier_;
+    // The transmit side: connection index -> its TxConnection, found by the frame's 5-tuple as sent.
+    std::vector<TxConnection*> tx_by_id_;
+    FlowClassifier tx_classifier_;
+    uint32_t tx_connections_ = 0;
     QueueCounters counters_;
 };
 

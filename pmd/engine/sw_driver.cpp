@@ -26,6 +26,7 @@ std::string endpoint(const ddp::ConnectionTuple& t, bool remote) {
 
 struct SoftwareDriver::Offload {
     std::unique_ptr<ConnectionEngine> engine;
+    std::unique_ptr<TxConnection> tx;  // the device writes the data digests it sends
     FlowKey key;
     uint32_t conn_id = 0;
     uint16_t queue = 0;
@@ -97,6 +98,16 @@ ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
     try {
         o = std::make_unique<Offload>();
         o->engine = std::make_unique<ConnectionEngine>(conn, meta_id, caps_);
+        if (conn.config.tx_data_digest) {
+            nvmetcp::ReceiveParams sent;  // checked as the controller checks what it receives
+            sent.role = nvmetcp::Role::Controller;
+            sent.header_digest = conn.config.header_digest;
+            sent.data_digest = conn.config.data_digest;
+            sent.pda = conn.config.tx_pda;
+            sent.limits.maxh2cdata = UINT32_MAX;  // the controller's own limit is its to enforce
+            o->tx = std::make_unique<TxConnection>(TcpSeq(conn.config.snd_seq), sent,
+                                                   config_.limits.tx_digests_in_flight, conn.counters);
+        }
     } catch (...) {
         return ddp::Status::DriverFailed;
     }
@@ -110,7 +121,7 @@ ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
     QueueEngine& q = *queues_[o->queue];
     // The classifier entry is there even with a rule: a port that accepts the rule but delivers no
     // MARK (or a MARK the engine cannot trust) still gets its frames offloaded.
-    if (q.add_connection(o->engine.get(), o->key, true) == 0) {
+    if (q.add_connection(o->engine.get(), o->key, true, o->tx.get()) == 0) {
         if (o->by_rule) config_.steering->remove(id);
         return ddp::Status::DriverFailed;
     }

@@ -38,6 +38,9 @@ struct SoftwareDriverConfig {
     ddp::DeviceLimits limits{};  // rx_queues is taken from above
     uint64_t classifier_seed = FlowClassifier::kDefaultSeed;
     SteeringHook* steering = nullptr;  // none: every connection uses the classifier
+    // Whoever runs the queues also runs QueueEngine::process_tx() on every frame sent on them: the
+    // device then offers cap::kTxDataDigest.
+    bool tx_digests = false;
     // Where the one line per connection about its steering goes (default: stderr).
     std::function<void(const std::string&)> log;
 };
@@ -65,7 +68,9 @@ public:
 
     const char* name() const noexcept override { return config_.name.c_str(); }
     ddp::DeviceLimits limits() const noexcept override { return config_.limits; }
-    ddp::Caps supported_caps() const noexcept override { return ddp::cap::kAll; }
+    ddp::Caps supported_caps() const noexcept override {
+        return config_.tx_digests ? ddp::cap::kAll : ddp::cap::kAll & ~ddp::cap::kTxDataDigest;
+    }
     ddp::Status set_caps(ddp::Caps enabled) noexcept override;
     ddp::Status sk_add(ddp::DriverConnection& conn) noexcept override;
     Ticket sk_del(ddp::DriverConnection& conn) noexcept override;

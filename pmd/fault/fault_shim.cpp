@@ -194,8 +194,10 @@ std::unique_ptr<FaultShim> FaultShim::attach(uint16_t port, uint16_t rx_queues, 
     // The destructor removes whatever was added if a later queue fails.
     for (uint16_t q = 0; q < rx_queues; ++q) {
         shim->rx_.push_back(std::make_unique<QueueState>(port, q, FaultDirection::Rx, options.rx, options.seed, options.pool));
-        const rte_eth_rxtx_callback* cb = rte_eth_add_rx_callback(port, q, on_rx, shim->rx_.back().get());
-        if (cb == nullptr) return fail("rte_eth_add_rx_callback on rx queue " + std::to_string(q) + ": " + rte_strerror(rte_errno));
+        // First in line on rx (faults happen on the wire, before the NIC's offload), last on tx (after
+        // it): whichever was attached first.
+        const rte_eth_rxtx_callback* cb = rte_eth_add_first_rx_callback(port, q, on_rx, shim->rx_.back().get());
+        if (cb == nullptr) return fail("rte_eth_add_first_rx_callback on rx queue " + std::to_string(q) + ": " + rte_strerror(rte_errno));
         shim->rx_callbacks_.push_back(cb);
     }
     for (uint16_t q = 0; q < tx_queues; ++q) {

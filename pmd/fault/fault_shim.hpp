@@ -1,6 +1,6 @@
 // A seeded fault shim for any DPDK port: loss, reordering, duplication, delay and corruption made in
 // the port's own rx and tx path, for tests, the demo and benchmarks (this machine's kernel has no tc
-// netem). It sits in rte_eth_add_rx_callback / rte_eth_add_tx_callback callbacks on every queue, so
+// netem). It sits in rte_eth_add_first_rx_callback / rte_eth_add_tx_callback callbacks on every queue, so
 // whoever calls rte_eth_rx_burst / rte_eth_tx_burst sees the faults, whatever the PMD.
 //
 // Per frame, from the queue's own seeded generator (fault_random.hpp): drop; else corrupt or lie
@@ -13,9 +13,10 @@
 // rx: the callback may remove frames and add released ones and duplicates up to the caller's
 // nb_pkts. DPDK 22.11 calls rx callbacks on every rte_eth_rx_burst, also when the PMD returned no
 // frame (rte_ethdev.h: the callbacks run on nb_rx whatever it is), so held rx frames come out on
-// time as long as the queue is polled. Attach the shim before any other rx callback (such as the
-// OffloadPort's): callbacks run in the order they were added, so the faults then happen "on the wire",
-// before the offload sees the frames.
+// time as long as the queue is polled. The shim's rx callback goes first in line, its tx callback last
+// (callbacks run in the order of the list): attach the shim after the OffloadPort, and the faults then
+// happen "on the wire" both ways, before the offload sees a received frame and after it wrote the
+// digests of a sent one.
 //
 // tx: the burst's array is the caller's and may only shrink, so released frames and duplicates go
 // only into slots freed by frames held or dropped in the same burst (a duplicate with no free slot is
@@ -55,9 +56,8 @@ struct FaultShimOptions {
 class FaultShim {
 public:
     // Attaches to every rx queue in [0, rx_queues) and tx queue in [0, tx_queues) of `port` with
-    // rte_eth_add_rx_callback / rte_eth_add_tx_callback (the port must be configured; callbacks added
-    // before other rx callbacks run first, so attach the shim before the offload to model faults on
-    // the wire before the NIC). null and *error saying why on failure.
+    // rte_eth_add_first_rx_callback / rte_eth_add_tx_callback (the port must be configured; attach it
+    // after the offload, see above). null and *error saying why on failure.
     static std::unique_ptr<FaultShim> attach(uint16_t port, uint16_t rx_queues, uint16_t tx_queues,
                                              const FaultShimOptions& options, std::string* error);
     // Removes its callbacks and frees held frames (the caller has stopped polling the port's queues).

@@ -39,7 +39,8 @@ int nvmeddp_c_api_smoke(const char *device_name, char *err, size_t errlen) {
 
     uint32_t supported = 0, enabled = 0;
     CHECK(nvmeddp_get_caps(dev, &supported, &enabled) == NVMEDDP_OK);
-    CHECK(supported == (NVMEDDP_CAP_PLACEMENT | NVMEDDP_CAP_DATA_DIGEST) && enabled == supported);
+    CHECK(supported == (NVMEDDP_CAP_PLACEMENT | NVMEDDP_CAP_DATA_DIGEST | NVMEDDP_CAP_TX_DATA_DIGEST) &&
+          enabled == supported);
     CHECK(nvmeddp_set_caps(dev, 0x80) == NVMEDDP_E_UNSUPPORTED);
 
     struct nvmeddp_conn_config cfg;
@@ -54,6 +55,11 @@ int nvmeddp_c_api_smoke(const char *device_name, char *err, size_t errlen) {
     cfg.rcv_seq = 0xFFFFFF00u;
 
     nvmeddp_conn conn = 0;
+    cfg.tx_data_digest = 1;  /* the device writing data digests of a connection without them */
+    cfg.data_digest = 0;
+    CHECK(nvmeddp_sk_add(dev, &cfg, &conn) == NVMEDDP_E_UNSUPPORTED && conn == 0);
+    cfg.tx_data_digest = 0;
+    cfg.data_digest = 1;
     cfg.queue_depth = 0;
     CHECK(nvmeddp_sk_add(dev, &cfg, &conn) == NVMEDDP_E_BAD_QUEUE_DEPTH && conn == 0);
     cfg.queue_depth = 32;
@@ -86,7 +92,7 @@ int nvmeddp_c_api_smoke(const char *device_name, char *err, size_t errlen) {
     CHECK(nvmeddp_setup(dev, conn, 7, sgl, 2, sizeof buffer) == NVMEDDP_E_UNKNOWN_CONNECTION);
 
     CHECK(nvmeddp_get_device_stats(dev, &stats) == NVMEDDP_OK);
-    CHECK(stats.sk_add == 1 && stats.sk_add_fail == 1 && stats.sk_del == 1 && stats.forced_teardowns == 1);
+    CHECK(stats.sk_add == 1 && stats.sk_add_fail == 2 && stats.sk_del == 1 && stats.forced_teardowns == 1);
     CHECK(strcmp(nvmeddp_strerror(NVMEDDP_E_CID_BUSY), "command id already registered") == 0);
     CHECK(strcmp(nvmeddp_strerror(-5), "unknown status") == 0);
     return 0;

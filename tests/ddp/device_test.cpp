@@ -537,3 +537,22 @@ TEST(DdpStatus, EveryStatusHasItsOwnDescription) {
     }
     EXPECT_EQ(named, 27);
 }
+
+// Writing the data digests of sent PDUs is decided at sk_add: refused while the device has the
+// capability off (the host then computes them), and for a connection without data digests.
+TEST_F(DeviceTest, TxDataDigestsNeedTheCapabilityAndDataDigests) {
+    ConnectionConfig c = ipv4_config();
+    c.data_digest = true;
+    c.tx_data_digest = true;
+    ASSERT_EQ(dev.set_caps(cap::kPlacement | cap::kDataDigest), Status::Ok);
+    ConnectionHandle h = 0;
+    EXPECT_EQ(dev.add_connection(c, h), Status::Unsupported);
+    EXPECT_EQ(h, 0u);
+    ASSERT_EQ(dev.set_caps(cap::kAll), Status::Ok);
+    c.data_digest = false;
+    EXPECT_EQ(dev.add_connection(c, h), Status::Unsupported);
+    c.data_digest = true;
+    ASSERT_EQ(dev.add_connection(c, h), Status::Ok);
+    EXPECT_FALSE(dev.tx_stream_lost(h));
+    EXPECT_EQ(dev.remove_connection(h), Status::Ok);
+}

@@ -44,6 +44,10 @@ void DdpOffload::on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxP
     config.header_digest = queue.receive_params().header_digest;
     config.data_digest = queue.receive_params().data_digest;
     config.rcv_seq = next.seq;
+    // The queue sends nothing between its ICReq and the ICResp: its next byte starts the next PDU.
+    config.tx_data_digest = tx_digests_ && config.data_digest && (device_.enabled_caps() & ddp::cap::kTxDataDigest) != 0;
+    config.tx_pda = queue.send_params().pda;
+    config.snd_seq = c->send_queue_end().raw();
     auto receive = std::make_unique<DdpReceive>(device_, queue.depth());
     const ddp::Status st = receive->add(config, next_stream_offset);
     const std::lock_guard lock(mutex_);
@@ -53,6 +57,7 @@ void DdpOffload::on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxP
         return;  // the queue runs without the offload
     }
     queue.set_offload(receive.get());
+    if (config.tx_data_digest) queue.leave_data_digests_to_device(device_.limits().tx_digests_in_flight);
     receives_.push_back(std::move(receive));
     qids_.push_back(queue.qid());
     ++added_;

@@ -31,6 +31,11 @@ public:
     DdpOffload(ddp::Device& device, uint16_t rx_queue);
     ~DdpOffload() override;  // sk_del of every connection added
 
+    // The device writes the data digests of the PDUs each queue sends, where it offers that
+    // (cap::kTxDataDigest) and data digests were negotiated; on by default. For queues added later.
+    void set_tx_digests(bool on) noexcept { tx_digests_ = on; }
+    bool tx_digests() const noexcept { return tx_digests_; }
+
     void on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) override;
     // The queue failed or closed: its connection leaves the device (sk_del), so a reconnect starts
     // from a new sk_add and no registration of the old connection survives.
@@ -56,6 +61,7 @@ private:
 
     ddp::Device& device_;
     uint16_t rx_queue_;
+    bool tx_digests_ = true;
     mutable std::mutex mutex_;  // guards everything below
     std::vector<std::unique_ptr<DdpReceive>> receives_;
     std::vector<uint16_t> qids_;       // of each receive's queue

@@ -87,16 +87,6 @@ std::string HostStack::bring_up() {
     ps.lro = c.lro;
     port_configured_ = true;  // from here on the destructor stops and closes the port
     if (std::string e = pmd::configure_port(ps); !e.empty()) return "port " + c.port + ": " + e;
-    // Before the offload: the shim's rx callback then runs first, as faults on the wire before the NIC.
-    if (rx_faults || tx_faults) {
-        pmd::FaultShimOptions fo;
-        if (rx_faults) fo.rx = *rx_faults;
-        if (tx_faults) fo.tx = *tx_faults;
-        fo.seed = c.seed;
-        fo.pool = pool_;
-        shim_ = pmd::FaultShim::attach(port_, 1, 1, fo, &err);
-        if (!shim_) return "fault shim: " + err;
-    }
     if (c.offload && (port_offload_ = pmd::OffloadPort::of_port(port_)) != nullptr) {
         // The port runs the offload itself: its limits are the port's (its devargs).
         const ddp::DeviceLimits& l = port_offload_->device().limits();
@@ -105,7 +95,7 @@ std::string HostStack::bring_up() {
                    " bytes: set it in the port's devargs (ddp_io_threshold=" + std::to_string(c.ddp_io_threshold) +
                    "), not here";
         }
-        if (shim_) {
+        if (rx_faults || tx_faults) {
             return "port " + c.port + " runs its own offload, which would see frames before the fault shim does "
                    "(faults belong on the wire, before the NIC): attach the shim to a port without one";
         }
@@ -120,6 +110,17 @@ std::string HostStack::bring_up() {
         if (c.log) po.log = c.log;
         offload_ = pmd::OffloadPort::attach(po, err);
         if (!offload_) return "cannot attach the offload to " + c.port + ": " + err;
+    }
+    // After the offload: the shim's rx callback goes first in line and its tx callback last, faults
+    // on the wire both ways (fault_shim.hpp).
+    if (rx_faults || tx_faults) {
+        pmd::FaultShimOptions fo;
+        if (rx_faults) fo.rx = *rx_faults;
+        if (tx_faults) fo.tx = *tx_faults;
+        fo.seed = c.seed;
+        fo.pool = pool_;
+        shim_ = pmd::FaultShim::attach(port_, 1, 1, fo, &err);
+        if (!shim_) return "fault shim: " + err;
     }
     tcp::EndpointConfig ec;
     ec.port = port_;

@@ -25,6 +25,7 @@ public:
     size_t send(std::span<const uint8_t> bytes) override {
         return connection_ != nullptr ? connection_->send(bytes) : 0;
     }
+    uint64_t unacknowledged() const override { return connection_ != nullptr ? connection_->send_queued() : 0; }
     // The copy into the connection's mbufs and the digest in one pass (crc32c_copy.hpp).
     size_t send_digesting(std::span<const uint8_t> bytes, uint32_t& crc_state) override {
         return connection_ != nullptr ? connection_->send(bytes, &crc_state) : 0;
