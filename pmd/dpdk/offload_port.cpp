@@ -252,12 +252,12 @@ uint16_t OffloadPort::on_rx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t 
 }
 
 // Frames about to be sent: the DDGST fields of connections whose digests the device writes get their
-// values (tx_digest_stream.hpp). A burst of its own on the queue's engine: the tx path sees a new
-// connection from its first frame on, even before the rx path polled.
+// values (tx_digest_stream.hpp). The tx side's commands are applied first, so a new connection is
+// seen from its first frame on; this lcore need not be the one polling the rx queue.
 uint16_t OffloadPort::on_tx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, void* arg) {
     auto* ctx = static_cast<QueueContext*>(arg);
     QueueEngine& engine = *ctx->engine;
-    engine.begin_burst();
+    engine.begin_tx_burst();
     if (engine.has_tx_connections()) {
         for (uint16_t i = 0; i < n; ++i) {
             rte_mbuf* m = pkts[i];
@@ -276,7 +276,6 @@ uint16_t OffloadPort::on_tx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t 
                               checksum_in_frame);
         }
     }
-    engine.end_burst();
     return n;
 }
 

@@ -10,7 +10,7 @@
 // port accepts it, and registers the ddp::Device for discovery under "nvmeddp-sw:<port name>".
 //
 // Threading: one lcore per rx queue calls rte_eth_rx_burst for that queue (the engine runs inside it),
-// and the same lcore calls rte_eth_tx_burst on the tx queue of that index; the control plane
+// and one lcore per tx queue rte_eth_tx_burst (the same one or another); the control plane
 // (ddp::Device) may be used from any thread. Call stop_polling() once no lcore polls any more: the
 // control path then completes removals itself.
 #pragma once

@@ -23,16 +23,44 @@ QueueEngine::QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t clas
       commands_(size_t{2} * max_connections),
       by_id_(max_connections),
       classifier_(max_connections, classifier_seed),
+      tx_commands_(size_t{2} * max_connections),
       tx_by_id_(max_connections, nullptr),
       tx_classifier_(max_connections, classifier_seed) {}
 
 uint64_t QueueEngine::add_connection(ConnectionEngine* engine, const FlowKey& key, bool classify,
                                      TxConnection* tx) noexcept {
-    return commands_.push(Command{Command::Kind::Add, classify, engine->conn_id(), engine, tx, key});
+    // The tx side's add first: should the rx ring be full, the caller gives up the connection, whose
+    // tx entry is then removed again (remove_tx_connection) before anything is freed.
+    if (tx != nullptr && tx_commands_.push(TxCommand{true, index_of(engine->conn_id()), tx, key.reversed()}) == 0) return 0;
+    return commands_.push(Command{Command::Kind::Add, classify, engine->conn_id(), engine, key});
 }
 
 uint64_t QueueEngine::remove_connection(uint32_t conn_id, const FlowKey& key, bool classify) noexcept {
-    return commands_.push(Command{Command::Kind::Remove, classify, conn_id, nullptr, nullptr, key});
+    return commands_.push(Command{Command::Kind::Remove, classify, conn_id, nullptr, key});
+}
+
+uint64_t QueueEngine::remove_tx_connection(uint32_t conn_id, const FlowKey& key) noexcept {
+    return tx_commands_.push(TxCommand{false, index_of(conn_id), nullptr, key.reversed()});
+}
+
+void QueueEngine::begin_tx_burst() noexcept {
+    // A removal is complete once consumed: the sending lcore's earlier bursts are over, and from this
+    // one on the connection is not found.
+    tx_commands_.drain([this](const TxCommand& c) { apply_tx(c); });
+}
+
+void QueueEngine::apply_tx(const TxCommand& c) noexcept {
+    if (c.index >= tx_by_id_.size()) return;
+    if (c.add) {
+        if (tx_classifier_.insert(c.key, c.index, queue_) == ClassifierStatus::Ok) {
+            tx_by_id_[c.index] = c.tx;
+            ++tx_connections_;
+        }
+    } else if (tx_by_id_[c.index] != nullptr) {
+        tx_classifier_.erase(c.key);
+        tx_by_id_[c.index] = nullptr;
+        --tx_connections_;
+    }
 }
 
 void QueueEngine::begin_burst() noexcept {
@@ -48,18 +76,9 @@ void QueueEngine::apply(const Command& c) noexcept {
     if (c.kind == Command::Kind::Add) {
         by_id_[index] = Entry{c.engine, c.key};
         if (c.classify) classifier_.insert(c.key, index, queue_);
-        if (c.tx != nullptr && tx_classifier_.insert(c.key.reversed(), index, queue_) == ClassifierStatus::Ok) {
-            tx_by_id_[index] = c.tx;
-            ++tx_connections_;
-        }
     } else {
         by_id_[index] = Entry{};
         if (c.classify) classifier_.erase(c.key);
-        if (tx_by_id_[index] != nullptr) {
-            tx_classifier_.erase(c.key.reversed());
-            tx_by_id_[index] = nullptr;
-            --tx_connections_;
-        }
     }
 }
 

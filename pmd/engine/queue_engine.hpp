@@ -7,9 +7,9 @@
 // Frames of other flows and non-TCP frames pass untouched (process() returns false).
 //
 // The transmit side (process_tx(), tx_digest_stream.hpp): frames the port sends on the tx queue of
-// the same index, for the connections whose data digests the device writes. The lcore that polls
-// rx queue q is the one that sends on tx queue q (run to completion: a connection's receive and
-// send path share one lcore), so the tables below have one writer and one reader.
+// the same index, for the connections whose data digests the device writes. Its tables have their
+// own command ring, drained by whichever lcore sends on that tx queue (begin_tx_burst()): it need not
+// be the one that polls the rx queue (testpmd forwards rx of one port to tx of another on one lcore).
 //
 // The connection table and the classifier are written only here, by commands the control path
 // queues (add/remove connection); the control path learns that a command took effect through its
@@ -73,12 +73,17 @@ public:
     // Sequence numbers of the commands; 0 when the command ring is full (cannot happen when each
     // connection id has at most one add and one remove outstanding: the ring holds 2 per id).
     // classify: find its frames by 5-tuple (the port does not MARK them).
-    // tx: the connection's transmit digests, when the device writes them (null: it does not).
+    // tx: the connection's transmit digests, when the device writes them (null: it does not); they
+    // are added on the tx side's own ring. 0 when a ring is full.
     uint64_t add_connection(ConnectionEngine* engine, const FlowKey& key, bool classify,
                             TxConnection* tx = nullptr) noexcept;
     uint64_t remove_connection(uint32_t conn_id, const FlowKey& key, bool classify) noexcept;
     // conn_id is the metadata's id (index and generation); MARK values and the classifier use the index.
     bool applied(uint64_t seq) const noexcept { return commands_.consumed(seq); }
+    // The tx side's removal of a connection added with a TxConnection: its sequence number on the tx
+    // ring, consumed (tx_applied) once the sending lcore no longer sees it.
+    uint64_t remove_tx_connection(uint32_t conn_id, const FlowKey& key) noexcept;
+    bool tx_applied(uint64_t seq) const noexcept { return tx_commands_.consumed(seq); }
     ddp::QuiescentGate& gate() noexcept { return gate_; }
 
     // --- data side (the polling lcore) ---
@@ -95,16 +100,19 @@ public:
     // in it get their values; checksum_in_frame: the frame's TCP checksum is already computed (no
     // checksum offload asked of the port), so it is mended to match. True when the frame was such
     // a connection's.
-    // Call it inside begin_burst()/end_burst() (the tx callback opens a burst of its own: commands
-    // are applied there too, so a connection's first frames after sk_add are seen).
+    // The sending lcore: begin_tx_burst() applies the tx side's commands (so a connection's first
+    // frames after sk_add are seen), then process_tx() per frame.
+    void begin_tx_burst() noexcept;
     bool process_tx(std::span<uint8_t> first, size_t frame_len, std::span<const TxPayloadChunk> more,
                     bool checksum_in_frame) noexcept;
     bool has_tx_connections() const noexcept { return tx_connections_ != 0; }
 
-    // An idle burst: applies commands when no packet is coming (port stopped, test harness).
+    // An idle burst of both sides: applies commands when no packet is coming (port stopped, test
+    // harness; only where no lcore polls or sends on the queues).
     void poll_idle() noexcept {
         begin_burst();
         end_burst();
+        begin_tx_burst();
     }
 
     uint16_t queue() const noexcept { return queue_; }
@@ -117,8 +125,13 @@ private:
         bool classify = false;
         uint32_t conn_id = 0;
         ConnectionEngine* engine = nullptr;
-        TxConnection* tx = nullptr;
         FlowKey key{};
+    };
+    struct TxCommand {
+        bool add = true;
+        uint32_t index = 0;
+        TxConnection* tx = nullptr;
+        FlowKey key{};  // as the connection's frames are sent
     };
 
     // What a MARK names: an engine, and the flow its frames must have (a MARK is a hint: a stale rule
@@ -129,6 +142,7 @@ private:
     };
 
     void apply(const Command& c) noexcept;
+    void apply_tx(const TxCommand& c) noexcept;
     void carry_tx_counters(TxConnection& c) noexcept;
     ConnectionEngine* find_engine(const FlowKey& flow, const uint32_t* mark) noexcept;
 
@@ -138,6 +152,7 @@ private:
     std::vector<Entry> by_id_;  // connection index -> engine (this lcore's copy)
     FlowClassifier classifier_;
     // The transmit side: connection index -> its TxConnection, found by the frame's 5-tuple as sent.
+    CommandRing<TxCommand> tx_commands_;
     std::vector<TxConnection*> tx_by_id_;
     FlowClassifier tx_classifier_;
     uint32_t tx_connections_ = 0;

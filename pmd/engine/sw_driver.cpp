@@ -32,6 +32,7 @@ struct SoftwareDriver::Offload {
     uint16_t queue = 0;
     bool by_rule = false;  // the port accepted an rte_flow rule (QUEUE + MARK) for it
     uint64_t removal = 0;  // removal command's sequence number
+    uint64_t tx_removal = 0;  // ... on the tx side's ring, when it has a TxConnection
     ddp::ConnectionHandle handle = 0;
 };
 
@@ -123,6 +124,9 @@ ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
     // MARK (or a MARK the engine cannot trust) still gets its frames offloaded.
     if (q.add_connection(o->engine.get(), o->key, true, o->tx.get()) == 0) {
         if (o->by_rule) config_.steering->remove(id);
+        // Cannot happen (each id has at most one add and one removal outstanding per ring). Were the
+        // tx side's add in and the rx side's not, the sending lcore could still reach o->tx: kept.
+        if (o->tx) (void)o.release();
         return ddp::Status::DriverFailed;
     }
     free_head_ = (free_head_ + 1) % free_ids_.size();
@@ -149,6 +153,7 @@ ddp::DdpDriver::Ticket SoftwareDriver::sk_del(ddp::DriverConnection& conn) noexc
     // Cannot fail: the ring holds two commands per connection id, and an id is reused only after
     // its removal was consumed (sk_free).
     o->removal = queues_[o->queue]->remove_connection(o->conn_id, o->key, true);
+    if (o->tx) o->tx_removal = queues_[o->queue]->remove_tx_connection(o->conn_id, o->key);
     return kRemovalTicket | o->removal;
 }
 
@@ -172,11 +177,14 @@ bool SoftwareDriver::done(ddp::DriverConnection& conn, Ticket ticket) noexcept {
     QueueEngine& q = *queues_[o->queue];
     if ((ticket & kRemovalTicket) != 0) {
         const uint64_t seq = ticket & ~kRemovalTicket;
-        if (!q.applied(seq) && poller_stopped_.load(std::memory_order_acquire)) {
-            std::lock_guard lock(mutex_);  // this thread stands in for the stopped poller
+        // Both sides let go: the rx side's lcore, and the sending one when the device writes the
+        // connection's transmit digests.
+        auto removed = [&] { return q.applied(seq) && (o->tx == nullptr || q.tx_applied(o->tx_removal)); };
+        if (!removed() && poller_stopped_.load(std::memory_order_acquire)) {
+            std::lock_guard lock(mutex_);  // this thread stands in for the stopped pollers
             q.poll_idle();
         }
-        return q.applied(seq);
+        return removed();
     }
     return q.gate().passed(ticket);
 }

@@ -44,7 +44,22 @@ TxSegmentEdit TxDigestStream::on_segment(TcpSeq seq, std::span<const TxPayloadCh
         offset += c.len;
         skip = 0;
     }
+    forget_beyond_window();
     return edit;
+}
+
+// RFC 7323 caps a window at 2^30 bytes: a sender never sends again what lies further behind its newest
+// byte. Called after every advance (a segment is far shorter than 2^30), so the kept digests and the
+// floor stay within 2^31 of next_, where serial comparisons hold.
+void TxDigestStream::forget_beyond_window() noexcept {
+    constexpr uint32_t kLargestWindow = 1u << 30;
+    const TcpSeq oldest = next_ - kLargestWindow;
+    while (count_ > 0 && ring_[head_].at + 4 <= oldest) {
+        floor_ = ring_[head_].at + 4;
+        head_ = (head_ + 1) % capacity_;
+        --count_;
+    }
+    if (floor_ < oldest) floor_ = oldest;
 }
 
 void TxDigestStream::take_new(uint8_t* p, uint32_t n, uint32_t payload_offset, TxSegmentEdit& edit) noexcept {

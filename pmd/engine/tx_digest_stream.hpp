@@ -12,6 +12,9 @@
 // (a ring, in sequence order), and a retransmitted DDGST field gets the same value again. The host
 // keeps at most `capacity` PDUs with a data digest unacknowledged (it waits for acknowledgements
 // before it sends more), so a PDU whose digest left the ring is acknowledged and never sent again.
+// Digests more than a TCP window's largest size (2^30 bytes) behind the newest byte are forgotten
+// too: nothing that old is sent again, and after 2^32 bytes their sequence numbers would name new
+// bytes (a connection that writes once and then only reads sends 4 GiB of commands in minutes).
 //
 // New bytes that do not start where the last new bytes ended (a gap: frames that left without
 // passing here), or a header a controller would refuse, lose the stream for good: nothing is
@@ -84,6 +87,7 @@ private:
     void start_pdu() noexcept;
     void keep_digest() noexcept;
     void rewrite_old(TcpSeq seq, std::span<const TxPayloadChunk> payload, uint32_t old_len, TxSegmentEdit& edit) noexcept;
+    void forget_beyond_window() noexcept;
     void lose(const char* why) noexcept;
     static void write_byte(uint8_t* at, uint8_t value, uint32_t payload_offset, TxSegmentEdit& edit) noexcept;
 

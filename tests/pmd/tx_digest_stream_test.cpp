@@ -225,3 +225,52 @@ TEST(TxDigestStream, OnlyTheLastCapacityDigestsAreKept) {
 
 }  // namespace
 }  // namespace nvmeddp::pmd
+
+namespace nvmeddp::pmd {
+namespace {
+
+// A connection that wrote once and then only reads sends gigabytes of 72-byte commands and no new
+// digest: after 2^32 bytes the sequence number of the old DDGST field names a byte of a command, and
+// a retransmission of that command must not get the old digest written into it (found by review of
+// fuzz_tx_digest: beyond its reach). Digests more than 2^30 bytes (a TCP window's limit) old are gone.
+TEST(TxDigestStream, ADigestOlderThanAnyWindowIsForgottenBeforeItsSequenceNumberComesRound) {
+    const SendParams p{false, true, 0};
+    std::vector<uint8_t> first(64);
+    const std::vector<uint8_t> data = {1, 2, 3, 4};
+    first.resize(nvmetcp::encode_pdu(first, nvmetcp::make_h2c_data(1, 1, 0, 4, 0), data, p));
+    ASSERT_EQ(first.size(), 32u);  // header 24, data 4, DDGST 4 (at 28)
+    nvmetcp::NvmeSqe sqe{};
+    std::vector<uint8_t> capsule(72);
+    capsule.resize(nvmetcp::encode_pdu(capsule, nvmetcp::make_capsule_cmd(sqe), {}, p));
+    ASSERT_EQ(capsule.size(), 72u);
+    std::vector<uint8_t> commands;  // 1 MiB of them, fed again and again
+    while (commands.size() + 72 <= (1u << 20)) commands.insert(commands.end(), capsule.begin(), capsule.end());
+
+    TxDigestStream tx(TcpSeq(kIss), controller_params(p), 4);
+    std::vector<uint8_t> sent = first;
+    std::memset(sent.data() + 28, 0, 4);
+    TxPayloadChunk c{sent.data(), 32};
+    tx.on_segment(TcpSeq(kIss), {&c, 1});
+    ASSERT_EQ(tx.counters().digests_written, 1u);
+    uint64_t offset = 32;
+    const uint64_t until = (uint64_t{1} << 32) + 4096;
+    std::vector<uint8_t> buf = commands;
+    while (offset < until) {
+        TxPayloadChunk chunk{buf.data(), static_cast<uint32_t>(buf.size())};
+        tx.on_segment(TcpSeq(kIss + static_cast<uint32_t>(offset)), {&chunk, 1});
+        offset += buf.size();
+    }
+    ASSERT_FALSE(tx.lost()) << tx.lost_reason();
+    // A command sent again whose bytes sit where the first DDGST field was, 2^32 bytes earlier.
+    const uint64_t again = uint64_t{1} << 32;  // stream offsets 2^32 .. 2^32 + 71: 2^32 + 28 among them
+    std::vector<uint8_t> seg(72);
+    for (size_t i = 0; i < seg.size(); ++i) seg[i] = capsule[(again + i - 32) % 72];
+    const std::vector<uint8_t> before = seg;
+    TxPayloadChunk r{seg.data(), static_cast<uint32_t>(seg.size())};
+    const TxSegmentEdit e = tx.on_segment(TcpSeq(kIss + static_cast<uint32_t>(again)), {&r, 1});
+    EXPECT_EQ(e.bytes_written, 0u);
+    EXPECT_EQ(seg, before);
+}
+
+}  // namespace
+}  // namespace nvmeddp::pmd
