@@ -36,7 +36,7 @@ if [ "$seconds" -eq 0 ]; then
   echo "== fuzzing skipped (FUZZ_SECONDS=0)"
   exit 0
 fi
-for target in parser frame engine tcp_receive tcp_connection host_queue lro; do
+for target in parser frame engine tcp_receive tcp_connection host_queue lro tx_digest; do
   echo "== fuzz_$target for ${seconds}s"
   work="$build/fuzz-work/$target"
   crashes="$build/fuzz-crashes/$target"

@@ -119,6 +119,40 @@ int main(int argc, char** argv) {
         write(root / "host_queue", "ops_" + std::to_string(i), in);
         ++files;
     }
+    // Transmit digest: random choices of growing length, the harness building a host's PDUs from
+    // them (the first byte 0: as the host sends them; 160: with bytes flipped; see
+    // fuzz_tx_digest.cpp); and raw mode (first byte 255) with generated host-to-controller streams
+    // in the layout the harness reads: digest flags, CPDA, length, the stream, then random choices.
+    std::mt19937_64 tx_rng(5);
+    for (int i = 0; i < 8; ++i) {
+        std::vector<uint8_t> in(96 + 192 * static_cast<size_t>(i));
+        for (auto& b : in) b = static_cast<uint8_t>(tx_rng());
+        in[0] = i < 6 ? 0 : 160;
+        write(root / "tx_digest", "ops_" + std::to_string(i), in);
+        ++files;
+    }
+    for (int i = 0; i < 2; ++i) {
+        testlib::StreamOptions so;
+        so.receiver = testlib::Role::Controller;
+        so.header_digest = i == 1;
+        so.data_digest = true;
+        so.pda = i == 1 ? 3 : 0;
+        so.start_with_ic = false;
+        so.pdu_count = 8;
+        so.max_data_len = 300;
+        so.seed = 50 + static_cast<uint64_t>(i);
+        const auto stream = testlib::generate_stream(so);
+        std::vector<uint8_t> in{255, static_cast<uint8_t>(so.header_digest), 255};
+        auto put32 = [&in](uint32_t v) {
+            for (int k = 0; k < 4; ++k) in.push_back(static_cast<uint8_t>(v >> (8 * k)));
+        };
+        put32(so.pda);
+        put32(static_cast<uint32_t>(stream.bytes.size()));
+        in.insert(in.end(), stream.bytes.begin(), stream.bytes.end());
+        for (int k = 0; k < 256; ++k) in.push_back(static_cast<uint8_t>(tx_rng()));
+        write(root / "tx_digest", "raw_" + std::to_string(i), in);
+        ++files;
+    }
     std::printf("wrote %d seed inputs under %s\n", files, root.c_str());
     return 0;
 }
