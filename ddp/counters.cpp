@@ -37,6 +37,7 @@ void add_engine_counters(Stats& out, const EngineCounters& c) noexcept {
     out.tx_ddgst_written += c.tx_ddgst_written.get();
     out.tx_ddgst_rewritten += c.tx_ddgst_rewritten.get();
     out.tx_stream_lost += c.tx_stream_lost.get();
+    out.tx_ddgst_unknown += c.tx_ddgst_unknown.get();
 }
 
 void add_stats(Stats& out, const Stats& in) noexcept {
@@ -74,6 +75,7 @@ void add_stats(Stats& out, const Stats& in) noexcept {
     out.tx_ddgst_written += in.tx_ddgst_written;
     out.tx_ddgst_rewritten += in.tx_ddgst_rewritten;
     out.tx_stream_lost += in.tx_stream_lost;
+    out.tx_ddgst_unknown += in.tx_ddgst_unknown;
 }
 
 }  // namespace nvmeddp::ddp

@@ -54,6 +54,7 @@ struct EngineCounters {
     Counter tx_ddgst_written;    // data digests of sent PDUs written
     Counter tx_ddgst_rewritten;  // retransmitted data digests written again
     Counter tx_stream_lost;      // 1 once the device lost the send stream (tx_digest_stream.hpp)
+    Counter tx_ddgst_unknown;    // sent-again segments older than every digest kept (0 unless the host broke its window)
 };
 
 // A plain snapshot, the C API's struct (Linux's names first, then ours).

@@ -152,6 +152,11 @@ bool Device::tx_stream_lost(ConnectionHandle handle) const noexcept {
     return c != nullptr && c->engine_counters.tx_stream_lost.get() != 0;
 }
 
+uint64_t Device::tx_digests_written(ConnectionHandle handle) const noexcept {
+    const Connection* c = find(handle);
+    return c != nullptr ? c->engine_counters.tx_ddgst_written.get() : 0;
+}
+
 uint16_t Device::registration_tag(ConnectionHandle handle, uint16_t cid) const noexcept {
     const Connection* c = find(handle);
     if (c == nullptr) return 0;

@@ -86,6 +86,8 @@ public:
     // digests the host left to it are not written any more, so the host must fail the connection.
     // Cheap and lock-free: the host asks before each PDU it sends.
     bool tx_stream_lost(ConnectionHandle handle) const noexcept;
+    // The data digests of sent PDUs the device wrote on the connection so far (lock-free, as above).
+    uint64_t tx_digests_written(ConnectionHandle handle) const noexcept;
     // poll() of every connection; for hosts that do not track which ones have work.
     unsigned poll_all() noexcept;
 

@@ -52,6 +52,7 @@ inline constexpr StatName kStatNames[] = {
     {"tx_ddgst_written", &Stats::tx_ddgst_written, false},
     {"tx_ddgst_rewritten", &Stats::tx_ddgst_rewritten, false},
     {"tx_stream_lost", &Stats::tx_stream_lost, false},
+    {"tx_ddgst_unknown", &Stats::tx_ddgst_unknown, false},
 };
 
 // Every field of Stats is named once.

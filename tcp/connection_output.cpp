@@ -160,6 +160,13 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
         retry_soon();
         return false;
     }
+    // A port that takes nothing and a full batch: the segment goes later, as without an mbuf (the
+    // caller does not advance past it).
+    if (!ctx_.tx->push(frame)) {
+        ++stats_.tx_no_mbuf;
+        retry_soon();
+        return false;
+    }
     // Counted as the segments on the wire, as Linux counts a GSO frame's.
     const uint32_t segments = tso_segsz != 0 ? (len + tso_segsz - 1) / tso_segsz : 1;
     stats_.segs_out += segments;
@@ -175,7 +182,6 @@ bool Connection::send_segment(Seq seq, uint32_t len, uint8_t tcp_flags) {
         segs_unacked_ = 0;
         ctx_.timers->cancel(delack_timer_);
     }
-    ctx_.tx->push(frame);
     return true;
 }
 

@@ -1,7 +1,10 @@
 // Frames an lcore's connections produced during one poll, sent together with one tx burst (the
 // per-burst cost of a PMD is much larger than its per-frame cost). Frames the port does not take
 // stay for the next flush; when the batch is full, it flushes first, and only a port that takes
-// nothing at all makes it drop (counted: TCP retransmits what was lost, nothing is silent).
+// nothing at all makes it refuse a frame (counted; the frame is freed and push says so, so a
+// connection sends that segment later, as when it has no mbuf: nothing goes missing between the
+// frames it hands the port, which a device that follows the stream, such as the transmit digest
+// offload, would take for a gap).
 #pragma once
 
 #include <rte_mbuf.h>
@@ -23,14 +26,16 @@ public:
     TxBatch(const TxBatch&) = delete;
     TxBatch& operator=(const TxBatch&) = delete;
 
-    void push(rte_mbuf* frame) noexcept {
+    // False: the batch is full and the port takes nothing; the frame was freed.
+    bool push(rte_mbuf* frame) noexcept {
         if (count_ == frames_.size()) flush();
         if (count_ == frames_.size()) {
             rte_pktmbuf_free(frame);
             ++dropped_;
-            return;
+            return false;
         }
         frames_[count_++] = frame;
+        return true;
     }
 
     // Sends what is queued; frames not taken move to the front and wait for the next flush. A tx

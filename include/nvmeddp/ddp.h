@@ -107,7 +107,10 @@ struct nvmeddp_conn_config {
     uint16_t outer_vlan;       /* outer VLAN ID of double-tagged frames (802.1ad), 0: none */
     /* The send direction (NVMEDDP_CAP_TX_DATA_DIGEST): the device writes the data digest of every
      * PDU the host sends from snd_seq on; the host keeps at most tx_digests_in_flight of them
-     * unacknowledged. */
+     * unacknowledged, sends the connection's frames on the tx queue numbered rx_queue with any VLAN
+     * tag in the frame, and fails the connection once the stats say tx_stream_lost, or say fewer
+     * tx_ddgst_written than PDUs with a data digest the controller acknowledged. Zero the struct
+     * before filling it: fields added later are then off. */
     uint8_t tx_data_digest;    /* 1: the device writes them (needs data_digest) */
     uint8_t tx_pda;            /* CPDA: alignment of H2C data, 0's based dwords (0..31) */
     uint32_t snd_seq;          /* TCP sequence number of the first byte of the next H2C PDU */
@@ -158,6 +161,8 @@ struct nvmeddp_stats {
     uint64_t tx_ddgst_written;      /* data digests of sent PDUs written by the device */
     uint64_t tx_ddgst_rewritten;    /* retransmitted data digests written again */
     uint64_t tx_stream_lost;        /* connections whose send stream the device lost (the host fails them) */
+    uint64_t tx_ddgst_unknown;      /* sent-again segments older than every digest the device kept (0 unless
+                                       the host had more than tx_digests_in_flight unacknowledged) */
 };
 
 struct nvmeddp_resync_request {

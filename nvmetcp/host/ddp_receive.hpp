@@ -62,6 +62,7 @@ public:
     bool active() const noexcept { return active_; }
     // The device lost the send stream whose data digests it writes (ddp::Device::tx_stream_lost).
     bool tx_stream_lost() const noexcept { return active_ && device_.tx_stream_lost(handle_); }
+    uint64_t tx_digests_written() const noexcept { return active_ ? device_.tx_digests_written(handle_) : 0; }
     // No callback from the device is owed any more (every teardown, forced or not, has completed).
     bool quiescent() const noexcept { return callbacks_->pending == 0; }
     ddp::ConnectionHandle handle() const noexcept { return handle_; }

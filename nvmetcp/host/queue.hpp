@@ -159,6 +159,7 @@ private:
     OutgoingPdu out_;
     uint64_t sent_offset_ = 0;  // stream bytes handed to the transport, from the connection's first
     TxDigestWindow device_digests_;
+    bool waiting_for_device_digests_ = false;  // the window is full (counted once per wait)
     StreamParser parser_;
     nvmetcp::SendParams send_params_{};
     uint32_t maxh2cdata_ = 0;

@@ -69,8 +69,23 @@ bool Queue::device_digest_room() {
              "would reach the controller with a wrong digest");
         return false;
     }
-    if (device_digests_.room(sent_offset_ - transport_->unacknowledged())) return true;
-    ++stats_.device_digest_waits;  // resumes on the transport's next acknowledgement
+    const bool room = device_digests_.room(sent_offset_ - transport_->unacknowledged());
+    // The controller acknowledged each of those PDUs whole, so each passed the device, unless it left
+    // by a path the device does not see (another tx queue, a tag the port inserts): their digests
+    // went out zero, and the controller fails them. Say why, rather than reconnect for ever.
+    if (device_digests_.acknowledged() > offload_->tx_digests_written()) {
+        fail("the offload device wrote %llu data digests, but the controller acknowledged %llu PDUs that needed "
+             "one: frames leave by a path the device does not see",
+             static_cast<unsigned long long>(offload_->tx_digests_written()),
+             static_cast<unsigned long long>(device_digests_.acknowledged()));
+        return false;
+    }
+    if (room) {
+        waiting_for_device_digests_ = false;
+        return true;
+    }
+    if (!waiting_for_device_digests_) ++stats_.device_digest_waits;  // resumes on the next acknowledgement
+    waiting_for_device_digests_ = true;
     return false;
 }
 

@@ -38,8 +38,9 @@ public:
     virtual size_t send_space() const = 0;                    // bytes send() would take now
     virtual size_t send(std::span<const uint8_t> bytes) = 0;  // copies; returns bytes taken (may be fewer, even 0); never blocks
     virtual void close() = 0;                                 // abort the connection; no callbacks from inside close()
-    // Bytes taken by send() that the peer has not acknowledged yet (0 when the transport cannot say:
-    // the queue then leaves no data digest to a device).
+    // Bytes taken by send() that the peer has not acknowledged yet. A transport that cannot say
+    // returns 0, and must not carry a queue that leaves its data digests to a device (DdpOffload
+    // offloads only our TCP's connections).
     virtual uint64_t unacknowledged() const { return 0; }
     // send(), and the raw CRC32C `crc_state` extended over the bytes taken: a data digest computed
     // as the data goes out. A transport that copies into buffers of its own does both in one pass.

@@ -21,6 +21,7 @@ public:
         capacity_ = capacity == 0 ? 1 : capacity;
         ends_ = std::make_unique<uint64_t[]>(capacity_);
         head_ = count_ = 0;
+        acknowledged_ = 0;
     }
     bool enabled() const noexcept { return capacity_ != 0; }
 
@@ -30,6 +31,7 @@ public:
         while (count_ > 0 && ends_[head_] <= acked_offset) {
             head_ = (head_ + 1) % capacity_;
             --count_;
+            ++acknowledged_;
         }
         return count_ < capacity_;
     }
@@ -39,6 +41,8 @@ public:
         ++count_;
     }
     uint32_t in_flight() const noexcept { return count_; }
+    // PDUs with a data digest the peer acknowledged whole, as room() found them.
+    uint64_t acknowledged() const noexcept { return acknowledged_; }
     uint32_t capacity() const noexcept { return capacity_; }
 
 private:
@@ -46,6 +50,7 @@ private:
     uint32_t capacity_ = 0;
     uint32_t head_ = 0;
     uint32_t count_ = 0;
+    uint64_t acknowledged_ = 0;
 };
 
 }  // namespace nvmeddp::nvmetcp::host

@@ -55,6 +55,9 @@ void QueueEngine::apply_tx(const TxCommand& c) noexcept {
         if (tx_classifier_.insert(c.key, c.index, queue_) == ClassifierStatus::Ok) {
             tx_by_id_[c.index] = c.tx;
             ++tx_connections_;
+        } else {  // its frames would pass unseen: the host learns it before its next PDU
+            c.tx->stream.give_up("no room in the tx classifier for the connection");
+            carry_tx_counters(*c.tx);
         }
     } else if (tx_by_id_[c.index] != nullptr) {
         tx_classifier_.erase(c.key);
@@ -231,6 +234,7 @@ void QueueEngine::carry_tx_counters(TxConnection& c) noexcept {
         c.counters.tx_ddgst_rewritten.add(now.digests_rewritten - c.reported.digests_rewritten);
     }
     if (now.lost != c.reported.lost) c.counters.tx_stream_lost.add(now.lost - c.reported.lost);
+    if (now.below_ring != c.reported.below_ring) c.counters.tx_ddgst_unknown.add(now.below_ring - c.reported.below_ring);
     c.reported = now;
 }
 

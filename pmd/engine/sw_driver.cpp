@@ -105,7 +105,8 @@ ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
             sent.header_digest = conn.config.header_digest;
             sent.data_digest = conn.config.data_digest;
             sent.pda = conn.config.tx_pda;
-            sent.limits.maxh2cdata = UINT32_MAX;  // the controller's own limit is its to enforce
+            sent.limits.maxh2cdata = UINT32_MAX;  // the controller's own limits are its to enforce
+            sent.limits.max_data_len = UINT32_MAX;
             o->tx = std::make_unique<TxConnection>(TcpSeq(conn.config.snd_seq), sent,
                                                    config_.limits.tx_digests_in_flight, conn.counters);
         }

@@ -18,14 +18,14 @@ TxDigestStream::TxDigestStream(TcpSeq snd_seq, const nvmetcp::ReceiveParams& par
 
 TxSegmentEdit TxDigestStream::on_segment(TcpSeq seq, std::span<const TxPayloadChunk> payload) noexcept {
     TxSegmentEdit edit;
-    if (lost_) return edit;
     uint32_t len = 0;
     for (const TxPayloadChunk& c : payload) len += c.len;
     if (len == 0) return edit;
 
+    // Old bytes get their kept digests also after the stream was lost: each was whole when kept.
     if (seq < next_) rewrite_old(seq, payload, std::min(len, seq.bytes_to(next_)), edit);
     const TcpSeq end = seq + len;
-    if (end <= next_) return edit;
+    if (lost_ || end <= next_) return edit;
     if (seq > next_) {
         lose("new bytes after a gap: frames left the port without passing the device");
         return edit;

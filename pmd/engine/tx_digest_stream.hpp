@@ -17,8 +17,9 @@
 // bytes (a connection that writes once and then only reads sends 4 GiB of commands in minutes).
 //
 // New bytes that do not start where the last new bytes ended (a gap: frames that left without
-// passing here), or a header a controller would refuse, lose the stream for good: nothing is
-// written from then on, tx_lost counts it, and the host must fail the connection (the PDUs whose
+// passing here), or a header a controller would refuse, lose the stream for good: no new digest is
+// written from then on (retransmitted fields still get the ones kept), tx_lost counts it, and the
+// host must fail the connection (the PDUs whose
 // digests it left to the device would reach the controller wrong; the controller's own digest check
 // fails the I/O either way: a wrong byte is never accepted).
 //
@@ -69,6 +70,8 @@ public:
     // One outgoing segment: the sequence number of its first payload byte and its payload.
     TxSegmentEdit on_segment(TcpSeq seq, std::span<const TxPayloadChunk> payload) noexcept;
 
+    // The device cannot follow the stream at all (no room to find its frames): lost from the start.
+    void give_up(const char* why) noexcept { lose(why); }
     bool lost() const noexcept { return lost_; }
     TcpSeq next_new() const noexcept { return next_; }  // the first byte not seen yet
     const TxDigestCounters& counters() const noexcept { return counters_; }

@@ -54,15 +54,18 @@ void stop_offload(Port& port) {
     if (!port.offload) return;
     // No lcore polls a closing port: removals complete on the control path from here on.
     port.offload->stop_polling();
-    // Its rx callbacks must all come off: ethdev never clears them (a later port with this id would
-    // run them, on freed engines), and refuses to remove one from a queue beyond the configured count,
-    // which a reconfigure since the attach (or a failed one: 0) may have made smaller. Queues beyond it
-    // are not polled, so counting them for the removal is safe.
+    // Its rx and tx callbacks must all come off: ethdev never clears them (a later port with this id
+    // would run them, on freed engines), and refuses to remove one from a queue beyond the configured
+    // count, which a reconfigure since the attach (or a failed one: 0) may have made smaller. Queues
+    // beyond it are not polled, so counting them for the removal is safe.
     rte_eth_dev_data* data = rte_eth_devices[port.port_id].data;
-    const uint16_t configured = data->nb_rx_queues;
-    data->nb_rx_queues = std::max(configured, port.offload->device().limits().rx_queues);
+    const uint16_t rx_configured = data->nb_rx_queues, tx_configured = data->nb_tx_queues;
+    const uint16_t engines = port.offload->device().limits().rx_queues;  // one tx callback per engine
+    data->nb_rx_queues = std::max(rx_configured, engines);
+    data->nb_tx_queues = std::max(tx_configured, engines);
     port.offload.reset();
-    data->nb_rx_queues = configured;
+    data->nb_rx_queues = rx_configured;
+    data->nb_tx_queues = tx_configured;
 }
 
 unsigned offload_xstat_count(const Port& port) { return port.offload ? kOffloadXstatCount : 0; }

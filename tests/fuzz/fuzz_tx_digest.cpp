@@ -16,8 +16,8 @@
 //   - every byte out is the model's: the DDGST bytes of new PDUs get their digest; a DDGST byte sent
 //     again gets it again while its digest is one of the last `capacity` kept (kept once the PDU's
 //     data has passed), and is left as the host sent it once evicted; every other byte is left as it
-//     was; nothing more is written once the stream is lost (new bytes not starting at next_new(), or
-//     a header the controller refuses: after its 8 bytes);
+//     was; once the stream is lost (new bytes not starting at next_new(), or a header the controller
+//     refuses: after its 8 bytes) no new byte is written, and bytes sent again still get the digests kept;
 //   - bytes_written counts the bytes the model writes; old_sum and new_sum are the sums of those bytes
 //     before and after (mod 0xFFFF), and patch_internet_checksum() turns the segment's checksum
 //     before into its checksum after;
@@ -236,7 +236,7 @@ private:
     // What the device must write into the segment [off, off + len), and the state after it.
     template <typename Write>
     void model_segment(int64_t off, uint32_t len, Write&& write) {
-        if (e_.lost || len == 0) return;
+        if (len == 0) return;
         const int64_t end = off + len;
         const auto& digests = model_.digests;
         if (off < e_.next) {  // bytes sent before: DDGST bytes of the last `capacity` digests kept
@@ -254,7 +254,7 @@ private:
                 }
             }
         }
-        if (end <= e_.next) return;
+        if (e_.lost || end <= e_.next) return;
         if (off > e_.next) {
             e_.lost = true;
             e_.lost_at = e_.next;
