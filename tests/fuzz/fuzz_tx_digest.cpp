@@ -38,6 +38,7 @@
 #include "nvmetcp/wire_int.hpp"
 #include "pmd/engine/tx_digest_stream.hpp"
 #include "pmd/packet/l4_checksum.hpp"
+#include "testlib/host_send_stream.hpp"
 
 using namespace nvmeddp;
 
@@ -331,11 +332,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     send_params.header_digest = in.flag();
     send_params.data_digest = in.take<uint8_t>() >= 16;
     send_params.pda = in.range(0, nvmetcp::kMaxCpda);
-    nvmetcp::ReceiveParams params;
-    params.role = nvmetcp::Role::Controller;
-    params.header_digest = send_params.header_digest;
-    params.data_digest = send_params.data_digest;
-    params.pda = send_params.pda;
+    const nvmetcp::ReceiveParams params = testlib::controller_params(send_params);
 
     HostStream host;
     if (mode < 224) {

@@ -11,11 +11,9 @@
 #include <vector>
 
 #include "dpdk_test_support.hpp"
-#include "nvmetcp/crc32c.hpp"
-#include "nvmetcp/pdu_encoder.hpp"
-#include "nvmetcp/wire_int.hpp"
 #include "pmd/dpdk/offload_port.hpp"
 #include "testlib/frame_gen.hpp"
+#include "testlib/host_send_stream.hpp"
 
 using namespace nvmeddp;
 using namespace nvmeddp::dpdk_test;
@@ -48,40 +46,15 @@ ddp::ConnectionConfig connection_config(uint32_t snd_seq) {
     return c;
 }
 
-struct HostStream {
-    std::vector<uint8_t> wire;  // as the controller must get it
-    std::vector<uint8_t> sent;  // as the host hands it over: DDGST fields zero
-    uint32_t digests = 0;
-};
+using HostStream = testlib::HostSendStream;
 
 HostStream make_stream(uint32_t seed) {
-    std::mt19937 rng(seed);
     nvmetcp::SendParams params;
     params.data_digest = true;
-    HostStream s;
-    for (int i = 0; i < 24; ++i) {
-        std::vector<uint8_t> data(i % 4 == 0 ? 0 : 1 + rng() % 9000);
-        for (auto& b : data) b = static_cast<uint8_t>(rng());
-        std::vector<uint8_t> buf(data.size() + 256);
-        size_t len = 0;
-        if (i % 2 == 1) {
-            len = nvmetcp::encode_pdu(buf, nvmetcp::make_h2c_data(static_cast<uint16_t>(i), 1, 0,
-                                                                  static_cast<uint32_t>(data.size()), 0),
-                                      data, params);
-        } else {
-            nvmetcp::NvmeSqe sqe{};
-            sqe.cid.set(static_cast<uint16_t>(i));
-            len = nvmetcp::encode_pdu(buf, nvmetcp::make_capsule_cmd(sqe), data, params);
-        }
-        buf.resize(len);
-        s.wire.insert(s.wire.end(), buf.begin(), buf.end());
-        if (!data.empty()) {
-            std::memset(buf.data() + len - 4, 0, 4);
-            ++s.digests;
-        }
-        s.sent.insert(s.sent.end(), buf.begin(), buf.end());
-    }
-    return s;
+    testlib::HostSendOptions o;
+    o.max_h2c_data = 9000;
+    o.seed = seed;
+    return testlib::make_host_send_stream(params, o);
 }
 
 // Sends stream bytes [off, off+len) as one frame (an mbuf chain) through tx queue 0 and takes it back
@@ -159,7 +132,7 @@ TEST(OffloadTx, TheDeviceWritesEveryDigestAndTheChecksumStillVerifies) {
     EXPECT_TRUE(received == s.wire);
     EXPECT_TRUE(checksums_ok);
     const ddp::Stats st = rig.stats();
-    EXPECT_EQ(st.tx_ddgst_written, s.digests);
+    EXPECT_EQ(st.tx_ddgst_written, s.digest_offsets.size());
     EXPECT_EQ(st.tx_stream_lost, 0u);
     EXPECT_FALSE(rig.offload->device().tx_stream_lost(rig.handle));
     const pmd::PortEngineCounters c = rig.offload->counters();
@@ -184,7 +157,7 @@ TEST(OffloadTx, AFrameSentAgainGetsItsDigestAgain) {
         ASSERT_TRUE(std::equal(r.payload.begin(), r.payload.end(), s.wire.begin() + off)) << "at " << off;
         ASSERT_TRUE(r.checksums_ok) << "at " << off;
     }
-    EXPECT_GE(rig.stats().tx_ddgst_rewritten, s.digests);
+    EXPECT_GE(rig.stats().tx_ddgst_rewritten, s.digest_offsets.size());
 }
 
 // A frame that left without passing the device (sent on another path): the next new bytes come after

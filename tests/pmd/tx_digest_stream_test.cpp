@@ -8,11 +8,10 @@
 #include <random>
 #include <vector>
 
-#include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/pdu_encoder.hpp"
-#include "nvmetcp/wire_int.hpp"
 #include "pmd/engine/tx_digest_stream.hpp"
 #include "pmd/packet/l4_checksum.hpp"
+#include "testlib/host_send_stream.hpp"
 
 namespace nvmeddp::pmd {
 namespace {
@@ -21,53 +20,14 @@ using nvmetcp::SendParams;
 
 constexpr uint32_t kIss = 0xFFFFF000u;  // the stream wraps the sequence space early on
 
-struct HostStream {
-    std::vector<uint8_t> wire;     // what the controller must receive: every digest right
-    std::vector<uint8_t> sent;     // what the host hands to TCP: DDGST fields zero
-    std::vector<uint32_t> digest_offsets;
-};
+using testlib::controller_params;
+using HostStream = testlib::HostSendStream;
 
-// PDUs as our host sends them: commands without data, commands with in-capsule data, H2CData.
 HostStream make_stream(const SendParams& params, int pdus, uint32_t seed) {
-    std::mt19937 rng(seed);
-    HostStream s;
-    std::vector<uint8_t> buf;
-    for (int i = 0; i < pdus; ++i) {
-        const uint32_t kind = rng() % 3;
-        std::vector<uint8_t> data(kind == 0 ? 0 : 1 + rng() % (kind == 1 ? 4096 : 20000));
-        for (auto& b : data) b = static_cast<uint8_t>(rng());
-        buf.assign(data.size() + 256, 0);
-        size_t len = 0;
-        if (kind == 2) {
-            len = nvmetcp::encode_pdu(buf, nvmetcp::make_h2c_data(static_cast<uint16_t>(i), 7, 0,
-                                                                  static_cast<uint32_t>(data.size()), 0),
-                                      data, params);
-        } else {
-            nvmetcp::NvmeSqe sqe{};
-            sqe.cid.set(static_cast<uint16_t>(i));
-            len = nvmetcp::encode_pdu(buf, nvmetcp::make_capsule_cmd(sqe), data, params);
-        }
-        EXPECT_GT(len, 0u);
-        const size_t at = s.wire.size();
-        s.wire.insert(s.wire.end(), buf.begin(), buf.begin() + static_cast<long>(len));
-        s.sent.insert(s.sent.end(), buf.begin(), buf.begin() + static_cast<long>(len));
-        if (params.data_digest && !data.empty()) {
-            const size_t d = at + len - 4;
-            EXPECT_EQ(nvmetcp::load_le32(&s.wire[d]), nvmetcp::crc32c(data));
-            std::memset(&s.sent[d], 0, 4);
-            s.digest_offsets.push_back(static_cast<uint32_t>(d));
-        }
-    }
-    return s;
-}
-
-nvmetcp::ReceiveParams controller_params(const SendParams& p) {
-    nvmetcp::ReceiveParams r;
-    r.role = nvmetcp::Role::Controller;
-    r.header_digest = p.header_digest;
-    r.data_digest = p.data_digest;
-    r.pda = p.pda;
-    return r;
+    testlib::HostSendOptions o;
+    o.pdus = pdus;
+    o.seed = seed;
+    return testlib::make_host_send_stream(params, o);
 }
 
 // The ones' complement sum of bytes as 16-bit network-order words, the first byte a high byte.
