@@ -46,7 +46,7 @@ bool Queue::start_next_pdu() {
             case SendItem::Kind::Capsule: {
                 const CommandSlot& slot = commands_[item.cid];
                 const bool with_digest = send_params_.data_digest && slot.in_capsule && slot.data_len > 0;
-                if (with_digest && device_digests_.enabled() && !device_digest_room()) return false;
+                if (with_digest && !device_digest_room()) return false;
                 stage_capsule(commands_[item.cid]);
                 return true;
             }
@@ -55,7 +55,7 @@ bool Queue::start_next_pdu() {
                     drop_item(item);
                     continue;
                 }
-                if (send_params_.data_digest && device_digests_.enabled() && !device_digest_room()) return false;
+                if (send_params_.data_digest && !device_digest_room()) return false;
                 stage_h2c_data(item);
                 return true;
         }
@@ -63,7 +63,9 @@ bool Queue::start_next_pdu() {
     return false;
 }
 
+// Whether a PDU with a data digest may be staged now: always when the host computes its digests.
 bool Queue::device_digest_room() {
+    if (!device_digests_.enabled()) return true;
     if (offload_ == nullptr || offload_->tx_stream_lost()) {
         fail("the offload device lost the send stream whose data digests it writes: PDUs sent from there on "
              "would reach the controller with a wrong digest");

@@ -124,8 +124,7 @@ std::unique_ptr<OffloadPort> OffloadPort::attach(const OffloadPortOptions& o, st
     dc.log = o.log;
     // The device writes the data digests of sent PDUs where it sees every frame sent on a
     // connection's queue: a tx callback on the tx queue of each engine's index.
-    rte_eth_dev_info now{};
-    dc.tx_digests = rte_eth_dev_info_get(o.port_id, &now) == 0 && now.nb_tx_queues >= o.rx_queues;
+    dc.tx_digests = info.nb_tx_queues >= o.rx_queues;
     auto driver = std::make_unique<SoftwareDriver>(dc);
     p->driver_ = driver.get();
     p->device_ = std::make_unique<ddp::Device>(std::move(driver));

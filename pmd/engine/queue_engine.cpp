@@ -9,13 +9,6 @@ namespace {
 
 uint32_t index_of(uint32_t conn_id) noexcept { return NVMEDDP_CONN_INDEX(conn_id); }
 
-uint32_t fold_to_16(uint32_t sum) noexcept {
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-    return sum;
-}
-
-uint32_t swap_bytes_16(uint32_t v) noexcept { return (v >> 8 | v << 8) & 0xFFFF; }
-
 }  // namespace
 
 QueueEngine::QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed)
@@ -176,21 +169,16 @@ bool QueueEngine::process_tx(std::span<uint8_t> first, size_t frame_len, std::sp
     if (c == nullptr) return false;
     counters_.tx_frames.add();
 
-    // The payload in batches of kMaxChunks pieces (a TSO frame may span more mbufs than that). The
-    // checksum sums of a batch that starts at an odd payload offset are byte-swapped: its first
-    // byte is a low byte of the TCP checksum's words.
+    // The payload in batches of kMaxChunks pieces (a TSO frame may span more mbufs than that). Each
+    // batch is given its payload offset, so its checksum sums come aligned and add up directly.
     TxPayloadChunk chunks[kMaxChunks];
     size_t count = 0;
     uint32_t batch_offset = 0, batch_len = 0, old_sum = 0, new_sum = 0;
     auto flush = [&]() noexcept {
         if (count == 0) return;
-        const TxSegmentEdit e = c->stream.on_segment(TcpSeq(seg.seq + batch_offset), {chunks, count});
-        if (e.bytes_written != 0) {
-            const uint32_t o = fold_to_16(e.old_sum), n = fold_to_16(e.new_sum);
-            const bool odd = (batch_offset & 1) != 0;
-            old_sum += odd ? swap_bytes_16(o) : o;
-            new_sum += odd ? swap_bytes_16(n) : n;
-        }
+        const TxSegmentEdit e = c->stream.on_segment(TcpSeq(seg.seq + batch_offset), {chunks, count}, batch_offset);
+        old_sum += e.old_sum;
+        new_sum += e.new_sum;
         batch_offset += batch_len;
         batch_len = 0;
         count = 0;

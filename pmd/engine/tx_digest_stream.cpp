@@ -16,14 +16,15 @@ TxDigestStream::TxDigestStream(TcpSeq snd_seq, const nvmetcp::ReceiveParams& par
       capacity_(std::max<uint32_t>(capacity, 1)),
       floor_(snd_seq) {}
 
-TxSegmentEdit TxDigestStream::on_segment(TcpSeq seq, std::span<const TxPayloadChunk> payload) noexcept {
+TxSegmentEdit TxDigestStream::on_segment(TcpSeq seq, std::span<const TxPayloadChunk> payload,
+                                         uint32_t first_offset) noexcept {
     TxSegmentEdit edit;
     uint32_t len = 0;
     for (const TxPayloadChunk& c : payload) len += c.len;
     if (len == 0) return edit;
 
     // Old bytes get their kept digests also after the stream was lost: each was whole when kept.
-    if (seq < next_) rewrite_old(seq, payload, std::min(len, seq.bytes_to(next_)), edit);
+    if (seq < next_) rewrite_old(seq, payload, std::min(len, seq.bytes_to(next_)), first_offset, edit);
     const TcpSeq end = seq + len;
     if (lost_ || end <= next_) return edit;
     if (seq > next_) {
@@ -32,7 +33,7 @@ TxSegmentEdit TxDigestStream::on_segment(TcpSeq seq, std::span<const TxPayloadCh
     }
     // The new bytes: from next_ on, chunk by chunk.
     uint32_t skip = seq.bytes_to(next_);
-    uint32_t offset = 0;  // of the chunk's first byte in the payload
+    uint32_t offset = first_offset;  // of the chunk's first byte in the frame's payload
     for (const TxPayloadChunk& c : payload) {
         if (lost_) break;
         if (skip >= c.len) {
@@ -159,7 +160,7 @@ void TxDigestStream::keep_digest() noexcept {
 }
 
 void TxDigestStream::rewrite_old(TcpSeq seq, std::span<const TxPayloadChunk> payload, uint32_t old_len,
-                                 TxSegmentEdit& edit) noexcept {
+                                 uint32_t first_offset, TxSegmentEdit& edit) noexcept {
     if (seq < floor_) ++counters_.below_ring;
     const TcpSeq end = seq + old_len;
     // The kept digests are in sequence order: the first whose field ends after seq, by bisection.
@@ -180,7 +181,7 @@ void TxDigestStream::rewrite_old(TcpSeq seq, std::span<const TxPayloadChunk> pay
             const TcpSeq at = k.at + b;
             if (at < seq || at >= end) continue;
             uint32_t offset = seq.bytes_to(at);
-            const uint32_t payload_offset = offset;
+            const uint32_t payload_offset = first_offset + offset;
             for (const TxPayloadChunk& c : payload) {
                 if (offset < c.len) {
                     write_byte(c.data + offset, k.bytes[b], payload_offset, edit);

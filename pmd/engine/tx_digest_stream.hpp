@@ -44,8 +44,9 @@ struct TxPayloadChunk {
 };
 
 // What passing one segment changed: digest bytes written, and their ones' complement sums before and
-// after (16-bit words in network order, the payload's first byte being a high byte: the TCP header
-// is a whole number of words), for a caller that must patch a TCP checksum already computed.
+// after (16-bit words in network order, aligned as the TCP checksum aligns them: a byte at an even
+// payload offset is a high byte, since the TCP header is a whole number of words), for a caller that
+// must patch a TCP checksum already computed. Sums of several calls on one frame add directly.
 struct TxSegmentEdit {
     uint32_t bytes_written = 0;
     uint32_t old_sum = 0;
@@ -67,8 +68,10 @@ public:
     // CPDA); capacity: digests kept for retransmissions (the host's limit of PDUs in flight).
     TxDigestStream(TcpSeq snd_seq, const nvmetcp::ReceiveParams& params, uint32_t capacity);
 
-    // One outgoing segment: the sequence number of its first payload byte and its payload.
-    TxSegmentEdit on_segment(TcpSeq seq, std::span<const TxPayloadChunk> payload) noexcept;
+    // One outgoing segment, or a part of one: the sequence number of its first byte, its bytes, and
+    // the payload offset of its first byte in the frame (for the checksum sums' alignment).
+    TxSegmentEdit on_segment(TcpSeq seq, std::span<const TxPayloadChunk> payload,
+                             uint32_t first_offset = 0) noexcept;
 
     // The device cannot follow the stream at all (no room to find its frames): lost from the start.
     void give_up(const char* why) noexcept { lose(why); }
@@ -89,7 +92,8 @@ private:
     void take_new(uint8_t* p, uint32_t n, uint32_t payload_offset, TxSegmentEdit& edit) noexcept;
     void start_pdu() noexcept;
     void keep_digest() noexcept;
-    void rewrite_old(TcpSeq seq, std::span<const TxPayloadChunk> payload, uint32_t old_len, TxSegmentEdit& edit) noexcept;
+    void rewrite_old(TcpSeq seq, std::span<const TxPayloadChunk> payload, uint32_t old_len, uint32_t first_offset,
+                     TxSegmentEdit& edit) noexcept;
     void forget_beyond_window() noexcept;
     void lose(const char* why) noexcept;
     static void write_byte(uint8_t* at, uint8_t value, uint32_t payload_offset, TxSegmentEdit& edit) noexcept;
