@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <tuple>
 #include <vector>
@@ -148,9 +149,13 @@ public:
 // into a SinkTransport of its own, or into `transport` (the TCP variant's connection).
 class HostRig final : private nvmetcp::host::QueueObserver {
 public:
-    HostRig(bool digest, bool offload, nvmetcp::host::QueueTransport* transport = nullptr) : offload_(offload) {
+    // tx_digests: the device writes the data digests of the PDUs the queue sends, from the sequence
+    // number send_queue_end gives when the connection is added (the TCP variant's connection).
+    HostRig(bool digest, bool offload, nvmetcp::host::QueueTransport* transport = nullptr, bool tx_digests = false)
+        : offload_(offload), tx_digests_(tx_digests) {
         pmd::SoftwareDriverConfig dc;
         dc.log = [](const std::string&) {};
+        dc.tx_digests = tx_digests;
         auto d = std::make_unique<pmd::SoftwareDriver>(dc);
         driver_ = d.get();
         device_ = std::make_unique<ddp::Device>(std::move(d));
@@ -237,6 +242,21 @@ public:
         if (queue_->submit(r, &cid) != nvmetcp::host::SubmitResult::Ok) return -1;
         return cid;
     }
+    // Submits a write of `len` bytes from `buffer` (by R2T: nothing goes in capsule); its cid, or -1.
+    int submit_write(const uint8_t* buffer, uint32_t len) {
+        if (iovs_.size() == kDepth) return -1;
+        iovs_.push_back({const_cast<uint8_t*>(buffer), len});
+        IoRequest r;
+        r.sqe = nvmetcp::nvme::make_write(0, 1, 0, 1, len, false);
+        r.data = {&iovs_.back(), 1};
+        r.data_len = len;
+        r.to_controller = true;
+        r.done = &HostRig::on_done;
+        r.ctx = this;
+        uint16_t cid = 0xFFFF;
+        if (queue_->submit(r, &cid) != nvmetcp::host::SubmitResult::Ok) return -1;
+        return cid;
+    }
     // A read's IoVec is the caller's until completion; one round's reads at most are outstanding.
     void new_round() { iovs_.clear(); }
 
@@ -249,6 +269,7 @@ public:
     const testlib::FlowSpec& flow() const noexcept { return flow_; }
     uint64_t completed = 0;
     uint64_t failed = 0;
+    std::function<uint32_t()> send_queue_end;
 
 private:
     void on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) override {
@@ -258,9 +279,16 @@ private:
         config.queue_depth = kDepth;
         config.data_digest = queue.receive_params().data_digest;
         config.rcv_seq = next.seq;
+        // The queue sends nothing between its ICReq and the ICResp: its next byte starts a PDU.
+        config.tx_data_digest = tx_digests_ && config.data_digest && send_queue_end;
+        if (config.tx_data_digest) {
+            config.tx_pda = queue.send_params().pda;
+            config.snd_seq = send_queue_end();
+        }
         if (rx_->add(config, next_stream_offset) != ddp::Status::Ok) return;
         driver_->queue(0).poll_idle();  // the engine applies the new connection
         queue.set_offload(rx_.get());
+        if (config.tx_data_digest) queue.leave_data_digests_to_device(device_->limits().tx_digests_in_flight);
     }
     static void on_done(void* ctx, const Completion& c) {
         auto* rig = static_cast<HostRig*>(ctx);
@@ -268,6 +296,7 @@ private:
     }
 
     bool offload_;
+    bool tx_digests_;
     testlib::FlowSpec flow_ = testlib::ipv4_flow();
     pmd::SoftwareDriver* driver_ = nullptr;
     std::unique_ptr<ddp::Device> device_;

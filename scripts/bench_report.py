@@ -25,7 +25,8 @@ import subprocess
 import sys
 
 # The programs bench.sh runs; one without results has its figures reported as "not run".
-BINARIES = ["bench_nvmetcp", "bench_engine", "bench_ddp", "bench_packet", "bench_host_rx", "bench_memory"]
+BINARIES = ["bench_nvmetcp", "bench_engine", "bench_ddp", "bench_packet", "bench_host_rx", "bench_host_tx",
+            "bench_memory"]
 CPU_FLAGS = ["sse4_2", "pclmulqdq", "avx2", "avx512f", "avx512bw", "avx512vl", "vpclmulqdq"]
 COPY_PATHS = ["avx512", "avx2", "pclmul", "crc32q"]  # BM_Crc32cCopyOnePass/<path>
 VPCLMUL_PATHS = ["avx512", "avx2"]
@@ -33,6 +34,7 @@ COPY_BYTES = [1448, 8948, 65536]
 ENGINE_MSS = [1448, 8948]
 ENGINE_PDU = [4096, 65536, 524288]
 HOST_READS = [4096, 32768, 65536, 131072, 524288]
+HOST_WRITES = [4096, 32768, 131072, 524288]
 README_BEGIN = "<!-- bench.sh:begin -->"
 README_END = "<!-- bench.sh:end -->"
 
@@ -600,6 +602,36 @@ def host_section(res):
     return out
 
 
+def host_write_section(res):
+    """The write path: data digests computed by the host (in one pass with its copy) or by the device."""
+    out = ["### Host write path (`bench_host_tx`, cycles per byte of write data)", ""]
+    if res.status("bench_host_tx") != "ok":
+        out += [f"Not run: `bench_host_tx` {res.status('bench_host_tx')}.", ""]
+        return out
+    rows = []
+    for mss in ENGINE_MSS:
+        for write in HOST_WRITES:
+            none = res.find("bench_host_tx", "BM_HostWriteTcp", write=write, mss=mss, digest=0, offload=0)
+            host = res.find("bench_host_tx", "BM_HostWriteTcp", write=write, mss=mss, digest=1, offload=0)
+            dev = res.find("bench_host_tx", "BM_HostWriteTcp", write=write, mss=mss, digest=1, offload=1)
+            if none is None and host is None and dev is None:
+                continue
+            h_none = none.get("host_cyc_per_B") if none else None
+            h_host = host.get("host_cyc_per_B") if host else None
+            h_dev = dev.get("host_cyc_per_B") if dev else None
+            d_dev = dev.get("device_cyc_per_B") if dev else None
+            rows.append([mss, f"{write // 1024} KiB", fmt(h_none, 3), fmt(h_host, 3), fmt(h_dev, 3), fmt(d_dev, 3),
+                         ratio_text(h_dev / h_host if h_dev is not None and h_host else None),
+                         ratio_text(h_dev / h_none if h_dev is not None and h_none else None)])
+    if rows:
+        out += ["`BM_HostWriteTcp`: writes through the host's TCP to a controller that checks every data digest; "
+                "the host computes the digests in one pass with its copy into mbufs, or leaves them to the device "
+                "(transmit digests), whose tx callback is timed apart.", "",
+                table(["mss", "write", "host, no digest", "host, digest by host", "host, digest by device", "device",
+                       "by device / by host", "by device / no digest"], rows), ""]
+    return out
+
+
 MEMORY_CONNECTIONS = (1, 64, 1024, 4096, 65536)
 MEMORY_LAYERS = (("ddp_B", "ddp"), ("engine_B", "engine"), ("host_queue_B", "host queue"),
                  ("ddp_receive_B", "DdpReceive"), ("tcp_B", "TCP"), ("total_B", "total"))
@@ -911,6 +943,7 @@ def render(res, machine, goals, pngs, skipped, out_dir, for_readme):
     out += engine_section(res)
     out += nondata_section(res)
     out += host_section(res)
+    out += host_write_section(res)
     out += memory_section(res)
     out += e2e_section(res.out_dir, res.runs)
     out += other_section(res)
