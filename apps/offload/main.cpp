@@ -42,6 +42,8 @@ uint64_t fnv1a(const std::vector<uint8_t>& bytes) {
 struct RunResult {
     const char* label = "";
     uint64_t reads = 0, reads_correct = 0, data_bytes = 0, frames = 0, frames_lost_in_port = 0;
+    uint64_t frames_steered_away = 0, stray_frames = 0;
+    uint64_t copy_floor = 0;  // read data bytes no device could place (copy_floor.hpp)
     uint64_t reads_digest_error = 0, reads_failed = 0, reads_lied_to = 0;
     std::vector<ReadOutcome> outcomes;  // every read of every connection, in order
     testlib::DdpHostModel::Totals host{};
@@ -120,6 +122,9 @@ RunResult run(const Options& o, bool offload_on, uint16_t port, uint16_t tx_port
         for (const auto& rd : c->stream.reads) r.data_bytes += rd.data.size();
         r.frames += c->frames.frames.size();
         r.frames_lost_in_port += c->frames_lost_in_port;
+        r.frames_steered_away += c->frames_steered_away;
+        r.copy_floor += c->copy_floor->unplaceable_bytes();
+        r.stray_frames += c->stray_frames;
         for (const auto& rd : c->stream.reads) {
             ReadOutcome out;
             out.status = c->host->status(rd.cid);
@@ -155,7 +160,9 @@ void print_run(const RunResult& r, bool quiet) {
     std::printf("%s: %llu reads, %.1f MiB of data in %llu frames (%.2f s wall, verifying host included)\n", r.label,
                 static_cast<unsigned long long>(r.reads), static_cast<double>(r.data_bytes) / (1 << 20),
                 static_cast<unsigned long long>(r.frames), r.seconds);
-    std::printf("  host copied       %12llu bytes (%5.1f%% of the data)\n", static_cast<unsigned long long>(h.copied), pct(h.copied, data));
+    std::printf("  host copied       %12llu bytes (%6.2f%% of the data; %.2f%% no device could place: they came only before"
+                " their PDU's header)\n",
+                static_cast<unsigned long long>(h.copied), pct(h.copied, data), pct(r.copy_floor, data));
     std::printf("  device placed     %12llu bytes (%5.1f%%), each checked by the host: %llu wrong\n",
                 static_cast<unsigned long long>(h.claimed_placed), pct(h.claimed_placed, data),
                 static_cast<unsigned long long>(h.wrong_claims));
@@ -188,6 +195,11 @@ void print_run(const RunResult& r, bool quiet) {
                 static_cast<unsigned long long>(r.reads_correct), static_cast<unsigned long long>(r.reads),
                 static_cast<unsigned long long>(r.reads_digest_error), static_cast<unsigned long long>(r.reads_failed),
                 r.frames_lost_in_port ? " (the port lost frames)" : "");
+    if (r.frames_steered_away != 0 || r.stray_frames != 0) {
+        std::printf("  frames damaged on the wire that the port steered elsewhere: %llu (dropped, as a host's TCP drops them"
+                    " for their checksum; %llu arrived on another queue)\n",
+                    static_cast<unsigned long long>(r.frames_steered_away), static_cast<unsigned long long>(r.stray_frames));
+    }
     if (r.reads_lied_to != 0) {
         std::printf("  reads that succeeded with bytes a lying peer altered (no data digest to catch it): %llu\n",
                     static_cast<unsigned long long>(r.reads_lied_to));

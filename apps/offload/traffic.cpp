@@ -38,6 +38,7 @@ std::unique_ptr<Connection> make_connection(ddp::Device& device, const Options& 
     faults.lying = o.lying;
     c->stream = testlib::generate_read_stream(so);
     c->frames = testlib::generate_frames(c->stream.bytes, fo, faults);
+    c->copy_floor = std::make_unique<CopyFloor>(c->stream, nvmetcp::kHlenData + (o.header_digest ? nvmetcp::kDigestLen : 0));
 
     ddp::ConnectionConfig cc;
     cc.tuple = testlib::host_tuple(fo.flow);
@@ -96,6 +97,13 @@ std::string pump_queue(uint16_t tx_port, uint16_t port, uint16_t queue, rte_memp
         Connection* connection;
         size_t frame;
     };
+    auto is_wire_corrupt = [](const Sent& s) {
+        return (s.connection->frames.frames[s.frame].truth.faults & testlib::fault::kWireCorrupt) != 0;
+    };
+    auto same_bytes = [](const Sent& s, std::span<const uint8_t> bytes) {
+        const std::vector<uint8_t>& f = s.connection->frames.frames[s.frame].bytes;
+        return f.size() == bytes.size() && std::memcmp(f.data(), bytes.data(), f.size()) == 0;
+    };
     std::vector<uint8_t> scratch(65536);
     for (;;) {
         Sent sent[kBurst];
@@ -112,21 +120,43 @@ std::string pump_queue(uint16_t tx_port, uint16_t port, uint16_t queue, rte_memp
         const uint16_t accepted = rte_eth_tx_burst(tx_port, queue, tx, static_cast<uint16_t>(n));
         for (size_t k = accepted; k < n; ++k) rte_pktmbuf_free(tx[k]);
 
-        // Back they come, in order on a loopback port; a port that loses some is waited for 1 s.
-        rte_mbuf* rx[kBurst];
-        size_t got = 0;
+        for (size_t k = accepted; k < n; ++k) ++sent[k].connection->frames_lost_in_port;
+
+        // Back they come, in order on a loopback port, each paired with the frame sent by its bytes.
+        // A frame damaged on the wire (fault::kWireCorrupt) may have its addresses or ports altered:
+        // the port then steers it to another queue, or drops it. Either way it never reaches its
+        // connection, as a host's TCP would drop it for its checksum. Such a frame arriving here from
+        // another queue matches nothing sent here and is dropped the same way. Every undamaged
+        // frame must come back: one that does not within 1 s is lost in the port.
+        size_t next = 0, clean_left = 0;
+        for (size_t k = 0; k < accepted; ++k) clean_left += is_wire_corrupt(sent[k]) ? 0 : 1;
         const uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz();
-        while (got < accepted && rte_get_timer_cycles() < deadline) {
-            got += rte_eth_rx_burst(port, queue, rx + got, static_cast<uint16_t>(accepted - got));
+        while (clean_left > 0 && rte_get_timer_cycles() < deadline) {
+            rte_mbuf* rx[kBurst];
+            const uint16_t got = rte_eth_rx_burst(port, queue, rx, kBurst);
+            for (uint16_t i = 0; i < got; ++i) {
+                const auto* p = static_cast<const uint8_t*>(rte_pktmbuf_read(rx[i], 0, rx[i]->pkt_len, scratch.data()));
+                const std::span<const uint8_t> bytes{p, rx[i]->pkt_len};
+                // The first frame from `next` on that it is, past damaged frames that went elsewhere.
+                size_t k = next;
+                while (k < accepted && !same_bytes(sent[k], bytes) && is_wire_corrupt(sent[k])) ++k;
+                if (k < accepted && same_bytes(sent[k], bytes)) {
+                    for (size_t j = next; j < k; ++j) ++sent[j].connection->frames_steered_away;
+                    next = k + 1;
+                    clean_left -= is_wire_corrupt(sent[k]) ? 0 : 1;
+                    Connection& c = *sent[k].connection;
+                    const nvmeddp_pkt_meta* meta = pmd::MbufMeta::has(rx[i]) ? pmd::MbufMeta::get(rx[i]) : nullptr;
+                    const testlib::FrameTruth& truth = c.frames.frames[sent[k].frame].truth;
+                    c.host->on_frame(bytes, truth.layout, meta);
+                    if (!is_wire_corrupt(sent[k])) c.copy_floor->on_frame(truth.stream_offset, truth.length);
+                } else {
+                    ++connections.front()->stray_frames;
+                }
+                rte_pktmbuf_free(rx[i]);
+            }
         }
-        for (size_t k = got; k < n; ++k) ++sent[k].connection->frames_lost_in_port;
-        for (size_t k = 0; k < got; ++k) {
-            Connection& c = *sent[k].connection;
-            const testlib::FrameTruth& truth = c.frames.frames[sent[k].frame].truth;
-            const auto* p = static_cast<const uint8_t*>(rte_pktmbuf_read(rx[k], 0, rx[k]->pkt_len, scratch.data()));
-            const nvmeddp_pkt_meta* meta = pmd::MbufMeta::has(rx[k]) ? pmd::MbufMeta::get(rx[k]) : nullptr;
-            c.host->on_frame({p, rx[k]->pkt_len}, truth.layout, meta);
-            rte_pktmbuf_free(rx[k]);
+        for (size_t k = next; k < accepted; ++k) {
+            ++(is_wire_corrupt(sent[k]) ? sent[k].connection->frames_steered_away : sent[k].connection->frames_lost_in_port);
         }
         for (Connection* c : connections) c->device->poll(c->handle);  // deferred teardowns, if any
     }

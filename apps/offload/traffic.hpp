@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "copy_floor.hpp"
 #include "ddp/device.hpp"
 #include "options.hpp"
 #include "testlib/ddp_host_model.hpp"
@@ -24,9 +25,12 @@ struct Connection {
     testlib::ReadStream stream;
     testlib::FrameSequence frames;
     std::unique_ptr<testlib::DdpHostModel> host;
+    std::unique_ptr<CopyFloor> copy_floor;  // what no device could place, from the frames' arrival order
     ddp::ConnectionHandle handle = 0;
     size_t next_frame = 0;
-    uint64_t frames_lost_in_port = 0;  // sent but never received back
+    uint64_t frames_lost_in_port = 0;  // sent undamaged but never received back
+    uint64_t frames_steered_away = 0;  // damaged on the wire (fault::kWireCorrupt), never received here
+    uint64_t stray_frames = 0;         // received on this connection's queue, sent on none of its connections
 };
 
 // Generates a connection's traffic (index picks its ports and seed) and offloads it on `queue`.
