@@ -90,7 +90,7 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
         if (mode_ == Mode::InSync) {
             if (!bridge_gap(seq)) {
                 end_pdu_in_gap();
-                remember_lost_header(seq);
+                remember_lost_header(seq, payload);
                 lose_framing();
             }
         } else {
@@ -385,6 +385,28 @@ ddp::RegistrationTable::Claim ConnectionEngine::placement_for(TcpSeq pdu_start, 
     return claim;
 }
 
+// The framing, speculated, is confirmed (the host's resync answer, or a lost header's chain leading
+// to the candidate) inside a C2HData the engine opened while speculating, and so neither placed nor
+// digested. Its data from here on is placed as any PDU's, the placement checks applied to that part
+// (the host may have taken the bytes before it already). Its digest stays the host's to check.
+void ConnectionEngine::place_rest_of_pdu() noexcept {
+    if (!c2h_data_ || placing_ || (state_ != PduState::Padding && state_ != PduState::Data)) return;
+    if ((caps_.load(std::memory_order_relaxed) & ddp::cap::kPlacement) == 0) return;
+    const auto& h = *reinterpret_cast<const nvmetcp::C2HDataPdu*>(hdr_);
+    const uint32_t seen = data_begin_ < rcv_nxt_ ? data_begin_.bytes_to(rcv_nxt_) : 0;
+    const uint32_t from = h.datao.get() + seen;
+    claim_ = placement_for(pdu_start_, h.cccid.get(), from, layout_.data_len - seen);
+    if (!claim_) return;
+    if (!cursor_.seek(claim_.registration->segments(), from)) {
+        conn_.counters.place_out_of_range.add();
+        claim_ = {};
+        return;
+    }
+    placing_ = true;
+    cccid_ = h.cccid.get();
+    datao_ = h.datao.get();
+}
+
 void ConnectionEngine::stop_placement(ddp::Counter& why) noexcept {
     placing_ = false;
     claim_ = {};
@@ -527,9 +549,10 @@ void ConnectionEngine::check_resync_answer() noexcept {
     if (answer->confirmed) {
         lost_header_ = false;
         // The host's parser found a header exactly where the framing was guessed: the framing
-        // followed since is right. Placement resumes at the next header (the current PDU, if one
-        // is under way, stays unplaced and unverified).
+        // followed since is right. The current PDU, if one is under way, has the rest of its data
+        // placed; its digest stays the host's to check.
         mode_ = Mode::InSync;
+        place_rest_of_pdu();
     } else {
         lose_framing();
     }

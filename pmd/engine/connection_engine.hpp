@@ -114,7 +114,7 @@ private:
                      const ddp::RegistrationTable::Claim& claim, uint16_t cccid, uint32_t datao) noexcept;
 
     // A header lost in a gap (connection_engine_lost_header.cpp)
-    void remember_lost_header(TcpSeq gap_end) noexcept;
+    void remember_lost_header(TcpSeq gap_end, std::span<const PayloadChunk> after) noexcept;
     uint32_t take_lost_header(TcpSeq at, const uint8_t* p, uint32_t n) noexcept;
     bool follow_lost_header() noexcept;
     void regain_framing_in_lost_pdu() noexcept;
@@ -125,6 +125,7 @@ private:
     void open_pdu() noexcept;
     ddp::RegistrationTable::Claim placement_for(TcpSeq pdu_start, uint16_t cccid, uint32_t datao, uint32_t datal) noexcept;
     void begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept;
+    void place_rest_of_pdu() noexcept;
     void stop_placement(ddp::Counter& why) noexcept;
     void end_pdu() noexcept;
     void finish_command() noexcept;
@@ -185,6 +186,12 @@ private:
     uint32_t lost_header_crc_ = 0;        // ... its CRC32C from 0
     nvmetcp::PduLayout lost_layout_{};
     alignas(8) uint8_t lost_hdr_[nvmetcp::kMaxHeaderLen + nvmetcp::kDigestLen]{};
+    // The first bytes after that gap, kept when it came: a header that began in the gap may end after
+    // it (the gap's last packet cut inside it), and those bytes of it are not sent again. Room for
+    // the longest header a host receives after ICResp (24 bytes, and its digest).
+    static constexpr uint32_t kAfterGap = nvmetcp::kHlenData + nvmetcp::kDigestLen;
+    uint8_t after_gap_[kAfterGap]{};
+    uint32_t after_gap_len_ = 0;
 
     // Resync
     static constexpr uint32_t kCarry = sizeof(nvmetcp::CommonHeader) - 1;

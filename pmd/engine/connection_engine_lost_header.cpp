@@ -21,6 +21,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "nvmetcp/crc32c.hpp"
+#include "nvmetcp/crc32c_combine.hpp"
 #include "pmd/engine/connection_engine.hpp"
 
 namespace nvmeddp::pmd {
@@ -29,10 +31,17 @@ using nvmetcp::CommonHeader;
 using nvmetcp::PduType;
 
 // The framing is about to be lost in a gap ending at gap_end: the next header starts where the state
-// machine is (its first bytes, if any, in hdr_).
-void ConnectionEngine::remember_lost_header(TcpSeq gap_end) noexcept {
+// machine is (its first bytes, if any, in hdr_). after: the packet that starts at gap_end.
+void ConnectionEngine::remember_lost_header(TcpSeq gap_end, std::span<const PayloadChunk> after) noexcept {
     lost_header_ = state_ == PduState::Header;
+    after_gap_len_ = 0;
     if (!lost_header_) return;
+    for (const PayloadChunk& c : after) {
+        const uint32_t take = std::min(c.len, kAfterGap - after_gap_len_);
+        std::memcpy(after_gap_ + after_gap_len_, c.data, take);
+        after_gap_len_ += take;
+        if (after_gap_len_ == kAfterGap) break;
+    }
     lost_have_ = hdr_have_;
     lost_at_ = rcv_nxt_ - hdr_have_;
     lost_until_ = gap_end;
@@ -51,7 +60,9 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
     const TcpSeq end = at + n;
     while (lost_header_) {
         const TcpSeq want = lost_at_ + lost_have_;
-        if (want < at || want >= end) {
+        // The header's rest past the gap's end is in after_gap_, kept when it came.
+        const bool past_gap = want >= lost_until_;
+        if (!past_gap && (want < at || want >= end)) {
             // Bytes of the gap beyond the header's next byte, before it: not taken, and from now on
             // a byte of the gap may have been seen without the engine knowing which.
             if (at > want && at < lost_until_) lost_header_ = false;
@@ -59,14 +70,16 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
         }
         const uint32_t target = lost_layout_ready_ ? lost_layout_.header_len : sizeof(CommonHeader);
         if (lost_have_ < target) {
-            const uint32_t take = std::min({target - lost_have_, want.bytes_to(end), want.bytes_to(lost_until_)});
-            if (take == 0) {  // the header runs past the gap's end: its rest was seen, not kept
+            const uint32_t kept = past_gap ? lost_until_.bytes_to(want) : 0;
+            const uint32_t take = past_gap ? (kept < after_gap_len_ ? std::min(target - lost_have_, after_gap_len_ - kept) : 0)
+                                           : std::min({target - lost_have_, want.bytes_to(end), want.bytes_to(lost_until_)});
+            if (take == 0) {  // the header runs past the bytes kept after the gap: its rest was seen, not kept
                 lost_header_ = false;
                 break;
             }
-            std::memcpy(lost_hdr_ + lost_have_, p + at.bytes_to(want), take);
+            std::memcpy(lost_hdr_ + lost_have_, past_gap ? after_gap_ + kept : p + at.bytes_to(want), take);
             lost_have_ += take;
-            taken += take;
+            if (!past_gap) taken += take;  // bytes of this retransmission
         }
         if (!lost_layout_ready_ && lost_have_ >= sizeof(CommonHeader)) {
             CommonHeader ch;
@@ -137,6 +150,7 @@ bool ConnectionEngine::follow_lost_header() noexcept {
     } else if (mode_ == Mode::Speculating && request_.seq == pdu_end.raw()) {
         // The resync candidate is the header the chain leads to: the framing followed since it is right.
         mode_ = Mode::InSync;
+        place_rest_of_pdu();
         conn_.counters.framing_regained.add();
     }
     return false;
@@ -171,7 +185,17 @@ void ConnectionEngine::regain_framing_in_lost_pdu() noexcept {
     open_pdu();
     conn_.counters.framing_regained.add();
     if (state_ == PduState::DataDigest) digest_have_ = data_end_.bytes_to(rcv_nxt_);
-    const bool seen_is_data = lost_header_digesting_ && data_begin_ <= lost_until_ && rcv_nxt_ <= data_end_;
+    // The bytes seen after the gap, digested from lost_until_ on, may begin with the header's rest
+    // (and its padding): kept in after_gap_, their share of the CRC comes out (a raw CRC is linear:
+    // crc(A B) = shift(crc(A), |B|) ^ crc(B)), and what remains is data only.
+    TcpSeq seen_from = lost_until_;
+    uint32_t seen_crc = lost_header_crc_;
+    if (data_begin_ > lost_until_ && data_begin_ <= rcv_nxt_ && lost_until_.bytes_to(data_begin_) <= after_gap_len_) {
+        const uint32_t front = lost_until_.bytes_to(data_begin_);
+        seen_crc ^= nvmetcp::crc32c_shift(nvmetcp::crc32c_extend(0, after_gap_, front), data_begin_.bytes_to(rcv_nxt_));
+        seen_from = data_begin_;
+    }
+    const bool seen_is_data = lost_header_digesting_ && data_begin_ <= seen_from && rcv_nxt_ <= data_end_;
     crc_on_ = crc_on_ && seen_is_data;
     if (!c2h_data_ || (!placing_ && !crc_on_)) {
         crc_on_ = false;
@@ -185,7 +209,7 @@ void ConnectionEngine::regain_framing_in_lost_pdu() noexcept {
         crc_on_ = false;
         return;
     }
-    gaps_.at(gap_slot_).add({lost_until_, rcv_nxt_, crc_on_ ? lost_header_crc_ : 0});  // seen after the gap, not placed
+    gaps_.at(gap_slot_).add({seen_from, rcv_nxt_, crc_on_ ? seen_crc : 0});  // seen after the gap, not placed
     run_begin_ = rcv_nxt_;
     crc_state_ = 0;
 }

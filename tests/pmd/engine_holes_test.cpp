@@ -340,3 +340,65 @@ TEST(EngineHoles, ALostHeaderWhoseFirstBytesCameBeforeTheGap) {
         EXPECT_EQ(rig.host->totals().digests_recomputed, 0u);
     }
 }
+
+namespace {
+
+// Frames of 1448 bytes, except that one ends `into` bytes after the start of PDU `pdu` (and begins
+// 100 bytes before that): its index in arrival order.
+size_t cut_frame_ending_inside(EngineRig& rig, size_t pdu, uint32_t into) {
+    const uint64_t cut = rig.stream.pdus.at(pdu).offset + into;
+    std::vector<uint64_t> cuts;
+    for (uint64_t at = 1448; at < rig.stream.bytes.size(); at += 1448) {
+        if (at + 200 < cut || at > cut + 200) cuts.push_back(at);
+    }
+    cuts.push_back(cut - 100);
+    cuts.push_back(cut);
+    std::sort(cuts.begin(), cuts.end());
+    rig.cut_at(cuts);
+    size_t held = 0;
+    while (rig.frames.frames[held].truth.stream_offset + rig.frames.frames[held].truth.length != cut) ++held;
+    return held;
+}
+
+}  // namespace
+
+// The frame that brings a lost header late ends inside it: the header's last bytes came right after
+// the gap, with the packet that began it, and are not sent again. The engine kept them then, so the
+// retransmission completes the header: in sync again, the rest of the PDU placed, and its digest
+// verified (the header's bytes taken out of what it digested after the gap).
+TEST(EngineHoles, ALostHeaderThatRunsPastTheGapIsCompletedFromTheBytesKeptAfterIt) {
+    for (const uint32_t into : {1u, 8u, 14u, 23u}) {
+        SCOPED_TRACE(into);
+        RigOptions o = one_pdu_reads(4, 20000);
+        EngineRig rig(o);
+        ASSERT_EQ(rig.stream.pdus.at(2).type, nvmetcp::PduType::C2HData);
+        const size_t held = cut_frame_ending_inside(rig, 2, into);
+        deliver_later(rig, held, 2);
+        run_expecting_right_reads(rig);
+        const ddp::Stats s = rig.stats();
+        EXPECT_EQ(s.framing_regained, 1u);
+        EXPECT_EQ(rig.host->totals().digests_recomputed, 0u);
+        // Copied: the PDU's data in the two frames that came before the header.
+        const auto& fr = rig.frames.frames;
+        EXPECT_LE(rig.host->totals().copied, uint64_t{fr[held].truth.length} + fr[held + 1].truth.length);
+    }
+}
+
+// The gap ends inside a CapsuleResp; the C2HData after it begins after the gap, where the engine
+// finds its header and speculates. The retransmission completes the CapsuleResp (from the bytes kept
+// after the gap), whose end is the candidate: confirmed, the engine places the rest of that C2HData
+// (its data before the confirmation is the host's to copy, and its digest to check).
+TEST(EngineHoles, AConfirmedSpeculationPlacesTheRestOfThePduItIsIn) {
+    for (const uint32_t into : {1u, 12u, 23u}) {
+        SCOPED_TRACE(into);
+        RigOptions o = one_pdu_reads(4, 20000);
+        EngineRig rig(o);
+        ASSERT_EQ(rig.stream.pdus.at(1).type, nvmetcp::PduType::CapsuleResp);
+        const size_t held = cut_frame_ending_inside(rig, 1, into);
+        deliver_later(rig, held, 2);
+        run_expecting_right_reads(rig);
+        const auto& fr = rig.frames.frames;
+        EXPECT_LE(rig.host->totals().copied, uint64_t{fr[held].truth.length} + fr[held + 1].truth.length);
+        EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
+    }
+}
