@@ -320,7 +320,7 @@ int main(int argc, char** argv) {
         ok = ok && all_same;
         const auto& off = results[0].host;
         const auto& on = results[1].host;
-        std::printf("offload on vs off: host copied %.1f%% of what it copied without offload; computed %.1f%% of the "
+        std::printf("offload on vs off: host copied %.2f%% of what it copied without offload; computed %.1f%% of the "
                     "data digests\n",
                     pct(on.copied, off.copied), pct(on.digests_recomputed, off.digests_recomputed));
     }
