@@ -228,35 +228,10 @@ public:
         seq_ += payload_len;
     }
 
-    // Submits a read into `buffer`; the cid the queue gave it, or -1.
-    int submit_read(uint8_t* buffer, uint32_t len) {
-        if (iovs_.size() == kDepth) return -1;
-        iovs_.push_back({buffer, len});
-        IoRequest r;
-        r.sqe = nvmetcp::nvme::make_read(0, 1, 0, 1, len);
-        r.data = {&iovs_.back(), 1};
-        r.data_len = len;
-        r.done = &HostRig::on_done;
-        r.ctx = this;
-        uint16_t cid = 0xFFFF;
-        if (queue_->submit(r, &cid) != nvmetcp::host::SubmitResult::Ok) return -1;
-        return cid;
-    }
-    // Submits a write of `len` bytes from `buffer` (by R2T: nothing goes in capsule); its cid, or -1.
-    int submit_write(const uint8_t* buffer, uint32_t len) {
-        if (iovs_.size() == kDepth) return -1;
-        iovs_.push_back({const_cast<uint8_t*>(buffer), len});
-        IoRequest r;
-        r.sqe = nvmetcp::nvme::make_write(0, 1, 0, 1, len, false);
-        r.data = {&iovs_.back(), 1};
-        r.data_len = len;
-        r.to_controller = true;
-        r.done = &HostRig::on_done;
-        r.ctx = this;
-        uint16_t cid = 0xFFFF;
-        if (queue_->submit(r, &cid) != nvmetcp::host::SubmitResult::Ok) return -1;
-        return cid;
-    }
+    // Submits a read into `buffer`, or a write from it (by R2T: nothing goes in capsule); the cid the
+    // queue gave it, or -1.
+    int submit_read(uint8_t* buffer, uint32_t len) { return submit(buffer, len, false); }
+    int submit_write(const uint8_t* buffer, uint32_t len) { return submit(const_cast<uint8_t*>(buffer), len, true); }
     // A read's IoVec is the caller's until completion; one round's reads at most are outstanding.
     void new_round() { iovs_.clear(); }
 
@@ -272,6 +247,20 @@ public:
     std::function<uint32_t()> send_queue_end;
 
 private:
+    int submit(uint8_t* buffer, uint32_t len, bool write) {
+        if (iovs_.size() == kDepth) return -1;
+        iovs_.push_back({buffer, len});
+        IoRequest r;
+        r.sqe = write ? nvmetcp::nvme::make_write(0, 1, 0, 1, len, false) : nvmetcp::nvme::make_read(0, 1, 0, 1, len);
+        r.data = {&iovs_.back(), 1};
+        r.data_len = len;
+        r.to_controller = write;
+        r.done = &HostRig::on_done;
+        r.ctx = this;
+        uint16_t cid = 0xFFFF;
+        if (queue_->submit(r, &cid) != nvmetcp::host::SubmitResult::Ok) return -1;
+        return cid;
+    }
     void on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) override {
         if (!offload_) return;
         ddp::ConnectionConfig config;

@@ -343,10 +343,11 @@ void ConnectionEngine::open_pdu() noexcept {
 // Placement of a C2HData starts only where it cannot do harm: a live registration, the data inside
 // it, no byte the engine wrote before (a byte is written at most once per registration, so a byte the
 // host took from a claim cannot change under it), and nothing the host declared final.
-void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept {
-    claim_ = placement_for(pdu_start_, cccid, datao, datal);
+// skip: the data bytes already gone by (placement begins after them, checked for that part only).
+void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal, uint32_t skip) noexcept {
+    claim_ = placement_for(pdu_start_, cccid, datao + skip, datal - skip);
     if (!claim_) return;
-    if (!cursor_.seek(claim_.registration->segments(), datao)) {
+    if (!cursor_.seek(claim_.registration->segments(), datao + skip)) {
         conn_.counters.place_out_of_range.add();
         claim_ = {};
         return;
@@ -393,18 +394,7 @@ void ConnectionEngine::place_rest_of_pdu() noexcept {
     if (!c2h_data_ || placing_ || (state_ != PduState::Padding && state_ != PduState::Data)) return;
     if ((caps_.load(std::memory_order_relaxed) & ddp::cap::kPlacement) == 0) return;
     const auto& h = *reinterpret_cast<const nvmetcp::C2HDataPdu*>(hdr_);
-    const uint32_t seen = data_begin_ < rcv_nxt_ ? data_begin_.bytes_to(rcv_nxt_) : 0;
-    const uint32_t from = h.datao.get() + seen;
-    claim_ = placement_for(pdu_start_, h.cccid.get(), from, layout_.data_len - seen);
-    if (!claim_) return;
-    if (!cursor_.seek(claim_.registration->segments(), from)) {
-        conn_.counters.place_out_of_range.add();
-        claim_ = {};
-        return;
-    }
-    placing_ = true;
-    cccid_ = h.cccid.get();
-    datao_ = h.datao.get();
+    begin_placement(h.cccid.get(), h.datao.get(), layout_.data_len, data_begin_ < rcv_nxt_ ? data_begin_.bytes_to(rcv_nxt_) : 0);
 }
 
 void ConnectionEngine::stop_placement(ddp::Counter& why) noexcept {

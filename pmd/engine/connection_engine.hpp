@@ -124,7 +124,7 @@ private:
     bool start_pdu() noexcept;  // false: the header is not one the receiver would accept
     void open_pdu() noexcept;
     ddp::RegistrationTable::Claim placement_for(TcpSeq pdu_start, uint16_t cccid, uint32_t datao, uint32_t datal) noexcept;
-    void begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal) noexcept;
+    void begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal, uint32_t skip = 0) noexcept;
     void place_rest_of_pdu() noexcept;
     void stop_placement(ddp::Counter& why) noexcept;
     void end_pdu() noexcept;
