@@ -187,15 +187,18 @@ void ConnectionEngine::regain_framing_in_lost_pdu() noexcept {
     if (state_ == PduState::DataDigest) digest_have_ = data_end_.bytes_to(rcv_nxt_);
     // The bytes seen after the gap, digested from lost_until_ on, may begin with the header's rest
     // (and its padding): kept in after_gap_, their share of the CRC comes out (a raw CRC is linear:
-    // crc(A B) = shift(crc(A), |B|) ^ crc(B)), and what remains is data only.
-    TcpSeq seen_from = lost_until_;
+    // crc(A B) = shift(crc(A), |B|) ^ crc(B)), leaving the CRC of the data among them, which is
+    // what a run of a PDU with holes carries.
+    bool seen_is_data = lost_header_digesting_ && rcv_nxt_ <= data_end_;
     uint32_t seen_crc = lost_header_crc_;
-    if (data_begin_ > lost_until_ && data_begin_ <= rcv_nxt_ && lost_until_.bytes_to(data_begin_) <= after_gap_len_) {
+    if (data_begin_ > lost_until_) {
         const uint32_t front = lost_until_.bytes_to(data_begin_);
-        seen_crc ^= nvmetcp::crc32c_shift(nvmetcp::crc32c_extend(0, after_gap_, front), data_begin_.bytes_to(rcv_nxt_));
-        seen_from = data_begin_;
+        if (front <= after_gap_len_ && data_begin_ <= rcv_nxt_) {
+            seen_crc ^= nvmetcp::crc32c_shift(nvmetcp::crc32c_extend(0, after_gap_, front), data_begin_.bytes_to(rcv_nxt_));
+        } else {
+            seen_is_data = false;
+        }
     }
-    const bool seen_is_data = lost_header_digesting_ && data_begin_ <= seen_from && rcv_nxt_ <= data_end_;
     crc_on_ = crc_on_ && seen_is_data;
     if (!c2h_data_ || (!placing_ && !crc_on_)) {
         crc_on_ = false;
@@ -209,7 +212,9 @@ void ConnectionEngine::regain_framing_in_lost_pdu() noexcept {
         crc_on_ = false;
         return;
     }
-    gaps_.at(gap_slot_).add({seen_from, rcv_nxt_, crc_on_ ? seen_crc : 0});  // seen after the gap, not placed
+    // Seen after the gap, not placed: from there, or from the body's start when the gap ended in the header.
+    const TcpSeq seen_from = std::max(lost_until_, pdu_start_ + layout_.header_len);
+    if (seen_from < rcv_nxt_) gaps_.at(gap_slot_).add({seen_from, rcv_nxt_, crc_on_ ? seen_crc : 0});
     run_begin_ = rcv_nxt_;
     crc_state_ = 0;
 }

@@ -365,11 +365,12 @@ size_t cut_frame_ending_inside(EngineRig& rig, size_t pdu, uint32_t into) {
 // The frame that brings a lost header late ends inside it: the header's last bytes came right after
 // the gap, with the packet that began it, and are not sent again. The engine kept them then, so the
 // retransmission completes the header: in sync again, the rest of the PDU placed, and its digest
-// verified (the header's bytes taken out of what it digested after the gap).
+// verified (the header's bytes, and padding, taken out of what it digested after the gap).
 TEST(EngineHoles, ALostHeaderThatRunsPastTheGapIsCompletedFromTheBytesKeptAfterIt) {
-    for (const uint32_t into : {1u, 8u, 14u, 23u}) {
-        SCOPED_TRACE(into);
+    for (const auto& [into, pda] : {std::pair{1u, 0u}, {8u, 0u}, {14u, 0u}, {23u, 0u}, {14u, 7u}, {20u, 7u}, {23u, 11u}}) {
+        SCOPED_TRACE(testing::Message() << into << " bytes into the header, HPDA " << pda);
         RigOptions o = one_pdu_reads(4, 20000);
+        o.stream.pda = pda;  // 7, 11: the data starts at 32, 48: padding among the bytes kept
         EngineRig rig(o);
         ASSERT_EQ(rig.stream.pdus.at(2).type, nvmetcp::PduType::C2HData);
         const size_t held = cut_frame_ending_inside(rig, 2, into);
