@@ -49,7 +49,7 @@ TEST(Crc32cFold, ConstantsAreTheFoldDistancesOfThePolynomial) {
     const struct {
         FoldConstant k;
         unsigned bits;
-    } cases[] = {{kFold2048, 2048}, {kFold1024, 1024}, {kFold512, 512}, {kFold384, 384}, {kFold256, 256}, {kFold128, 128}};
+    } cases[] = {{kFold4096, 4096}, {kFold2048, 2048}, {kFold1024, 1024}, {kFold512, 512}, {kFold384, 384}, {kFold256, 256}, {kFold128, 128}};
     for (const auto& c : cases) {
         SCOPED_TRACE(c.bits);
         EXPECT_EQ(c.k.lo, fold_by(c.bits).lo);
@@ -145,16 +145,19 @@ class Crc32cFoldPath : public ::testing::TestWithParam<HardwareAndEmulation> {};
 constexpr CopyFn kPclmul = copy_pclmul;
 constexpr CopyFn kAvx2 = copy_avx2;
 constexpr CopyFn kAvx512 = copy_avx512;
+constexpr CopyFn kAvx512Mixed = copy_avx512_mixed;
 #else
 constexpr CopyFn kPclmul = nullptr;
 constexpr CopyFn kAvx2 = nullptr;
 constexpr CopyFn kAvx512 = nullptr;
+constexpr CopyFn kAvx512Mixed = nullptr;
 #endif
 
 const HardwareAndEmulation kFoldPaths[] = {
     {test::kHardwarePaths[0], kPclmul, copy_pclmul_emulated},
     {test::kHardwarePaths[1], kAvx2, copy_avx2_emulated},
     {test::kHardwarePaths[2], kAvx512, copy_avx512_emulated},
+    {test::kHardwarePaths[4], kAvx512Mixed, copy_avx512_mixed_emulated},
 };
 
 }  // namespace
