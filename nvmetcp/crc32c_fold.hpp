@@ -210,8 +210,32 @@ NVMEDDP_FOLD_TARGET uint32_t copy_fold_128(uint32_t state, uint8_t* dst, const u
     return finish<Isa>(r, dst, src, len);
 }
 
+// copy_fold_256 from its four registers on (they hold the 256 bytes before src): the loop, the
+// registers into one (pairwise: 0 onto 1 and 2 onto 3 by 512 bits, then 1 onto 3 by 1024: two
+// multiplies deep, not three), and finish512.
+template <class Isa>
+NVMEDDP_FOLD_TARGET uint32_t fold_256_rest(typename Isa::V512 x0, typename Isa::V512 x1, typename Isa::V512 x2, typename Isa::V512 x3,
+                                           uint8_t* dst, const uint8_t* src, size_t len) noexcept {
+    const auto k2048 = Isa::broadcast(Isa::constant(kFold2048));
+    while (len >= 256) {
+        x0 = Isa::xor512(fold4<Isa>(x0, k2048), Isa::copy64(dst, src));
+        x1 = Isa::xor512(fold4<Isa>(x1, k2048), Isa::copy64(dst + 64, src + 64));
+        x2 = Isa::xor512(fold4<Isa>(x2, k2048), Isa::copy64(dst + 128, src + 128));
+        x3 = Isa::xor512(fold4<Isa>(x3, k2048), Isa::copy64(dst + 192, src + 192));
+        src += 256;
+        dst += 256;
+        len -= 256;
+    }
+
+    const auto k512 = Isa::broadcast(Isa::constant(kFold512));
+    x1 = Isa::xor512(x1, fold4<Isa>(x0, k512));
+    x3 = Isa::xor512(x3, fold4<Isa>(x2, k512));
+    x3 = Isa::xor512(x3, fold4<Isa>(x1, Isa::broadcast(Isa::constant(kFold1024))));
+    return finish512<Isa>(x3, dst, src, len);
+}
+
 // Sixteen lanes in four registers of four, 256 bytes per iteration; then down to one register (folds
-// by 512 bits), one lane (folds by 384, 256 and 128 bits), and on as copy_fold_64. Below 256 bytes
+// by 512 and 1024 bits), one lane (folds by 384, 256 and 128 bits), and on as copy_fold_64. Below 256 bytes
 // it is copy_fold_64.
 template <class Isa>
 NVMEDDP_FOLD_TARGET uint32_t copy_fold_256(uint32_t state, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
@@ -225,22 +249,7 @@ NVMEDDP_FOLD_TARGET uint32_t copy_fold_256(uint32_t state, uint8_t* dst, const u
     dst += 256;
     len -= 256;
 
-    const auto k2048 = Isa::broadcast(Isa::constant(kFold2048));
-    while (len >= 256) {
-        x0 = Isa::xor512(fold4<Isa>(x0, k2048), Isa::copy64(dst, src));
-        x1 = Isa::xor512(fold4<Isa>(x1, k2048), Isa::copy64(dst + 64, src + 64));
-        x2 = Isa::xor512(fold4<Isa>(x2, k2048), Isa::copy64(dst + 128, src + 128));
-        x3 = Isa::xor512(fold4<Isa>(x3, k2048), Isa::copy64(dst + 192, src + 192));
-        src += 256;
-        dst += 256;
-        len -= 256;
-    }
-
-    const auto k512 = Isa::broadcast(Isa::constant(kFold512));
-    auto x = Isa::xor512(fold4<Isa>(x0, k512), x1);
-    x = Isa::xor512(fold4<Isa>(x, k512), x2);
-    x = Isa::xor512(fold4<Isa>(x, k512), x3);
-    return finish512<Isa>(x, dst, src, len);
+    return fold_256_rest<Isa>(x0, x1, x2, x3, dst, src, len);
 }
 
 // The four crc32 chains of one copy_fold_mixed iteration, interleaved (each instruction's result
@@ -248,8 +257,6 @@ NVMEDDP_FOLD_TARGET uint32_t copy_fold_256(uint32_t state, uint8_t* dst, const u
 // src + 128 g, which are copied to dst + 128 g. The other 64 bytes of each 128 are the caller's.
 template <class Isa>
 NVMEDDP_FOLD_TARGET inline void copy_crc_4x64(uint64_t (&s)[4], uint8_t* dst, const uint8_t* src) noexcept {
-#pragma GCC unroll 4
-    for (size_t g = 0; g < 4; ++g) Isa::copy64(dst + 128 * g, src + 128 * g);
 #pragma GCC unroll 8
     for (size_t i = 0; i < 64; i += 8) {
 #pragma GCC unroll 4
@@ -259,6 +266,8 @@ NVMEDDP_FOLD_TARGET inline void copy_crc_4x64(uint64_t (&s)[4], uint8_t* dst, co
             s[g] = Isa::crc32_u64(s[g], v);
         }
     }
+#pragma GCC unroll 4
+    for (size_t g = 0; g < 4; ++g) Isa::copy64(dst + 128 * g, src + 128 * g);
 }
 
 // 64 bytes at src copied to dst and returned with the CRC s (of the 64 bytes before them) xored into
@@ -314,7 +323,19 @@ NVMEDDP_FOLD_TARGET uint32_t copy_fold_mixed(uint32_t state, uint8_t* dst, const
     const auto k1024 = Isa::broadcast(Isa::constant(kFold1024));
     x[1] = Isa::xor512(x[1], fold4<Isa>(x[0], k1024));
     x[3] = Isa::xor512(x[3], fold4<Isa>(x[2], k1024));
-    x[3] = Isa::xor512(x[3], fold4<Isa>(x[1], Isa::broadcast(Isa::constant(kFold2048))));
+    const auto k2048 = Isa::broadcast(Isa::constant(kFold2048));
+    x[3] = Isa::xor512(x[3], fold4<Isa>(x[1], k2048));
+
+    // 256 bytes or more left: on in copy_fold_256's four registers, register 3 folded onto the last of
+    // them (256 bytes later), rather than 64 bytes at a time on one register (each step waits for the
+    // one before: a multiply and an xor, 7 cycles on Zen 5 for 64 bytes).
+    if (len >= 256) {
+        const auto y0 = Isa::copy64(dst, src);
+        const auto y1 = Isa::copy64(dst + 64, src + 64);
+        const auto y2 = Isa::copy64(dst + 128, src + 128);
+        const auto y3 = Isa::xor512(Isa::copy64(dst + 192, src + 192), fold4<Isa>(x[3], k2048));
+        return fold_256_rest<Isa>(y0, y1, y2, y3, dst + 256, src + 256, len - 256);
+    }
     return finish512<Isa>(x[3], dst, src, len);
 }
 
