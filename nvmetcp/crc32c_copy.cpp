@@ -43,7 +43,7 @@ struct ImplInfo {
 
 constexpr ImplInfo kImpls[] = {
     {Impl::TwoPass, "two-pass", "two passes: memcpy, then isa-l"},
-    {Impl::Pclmul, "pclmul", "one pass, PCLMULQDQ"},
+    {Impl::Pclmul, "pclmul", "one pass, PCLMULQDQ (VEX-encoded where the CPU has AVX)"},
     {Impl::Avx2, "avx2", "one pass, AVX2 VPCLMULQDQ"},
     {Impl::Avx512, "avx512", "one pass, AVX-512 VPCLMULQDQ"},
     {Impl::Avx512Mixed, "avx512-mixed", "one pass, AVX-512 VPCLMULQDQ on half the bytes, crc32 on the other half"},
@@ -126,6 +126,11 @@ Impl pick() noexcept {
 
 Impl g_impl = pick();
 
+#if defined(__x86_64__)
+// "pclmul" in VEX encodings where the CPU has AVX (crc32c_fold_pclmul_vex.cpp says why).
+const bool g_pclmul_vex = __builtin_cpu_supports("avx");
+#endif
+
 }  // namespace
 
 uint32_t crc32c_copy_extend(uint32_t state, void* dst, const void* src, size_t len) noexcept {
@@ -134,7 +139,8 @@ uint32_t crc32c_copy_extend(uint32_t state, void* dst, const void* src, size_t l
         case Impl::Avx512: return crc32c_fold::copy_avx512(state, dst, src, len);
         case Impl::Avx512Mixed: return crc32c_fold::copy_avx512_mixed(state, dst, src, len);
         case Impl::Avx2: return crc32c_fold::copy_avx2(state, dst, src, len);
-        case Impl::Pclmul: return crc32c_fold::copy_pclmul(state, dst, src, len);
+        case Impl::Pclmul:
+            return g_pclmul_vex ? crc32c_fold::copy_pclmul_vex(state, dst, src, len) : crc32c_fold::copy_pclmul(state, dst, src, len);
         case Impl::Crc32q: return crc32c_fold::copy_crc32q(state, dst, src, len);
 #else
         case Impl::Avx512:

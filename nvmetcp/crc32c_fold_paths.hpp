@@ -10,6 +10,8 @@ namespace nvmeddp::nvmetcp::crc32c_fold {
 #if defined(__x86_64__)
 // Hardware: call only when the CPU has the instructions (crc32c_copy.cpp checks).
 uint32_t copy_pclmul(uint32_t state, void* dst, const void* src, size_t len) noexcept;  // SSE4.2 + PCLMULQDQ
+// The same compiled with VEX encodings (+ AVX): what "pclmul" runs where the CPU has AVX.
+uint32_t copy_pclmul_vex(uint32_t state, void* dst, const void* src, size_t len) noexcept;
 uint32_t copy_avx2(uint32_t state, void* dst, const void* src, size_t len) noexcept;    // + AVX2 + VPCLMULQDQ
 uint32_t copy_avx512(uint32_t state, void* dst, const void* src, size_t len) noexcept;  // + AVX-512 F/VL/BW + VPCLMULQDQ
 // The same instructions, half the bytes through crc32 (copy_fold_mixed_512): for CPUs with a slow
