@@ -99,10 +99,10 @@ bool available(Impl impl) noexcept {
 //
 // Where AVX-512 runs, the CPU's family decides between avx512 and avx512-mixed: on AMD Zen 5 (family
 // 0x1A) VPCLMULQDQ does one instruction per 2 cycles whatever its width and crc32 two per cycle, and
-// the mixed loop copies 512 bytes in about 25 cycles where avx512 takes 33 (scratch rdtsc loop, 64
-// KiB); on an Intel core crc32 runs one per cycle on one port and VPCLMULQDQ one ZMM per cycle, so
-// half the bytes through crc32 would halve the speed of avx512 there. Other CPUs (Zen 4, not measured)
-// keep avx512.
+// the mixed loop copies 512 bytes in about 24 cycles where avx512 takes 33 (scratch rdtsc loop, 64
+// KiB in L2). On Intel cores (by Intel's published figures, not measured here) crc32 runs one per
+// cycle on one port and VPCLMULQDQ one ZMM per cycle: half the bytes through crc32 would run at
+// about half avx512's speed there. Other CPUs (Zen 4, not measured) keep avx512.
 bool crc32_outruns_vpclmulqdq() noexcept {
 #if defined(__x86_64__)
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
