@@ -25,8 +25,9 @@ bool crc32c_copy_is_fused() noexcept;
 const char* crc32c_copy_implementation() noexcept;
 // The name of the implementation in use, as crc32c_copy_select() takes it.
 const char* crc32c_copy_name() noexcept;
-// Chooses an implementation for tests and benchmarks: "avx512", "avx2", "pclmul", "crc32q",
-// "two-pass", or "avx512-emulated" / "avx2-emulated" / "pclmul-emulated" / "crc32q-emulated" (the
+// Chooses an implementation for tests and benchmarks: "avx512-mixed", "avx512", "avx2", "pclmul",
+// "crc32q", "two-pass", or "avx512-mixed-emulated" / "avx512-emulated" / "avx2-emulated" /
+// "pclmul-emulated" / "crc32q-emulated" (the
 // same algorithm on instructions emulated in software, on any CPU, slow; never chosen by default). False when the name is unknown or the CPU lacks it.
 // Not thread-safe: call before any copy runs.
 bool crc32c_copy_select(const char* name) noexcept;

@@ -6,10 +6,11 @@
 
 #if defined(__x86_64__)
 
-// GCC 12 warns "may be used uninitialized" inside its own AVX-512 intrinsic headers (the undefined
+// GCC 12 warns "(may be) used uninitialized" inside its own AVX-512 intrinsic headers (the undefined
 // pass-through operand of unmasked broadcasts and extracts): a false positive, silenced here only.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 #define NVMEDDP_FOLD_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,vpclmulqdq,sse4.2,pclmul")))
@@ -46,6 +47,10 @@ struct X86Avx512 : X86Clmul128 {
 // With the same target as the fold, which the compiler can then inline here.
 NVMEDDP_FOLD_TARGET uint32_t copy_avx512(uint32_t state, void* dst, const void* src, size_t len) noexcept {
     return copy_fold_256<X86Avx512>(state, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), len);
+}
+
+NVMEDDP_FOLD_TARGET uint32_t copy_avx512_mixed(uint32_t state, void* dst, const void* src, size_t len) noexcept {
+    return copy_fold_mixed<X86Avx512>(state, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), len);
 }
 
 }  // namespace nvmeddp::nvmetcp::crc32c_fold

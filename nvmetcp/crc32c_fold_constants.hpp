@@ -18,6 +18,7 @@ struct FoldConstant {
     uint64_t hi;
 };
 
+inline constexpr FoldConstant kFold4096{0xbd6f81f8, 0xdd7e3b0c};  // the mixed fold, 512 bytes:  x^(4096+32), x^(4096-32)
 inline constexpr FoldConstant kFold2048{0xdcb17aa4, 0xb9e02b86};  // sixteen lanes: x^(2048+32), x^(2048-32)
 inline constexpr FoldConstant kFold1024{0x6992cea2, 0xd3b6092};   // eight lanes: x^(1024+32), x^(1024-32)
 inline constexpr FoldConstant kFold512{0x740eef02, 0x9e4addf8};   // four lanes: x^(512+32), x^(512-32)

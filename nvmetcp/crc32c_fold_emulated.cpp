@@ -21,4 +21,8 @@ uint32_t copy_avx512_emulated(uint32_t state, void* dst, const void* src, size_t
     return copy_fold_256<SoftIsa>(state, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), len);
 }
 
+uint32_t copy_avx512_mixed_emulated(uint32_t state, void* dst, const void* src, size_t len) noexcept {
+    return copy_fold_mixed<SoftIsa>(state, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), len);
+}
+
 }  // namespace nvmeddp::nvmetcp::crc32c_fold

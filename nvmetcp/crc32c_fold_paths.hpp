@@ -10,8 +10,13 @@ namespace nvmeddp::nvmetcp::crc32c_fold {
 #if defined(__x86_64__)
 // Hardware: call only when the CPU has the instructions (crc32c_copy.cpp checks).
 uint32_t copy_pclmul(uint32_t state, void* dst, const void* src, size_t len) noexcept;  // SSE4.2 + PCLMULQDQ
+// The same compiled with VEX encodings (+ AVX): what "pclmul" runs where the CPU has AVX.
+uint32_t copy_pclmul_vex(uint32_t state, void* dst, const void* src, size_t len) noexcept;
 uint32_t copy_avx2(uint32_t state, void* dst, const void* src, size_t len) noexcept;    // + AVX2 + VPCLMULQDQ
 uint32_t copy_avx512(uint32_t state, void* dst, const void* src, size_t len) noexcept;  // + AVX-512 F/VL/BW + VPCLMULQDQ
+// The same instructions, half the bytes through crc32 (copy_fold_mixed_512): for CPUs with a slow
+// VPCLMULQDQ and a fast crc32 (AMD Zen 5).
+uint32_t copy_avx512_mixed(uint32_t state, void* dst, const void* src, size_t len) noexcept;
 // Not a fold: SSE4.2's crc32 on three interleaved lanes (crc32c_interleaved.hpp).
 uint32_t copy_crc32q(uint32_t state, void* dst, const void* src, size_t len) noexcept;  // SSE4.2
 #endif
@@ -20,6 +25,7 @@ uint32_t copy_crc32q(uint32_t state, void* dst, const void* src, size_t len) noe
 uint32_t copy_pclmul_emulated(uint32_t state, void* dst, const void* src, size_t len) noexcept;
 uint32_t copy_avx2_emulated(uint32_t state, void* dst, const void* src, size_t len) noexcept;
 uint32_t copy_avx512_emulated(uint32_t state, void* dst, const void* src, size_t len) noexcept;
+uint32_t copy_avx512_mixed_emulated(uint32_t state, void* dst, const void* src, size_t len) noexcept;
 uint32_t copy_crc32q_emulated(uint32_t state, void* dst, const void* src, size_t len) noexcept;
 
 }  // namespace nvmeddp::nvmetcp::crc32c_fold

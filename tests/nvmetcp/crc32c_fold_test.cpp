@@ -49,7 +49,7 @@ TEST(Crc32cFold, ConstantsAreTheFoldDistancesOfThePolynomial) {
     const struct {
         FoldConstant k;
         unsigned bits;
-    } cases[] = {{kFold2048, 2048}, {kFold1024, 1024}, {kFold512, 512}, {kFold384, 384}, {kFold256, 256}, {kFold128, 128}};
+    } cases[] = {{kFold4096, 4096}, {kFold2048, 2048}, {kFold1024, 1024}, {kFold512, 512}, {kFold384, 384}, {kFold256, 256}, {kFold128, 128}};
     for (const auto& c : cases) {
         SCOPED_TRACE(c.bits);
         EXPECT_EQ(c.k.lo, fold_by(c.bits).lo);
@@ -145,16 +145,19 @@ class Crc32cFoldPath : public ::testing::TestWithParam<HardwareAndEmulation> {};
 constexpr CopyFn kPclmul = copy_pclmul;
 constexpr CopyFn kAvx2 = copy_avx2;
 constexpr CopyFn kAvx512 = copy_avx512;
+constexpr CopyFn kAvx512Mixed = copy_avx512_mixed;
 #else
 constexpr CopyFn kPclmul = nullptr;
 constexpr CopyFn kAvx2 = nullptr;
 constexpr CopyFn kAvx512 = nullptr;
+constexpr CopyFn kAvx512Mixed = nullptr;
 #endif
 
 const HardwareAndEmulation kFoldPaths[] = {
     {test::kHardwarePaths[0], kPclmul, copy_pclmul_emulated},
     {test::kHardwarePaths[1], kAvx2, copy_avx2_emulated},
     {test::kHardwarePaths[2], kAvx512, copy_avx512_emulated},
+    {test::kHardwarePaths[4], kAvx512Mixed, copy_avx512_mixed_emulated},
 };
 
 }  // namespace
@@ -180,3 +183,28 @@ TEST_P(Crc32cFoldPath, HardwareEqualsEmulationEqualsIsal) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, Crc32cFoldPath, ::testing::ValuesIn(kFoldPaths),
                          [](const auto& param_info) { return test::test_name(param_info.param.path); });
+
+// "pclmul" runs the VEX-encoded build where the CPU has AVX: it must give what the legacy-SSE build
+// and the emulation give, on the same inputs.
+TEST(Crc32cFold, PclmulVexBuildEqualsLegacyBuildEqualsEmulation) {
+#if defined(__x86_64__)
+    if (!__builtin_cpu_supports("pclmul") || !__builtin_cpu_supports("sse4.2") || !__builtin_cpu_supports("avx")) {
+        GTEST_SKIP() << "this CPU lacks AVX, SSE4.2 or PCLMULQDQ: pclmul runs its legacy-SSE build only";
+    }
+    std::mt19937_64 rng(6);
+    std::vector<uint8_t> src(20000), vex_dst(src.size()), sse_dst(src.size()), emu_dst(src.size());
+    for (auto& b : src) b = static_cast<uint8_t>(rng());
+    for (int i = 0; i < 3000; ++i) {
+        const size_t so = rng() % 64;
+        const size_t len = i < 1500 ? static_cast<size_t>(i) : rng() % (src.size() - so);
+        const auto state = static_cast<uint32_t>(rng());
+        const uint32_t vex = copy_pclmul_vex(state, vex_dst.data(), src.data() + so, len);
+        ASSERT_EQ(vex, copy_pclmul(state, sse_dst.data(), src.data() + so, len)) << "len " << len;
+        ASSERT_EQ(vex, copy_pclmul_emulated(state, emu_dst.data(), src.data() + so, len)) << "len " << len;
+        ASSERT_EQ(vex, crc32c_extend(state, src.data() + so, len)) << "len " << len;
+        ASSERT_TRUE(std::equal(src.begin() + static_cast<ptrdiff_t>(so), src.begin() + static_cast<ptrdiff_t>(so + len), vex_dst.begin()));
+    }
+#else
+    GTEST_SKIP() << "not x86-64";
+#endif
+}
