@@ -13,7 +13,8 @@
 //                reject; a gap inside a PDU keeps the framing and costs only that PDU's digest): scans
 //                the stream for a plausible PDU header, then posts a resync request for it
 //   Speculating  follows the framing from the candidate without placing, until the host confirms
-//                (InSync, placement resumes at the next header) or refuses (Searching again)
+//                (InSync: the rest of the current PDU is placed, and every PDU after it) or refuses
+//                (Searching again)
 // Bytes that arrive before the expected sequence number (retransmissions, reordered segments)
 // pass through untouched and unplaced (the host copies them, and its parser stays the authority),
 // except those that fill a hole of a C2HData PDU whose header the engine accepted (gap_pdus.hpp):

@@ -3,10 +3,11 @@
 // gap for a plausible header and asks the host to confirm it (connection_engine.cpp), and until then
 // places nothing. But it knows exactly where the lost header starts (the end of the PDU before it),
 // and the retransmission that fills the gap brings it. So it keeps that place (lost_at_), takes the
-// header's bytes from the retransmission, checks it as the receiver would, and follows the chain of
-// PDUs from it:
-//   - a PDU that lies in the gap is kept track of as a PDU with holes (gap_pdus.hpp): its data is
-//     placed from the retransmission and its digest checked;
+// header's bytes from the retransmission (and, when the gap ended inside the header, its last bytes
+// from the first ones after the gap, kept when they came: after_gap_), checks it as the receiver
+// would, and follows the chain of PDUs from it:
+//   - a PDU whose body lies in the gap, or partly, is kept track of as a PDU with holes
+//     (gap_pdus.hpp): its data is placed from the retransmission and its digest checked;
 //   - the PDU the stream is in now (it ends past rcv_nxt_) is taken up where the stream is: the
 //     engine is in sync again, places the rest of its data, and the part of it in the gap;
 //   - a header that begins exactly where the stream is, too;
@@ -53,7 +54,7 @@ void ConnectionEngine::remember_lost_header(TcpSeq gap_end, std::span<const Payl
 }
 
 // Bytes [at, at + n) of a retransmission, below rcv_nxt_: takes the lost header's next bytes if they
-// are here, and follows the PDUs from it. Returns how many bytes it took (header bytes, and data of
+// are here (those past the gap's end from after_gap_), and follows the PDUs from it. Returns how many bytes it took (header bytes, and data of
 // the PDUs it found, placed as holes).
 uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_t n) noexcept {
     uint32_t taken = 0;
@@ -123,7 +124,9 @@ bool ConnectionEngine::follow_lost_header() noexcept {
         const bool check = all_in_gap && lost_layout_.has_data_digest && (caps & ddp::cap::kDataDigest) != 0;
         ddp::RegistrationTable::Claim claim{};
         if ((caps & ddp::cap::kPlacement) != 0) claim = placement_for(lost_at_, h.cccid.get(), h.datao.get(), lost_layout_.data_len);
-        if (claim || check) {
+        // Kept track of only when some of its body lay in the gap: a header completed from the bytes
+        // kept after the gap has its whole body after it, seen, and no hole to fill.
+        if ((claim || check) && lost_at_ + lost_layout_.header_len < lost_until_) {
             const int slot = open_gap_pdu(lost_at_, lost_layout_, ch.plen.get(), check, claim, h.cccid.get(), h.datao.get());
             if (slot != GapPdus::kNone) {
                 GapPdus::Pdu& g = gaps_.at(slot);
@@ -187,8 +190,9 @@ void ConnectionEngine::regain_framing_in_lost_pdu() noexcept {
     if (state_ == PduState::DataDigest) digest_have_ = data_end_.bytes_to(rcv_nxt_);
     // The bytes seen after the gap, digested from lost_until_ on, may begin with the header's rest
     // (and its padding): kept in after_gap_, their share of the CRC comes out (a raw CRC is linear:
-    // crc(A B) = shift(crc(A), |B|) ^ crc(B)), leaving the CRC of the data among them, which is
-    // what a run of a PDU with holes carries.
+    // crc(A B) = shift(crc(A), |B|) ^ crc(B)), leaving the CRC of the data among them (the run
+    // itself starts where the gap ended: the padding is seen, not a hole), which is what a run of a
+    // PDU with holes carries.
     bool seen_is_data = lost_header_digesting_ && rcv_nxt_ <= data_end_;
     uint32_t seen_crc = lost_header_crc_;
     if (data_begin_ > lost_until_) {
