@@ -253,28 +253,29 @@ uint16_t OffloadPort::on_rx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t 
 // Frames about to be sent: the DDGST fields of connections whose digests the device writes get their
 // values (tx_digest_stream.hpp). The tx side's commands are applied first, so a new connection is
 // seen from its first frame on; this lcore need not be the one polling the rx queue.
+uint16_t engine_tx_burst(QueueEngine& engine, rte_mbuf** pkts, uint16_t n) noexcept {
+    engine.begin_tx_burst();
+    uint16_t too_long = 0;
+    if (!engine.has_tx_connections()) return too_long;
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        TxPayloadChunk more[kMaxTxChunks];
+        size_t count = 0;
+        for (rte_mbuf* seg = m->next; seg != nullptr && count < kMaxTxChunks; seg = seg->next) {
+            more[count++] = TxPayloadChunk{rte_pktmbuf_mtod(seg, uint8_t*), seg->data_len};
+        }
+        if (count == kMaxTxChunks && m->nb_segs > kMaxTxChunks + 1) ++too_long;
+        // No checksum asked of the port (neither TSO nor TCP checksum): the frame holds a
+        // finished checksum, which must follow the bytes written.
+        const bool checksum_in_frame = (m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK)) == 0;
+        engine.process_tx({rte_pktmbuf_mtod(m, uint8_t*), m->data_len}, m->pkt_len, {more, count}, checksum_in_frame);
+    }
+    return too_long;
+}
+
 uint16_t OffloadPort::on_tx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, void* arg) {
     auto* ctx = static_cast<QueueContext*>(arg);
-    QueueEngine& engine = *ctx->engine;
-    engine.begin_tx_burst();
-    if (engine.has_tx_connections()) {
-        for (uint16_t i = 0; i < n; ++i) {
-            rte_mbuf* m = pkts[i];
-            TxPayloadChunk more[kMaxTxChunks];
-            size_t count = 0;
-            for (rte_mbuf* seg = m->next; seg != nullptr && count < kMaxTxChunks; seg = seg->next) {
-                more[count++] = TxPayloadChunk{rte_pktmbuf_mtod(seg, uint8_t*), seg->data_len};
-            }
-            // A longer chain is followed only as far as it goes here: the stream then sees its next
-            // new bytes after a gap and is lost, which the host learns (never a wrong digest).
-            if (count == kMaxTxChunks && m->nb_segs > kMaxTxChunks + 1) ctx->tx_too_many_chunks.add();
-            // No checksum asked of the port (neither TSO nor TCP checksum): the frame holds a
-            // finished checksum, which must follow the bytes written.
-            const bool checksum_in_frame = (m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK)) == 0;
-            engine.process_tx({rte_pktmbuf_mtod(m, uint8_t*), m->data_len}, m->pkt_len, {more, count},
-                              checksum_in_frame);
-        }
-    }
+    if (const uint16_t too_long = engine_tx_burst(*ctx->engine, pkts, n); too_long != 0) ctx->tx_too_many_chunks.add(too_long);
     return n;
 }
 

@@ -82,6 +82,13 @@ struct PortEngineCounters {
     uint64_t tx_frames = 0, tx_checksums_patched = 0, tx_too_many_chunks = 0;
 };
 
+// The engine's transmit side over a burst about to leave the port (QueueEngine::process_tx on every
+// frame, its mbuf chain followed up to kMaxTxChunks mbufs): what OffloadPort's tx callback runs, for
+// any other place that sends (a benchmark's wire). Returns how many frames had a longer chain: the
+// engine follows them only so far, sees a gap in the stream and loses it, which the host learns.
+inline constexpr size_t kMaxTxChunks = 255;  // a 64 KiB TSO frame of 2 KiB mbufs has 33
+uint16_t engine_tx_burst(QueueEngine& engine, rte_mbuf** pkts, uint16_t n) noexcept;
+
 class OffloadPort {
 public:
     // The port must be configured (queues set up); it may already be started.
@@ -118,9 +125,6 @@ private:
         ddp::Counter with_metadata;
         ddp::Counter tx_too_many_chunks;
     };
-    // Mbufs of a sent frame the tx path follows (a 64 KiB TSO frame of 2 KiB mbufs has 33).
-    static constexpr size_t kMaxTxChunks = 255;
-
     OffloadPort() = default;
     static uint16_t on_rx_burst(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n, uint16_t max, void* ctx);
     static uint16_t on_tx_burst(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n, void* ctx);
