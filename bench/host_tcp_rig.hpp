@@ -240,15 +240,14 @@ public:
     HostRig& host() { return host_; }
     uint32_t& seq() { return seq_; }
     Wire& wire() { return wire_; }
-    tcp::Connection& connection() { return *conn_; }
 
-    // Bytes of the controller in one segment (through the engine when `engine` says so), which
-    // acknowledges everything the host sent so far.
+    uint16_t peer_mss = 8960;  // the MSS the SYN-ACK announces: the host's segments are no longer
+
+private:
+    // Bring-up: bytes of the controller in one segment, through the engine when `engine` says so.
     bool feed_payload(const std::vector<uint8_t>& payload, bool engine) {
-        testlib::TcpFields tcp;
-        tcp.seq = seq_;
-        const testlib::BuiltFrame frame = testlib::build_frame(host_.flow(), tcp, payload);
-        rte_mbuf* m = mbuf_of_frame(pool_, frame.bytes.data(), frame.bytes.size());
+        testlib::FrameLayout layout;
+        rte_mbuf* m = controller_segment(payload, layout);
         if (m == nullptr) return false;
         nvmeddp_pkt_meta meta{};
         if (engine && host_.offload()) {
@@ -256,13 +255,9 @@ public:
             engine_frame(m, meta);
             host_.engine().end_burst();
         }
-        tcp_frame(m, frame.layout, seq_, static_cast<uint32_t>(payload.size()));
-        finish_burst();
-        seq_ += static_cast<uint32_t>(payload.size());
+        arrive(m, layout, static_cast<uint32_t>(payload.size()));
         return true;
     }
-
-private:
 
     rte_mempool* pool_;
     ConnectionTransport transport_;
@@ -275,9 +270,6 @@ private:
     std::unique_ptr<tcp::Connection> conn_;
     bool dirty_ = false;
     uint32_t seq_ = 0x40000001u;  // the controller's ISN + 1
-
-public:
-    uint16_t peer_mss = 8960;  // the MSS the SYN-ACK announces: the host's segments are no longer
 };
 
 // The mbufs of the benchmark: one per frame of the workload's rounds, and the connection's own
