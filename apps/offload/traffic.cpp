@@ -118,9 +118,10 @@ std::string pump_queue(uint16_t tx_port, uint16_t port, uint16_t queue, rte_memp
         }
         if (n == 0) break;
         const uint16_t accepted = rte_eth_tx_burst(tx_port, queue, tx, static_cast<uint16_t>(n));
-        for (size_t k = accepted; k < n; ++k) rte_pktmbuf_free(tx[k]);
-
-        for (size_t k = accepted; k < n; ++k) ++sent[k].connection->frames_lost_in_port;
+        for (size_t k = accepted; k < n; ++k) {
+            rte_pktmbuf_free(tx[k]);
+            ++sent[k].connection->frames_lost_in_port;
+        }
 
         // Back they come, in order on a loopback port, each paired with the frame sent by its bytes.
         // A frame damaged on the wire (fault::kWireCorrupt) may have its addresses or ports altered:
@@ -137,10 +138,11 @@ std::string pump_queue(uint16_t tx_port, uint16_t port, uint16_t queue, rte_memp
             for (uint16_t i = 0; i < got; ++i) {
                 const auto* p = static_cast<const uint8_t*>(rte_pktmbuf_read(rx[i], 0, rx[i]->pkt_len, scratch.data()));
                 const std::span<const uint8_t> bytes{p, rx[i]->pkt_len};
-                // The first frame from `next` on that it is, past damaged frames that went elsewhere.
+                // The first frame from `next` on that it is, past damaged frames that went elsewhere;
+                // none if an undamaged one (which comes back in order) comes first.
                 size_t k = next;
-                while (k < accepted && !same_bytes(sent[k], bytes) && is_wire_corrupt(sent[k])) ++k;
-                if (k < accepted && same_bytes(sent[k], bytes)) {
+                while (k < accepted && !same_bytes(sent[k], bytes)) k = is_wire_corrupt(sent[k]) ? k + 1 : accepted;
+                if (k < accepted) {
                     for (size_t j = next; j < k; ++j) ++sent[j].connection->frames_steered_away;
                     next = k + 1;
                     clean_left -= is_wire_corrupt(sent[k]) ? 0 : 1;

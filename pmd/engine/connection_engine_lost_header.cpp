@@ -54,8 +54,8 @@ void ConnectionEngine::remember_lost_header(TcpSeq gap_end, std::span<const Payl
 }
 
 // Bytes [at, at + n) of a retransmission, below rcv_nxt_: takes the lost header's next bytes if they
-// are here (those past the gap's end from after_gap_), and follows the PDUs from it. Returns how many bytes it took (header bytes, and data of
-// the PDUs it found, placed as holes).
+// are here (those past the gap's end from after_gap_), and follows the PDUs from it. Returns how many
+// of these bytes it took (header bytes, and data of the PDUs it found, placed as holes).
 uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_t n) noexcept {
     uint32_t taken = 0;
     const TcpSeq end = at + n;
