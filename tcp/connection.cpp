@@ -27,7 +27,6 @@ Connection::Connection(const ConnectionConfig& config, ConnectionContext& contex
     : config_(config),
       ctx_(context),
       rq_(config.ooo_segments, config.ready_segments),
-      sq_(config.send_chunks),
       rtt_(rtt_config(config)) {
     rto_timer_.on_expire = &Connection::on_rto;
     persist_timer_.on_expire = &Connection::on_persist;

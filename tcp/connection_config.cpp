@@ -22,7 +22,7 @@ std::string ConnectionConfig::validate() const {
     if (uint64_t{ooo_segments} * mss < rcv_buf)
         return "ooo_segments (" + std::to_string(ooo_segments) + ") x mss cannot hold rcv_buf (" +
                std::to_string(rcv_buf) + "): raise ooo_segments or lower rcv_buf";
-    if (ready_segments == 0 || send_chunks == 0) return "ready_segments and send_chunks must not be 0";
+    if (ready_segments == 0) return "ready_segments must not be 0";
     if (min_rto_us == 0 || initial_rto_us < min_rto_us) return "initial_rto_us must be >= min_rto_us > 0";
     return {};
 }

@@ -13,20 +13,24 @@ namespace {
 // Serial arithmetic needs the queued range below 2^31 bytes.
 constexpr uint64_t kMaxQueuedBytes = (uint64_t{1} << 31) - 1;
 
-}  // namespace
-
-SendQueue::SendQueue(uint32_t capacity_chunks)
-    : capacity_(std::max<uint32_t>(capacity_chunks, 1)) {
-    ring_.reset(new Chunk[capacity_]);
+// Frees one segment that is no longer linked to anything (its `next` cleared first, so that a
+// segment a slice still holds does not point into freed mbufs).
+void free_segment(rte_mbuf* m) noexcept {
+    m->next = nullptr;
+    rte_pktmbuf_free_seg(m);
 }
+
+}  // namespace
 
 SendQueue::~SendQueue() { free_all(); }
 
 SendQueue::SendQueue(SendQueue&& other) noexcept
-    : ring_(std::move(other.ring_)),
-      capacity_(std::exchange(other.capacity_, 0)),
-      head_(std::exchange(other.head_, 0)),
-      count_(std::exchange(other.count_, 0)),
+    : head_(std::exchange(other.head_, nullptr)),
+      head_start_(other.head_start_),
+      tail_(std::exchange(other.tail_, nullptr)),
+      tail_copied_(std::exchange(other.tail_copied_, false)),
+      segments_(std::exchange(other.segments_, 0)),
+      cursor_(std::exchange(other.cursor_, Position{nullptr, Seq(0)})),
       una_(other.una_),
       end_(other.end_) {
     other.end_ = other.una_;
@@ -35,10 +39,12 @@ SendQueue::SendQueue(SendQueue&& other) noexcept
 SendQueue& SendQueue::operator=(SendQueue&& other) noexcept {
     if (this != &other) {
         free_all();
-        ring_ = std::move(other.ring_);
-        capacity_ = std::exchange(other.capacity_, 0);
-        head_ = std::exchange(other.head_, 0);
-        count_ = std::exchange(other.count_, 0);
+        head_ = std::exchange(other.head_, nullptr);
+        head_start_ = other.head_start_;
+        tail_ = std::exchange(other.tail_, nullptr);
+        tail_copied_ = std::exchange(other.tail_copied_, false);
+        segments_ = std::exchange(other.segments_, 0);
+        cursor_ = std::exchange(other.cursor_, Position{nullptr, Seq(0)});
         una_ = other.una_;
         end_ = other.end_;
         other.end_ = other.una_;
@@ -47,18 +53,32 @@ SendQueue& SendQueue::operator=(SendQueue&& other) noexcept {
 }
 
 void SendQueue::free_all() noexcept {
-    for (uint32_t i = 0; i < count_; ++i) {
-        Chunk& c = at(i);
-        rte_pktmbuf_free(c.chain);
-        c = Chunk{};
+    for (rte_mbuf* m = head_; m != nullptr;) {
+        rte_mbuf* next = m->next;
+        free_segment(m);
+        m = next;
     }
-    head_ = 0;
-    count_ = 0;
+    head_ = tail_ = nullptr;
+    tail_copied_ = false;
+    segments_ = 0;
+    cursor_ = Position{nullptr, Seq(0)};
 }
 
 void SendQueue::reset(Seq snd_una) noexcept {
     free_all();
-    una_ = end_ = snd_una;
+    una_ = end_ = head_start_ = snd_una;
+}
+
+void SendQueue::link(rte_mbuf* m) noexcept {
+    if (tail_ == nullptr) {
+        head_ = m;
+        head_start_ = end_;  // empty: una == end
+    } else {
+        tail_->next = m;
+    }
+    tail_ = m;
+    end_ += m->data_len;
+    ++segments_;
 }
 
 bool SendQueue::append(rte_mbuf* chain) noexcept {
@@ -66,14 +86,18 @@ bool SendQueue::append(rte_mbuf* chain) noexcept {
     // The data lengths, not pkt_len: they are what slice() and copy_out() walk.
     uint64_t len = 0;
     for (const rte_mbuf* m = chain; m != nullptr; m = m->next) len += m->data_len;
-    if (len == 0) {
-        rte_pktmbuf_free(chain);
-        return true;
+    if (len > 0 && size() + len > kMaxQueuedBytes) return false;
+    for (rte_mbuf* m = chain; m != nullptr;) {
+        rte_mbuf* next = m->next;
+        if (m->data_len == 0) {
+            free_segment(m);
+        } else {
+            m->next = nullptr;
+            link(m);
+            tail_copied_ = false;
+        }
+        m = next;
     }
-    if (count_ == capacity_ || size() + len > kMaxQueuedBytes) return false;
-    at(count_) = Chunk{chain, end_, static_cast<uint32_t>(len), false};
-    ++count_;
-    end_ += static_cast<uint32_t>(len);
     return true;
 }
 
@@ -88,22 +112,20 @@ size_t SendQueue::append_copy(std::span<const uint8_t> bytes, rte_mempool* pool,
     };
     auto room = [&] { return std::min<uint64_t>(bytes.size() - taken, kMaxQueuedBytes - size()); };
 
-    if (count_ > 0) {
-        Chunk& last = at(count_ - 1);
-        rte_mbuf* m = last.chain;
-        // Writing into a buffer someone else also points at (a slice in flight references the
-        // whole buffer) is not ours to do, even past the bytes they look at.
-        if (last.copied_by_queue && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1) {
-            const auto n = static_cast<uint16_t>(std::min<uint64_t>(rte_pktmbuf_tailroom(m), room()));
-            if (n > 0) {
-                copy(rte_pktmbuf_append(m, n), bytes.data(), n);
-                last.len += n;
-                end_ += n;
-                taken += n;
-            }
+    // Writing into a buffer someone else also points at (a slice in flight references the whole
+    // buffer) is not ours to do, even past the bytes they look at.
+    if (tail_copied_ && RTE_MBUF_DIRECT(tail_) && rte_mbuf_refcnt_read(tail_) == 1) {
+        const auto n = static_cast<uint16_t>(std::min<uint64_t>(rte_pktmbuf_tailroom(tail_), room()));
+        if (n > 0) {
+            // Not rte_pktmbuf_append: it adds to the pkt_len of the segment as if it were a chain's head.
+            copy(rte_pktmbuf_mtod_offset(tail_, uint8_t*, tail_->data_len), bytes.data(), n);
+            tail_->data_len = static_cast<uint16_t>(tail_->data_len + n);
+            tail_->pkt_len += n;
+            end_ += n;
+            taken += n;
         }
     }
-    while (room() > 0 && count_ < capacity_) {
+    while (room() > 0) {
         rte_mbuf* m = rte_pktmbuf_alloc(pool);
         if (m == nullptr) break;
         const auto n = static_cast<uint16_t>(std::min<uint64_t>(rte_pktmbuf_tailroom(m), room()));
@@ -112,9 +134,8 @@ size_t SendQueue::append_copy(std::span<const uint8_t> bytes, rte_mempool* pool,
             break;
         }
         copy(rte_pktmbuf_append(m, n), bytes.data() + taken, n);
-        at(count_) = Chunk{m, end_, n, true};
-        ++count_;
-        end_ += n;
+        link(m);
+        tail_copied_ = true;
         taken += n;
     }
     return taken;
@@ -124,58 +145,47 @@ bool SendQueue::holds(Seq seq, uint32_t len) const noexcept {
     return una_ <= seq && seq <= end_ && len <= seq.bytes_to(end_);
 }
 
-uint32_t SendQueue::chunk_index_of(Seq seq) const noexcept {
-    // The last chunk starting at or before seq; starts increase along the ring.
-    uint32_t lo = 0;
-    uint32_t hi = count_ - 1;
-    while (lo < hi) {
-        const uint32_t mid = lo + (hi - lo + 1) / 2;
-        if (at(mid).start <= seq) {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
+SendQueue::Position SendQueue::find(Seq seq) const noexcept {
+    Position p = cursor_.m != nullptr && cursor_.start <= seq ? cursor_ : Position{head_, head_start_};
+    while (p.start + p.m->data_len <= seq) {
+        p.start += p.m->data_len;
+        p.m = p.m->next;
     }
-    return lo;
+    cursor_ = p;
+    return p;
 }
 
 rte_mbuf* SendQueue::slice(Seq seq, uint32_t len, rte_mempool* pool) noexcept {
     if (len == 0 || !holds(seq, len)) return nullptr;
-    uint32_t index = chunk_index_of(seq);
-    uint32_t skip = at(index).start.bytes_to(seq);  // bytes of the chain before seq
+    const Position at = find(seq);
+    uint32_t skip = at.start.bytes_to(seq);  // bytes of the first segment before seq
     uint32_t left = len;
     rte_mbuf* head = nullptr;
     rte_mbuf* tail = nullptr;
     uint16_t segments = 0;
-    for (; left > 0; ++index) {
-        for (rte_mbuf* m = at(index).chain; m != nullptr && left > 0; m = m->next) {
-            if (skip >= m->data_len) {
-                skip -= m->data_len;
-                continue;
-            }
-            rte_mbuf* piece = rte_pktmbuf_alloc(pool);
-            if (piece == nullptr) {
-                rte_pktmbuf_free(head);  // detaches what was attached: the queue's refcounts are back
-                return nullptr;
-            }
-            rte_pktmbuf_attach(piece, m);
-            const auto take = static_cast<uint16_t>(std::min<uint32_t>(m->data_len - skip, left));
-            piece->data_off = static_cast<uint16_t>(piece->data_off + skip);
-            piece->data_len = take;
-            piece->pkt_len = take;
-            // attach copies the queued mbuf's flags (rx offload results, say); keep only what says
-            // whose buffer this is.
-            piece->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
-            if (tail == nullptr) {
-                head = piece;
-            } else {
-                tail->next = piece;
-            }
-            tail = piece;
-            ++segments;
-            left -= take;
-            skip = 0;
+    for (rte_mbuf* m = at.m; left > 0; m = m->next) {
+        rte_mbuf* piece = rte_pktmbuf_alloc(pool);
+        if (piece == nullptr) {
+            rte_pktmbuf_free(head);  // detaches what was attached: the queue's refcounts are back
+            return nullptr;
         }
+        rte_pktmbuf_attach(piece, m);
+        const auto take = static_cast<uint16_t>(std::min<uint32_t>(m->data_len - skip, left));
+        piece->data_off = static_cast<uint16_t>(piece->data_off + skip);
+        piece->data_len = take;
+        piece->pkt_len = take;
+        // attach copies the queued mbuf's flags (rx offload results, say); keep only what says
+        // whose buffer this is.
+        piece->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+        if (tail == nullptr) {
+            head = piece;
+        } else {
+            tail->next = piece;
+        }
+        tail = piece;
+        ++segments;
+        left -= take;
+        skip = 0;
     }
     head->pkt_len = len;
     head->nb_segs = segments;
@@ -185,21 +195,15 @@ rte_mbuf* SendQueue::slice(Seq seq, uint32_t len, rte_mempool* pool) noexcept {
 bool SendQueue::copy_out(Seq seq, uint32_t len, uint8_t* dst) const noexcept {
     if (len == 0) return true;
     if (!holds(seq, len)) return false;
-    uint32_t index = chunk_index_of(seq);
-    uint32_t skip = at(index).start.bytes_to(seq);
+    const Position at = find(seq);
+    uint32_t skip = at.start.bytes_to(seq);
     uint32_t left = len;
-    for (; left > 0; ++index) {
-        for (const rte_mbuf* m = at(index).chain; m != nullptr && left > 0; m = m->next) {
-            if (skip >= m->data_len) {
-                skip -= m->data_len;
-                continue;
-            }
-            const uint32_t take = std::min<uint32_t>(m->data_len - skip, left);
-            std::memcpy(dst, rte_pktmbuf_mtod_offset(m, const uint8_t*, skip), take);
-            dst += take;
-            left -= take;
-            skip = 0;
-        }
+    for (const rte_mbuf* m = at.m; left > 0; m = m->next) {
+        const uint32_t take = std::min<uint32_t>(m->data_len - skip, left);
+        std::memcpy(dst, rte_pktmbuf_mtod_offset(m, const uint8_t*, skip), take);
+        dst += take;
+        left -= take;
+        skip = 0;
     }
     return true;
 }
@@ -207,12 +211,17 @@ bool SendQueue::copy_out(Seq seq, uint32_t len, uint8_t* dst) const noexcept {
 uint32_t SendQueue::acknowledge(Seq ack) noexcept {
     if (!(una_ < ack && ack <= end_)) return 0;
     const uint32_t acked = una_.bytes_to(ack);
-    while (count_ > 0 && at(0).start + at(0).len <= ack) {
-        Chunk& first = at(0);
-        rte_pktmbuf_free(first.chain);  // slices still in flight keep their mbufs by refcount
-        first = Chunk{};
-        head_ = (head_ + 1) % capacity_;
-        --count_;
+    while (head_ != nullptr && head_start_ + head_->data_len <= ack) {
+        rte_mbuf* next = head_->next;
+        if (cursor_.m == head_) cursor_.m = nullptr;
+        head_start_ += head_->data_len;
+        free_segment(head_);  // slices still in flight keep their mbufs by refcount
+        head_ = next;
+        --segments_;
+    }
+    if (head_ == nullptr) {
+        tail_ = nullptr;
+        tail_copied_ = false;
     }
     una_ = ack;
     return acked;

@@ -171,7 +171,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         cfg.mss = static_cast<uint16_t>(in.range(88, 1460));
         cfg.ooo_segments = 1024;
         cfg.ready_segments = 256;
-        cfg.send_chunks = 256;
         cfg.timestamps = in.flag();
         cfg.sack = in.flag();
         cfg.max_retransmits = 4;

@@ -50,11 +50,11 @@ private:
     rte_mempool* pool_ = nullptr;
 };
 
-TEST(SendQueue, AcknowledgeFreesWholeChunksAndTrimsThePartlyAcknowledgedOne) {
+TEST(SendQueue, AcknowledgeFreesWholeSegmentsAndKeepsThePartlyAcknowledgedOne) {
     REQUIRE_TCP_EAL();
     const unsigned before = mbufs_in_use();
     {
-        SendQueue q(8);
+        SendQueue q;
         q.reset(Seq(1'000));
         const auto data = pattern(600);
         ASSERT_TRUE(q.append(mbuf_of(sub(data, 0, 100))));
@@ -62,18 +62,18 @@ TEST(SendQueue, AcknowledgeFreesWholeChunksAndTrimsThePartlyAcknowledgedOne) {
         ASSERT_TRUE(q.append(mbuf_of(sub(data, 300, 300))));
         EXPECT_EQ(q.size(), 600u);
         EXPECT_EQ(q.end(), Seq(1'600));
-        EXPECT_EQ(q.chunks(), 3u);
+        EXPECT_EQ(q.segments(), 3u);
         EXPECT_EQ(mbufs_in_use(), before + 3);
 
-        EXPECT_EQ(q.acknowledge(Seq(1'050)), 50u);  // inside the first chunk: kept
+        EXPECT_EQ(q.acknowledge(Seq(1'050)), 50u);  // inside the first segment: kept
         EXPECT_EQ(q.una(), Seq(1'050));
-        EXPECT_EQ(q.chunks(), 3u);
+        EXPECT_EQ(q.segments(), 3u);
         std::vector<uint8_t> out(550);
         EXPECT_TRUE(q.copy_out(Seq(1'050), 550, out.data()));
         EXPECT_EQ(out, sub(data, 50, 550));
 
-        EXPECT_EQ(q.acknowledge(Seq(1'100)), 50u);  // exactly the end of the first chunk
-        EXPECT_EQ(q.chunks(), 2u);
+        EXPECT_EQ(q.acknowledge(Seq(1'100)), 50u);  // exactly the end of the first segment
+        EXPECT_EQ(q.segments(), 2u);
         EXPECT_EQ(mbufs_in_use(), before + 2);
 
         EXPECT_EQ(q.acknowledge(Seq(1'100)), 0u) << "ack == una";
@@ -82,11 +82,11 @@ TEST(SendQueue, AcknowledgeFreesWholeChunksAndTrimsThePartlyAcknowledgedOne) {
         EXPECT_EQ(q.una(), Seq(1'100));
 
         EXPECT_EQ(q.acknowledge(Seq(1'450)), 350u);  // all of the second, half of the third
-        EXPECT_EQ(q.chunks(), 1u);
+        EXPECT_EQ(q.segments(), 1u);
         EXPECT_TRUE(q.copy_out(Seq(1'450), 150, out.data()));
         EXPECT_EQ(sub(out, 0, 150), sub(data, 450, 150));
         EXPECT_EQ(q.acknowledge(Seq(1'600)), 150u);
-        EXPECT_EQ(q.chunks(), 0u);
+        EXPECT_EQ(q.segments(), 0u);
         EXPECT_EQ(q.size(), 0u);
         EXPECT_EQ(mbufs_in_use(), before);
     }
@@ -97,7 +97,7 @@ TEST(SendQueue, SequenceNumbersWrap) {
     REQUIRE_TCP_EAL();
     const unsigned before = mbufs_in_use();
     {
-        SendQueue q(4);
+        SendQueue q;
         const Seq start(0xFFFF'FF00u);
         q.reset(start);
         const auto data = pattern(600, 2);
@@ -114,10 +114,10 @@ TEST(SendQueue, SequenceNumbersWrap) {
 
         EXPECT_EQ(q.acknowledge(Seq(0x50)), 0x150u);  // 256 + 80 bytes
         EXPECT_EQ(q.una(), Seq(0x50));
-        EXPECT_EQ(q.chunks(), 2u);
+        EXPECT_EQ(q.segments(), 2u);
         EXPECT_EQ(q.acknowledge(Seq(0xFFFF'FFF0u)), 0u) << "before una";
         EXPECT_EQ(q.acknowledge(Seq(0x158)), 600u - 0x150u);
-        EXPECT_EQ(q.chunks(), 0u);
+        EXPECT_EQ(q.segments(), 0u);
     }
     EXPECT_EQ(mbufs_in_use(), before);
 }
@@ -126,7 +126,7 @@ TEST(SendQueue, SlicesHoldTheRightBytesAcrossSegmentsChunksAndChains) {
     REQUIRE_TCP_EAL();
     const unsigned before = mbufs_in_use();
     {
-        SendQueue q(16);
+        SendQueue q;
         const Seq start(77'777);
         q.reset(start);
         const auto data = pattern(9'000, 3);
@@ -184,7 +184,7 @@ TEST(SendQueue, SlicesHoldTheRightBytesAcrossSegmentsChunksAndChains) {
 TEST(SendQueue, AQueuedMbufIsFreedOnlyOnceAcknowledgedAndItsSlicesFreed) {
     REQUIRE_TCP_EAL();
     const unsigned before = mbufs_in_use();
-    SendQueue q(4);
+    SendQueue q;
     q.reset(Seq(1));
     const auto data = pattern(1'000, 4);
     rte_mbuf* original = mbuf_of(data);
@@ -195,7 +195,7 @@ TEST(SendQueue, AQueuedMbufIsFreedOnlyOnceAcknowledgedAndItsSlicesFreed) {
     EXPECT_EQ(mbufs_in_use(), before + 2);
 
     EXPECT_EQ(q.acknowledge(Seq(1'001)), 1'000u);  // the queue lets go...
-    EXPECT_EQ(q.chunks(), 0u);
+    EXPECT_EQ(q.segments(), 0u);
     EXPECT_EQ(mbufs_in_use(), before + 2) << "...but the slice still holds the original";
     EXPECT_EQ(rte_mbuf_refcnt_read(original), 1u);
     // Its bytes are still there (the buffer was not recycled under the slice).
@@ -221,7 +221,7 @@ TEST(SendQueue, SliceReturnsNullAndLeaksNothingWhenThePoolRunsDry) {
     const unsigned before = mbufs_in_use();
     TinyPool tiny(2, 64);
     {
-        SendQueue q(4);
+        SendQueue q;
         q.reset(Seq(1));
         const auto data = pattern(3'000, 5);
         rte_mbuf* chain = mbuf_of(data, 1'000);  // three segments: a whole slice needs three pieces
@@ -242,16 +242,16 @@ TEST(SendQueue, AppendCopyFillsItsOwnLastMbufThenStopsWhenThePoolRunsOut) {
     REQUIRE_TCP_EAL();
     TinyPool tiny(4, 256);  // 256 data bytes per mbuf
     {
-        SendQueue q(16);
+        SendQueue q;
         q.reset(Seq(10));
         const auto data = pattern(2'000, 6);
         EXPECT_EQ(q.append_copy(sub(data, 0, 100), tiny.get()), 100u);
-        EXPECT_EQ(q.chunks(), 1u);
+        EXPECT_EQ(q.segments(), 1u);
         EXPECT_EQ(q.append_copy(sub(data, 100, 100), tiny.get()), 100u);
-        EXPECT_EQ(q.chunks(), 1u) << "the tailroom of the last mbuf is filled first";
+        EXPECT_EQ(q.segments(), 1u) << "the tailroom of the last mbuf is filled first";
         EXPECT_EQ(tiny.in_use(), 1u);
         EXPECT_EQ(q.append_copy(sub(data, 200, 100), tiny.get()), 100u);  // 56 + 44
-        EXPECT_EQ(q.chunks(), 2u);
+        EXPECT_EQ(q.segments(), 2u);
         EXPECT_EQ(q.append_copy(sub(data, 300, 1'000), tiny.get()), 212u + 256u + 256u);
         EXPECT_EQ(tiny.in_use(), 4u);
         EXPECT_EQ(q.append_copy(sub(data, 1'024, 10), tiny.get()), 0u) << "pool and tailroom exhausted";
@@ -279,7 +279,7 @@ TEST(SendQueue, AppendCopyDigestsTheBytesItTakesInTheSamePass) {
     REQUIRE_TCP_EAL();
     TinyPool tiny(4, 256);
     {
-        SendQueue q(16);
+        SendQueue q;
         q.reset(Seq(1));
         const auto data = pattern(2'000, 8);
         uint32_t crc = nvmetcp::Crc32c::kSeed;
@@ -298,22 +298,22 @@ TEST(SendQueue, AppendCopyDoesNotWriteIntoMbufsItDoesNotSolelyOwn) {
     REQUIRE_TCP_EAL();
     const unsigned before = mbufs_in_use();
     {
-        SendQueue q(8);
+        SendQueue q;
         q.reset(Seq(0));
         const auto data = pattern(300, 7);
         // An application mbuf with tailroom: not the queue's to fill.
         ASSERT_TRUE(q.append(mbuf_of(sub(data, 0, 100))));
         EXPECT_EQ(q.append_copy(sub(data, 100, 50), pool()), 50u);
-        EXPECT_EQ(q.chunks(), 2u);
+        EXPECT_EQ(q.segments(), 2u);
         // The queue's own mbuf while a slice references it: a new mbuf.
         rte_mbuf* s = q.slice(Seq(100), 50, pool());
         ASSERT_NE(s, nullptr);
         EXPECT_EQ(q.append_copy(sub(data, 150, 50), pool()), 50u);
-        EXPECT_EQ(q.chunks(), 3u);
+        EXPECT_EQ(q.segments(), 3u);
         rte_pktmbuf_free(s);
         // Once the slice is gone, the last (own) mbuf is filled again.
         EXPECT_EQ(q.append_copy(sub(data, 200, 100), pool()), 100u);
-        EXPECT_EQ(q.chunks(), 3u);
+        EXPECT_EQ(q.segments(), 3u);
         std::vector<uint8_t> out(300);
         EXPECT_TRUE(q.copy_out(Seq(0), 300, out.data()));
         EXPECT_EQ(out, data);
@@ -321,28 +321,93 @@ TEST(SendQueue, AppendCopyDoesNotWriteIntoMbufsItDoesNotSolelyOwn) {
     EXPECT_EQ(mbufs_in_use(), before);
 }
 
-TEST(SendQueue, AFullRingRefusesAndLeavesTheChainToTheCaller) {
+// The queue has no ring to fill: more appended chains than the old ring's 4096 slots are held, each
+// segment with data linked in order and each empty one freed at once; acknowledging frees segments
+// one by one, also those in the middle of a chain the application gave.
+TEST(SendQueue, ChainsAreLinkedSegmentBySegmentWithNoLimitButBytes) {
     REQUIRE_TCP_EAL();
     const unsigned before = mbufs_in_use();
     {
-        SendQueue q(2);
+        SendQueue q;
         q.reset(Seq(5));
-        const auto data = pattern(100, 8);
-        ASSERT_TRUE(q.append(mbuf_of(data)));
-        ASSERT_TRUE(q.append(mbuf_of(data)));
-        rte_mbuf* refused = mbuf_of(data);
-        EXPECT_FALSE(q.append(refused));
-        EXPECT_EQ(q.size(), 200u);
-        rte_pktmbuf_free(refused);  // still ours: freeing it must not double-free
-        EXPECT_EQ(q.append_copy(data, pool()), 0u) << "no room in the ring for a copy either";
-        // An empty chain takes no room: it is freed at once.
-        EXPECT_TRUE(q.append(mbuf_of({})));
-        EXPECT_EQ(q.chunks(), 2u);
+        const auto data = pattern(5'000, 8);
+        for (size_t i = 0; i < data.size(); ++i) ASSERT_TRUE(q.append(mbuf_of(sub(data, i, 1)))) << i;
+        EXPECT_EQ(q.segments(), 5'000u);
+        EXPECT_EQ(q.size(), 5'000u);
+        std::vector<uint8_t> out(5'000);
+        EXPECT_TRUE(q.copy_out(Seq(5), 5'000, out.data()));
+        EXPECT_EQ(out, data);
+        rte_mbuf* s = q.slice(Seq(5 + 4'990), 10, pool());
+        ASSERT_NE(s, nullptr);
+        EXPECT_EQ(s->nb_segs, 10u);
+        EXPECT_EQ(bytes_of(s), sub(data, 4'990, 10));
+        rte_pktmbuf_free(s);
+        EXPECT_EQ(q.acknowledge(Seq(5 + 4'999)), 4'999u);
+        EXPECT_EQ(q.segments(), 1u);
+        EXPECT_EQ(mbufs_in_use(), before + 1);
 
-        SendQueue big(2);
-        big.reset(Seq(0));
-        EXPECT_EQ(big.append_copy(pattern(10'000), pool()), 2u * (RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM))
-            << "the ring runs out after two mbufs";
+        // A chain with empty segments (its head among them): only the three with data are kept.
+        rte_mbuf* chain = mbuf_of(sub(data, 0, 300), 100);
+        rte_mbuf* empty_head = rte_pktmbuf_alloc(pool());
+        rte_mbuf* empty_middle = rte_pktmbuf_alloc(pool());
+        ASSERT_TRUE(empty_head != nullptr && empty_middle != nullptr);
+        empty_middle->next = chain->next;
+        chain->next = empty_middle;
+        empty_head->next = chain;
+        empty_head->nb_segs = 5;
+        empty_head->pkt_len = 300;
+        ASSERT_TRUE(q.append(empty_head));
+        EXPECT_EQ(q.segments(), 4u);
+        EXPECT_EQ(mbufs_in_use(), before + 4);
+        std::vector<uint8_t> three(301);
+        EXPECT_TRUE(q.copy_out(Seq(5 + 4'999), 301, three.data()));
+        EXPECT_EQ(three[0], data[4'999]);
+        EXPECT_EQ(std::vector<uint8_t>(three.begin() + 1, three.end()), sub(data, 0, 300));
+        // Acknowledged into the chain's second segment: the first two segments go, the rest stays.
+        EXPECT_EQ(q.acknowledge(Seq(5 + 4'999 + 1 + 150)), 151u);
+        EXPECT_EQ(q.segments(), 2u);
+        EXPECT_EQ(mbufs_in_use(), before + 2);
+        EXPECT_TRUE(q.copy_out(Seq(5 + 5'150), 150, three.data()));
+        EXPECT_EQ(std::vector<uint8_t>(three.begin(), three.begin() + 150), sub(data, 150, 150));
+
+        EXPECT_TRUE(q.append(mbuf_of({}))) << "an empty chain is taken and freed";
+        EXPECT_EQ(q.segments(), 2u);
+        EXPECT_EQ(mbufs_in_use(), before + 2);
+    }
+    EXPECT_EQ(mbufs_in_use(), before);
+}
+
+// The cursor that find() keeps must never point at a freed segment: slices taken forward, then back
+// at una after an acknowledgement freed the segment the cursor was in, then forward again.
+TEST(SendQueue, SlicesStayRightWhenTheSegmentTheLastOneStartedInIsAcknowledged) {
+    REQUIRE_TCP_EAL();
+    const unsigned before = mbufs_in_use();
+    {
+        SendQueue q;
+        const Seq start(0xFFFF'F000u);
+        q.reset(start);
+        const auto data = pattern(20'000, 9);
+        ASSERT_TRUE(q.append(mbuf_of(data, 1'000)));  // 20 segments of 1000
+        std::mt19937 rng(3);
+        uint32_t una = 0;
+        for (int round = 0; round < 200 && una < 20'000; ++round) {
+            const uint32_t at = una + rng() % (20'000 - una);
+            const uint32_t len = 1 + rng() % (20'000 - at);
+            rte_mbuf* s = q.slice(start + at, len, pool());
+            ASSERT_NE(s, nullptr);
+            ASSERT_EQ(bytes_of(s), sub(data, at, len)) << "round " << round;
+            rte_pktmbuf_free(s);
+            if (round % 3 == 2) {
+                const uint32_t ack = std::min<uint32_t>(20'000, una + 1 + rng() % 2'500);
+                EXPECT_EQ(q.acknowledge(start + ack), ack - una);
+                una = ack;
+                if (una < 20'000) {
+                    std::vector<uint8_t> out(20'000 - una);
+                    ASSERT_TRUE(q.copy_out(start + una, 20'000 - una, out.data()));
+                    ASSERT_EQ(out, sub(data, una, 20'000 - una));
+                }
+            }
+        }
     }
     EXPECT_EQ(mbufs_in_use(), before);
 }
@@ -350,16 +415,16 @@ TEST(SendQueue, AFullRingRefusesAndLeavesTheChainToTheCaller) {
 TEST(SendQueue, ResetAndMoveFreeOrTransferWhatIsHeld) {
     REQUIRE_TCP_EAL();
     const unsigned before = mbufs_in_use();
-    SendQueue a(4);
+    SendQueue a;
     a.reset(Seq(100));
     ASSERT_TRUE(a.append(mbuf_of(pattern(300), 100)));
     EXPECT_EQ(mbufs_in_use(), before + 3);
     SendQueue b(std::move(a));
     EXPECT_EQ(b.size(), 300u);
     EXPECT_EQ(a.size(), 0u);
-    rte_mbuf* refused = mbuf_of(pattern(1));
-    EXPECT_FALSE(a.append(refused)) << "a moved-from queue has no ring";
-    rte_pktmbuf_free(refused);
+    EXPECT_TRUE(a.append(mbuf_of(pattern(10)))) << "a moved-from queue is empty and usable";
+    EXPECT_EQ(a.size(), 10u);
+    a.reset(Seq(0));
     b.reset(Seq(7));
     EXPECT_EQ(b.size(), 0u);
     EXPECT_EQ(b.una(), Seq(7));
@@ -370,7 +435,7 @@ TEST(SendQueue, ResetAndMoveFreeOrTransferWhatIsHeld) {
 }  // namespace
 TEST(SendQueue, CopyOutRefusesRangesNotQueued) {
     REQUIRE_TCP_EAL();
-    SendQueue q(8);
+    SendQueue q;
     q.reset(Seq(100));
     const std::vector<uint8_t> data(300, 7);
     ASSERT_EQ(q.append_copy(data, pool()), 300u);
