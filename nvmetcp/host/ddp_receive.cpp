@@ -6,13 +6,12 @@ namespace nvmeddp::nvmetcp::host {
 
 using ddp::TcpSeq;
 
-DdpReceive::DdpReceive(ddp::Device& device, uint16_t depth, uint32_t max_segments)
+DdpReceive::DdpReceive(ddp::Device& device, uint16_t depth, uint32_t max_segments, uint32_t spare_segments)
     : device_(device),
       depth_(depth),
       max_segments_(max_segments),
-      callbacks_(new Callbacks(depth, max_segments)),
-      regs_(callbacks_->regs.get()),
-      segments_(callbacks_->segments.get()) {}
+      callbacks_(new Callbacks(depth, spare_segments)),
+      regs_(callbacks_->regs.get()) {}
 
 DdpReceive::~DdpReceive() {
     // Whoever asked for a teardown's `done` (the queue) goes with us: nobody is called any more.
@@ -40,6 +39,7 @@ ddp::Status DdpReceive::add(const ddp::ConnectionConfig& config, uint64_t stream
     crc_broken_until_ = stream_offset;
     c2h_ = c2h_before_ = C2HPdu{};
     for (uint16_t cid = 0; cid < depth_; ++cid) regs_[cid] = Registration{};
+    callbacks_->blocks.reset();  // no registration is left (pending == 0)
     return ddp::Status::Ok;
 }
 
@@ -72,21 +72,41 @@ bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) 
         ++stats_.setups_skipped;
         return false;
     }
-    ddp::BufferSegment* segs = &segments_[size_t{cid} * max_segments_];
+    // The entries that hold the read's len bytes (a list may be longer than the read).
     uint32_t n = 0;
-    uint64_t left = len;
-    for (const IoVec& v : data) {
-        if (left == 0) break;
-        const uint64_t take = std::min<uint64_t>(v.len, left);
-        segs[n++] = ddp::BufferSegment{v.base, take};
-        left -= take;
-    }
-    if (left != 0 || device_.setup(handle_, cid, {segs, n}, len) != ddp::Status::Ok) {
+    uint64_t need = len;
+    while (n < data.size() && need > 0) need -= std::min<uint64_t>(data[n++].len, need);
+    if (need != 0) {
         ++stats_.setups_skipped;
         return false;
     }
-    regs_[cid].registered = true;
-    regs_[cid].tag = device_.registration_tag(handle_, cid);
+    Registration& r = regs_[cid];
+    ddp::BufferSegment* segs = r.inline_segments;
+    if (n > kInlineSegments) {
+        const uint32_t blocks = SegmentBlocks::blocks_for(n);
+        const uint8_t first = callbacks_->blocks.take(blocks);
+        if (first == SegmentBlocks::kNone) {
+            ++stats_.setups_no_room;
+            ++stats_.setups_skipped;
+            return false;
+        }
+        r.spare_first = first;
+        r.spare_blocks = static_cast<uint8_t>(blocks);
+        segs = &callbacks_->spare[size_t{first} * SegmentBlocks::kBlockSegments];
+    }
+    uint64_t left = len;
+    for (uint32_t i = 0; i < n; ++i) {
+        const uint64_t take = std::min<uint64_t>(data[i].len, left);
+        segs[i] = ddp::BufferSegment{data[i].base, take};
+        left -= take;
+    }
+    if (device_.setup(handle_, cid, {segs, n}, len) != ddp::Status::Ok) {
+        callbacks_->release(r);
+        ++stats_.setups_skipped;
+        return false;
+    }
+    r.registered = true;
+    r.tag = device_.registration_tag(handle_, cid);
     ++stats_.setups;
     return true;
 }
@@ -106,7 +126,7 @@ void DdpReceive::on_teardown_done(void* arg, uint64_t, uint16_t cid, int) {
     Registration& r = cb->regs[cid];
     const TeardownDone done = r.done;
     void* done_arg = r.arg;
-    r = Registration{};
+    cb->release(r);
     if (done != nullptr) done(done_arg, cid);
 }
 
@@ -133,7 +153,7 @@ ddp::Status DdpReceive::teardown(uint16_t cid, TeardownDone done, void* arg) noe
     }
     // Ok, or refused (nothing registered after all): either way the buffer is the host's.
     ++stats_.teardowns_sync;
-    r = Registration{};
+    callbacks_->release(r);
     return ddp::Status::Ok;
 }
 

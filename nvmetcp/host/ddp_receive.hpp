@@ -15,8 +15,10 @@
 // (the device verified it when a retransmission filled its last hole); otherwise the queue
 // computes it over the buffer itself.
 //
-// No allocation after construction: the registration's segment lists live in per-command storage
-// sized at construction (the device keeps a pointer to them until teardown completes).
+// No allocation after construction: a registration's segment list (the device keeps a pointer to it
+// until teardown completes) sits in the command's own slot when it has up to kInlineSegments entries,
+// else in blocks of a spare area sized at construction (segment_blocks.hpp); a longer list that finds
+// no room there is not registered, and counted.
 #pragma once
 
 #include <cstdint>
@@ -27,12 +29,14 @@
 #include "ddp/tcp_seq.hpp"
 #include "nvmeddp/ddp_mbuf.h"
 #include "nvmetcp/host/queue_types.hpp"
+#include "nvmetcp/host/segment_blocks.hpp"
 
 namespace nvmeddp::nvmetcp::host {
 
 struct DdpReceiveStats {
     uint64_t setups = 0;             // reads registered with the device
     uint64_t setups_skipped = 0;     // reads the device would not take (below its threshold, too big, ...)
+    uint64_t setups_no_room = 0;     // of those: buffer lists longer than kInlineSegments that found no spare blocks
     uint64_t teardowns_sync = 0;
     uint64_t teardowns_async = 0;    // completed later, from poll()
     uint64_t bytes_claimed = 0;      // data bytes taken from placement claims (not copied)
@@ -45,9 +49,14 @@ struct DdpReceiveStats {
 
 class DdpReceive {
 public:
+    static constexpr uint32_t kInlineSegments = 2;          // entries kept in the command's own slot
+    static constexpr uint32_t kDefaultSpareSegments = 256;  // for longer lists, shared by the queue's commands
+
     // depth: command ids 0..depth-1; max_segments: IoVecs per registration (longer lists are not
-    // registered: the host copies).
-    DdpReceive(ddp::Device& device, uint16_t depth, uint32_t max_segments = 32);
+    // registered: the host copies); spare_segments: room for the lists longer than kInlineSegments
+    // registered at the same time (in blocks of 8; at most 512).
+    DdpReceive(ddp::Device& device, uint16_t depth, uint32_t max_segments = 32,
+               uint32_t spare_segments = kDefaultSpareSegments);
     ~DdpReceive();
     DdpReceive(const DdpReceive&) = delete;
     DdpReceive& operator=(const DdpReceive&) = delete;
@@ -112,8 +121,11 @@ private:
         bool registered = false;
         bool tearing_down = false;
         uint16_t tag = 0;
+        uint8_t spare_first = SegmentBlocks::kNone;  // the spare blocks holding its list, if any
+        uint8_t spare_blocks = 0;
         TeardownDone done = nullptr;
         void* arg = nullptr;
+        ddp::BufferSegment inline_segments[kInlineSegments]{};  // a short list, read by the device
     };
 
     ddp::TcpSeq seq_at(uint64_t stream_offset) const noexcept {
@@ -129,10 +141,19 @@ private:
     // and will call back, so both must still be there; the destructor leaves it to the last of those
     // callbacks to free them.
     struct Callbacks {
-        Callbacks(uint16_t n, uint32_t max_segments)
-            : regs(new Registration[n]), segments(new ddp::BufferSegment[size_t{n} * max_segments]), depth(n) {}
+        Callbacks(uint16_t n, uint32_t spare_segments)
+            : regs(new Registration[n]),
+              blocks(spare_segments),
+              spare(new ddp::BufferSegment[blocks.slots()]),
+              depth(n) {}
+        // A registration is over: its spare blocks are free again.
+        void release(Registration& r) noexcept {
+            blocks.give_back(r.spare_first, r.spare_blocks);
+            r = Registration{};
+        }
         std::unique_ptr<Registration[]> regs;
-        std::unique_ptr<ddp::BufferSegment[]> segments;  // depth * max_segments
+        SegmentBlocks blocks;
+        std::unique_ptr<ddp::BufferSegment[]> spare;  // blocks.slots() entries
         uint16_t depth;
         uint32_t pending = 0;   // callbacks the device still owes (mod 2^32: see remove())
         bool orphaned = false;  // the DdpReceive is gone: the last callback frees this
@@ -143,7 +164,6 @@ private:
     uint32_t max_segments_;
     Callbacks* callbacks_;  // owned (handed to the device's callbacks by the destructor when some pend)
     Registration* regs_;    // callbacks_->regs
-    ddp::BufferSegment* segments_;  // callbacks_->segments
     ddp::ConnectionHandle handle_{};
     bool active_ = false;
     uint32_t conn_id_ = UINT32_MAX;

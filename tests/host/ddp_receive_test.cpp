@@ -527,5 +527,108 @@ TEST(DdpReceive, DestroyedWithATeardownPendingTheDeviceCallsBackNothingFreed) {
     EXPECT_EQ(dev.device->connection_count(), 0u);
 }
 
+// What the device reads for cid's registration (as the engine does, by claiming it): the list
+// DdpReceive handed it.
+std::vector<std::pair<uint8_t*, uint64_t>> device_list(FakeDevice& dev, uint16_t cid) {
+    std::vector<std::pair<uint8_t*, uint64_t>> out;
+    const ddp::RegistrationTable::Claim c = dev.driver->last_connection->registrations.claim(cid);
+    EXPECT_TRUE(c) << "cid " << cid << " is not registered";
+    if (!c) return out;
+    for (const ddp::BufferSegment& s : c.registration->segments()) out.emplace_back(static_cast<uint8_t*>(s.addr), s.len);
+    return out;
+}
+
+// Lists of up to two entries sit in the command's slot; longer ones take adjacent spare blocks of 8,
+// which come back when the registration ends (at once, or when an asynchronous teardown completes).
+// A list that finds no room is not registered, and counted. Every live registration keeps reading
+// exactly its own list while others come and go.
+TEST(DdpReceive, LongBufferListsTakeSpareBlocksAndGiveThemBackWhenTheRegistrationEnds) {
+    FakeDevice dev;
+    dev.driver->teardown_mode = TeardownMode::Manual;
+    auto rx = std::make_unique<DdpReceive>(*dev.device, kDepth, 32, 16);  // two spare blocks
+    ASSERT_EQ(rx->add(ddp_test::ipv4_config(kDepth), 0), ddp::Status::Ok);
+    std::vector<uint8_t> buffer(64 * 1024);
+    auto list = [&](uint32_t n, uint32_t each, uint32_t at) {
+        std::vector<IoVec> v;
+        for (uint32_t i = 0; i < n; ++i) v.push_back(IoVec{buffer.data() + at + i * each, each});
+        return v;
+    };
+    auto expect_device_reads = [&](uint16_t cid, const std::vector<IoVec>& v, uint32_t len) {
+        auto got = device_list(dev, cid);
+        uint64_t left = len;
+        size_t i = 0;
+        for (; i < v.size() && left > 0; ++i) {
+            ASSERT_LT(i, got.size()) << "cid " << cid;
+            EXPECT_EQ(got[i].first, v[i].base) << "cid " << cid << " entry " << i;
+            EXPECT_EQ(got[i].second, std::min<uint64_t>(v[i].len, left)) << "cid " << cid << " entry " << i;
+            left -= std::min<uint64_t>(v[i].len, left);
+        }
+        EXPECT_EQ(got.size(), i) << "cid " << cid;
+    };
+
+    const auto three = list(3, 512, 0);
+    ASSERT_TRUE(rx->setup(1, three, 1536));  // one spare block
+    const auto nine = list(9, 512, 4096);
+    EXPECT_FALSE(rx->setup(2, nine, 9 * 512)) << "needs two adjacent blocks, one is left";
+    EXPECT_EQ(rx->stats().setups_no_room, 1u);
+    const auto eight = list(8, 512, 16384);
+    ASSERT_TRUE(rx->setup(3, eight, 8 * 512));  // the other block
+    const auto two = list(2, 1024, 32768);
+    ASSERT_TRUE(rx->setup(4, two, 2048)) << "two entries sit inline";
+    const auto five = list(5, 1024, 40960);
+    ASSERT_TRUE(rx->setup(5, five, 1500)) << "only the entries that hold the read count: two";
+    expect_device_reads(1, three, 1536);
+    expect_device_reads(3, eight, 8 * 512);
+    expect_device_reads(4, two, 2048);
+    expect_device_reads(5, five, 1500);
+
+    DoneCount count;
+    ASSERT_EQ(rx->teardown(1, &DoneCount::done, &count), ddp::Status::InProgress);
+    EXPECT_FALSE(rx->setup(6, three, 1536)) << "the block is the device's until the teardown completes";
+    dev.driver->complete_all();
+    dev.device->poll_all();
+    EXPECT_EQ(count.calls, 1);
+    ASSERT_TRUE(rx->setup(6, three, 1536)) << "given back by the teardown's callback";
+    EXPECT_FALSE(rx->setup(2, nine, 9 * 512)) << "block 0 again taken, block 1 still cid 3's";
+    ASSERT_EQ(rx->teardown(6, &DoneCount::done, &count), ddp::Status::InProgress);
+    ASSERT_EQ(rx->teardown(3, &DoneCount::done, &count), ddp::Status::InProgress);
+    dev.driver->complete_all();
+    dev.device->poll_all();
+    ASSERT_TRUE(rx->setup(2, nine, 9 * 512));
+    expect_device_reads(2, nine, 9 * 512);
+    expect_device_reads(4, two, 2048);
+    expect_device_reads(5, five, 1500);
+    EXPECT_EQ(rx->stats().setups_no_room, 3u);
+    EXPECT_FALSE(rx->setup(7, list(33, 64, 0), 33 * 64)) << "longer than max_segments";
+    EXPECT_EQ(rx->stats().setups_no_room, 3u) << "not a matter of room";
+    dev.driver->teardown_mode = TeardownMode::Immediate;
+}
+
+// Runs of adjacent blocks at the edges of the word: the whole 64, none past the end, the lowest fit.
+TEST(SegmentBlocks, RunsOfAdjacentBlocksUpToAllSixtyFour) {
+    SegmentBlocks all(1'000);  // rounded to whole blocks, capped at 64
+    EXPECT_EQ(all.blocks(), 64u);
+    EXPECT_EQ(all.take(64), 0u);
+    EXPECT_EQ(all.take(1), SegmentBlocks::kNone);
+    all.give_back(0, 64);
+    EXPECT_EQ(all.free_blocks(), 64u);
+    EXPECT_EQ(all.take(65), SegmentBlocks::kNone);
+
+    SegmentBlocks five(5 * SegmentBlocks::kBlockSegments + 7);
+    EXPECT_EQ(five.blocks(), 5u);
+    EXPECT_EQ(five.take(2), 0u);  // blocks 0 1
+    EXPECT_EQ(five.take(1), 2u);  // 2
+    EXPECT_EQ(five.take(3), SegmentBlocks::kNone) << "only 3 and 4 are left: a run may not run past the end";
+    EXPECT_EQ(five.take(2), 3u);
+    five.give_back(0, 2);
+    five.give_back(3, 2);
+    EXPECT_EQ(five.take(3), SegmentBlocks::kNone) << "0 1 and 3 4 are free, 2 is not";
+    five.give_back(2, 1);
+    EXPECT_EQ(five.take(5), 0u);
+    five.reset();
+    EXPECT_EQ(five.free_blocks(), 5u);
+    EXPECT_EQ(SegmentBlocks(7).take(1), SegmentBlocks::kNone) << "fewer slots than a block: no room at all";
+}
+
 }  // namespace
 }  // namespace nvmeddp::nvmetcp::host::test

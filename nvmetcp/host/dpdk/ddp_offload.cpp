@@ -10,6 +10,7 @@ namespace {
 void add_stats(DdpReceiveStats& t, const DdpReceiveStats& s) {
     t.setups += s.setups;
     t.setups_skipped += s.setups_skipped;
+    t.setups_no_room += s.setups_no_room;
     t.teardowns_sync += s.teardowns_sync;
     t.teardowns_async += s.teardowns_async;
     t.bytes_claimed += s.bytes_claimed;
@@ -157,6 +158,7 @@ std::string DdpOffload::summary() const {
     std::string s = std::to_string(added_) + " connection(s) offloaded";
     if (failed_adds_ > 0) s += ", " + std::to_string(failed_adds_) + " refused (" + last_error_ + ")";
     s += "; reads registered " + std::to_string(t.setups) + ", not registered " + std::to_string(t.setups_skipped) +
+         (t.setups_no_room > 0 ? " (" + std::to_string(t.setups_no_room) + " for want of room for their buffer lists)" : std::string()) +
          "; teardowns " + std::to_string(t.teardowns_sync) + " at once, " + std::to_string(t.teardowns_async) +
          " later; bytes taken from claims " + std::to_string(t.bytes_claimed) + ", claims refused " +
          std::to_string(t.bytes_refused) + "; digests trusted " + std::to_string(t.digests_trusted) +
