@@ -30,7 +30,8 @@ SendQueue::SendQueue(SendQueue&& other) noexcept
       tail_(std::exchange(other.tail_, nullptr)),
       tail_copied_(std::exchange(other.tail_copied_, false)),
       segments_(std::exchange(other.segments_, 0)),
-      cursor_(std::exchange(other.cursor_, Position{nullptr, Seq(0)})),
+      front_(std::exchange(other.front_, Position{nullptr, Seq(0)})),
+      back_(std::exchange(other.back_, Position{nullptr, Seq(0)})),
       una_(other.una_),
       end_(other.end_) {
     other.end_ = other.una_;
@@ -44,7 +45,8 @@ SendQueue& SendQueue::operator=(SendQueue&& other) noexcept {
         tail_ = std::exchange(other.tail_, nullptr);
         tail_copied_ = std::exchange(other.tail_copied_, false);
         segments_ = std::exchange(other.segments_, 0);
-        cursor_ = std::exchange(other.cursor_, Position{nullptr, Seq(0)});
+        front_ = std::exchange(other.front_, Position{nullptr, Seq(0)});
+        back_ = std::exchange(other.back_, Position{nullptr, Seq(0)});
         una_ = other.una_;
         end_ = other.end_;
         other.end_ = other.una_;
@@ -61,7 +63,7 @@ void SendQueue::free_all() noexcept {
     head_ = tail_ = nullptr;
     tail_copied_ = false;
     segments_ = 0;
-    cursor_ = Position{nullptr, Seq(0)};
+    front_ = back_ = Position{nullptr, Seq(0)};
 }
 
 void SendQueue::reset(Seq snd_una) noexcept {
@@ -85,7 +87,10 @@ bool SendQueue::append(rte_mbuf* chain) noexcept {
     if (chain == nullptr) return true;
     // The data lengths, not pkt_len: they are what slice() and copy_out() walk.
     uint64_t len = 0;
-    for (const rte_mbuf* m = chain; m != nullptr; m = m->next) len += m->data_len;
+    for (const rte_mbuf* m = chain; m != nullptr; m = m->next) {
+        if (rte_mbuf_refcnt_read(m) != 1) return false;
+        len += m->data_len;
+    }
     if (len > 0 && size() + len > kMaxQueuedBytes) return false;
     for (rte_mbuf* m = chain; m != nullptr;) {
         rte_mbuf* next = m->next;
@@ -146,13 +151,26 @@ bool SendQueue::holds(Seq seq, uint32_t len) const noexcept {
 }
 
 SendQueue::Position SendQueue::find(Seq seq) const noexcept {
-    Position p = cursor_.m != nullptr && cursor_.start <= seq ? cursor_ : Position{head_, head_start_};
+    // Every live cursor starts at or after head_start_, so the nearest one at or before seq wins.
+    Position p{head_, head_start_};
+    for (const Position& c : {front_, back_}) {
+        if (c.m != nullptr && c.start <= seq && p.start < c.start) p = c;
+    }
     while (p.start + p.m->data_len <= seq) {
         p.start += p.m->data_len;
         p.m = p.m->next;
     }
-    cursor_ = p;
+    if (front_.m == nullptr || front_.start <= p.start) {
+        front_ = p;
+    } else {
+        back_ = p;
+    }
     return p;
+}
+
+void SendQueue::forget_cursors_at(const rte_mbuf* m) noexcept {
+    if (front_.m == m) front_.m = nullptr;
+    if (back_.m == m) back_.m = nullptr;
 }
 
 rte_mbuf* SendQueue::slice(Seq seq, uint32_t len, rte_mempool* pool) noexcept {
@@ -213,7 +231,7 @@ uint32_t SendQueue::acknowledge(Seq ack) noexcept {
     const uint32_t acked = una_.bytes_to(ack);
     while (head_ != nullptr && head_start_ + head_->data_len <= ack) {
         rte_mbuf* next = head_->next;
-        if (cursor_.m == head_) cursor_.m = nullptr;
+        forget_cursors_at(head_);
         head_start_ += head_->data_len;
         free_segment(head_);  // slices still in flight keep their mbufs by refcount
         head_ = next;

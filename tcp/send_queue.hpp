@@ -6,6 +6,9 @@
 // the queue costs the same few words whatever it holds, and a connection carries no ring sized for
 // its window: memory grows with the bytes queued, in the mbufs that hold them. Only segments' data_len
 // counts: the pkt_len and nb_segs of an appended chain's head mean nothing once it is linked in.
+// Linking rewrites each segment's `next`, so the queue takes only segments it alone references
+// (refcount 1): one the application still holds, or gave to another queue too, would have its chain
+// changed under it. To share a buffer, append an indirect mbuf attached to it (rte_pktmbuf_clone).
 //
 // Sending a segment takes a slice: indirect mbufs attached to the queued ones (rte_pktmbuf_attach)
 // and trimmed to the segment's range, so a segment costs one small mbuf per queued segment it spans
@@ -18,9 +21,10 @@
 // with slices in flight): the queue remembers where its unacknowledged bytes begin, and frees each
 // segment on its own once all of it is acknowledged.
 //
-// Finding the segment that holds a sequence number walks the list from a cursor (the segment the
-// last slice or copy started in) or from the head: sending walks forward from where it left off and
-// retransmission starts at the head, so either is a step or two. Nothing is allocated. Sequence
+// Finding the segment that holds a sequence number walks the list from the nearest of two cursors
+// (where the furthest slice or copy so far started, and where the last one behind it started) or
+// from the head: new data is sent forward from the first, retransmissions (from una, or SACK holes
+// in increasing order) walk forward from the second, so neither moves the other back. Nothing is allocated. Sequence
 // numbers are serial (Seq), so the queue holds less than 2^31 bytes: append refuses what would go
 // beyond.
 #pragma once
@@ -49,8 +53,8 @@ public:
     void reset(Seq snd_una) noexcept;
 
     // A chain whose whole data is stream bytes, taken in order; ownership passes (segments without
-    // data are freed at once). False, and the chain still the caller's, when the queue would hold
-    // 2^31 bytes or more.
+    // data are freed at once). False, and the chain untouched and still the caller's, when a segment
+    // is referenced elsewhere too (refcount above 1) or the queue would hold 2^31 bytes or more.
     bool append(rte_mbuf* chain) noexcept;
     // Copies bytes into mbufs from `pool` (filling the tailroom of the last segment first when the
     // queue made that mbuf itself and nobody else references it), returns bytes taken: fewer when
@@ -88,6 +92,7 @@ private:
     Position find(Seq seq) const noexcept;
     bool holds(Seq seq, uint32_t len) const noexcept;
     void link(rte_mbuf* m) noexcept;  // appends one segment with data (m->next already cleared)
+    void forget_cursors_at(const rte_mbuf* m) noexcept;  // m is about to be freed
     void free_all() noexcept;
 
     rte_mbuf* head_ = nullptr;       // first segment: it holds una
@@ -95,7 +100,9 @@ private:
     rte_mbuf* tail_ = nullptr;       // last segment
     bool tail_copied_ = false;       // tail_ is an mbuf append_copy took from a pool
     uint32_t segments_ = 0;
-    mutable Position cursor_{nullptr, Seq(0)};  // a segment find() returned, or nullptr
+    // Segments find() returned (nullptr: none): the furthest so far, and the last one behind it.
+    mutable Position front_{nullptr, Seq(0)};
+    mutable Position back_{nullptr, Seq(0)};
     Seq una_;
     Seq end_;
 };

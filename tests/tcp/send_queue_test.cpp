@@ -377,6 +377,34 @@ TEST(SendQueue, ChainsAreLinkedSegmentBySegmentWithNoLimitButBytes) {
     EXPECT_EQ(mbufs_in_use(), before);
 }
 
+// Linking rewrites a segment's next pointer: a chain with a segment someone else also references
+// (the application kept it, or gave it to another queue) is refused whole and left as it was.
+TEST(SendQueue, AChainWithASegmentReferencedElsewhereIsRefusedUntouched) {
+    REQUIRE_TCP_EAL();
+    const unsigned before = mbufs_in_use();
+    {
+        SendQueue q;
+        q.reset(Seq(1));
+        const auto data = pattern(300, 10);
+        ASSERT_TRUE(q.append(mbuf_of(sub(data, 0, 100))));
+        rte_mbuf* chain = mbuf_of(sub(data, 100, 200), 100);  // two segments
+        rte_mbuf* second = chain->next;
+        rte_mbuf_refcnt_update(second, 1);  // the application keeps a reference to it
+        ASSERT_FALSE(q.append(chain));  // (taken, the rest of the test would link it twice)
+        EXPECT_EQ(q.size(), 100u);
+        EXPECT_EQ(q.segments(), 1u);
+        EXPECT_EQ(chain->next, second);
+        EXPECT_EQ(second->next, nullptr) << "the refused chain is as it was";
+        EXPECT_EQ(bytes_of(chain), sub(data, 100, 200));
+        rte_mbuf_refcnt_update(second, -1);
+        ASSERT_TRUE(q.append(chain)) << "its own again: taken";
+        std::vector<uint8_t> out(300);
+        EXPECT_TRUE(q.copy_out(Seq(1), 300, out.data()));
+        EXPECT_EQ(out, data);
+    }
+    EXPECT_EQ(mbufs_in_use(), before);
+}
+
 // The cursor that find() keeps must never point at a freed segment: slices taken forward, then back
 // at una after an acknowledgement freed the segment the cursor was in, then forward again.
 TEST(SendQueue, SlicesStayRightWhenTheSegmentTheLastOneStartedInIsAcknowledged) {
