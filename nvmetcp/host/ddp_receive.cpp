@@ -153,6 +153,13 @@ ddp::Status DdpReceive::teardown(uint16_t cid, TeardownDone done, void* arg) noe
     }
     // Ok, or refused (nothing registered after all): either way the buffer is the host's.
     ++stats_.teardowns_sync;
+    if (st == ddp::Status::ConnectionDeleting) {
+        // Someone other than remove() is removing the connection: its forced teardown of this
+        // command may still be under way, with no callback to us. The list's spare blocks stay
+        // taken (add() frees them all), so no other command's list is written over it meanwhile.
+        r = Registration{};
+        return ddp::Status::Ok;
+    }
     callbacks_->release(r);
     return ddp::Status::Ok;
 }

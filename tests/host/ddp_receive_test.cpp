@@ -604,6 +604,28 @@ TEST(DdpReceive, LongBufferListsTakeSpareBlocksAndGiveThemBackWhenTheRegistratio
     dev.driver->teardown_mode = TeardownMode::Immediate;
 }
 
+// The connection removed behind DdpReceive's back (Device::remove_connection by someone else): a
+// teardown answers at once, but the device's forced teardown may still read the list, so its spare
+// blocks stay taken and no later setup writes another list over them.
+TEST(DdpReceive, AListStaysUntouchedWhileAConnectionRemovedElsewhereStillHoldsIt) {
+    FakeDevice dev;
+    dev.driver->teardown_mode = TeardownMode::Manual;
+    auto rx = std::make_unique<DdpReceive>(*dev.device, kDepth, 32, 8);  // one spare block
+    ASSERT_EQ(rx->add(ddp_test::ipv4_config(kDepth), 0), ddp::Status::Ok);
+    std::vector<uint8_t> buffer(8192);
+    const IoVec three[3] = {{buffer.data(), 1024}, {buffer.data() + 2048, 1024}, {buffer.data() + 4096, 1024}};
+    ASSERT_TRUE(rx->setup(1, three, 3072));
+    ASSERT_EQ(dev.device->remove_connection(rx->handle()), ddp::Status::InProgress);
+    DoneCount count;
+    EXPECT_EQ(rx->teardown(1, &DoneCount::done, &count), ddp::Status::Ok);
+    const IoVec other[3] = {{buffer.data() + 6144, 512}, {buffer.data() + 7168, 512}, {buffer.data() + 7680, 512}};
+    EXPECT_FALSE(rx->setup(2, other, 1536));
+    EXPECT_EQ(rx->stats().setups_no_room, 1u) << "the block was still taken: nothing was written over the list";
+    dev.driver->teardown_mode = TeardownMode::Immediate;
+    dev.driver->complete_all();
+    dev.device->poll_all();
+}
+
 // Runs of adjacent blocks at the edges of the word: the whole 64, none past the end, the lowest fit.
 TEST(SegmentBlocks, RunsOfAdjacentBlocksUpToAllSixtyFour) {
     SegmentBlocks all(1'000);  // rounded to whole blocks, capped at 64
