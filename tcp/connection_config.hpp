@@ -27,10 +27,12 @@ struct ConnectionConfig {
     uint32_t initial_rto_us = 1'000'000;   // RFC 6298 2.1
     uint32_t min_rto_us = 200'000;         // Linux's TCP_RTO_MIN
 
-    // Preallocated per connection: segments held out of order and in-order segments awaiting
-    // delivery. (The send queue links its mbufs through themselves and preallocates nothing.)
+    // Preallocated per connection: segments held out of order (sized for the window), and in-order
+    // segments handed up in one delivery: more wait in the out-of-order queue, so a burst's worth is
+    // enough (receive_queue.hpp). The send queue links its mbufs through themselves and preallocates
+    // nothing.
     uint32_t ooo_segments = 1024;
-    uint32_t ready_segments = 1024;
+    uint32_t ready_segments = 64;
 
     // Empty when usable, else what is wrong (a value out of range, a buffer too large for the window).
     std::string validate() const;

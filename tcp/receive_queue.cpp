@@ -40,7 +40,16 @@ RxInsert ReceiveQueue::insert(RxSegment seg) noexcept {
         free_segment(seg);
         return {};
     }
-    return seg.seq <= rcv_nxt_ ? insert_in_order(seg) : insert_out_of_order(seg);
+    if (seg.seq <= rcv_nxt_) return insert_in_order(seg);
+    // Right after in-order bytes parked for want of room: in order too, so parked as well.
+    if (ready_full() && seg.seq <= parked_end()) return park(seg);
+    return insert_out_of_order(seg);
+}
+
+Seq ReceiveQueue::parked_end() const noexcept {
+    Seq reach = rcv_nxt_;
+    for (uint32_t i = 0; i < ooo_count_ && ooo_[i].seg.seq <= reach; ++i) reach = later(reach, end_of(ooo_[i].seg));
+    return reach;
 }
 
 RxInsert ReceiveQueue::insert_in_order(RxSegment seg) noexcept {
@@ -51,11 +60,7 @@ RxInsert ReceiveQueue::insert_in_order(RxSegment seg) noexcept {
         free_segment(seg);
         return r;
     }
-    if (ready_full()) {
-        r.no_room = true;
-        free_segment(seg);
-        return r;
-    }
+    if (ready_full()) return park(seg);
     r.duplicate_bytes = seg.seq.bytes_to(rcv_nxt_) + queued_bytes_within(rcv_nxt_, end);
     r.in_order_bytes = push_ready(seg);
     r.in_order_bytes += drain_in_order();
@@ -108,6 +113,20 @@ RxInsert ReceiveQueue::insert_out_of_order(RxSegment seg) noexcept {
     r.duplicate_bytes = already;
     ooo_distinct_bytes_ += r.ooo_bytes;
     r.kept = true;
+    return r;
+}
+
+RxInsert ReceiveQueue::park(RxSegment seg) noexcept {
+    // Bytes before rcv_nxt are trimmed off first: only the distinct bytes beyond it count as queued.
+    const uint32_t trim = seg.seq < rcv_nxt_ ? seg.seq.bytes_to(rcv_nxt_) : 0;
+    trim_front(seg.m, trim);
+    seg.seq += trim;
+    seg.len -= trim;
+    RxInsert r = insert_out_of_order(seg);
+    if (r.no_room) return r;  // freed: no counts
+    r.duplicate_bytes += trim;
+    r.parked_bytes = r.ooo_bytes;
+    r.ooo_bytes = 0;
     return r;
 }
 

@@ -23,10 +23,12 @@
 // otherwise the queued segment with the highest sequence number is freed to make room (as Linux
 // prunes its out-of-order queue from the end): data nearer rcv_nxt is what lets delivery go on.
 //
-// When the ready list is full: a segment that would be in order is freed (no_room), and queued
-// segments that become in order wait in the out-of-order queue until deliver() has made room (it
-// moves them then, so rcv_nxt can advance in deliver()). Such waiting runs are not reported as SACK
-// blocks (they would not lie after rcv_nxt).
+// When the ready list is full: a segment that would be in order, and queued segments that become in
+// order, wait in the out-of-order queue until deliver() has made room (it moves them then, so
+// rcv_nxt can advance in deliver()); insert() reports the new bytes of such a segment as parked, not
+// as out of order. Such waiting runs are not reported as SACK blocks (they would not lie after
+// rcv_nxt). So the ready list need only hold what one delivery hands up at once (a burst), not the
+// window: the out-of-order queue, sized for the window, holds the rest.
 //
 // Chains whose front is trimmed keep their head mbuf (and with it the metadata) and may then start
 // with an empty segment (tcp/mbuf_trim.hpp): readers walk a chain by data_len.
@@ -57,6 +59,7 @@ struct RxInsert {
     uint32_t in_order_bytes = 0;   // new bytes now in order: rcv_nxt advanced by this
     uint32_t ooo_bytes = 0;        // new bytes queued out of order (not counting bytes already queued)
     uint32_t duplicate_bytes = 0;  // bytes of the segment that were already received (before rcv_nxt or already queued)
+    uint32_t parked_bytes = 0;     // new bytes in order but waiting in the out-of-order queue for room in the ready list
     bool kept = false;             // false: the segment was freed (wholly duplicate, or no room)
     bool no_room = false;          // freed because a queue was full (then the byte counts are all 0)
 };
@@ -120,6 +123,10 @@ private:
 
     RxInsert insert_in_order(RxSegment seg) noexcept;
     RxInsert insert_out_of_order(RxSegment seg) noexcept;
+    // A segment that would be in order but finds the ready list full: trimmed to rcv_nxt and queued.
+    RxInsert park(RxSegment seg) noexcept;
+    // Where the in-order bytes end counting those parked (rcv_nxt when none are).
+    Seq parked_end() const noexcept;
     bool ready_full() const noexcept { return ready_count_ == ready_capacity_; }
     // Appends to the ready list (which has room) a segment starting at or before rcv_nxt and ending
     // after it, trimmed to rcv_nxt; returns how far rcv_nxt advanced.

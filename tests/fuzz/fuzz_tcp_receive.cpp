@@ -12,6 +12,7 @@
 //   - each delivered mbuf still carries its own metadata, its bytes lie inside the segment the
 //     metadata names (a packet's bytes stay its own), and no segment is delivered twice;
 //   - rcv_nxt == initial + delivered + ready bytes, and insert() says by how much it advanced;
+//     bytes it reports parked (in order, the ready list full) leave rcv_nxt where it was;
 //   - SACK blocks lie after rcv_nxt, inside bytes received, up to ooo_end(), disjoint and not
 //     touching; the first contains the segment queued last; when no queued run waits for room in
 //     the ready list they add up to ooo_bytes();
@@ -208,17 +209,26 @@ struct Run {
         id_delivered.push_back(false);
         id_len.push_back(len);
         const Seq before = q.rcv_nxt();
+        const uint32_t ready_before = q.ready_count();
         const tcp::RxInsert r = q.insert(tcp::RxSegment{segment_mbuf(seq.raw(), len, chunk, id), seq, len});
         if (q.rcv_nxt() - before != static_cast<int32_t>(r.in_order_bytes)) fuzz::invariant_broken("in_order_bytes is not how far rcv_nxt moved");
         if (r.no_room && (r.kept || r.in_order_bytes != 0 || r.ooo_bytes != 0 || r.duplicate_bytes != 0)) {
             fuzz::invariant_broken("no_room with counts");
         }
         if (!r.kept && !r.no_room && r.duplicate_bytes != len) fuzz::invariant_broken("freed without being a duplicate");
-        if (r.kept && r.duplicate_bytes + r.ooo_bytes > len) fuzz::invariant_broken("counts exceed the segment");
-        if (r.kept && r.ooo_bytes == 0 && r.in_order_bytes == 0) fuzz::invariant_broken("kept a segment adding nothing");
+        if (r.kept && r.duplicate_bytes + r.ooo_bytes + r.parked_bytes > len) fuzz::invariant_broken("counts exceed the segment");
+        if (r.kept && r.ooo_bytes == 0 && r.in_order_bytes == 0 && r.parked_bytes == 0) {
+            fuzz::invariant_broken("kept a segment adding nothing");
+        }
+        // Parked: in order, but the ready list was full; the segment waits and rcv_nxt stays.
+        if (r.parked_bytes != 0 && (r.in_order_bytes != 0 || r.ooo_bytes != 0)) fuzz::invariant_broken("parked bytes counted twice");
+        if (r.parked_bytes != 0 && ready_before < ready_capacity) fuzz::invariant_broken("parked with room in the ready list");
         if (r.kept && seq > before && r.in_order_bytes != 0) fuzz::invariant_broken("a segment after rcv_nxt moved it");
         if (r.kept && seq + len > before) received.add(offset_of(seq > before ? seq : before), offset_of(seq + len));
-        if (r.kept && seq > before) {
+        // A parked segment may have pushed the newest queued one out of a full queue (in-order
+        // data goes first): which segment the first block must hold is then not known here.
+        if (r.parked_bytes != 0) last_queued_valid = false;
+        if (r.kept && seq > before && r.parked_bytes == 0) {
             last_queued_valid = true;
             last_queued = {seq, seq + len};
         }

@@ -191,8 +191,11 @@ public:
         s.len = static_cast<uint32_t>(payload.size());
         if (!payload.empty()) s.payload = mbuf_of(payload, 700);  // chains, as jumbo frames arrive
         conn_->input(s);
-        finish_burst();
+        if (!hold_burst) finish_burst();
     }
+    // While set, feed() leaves the burst open: several segments arrive in one rx burst, and
+    // finish_burst() ends it.
+    bool hold_burst = false;
     void finish_burst() {
         if (dirty_) {
             dirty_ = false;

@@ -42,6 +42,29 @@ TEST(ConnectionRobustness, MoreReadySegmentsThanTheListHoldsAreAllDelivered) {
     EXPECT_EQ(rig.handler().data.size(), 500u) << "acknowledged must mean delivered";
 }
 
+// A burst brings more in-order segments than the ready list holds: the rest wait in the
+// out-of-order queue (parked), and are neither dropped nor taken for out-of-order arrivals (which
+// would ACK at once and count as reordering); one ACK after the burst covers them all.
+TEST(ConnectionRobustness, ABurstOfMoreInOrderSegmentsThanTheReadyListHoldsIsDeliveredWhole) {
+    REQUIRE_TCP_EAL();
+    tcp::ConnectionConfig cfg;
+    cfg.ready_segments = 2;
+    ConnectionRig rig(cfg);
+    const Seq iss = rig.establish(Seq(0), linux_syn_ack());
+    rig.take_sent();
+    rig.hold_burst = true;
+    for (uint32_t i = 0; i < 6; ++i) rig.feed(Seq(1 + 100 * i), iss + 1, F::kAck, bytes(100), ts(5001));
+    EXPECT_TRUE(rig.take_sent().empty()) << "nothing is sent inside the burst";
+    rig.finish_burst();
+    EXPECT_EQ(rig.handler().data.size(), 600u);
+    EXPECT_EQ(rig.conn().stats().ooo_dropped, 0u);
+    EXPECT_EQ(rig.conn().stats().rcv_ooopack, 0u);
+    const auto sent = rig.take_sent();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].ack, Seq(601));
+    EXPECT_EQ(sent[0].options.sack_count, 0u);
+}
+
 TEST(ConnectionRobustness, SmallWindowWithNothingInFlightStillSends) {
     REQUIRE_TCP_EAL();
     ConnectionRig rig;

@@ -356,33 +356,49 @@ TEST_F(ReceiveQueueTest, AFullOutOfOrderQueuePrunesFromTheEnd) {
     EXPECT_TRUE(r.no_room);
 }
 
-TEST_F(ReceiveQueueTest, AFullReadyRingRefusesInOrderDataAndHoldsQueuedData) {
+// A full ready list loses nothing: in-order segments park in the out-of-order queue (reported as
+// parked, not out of order, and never as SACK blocks) and move into the ready list as deliver()
+// makes room, with their own mbufs and metadata.
+TEST_F(ReceiveQueueTest, AFullReadyListParksInOrderDataUntilDeliverMakesRoom) {
     REQUIRE_TCP_EAL();
     ReceiveQueue q(8, 2);
     q.reset(Seq(0));
     q.insert(segment(0, 100, 1));
     q.insert(segment(100, 100, 2));
     RxInsert r = q.insert(segment(200, 100, 3));
-    EXPECT_FALSE(r.kept);
-    EXPECT_TRUE(r.no_room);
+    EXPECT_TRUE(r.kept);
+    EXPECT_FALSE(r.no_room);
+    EXPECT_EQ(r.parked_bytes, 100u);
+    EXPECT_EQ(r.in_order_bytes, 0u);
+    EXPECT_EQ(r.ooo_bytes, 0u);
     EXPECT_EQ(q.rcv_nxt(), Seq(200));
+    EXPECT_EQ(q.ooo_segments(), 1u);
+    EXPECT_TRUE(sack_of(q).empty()) << "not beyond rcv_nxt: no SACK block";
+    // A copy reaching back before rcv_nxt is trimmed to it; here it adds nothing.
+    r = q.insert(segment(150, 100, 33));
+    EXPECT_FALSE(r.kept);
+    EXPECT_EQ(r.duplicate_bytes, 100u);
+    EXPECT_EQ(r.parked_bytes, 0u);
+    // One that reaches past the parked one parks its new bytes only.
+    r = q.insert(segment(250, 100, 4));
+    EXPECT_TRUE(r.kept);
+    EXPECT_EQ(r.parked_bytes, 50u);
+    EXPECT_EQ(r.duplicate_bytes, 50u);
+    q.insert(segment(500, 100, 6));
+    EXPECT_EQ(sack_of(q), (Blocks{block(500, 600)}));
     EXPECT_EQ(check_stream(deliver_all(q), 0), (Tags{1, 2}));
-    // Three become in order at once: two fit, the third waits in the out-of-order queue.
-    q.insert(segment(400, 100, 5));
-    q.insert(segment(300, 100, 4));
-    r = q.insert(segment(200, 100, 3));
-    EXPECT_EQ(r.in_order_bytes, 200u);
-    EXPECT_EQ(q.rcv_nxt(), Seq(400));
+    // deliver() moved the parked two into the ready list: rcv_nxt advances only now.
+    EXPECT_EQ(q.rcv_nxt(), Seq(350));
+    EXPECT_EQ(q.ready_count(), 2u);
     EXPECT_EQ(q.ooo_segments(), 1u);
-    EXPECT_TRUE(sack_of(q).empty());  // not beyond rcv_nxt: no SACK block
-    q.insert(segment(600, 100, 7));
-    EXPECT_EQ(sack_of(q), (Blocks{block(600, 700)}));
-    EXPECT_EQ(check_stream(deliver_all(q), 200), (Tags{3, 4}));
-    // deliver() moved the waiting one into the ring.
-    EXPECT_EQ(q.rcv_nxt(), Seq(500));
-    EXPECT_EQ(q.ready_count(), 1u);
-    EXPECT_EQ(q.ooo_segments(), 1u);
-    EXPECT_EQ(check_stream(deliver_all(q), 400), (Tags{5}));
+    EXPECT_EQ(q.ooo_bytes(), 100u);
+    const auto d = deliver_all(q);
+    EXPECT_EQ(check_stream(d, 200), (Tags{3, 4}));
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_EQ(d[1].len, 50u) << "the second copy trimmed to where the first ends";
+    r = q.insert(segment(350, 150, 5));
+    EXPECT_EQ(r.in_order_bytes, 250u);
+    EXPECT_EQ(check_stream(deliver_all(q), 350), (Tags{5, 6}));
 }
 
 TEST_F(ReceiveQueueTest, AQueuedSegmentOvertakenWhileTheReadyListIsFullIsFreed) {
