@@ -11,9 +11,11 @@
 //                  by that count
 //   host_queue_B   the NVMe/TCP host queue (command slots, send ring, staging, the window of sent
 //                  digests left to the device)
-//   ddp_receive_B  the host's side of the offload (DdpReceive: per-command segment lists)
-//   tcp_B          the user-space TCP connection with its default ConnectionConfig (out-of-order and
-//                  ready queues, send ring, SACK scoreboard)
+//   ddp_receive_B  the host's side of the offload (DdpReceive: per-command registrations with two
+//                  inline buffer-list entries, the spare area for longer lists)
+//   tcp_B          the user-space TCP connection with its default ConnectionConfig (out-of-order
+//                  queue, ready list, SACK scoreboard; the send queue links its mbufs and holds
+//                  nothing else)
 //   total_B        their sum
 // The objects are built the way the host builds them, with default configurations; a connection's
 // mbufs (received data, send buffers) are the port's mempool's, shared, and not counted.
