@@ -436,8 +436,12 @@ void Connection::process_data(InSegment& s) {
         }
         const RxInsert r = rq_.insert(RxSegment{s.payload, s.seq, s.len});
         s.payload = nullptr;
-        if (r.no_room) ++stats_.ooo_dropped;
-        if (r.in_order_bytes == 0 && r.parked_bytes == 0 && r.ooo_bytes > 0) {
+        if (r.no_room) {
+            // Dropped, not a duplicate: no D-SACK (it would tell the sender we hold these bytes).
+            // The ACK at once says where we are.
+            ++stats_.ooo_dropped;
+            ack_now_ = true;
+        } else if (r.in_order_bytes == 0 && r.parked_bytes == 0 && r.ooo_bytes > 0) {
             // Out of order: a duplicate ACK with SACK blocks at once, so the sender repairs quickly.
             ++stats_.rcv_ooopack;
             ack_now_ = true;

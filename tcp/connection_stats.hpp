@@ -27,7 +27,7 @@ struct ConnectionStats {
     uint64_t out_of_window = 0;    // segments outside the receive window (answered with an ACK)
     uint64_t paws_rejected = 0;    // segments with an old timestamp (RFC 7323 5)
     uint64_t option_errors = 0;    // malformed TCP options (the rest of the options ignored)
-    uint64_t ooo_dropped = 0;      // out-of-order segments dropped for lack of room
+    uint64_t ooo_dropped = 0;      // segments dropped for lack of room in the out-of-order queue (parked ones included)
     uint64_t challenge_acks = 0;   // RFC 5961 answers to in-window RST/SYN
     uint64_t window_probes = 0;    // zero-window probes sent
     uint64_t lost_retransmits = 0;  // retransmissions found lost in recovery and sent again

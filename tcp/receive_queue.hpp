@@ -79,7 +79,8 @@ public:
     // Takes ownership of seg.m (frees it when not kept). The caller has already cut the segment at
     // the receive window's right edge. Bytes before rcv_nxt are trimmed off the front. A segment at
     // rcv_nxt goes to the ready list, then every queued segment that has become in order (each
-    // trimmed to rcv_nxt first; one wholly before it is freed). A later segment is queued out of
+    // trimmed to rcv_nxt first; one wholly before it is freed); with the ready list full, it and any
+    // segment continuing the in-order bytes park in the queue instead. A later segment is queued out of
     // order, sorted by seq: one adding no new bytes (wholly covered by one queued segment, or by
     // several together) is freed as duplicate; otherwise queued ones wholly covered by the new one are
     // freed (the new copy replaces them); partial overlaps keep both. Never merges two mbufs. An empty segment
@@ -110,7 +111,8 @@ public:
     size_t sack_blocks(SackBlock* out, size_t max) const noexcept;
 
     uint32_t ooo_segments() const noexcept { return ooo_count_; }
-    uint64_t ooo_bytes() const noexcept { return ooo_distinct_bytes_; }  // distinct sequence bytes queued out of order
+    // Distinct sequence bytes in the out-of-order queue (parked in-order bytes among them).
+    uint64_t ooo_bytes() const noexcept { return ooo_distinct_bytes_; }
     // Highest sequence number held out of order (right edge), for window checks; rcv_nxt when none.
     Seq ooo_end() const noexcept;
     void drop_out_of_order() noexcept;  // frees every out-of-order segment (memory pressure)

@@ -212,7 +212,7 @@ struct Run {
         const uint32_t ready_before = q.ready_count();
         const tcp::RxInsert r = q.insert(tcp::RxSegment{segment_mbuf(seq.raw(), len, chunk, id), seq, len});
         if (q.rcv_nxt() - before != static_cast<int32_t>(r.in_order_bytes)) fuzz::invariant_broken("in_order_bytes is not how far rcv_nxt moved");
-        if (r.no_room && (r.kept || r.in_order_bytes != 0 || r.ooo_bytes != 0 || r.duplicate_bytes != 0)) {
+        if (r.no_room && (r.kept || r.in_order_bytes != 0 || r.ooo_bytes != 0 || r.duplicate_bytes != 0 || r.parked_bytes != 0)) {
             fuzz::invariant_broken("no_room with counts");
         }
         if (!r.kept && !r.no_room && r.duplicate_bytes != len) fuzz::invariant_broken("freed without being a duplicate");

@@ -65,6 +65,30 @@ TEST(ConnectionRobustness, ABurstOfMoreInOrderSegmentsThanTheReadyListHoldsIsDel
     EXPECT_EQ(sent[0].options.sack_count, 0u);
 }
 
+// A segment the out-of-order queue has no room for is dropped: the ACK sent at once carries no
+// (D-)SACK block for it, which would tell the sender we hold bytes we threw away.
+TEST(ConnectionRobustness, ASegmentDroppedForWantOfRoomIsNotSacked) {
+    REQUIRE_TCP_EAL();
+    tcp::ConnectionConfig cfg;
+    cfg.ooo_segments = 2;
+    cfg.rcv_buf = 2 * cfg.mss;
+    ConnectionRig rig(cfg);
+    const Seq iss = rig.establish(Seq(0), linux_syn_ack());
+    rig.take_sent();
+    rig.feed(Seq(201), iss + 1, F::kAck, bytes(100), ts(5001));
+    rig.feed(Seq(401), iss + 1, F::kAck, bytes(100), ts(5001));
+    rig.take_sent();
+    rig.feed(Seq(601), iss + 1, F::kAck, bytes(100), ts(5001));
+    EXPECT_EQ(rig.conn().stats().ooo_dropped, 1u);
+    const auto sent = rig.take_sent();
+    ASSERT_EQ(sent.size(), 1u) << "an ACK at once";
+    EXPECT_EQ(sent[0].ack, Seq(1));
+    for (uint8_t i = 0; i < sent[0].options.sack_count; ++i) {
+        EXPECT_FALSE(sent[0].options.sack[i].left <= Seq(601) && Seq(601) < sent[0].options.sack[i].right)
+            << "block " << int(i) << " covers the dropped bytes";
+    }
+}
+
 TEST(ConnectionRobustness, SmallWindowWithNothingInFlightStillSends) {
     REQUIRE_TCP_EAL();
     ConnectionRig rig;

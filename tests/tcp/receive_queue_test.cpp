@@ -401,6 +401,29 @@ TEST_F(ReceiveQueueTest, AFullReadyListParksInOrderDataUntilDeliverMakesRoom) {
     EXPECT_EQ(check_stream(deliver_all(q), 350), (Tags{5, 6}));
 }
 
+// A hole fills and three queued segments become in order at once: two fit the ready list, the third
+// waits in the queue (no SACK block for it) and follows at the next delivery, in order.
+TEST_F(ReceiveQueueTest, SegmentsThatBecomeInOrderAtOnceWaitForRoomInOrder) {
+    REQUIRE_TCP_EAL();
+    ReceiveQueue q(8, 2);
+    q.reset(Seq(200));
+    q.insert(segment(400, 100, 5));
+    q.insert(segment(300, 100, 4));
+    const RxInsert r = q.insert(segment(200, 100, 3));
+    EXPECT_EQ(r.in_order_bytes, 200u);
+    EXPECT_EQ(q.rcv_nxt(), Seq(400));
+    EXPECT_EQ(q.ooo_segments(), 1u);
+    EXPECT_TRUE(sack_of(q).empty()) << "not beyond rcv_nxt: no SACK block";
+    q.insert(segment(600, 100, 7));
+    EXPECT_EQ(sack_of(q), (Blocks{block(600, 700)}));
+    EXPECT_EQ(check_stream(deliver_all(q), 200), (Tags{3, 4}));
+    EXPECT_EQ(q.rcv_nxt(), Seq(500)) << "deliver() moved the waiting one into the ready list";
+    EXPECT_EQ(q.ready_count(), 1u);
+    EXPECT_EQ(q.ooo_segments(), 1u);
+    EXPECT_EQ(check_stream(deliver_all(q), 400), (Tags{5}));
+    q.drop_out_of_order();
+}
+
 TEST_F(ReceiveQueueTest, AQueuedSegmentOvertakenWhileTheReadyListIsFullIsFreed) {
     REQUIRE_TCP_EAL();
     ReceiveQueue q(8, 2);
