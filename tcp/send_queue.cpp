@@ -121,11 +121,8 @@ size_t SendQueue::append_copy(std::span<const uint8_t> bytes, rte_mempool* pool,
     // buffer) is not ours to do, even past the bytes they look at.
     if (tail_copied_ && RTE_MBUF_DIRECT(tail_) && rte_mbuf_refcnt_read(tail_) == 1) {
         const auto n = static_cast<uint16_t>(std::min<uint64_t>(rte_pktmbuf_tailroom(tail_), room()));
-        if (n > 0) {
-            // Not rte_pktmbuf_append: it adds to the pkt_len of the segment as if it were a chain's head.
-            copy(rte_pktmbuf_mtod_offset(tail_, uint8_t*, tail_->data_len), bytes.data(), n);
-            tail_->data_len = static_cast<uint16_t>(tail_->data_len + n);
-            tail_->pkt_len += n;
+        if (n > 0) {  // tail_ is a single mbuf append_copy took: appending to it as a packet is exact
+            copy(rte_pktmbuf_append(tail_, n), bytes.data(), n);
             end_ += n;
             taken += n;
         }
