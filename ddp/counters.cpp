@@ -38,6 +38,7 @@ void add_engine_counters(Stats& out, const EngineCounters& c) noexcept {
     out.tx_ddgst_rewritten += c.tx_ddgst_rewritten.get();
     out.tx_stream_lost += c.tx_stream_lost.get();
     out.tx_ddgst_unknown += c.tx_ddgst_unknown.get();
+    out.copies_matched += c.copies_matched.get();
 }
 
 void add_stats(Stats& out, const Stats& in) noexcept {
@@ -76,6 +77,7 @@ void add_stats(Stats& out, const Stats& in) noexcept {
     out.tx_ddgst_rewritten += in.tx_ddgst_rewritten;
     out.tx_stream_lost += in.tx_stream_lost;
     out.tx_ddgst_unknown += in.tx_ddgst_unknown;
+    out.copies_matched += in.copies_matched;
 }
 
 }  // namespace nvmeddp::ddp

@@ -53,6 +53,7 @@ inline constexpr StatName kStatNames[] = {
     {"tx_ddgst_rewritten", &Stats::tx_ddgst_rewritten, false},
     {"tx_stream_lost", &Stats::tx_stream_lost, false},
     {"tx_ddgst_unknown", &Stats::tx_ddgst_unknown, false},
+    {"copies_matched", &Stats::copies_matched, false},
 };
 
 // Every field of Stats is named once.

@@ -409,9 +409,10 @@ int main(int argc, char** argv) {
                         (unsigned long long)d.place_rewrite, (unsigned long long)d.place_behind_host,
                         (unsigned long long)d.bad_checksum);
             std::printf("device stats: holes: late placed %llu bytes, digests verified across holes %llu, PDUs untracked %llu, "
-                        "framing regained from a retransmitted header %llu\n",
+                        "framing regained from a retransmitted header %llu, later copies matched %llu\n",
                         (unsigned long long)d.late_placed_bytes, (unsigned long long)d.digest_combined,
-                        (unsigned long long)d.gap_untracked, (unsigned long long)d.framing_regained);
+                        (unsigned long long)d.gap_untracked, (unsigned long long)d.framing_regained,
+                        (unsigned long long)d.copies_matched);
             if (d.setup != d.teardown || d.sk_add != d.sk_del) {
                 std::printf("nvmeddp-host: FAILED: setups %llu != teardowns %llu or sk_add %llu != sk_del %llu\n",
                             (unsigned long long)d.setup, (unsigned long long)d.teardown, (unsigned long long)d.sk_add,

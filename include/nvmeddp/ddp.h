@@ -163,6 +163,9 @@ struct nvmeddp_stats {
     uint64_t tx_stream_lost;        /* connections whose send stream the device lost (the host fails them) */
     uint64_t tx_ddgst_unknown;      /* sent-again segments older than every digest the device kept (0 unless
                                        the host had more than tx_digests_in_flight unacknowledged) */
+    /* Holes, continued */
+    uint64_t copies_matched;        /* later copies of digested out-of-order packets marked NVMEDDP_PKT_CRC: same
+                                       sequence range, same CRC32C as the copy the device digested */
 };
 
 struct nvmeddp_resync_request {

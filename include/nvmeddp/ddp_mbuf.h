@@ -40,9 +40,14 @@
  * Digest (NVMEDDP_PKT_CRC, NVMEDDP_PKT_DIGEST_OK / _BAD). NVMEDDP_PKT_CRC says: the device processed
  * every payload byte of this packet as new stream bytes (no byte of it seen before), from this copy,
  * with a good L4 checksum, while it followed the framing or digested them (after a gap that took a
- * header, for the PDU that header begins). So each byte of the stream has at most one packet marked
- * CRC: the copy the device used. Like Linux's per-skb ulp_crc bit, the host ANDs it over every packet
- * it took bytes of a PDU from (header, padding, data and digest).
+ * header, for the PDU that header begins): the copy the device used. It says it too of a later copy
+ * (no new byte) of exactly the same sequence range as such a packet whose payload was all data of one
+ * PDU, when the two payloads have the same CRC32C: CRC32C is linear, so that PDU's digest over data
+ * with either copy in the range is one value, and a verdict on one holds for the other (copies that
+ * differ in a way CRC32C misses are the errors the data digest misses anyway). So for each byte of
+ * the stream every packet marked CRC is the copy the device used or one the digest cannot tell from
+ * it. Like Linux's per-skb ulp_crc bit, the host ANDs it over every packet it took bytes of a PDU
+ * from (header, padding, data and digest).
  * NVMEDDP_PKT_DIGEST_OK is the device's verdict on the data digests that end in this packet: every
  * one of them was computed by the device over its PDU's data, in order, and equals its DDGST; the
  * first of them is the PDU whose header starts at digest_pdu_seq. The host trusts the digest of a
@@ -60,9 +65,9 @@
  * matched." The host trusts the digest of that PDU when its parser finds the PDU's header at
  * digest_pdu_seq, took this packet's bytes inside that PDU (after its header), and the AND of
  * NVMEDDP_PKT_CRC over every packet it took bytes of the PDU from is true, and the packet in which
- * the PDU ends does not say DIGEST_BAD. The AND is what makes it exact: each byte has one packet
- * marked CRC, the one the device digested it from. Without DIGEST_AHEAD, a verdict is about PDUs
- * ending in the packet, as above.
+ * the PDU ends does not say DIGEST_BAD. The AND is what makes it exact: every packet marked CRC
+ * carries the bytes the device digested, or bytes with the same CRC32C over the same range. Without
+ * DIGEST_AHEAD, a verdict is about PDUs ending in the packet, as above.
  *
  * What a host stack must preserve: the metadata travels with its bytes (a packet trimmed at the front
  * keeps it; the claims are in sequence space); packets with different metadata are never merged
@@ -89,7 +94,8 @@ extern "C" {
 #define NVMEDDP_MBUF_DYNFLAG_NAME "nvmeddp_dynflag_ddp_meta_v3"
 
 #define NVMEDDP_PKT_PLACED 0x01u       /* the placement claim holds (place_len > 0) */
-#define NVMEDDP_PKT_CRC 0x02u          /* every payload byte new, in order, checksum good, in sync */
+#define NVMEDDP_PKT_CRC 0x02u          /* every payload byte new, in order, checksum good, in sync (or a copy of
+                                          such a packet's data with the same CRC32C) */
 #define NVMEDDP_PKT_DIGEST_OK 0x04u    /* verdict on the PDU at digest_pdu_seq: digest matched */
 #define NVMEDDP_PKT_DIGEST_BAD 0x08u   /* verdict on the PDU at digest_pdu_seq: digest differed */
 #define NVMEDDP_PKT_OUT_OF_SYNC 0x10u  /* the device had lost the PDU framing for (part of) it */

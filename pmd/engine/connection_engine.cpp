@@ -13,6 +13,13 @@ using nvmetcp::PduType;
 
 namespace {
 
+// CRC32C from state 0 of a packet's whole payload.
+uint32_t payload_crc(std::span<const PayloadChunk> payload) noexcept {
+    uint32_t crc = 0;
+    for (const PayloadChunk& c : payload) crc = nvmetcp::crc32c_extend(crc, c.data, c.len);
+    return crc;
+}
+
 nvmetcp::ReceiveParams receive_params(const ddp::ConnectionConfig& c) noexcept {
     nvmetcp::ReceiveParams p;
     p.role = nvmetcp::Role::Host;
@@ -59,6 +66,14 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
     // on every packet, since a packet moves rcv_nxt_ less than 2 GiB.
     if (!gaps_.empty()) gaps_.forget_older_than(rcv_nxt_);
     if (lost_header_ && lost_until_.bytes_to(rcv_nxt_) > GapPdus::kHorizon) lost_header_ = false;
+    // With no hole open the host holds nothing out of order: a later copy is old to it.
+    if (!copies_.empty()) {
+        if (gaps_.empty() && !lost_header_) {
+            copies_.clear();
+        } else {
+            copies_.forget_older_than(rcv_nxt_);
+        }
+    }
     meta_ = &meta;
     claims_.reset(&meta);
     packet_front_ = seq < rcv_nxt_ ? rcv_nxt_ : seq;
@@ -73,11 +88,20 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
         // Bytes seen before (a retransmission, a duplicate), or ones that fill a hole of a PDU the
         // engine keeps track of (lost, or overtaken by later packets): those are taken now.
         skip = std::min(len, seq.bytes_to(rcv_nxt_));
+        // A hole filler that is all data of one PDU is remembered like a packet after a gap (below).
+        const bool gap_data = end <= rcv_nxt_ && !gaps_.empty() && inside_digested_gap_data(seq, end);
         const uint32_t filled = gaps_.empty() && !lost_header_ ? 0 : fill_holes(seq, payload, skip);
         all_new = filled == skip;
         if (end <= rcv_nxt_) {
             if (filled == 0) counters.drop.add();
-            if (all_new) meta.flags |= NVMEDDP_PKT_CRC;
+            if (all_new) {
+                meta.flags |= NVMEDDP_PKT_CRC;
+                if (gap_data) copies_.remember(seq, len, payload_crc(payload));
+            } else if (filled == 0 && copies_.holds(seq, len) && copies_.matches(seq, len, payload_crc(payload))) {
+                // A later copy of a digested packet, the same to CRC32C: the digest over either is one value.
+                meta.flags |= NVMEDDP_PKT_CRC;
+                counters.copies_matched.add();
+            }
             finish_meta();
             meta_ = nullptr;
             return;
@@ -109,6 +133,10 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
     }
     if (mode_ != Mode::InSync) meta.flags |= NVMEDDP_PKT_OUT_OF_SYNC;
 
+    // A packet that is all data of the PDU being digested, with a hole below it: the host may keep it
+    // out of order and replace it with a later copy, so it is remembered (after it was followed).
+    const bool remember = skip == 0 && mode_ == Mode::InSync && c2h_data_ && state_ == PduState::Data && crc_on_ &&
+                          end <= data_end_ && (!gaps_.empty() || lost_header_);
     // Out of sync after a gap that took a header, the bytes are digested all the same: the PDU the
     // lost header begins may be verified once a retransmission brings it (lost_header_crc_).
     const bool digesting = lost_header_ && lost_header_digesting_;
@@ -122,6 +150,7 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
     // Every byte of the packet new to the engine, and followed in sync or digested: the packet's
     // copy is the one its digests were computed over (the bit a host ANDs over a PDU's packets).
     if (all_new && ((meta.flags & NVMEDDP_PKT_OUT_OF_SYNC) == 0 || digesting)) meta.flags |= NVMEDDP_PKT_CRC;
+    if (remember && (meta.flags & NVMEDDP_PKT_CRC) != 0) copies_.remember(seq, len, payload_crc(payload));
     finish_meta();
     meta_ = nullptr;
 }

@@ -19,7 +19,9 @@
 // pass through untouched and unplaced (the host copies them, and its parser stays the authority),
 // except those that fill a hole of a C2HData PDU whose header the engine accepted (gap_pdus.hpp):
 // they are placed as the rest of the PDU was, and once the PDU has no hole left its data digest is
-// checked over every run, joined (the verdict goes on the packet that completed it).
+// checked over every run, joined (the verdict goes on the packet that completed it). A later copy of
+// a packet the host may hold out of order, with the same CRC32C, is marked CRC as the first was
+// (digested_copies.hpp): the host's digest is the same whichever it keeps.
 //
 // Where the current PDU is lives in sequence numbers: each part (header, padding, data, digest,
 // the body of other PDUs) ends at a sequence number fixed when the header is accepted, and what is
@@ -47,6 +49,7 @@
 #include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/header_check.hpp"
 #include "nvmetcp/pdu.hpp"
+#include "pmd/engine/digested_copies.hpp"
 #include "pmd/engine/gap_pdus.hpp"
 #include "pmd/engine/placement_claim.hpp"
 #include "pmd/engine/sgl_cursor.hpp"
@@ -111,6 +114,7 @@ private:
     uint32_t fill_chunk(TcpSeq at, const uint8_t* p, uint32_t n) noexcept;
     void take_hole_bytes(GapPdus::Pdu& g, TcpSeq begin, const uint8_t* p, uint32_t n) noexcept;
     void give_verdict(TcpSeq pdu, bool computed, bool ok) noexcept;
+    bool inside_digested_gap_data(TcpSeq begin, TcpSeq end) const noexcept;
     int open_gap_pdu(TcpSeq pdu_start, const nvmetcp::PduLayout& layout, uint32_t plen, bool check_digest,
                      const ddp::RegistrationTable::Claim& claim, uint16_t cccid, uint32_t datao) noexcept;
 
@@ -174,6 +178,9 @@ private:
     GapPdus gaps_{};
     int gap_slot_ = GapPdus::kNone;
     TcpSeq run_begin_;
+    // Packets the host may hold out of order, digested as data of one PDU: a later copy with the same
+    // CRC32C is marked CRC too (digested_copies.hpp).
+    DigestedCopies copies_{};
 
     // A header the stream lost in a gap that took the framing: where it starts (lost_at_), the bytes
     // of it known so far, and where the gap ended. When a retransmission brings it, the framing is

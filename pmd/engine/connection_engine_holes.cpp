@@ -144,6 +144,16 @@ void ConnectionEngine::conclude_gap_pdu(int slot, bool ends_in_packet) noexcept 
     gaps_.close(slot);
 }
 
+// Whether [begin, end) lies inside the data of one PDU with holes whose digest the device checks.
+bool ConnectionEngine::inside_digested_gap_data(TcpSeq begin, TcpSeq end) const noexcept {
+    for (int slot = 0; slot < static_cast<int>(GapPdus::kSlots); ++slot) {
+        if (!gaps_.in_use(slot)) continue;
+        const GapPdus::Pdu& g = gaps_.at(slot);
+        if (g.check_digest && g.data_begin <= begin && end <= g.data_end) return true;
+    }
+    return false;
+}
+
 // len bytes from seq, all below rcv_nxt_: takes those inside holes. Returns how many it took.
 uint32_t ConnectionEngine::fill_holes(TcpSeq seq, std::span<const PayloadChunk> payload, uint32_t len) noexcept {
     // The current PDU's runs up to rcv_nxt_, so that its holes are exactly what it has not seen.

@@ -86,6 +86,7 @@ public:
     int open() noexcept;
     void close(int slot) noexcept;
     Pdu& at(int slot) noexcept { return slots_[static_cast<size_t>(slot)]; }
+    const Pdu& at(int slot) const noexcept { return slots_[static_cast<size_t>(slot)]; }
     bool in_use(int slot) const noexcept { return (used_ & (1u << slot)) != 0; }
     // Drops PDUs that ended more than kHorizon bytes of stream before `now`: their holes will not be
     // filled any more (the host has moved on), and sequence comparisons with them would soon wrap.

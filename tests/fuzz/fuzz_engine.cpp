@@ -129,18 +129,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (s.late_placed_bytes > s.placed_bytes || s.digest_combined > s.digest_offloaded) {
         fuzz::invariant_broken("late placement or joined digests exceed their totals");
     }
-    // Each stream byte has at most one copy marked NVMEDDP_PKT_CRC (the one the device digested it
-    // from): what makes a host's AND of the bit over a PDU's packets exact (ddp_mbuf.h).
-    {
-        std::vector<uint8_t> crc_copies(rig.stream.bytes.size(), 0);
-        for (size_t i = 0; i < rig.metas.size(); ++i) {
-            if (!rig.metas[i] || (rig.metas[i]->flags & NVMEDDP_PKT_CRC) == 0) continue;
-            const testlib::FrameTruth& tr = rig.frames.frames[i].truth;
-            for (uint64_t b = tr.stream_offset; b < tr.stream_offset + tr.length && b < crc_copies.size(); ++b) {
-                if (++crc_copies[b] > 1) fuzz::invariant_broken("two copies of a byte marked CRC, stream offset", std::to_string(b).c_str());
-            }
-        }
-    }
+    // A stream byte marked NVMEDDP_PKT_CRC in two copies only where the later is a copy of the same
+    // range with the same CRC32C: what makes a host's AND of the bit over a PDU's packets exact
+    // (ddp_mbuf.h, digested_copies.hpp).
+    if (const std::string p = rig.crc_copies_problem(); !p.empty()) fuzz::invariant_broken("CRC marks:", p.c_str());
     const bool complete = rig.frames.missing.empty();
     if (!flipped && complete && o.faults.lying == 0 && !o.abort_after && !t.parse_failed) {
         if (const std::string p = rig.read_problem(); !p.empty()) fuzz::invariant_broken("read wrong:", p.c_str());

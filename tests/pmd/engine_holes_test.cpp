@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "pmd/engine_expectations.hpp"
 #include "pmd/engine_rig.hpp"
@@ -145,9 +146,10 @@ TEST(EngineHoles, ALyingFrameFillingAHoleFailsTheDigestAsWithoutOffload) {
     EXPECT_EQ(metas_with(rig, NVMEDDP_PKT_DIGEST_AHEAD), 0u);
 }
 
-// A second copy of a frame that filled a hole finds no hole: it is neither placed nor marked CRC.
-// The host still waits for an earlier hole when both copies come, so its receiver may keep either;
-// the digest is trusted only when it kept the copy the device digested.
+// A second copy of a frame that filled a hole finds no hole: it is not placed again, and gives no
+// verdict. The host still waits for an earlier hole when both copies come, so its receiver may keep
+// either; the second has the same CRC32C as the one the device digested (digested_copies.hpp), so it
+// is marked CRC too and the digest is trusted whichever copy the host kept.
 TEST(EngineHoles, ASecondCopyOfAFrameThatFilledAHoleIsNotTakenAgain) {
     for (const bool replace : {false, true}) {
         SCOPED_TRACE(replace ? "the receiver keeps the later copy" : "the receiver keeps the first copy");
@@ -163,11 +165,79 @@ TEST(EngineHoles, ASecondCopyOfAFrameThatFilledAHoleIsNotTakenAgain) {
         EXPECT_EQ(rig.stats().late_placed_bytes, both_len);
         const size_t n = rig.metas.size();
         ASSERT_TRUE(rig.metas[n - 2] && rig.metas[n - 1]);
-        EXPECT_EQ(rig.metas[n - 2]->flags & (NVMEDDP_PKT_CRC | NVMEDDP_PKT_PLACED | NVMEDDP_PKT_DIGEST_OK), 0);
+        EXPECT_EQ(rig.metas[n - 2]->flags & (NVMEDDP_PKT_CRC | NVMEDDP_PKT_PLACED | NVMEDDP_PKT_DIGEST_OK), NVMEDDP_PKT_CRC);
         EXPECT_EQ(rig.metas[n - 1]->flags & NVMEDDP_PKT_DIGEST_AHEAD, NVMEDDP_PKT_DIGEST_AHEAD);
         EXPECT_EQ(rig.stats().digest_combined, 1u);
-        EXPECT_EQ(rig.host->totals().digests_recomputed, replace ? 1u : 0u);
+        EXPECT_EQ(rig.stats().copies_matched, 1u);
+        EXPECT_EQ(rig.host->totals().digests_recomputed, 0u);
+        EXPECT_EQ(rig.crc_copies_problem(), "");
     }
+}
+
+namespace {
+
+// Reads whose host's receiver keeps the later copy of bytes it holds out of order (replace 1.0).
+RigOptions keeping_later_copies() {
+    RigOptions o = one_pdu_reads(4, 30000);
+    o.receiver.replace = 1.0;
+    return o;
+}
+
+// Inside PDU 1: its third frame overtaken by three later ones (a hole), and `copy` arriving right
+// after the fifth frame, which the host holds out of order meanwhile.
+void hole_then_copy_of_a_later_frame(EngineRig& rig, const std::function<testlib::GeneratedFrame(const EngineRig&, const testlib::GeneratedFrame&)>& copy) {
+    const std::vector<size_t> inside = frames_inside_pdu(rig, 1);
+    auto& fr = rig.frames.frames;
+    const testlib::GeneratedFrame overtaken = fr[inside[2]];
+    const testlib::GeneratedFrame extra = copy(rig, fr[inside[4]]);
+    fr.insert(fr.begin() + static_cast<ptrdiff_t>(inside[5] + 1), overtaken);
+    fr.insert(fr.begin() + static_cast<ptrdiff_t>(inside[4] + 1), extra);
+    fr.erase(fr.begin() + static_cast<ptrdiff_t>(inside[2]));
+}
+
+}  // namespace
+
+// A duplicate of a frame that came after a hole, while the host holds it out of order: the host keeps
+// the duplicate, which carries no new byte. Its CRC32C is the first copy's, so it is marked CRC and
+// the digest verified across the hole is trusted.
+TEST(EngineHoles, ALaterCopyTheHostKeepsOfAFrameAfterAHoleKeepsTheDigestTheDevices) {
+    EngineRig rig(keeping_later_copies());
+    hole_then_copy_of_a_later_frame(rig, [](const EngineRig&, const testlib::GeneratedFrame& f) { return f; });
+    run_expecting_right_reads(rig);
+    EXPECT_EQ(rig.stats().copies_matched, 1u);
+    EXPECT_EQ(rig.stats().digest_combined, 1u);
+    EXPECT_EQ(rig.host->totals().digests_recomputed, 0u);
+    EXPECT_EQ(rig.host->totals().digest_failures, 0u);
+    EXPECT_EQ(rig.crc_copies_problem(), "");
+}
+
+// The same with a lying duplicate (one byte altered, valid checksum): its CRC32C differs, it is not
+// marked CRC, and the host computes the digest over what it kept and fails the read, as without the
+// offload, although the device verified the right copy.
+TEST(EngineHoles, ALyingLaterCopyTheHostKeepsIsNeverCoveredByTheDevicesDigest) {
+    EngineRig rig(keeping_later_copies());
+    hole_then_copy_of_a_later_frame(rig, [](const EngineRig& r, const testlib::GeneratedFrame& f) { return lying_copy(r, f, 700); });
+    rig.run();
+    expect_outcomes_as_without_offload(rig);
+    EXPECT_EQ(rig.stats().copies_matched, 0u);
+    EXPECT_EQ(rig.stats().digest_combined, 1u);  // the device's copy was right
+    EXPECT_EQ(rig.host->totals().digests_recomputed, 1u);
+    EXPECT_EQ(rig.host->totals().digest_failures, 1u);
+    EXPECT_EQ(rig.crc_copies_problem(), "");
+}
+
+// A copy cut differently (a retransmission that also takes the next frame's first bytes) matches no
+// range the device remembered: it is not marked CRC, and the host that kept part of it computes the
+// digest itself.
+TEST(EngineHoles, ALaterCopyCutDifferentlyIsNotMarked) {
+    EngineRig rig(keeping_later_copies());
+    hole_then_copy_of_a_later_frame(rig, [](const EngineRig& r, const testlib::GeneratedFrame& f) {
+        return r.frame_of(f.truth.stream_offset, f.truth.length + 700);
+    });
+    run_expecting_right_reads(rig);
+    EXPECT_EQ(rig.stats().copies_matched, 0u);
+    EXPECT_EQ(rig.host->totals().digests_recomputed, 1u);
+    EXPECT_EQ(rig.crc_copies_problem(), "");
 }
 
 // A PDU with more holes at once than a slot has runs gives up its smallest hole: its digest falls

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ddp/device.hpp"
+#include "nvmetcp/crc32c.hpp"
 #include "pmd/engine/sw_driver.hpp"
 #include "testlib/ddp_host_model.hpp"
 #include "testlib/flow_config.hpp"
@@ -262,6 +263,34 @@ public:
                 while (at < a.size() && a[at] == b[at]) ++at;
                 return "cid " + std::to_string(cid) + ": bytes differ from the host without offload, first at offset " +
                        std::to_string(at);
+            }
+        }
+        return {};
+    }
+
+    // Bytes marked NVMEDDP_PKT_CRC in more than one copy (ddp_mbuf.h): every copy marked after the
+    // first of its bytes covers exactly the first one's range, and its payload has the same CRC32C
+    // (digested_copies.hpp). What goes wrong otherwise, or "".
+    std::string crc_copies_problem() const {
+        struct Marked {
+            uint64_t begin = 0, end = 0;
+            uint32_t crc = 0;
+        };
+        std::vector<Marked> first;  // per stream byte, the first copy marked CRC (end 0: none yet)
+        first.resize(stream.bytes.size());
+        for (size_t i = 0; i < metas.size() && i < frames.frames.size(); ++i) {
+            if (!metas[i] || (metas[i]->flags & NVMEDDP_PKT_CRC) == 0) continue;
+            const testlib::FrameTruth& t = frames.frames[i].truth;
+            const uint8_t* payload = frames.frames[i].bytes.data() + t.layout.payload_offset;
+            const Marked m{t.stream_offset, t.stream_offset + t.length, nvmetcp::crc32c_extend(0, payload, t.length)};
+            for (uint64_t b = m.begin; b < m.end && b < first.size(); ++b) {
+                if (first[b].end == 0) {
+                    first[b] = m;
+                } else if (first[b].begin != m.begin || first[b].end != m.end || first[b].crc != m.crc) {
+                    return "stream offset " + std::to_string(b) + " marked CRC in copies [" + std::to_string(first[b].begin) +
+                           ", " + std::to_string(first[b].end) + ") and [" + std::to_string(m.begin) + ", " +
+                           std::to_string(m.end) + ")" + (first[b].crc != m.crc ? " of other bytes" : "");
+                }
             }
         }
         return {};
