@@ -61,6 +61,8 @@ void add(testlib::DdpHostModel::Totals& a, const testlib::DdpHostModel::Totals& 
     a.copied += b.copied;
     a.digests_trusted += b.digests_trusted;
     a.digests_recomputed += b.digests_recomputed;
+    a.recomputed_found_bad += b.recomputed_found_bad;
+    a.recomputed_uncovered += b.recomputed_uncovered;
     a.false_digest_claims += b.false_digest_claims;
     a.digest_failures += b.digest_failures;
     a.resync_confirmed += b.resync_confirmed;
@@ -160,9 +162,10 @@ void print_run(const RunResult& r, bool quiet) {
     std::printf("%s: %llu reads, %.1f MiB of data in %llu frames (%.2f s wall, verifying host included)\n", r.label,
                 static_cast<unsigned long long>(r.reads), static_cast<double>(r.data_bytes) / (1 << 20),
                 static_cast<unsigned long long>(r.frames), r.seconds);
-    std::printf("  host copied       %12llu bytes (%6.2f%% of the data; %.2f%% no device could place: they came only before"
-                " their PDU's header)\n",
-                static_cast<unsigned long long>(h.copied), pct(h.copied, data), pct(r.copy_floor, data));
+    std::printf("  host copied       %12llu bytes (%6.2f%% of the data; %.2f%% (%llu bytes) no device could place: they came"
+                " only before their PDU's header)\n",
+                static_cast<unsigned long long>(h.copied), pct(h.copied, data), pct(r.copy_floor, data),
+                static_cast<unsigned long long>(r.copy_floor));
     std::printf("  device placed     %12llu bytes (%5.1f%%), each checked by the host: %llu wrong\n",
                 static_cast<unsigned long long>(h.claimed_placed), pct(h.claimed_placed, data),
                 static_cast<unsigned long long>(h.wrong_claims));
@@ -170,6 +173,13 @@ void print_run(const RunResult& r, bool quiet) {
     std::printf("  host computed     %12llu data digests (%5.1f%%), device verified %llu (%llu false claims)\n",
                 static_cast<unsigned long long>(h.digests_recomputed), pct(h.digests_recomputed, digests),
                 static_cast<unsigned long long>(h.digests_trusted), static_cast<unsigned long long>(h.false_digest_claims));
+    if (!quiet && h.digests_trusted != 0 && h.digests_recomputed != 0) {
+        std::printf("                    why: %llu found wrong by the device, %llu the host kept a copy of some bytes the"
+                    " device did not digest, %llu no verdict\n",
+                    static_cast<unsigned long long>(h.recomputed_found_bad),
+                    static_cast<unsigned long long>(h.recomputed_uncovered),
+                    static_cast<unsigned long long>(h.digests_recomputed - h.recomputed_found_bad - h.recomputed_uncovered));
+    }
     if (!quiet) {
         const ddp::Stats& s = r.device;
         std::printf("  device stats: sk_add %llu setup %llu setup_fail %llu teardown %llu packets %llu bytes %llu drop %llu\n",
@@ -180,9 +190,10 @@ void print_run(const RunResult& r, bool quiet) {
                     (unsigned long long)s.placed_bytes, (unsigned long long)s.digest_offloaded,
                     (unsigned long long)s.digest_fallback, (unsigned long long)s.digest_failed);
         std::printf("                holes: late placed %llu bytes, digests verified across holes %llu, PDUs untracked %llu,"
-                    " framing regained from a retransmitted header %llu\n",
+                    " framing regained from a retransmitted header %llu, later copies matched %llu\n",
                     (unsigned long long)s.late_placed_bytes, (unsigned long long)s.digest_combined,
-                    (unsigned long long)s.gap_untracked, (unsigned long long)s.framing_regained);
+                    (unsigned long long)s.gap_untracked, (unsigned long long)s.framing_regained,
+                    (unsigned long long)s.copies_matched);
         std::printf("                resync: requests %llu confirmed %llu refused %llu stale %llu\n",
                     (unsigned long long)s.resync_requests, (unsigned long long)s.resync_confirmations,
                     (unsigned long long)s.resync_refusals, (unsigned long long)s.resync_stale);

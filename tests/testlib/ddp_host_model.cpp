@@ -311,6 +311,11 @@ void DdpHostModel::on_pdu_end(const ParseEvent& ev, const ReceivedPiece& piece) 
             }
         } else {
             ++totals_.digests_recomputed;
+            if (end_ours && (m->flags & NVMEDDP_PKT_DIGEST_BAD) != 0) {
+                ++totals_.recomputed_found_bad;
+            } else if (!all_crc) {
+                ++totals_.recomputed_uncovered;
+            }
         }
         auto it = reads_.find(cid_);
         if (!ok && it != reads_.end() && !it->second.digest_failed) {

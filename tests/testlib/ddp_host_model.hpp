@@ -60,6 +60,10 @@ public:
         uint64_t claims_refused = 0;      // claimed bytes the host's framing disagreed with (copied)
         uint64_t digests_trusted = 0;
         uint64_t digests_recomputed = 0;
+        // Why the host computed a digest: the device found it wrong (DIGEST_BAD where the PDU ended),
+        // a piece the host took was not marked CRC (a copy the device did not digest), or no verdict.
+        uint64_t recomputed_found_bad = 0;
+        uint64_t recomputed_uncovered = 0;
         uint64_t false_digest_claims = 0; // trusted, but the data as received does not match the DDGST
         uint64_t digest_failures = 0;     // reads whose data digest did not match
         uint64_t resync_confirmed = 0;
