@@ -13,12 +13,10 @@ const DigestedCopies::Entry* DigestedCopies::find(ddp::TcpSeq seq, uint32_t len)
 
 void DigestedCopies::remember(ddp::TcpSeq seq, uint32_t len, uint32_t crc) noexcept {
     // A range held already: its entry goes (it is re-added as the newest).
-    for (uint32_t k = 0; k < count_; ++k) {
-        if (entries_[k].seq == seq && entries_[k].len == len) {
-            std::move(entries_.begin() + k + 1, entries_.begin() + count_, entries_.begin() + k);
-            --count_;
-            break;
-        }
+    if (const Entry* held = find(seq, len)) {
+        const auto k = held - entries_.data();
+        std::move(entries_.begin() + k + 1, entries_.begin() + count_, entries_.begin() + k);
+        --count_;
     }
     if (count_ == kEntries) {
         std::move(entries_.begin() + 1, entries_.end(), entries_.begin());
