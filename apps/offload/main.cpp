@@ -197,10 +197,11 @@ void print_run(const RunResult& r, bool quiet) {
         std::printf("                resync: requests %llu confirmed %llu refused %llu stale %llu\n",
                     (unsigned long long)s.resync_requests, (unsigned long long)s.resync_confirmations,
                     (unsigned long long)s.resync_refusals, (unsigned long long)s.resync_stale);
-        std::printf("  engine: frames %llu with metadata %llu by classifier %llu by mark %llu not offloaded %llu\n",
+        std::printf("  engine: frames %llu with metadata %llu by classifier %llu by mark %llu not offloaded %llu"
+                    " no payload %llu\n",
                     (unsigned long long)r.engine.frames, (unsigned long long)r.engine.with_metadata,
                     (unsigned long long)r.engine.by_classifier, (unsigned long long)r.engine.by_mark,
-                    (unsigned long long)r.engine.not_offloaded);
+                    (unsigned long long)r.engine.not_offloaded, (unsigned long long)r.engine.no_payload);
     }
     std::printf("  reads correct     %llu of %llu; failed their data digest %llu; failed otherwise %llu%s\n",
                 static_cast<unsigned long long>(r.reads_correct), static_cast<unsigned long long>(r.reads),

@@ -194,6 +194,7 @@ PortEngineCounters OffloadPort::counters() const {
         c.frames += e.frames.get();
         c.not_tcp += e.not_tcp.get();
         c.not_offloaded += e.not_offloaded.get();
+        c.no_payload += e.no_payload.get();
         c.by_mark += e.by_mark.get();
         c.by_classifier += e.by_classifier.get();
         c.stale_mark += e.stale_mark.get();

@@ -72,6 +72,7 @@ struct OffloadPortOptions {
 
 struct PortEngineCounters {
     uint64_t frames = 0, not_tcp = 0, not_offloaded = 0, by_mark = 0, by_classifier = 0, stale_mark = 0;
+    uint64_t no_payload = 0;  // TCP frames without payload, passed on unlooked-up (QueueCounters)
     // Frames in more segments than the engine takes: counted by the engine (an offloaded
     // connection's frame) or by the port (QueueEngine::kMaxChunks later segments are gathered at most).
     uint64_t too_many_chunks = 0;

@@ -67,6 +67,7 @@ void QueueEngine::begin_burst() noexcept {
 }
 
 void QueueEngine::apply(const Command& c) noexcept {
+    last_engine_ = nullptr;
     const uint32_t index = index_of(c.conn_id);
     if (index >= by_id_.size()) return;
     if (c.kind == Command::Kind::Add) {
@@ -89,6 +90,14 @@ ConnectionEngine* QueueEngine::find_engine(const FlowKey& flow, const uint32_t* 
         }
         counters_.stale_mark.add();
     }
+    return classify(flow);
+}
+
+ConnectionEngine* QueueEngine::classify(const FlowKey& flow) noexcept {
+    if (last_engine_ != nullptr && last_key_ == flow) {
+        counters_.by_classifier.add();
+        return last_engine_;
+    }
     const FlowTarget* target = classifier_.find(flow);
     if (target == nullptr || target->connection_id >= by_id_.size()) {
         counters_.not_offloaded.add();
@@ -100,6 +109,8 @@ ConnectionEngine* QueueEngine::find_engine(const FlowKey& flow, const uint32_t* 
         return nullptr;
     }
     counters_.by_classifier.add();
+    last_key_ = flow;
+    last_engine_ = engine;
     return engine;
 }
 
@@ -112,6 +123,13 @@ bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std:
         return false;
     }
     const TcpSegment& seg = parsed.segment;
+    // A segment without payload gives the engine nothing to place or to follow (on_segment takes
+    // nothing from it), so it is not looked up: an ACK costs the parse only. Unless the port found
+    // its checksum bad: that one is still counted on its connection.
+    if (seg.payload_len == 0 && l4 != L4Checksum::Bad) {
+        counters_.no_payload.add();
+        return false;
+    }
     ConnectionEngine* engine = find_engine(seg.flow, mark);
     if (engine == nullptr) return false;
 
@@ -140,11 +158,9 @@ bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std:
         return false;
     }
     // A segment with a bad checksum is dropped by the host's TCP: the engine must not follow it
-    // (its retransmission comes later, in order). Unknown means verify here, unless the segment
-    // carries no payload: the engine takes nothing from a pure ACK or FIN, so there is nothing to
-    // protect, and summing its headers was half of its cost (the metadata then just does not say
-    // CSUM_BAD, a diagnostic).
-    if (l4 == L4Checksum::Unknown && seg.payload_len != 0) {
+    // (its retransmission comes later, in order). Unknown means verify here (a segment without
+    // payload left above: nothing of it is taken, so there is nothing to protect).
+    if (l4 == L4Checksum::Unknown) {
         counters_.checksum_verified.add();
         if (!ipv4_header_checksum_ok(first, seg) || !tcp_checksum_ok(first, seg, more)) l4 = L4Checksum::Bad;
     }

@@ -40,6 +40,8 @@ struct QueueCounters {
     ddp::Counter frames;           // frames given to process()
     ddp::Counter not_tcp;          // not a TCP segment the engine can follow (frame_parser.hpp)
     ddp::Counter not_offloaded;    // TCP, but of no offloaded connection
+    ddp::Counter no_payload;       // TCP without payload (ACK, FIN, RST) the port found good or did
+                                   // not check: nothing to place, so not looked up (no metadata)
     ddp::Counter by_mark;          // found by the steering MARK
     ddp::Counter by_classifier;    // found by the software classifier
     ddp::Counter stale_mark;       // a MARK naming no connection of this queue, or one whose 5-tuple
@@ -145,12 +147,19 @@ private:
     void apply_tx(const TxCommand& c) noexcept;
     void carry_tx_counters(TxConnection& c) noexcept;
     ConnectionEngine* find_engine(const FlowKey& flow, const uint32_t* mark) noexcept;
+    ConnectionEngine* classify(const FlowKey& flow) noexcept;
 
     const uint16_t queue_;
     ddp::QuiescentGate gate_;
     CommandRing<Command> commands_;
     std::vector<Entry> by_id_;  // connection index -> engine (this lcore's copy)
     FlowClassifier classifier_;
+    // The connection the classifier found last, and its key. A NIC's burst holds trains of one
+    // flow's frames (a read's data comes back to back), so most lookups find the key of the frame
+    // before and skip the hash and the probe. Emptied by every add or removal (apply), so it never
+    // names a connection the table no longer has.
+    FlowKey last_key_{};
+    ConnectionEngine* last_engine_ = nullptr;
     // The transmit side: connection index -> its TxConnection, found by the frame's 5-tuple as sent.
     CommandRing<TxCommand> tx_commands_;
     std::vector<TxConnection*> tx_by_id_;

@@ -533,6 +533,50 @@ TEST(Engine, FramesOfOtherFlowsAndNonTcpFramesPassUntouched) {
     EXPECT_EQ(rig.stats().packets, 0u);
 }
 
+// The queue remembers the connection its classifier found last (queue_engine.hpp): after the
+// connection is removed its frames must not reach it, and a new connection of the same flow gets
+// them, not a remembered one.
+TEST(Engine, AFrameOfARemovedConnectionIsNotFollowedAndANewOneOfTheSameFlowGetsIt) {
+    EngineRig rig(base(true, false));
+    const auto& frame = rig.frames.frames[0].bytes;
+    auto feed_one = [&](::nvmeddp_pkt_meta& meta) {
+        rig.queue().begin_burst();
+        const bool offloaded = rig.queue().process(frame, frame.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta);
+        rig.queue().end_burst();
+        return offloaded;
+    };
+    ::nvmeddp_pkt_meta meta{};
+    ASSERT_TRUE(feed_one(meta));
+    ASSERT_TRUE(feed_one(meta));  // the second time from the remembered lookup
+    EXPECT_EQ(rig.queue().counters().by_classifier.get(), 2u);
+
+    const ddp::Status removing = rig.device->remove_connection(rig.handle);
+    ASSERT_TRUE(removing == ddp::Status::Ok || removing == ddp::Status::InProgress);
+    for (int i = 0; i < 1000 && rig.device->connection_count() != 0; ++i) {
+        rig.queue().poll_idle();
+        rig.device->poll(rig.handle);
+    }
+    ASSERT_EQ(rig.device->connection_count(), 0u);
+    rig.handle = 0;
+    const uint64_t not_offloaded = rig.queue().counters().not_offloaded.get();
+    meta = ::nvmeddp_pkt_meta{};
+    EXPECT_FALSE(feed_one(meta)) << "the removed connection's frame was followed";
+    EXPECT_EQ(rig.queue().counters().not_offloaded.get(), not_offloaded + 1);
+
+    // The same flow offloaded again: a new connection (a new id), found by the classifier.
+    ddp::ConnectionConfig c;
+    c.tuple = testlib::host_tuple(rig.options_.frames.flow);
+    c.data_digest = true;
+    c.rcv_seq = rig.options_.frames.first_seq;
+    ASSERT_EQ(rig.device->add_connection(c, rig.handle), ddp::Status::Ok);
+    rig.queue().poll_idle();
+    uint32_t id = 0;
+    ASSERT_EQ(rig.device->offload_id(rig.handle, id), ddp::Status::Ok);
+    meta = ::nvmeddp_pkt_meta{};
+    EXPECT_TRUE(feed_one(meta));
+    EXPECT_EQ(meta.conn_id, id);
+}
+
 TEST(Engine, TheSteeringMarkFindsTheConnectionWithoutTheClassifier) {
     EngineRig rig(base(true, false));
     const uint32_t id = rig.driver->conn_id(rig.handle);
