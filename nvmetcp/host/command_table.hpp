@@ -51,7 +51,7 @@ struct CommandSlot {
     uint32_t response_dw1 = 0;
 
     bool digest_error = false;
-    char reason[96]{};  // the host-side reason of a failure that concerns this command only
+    uint32_t digest_error_datao = 0;  // where the first mismatching C2HData began (its reason names it)
 
     // The completion waits for the offload device to give the buffers back (an asynchronous
     // teardown): it is delivered with these values when the device says so.

@@ -232,7 +232,7 @@ void Queue::complete(uint16_t cid, nvme::Status status, uint32_t dw0, const char
     if (slot.teardown_pending) return;  // completing already, once the device lets go of the buffer
     if (slot.digest_error && status.ok()) {
         status = nvme::status::kTransientTransportError;  // the data is not what the controller sent
-        reason = slot.reason;
+        reason = nullptr;  // deliver_completion() writes the sentence
     }
     // The buffer is the application's again only once the device can no longer write into it. Asked
     // of every command, not only registered() ones: after DdpReceive::remove() a registration is
@@ -261,12 +261,17 @@ void Queue::on_teardown_done(void* arg, uint16_t cid) {
 void Queue::deliver_completion(uint16_t cid, nvme::Status status, uint32_t dw0, const char* reason, uint32_t dw1) {
     CommandSlot& slot = commands_[cid];
     observer_->before_complete(*this, cid);
+    if (reason == nullptr && slot.digest_error && status == nvme::status::kTransientTransportError) {
+        std::snprintf(digest_reason_, sizeof digest_reason_, "data digest mismatch in C2HData at datao %u",
+                      slot.digest_error_datao);
+        reason = digest_reason_;
+    }
     const Completion completion{cid, status, dw0, slot.bytes, reason, dw1};
     const CompletionFn done = slot.done;
     void* const ctx = slot.ctx;
     if (slot.internal) --internal_outstanding_;
-    // Freed before the callback, so that the callback can submit again up to the full depth. The
-    // reason text stays in the slot until a later failure of a later command overwrites it.
+    // Freed before the callback, so that the callback can submit again up to the full depth (the
+    // reason text is the queue's, not the slot's).
     commands_.release(cid);
     ++stats_.completions;
     if (!status.ok()) ++stats_.errors;
@@ -329,13 +334,13 @@ void Queue::check_timeouts(uint64_t now_ms) {
         // longer be trusted, so the whole queue goes (as Linux does with error recovery).
         ++stats_.timeouts;
         const uint8_t opcode = slot.sqe.opcode;
-        std::snprintf(slot.reason, sizeof slot.reason, "command cid %u (opcode 0x%02x) timed out after %u ms", cid,
-                      opcode, slot.timeout_ms);
+        std::snprintf(timeout_reason_, sizeof timeout_reason_, "command cid %u (opcode 0x%02x) timed out after %u ms",
+                      cid, opcode, slot.timeout_ms);
         std::snprintf(failure_, sizeof failure_,
                       "command cid %u (opcode 0x%02x) timed out after %u ms: the queue's stream is in an unknown state",
                       cid, opcode, slot.timeout_ms);
         state_ = QueueState::Failed;
-        complete(cid, nvme::status::kHostAbortedCommand, 0, slot.reason);
+        complete(cid, nvme::status::kHostAbortedCommand, 0, timeout_reason_);
         finish_failure(QueueState::Failed);
         return;
     }

@@ -173,7 +173,7 @@ void Queue::on_c2h_end(const ParseEvent& event, const RxPiece& piece) {
             ++stats_.digest_errors;
             if (!slot.digest_error) {  // the first one names the command's failure
                 slot.digest_error = true;
-                std::snprintf(slot.reason, sizeof slot.reason, "data digest mismatch in C2HData at datao %u", rx_datao_);
+                slot.digest_error_datao = rx_datao_;
             }
             break;
     }

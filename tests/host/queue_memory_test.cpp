@@ -423,16 +423,19 @@ TEST(Queue, DataDigestMismatchFailsOnlyThatCommand) {
     const IoVec ia[] = {{a.data(), 4096}}, ib[] = {{b.data(), 4096}};
     const uint16_t ca = h.read(ia, 4096), cb = h.read(ib, 4096);
     h.sent();
-    auto bad = h.wire.c2h(ca, 0, pattern(4096, 7), pdu_flags::kLastPdu);
+    // The read's second C2HData is the bad one: the reason names where it began.
+    const std::vector<uint8_t> data_a = pattern(4096, 7);
+    const auto good = h.wire.c2h(ca, 0, std::vector<uint8_t>(data_a.begin(), data_a.begin() + 2048), 0);
+    auto bad = h.wire.c2h(ca, 2048, std::vector<uint8_t>(data_a.begin() + 2048, data_a.end()), pdu_flags::kLastPdu);
     bad[bad.size() - 1] ^= 0xFF;  // the DDGST
-    h.deliver(concat({bad, h.wire.c2h(cb, 0, pattern(4096, 8), pdu_flags::kLastPdu), h.wire.capsule_resp(ca),
+    h.deliver(concat({good, bad, h.wire.c2h(cb, 0, pattern(4096, 8), pdu_flags::kLastPdu), h.wire.capsule_resp(ca),
                       h.wire.capsule_resp(cb)}));
     ASSERT_EQ(h.log.entries.size(), 2u);
     const auto* ea = h.log.find(ca);
     const auto* eb = h.log.find(cb);
     ASSERT_TRUE(ea && eb);
     EXPECT_EQ(ea->completion.status, nvme::status::kTransientTransportError);
-    EXPECT_EQ(ea->reason, "data digest mismatch in C2HData at datao 0");
+    EXPECT_EQ(ea->reason, "data digest mismatch in C2HData at datao 2048");
     EXPECT_TRUE(eb->completion.status.ok());
     EXPECT_EQ(b, pattern(4096, 8));
     EXPECT_EQ(h.queue->state(), QueueState::Ready);
