@@ -411,7 +411,7 @@ def evaluate_goals(res):
 
     memcpy_1448 = res.value("bench_nvmetcp", "BM_Memcpy", "real_time", bytes=1448, ws=0)
     memcpy_cv = res.cv("bench_nvmetcp", "BM_Memcpy", "real_time", bytes=1448, ws=0)
-    kinds = {0: "pure ACK", 1: "other flow", 2: "CapsuleResp-only packet"}
+    kinds = {0: "pure ACK", 1: "data frame of another flow", 2: "CapsuleResp-only packet"}
     g = Goal("G4", "a packet with nothing to place vs a 1448-byte memcpy (in cache)", "<=", 0.5, "<= 0.5x")
     for kind in (0, 1):
         ns = res.value("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=kind)
@@ -552,7 +552,7 @@ def nondata_section(res):
     memcpy_1448 = res.value("bench_nvmetcp", "BM_Memcpy", "real_time", bytes=1448, ws=0)
     out = ["### Packets with nothing to place (`bench_engine`)", ""]
     rows = []
-    for kind, what, goal in ((0, "pure ACK of an offloaded flow", "<= 0.5x"), (1, "a frame of another flow", "<= 0.5x"),
+    for kind, what, goal in ((0, "pure ACK of an offloaded flow", "<= 0.5x"), (1, "a 1448-byte data frame of another flow", "<= 0.5x"),
                              (2, "one CapsuleResp", "<= 1x")):
         ns = res.value("bench_engine", "BM_EngineNonDataPacket", "ns/packet", kind=kind)
         rows.append([kind, what, fmt(ns), ratio_text(ns / memcpy_1448 if ns is not None and memcpy_1448 else None), goal])

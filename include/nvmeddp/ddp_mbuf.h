@@ -2,9 +2,11 @@
  * nvmeddp: what the offload device tells the host about each received packet (contract v3).
  *
  * The device (our software engine, or a NIC driver implementing the same contract) attaches this to
- * every packet of an offloaded connection it processed: in DPDK as an mbuf dynamic field, registered
- * under NVMEDDP_MBUF_DYNFIELD_NAME, valid when the dynamic flag NVMEDDP_MBUF_DYNFLAG_NAME is set in
- * ol_flags (the device clears the flag on every other packet it hands up). A host stack looks both
+ * every packet with TCP payload of an offloaded connection it processed (a segment without payload,
+ * an ACK, FIN or RST, has nothing to claim and may come without it): in DPDK as an mbuf dynamic
+ * field, registered under NVMEDDP_MBUF_DYNFIELD_NAME, valid when the dynamic flag
+ * NVMEDDP_MBUF_DYNFLAG_NAME is set in ol_flags (the device clears the flag on every other packet it
+ * hands up). A host stack looks both
  * up by name (rte_mbuf_dynfield_lookup / rte_mbuf_dynflag_lookup) and needs nothing else from nvmeddp
  * to read them.
  *
