@@ -266,7 +266,7 @@ void BM_EngineNonDataPacket(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<int64_t>(kFrames * static_cast<uint64_t>(state.iterations())));
     state.counters["ns/packet"] = benchmark::Counter(static_cast<double>(kFrames * state.iterations()),
                                                      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-    state.SetLabel(kind == 0 ? "pure ACK, offloaded flow" : kind == 1 ? "other flow" : "CapsuleResp packet");
+    state.SetLabel(kind == 0 ? "pure ACK, offloaded flow" : kind == 1 ? "data frame of another flow" : "CapsuleResp packet");
 }
 BENCHMARK(BM_EngineNonDataPacket)->ArgName("kind")->Arg(0)->Arg(1)->Arg(2);
 

@@ -34,7 +34,7 @@ struct HostCounters {
 
 // Written by the offload engine's lcore (through the driver).
 struct EngineCounters {
-    Counter packets, bytes;      // packets and TCP payload bytes of the connection seen by the device
+    Counter packets, bytes;      // packets with TCP payload, and their bytes, of the connection seen by the device
     Counter drop;                // packets it could not follow or place (out of order, bad header, ...)
     Counter placed_bytes;        // payload bytes written into registered buffers
     Counter placed_packets;      // packets with bytes placed (what Linux counts as rx-nvme-tcp-packets)

@@ -130,7 +130,9 @@ struct nvmeddp_stats {
     uint64_t setup, setup_fail, teardown;
     uint64_t drop;        /* offloaded-flow packets the device could not follow or place */
     uint64_t resync;      /* resync responses delivered to the device */
-    /* Every packet (and payload byte) of offloaded connections the device saw. Linux's
+    /* Every packet with TCP payload (and its payload bytes) of offloaded connections the device
+     * saw: a segment without payload (ACK, FIN, RST) is not looked up, so not counted, unless the
+     * port reported its checksum bad. Linux's
      * rx-nvme-tcp-packets and -bytes count only what used the offload: placed_packets and
      * placed_bytes below (blktests nvme/056 compares those with the port's rx counters). */
     uint64_t packets, bytes;

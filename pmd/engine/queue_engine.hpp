@@ -1,8 +1,9 @@
 // The offload engine of one rx queue: what the lcore polling that queue runs on every received frame.
 //
 // Per burst:  begin_burst()  enters the QuiescentGate and applies pending control commands
-//             process(...)   per frame: find the offloaded connection (rte_flow MARK, else the
-//                            software classifier on the 5-tuple), run its ConnectionEngine
+//             process(...)   per frame with TCP payload: find the offloaded connection (rte_flow
+//                            MARK, else the software classifier on the 5-tuple), run its
+//                            ConnectionEngine (a segment without payload has nothing for it)
 //             end_burst()    leaves the gate
 // Frames of other flows and non-TCP frames pass untouched (process() returns false).
 //
@@ -39,7 +40,7 @@ enum class L4Checksum : uint8_t { Unknown, Good, Bad };
 struct QueueCounters {
     ddp::Counter frames;           // frames given to process()
     ddp::Counter not_tcp;          // not a TCP segment the engine can follow (frame_parser.hpp)
-    ddp::Counter not_offloaded;    // TCP, but of no offloaded connection
+    ddp::Counter not_offloaded;    // TCP with payload, but of no offloaded connection
     ddp::Counter no_payload;       // TCP without payload (ACK, FIN, RST) the port found good or did
                                    // not check: nothing to place, so not looked up (no metadata)
     ddp::Counter by_mark;          // found by the steering MARK

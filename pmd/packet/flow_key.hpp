@@ -68,20 +68,20 @@ struct alignas(8) FlowKey {
     }
 
     // Multiply-xor hash: each word (xored with the seed) times its own odd constant, summed, then
-    // one 64x64->128-bit multiply whose two halves are xored (the "mum" step of wyhash). The five
-    // products are independent, so the cost is one multiply latency, the sum, and one wide
-    // multiply (about 10 cycles), with no target flags: the crc32 instruction would need -msse4.2
-    // (this layer builds for the baseline ISA, and a function with a target attribute cannot be
-    // inlined into the lookup) and would chain five dependent crc32s. The last step is what the
-    // table needs: a product's low bits depend only on its inputs' low bits, while most of an IPv4
-    // key's entropy sits in the high half of two words, and the table indexes with the low bits and
-    // tags with the high bits; the high half of the wide product depends on every bit of the sum,
-    // and xoring it into the low half brings them all down. (It replaced three rounds of the
-    // murmur3 finalizer, three dependent multiplies: a miss in bench_engine went from 12.5 to 11.9
-    // ns per frame, a lookup in bench_packet, whose table is in L2, from 6.8 to 6.5.) A per-table
-    // seed keeps slot positions unpredictable to peers; this is not a cryptographic PRF, and need
-    // not be: entries come from the control plane, and the table's load is capped
-    // (flow_classifier.hpp).
+    // the sum (xored with the seed again) in one 64x64->128-bit multiply whose two halves are xored
+    // (the "mum" step of wyhash). The five products are independent, so the cost is one multiply
+    // latency, the sum, and one wide multiply (about 10 cycles), with no target flags: the crc32
+    // instruction would need -msse4.2 (this layer builds for the baseline ISA, and a function with
+    // a target attribute cannot be inlined into the lookup) and would chain five dependent crc32s.
+    // The last step is what the table needs: a product's low bits depend only on its inputs' low
+    // bits, while most of an IPv4 key's entropy sits in the high half of two words, and the table
+    // indexes with the low bits and tags with the high bits; the high half of the wide product
+    // depends on every bit of the sum, and xoring it into the low half brings them all down. (It
+    // replaced the murmur3 finalizer, two dependent multiplies between three xor-shifts: a miss in
+    // bench_engine went from 12.5 to 11.9 ns per frame, a lookup in bench_packet, whose table is in
+    // L2, from 6.8 to 6.5.) A per-table seed keeps slot positions unpredictable to peers; this is
+    // not a cryptographic PRF, and need not be: entries come from the control plane, and the
+    // table's load is capped (flow_classifier.hpp).
     uint64_t hash(uint64_t seed) const noexcept {
         const uint64_t h = (word(0) ^ seed) * 0x9E3779B97F4A7C15ull + (word(1) ^ seed) * 0xC2B2AE3D27D4EB4Full +
                            (word(2) ^ seed) * 0x165667B19E3779F9ull + (word(3) ^ seed) * 0xD6E8FEB86659FD93ull +
