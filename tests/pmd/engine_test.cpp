@@ -533,6 +533,45 @@ TEST(Engine, FramesOfOtherFlowsAndNonTcpFramesPassUntouched) {
     EXPECT_EQ(rig.stats().packets, 0u);
 }
 
+// A segment without payload has nothing for the engine: it is passed on without a lookup and
+// without metadata, whatever the port says of its checksum, except that one the port found bad is
+// still told to its connection (NVMEDDP_PKT_CSUM_BAD, counted there), as a frame with payload is.
+TEST(Engine, ASegmentWithoutPayloadIsNotLookedUpUnlessThePortFoundItsChecksumBad) {
+    EngineRig rig(base(true, false));
+    testlib::TcpFields ack;
+    ack.seq = rig.options_.frames.first_seq;
+    ack.options = testlib::TcpOptions::Timestamps;
+    const std::vector<uint8_t> frame = testlib::build_frame(rig.options_.frames.flow, ack, {}).bytes;
+    auto feed_one = [&](pmd::L4Checksum l4, ::nvmeddp_pkt_meta& meta) {
+        rig.queue().begin_burst();
+        const bool offloaded = rig.queue().process(frame, frame.size(), {}, nullptr, l4, meta);
+        rig.queue().end_burst();
+        return offloaded;
+    };
+    const pmd::QueueCounters& q = rig.queue().counters();
+    for (const pmd::L4Checksum l4 : {pmd::L4Checksum::Unknown, pmd::L4Checksum::Good}) {
+        ::nvmeddp_pkt_meta meta{};
+        meta.conn_id = 0xDEAD;
+        EXPECT_FALSE(feed_one(l4, meta));
+        EXPECT_EQ(meta.conn_id, 0xDEADu) << "no metadata written";
+    }
+    EXPECT_EQ(q.no_payload.get(), 2u);
+    EXPECT_EQ(q.by_classifier.get(), 0u) << "not looked up";
+    EXPECT_EQ(q.checksum_verified.get(), 0u);
+    EXPECT_EQ(rig.stats().packets, 0u);
+
+    ::nvmeddp_pkt_meta meta{};
+    EXPECT_TRUE(feed_one(pmd::L4Checksum::Bad, meta));
+    uint32_t id = 0;
+    ASSERT_EQ(rig.device->offload_id(rig.handle, id), ddp::Status::Ok);
+    EXPECT_EQ(meta.conn_id, id);
+    EXPECT_EQ(meta.flags, NVMEDDP_PKT_CSUM_BAD);
+    EXPECT_EQ(q.no_payload.get(), 2u);
+    EXPECT_EQ(q.bad_checksum.get(), 1u);
+    EXPECT_EQ(rig.stats().bad_checksum, 1u);
+    EXPECT_EQ(rig.stats().packets, 1u);
+}
+
 // The queue remembers the connection its classifier found last (queue_engine.hpp): after the
 // connection is removed its frames must not reach it, and a new connection of the same flow gets
 // them, not a remembered one.
