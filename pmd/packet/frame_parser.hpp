@@ -73,4 +73,11 @@ FrameParse parse_frame(std::span<const uint8_t> frame) noexcept;
 // header; frame_len is the whole frame's length (pkt_len). The payload may continue in later segments.
 FrameParse parse_frame(std::span<const uint8_t> first, size_t frame_len) noexcept;
 
+namespace detail {
+// Every frame the parser accepts, and the exact error of every other: parse_frame() takes a
+// straight-line path for untagged IPv4 with a 20-byte header and TCP, and this one for the rest.
+// Exposed so that tests and the fuzzer can check that both say the same of any frame.
+FrameParse parse_frame_general(std::span<const uint8_t> first, size_t frame_len) noexcept;
+}  // namespace detail
+
 }  // namespace nvmeddp::pmd

@@ -5,6 +5,8 @@
 // sanitizer build, not a silent pass.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -144,4 +146,77 @@ TEST(FrameParserRobustness, RandomBytesNeverCrash) {
             ASSERT_LE(size_t{r.segment.payload_offset} + r.segment.payload_len, junk.size());
         }
     }
+}
+
+namespace {
+
+// parse_frame() and parse_frame_general() say the same of `first` (the frame's first `first.size()`
+// bytes) as a frame of frame_len bytes: the same error, or the same segment field by field.
+::testing::AssertionResult same_as_general(std::span<const uint8_t> first, size_t frame_len) {
+    std::unique_ptr<uint8_t[]> copy(new uint8_t[first.size() + 1]);  // exact size for ASan (+1: never empty)
+    if (!first.empty()) std::memcpy(copy.get(), first.data(), first.size());
+    const std::span<const uint8_t> bytes(copy.get(), first.size());
+    const FrameParse a = parse_frame(bytes, frame_len);
+    const FrameParse b = detail::parse_frame_general(bytes, frame_len);
+    if (a.error != b.error) {
+        return ::testing::AssertionFailure() << to_string(a.error) << " vs the general path's " << to_string(b.error);
+    }
+    if (!a.ok()) return ::testing::AssertionSuccess();
+    const TcpSegment& x = a.segment;
+    const TcpSegment& y = b.segment;
+    if (!(x.flow == y.flow) || x.seq != y.seq || x.ack != y.ack || x.payload_len != y.payload_len ||
+        x.payload_offset != y.payload_offset || x.l3_offset != y.l3_offset || x.l4_offset != y.l4_offset ||
+        x.vlan_ids[0] != y.vlan_ids[0] || x.vlan_ids[1] != y.vlan_ids[1] || x.vlan_count != y.vlan_count ||
+        x.tcp_flags != y.tcp_flags) {
+        return ::testing::AssertionFailure() << "segments differ: payload " << x.payload_len << "@" << x.payload_offset
+                                             << " vs " << y.payload_len << "@" << y.payload_offset;
+    }
+    return ::testing::AssertionSuccess();
+}
+
+}  // namespace
+
+// parse_frame() takes a straight line for untagged IPv4 with a 20-byte header; every other frame
+// goes the general way. Whatever a frame's bytes, both must say the same: every byte of the headers
+// set to values that sit on the straight line's checks (versions, IHLs, EtherTypes, protocols, data
+// offsets, length bytes), every truncation, the frame's length above and below the bytes given.
+TEST(FrameParserRobustness, TheStraightLinePathSaysWhatTheGeneralOneSays) {
+    std::vector<Shape> all = shapes();
+    all.push_back({"ipv4 ts", ipv4_flow(), TcpOptions::Timestamps, 1448});
+    all.push_back({"ipv4 pure ack ts", ipv4_flow(), TcpOptions::Timestamps, 0});
+    all.push_back({"ipv4 pure ack", ipv4_flow(), TcpOptions::None, 0});
+    const uint8_t values[] = {0x00, 0x01, 0x04, 0x05, 0x06, 0x08, 0x11, 0x14, 0x20, 0x28, 0x3F, 0x40, 0x44, 0x45,
+                              0x46, 0x4F, 0x50, 0x60, 0x80, 0x81, 0x86, 0xA0, 0xDD, 0xF0, 0xFF};
+    size_t straight = 0;  // cases the straight line accepted (untagged IPv4, 20-byte header)
+    size_t cases = 0;
+    auto check = [&](std::span<const uint8_t> first, size_t frame_len) {
+        ++cases;
+        const FrameParse r = parse_frame(first, frame_len);
+        if (r.ok() && r.segment.l3_offset == 14 && r.segment.l4_offset == 34) ++straight;
+        return same_as_general(first, frame_len);
+    };
+    for (const auto& shape : all) {
+        SCOPED_TRACE(shape.name);
+        for (const bool pad : {false, true}) {
+            const auto f = build(shape, pad);
+            const size_t size = f.bytes.size();
+            for (size_t n = 0; n <= size; ++n) {
+                ASSERT_TRUE(check(std::span<const uint8_t>(f.bytes).first(n), n)) << "prefix " << n;
+                ASSERT_TRUE(check(std::span<const uint8_t>(f.bytes).first(n), size)) << "first segment " << n;
+            }
+            ASSERT_TRUE(check(f.bytes, size + 100)) << "frame longer than the bytes given";
+            const size_t header_end = std::min(size, size_t{f.layout.payload_offset} + 2);
+            for (size_t at = 0; at < header_end; ++at) {
+                for (const uint8_t v : values) {
+                    auto g = f.bytes;
+                    g[at] = v;
+                    ASSERT_TRUE(check(g, g.size())) << "byte " << at << " = " << int{v};
+                    ASSERT_TRUE(check(std::span<const uint8_t>(g).first(header_end), g.size())) << "byte " << at << " = " << int{v};
+                    ASSERT_TRUE(check(g, g.size() - 1)) << "byte " << at << " = " << int{v} << ", one byte short";
+                }
+            }
+        }
+    }
+    EXPECT_GT(straight, 1000u) << "the straight line was hardly taken: the comparison proves little";
+    EXPECT_GT(cases, straight + 1000u);
 }
