@@ -6,9 +6,8 @@
  * an ACK, FIN or RST, has nothing to claim and may come without it): in DPDK as an mbuf dynamic
  * field, registered under NVMEDDP_MBUF_DYNFIELD_NAME, valid when the dynamic flag
  * NVMEDDP_MBUF_DYNFLAG_NAME is set in ol_flags (the device clears the flag on every other packet it
- * hands up). A host stack looks both
- * up by name (rte_mbuf_dynfield_lookup / rte_mbuf_dynflag_lookup) and needs nothing else from nvmeddp
- * to read them.
+ * hands up). A host stack looks both up by name (rte_mbuf_dynfield_lookup /
+ * rte_mbuf_dynflag_lookup) and needs nothing else from nvmeddp to read them.
  *
  * Everything is stated in TCP sequence space, so a host whose TCP trims overlapping retransmissions
  * or keeps packets in an out-of-order queue applies it exactly: a claim is about the bytes at those

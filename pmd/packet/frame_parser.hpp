@@ -58,6 +58,8 @@ struct TcpSegment {
     uint16_t vlan_ids[kMaxVlanTags] = {};  // VIDs, outermost first
     uint8_t vlan_count = 0;
     uint8_t tcp_flags = 0;              // tcp_flags::* (net_headers.hpp)
+
+    friend bool operator==(const TcpSegment&, const TcpSegment&) = default;
 };
 
 struct FrameParse {

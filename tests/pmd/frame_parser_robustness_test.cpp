@@ -164,10 +164,7 @@ namespace {
     if (!a.ok()) return ::testing::AssertionSuccess();
     const TcpSegment& x = a.segment;
     const TcpSegment& y = b.segment;
-    if (!(x.flow == y.flow) || x.seq != y.seq || x.ack != y.ack || x.payload_len != y.payload_len ||
-        x.payload_offset != y.payload_offset || x.l3_offset != y.l3_offset || x.l4_offset != y.l4_offset ||
-        x.vlan_ids[0] != y.vlan_ids[0] || x.vlan_ids[1] != y.vlan_ids[1] || x.vlan_count != y.vlan_count ||
-        x.tcp_flags != y.tcp_flags) {
+    if (!(x == y)) {
         return ::testing::AssertionFailure() << "segments differ: payload " << x.payload_len << "@" << x.payload_offset
                                              << " vs " << y.payload_len << "@" << y.payload_offset;
     }
