@@ -13,9 +13,11 @@
 //                  digests left to the device)
 //   ddp_receive_B  the host's side of the offload (DdpReceive: per-command registrations with two
 //                  inline buffer-list entries, the spare area for longer lists)
-//   tcp_B          the user-space TCP connection with its default ConnectionConfig (out-of-order
-//                  queue, ready list, SACK scoreboard; the send queue links its mbufs and holds
-//                  nothing else)
+//   tcp_B          the user-space TCP connection with its default ConnectionConfig (ready list,
+//                  SACK scoreboard, its inline out-of-order entries; the send queue links its mbufs
+//                  and holds nothing else), plus its share of the out-of-order queues an endpoint
+//                  of `connections` connections shares (EndpointConfig::ooo_queues' default: a
+//                  quarter as many as connections), divided by that count
 //   total_B        their sum
 // The objects are built the way the host builds them, with default configurations; a connection's
 // mbufs (received data, send buffers) are the port's mempool's, shared, and not counted.
@@ -31,6 +33,7 @@
 #include "nvmetcp/host/queue.hpp"
 #include "pmd/engine/sw_driver.hpp"
 #include "tcp/connection.hpp"
+#include "tcp/ooo_reserve.hpp"
 #include "tcp/timer_wheel.hpp"
 #include "testlib/flow_config.hpp"
 
@@ -90,7 +93,7 @@ int64_t held_by(Make&& make, std::shared_ptr<void>& keep) {
 void BM_MemoryPerConnection(benchmark::State& state) {
     const auto depth = static_cast<uint16_t>(state.range(0));
     const auto connections = static_cast<uint32_t>(state.range(1));
-    std::shared_ptr<void> driver_keep, conn_keep, queue_keep, rx_keep, tcp_keep, wheel_keep;
+    std::shared_ptr<void> driver_keep, conn_keep, queue_keep, rx_keep, tcp_keep, reserve_keep, wheel_keep;
 
     // The engine's tables for `connections`, and one connection added.
     pmd::SoftwareDriver* driver = nullptr;
@@ -139,9 +142,19 @@ void BM_MemoryPerConnection(benchmark::State& state) {
     auto wheel = std::make_shared<tcp::TimerWheel>(256, 1000, 0);
     tcp::ConnectionContext context;
     context.timers = wheel.get();
-    const int64_t tcp_bytes = held_by(
-        [&] { return std::static_pointer_cast<void>(std::make_shared<tcp::Connection>(tcp::ConnectionConfig{}, context)); },
-        tcp_keep);
+    const tcp::ConnectionConfig tcp_config{};
+    // As Endpoint::create sizes it for `connections` (one lcore's endpoint holding them all).
+    const int64_t ooo_reserve = held_by(
+        [&] {
+            auto r = std::make_shared<tcp::OutOfOrderReserve>(tcp::OutOfOrderReserve::default_queues(connections),
+                                                             tcp_config.ooo_segments);
+            context.ooo_reserve = r.get();
+            return std::static_pointer_cast<void>(r);
+        },
+        reserve_keep);
+    const int64_t tcp_connection = held_by(
+        [&] { return std::static_pointer_cast<void>(std::make_shared<tcp::Connection>(tcp_config, context)); }, tcp_keep);
+    const double tcp_bytes = static_cast<double>(tcp_connection) + static_cast<double>(ooo_reserve) / connections;
 
     for (auto _ : state) benchmark::DoNotOptimize(g_live_bytes.load());
 
@@ -151,12 +164,13 @@ void BM_MemoryPerConnection(benchmark::State& state) {
     state.counters["engine_B"] = engine;
     state.counters["host_queue_B"] = static_cast<double>(queue);
     state.counters["ddp_receive_B"] = static_cast<double>(rx);
-    state.counters["tcp_B"] = static_cast<double>(tcp_bytes);
-    state.counters["total_B"] = static_cast<double>(ddp_bytes) + engine + static_cast<double>(queue + rx + tcp_bytes);
+    state.counters["tcp_B"] = tcp_bytes;
+    state.counters["total_B"] = static_cast<double>(ddp_bytes) + engine + static_cast<double>(queue + rx) + tcp_bytes;
 
     queue_keep.reset();
     rx_keep.reset();
     tcp_keep.reset();
+    reserve_keep.reset();
     device->remove_connection(handle);
     for (int i = 0; i < 100 && device->connection_count() != 0; ++i) {
         driver->queue(0).poll_idle();

@@ -26,7 +26,7 @@ Connection& owner_of(Timer& t) { return *static_cast<Connection*>(t.owner); }
 Connection::Connection(const ConnectionConfig& config, ConnectionContext& context)
     : config_(config),
       ctx_(context),
-      rq_(config.ooo_segments, config.ready_segments),
+      rq_(config.ooo_segments, config.ready_segments, context.ooo_reserve),
       rtt_(rtt_config(config)) {
     rto_timer_.on_expire = &Connection::on_rto;
     persist_timer_.on_expire = &Connection::on_persist;

@@ -103,6 +103,8 @@ struct ConnectionContext {
     // Non-zero: the port refuses a TSO frame whose segments, Ethernet header included, exceed this
     // many bytes (net_tap in DPDK 22.11 compares them with the MTU), so segments are cut that small.
     uint32_t tso_max_wire_segment = 0;
+    // Out-of-order queues shared by the endpoint's connections (null: each connection its own).
+    OutOfOrderReserve* ooo_reserve = nullptr;
     void* owner = nullptr;
     void (*mark_dirty)(void* owner, Connection&) = nullptr;
     void (*released)(void* owner, Connection&) = nullptr;  // reached CLOSED: the slot may be reused

@@ -94,6 +94,9 @@ std::unique_ptr<Endpoint> Endpoint::create(const EndpointConfig& config, std::st
     if (config.pool == nullptr) return fail("no mbuf pool given");
     if (!config.local_ip.is_v4() && !config.local_ip.is_v6()) return fail("no local address (IPv4 or IPv6) given");
     if (config.max_connections == 0) return fail("max_connections must be at least 1");
+    if (config.ooo_queues > config.max_connections)
+        return fail("ooo_queues (" + std::to_string(config.ooo_queues) + ") exceeds max_connections (" +
+                    std::to_string(config.max_connections) + "): each connection needs at most one");
     if (config.first_local_port == 0 || config.first_local_port > config.last_local_port)
         return fail("local port range is empty");
     if (std::string why = config.connection.validate(); !why.empty()) return fail("connection config: " + why);
@@ -128,6 +131,10 @@ std::unique_ptr<Endpoint> Endpoint::create(const EndpointConfig& config, std::st
         e->ctx_.tso_max_payload = kTsoMaxPayload;
         e->ctx_.tso_max_wire_segment = tso_wire_segment_limit(config.port, info);
     }
+    const uint32_t ooo_queues = config.ooo_queues != 0 ? config.ooo_queues
+                                                       : OutOfOrderReserve::default_queues(config.max_connections);
+    e->ooo_reserve_ = std::make_unique<OutOfOrderReserve>(ooo_queues, adjusted.connection.ooo_segments);
+    e->ctx_.ooo_reserve = e->ooo_reserve_.get();
     e->ctx_.owner = e.get();
     e->ctx_.mark_dirty = &Endpoint::on_dirty;
     e->ctx_.released = &Endpoint::on_released;
@@ -670,6 +677,9 @@ std::string Endpoint::info() const {
            " open:" + std::to_string(open_connections()) +
            " time_wait_recycled:" + std::to_string(stats_.time_wait_recycled) +
            " orphans_reset:" + std::to_string(stats_.orphans_reset);
+    const OutOfOrderReserveStats ooo = ooo_reserve_->stats();
+    out += " ooo_queues_lent:" + std::to_string(ooo.lent) + "/" + std::to_string(ooo.queues) +
+           " ooo_queues_most_lent:" + std::to_string(ooo.most_lent) + " ooo_queues_refused:" + std::to_string(ooo.refused);
     for (const auto& c : connections_) {
         if (c->state() == TcpState::Closed) continue;
         const Route& r = c->route();

@@ -23,6 +23,7 @@
 #include "tcp/arp.hpp"
 #include "tcp/ndp.hpp"
 #include "tcp/connection.hpp"
+#include "tcp/ooo_reserve.hpp"
 #include "tcp/connection_steering.hpp"
 #include "tcp/connection_config.hpp"
 #include "tcp/frame_builder.hpp"
@@ -42,6 +43,11 @@ struct EndpointConfig {
     uint16_t vlan_tci = 0;
     rte_mempool* pool = nullptr;   // headers, copied payload and indirect mbufs come from here
     uint32_t max_connections = 16;
+    // Out-of-order queues sized for the window, shared by the connections (ooo_reserve.hpp): each
+    // holds ReceiveQueue::kInlineSegments out-of-order segments itself and borrows one of these
+    // while more wait behind a hole. 0: a quarter of max_connections, at least 1; at most
+    // max_connections (every connection its own).
+    uint32_t ooo_queues = 0;
     uint16_t burst = 32;
     uint16_t first_local_port = 32768;  // ephemeral ports, as Linux's ip_local_port_range
     uint16_t last_local_port = 60999;
@@ -124,6 +130,8 @@ public:
     // Whether the port computes the checksums of what we send.
     bool tx_checksum_by_port() const noexcept { return tx_checksum_ == TxChecksum::Offload; }
     bool tso_by_port() const noexcept { return ctx_.tso_max_payload != 0; }
+    // The shared out-of-order queues: how many, lent now and at most, and refusals.
+    OutOfOrderReserveStats ooo_reserve_stats() const noexcept { return ooo_reserve_->stats(); }
     // Steering rules installed now (steer_connections): one per connection holding a slot.
     uint32_t steered_connections() const noexcept { return steering_ ? steering_->installed() : 0; }
 
@@ -178,6 +186,7 @@ private:
     TxBatch tx_;
     NeighbourTable neighbours_;
     std::unique_ptr<ConnectionSteering> steering_;  // steer_connections
+    std::unique_ptr<OutOfOrderReserve> ooo_reserve_;  // before connections_: outlives them
     ConnectionContext ctx_;
     std::vector<std::unique_ptr<Connection>> connections_;
     std::vector<Connection*> free_;

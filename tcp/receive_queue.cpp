@@ -19,11 +19,15 @@ void free_segment(RxSegment& s) noexcept {
 
 }  // namespace
 
-ReceiveQueue::ReceiveQueue(uint32_t ooo_capacity, uint32_t ready_capacity)
+ReceiveQueue::ReceiveQueue(uint32_t ooo_capacity, uint32_t ready_capacity, OutOfOrderReserve* reserve)
     : ooo_capacity_(ooo_capacity),
       ready_capacity_(ready_capacity),
-      ooo_(std::make_unique<Queued[]>(ooo_capacity)),
-      ready_(std::make_unique<RxSegment[]>(ready_capacity)) {}
+      reserve_(reserve),
+      ooo_room_(reserve != nullptr ? std::min(kInlineSegments, ooo_capacity) : ooo_capacity),
+      own_(reserve != nullptr ? nullptr : std::make_unique<Queued[]>(ooo_capacity)),
+      ready_(std::make_unique<RxSegment[]>(ready_capacity)) {
+    ooo_ = reserve != nullptr ? inline_.data() : own_.get();
+}
 
 ReceiveQueue::~ReceiveQueue() { reset(rcv_nxt_); }
 
@@ -36,6 +40,12 @@ void ReceiveQueue::reset(Seq rcv_nxt) noexcept {
 }
 
 RxInsert ReceiveQueue::insert(RxSegment seg) noexcept {
+    const RxInsert r = insert_segment(seg);
+    give_back_if_small();  // in-order data may have drained the queue
+    return r;
+}
+
+RxInsert ReceiveQueue::insert_segment(RxSegment seg) noexcept {
     if (seg.len == 0) {
         free_segment(seg);
         return {};
@@ -72,7 +82,7 @@ RxInsert ReceiveQueue::insert_out_of_order(RxSegment seg) noexcept {
     RxInsert r;
     const Seq begin = seg.seq;
     const Seq end = end_of(seg);
-    Queued* const q = ooo_.get();
+    Queued* q = ooo_;
     // First queued segment starting at or after the new one, and the first after that not wholly
     // inside it: [at, past_covered) are the queued segments the new copy replaces. (Starts and ends
     // both increase along the array, see the header.)
@@ -89,7 +99,9 @@ RxInsert ReceiveQueue::insert_out_of_order(RxSegment seg) noexcept {
         free_segment(seg);
         return r;
     }
-    if (past_covered == at && ooo_count_ == ooo_capacity_) {
+    if (past_covered == at && ooo_count_ == ooo_room_ && borrow()) {
+        q = ooo_;  // the same entries, moved to the borrowed queue
+    } else if (past_covered == at && ooo_count_ == ooo_room_) {
         if (at == ooo_count_) {  // after everything queued (or no room at all)
             r.no_room = true;
             free_segment(seg);
@@ -162,7 +174,7 @@ uint32_t ReceiveQueue::drain_in_order() noexcept {
 }
 
 void ReceiveQueue::remove_queued(uint32_t at) noexcept {
-    Queued* const q = ooo_.get();
+    Queued* const q = ooo_;
     const RxSegment& s = q[at].seg;
     // Only the neighbours can overlap it without containing it: its own bytes are those between
     // the end of the one before and the start of the one after.
@@ -195,6 +207,29 @@ void ReceiveQueue::finish_delivery() noexcept {
     ready_count_ = 0;
     ready_bytes_ = 0;
     drain_in_order();
+    give_back_if_small();
+}
+
+bool ReceiveQueue::borrow() noexcept {
+    if (reserve_ == nullptr || borrowed_) return false;
+    const uint32_t room = std::min(ooo_capacity_, reserve_->segments_per_queue());
+    if (room <= ooo_room_) return false;
+    Queued* const queue = reserve_->take();
+    if (queue == nullptr) return false;
+    std::copy(ooo_, ooo_ + ooo_count_, queue);
+    ooo_ = queue;
+    ooo_room_ = room;
+    borrowed_ = true;
+    return true;
+}
+
+void ReceiveQueue::give_back_if_small() noexcept {
+    if (!borrowed_ || ooo_count_ > kInlineSegments / 2) return;
+    std::copy(ooo_, ooo_ + ooo_count_, inline_.data());
+    reserve_->give_back(ooo_);
+    ooo_ = inline_.data();
+    ooo_room_ = std::min(kInlineSegments, ooo_capacity_);
+    borrowed_ = false;
 }
 
 size_t ReceiveQueue::sack_blocks(SackBlock* out, size_t max) const noexcept {
@@ -236,6 +271,7 @@ void ReceiveQueue::drop_out_of_order() noexcept {
     for (uint32_t i = 0; i < ooo_count_; ++i) free_segment(ooo_[i].seg);
     ooo_count_ = 0;
     ooo_distinct_bytes_ = 0;
+    give_back_if_small();
 }
 
 }  // namespace nvmeddp::tcp

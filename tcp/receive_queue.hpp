@@ -7,11 +7,16 @@
 // it waits out of order, but would be wrong for bytes of another packet. Which copy of a
 // retransmitted byte is kept does not matter as long as each packet's bytes stay its own.
 //
-// Two stores, both preallocated at construction (no allocation afterwards):
+// Two stores, both preallocated (no allocation afterwards):
 //  - the ready list: in-order segments waiting for deliver(), each trimmed to start where the one
 //    before it ends. deliver() always empties it, so it is an array filled from the front: a ring
 //    whose start never moves, and one span for the callback;
-//  - the out-of-order queue: segments beyond rcv_nxt, in an array sorted by sequence number. An array
+//  - the out-of-order queue: segments beyond rcv_nxt, in an array sorted by sequence number. Either
+//    the queue's own, sized for the window at construction, or, given an OutOfOrderReserve
+//    (ooo_reserve.hpp), kInlineSegments entries of its own and a queue sized for the window borrowed
+//    from the reserve while more than those wait; given back once what waits fits in half of them
+//    again (not at once, so a count going up and down by one does not borrow and give back each
+//    time). With every queue of the reserve lent, the inline entries are the queue's capacity. An array
 //    with insertion by shifting is the simplest structure that keeps order and walks fast: for the
 //    few hundred entries a receive window holds, a shift moves at most a few KiB (24 bytes an
 //    entry), and segments mostly arrive in increasing order, going at the end with no shift. Entries
@@ -19,7 +24,7 @@
 //    segment wholly covers are freed and replaced by it), so both their starts and their ends increase
 //    along the array; partial overlaps keep both copies untrimmed until they become in order.
 //
-// When the out-of-order queue is full: a new segment after everything queued is freed (no_room);
+// When the out-of-order queue is full (and no larger one can be borrowed): a new segment after everything queued is freed (no_room);
 // otherwise the queued segment with the highest sequence number is freed to make room (as Linux
 // prunes its out-of-order queue from the end): data nearer rcv_nxt is what lets delivery go on.
 //
@@ -41,19 +46,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <array>
 #include <memory>
 #include <span>
 
+#include "tcp/ooo_reserve.hpp"
+#include "tcp/rx_segment.hpp"
 #include "tcp/sack_block.hpp"
 #include "tcp/seq.hpp"
 
 namespace nvmeddp::tcp {
-
-struct RxSegment {
-    rte_mbuf* m;     // chain whose data is exactly the segment's TCP payload (headers adj'ed off, trailer trimmed); DDP metadata untouched
-    Seq seq;         // sequence number of its first byte
-    uint32_t len;    // == m->pkt_len
-};
 
 struct RxInsert {
     uint32_t in_order_bytes = 0;   // new bytes now in order: rcv_nxt advanced by this
@@ -66,9 +68,14 @@ struct RxInsert {
 
 class ReceiveQueue {
 public:
-    // Preallocates room for `ooo_capacity` out-of-order segments and `ready_capacity` in-order
-    // segments awaiting delivery: the only allocation.
-    ReceiveQueue(uint32_t ooo_capacity, uint32_t ready_capacity);
+    static constexpr uint32_t kInlineSegments = 8;
+
+    // Room for `ooo_capacity` out-of-order segments and `ready_capacity` in-order segments awaiting
+    // delivery. Without a reserve, both preallocated here: the only allocation. With one, the
+    // out-of-order queue holds up to kInlineSegments itself and borrows from the reserve beyond
+    // that, up to the smaller of ooo_capacity and the reserve's queue size; the reserve must outlive
+    // this queue.
+    ReceiveQueue(uint32_t ooo_capacity, uint32_t ready_capacity, OutOfOrderReserve* reserve = nullptr);
     ~ReceiveQueue();  // frees every mbuf it holds
     ReceiveQueue(const ReceiveQueue&) = delete;
     ReceiveQueue& operator=(const ReceiveQueue&) = delete;
@@ -116,13 +123,13 @@ public:
     // Highest sequence number held out of order (right edge), for window checks; rcv_nxt when none.
     Seq ooo_end() const noexcept;
     void drop_out_of_order() noexcept;  // frees every out-of-order segment (memory pressure)
+    // The out-of-order queue is one borrowed from the reserve.
+    bool borrowing() const noexcept { return borrowed_; }
 
 private:
-    struct Queued {
-        RxSegment seg;
-        uint64_t stamp;  // when it was queued (a counter), for the SACK blocks' order
-    };
+    using Queued = QueuedSegment;
 
+    RxInsert insert_segment(RxSegment seg) noexcept;
     RxInsert insert_in_order(RxSegment seg) noexcept;
     RxInsert insert_out_of_order(RxSegment seg) noexcept;
     // A segment that would be in order but finds the ready list full: trimmed to rcv_nxt and queued.
@@ -140,10 +147,20 @@ private:
     // Bytes of [begin, end) held in the out-of-order queue.
     uint32_t queued_bytes_within(Seq begin, Seq end) const noexcept;
     void finish_delivery() noexcept;
+    // The out-of-order queue is full: borrow a larger one from the reserve, moving what is queued
+    // into it. False when there is none to borrow (no reserve, or all lent) or it is no larger.
+    bool borrow() noexcept;
+    // Gives the borrowed queue back once what is queued fits in half the inline entries.
+    void give_back_if_small() noexcept;
 
-    uint32_t ooo_capacity_;
+    uint32_t ooo_capacity_;        // the most it may hold, borrowing
     uint32_t ready_capacity_;
-    std::unique_ptr<Queued[]> ooo_;
+    OutOfOrderReserve* reserve_;   // null: ooo_ is own_
+    Queued* ooo_;                  // own_, inline_ or a borrowed queue
+    uint32_t ooo_room_;            // entries at ooo_
+    bool borrowed_ = false;
+    std::unique_ptr<Queued[]> own_;
+    std::array<Queued, kInlineSegments> inline_{};  // used only with a reserve
     std::unique_ptr<RxSegment[]> ready_;
     uint32_t ooo_count_ = 0;
     uint64_t ooo_distinct_bytes_ = 0;

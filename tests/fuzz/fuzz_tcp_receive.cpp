@@ -6,7 +6,9 @@
 // into a chain of mbufs of a chosen size), deliver (the callback taking ownership of some mbufs or
 // not), drop the out-of-order queue. Every segment holds the bytes of one truth stream (a function
 // of the sequence number), so any copy of a byte is as good as another, and its DDP metadata says
-// where the segment began, how long it was and which segment it is.
+// where the segment began, how long it was and which segment it is. The input may give the queue an
+// out-of-order reserve of 0 or 1 queues, shared with a rival queue that an operation makes borrow
+// (by queueing more than its inline entries) or give back (drop_out_of_order).
 // Invariants, after every operation:
 //   - the concatenation of the delivered bytes is exactly the truth from the initial rcv_nxt;
 //   - each delivered mbuf still carries its own metadata, its bytes lie inside the segment the
@@ -16,6 +18,7 @@
 //   - SACK blocks lie after rcv_nxt, inside bytes received, up to ooo_end(), disjoint and not
 //     touching; the first contains the segment queued last; when no queued run waits for room in
 //     the ready list they add up to ooo_bytes();
+//   - the reserve has lent exactly the queues the two queues say they borrow, never more than it has;
 //   - the queue still accepts the rest of the stream at the end (nothing stuck), and every mbuf
 //     is back in the pool after the queue is destroyed.
 #include <rte_errno.h>
@@ -109,11 +112,18 @@ private:
 };
 
 struct Run {
-    explicit Run(Seq initial, uint32_t ooo_cap, uint32_t ready_cap)
-        : q(ooo_cap, ready_cap), initial_seq(initial), ready_capacity(ready_cap) {
+    explicit Run(Seq initial, uint32_t ooo_cap, uint32_t ready_cap, bool shared, uint32_t reserve_queues)
+        : reserve(reserve_queues, kMaxCapacity),
+          rival(kMaxCapacity, 1, &reserve),
+          q(ooo_cap, ready_cap, shared ? &reserve : nullptr),
+          initial_seq(initial),
+          ready_capacity(ready_cap) {
         q.reset(initial);
+        rival.reset(Seq(0));
     }
 
+    tcp::OutOfOrderReserve reserve;  // before the queues: outlives them
+    tcp::ReceiveQueue rival;         // shares the reserve
     tcp::ReceiveQueue q;
     Seq initial_seq;
     uint32_t ready_capacity;
@@ -170,7 +180,22 @@ struct Run {
         for (rte_mbuf* m : taken) rte_pktmbuf_free(m);
     }
 
+    // The rival borrows (queueing one segment more than its inline entries, behind a hole) or, when
+    // it holds any, gives back.
+    void toggle_rival() {
+        if (rival.ooo_segments() > 0) {
+            rival.drop_out_of_order();
+            return;
+        }
+        for (uint32_t i = 1; i <= tcp::ReceiveQueue::kInlineSegments + 1; ++i) {
+            rival.insert(tcp::RxSegment{segment_mbuf(i * 10, 5, 5, UINT32_MAX), Seq(i * 10), 5});
+        }
+    }
+
     void check_state() {
+        const uint32_t borrowing = (q.borrowing() ? 1u : 0u) + (rival.borrowing() ? 1u : 0u);
+        const tcp::OutOfOrderReserveStats rs = reserve.stats();
+        if (rs.lent != borrowing || rs.lent > rs.queues) fuzz::invariant_broken("the reserve's loans do not match the queues borrowing");
         forget_last_queued_if_gone();
         if (q.rcv_nxt() != expected_next() + static_cast<uint32_t>(q.ready_bytes())) {
             fuzz::invariant_broken("rcv_nxt is not initial + delivered + ready bytes");
@@ -260,12 +285,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const uint32_t ready_cap = in.range(0, kMaxCapacity);
         const uint32_t behind = in.range(0, 4000);
         const uint32_t ahead = in.range(0, 16000);
-        Run run(initial, ooo_cap, ready_cap);
+        const bool shared = in.flag();
+        const uint32_t reserve_queues = in.range(0, 1);
+        Run run(initial, ooo_cap, ready_cap, shared, reserve_queues);
         run.check_state();
         while (in.left() > 0) {
             const uint8_t op = in.take<uint8_t>();
             if (op % 8 == 0) {
                 run.deliver(op & 0x10);
+            } else if (op == 0xFE) {
+                run.toggle_rival();
             } else if (op == 0xFF) {
                 run.q.drop_out_of_order();
                 run.received.forget_from(run.offset_of(run.q.rcv_nxt()));

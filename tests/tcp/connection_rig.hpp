@@ -140,7 +140,9 @@ inline tcp::TcpOptions ts_sack(uint32_t val, std::initializer_list<std::pair<tcp
 
 class ConnectionRig {
 public:
-    explicit ConnectionRig(const tcp::ConnectionConfig& config = {}, uint64_t start_us = 1'000'000, RigPort port = {})
+    // ooo_reserve: out-of-order queues the connection borrows from, as an endpoint's (null: its own).
+    explicit ConnectionRig(const tcp::ConnectionConfig& config = {}, uint64_t start_us = 1'000'000, RigPort port = {},
+                           tcp::OutOfOrderReserve* ooo_reserve = nullptr)
         : builder_(port.tso ? tcp::TxChecksum::Offload : tcp::TxChecksum::Software),
           timers_(4096, 1000, start_us),
           tx_(&ConnectionRig::capture, this) {
@@ -153,6 +155,7 @@ public:
         ctx_.timers = &timers_;
         ctx_.tx = &tx_;
         ctx_.now_us = start_us;
+        ctx_.ooo_reserve = ooo_reserve;
         ctx_.owner = this;
         ctx_.mark_dirty = [](void* self, tcp::Connection&) { static_cast<ConnectionRig*>(self)->dirty_ = true; };
         ctx_.released = [](void* self, tcp::Connection&) { ++static_cast<ConnectionRig*>(self)->released_; };

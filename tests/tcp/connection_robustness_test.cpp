@@ -89,6 +89,43 @@ TEST(ConnectionRobustness, ASegmentDroppedForWantOfRoomIsNotSacked) {
     }
 }
 
+// A connection sharing its endpoint's out-of-order queues: behind a hole it borrows one and keeps
+// everything; with none left it keeps the segments nearest the hole in its inline entries, drops
+// the rest (never SACKing them) and takes them again from the sender's retransmission. The bytes
+// handed up are the stream's either way, and the loan returns once the hole is filled.
+TEST(ConnectionRobustness, WithTheSharedOutOfOrderQueuesLentTheStreamStillComesOutWhole) {
+    REQUIRE_TCP_EAL();
+    constexpr uint32_t kBehind = 20;  // segments after the hole, more than the inline entries
+    for (const uint32_t queues : {1u, 0u}) {
+        SCOPED_TRACE(queues == 1 ? "a queue to borrow" : "every queue lent");
+        tcp::OutOfOrderReserve reserve(queues, tcp::ConnectionConfig{}.ooo_segments);
+        ConnectionRig rig({}, 1'000'000, {}, &reserve);
+        const Seq iss = rig.establish(Seq(0), linux_syn_ack());
+        rig.take_sent();
+        const std::vector<uint8_t> stream = bytes(100 * (kBehind + 1));
+        const auto part = [&](uint32_t i) {
+            return std::vector<uint8_t>(stream.begin() + 100 * i, stream.begin() + 100 * (i + 1));
+        };
+        for (uint32_t i = 1; i <= kBehind; ++i) rig.feed(Seq(1 + 100 * i), iss + 1, F::kAck, part(i), ts(5001));
+        const uint64_t dropped = rig.conn().stats().ooo_dropped;
+        EXPECT_EQ(dropped, queues == 1 ? 0u : kBehind - tcp::ReceiveQueue::kInlineSegments);
+        EXPECT_EQ(reserve.stats().lent, queues);
+        const auto acks = rig.take_sent();
+        ASSERT_FALSE(acks.empty());
+        const Sent& last = acks.back();
+        ASSERT_GT(last.options.sack_count, 0u);
+        const Seq sacked_to = queues == 1 ? Seq(1 + 100 * (kBehind + 1)) : Seq(1 + 100 * (tcp::ReceiveQueue::kInlineSegments + 1));
+        EXPECT_EQ(last.options.sack[0].right, sacked_to) << "SACK only what is held";
+        // The hole, then the sender's retransmission of everything after it.
+        rig.feed(Seq(1), iss + 1, F::kAck, part(0), ts(5002));
+        for (uint32_t i = 1; i <= kBehind; ++i) rig.feed(Seq(1 + 100 * i), iss + 1, F::kAck, part(i), ts(5003));
+        rig.finish_burst();
+        EXPECT_EQ(rig.handler().data, stream);
+        EXPECT_EQ(reserve.stats().lent, 0u) << "the loan comes back";
+        EXPECT_EQ(reserve.stats().refused > 0, queues == 0);
+    }
+}
+
 TEST(ConnectionRobustness, SmallWindowWithNothingInFlightStillSends) {
     REQUIRE_TCP_EAL();
     ConnectionRig rig;

@@ -356,6 +356,98 @@ TEST_F(ReceiveQueueTest, AFullOutOfOrderQueuePrunesFromTheEnd) {
     EXPECT_TRUE(r.no_room);
 }
 
+// With a reserve, the out-of-order queue holds kInlineSegments itself, borrows a queue sized for
+// the window beyond that (the entries move into it, in order), and gives it back once what waits
+// fits in half the inline entries: the stream comes out whole either way.
+TEST_F(ReceiveQueueTest, AQueueBorrowsFromTheReserveBeyondItsInlineEntriesAndGivesItBack) {
+    REQUIRE_TCP_EAL();
+    constexpr uint32_t kInline = ReceiveQueue::kInlineSegments;
+    OutOfOrderReserve reserve(1, 64);
+    ReceiveQueue q(64, 8, &reserve);
+    q.reset(Seq(0));
+    // Segments 1..kInline out of order (a hole at 0..100), newest last: no loan yet.
+    for (uint32_t i = 1; i <= kInline; ++i) EXPECT_TRUE(q.insert(segment(i * 100, 100, i)).kept);
+    EXPECT_FALSE(q.borrowing());
+    EXPECT_EQ(reserve.stats().lent, 0u);
+    // One more: borrowed, nothing pruned.
+    const RxInsert r = q.insert(segment((kInline + 1) * 100, 100, kInline + 1));
+    EXPECT_TRUE(r.kept);
+    EXPECT_FALSE(r.no_room);
+    EXPECT_TRUE(q.borrowing());
+    EXPECT_EQ(reserve.stats().lent, 1u);
+    EXPECT_EQ(reserve.stats().loans, 1u);
+    EXPECT_EQ(q.ooo_segments(), kInline + 1);
+    EXPECT_EQ(q.ooo_bytes(), (kInline + 1) * 100u);
+    EXPECT_EQ(sack_of(q, 1), (Blocks{block(100, (kInline + 2) * 100)}));
+    // The hole filled: the ready list (8) takes what it can, the rest waits parked and still counts.
+    EXPECT_EQ(q.insert(segment(0, 100, 0)).in_order_bytes, 800u);
+    // Two wait, parked: few enough for the inline entries, so they move back and the loan returns.
+    EXPECT_EQ(q.ooo_segments(), 2u);
+    EXPECT_FALSE(q.borrowing());
+    EXPECT_EQ(reserve.stats().lent, 0u);
+    std::vector<Delivered> got = deliver_all(q);  // makes room: the two move up
+    EXPECT_EQ(q.ooo_segments(), 0u);
+    for (const Delivered& d : deliver_all(q)) got.push_back(d);
+    Tags want;
+    for (uint32_t i = 0; i <= kInline + 1; ++i) want.push_back(i);
+    EXPECT_EQ(check_stream(got, 0), want);
+    // Inline again: the next hole queues there.
+    EXPECT_TRUE(q.insert(segment(2000, 100, 20)).kept);
+    EXPECT_FALSE(q.borrowing());
+    EXPECT_EQ(reserve.stats().most_lent, 1u);
+    EXPECT_EQ(reserve.stats().refused, 0u);
+}
+
+// Every queue of the reserve lent: a queue's inline entries are its capacity (pruned from the end,
+// as a full queue is), and it borrows once one is given back; nothing wrong is ever delivered.
+TEST_F(ReceiveQueueTest, WithTheReserveLentAQueueKeepsWhatItsInlineEntriesHold) {
+    REQUIRE_TCP_EAL();
+    constexpr uint32_t kInline = ReceiveQueue::kInlineSegments;
+    OutOfOrderReserve reserve(1, 64);
+    ReceiveQueue a(64, 64, &reserve), b(64, 64, &reserve);
+    a.reset(Seq(0));
+    b.reset(Seq(0));
+    for (uint32_t i = 1; i <= kInline + 1; ++i) a.insert(segment(i * 100, 100, i));
+    ASSERT_TRUE(a.borrowing());
+    // b: kInline segments with holes between them, then one after them all: no room.
+    for (uint32_t i = 1; i <= kInline; ++i) EXPECT_TRUE(b.insert(segment(i * 200, 100, i)).kept);
+    RxInsert r = b.insert(segment((kInline + 1) * 200, 100, kInline + 1));
+    EXPECT_TRUE(r.no_room);
+    EXPECT_FALSE(r.kept);
+    EXPECT_FALSE(b.borrowing());
+    EXPECT_EQ(reserve.stats().refused, 1u);
+    r = b.insert(segment(350, 10, 50));  // in a hole: kept, the highest pruned
+    EXPECT_TRUE(r.kept);
+    EXPECT_EQ(b.ooo_segments(), kInline);
+    EXPECT_EQ(b.ooo_end(), Seq((kInline - 1) * 200 + 100));
+    EXPECT_EQ(reserve.stats().refused, 2u);
+    // a's hole filled and delivered: its loan comes back, and b can borrow it.
+    a.insert(segment(0, 100, 0));
+    EXPECT_EQ(check_stream(deliver_all(a), 0).size(), kInline + 2);
+    EXPECT_FALSE(a.borrowing());
+    EXPECT_TRUE(b.insert(segment(kInline * 200, 100, kInline)).kept);
+    EXPECT_TRUE(b.borrowing());
+    EXPECT_EQ(b.ooo_segments(), kInline + 1);
+    // The sender's retransmission covers everything: the right bytes come out, the loan goes back.
+    EXPECT_EQ(b.insert(segment(0, kInline * 200 + 100, 99)).in_order_bytes, kInline * 200 + 100);
+    EXPECT_EQ(check_stream(deliver_all(b), 0), (Tags{99}));
+    EXPECT_FALSE(b.borrowing());
+    EXPECT_EQ(reserve.stats().lent, 0u);
+    EXPECT_EQ(reserve.stats().most_lent, 1u);
+    // drop_out_of_order and destruction give a loan back too.
+    for (uint32_t i = 1; i <= kInline + 1; ++i) a.insert(segment(5000 + i * 100, 100, i));
+    EXPECT_TRUE(a.borrowing());
+    a.drop_out_of_order();
+    EXPECT_EQ(reserve.stats().lent, 0u);
+    {
+        ReceiveQueue c(64, 8, &reserve);
+        c.reset(Seq(0));
+        for (uint32_t i = 1; i <= kInline + 1; ++i) c.insert(segment(i * 100, 100, i));
+        EXPECT_EQ(reserve.stats().lent, 1u);
+    }
+    EXPECT_EQ(reserve.stats().lent, 0u);
+}
+
 // A full ready list loses nothing: in-order segments park in the out-of-order queue (reported as
 // parked, not out of order, and never as SACK blocks) and move into the ready list as deliver()
 // makes room, with their own mbufs and metadata.

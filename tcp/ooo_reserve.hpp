@@ -1,0 +1,55 @@
+// Out-of-order queues shared by the connections of one endpoint (one lcore): each connection keeps
+// a few out-of-order entries of its own and borrows a queue sized for its whole window from here
+// only while more of its data waits behind a hole.
+//
+// Why shared: a queue for a 1 MiB window is 1024 entries (24 KiB), and a connection needs it only
+// from a loss or reordering until the retransmission fills the hole, one round trip or a few. The
+// connections of an lcore do not all lose a packet in the same round trip, so a fraction of them
+// in queues covers them; one that finds every queue lent keeps what its own entries hold (the data
+// nearest the hole), and the rest comes again with the sender's retransmissions: slower, never
+// wrong. Linux likewise takes its out-of-order queue's memory from a pool shared by every socket
+// (tcp_mem), not from a reservation per socket.
+//
+// Everything is allocated at construction; take() and give_back() are a stack's pop and push. One
+// lcore's: no locks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "tcp/rx_segment.hpp"
+
+namespace nvmeddp::tcp {
+
+struct OutOfOrderReserveStats {
+    uint32_t queues = 0;      // how many the reserve has
+    uint32_t lent = 0;        // lent now
+    uint32_t most_lent = 0;   // the most lent at once
+    uint64_t loans = 0;       // queues taken
+    uint64_t refused = 0;     // a connection wanted one and every queue was lent
+};
+
+class OutOfOrderReserve {
+public:
+    OutOfOrderReserve(uint32_t queues, uint32_t segments_per_queue);
+    // How many queues an endpoint of `connections` shares when not told: a quarter, at least one.
+    static uint32_t default_queues(uint32_t connections) noexcept { return connections / 4 > 0 ? connections / 4 : 1; }
+    OutOfOrderReserve(const OutOfOrderReserve&) = delete;
+    OutOfOrderReserve& operator=(const OutOfOrderReserve&) = delete;
+
+    // A queue of segments_per_queue() entries, or null (counted as refused) when all are lent.
+    QueuedSegment* take() noexcept;
+    void give_back(QueuedSegment* queue) noexcept;  // one take() returned
+
+    uint32_t segments_per_queue() const noexcept { return segments_per_queue_; }
+    OutOfOrderReserveStats stats() const noexcept { return stats_; }
+
+private:
+    uint32_t segments_per_queue_;
+    std::unique_ptr<QueuedSegment[]> storage_;
+    std::vector<QueuedSegment*> free_;  // reserved for every queue: give_back() never allocates
+    OutOfOrderReserveStats stats_;
+};
+
+}  // namespace nvmeddp::tcp
