@@ -17,7 +17,8 @@
 //                  SACK scoreboard, its inline out-of-order entries; the send queue links its mbufs
 //                  and holds nothing else), plus its share of the out-of-order queues an endpoint
 //                  of `connections` connections shares (EndpointConfig::ooo_queues' default: a
-//                  quarter as many as connections), divided by that count
+//                  quarter as many as connections, at least one: below 8 connections a share is
+//                  more than 12 KiB, and 24 KiB with one), divided by that count
 //   total_B        their sum
 // The objects are built the way the host builds them, with default configurations; a connection's
 // mbufs (received data, send buffers) are the port's mempool's, shared, and not counted.
@@ -143,15 +144,22 @@ void BM_MemoryPerConnection(benchmark::State& state) {
     tcp::ConnectionContext context;
     context.timers = wheel.get();
     const tcp::ConnectionConfig tcp_config{};
-    // As Endpoint::create sizes it for `connections` (one lcore's endpoint holding them all).
-    const int64_t ooo_reserve = held_by(
-        [&] {
-            auto r = std::make_shared<tcp::OutOfOrderReserve>(tcp::OutOfOrderReserve::default_queues(connections),
-                                                             tcp_config.ooo_segments);
+    // The shared queues as Endpoint::create sizes them for `connections` (one lcore's endpoint
+    // holding them all). Their bytes grow by the same amount per queue: measured for one and two
+    // (the connection borrows from the first) and extended, rather than allocated whole (65536
+    // connections would take 384 MiB).
+    const uint32_t queues = tcp::OutOfOrderReserve::default_queues(connections);
+    const auto reserve_of = [&](uint32_t n) {
+        return [&tcp_config, &context, n] {
+            auto r = std::make_shared<tcp::OutOfOrderReserve>(n, tcp_config.ooo_segments);
             context.ooo_reserve = r.get();
             return std::static_pointer_cast<void>(r);
-        },
-        reserve_keep);
+        };
+    };
+    const int64_t two_queues = held_by(reserve_of(2), reserve_keep);
+    reserve_keep.reset();
+    const int64_t one_queue = held_by(reserve_of(1), reserve_keep);
+    const int64_t ooo_reserve = one_queue + (two_queues - one_queue) * (static_cast<int64_t>(queues) - 1);
     const int64_t tcp_connection = held_by(
         [&] { return std::static_pointer_cast<void>(std::make_shared<tcp::Connection>(tcp_config, context)); }, tcp_keep);
     const double tcp_bytes = static_cast<double>(tcp_connection) + static_cast<double>(ooo_reserve) / connections;

@@ -17,8 +17,9 @@ std::string ConnectionConfig::validate() const {
         return "rcv_buf " + std::to_string(rcv_buf) + " needs window scaling (at most 65535 without it)";
     if (rcv_buf > (1u << 30)) return "rcv_buf above 1 GiB, the largest window TCP can offer";
     if (snd_buf == 0) return "snd_buf must not be 0";
-    // Out-of-order data must fit the queue, or a sender filling our window loses segments we offered
-    // to take; one segment per slot at worst-case (full-size) packing.
+    // Out-of-order data must fit a queue sized for the window, or a sender filling our window loses
+    // segments we offered to take; one segment per slot at worst-case (full-size) packing. (A
+    // connection of an endpoint holds that only while it has borrowed a shared queue: ooo_reserve.hpp.)
     if (uint64_t{ooo_segments} * mss < rcv_buf)
         return "ooo_segments (" + std::to_string(ooo_segments) + ") x mss cannot hold rcv_buf (" +
                std::to_string(rcv_buf) + "): raise ooo_segments or lower rcv_buf";

@@ -27,9 +27,11 @@ struct ConnectionConfig {
     uint32_t initial_rto_us = 1'000'000;   // RFC 6298 2.1
     uint32_t min_rto_us = 200'000;         // Linux's TCP_RTO_MIN
 
-    // Preallocated per connection: segments held out of order (sized for the window), and in-order
-    // segments handed up in one delivery: more wait in the out-of-order queue, so a burst's worth is
-    // enough (receive_queue.hpp). The send queue links its mbufs through themselves and preallocates
+    // Segments held out of order (sized for the window): the size of a connection's own queue, or,
+    // on an endpoint, of the queues its connections share (EndpointConfig::ooo_queues; each holds
+    // ReceiveQueue::kInlineSegments itself). In-order segments handed up in one delivery,
+    // preallocated per connection: more wait in the out-of-order queue, so a burst's worth is enough
+    // (receive_queue.hpp). The send queue links its mbufs through themselves and preallocates
     // nothing.
     uint32_t ooo_segments = 1024;
     uint32_t ready_segments = 64;

@@ -45,8 +45,9 @@ struct EndpointConfig {
     uint32_t max_connections = 16;
     // Out-of-order queues sized for the window, shared by the connections (ooo_reserve.hpp): each
     // holds ReceiveQueue::kInlineSegments out-of-order segments itself and borrows one of these
-    // while more wait behind a hole. 0: a quarter of max_connections, at least 1; at most
-    // max_connections (every connection its own).
+    // while more wait behind a hole; one that finds all lent keeps what its inline entries hold and
+    // takes the rest from retransmissions (slower recovery, never wrong data). 0: a quarter of
+    // max_connections, at least 1; at most max_connections (every connection its own).
     uint32_t ooo_queues = 0;
     uint16_t burst = 32;
     uint16_t first_local_port = 32768;  // ephemeral ports, as Linux's ip_local_port_range

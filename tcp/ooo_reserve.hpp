@@ -7,8 +7,10 @@
 // connections of an lcore do not all lose a packet in the same round trip, so a fraction of them
 // in queues covers them; one that finds every queue lent keeps what its own entries hold (the data
 // nearest the hole), and the rest comes again with the sender's retransmissions: slower, never
-// wrong. Linux likewise takes its out-of-order queue's memory from a pool shared by every socket
-// (tcp_mem), not from a reservation per socket.
+// wrong. Such a connection may also drop a segment it has already SACKed, to queue one nearer the
+// hole (reneging, RFC 2018 section 8): the sender then waits for its retransmission timeout before
+// sending it again. Linux likewise bounds out-of-order memory for all sockets together (tcp_mem)
+// rather than reserving it per socket, and prunes queues, SACKed data included, under pressure.
 //
 // Everything is allocated at construction; take() and give_back() are a stack's pop and push. One
 // lcore's: no locks.
@@ -27,7 +29,7 @@ struct OutOfOrderReserveStats {
     uint32_t lent = 0;        // lent now
     uint32_t most_lent = 0;   // the most lent at once
     uint64_t loans = 0;       // queues taken
-    uint64_t refused = 0;     // a connection wanted one and every queue was lent
+    uint64_t refused = 0;     // segments that wanted a queue (their connection's inline entries full) and found every one lent
 };
 
 class OutOfOrderReserve {

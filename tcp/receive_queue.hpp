@@ -33,7 +33,9 @@
 // rcv_nxt can advance in deliver()); insert() reports the new bytes of such a segment as parked, not
 // as out of order. Such waiting runs are not reported as SACK blocks (they would not lie after
 // rcv_nxt). So the ready list need only hold what one delivery hands up at once (a burst), not the
-// window: the out-of-order queue, sized for the window, holds the rest.
+// window: the out-of-order queue, sized for the window, holds the rest (with a reserve, while it has
+// a queue borrowed: otherwise its inline entries hold what they can and the rest is dropped, to come
+// again from the sender).
 //
 // Chains whose front is trimmed keep their head mbuf (and with it the metadata) and may then start
 // with an empty segment (tcp/mbuf_trim.hpp): readers walk a chain by data_len.

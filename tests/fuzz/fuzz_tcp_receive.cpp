@@ -112,10 +112,11 @@ private:
 };
 
 struct Run {
-    explicit Run(Seq initial, uint32_t ooo_cap, uint32_t ready_cap, bool shared, uint32_t reserve_queues)
+    explicit Run(Seq initial, uint32_t ooo_cap, uint32_t ready_cap, bool share, uint32_t reserve_queues)
         : reserve(reserve_queues, kMaxCapacity),
           rival(kMaxCapacity, 1, &reserve),
-          q(ooo_cap, ready_cap, shared ? &reserve : nullptr),
+          q(ooo_cap, ready_cap, share ? &reserve : nullptr),
+          shared(share),
           initial_seq(initial),
           ready_capacity(ready_cap) {
         q.reset(initial);
@@ -125,6 +126,7 @@ struct Run {
     tcp::OutOfOrderReserve reserve;  // before the queues: outlives them
     tcp::ReceiveQueue rival;         // shares the reserve
     tcp::ReceiveQueue q;
+    bool shared;  // q borrows from the reserve
     Seq initial_seq;
     uint32_t ready_capacity;
     uint64_t delivered = 0;  // bytes
@@ -196,6 +198,11 @@ struct Run {
         const uint32_t borrowing = (q.borrowing() ? 1u : 0u) + (rival.borrowing() ? 1u : 0u);
         const tcp::OutOfOrderReserveStats rs = reserve.stats();
         if (rs.lent != borrowing || rs.lent > rs.queues) fuzz::invariant_broken("the reserve's loans do not match the queues borrowing");
+        // A loan is held only while more wait than half the inline entries (given back at the end
+        // of insert, deliver and drop alike), and without one a queue holds no more than them.
+        constexpr uint32_t kInline = tcp::ReceiveQueue::kInlineSegments;
+        if (shared && q.borrowing() && q.ooo_segments() <= kInline / 2) fuzz::invariant_broken("a loan kept for what fits inline");
+        if (shared && !q.borrowing() && q.ooo_segments() > kInline) fuzz::invariant_broken("more queued than the inline entries hold, not borrowing");
         forget_last_queued_if_gone();
         if (q.rcv_nxt() != expected_next() + static_cast<uint32_t>(q.ready_bytes())) {
             fuzz::invariant_broken("rcv_nxt is not initial + delivered + ready bytes");

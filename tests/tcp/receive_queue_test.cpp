@@ -398,6 +398,38 @@ TEST_F(ReceiveQueueTest, AQueueBorrowsFromTheReserveBeyondItsInlineEntriesAndGiv
     EXPECT_EQ(reserve.stats().refused, 0u);
 }
 
+// The loan taken by a segment landing between queued ones (the entries shift inside the borrowed
+// queue), kept while more than half the inline entries wait (so a count moving by one does not
+// borrow and give back each time), and given back by deliver() as parked segments move up.
+TEST_F(ReceiveQueueTest, ALoanIsKeptUntilWhatWaitsFitsHalfTheInlineEntries) {
+    REQUIRE_TCP_EAL();
+    static_assert(ReceiveQueue::kInlineSegments == 8, "the segment counts below assume 8");
+    OutOfOrderReserve reserve(1, 64);
+    ReceiveQueue q(64, 2, &reserve);
+    q.reset(Seq(0));
+    for (const uint32_t i : {2u, 3u, 4u, 6u, 7u, 8u, 9u, 10u}) EXPECT_TRUE(q.insert(segment(i * 100, 100, i)).kept);
+    EXPECT_FALSE(q.borrowing());
+    EXPECT_TRUE(q.insert(segment(500, 100, 5)).kept);  // into the gap: borrows
+    EXPECT_TRUE(q.borrowing());
+    EXPECT_EQ(sack_of(q), (Blocks{block(200, 1100)}));
+    // The hole filled: the ready list (2) takes 0..300, eight wait parked: the loan stays.
+    EXPECT_EQ(q.insert(segment(0, 200, 0)).in_order_bytes, 300u);
+    EXPECT_EQ(q.ooo_segments(), 8u);
+    EXPECT_TRUE(q.borrowing());
+    std::vector<Delivered> got = deliver_all(q);  // two move up: six wait
+    EXPECT_EQ(q.ooo_segments(), 6u);
+    EXPECT_TRUE(q.borrowing()) << "more than half the inline entries still wait";
+    for (const Delivered& d : deliver_all(q)) got.push_back(d);  // four wait: given back
+    EXPECT_EQ(q.ooo_segments(), 4u);
+    EXPECT_FALSE(q.borrowing());
+    EXPECT_EQ(reserve.stats().lent, 0u);
+    while (q.ready_count() > 0) {
+        for (const Delivered& d : deliver_all(q)) got.push_back(d);
+    }
+    EXPECT_EQ(check_stream(got, 0), (Tags{0, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+    EXPECT_EQ(reserve.stats().loans, 1u);
+}
+
 // Every queue of the reserve lent: a queue's inline entries are its capacity (pruned from the end,
 // as a full queue is), and it borrows once one is given back; nothing wrong is ever delivered.
 TEST_F(ReceiveQueueTest, WithTheReserveLentAQueueKeepsWhatItsInlineEntriesHold) {
