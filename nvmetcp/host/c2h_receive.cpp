@@ -8,7 +8,8 @@ namespace nvmeddp::nvmetcp::host {
 
 void receive_c2h_data(CommandSlot& slot, const C2HDataRun& run, const RxPiece& piece, QueueStats& stats,
                       DdpReceive* offload) noexcept {
-    slot.rx_cursor.seek(run.buffer_offset);
+    IoVecCursor cursor(slot.data, slot.rx_at);
+    cursor.seek(run.buffer_offset);
     uint32_t done = 0;
     while (done < run.len) {
         // Without the offload every byte is copied; with it, the runs its claims name exactly are in
@@ -19,23 +20,24 @@ void receive_c2h_data(CommandSlot& slot, const C2HDataRun& run, const RxPiece& p
                                      run.len - done);
         if (part.len == 0) part = {run.len - done, false};  // never spin on an answer of no bytes: copy
         if (part.claimed) {
-            slot.rx_cursor.advance(part.len);
+            cursor.advance(part.len);
             stats.bytes_placed += part.len;
             done += part.len;
             continue;
         }
         uint32_t left = part.len;
         while (left > 0) {
-            const auto into = slot.rx_cursor.contiguous(left);
+            const auto into = cursor.contiguous(left);
             if (into.empty()) break;  // cannot happen: submit checked the buffers cover data_len
             std::memcpy(into.data(), run.data + done, into.size());
-            slot.rx_cursor.advance(static_cast<uint32_t>(into.size()));
+            cursor.advance(static_cast<uint32_t>(into.size()));
             done += static_cast<uint32_t>(into.size());
             left -= static_cast<uint32_t>(into.size());
             stats.bytes_copied += into.size();
         }
         if (left > 0) break;
     }
+    slot.rx_at = cursor.position();
     slot.bytes += done;
     stats.c2h_bytes += run.len;
     // The buffer is final below here: the device may not write there any more (a later copy of

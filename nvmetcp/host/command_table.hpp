@@ -14,28 +14,30 @@
 
 namespace nvmeddp::nvmetcp::host {
 
+// Fields are grouped by size, largest first, so that no padding sits between them: the queue keeps
+// depth of these per connection.
 struct CommandSlot {
     enum class Phase : uint8_t {
         Free,
         Queued,  // the CapsuleCmd is not yet wholly handed to the transport: no PDU may refer to it
         Sent,    // the controller may answer
     };
-    Phase phase = Phase::Free;
-    bool to_controller = false;
-    bool in_capsule = false;  // write data travels in the CapsuleCmd
-    bool internal = false;    // the queue's own command (Connect): not counted for the application
-    NvmeSqe sqe{};
+
+    NvmeSqe sqe{};  // kept until the capsule is staged (the send ring names only the cid)
     std::span<const IoVec> data;
-    uint32_t data_len = 0;
     CompletionFn done = nullptr;
     void* ctx = nullptr;
-    uint32_t timeout_ms = 0;
     uint64_t deadline_ms = 0;  // 0: not yet stamped by poll()
+    // Of the completion that waits for the offload device to give the buffers back (an asynchronous
+    // teardown): it is delivered with final_* when the device says so.
+    const char* final_reason = nullptr;
 
-    // Reads: the next C2HData must start at c2h_next; rx_cursor is where its data goes.
+    // Reads: the next C2HData must start at c2h_next; rx_at is where its data goes in `data`.
+    IoVecCursor::Position rx_at;
     uint32_t c2h_next = 0;
-    uint64_t bytes = 0;  // data bytes transferred so far (either direction)
-    IoVecCursor rx_cursor;
+    uint32_t data_len = 0;
+    uint32_t bytes = 0;  // data bytes transferred so far (either direction): at most data_len
+    uint32_t timeout_ms = 0;
 
     // Writes: the next R2T must ask for r2t_next; r2ts_in_progress are R2Ts whose H2CData is not yet
     // all handed to the transport (MAXR2T bounds them).
@@ -45,22 +47,21 @@ struct CommandSlot {
 
     // A response that came while sends_pending > 0 (the controller failed the write early): the
     // command completes when the last of its PDUs that already started is out.
-    bool response_received = false;
-    nvme::Status response_status{};
     uint32_t response_dw0 = 0;
     uint32_t response_dw1 = 0;
-
-    bool digest_error = false;
     uint32_t digest_error_datao = 0;  // where the first mismatching C2HData began (its reason names it)
-
-    // The completion waits for the offload device to give the buffers back (an asynchronous
-    // teardown): it is delivered with these values when the device says so.
-    bool teardown_pending = false;
-    nvme::Status final_status{};
     uint32_t final_dw0 = 0, final_dw1 = 0;
-    const char* final_reason = nullptr;
-
+    nvme::Status response_status{};
+    nvme::Status final_status{};
     uint16_t next_free = 0;
+
+    Phase phase = Phase::Free;
+    bool to_controller = false;
+    bool in_capsule = false;  // write data travels in the CapsuleCmd
+    bool internal = false;    // the queue's own command (Connect): not counted for the application
+    bool response_received = false;
+    bool digest_error = false;
+    bool teardown_pending = false;
 };
 
 class CommandTable {

@@ -12,53 +12,63 @@ namespace nvmeddp::nvmetcp::host {
 
 class IoVecCursor {
 public:
+    // Where a cursor stands, without the list: what a command slot keeps between C2HData PDUs (the
+    // list is the slot's own; keeping it twice would cost 16 bytes a command).
+    struct Position {
+        uint32_t index = 0;   // of the IoVec
+        uint32_t within = 0;  // offset inside it
+        uint32_t offset = 0;  // offset from the start of the list
+    };
+
+    IoVecCursor() = default;
+    // A cursor on `iovs` where position() of a cursor on the same list said it was (Position{}:
+    // the start).
+    IoVecCursor(std::span<const IoVec> iovs, Position at) noexcept : iovs_(iovs), at_(at) { skip_empty(); }
+
     void reset(std::span<const IoVec> iovs) noexcept {
         iovs_ = iovs;
-        index_ = 0;
-        within_ = 0;
-        offset_ = 0;
+        at_ = Position{};
         skip_empty();
     }
 
     // Positions the cursor at byte `offset` of the list (at the end if the list is shorter).
     void seek(uint32_t offset) noexcept {
-        if (offset < offset_) reset(iovs_);
-        advance(offset - offset_);
+        if (offset < at_.offset) reset(iovs_);
+        advance(offset - at_.offset);
     }
 
     // The contiguous bytes at the position, at most `max` of them (empty at the end of the list).
     std::span<uint8_t> contiguous(uint32_t max) const noexcept {
-        if (index_ >= iovs_.size()) return {};
-        const IoVec& v = iovs_[index_];
-        const uint32_t n = v.len - within_ < max ? v.len - within_ : max;
-        return {v.base + within_, n};
+        if (at_.index >= iovs_.size()) return {};
+        const IoVec& v = iovs_[at_.index];
+        const uint32_t n = v.len - at_.within < max ? v.len - at_.within : max;
+        return {v.base + at_.within, n};
     }
 
     void advance(uint32_t n) noexcept {
-        while (n > 0 && index_ < iovs_.size()) {
-            const uint32_t room = iovs_[index_].len - within_;
+        while (n > 0 && at_.index < iovs_.size()) {
+            const uint32_t room = iovs_[at_.index].len - at_.within;
             const uint32_t step = n < room ? n : room;
-            within_ += step;
-            offset_ += step;
+            at_.within += step;
+            at_.offset += step;
             n -= step;
             skip_empty();
         }
     }
 
-    uint32_t offset() const noexcept { return offset_; }
+    uint32_t offset() const noexcept { return at_.offset; }
+    Position position() const noexcept { return at_; }
 
 private:
     void skip_empty() noexcept {
-        while (index_ < iovs_.size() && within_ == iovs_[index_].len) {
-            ++index_;
-            within_ = 0;
+        while (at_.index < iovs_.size() && at_.within == iovs_[at_.index].len) {
+            ++at_.index;
+            at_.within = 0;
         }
     }
 
     std::span<const IoVec> iovs_;
-    size_t index_ = 0;
-    uint32_t within_ = 0;  // offset inside iovs_[index_]
-    uint32_t offset_ = 0;  // offset from the start of the list
+    Position at_;
 };
 
 }  // namespace nvmeddp::nvmetcp::host

@@ -140,7 +140,7 @@ SubmitResult Queue::enqueue(const IoRequest& request, bool internal, uint16_t* c
     slot.deadline_ms = 0;
     slot.c2h_next = 0;
     slot.bytes = 0;
-    slot.rx_cursor.reset(request.data);
+    slot.rx_at = IoVecCursor::Position{};
     slot.r2t_next = 0;
     slot.r2ts_in_progress = 0;
     slot.sends_pending = 0;
