@@ -6,6 +6,9 @@
 // we sent; any window; timestamps rising or not; SACK blocks), time passes (timers fire), the
 // application sends bytes, closes or aborts. Both sides' bytes are a function of their stream
 // offset, so every copy of a byte is as good as another.
+// Our initial sequence number, modulo 3, also picks the out-of-order queue: the connection's own,
+// one borrowed from an endpoint's reserve of one queue, or none to borrow (every queue lent: 8
+// inline entries, pruned from the end, SACKed segments among them).
 // Invariants:
 //   - what the connection delivers is exactly the peer's stream from its first byte on (a prefix of
 //     the truth: nothing skipped, duplicated or reordered);
@@ -32,6 +35,7 @@
 #include "pmd/packet/l4_checksum.hpp"
 #include "pmd/packet/net_headers.hpp"
 #include "tcp/connection.hpp"
+#include "tcp/ooo_reserve.hpp"
 
 using namespace nvmeddp;
 using tcp::Seq;
@@ -188,6 +192,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const Seq iss(in.take<uint32_t>());
         const Seq irs(in.take<uint32_t>());
         Checker checker(irs + 1);
+        const uint32_t sharing = iss.raw() % 3;
+        tcp::OutOfOrderReserve reserve(sharing == 1 ? 1 : 0, cfg.ooo_segments);  // outlives conn
+        if (sharing != 0) rig.ctx.ooo_reserve = &reserve;
         auto conn = std::make_unique<tcp::Connection>(cfg, rig.ctx);
         auto finish = [&] {
             while (rig.dirty) {
