@@ -14,8 +14,8 @@
 
 namespace nvmeddp::nvmetcp::host {
 
-// Fields are grouped by size, largest first, so that no padding sits between them: the queue keeps
-// depth of these per connection.
+// Fields are grouped by size, largest first, so that no padding sits between them (7 bytes are left
+// at the end): the queue keeps depth of these per connection.
 struct CommandSlot {
     enum class Phase : uint8_t {
         Free,
@@ -23,7 +23,7 @@ struct CommandSlot {
         Sent,    // the controller may answer
     };
 
-    NvmeSqe sqe{};  // kept until the capsule is staged (the send ring names only the cid)
+    NvmeSqe sqe{};  // staged into the capsule when the send ring reaches its cid; the opcode also names a timeout
     std::span<const IoVec> data;
     CompletionFn done = nullptr;
     void* ctx = nullptr;

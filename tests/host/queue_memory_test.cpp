@@ -179,8 +179,8 @@ TEST_P(QueueSplit, ReadsWithOneAndSeveralC2HDataLandInTheIoVecs) {
 
     const std::vector<uint8_t> expect = pattern(12288, 1);
     std::vector<uint8_t> a(5000), b(7288);
-    // Empty entries, first and between: the receive position skips them, also when it is taken up
-    // again for the next piece (the slot keeps only the position, not a cursor).
+    // Empty entries, first and between: the receive position skips the first when it is taken up
+    // from the slot (which keeps only the position, not a cursor), the other as it advances.
     const IoVec iovs[] = {{nullptr, 0}, {a.data(), 5000}, {nullptr, 0}, {b.data(), 7288}};
     const uint16_t cid = h.read(iovs, 12288);
     const auto cmd = h.one_sent(PduType::CapsuleCmd).as<CapsuleCmdPdu>().sqe;
