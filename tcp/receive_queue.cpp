@@ -99,9 +99,8 @@ RxInsert ReceiveQueue::insert_out_of_order(RxSegment seg) noexcept {
         free_segment(seg);
         return r;
     }
-    if (past_covered == at && ooo_count_ == ooo_room_ && borrow()) {
-        q = ooo_;  // the same entries, moved to the borrowed queue
-    } else if (past_covered == at && ooo_count_ == ooo_room_) {
+    // A full queue first tries to borrow a larger one; only without one does it make room itself.
+    if (past_covered == at && ooo_count_ == ooo_room_ && !borrow()) {
         if (at == ooo_count_) {  // after everything queued (or no room at all)
             r.no_room = true;
             free_segment(seg);
@@ -110,6 +109,7 @@ RxInsert ReceiveQueue::insert_out_of_order(RxSegment seg) noexcept {
         remove_queued(ooo_count_ - 1);  // the highest, which `at` does not point past
         already = queued_bytes_within(begin, end);
     }
+    q = ooo_;  // borrow() may have moved the same entries into a borrowed queue
     // The replaced segments lie inside [begin, end): the distinct bytes grow by what is new.
     for (uint32_t i = at; i < past_covered; ++i) free_segment(q[i].seg);
     const uint32_t replaced = past_covered - at;
@@ -211,7 +211,7 @@ void ReceiveQueue::finish_delivery() noexcept {
 }
 
 bool ReceiveQueue::borrow() noexcept {
-    if (reserve_ == nullptr || borrowed_) return false;
+    if (reserve_ == nullptr || borrowing()) return false;
     const uint32_t room = std::min(ooo_capacity_, reserve_->segments_per_queue());
     if (room <= ooo_room_) return false;
     Queued* const queue = reserve_->take();
@@ -219,17 +219,15 @@ bool ReceiveQueue::borrow() noexcept {
     std::copy(ooo_, ooo_ + ooo_count_, queue);
     ooo_ = queue;
     ooo_room_ = room;
-    borrowed_ = true;
     return true;
 }
 
 void ReceiveQueue::give_back_if_small() noexcept {
-    if (!borrowed_ || ooo_count_ > kInlineSegments / 2) return;
+    if (!borrowing() || ooo_count_ > kInlineSegments / 2) return;
     std::copy(ooo_, ooo_ + ooo_count_, inline_.data());
     reserve_->give_back(ooo_);
     ooo_ = inline_.data();
     ooo_room_ = std::min(kInlineSegments, ooo_capacity_);
-    borrowed_ = false;
 }
 
 size_t ReceiveQueue::sack_blocks(SackBlock* out, size_t max) const noexcept {

@@ -24,9 +24,10 @@
 //    segment wholly covers are freed and replaced by it), so both their starts and their ends increase
 //    along the array; partial overlaps keep both copies untrimmed until they become in order.
 //
-// When the out-of-order queue is full (and no larger one can be borrowed): a new segment after everything queued is freed (no_room);
-// otherwise the queued segment with the highest sequence number is freed to make room (as Linux
-// prunes its out-of-order queue from the end): data nearer rcv_nxt is what lets delivery go on.
+// When the out-of-order queue is full (and no larger one can be borrowed): a new segment after
+// everything queued is freed (no_room); otherwise the queued segment with the highest sequence
+// number is freed to make room (as Linux prunes its out-of-order queue from the end): data nearer
+// rcv_nxt is what lets delivery go on.
 //
 // When the ready list is full: a segment that would be in order, and queued segments that become in
 // order, wait in the out-of-order queue until deliver() has made room (it moves them then, so
@@ -126,7 +127,7 @@ public:
     Seq ooo_end() const noexcept;
     void drop_out_of_order() noexcept;  // frees every out-of-order segment (memory pressure)
     // The out-of-order queue is one borrowed from the reserve.
-    bool borrowing() const noexcept { return borrowed_; }
+    bool borrowing() const noexcept { return reserve_ != nullptr && ooo_ != inline_.data(); }
 
 private:
     using Queued = QueuedSegment;
@@ -160,7 +161,6 @@ private:
     OutOfOrderReserve* reserve_;   // null: ooo_ is own_
     Queued* ooo_;                  // own_, inline_ or a borrowed queue
     uint32_t ooo_room_;            // entries at ooo_
-    bool borrowed_ = false;
     std::unique_ptr<Queued[]> own_;
     std::array<Queued, kInlineSegments> inline_{};  // used only with a reserve
     std::unique_ptr<RxSegment[]> ready_;
