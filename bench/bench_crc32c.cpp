@@ -187,6 +187,8 @@ BENCHMARK_CAPTURE(BM_Crc32cCopyOnePass, pclmul, "pclmul")->Apply(copy_args);
 BENCHMARK_CAPTURE(BM_Crc32cCopyOnePass, avx2, "avx2")->Apply(copy_args);
 BENCHMARK_CAPTURE(BM_Crc32cCopyOnePass, avx512, "avx512")->Apply(copy_args);
 BENCHMARK_CAPTURE(BM_Crc32cCopyOnePass, avx512_mixed, "avx512-mixed")->Apply(copy_args);
+BENCHMARK_CAPTURE(BM_Crc32cCopyOnePass, avx2_mixed, "avx2-mixed")->Apply(copy_args);
+BENCHMARK_CAPTURE(BM_Crc32cCopyOnePass, pclmul_mixed, "pclmul-mixed")->Apply(copy_args);
 BENCHMARK_CAPTURE(BM_Crc32cCopyOnePass, crc32q, "crc32q")->Apply(copy_args);
 
 }  // namespace

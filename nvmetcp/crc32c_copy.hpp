@@ -3,12 +3,14 @@
 //
 // On x86 the data is folded with carry-less multiplies, every loaded vector also stored to the
 // destination: with AVX-512 VPCLMULQDQ 256 bytes per iteration in sixteen 128-bit lanes, with AVX2
-// VPCLMULQDQ 128 bytes in eight, else with PCLMULQDQ 64 bytes in four (the algorithm: crc32c_fold.hpp);
-// without carry-less multiply, SSE4.2's crc32 on three interleaved lanes (crc32c_interleaved.hpp).
-// Without any of them it is memcpy followed by crc32c_extend (isa-l). The result always equals
-// crc32c_extend(state, src, len): tests compare both for each path on every length up to 1 KiB and
-// alignment mod 64, and run each x86 path's algorithm on software-emulated instructions too, so
-// that it is checked on CPUs without them.
+// VPCLMULQDQ 128 bytes in eight, else with PCLMULQDQ 64 bytes in four (the algorithm:
+// crc32c_fold.hpp). Each has a mixed loop (crc32c_fold_mixed.hpp) that runs part of every 128 bytes
+// through the crc32 instruction instead, for CPUs whose carry-less multiply is slow next to crc32;
+// a calibration at start-up picks plain or mixed. Without carry-less multiply, SSE4.2's crc32 on
+// three interleaved lanes (crc32c_interleaved.hpp). Without any of them it is memcpy followed by
+// crc32c_extend (isa-l). The result always equals crc32c_extend(state, src, len): tests compare
+// both for each path on every length up to 1 KiB and alignment mod 64, and run each x86 path's
+// algorithm on software-emulated instructions too, so that it is checked on CPUs without them.
 #pragma once
 
 #include <cstddef>
@@ -25,10 +27,12 @@ bool crc32c_copy_is_fused() noexcept;
 const char* crc32c_copy_implementation() noexcept;
 // The name of the implementation in use, as crc32c_copy_select() takes it.
 const char* crc32c_copy_name() noexcept;
-// Chooses an implementation for tests and benchmarks: "avx512-mixed", "avx512", "avx2", "pclmul",
-// "crc32q", "two-pass", or "avx512-mixed-emulated" / "avx512-emulated" / "avx2-emulated" /
-// "pclmul-emulated" / "crc32q-emulated" (the
-// same algorithm on instructions emulated in software, on any CPU, slow; never chosen by default). False when the name is unknown or the CPU lacks it.
+// Why the default is the one chosen at start-up, in a sentence (with the calibration's figures).
+const char* crc32c_copy_default_reason() noexcept;
+// Chooses an implementation for tests and benchmarks: "avx512", "avx512-mixed", "avx2",
+// "avx2-mixed", "pclmul", "pclmul-mixed", "crc32q", "two-pass", or one of them with "-emulated"
+// (the same algorithm on instructions emulated in software, on any CPU, slow; never chosen by
+// default; not for two-pass). False when the name is unknown or the CPU lacks it.
 // Not thread-safe: call before any copy runs.
 bool crc32c_copy_select(const char* name) noexcept;
 

@@ -135,19 +135,11 @@ NVMEDDP_FOLD_TARGET uint64_t copy_crc64(uint64_t s, uint8_t* dst, const uint8_t*
     return s;
 }
 
+// copy_fold_64 from its four lanes on (they hold the 64 bytes before src): the loop, the lanes into
+// one, and finish.
 template <class Isa>
-NVMEDDP_FOLD_TARGET uint32_t copy_fold_64(uint32_t state, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
-    if (len < 64) return copy_crc_small<Isa>(state, dst, src, len);
-
-    // The state joins the first four bytes of the message; then the lanes hold bytes 0..63.
-    auto x0 = Isa::xor128(Isa::copy16(dst, src), Isa::from_state(state));
-    auto x1 = Isa::copy16(dst + 16, src + 16);
-    auto x2 = Isa::copy16(dst + 32, src + 32);
-    auto x3 = Isa::copy16(dst + 48, src + 48);
-    src += 64;
-    dst += 64;
-    len -= 64;
-
+NVMEDDP_FOLD_TARGET uint32_t fold_64_rest(typename Isa::V128 x0, typename Isa::V128 x1, typename Isa::V128 x2, typename Isa::V128 x3,
+                                          uint8_t* dst, const uint8_t* src, size_t len) noexcept {
     const auto k512 = Isa::constant(kFold512);
     while (len >= 64) {
         x0 = Isa::xor128(fold<Isa>(x0, k512), Isa::copy16(dst, src));
@@ -167,21 +159,39 @@ NVMEDDP_FOLD_TARGET uint32_t copy_fold_64(uint32_t state, uint8_t* dst, const ui
     return finish<Isa>(x, dst, src, len);
 }
 
-// Eight lanes in four registers of two, 128 bytes per iteration; then down to one register (folds
-// by 256 bits), one lane (a fold by 128 bits), and on as copy_fold_64. Below 128 bytes it is
-// copy_fold_64. For CPUs with 256-bit VPCLMULQDQ but no AVX-512.
 template <class Isa>
-NVMEDDP_FOLD_TARGET uint32_t copy_fold_128(uint32_t state, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
-    if (len < 128) return copy_fold_64<Isa>(state, dst, src, len);
+NVMEDDP_FOLD_TARGET uint32_t copy_fold_64(uint32_t state, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
+    if (len < 64) return copy_crc_small<Isa>(state, dst, src, len);
 
-    auto x0 = Isa::xor256(Isa::copy32(dst, src), Isa::widen256(Isa::from_state(state)));
-    auto x1 = Isa::copy32(dst + 32, src + 32);
-    auto x2 = Isa::copy32(dst + 64, src + 64);
-    auto x3 = Isa::copy32(dst + 96, src + 96);
-    src += 128;
-    dst += 128;
-    len -= 128;
+    // The state joins the first four bytes of the message; then the lanes hold bytes 0..63.
+    const auto x0 = Isa::xor128(Isa::copy16(dst, src), Isa::from_state(state));
+    const auto x1 = Isa::copy16(dst + 16, src + 16);
+    const auto x2 = Isa::copy16(dst + 32, src + 32);
+    const auto x3 = Isa::copy16(dst + 48, src + 48);
+    return fold_64_rest<Isa>(x0, x1, x2, x3, dst + 64, src + 64, len - 64);
+}
 
+// The end of the 256-bit folds, from one register of two lanes: the remaining whole 32-byte blocks
+// folded in, lane 0 forward onto lane 1, and on as finish().
+template <class Isa>
+NVMEDDP_FOLD_TARGET uint32_t finish256(typename Isa::V256 x, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
+    const auto k256 = Isa::broadcast256(Isa::constant(kFold256));
+    while (len >= 32) {
+        x = Isa::xor256(fold2<Isa>(x, k256), Isa::copy32(dst, src));
+        src += 32;
+        dst += 32;
+        len -= 32;
+    }
+    auto r = Isa::xor128(Isa::template lane256<1>(x), fold<Isa>(Isa::template lane256<0>(x), Isa::constant(kFold128)));
+    Isa::end256();
+    return finish<Isa>(r, dst, src, len);
+}
+
+// copy_fold_128 from its four registers on (they hold the 128 bytes before src): the loop, the
+// registers into one (folds by 256 bits), and finish256.
+template <class Isa>
+NVMEDDP_FOLD_TARGET uint32_t fold_128_rest(typename Isa::V256 x0, typename Isa::V256 x1, typename Isa::V256 x2, typename Isa::V256 x3,
+                                           uint8_t* dst, const uint8_t* src, size_t len) noexcept {
     const auto k1024 = Isa::broadcast256(Isa::constant(kFold1024));
     while (len >= 128) {
         x0 = Isa::xor256(fold2<Isa>(x0, k1024), Isa::copy32(dst, src));
@@ -197,17 +207,21 @@ NVMEDDP_FOLD_TARGET uint32_t copy_fold_128(uint32_t state, uint8_t* dst, const u
     auto x = Isa::xor256(fold2<Isa>(x0, k256), x1);
     x = Isa::xor256(fold2<Isa>(x, k256), x2);
     x = Isa::xor256(fold2<Isa>(x, k256), x3);
-    while (len >= 32) {
-        x = Isa::xor256(fold2<Isa>(x, k256), Isa::copy32(dst, src));
-        src += 32;
-        dst += 32;
-        len -= 32;
-    }
+    return finish256<Isa>(x, dst, src, len);
+}
 
-    // Lane 0 forward onto lane 1.
-    auto r = Isa::xor128(Isa::template lane256<1>(x), fold<Isa>(Isa::template lane256<0>(x), Isa::constant(kFold128)));
-    Isa::end256();
-    return finish<Isa>(r, dst, src, len);
+// Eight lanes in four registers of two, 128 bytes per iteration; then down to one register (folds
+// by 256 bits), one lane (a fold by 128 bits), and on as copy_fold_64. Below 128 bytes it is
+// copy_fold_64. For CPUs with 256-bit VPCLMULQDQ but no AVX-512.
+template <class Isa>
+NVMEDDP_FOLD_TARGET uint32_t copy_fold_128(uint32_t state, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
+    if (len < 128) return copy_fold_64<Isa>(state, dst, src, len);
+
+    const auto x0 = Isa::xor256(Isa::copy32(dst, src), Isa::widen256(Isa::from_state(state)));
+    const auto x1 = Isa::copy32(dst + 32, src + 32);
+    const auto x2 = Isa::copy32(dst + 64, src + 64);
+    const auto x3 = Isa::copy32(dst + 96, src + 96);
+    return fold_128_rest<Isa>(x0, x1, x2, x3, dst + 128, src + 128, len - 128);
 }
 
 // copy_fold_256 from its four registers on (they hold the 256 bytes before src): the loop, the
@@ -250,93 +264,6 @@ NVMEDDP_FOLD_TARGET uint32_t copy_fold_256(uint32_t state, uint8_t* dst, const u
     len -= 256;
 
     return fold_256_rest<Isa>(x0, x1, x2, x3, dst, src, len);
-}
-
-// The four crc32 chains of one copy_fold_mixed iteration, interleaved (each instruction's result
-// comes three cycles later: one chain at a time would wait on it): s[g] goes over the 64 bytes at
-// src + 128 g, which are copied to dst + 128 g. The other 64 bytes of each 128 are the caller's.
-template <class Isa>
-NVMEDDP_FOLD_TARGET inline void copy_crc_4x64(uint64_t (&s)[4], uint8_t* dst, const uint8_t* src) noexcept {
-#pragma GCC unroll 8
-    for (size_t i = 0; i < 64; i += 8) {
-#pragma GCC unroll 4
-        for (size_t g = 0; g < 4; ++g) {
-            uint64_t v;
-            std::memcpy(&v, src + 128 * g + i, 8);
-            s[g] = Isa::crc32_u64(s[g], v);
-        }
-    }
-#pragma GCC unroll 4
-    for (size_t g = 0; g < 4; ++g) Isa::copy64(dst + 128 * g, src + 128 * g);
-}
-
-// 64 bytes at src copied to dst and returned with the CRC s (of the 64 bytes before them) xored into
-// their first four bytes.
-template <class Isa>
-NVMEDDP_FOLD_TARGET inline typename Isa::V512 copy64_after(uint64_t s, uint8_t* dst, const uint8_t* src) noexcept {
-    return Isa::xor512(Isa::copy64(dst, src), Isa::widen(Isa::from_state(static_cast<uint32_t>(s))));
-}
-
-// Half the bytes folded, half through the crc32 instruction, 512 bytes per iteration: for CPUs whose
-// carry-less multiply is what holds copy_fold_256 back while their crc32 instruction has room (AMD
-// Zen 5: one VPCLMULQDQ of any width per 2 cycles, so copy_fold_256 cannot pass 16 bytes a cycle;
-// crc32 two per cycle, on other units). Each iteration is four groups of [64 bytes through crc32]
-// [64 bytes in a ZMM register]. A group's crc32 chain starts from 0 (from the state in the first
-// group of all), and its result joins the first four bytes of the register after it, as the state
-// joins the first four bytes of a message: crc(a, C Z) = crc(a, zeros(C) Z') with Z' = Z xor
-// crc(0, C) in its first four bytes, and zeros add nothing to a fold. So the registers alone hold
-// everything, as in copy_fold_256 but 128 bytes apart: they fold by 4096 bits per iteration, then
-// pairwise onto the later one by 1024 and 2048 bits, and end as copy_fold_256 does. The crc32 chains
-// carry nothing from one iteration to the next. Below 512 bytes it is copy_fold_256.
-//
-// The loops over groups and words are unrolled (GCC does not at -O2): else the arrays live in memory
-// and the path runs at a third of its speed. Four groups, not eight (1024 bytes an iteration, more chains in flight): eight ran at 17-18 bytes a
-// cycle on Zen 5, four at 20-22 (scratch rdtsc loop, 8948 and 65536 bytes).
-template <class Isa>
-NVMEDDP_FOLD_TARGET uint32_t copy_fold_mixed(uint32_t state, uint8_t* dst, const uint8_t* src, size_t len) noexcept {
-    if (len < 512) return copy_fold_256<Isa>(state, dst, src, len);
-
-    typename Isa::V512 x[4];
-    uint64_t s[4] = {state, 0, 0, 0};
-    copy_crc_4x64<Isa>(s, dst, src);
-#pragma GCC unroll 4
-    for (size_t g = 0; g < 4; ++g) x[g] = copy64_after<Isa>(s[g], dst + 128 * g + 64, src + 128 * g + 64);
-    src += 512;
-    dst += 512;
-    len -= 512;
-
-    const auto k4096 = Isa::broadcast(Isa::constant(kFold4096));
-    while (len >= 512) {
-        uint64_t t[4] = {0, 0, 0, 0};
-        copy_crc_4x64<Isa>(t, dst, src);
-#pragma GCC unroll 4
-        for (size_t g = 0; g < 4; ++g) {
-            x[g] = Isa::xor512(fold4<Isa>(x[g], k4096), copy64_after<Isa>(t[g], dst + 128 * g + 64, src + 128 * g + 64));
-        }
-        src += 512;
-        dst += 512;
-        len -= 512;
-    }
-
-    // Registers 0 and 2 onto the next (128 bytes later), then 1 onto 3 (256 bytes later): register 3's
-    // lanes end the bytes done so far.
-    const auto k1024 = Isa::broadcast(Isa::constant(kFold1024));
-    x[1] = Isa::xor512(x[1], fold4<Isa>(x[0], k1024));
-    x[3] = Isa::xor512(x[3], fold4<Isa>(x[2], k1024));
-    const auto k2048 = Isa::broadcast(Isa::constant(kFold2048));
-    x[3] = Isa::xor512(x[3], fold4<Isa>(x[1], k2048));
-
-    // 256 bytes or more left: on in copy_fold_256's four registers, register 3 folded onto the last of
-    // them (256 bytes later), rather than 64 bytes at a time on one register (each step waits for the
-    // one before: a multiply and an xor, 7 cycles on Zen 5 for 64 bytes).
-    if (len >= 256) {
-        const auto y0 = Isa::copy64(dst, src);
-        const auto y1 = Isa::copy64(dst + 64, src + 64);
-        const auto y2 = Isa::copy64(dst + 128, src + 128);
-        const auto y3 = Isa::xor512(Isa::copy64(dst + 192, src + 192), fold4<Isa>(x[3], k2048));
-        return fold_256_rest<Isa>(y0, y1, y2, y3, dst + 256, src + 256, len - 256);
-    }
-    return finish512<Isa>(x[3], dst, src, len);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #define NVMEDDP_FOLD_TARGET __attribute__((target("avx2,vpclmulqdq,sse4.2,pclmul")))
 #include "nvmetcp/crc32c_fold.hpp"
+#include "nvmetcp/crc32c_fold_mixed.hpp"
 #include "nvmetcp/crc32c_fold_x86.hpp"
 
 namespace nvmeddp::nvmetcp::crc32c_fold {
@@ -42,6 +43,10 @@ struct X86Avx2Vpclmul : X86Clmul128 {
 // With the same target as the fold, which the compiler can then inline here.
 NVMEDDP_FOLD_TARGET uint32_t copy_avx2(uint32_t state, void* dst, const void* src, size_t len) noexcept {
     return copy_fold_128<X86Avx2Vpclmul>(state, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), len);
+}
+
+NVMEDDP_FOLD_TARGET uint32_t copy_avx2_mixed(uint32_t state, void* dst, const void* src, size_t len) noexcept {
+    return copy_fold_mixed<X86Avx2Vpclmul, 32>(state, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), len);
 }
 
 }  // namespace nvmeddp::nvmetcp::crc32c_fold

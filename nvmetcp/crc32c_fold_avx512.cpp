@@ -15,6 +15,7 @@
 
 #define NVMEDDP_FOLD_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,vpclmulqdq,sse4.2,pclmul")))
 #include "nvmetcp/crc32c_fold.hpp"
+#include "nvmetcp/crc32c_fold_mixed.hpp"
 #include "nvmetcp/crc32c_fold_x86.hpp"
 
 namespace nvmeddp::nvmetcp::crc32c_fold {
@@ -50,7 +51,7 @@ NVMEDDP_FOLD_TARGET uint32_t copy_avx512(uint32_t state, void* dst, const void* 
 }
 
 NVMEDDP_FOLD_TARGET uint32_t copy_avx512_mixed(uint32_t state, void* dst, const void* src, size_t len) noexcept {
-    return copy_fold_mixed<X86Avx512>(state, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), len);
+    return copy_fold_mixed<X86Avx512, 64>(state, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), len);
 }
 
 }  // namespace nvmeddp::nvmetcp::crc32c_fold

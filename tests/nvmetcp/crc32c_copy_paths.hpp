@@ -22,14 +22,19 @@ inline constexpr CopyPath kCopyPaths[] = {
     {"avx512", "AVX-512 F/VL/BW + VPCLMULQDQ", "avx512-emulated"},
     {"crc32q", "SSE4.2", "crc32q-emulated"},
     {"avx512-mixed", "AVX-512 F/VL/BW + VPCLMULQDQ", "avx512-mixed-emulated"},
+    {"avx2-mixed", "AVX2 + VPCLMULQDQ", "avx2-mixed-emulated"},
+    {"pclmul-mixed", "SSE4.2 + PCLMULQDQ", "pclmul-mixed-emulated"},
     {"pclmul-emulated", nullptr, nullptr},
     {"avx2-emulated", nullptr, nullptr},
     {"avx512-emulated", nullptr, nullptr},
     {"crc32q-emulated", nullptr, nullptr},
     {"avx512-mixed-emulated", nullptr, nullptr},
+    {"avx2-mixed-emulated", nullptr, nullptr},
+    {"pclmul-mixed-emulated", nullptr, nullptr},
 };
 
-inline constexpr CopyPath kHardwarePaths[] = {kCopyPaths[1], kCopyPaths[2], kCopyPaths[3], kCopyPaths[4], kCopyPaths[5]};
+inline constexpr CopyPath kHardwarePaths[] = {kCopyPaths[1], kCopyPaths[2], kCopyPaths[3], kCopyPaths[4],
+                                              kCopyPaths[5], kCopyPaths[6], kCopyPaths[7]};
 
 // Whether this CPU can run the path: selecting it tells (and leaves it selected).
 inline bool cpu_runs(const CopyPath& path) {

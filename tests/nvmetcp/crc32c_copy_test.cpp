@@ -1,15 +1,12 @@
 // The one-pass copy + CRC32C against memcpy + isa-l, for every path: the x86 hardware paths where
 // this CPU has their instructions (else the test is skipped, saying so), and their algorithms on
-// software-emulated instructions on every CPU, so that a wrong fold constant or tail in the AVX-512
-// (plain or mixed) or AVX2 path fails on a machine without those instructions too. Every length up to 1 KiB at every source alignment
-// mod 64, every source/destination alignment pair at the lengths where the fold changes step, longer
+// software-emulated instructions on every CPU, so that a wrong fold constant or tail in the AVX-512,
+// AVX2 or PCLMULQDQ path (plain or mixed) fails on a machine without those instructions too. Every
+// length up to 1 KiB at every source alignment mod 64, every source/destination alignment pair at the lengths where the fold changes step, longer
 // lengths up to 1 MiB, random states; the bytes around the destination must stay untouched.
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
 #include <cstdio>
 #include <random>
 #include <string>
@@ -82,13 +79,14 @@ TEST_P(Crc32cCopyPath, EveryLengthTo1KiBAtEverySourceAlignment) {
     }
 }
 
-// Lengths around each change of step: the 16-, 32-, 64-, 128-, 256- and 512-byte blocks and the byte tail.
+// Lengths around each change of step: the 16-, 32-, 64-, 128-, 256- and 512-byte blocks, the mixed
+// loops going on in their plain fold (512 + 64, + 128, + 256 and the same after 1024), and the byte tail.
 TEST_P(Crc32cCopyPath, EveryAlignmentPairWhereTheFoldChangesStep) {
     const auto src = random_bytes(1500 + kAlign, 13);
     std::vector<uint8_t> dst(1500 + 3 * kAlign);
     std::mt19937 rng(14);
     for (size_t len : {0, 1, 7, 8, 9, 15, 16, 17, 24, 63, 64, 65, 72, 80, 127, 128, 129, 144, 159, 160, 176, 191, 255,
-                       256, 257, 264, 272, 320, 383, 384, 511, 512, 513, 527, 575, 576, 767, 1023, 1024, 1040, 1087, 1088, 1448}) {
+                       256, 257, 264, 272, 320, 383, 384, 511, 512, 513, 527, 575, 576, 639, 640, 767, 1023, 1024, 1040, 1087, 1088, 1151, 1152, 1448}) {
         for (size_t so = 0; so < kAlign; ++so) {
             for (size_t dof = 0; dof < kAlign; ++dof) {
                 ASSERT_TRUE(copies_and_extends(dst, src, so, dof, len, static_cast<uint32_t>(rng())));
@@ -129,36 +127,41 @@ TEST_P(Crc32cCopyPath, KnownAnswerAndPiecesEqualOnePass) {
 INSTANTIATE_TEST_SUITE_P(Paths, Crc32cCopyPath, ::testing::ValuesIn(test::kCopyPaths),
                          [](const auto& param_info) { return test::test_name(param_info.param); });
 
-// The default is the best hardware path, never an emulation: AVX-512 where the CPU has it (the mixed
-// loop on AMD family 0x1A and later, Zen 5, where crc32 outruns VPCLMULQDQ), else AVX2 + VPCLMULQDQ
-// (Zen 3, Alder Lake), else PCLMULQDQ; and a path can be selected exactly when the CPU has its
-// instructions. The log says which paths this CPU ran in hardware and which only as emulations.
+// The default is the best hardware path, never an emulation: the widest fold the CPU has (AVX-512,
+// else AVX2 + VPCLMULQDQ (Zen 3, Alder Lake), else PCLMULQDQ), plain or mixed as the start-up
+// calibration found faster, and the reason names both with their figures; and a path can be
+// selected exactly when the CPU has its instructions. The log says which paths this CPU ran in
+// hardware and which only as emulations.
 TEST(Crc32cCopy, DefaultIsTheBestHardwarePathAndTheLogSaysWhichRan) {
     const std::string def = crc32c_copy_name();
+    const std::string reason = crc32c_copy_default_reason();
     EXPECT_EQ(def.find("emulated"), std::string::npos);
 #if defined(__x86_64__)
     const bool pclmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.2");
     const bool avx2 = pclmul && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("vpclmulqdq");
     const bool avx512 = pclmul && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("vpclmulqdq");
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    __cpuid(0, eax, ebx, ecx, edx);
-    const bool amd = std::string(reinterpret_cast<const char*>(&ebx), 4) + std::string(reinterpret_cast<const char*>(&edx), 4) +
-                         std::string(reinterpret_cast<const char*>(&ecx), 4) ==
-                     "AuthenticAMD";
-    __cpuid(1, eax, ebx, ecx, edx);
-    const bool zen5_or_later = amd && ((eax >> 8) & 0xF) + ((eax >> 20) & 0xFF) >= 0x1A;
-    EXPECT_EQ(def, avx512 ? (zen5_or_later ? "avx512-mixed" : "avx512") : avx2 ? "avx2" : pclmul ? "pclmul" : "two-pass");
+    const std::string widest = avx512 ? "avx512" : avx2 ? "avx2" : pclmul ? "pclmul" : "";
+    if (widest.empty()) {
+        EXPECT_EQ(def, __builtin_cpu_supports("sse4.2") ? "crc32q" : "two-pass");
+    } else {
+        EXPECT_TRUE(def == widest || def == widest + "-mixed") << def;
+        EXPECT_NE(reason.find(widest + " "), std::string::npos) << reason;
+        EXPECT_NE(reason.find(widest + "-mixed "), std::string::npos) << reason;
+        EXPECT_NE(reason.find("GB/s"), std::string::npos) << reason;
+    }
     EXPECT_EQ(crc32c_copy_is_fused(), pclmul);
     EXPECT_EQ(test::cpu_runs(test::kHardwarePaths[0]), pclmul);
     EXPECT_EQ(test::cpu_runs(test::kHardwarePaths[1]), avx2);
     EXPECT_EQ(test::cpu_runs(test::kHardwarePaths[2]), avx512);
     EXPECT_EQ(test::cpu_runs(test::kHardwarePaths[4]), avx512);
+    EXPECT_EQ(test::cpu_runs(test::kHardwarePaths[5]), avx2);
+    EXPECT_EQ(test::cpu_runs(test::kHardwarePaths[6]), pclmul);
 #endif
     std::string hardware, emulated_only;
     for (const auto& p : test::kHardwarePaths) (test::cpu_runs(p) ? hardware : emulated_only) += std::string(" ") + p.name;
-    std::printf("crc32c_copy: default %s (%s); in hardware:%s; only emulated:%s\n", def.c_str(),
-                crc32c_copy_implementation(), hardware.empty() ? " none" : hardware.c_str(),
+    std::printf("crc32c_copy: default %s (%s; %s); in hardware:%s; only emulated:%s\n", def.c_str(),
+                crc32c_copy_implementation(), reason.c_str(), hardware.empty() ? " none" : hardware.c_str(),
                 emulated_only.empty() ? " none" : emulated_only.c_str());
     EXPECT_EQ(crc32c_copy_name(), def);
     EXPECT_FALSE(crc32c_copy_select("sse9"));

@@ -146,11 +146,15 @@ constexpr CopyFn kPclmul = copy_pclmul;
 constexpr CopyFn kAvx2 = copy_avx2;
 constexpr CopyFn kAvx512 = copy_avx512;
 constexpr CopyFn kAvx512Mixed = copy_avx512_mixed;
+constexpr CopyFn kAvx2Mixed = copy_avx2_mixed;
+constexpr CopyFn kPclmulMixed = copy_pclmul_mixed;
 #else
 constexpr CopyFn kPclmul = nullptr;
 constexpr CopyFn kAvx2 = nullptr;
 constexpr CopyFn kAvx512 = nullptr;
 constexpr CopyFn kAvx512Mixed = nullptr;
+constexpr CopyFn kAvx2Mixed = nullptr;
+constexpr CopyFn kPclmulMixed = nullptr;
 #endif
 
 const HardwareAndEmulation kFoldPaths[] = {
@@ -158,6 +162,8 @@ const HardwareAndEmulation kFoldPaths[] = {
     {test::kHardwarePaths[1], kAvx2, copy_avx2_emulated},
     {test::kHardwarePaths[2], kAvx512, copy_avx512_emulated},
     {test::kHardwarePaths[4], kAvx512Mixed, copy_avx512_mixed_emulated},
+    {test::kHardwarePaths[5], kAvx2Mixed, copy_avx2_mixed_emulated},
+    {test::kHardwarePaths[6], kPclmulMixed, copy_pclmul_mixed_emulated},
 };
 
 }  // namespace
@@ -203,6 +209,12 @@ TEST(Crc32cFold, PclmulVexBuildEqualsLegacyBuildEqualsEmulation) {
         ASSERT_EQ(vex, copy_pclmul_emulated(state, emu_dst.data(), src.data() + so, len)) << "len " << len;
         ASSERT_EQ(vex, crc32c_extend(state, src.data() + so, len)) << "len " << len;
         ASSERT_TRUE(std::equal(src.begin() + static_cast<ptrdiff_t>(so), src.begin() + static_cast<ptrdiff_t>(so + len), vex_dst.begin()));
+        // The mixed loop, both builds likewise.
+        const uint32_t mixed_vex = copy_pclmul_mixed_vex(state, vex_dst.data(), src.data() + so, len);
+        ASSERT_EQ(mixed_vex, copy_pclmul_mixed(state, sse_dst.data(), src.data() + so, len)) << "len " << len;
+        ASSERT_EQ(mixed_vex, vex) << "len " << len;
+        ASSERT_TRUE(std::equal(src.begin() + static_cast<ptrdiff_t>(so), src.begin() + static_cast<ptrdiff_t>(so + len), vex_dst.begin()));
+        ASSERT_TRUE(std::equal(src.begin() + static_cast<ptrdiff_t>(so), src.begin() + static_cast<ptrdiff_t>(so + len), sse_dst.begin()));
     }
 #else
     GTEST_SKIP() << "not x86-64";
