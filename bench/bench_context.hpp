@@ -1,6 +1,6 @@
 // What a benchmark run records besides its timings: which copy + CRC32C path and which TCP checksum
 // loop this binary's libraries chose on this CPU, as custom context entries of Google Benchmark
-// ("crc32c_copy_path", "l4_checksum_path" in the JSON output's "context"), so that a report built
+// ("crc32c_copy_path", "crc32c_copy_reason", "l4_checksum_path" in the JSON output's "context"), so that a report built
 // from the JSON (scripts/bench_report.py) states the paths the figures were measured with.
 //
 // add_run_context() is called from main (bench_main.cpp) and not from a static initialiser here: each
@@ -28,6 +28,7 @@ namespace nvmeddp::bench {
 inline void add_run_context() {
 #ifdef NVMEDDP_BENCH_HAS_CRC32C_COPY
     benchmark::AddCustomContext("crc32c_copy_path", nvmetcp::crc32c_copy_name());
+    benchmark::AddCustomContext("crc32c_copy_reason", nvmetcp::crc32c_copy_default_reason());
 #endif
 #ifdef NVMEDDP_BENCH_HAS_L4_CHECKSUM
     benchmark::AddCustomContext("l4_checksum_path", pmd::l4_checksum_implementation());

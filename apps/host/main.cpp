@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
+#include "nvmetcp/crc32c_copy.hpp"
 #include "nvmetcp/host/controller.hpp"
 #include "nvmetcp/host/discovery.hpp"
 #include "nvmetcp/host/socket_transport.hpp"
@@ -163,6 +164,9 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
                     controller.admin_queue().cntlid(), controller.nsid(),
                     static_cast<unsigned long long>(controller.namespace_blocks()), controller.block_size(),
                     controller.io_queue_count(), o.queue_depth);
+        // What the host's copies with digest run (the device's too, when the offload is ours in software).
+        std::printf("nvmeddp-host: offload %s: copy + CRC32C path %s: %s\n", mode, nvmetcp::crc32c_copy_name(),
+                    nvmetcp::crc32c_copy_default_reason());
     }
     bool ok = true;
     uint64_t digest_failures = 0;

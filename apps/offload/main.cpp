@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "nvmetcp/crc32c_copy.hpp"
 #include "options.hpp"
 #include "pmd/dpdk/eal.hpp"
 #include "pmd/dpdk/mbuf_pool.hpp"
@@ -302,6 +303,9 @@ int main(int argc, char** argv) {
                 "lying %.3g, seed %llu\n",
                 name, queues, queues, o.connections, o.reads, o.min_len, o.max_len, o.mss, o.data_digest ? "on" : "off",
                 o.loss, o.reorder, o.duplicate, o.wire_corrupt, o.lying, static_cast<unsigned long long>(o.seed));
+    // The path the device's placement with digest (and the host's copies) run, and why it was chosen.
+    std::printf("nvmeddp-offload: copy + CRC32C path %s: %s\n", nvmeddp::nvmetcp::crc32c_copy_name(),
+                nvmeddp::nvmetcp::crc32c_copy_default_reason());
 
     std::vector<RunResult> results;
     if (o.mode != OffloadMode::On) results.push_back(run(o, false, port, tx_port, queues, pool));
