@@ -114,10 +114,12 @@ ConnectionEngine* QueueEngine::classify(const FlowKey& flow) noexcept {
     return engine;
 }
 
-bool QueueEngine::process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
-                          const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept {
+bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len, const uint8_t* plain_tcp,
+                                std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4,
+                                PacketMeta& meta) noexcept {
     counters_.frames.add();
-    const FrameParse parsed = parse_frame(first, frame_len);
+    const FrameParse parsed = plain_tcp != nullptr ? detail::plain_ipv4_segment(first.data(), plain_tcp)
+                                                   : detail::parse_frame_general(first, frame_len);
     if (!parsed.ok()) {
         counters_.not_tcp.add();
         return false;

@@ -28,6 +28,7 @@
 #include "pmd/engine/connection_engine.hpp"
 #include "pmd/engine/tx_digest_stream.hpp"
 #include "pmd/packet/flow_classifier.hpp"
+#include "pmd/packet/frame_parser.hpp"
 #include "pmd/packet/flow_key.hpp"
 
 namespace nvmeddp::pmd {
@@ -95,8 +96,22 @@ public:
     // first: the frame's first segment (all headers in it); frame_len: the whole frame; more: the
     // payload bytes of later segments; mark: the port's MARK for this frame, if it set one; l4: what
     // the port says of the TCP checksum.
+    // Inline for the usual payload-less segment (an ACK, in the frame shape detail::plain_ipv4_tcp()
+    // takes): counted here, in the caller, without the call, the flow key and the payload chunks'
+    // stack of process_frame(), which gets the shape check's result and does not repeat it
+    // (bench_engine, Zen 5, four alternating rounds: a pure ACK 7.0-7.5 -> 2.2-2.4 ns; another
+    // flow's data frame 10.0-10.6 -> 10.8-11.0; data frames and CapsuleResp within the noise).
+    // Unless the port found its checksum bad: that one is still counted on its connection.
     bool process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
-                 const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept;
+                 const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept {
+        const uint8_t* plain_tcp = detail::plain_ipv4_tcp(first, frame_len);
+        if (plain_tcp != nullptr && l4 != L4Checksum::Bad && detail::plain_ipv4_payload_len(first.data(), plain_tcp) == 0) {
+            counters_.frames.add();
+            counters_.no_payload.add();
+            return false;
+        }
+        return process_frame(first, frame_len, plain_tcp, more, mark, l4, meta);
+    }
 
     // A frame leaving on this queue's tx queue (first: its first segment, writable, every header in
     // it; more: later segments). For a connection whose digests the device writes, the DDGST fields
@@ -148,6 +163,9 @@ private:
     void apply_tx(const TxCommand& c) noexcept;
     void carry_tx_counters(TxConnection& c) noexcept;
     ConnectionEngine* find_engine(const FlowKey& flow, const uint32_t* mark) noexcept;
+    // process() for every other frame; plain_tcp: what detail::plain_ipv4_tcp() found in it.
+    bool process_frame(std::span<const uint8_t> first, size_t frame_len, const uint8_t* plain_tcp,
+                       std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept;
     ConnectionEngine* classify(const FlowKey& flow) noexcept;
 
     const uint16_t queue_;

@@ -567,6 +567,7 @@ TEST(Engine, ASegmentWithoutPayloadIsNotLookedUpUnlessThePortFoundItsChecksumBad
     EXPECT_EQ(meta.conn_id, id);
     EXPECT_EQ(meta.flags, NVMEDDP_PKT_CSUM_BAD);
     EXPECT_EQ(q.no_payload.get(), 2u);
+    EXPECT_EQ(q.frames.get(), 3u) << "every frame counted, the ones passed on in process() itself too";
     EXPECT_EQ(q.bad_checksum.get(), 1u);
     EXPECT_EQ(rig.stats().bad_checksum, 1u);
     EXPECT_EQ(rig.stats().packets, 1u);
