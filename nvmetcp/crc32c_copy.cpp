@@ -158,8 +158,6 @@ uint32_t run(Impl impl, uint32_t state, void* dst, const void* src, size_t len) 
 // the two copies the buffer kCalibrationCalls times per round, rounds alternating, and the fastest
 // round of each counts. Mixed must win by 3%: between near-equal figures the plain fold stays.
 struct Calibration {
-    Impl plain = Impl::TwoPass;
-    Impl mixed = Impl::TwoPass;
     double plain_gbps = 0;
     double mixed_gbps = 0;
 };
@@ -168,17 +166,15 @@ constexpr size_t kCalibrationBytes = 8192;
 constexpr int kCalibrationRounds = 9;
 constexpr int kCalibrationCalls = 16;
 
-double fastest_gbps(Impl impl, const uint8_t* src, uint8_t* dst, int rounds) noexcept {
+// GB/s of one round: kCalibrationCalls copies of the buffer.
+double round_gbps(Impl impl, const uint8_t* src, uint8_t* dst) noexcept {
     using Clock = std::chrono::steady_clock;
-    auto best = Clock::duration::max();
     uint32_t sink = 0;
-    for (int r = 0; r < rounds; ++r) {
-        const auto t0 = Clock::now();
-        for (int i = 0; i < kCalibrationCalls; ++i) sink ^= run(impl, sink, dst, src, kCalibrationBytes);
-        best = std::min(best, Clock::now() - t0);
-    }
-    const double ns = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(best).count());
+    const auto t0 = Clock::now();
+    for (int i = 0; i < kCalibrationCalls; ++i) sink ^= run(impl, sink, dst, src, kCalibrationBytes);
+    const auto elapsed = Clock::now() - t0;
     asm volatile("" : : "r"(sink));
+    const double ns = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
     return ns <= 0 ? 0 : static_cast<double>(kCalibrationBytes) * kCalibrationCalls / ns;
 }
 
@@ -186,10 +182,10 @@ Calibration calibrate(Impl plain, Impl mixed) noexcept {
     static uint8_t src[kCalibrationBytes];
     static uint8_t dst[kCalibrationBytes];
     for (size_t i = 0; i < kCalibrationBytes; ++i) src[i] = static_cast<uint8_t>(i * 151 + 17);
-    Calibration c{plain, mixed, 0, 0};
+    Calibration c;
     for (int r = 0; r < kCalibrationRounds; ++r) {  // alternating, so that a slow moment hits both
-        c.plain_gbps = std::max(c.plain_gbps, fastest_gbps(plain, src, dst, 1));
-        c.mixed_gbps = std::max(c.mixed_gbps, fastest_gbps(mixed, src, dst, 1));
+        c.plain_gbps = std::max(c.plain_gbps, round_gbps(plain, src, dst));
+        c.mixed_gbps = std::max(c.mixed_gbps, round_gbps(mixed, src, dst));
     }
     return c;
 }

@@ -118,8 +118,7 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
                                 std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4,
                                 PacketMeta& meta) noexcept {
     counters_.frames.add();
-    const FrameParse parsed = plain_tcp != nullptr ? detail::plain_ipv4_segment(first.data(), plain_tcp)
-                                                   : detail::parse_frame_general(first, frame_len);
+    const FrameParse parsed = detail::parse_frame_after_shape_check(first, frame_len, plain_tcp);
     if (!parsed.ok()) {
         counters_.not_tcp.add();
         return false;

@@ -92,8 +92,7 @@ FrameParse fail(FrameError error) noexcept { return FrameParse{error, TcpSegment
 FrameParse parse_frame(std::span<const uint8_t> frame) noexcept { return parse_frame(frame, frame.size()); }
 
 FrameParse parse_frame(std::span<const uint8_t> frame, size_t frame_len) noexcept {
-    if (const uint8_t* tcp = detail::plain_ipv4_tcp(frame, frame_len)) return detail::plain_ipv4_segment(frame.data(), tcp);
-    return detail::parse_frame_general(frame, frame_len);
+    return detail::parse_frame_after_shape_check(frame, frame_len, detail::plain_ipv4_tcp(frame, frame_len));
 }
 
 namespace detail {

@@ -144,4 +144,13 @@ inline FrameParse plain_ipv4_segment(const uint8_t* frame, const uint8_t* tcp) n
 FrameParse parse_frame(std::span<const uint8_t> first, size_t frame_len) noexcept;
 FrameParse parse_frame(std::span<const uint8_t> frame) noexcept;
 
+namespace detail {
+// parse_frame() for a caller that ran the shape check already: plain_tcp is what plain_ipv4_tcp()
+// said of this frame.
+inline FrameParse parse_frame_after_shape_check(std::span<const uint8_t> first, size_t frame_len,
+                                                const uint8_t* plain_tcp) noexcept {
+    return plain_tcp != nullptr ? plain_ipv4_segment(first.data(), plain_tcp) : parse_frame_general(first, frame_len);
+}
+}  // namespace detail
+
 }  // namespace nvmeddp::pmd
