@@ -113,6 +113,16 @@ void print_shares(const host_app::LcoreGroup& group, const char* mode) {
                 static_cast<unsigned long long>(group.pollers().call_backs()));
 }
 
+// Each I/O queue's TCP connection in the manner of `ss -ti` (over our DPDK TCP only).
+void print_connections(nvmetcp::host::Controller& controller, const nvmetcp::host::HostStack* dpdk,
+                       const char* mode) {
+    if (dpdk == nullptr) return;
+    for (uint16_t i = 0; i < controller.io_queue_count(); ++i) {
+        const std::string info = nvmetcp::host::TcpTransportFactory::connection_info(controller.io_queue(i).transport());
+        if (!info.empty()) std::printf("nvmeddp-host: offload %s: I/O queue %u: %s\n", mode, i + 1, info.c_str());
+    }
+}
+
 // Connects, runs every size, shuts down. False when the controller could not be brought up or
 // went away; rows get what was measured.
 bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory& factory,
@@ -219,6 +229,9 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
                 std::printf("nvmeddp-host: offload %s: stopping: %s\n", mode,
                             controller.state() != nvmetcp::host::ControllerState::Failed ? "an I/O timed out"
                                                                                          : controller.failure().c_str());
+                // What each I/O queue's TCP connection looked like then (retransmissions, windows,
+                // out-of-order segments): printed even with --quiet, as a failure's evidence.
+                print_connections(controller, dpdk, mode);
                 return false;
             }
         }
@@ -242,12 +255,7 @@ bool run_mode(const Options& o, bool offload_on, nvmetcp::host::TransportFactory
             ok = false;
         }
     }
-    if (dpdk != nullptr && !o.quiet) {
-        for (uint16_t i = 0; i < controller.io_queue_count(); ++i) {
-            const tcp::Connection* c = nvmetcp::host::TcpTransportFactory::connection_of(controller.io_queue(i).transport());
-            if (c != nullptr) std::printf("nvmeddp-host: offload %s: I/O queue %u: %s\n", mode, i + 1, c->info().c_str());
-        }
-    }
+    if (!o.quiet) print_connections(controller, dpdk, mode);
     controller.shutdown();
     const uint64_t end = now_ms() + 3000;
     while (controller.state() != nvmetcp::host::ControllerState::Idle && now_ms() < end) group.pump();
@@ -391,7 +399,7 @@ int main(int argc, char** argv) {
             std::printf("nvmeddp-host: %u connection(s) did not finish closing within %u ms and were reset\n", reset,
                         sc.close_linger_ms);
         }
-        if (!o.quiet) {
+        if (!o.quiet || !ok) {  // after a failure, its evidence even with --quiet
             std::printf("%s\n", s->endpoints_info().c_str());
             // The port's own counters: frames it lost before anyone polled them show only here.
             if (const std::string line = s->port_counters(); !line.empty()) std::printf("%s\n", line.c_str());

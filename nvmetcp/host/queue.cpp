@@ -336,9 +336,21 @@ void Queue::check_timeouts(uint64_t now_ms) {
         const uint8_t opcode = slot.sqe.opcode;
         std::snprintf(timeout_reason_, sizeof timeout_reason_, "command cid %u (opcode 0x%02x) timed out after %u ms",
                       cid, opcode, slot.timeout_ms);
+        // Where the command and the stream stood: what tells a lost segment (the stream stalled
+        // mid-PDU) from a controller that never answered (the stream at a PDU boundary).
+        char where[64];
+        if (parser_.at_pdu_boundary()) {
+            std::snprintf(where, sizeof where, "at a PDU boundary");
+        } else {
+            std::snprintf(where, sizeof where, "mid-PDU (the last whole header began at byte %llu)",
+                          static_cast<unsigned long long>(rx_pdu_offset_));
+        }
         std::snprintf(failure_, sizeof failure_,
-                      "command cid %u (opcode 0x%02x) timed out after %u ms: the queue's stream is in an unknown state",
-                      cid, opcode, slot.timeout_ms);
+                      "command cid %u (opcode 0x%02x) timed out after %u ms: the queue's stream is in an unknown state "
+                      "(the command: %s, %u of %u data bytes, %s; the stream: %llu bytes received, %s)",
+                      cid, opcode, slot.timeout_ms, slot.phase == CommandSlot::Phase::Sent ? "sent" : "not yet sent",
+                      slot.bytes, slot.data_len, slot.response_received ? "response received" : "no response",
+                      static_cast<unsigned long long>(parser_.stream_offset()), where);
         state_ = QueueState::Failed;
         complete(cid, nvme::status::kHostAbortedCommand, 0, timeout_reason_);
         finish_failure(QueueState::Failed);

@@ -184,7 +184,7 @@ private:
     ICRespPdu icresp_{};
     TermReqPdu term_req_{};
 
-    char failure_[256]{};
+    char failure_[384]{};
     // Reasons of failures that concern one command, queue-owned rather than one buffer per slot
     // (96 bytes x queue depth). A timeout fails the queue, so one is ever written; a digest
     // mismatch's sentence is written as its completion is delivered (Completion::reason is valid

@@ -452,6 +452,10 @@ TEST(Queue, TimeoutAbortsTheCommandAndFailsTheQueue) {
     const IoVec iov[] = {{buf.data(), 4096}};
     const uint16_t slow = h.read(iov, 4096);
     h.queue->poll(100);  // stamps the deadline: 100 + 1000
+    // Half of its data arrives and the stream stalls there (a lost segment): the failure says so.
+    const auto c2h = h.wire.c2h(slow, 0, pattern(4096, 3), pdu_flags::kLastPdu);
+    const size_t header_len = c2h.size() - 4096;  // io_config(): no digests
+    h.deliver(std::vector<uint8_t>(c2h.begin(), c2h.begin() + header_len + 2048));
     IoRequest r;
     r.sqe = nvme::make_flush(0, 1);
     r.timeout_ms = 5000;
@@ -462,6 +466,11 @@ TEST(Queue, TimeoutAbortsTheCommandAndFailsTheQueue) {
     ASSERT_EQ(h.log.entries.size(), 2u);
     EXPECT_EQ(h.log.find(slow)->completion.status, nvme::status::kHostAbortedCommand);
     EXPECT_NE(h.log.find(slow)->reason.find("timed out after 1000 ms"), std::string::npos);
+    ASSERT_NE(h.queue->failure(), nullptr);
+    const std::string failure = h.queue->failure();
+    EXPECT_NE(failure.find("(the command: sent, 2048 of 4096 data bytes, no response; the stream:"), std::string::npos)
+        << failure;
+    EXPECT_NE(failure.find("mid-PDU"), std::string::npos) << failure;
     EXPECT_EQ(h.log.find(other)->completion.status, nvme::status::kHostPathError);
     EXPECT_EQ(h.queue->state(), QueueState::Failed);
     EXPECT_EQ(h.queue->stats().timeouts, 1u);

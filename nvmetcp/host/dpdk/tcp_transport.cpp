@@ -18,6 +18,10 @@ public:
 
     void attach(tcp::Connection* connection) noexcept { connection_ = connection; }
     const tcp::Connection* connection() const noexcept { return connection_; }
+    std::string info() const {
+        if (connection_ != nullptr) return connection_->info();
+        return info_at_close_.empty() ? "no connection" : "when the queue closed it: " + info_at_close_;
+    }
 
     size_t send_space() const override {
         return connection_ != nullptr ? static_cast<size_t>(connection_->send_space()) : 0;
@@ -35,6 +39,7 @@ public:
         tcp::Connection* c = connection_;
         closing_ = true;
         connection_ = nullptr;
+        info_at_close_ = c->info();  // not on the I/O path: a queue closes once
         // The connection tells its handler it closed later, from the endpoint's poll, when this
         // transport may be gone (released): it gets no handler any more, so nothing calls back.
         // An orderly close (FIN), as the kernel's host does, also after an error: what was sent last
@@ -89,6 +94,7 @@ private:
     uint16_t rx_queue_;
     tcp::Connection* connection_ = nullptr;
     bool closing_ = false;
+    std::string info_at_close_;
 };
 
 TcpTransportFactory::TcpTransportFactory(tcp::Endpoint& endpoint, const tcp::IpAddress& remote, uint16_t remote_port)
@@ -127,6 +133,11 @@ void TcpTransportFactory::release(QueueTransport* transport) {
 const tcp::Connection* TcpTransportFactory::connection_of(const QueueTransport* transport) noexcept {
     const auto* t = dynamic_cast<const TcpQueueTransport*>(transport);
     return t != nullptr ? t->connection() : nullptr;
+}
+
+std::string TcpTransportFactory::connection_info(const QueueTransport* transport) {
+    const auto* t = dynamic_cast<const TcpQueueTransport*>(transport);
+    return t != nullptr ? t->info() : std::string{};
 }
 
 int TcpTransportFactory::rx_queue_of(const QueueTransport* transport) noexcept {
