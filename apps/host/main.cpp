@@ -425,9 +425,13 @@ int main(int argc, char** argv) {
                         (unsigned long long)d.late_placed_bytes, (unsigned long long)d.digest_combined,
                         (unsigned long long)d.gap_untracked, (unsigned long long)d.framing_regained,
                         (unsigned long long)d.copies_matched);
-            if (d.setup != d.teardown || d.sk_add != d.sk_del) {
-                std::printf("nvmeddp-host: FAILED: setups %llu != teardowns %llu or sk_add %llu != sk_del %llu\n",
-                            (unsigned long long)d.setup, (unsigned long long)d.teardown, (unsigned long long)d.sk_add,
+            // Every registration was given back: torn down by the host, or with its connection
+            // (forced: a run stopped with reads outstanding).
+            if (d.setup != d.teardown + d.forced_teardowns || d.sk_add != d.sk_del) {
+                std::printf("nvmeddp-host: FAILED: a registration or connection leaked: setups %llu != teardowns %llu + "
+                            "forced %llu or sk_add %llu != sk_del %llu\n",
+                            (unsigned long long)d.setup, (unsigned long long)d.teardown,
+                            (unsigned long long)d.forced_teardowns, (unsigned long long)d.sk_add,
                             (unsigned long long)d.sk_del);
                 ok = false;
             }
