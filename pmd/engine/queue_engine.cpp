@@ -72,10 +72,14 @@ void QueueEngine::apply(const Command& c) noexcept {
     if (index >= by_id_.size()) return;
     if (c.kind == Command::Kind::Add) {
         by_id_[index] = Entry{c.engine, c.key};
-        if (c.classify) classifier_.insert(c.key, index, queue_);
+        if (c.classify && classifier_.insert(c.key, index, queue_) == ClassifierStatus::Ok) {
+            ++classified_by_port_[c.key.src_port & kPortBucketMask];
+        }
     } else {
         by_id_[index] = Entry{};
-        if (c.classify) classifier_.erase(c.key);
+        if (c.classify && classifier_.erase(c.key) == ClassifierStatus::Ok) {
+            --classified_by_port_[c.key.src_port & kPortBucketMask];
+        }
     }
 }
 
@@ -94,6 +98,10 @@ ConnectionEngine* QueueEngine::find_engine(const FlowKey& flow, const uint32_t* 
 }
 
 ConnectionEngine* QueueEngine::classify(const FlowKey& flow) noexcept {
+    if (classified_by_port_[flow.src_port & kPortBucketMask] == 0) {
+        counters_.not_offloaded.add();
+        return nullptr;
+    }
     if (last_engine_ != nullptr && last_key_ == flow) {
         counters_.by_classifier.add();
         return last_engine_;
@@ -118,6 +126,13 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
                                 std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4,
                                 PacketMeta& meta) noexcept {
     counters_.frames.add();
+    // Without a MARK only the classifier could name the frame's connection, and none has its port:
+    // no flow key, no lookup (classify() checks the same for the other frame shapes).
+    if (plain_tcp != nullptr && mark == nullptr &&
+        classified_by_port_[detail::plain_ipv4_src_port(plain_tcp) & kPortBucketMask] == 0) {
+        counters_.not_offloaded.add();
+        return false;
+    }
     const FrameParse parsed = detail::parse_frame_after_shape_check(first, frame_len, plain_tcp);
     if (!parsed.ok()) {
         counters_.not_tcp.add();

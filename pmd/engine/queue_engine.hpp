@@ -17,6 +17,7 @@
 // sequence number. Nothing here locks or allocates after construction.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -179,6 +180,12 @@ private:
     // names a connection the table no longer has.
     FlowKey last_key_{};
     ConnectionEngine* last_engine_ = nullptr;
+    // How many of the classifier's connections have each value of the low 8 bits of the peer's port
+    // (the frame's source port: a target's service port, 4420 for most). A frame whose value no
+    // such connection has is not looked up: another service's traffic sharing the queue costs one
+    // load instead of the hash and a probe that misses. Kept with the classifier's entries (apply).
+    static constexpr uint16_t kPortBucketMask = 0xFF;
+    std::array<uint32_t, kPortBucketMask + 1> classified_by_port_{};
     // The transmit side: connection index -> its TxConnection, found by the frame's 5-tuple as sent.
     CommandRing<TxCommand> tx_commands_;
     std::vector<TxConnection*> tx_by_id_;

@@ -116,6 +116,9 @@ inline uint32_t plain_ipv4_payload_len(const uint8_t* frame, const uint8_t* tcp)
     return static_cast<uint32_t>(ip_len - (size_t{tcp[offsetof(TcpHeader, data_offset)]} >> 4) * 4);
 }
 
+// The TCP source port of a frame plain_ipv4_tcp() accepted (its tcp).
+inline uint16_t plain_ipv4_src_port(const uint8_t* tcp) noexcept { return load_be16(tcp + offsetof(TcpHeader, src_port)); }
+
 // Built in one go at the return, as parse_frame_general builds its result (see there why).
 inline FrameParse plain_ipv4_segment(const uint8_t* frame, const uint8_t* tcp) noexcept {
     const uint8_t* ip = frame + kPlainL3;

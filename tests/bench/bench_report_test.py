@@ -97,6 +97,7 @@ class FixtureRun(unittest.TestCase):
         # The memcpy's repetitions varied by 30% (its cv aggregate): the cases that use it say so.
         self.assertIn("| G4 | data frame of another flow | 0.60x | 12.0 vs 20.0 ns (noisy: cv 30%) | <= 0.5x | not met |", report)
         self.assertIn("| G4 | pure ACK | 0.45x | 9.0 vs 20.0 ns (noisy: cv 30%) | <= 0.5x | met |", report)
+        self.assertIn("| G4 | data frame of another connection to the target port | 0.80x | 16.0 vs 20.0 ns", report)
         self.assertIn("| G1 | avx512, 1448 B, in cache | 2.00x | 36.0 vs memcpy + isa-l 18.0 GB/s | >= 1.3x | met |", report)
         self.assertIn("not run: this CPU lacks the instructions of avx2", report)
         self.assertIn("Not run: `bench_host_rx` absent.", report)

@@ -617,6 +617,74 @@ TEST(Engine, AFrameOfARemovedConnectionIsNotFollowedAndANewOneOfTheSameFlowGetsI
     EXPECT_EQ(meta.conn_id, id);
 }
 
+// The queue skips the lookup of a frame whose source port (low 8 bits) no classified connection
+// has (queue_engine.hpp). The counts must follow adds and removals: a connection removed while
+// another of the same port stays must not hide the other's frames, and a frame of the same bucket
+// but another flow still goes to the classifier and is not taken.
+TEST(Engine, TheClassifiersPortCountsFollowAddsAndRemovals) {
+    EngineRig rig(base(true, false));
+    const testlib::FlowSpec first = rig.options_.frames.flow;  // from port 4420
+    testlib::FlowSpec second = first;
+    second.dst_port = static_cast<uint16_t>(first.dst_port + 1);  // another host connection to the same target port
+    ddp::ConnectionConfig c;
+    c.tuple = testlib::host_tuple(second);
+    c.data_digest = true;
+    c.rcv_seq = rig.options_.frames.first_seq;
+    ddp::ConnectionHandle second_handle = 0;
+    ASSERT_EQ(rig.device->add_connection(c, second_handle), ddp::Status::Ok);
+    rig.queue().poll_idle();
+
+    const std::vector<uint8_t> payload(100, 7);
+    auto frame_of = [&](testlib::FlowSpec f) {
+        testlib::TcpFields tcp;
+        tcp.seq = rig.options_.frames.first_seq;
+        return testlib::build_frame(f, tcp, payload).bytes;
+    };
+    auto taken = [&](const std::vector<uint8_t>& frame) {
+        ::nvmeddp_pkt_meta meta{};
+        rig.queue().begin_burst();
+        const bool offloaded = rig.queue().process(frame, frame.size(), {}, nullptr, pmd::L4Checksum::Unknown, meta);
+        rig.queue().end_burst();
+        return offloaded;
+    };
+    const pmd::QueueCounters& q = rig.queue().counters();
+    testlib::FlowSpec same_bucket = first;
+    same_bucket.src_port = static_cast<uint16_t>(first.src_port + 256);
+    testlib::FlowSpec tagged_other = first;  // the general parse path (a VLAN tag) checks the counts too
+    tagged_other.c_vlan = 7;
+    tagged_other.src_port = 4421;
+
+    EXPECT_TRUE(taken(frame_of(second)));
+    EXPECT_FALSE(taken(frame_of(same_bucket)));
+    EXPECT_EQ(q.by_classifier.get(), 1u);
+    EXPECT_FALSE(taken(frame_of(tagged_other)));
+    EXPECT_EQ(q.not_offloaded.get(), 2u);
+
+    auto remove = [&](ddp::ConnectionHandle h) {
+        const size_t before = rig.device->connection_count();
+        const ddp::Status removing = rig.device->remove_connection(h);
+        ASSERT_TRUE(removing == ddp::Status::Ok || removing == ddp::Status::InProgress);
+        for (int i = 0; i < 1000 && rig.device->connection_count() == before; ++i) {
+            rig.queue().poll_idle();
+            rig.device->poll(h);
+        }
+        ASSERT_EQ(rig.device->connection_count(), before - 1);
+    };
+    // The first connection goes: the second's frames are still taken.
+    remove(rig.handle);
+    rig.handle = 0;
+    EXPECT_FALSE(taken(frame_of(first)));
+    EXPECT_TRUE(taken(frame_of(second))) << "a removal hid another connection of the same port";
+
+    // The second goes too, and comes back: found again.
+    remove(second_handle);
+    EXPECT_FALSE(taken(frame_of(second)));
+    ASSERT_EQ(rig.device->add_connection(c, second_handle), ddp::Status::Ok);
+    rig.queue().poll_idle();
+    EXPECT_TRUE(taken(frame_of(second)));
+    remove(second_handle);
+}
+
 TEST(Engine, TheSteeringMarkFindsTheConnectionWithoutTheClassifier) {
     EngineRig rig(base(true, false));
     const uint32_t id = rig.driver->conn_id(rig.handle);
