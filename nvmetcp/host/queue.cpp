@@ -338,7 +338,7 @@ void Queue::check_timeouts(uint64_t now_ms) {
                       cid, opcode, slot.timeout_ms);
         // Where the command and the stream stood: what tells a lost segment (the stream stalled
         // mid-PDU) from a controller that never answered (the stream at a PDU boundary).
-        char where[64];
+        char where[96];
         if (parser_.at_pdu_boundary()) {
             std::snprintf(where, sizeof where, "at a PDU boundary");
         } else {

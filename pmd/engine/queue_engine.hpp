@@ -100,8 +100,8 @@ public:
     // Inline for the usual payload-less segment (an ACK, in the frame shape detail::plain_ipv4_tcp()
     // takes): counted here, in the caller, without the call, the flow key and the payload chunks'
     // stack of process_frame(), which gets the shape check's result and does not repeat it
-    // (bench_engine, Zen 5, four alternating rounds: a pure ACK 7.0-7.5 -> 2.2-2.4 ns; another
-    // flow's data frame 10.0-10.6 -> 10.8-11.0; data frames and CapsuleResp within the noise).
+    // (bench_engine, Zen 5, four alternating rounds: a pure ACK 7.0-7.5 -> 2.2-2.4 ns; a data frame
+    // looked up and not found 10.0-10.6 -> 10.8-11.0; data frames and CapsuleResp within the noise).
     // Unless the port found its checksum bad: that one is still counted on its connection.
     bool process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
                  const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept {

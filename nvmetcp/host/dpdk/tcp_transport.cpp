@@ -20,7 +20,7 @@ public:
     const tcp::Connection* connection() const noexcept { return connection_; }
     std::string info() const {
         if (connection_ != nullptr) return connection_->info();
-        return info_at_close_.empty() ? "no connection" : "when the queue closed it: " + info_at_close_;
+        return info_at_close_.empty() ? "no connection" : "when it closed: " + info_at_close_;
     }
 
     size_t send_space() const override {
@@ -74,6 +74,7 @@ public:
     void on_peer_closed(tcp::Connection& c) override {
         // An NVMe/TCP controller never half-closes a live queue: treat it as the end of the queue,
         // and close our side in order too.
+        if (connection_ != nullptr) info_at_close_ = c.info();
         connection_ = nullptr;
         c.set_handler(nullptr);
         c.close();
@@ -82,7 +83,8 @@ public:
         queue_.on_transport_closed("the controller closed the connection");
     }
 
-    void on_closed(tcp::Connection&, tcp::TcpError error) override {
+    void on_closed(tcp::Connection& c, tcp::TcpError error) override {
+        if (connection_ != nullptr) info_at_close_ = c.info();  // a reset, or retransmissions given up
         connection_ = nullptr;
         if (closing_) return;
         closing_ = true;

@@ -37,8 +37,9 @@ public:
     static const tcp::Connection* connection_of(const QueueTransport* transport) noexcept;
     // The port's rx queue an open transport's connection is received on (its lane's), or -1.
     static int rx_queue_of(const QueueTransport* transport) noexcept;
-    // The transport's connection in the manner of `ss -ti`: as it is now, or as it was when the
-    // queue closed it (after a failure, the evidence of what the connection went through).
+    // The transport's connection in the manner of `ss -ti`: as it is now, or as it was when it
+    // closed (the queue closed it, the peer did, or it was reset): after a failure, the evidence of
+    // what the connection went through.
     static std::string connection_info(const QueueTransport* transport);
 
 private:
