@@ -186,6 +186,7 @@ private:
     // load instead of the hash and a probe that misses. Kept with the classifier's entries (apply).
     static constexpr uint16_t kPortBucketMask = 0xFF;
     std::array<uint32_t, kPortBucketMask + 1> classified_by_port_{};
+    uint32_t& classified_with_port(uint16_t peer_port) noexcept { return classified_by_port_[peer_port & kPortBucketMask]; }
     // The transmit side: connection index -> its TxConnection, found by the frame's 5-tuple as sent.
     CommandRing<TxCommand> tx_commands_;
     std::vector<TxConnection*> tx_by_id_;

@@ -127,7 +127,7 @@ inline FrameParse plain_ipv4_segment(const uint8_t* frame, const uint8_t* tcp) n
         FrameError::None,
         TcpSegment{
             FlowKey::ipv4(ip + offsetof(Ipv4Header, src), ip + offsetof(Ipv4Header, dst),
-                          load_be16(tcp + offsetof(TcpHeader, src_port)), load_be16(tcp + offsetof(TcpHeader, dst_port))),
+                          plain_ipv4_src_port(tcp), load_be16(tcp + offsetof(TcpHeader, dst_port))),
             load_be32(tcp + offsetof(TcpHeader, seq)),
             load_be32(tcp + offsetof(TcpHeader, ack)),
             plain_ipv4_payload_len(frame, tcp),
