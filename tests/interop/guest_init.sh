@@ -107,5 +107,30 @@ ln -s "$subsys" "$cfg/ports/1/subsystems/$nqn" || fail "link $nqn to port 1"
 # From here on nvmet's own messages (controllers created, errors it saw) reach the console: the
 # harness prints them after the run. The boot stayed at loglevel 4 (serial output is slow under TCG).
 dmesg -n 7
-echo "NVMEDDP-GUEST READY: $nqn on tcp 192.0.2.1:4420, namespace 1 = /dev/ram0 ($ns_mib MiB of the pattern), kernel $kver"
+# The target's side of the link, every 2 s, on the second serial port (a file the harness prints when
+# a run fails): eth0's frame counts, the virtio-net interrupts taken, and each NVMe/TCP connection's
+# state, unsent + unacknowledged bytes : bytes nvmet has not read, timer (1 retransmission, 4 window
+# probe) and retransmissions, from /proc/net/tcp. Beside the host's own counters they say whether
+# frames stopped crossing qemu in one direction, the guest's TCP held data back, or nvmet stopped
+# reading or writing its sockets. One awk per line keeps it cheap under TCG.
+watch_target() {
+  stat=/sys/class/net/eth0/statistics
+  while :; do
+    awk 'FILENAME == "/proc/uptime" { t = $1 }
+         FILENAME ~ /statistics/ { n = split(FILENAME, p, "/"); c[p[n]] = $1 }
+         FILENAME == "/proc/interrupts" && /virtio0-input/ { irq_in += $2 }
+         FILENAME == "/proc/interrupts" && /virtio0-output/ { irq_out += $2 }
+         FILENAME == "/proc/net/tcp" && $2 ~ /:1144$/ && $4 != "0A" {
+           split($3, r, ":"); tcp = tcp sprintf(" | peer:%s st %s q %s tm %s retr %s", r[2], $4, $5, $6, $7) }
+         END { printf "watch %s eth0 rx %s tx %s dropped %s/%s irq in %d out %d%s\n", t, c["rx_packets"],
+                      c["tx_packets"], c["rx_dropped"], c["tx_dropped"], irq_in, irq_out, tcp }' \
+      /proc/uptime $stat/rx_packets $stat/tx_packets $stat/rx_dropped $stat/tx_dropped /proc/interrupts /proc/net/tcp
+    sleep 2
+  done
+}
+if [ -c /dev/ttyS1 ]; then
+  stty -F /dev/ttyS1 115200 raw 2> /dev/null
+  watch_target > /dev/ttyS1 2>&1 &
+fi
+echo "NVMEDDP-GUEST READY: $nqn on tcp 192.0.2.1:4420, namespace 1 = /dev/ram0 ($ns_mib MiB of the pattern), kernel $kver, uptime $(cut -d' ' -f1 /proc/uptime) s"
 while :; do sleep 3600; done

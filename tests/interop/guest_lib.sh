@@ -51,7 +51,8 @@ guest_setup() {
 }
 
 # guest_boot <seconds qemu may live> <kernel command line options...>: starts the guest in the
-# background; its serial console goes to $work/guest.log. With CAPTURE=1 qemu itself records the
+# background; its serial console goes to $work/guest.log, its second serial port (ttyS1: what the
+# guest records of its side of the link, guest_init.sh) to $work/watch.log. With CAPTURE=1 qemu itself records the
 # guest's traffic both ways into $work/cap.pcap (a tcpdump on the tap would miss DPDK's frames:
 # af_packet transmits past the kernel's taps, qdisc_bypass). -no-reboot with panic=-1 turns a guest
 # panic into qemu exiting, which guest_wait notices at once.
@@ -64,6 +65,7 @@ guest_boot() {
     -accel tcg -M q35 -cpu max -m 512 -smp 1 -nographic -no-reboot \
     -kernel "$interop_dir/vmlinux" -initrd "$interop_dir/initramfs.cpio.gz" \
     -append "console=ttyS0 panic=-1 mitigations=off loglevel=4 $*" \
+    -serial mon:stdio -serial "file:$work/watch.log" \
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vnet_hdr=off" \
     -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile= "${capture[@]}" \
     < /dev/null > "$work/guest.log" 2>&1 &

@@ -13,9 +13,33 @@
 #   find C2HData; it prints the PDU counts by type and the C2HData that carry SUCCESS),
 #   CAPTURE_FILE (keep that capture there), NETEM (tc netem options for the guest's egress, e.g.
 #   "delay 1ms reorder 1% loss 1%": the target's data lost and reordered on its way to our host).
+#   GUEST_STALL_RETRY=0 (do not repeat a run whose guest stalled, below).
 # Prints "linux_target: PASSED" or "linux_target: FAILED" (with the reason) last.
+#
+# A run that fails because the guest's transmit path stalled below its TCP (qemu took none of its
+# frames while its TCP had retransmissions due: guest_tx_stall.awk reads that from the guest's own
+# record) is repeated once with a fresh guest. That stall is qemu's (TCG, virtio-net; seen about
+# once in 30 runs on a loaded 2-core machine), not our host's: a host that stopped answering leaves
+# the guest's retransmissions leaving. The first attempt's output is printed in full, with FAILED
+# written as "failed", and the repetition says why it happens. Any other failure is final.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${LINUX_TARGET_ATTEMPT:-}" ] && [ "${GUEST_STALL_RETRY:-1}" != 0 ]; then
+  first=$(mktemp)
+  trap 'rm -f "$first"' EXIT
+  set +e
+  LINUX_TARGET_ATTEMPT=1 "$0" "$@" 2>&1 | tee "$first" | sed 's/FAILED/failed/g'
+  set -e
+  grep -q "^linux_target: PASSED" "$first" && exit 0
+  if stall=$(grep -m1 "^linux_target: the guest's transmit path stalled" "$first"); then
+    echo "linux_target: REPEATED: the first attempt failed because ${stall#linux_target: }; once more with a fresh guest"
+    rm -f "$first"
+    trap - EXIT
+    LINUX_TARGET_ATTEMPT=2 exec "$0" "$@"
+  fi
+  echo "linux_target: FAILED"
+  exit 1
+fi
 host=${1:?usage: linux_target.sh <nvmeddp-host> [host options] [-- EAL arguments]}
 shift
 host=$(cd "$(dirname "$host")" && pwd)/$(basename "$host")
@@ -38,6 +62,7 @@ if ! guest_wait "NVMEDDP-GUEST READY" "$boot_timeout_s"; then
   die "the guest was not ready after $(($(date +%s) - start)) s: $guest_failure"
 fi
 echo "linux_target: $(guest_line "NVMEDDP-GUEST READY") (boot $(($(date +%s) - start)) s)"
+ready_ns=$(date +%s%N)
 [ -n "${NETEM:-}" ] && echo "linux_target: $(guest_line "nvmeddp-guest: eth0 egress")"
 
 host_args=(--port net_af_packet0 --local-ip 192.0.2.2 --traddr 192.0.2.1 --trsvcid 4420 --subnqn "$subnqn")
@@ -52,6 +77,7 @@ else
 fi
 host_rc=$?
 set -e
+host_s=$(( ($(date +%s%N) - ready_ns) / 1000000 ))
 
 fail=0
 if [ "$host_rc" -ne 0 ]; then
@@ -117,5 +143,16 @@ if [ "${CAPTURE:-0}" = 1 ]; then
     echo "--- tshark: $(grep -c '^cmd' "$work/seen.txt") I/O commands and the C2HData bytes of $(grep -c '^c2h' "$work/seen.txt") command ids, as the host logged them"
   fi
 fi
-[ "$fail" -eq 0 ] || { echo "--- guest (last 20 lines)"; tail -20 "$work/guest.log"; die "see above"; }
+if [ "$fail" -ne 0 ]; then
+  echo "--- guest (last 20 lines)"; tail -20 "$work/guest.log"
+  # Both ends of the link, to hold against the host's counters: the tap (its TX is what our host sent
+  # towards qemu, TX dropped what qemu did not read in time) and the guest's own record (guest_init.sh).
+  echo "--- the tap, our side of the guest's link"
+  ip -n "$ns" -s link show "$tap" | sed -n '3,$p'
+  echo "--- the guest's side every 2 s, last 16 (the host's run ended $((host_s / 1000)).$(printf '%03d' $((host_s % 1000))) s after the guest was ready)"
+  tr -d '\r' < "$work/watch.log" | tail -16
+  stall=$(tr -d '\r' < "$work/watch.log" | awk -f "$here/guest_tx_stall.awk")
+  [ -n "$stall" ] && echo "linux_target: $stall"
+  die "see above"
+fi
 echo "linux_target: PASSED"
