@@ -225,17 +225,20 @@ BENCHMARK(BM_MemcpyIsalPerPdu)->ArgNames({"mss", "pdu", "digest"})->ArgsProduct(
 
 // Packets that carry nothing to place: their cost is the per-packet overhead of the engine.
 // kind 0: pure ACK of the offloaded connection; 1: a 1448-byte data frame of another flow, from a
-// port no offloaded connection's peer uses (another service's traffic: the port counts say so, no
-// lookup); 2: one CapsuleResp; 3: a 1448-byte data frame of another connection to the offloaded
-// one's target port (looked up and not found).
+// port no offloaded connection's peer uses (another service's traffic); 2: one CapsuleResp; 3: a
+// 1448-byte data frame of another connection to the offloaded one's target port (from another local
+// port: its ports' bucket holds no offloaded connection, no lookup); 4: as 3, from a local port
+// whose bucket is the offloaded connection's (one other connection in 256 with one offloaded; looked
+// up and not found).
 void BM_EngineNonDataPacket(benchmark::State& state) {
     const int kind = static_cast<int>(state.range(0));
     Engine e(false);
     testlib::FlowSpec flow = testlib::ipv4_flow();
     if (kind == 1) flow.src_port = 4421;
     if (kind == 3) flow.dst_port = static_cast<uint16_t>(flow.dst_port + 1);
+    if (kind == 4) flow.dst_port = static_cast<uint16_t>(flow.dst_port ^ 0x0101);  // the XOR of the port bytes kept
     std::vector<uint8_t> payload;
-    if (kind == 1 || kind == 3) payload.assign(1448, 0x5A);  // another flow's data: a payload-less frame is never looked up
+    if (kind == 1 || kind == 3 || kind == 4) payload.assign(1448, 0x5A);  // another flow's data: a payload-less frame is never looked up
     if (kind == 2) {
         payload.assign(24, 0);
         payload[0] = 5;    // CapsuleResp
@@ -272,8 +275,9 @@ void BM_EngineNonDataPacket(benchmark::State& state) {
     state.SetLabel(kind == 0   ? "pure ACK, offloaded flow"
                    : kind == 1 ? "data frame of another flow"
                    : kind == 2 ? "CapsuleResp packet"
-                               : "data frame of another connection to the target port");
+                   : kind == 3 ? "data frame of another connection to the target port"
+                               : "data frame of another connection to the target port, same port bucket");
 }
-BENCHMARK(BM_EngineNonDataPacket)->ArgName("kind")->Arg(0)->Arg(1)->Arg(2)->Arg(3);
+BENCHMARK(BM_EngineNonDataPacket)->ArgName("kind")->Arg(0)->Arg(1)->Arg(2)->Arg(3)->Arg(4);
 
 }  // namespace

@@ -73,12 +73,12 @@ void QueueEngine::apply(const Command& c) noexcept {
     if (c.kind == Command::Kind::Add) {
         by_id_[index] = Entry{c.engine, c.key};
         if (c.classify && classifier_.insert(c.key, index, queue_) == ClassifierStatus::Ok) {
-            ++classified_with_port(c.key.src_port);
+            ++classified_with_ports(c.key.src_port, c.key.dst_port);
         }
     } else {
         by_id_[index] = Entry{};
         if (c.classify && classifier_.erase(c.key) == ClassifierStatus::Ok) {
-            --classified_with_port(c.key.src_port);
+            --classified_with_ports(c.key.src_port, c.key.dst_port);
         }
     }
 }
@@ -98,7 +98,7 @@ ConnectionEngine* QueueEngine::find_engine(const FlowKey& flow, const uint32_t* 
 }
 
 ConnectionEngine* QueueEngine::classify(const FlowKey& flow) noexcept {
-    if (classified_with_port(flow.src_port) == 0) {
+    if (classified_with_ports(flow.src_port, flow.dst_port) == 0) {
         counters_.not_offloaded.add();
         return nullptr;
     }
@@ -126,9 +126,9 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
                                 std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4,
                                 PacketMeta& meta) noexcept {
     counters_.frames.add();
-    // Without a MARK only the classifier could name the frame's connection, and none has its port:
-    // no flow key, no lookup (classify() checks the same for the other frame shapes).
-    if (plain_tcp != nullptr && mark == nullptr && classified_with_port(detail::plain_ipv4_src_port(plain_tcp)) == 0) {
+    // Without a MARK only the classifier could name the frame's connection, and none has its ports'
+    // bucket: no flow key, no lookup (classify() checks the same for the other frame shapes).
+    if (plain_tcp != nullptr && mark == nullptr && classified_by_ports_[port_bucket(detail::plain_ipv4_ports_raw(plain_tcp))] == 0) {
         counters_.not_offloaded.add();
         return false;
     }

@@ -180,13 +180,21 @@ private:
     // names a connection the table no longer has.
     FlowKey last_key_{};
     ConnectionEngine* last_engine_ = nullptr;
-    // How many of the classifier's connections have each value of the low 8 bits of the peer's port
-    // (the frame's source port: a target's service port, 4420 for most). A frame whose value no
-    // such connection has is not looked up: another service's traffic sharing the queue costs one
-    // load instead of the hash and a probe that misses. Kept with the classifier's entries (apply).
-    static constexpr uint16_t kPortBucketMask = 0xFF;
-    std::array<uint32_t, kPortBucketMask + 1> classified_by_port_{};
-    uint32_t& classified_with_port(uint16_t peer_port) noexcept { return classified_by_port_[peer_port & kPortBucketMask]; }
+    // How many of the classifier's connections have each value of the XOR of their four port bytes
+    // (source and destination). A frame whose value no such connection has is not looked up: another
+    // service's traffic sharing the queue, and another connection to the same target port (its own
+    // local port), cost one load instead of the hash and a probe that misses. A connection of the
+    // same value as a classified one (about N/256 of them, with N classified) is still looked up.
+    // The XOR of the bytes is the same in either byte order, so the frame's ports need no swap.
+    // Kept with the classifier's entries (apply).
+    std::array<uint32_t, 256> classified_by_ports_{};
+    static constexpr uint8_t port_bucket(uint32_t both_ports) noexcept {
+        both_ports ^= both_ports >> 16;
+        return static_cast<uint8_t>(both_ports ^ (both_ports >> 8));
+    }
+    uint32_t& classified_with_ports(uint16_t src_port, uint16_t dst_port) noexcept {
+        return classified_by_ports_[port_bucket((uint32_t{src_port} << 16) | dst_port)];
+    }
     // The transmit side: connection index -> its TxConnection, found by the frame's 5-tuple as sent.
     CommandRing<TxCommand> tx_commands_;
     std::vector<TxConnection*> tx_by_id_;

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "pmd/packet/flow_key.hpp"
@@ -118,6 +119,15 @@ inline uint32_t plain_ipv4_payload_len(const uint8_t* frame, const uint8_t* tcp)
 
 // The TCP source port of a frame plain_ipv4_tcp() accepted (its tcp).
 inline uint16_t plain_ipv4_src_port(const uint8_t* tcp) noexcept { return load_be16(tcp + offsetof(TcpHeader, src_port)); }
+
+// Both TCP ports of a frame plain_ipv4_tcp() accepted, as the four bytes lie on the wire read in the
+// CPU's byte order: for a value that does not depend on the order of the bytes (an XOR of them).
+inline uint32_t plain_ipv4_ports_raw(const uint8_t* tcp) noexcept {
+    static_assert(offsetof(TcpHeader, dst_port) == offsetof(TcpHeader, src_port) + 2);
+    uint32_t v;
+    std::memcpy(&v, tcp + offsetof(TcpHeader, src_port), sizeof(v));
+    return v;
+}
 
 // Built in one go at the return, as parse_frame_general builds its result (see there why).
 inline FrameParse plain_ipv4_segment(const uint8_t* frame, const uint8_t* tcp) noexcept {

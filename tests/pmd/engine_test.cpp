@@ -617,10 +617,10 @@ TEST(Engine, AFrameOfARemovedConnectionIsNotFollowedAndANewOneOfTheSameFlowGetsI
     EXPECT_EQ(meta.conn_id, id);
 }
 
-// The queue skips the lookup of a frame whose source port (low 8 bits) no classified connection
-// has (queue_engine.hpp). The counts must follow adds and removals: a connection removed while
-// another of the same port stays must not hide the other's frames, and a frame of the same bucket
-// but another flow still goes to the classifier and is not taken.
+// The queue skips the lookup of a frame whose ports' bucket (the XOR of their four bytes) no
+// classified connection has (queue_engine.hpp). The counts must follow adds and removals: a
+// connection removed while another of the same bucket stays must not hide the other's frames, and a
+// frame of the same bucket but another flow still goes to the classifier and is not taken.
 TEST(Engine, TheClassifiersPortCountsFollowAddsAndRemovals) {
     EngineRig rig(base(true, false));
     const testlib::FlowSpec first = rig.options_.frames.flow;  // from port 4420
@@ -648,8 +648,8 @@ TEST(Engine, TheClassifiersPortCountsFollowAddsAndRemovals) {
         return offloaded;
     };
     const pmd::QueueCounters& q = rig.queue().counters();
-    testlib::FlowSpec same_bucket = first;
-    same_bucket.src_port = static_cast<uint16_t>(first.src_port + 256);
+    testlib::FlowSpec same_bucket = first;  // one bit flipped in each byte of the source port
+    same_bucket.src_port = static_cast<uint16_t>(first.src_port ^ 0x0101);
     testlib::FlowSpec tagged_other = first;  // the general parse path (a VLAN tag) checks the counts too
     tagged_other.c_vlan = 7;
     tagged_other.src_port = 4421;
@@ -670,11 +670,23 @@ TEST(Engine, TheClassifiersPortCountsFollowAddsAndRemovals) {
         }
         ASSERT_EQ(rig.device->connection_count(), before - 1);
     };
-    // The first connection goes: the second's frames are still taken.
+    // The first connection goes: the second's frames are still taken, also when both share a bucket.
+    testlib::FlowSpec first_twin = second;  // the second's ports, bytes XOR to the first's bucket
+    first_twin.src_port = static_cast<uint16_t>(second.src_port ^ (first.dst_port ^ second.dst_port));
+    ASSERT_NE(first_twin.src_port, second.src_port);
+    c.tuple = testlib::host_tuple(first_twin);
+    ddp::ConnectionHandle twin_handle = 0;
+    ASSERT_EQ(rig.device->add_connection(c, twin_handle), ddp::Status::Ok);
+    rig.queue().poll_idle();
+    EXPECT_TRUE(taken(frame_of(first_twin)));
     remove(rig.handle);
     rig.handle = 0;
     EXPECT_FALSE(taken(frame_of(first)));
-    EXPECT_TRUE(taken(frame_of(second))) << "a removal hid another connection of the same port";
+    EXPECT_TRUE(taken(frame_of(second))) << "a removal hid another connection";
+    EXPECT_TRUE(taken(frame_of(first_twin))) << "a removal hid another connection of the same bucket";
+    remove(twin_handle);
+    EXPECT_FALSE(taken(frame_of(first_twin)));
+    c.tuple = testlib::host_tuple(second);
 
     // The second goes too, and comes back: found again.
     remove(second_handle);
