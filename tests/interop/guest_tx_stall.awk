@@ -8,6 +8,7 @@
 # ring (skb_still_in_host_queue): nothing left the guest, whatever our host did. A host that stopped
 # acknowledging does not match: the guest's retransmissions then go out and eth0's count moves.
 # Two such retransmissions are needed, so one late completion at a record's edge does not count.
+# With -v until=<guest uptime>, records after it are not read (those after our host ended).
 #
 # Line format: watch <uptime> eth0 rx <n> tx <n> dropped <a>/<b> irq in <n> out <n>
 #              [| peer:<port hex> st <hex> q <txq hex>:<rxq hex> tm <timer> retr <hex>]...
@@ -16,7 +17,7 @@ function hex(h,   v, i) {
     for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789ABCDEF", toupper(substr(h, i, 1))) - 1
     return v
 }
-$1 == "watch" {
+$1 == "watch" && (until == "" || $2 + 0 <= until + 0) {
     n++
     up[n] = $2
     for (i = 3; i < NF; i++) {

@@ -16,9 +16,11 @@
 #   GUEST_STALL_RETRY=0 (do not repeat a run whose guest stalled, below).
 # Prints "linux_target: PASSED" or "linux_target: FAILED" (with the reason) last.
 #
-# A run that fails because the guest's transmit path stalled below its TCP (qemu took none of its
-# frames while its TCP had retransmissions due: guest_tx_stall.awk reads that from the guest's own
-# record) is repeated once with a fresh guest. That stall is qemu's (TCG, virtio-net; seen about
+# A run that fails only because our host gave up waiting (a command or connect timed out, or the
+# run's time was up; no wrong byte, nothing else failed) while the guest's transmit path stalled
+# below its TCP (qemu took none of its frames while its TCP had retransmissions due, before the
+# host ended: guest_tx_stall.awk reads that from the guest's own record) is repeated once with a
+# fresh guest. That stall is qemu's (TCG, virtio-net; seen about
 # once in 30 runs on a loaded 2-core machine), not our host's: a host that stopped answering leaves
 # the guest's retransmissions leaving. The first attempt's output is printed in full, with FAILED
 # written as "failed", and the repetition says why it happens. Any other failure is final.
@@ -28,14 +30,14 @@ if [ -z "${LINUX_TARGET_ATTEMPT:-}" ] && [ "${GUEST_STALL_RETRY:-1}" != 0 ]; the
   first=$(mktemp)
   trap 'rm -f "$first"' EXIT
   set +e
-  LINUX_TARGET_ATTEMPT=1 "$0" "$@" 2>&1 | tee "$first" | sed 's/FAILED/failed/g'
+  LINUX_TARGET_ATTEMPT=1 "$here/$(basename "$0")" "$@" 2>&1 | tee "$first" | sed -u 's/FAILED/failed/g'
   set -e
   grep -q "^linux_target: PASSED" "$first" && exit 0
   if stall=$(grep -m1 "^linux_target: the guest's transmit path stalled" "$first"); then
     echo "linux_target: REPEATED: the first attempt failed because ${stall#linux_target: }; once more with a fresh guest"
     rm -f "$first"
     trap - EXIT
-    LINUX_TARGET_ATTEMPT=2 exec "$0" "$@"
+    LINUX_TARGET_ATTEMPT=2 exec "$here/$(basename "$0")" "$@"
   fi
   echo "linux_target: FAILED"
   exit 1
@@ -71,24 +73,31 @@ host_args=(--port net_af_packet0 --local-ip 192.0.2.2 --traddr 192.0.2.1 --trsvc
 eal=("--vdev=net_af_packet0,iface=$tap")
 set +e
 if printf '%s\n' "$@" | grep -qx -- '--'; then
-  timeout "$timeout_s" ip netns exec "$ns" "$host" "${host_args[@]}" "$@" "${eal[@]}"
+  timeout "$timeout_s" ip netns exec "$ns" "$host" "${host_args[@]}" "$@" "${eal[@]}" 2>&1 | tee "$work/host.out"
 else
-  timeout "$timeout_s" ip netns exec "$ns" "$host" "${host_args[@]}" "$@" -- "${eal[@]}"
+  timeout "$timeout_s" ip netns exec "$ns" "$host" "${host_args[@]}" "$@" -- "${eal[@]}" 2>&1 | tee "$work/host.out"
 fi
-host_rc=$?
+host_rc=${PIPESTATUS[0]}
 set -e
 host_s=$(( ($(date +%s%N) - ready_ns) / 1000000 ))
 
 fail=0
+only_host=1
+host_gave_up=0
 if [ "$host_rc" -ne 0 ]; then
   why="exit $host_rc"
   [ "$host_rc" -eq 124 ] && why="killed after $timeout_s s"
   echo "linux_target: the host failed ($why)"; fail=1
+  # It gave up waiting for the target, and read no wrong byte: the one failure a stalled guest explains.
+  if { [ "$host_rc" -eq 124 ] || grep -qE "timed out|not connected within" "$work/host.out"; } &&
+    ! grep -qE "(^|[^0-9])[1-9][0-9]* with wrong bytes" "$work/host.out"; then
+    host_gave_up=1
+  fi
 fi
-kill -0 "$qemu_pid" 2> /dev/null || { echo "linux_target: qemu exited during the run"; fail=1; }
+kill -0 "$qemu_pid" 2> /dev/null || { echo "linux_target: qemu exited during the run"; fail=1; only_host=0; }
 # The Linux target's own complaints (kernel warnings at loglevel 4 and above reach the console).
 if guest_kernel_problems; then
-  echo "linux_target: the guest kernel reported a problem"; fail=1
+  echo "linux_target: the guest kernel reported a problem"; fail=1; only_host=0
 fi
 echo "--- guest kernel messages after ready"
 sed -n '/NVMEDDP-GUEST READY/,$p' "$work/guest.log" | tail -n +2 | tail -30
@@ -98,7 +107,7 @@ if [ "${CAPTURE:-0}" = 1 ]; then
   # PDUs across segments): every PDU's type and flags, and the frames it found malformed.
   tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -T fields -E occurrence=a -E aggregator=, \
     -e frame.number -e nvme-tcp.type -e nvme-tcp.flags -e _ws.malformed > "$work/pdus.txt" 2> "$work/tshark.err" ||
-    { echo "linux_target: tshark failed:"; cat "$work/tshark.err"; fail=1; }
+    { echo "linux_target: tshark failed:"; cat "$work/tshark.err"; fail=1; only_host=0; }
   # Linux nvmet-tcp completes a read with SUCCESS on its C2HData (and no CapsuleResp) only when the
   # host's I/O queue Connect disabled SQ flow control.
   # (mawk here: no bit operators, so the SUCCESS bit, 0x08, is read from the flags' hex digits.)
@@ -112,8 +121,8 @@ if [ "${CAPTURE:-0}" = 1 ]; then
     END { printf "PDUs by type:"; for (t in count) printf " %s=%d", t, count[t]
           printf "; C2HData with SUCCESS: %d; malformed frames: %d%s\n", success, bad, badlist }' "$work/pdus.txt")
   echo "--- tshark: $summary"
-  echo "$summary" | grep -q "malformed frames: 0$" || { echo "linux_target: tshark found malformed PDUs"; fail=1; }
-  echo "$summary" | grep -qw "7=[0-9]*" || { echo "linux_target: tshark saw no C2HData (type 7)"; fail=1; }
+  echo "$summary" | grep -q "malformed frames: 0$" || { echo "linux_target: tshark found malformed PDUs"; fail=1; only_host=0; }
+  echo "$summary" | grep -qw "7=[0-9]*" || { echo "linux_target: tshark saw no C2HData (type 7)"; fail=1; only_host=0; }
   # The I/O commands tshark decoded (those with an SLBA: admin commands have none) must be the ones
   # the host logged, command id, opcode, SLBA and block count alike; and per command id the C2HData
   # bytes tshark counted on the I/O queues (those whose Connect named a queue other than 0) must
@@ -133,12 +142,12 @@ if [ "${CAPTURE:-0}" = 1 ]; then
       n = split($1, type, ","); split($6, dcid, ","); split($7, dlen, ",")
       for (i = 1; i <= n; i++) if (type[i] == 7) c2h[num(dcid[i])] += dlen[i] }
     END { for (c in c2h) printf "c2h %d %d\n", c, c2h[c] }' "$work/ios.txt" 2> "$work/awk.err" | sort > "$work/seen.txt" ||
-    { echo "linux_target: reading tshark's fields failed: $(cat "$work/awk.err")"; fail=1; }
+    { echo "linux_target: reading tshark's fields failed: $(cat "$work/awk.err")"; fail=1; only_host=0; }
   awk '{ printf "cmd %d %d %d %d\n", $2, $3, $4, $5; if ($3 == 2) c2h[$2] += $6 }
        END { for (c in c2h) printf "c2h %d %d\n", c, c2h[c] }' "$work/commands.log" | sort > "$work/logged.txt"
   if [ ! -s "$work/logged.txt" ] || ! cmp -s "$work/seen.txt" "$work/logged.txt"; then
     echo "linux_target: tshark's commands and data lengths differ from the host's log (< tshark, > host):"
-    diff "$work/seen.txt" "$work/logged.txt" | head -10; fail=1
+    diff "$work/seen.txt" "$work/logged.txt" | head -10; fail=1; only_host=0
   else
     echo "--- tshark: $(grep -c '^cmd' "$work/seen.txt") I/O commands and the C2HData bytes of $(grep -c '^c2h' "$work/seen.txt") command ids, as the host logged them"
   fi
@@ -151,8 +160,14 @@ if [ "$fail" -ne 0 ]; then
   ip -n "$ns" -s link show "$tap" | sed -n '3,$p'
   echo "--- the guest's side every 2 s, last 16 (the host's run ended $((host_s / 1000)).$(printf '%03d' $((host_s % 1000))) s after the guest was ready)"
   tr -d '\r' < "$work/watch.log" | tail -16
-  stall=$(tr -d '\r' < "$work/watch.log" | awk -f "$here/guest_tx_stall.awk")
-  [ -n "$stall" ] && echo "linux_target: $stall"
+  # Only records up to the host's end count (guest uptime at ready + the host's run, and one record
+  # for the last completion), and only when the host's giving up is the whole failure.
+  ready_uptime=$(guest_line "NVMEDDP-GUEST READY" | sed -n 's/.*uptime \([0-9.]*\) s.*/\1/p')
+  if [ "$only_host" = 1 ] && [ "$host_gave_up" = 1 ] && [ -n "$ready_uptime" ]; then
+    until=$(awk -v r="$ready_uptime" -v h="$host_s" 'BEGIN { printf "%.2f", r + h / 1000 + 2 }')
+    stall=$(tr -d '\r' < "$work/watch.log" | awk -v until="$until" -f "$here/guest_tx_stall.awk")
+    [ -n "$stall" ] && echo "linux_target: $stall"
+  fi
   die "see above"
 fi
 echo "linux_target: PASSED"
