@@ -117,9 +117,6 @@ inline uint32_t plain_ipv4_payload_len(const uint8_t* frame, const uint8_t* tcp)
     return static_cast<uint32_t>(ip_len - (size_t{tcp[offsetof(TcpHeader, data_offset)]} >> 4) * 4);
 }
 
-// The TCP source port of a frame plain_ipv4_tcp() accepted (its tcp).
-inline uint16_t plain_ipv4_src_port(const uint8_t* tcp) noexcept { return load_be16(tcp + offsetof(TcpHeader, src_port)); }
-
 // Both TCP ports of a frame plain_ipv4_tcp() accepted, as the four bytes lie on the wire read in the
 // CPU's byte order: for a value that does not depend on the order of the bytes (an XOR of them).
 inline uint32_t plain_ipv4_ports_raw(const uint8_t* tcp) noexcept {
@@ -137,7 +134,7 @@ inline FrameParse plain_ipv4_segment(const uint8_t* frame, const uint8_t* tcp) n
         FrameError::None,
         TcpSegment{
             FlowKey::ipv4(ip + offsetof(Ipv4Header, src), ip + offsetof(Ipv4Header, dst),
-                          plain_ipv4_src_port(tcp), load_be16(tcp + offsetof(TcpHeader, dst_port))),
+                          load_be16(tcp + offsetof(TcpHeader, src_port)), load_be16(tcp + offsetof(TcpHeader, dst_port))),
             load_be32(tcp + offsetof(TcpHeader, seq)),
             load_be32(tcp + offsetof(TcpHeader, ack)),
             plain_ipv4_payload_len(frame, tcp),

@@ -21,9 +21,10 @@ $1 == "watch" && (until == "" || $2 + 0 <= until + 0) {
     n++
     up[n] = $2
     for (i = 3; i < NF; i++) {
-        if ($i == "tx" && !((n, "tx") in seen)) { tx[n] = $(i + 1); seen[n, "tx"] = 1 }
+        if ($i == "tx") tx[n] = $(i + 1)
         if ($i ~ /^peer:/) {
             peer = substr($i, 6)
+            peers[peer] = 1
             for (j = i + 1; j < NF && $j != "|"; j++) if ($j == "retr") retr[n, peer] = $(j + 1)
         }
     }
@@ -31,11 +32,9 @@ $1 == "watch" && (until == "" || $2 + 0 <= until + 0) {
 END {
     for (k = 1; k + 2 <= n; k++) {
         if (tx[k] != tx[k + 2]) continue
-        for (key in retr) {
-            split(key, part, SUBSEP)
-            if (part[1] != k + 1) continue
-            peer = part[2]
-            if (!((k, peer) in retr) || retr[k + 1, peer] == retr[k, peer] || retr[k + 1, peer] ~ /^0+$/) continue
+        for (peer in peers) {
+            if (!((k, peer) in retr) || !((k + 1, peer) in retr)) continue
+            if (retr[k + 1, peer] == retr[k, peer] || retr[k + 1, peer] ~ /^0+$/) continue
             events++
             if (first == "") { first = up[k]; first_peer = peer }
             last = up[k + 2]

@@ -81,23 +81,22 @@ host_rc=${PIPESTATUS[0]}
 set -e
 host_s=$(( ($(date +%s%N) - ready_ns) / 1000000 ))
 
-fail=0
-only_host=1
+fail=0  # how many of the checks below failed
 host_gave_up=0
 if [ "$host_rc" -ne 0 ]; then
   why="exit $host_rc"
   [ "$host_rc" -eq 124 ] && why="killed after $timeout_s s"
-  echo "linux_target: the host failed ($why)"; fail=1
+  echo "linux_target: the host failed ($why)"; fail=$((fail + 1))
   # It gave up waiting for the target, and read no wrong byte: the one failure a stalled guest explains.
   if { [ "$host_rc" -eq 124 ] || grep -qE "timed out|not connected within" "$work/host.out"; } &&
     ! grep -qE "(^|[^0-9])[1-9][0-9]* with wrong bytes" "$work/host.out"; then
     host_gave_up=1
   fi
 fi
-kill -0 "$qemu_pid" 2> /dev/null || { echo "linux_target: qemu exited during the run"; fail=1; only_host=0; }
+kill -0 "$qemu_pid" 2> /dev/null || { echo "linux_target: qemu exited during the run"; fail=$((fail + 1)); }
 # The Linux target's own complaints (kernel warnings at loglevel 4 and above reach the console).
 if guest_kernel_problems; then
-  echo "linux_target: the guest kernel reported a problem"; fail=1; only_host=0
+  echo "linux_target: the guest kernel reported a problem"; fail=$((fail + 1))
 fi
 echo "--- guest kernel messages after ready"
 sed -n '/NVMEDDP-GUEST READY/,$p' "$work/guest.log" | tail -n +2 | tail -30
@@ -107,7 +106,7 @@ if [ "${CAPTURE:-0}" = 1 ]; then
   # PDUs across segments): every PDU's type and flags, and the frames it found malformed.
   tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -T fields -E occurrence=a -E aggregator=, \
     -e frame.number -e nvme-tcp.type -e nvme-tcp.flags -e _ws.malformed > "$work/pdus.txt" 2> "$work/tshark.err" ||
-    { echo "linux_target: tshark failed:"; cat "$work/tshark.err"; fail=1; only_host=0; }
+    { echo "linux_target: tshark failed:"; cat "$work/tshark.err"; fail=$((fail + 1)); }
   # Linux nvmet-tcp completes a read with SUCCESS on its C2HData (and no CapsuleResp) only when the
   # host's I/O queue Connect disabled SQ flow control.
   # (mawk here: no bit operators, so the SUCCESS bit, 0x08, is read from the flags' hex digits.)
@@ -121,8 +120,8 @@ if [ "${CAPTURE:-0}" = 1 ]; then
     END { printf "PDUs by type:"; for (t in count) printf " %s=%d", t, count[t]
           printf "; C2HData with SUCCESS: %d; malformed frames: %d%s\n", success, bad, badlist }' "$work/pdus.txt")
   echo "--- tshark: $summary"
-  echo "$summary" | grep -q "malformed frames: 0$" || { echo "linux_target: tshark found malformed PDUs"; fail=1; only_host=0; }
-  echo "$summary" | grep -qw "7=[0-9]*" || { echo "linux_target: tshark saw no C2HData (type 7)"; fail=1; only_host=0; }
+  echo "$summary" | grep -q "malformed frames: 0$" || { echo "linux_target: tshark found malformed PDUs"; fail=$((fail + 1)); }
+  echo "$summary" | grep -qw "7=[0-9]*" || { echo "linux_target: tshark saw no C2HData (type 7)"; fail=$((fail + 1)); }
   # The I/O commands tshark decoded (those with an SLBA: admin commands have none) must be the ones
   # the host logged, command id, opcode, SLBA and block count alike; and per command id the C2HData
   # bytes tshark counted on the I/O queues (those whose Connect named a queue other than 0) must
@@ -142,12 +141,12 @@ if [ "${CAPTURE:-0}" = 1 ]; then
       n = split($1, type, ","); split($6, dcid, ","); split($7, dlen, ",")
       for (i = 1; i <= n; i++) if (type[i] == 7) c2h[num(dcid[i])] += dlen[i] }
     END { for (c in c2h) printf "c2h %d %d\n", c, c2h[c] }' "$work/ios.txt" 2> "$work/awk.err" | sort > "$work/seen.txt" ||
-    { echo "linux_target: reading tshark's fields failed: $(cat "$work/awk.err")"; fail=1; only_host=0; }
+    { echo "linux_target: reading tshark's fields failed: $(cat "$work/awk.err")"; fail=$((fail + 1)); }
   awk '{ printf "cmd %d %d %d %d\n", $2, $3, $4, $5; if ($3 == 2) c2h[$2] += $6 }
        END { for (c in c2h) printf "c2h %d %d\n", c, c2h[c] }' "$work/commands.log" | sort > "$work/logged.txt"
   if [ ! -s "$work/logged.txt" ] || ! cmp -s "$work/seen.txt" "$work/logged.txt"; then
     echo "linux_target: tshark's commands and data lengths differ from the host's log (< tshark, > host):"
-    diff "$work/seen.txt" "$work/logged.txt" | head -10; fail=1; only_host=0
+    diff "$work/seen.txt" "$work/logged.txt" | head -10; fail=$((fail + 1))
   else
     echo "--- tshark: $(grep -c '^cmd' "$work/seen.txt") I/O commands and the C2HData bytes of $(grep -c '^c2h' "$work/seen.txt") command ids, as the host logged them"
   fi
@@ -163,7 +162,7 @@ if [ "$fail" -ne 0 ]; then
   # Only records up to the host's end count (guest uptime at ready + the host's run, and one record
   # for the last completion), and only when the host's giving up is the whole failure.
   ready_uptime=$(guest_line "NVMEDDP-GUEST READY" | sed -n 's/.*uptime \([0-9.]*\) s.*/\1/p')
-  if [ "$only_host" = 1 ] && [ "$host_gave_up" = 1 ] && [ -n "$ready_uptime" ]; then
+  if [ "$fail" -eq 1 ] && [ "$host_gave_up" = 1 ] && [ -n "$ready_uptime" ]; then
     until=$(awk -v r="$ready_uptime" -v h="$host_s" 'BEGIN { printf "%.2f", r + h / 1000 + 2 }')
     stall=$(tr -d '\r' < "$work/watch.log" | awk -v until="$until" -f "$here/guest_tx_stall.awk")
     [ -n "$stall" ] && echo "linux_target: $stall"
