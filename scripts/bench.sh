@@ -23,7 +23,8 @@ usage: scripts/bench.sh [options]
   --update-readme    replace README.md's text between <!-- bench.sh:begin --> and <!-- bench.sh:end -->
                      with the report
   --e2e [SECONDS]    also the end-to-end figures (scripts/bench_e2e.sh: fio against the built-in target
-                     over a veth pair; root; five configurations x four jobs of SECONDS each, default 3)
+                     over a veth pair; root; five configurations x four jobs of SECONDS each, default 3,
+                     repeated --reps times, off and on in turn; target and fio pinned to CPUs of their own)
   --help             this text
 Environment: NVMEDDP_BUILD_DIR (default build/).
 EOF
@@ -121,9 +122,9 @@ for name in "${binaries[@]}"; do
 done
 
 if [ -n "$e2e_seconds" ]; then
-  echo "bench.sh: end to end (scripts/bench_e2e.sh, $e2e_seconds s per job)" >&2
-  printf -v cmdline '%q ' scripts/bench_e2e.sh "$out" "$e2e_seconds"
-  if NVMEDDP_BUILD_DIR="$build" "$root/scripts/bench_e2e.sh" "$out" "$e2e_seconds"; then
+  echo "bench.sh: end to end (scripts/bench_e2e.sh, $e2e_seconds s per job, $reps repetitions)" >&2
+  printf -v cmdline '%q ' scripts/bench_e2e.sh "$out" "$e2e_seconds" "$reps"
+  if NVMEDDP_BUILD_DIR="$build" "$root/scripts/bench_e2e.sh" "$out" "$e2e_seconds" "$reps"; then
     printf '%s\tok\t0\t%s\n' bench_e2e "${cmdline% }" >> "$runs"
   else
     printf '%s\tfailed\t1\t%s\n' bench_e2e "${cmdline% }" >> "$runs"

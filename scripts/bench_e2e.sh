@@ -3,15 +3,21 @@
 # against the built-in target on a veth pair in network namespaces (tests/netns/fio_host_target.sh:
 # root), in five configurations: our TCP with the offload off and on, each with data digests off and
 # on, and the kernel's TCP (offload off, no digest) as the baseline of our TCP's receive path.
-# Writes one line per configuration and job to OUT/e2e.tsv and the fio logs beside it.
+# The five run in turn, REPS times over (off and on alternate, so that the machine's drift falls on
+# both); scripts/bench_report.py takes each figure's median. With two CPUs or more the target runs on
+# CPU 0 and fio on CPU 1 (E2E_PIN=0: unpinned): the host's figures are then its own thread's, not
+# whatever the scheduler mixed in. Writes one line per repetition, configuration and job to
+# OUT/e2e.tsv and the fio logs beside it.
 #
-#   scripts/bench_e2e.sh OUT [RUNTIME seconds per job, default 3]
+#   scripts/bench_e2e.sh OUT [RUNTIME seconds per job, default 3] [REPS, default 3]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${NVMEDDP_BUILD_DIR:-$root/build}
-out=${1:?usage: scripts/bench_e2e.sh OUT [RUNTIME]}
+out=${1:?usage: scripts/bench_e2e.sh OUT [RUNTIME] [REPS]}
 runtime=${2:-3}
+reps=${3:-3}
 case "$runtime" in '' | *[!0-9]*) echo "bench_e2e: RUNTIME must be a number of seconds, not '$runtime'" >&2; exit 2 ;; esac
+case "$reps" in '' | *[!0-9]* | 0) echo "bench_e2e: REPS must be a positive number, not '$reps'" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "bench_e2e: needs root (network namespaces and a veth pair)" >&2; exit 2; }
 engine="$build/apps/fio/libnvmeddp_fio.so"
 [ -f "$engine" ] || { echo "bench_e2e: no fio engine at $engine (see README, Requirements)" >&2; exit 1; }
@@ -20,7 +26,13 @@ mkdir -p "$out"
 jobfile="$root/bench/fio/e2e_matrix.fio"
 jobs=$(grep '^\[' "$jobfile" | grep -v '^\[global\]' | tr -d '[]')
 tsv="$out/e2e.tsv"
-printf 'config\ttcp\tddp\tdigest\tjob\tread_iops\tread_bw\tplaced\tdigests_device\tdigests_host\tusr\tsys\n' > "$tsv"
+printf 'rep\tconfig\ttcp\tddp\tdigest\tjob\tread_iops\tread_bw\tplaced\tdigests_device\tdigests_host\tusr\tsys\tbusy_ms_per_gib\n' > "$tsv"
+pinning="not pinned"
+if [ "${E2E_PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ]; then
+  export TARGET_CPUS=0 HOST_CPUS=1
+  pinning="target on CPU 0, fio on CPU 1"
+fi
+echo "$pinning" > "$out/e2e_pinning.txt"
 # name tcp ddp digest
 configs="ours-off-none ours off none
 ours-on-none ours on none
@@ -28,16 +40,18 @@ ours-off-data ours off data
 ours-on-data ours on data
 kernel-off-none kernel off none"
 export RUNTIME=$runtime TIMEOUT=$((runtime * 4 * 2 + 120))
-while read -r name tcp ddp digest; do
-  echo "bench_e2e: $name (${runtime} s per job)..." >&2
-  log="$out/e2e-$name.log"
-  KERNEL_TCP=$([ "$tcp" = kernel ] && echo 1 || echo 0) DDP=$ddp DIGEST=$digest \
-    "$root/tests/netns/fio_host_target.sh" "$build/apps/nvmeddp-target" "$engine" "$jobfile" > "$log" 2>&1 || {
-    tail -20 "$log" >&2; echo "bench_e2e: the $name run FAILED (log: $log)" >&2; exit 1; }
-  for job in $jobs; do
-    read -r iops bw _ _ placed dev sw usr sys <<< "$(awk -v job="$job" -f "$root/scripts/fio_figures.awk" "$log")"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$tcp" "$ddp" "$digest" "$job" "$iops" "$bw" \
-      "$placed" "$dev" "$sw" "$usr" "$sys" >> "$tsv"
-  done
-done <<< "$configs"
+for rep in $(seq "$reps"); do
+  while read -r name tcp ddp digest; do
+    echo "bench_e2e: $name, repetition $rep of $reps (${runtime} s per job, $pinning)..." >&2
+    log="$out/e2e-$name-$rep.log"
+    KERNEL_TCP=$([ "$tcp" = kernel ] && echo 1 || echo 0) DDP=$ddp DIGEST=$digest \
+      "$root/tests/netns/fio_host_target.sh" "$build/apps/nvmeddp-target" "$engine" "$jobfile" > "$log" 2>&1 || {
+      tail -20 "$log" >&2; echo "bench_e2e: the $name run FAILED (log: $log)" >&2; exit 1; }
+    for job in $jobs; do
+      read -r iops bw _ _ placed dev sw usr sys busy <<< "$(awk -v job="$job" -f "$root/scripts/fio_figures.awk" "$log")"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$name" "$tcp" "$ddp" "$digest" "$job" \
+        "$iops" "$bw" "$placed" "$dev" "$sw" "$usr" "$sys" "$busy" >> "$tsv"
+    done
+  done <<< "$configs"
+done
 echo "bench_e2e: results in $tsv" >&2

@@ -667,20 +667,45 @@ def memory_section(res):
     return lines
 
 
+E2E_FIGURES = ("read_iops", "read_bw", "placed", "digests_device", "digests_host", "usr", "sys", "busy_ms_per_gib")
+
+
+def e2e_value(text):
+    """A figure of e2e.tsv as a number (fio's suffixes, a trailing %), or None ('-', empty)."""
+    return fio_number((text or "").rstrip("%"))
+
+
+def e2e_median(reps):
+    """One row from a (config, job)'s repetitions: each figure the median one as it was written (the
+    lower middle of an even count), and its spread (max - min over the median) under '<figure>_spread'."""
+    merged = dict(reps[0])
+    for field in E2E_FIGURES:
+        known = sorted((e2e_value(r.get(field)), r.get(field)) for r in reps if e2e_value(r.get(field)) is not None)
+        if not known:
+            merged[field] = "-"
+            continue
+        mid = known[(len(known) - 1) // 2]
+        merged[field] = mid[1]
+        merged[field + "_spread"] = (known[-1][0] - known[0][0]) / mid[0] if mid[0] else 0.0
+    merged["reps"] = len(reps)
+    return merged
+
+
 def read_e2e(out_dir):
-    """e2e.tsv (scripts/bench_e2e.sh): {(config, job): row}, and the configurations and jobs in order."""
+    """e2e.tsv (scripts/bench_e2e.sh): {(config, job): row, the median of its repetitions}, and the
+    configurations and jobs in order. A file without a rep column is one repetition."""
     path = os.path.join(out_dir, "e2e.tsv")
-    rows, configs, jobs = {}, [], []
+    reps, configs, jobs = {}, [], []
     if not os.path.exists(path):
-        return rows, configs, jobs
+        return {}, configs, jobs
     with open(path) as f:
         for r in csv.DictReader(f, delimiter="\t"):
-            rows[(r["config"], r["job"])] = r
+            reps.setdefault((r["config"], r["job"]), []).append(r)
             if r["config"] not in configs:
                 configs.append(r["config"])
             if r["job"] not in jobs:
                 jobs.append(r["job"])
-    return rows, configs, jobs
+    return {key: e2e_median(rs) for key, rs in reps.items()}, configs, jobs
 
 
 def fio_number(text):
@@ -707,10 +732,24 @@ def e2e_section(out_dir, runs):
         x, y = fio_number(a), fio_number(b)
         return f"{y / x:.2f}x" if x and y is not None else "-"
 
+    def figure(r, field):  # the median, marked when its repetitions spread over more than 10% of it
+        text = r.get(field) or "-"
+        return text + " *" if r.get(field + "_spread", 0.0) > 0.10 else text
+
+    most_reps = max(r["reps"] for r in rows.values())
+    pinning_path = os.path.join(out_dir, "e2e_pinning.txt")
+    pinning = open(pinning_path).read().strip() if os.path.exists(pinning_path) else "not recorded"
+
     lines = ["### End to end (`scripts/bench_e2e.sh`: fio, our engine, the built-in target over a veth pair)", "",
              "One job thread; IOPS for the 4 KiB jobs, bandwidth for 128 KiB. Host and target share this "
              "machine's CPUs and the kernel's veth, so the offload's saving on the host shows only where the "
-             "host is the bottleneck. CPU is the fio job thread's usr + sys % (it polls).", ""]
+             "host is the bottleneck. CPU is the fio job thread's usr + sys % (it polls, so it is always near "
+             "100%); host busy is that thread's time in calls into the host that did work (frames arrived, a "
+             "completion, a command sent; `apps/fio/lcore_time.h`) per GiB read, the software device "
+             "included when the offload is on (a NIC would take that part), and so are the kernel's af_packet "
+             "sends, in which the veth runs the target's receive. "
+             f"Each figure is the median of {most_reps} repetition(s), the configurations run in turn; * marks "
+             f"one whose repetitions spread over more than 10% of it. CPUs: {pinning}.", ""]
     out_rows = []
     for digest in ("none", "data"):
         off, on = f"ours-off-{digest}", f"ours-on-{digest}"
@@ -720,18 +759,19 @@ def e2e_section(out_dir, runs):
             a, b = rows.get((off, job), {}), rows.get((on, job), {})
             metric = "read_bw" if "128k" in job else "read_iops"
             cpu = lambda r: f"{float(r['usr']) + float(r['sys']):.0f}%" if r.get("usr", "-") not in ("-", "") else "-"
-            out_rows.append([job, digest, a.get(metric, "-"), b.get(metric, "-"), ratio(a.get(metric), b.get(metric)),
-                             cpu(a), cpu(b), b.get("placed", "-"),
+            out_rows.append([job, digest, figure(a, metric), figure(b, metric), ratio(a.get(metric), b.get(metric)),
+                             figure(a, "busy_ms_per_gib"), figure(b, "busy_ms_per_gib"),
+                             ratio(a.get("busy_ms_per_gib"), b.get("busy_ms_per_gib")), cpu(a), cpu(b), b.get("placed", "-"),
                              f"{b.get('digests_device', '-')} / {b.get('digests_host', '-')}"])
-    lines += [table(["job", "data digest", "offload off", "offload on", "on/off", "CPU off", "CPU on",
-                     "read bytes placed (on)", "digests device / host (on)"], out_rows), ""]
+    lines += [table(["job", "data digest", "offload off", "offload on", "on/off", "host busy ms/GiB off", "on",
+                     "on/off", "CPU off", "CPU on", "read bytes placed (on)", "digests device / host (on)"], out_rows), ""]
     kernel = "kernel-off-none"
     if any(c == kernel for c in configs):
         krows = []
         for job in jobs:
             metric = "read_bw" if "128k" in job else "read_iops"
             ours, k = rows.get(("ours-off-none", job), {}), rows.get((kernel, job), {})
-            krows.append([job, ours.get(metric, "-"), k.get(metric, "-"), ratio(k.get(metric), ours.get(metric))])
+            krows.append([job, figure(ours, metric), figure(k, metric), ratio(k.get(metric), ours.get(metric))])
         lines += ["Our TCP's receive path against the kernel's, on the same veth (offload off, no digest):", "",
                   table(["job", "our TCP (DPDK, af_packet)", "kernel TCP", "ours / kernel"], krows), ""]
     return lines

@@ -1,9 +1,11 @@
 # One fio job's figures from fio's normal output and our engine's "nvmeddp offload: job ..." line
 # (apps/fio): read and write IOPS and bandwidth as fio prints them (e.g. 12.3k, 48.0MiB/s), the job
-# thread's CPU (usr% sys%), the share of read bytes the device placed, and the data digests the
-# device and the host verified. Used by scripts/bench-fio.sh and scripts/bench_e2e.sh.
+# thread's CPU (usr% sys%), the share of read bytes the device placed, the data digests the device
+# and the host verified, and the job thread's busy time in the host per GiB moved (ms; apps/fio/
+# lcore_time.h). Used by scripts/bench-fio.sh and scripts/bench_e2e.sh.
 #   awk -v job=NAME -f scripts/fio_figures.awk fio.log
-#   -> "read_iops read_bw write_iops write_bw placed% digests_dev digests_host usr% sys%" ("-" if absent)
+#   -> "read_iops read_bw write_iops write_bw placed% digests_dev digests_host usr% sys% busy_ms_per_gib"
+#      ("-" if absent)
 $0 ~ "^" job ": \\(groupid" { in_job = 1; next }
 in_job && /^ *(read|write): IOPS=/ {
   dir = ($1 == "read:") ? "r" : "w"
@@ -22,10 +24,11 @@ $0 ~ "^nvmeddp offload: job " job ":" {
     if ($i == "placed") { pl = $(i + 2); gsub(/[()]/, "", pl) }
     if ($i == "offloaded") dev = $(i + 1)
     if ($i == "computed") sw = $(i + 1)
+    if ($i == "busy" && $(i - 1) == "lcore") busy = $(i + 1)
   }
 }
 function or_dash(x) { return x == "" ? "-" : x }
 END {
-  printf "%s %s %s %s %s %s %s %s %s\n", or_dash(iops["r"]), or_dash(bw["r"]), or_dash(iops["w"]), or_dash(bw["w"]),
-         or_dash(pl), or_dash(dev), or_dash(sw), or_dash(usr), or_dash(sys)
+  printf "%s %s %s %s %s %s %s %s %s %s\n", or_dash(iops["r"]), or_dash(bw["r"]), or_dash(iops["w"]), or_dash(bw["w"]),
+         or_dash(pl), or_dash(dev), or_dash(sw), or_dash(usr), or_dash(sys), or_dash(busy)
 }

@@ -25,7 +25,9 @@
  * - queue() submits at once; getevents() polls the host until `min` completions arrived (bounded:
  *   the host fails a command after its 30 s command timeout; getevents gives up after 70 s).
  * - At cleanup() one line per job says what the offload did: read bytes placed by the device vs
- *   copied by the host, data digests taken from the device vs computed, and the device's resyncs.
+ *   copied by the host, data digests taken from the device vs computed, the device's resyncs, and
+ *   the job thread's busy time in the host per GiB moved (lcore_time.h: fio's CPU figure is 100% for
+ *   a thread that polls).
  * Engine options: fio --enghelp=/path/libnvmeddp_fio.so lists them (the table below; the path,
  * without "external:"). */
 #include "config-host.h"
@@ -41,6 +43,7 @@
 #include <time.h>
 
 #include "job_args.h"
+#include "lcore_time.h"
 #include "nvmeddp/ddp.h"
 #include "nvmeddp/host.h"
 
@@ -216,6 +219,7 @@ struct job {
     struct io_u **done;
     unsigned done_count, done_capacity, reported;
     unsigned long long io_errors;
+    struct nvmeddp_fio_lcore_time lcore; /* this thread's calls into the host, busy or idle */
 };
 
 /* One per io_u: what a completion callback needs. */
@@ -391,6 +395,19 @@ static void lane_unlock(const struct job *job) {
         pthread_mutex_unlock(&lane_locks[job->lane]);
 }
 
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One poll of the job's lane, timed as busy when it did work. Caller holds the lane (lane_lock). */
+static void poll_lane_timed(struct job *job) {
+    const uint64_t start = now_ns();
+    const int rc = nvmeddp_host_poll_lane(host, (uint16_t)job->lane);
+    nvmeddp_fio_lcore_time_add(&job->lcore, now_ns() - start, rc > 0);
+}
+
 /* Called from nvmeddp_host_poll_lane by a job of the lane (this one, or one sharing the lane). */
 static void on_complete(void *arg, const struct nvmeddp_io_completion *c) {
     struct request *r = arg;
@@ -402,6 +419,8 @@ static void on_complete(void *arg, const struct nvmeddp_io_completion *c) {
     } else {
         io_u->error = 0;
         io_u->resid = 0;
+        if (io_u->ddir == DDIR_READ || io_u->ddir == DDIR_WRITE)
+            job->lcore.bytes += io_u->xfer_buflen;
     }
     if (job->done_count < job->done_capacity)
         job->done[job->done_count++] = io_u;
@@ -429,12 +448,16 @@ static enum fio_q_status engine_queue(struct thread_data *td, struct io_u *io_u)
         const uint64_t slba = io_u->offset / bs;
         const uint32_t nlb = (uint32_t)(io_u->xfer_buflen / bs);
         lane_lock(r->job);
+        const uint64_t start = now_ns();
         rc = io_u->ddir == DDIR_READ ? nvmeddp_ctrlr_read(file->ctrlr, 0, slba, nlb, &iov, 1, on_complete, r)
                                      : nvmeddp_ctrlr_write(file->ctrlr, 0, slba, nlb, &iov, 1, on_complete, r);
+        nvmeddp_fio_lcore_time_add(&r->job->lcore, now_ns() - start, rc == NVMEDDP_HOST_OK);
         lane_unlock(r->job);
     } else if (ddir_sync(io_u->ddir)) {
         lane_lock(r->job);
+        const uint64_t start = now_ns();
         rc = nvmeddp_ctrlr_flush(file->ctrlr, 0, on_complete, r);
+        nvmeddp_fio_lcore_time_add(&r->job->lcore, now_ns() - start, rc == NVMEDDP_HOST_OK);
         lane_unlock(r->job);
     } else {
         io_u->error = EOPNOTSUPP;
@@ -452,19 +475,13 @@ static enum fio_q_status engine_queue(struct thread_data *td, struct io_u *io_u)
 
 /* Commands are sent when queued; one poll pushes what the port has not sent yet. */
 static int engine_commit(struct thread_data *td) {
-    const struct job *job = job_of(td);
+    struct job *job = job_of(td);
     if (!job || !job->holds_host)
         return 0;
     lane_lock(job);
-    nvmeddp_host_poll_lane(host, (uint16_t)job->lane);
+    poll_lane_timed(job);
     lane_unlock(job);
     return 0;
-}
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int engine_getevents(struct thread_data *td, unsigned int min, unsigned int max, const struct timespec *t) {
@@ -483,7 +500,7 @@ static int engine_getevents(struct thread_data *td, unsigned int min, unsigned i
     for (;;) {
         lane_lock(job);
         if (job->holds_host)
-            nvmeddp_host_poll_lane(host, (uint16_t)job->lane);
+            poll_lane_timed(job);
         count = job->done_count;
         lane_unlock(job);
         if (count >= min)
@@ -557,15 +574,17 @@ static void report_offload(struct thread_data *td, struct job *job) {
     }
     static const char *const digest_names[2][2] = {{"none", "data"}, {"header", "both"}};
     const uint64_t read_bytes = sum.bytes_placed + sum.bytes_copied;
+    char lcore[256];
+    nvmeddp_fio_lcore_time_format(&job->lcore, lcore, sizeof lcore);
     log_info(ENGINE_NAME " offload: job %s: lane %u (%s), ddp %s, digest %s: read bytes placed %llu (%.1f%%) copied %llu, "
-             "data digests offloaded %llu computed %llu (errors %llu), resyncs %llu (requested %llu), "
+             "data digests offloaded %llu computed %llu (errors %llu), resyncs %llu (requested %llu), %s, "
              "commands %llu (failed %llu)\n",
              td->o.name, job->lane, job->lane_shared ? "shared, locked" : "its own, no lock", job->ddp ? "on" : "off",
              digest_names[job->header_digest][job->data_digest],
              (unsigned long long)sum.bytes_placed, percent(sum.bytes_placed, read_bytes),
              (unsigned long long)sum.bytes_copied, (unsigned long long)sum.digests_offloaded,
              (unsigned long long)sum.digests_computed, (unsigned long long)sum.digest_errors,
-             (unsigned long long)resyncs, (unsigned long long)resync_requests, (unsigned long long)sum.completions,
+             (unsigned long long)resyncs, (unsigned long long)resync_requests, lcore, (unsigned long long)sum.completions,
              (unsigned long long)sum.errors);
 }
 

@@ -10,9 +10,11 @@
 # both, KERNEL_TCP default 0).
 # Environment: TIMEOUT (seconds for the fio run, default 120), TARGET_ARGS (extra nvmeddp-target
 #   options), DDP, DIGEST, KERNEL_TCP=1 (the engine's kernel_tcp=1: the host uses the kernel's TCP on
-#   veth1, which then gets 192.0.2.2; use DDP=off with it).
+#   veth1, which then gets 192.0.2.2; use DDP=off with it), TARGET_CPUS and HOST_CPUS (CPU lists for
+#   taskset: the target's process and fio's, each kept on its own CPUs; default: not pinned).
 # PASSED needs: fio exits 0; no verify error; "nvmeddp offload:" lines (one per job) with no failed
-# command; with DDP=on, read bytes placed by the device > 0 in some job, with DDP=off in none.
+# command; with DDP=on, read bytes placed by the device > 0 in some job, with DDP=off in none; every
+# job that completed commands states its busy time in the host per GiB as a number.
 set -euo pipefail
 # shellcheck source=netns_lib.sh
 . "$(dirname "$0")/netns_lib.sh"
@@ -47,7 +49,7 @@ veth_namespaces "$nt" "$nh"
 [ "$KERNEL_TCP" = 1 ] && ip -n "$nh" addr add 192.0.2.2/24 dev veth1
 
 # shellcheck disable=SC2086  # TARGET_ARGS is a list of options
-ip netns exec "$nt" "$target" --listen 192.0.2.1 --port 4420 --subnqn "$subnqn" ${TARGET_ARGS:-} \
+ip netns exec "$nt" ${TARGET_CPUS:+taskset -c "$TARGET_CPUS"} "$target" --listen 192.0.2.1 --port 4420 --subnqn "$subnqn" ${TARGET_ARGS:-} \
   --duration "$((timeout_s + 30))" > "$work/target.log" 2>&1 &
 target_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/target.log" 2> /dev/null && break; sleep 0.05; done
@@ -55,7 +57,7 @@ grep -q listening "$work/target.log" || { echo "fio_host_target: the target did 
 
 echo "fio_host_target: fio $job (DDP=$DDP DIGEST=$DIGEST KERNEL_TCP=$KERNEL_TCP) $*"
 set +e
-(cd "$work" && timeout "$timeout_s" ip netns exec "$nh" fio "$job" "$@") 2>&1 | tee "$work/fio.log"
+(cd "$work" && timeout "$timeout_s" ip netns exec "$nh" ${HOST_CPUS:+taskset -c "$HOST_CPUS"} fio "$job" "$@") 2>&1 | tee "$work/fio.log"
 fio_rc=${PIPESTATUS[0]}
 set -e
 kill -INT "$target_pid" 2> /dev/null || true
@@ -76,6 +78,9 @@ lines=$(grep -c "^nvmeddp offload: " "$work/fio.log" || true)
 [ "$lines" -ge "$((jobs - global))" ] || { echo "fio_host_target: $lines offload lines for $((jobs - global)) jobs"; fail=1; }
 if grep -q "^nvmeddp: .*a bug" "$work/fio.log"; then echo "fio_host_target: the engine lost a completion"; fail=1; fi
 if grep "^nvmeddp offload: " "$work/fio.log" | grep -vq "(failed 0)$"; then echo "fio_host_target: commands failed"; fail=1; fi
+if grep "^nvmeddp offload: " "$work/fio.log" | grep -v "commands 0 (" | grep -vqE "lcore busy [0-9]+\.[0-9] ms per GiB"; then
+  echo "fio_host_target: a job that moved data gave no busy time per GiB"; fail=1
+fi
 placed=$(grep "^nvmeddp offload: " "$work/fio.log" | grep -c "bytes placed [1-9]" || true)
 if [ "$DDP" = on ] && [ "$placed" -eq 0 ]; then echo "fio_host_target: ddp=on but the device placed no read bytes"; fail=1; fi
 if [ "$DDP" = off ] && [ "$placed" -ne 0 ]; then echo "fio_host_target: ddp=off but bytes were placed"; fail=1; fi
