@@ -25,7 +25,7 @@ for ddp in off on; do
 done
 
 # One job's figures of one run (scripts/fio_figures.awk).
-figures() {  # log job -> "read_iops read_bw write_iops write_bw placed% digests_dev digests_sw usr% sys% busy_ms_per_gib"
+figures() {  # log job -> "read_iops read_bw write_iops write_bw placed% digests_dev digests_sw usr% sys% busy_ms_per_gib port_rx port_tx host (ms/GiB)"
   awk -v job="$2" -f "$root/scripts/fio_figures.awk" "$1"
 }
 ratio() { awk -v a="$1" -v b="$2" 'function v(x) { if (x ~ /k$/) return x * 1000; return x + 0 }
@@ -38,8 +38,8 @@ echo
 echo "| job | read IOPS off | on | on/off | read BW off | on | write IOPS off | on | host busy ms/GiB off | on | on/off | read bytes placed (on) | digests device / host (on) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for job in randread-64k randread-512k randrw-64k; do
-  read -r r_off bw_off w_off _ _ _ _ _ _ busy_off <<< "$(figures "$work/off.log" "$job")"
-  read -r r_on bw_on w_on _ placed dev sw _ _ busy_on <<< "$(figures "$work/on.log" "$job")"
+  read -r r_off bw_off w_off _ _ _ _ _ _ busy_off _ _ _ <<< "$(figures "$work/off.log" "$job")"
+  read -r r_on bw_on w_on _ placed dev sw _ _ busy_on _ _ _ <<< "$(figures "$work/on.log" "$job")"
   echo "| $job | $r_off | $r_on | $(ratio "$r_off" "$r_on") | $bw_off | $bw_on | $w_off | $w_on | $busy_off | $busy_on |" \
     "$(ratio "$busy_off" "$busy_on") | $placed | $dev / $sw |"
 done

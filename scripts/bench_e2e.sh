@@ -26,7 +26,7 @@ mkdir -p "$out"
 jobfile="$root/bench/fio/e2e_matrix.fio"
 jobs=$(grep '^\[' "$jobfile" | grep -v '^\[global\]' | tr -d '[]')
 tsv="$out/e2e.tsv"
-printf 'rep\tconfig\ttcp\tddp\tdigest\tjob\tread_iops\tread_bw\tplaced\tdigests_device\tdigests_host\tusr\tsys\tbusy_ms_per_gib\n' > "$tsv"
+printf 'rep\tconfig\ttcp\tddp\tdigest\tjob\tread_iops\tread_bw\tplaced\tdigests_device\tdigests_host\tusr\tsys\tbusy_ms_per_gib\tport_rx_ms_per_gib\tport_tx_ms_per_gib\thost_ms_per_gib\n' > "$tsv"
 pinning="not pinned"
 if [ "${E2E_PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ]; then
   export TARGET_CPUS=0 HOST_CPUS=1
@@ -48,9 +48,9 @@ for rep in $(seq "$reps"); do
       "$root/tests/netns/fio_host_target.sh" "$build/apps/nvmeddp-target" "$engine" "$jobfile" > "$log" 2>&1 || {
       tail -20 "$log" >&2; echo "bench_e2e: the $name run FAILED (log: $log)" >&2; exit 1; }
     for job in $jobs; do
-      read -r iops bw _ _ placed dev sw usr sys busy <<< "$(awk -v job="$job" -f "$root/scripts/fio_figures.awk" "$log")"
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$name" "$tcp" "$ddp" "$digest" "$job" \
-        "$iops" "$bw" "$placed" "$dev" "$sw" "$usr" "$sys" "$busy" >> "$tsv"
+      read -r iops bw _ _ placed dev sw usr sys busy rx tx own <<< "$(awk -v job="$job" -f "$root/scripts/fio_figures.awk" "$log")"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$name" "$tcp" "$ddp" "$digest" "$job" \
+        "$iops" "$bw" "$placed" "$dev" "$sw" "$usr" "$sys" "$busy" "$rx" "$tx" "$own" >> "$tsv"
     done
   done <<< "$configs"
 done

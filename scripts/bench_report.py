@@ -667,7 +667,8 @@ def memory_section(res):
     return lines
 
 
-E2E_FIGURES = ("read_iops", "read_bw", "placed", "digests_device", "digests_host", "usr", "sys", "busy_ms_per_gib")
+E2E_FIGURES = ("read_iops", "read_bw", "placed", "digests_device", "digests_host", "usr", "sys", "busy_ms_per_gib",
+               "port_rx_ms_per_gib", "port_tx_ms_per_gib", "host_ms_per_gib")
 
 
 def e2e_value(text):
@@ -743,11 +744,13 @@ def e2e_section(out_dir, runs):
     lines = ["### End to end (`scripts/bench_e2e.sh`: fio, our engine, the built-in target over a veth pair)", "",
              "One job thread; IOPS for the 4 KiB jobs, bandwidth for 128 KiB. Host and target share this "
              "machine's CPUs and the kernel's veth, so the offload's saving on the host shows only where the "
-             "host is the bottleneck. CPU is the fio job thread's usr + sys % (it polls, so it is always near "
-             "100%); host busy is that thread's time in calls into the host that did work (frames arrived, a "
-             "completion, a command sent; `apps/fio/lcore_time.h`) per GiB read, the software device "
-             "included when the offload is on (a NIC would take that part), and so are the kernel's af_packet "
-             "sends, in which the veth runs the target's receive. "
+             "host is the bottleneck. The fio job thread polls, so fio's CPU figure for it is always near "
+             "100%. Busy is that thread's time in calls into "
+             "the host that did work (frames arrived, a completion, a command sent; `apps/fio/lcore_time.h`) "
+             "per GiB read, split into the port's receive calls that returned frames (the software device runs "
+             "in them when the offload is on: a NIC would take that part), its send calls (af_packet's: the "
+             "kernel's send, in which the veth also runs the target's receive) and the host's own work (TCP, "
+             "NVMe/TCP, the copies and digests the offload takes off it). "
              f"Each figure is the median of {most_reps} repetition(s), the configurations run in turn; * marks "
              f"one whose repetitions spread over more than 10% of it. CPUs: {pinning}.", ""]
     out_rows = []
@@ -758,13 +761,17 @@ def e2e_section(out_dir, runs):
         for job in jobs:
             a, b = rows.get((off, job), {}), rows.get((on, job), {})
             metric = "read_bw" if "128k" in job else "read_iops"
-            cpu = lambda r: f"{float(r['usr']) + float(r['sys']):.0f}%" if r.get("usr", "-") not in ("-", "") else "-"
             out_rows.append([job, digest, figure(a, metric), figure(b, metric), ratio(a.get(metric), b.get(metric)),
                              figure(a, "busy_ms_per_gib"), figure(b, "busy_ms_per_gib"),
-                             ratio(a.get("busy_ms_per_gib"), b.get("busy_ms_per_gib")), cpu(a), cpu(b), b.get("placed", "-"),
+                             ratio(a.get("busy_ms_per_gib"), b.get("busy_ms_per_gib")),
+                             figure(a, "host_ms_per_gib"), figure(b, "host_ms_per_gib"),
+                             ratio(a.get("host_ms_per_gib"), b.get("host_ms_per_gib")),
+                             figure(a, "port_rx_ms_per_gib"), figure(b, "port_rx_ms_per_gib"),
+                             figure(a, "port_tx_ms_per_gib"), figure(b, "port_tx_ms_per_gib"), b.get("placed", "-"),
                              f"{b.get('digests_device', '-')} / {b.get('digests_host', '-')}"])
-    lines += [table(["job", "data digest", "offload off", "offload on", "on/off", "host busy ms/GiB off", "on",
-                     "on/off", "CPU off", "CPU on", "read bytes placed (on)", "digests device / host (on)"], out_rows), ""]
+    lines += [table(["job", "data digest", "offload off", "offload on", "on/off", "busy ms/GiB off", "on", "on/off",
+                     "of it host off", "on", "on/off", "port receive off", "on", "port send off", "on",
+                     "read bytes placed (on)", "digests device / host (on)"], out_rows), ""]
     kernel = "kernel-off-none"
     if any(c == kernel for c in configs):
         krows = []

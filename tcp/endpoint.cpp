@@ -636,7 +636,9 @@ uint16_t Endpoint::poll(uint64_t now_us) {
     ctx_.now_us = now_us;
     rte_mbuf* burst[64];
     const uint16_t want = std::min<uint16_t>(config_.burst, 64);
+    const uint64_t rx_start = rte_get_timer_cycles();
     const uint16_t n = rte_eth_rx_burst(config_.port, config_.rx_queue, burst, want);
+    if (n > 0) stats_.rx_burst_cycles += rte_get_timer_cycles() - rx_start;
     for (uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void*));
         receive(burst[i]);
@@ -652,8 +654,12 @@ uint16_t Endpoint::poll(uint64_t now_us) {
 }
 
 uint16_t Endpoint::send_frames(void* self, rte_mbuf** frames, uint16_t n) {
-    const auto* e = static_cast<Endpoint*>(self);
-    return rte_eth_tx_burst(e->config_.port, e->config_.tx_queue, frames, n);
+    auto* e = static_cast<Endpoint*>(self);
+    const uint64_t start = rte_get_timer_cycles();
+    const uint16_t sent = rte_eth_tx_burst(e->config_.port, e->config_.tx_queue, frames, n);
+    e->stats_.tx_burst_cycles += rte_get_timer_cycles() - start;
+    e->stats_.tx_frames += sent;
+    return sent;
 }
 
 void Endpoint::on_dirty(void* self, Connection& c) { static_cast<Endpoint*>(self)->dirty_.push_back(&c); }

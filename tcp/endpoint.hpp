@@ -90,6 +90,13 @@ struct EndpointStats {
     uint64_t time_wait_recycled = 0;   // TIME-WAIT connections ended early for a new connection's slot
     uint64_t orphans_reset = 0;        // closed connections still closing, reset for a new one's slot
     uint64_t steer_refused = 0;        // connections not opened: the port would not steer them here
+    // Timer cycles (rte_get_timer_cycles) in the port's calls, for a poller's account of where its
+    // time goes: receive calls that returned frames (an rx callback on the port, such as the
+    // offload device, runs inside them) and send calls (with af_packet the kernel's send; on a veth
+    // the peer's receive runs in it too).
+    uint64_t rx_burst_cycles = 0;
+    uint64_t tx_burst_cycles = 0;
+    uint64_t tx_frames = 0;  // frames the port took
 };
 
 class Endpoint {

@@ -220,6 +220,8 @@ struct job {
     unsigned done_count, done_capacity, reported;
     unsigned long long io_errors;
     struct nvmeddp_fio_lcore_time lcore; /* this thread's calls into the host, busy or idle */
+    struct nvmeddp_lane_stats lane_at_init; /* the lane's port time when the job's I/O began */
+    int have_lane_at_init;
 };
 
 /* One per io_u: what a completion callback needs. */
@@ -236,6 +238,16 @@ static struct job *job_of(struct thread_data *td) {
 
 static const char *ddir_name(enum fio_ddir ddir) {
     return ddir == DDIR_READ ? "read" : ddir == DDIR_WRITE ? "write" : ddir == DDIR_SYNC ? "flush" : "I/O";
+}
+
+static void lane_lock(const struct job *job) {
+    if (job->lane_shared)
+        pthread_mutex_lock(&lane_locks[job->lane]);
+}
+
+static void lane_unlock(const struct job *job) {
+    if (job->lane_shared)
+        pthread_mutex_unlock(&lane_locks[job->lane]);
 }
 
 /* The device's counters when the job starts, for the resyncs of its report. The device is shared
@@ -354,6 +366,10 @@ static int engine_init(struct thread_data *td) {
         snapshot_device(job);
         /* Every job's setup() has run (create_serialize): the lane's users are known. */
         job->lane_shared = lane_jobs[job->lane] > 1;
+        /* The lane's port time so far, read as its pollers write it (under its lock when shared). */
+        lane_lock(job);
+        job->have_lane_at_init = nvmeddp_host_lane_stats(host, (uint16_t)job->lane, &job->lane_at_init) == NVMEDDP_HOST_OK;
+        lane_unlock(job);
     }
     pthread_mutex_unlock(&host_lock);
     /* Entries handed to fio stay until its next getevents(); meanwhile fio may queue those io_us
@@ -383,16 +399,6 @@ static void log_io_error(struct job *job, struct io_u *io_u, const char *why) {
     if (job->io_errors++ < ERRORS_LOGGED)
         log_err(ENGINE_NAME ": %s of %llu bytes at %llu failed: %s\n", ddir_name(io_u->ddir), io_u->xfer_buflen,
                 io_u->offset, why);
-}
-
-static void lane_lock(const struct job *job) {
-    if (job->lane_shared)
-        pthread_mutex_lock(&lane_locks[job->lane]);
-}
-
-static void lane_unlock(const struct job *job) {
-    if (job->lane_shared)
-        pthread_mutex_unlock(&lane_locks[job->lane]);
 }
 
 static uint64_t now_ns(void) {
@@ -575,6 +581,13 @@ static void report_offload(struct thread_data *td, struct job *job) {
     static const char *const digest_names[2][2] = {{"none", "data"}, {"header", "both"}};
     const uint64_t read_bytes = sum.bytes_placed + sum.bytes_copied;
     char lcore[256];
+    struct nvmeddp_lane_stats lane_now;
+    if (job->have_lane_at_init && nvmeddp_host_lane_stats(host, (uint16_t)job->lane, &lane_now) == NVMEDDP_HOST_OK) {
+        /* A lane shared by jobs running at once counts theirs too (the report says "shared"). */
+        job->lcore.port_rx_ns = lane_now.rx_ns - job->lane_at_init.rx_ns;
+        job->lcore.port_tx_ns = lane_now.tx_ns - job->lane_at_init.tx_ns;
+        job->lcore.have_port = 1;
+    }
     nvmeddp_fio_lcore_time_format(&job->lcore, lcore, sizeof lcore);
     log_info(ENGINE_NAME " offload: job %s: lane %u (%s), ddp %s, digest %s: read bytes placed %llu (%.1f%%) copied %llu, "
              "data digests offloaded %llu computed %llu (errors %llu), resyncs %llu (requested %llu), %s, "

@@ -105,8 +105,8 @@ void nvmeddp_host_destroy(struct nvmeddp_host *host);
 
 /* One round of work: the port's receive path (and the offload device in it) and TCP, or the
  * kernel sockets; then every controller's command timeouts and keep alive. Completion callbacks
- * are called from here. Returns the number of completions delivered plus 1 when frames arrived
- * (DPDK): 0 means nothing happened. */
+ * are called from here. Returns the number of completions delivered plus 1 when frames arrived or
+ * were sent (DPDK): 0 means nothing happened. */
 int nvmeddp_host_poll(struct nvmeddp_host *host);
 
 /* One round of one lane (0 .. lanes - 1): its queue pair (or its controllers' sockets) and the
@@ -119,6 +119,21 @@ uint16_t nvmeddp_host_lanes(const struct nvmeddp_host *host);
 
 /* The offload device of a DPDK host (use it with nvmeddp/ddp.h); NULL without offload. */
 struct nvmeddp_device *nvmeddp_host_device(struct nvmeddp_host *host);
+
+/* Where a DPDK host's lane spends its time in the port, since the host was created: receive calls
+ * that returned frames (the offload device, which the host attaches to the port, runs inside them)
+ * and send calls (with net_af_packet these are the kernel's send, and on a veth the peer's receive
+ * runs inside it too). With the time a poller spends in nvmeddp_host_poll_lane() they tell the
+ * port's share from the host's own (TCP, NVMe/TCP, copies and digests). Written by the lane's
+ * poller: read it from that thread, or while it does not poll. */
+struct nvmeddp_lane_stats {
+    uint64_t rx_frames, tx_frames;
+    uint64_t rx_ns, tx_ns;
+};
+
+/* NVMEDDP_HOST_OK, or NVMEDDP_HOST_E_INVALID_ARGUMENT for NULL, a lane out of range, or a host over
+ * kernel sockets (it has no port). */
+int nvmeddp_host_lane_stats(const struct nvmeddp_host *host, uint16_t lane, struct nvmeddp_lane_stats *out);
 
 struct nvmeddp_ctrlr_opts {
     uint16_t io_queues;          /* asked for (1..64); the controller may grant fewer */

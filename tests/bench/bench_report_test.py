@@ -107,14 +107,15 @@ class FixtureRun(unittest.TestCase):
         self.assertRegex(stdout, r"G4\s+not met")
         # End to end (e2e.tsv): off and on side by side, and our TCP against the kernel's; fio's
         # suffixes are read as numbers (250MiB/s against 1.0GiB/s is 0.24x). The host's busy time per
-        # GiB off and on, their ratio; a run without it (or before it was measured) shows "-". Each
+        # GiB off and on, their ratio, the host's own part of it and the port's receive and send calls;
+        # a run without them (or before they were measured) shows "-". Each
         # figure is the median of its repetitions (20.0k of 18.0k, 20.0k, 24.0k), marked * when they
         # spread over more than 10% of it (30.0k of 29.0k-30.5k is not).
-        self.assertIn("| randread-4k-qd1 | none | 20.0k * | 30.0k | 1.50x | 400.0 * | 300.0 | 0.75x | 60% | 65% | 100.0% | 0 / 0 |",
-                      report)
+        self.assertIn("| randread-4k-qd1 | none | 20.0k * | 30.0k | 1.50x | 400.0 * | 300.0 | 0.75x | 200.0 * | 120.0 | 0.60x "
+                      "| 50.0 * | 45.0 | 150.0 * | 135.0 | 100.0% | 0 / 0 |", report)
         self.assertIn("Each figure is the median of 3 repetition(s)", report)
-        self.assertIn("| read-128k-qd32 | none | 250MiB/s | 300MiB/s | 1.20x | 250.0 | - | - | 60% | 60% | 99.0% | 0 / 0 |",
-                      report)
+        self.assertIn("| read-128k-qd32 | none | 250MiB/s | 300MiB/s | 1.20x | 250.0 | - | - | 100.0 | - | - | 37.5 | - | 112.5 "
+                      "| - | 99.0% | 0 / 0 |", report)
         self.assertIn("| read-128k-qd32 | 250MiB/s | 1.0GiB/s | 0.24x |", report)
 
     def test_host_receive_goals_from_bench_host_rx(self):

@@ -364,6 +364,11 @@ TEST(HostCApi, LanesOutOfRangeAreRefused) {
     o.lanes = 2;
     ASSERT_EQ(nvmeddp_host_create(&o, &host, err, sizeof err), NVMEDDP_HOST_OK) << err;
     EXPECT_LT(nvmeddp_host_poll_lane(host, 2), 0);
+    // A host over kernel sockets has no port whose time a lane could report.
+    nvmeddp_lane_stats ls;
+    EXPECT_EQ(nvmeddp_host_lane_stats(host, 0, &ls), NVMEDDP_HOST_E_INVALID_ARGUMENT);
+    EXPECT_EQ(nvmeddp_host_lane_stats(host, 0, nullptr), NVMEDDP_HOST_E_INVALID_ARGUMENT);
+    EXPECT_EQ(nvmeddp_host_lane_stats(nullptr, 0, &ls), NVMEDDP_HOST_E_INVALID_ARGUMENT);
     nvmeddp_ctrlr_opts co;
     nvmeddp_ctrlr_opts_default(&co);
     co.lane = 2;

@@ -10,6 +10,8 @@
 //
 // Lanes: the host keeps the controllers of each lane in a list of its own, so that the thread of a
 // lane touches only its lane (its queue pair or sockets, its controllers, its completion count).
+#include <rte_cycles.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -95,7 +97,7 @@ namespace {
 
 // One round over a lane: its queue pair (or each of its controllers' sockets, waiting up to
 // wait_ms), then its controllers' timers and what the offload device still has to let go of.
-// Returns completions delivered, plus 1 when frames arrived.
+// Returns completions delivered, plus 1 when frames arrived or were sent.
 int poll_lane(nvmeddp_host& h, uint16_t k, int wait_ms) {
     HostLane& lane = h.lanes[k];
     lane.completions = 0;
@@ -327,6 +329,20 @@ int nvmeddp_host_poll_lane(struct nvmeddp_host* h, uint16_t lane) {
 
 uint16_t nvmeddp_host_lanes(const struct nvmeddp_host* h) {
     return h != nullptr ? static_cast<uint16_t>(h->lanes.size()) : 1;
+}
+
+int nvmeddp_host_lane_stats(const struct nvmeddp_host* h, uint16_t lane, struct nvmeddp_lane_stats* out) {
+    if (h == nullptr || out == nullptr || !h->stack || lane >= h->stack->lanes()) return NVMEDDP_HOST_E_INVALID_ARGUMENT;
+    const nvmeddp::tcp::EndpointStats& s = h->stack->endpoint(lane).stats();
+    const uint64_t hz = rte_get_timer_hz();
+    // In two parts, as tcp/clock.hpp does: cycles * 10^9 overflows 64 bits after seconds at GHz rates.
+    const auto ns = [hz](uint64_t cycles) { return cycles / hz * 1'000'000'000 + cycles % hz * 1'000'000'000 / hz; };
+    *out = nvmeddp_lane_stats{};
+    out->rx_frames = s.rx_frames;
+    out->tx_frames = s.tx_frames;
+    out->rx_ns = ns(s.rx_burst_cycles);
+    out->tx_ns = ns(s.tx_burst_cycles);
+    return NVMEDDP_HOST_OK;
 }
 
 struct nvmeddp_device* nvmeddp_host_device(struct nvmeddp_host* h) {

@@ -173,7 +173,9 @@ bool HostStack::poll() {
 }
 
 bool HostStack::poll_lane(uint16_t lane) {
-    const bool frames = lanes_[lane]->poll() > 0;
+    tcp::Endpoint& endpoint = *lanes_[lane];
+    const uint64_t sent_before = endpoint.stats().tx_frames;
+    const bool frames = endpoint.poll() > 0 || endpoint.stats().tx_frames != sent_before;
     if (lane == 0 && shim_) shim_->flush_tx(0);  // the shim sits on queue pair 0
     return frames;
 }

@@ -85,10 +85,11 @@ public:
     uint16_t port_id() const noexcept { return port_; }
     const std::string& port_name() const noexcept { return config_.port; }
 
-    // One round: every lane's poll_lane(). True when frames arrived.
+    // One round: every lane's poll_lane(). True when frames arrived or were sent.
     bool poll();
     // One round of one lane: its endpoint's poll (its rx queue's burst, the device's engine on it,
-    // TCP), and on lane 0 the shim's held tx frames. True when frames arrived.
+    // TCP), and on lane 0 the shim's held tx frames. True when frames arrived or were sent (the
+    // commands submitted since the last round go out in this one: that is work too).
     bool poll_lane(uint16_t lane);
 
     // Transports for the queues of one controller at remote:port, over this stack's endpoint. The
