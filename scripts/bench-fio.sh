@@ -3,7 +3,8 @@
 # random reads of 64 KiB and 512 KiB, a random read/write mix), run with the offload off and then on,
 # against the built-in target on a veth pair in network namespaces (tests/netns/fio_host_target.sh,
 # root). Prints the machine, then a markdown table: per job, IOPS and bandwidth off and on, their
-# ratio, and what the offload did (read bytes placed, data digests verified by the device).
+# ratio, the fio job thread's busy time in the host per GiB moved off and on (apps/fio/lcore_time.h)
+# and their ratio, and what the offload did (read bytes placed, data digests verified by the device).
 #
 #   scripts/bench-fio.sh [RUNTIME seconds per job, default 5]   (DIGEST=none|header|data|both, default data)
 set -euo pipefail

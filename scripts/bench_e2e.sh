@@ -3,10 +3,11 @@
 # against the built-in target on a veth pair in network namespaces (tests/netns/fio_host_target.sh:
 # root), in five configurations: our TCP with the offload off and on, each with data digests off and
 # on, and the kernel's TCP (offload off, no digest) as the baseline of our TCP's receive path.
-# The five run in turn, REPS times over (off and on alternate, so that the machine's drift falls on
-# both); scripts/bench_report.py takes each figure's median. With two CPUs or more the target runs on
-# CPU 0 and fio on CPU 1 (E2E_PIN=0: unpinned): the host's figures are then its own thread's, not
-# whatever the scheduler mixed in. Writes one line per repetition, configuration and job to
+# The five run in turn, REPS times over, in reverse order every other time (so that neither off nor
+# on always goes first, and the machine's drift falls on both); scripts/bench_report.py takes each
+# figure's median. With two CPUs or more to run on, the target runs on the first and fio on the
+# second (E2E_PIN=0: unpinned): the host's figures are then its own thread's, not whatever the
+# scheduler mixed in. Writes one line per repetition, configuration and job to
 # OUT/e2e.tsv and the fio logs beside it.
 #
 #   scripts/bench_e2e.sh OUT [RUNTIME seconds per job, default 3] [REPS, default 3]
@@ -17,7 +18,7 @@ out=${1:?usage: scripts/bench_e2e.sh OUT [RUNTIME] [REPS]}
 runtime=${2:-3}
 reps=${3:-3}
 case "$runtime" in '' | *[!0-9]*) echo "bench_e2e: RUNTIME must be a number of seconds, not '$runtime'" >&2; exit 2 ;; esac
-case "$reps" in '' | *[!0-9]* | 0) echo "bench_e2e: REPS must be a positive number, not '$reps'" >&2; exit 2 ;; esac
+[[ "$reps" =~ ^[1-9][0-9]*$ ]] || { echo "bench_e2e: REPS must be a positive number, not '$reps'" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "bench_e2e: needs root (network namespaces and a veth pair)" >&2; exit 2; }
 engine="$build/apps/fio/libnvmeddp_fio.so"
 [ -f "$engine" ] || { echo "bench_e2e: no fio engine at $engine (see README, Requirements)" >&2; exit 1; }
@@ -28,9 +29,11 @@ jobs=$(grep '^\[' "$jobfile" | grep -v '^\[global\]' | tr -d '[]')
 tsv="$out/e2e.tsv"
 printf 'rep\tconfig\ttcp\tddp\tdigest\tjob\tread_iops\tread_bw\tplaced\tdigests_device\tdigests_host\tusr\tsys\tbusy_ms_per_gib\tport_rx_ms_per_gib\tport_tx_ms_per_gib\thost_ms_per_gib\n' > "$tsv"
 pinning="not pinned"
-if [ "${E2E_PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ]; then
-  export TARGET_CPUS=0 HOST_CPUS=1
-  pinning="target on CPU 0, fio on CPU 1"
+# The CPUs this script may run on (a cpuset may leave out CPU 0), as taskset lists them: "0-3,6".
+read -r -a cpus <<< "$(python3 -c 'import os; print(" ".join(str(c) for c in sorted(os.sched_getaffinity(0))))')"
+if [ "${E2E_PIN:-1}" != 0 ] && [ "${#cpus[@]}" -ge 2 ]; then
+  export TARGET_CPUS=${cpus[0]} HOST_CPUS=${cpus[1]}
+  pinning="target on CPU $TARGET_CPUS, fio on CPU $HOST_CPUS"
 fi
 echo "$pinning" > "$out/e2e_pinning.txt"
 # name tcp ddp digest
@@ -41,6 +44,8 @@ ours-on-data ours on data
 kernel-off-none kernel off none"
 export RUNTIME=$runtime TIMEOUT=$((runtime * 4 * 2 + 120))
 for rep in $(seq "$reps"); do
+  order=$configs
+  [ $((rep % 2)) -eq 0 ] && order=$(tac <<< "$configs")
   while read -r name tcp ddp digest; do
     echo "bench_e2e: $name, repetition $rep of $reps (${runtime} s per job, $pinning)..." >&2
     log="$out/e2e-$name-$rep.log"
@@ -52,6 +57,6 @@ for rep in $(seq "$reps"); do
       printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$name" "$tcp" "$ddp" "$digest" "$job" \
         "$iops" "$bw" "$placed" "$dev" "$sw" "$usr" "$sys" "$busy" "$rx" "$tx" "$own" >> "$tsv"
     done
-  done <<< "$configs"
+  done <<< "$order"
 done
 echo "bench_e2e: results in $tsv" >&2

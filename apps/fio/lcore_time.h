@@ -1,7 +1,9 @@
 /* Where the fio job thread's time in the engine goes: a polling thread is 100% busy to the OS, so
  * fio's usr/sys figures cannot show what the offload saves. The engine times each of its calls into
  * the host (a poll of the job's lane, a submission) and counts it as busy when it did work (frames
- * arrived, a completion was delivered, a command was sent) and as idle otherwise. Busy time per GiB
+ * arrived or were sent, a completion was delivered, a command was submitted) and as idle otherwise.
+ * Over kernel sockets a poll counts as work only when it delivered a completion (nvmeddp_host_poll
+ * says no more), so there the figure is a lower bound. Busy time per GiB
  * of data the job moved is the host lcore's cost of its I/O, offload on or off. The host's lane
  * says how much of it was spent in the port (nvmeddp_host_lane_stats): receive calls that returned
  * frames, with the software device inside them when the offload is on (a NIC would take that part),

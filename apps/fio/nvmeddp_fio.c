@@ -228,6 +228,8 @@ struct job {
 struct request {
     struct job *job;
     struct io_u *io_u;
+    int in_flight; /* submitted, not completed: written under the lane (its thread, or its lock) */
+    int orphaned;  /* fio freed the io_u while in flight: the completion frees the request */
 };
 
 static struct job *job_of(struct thread_data *td) {
@@ -389,10 +391,23 @@ static int engine_io_u_init(struct thread_data *td, struct io_u *io_u) {
     return 0;
 }
 
+/* fio frees its io_us before cleanup() disconnects; a command still in flight then (getevents gave
+ * up on it) completes at the disconnect: its request stays until then, with no io_u to touch. */
 static void engine_io_u_free(struct thread_data *td, struct io_u *io_u) {
     (void)td;
-    free(io_u->engine_data);
+    struct request *r = io_u->engine_data;
     io_u->engine_data = NULL;
+    if (!r)
+        return;
+    lane_lock(r->job);
+    const int in_flight = r->in_flight;
+    if (in_flight) {
+        r->orphaned = 1;
+        r->io_u = NULL;
+    }
+    lane_unlock(r->job);
+    if (!in_flight)
+        free(r);
 }
 
 static void log_io_error(struct job *job, struct io_u *io_u, const char *why) {
@@ -417,6 +432,11 @@ static void poll_lane_timed(struct job *job) {
 /* Called from nvmeddp_host_poll_lane by a job of the lane (this one, or one sharing the lane). */
 static void on_complete(void *arg, const struct nvmeddp_io_completion *c) {
     struct request *r = arg;
+    r->in_flight = 0;
+    if (r->orphaned) { /* fio is done with this I/O (engine_io_u_free) */
+        free(r);
+        return;
+    }
     struct job *job = r->job;
     struct io_u *io_u = r->io_u;
     if (c->sct || c->sc) {
@@ -455,14 +475,20 @@ static enum fio_q_status engine_queue(struct thread_data *td, struct io_u *io_u)
         const uint32_t nlb = (uint32_t)(io_u->xfer_buflen / bs);
         lane_lock(r->job);
         const uint64_t start = now_ns();
+        r->in_flight = 1;
         rc = io_u->ddir == DDIR_READ ? nvmeddp_ctrlr_read(file->ctrlr, 0, slba, nlb, &iov, 1, on_complete, r)
                                      : nvmeddp_ctrlr_write(file->ctrlr, 0, slba, nlb, &iov, 1, on_complete, r);
+        if (rc != NVMEDDP_HOST_OK)
+            r->in_flight = 0;
         nvmeddp_fio_lcore_time_add(&r->job->lcore, now_ns() - start, rc == NVMEDDP_HOST_OK);
         lane_unlock(r->job);
     } else if (ddir_sync(io_u->ddir)) {
         lane_lock(r->job);
         const uint64_t start = now_ns();
+        r->in_flight = 1;
         rc = nvmeddp_ctrlr_flush(file->ctrlr, 0, on_complete, r);
+        if (rc != NVMEDDP_HOST_OK)
+            r->in_flight = 0;
         nvmeddp_fio_lcore_time_add(&r->job->lcore, now_ns() - start, rc == NVMEDDP_HOST_OK);
         lane_unlock(r->job);
     } else {

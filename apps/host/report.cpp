@@ -58,8 +58,8 @@ void print_table(const std::vector<Row>& rows, bool dpdk) {
     std::printf("copied / placed: read data the host copied / found in its buffer already (placed by the device)\n"
                 "dgst sw / dgst dev: data digests the host computed / took from the device's verdict\n");
     if (dpdk)
-        std::printf("busy ms/GiB: host lcore time in poll rounds that received frames, per GiB read (idle polling\n"
-                    "excluded); with the offload on it includes our software device, which runs in the same\n"
+        std::printf("busy ms/GiB: host lcore time in poll rounds that received or sent frames, per GiB read (idle\n"
+                    "polling excluded); with the offload on it includes our software device, which runs in the same\n"
                     "lcore's receive path (a NIC with the offload would take that work off the host)\n");
 }
 

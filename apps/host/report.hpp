@@ -16,7 +16,7 @@ struct Row {
     uint32_t size = 0;
     bool offload = false;
     WorkloadResult result;
-    double busy_seconds = 0;             // host lcore time in poll rounds that received something
+    double busy_seconds = 0;             // host lcore time in poll rounds that received or sent frames
     nvmetcp::host::QueueStats queues{};  // the I/O queues' counters during the run
     ddp::Stats device{};                 // the device's counters during the run
     bool port_counted = false;           // the port's rx counters below are known

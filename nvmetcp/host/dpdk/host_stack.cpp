@@ -174,8 +174,9 @@ bool HostStack::poll() {
 
 bool HostStack::poll_lane(uint16_t lane) {
     tcp::Endpoint& endpoint = *lanes_[lane];
-    const uint64_t sent_before = endpoint.stats().tx_frames;
-    const bool frames = endpoint.poll() > 0 || endpoint.stats().tx_frames != sent_before;
+    // Any send call is work (the time of one that a full ring refused too), counted as its frames are.
+    const uint64_t send_cycles_before = endpoint.stats().tx_burst_cycles;
+    const bool frames = endpoint.poll() > 0 || endpoint.stats().tx_burst_cycles != send_cycles_before;
     if (lane == 0 && shim_) shim_->flush_tx(0);  // the shim sits on queue pair 0
     return frames;
 }

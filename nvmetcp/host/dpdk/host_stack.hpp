@@ -88,8 +88,8 @@ public:
     // One round: every lane's poll_lane(). True when frames arrived or were sent.
     bool poll();
     // One round of one lane: its endpoint's poll (its rx queue's burst, the device's engine on it,
-    // TCP), and on lane 0 the shim's held tx frames. True when frames arrived or were sent (the
-    // commands submitted since the last round go out in this one: that is work too).
+    // TCP), and on lane 0 the shim's held tx frames. True when frames arrived or the port was handed
+    // frames to send (the commands submitted since the last round go out in this one: work too).
     bool poll_lane(uint16_t lane);
 
     // Transports for the queues of one controller at remote:port, over this stack's endpoint. The
