@@ -4,7 +4,7 @@
 # against the built-in target on a veth pair in network namespaces (tests/netns/fio_host_target.sh,
 # root). Prints the machine, then a markdown table: per job, IOPS and bandwidth off and on, their
 # ratio, the fio job thread's busy time in the host per GiB moved off and on (apps/fio/lcore_time.h)
-# and their ratio, and what the offload did (read bytes placed, data digests verified by the device).
+# with their ratio and the host's own part of it (the port's receive and send calls left out), and what the offload did (read bytes placed, data digests verified by the device).
 #
 #   scripts/bench-fio.sh [RUNTIME seconds per job, default 5]   (DIGEST=none|header|data|both, default data)
 set -euo pipefail
@@ -36,11 +36,11 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
   "avx512f $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no), vpclmulqdq $(grep -qw vpclmulqdq /proc/cpuinfo && echo yes || echo no)"
 echo "fio $(fio --version), digest=$DIGEST, iodepth 128, one job thread, ${runtime} s per job, net_af_packet on a veth"
 echo
-echo "| job | read IOPS off | on | on/off | read BW off | on | write IOPS off | on | host busy ms/GiB off | on | on/off | read bytes placed (on) | digests device / host (on) |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| job | read IOPS off | on | on/off | read BW off | on | write IOPS off | on | host busy ms/GiB off | on | on/off | of it host off | on | read bytes placed (on) | digests device / host (on) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for job in randread-64k randread-512k randrw-64k; do
-  read -r r_off bw_off w_off _ _ _ _ _ _ busy_off _ _ _ <<< "$(figures "$work/off.log" "$job")"
-  read -r r_on bw_on w_on _ placed dev sw _ _ busy_on _ _ _ <<< "$(figures "$work/on.log" "$job")"
+  read -r r_off bw_off w_off _ _ _ _ _ _ busy_off _ _ own_off <<< "$(figures "$work/off.log" "$job")"
+  read -r r_on bw_on w_on _ placed dev sw _ _ busy_on _ _ own_on <<< "$(figures "$work/on.log" "$job")"
   echo "| $job | $r_off | $r_on | $(ratio "$r_off" "$r_on") | $bw_off | $bw_on | $w_off | $w_on | $busy_off | $busy_on |" \
-    "$(ratio "$busy_off" "$busy_on") | $placed | $dev / $sw |"
+    "$(ratio "$busy_off" "$busy_on") | $own_off | $own_on | $placed | $dev / $sw |"
 done
