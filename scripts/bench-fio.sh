@@ -4,7 +4,8 @@
 # against the built-in target on a veth pair in network namespaces (tests/netns/fio_host_target.sh,
 # root). Prints the machine, then a markdown table: per job, IOPS and bandwidth off and on, their
 # ratio, the fio job thread's busy time in the host per GiB moved off and on (apps/fio/lcore_time.h)
-# with their ratio and the host's own part of it (the port's receive and send calls left out), and what the offload did (read bytes placed, data digests verified by the device).
+# with their ratio and the host's own part of it (the port's receive and send calls left out), and
+# what the offload did (read bytes placed, data digests verified by the device).
 #
 #   scripts/bench-fio.sh [RUNTIME seconds per job, default 5]   (DIGEST=none|header|data|both, default data)
 set -euo pipefail

@@ -2,7 +2,8 @@
 # (apps/fio): read and write IOPS and bandwidth as fio prints them (e.g. 12.3k, 48.0MiB/s), the job
 # thread's CPU (usr% sys%), the share of read bytes the device placed, the data digests the device
 # and the host verified, and the job thread's busy time in the host per GiB moved with its parts in
-# the port's receive and send calls and in the host's own work (ms; apps/fio/lcore_time.h). Used by scripts/bench-fio.sh and scripts/bench_e2e.sh.
+# the port's receive and send calls and in the host's own work (ms; apps/fio/lcore_time.h). Used by
+# scripts/bench-fio.sh and scripts/bench_e2e.sh.
 #   awk -v job=NAME -f scripts/fio_figures.awk fio.log
 #   -> "read_iops read_bw write_iops write_bw placed% digests_dev digests_host usr% sys% busy_ms_per_gib
 #       port_rx_ms_per_gib port_tx_ms_per_gib host_ms_per_gib"

@@ -658,7 +658,6 @@ uint16_t Endpoint::send_frames(void* self, rte_mbuf** frames, uint16_t n) {
     const uint64_t start = rte_get_timer_cycles();
     const uint16_t sent = rte_eth_tx_burst(e->config_.port, e->config_.tx_queue, frames, n);
     e->stats_.tx_burst_cycles += rte_get_timer_cycles() - start;
-    e->stats_.tx_frames += sent;
     return sent;
 }
 

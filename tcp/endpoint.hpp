@@ -96,7 +96,6 @@ struct EndpointStats {
     // the peer's receive runs in it too).
     uint64_t rx_burst_cycles = 0;
     uint64_t tx_burst_cycles = 0;
-    uint64_t tx_frames = 0;  // frames the port took
 };
 
 class Endpoint {

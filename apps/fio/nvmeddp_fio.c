@@ -422,11 +422,14 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* One poll of the job's lane, timed as busy when it did work. Caller holds the lane (lane_lock). */
-static void poll_lane_timed(struct job *job) {
+/* One poll of the job's lane, timed as busy when it did work. Caller holds the lane (lane_lock).
+ * Returns the time it ended (now_ns()). */
+static uint64_t poll_lane_timed(struct job *job) {
     const uint64_t start = now_ns();
     const int rc = nvmeddp_host_poll_lane(host, (uint16_t)job->lane);
-    nvmeddp_fio_lcore_time_add(&job->lcore, now_ns() - start, rc > 0);
+    const uint64_t end = now_ns();
+    nvmeddp_fio_lcore_time_add(&job->lcore, end - start, rc > 0);
+    return end;
 }
 
 /* Called from nvmeddp_host_poll_lane by a job of the lane (this one, or one sharing the lane). */
@@ -463,39 +466,30 @@ static enum fio_q_status engine_queue(struct thread_data *td, struct io_u *io_u)
         return FIO_Q_COMPLETED;
     }
     const uint32_t bs = file->block_size;
-    int rc;
-    if (io_u->ddir == DDIR_READ || io_u->ddir == DDIR_WRITE) {
-        if (io_u->offset % bs || io_u->xfer_buflen % bs || io_u->xfer_buflen == 0) {
-            io_u->error = EINVAL;
-            log_io_error(r->job, io_u, "offset and length must be multiples of the namespace block size");
-            return FIO_Q_COMPLETED;
-        }
-        const struct nvmeddp_iov iov = {io_u->xfer_buf, io_u->xfer_buflen};
-        const uint64_t slba = io_u->offset / bs;
-        const uint32_t nlb = (uint32_t)(io_u->xfer_buflen / bs);
-        lane_lock(r->job);
-        const uint64_t start = now_ns();
-        r->in_flight = 1;
-        rc = io_u->ddir == DDIR_READ ? nvmeddp_ctrlr_read(file->ctrlr, 0, slba, nlb, &iov, 1, on_complete, r)
-                                     : nvmeddp_ctrlr_write(file->ctrlr, 0, slba, nlb, &iov, 1, on_complete, r);
-        if (rc != NVMEDDP_HOST_OK)
-            r->in_flight = 0;
-        nvmeddp_fio_lcore_time_add(&r->job->lcore, now_ns() - start, rc == NVMEDDP_HOST_OK);
-        lane_unlock(r->job);
-    } else if (ddir_sync(io_u->ddir)) {
-        lane_lock(r->job);
-        const uint64_t start = now_ns();
-        r->in_flight = 1;
-        rc = nvmeddp_ctrlr_flush(file->ctrlr, 0, on_complete, r);
-        if (rc != NVMEDDP_HOST_OK)
-            r->in_flight = 0;
-        nvmeddp_fio_lcore_time_add(&r->job->lcore, now_ns() - start, rc == NVMEDDP_HOST_OK);
-        lane_unlock(r->job);
-    } else {
+    const int data = io_u->ddir == DDIR_READ || io_u->ddir == DDIR_WRITE;
+    if (!data && !ddir_sync(io_u->ddir)) {
         io_u->error = EOPNOTSUPP;
         log_io_error(r->job, io_u, "only reads, writes and flushes (fsync) are supported");
         return FIO_Q_COMPLETED;
     }
+    if (data && (io_u->offset % bs || io_u->xfer_buflen % bs || io_u->xfer_buflen == 0)) {
+        io_u->error = EINVAL;
+        log_io_error(r->job, io_u, "offset and length must be multiples of the namespace block size");
+        return FIO_Q_COMPLETED;
+    }
+    const struct nvmeddp_iov iov = {io_u->xfer_buf, io_u->xfer_buflen};
+    const uint64_t slba = io_u->offset / bs;
+    const uint32_t nlb = (uint32_t)(io_u->xfer_buflen / bs);
+    lane_lock(r->job);
+    const uint64_t start = now_ns();
+    r->in_flight = 1;
+    const int rc = !data                       ? nvmeddp_ctrlr_flush(file->ctrlr, 0, on_complete, r)
+                   : io_u->ddir == DDIR_READ ? nvmeddp_ctrlr_read(file->ctrlr, 0, slba, nlb, &iov, 1, on_complete, r)
+                                             : nvmeddp_ctrlr_write(file->ctrlr, 0, slba, nlb, &iov, 1, on_complete, r);
+    if (rc != NVMEDDP_HOST_OK)
+        r->in_flight = 0;
+    nvmeddp_fio_lcore_time_add(&r->job->lcore, now_ns() - start, rc == NVMEDDP_HOST_OK);
+    lane_unlock(r->job);
     if (rc == NVMEDDP_HOST_OK)
         return FIO_Q_QUEUED;
     if (rc == NVMEDDP_HOST_E_QUEUE_FULL)
@@ -530,14 +524,16 @@ static int engine_getevents(struct thread_data *td, unsigned int min, unsigned i
     job->reported = 0;
     lane_unlock(job);
     for (;;) {
+        uint64_t now = 0;
         lane_lock(job);
         if (job->holds_host)
-            poll_lane_timed(job);
+            now = poll_lane_timed(job); /* its end time serves the deadline checks below */
         count = job->done_count;
         lane_unlock(job);
         if (count >= min)
             break;
-        const uint64_t now = now_ns();
+        if (now == 0)
+            now = now_ns();
         if (t && now >= deadline)
             break;
         if (now - start > stall_limit_ns) {

@@ -10,8 +10,6 @@
 //
 // Lanes: the host keeps the controllers of each lane in a list of its own, so that the thread of a
 // lane touches only its lane (its queue pair or sockets, its controllers, its completion count).
-#include <rte_cycles.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -26,6 +24,7 @@
 #include "nvmetcp/host/dpdk/host_stack.hpp"
 #include "nvmetcp/host/socket_transport.hpp"
 #include "nvmetcp/host/transport_id.hpp"
+#include "tcp/clock.hpp"
 
 namespace ddp = nvmeddp::ddp;
 namespace host = nvmeddp::nvmetcp::host;
@@ -333,15 +332,13 @@ uint16_t nvmeddp_host_lanes(const struct nvmeddp_host* h) {
 
 int nvmeddp_host_lane_stats(const struct nvmeddp_host* h, uint16_t lane, struct nvmeddp_lane_stats* out) {
     if (h == nullptr || out == nullptr || !h->stack || lane >= h->stack->lanes()) return NVMEDDP_HOST_E_INVALID_ARGUMENT;
-    const nvmeddp::tcp::EndpointStats& s = h->stack->endpoint(lane).stats();
-    const uint64_t hz = rte_get_timer_hz();
-    // In two parts, as tcp/clock.hpp does: cycles * 10^9 overflows 64 bits after seconds at GHz rates.
-    const auto ns = [hz](uint64_t cycles) { return cycles / hz * 1'000'000'000 + cycles % hz * 1'000'000'000 / hz; };
+    const nvmeddp::tcp::Endpoint& endpoint = h->stack->endpoint(lane);
+    const nvmeddp::tcp::EndpointStats& s = endpoint.stats();
     *out = nvmeddp_lane_stats{};
     out->rx_frames = s.rx_frames;
-    out->tx_frames = s.tx_frames;
-    out->rx_ns = ns(s.rx_burst_cycles);
-    out->tx_ns = ns(s.tx_burst_cycles);
+    out->tx_frames = endpoint.tx_frames();
+    out->rx_ns = nvmeddp::tcp::timer_cycles_in(s.rx_burst_cycles, 1'000'000'000);
+    out->tx_ns = nvmeddp::tcp::timer_cycles_in(s.tx_burst_cycles, 1'000'000'000);
     return NVMEDDP_HOST_OK;
 }
 
