@@ -269,7 +269,7 @@ def collect_machine(build_dir):
     if cache_path and os.path.exists(cache_path):
         with open(cache_path) as f:
             for line in f:
-                m = re.match(r"(CMAKE_CXX_COMPILER|CMAKE_BUILD_TYPE):\w+=(.*)", line)
+                m = re.match(r"(CMAKE_CXX_COMPILER|CMAKE_BUILD_TYPE|NVMEDDP_LTO_STATE):\w+=(.*)", line)
                 if m:
                     cache[m.group(1)] = m.group(2).strip()
     compiler = cache.get("CMAKE_CXX_COMPILER", "")
@@ -286,6 +286,7 @@ def collect_machine(build_dir):
         "compiler": compiler or "unknown",
         "compiler_version": compiler_version[0] if compiler_version else "unknown",
         "build_type": cache.get("CMAKE_BUILD_TYPE", "unknown"),
+        "lto": cache.get("NVMEDDP_LTO_STATE", "unknown"),
     }
 
 
@@ -991,6 +992,7 @@ def render(res, machine, goals, pngs, skipped, out_dir, for_readme):
         ["DPDK", machine.get("dpdk", "unknown")],
         ["compiler", f"{machine.get('compiler_version', 'unknown')} (`{machine.get('compiler', '?')}`)"],
         ["build type", machine.get("build_type", "unknown") +
+         f", link-time optimisation {machine.get('lto', 'unknown')}" +
          (f"; Google Benchmark library built as {lib_type}" if lib_type else "")],
     ]
     out += [table(["machine", ""], facts), ""]

@@ -23,7 +23,9 @@ std::vector<std::string> eal_arguments(const EalOptions& o) {
     args.push_back("--no-shconf");
     args.push_back("--no-telemetry");
     args.push_back("--file-prefix=nvmeddp-" + std::to_string(getpid()));
-    args.push_back("--log-level=lib.eal:warning");
+    // emplace_back: GCC 12's link-time optimisation warns (falsely) of an overread in push_back's
+    // temporary of this literal.
+    args.emplace_back("--log-level=lib.eal:warning");
     if (!o.lcores.empty()) {
         args.push_back("-l");
         args.push_back(o.lcores);

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Two builds side by side: runs one Google Benchmark program of build A and of build B in turn, ROUNDS
+# times (A B, then B A, ...), each run with repetitions, and prints for every benchmark and per-packet or
+# per-read figure the fastest and the median of each build and the ratio B/A. On a VM whose speed moves
+# within minutes (these machines), alternating rounds keep a slow spell from landing on one build only,
+# and the fastest of many runs is the steadiest figure of what the code costs.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: scripts/bench_ab.sh [--rounds N] [--reps N] [--min-time S] BUILD_A BUILD_B PROGRAM FILTER
+
+  BUILD_A, BUILD_B   two build directories (each has bench/PROGRAM)
+  PROGRAM            bench_engine, bench_host_rx, bench_packet, ...
+  FILTER             a --benchmark_filter regex
+  --rounds N         rounds of A and B (default 2; the order flips every round)
+  --reps N           repetitions per run (default 5)
+  --min-time S       --benchmark_min_time per repetition (default 0.2)
+
+Figures compared: every user counter whose name has ns_per or ns/ (ns/packet, host_ns_per_read,
+engine_ns_per_read), else the real time. Example:
+  scripts/bench_ab.sh /tmp/build-before build bench_engine 'NonDataPacket'
+EOF
+}
+
+rounds=2 reps=5 min_time=0.2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --reps) reps=$2; shift 2 ;;
+    --min-time) min_time=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "bench_ab: unknown option $1" >&2; usage >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+if [ $# -ne 4 ]; then usage >&2; exit 2; fi
+build_a=$1 build_b=$2 program=$3 filter=$4
+for b in "$build_a" "$build_b"; do
+  if [ ! -x "$b/bench/$program" ]; then echo "bench_ab: $b/bench/$program: no such program (built?)" >&2; exit 2; fi
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for r in $(seq "$rounds"); do
+  order=("A:$build_a" "B:$build_b")
+  if [ $((r % 2)) -eq 0 ]; then order=("B:$build_b" "A:$build_a"); fi
+  for entry in "${order[@]}"; do
+    side=${entry%%:*} dir=${entry#*:}
+    "$dir/bench/$program" --benchmark_filter="$filter" --benchmark_repetitions="$reps" \
+      --benchmark_min_time="$min_time" --benchmark_format=json > "$work/$side.$r.json" 2> "$work/$side.$r.err" || {
+      echo "bench_ab: $dir/bench/$program failed:" >&2; cat "$work/$side.$r.err" >&2; exit 1; }
+  done
+done
+
+python3 - "$work" "$build_a" "$build_b" <<'PY'
+import collections, glob, json, os, statistics, sys
+work, build_a, build_b = sys.argv[1:4]
+values = collections.defaultdict(lambda: {"A": [], "B": []})
+for path in sorted(glob.glob(os.path.join(work, "*.json"))):
+    side = os.path.basename(path).split(".")[0]
+    with open(path) as f:
+        text = f.read()
+    if not text.strip():
+        continue  # Google Benchmark writes nothing when the filter matches no benchmark
+    data = json.loads(text)
+    for b in data.get("benchmarks", []):
+        if b.get("run_type") != "iteration":
+            continue
+        # "ns/packet" and the like are inverted rate counters, which the JSON gives in seconds.
+        counters = {k: v * (1e9 if "ns/" in k else 1) for k, v in b.items()
+                    if isinstance(v, (int, float)) and ("ns_per" in k or "ns/" in k)}
+        if not counters:
+            counters = {"real_time " + b.get("time_unit", "ns"): b["real_time"]}
+        for k, v in counters.items():
+            values[(b["name"], k)][side].append(float(v))
+if not values:
+    sys.exit("bench_ab: the filter matched no benchmark in either build")
+print(f"A = {build_a}\nB = {build_b}\n")
+print(f"| benchmark | figure | A fastest | B fastest | B/A fastest | A median | B median | B/A median |")
+print("|---|---|---|---|---|---|---|---|")
+for (name, key), v in sorted(values.items()):
+    a, b = v["A"], v["B"]
+    if not a or not b or (max(a) == 0 and max(b) == 0):
+        continue  # in one build only, or a figure the benchmark leaves at 0 (the engine with the offload off)
+    fa, fb, ma, mb = min(a), min(b), statistics.median(a), statistics.median(b)
+    ratio = lambda x, y: f"{y / x:.2f}x" if x > 0 else "-"
+    print(f"| {name} | {key} | {fa:.1f} | {fb:.1f} | {ratio(fa, fb)} | {ma:.1f} | {mb:.1f} | {ratio(ma, mb)} |")
+PY
