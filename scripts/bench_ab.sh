@@ -24,11 +24,16 @@ EOF
 }
 
 rounds=2 reps=5 min_time=0.2
+positive() {  # option value: a whole number from 1
+  if ! [[ "${2:-}" =~ ^[1-9][0-9]*$ ]]; then echo "bench_ab: $1 needs a whole number from 1, not '${2:-}'" >&2; exit 2; fi
+}
 while [ $# -gt 0 ]; do
   case "$1" in
-    --rounds) rounds=$2; shift 2 ;;
-    --reps) reps=$2; shift 2 ;;
-    --min-time) min_time=$2; shift 2 ;;
+    --rounds) positive "$1" "${2:-}"; rounds=$2; shift 2 ;;
+    --reps) positive "$1" "${2:-}"; reps=$2; shift 2 ;;
+    --min-time)
+      if ! [[ "${2:-}" =~ ^[0-9]*\.?[0-9]+$ ]]; then echo "bench_ab: --min-time needs seconds, not '${2:-}'" >&2; exit 2; fi
+      min_time=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "bench_ab: unknown option $1" >&2; usage >&2; exit 2 ;;
     *) break ;;
@@ -47,9 +52,11 @@ for r in $(seq "$rounds"); do
   if [ $((r % 2)) -eq 0 ]; then order=("B:$build_b" "A:$build_a"); fi
   for entry in "${order[@]}"; do
     side=${entry%%:*} dir=${entry#*:}
+    # JSON to a file of its own: the program's console output (and DPDK's log) stays out of it.
     "$dir/bench/$program" --benchmark_filter="$filter" --benchmark_repetitions="$reps" \
-      --benchmark_min_time="$min_time" --benchmark_format=json > "$work/$side.$r.json" 2> "$work/$side.$r.err" || {
-      echo "bench_ab: $dir/bench/$program failed:" >&2; cat "$work/$side.$r.err" >&2; exit 1; }
+      --benchmark_min_time="$min_time" --benchmark_out="$work/$side.$r.json" --benchmark_out_format=json \
+      > "$work/$side.$r.log" 2>&1 || {
+      echo "bench_ab: $dir/bench/$program failed:" >&2; cat "$work/$side.$r.log" >&2; exit 1; }
   done
 done
 
@@ -65,9 +72,14 @@ for path in sorted(glob.glob(os.path.join(work, "*.json"))):
         continue  # Google Benchmark writes nothing when the filter matches no benchmark
     data = json.loads(text)
     for b in data.get("benchmarks", []):
+        if b.get("error_occurred"):
+            # A benchmark that gave up still has counters; they must not count as the faster build's.
+            sys.exit(f"bench_ab: build {side}: {b['name']} failed: {b.get('error_message', '')}")
         if b.get("run_type") != "iteration":
             continue
-        # "ns/packet" and the like are inverted rate counters, which the JSON gives in seconds.
+        # "ns/packet" and the like are inverted rate counters (benchmark::Counter::kInvert), which the
+        # JSON gives in seconds; the plain counters named *ns_per* are in ns already. A new counter
+        # named "ns/..." must be an inverted rate too.
         counters = {k: v * (1e9 if "ns/" in k else 1) for k, v in b.items()
                     if isinstance(v, (int, float)) and ("ns_per" in k or "ns/" in k)}
         if not counters:

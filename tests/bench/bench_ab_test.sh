@@ -21,4 +21,8 @@ if "$script" --reps 1 --min-time 0.01 "$build" "$build" bench_engine 'matches_no
   echo "FAIL: a filter that matches nothing gave a table"; cat "$out"; exit 1
 fi
 grep -q -i 'match' "$out" || { echo "FAIL: no message for a filter that matches nothing"; cat "$out"; exit 1; }
+if "$script" --rounds 0 "$build" "$build" bench_engine 'x' > "$out" 2>&1; then
+  echo "FAIL: --rounds 0 was accepted"; exit 1
+fi
+grep -q 'whole number' "$out" || { echo "FAIL: no message for --rounds 0"; cat "$out"; exit 1; }
 echo "bench_ab: ok"
