@@ -17,8 +17,8 @@ usage: scripts/bench_ab.sh [--rounds N] [--reps N] [--min-time S] BUILD_A BUILD_
   --reps N           repetitions per run (default 5)
   --min-time S       --benchmark_min_time per repetition (default 0.2)
 
-Figures compared: every user counter whose name has ns_per or ns/ (ns/packet, host_ns_per_read,
-engine_ns_per_read), else the real time. Example:
+Figures compared, in ns: every user counter in ns (ns/packet, host_ns_per_read, engine_ns_per_read),
+else the real time. Example:
   scripts/bench_ab.sh /tmp/build-before build bench_engine 'NonDataPacket'
 EOF
 }
@@ -60,9 +60,13 @@ for r in $(seq "$rounds"); do
   done
 done
 
-python3 - "$work" "$build_a" "$build_b" <<'PY'
+# The JSON is read as scripts/bench_report.py reads it (row_metrics: times in ns, Google Benchmark's
+# inverted rate counters such as ns/packet from seconds to ns).
+python3 - "$work" "$build_a" "$build_b" "$(dirname "$0")" <<'PY'
 import collections, glob, json, os, statistics, sys
-work, build_a, build_b = sys.argv[1:4]
+work, build_a, build_b, scripts = sys.argv[1:5]
+sys.path.insert(0, scripts)
+from bench_report import row_metrics
 values = collections.defaultdict(lambda: {"A": [], "B": []})
 for path in sorted(glob.glob(os.path.join(work, "*.json"))):
     side = os.path.basename(path).split(".")[0]
@@ -70,26 +74,20 @@ for path in sorted(glob.glob(os.path.join(work, "*.json"))):
         text = f.read()
     if not text.strip():
         continue  # Google Benchmark writes nothing when the filter matches no benchmark
-    data = json.loads(text)
-    for b in data.get("benchmarks", []):
+    for b in json.loads(text).get("benchmarks", []):
         if b.get("error_occurred"):
             # A benchmark that gave up still has counters; they must not count as the faster build's.
             sys.exit(f"bench_ab: build {side}: {b['name']} failed: {b.get('error_message', '')}")
         if b.get("run_type") != "iteration":
             continue
-        # "ns/packet" and the like are inverted rate counters (benchmark::Counter::kInvert), which the
-        # JSON gives in seconds; the plain counters named *ns_per* are in ns already. A new counter
-        # named "ns/..." must be an inverted rate too.
-        counters = {k: v * (1e9 if "ns/" in k else 1) for k, v in b.items()
-                    if isinstance(v, (int, float)) and ("ns_per" in k or "ns/" in k)}
-        if not counters:
-            counters = {"real_time " + b.get("time_unit", "ns"): b["real_time"]}
-        for k, v in counters.items():
-            values[(b["name"], k)][side].append(float(v))
+        metrics = row_metrics(b)
+        figures = [k for k, (_, unit) in metrics.items() if unit == "ns" and k not in ("real_time", "cpu_time")]
+        for k in figures or ["real_time"]:
+            values[(b["name"], k)][side].append(metrics[k][0])
 if not values:
     sys.exit("bench_ab: the filter matched no benchmark in either build")
 print(f"A = {build_a}\nB = {build_b}\n")
-print(f"| benchmark | figure | A fastest | B fastest | B/A fastest | A median | B median | B/A median |")
+print("| benchmark | figure | A fastest | B fastest | B/A fastest | A median | B median | B/A median |")
 print("|---|---|---|---|---|---|---|---|")
 for (name, key), v in sorted(values.items()):
     a, b = v["A"], v["B"]
