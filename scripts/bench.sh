@@ -25,6 +25,9 @@ usage: scripts/bench.sh [options]
   --e2e [SECONDS]    also the end-to-end figures (scripts/bench_e2e.sh: fio against the built-in target
                      over a veth pair; root; five configurations x four jobs of SECONDS each, default 3,
                      repeated --reps times, off and on in turn; target and fio pinned to CPUs of their own)
+  --faults [SEEDS]   also issue 16's figures under the fault shim (scripts/fault_table.py: the offload demo
+                     off and on at 0.2% and 1% of loss, reordering and duplication, and with wire corruption
+                     added, seeds SEEDS, default 1-10; about 4 minutes; root, as the demo's EAL)
   --help             this text
 Environment: NVMEDDP_BUILD_DIR (default build/).
 EOF
@@ -37,6 +40,7 @@ out=
 build_first=1
 update_readme=0
 e2e_seconds=
+fault_seeds=
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=${2:?--reps needs a number}; shift 2 ;;
@@ -48,6 +52,8 @@ while [ $# -gt 0 ]; do
     --update-readme) update_readme=1; shift ;;
     --e2e)
       if [[ "${2:-}" =~ ^[0-9]+$ ]]; then e2e_seconds=$2; shift 2; else e2e_seconds=3; shift; fi ;;
+    --faults)
+      if [[ "${2:-}" =~ ^[0-9][0-9,-]*$ ]]; then fault_seeds=$2; shift 2; else fault_seeds=1-10; shift; fi ;;
     --help|-h) usage; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -129,6 +135,22 @@ if [ -n "$e2e_seconds" ]; then
   else
     printf '%s\tfailed\t1\t%s\n' bench_e2e "${cmdline% }" >> "$runs"
     failed+=(bench_e2e)
+  fi
+fi
+
+if [ -n "$fault_seeds" ]; then
+  echo "bench.sh: under faults (scripts/fault_table.py, seeds $fault_seeds)" >&2
+  printf -v cmdline '%q ' scripts/fault_table.py --build-dir "$build" --seeds "$fault_seeds" --out "$out/fault_table.md"
+  cmdline=${cmdline//"$root/"/}
+  if python3 "$root/scripts/fault_table.py" --build-dir "$build" --seeds "$fault_seeds" --out "$out/fault_table.md" \
+      > "$out/fault_table.log" 2>&1; then
+    printf '%s\tok\t0\t%s\n' fault_table "${cmdline% }" >> "$runs"
+  else
+    rc=$?
+    echo "bench.sh: fault_table.py FAILED (exit code $rc); its output: $out/fault_table.log" >&2
+    tail -n 20 "$out/fault_table.log" >&2
+    printf '%s\tfailed\t%s\t%s\n' fault_table "$rc" "${cmdline% }" >> "$runs"
+    failed+=(fault_table)
   fi
 fi
 

@@ -785,6 +785,22 @@ def e2e_section(out_dir, runs):
     return lines
 
 
+def faults_section(out_dir, runs):
+    """Issue 16's figures under the fault shim (scripts/fault_table.py, run by bench.sh --faults)."""
+    status = runs.get("fault_table", (None, None, ""))
+    path = os.path.join(out_dir, "fault_table.md")
+    title = "### Under faults (`scripts/fault_table.py`: issue 16's goals, the offload demo off and on)"
+    if status[0] == "failed":
+        return [title, "", f"FAILED (exit code {status[1]}): a read wrong or changed by the offload, or the demo did not "
+                "answer; see fault_table.log in the results directory.", ""] + (
+                    [open(path).read().rstrip(), ""] if os.path.exists(path) else [])
+    if not os.path.exists(path):
+        return ["### Under faults", "", "Not run (`scripts/bench.sh --faults`: the offload demo under the fault shim, root).", ""]
+    return [title, "", "Host-copied bytes against the copy floor (read data no device could place: it came only "
+            "before its PDU's header), data digests the device verified, every read checked against the same "
+            "run without the offload.", "", open(path).read().rstrip(), ""]
+
+
 AREA_NAMES = {"BM_Memcpy", "BM_CopyThenIsal", "BM_EnginePlaceAndVerify", "BM_MemcpyIsalPerPacket",
               "BM_MemcpyIsalPerPdu", "BM_EngineNonDataPacket", "BM_HostReceive", "BM_HostReceiveTcp", "BM_ConnectionMemory",
               "BM_MemoryPerConnection"}
@@ -1004,6 +1020,7 @@ def render(res, machine, goals, pngs, skipped, out_dir, for_readme):
     out += host_write_section(res)
     out += memory_section(res)
     out += e2e_section(res.out_dir, res.runs)
+    out += faults_section(res.out_dir, res.runs)
     out += other_section(res)
     out += ["### Plots", ""]
     for title, png in pngs:
@@ -1011,7 +1028,7 @@ def render(res, machine, goals, pngs, skipped, out_dir, for_readme):
     out += [f"- not drawn: {why}" for why in skipped]
     out += ["", "### Programs and command lines", ""]
     rows = []
-    for b in res.binaries:
+    for b in res.binaries + [s for s in ("bench_e2e", "fault_table") if s in res.runs]:
         status = res.status(b)
         cmd = res.runs.get(b, (None, None, ""))[2]
         rows.append([b, {"ok": "ran", "absent": "not built: not run", "no-match": "no benchmark matched: not run",

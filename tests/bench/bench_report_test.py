@@ -131,6 +131,31 @@ class FixtureRun(unittest.TestCase):
         self.assertEqual(v["G7"], "not met")  # (0.35 + 0.9)/1.2 > 1 at 128 KiB
         self.assertIn("| G7 | 64 KiB, mss 1448, in cache, without TCP | 0.67x | 0.800 vs 1.200 cycles/B | < 1x | met |", report)
 
+    def test_faults_section_says_not_run_ran_or_failed(self):
+        # The fixture has no fault table: the section says how to get one.
+        run_report(self.out)
+        self.assertIn("Not run (`scripts/bench.sh --faults`", self.read("report.md"))
+        table = "| faults | R | seed | host copied |\n|---|\n| loss+reorder+duplicate | 0.01 | 1 | 0.080% |\n"
+        with open(os.path.join(self.out, "fault_table.md"), "w") as f:
+            f.write(table)
+        with open(os.path.join(self.out, "runs.tsv"), "a") as f:
+            f.write("fault_table\tok\t0\tscripts/fault_table.py --seeds 1 --out x\n")
+        run_report(self.out)
+        report = self.read("report.md")
+        self.assertIn("### Under faults", report)
+        self.assertIn("| loss+reorder+duplicate | 0.01 | 1 | 0.080% |", report)
+        self.assertRegex(report, r"\| fault_table \| ran \| `scripts/fault_table.py --seeds 1 --out x` \|")
+        # A run that failed says so, beside the table it wrote.
+        with open(os.path.join(self.out, "runs.tsv")) as f:
+            runs = f.read().replace("fault_table\tok\t0", "fault_table\tfailed\t1")
+        with open(os.path.join(self.out, "runs.tsv"), "w") as f:
+            f.write(runs)
+        run_report(self.out)
+        report = self.read("report.md")
+        self.assertIn("FAILED (exit code 1): a read wrong or changed by the offload", report)
+        self.assertIn("| loss+reorder+duplicate | 0.01 | 1 | 0.080% |", report)
+        self.assertRegex(report, r"\| fault_table \| FAILED \(exit code 1\) \|")
+
     def test_update_readme_replaces_only_the_text_between_the_markers(self):
         readme = os.path.join(self.tmp, "README.md")
         with open(readme, "w") as f:
