@@ -75,6 +75,7 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
         }
     }
     meta_ = &meta;
+    if (++packet_serial_ == 0) packet_serial_ = 1;
     claims_.reset(&meta);
     packet_front_ = seq < rcv_nxt_ ? rcv_nxt_ : seq;
     c2h_opened_ = 0;
@@ -356,8 +357,11 @@ void ConnectionEngine::open_pdu() noexcept {
     data_end_ = data_begin_ + layout_.data_len;
     // For the packet's claim (placement_claim.hpp): which C2HData of the packet this is, and whether
     // the engine framed this packet's bytes from the end of the C2HData before it to here.
-    run_pdu_ = RunPdu{++c2h_opened_, prev_c2h_known_ && prev_c2h_end_ >= packet_front_ && pdu_start_ >= packet_front_,
-                      data_begin_, data_end_};
+    run_pdu_ = RunPdu{};
+    run_pdu_.ordinal = ++c2h_opened_;
+    run_pdu_.framed_here = prev_c2h_known_ && prev_c2h_end_ >= packet_front_ && pdu_start_ >= packet_front_;
+    run_pdu_.data_begin = data_begin_;
+    run_pdu_.data_end = data_end_;
     prev_c2h_known_ = true;
     prev_c2h_end_ = pdu_end_;
     if (mode_ == Mode::InSync) {

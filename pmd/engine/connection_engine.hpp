@@ -121,8 +121,8 @@ private:
     // A header lost in a gap (connection_engine_lost_header.cpp)
     void remember_lost_header(TcpSeq gap_end, std::span<const PayloadChunk> after) noexcept;
     uint32_t take_lost_header(TcpSeq at, const uint8_t* p, uint32_t n) noexcept;
-    bool follow_lost_header() noexcept;
-    void regain_framing_in_lost_pdu() noexcept;
+    bool follow_lost_header(bool header_here, TcpSeq& framed_from) noexcept;
+    void regain_framing_in_lost_pdu(bool header_here, TcpSeq framed_from) noexcept;
     void regain_framing_at_header(TcpSeq at) noexcept;
 
     uint32_t fill_header(const uint8_t* p, uint32_t n, uint32_t want) noexcept;
@@ -210,6 +210,7 @@ private:
 
     // The packet being processed
     PacketMeta* meta_ = nullptr;
+    uint32_t packet_serial_ = 0;   // counts the packets with payload, never 0 (GapPdus::Pdu::header_packet)
     ClaimBuilder claims_{};
     TcpSeq packet_front_;          // the packet's first byte past what the engine had seen
     uint32_t c2h_opened_ = 0;      // C2HData headers completed in this packet

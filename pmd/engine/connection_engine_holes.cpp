@@ -228,7 +228,14 @@ void ConnectionEngine::take_hole_bytes(GapPdus::Pdu& g, TcpSeq begin, const uint
             }
             counters.placed_bytes.add(len);
             counters.late_placed_bytes.add(len);
-            claims_.placed(data_from, len, offset, g.cccid, ddp::RegistrationTable::tag_of(g.claim), RunPdu{});  // never run 2
+            RunPdu fill{};  // not part of the packet's framing: pairs only with the fill of the PDU before or after
+            fill.hole_fill = true;
+            fill.framed_here = g.header_packet == packet_serial_;
+            fill.data_begin = g.data_begin;
+            fill.data_end = g.data_end;
+            fill.framed_from = g.framed_from;
+            fill.pdu_end = g.pdu_end;
+            claims_.placed(data_from, len, offset, g.cccid, ddp::RegistrationTable::tag_of(g.claim), fill);
         } else if (g.check_digest) {
             crc = nvmetcp::crc32c_extend(0, data, len);
         }

@@ -59,6 +59,11 @@ void ConnectionEngine::remember_lost_header(TcpSeq gap_end, std::span<const Payl
 uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_t n) noexcept {
     uint32_t taken = 0;
     const TcpSeq end = at + n;
+    // Every byte of the headers taken from framed_from on comes from this chunk (none from an
+    // earlier packet or from after_gap_), and none of them but the last is a C2HData's: a claim may
+    // then pair the last one's data with the data of the PDU that ends at framed_from.
+    bool header_here = lost_have_ == 0;
+    TcpSeq framed_from = lost_at_;
     while (lost_header_) {
         const TcpSeq want = lost_at_ + lost_have_;
         // The header's rest past the gap's end is in after_gap_, kept when it came.
@@ -80,6 +85,7 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
             }
             std::memcpy(lost_hdr_ + lost_have_, past_gap ? after_gap_ + kept : p + at.bytes_to(want), take);
             lost_have_ += take;
+            if (past_gap) header_here = false;
             if (!past_gap) taken += take;  // bytes of this retransmission
         }
         if (!lost_layout_ready_ && lost_have_ >= sizeof(CommonHeader)) {
@@ -93,7 +99,7 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
             continue;
         }
         if (lost_layout_ready_ && lost_have_ >= lost_layout_.header_len) {
-            const bool next_in_gap = follow_lost_header();
+            const bool next_in_gap = follow_lost_header(header_here, framed_from);
             taken += fill_chunk(at, p, n);  // the data in this chunk of the PDU the header began
             if (!next_in_gap) break;
         }
@@ -103,8 +109,9 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
 
 // The lost header is complete in lost_hdr_. Checks it, and either takes the PDU up where the stream
 // is now (in sync again), or keeps track of it and looks for the next header where it ends. False:
-// done (in sync, or given up).
-bool ConnectionEngine::follow_lost_header() noexcept {
+// done (in sync, or given up). header_here: the header came whole in this packet, and so did every
+// header from framed_from on; a C2HData's moves framed_from to its end.
+bool ConnectionEngine::follow_lost_header(bool header_here, TcpSeq& framed_from) noexcept {
     if (nvmetcp::check_header_digest(lost_hdr_, lost_layout_) || nvmetcp::check_full_header(lost_hdr_, lost_layout_, params_)) {
         lost_header_ = false;
         return false;
@@ -112,7 +119,7 @@ bool ConnectionEngine::follow_lost_header() noexcept {
     const CommonHeader& ch = *reinterpret_cast<const CommonHeader*>(lost_hdr_);
     const TcpSeq pdu_end = lost_at_ + ch.plen.get();
     if (pdu_end > rcv_nxt_) {
-        regain_framing_in_lost_pdu();
+        regain_framing_in_lost_pdu(header_here, framed_from);
         return false;
     }
     // A PDU that has ended: its data lies in the gap (placed as holes), or partly after it (seen).
@@ -131,10 +138,15 @@ bool ConnectionEngine::follow_lost_header() noexcept {
             if (slot != GapPdus::kNone) {
                 GapPdus::Pdu& g = gaps_.at(slot);
                 g.ended = true;
+                if (header_here) {
+                    g.header_packet = packet_serial_;
+                    g.framed_from = framed_from;
+                }
                 if (!all_in_gap) g.add({lost_until_, pdu_end, 0});  // seen after the gap, not digested
             }
         }
         if ((ch.flags & nvmetcp::pdu_flags::kSuccess) != 0) completes = conn_.registrations.claim(h.cccid.get());
+        framed_from = pdu_end;  // a C2HData after this one pairs with this one, not with one before
     } else if (ch.pdu_type() == PduType::CapsuleResp) {
         completes = conn_.registrations.claim(reinterpret_cast<const nvmetcp::CapsuleRespPdu*>(lost_hdr_)->cqe.cid.get());
     }
@@ -174,7 +186,7 @@ void ConnectionEngine::regain_framing_at_header(TcpSeq at) noexcept {
 // retransmitted); its part seen after the gap, without framing, was not placed (the host copies
 // it) but was digested: when it is all data, it is a run like any other, and the PDU's digest is
 // checked once the hole is filled.
-void ConnectionEngine::regain_framing_in_lost_pdu() noexcept {
+void ConnectionEngine::regain_framing_in_lost_pdu(bool header_here, TcpSeq framed_from) noexcept {
     lost_header_ = false;
     completes_ = {};
     end_pdu();
@@ -215,6 +227,10 @@ void ConnectionEngine::regain_framing_in_lost_pdu() noexcept {
     if (gap_slot_ == GapPdus::kNone) {
         crc_on_ = false;
         return;
+    }
+    if (header_here) {
+        gaps_.at(gap_slot_).header_packet = packet_serial_;
+        gaps_.at(gap_slot_).framed_from = framed_from;
     }
     // Seen after the gap, not placed: from there, or from the body's start when the gap ended in the header.
     const TcpSeq seen_from = std::max(lost_until_, pdu_start_ + layout_.header_len);

@@ -53,6 +53,11 @@ public:
         ddp::RegistrationTable::Claim claim{};
         uint16_t cccid = 0;
         uint32_t datao = 0;
+        // A lost header taken from a retransmission: the packet (ConnectionEngine's packet serial)
+        // that brought it whole, and with it the headers of the non-data PDUs before it from
+        // framed_from on (ConnectionEngine::take_lost_header); 0: none did.
+        uint32_t header_packet = 0;
+        ddp::TcpSeq framed_from;
         // What the engine has seen
         bool ended = false;  // the stream has passed pdu_end (what is not in a run is a hole)
         uint8_t digest[nvmetcp::kDigestLen]{};

@@ -7,6 +7,10 @@
 // engine did. So a pair is claimed only when the engine framed everything from the end of run 1's
 // PDU to run 2's first byte from this packet's new bytes (the caller says so per run:
 // RunPdu::framed_here), and nothing but non-data PDUs lies between the two (consecutive ordinals).
+// Runs that fill holes below the stream's front are not part of the packet's framing; two of them
+// pair when the engine framed run 2's PDU from headers that came whole in this packet, from the end
+// of run 1's PDU on, with no C2HData between (a lost header's retransmission that also carries the
+// end of the PDU before it).
 //
 // Placed bytes that fit no claimed run are not claimed: the host copies them (again), which costs a
 // copy and nothing else. A claim is about sequence numbers, never payload offsets, so a host that
@@ -31,6 +35,12 @@ struct RunPdu {
     bool framed_here = false;
     ddp::TcpSeq data_begin;  // the PDU's first data byte
     ddp::TcpSeq data_end;    // one past its last
+    // A hole fill (ordinal kUnframed). framed_here then says that the engine framed this PDU from
+    // headers that came whole in this packet, from framed_from on (non-data PDUs, then this one's);
+    // pdu_end is where the PDU ends, for pairing with the fill of the C2HData after it.
+    bool hole_fill = false;
+    ddp::TcpSeq framed_from;
+    ddp::TcpSeq pdu_end;
 };
 
 class ClaimBuilder {
@@ -106,10 +116,15 @@ private:
     };
 
     // b can be run 2 of a claim whose run 1 is a: a ends its PDU's data, b's PDU is the next C2HData,
-    // framed from this packet from a's PDU's end on, and b starts at its first data byte.
+    // framed from this packet from a's PDU's end on, and b starts at its first data byte. Two hole
+    // fills: b's framing from this packet starts where a's PDU ends (a's data digest and the headers
+    // between lie in this packet, since it holds a's last data byte and b's first).
     static bool pairs(const Run& a, const Run& b) noexcept {
-        return a.pdu.ordinal != RunPdu::kUnframed && b.pdu.ordinal == a.pdu.ordinal + 1 && b.pdu.framed_here &&
-               a.seq + a.len == a.pdu.data_end && b.seq == b.pdu.data_begin;
+        if (a.seq + a.len != a.pdu.data_end || b.seq != b.pdu.data_begin || !b.pdu.framed_here) return false;
+        if (a.pdu.hole_fill || b.pdu.hole_fill) {
+            return a.pdu.hole_fill && b.pdu.hole_fill && b.pdu.framed_from == a.pdu.pdu_end;
+        }
+        return a.pdu.ordinal != RunPdu::kUnframed && b.pdu.ordinal == a.pdu.ordinal + 1;
     }
 
     ::nvmeddp_pkt_meta* meta_ = nullptr;

@@ -342,10 +342,16 @@ TEST(EngineHoles, ALostHeaderIsTakenFromTheRetransmissionAndTheFramingRegained) 
     EXPECT_GT(s.late_placed_bytes, 0u);
     EXPECT_EQ(s.digest_combined, 2u);  // the PDU the gap began in, and the one whose header was lost
     const auto& t = rig.host->totals();
-    // Also copied: what the clean run claimed as run 2 in the frame that brings the lost header late
-    // (its header, taken from a retransmission below the stream's front, is not one to pair with).
-    ASSERT_TRUE(clean.metas[held]);
-    EXPECT_EQ(t.copied, clean.host->totals().copied + seen_without_framing + clean.metas[held]->place2_len);
+    // The frame that brings the lost header late also brings the end of the PDU before it: both
+    // fill holes, and the claim pairs them as the clean run's did (run 2 the lost header's PDU,
+    // framed from the header this frame brought). Only the bytes seen without framing are copied.
+    const size_t late = held + 3;  // where the held frame arrived
+    ASSERT_TRUE(clean.metas[held] && rig.metas[late]);
+    ASSERT_GT(clean.metas[held]->place2_len, 0u);
+    EXPECT_EQ(rig.metas[late]->place_seq, clean.metas[held]->place_seq);
+    EXPECT_EQ(rig.metas[late]->place_len, clean.metas[held]->place_len);
+    EXPECT_EQ(rig.metas[late]->place2_len, clean.metas[held]->place2_len);
+    EXPECT_EQ(t.copied, clean.host->totals().copied + seen_without_framing);
     EXPECT_EQ(t.digests_recomputed, 0u);
     for (size_t k = held; k <= held + 3; ++k) {  // every byte of each taken (or digested) once
         ASSERT_TRUE(rig.metas[k]);

@@ -13,7 +13,26 @@ namespace {
 
 // A C2HData of the packet: its ordinal, whether it was framed here, and where its data lies.
 RunPdu pdu(uint32_t ordinal, bool framed_here, uint32_t data_begin, uint32_t data_end) {
-    return RunPdu{ordinal, framed_here, TcpSeq(data_begin), TcpSeq(data_end)};
+    RunPdu r{};
+    r.ordinal = ordinal;
+    r.framed_here = framed_here;
+    r.data_begin = TcpSeq(data_begin);
+    r.data_end = TcpSeq(data_end);
+    return r;
+}
+
+// A C2HData whose bytes fill a hole below the stream's front: [pdu_start, pdu_end) with its data
+// after a 24-byte header, a 4-byte data digest at its end; framed_here: the engine framed it from
+// headers that came whole in the packet, from framed_from on.
+RunPdu hole_fill(uint32_t pdu_start, uint32_t pdu_end, bool framed_here, uint32_t framed_from = UINT32_MAX) {
+    RunPdu r{};
+    r.hole_fill = true;
+    r.framed_here = framed_here;
+    r.framed_from = TcpSeq(framed_from == UINT32_MAX ? pdu_start : framed_from);
+    r.pdu_end = TcpSeq(pdu_end);
+    r.data_begin = TcpSeq(pdu_start + 24);
+    r.data_end = TcpSeq(pdu_end - 4);
+    return r;
 }
 
 }  // namespace
@@ -125,6 +144,57 @@ TEST(ClaimBuilder, ASingleRunBeatsASmallerPair) {
     EXPECT_EQ(m.place_cccid, 5);
     EXPECT_EQ(m.place_len, 500);
     EXPECT_EQ(m.place2_len, 0);
+}
+
+// A lost header's retransmission that also brings the end of the PDU before it: both fill holes, and
+// pair when the engine framed the second from headers that came whole in this packet from the first
+// one's end on (its own, or a CapsuleResp's before it too).
+TEST(ClaimBuilder, PairsTheHoleFillsOfTwoAdjacentPdusWhenTheSecondsHeaderCameHere) {
+    const RunPdu first = hole_fill(0, 4128, false);  // data 24..4124, digest, then the next header
+    {
+        ::nvmeddp_pkt_meta m{};
+        pmd::ClaimBuilder b;
+        b.reset(&m);
+        b.placed(TcpSeq(3000), 1124, 2976, 1, 7, first);                          // the end of its data
+        b.placed(TcpSeq(4152), 300, 0, 2, 9, hole_fill(4128, 8256, true));        // the next one's first data
+        b.finish();
+        EXPECT_EQ(m.place_cccid, 1);
+        EXPECT_EQ(m.place_len, 1124);
+        EXPECT_EQ(m.place2_tag, 9);
+        EXPECT_EQ(m.place2_len, 300);
+    }
+    {  // a 24-byte CapsuleResp between, its header framed from this packet too
+        ::nvmeddp_pkt_meta m{};
+        pmd::ClaimBuilder b;
+        b.reset(&m);
+        b.placed(TcpSeq(3000), 1124, 2976, 1, 7, first);
+        b.placed(TcpSeq(4176), 300, 0, 2, 9, hole_fill(4152, 8280, true, 4128));
+        b.finish();
+        EXPECT_EQ(m.place2_len, 300);
+    }
+    // Not paired: the second's header came (partly) in another packet; PDUs not adjacent; the first
+    // run stops short of its PDU's data end; a hole fill with a run of the packet's own framing.
+    const struct {
+        const char* why;
+        uint32_t first_len;
+        RunPdu second;
+    } cases[] = {
+        {"header not from this packet", 1124, hole_fill(4128, 8256, false)},
+        {"a PDU between, framed elsewhere", 1124, hole_fill(4152, 8280, true)},
+        {"run 1 short of its data end", 1000, hole_fill(4128, 8256, true)},
+        {"run 2 of the packet's framing", 1124, pdu(1, true, 4152, 8252)},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.why);
+        ::nvmeddp_pkt_meta m{};
+        pmd::ClaimBuilder b;
+        b.reset(&m);
+        b.placed(TcpSeq(3000), c.first_len, 2976, 1, 7, first);
+        b.placed(c.second.data_begin, 300, 0, 2, 9, c.second);
+        b.finish();
+        EXPECT_EQ(m.place_cccid, 1);
+        EXPECT_EQ(m.place2_len, 0);
+    }
 }
 
 TEST(ClaimBuilder, RunsPastTheArrayAreNotCandidates) {
