@@ -75,7 +75,7 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
         }
     }
     meta_ = &meta;
-    if (++packet_serial_ == 0) packet_serial_ = 1;
+    ++packet_serial_;
     claims_.reset(&meta);
     packet_front_ = seq < rcv_nxt_ ? rcv_nxt_ : seq;
     c2h_opened_ = 0;

@@ -122,6 +122,11 @@ private:
     void remember_lost_header(TcpSeq gap_end, std::span<const PayloadChunk> after) noexcept;
     uint32_t take_lost_header(TcpSeq at, const uint8_t* p, uint32_t n) noexcept;
     bool follow_lost_header(bool header_here, TcpSeq& framed_from) noexcept;
+    bool note_gap_seen(TcpSeq begin, TcpSeq end) noexcept;
+    bool gap_seen_overlaps(TcpSeq begin, TcpSeq end) const noexcept {
+        return gap_seen_ && begin < gap_seen_end_ && gap_seen_begin_ < end;
+    }
+    void mark_gap_seen(GapPdus::Pdu& g, TcpSeq from, TcpSeq to) noexcept;
     void regain_framing_in_lost_pdu(bool header_here, TcpSeq framed_from) noexcept;
     void regain_framing_at_header(TcpSeq at) noexcept;
 
@@ -200,6 +205,13 @@ private:
     static constexpr uint32_t kAfterGap = nvmetcp::kHlenData + nvmetcp::kDigestLen;
     uint8_t after_gap_[kAfterGap]{};
     uint32_t after_gap_len_ = 0;
+    // Bytes of the gap past the lost header's next byte that came before the header did (a
+    // retransmission overtaking another): seen, not taken. One range, grown when the next touches
+    // it. They are never a hole the engine fills (the host keeps its own copy of them), no digest
+    // over them is the device's, and a header among them ends the wait for the lost one.
+    bool gap_seen_ = false;
+    TcpSeq gap_seen_begin_;
+    TcpSeq gap_seen_end_;
 
     // Resync
     static constexpr uint32_t kCarry = sizeof(nvmetcp::CommonHeader) - 1;
@@ -210,7 +222,7 @@ private:
 
     // The packet being processed
     PacketMeta* meta_ = nullptr;
-    uint32_t packet_serial_ = 0;   // counts the packets with payload, never 0 (GapPdus::Pdu::header_packet)
+    uint64_t packet_serial_ = 0;   // counts the packets with payload (GapPdus::Pdu::header_packet; never wraps)
     ClaimBuilder claims_{};
     TcpSeq packet_front_;          // the packet's first byte past what the engine had seen
     uint32_t c2h_opened_ = 0;      // C2HData headers completed in this packet

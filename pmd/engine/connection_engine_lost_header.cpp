@@ -7,7 +7,8 @@
 // from the first ones after the gap, kept when they came: after_gap_), checks it as the receiver
 // would, and follows the chain of PDUs from it:
 //   - a PDU whose body lies in the gap, or partly, is kept track of as a PDU with holes
-//     (gap_pdus.hpp): its data is placed from the retransmission and its digest checked;
+//     (gap_pdus.hpp): its data is placed from the retransmission and its digest checked (but for
+//     bytes seen in the gap before the header came: below);
 //   - the PDU the stream is in now (it ends past rcv_nxt_) is taken up where the stream is: the
 //     engine is in sync again, places the rest of its data, and the part of it in the gap;
 //   - a header that begins exactly where the stream is, too;
@@ -16,9 +17,11 @@
 // Its bytes were seen after the gap while the engine had no framing: a PDU with some of them is
 // placed (the rest, copied by the host) but its digest is the host's to check.
 //
-// Only a header whose bytes come in order from lost_at_ on is taken: when the first retransmitted
-// bytes of the gap past what the engine has of the header are not the header's next ones, it gives
-// up (every byte it takes must be one it has not seen, and it does not keep track of others).
+// Only a header whose bytes come in order from lost_at_ on is taken. Retransmitted bytes of the gap
+// past the header's next byte that come before it are kept track of as seen (gap_seen_: one range):
+// never placed or digested by the device, they are the host's to copy, and neither the PDUs they
+// fall in nor the one the lost header begins get a device verdict. A second range that does not touch the first, or a header to be taken
+// from among seen bytes, ends the wait (every byte the engine takes must be one it has not seen).
 #include <algorithm>
 #include <cstring>
 
@@ -36,6 +39,7 @@ using nvmetcp::PduType;
 void ConnectionEngine::remember_lost_header(TcpSeq gap_end, std::span<const PayloadChunk> after) noexcept {
     lost_header_ = state_ == PduState::Header;
     after_gap_len_ = 0;
+    gap_seen_ = false;
     if (!lost_header_) return;
     for (const PayloadChunk& c : after) {
         const uint32_t take = std::min(c.len, kAfterGap - after_gap_len_);
@@ -69,12 +73,15 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
         // The header's rest past the gap's end is in after_gap_, kept when it came.
         const bool past_gap = want >= lost_until_;
         if (!past_gap && (want < at || want >= end)) {
-            // Bytes of the gap beyond the header's next byte, before it: not taken, and from now on
-            // a byte of the gap may have been seen without the engine knowing which.
-            if (at > want && at < lost_until_) lost_header_ = false;
+            // Bytes of the gap beyond the header's next byte, before it: not taken, but seen.
+            if (at > want && at < lost_until_ && !note_gap_seen(at, std::min(end, lost_until_))) lost_header_ = false;
             break;
         }
         const uint32_t target = lost_layout_ready_ ? lost_layout_.header_len : sizeof(CommonHeader);
+        if (lost_have_ < target && gap_seen_overlaps(want, want + (target - lost_have_))) {
+            lost_header_ = false;  // the header's next bytes were seen, not kept
+            break;
+        }
         if (lost_have_ < target) {
             const uint32_t kept = past_gap ? lost_until_.bytes_to(want) : 0;
             const uint32_t take = past_gap ? (kept < after_gap_len_ ? std::min(target - lost_have_, after_gap_len_ - kept) : 0)
@@ -109,8 +116,8 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
 
 // The lost header is complete in lost_hdr_. Checks it, and either takes the PDU up where the stream
 // is now (in sync again), or keeps track of it and looks for the next header where it ends. False:
-// done (in sync, or given up). header_here: the header came whole in this packet, and so did every
-// header from framed_from on; a C2HData's moves framed_from to its end.
+// done (in sync, or given up). header_here: the header came whole in the chunk being taken, and so
+// did every header from framed_from on; a C2HData's moves framed_from to its end.
 bool ConnectionEngine::follow_lost_header(bool header_here, TcpSeq& framed_from) noexcept {
     if (nvmetcp::check_header_digest(lost_hdr_, lost_layout_) || nvmetcp::check_full_header(lost_hdr_, lost_layout_, params_)) {
         lost_header_ = false;
@@ -122,13 +129,15 @@ bool ConnectionEngine::follow_lost_header(bool header_here, TcpSeq& framed_from)
         regain_framing_in_lost_pdu(header_here, framed_from);
         return false;
     }
-    // A PDU that has ended: its data lies in the gap (placed as holes), or partly after it (seen).
+    // A PDU that has ended: its data lies in the gap (placed as holes, but for bytes seen there
+    // before the header came), or partly after it (seen).
     const ddp::Caps caps = caps_.load(std::memory_order_relaxed);
     ddp::RegistrationTable::Claim completes{};
     if (ch.pdu_type() == PduType::C2HData) {
         const auto& h = *reinterpret_cast<const nvmetcp::C2HDataPdu*>(lost_hdr_);
         const bool all_in_gap = pdu_end <= lost_until_;
-        const bool check = all_in_gap && lost_layout_.has_data_digest && (caps & ddp::cap::kDataDigest) != 0;
+        const bool check = all_in_gap && !gap_seen_overlaps(lost_at_, pdu_end) && lost_layout_.has_data_digest &&
+                           (caps & ddp::cap::kDataDigest) != 0;
         ddp::RegistrationTable::Claim claim{};
         if ((caps & ddp::cap::kPlacement) != 0) claim = placement_for(lost_at_, h.cccid.get(), h.datao.get(), lost_layout_.data_len);
         // Kept track of only when some of its body lay in the gap: a header completed from the bytes
@@ -143,6 +152,7 @@ bool ConnectionEngine::follow_lost_header(bool header_here, TcpSeq& framed_from)
                     g.framed_from = framed_from;
                 }
                 if (!all_in_gap) g.add({lost_until_, pdu_end, 0});  // seen after the gap, not digested
+                mark_gap_seen(g, g.body_begin, pdu_end);
             }
         }
         if ((ch.flags & nvmetcp::pdu_flags::kSuccess) != 0) completes = conn_.registrations.claim(h.cccid.get());
@@ -171,6 +181,39 @@ bool ConnectionEngine::follow_lost_header(bool header_here, TcpSeq& framed_from)
     return false;
 }
 
+// [begin, end) of the gap came before the lost header did. False: it does not touch the range
+// already seen, and the engine gives up on the header.
+bool ConnectionEngine::note_gap_seen(TcpSeq begin, TcpSeq end) noexcept {
+    if (!gap_seen_) {
+        gap_seen_ = true;
+        gap_seen_begin_ = begin;
+        gap_seen_end_ = end;
+        // The PDU the lost header begins may have some of these bytes in its data, which the device
+        // neither places nor digests: it gets no verdict from the device (regain_framing_in_lost_pdu
+        // leaves crc_on_ off without lost_header_digesting_).
+        lost_header_digesting_ = false;
+        return true;
+    }
+    if (begin > gap_seen_end_ || end < gap_seen_begin_) return false;
+    gap_seen_begin_ = std::min(gap_seen_begin_, begin);
+    gap_seen_end_ = std::max(gap_seen_end_, end);
+    return true;
+}
+
+// The bytes of g's body in [from, to) that were seen in the gap are not holes: added as a run
+// without a CRC (g's digest is not the device's to check: check_digest is off for it).
+void ConnectionEngine::mark_gap_seen(GapPdus::Pdu& g, TcpSeq from, TcpSeq to) noexcept {
+    if (!gap_seen_) return;
+    const TcpSeq begin = std::max(from, gap_seen_begin_);
+    const TcpSeq end = std::min(to, gap_seen_end_);
+    if (begin >= end) return;
+    g.check_digest = false;
+    if (!g.room_for(begin, end)) g.forfeit_smallest_hole();
+    // g was opened just now (one run at most): the run fits. Were it refused, the seen bytes would
+    // stay a hole, and no byte of g may then be placed.
+    if (!g.add({begin, end, 0})) g.placing = false;
+}
+
 // The next header starts where the stream is: the state machine starts on it, in sync.
 void ConnectionEngine::regain_framing_at_header(TcpSeq at) noexcept {
     completes_ = {};  // what a speculated PDU would complete is not known to be so
@@ -183,7 +226,7 @@ void ConnectionEngine::regain_framing_at_header(TcpSeq at) noexcept {
 
 // The lost header starts the PDU the stream is in: the engine is in sync again at rcv_nxt_. The
 // PDU's data from here on is placed by the state machine; its part in the gap is a hole (placed when
-// retransmitted); its part seen after the gap, without framing, was not placed (the host copies
+// retransmitted; bytes of it seen in the gap before the header came are not); its part seen after the gap, without framing, was not placed (the host copies
 // it) but was digested: when it is all data, it is a run like any other, and the PDU's digest is
 // checked once the hole is filled.
 void ConnectionEngine::regain_framing_in_lost_pdu(bool header_here, TcpSeq framed_from) noexcept {
@@ -235,6 +278,7 @@ void ConnectionEngine::regain_framing_in_lost_pdu(bool header_here, TcpSeq frame
     // Seen after the gap, not placed: from there, or from the body's start when the gap ended in the header.
     const TcpSeq seen_from = std::max(lost_until_, pdu_start_ + layout_.header_len);
     if (seen_from < rcv_nxt_) gaps_.at(gap_slot_).add({seen_from, rcv_nxt_, crc_on_ ? seen_crc : 0});
+    mark_gap_seen(gaps_.at(gap_slot_), pdu_start_ + layout_.header_len, pdu_end_);
     run_begin_ = rcv_nxt_;
     crc_state_ = 0;
 }

@@ -1,5 +1,6 @@
-// The C2HData PDUs of one connection that have holes: PDUs whose header the engine accepted while in
-// sync, some of whose body went missing (a lost packet, or one overtaken by a later one). For each
+// The C2HData PDUs of one connection that have holes: PDUs whose header the engine accepted (in sync,
+// or taken from the retransmission of a lost one), some of whose body went missing (a lost packet,
+// or one overtaken by a later one). For each
 // it keeps what the header said (where the body, data and digest lie, the command, the
 // registration the data goes to) and which of the body's bytes it has seen, as runs in sequence
 // space, each with the CRC32C of its data bytes.
@@ -54,9 +55,9 @@ public:
         uint16_t cccid = 0;
         uint32_t datao = 0;
         // A lost header taken from a retransmission: the packet (ConnectionEngine's packet serial)
-        // that brought it whole, and with it the headers of the non-data PDUs before it from
-        // framed_from on (ConnectionEngine::take_lost_header); 0: none did.
-        uint32_t header_packet = 0;
+        // that brought it whole in one chunk, and with it the headers of the non-data PDUs before it
+        // from framed_from on (ConnectionEngine::take_lost_header); 0: none did.
+        uint64_t header_packet = 0;
         ddp::TcpSeq framed_from;
         // What the engine has seen
         bool ended = false;  // the stream has passed pdu_end (what is not in a run is a hole)

@@ -5,10 +5,11 @@
 //
 // Run 2 names neither its command nor its offset: the host reads them from the PDU's header, as the
 // engine did. So a pair is claimed only when the engine framed everything from the end of run 1's
-// PDU to run 2's first byte from this packet's new bytes (the caller says so per run:
-// RunPdu::framed_here), and nothing but non-data PDUs lies between the two (consecutive ordinals).
-// Runs that fill holes below the stream's front are not part of the packet's framing; two of them
-// pair when the engine framed run 2's PDU from headers that came whole in this packet, from the end
+// PDU to run 2's first byte from this packet's bytes (the caller says so per run:
+// RunPdu::framed_here), and nothing but non-data PDUs lies between the two. For runs of the
+// packet's own framing (new bytes, at the stream's front) that is consecutive ordinals. Runs that
+// fill holes below the stream's front are not part of that framing; two of them pair when the
+// engine framed run 2's PDU from headers that came whole in one chunk of this packet, from the end
 // of run 1's PDU on, with no C2HData between (a lost header's retransmission that also carries the
 // end of the PDU before it).
 //
@@ -24,19 +25,21 @@
 
 namespace nvmeddp::pmd {
 
-// The C2HData PDU a placed run belongs to, as the engine framed it in this packet.
+// The C2HData PDU a placed run belongs to: as the engine framed it in this packet (new bytes), or
+// as it keeps track of it with holes (a hole fill).
 struct RunPdu {
     static constexpr uint32_t kUnframed = UINT32_MAX;  // bytes below the stream's front (hole fills)
     // C2HData PDUs whose header the engine completed in this packet before this one's, plus one (0:
     // the PDU was open when the packet came); kUnframed: not part of the packet's framing.
     uint32_t ordinal = kUnframed;
-    // Every byte from the end of the C2HData PDU before this one (ordinal - 1) to this PDU's first
-    // data byte was framed from this packet, as new bytes.
+    // New bytes: every byte from the end of the C2HData PDU before this one (ordinal - 1) to this
+    // PDU's first data byte was framed from this packet. A hole fill: below.
     bool framed_here = false;
     ddp::TcpSeq data_begin;  // the PDU's first data byte
     ddp::TcpSeq data_end;    // one past its last
     // A hole fill (ordinal kUnframed). framed_here then says that the engine framed this PDU from
-    // headers that came whole in this packet, from framed_from on (non-data PDUs, then this one's);
+    // headers that came whole in one chunk of this packet, from framed_from on (non-data PDUs, then
+    // this one's);
     // pdu_end is where the PDU ends, for pairing with the fill of the C2HData after it.
     bool hole_fill = false;
     ddp::TcpSeq framed_from;
@@ -60,8 +63,9 @@ public:
         const auto off = static_cast<uint32_t>(buf_off);
         if (count_ > 0) {
             Run& last = runs_[count_ - 1];
-            const bool continues = last.pdu.ordinal == pdu.ordinal && last.cccid == cccid && last.tag == tag &&
-                                   last.seq + last.len == seq && last.buf_off + last.len == off;
+            const bool continues = last.pdu.ordinal == pdu.ordinal && last.pdu.data_begin == pdu.data_begin &&
+                                   last.cccid == cccid && last.tag == tag && last.seq + last.len == seq &&
+                                   last.buf_off + last.len == off;
             if (continues) {
                 // A claim's run is at most 64 KiB - 1 (a packet's payload); the rest is not claimed.
                 if (last.len + len <= UINT16_MAX) last.len += len;

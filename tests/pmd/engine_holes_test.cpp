@@ -359,6 +359,34 @@ TEST(EngineHoles, ALostHeaderIsTakenFromTheRetransmissionAndTheFramingRegained) 
     }
 }
 
+// Two frames lost, the first with a PDU header, and their retransmissions come in the wrong order:
+// the bytes after the header before the header. The engine keeps those bytes as seen (the host
+// copies them; the device never places over them) and still takes the header when it comes: in sync
+// again without the host's resync. (It gave up on the header before, and stayed out of sync until
+// the next header after the PDU, 30 KB later, was confirmed by the host.)
+TEST(EngineHoles, ALostHeaderStillTakenAfterARetransmissionOfTheBytesAfterIt) {
+    RigOptions o = one_pdu_reads(5, 30000);
+    EngineRig clean(o);
+    clean.run();
+    EngineRig rig(o);
+    auto& fr = rig.frames.frames;
+    const size_t held = rig.frame_with_header(10);
+    ASSERT_LT(held + 6, fr.size());
+    // Arrival: held+2, held+3, held+4, held+1, held, held+5 ...
+    deliver_later(rig, held + 1, 3);
+    deliver_later(rig, held, 4);
+    uint64_t not_placed = 0;  // seen without framing after the gap, and the bytes after the header that came before it
+    for (size_t k = held; k < held + 4; ++k) not_placed += fr[k].truth.length;
+    run_expecting_right_reads(rig);
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.framing_regained, 1u);
+    EXPECT_EQ(s.resync_requests, 0u);
+    EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);
+    const auto& t = rig.host->totals();
+    EXPECT_EQ(t.copied, clean.host->totals().copied + not_placed);
+    EXPECT_EQ(t.digests_recomputed, 1u);  // the PDU with the seen bytes: its digest is the host's
+}
+
 // Small PDUs: the lost frame holds several headers. The engine follows the chain of PDUs through the
 // retransmission (each one in the gap placed and verified), and the header the chain leads to
 // confirms the resync candidate it had found after the gap.
