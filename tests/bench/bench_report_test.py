@@ -51,6 +51,15 @@ class FixtureRun(unittest.TestCase):
         with open(os.path.join(self.out, name)) as f:
             return f.read()
 
+    def edit_runs(self, old, new):
+        """Replaces `old` with `new` in runs.tsv (what bench.sh recorded of each program)."""
+        path = os.path.join(self.out, "runs.tsv")
+        with open(path) as f:
+            runs = f.read()
+        self.assertIn(old, runs)
+        with open(path, "w") as f:
+            f.write(runs.replace(old, new))
+
     def csv_rows(self):
         with open(os.path.join(self.out, "results.csv"), newline="") as f:
             rows = list(csv.reader(f))
@@ -120,10 +129,7 @@ class FixtureRun(unittest.TestCase):
 
     def test_host_receive_goals_from_bench_host_rx(self):
         shutil.copy(os.path.join(HERE, "host_rx_sample", "bench_host_rx.json"), self.out)
-        with open(os.path.join(self.out, "runs.tsv")) as f:
-            runs = f.read().replace("bench_host_rx\tabsent\t-", "bench_host_rx\tok\t0")
-        with open(os.path.join(self.out, "runs.tsv"), "w") as f:
-            f.write(runs)
+        self.edit_runs("bench_host_rx\tabsent\t-", "bench_host_rx\tok\t0")
         run_report(self.out)
         report = self.read("report.md")
         v = goal_verdicts(report)
@@ -146,10 +152,7 @@ class FixtureRun(unittest.TestCase):
         self.assertIn("| loss+reorder+duplicate | 0.01 | 1 | 0.080% |", report)
         self.assertRegex(report, r"\| fault_table \| ran \| `scripts/fault_table.py --seeds 1 --out x` \|")
         # A run that failed says so, beside the table it wrote.
-        with open(os.path.join(self.out, "runs.tsv")) as f:
-            runs = f.read().replace("fault_table\tok\t0", "fault_table\tfailed\t1")
-        with open(os.path.join(self.out, "runs.tsv"), "w") as f:
-            f.write(runs)
+        self.edit_runs("fault_table\tok\t0", "fault_table\tfailed\t1")
         run_report(self.out)
         report = self.read("report.md")
         self.assertIn("FAILED (exit code 1): a read wrong or changed by the offload", report)

@@ -88,6 +88,19 @@ size_t metas_with(const EngineRig& rig, uint8_t flags) {
 }
 
 
+// Reads of one 30000-byte C2HData each, run as generated (clean), and the same frames to be
+// delivered otherwise (rig); `held` is the frame with C2HData 10's header.
+struct LostHeaderCase {
+    RigOptions options = one_pdu_reads(5, 30000);
+    EngineRig clean{options};
+    EngineRig rig{options};
+    size_t held = 0;
+    LostHeaderCase() {
+        clean.run();
+        held = rig.frame_with_header(10);
+    }
+};
+
 // Runs the frames: every read as without the offload, and right.
 void run_expecting_right_reads(EngineRig& rig) {
     rig.run();
@@ -325,12 +338,11 @@ TEST(EngineHoles, AVerdictAheadNeverCoversALyingCopyTheHostKept) {
 // its hole; the one whose header was lost is placed from the gap on (only its bytes seen without
 // framing are the host's to copy), and verified too: the engine digested those bytes while it waited.
 TEST(EngineHoles, ALostHeaderIsTakenFromTheRetransmissionAndTheFramingRegained) {
-    RigOptions o = one_pdu_reads(5, 30000);
-    EngineRig clean(o);
-    clean.run();
-    EngineRig rig(o);
+    LostHeaderCase c;
+    EngineRig& clean = c.clean;
+    EngineRig& rig = c.rig;
     auto& fr = rig.frames.frames;
-    const size_t held = rig.frame_with_header(10);
+    const size_t held = c.held;
     ASSERT_LT(held + 4, fr.size());
     deliver_later(rig, held, 3);
     uint64_t seen_without_framing = 0;
@@ -365,12 +377,11 @@ TEST(EngineHoles, ALostHeaderIsTakenFromTheRetransmissionAndTheFramingRegained) 
 // again without the host's resync. (It gave up on the header before, and stayed out of sync until
 // the next header after the PDU, 30 KB later, was confirmed by the host.)
 TEST(EngineHoles, ALostHeaderStillTakenAfterARetransmissionOfTheBytesAfterIt) {
-    RigOptions o = one_pdu_reads(5, 30000);
-    EngineRig clean(o);
-    clean.run();
-    EngineRig rig(o);
+    LostHeaderCase c;
+    EngineRig& clean = c.clean;
+    EngineRig& rig = c.rig;
     auto& fr = rig.frames.frames;
-    const size_t held = rig.frame_with_header(10);
+    const size_t held = c.held;
     ASSERT_LT(held + 6, fr.size());
     // Arrival: held+2, held+3, held+4, held+1, held, held+5 ...
     deliver_later(rig, held + 1, 3);
