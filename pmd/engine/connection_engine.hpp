@@ -126,7 +126,7 @@ private:
     bool gap_seen_overlaps(TcpSeq begin, TcpSeq end) const noexcept {
         return gap_seen_ && begin < gap_seen_end_ && gap_seen_begin_ < end;
     }
-    void mark_gap_seen(GapPdus::Pdu& g, TcpSeq from, TcpSeq to) noexcept;
+    void adopt_lost_pdu(GapPdus::Pdu& g, bool header_here, TcpSeq framed_from) noexcept;
     void regain_framing_in_lost_pdu(bool header_here, TcpSeq framed_from) noexcept;
     void regain_framing_at_header(TcpSeq at) noexcept;
 

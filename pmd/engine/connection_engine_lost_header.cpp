@@ -20,8 +20,9 @@
 // Only a header whose bytes come in order from lost_at_ on is taken. Retransmitted bytes of the gap
 // past the header's next byte that come before it are kept track of as seen (gap_seen_: one range):
 // never placed or digested by the device, they are the host's to copy, and neither the PDUs they
-// fall in nor the one the lost header begins get a device verdict. A second range that does not touch the first, or a header to be taken
-// from among seen bytes, ends the wait (every byte the engine takes must be one it has not seen).
+// fall in nor the one the lost header begins get a device verdict. A second range that does not
+// touch the first, or a header to be taken from among seen bytes, ends the wait (every byte the
+// engine takes must be one it has not seen).
 #include <algorithm>
 #include <cstring>
 
@@ -147,12 +148,8 @@ bool ConnectionEngine::follow_lost_header(bool header_here, TcpSeq& framed_from)
             if (slot != GapPdus::kNone) {
                 GapPdus::Pdu& g = gaps_.at(slot);
                 g.ended = true;
-                if (header_here) {
-                    g.header_packet = packet_serial_;
-                    g.framed_from = framed_from;
-                }
                 if (!all_in_gap) g.add({lost_until_, pdu_end, 0});  // seen after the gap, not digested
-                mark_gap_seen(g, g.body_begin, pdu_end);
+                adopt_lost_pdu(g, header_here, framed_from);
             }
         }
         if ((ch.flags & nvmetcp::pdu_flags::kSuccess) != 0) completes = conn_.registrations.claim(h.cccid.get());
@@ -200,12 +197,18 @@ bool ConnectionEngine::note_gap_seen(TcpSeq begin, TcpSeq end) noexcept {
     return true;
 }
 
-// The bytes of g's body in [from, to) that were seen in the gap are not holes: added as a run
-// without a CRC (g's digest is not the device's to check: check_digest is off for it).
-void ConnectionEngine::mark_gap_seen(GapPdus::Pdu& g, TcpSeq from, TcpSeq to) noexcept {
+// g was just opened for the PDU a lost header begins (its runs seen after the gap added). It records
+// the packet that brought the header whole (header_here), for the claim's pairing, and the bytes of
+// its body seen in the gap are not holes: added as a run without a CRC (g's digest is not the
+// device's to check: check_digest is off for it).
+void ConnectionEngine::adopt_lost_pdu(GapPdus::Pdu& g, bool header_here, TcpSeq framed_from) noexcept {
+    if (header_here) {
+        g.header_packet = packet_serial_;
+        g.framed_from = framed_from;
+    }
     if (!gap_seen_) return;
-    const TcpSeq begin = std::max(from, gap_seen_begin_);
-    const TcpSeq end = std::min(to, gap_seen_end_);
+    const TcpSeq begin = std::max(g.body_begin, gap_seen_begin_);
+    const TcpSeq end = std::min(g.pdu_end, gap_seen_end_);
     if (begin >= end) return;
     g.check_digest = false;
     if (!g.room_for(begin, end)) g.forfeit_smallest_hole();
@@ -226,9 +229,9 @@ void ConnectionEngine::regain_framing_at_header(TcpSeq at) noexcept {
 
 // The lost header starts the PDU the stream is in: the engine is in sync again at rcv_nxt_. The
 // PDU's data from here on is placed by the state machine; its part in the gap is a hole (placed when
-// retransmitted; bytes of it seen in the gap before the header came are not); its part seen after the gap, without framing, was not placed (the host copies
-// it) but was digested: when it is all data, it is a run like any other, and the PDU's digest is
-// checked once the hole is filled.
+// retransmitted; bytes of it seen in the gap before the header came are not); its part seen after
+// the gap, without framing, was not placed (the host copies it) but was digested: when it is all
+// data, it is a run like any other, and the PDU's digest is checked once the hole is filled.
 void ConnectionEngine::regain_framing_in_lost_pdu(bool header_here, TcpSeq framed_from) noexcept {
     lost_header_ = false;
     completes_ = {};
@@ -271,14 +274,10 @@ void ConnectionEngine::regain_framing_in_lost_pdu(bool header_here, TcpSeq frame
         crc_on_ = false;
         return;
     }
-    if (header_here) {
-        gaps_.at(gap_slot_).header_packet = packet_serial_;
-        gaps_.at(gap_slot_).framed_from = framed_from;
-    }
     // Seen after the gap, not placed: from there, or from the body's start when the gap ended in the header.
     const TcpSeq seen_from = std::max(lost_until_, pdu_start_ + layout_.header_len);
     if (seen_from < rcv_nxt_) gaps_.at(gap_slot_).add({seen_from, rcv_nxt_, crc_on_ ? seen_crc : 0});
-    mark_gap_seen(gaps_.at(gap_slot_), pdu_start_ + layout_.header_len, pdu_end_);
+    adopt_lost_pdu(gaps_.at(gap_slot_), header_here, framed_from);
     run_begin_ = rcv_nxt_;
     crc_state_ = 0;
 }

@@ -1,9 +1,8 @@
 // The C2HData PDUs of one connection that have holes: PDUs whose header the engine accepted (in sync,
 // or taken from the retransmission of a lost one), some of whose body went missing (a lost packet,
-// or one overtaken by a later one). For each
-// it keeps what the header said (where the body, data and digest lie, the command, the
-// registration the data goes to) and which of the body's bytes it has seen, as runs in sequence
-// space, each with the CRC32C of its data bytes.
+// or one overtaken by a later one). For each it keeps what the header said (where the body, data
+// and digest lie, the command, the registration the data goes to) and which of the body's bytes it
+// has seen, as runs in sequence space, each with the CRC32C of its data bytes.
 //
 // When a retransmitted or overtaken packet brings bytes of a hole, the engine places them like any
 // other data (the registration is checked live) and adds them as a run; adjacent runs are joined,
