@@ -39,6 +39,7 @@ void add_engine_counters(Stats& out, const EngineCounters& c) noexcept {
     out.tx_stream_lost += c.tx_stream_lost.get();
     out.tx_ddgst_unknown += c.tx_ddgst_unknown.get();
     out.copies_matched += c.copies_matched.get();
+    out.copies_claimed += c.copies_claimed.get();
 }
 
 void add_stats(Stats& out, const Stats& in) noexcept {
@@ -78,6 +79,7 @@ void add_stats(Stats& out, const Stats& in) noexcept {
     out.tx_stream_lost += in.tx_stream_lost;
     out.tx_ddgst_unknown += in.tx_ddgst_unknown;
     out.copies_matched += in.copies_matched;
+    out.copies_claimed += in.copies_claimed;
 }
 
 }  // namespace nvmeddp::ddp

@@ -82,6 +82,14 @@ RegState RegistrationTable::state(uint16_t cid) const noexcept {
     return state_of(w);
 }
 
+RegistrationTable::Claim RegistrationTable::live(uint16_t cid) const noexcept {
+    const Registration& r = slot(cid);
+    const uint32_t w = r.word_.load(std::memory_order_seq_cst);
+    const RegState s = state_of(w);
+    if ((s != RegState::Registered && s != RegState::InUse) || r.cid_ != cid) return {};
+    return Claim{&r, w};
+}
+
 RegistrationTable::Claim RegistrationTable::claim(uint16_t cid) noexcept {
     Registration& r = slot(cid);
     uint32_t w = r.word_.load(std::memory_order_seq_cst);

@@ -120,6 +120,9 @@ public:
     // --- engine side (one thread) ---
     // The live registration of cid, marked InUse; an empty Claim when there is none.
     Claim claim(uint16_t cid) noexcept;
+    // The live registration of cid as it stands, left as it is (not marked InUse): for looking at
+    // what the engine placed in it before. Held under the same rule as a claim.
+    Claim live(uint16_t cid) const noexcept;
     // seq_cst, not just acquire: see QuiescentGate. On x86 both are a plain load.
     bool still_valid(const Claim& c) const noexcept {
         return c.registration->word_.load(std::memory_order_seq_cst) == c.word;

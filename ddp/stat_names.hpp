@@ -54,6 +54,7 @@ inline constexpr StatName kStatNames[] = {
     {"tx_stream_lost", &Stats::tx_stream_lost, false},
     {"tx_ddgst_unknown", &Stats::tx_ddgst_unknown, false},
     {"copies_matched", &Stats::copies_matched, false},
+    {"copies_claimed", &Stats::copies_claimed, false},
 };
 
 // Every field of Stats is named once.

@@ -421,10 +421,10 @@ int main(int argc, char** argv) {
                         (unsigned long long)d.place_rewrite, (unsigned long long)d.place_behind_host,
                         (unsigned long long)d.bad_checksum);
             std::printf("device stats: holes: late placed %llu bytes, digests verified across holes %llu, PDUs untracked %llu, "
-                        "framing regained from a retransmitted header %llu, later copies matched %llu\n",
+                        "framing regained from a retransmitted header %llu, later copies matched %llu claimed %llu\n",
                         (unsigned long long)d.late_placed_bytes, (unsigned long long)d.digest_combined,
                         (unsigned long long)d.gap_untracked, (unsigned long long)d.framing_regained,
-                        (unsigned long long)d.copies_matched);
+                        (unsigned long long)d.copies_matched, (unsigned long long)d.copies_claimed);
             // Every registration was given back: torn down by the host, or with its connection
             // (forced: a run stopped with reads outstanding).
             if (d.setup != d.teardown + d.forced_teardowns || d.sk_add != d.sk_del) {

@@ -191,10 +191,10 @@ void print_run(const RunResult& r, bool quiet) {
                     (unsigned long long)s.placed_bytes, (unsigned long long)s.digest_offloaded,
                     (unsigned long long)s.digest_fallback, (unsigned long long)s.digest_failed);
         std::printf("                holes: late placed %llu bytes, digests verified across holes %llu, PDUs untracked %llu,"
-                    " framing regained from a retransmitted header %llu, later copies matched %llu\n",
+                    " framing regained from a retransmitted header %llu, later copies matched %llu claimed %llu\n",
                     (unsigned long long)s.late_placed_bytes, (unsigned long long)s.digest_combined,
                     (unsigned long long)s.gap_untracked, (unsigned long long)s.framing_regained,
-                    (unsigned long long)s.copies_matched);
+                    (unsigned long long)s.copies_matched, (unsigned long long)s.copies_claimed);
         std::printf("                resync: requests %llu confirmed %llu refused %llu stale %llu\n",
                     (unsigned long long)s.resync_requests, (unsigned long long)s.resync_confirmations,
                     (unsigned long long)s.resync_refusals, (unsigned long long)s.resync_stale);

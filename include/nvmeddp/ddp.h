@@ -168,6 +168,8 @@ struct nvmeddp_stats {
     /* Holes, continued */
     uint64_t copies_matched;        /* later copies of digested out-of-order packets marked NVMEDDP_PKT_CRC: same
                                        sequence range, same CRC32C as the copy the device digested */
+    uint64_t copies_claimed;        /* later copies of placed out-of-order packets claimed as placed: same sequence
+                                       range, bytes equal to what the buffer holds there */
 };
 
 struct nvmeddp_resync_request {

@@ -16,6 +16,11 @@
  * Placement (NVMEDDP_PKT_PLACED). Run 1: "this packet's bytes at sequence numbers
  * [place_seq, place_seq + place_len) are in the buffer registered for command id place_cccid (the
  * registration whose tag is place_tag, nvmeddp_reg_tag()), at offsets place_buf_off onwards."
+ * The claim is that the bytes are there, not that this packet put them there: a device may claim
+ * run 1 for a later copy of bytes it placed from an earlier copy (no new byte), after comparing the
+ * copy's bytes with what the buffer holds at those offsets. That stays true until the host takes the
+ * bytes: the device writes a buffer byte at most once per registration, and the host writes one only
+ * when it takes it, from one copy.
  * Run 2, when place2_len > 0: "run 1 ends where its C2HData's data ends; let P be the first C2HData
  * after that PDU: P's first place2_len data bytes are in this packet, and in the buffer of P's CCCID,
  * registration tag place2_tag, at P's DATAO onwards." The claim does not carry P's command and

@@ -13,13 +13,6 @@ using nvmetcp::PduType;
 
 namespace {
 
-// CRC32C from state 0 of a packet's whole payload.
-uint32_t payload_crc(std::span<const PayloadChunk> payload) noexcept {
-    uint32_t crc = 0;
-    for (const PayloadChunk& c : payload) crc = nvmetcp::crc32c_extend(crc, c.data, c.len);
-    return crc;
-}
-
 nvmetcp::ReceiveParams receive_params(const ddp::ConnectionConfig& c) noexcept {
     nvmetcp::ReceiveParams p;
     p.role = nvmetcp::Role::Host;
@@ -97,13 +90,11 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
             if (filled == 0) counters.drop.add();
             if (all_new) {
                 meta.flags |= NVMEDDP_PKT_CRC;
-                if (gap_data) copies_.remember(seq, len, payload_crc(payload));
-            } else if (filled == 0 && copies_.holds(seq, len) && copies_.matches(seq, len, payload_crc(payload))) {
-                // A later copy of a digested packet, the same to CRC32C: the digest over either is one value.
-                meta.flags |= NVMEDDP_PKT_CRC;
-                counters.copies_matched.add();
+            } else if (filled == 0 && copies_.holds(seq, len)) {
+                take_later_copy(seq, len, payload);  // connection_engine_copies.cpp
             }
             finish_meta();
+            if (all_new && gap_data) remember_copy(seq, len, payload);
             meta_ = nullptr;
             return;
         }
@@ -151,8 +142,8 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
     // Every byte of the packet new to the engine, and followed in sync or digested: the packet's
     // copy is the one its digests were computed over (the bit a host ANDs over a PDU's packets).
     if (all_new && ((meta.flags & NVMEDDP_PKT_OUT_OF_SYNC) == 0 || digesting)) meta.flags |= NVMEDDP_PKT_CRC;
-    if (remember && (meta.flags & NVMEDDP_PKT_CRC) != 0) copies_.remember(seq, len, payload_crc(payload));
     finish_meta();
+    if (remember && (meta.flags & NVMEDDP_PKT_CRC) != 0) remember_copy(seq, len, payload);
     meta_ = nullptr;
 }
 

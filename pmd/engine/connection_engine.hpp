@@ -118,6 +118,11 @@ private:
     int open_gap_pdu(TcpSeq pdu_start, const nvmetcp::PduLayout& layout, uint32_t plen, bool check_digest,
                      const ddp::RegistrationTable::Claim& claim, uint16_t cccid, uint32_t datao) noexcept;
 
+    // Later copies of packets the host may hold out of order (connection_engine_copies.cpp)
+    void remember_copy(TcpSeq seq, uint32_t len, std::span<const PayloadChunk> payload) noexcept;
+    void take_later_copy(TcpSeq seq, uint32_t len, std::span<const PayloadChunk> payload) noexcept;
+    bool buffer_holds(const DigestedCopies::Placement& placed, std::span<const PayloadChunk> payload) noexcept;
+
     // A header lost in a gap (connection_engine_lost_header.cpp)
     void remember_lost_header(TcpSeq gap_end, std::span<const PayloadChunk> after) noexcept;
     uint32_t take_lost_header(TcpSeq at, const uint8_t* p, uint32_t n) noexcept;
@@ -184,7 +189,7 @@ private:
     int gap_slot_ = GapPdus::kNone;
     TcpSeq run_begin_;
     // Packets the host may hold out of order, digested as data of one PDU: a later copy with the same
-    // CRC32C is marked CRC too (digested_copies.hpp).
+    // CRC32C is marked CRC too, one with the bytes the buffer holds is claimed (digested_copies.hpp).
     DigestedCopies copies_{};
 
     // A header the stream lost in a gap that took the framing: where it starts (lost_at_), the bytes

@@ -11,7 +11,7 @@ const DigestedCopies::Entry* DigestedCopies::find(ddp::TcpSeq seq, uint32_t len)
     return nullptr;
 }
 
-void DigestedCopies::remember(ddp::TcpSeq seq, uint32_t len, uint32_t crc) noexcept {
+void DigestedCopies::remember(ddp::TcpSeq seq, uint32_t len, uint32_t crc, const Placement& placed) noexcept {
     // A range held already: its entry goes (it is re-added as the newest).
     if (const Entry* held = find(seq, len)) {
         const auto k = held - entries_.data();
@@ -22,7 +22,7 @@ void DigestedCopies::remember(ddp::TcpSeq seq, uint32_t len, uint32_t crc) noexc
         std::move(entries_.begin() + 1, entries_.end(), entries_.begin());
         --count_;
     }
-    entries_[count_++] = Entry{seq, len, crc};
+    entries_[count_++] = Entry{seq, len, crc, placed};
 }
 
 bool DigestedCopies::matches(ddp::TcpSeq seq, uint32_t len, uint32_t crc) const noexcept {

@@ -56,6 +56,15 @@ public:
                          src, n);
     }
 
+    // Whether the next n bytes of the list equal src's, moving over them; false when they differ or
+    // the list ends first. Reads only (bytes the engine placed before, compared with another copy).
+    bool equals(const uint8_t* src, size_t n) noexcept {
+        bool same = true;
+        const size_t seen = copy_with([&](uint8_t* d, const uint8_t* s, size_t k) { same = same && std::memcmp(d, s, k) == 0; },
+                                      src, n);
+        return same && seen == n;
+    }
+
 private:
     template <typename Copy>
     size_t copy_with(Copy&& copy_fn, const uint8_t* src, size_t n) noexcept {

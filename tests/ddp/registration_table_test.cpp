@@ -58,6 +58,28 @@ TEST(RegistrationTable, WalksTheWholeLifeOfARegistration) {
     EXPECT_FALSE(t.claim(3));
 }
 
+// live() finds a registration the way claim() does, leaving its state alone: Registered stays
+// Registered; once claimed, live() gives the claim's word; torn down or released, nothing.
+TEST(RegistrationTable, LiveLooksWithoutClaiming) {
+    RegistrationTable t(16, false);
+    EXPECT_FALSE(t.live(4));
+    set_up(t, 4);
+    ASSERT_TRUE(t.live(4));
+    EXPECT_EQ(t.state(4), RegState::Registered);
+    const auto c = t.claim(4);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(t.live(4).word, c.word);
+    EXPECT_EQ(RegistrationTable::tag_of(t.live(4)), t.tag(4));
+    EXPECT_FALSE(t.live(5));  // another id
+    EXPECT_EQ(t.retire(4), Status::Ok);
+    EXPECT_FALSE(t.live(4));
+    t.release(4);
+    EXPECT_FALSE(t.live(4));
+    set_up(t, 4);  // a new registration: live again, with another tag
+    ASSERT_TRUE(t.live(4));
+    EXPECT_NE(RegistrationTable::tag_of(t.live(4)), RegistrationTable::tag_of(c));
+}
+
 TEST(RegistrationTable, RefusesEveryTransitionThatIsNotAllowed) {
     RegistrationTable t(16, false);
     // teardown of nothing

@@ -162,7 +162,8 @@ TEST(EngineHoles, ALyingFrameFillingAHoleFailsTheDigestAsWithoutOffload) {
 // A second copy of a frame that filled a hole finds no hole: it is not placed again, and gives no
 // verdict. The host still waits for an earlier hole when both copies come, so its receiver may keep
 // either; the second has the same CRC32C as the one the device digested (digested_copies.hpp), so it
-// is marked CRC too and the digest is trusted whichever copy the host kept.
+// is marked CRC too and the digest is trusted whichever copy the host kept; its bytes are the ones
+// the first copy placed, so it is claimed as placed there and the host copies neither.
 TEST(EngineHoles, ASecondCopyOfAFrameThatFilledAHoleIsNotTakenAgain) {
     for (const bool replace : {false, true}) {
         SCOPED_TRACE(replace ? "the receiver keeps the later copy" : "the receiver keeps the first copy");
@@ -178,10 +179,13 @@ TEST(EngineHoles, ASecondCopyOfAFrameThatFilledAHoleIsNotTakenAgain) {
         EXPECT_EQ(rig.stats().late_placed_bytes, both_len);
         const size_t n = rig.metas.size();
         ASSERT_TRUE(rig.metas[n - 2] && rig.metas[n - 1]);
-        EXPECT_EQ(rig.metas[n - 2]->flags & (NVMEDDP_PKT_CRC | NVMEDDP_PKT_PLACED | NVMEDDP_PKT_DIGEST_OK), NVMEDDP_PKT_CRC);
+        EXPECT_EQ(rig.metas[n - 2]->flags & (NVMEDDP_PKT_CRC | NVMEDDP_PKT_PLACED | NVMEDDP_PKT_DIGEST_OK),
+                  NVMEDDP_PKT_CRC | NVMEDDP_PKT_PLACED);
         EXPECT_EQ(rig.metas[n - 1]->flags & NVMEDDP_PKT_DIGEST_AHEAD, NVMEDDP_PKT_DIGEST_AHEAD);
         EXPECT_EQ(rig.stats().digest_combined, 1u);
         EXPECT_EQ(rig.stats().copies_matched, 1u);
+        EXPECT_EQ(rig.stats().copies_claimed, 1u);
+        EXPECT_EQ(rig.host->totals().copied, 0u);
         EXPECT_EQ(rig.host->totals().digests_recomputed, 0u);
         EXPECT_EQ(rig.crc_copies_problem(), "");
     }
@@ -196,28 +200,38 @@ RigOptions keeping_later_copies() {
     return o;
 }
 
+using FrameEdit = std::function<testlib::GeneratedFrame(const EngineRig&, const testlib::GeneratedFrame&)>;
+
+testlib::GeneratedFrame as_sent(const EngineRig&, const testlib::GeneratedFrame& f) { return f; }
+
 // Inside PDU 1: its third frame overtaken by three later ones (a hole), and `copy` arriving right
-// after the fifth frame, which the host holds out of order meanwhile.
-void hole_then_copy_of_a_later_frame(EngineRig& rig, const std::function<testlib::GeneratedFrame(const EngineRig&, const testlib::GeneratedFrame&)>& copy) {
+// after the fifth frame (made `first` when it came first), which the host holds out of order
+// meanwhile. Returns the fifth frame's payload length.
+size_t hole_then_copy_of_a_later_frame(EngineRig& rig, const FrameEdit& copy, const FrameEdit& first = as_sent) {
     const std::vector<size_t> inside = frames_inside_pdu(rig, 1);
     auto& fr = rig.frames.frames;
     const testlib::GeneratedFrame overtaken = fr[inside[2]];
     const testlib::GeneratedFrame extra = copy(rig, fr[inside[4]]);
+    fr[inside[4]] = first(rig, fr[inside[4]]);
     fr.insert(fr.begin() + static_cast<ptrdiff_t>(inside[5] + 1), overtaken);
     fr.insert(fr.begin() + static_cast<ptrdiff_t>(inside[4] + 1), extra);
     fr.erase(fr.begin() + static_cast<ptrdiff_t>(inside[2]));
+    return fr[inside[4] - 1].truth.length;
 }
 
 }  // namespace
 
 // A duplicate of a frame that came after a hole, while the host holds it out of order: the host keeps
 // the duplicate, which carries no new byte. Its CRC32C is the first copy's, so it is marked CRC and
-// the digest verified across the hole is trusted.
+// the digest verified across the hole is trusted; its bytes are those the first copy placed, so it is
+// claimed and the host copies nothing.
 TEST(EngineHoles, ALaterCopyTheHostKeepsOfAFrameAfterAHoleKeepsTheDigestTheDevices) {
     EngineRig rig(keeping_later_copies());
-    hole_then_copy_of_a_later_frame(rig, [](const EngineRig&, const testlib::GeneratedFrame& f) { return f; });
+    hole_then_copy_of_a_later_frame(rig, as_sent);
     run_expecting_right_reads(rig);
     EXPECT_EQ(rig.stats().copies_matched, 1u);
+    EXPECT_EQ(rig.stats().copies_claimed, 1u);
+    EXPECT_EQ(rig.host->totals().copied, 0u);
     EXPECT_EQ(rig.stats().digest_combined, 1u);
     EXPECT_EQ(rig.host->totals().digests_recomputed, 0u);
     EXPECT_EQ(rig.host->totals().digest_failures, 0u);
@@ -233,6 +247,7 @@ TEST(EngineHoles, ALyingLaterCopyTheHostKeepsIsNeverCoveredByTheDevicesDigest) {
     rig.run();
     expect_outcomes_as_without_offload(rig);
     EXPECT_EQ(rig.stats().copies_matched, 0u);
+    EXPECT_EQ(rig.stats().copies_claimed, 0u);
     EXPECT_EQ(rig.stats().digest_combined, 1u);  // the device's copy was right
     EXPECT_EQ(rig.host->totals().digests_recomputed, 1u);
     EXPECT_EQ(rig.host->totals().digest_failures, 1u);
@@ -249,8 +264,28 @@ TEST(EngineHoles, ALaterCopyCutDifferentlyIsNotMarked) {
     });
     run_expecting_right_reads(rig);
     EXPECT_EQ(rig.stats().copies_matched, 0u);
+    EXPECT_EQ(rig.stats().copies_claimed, 0u);
     EXPECT_EQ(rig.host->totals().digests_recomputed, 1u);
     EXPECT_EQ(rig.crc_copies_problem(), "");
+}
+
+// The other way round: the device placed a lying first copy (one byte altered, valid checksum), and
+// the host keeps the right later one. Its bytes are not the buffer's, so it is not claimed: the host
+// copies it over the lying byte and computes the digest itself over what it kept, and the read is
+// right, as without the offload. (A claim made without comparing would leave the lying byte in a read
+// that succeeds.)
+TEST(EngineHoles, ARightLaterCopyOfALyingFrameThatWasPlacedIsTheHostsToCopy) {
+    EngineRig rig(keeping_later_copies());
+    const size_t len = hole_then_copy_of_a_later_frame(rig, as_sent, [](const EngineRig& r, const testlib::GeneratedFrame& f) {
+        return lying_copy(r, f, 700);
+    });
+    run_expecting_right_reads(rig);
+    EXPECT_EQ(rig.stats().copies_matched, 0u);
+    EXPECT_EQ(rig.stats().copies_claimed, 0u);
+    EXPECT_EQ(rig.stats().digest_failed, 1u);  // over the lying copy
+    EXPECT_EQ(rig.host->totals().copied, len);
+    EXPECT_EQ(rig.host->totals().digests_recomputed, 1u);
+    EXPECT_EQ(rig.host->totals().digest_failures, 0u);
 }
 
 // A PDU with more holes at once than a slot has runs gives up its smallest hole: its digest falls
