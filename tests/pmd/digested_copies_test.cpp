@@ -51,3 +51,20 @@ TEST(DigestedCopies, EntriesAHorizonBehindAreForgottenAcrossTheWrap) {
     EXPECT_TRUE(c.empty());
     EXPECT_FALSE(c.holds(old + 0x2000u, 100));
 }
+
+TEST(DigestedCopies, KeepsWhereTheFirstCopyWasPlaced) {
+    DigestedCopies c;
+    c.remember(TcpSeq(1000), 1448, 5);  // digested, not placed
+    EXPECT_EQ(c.placement(TcpSeq(1000), 1448), nullptr);
+    c.remember(TcpSeq(2448), 1448, 6, {8, 1440, 4096, 7, 0x1234});
+    const DigestedCopies::Placement* p = c.placement(TcpSeq(2448), 1448);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->from, 8);
+    EXPECT_EQ(p->len, 1440);
+    EXPECT_EQ(p->buf_off, 4096u);
+    EXPECT_EQ(p->cccid, 7);
+    EXPECT_EQ(p->tag, 0x1234);
+    EXPECT_EQ(c.placement(TcpSeq(2448), 1447), nullptr);  // only the exact range
+    c.remember(TcpSeq(2448), 1448, 6);                     // remembered again, not placed this time
+    EXPECT_EQ(c.placement(TcpSeq(2448), 1448), nullptr);
+}

@@ -433,6 +433,99 @@ TEST(EngineHoles, ALostHeaderStillTakenAfterARetransmissionOfTheBytesAfterIt) {
     EXPECT_EQ(t.digests_recomputed, 1u);  // the PDU with the seen bytes: its digest is the host's
 }
 
+namespace {
+
+// Puts frames [from, from + order.size()) in the arrival order `order` (offsets from `from`).
+void arrive_in_order(EngineRig& rig, size_t from, const std::vector<size_t>& order) {
+    auto& fr = rig.frames.frames;
+    const std::vector<testlib::GeneratedFrame> was(fr.begin() + static_cast<ptrdiff_t>(from),
+                                                   fr.begin() + static_cast<ptrdiff_t>(from + order.size()));
+    for (size_t k = 0; k < order.size(); ++k) fr[from + k] = was.at(order[k]);
+}
+
+}  // namespace
+
+// Two separate ranges of the gap come before the lost header (held+1 and held+3, apart): the engine
+// keeps one seen range only, so it stops waiting for the header (every byte it takes must be one
+// it has not seen, and it would not know the second range's) and waits for the host's resync as
+// before. Every read is right; nothing seen before the header is placed.
+TEST(EngineHoles, TwoSeparateRangesBeforeALostHeaderEndTheWaitForIt) {
+    LostHeaderCase c;
+    EngineRig& rig = c.rig;
+    ASSERT_LT(c.held + 6, rig.frames.frames.size());
+    arrive_in_order(rig, c.held, {4, 1, 3, 0, 2});
+    run_expecting_right_reads(rig);
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.framing_regained, 0u);
+    EXPECT_GE(s.resync_requests, 1u);
+    EXPECT_EQ(rig.engine()->mode(), pmd::ConnectionEngine::Mode::InSync);  // the host's resync
+}
+
+// The same two ranges, touching (held+1, then held+2): one seen range, grown. The header is taken
+// when it comes, without the host: the bytes seen are the host's to copy, the rest is placed.
+TEST(EngineHoles, TouchingRangesBeforeALostHeaderAreOneSeenRange) {
+    LostHeaderCase c;
+    EngineRig& rig = c.rig;
+    const auto& fr = rig.frames.frames;
+    ASSERT_LT(c.held + 6, fr.size());
+    arrive_in_order(rig, c.held, {4, 1, 2, 0, 3});
+    uint64_t not_placed = 0;  // the gap bytes seen before the header, and those seen out of sync after it
+    for (const size_t k : {1, 2, 4}) not_placed += fr[c.held + k].truth.length;
+    run_expecting_right_reads(rig);
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.framing_regained, 1u);
+    EXPECT_EQ(s.resync_requests, 0u);
+    EXPECT_EQ(rig.host->totals().copied, c.clean.host->totals().copied + not_placed);
+}
+
+// A retransmission cut differently brings the header's last bytes with the frame after it before
+// the header's own first bytes come: the header would be taken from bytes already seen, so the
+// engine does not take it (it waits for the host's resync), and every read is right.
+TEST(EngineHoles, ALostHeaderPartlySeenBeforeItsFirstBytesIsNotTaken) {
+    LostHeaderCase c;
+    EngineRig& rig = c.rig;
+    auto& fr = rig.frames.frames;
+    ASSERT_LT(c.held + 6, fr.size());
+    const auto& held = fr[c.held].truth;
+    const auto header_in_held = std::find_if(rig.stream.pdus.begin(), rig.stream.pdus.end(), [&](const auto& p) {
+        return p.offset > held.stream_offset && p.offset < held.stream_offset + held.length;
+    });
+    ASSERT_NE(header_in_held, rig.stream.pdus.end());
+    const testlib::PduRecord& pdu = *header_in_held;
+    ASSERT_GT(pdu.offset + 12, held.stream_offset);
+    ASSERT_LT(pdu.offset + 12, held.stream_offset + held.length);
+    // Arrival: held+2 (the gap), [header + 12, end of held+1) again, held, held+1, held+3 ...
+    const uint64_t from = pdu.offset + 12;
+    const auto to = fr[c.held + 1].truth.stream_offset + fr[c.held + 1].truth.length;
+    const testlib::GeneratedFrame recut = rig.frame_of(from, static_cast<uint32_t>(to - from));
+    arrive_in_order(rig, c.held, {2, 0, 1});
+    fr.insert(fr.begin() + static_cast<ptrdiff_t>(c.held + 1), recut);
+    run_expecting_right_reads(rig);
+    EXPECT_EQ(rig.stats().framing_regained, 0u);
+}
+
+// A retransmission that covers the lost header and the gap bytes seen after it (held+1 came first,
+// then one frame with held and held+1): the header is taken from it; the bytes already seen are not
+// placed from it (a receiver may keep either copy of them), the rest is.
+TEST(EngineHoles, ARetransmissionOverTheHeaderAndTheSeenBytesTakesOnlyTheHeader) {
+    LostHeaderCase c;
+    EngineRig& rig = c.rig;
+    auto& fr = rig.frames.frames;
+    ASSERT_LT(c.held + 6, fr.size());
+    const auto& a = fr[c.held].truth;
+    const auto& b = fr[c.held + 1].truth;
+    uint64_t not_placed = b.length + fr[c.held + 2].truth.length;  // seen before the header; out of sync after the gap
+    const testlib::GeneratedFrame both = rig.frame_of(a.stream_offset, a.length + b.length);
+    // Arrival: held+2 (the gap), held+1, then held and held+1 as one frame, held+3 ...
+    arrive_in_order(rig, c.held, {2, 1, 0});
+    fr[c.held + 2] = both;
+    run_expecting_right_reads(rig);
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.framing_regained, 1u);
+    EXPECT_EQ(s.resync_requests, 0u);
+    EXPECT_EQ(rig.host->totals().copied, c.clean.host->totals().copied + not_placed);
+}
+
 // Small PDUs: the lost frame holds several headers. The engine follows the chain of PDUs through the
 // retransmission (each one in the gap placed and verified), and the header the chain leads to
 // confirms the resync candidate it had found after the gap.
