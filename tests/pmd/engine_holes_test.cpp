@@ -443,6 +443,16 @@ void arrive_in_order(EngineRig& rig, size_t from, const std::vector<size_t>& ord
     for (size_t k = 0; k < order.size(); ++k) fr[from + k] = was.at(order[k]);
 }
 
+// Runs the case's frames: every read right, the lost header taken without the host's resync, and the
+// host copying what it copied in the clean run and `not_placed` bytes more.
+void expect_header_taken_copying(LostHeaderCase& c, uint64_t not_placed) {
+    run_expecting_right_reads(c.rig);
+    const ddp::Stats s = c.rig.stats();
+    EXPECT_EQ(s.framing_regained, 1u);
+    EXPECT_EQ(s.resync_requests, 0u);
+    EXPECT_EQ(c.rig.host->totals().copied, c.clean.host->totals().copied + not_placed);
+}
+
 }  // namespace
 
 // Two separate ranges of the gap come before the lost header (held+1 and held+3, apart): the engine
@@ -471,11 +481,7 @@ TEST(EngineHoles, TouchingRangesBeforeALostHeaderAreOneSeenRange) {
     arrive_in_order(rig, c.held, {4, 1, 2, 0, 3});
     uint64_t not_placed = 0;  // the gap bytes seen before the header, and those seen out of sync after it
     for (const size_t k : {1, 2, 4}) not_placed += fr[c.held + k].truth.length;
-    run_expecting_right_reads(rig);
-    const ddp::Stats s = rig.stats();
-    EXPECT_EQ(s.framing_regained, 1u);
-    EXPECT_EQ(s.resync_requests, 0u);
-    EXPECT_EQ(rig.host->totals().copied, c.clean.host->totals().copied + not_placed);
+    expect_header_taken_copying(c, not_placed);
 }
 
 // A retransmission cut differently brings the header's last bytes with the frame after it before
@@ -519,11 +525,7 @@ TEST(EngineHoles, ARetransmissionOverTheHeaderAndTheSeenBytesTakesOnlyTheHeader)
     // Arrival: held+2 (the gap), held+1, then held and held+1 as one frame, held+3 ...
     arrive_in_order(rig, c.held, {2, 1, 0});
     fr[c.held + 2] = both;
-    run_expecting_right_reads(rig);
-    const ddp::Stats s = rig.stats();
-    EXPECT_EQ(s.framing_regained, 1u);
-    EXPECT_EQ(s.resync_requests, 0u);
-    EXPECT_EQ(rig.host->totals().copied, c.clean.host->totals().copied + not_placed);
+    expect_header_taken_copying(c, not_placed);
 }
 
 // Small PDUs: the lost frame holds several headers. The engine follows the chain of PDUs through the
