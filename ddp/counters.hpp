@@ -56,7 +56,7 @@ struct EngineCounters {
     Counter tx_stream_lost;      // 1 once the device lost the send stream (tx_digest_stream.hpp)
     Counter tx_ddgst_unknown;    // sent-again segments older than every digest kept (0 unless the host broke its window)
     Counter copies_matched;      // later copies of digested packets marked CRC (digested_copies.hpp)
-    Counter copies_claimed;      // ... and claimed as placed, their bytes equal to the buffer's
+    Counter copies_claimed;      // ... and claimed as placed, their bytes equal to the buffer's (in placed_packets too)
 };
 
 // A plain snapshot, the C API's struct (Linux's names first, then ours).

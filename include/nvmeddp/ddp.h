@@ -138,7 +138,8 @@ struct nvmeddp_stats {
     uint64_t packets, bytes;
     /* more */
     uint64_t placed_bytes;          /* payload bytes written into registered buffers */
-    uint64_t placed_packets;        /* packets with bytes written into registered buffers */
+    uint64_t placed_packets;        /* packets with a placement claim: bytes written into registered buffers
+                                       (or, copies_claimed, found there) */
     uint64_t digest_offloaded;      /* data digests verified by the device */
     uint64_t digest_fallback;       /* PDUs with a data digest the device did not verify */
     uint64_t digest_failed;         /* data digests the device found wrong */

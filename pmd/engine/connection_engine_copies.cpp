@@ -9,9 +9,16 @@
 //     buffer holds at that claim's offsets is claimed the same way, so the host that kept it does
 //     not copy it again. Compared, not assumed: a copy with other bytes (a lying one, or the right
 //     one after the device placed a lying first copy) is not claimed, and the host copies what it
-//     kept. Nothing writes those buffer bytes until the host takes them: the device writes a byte
-//     of the stream once (these were seen), and the host copies a byte only when it takes it, from
-//     one copy (the claim counts only if it takes the byte from this packet).
+//     kept. Nothing writes those buffer bytes until the host takes them: the device writes a buffer
+//     byte once per registration (placement_for refuses offsets below device_written(), and hole
+//     fills take only bytes never seen), and the host writes one only when it takes its sequence
+//     number, from one copy (the claim counts only if it takes the byte from this packet, and then
+//     it wrote none of them).
+//
+// The comparison reads the user's buffer while the host's lcore may be writing other parts of it,
+// or (for a copy of these bytes it took already, so that this claim is never applied) these very
+// bytes: a race on plain bytes, harmless by the argument above, and the one place the engine reads
+// what it placed.
 #include <algorithm>
 
 #include "nvmetcp/crc32c.hpp"
@@ -66,6 +73,9 @@ bool ConnectionEngine::buffer_holds(const DigestedCopies::Placement& placed, std
     if ((caps_.load(std::memory_order_relaxed) & ddp::cap::kPlacement) == 0) return false;
     const ddp::RegistrationTable::Claim reg = conn_.registrations.live(placed.cccid);
     if (!reg || ddp::RegistrationTable::tag_of(reg) != placed.tag) return false;
+    // The bytes the device wrote in this registration (an equal tag could also be a registration
+    // 65536 generations later) and the host has not made final.
+    if (uint64_t{placed.buf_off} + placed.len > reg.registration->device_written()) return false;
     if (placed.buf_off < reg.registration->host_filled()) return false;
     SglCursor buffer;
     if (!buffer.seek(reg.registration->segments(), placed.buf_off)) return false;

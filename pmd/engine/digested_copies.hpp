@@ -16,7 +16,7 @@
 // The same holds for placement: the device placed the first copy, and a host that kept a later one
 // copied it again although the bytes were in its buffer. So each entry also keeps where the first
 // copy was placed (its claim), and a later copy whose bytes equal what the buffer holds there is
-// claimed the same way (ConnectionEngine::claim_later_copy: compared byte for byte, never by CRC,
+// claimed the same way (ConnectionEngine::take_later_copy: compared byte for byte, never by CRC,
 // since a claim must be true of every byte).
 //
 // Bounded: kEntries packets, the oldest forgotten first; emptied when no hole is open (the host then

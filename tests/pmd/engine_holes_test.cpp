@@ -226,16 +226,21 @@ size_t hole_then_copy_of_a_later_frame(EngineRig& rig, const FrameEdit& copy, co
 // the digest verified across the hole is trusted; its bytes are those the first copy placed, so it is
 // claimed and the host copies nothing.
 TEST(EngineHoles, ALaterCopyTheHostKeepsOfAFrameAfterAHoleKeepsTheDigestTheDevices) {
-    EngineRig rig(keeping_later_copies());
-    hole_then_copy_of_a_later_frame(rig, as_sent);
-    run_expecting_right_reads(rig);
-    EXPECT_EQ(rig.stats().copies_matched, 1u);
-    EXPECT_EQ(rig.stats().copies_claimed, 1u);
-    EXPECT_EQ(rig.host->totals().copied, 0u);
-    EXPECT_EQ(rig.stats().digest_combined, 1u);
-    EXPECT_EQ(rig.host->totals().digests_recomputed, 0u);
-    EXPECT_EQ(rig.host->totals().digest_failures, 0u);
-    EXPECT_EQ(rig.crc_copies_problem(), "");
+    for (const uint32_t segments : {1u, 29u}) {  // 29 of about 1 KB: the comparison crosses segments
+        SCOPED_TRACE(testing::Message() << segments << " segments per buffer");
+        RigOptions o = keeping_later_copies();
+        o.segments_per_buffer = segments;
+        EngineRig rig(o);
+        hole_then_copy_of_a_later_frame(rig, as_sent);
+        run_expecting_right_reads(rig);
+        EXPECT_EQ(rig.stats().copies_matched, 1u);
+        EXPECT_EQ(rig.stats().copies_claimed, 1u);
+        EXPECT_EQ(rig.host->totals().copied, 0u);
+        EXPECT_EQ(rig.stats().digest_combined, 1u);
+        EXPECT_EQ(rig.host->totals().digests_recomputed, 0u);
+        EXPECT_EQ(rig.host->totals().digest_failures, 0u);
+        EXPECT_EQ(rig.crc_copies_problem(), "");
+    }
 }
 
 // The same with a lying duplicate (one byte altered, valid checksum): its CRC32C differs, it is not
