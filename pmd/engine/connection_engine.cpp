@@ -82,6 +82,7 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
         // Bytes seen before (a retransmission, a duplicate), or ones that fill a hole of a PDU the
         // engine keeps track of (lost, or overtaken by later packets): those are taken now.
         skip = std::min(len, seq.bytes_to(rcv_nxt_));
+        if (lost_header_) note_arrived_below(seq, seq + skip);
         // A hole filler that is all data of one PDU is remembered like a packet after a gap (below).
         const bool gap_data = end <= rcv_nxt_ && !gaps_.empty() && inside_digested_gap_data(seq, end);
         const uint32_t filled = gaps_.empty() && !lost_header_ ? 0 : fill_holes(seq, payload, skip);
@@ -114,6 +115,7 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
             // after that gap are no longer one run: the PDU it begins cannot be verified. A speculated
             // PDU keeps its framing across a gap inside it, as a known one does.
             lost_header_digesting_ = false;
+            if (lost_header_) note_unseen(rcv_nxt_, seq);
             if (!bridge_gap(seq)) lose_framing();
         }
         rcv_nxt_ = seq;

@@ -132,6 +132,11 @@ private:
         return gap_seen_ && begin < gap_seen_end_ && gap_seen_begin_ < end;
     }
     void adopt_lost_pdu(GapPdus::Pdu& g, bool header_here, TcpSeq framed_from) noexcept;
+    void note_unseen(TcpSeq begin, TcpSeq end) noexcept;
+    void note_arrived_below(TcpSeq begin, TcpSeq end) noexcept {
+        if (unseen_ == Unseen::One && begin < unseen_end_ && unseen_begin_ < end) unseen_ = Unseen::Forgotten;
+    }
+    bool add_seen_after_gap(GapPdus::Pdu& g, TcpSeq begin, TcpSeq end, uint32_t crc) noexcept;
     void regain_framing_in_lost_pdu(bool header_here, TcpSeq framed_from) noexcept;
     void regain_framing_at_header(TcpSeq at) noexcept;
 
@@ -217,6 +222,14 @@ private:
     bool gap_seen_ = false;
     TcpSeq gap_seen_begin_;
     TcpSeq gap_seen_end_;
+    // A second gap, after the one that took the header, while it is awaited out of sync: bytes the
+    // engine never saw, so the host has no copy of them either. They stay holes of the PDU they fall
+    // in (placed when retransmitted) instead of counting among the bytes seen after the first gap.
+    // One range: a third gap, or a packet that brings a byte of it before the header is taken,
+    // forgets it (its bytes then count as seen, never placed).
+    enum class Unseen : uint8_t { None, One, Forgotten } unseen_ = Unseen::None;
+    TcpSeq unseen_begin_;
+    TcpSeq unseen_end_;
 
     // Resync
     static constexpr uint32_t kCarry = sizeof(nvmetcp::CommonHeader) - 1;

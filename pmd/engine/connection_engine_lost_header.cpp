@@ -41,6 +41,7 @@ void ConnectionEngine::remember_lost_header(TcpSeq gap_end, std::span<const Payl
     lost_header_ = state_ == PduState::Header;
     after_gap_len_ = 0;
     gap_seen_ = false;
+    unseen_ = Unseen::None;
     if (!lost_header_) return;
     for (const PayloadChunk& c : after) {
         const uint32_t take = std::min(c.len, kAfterGap - after_gap_len_);
@@ -148,7 +149,8 @@ bool ConnectionEngine::follow_lost_header(bool header_here, TcpSeq& framed_from)
             if (slot != GapPdus::kNone) {
                 GapPdus::Pdu& g = gaps_.at(slot);
                 g.ended = true;
-                if (!all_in_gap) g.add({lost_until_, pdu_end, 0});  // seen after the gap, not digested
+                // Seen after the gap, not digested (but for a second gap's bytes, never seen: holes).
+                if (!all_in_gap && !add_seen_after_gap(g, lost_until_, pdu_end, 0)) g.placing = false;
                 adopt_lost_pdu(g, header_here, framed_from);
             }
         }
@@ -217,6 +219,30 @@ void ConnectionEngine::adopt_lost_pdu(GapPdus::Pdu& g, bool header_here, TcpSeq 
     if (!g.add({begin, end, 0})) g.placing = false;
 }
 
+// A gap [begin, end) while out of sync with the lost header awaited (unseen_).
+void ConnectionEngine::note_unseen(TcpSeq begin, TcpSeq end) noexcept {
+    if (unseen_ == Unseen::None) {
+        unseen_ = Unseen::One;
+        unseen_begin_ = begin;
+        unseen_end_ = end;
+    } else {
+        unseen_ = Unseen::Forgotten;
+    }
+}
+
+// Adds [begin, end) of g, seen after the lost header's gap, as a run (crc: its data's CRC32C, or 0
+// when it is not digested), but for the bytes of a second gap in it, which stay holes. False when g
+// had no room (a seen byte left a hole must never be placed: the caller stops g's placement).
+bool ConnectionEngine::add_seen_after_gap(GapPdus::Pdu& g, TcpSeq begin, TcpSeq end, uint32_t crc) noexcept {
+    if (unseen_ != Unseen::One || unseen_end_ <= begin || end <= unseen_begin_) return g.add({begin, end, crc});
+    // Not digested: the second gap ended the digest over the bytes after the first (lost_header_digesting_).
+    g.check_digest = false;
+    bool ok = true;
+    if (begin < unseen_begin_) ok = g.add({begin, unseen_begin_, 0});
+    if (unseen_end_ < end) ok = g.add({unseen_end_, end, 0}) && ok;
+    return ok;
+}
+
 // The next header starts where the stream is: the state machine starts on it, in sync.
 void ConnectionEngine::regain_framing_at_header(TcpSeq at) noexcept {
     completes_ = {};  // what a speculated PDU would complete is not known to be so
@@ -276,8 +302,9 @@ void ConnectionEngine::regain_framing_in_lost_pdu(bool header_here, TcpSeq frame
     }
     // Seen after the gap, not placed: from there, or from the body's start when the gap ended in the header.
     const TcpSeq seen_from = std::max(lost_until_, pdu_start_ + layout_.header_len);
-    if (seen_from < rcv_nxt_) gaps_.at(gap_slot_).add({seen_from, rcv_nxt_, crc_on_ ? seen_crc : 0});
-    adopt_lost_pdu(gaps_.at(gap_slot_), header_here, framed_from);
+    GapPdus::Pdu& g = gaps_.at(gap_slot_);
+    if (seen_from < rcv_nxt_ && !add_seen_after_gap(g, seen_from, rcv_nxt_, crc_on_ ? seen_crc : 0)) g.placing = false;
+    adopt_lost_pdu(g, header_here, framed_from);
     run_begin_ = rcv_nxt_;
     crc_state_ = 0;
 }

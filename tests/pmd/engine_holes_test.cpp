@@ -90,14 +90,19 @@ size_t metas_with(const EngineRig& rig, uint8_t flags) {
 
 // Reads of one 30000-byte C2HData each, run as generated (clean), and the same frames to be
 // delivered otherwise (rig); `held` is the frame with C2HData 10's header.
+// replace: the probability that the host's receiver keeps a later copy of bytes it holds out of order.
 struct LostHeaderCase {
-    RigOptions options = one_pdu_reads(5, 30000);
-    EngineRig clean{options};
-    EngineRig rig{options};
+    RigOptions options;
+    EngineRig clean;
+    EngineRig rig;
     size_t held = 0;
-    LostHeaderCase() {
+    explicit LostHeaderCase(double replace = 0.5) : options(with_replace(one_pdu_reads(5, 30000), replace)), clean(options), rig(options) {
         clean.run();
         held = rig.frame_with_header(10);
+    }
+    static RigOptions with_replace(RigOptions o, double replace) {
+        o.receiver.replace = replace;
+        return o;
     }
 };
 
@@ -487,6 +492,55 @@ TEST(EngineHoles, TouchingRangesBeforeALostHeaderAreOneSeenRange) {
     uint64_t not_placed = 0;  // the gap bytes seen before the header, and those seen out of sync after it
     for (const size_t k : {1, 2, 4}) not_placed += fr[c.held + k].truth.length;
     expect_header_taken_copying(c, not_placed);
+}
+
+// A second gap while the engine waits out of sync for the lost header (held+2 overtaken too): its
+// bytes were never seen, so when the header regains the framing they are a hole of the PDU, placed
+// when they come, not bytes the host copies. Only what came without framing is copied.
+TEST(EngineHoles, ASecondGapWhileALostHeaderIsAwaitedIsPlacedWhenItComes) {
+    LostHeaderCase c;
+    EngineRig& rig = c.rig;
+    const auto& fr = rig.frames.frames;
+    ASSERT_LT(c.held + 6, fr.size());
+    const uint64_t not_placed = fr[c.held + 1].truth.length + fr[c.held + 3].truth.length;
+    const uint64_t second_gap = fr[c.held + 2].truth.length;
+    arrive_in_order(rig, c.held, {1, 3, 0, 2, 4});
+    expect_header_taken_copying(c, not_placed);
+    EXPECT_GE(rig.stats().late_placed_bytes, second_gap);
+}
+
+// The same second gap, but its frame comes before the lost header: the host has that copy, so the
+// bytes count as seen, and a later copy of them is not placed (late placement as without that copy)
+// while the host still holds the first out of order (the frame with the header comes in two parts,
+// the second after the copy: a hole below it for the host).
+TEST(EngineHoles, ASecondGapFilledBeforeTheLostHeaderIsNotPlacedAgain) {
+    uint64_t late_placed[2] = {};
+    for (const bool copy_after : {false, true}) {
+        SCOPED_TRACE(copy_after ? "with a copy after the header" : "no copy after the header");
+        LostHeaderCase c(1.0);
+        EngineRig& rig = c.rig;
+        auto& fr = rig.frames.frames;
+        ASSERT_LT(c.held + 6, fr.size());
+        const testlib::GeneratedFrame second_gap = fr[c.held + 2];
+        const auto held = fr[c.held].truth;
+        const auto header = std::find_if(rig.stream.pdus.begin(), rig.stream.pdus.end(), [&](const auto& p) {
+            return p.offset > held.stream_offset && p.offset + 124 < held.stream_offset + held.length;
+        });
+        ASSERT_NE(header, rig.stream.pdus.end());
+        const uint64_t cut = header->offset + 124;  // the header and 100 bytes of data in the first part
+        const testlib::GeneratedFrame first_part = rig.frame_of(held.stream_offset, static_cast<uint32_t>(cut - held.stream_offset));
+        const testlib::GeneratedFrame second_part = rig.frame_of(cut, static_cast<uint32_t>(held.stream_offset + held.length - cut));
+        // Arrival: held+1, held+3, held+2, the header's part of held, [a copy of held+2], the rest of held, held+4 ...
+        arrive_in_order(rig, c.held, {1, 3, 2, 0, 4});
+        fr[c.held + 3] = first_part;
+        fr.insert(fr.begin() + static_cast<ptrdiff_t>(c.held + 4), second_part);
+        if (copy_after) fr.insert(fr.begin() + static_cast<ptrdiff_t>(c.held + 4), second_gap);
+        run_expecting_right_reads(rig);
+        EXPECT_EQ(rig.stats().framing_regained, 1u);
+        late_placed[copy_after] = rig.stats().late_placed_bytes;
+    }
+    EXPECT_GT(late_placed[0], 0u);
+    EXPECT_EQ(late_placed[1], late_placed[0]);
 }
 
 // A retransmission cut differently brings the header's last bytes with the frame after it before
