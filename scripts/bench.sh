@@ -9,7 +9,7 @@ build=${NVMEDDP_BUILD_DIR:-$root/build}
 
 # The programs, in the order they run. One not built (yet) is recorded as absent and the report says
 # "not run" for its figures; the run goes on.
-binaries=(bench_nvmetcp bench_engine bench_ddp bench_packet bench_host_rx bench_host_tx bench_memory)
+binaries=(bench_nvmetcp bench_engine bench_ddp bench_packet bench_host_rx bench_host_tx bench_memory bench_scaling)
 
 usage() {
   cat <<EOF

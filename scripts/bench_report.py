@@ -26,7 +26,7 @@ import sys
 
 # The programs bench.sh runs; one without results has its figures reported as "not run".
 BINARIES = ["bench_nvmetcp", "bench_engine", "bench_ddp", "bench_packet", "bench_host_rx", "bench_host_tx",
-            "bench_memory"]
+            "bench_memory", "bench_scaling"]
 CPU_FLAGS = ["sse4_2", "pclmulqdq", "avx2", "avx512f", "avx512bw", "avx512vl", "vpclmulqdq"]
 COPY_PATHS = ["avx512_mixed", "avx512", "avx2_mixed", "avx2", "pclmul_mixed", "pclmul", "crc32q"]  # BM_Crc32cCopyOnePass/<path> (avx512-mixed)
 VPCLMUL_PATHS = ["avx512_mixed", "avx512", "avx2_mixed", "avx2"]
@@ -640,6 +640,61 @@ def host_write_section(res):
     return out
 
 
+SCALING_CONNECTIONS = (1, 64, 1024, 4096, 16384)
+
+
+def noisy_mark(cv):
+    return f" (noisy: cv {cv:.0%})" if cv is not None and cv > NOISY_CV else ""
+
+
+def scaling_section(res):
+    """bench_scaling: the engine over 1..N lcores, and over many connections on one queue beside the
+    same bytes on one connection."""
+    out = []
+    one = res.value("bench_scaling", "BM_EngineLcores", "Gbit/s", lcores=1)
+    rows = []
+    for r in res.by_binary.get("bench_scaling", []):
+        if r.name != "BM_EngineLcores":
+            continue
+        n = int(r.args.get("lcores", "0") or 0)
+        if r.error:
+            rows.append([n, "skipped: " + r.error, "", "", ""])
+            continue
+        g = r.get("Gbit/s")
+        rows.append([n, fmt(g) + noisy_mark(r.cv.get("Gbit/s")), fmt(g / n if g is not None and n else None),
+                     ratio_text(g / (n * one) if g is not None and one and n else None), r.label])
+    if rows:
+        out += ["### The engine over 1..N lcores (`bench_scaling`, Gbit/s of PDU data)", "",
+                "Each lcore a thread pinned to a CPU of its own, polling its own queue of one device with one "
+                "connection: MSS 1448, 64 KiB reads with data digests, the port having checked the checksum. "
+                "Scaling: the lcores' sum against that many times one lcore's figure.", "",
+                table(["lcores", "Gbit/s", "per lcore", "scaling", "threads"], rows), ""]
+    rows = []
+    base = res.value("bench_scaling", "BM_EngineConnections", "ns/packet", connections=1)
+    for k in SCALING_CONNECTIONS:
+        many = res.find("bench_scaling", "BM_EngineConnections", connections=k)
+        ctrl = res.find("bench_scaling", "BM_EngineOneConnectionSameBytes", connections=k)
+        if many is None and ctrl is None:
+            continue
+        m = many.get("ns/packet") if many else None
+        c = ctrl.get("ns/packet") if ctrl else None
+        ws = (many or ctrl).get("working_set_MiB")
+        rows.append([k, fmt(ws), fmt(m) + noisy_mark(many.cv.get("ns/packet") if many else None),
+                     ratio_text(m / base if m is not None and base else None),
+                     fmt(c) + noisy_mark(ctrl.cv.get("ns/packet") if ctrl else None),
+                     fmt(m - c if m is not None and c is not None else None)])
+    if rows:
+        out += ["### The engine over many connections on one queue (`bench_scaling`, ns per packet)", "",
+                "K connections, each receiving a 16 KiB read with a data digest (MSS 1448, 12 packets), their "
+                "packets interleaved one by one; beside it the same K reads, frames and buffers on one connection. "
+                "Only the engine's processing is timed. The difference is what K connections' own state costs "
+                "(classifier entries, engines, control-plane objects, registrations, and buffers written in "
+                "their interleaved order).", "",
+                table(["connections", "frames + buffers MiB", "K connections", "x one connection",
+                       "same bytes, one connection", "difference"], rows), ""]
+    return out
+
+
 MEMORY_CONNECTIONS = (1, 64, 1024, 4096, 65536)
 MEMORY_LAYERS = (("ddp_B", "ddp"), ("engine_B", "engine"), ("host_queue_B", "host queue"),
                  ("ddp_receive_B", "DdpReceive"), ("tcp_B", "TCP"), ("total_B", "total"))
@@ -803,7 +858,7 @@ def faults_section(out_dir, runs):
 
 AREA_NAMES = {"BM_Memcpy", "BM_CopyThenIsal", "BM_EnginePlaceAndVerify", "BM_MemcpyIsalPerPacket",
               "BM_MemcpyIsalPerPdu", "BM_EngineNonDataPacket", "BM_HostReceive", "BM_HostReceiveTcp", "BM_ConnectionMemory",
-              "BM_MemoryPerConnection"}
+              "BM_MemoryPerConnection", "BM_EngineLcores", "BM_EngineConnections", "BM_EngineOneConnectionSameBytes"}
 
 
 def other_section(res):
@@ -1019,6 +1074,7 @@ def render(res, machine, goals, pngs, skipped, out_dir, for_readme):
     out += host_section(res)
     out += host_write_section(res)
     out += memory_section(res)
+    out += scaling_section(res)
     out += e2e_section(res.out_dir, res.runs)
     out += faults_section(res.out_dir, res.runs)
     out += other_section(res)

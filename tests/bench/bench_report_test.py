@@ -8,6 +8,7 @@ usage: bench_report_test.py PATH/TO/bench_report.py
 """
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -158,6 +159,30 @@ class FixtureRun(unittest.TestCase):
         self.assertIn("FAILED (exit code 1): a read wrong or changed by the offload", report)
         self.assertIn("| loss+reorder+duplicate | 0.01 | 1 | 0.080% |", report)
         self.assertRegex(report, r"\| fault_table \| FAILED \(exit code 1\) \|")
+
+    def test_scaling_tables_from_bench_scaling(self):
+        def row(name, **counters):
+            return dict({"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1,
+                         "repetition_index": 0, "threads": 1, "iterations": 10, "real_time": 1.0e+03,
+                         "cpu_time": 1.0e+03, "time_unit": "us", "label": "each thread pinned to a CPU of its own"},
+                        **counters)
+        # As Google Benchmark writes them: Gbit/s in bit/s, ns/packet inverted (seconds per packet).
+        rows = [row("BM_EngineLcores/lcores:1/manual_time", **{"Gbit/s": 100e9}),
+                row("BM_EngineLcores/lcores:2/manual_time", **{"Gbit/s": 180e9}),
+                row("BM_EngineConnections/connections:1/manual_time", **{"ns/packet": 70e-9, "working_set_MiB": 0.03}),
+                row("BM_EngineConnections/connections:1024/manual_time", **{"ns/packet": 280e-9, "working_set_MiB": 33.0}),
+                row("BM_EngineOneConnectionSameBytes/connections:1024/manual_time",
+                    **{"ns/packet": 100e-9, "working_set_MiB": 33.0})]
+        with open(os.path.join(self.out, "bench_scaling.json"), "w") as f:
+            json.dump({"context": {"executable": "build/bench/bench_scaling"}, "benchmarks": rows}, f)
+        with open(os.path.join(self.out, "runs.tsv"), "a") as f:
+            f.write("bench_scaling\tok\t0\tbuild/bench/bench_scaling\n")
+        run_report(self.out)
+        report = self.read("report.md")
+        self.assertIn("| 2 | 180.0 | 90.0 | 0.90x | each thread pinned to a CPU of its own |", report)
+        self.assertIn("| 1024 | 33.0 | 280.0 | 4.00x | 100.0 | 180.0 |", report)
+        self.assertIn("| 1 | 0.0 | 70.0 | 1.00x | not run | not run |", report)  # no control measured at 1
+        self.assertNotIn("BM_EngineLcores |", report)  # not repeated under "Other benchmarks"
 
     def test_update_readme_replaces_only_the_text_between_the_markers(self):
         readme = os.path.join(self.tmp, "README.md")
