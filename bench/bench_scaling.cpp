@@ -16,7 +16,8 @@
 // classifier entry, engine, control-plane object, registration and buffer). The frames lie back to
 // back in arrival order, as a NIC's DMA fills an rx ring. Timed: the engine's processing only (the
 // registrations before it and the teardowns after it are the host's work). ns/packet against one
-// connection's is the cost of scale.
+// connection's is the cost of scale. shared_buffers:1 places every connection's read into one
+// buffer (a diagnostic: it stays in the cache), leaving the connections' own state as the cost.
 // BM_EngineOneConnectionSameBytes/connections:K is its control: the same K reads, frames and buffers
 // on ONE connection (queue depth K), every read registered before the round, the frames in stream
 // order. What BM_EngineConnections costs beyond it is the K connections' state and the buffers
@@ -103,6 +104,11 @@ struct Stream {
         for (const auto& r : stream.reads) buffers.emplace_back(r.data.size());
         for (auto& b : buffers) segments.push_back({b.data(), b.size()});
         data_bytes = uint64_t{reads} * read_len;
+    }
+    // Every read's data placed into `into` instead of its own buffer (several connections may share
+    // it: BM_EngineConnections' diagnostic, the bytes there are not checked, only the counts).
+    void place_into(uint8_t* into) {
+        for (auto& seg : segments) seg.addr = into;
     }
     void setup(ddp::Device& device, ddp::ConnectionHandle handle) {
         for (size_t i = 0; i < stream.reads.size(); ++i) device.setup(handle, stream.reads[i].cid, {&segments[i], 1}, buffers[i].size());
@@ -302,6 +308,10 @@ constexpr uint32_t kConnReadLen = 16384;
 
 void BM_EngineConnections(benchmark::State& state) {
     const auto connections = static_cast<uint32_t>(state.range(0));
+    // shared_buffers:1, the diagnostic: every connection's read placed into one 16 KiB buffer, which
+    // stays in the cache; what is left of the cost of scale is the connections' own state.
+    const bool shared_buffers = state.range(1) != 0;
+    std::vector<uint8_t> shared(kConnReadLen);
     Device d(1, connections);
     std::vector<std::unique_ptr<Stream>> streams;
     size_t frames_each = 0;
@@ -316,6 +326,7 @@ void BM_EngineConnections(benchmark::State& state) {
         }
         d.handles.push_back(h);
         streams.push_back(std::make_unique<Stream>(flow, kConnReadLen, 1));
+        if (shared_buffers) streams.back()->place_into(shared.data());
         frames_each = streams.back()->frames.frames.size();
     }
     // Packet j of every connection, then packet j + 1: one connection's packets never follow each
@@ -326,7 +337,7 @@ void BM_EngineConnections(benchmark::State& state) {
         for (uint32_t k = 0; k < connections; ++k) ring.add(streams[k]->frames.frames[j], *streams[k]);
     }
     ring.build();
-    const uint64_t working_set = ring.bytes() + uint64_t{connections} * kConnReadLen;  // frames and buffers
+    const uint64_t working_set = ring.bytes() + (shared_buffers ? 1 : uint64_t{connections}) * kConnReadLen;  // frames and buffers
     pmd::QueueEngine& q = d.driver->queue(0);
     uint64_t rounds = 0;
     for (auto _ : state) {
@@ -350,7 +361,11 @@ void BM_EngineConnections(benchmark::State& state) {
 void connection_counts(benchmark::internal::Benchmark* b) {
     b->ArgName("connections")->Arg(1)->Arg(64)->Arg(1024)->Arg(4096)->Arg(16384)->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
-BENCHMARK(BM_EngineConnections)->Apply(connection_counts);
+BENCHMARK(BM_EngineConnections)
+    ->ArgNames({"connections", "shared_buffers"})
+    ->ArgsProduct({{1, 64, 1024, 4096, 16384}, {0, 1}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // The control of BM_EngineConnections: the same reads, frames and buffers (K reads of 16 KiB, the
 // same working set, every read registered before the round as there), all on ONE connection, in

@@ -670,9 +670,10 @@ def scaling_section(res):
                 "Scaling: the lcores' sum against that many times one lcore's figure.", "",
                 table(["lcores", "Gbit/s", "per lcore", "scaling", "threads"], rows), ""]
     rows = []
-    base = res.value("bench_scaling", "BM_EngineConnections", "ns/packet", connections=1)
+    base = res.value("bench_scaling", "BM_EngineConnections", "ns/packet", connections=1, shared_buffers=0)
     for k in SCALING_CONNECTIONS:
-        many = res.find("bench_scaling", "BM_EngineConnections", connections=k)
+        many = res.find("bench_scaling", "BM_EngineConnections", connections=k, shared_buffers=0)
+        shared = res.find("bench_scaling", "BM_EngineConnections", connections=k, shared_buffers=1)
         ctrl = res.find("bench_scaling", "BM_EngineOneConnectionSameBytes", connections=k)
         if many is None and ctrl is None:
             continue
@@ -681,6 +682,7 @@ def scaling_section(res):
         ws = (many or ctrl).get("working_set_MiB")
         rows.append([k, fmt(ws), fmt(m) + noisy_mark(many.cv.get("ns/packet") if many else None),
                      ratio_text(m / base if m is not None and base else None),
+                     fmt(shared.get("ns/packet") if shared else None) + noisy_mark(shared.cv.get("ns/packet") if shared else None),
                      fmt(c) + noisy_mark(ctrl.cv.get("ns/packet") if ctrl else None),
                      fmt(m - c if m is not None and c is not None else None)])
     if rows:
@@ -689,9 +691,10 @@ def scaling_section(res):
                 "packets interleaved one by one; beside it the same K reads, frames and buffers on one connection. "
                 "Only the engine's processing is timed. The difference is what K connections' own state costs "
                 "(classifier entries, engines, control-plane objects, registrations, and buffers written in "
-                "their interleaved order).", "",
+                "their interleaved order); with one buffer shared by every connection (a diagnostic: it stays "
+                "in the cache), what is left is the connections' own state.", "",
                 table(["connections", "frames + buffers MiB", "K connections", "x one connection",
-                       "same bytes, one connection", "difference"], rows), ""]
+                       "K connections, one shared buffer", "same bytes, one connection", "difference"], rows), ""]
     return out
 
 

@@ -169,8 +169,9 @@ class FixtureRun(unittest.TestCase):
         # As Google Benchmark writes them: Gbit/s in bit/s, ns/packet inverted (seconds per packet).
         rows = [row("BM_EngineLcores/lcores:1/manual_time", **{"Gbit/s": 100e9}),
                 row("BM_EngineLcores/lcores:2/manual_time", **{"Gbit/s": 180e9}),
-                row("BM_EngineConnections/connections:1/manual_time", **{"ns/packet": 70e-9, "working_set_MiB": 0.03}),
-                row("BM_EngineConnections/connections:1024/manual_time", **{"ns/packet": 280e-9, "working_set_MiB": 33.0}),
+                row("BM_EngineConnections/connections:1/shared_buffers:0/manual_time", **{"ns/packet": 70e-9, "working_set_MiB": 0.03}),
+                row("BM_EngineConnections/connections:1024/shared_buffers:0/manual_time", **{"ns/packet": 280e-9, "working_set_MiB": 33.0}),
+                row("BM_EngineConnections/connections:1024/shared_buffers:1/manual_time", **{"ns/packet": 150e-9, "working_set_MiB": 17.0}),
                 row("BM_EngineOneConnectionSameBytes/connections:1024/manual_time",
                     **{"ns/packet": 100e-9, "working_set_MiB": 33.0})]
         with open(os.path.join(self.out, "bench_scaling.json"), "w") as f:
@@ -180,8 +181,8 @@ class FixtureRun(unittest.TestCase):
         run_report(self.out)
         report = self.read("report.md")
         self.assertIn("| 2 | 180.0 | 90.0 | 0.90x | each thread pinned to a CPU of its own |", report)
-        self.assertIn("| 1024 | 33.0 | 280.0 | 4.00x | 100.0 | 180.0 |", report)
-        self.assertIn("| 1 | 0.0 | 70.0 | 1.00x | not run | not run |", report)  # no control measured at 1
+        self.assertIn("| 1024 | 33.0 | 280.0 | 4.00x | 150.0 | 100.0 | 180.0 |", report)
+        self.assertIn("| 1 | 0.0 | 70.0 | 1.00x | not run | not run | not run |", report)  # no control measured at 1
         self.assertNotIn("BM_EngineLcores |", report)  # not repeated under "Other benchmarks"
 
     def test_update_readme_replaces_only_the_text_between_the_markers(self):
