@@ -27,6 +27,7 @@ nvmetcp::ReceiveParams receive_params(const ddp::ConnectionConfig& c) noexcept {
 ConnectionEngine::ConnectionEngine(ddp::DriverConnection& connection, uint32_t conn_id,
                                    const std::atomic<ddp::Caps>& caps) noexcept
     : conn_(connection),
+      counters_(connection.counters),
       conn_id_(conn_id),
       caps_(caps),
       params_(receive_params(connection.config)),
@@ -39,8 +40,8 @@ void ConnectionEngine::on_bad_checksum(PacketMeta& meta) noexcept {
     meta = PacketMeta{};
     meta.conn_id = conn_id_;
     meta.flags = NVMEDDP_PKT_CSUM_BAD;
-    conn_.counters.packets.add();
-    conn_.counters.bad_checksum.add();
+    counters_.packets.add();
+    counters_.bad_checksum.add();
 }
 
 void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
@@ -48,7 +49,7 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
     meta.conn_id = conn_id_;
     uint32_t len = 0;
     for (const PayloadChunk& c : payload) len += c.len;
-    ddp::EngineCounters& counters = conn_.counters;
+    ddp::EngineCounters& counters = counters_;
     counters.packets.add();
     counters.bytes.add(len);
     if (len == 0) return;  // a pure ACK (or FIN): nothing of the stream
@@ -154,7 +155,7 @@ void ConnectionEngine::finish_meta() noexcept {
     PacketMeta& m = *meta_;
     if (m.place_len > 0) {
         m.flags |= NVMEDDP_PKT_PLACED;
-        conn_.counters.placed_packets.add();
+        counters_.placed_packets.add();
     }
     if (verdict_given_) {
         if (verdict_ok_) m.flags |= NVMEDDP_PKT_DIGEST_OK;
@@ -196,7 +197,7 @@ uint32_t ConnectionEngine::left_until(TcpSeq end, uint32_t n) const noexcept {
 // speculating the same holds for the speculated framing (nothing is placed or tracked then).
 bool ConnectionEngine::bridge_gap(TcpSeq to) noexcept {
     if (mode_ == Mode::Searching || state_ == PduState::Header || to > pdu_end_) return false;
-    if (placing_ && !conn_.registrations.still_valid(claim_)) stop_placement(conn_.counters.place_torn_down);
+    if (placing_ && !conn_.registrations.still_valid(claim_)) stop_placement(counters_.place_torn_down);
     if (c2h_data_) {
         track_hole(to);
     } else {
@@ -374,7 +375,7 @@ void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t 
     claim_ = placement_for(pdu_start_, cccid, datao + skip, datal - skip);
     if (!claim_) return;
     if (!cursor_.seek(claim_.registration->segments(), datao + skip)) {
-        conn_.counters.place_out_of_range.add();
+        counters_.place_out_of_range.add();
         claim_ = {};
         return;
     }
@@ -388,7 +389,7 @@ void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t 
 // empty when none (the reason counted).
 ddp::RegistrationTable::Claim ConnectionEngine::placement_for(TcpSeq pdu_start, uint16_t cccid, uint32_t datao,
                                                               uint32_t datal) noexcept {
-    ddp::EngineCounters& counters = conn_.counters;
+    ddp::EngineCounters& counters = counters_;
     const ddp::RegistrationTable::Claim claim = conn_.registrations.claim(cccid);
     if (!claim) {
         counters.place_no_registration.add();
@@ -447,9 +448,9 @@ uint32_t ConnectionEngine::on_data(const uint8_t* p, uint32_t n) noexcept {
     const uint64_t offset = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
     if (placing_ && !conn_.registrations.still_valid(claim_)) {
         // Torn down while its data was arriving: not one more byte goes into that buffer.
-        stop_placement(conn_.counters.place_torn_down);
+        stop_placement(counters_.place_torn_down);
     } else if (placing_ && offset < claim_.registration->host_filled()) {
-        stop_placement(conn_.counters.place_behind_host);
+        stop_placement(counters_.place_behind_host);
     }
     if (placing_) {
         // One pass over the payload: placed and digested together.
@@ -459,7 +460,7 @@ uint32_t ConnectionEngine::on_data(const uint8_t* p, uint32_t n) noexcept {
             cursor_.copy(p, take);
         }
         claim_.registration->raise_device_written(offset + take);
-        conn_.counters.placed_bytes.add(take);
+        counters_.placed_bytes.add(take);
         claims_.placed(rcv_nxt_, take, offset, cccid_, ddp::RegistrationTable::tag_of(claim_), run_pdu_);
     } else if (crc_on_) {
         crc_state_ = nvmetcp::crc32c_extend(crc_state_, p, take);
@@ -479,7 +480,7 @@ uint32_t ConnectionEngine::on_data_digest(const uint8_t* p, uint32_t n) noexcept
     if (gap_slot_ != GapPdus::kNone) {
         settle_gapped_pdu(true);  // the digest of a PDU with holes: checked once they are filled
     } else {
-        ddp::EngineCounters& counters = conn_.counters;
+        ddp::EngineCounters& counters = counters_;
         const bool ok = crc_on_ && ~crc_state_ == nvmetcp::load_le32(digest_);
         if (crc_on_) {
             (ok ? counters.digest_offloaded : counters.digest_failed).add();
@@ -554,7 +555,7 @@ void ConnectionEngine::lose_framing() noexcept {
 // Posts a resync request for a header starting at seq and follows the framing from there.
 void ConnectionEngine::found_candidate(TcpSeq seq) noexcept {
     request_ = conn_.resync.post(seq.raw());
-    conn_.counters.resync_requests.add();
+    counters_.resync_requests.add();
     packets_since_request_ = 0;
     mode_ = Mode::Speculating;
 }

@@ -54,7 +54,7 @@ void ConnectionEngine::remember_copy(TcpSeq seq, uint32_t len, std::span<const P
 // A copy with no new byte of a range the device remembered: marked CRC when its CRC32C is the first
 // copy's; claimed where the first copy was placed when its bytes are there.
 void ConnectionEngine::take_later_copy(TcpSeq seq, uint32_t len, std::span<const PayloadChunk> payload) noexcept {
-    ddp::EngineCounters& counters = conn_.counters;
+    ddp::EngineCounters& counters = counters_;
     if (copies_.matches(seq, len, payload_crc(payload))) {
         meta_->flags |= NVMEDDP_PKT_CRC;
         counters.copies_matched.add();

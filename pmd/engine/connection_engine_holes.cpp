@@ -48,7 +48,7 @@ int ConnectionEngine::open_gap_pdu(TcpSeq pdu_start, const nvmetcp::PduLayout& l
     gaps_.forget_older_than(rcv_nxt_);
     const int slot = gaps_.open();
     if (slot == GapPdus::kNone) {
-        conn_.counters.gap_untracked.add();
+        counters_.gap_untracked.add();
         return slot;
     }
     GapPdus::Pdu& g = gaps_.at(slot);
@@ -87,7 +87,7 @@ void ConnectionEngine::untrack_current() noexcept {
     gaps_.close(gap_slot_);
     gap_slot_ = GapPdus::kNone;
     crc_on_ = false;
-    conn_.counters.gap_untracked.add();
+    counters_.gap_untracked.add();
 }
 
 // The stream reached the end of the current PDU with holes. ends_in_packet: its last byte (the
@@ -119,7 +119,7 @@ void ConnectionEngine::judge_gap_pdu(int slot, bool ends_in_packet) noexcept {
 // verdict on a PDU ahead (NVMEDDP_PKT_DIGEST_AHEAD), which the host applies when that PDU ends.
 void ConnectionEngine::conclude_gap_pdu(int slot, bool ends_in_packet) noexcept {
     GapPdus::Pdu& g = gaps_.at(slot);
-    ddp::EngineCounters& counters = conn_.counters;
+    ddp::EngineCounters& counters = counters_;
     if (g.has_digest) {
         bool ok = false;
         if (g.check_digest) {
@@ -208,7 +208,7 @@ void ConnectionEngine::take_hole_bytes(GapPdus::Pdu& g, TcpSeq begin, const uint
         const uint8_t* data = p + begin.bytes_to(data_from);
         const uint32_t len = data_from.bytes_to(data_to);
         const uint64_t offset = uint64_t{g.datao} + g.data_begin.bytes_to(data_from);
-        ddp::EngineCounters& counters = conn_.counters;
+        ddp::EngineCounters& counters = counters_;
         if (g.placing && !conn_.registrations.still_valid(g.claim)) {
             g.placing = false;  // torn down: not one more byte goes into that buffer
             counters.place_torn_down.add();

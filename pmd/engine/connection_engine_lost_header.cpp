@@ -175,7 +175,7 @@ bool ConnectionEngine::follow_lost_header(bool header_here, TcpSeq& framed_from)
         // The resync candidate is the header the chain leads to: the framing followed since it is right.
         mode_ = Mode::InSync;
         place_rest_of_pdu();
-        conn_.counters.framing_regained.add();
+        counters_.framing_regained.add();
     }
     return false;
 }
@@ -250,7 +250,7 @@ void ConnectionEngine::regain_framing_at_header(TcpSeq at) noexcept {
     mode_ = Mode::InSync;
     carry_len_ = 0;
     pdu_start_ = at;
-    conn_.counters.framing_regained.add();
+    counters_.framing_regained.add();
 }
 
 // The lost header starts the PDU the stream is in: the engine is in sync again at rcv_nxt_. The
@@ -270,7 +270,7 @@ void ConnectionEngine::regain_framing_in_lost_pdu(bool header_here, TcpSeq frame
     layout_ready_ = true;
     pdu_start_ = lost_at_;
     open_pdu();
-    conn_.counters.framing_regained.add();
+    counters_.framing_regained.add();
     if (state_ == PduState::DataDigest) digest_have_ = data_end_.bytes_to(rcv_nxt_);
     // The bytes seen after the gap, digested from lost_until_ on, may begin with the header's rest
     // (and its padding): kept in after_gap_, their share of the CRC comes out (a raw CRC is linear:
