@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ddp/device.hpp"
+#include "engine_bursts.hpp"
 #include "frame_seq.hpp"
 #include "pmd/engine/sw_driver.hpp"
 #include "testlib/flow_config.hpp"
@@ -110,19 +111,8 @@ void BM_EnginePlaceAndVerify(benchmark::State& state) {
         // by one would be loaded back as words before the stores retired (a store-forwarding stall a
         // NIC's DMA never causes).
         for (auto& f : w.frames.frames) set_seq(f.bytes, f.truth.layout, round_seq + static_cast<uint32_t>(f.truth.stream_offset));
-        q.begin_burst();
-        size_t in_burst = 0;
-        for (auto& f : w.frames.frames) {
-            nvmeddp_pkt_meta meta;
-            q.process(f.bytes, f.bytes.size(), {}, nullptr, l4, meta);
-            benchmark::DoNotOptimize(meta);
-            if (++in_burst == 32) {
-                q.end_burst();
-                q.begin_burst();
-                in_burst = 0;
-            }
-        }
-        q.end_burst();
+        bench::process_in_bursts(q, w.frames.frames, l4,
+                                 [](const testlib::GeneratedFrame& f) { return std::span<const uint8_t>(f.bytes); });
         for (const auto& r : w.stream.reads) e.device->teardown(e.handle, r.cid);
         round_seq += w.stream_len;
         packets += w.frames.frames.size();

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "ddp/device.hpp"
+#include "engine_bursts.hpp"
 #include "frame_seq.hpp"
 #include "pmd/engine/sw_driver.hpp"
 #include "testlib/flow_config.hpp"
@@ -174,19 +175,8 @@ private:
 
 // Frames through a queue in bursts of 32, as an lcore's rx bursts.
 void process_in_bursts(pmd::QueueEngine& q, const std::vector<FrameRef>& frames) {
-    q.begin_burst();
-    size_t in_burst = 0;
-    for (const FrameRef& f : frames) {
-        nvmeddp_pkt_meta meta;
-        q.process({f.data, f.len}, f.len, {}, nullptr, pmd::L4Checksum::Good, meta);
-        benchmark::DoNotOptimize(meta);
-        if (++in_burst == 32) {
-            q.end_burst();
-            q.begin_burst();
-            in_burst = 0;
-        }
-    }
-    q.end_burst();
+    bench::process_in_bursts(q, frames, pmd::L4Checksum::Good,
+                             [](const FrameRef& f) { return std::span<const uint8_t>(f.data, f.len); });
 }
 
 // Every byte placed and every digest verified, on every connection, or the benchmark fails.
