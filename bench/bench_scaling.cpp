@@ -135,22 +135,24 @@ struct FrameRef {
     size_t len;
 };
 
-// A round's frames in the order they arrive, copied back to back (64-byte aligned) into one block,
-// as a NIC's DMA fills an rx ring's buffers: the engine reads them in memory order whichever
+// A round's frames in the order they arrive, copied back to back into one block, each starting on a
+// 64-byte boundary, as a NIC's DMA fills an rx ring's buffers: the engine reads them in memory order whichever
 // connection each is of. Each round's sequence numbers come from the frame's stream (set_seqs,
 // outside the timing: bench::set_seq's stores would otherwise be loaded back as the frame is read).
 class RxRing {
 public:
     void add(const testlib::GeneratedFrame& f, const Stream& s) { pending_.push_back({&f, &s}); }
     void build() {
+        constexpr size_t kLine = 64;
+        const auto padded = [](size_t n) { return (n + kLine - 1) & ~(kLine - 1); };
         size_t total = 0;
-        for (const auto& p : pending_) total += (p.frame->bytes.size() + 63) & ~size_t{63};
-        block_.assign(total, 0);
-        size_t at = 0;
+        for (const auto& p : pending_) total += padded(p.frame->bytes.size());
+        block_.assign(total + kLine, 0);  // room to start on a boundary
+        uint8_t* at = block_.data() + (kLine - reinterpret_cast<uintptr_t>(block_.data()) % kLine) % kLine;
         for (const auto& p : pending_) {
-            std::copy(p.frame->bytes.begin(), p.frame->bytes.end(), block_.begin() + static_cast<std::ptrdiff_t>(at));
-            refs_.push_back({block_.data() + at, p.frame->bytes.size()});
-            at += (p.frame->bytes.size() + 63) & ~size_t{63};
+            std::copy(p.frame->bytes.begin(), p.frame->bytes.end(), at);
+            refs_.push_back({at, p.frame->bytes.size()});
+            at += padded(p.frame->bytes.size());
         }
     }
     void set_seqs() {
@@ -196,8 +198,8 @@ bool all_placed(benchmark::State& state, ddp::Device& device, const std::vector<
     return true;
 }
 
-// The calling thread on CPU `cpu` of those this process may use (as EAL pins an lcore); false when
-// it cannot be (then the figure is a scheduler's, and the run says so in its label).
+// Pins the calling thread to the index-th CPU of those this process may use (as EAL pins an
+// lcore); false when it cannot be (then the figure is a scheduler's, and the run says so in its label).
 bool pin_to(unsigned index) {
     cpu_set_t allowed;
     if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return false;
@@ -295,6 +297,18 @@ BENCHMARK(BM_EngineLcores)
     ->Unit(benchmark::kMicrosecond);
 
 constexpr uint32_t kConnReadLen = 16384;
+const std::vector<int64_t> kConnectionCounts = {1, 64, 1024, 4096, 16384};
+
+// The figures of a connections benchmark: `reads` reads of kConnReadLen in `packets` packets a round.
+void report_rounds(benchmark::State& state, uint64_t rounds, uint64_t reads, uint64_t packets, uint64_t working_set) {
+    const uint64_t data = uint64_t{kConnReadLen} * reads * rounds;
+    state.SetBytesProcessed(static_cast<int64_t>(data));
+    state.counters["Gbit/s"] = benchmark::Counter(static_cast<double>(data * 8), benchmark::Counter::kIsRate,
+                                                  benchmark::Counter::kIs1000);
+    state.counters["ns/packet"] = benchmark::Counter(static_cast<double>(packets * rounds),
+                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["working_set_MiB"] = static_cast<double>(working_set) / (1024.0 * 1024.0);
+}
 
 void BM_EngineConnections(benchmark::State& state) {
     const auto connections = static_cast<uint32_t>(state.range(0));
@@ -340,27 +354,19 @@ void BM_EngineConnections(benchmark::State& state) {
         ++rounds;
     }
     if (!all_placed(state, *d.device, d.handles, uint64_t{kConnReadLen} * rounds, rounds)) return;
-    const uint64_t data = uint64_t{kConnReadLen} * connections * rounds;
-    state.SetBytesProcessed(static_cast<int64_t>(data));
-    state.counters["Gbit/s"] = benchmark::Counter(static_cast<double>(data * 8), benchmark::Counter::kIsRate,
-                                                  benchmark::Counter::kIs1000);
-    state.counters["ns/packet"] = benchmark::Counter(static_cast<double>(frames_each * connections * rounds),
-                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-    state.counters["working_set_MiB"] = static_cast<double>(working_set) / (1024.0 * 1024.0);
-}
-void connection_counts(benchmark::internal::Benchmark* b) {
-    b->ArgName("connections")->Arg(1)->Arg(64)->Arg(1024)->Arg(4096)->Arg(16384)->UseManualTime()->Unit(benchmark::kMicrosecond);
+    report_rounds(state, rounds, connections, ring.frames().size(), working_set);
 }
 BENCHMARK(BM_EngineConnections)
     ->ArgNames({"connections", "shared_buffers"})
-    ->ArgsProduct({{1, 64, 1024, 4096, 16384}, {0, 1}})
+    ->ArgsProduct({kConnectionCounts, {0, 1}})
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 
 // The control of BM_EngineConnections: the same reads, frames and buffers (K reads of 16 KiB, the
 // same working set, every read registered before the round as there), all on ONE connection, in
-// stream order. What BM_EngineConnections costs beyond this is the connections' own state: their
-// classifier entries, engines, control-plane objects and counters.
+// stream order. What BM_EngineConnections costs beyond this is the connections' own state (their
+// classifier entries, engines, control-plane objects and counters) and their buffers written in the
+// connections' interleaved order.
 void BM_EngineOneConnectionSameBytes(benchmark::State& state) {
     const auto reads = static_cast<uint32_t>(state.range(0));
     Device d(1, 1, std::max<uint32_t>(reads, 1024));
@@ -388,14 +394,12 @@ void BM_EngineOneConnectionSameBytes(benchmark::State& state) {
         ++rounds;
     }
     if (!all_placed(state, *d.device, d.handles, uint64_t{kConnReadLen} * reads * rounds, uint64_t{reads} * rounds)) return;
-    const uint64_t data = uint64_t{kConnReadLen} * reads * rounds;
-    state.SetBytesProcessed(static_cast<int64_t>(data));
-    state.counters["Gbit/s"] = benchmark::Counter(static_cast<double>(data * 8), benchmark::Counter::kIsRate,
-                                                  benchmark::Counter::kIs1000);
-    state.counters["ns/packet"] = benchmark::Counter(static_cast<double>(ring.frames().size() * rounds),
-                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-    state.counters["working_set_MiB"] = static_cast<double>(working_set) / (1024.0 * 1024.0);
+    report_rounds(state, rounds, reads, ring.frames().size(), working_set);
 }
-BENCHMARK(BM_EngineOneConnectionSameBytes)->Apply(connection_counts);
+BENCHMARK(BM_EngineOneConnectionSameBytes)
+    ->ArgName("connections")
+    ->ArgsProduct({kConnectionCounts})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -303,6 +303,11 @@ def machine_facts(out_dir, build_dir):
 
 # --- goals ------------------------------------------------------------------------------------------
 
+def noisy_mark(cv):
+    """What follows a figure whose repetitions spread by more than NOISY_CV."""
+    return f" (noisy: cv {cv:.0%})" if cv is not None and cv > NOISY_CV else ""
+
+
 class Case:
     """One comparison of a goal: measured / bound, judged against the goal's threshold."""
 
@@ -320,10 +325,7 @@ class Case:
     def detail(self):
         if self.ratio is None:
             return self.not_run_why or "a figure is missing"
-        text = self.detail_fmt.format(num=self.num, den=self.den)
-        if self.cv is not None and self.cv > NOISY_CV:
-            text += f" (noisy: cv {self.cv:.0%})"
-        return text
+        return self.detail_fmt.format(num=self.num, den=self.den) + noisy_mark(self.cv)
 
 
 class Goal:
@@ -644,10 +646,6 @@ def host_write_section(res):
 
 
 SCALING_CONNECTIONS = (1, 64, 1024, 4096, 16384)
-
-
-def noisy_mark(cv):
-    return f" (noisy: cv {cv:.0%})" if cv is not None and cv > NOISY_CV else ""
 
 
 def scaling_section(res):
