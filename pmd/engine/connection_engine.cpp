@@ -37,16 +37,15 @@ ConnectionEngine::ConnectionEngine(ddp::DriverConnection& connection, uint32_t c
 // --- per segment ------------------------------------------------------------------------------------
 
 void ConnectionEngine::on_bad_checksum(PacketMeta& meta) noexcept {
-    meta = PacketMeta{};
-    meta.conn_id = conn_id_;
+    start_meta(meta, conn_id_);
     meta.flags = NVMEDDP_PKT_CSUM_BAD;
     counters_.packets.add();
     counters_.bad_checksum.add();
 }
 
 void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
-    meta = PacketMeta{};
-    meta.conn_id = conn_id_;
+    if (payload.size() == 1 && place_straight(seq, payload[0], meta)) return;
+    start_meta(meta, conn_id_);
     uint32_t len = 0;
     for (const PayloadChunk& c : payload) len += c.len;
     ddp::EngineCounters& counters = counters_;

@@ -88,6 +88,27 @@ public:
 private:
     enum class PduState : uint8_t { Header, Padding, Data, DataDigest, Body };
 
+    // meta = PacketMeta{} with conn_id set. Field by field: the compiler made the aggregate's 28 bytes
+    // a `rep stos`, whose start-up cost about 3 ns a packet on Zen 5 (perf); these merge into a few
+    // plain stores.
+    static void start_meta(PacketMeta& m, uint32_t conn_id) noexcept {
+        m.conn_id = conn_id;
+        m.place_seq = 0;
+        m.place_buf_off = 0;
+        m.place_len = 0;
+        m.place_cccid = 0;
+        m.place_tag = 0;
+        m.place2_tag = 0;
+        m.place2_len = 0;
+        m.flags = 0;
+        m.reserved = 0;
+        m.digest_pdu_seq = 0;
+    }
+
+    // The usual packet of a read, taken without the state machine (connection_engine_straight.cpp):
+    // false, with nothing done, when the packet is not one; the state machine then takes it.
+    bool place_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
+
     // The state machine, one function per state; each consumes from the front of the bytes given
     // (which start at rcv_nxt_) and returns how many it used.
     void consume(const uint8_t* p, uint32_t n) noexcept;

@@ -167,7 +167,9 @@ private:
     // process() for every other frame; plain_tcp: what detail::plain_ipv4_tcp() found in it.
     bool process_frame(std::span<const uint8_t> first, size_t frame_len, const uint8_t* plain_tcp,
                        std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept;
-    ConnectionEngine* classify(const FlowKey& flow) noexcept;
+    // Always inlined into process_frame(): -O2 with link-time optimisation had made it a call on
+    // every data frame (perf: 8% of an in-order 1448-byte packet's time, the call's overhead mostly).
+    [[gnu::always_inline]] inline ConnectionEngine* classify(const FlowKey& flow) noexcept;
 
     const uint16_t queue_;
     ddp::QuiescentGate gate_;

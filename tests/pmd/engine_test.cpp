@@ -403,6 +403,31 @@ TEST(Engine, TeardownWhileDataArrivesStopsPlacementAtOnce) {
     EXPECT_EQ(rig.host->contents(rig.stream.reads[2].cid), rig.stream.reads[2].data);
 }
 
+// The host may declare a buffer final while the engine is placing into it (contract v2): from the
+// next packet on, not one more byte goes there, whichever path the packet takes through the engine.
+TEST(Engine, BytesTheHostDeclaresFinalMidPduAreNotPlaced) {
+    RigOptions o = base(true, false);
+    o.stream.min_len = o.stream.max_len = 60000;
+    o.stream.commands = 3;
+    o.stream.other_pdu_rate = 0;
+    EngineRig rig(o);
+    const testlib::GeneratedRead& read = rig.stream.reads[1];
+    const testlib::PduRecord& p = rig.stream.pdus[2];
+    ASSERT_EQ(p.cid, read.cid);
+    size_t middle = 0;
+    while (rig.frames.frames[middle].truth.stream_offset < p.offset + p.plen / 2) ++middle;
+    rig.run_frames(0, middle);
+    const uint64_t placed_before = rig.stats().placed_bytes;
+    ASSERT_GT(placed_before, rig.stream.reads[0].data.size()) << "the read was being placed";
+    ASSERT_EQ(rig.device->filled(rig.handle, read.cid, read.data.size()), ddp::Status::Ok);
+    rig.run_frames(middle, rig.frames.frames.size());
+    EXPECT_EQ(rig.stats().place_behind_host, 1u);
+    EXPECT_EQ(rig.stats().placed_bytes - placed_before, rig.stream.reads[2].data.size())
+        << "bytes of the read declared final were placed";
+    EXPECT_EQ(rig.host->totals().wrong_claims, 0u);
+    EXPECT_EQ(rig.read_problem(), "");
+}
+
 TEST(Engine, PlacementSwitchedOffMidStreamLeavesDigestsOffloaded) {
     RigOptions o = base(true, false);
     EngineRig rig(o);
