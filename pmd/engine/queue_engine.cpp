@@ -68,6 +68,7 @@ void QueueEngine::begin_burst() noexcept {
 
 void QueueEngine::apply(const Command& c) noexcept {
     last_engine_ = nullptr;
+    last_plain_.engine = nullptr;
     const uint32_t index = index_of(c.conn_id);
     if (index >= by_id_.size()) return;
     if (c.kind == Command::Kind::Add) {
@@ -122,41 +123,18 @@ ConnectionEngine* QueueEngine::classify(const FlowKey& flow) noexcept {
     return engine;
 }
 
-bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len, const uint8_t* plain_tcp,
-                                std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4,
-                                PacketMeta& meta) noexcept {
-    counters_.frames.add();
-    // Without a MARK only the classifier could name the frame's connection, and none has its ports'
-    // bucket: no flow key, no lookup (classify() checks the same for the other frame shapes).
-    if (plain_tcp != nullptr && mark == nullptr && classified_by_ports_[port_bucket(detail::plain_ipv4_ports_raw(plain_tcp))] == 0) {
-        counters_.not_offloaded.add();
-        return false;
-    }
-    const FrameParse parsed = detail::parse_frame_after_shape_check(first, frame_len, plain_tcp);
-    if (!parsed.ok()) {
-        counters_.not_tcp.add();
-        return false;
-    }
-    const TcpSegment& seg = parsed.segment;
-    // A segment without payload gives the engine nothing to place or to follow (on_segment takes
-    // nothing from it), so it is not looked up: an ACK costs the parse only. Unless the port found
-    // its checksum bad: that one is still counted on its connection.
-    if (seg.payload_len == 0 && l4 != L4Checksum::Bad) {
-        counters_.no_payload.add();
-        return false;
-    }
-    ConnectionEngine* engine = find_engine(seg.flow, mark);
-    if (engine == nullptr) return false;
-
+bool QueueEngine::deliver(ConnectionEngine& engine, uint32_t seq, uint32_t payload_len, size_t payload_offset,
+                          std::span<const uint8_t> first, std::span<const PayloadChunk> more, L4Checksum l4,
+                          PacketMeta& meta) noexcept {
     // The payload: the rest of the first segment, then later segments, cut at the IP length (a
     // frame may carry Ethernet padding or a trailer beyond it).
     PayloadChunk chunks[kMaxChunks];  // filled below, up to count (not zeroed: 1 KiB per packet)
     size_t count = 0;
-    uint32_t left = seg.payload_len;
-    const size_t in_first = first.size() > seg.payload_offset ? first.size() - seg.payload_offset : 0;
+    uint32_t left = payload_len;
+    const size_t in_first = first.size() > payload_offset ? first.size() - payload_offset : 0;
     if (left > 0 && in_first > 0) {
         const auto take = static_cast<uint32_t>(in_first < left ? in_first : left);
-        chunks[count++] = PayloadChunk{first.data() + seg.payload_offset, take};
+        chunks[count++] = PayloadChunk{first.data() + payload_offset, take};
         left -= take;
     }
     for (size_t i = 0; left > 0 && i < more.size(); ++i) {
@@ -173,19 +151,66 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
         return false;
     }
     // A segment with a bad checksum is dropped by the host's TCP: the engine must not follow it
-    // (its retransmission comes later, in order). Unknown means verify here (a segment without
-    // payload left above: nothing of it is taken, so there is nothing to protect).
+    // (its retransmission comes later, in order).
+    if (l4 == L4Checksum::Bad) {
+        counters_.bad_checksum.add();
+        engine.on_bad_checksum(meta);
+        return true;
+    }
+    engine.on_segment(TcpSeq(seq), {chunks, count}, meta);
+    return true;
+}
+
+bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len, const uint8_t* plain_tcp,
+                                std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4,
+                                PacketMeta& meta) noexcept {
+    counters_.frames.add();
+    if (plain_tcp != nullptr && mark == nullptr) {
+        // Without a MARK only the classifier could name the frame's connection, and none has its
+        // ports' bucket: no flow key, no lookup (classify() checks the same for the other frame
+        // shapes).
+        if (classified_by_ports_[port_bucket(detail::plain_ipv4_ports_raw(plain_tcp))] == 0) {
+            counters_.not_offloaded.add();
+            return false;
+        }
+        // The flow of the plain frame before, with payload and a checksum the port judged: what the
+        // parse below would find (the frame's own checksum, when the port did not judge it, needs
+        // the parse's segment).
+        if (l4 != L4Checksum::Unknown && last_plain_.names(first.data(), plain_tcp)) {
+            const uint32_t payload_len = detail::plain_ipv4_payload_len(first.data(), plain_tcp);
+            if (payload_len > 0) {
+                counters_.by_classifier.add();
+                const size_t tcp_len = (size_t{plain_tcp[offsetof(TcpHeader, data_offset)]} >> 4) * 4;
+                return deliver(*last_plain_.engine, load_be32(plain_tcp + offsetof(TcpHeader, seq)), payload_len,
+                               detail::kPlainL4 + tcp_len, first, more, l4, meta);
+            }
+        }
+    }
+    const FrameParse parsed = detail::parse_frame_after_shape_check(first, frame_len, plain_tcp);
+    if (!parsed.ok()) {
+        counters_.not_tcp.add();
+        return false;
+    }
+    const TcpSegment& seg = parsed.segment;
+    // A segment without payload gives the engine nothing to place or to follow (on_segment takes
+    // nothing from it), so it is not looked up: an ACK costs the parse only. Unless the port found
+    // its checksum bad: that one is still counted on its connection.
+    if (seg.payload_len == 0 && l4 != L4Checksum::Bad) {
+        counters_.no_payload.add();
+        return false;
+    }
+    ConnectionEngine* engine = find_engine(seg.flow, mark);
+    if (engine == nullptr) return false;
+    if (plain_tcp != nullptr && mark == nullptr) {
+        last_plain_ = PlainFlow{PlainFlow::addresses_of(first.data()), detail::plain_ipv4_ports_raw(plain_tcp), engine};
+    }
+    // Unknown means verify here (a segment without payload left above: nothing of it is taken, so
+    // there is nothing to protect).
     if (l4 == L4Checksum::Unknown) {
         counters_.checksum_verified.add();
         if (!ipv4_header_checksum_ok(first, seg) || !tcp_checksum_ok(first, seg, more)) l4 = L4Checksum::Bad;
     }
-    if (l4 == L4Checksum::Bad) {
-        counters_.bad_checksum.add();
-        engine->on_bad_checksum(meta);
-        return true;
-    }
-    engine->on_segment(TcpSeq(seg.seq), {chunks, count}, meta);
-    return true;
+    return deliver(*engine, seg.seq, seg.payload_len, seg.payload_offset, first, more, l4, meta);
 }
 
 bool QueueEngine::process_tx(std::span<uint8_t> first, size_t frame_len, std::span<const TxPayloadChunk> more,

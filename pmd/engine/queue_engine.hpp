@@ -18,7 +18,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <vector>
@@ -167,6 +169,12 @@ private:
     // process() for every other frame; plain_tcp: what detail::plain_ipv4_tcp() found in it.
     bool process_frame(std::span<const uint8_t> first, size_t frame_len, const uint8_t* plain_tcp,
                        std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept;
+    // The end of process_frame() once the connection is known: the payload cut into chunks, the
+    // checksum's verdict (l4, verified already where the port did not), the engine's turn.
+    [[gnu::always_inline]] inline bool deliver(ConnectionEngine& engine, uint32_t seq, uint32_t payload_len,
+                                               size_t payload_offset, std::span<const uint8_t> first,
+                                               std::span<const PayloadChunk> more, L4Checksum l4,
+                                               PacketMeta& meta) noexcept;
     // Always inlined into process_frame(): -O2 with link-time optimisation had made it a call on
     // every data frame (perf: 8% of an in-order 1448-byte packet's time, the call's overhead mostly).
     [[gnu::always_inline]] inline ConnectionEngine* classify(const FlowKey& flow) noexcept;
@@ -182,6 +190,25 @@ private:
     // names a connection the table no longer has.
     FlowKey last_key_{};
     ConnectionEngine* last_engine_ = nullptr;
+    // The same for the frame shape detail::plain_ipv4_tcp() takes (untagged IPv4, 20-byte header,
+    // TCP), by the frame's own bytes: the addresses and ports as they lie on the wire, which name
+    // the flow key whole for that shape (no VLAN, IPv4). A frame of the same bytes, without a MARK,
+    // skips the parse, the key and its comparison (bench_engine, MSS 1448, 64 KiB PDUs: see the
+    // README). Its own engine pointer, set only from such a frame and emptied with last_engine_.
+    struct PlainFlow {
+        uint64_t addresses = 0;  // IPv4 source and destination, 8 bytes from offset 26
+        uint32_t ports = 0;      // TCP source and destination port, 4 bytes from offset 34
+        ConnectionEngine* engine = nullptr;
+        static uint64_t addresses_of(const uint8_t* frame) noexcept {
+            uint64_t v;
+            std::memcpy(&v, frame + detail::kPlainL3 + offsetof(Ipv4Header, src), sizeof v);
+            return v;
+        }
+        bool names(const uint8_t* frame, const uint8_t* tcp) const noexcept {
+            return engine != nullptr && addresses_of(frame) == addresses && detail::plain_ipv4_ports_raw(tcp) == ports;
+        }
+    };
+    PlainFlow last_plain_{};
     // How many of the classifier's connections have each value of the XOR of their four port bytes
     // (source and destination). A frame whose value no such connection has is not looked up: another
     // service's traffic sharing the queue, and another connection to the same target port (its own
