@@ -381,12 +381,18 @@ TEST(Engine, DataBeyondTheRegistrationIsNeverWritten) {
     }
 }
 
-TEST(Engine, TeardownWhileDataArrivesStopsPlacementAtOnce) {
+// Three reads of 60000 bytes, nothing else in the stream: the second read's data is its only PDU
+// (pdus[2]), long enough to stop in the middle of.
+RigOptions three_long_reads() {
     RigOptions o = base(true, false);
     o.stream.min_len = o.stream.max_len = 60000;
     o.stream.commands = 3;
     o.stream.other_pdu_rate = 0;
-    EngineRig rig(o);
+    return o;
+}
+
+TEST(Engine, TeardownWhileDataArrivesStopsPlacementAtOnce) {
+    EngineRig rig(three_long_reads());
     const uint16_t cid = rig.stream.reads[1].cid;
     const testlib::PduRecord& p = rig.stream.pdus[2];
     ASSERT_EQ(p.cid, cid);
@@ -406,11 +412,7 @@ TEST(Engine, TeardownWhileDataArrivesStopsPlacementAtOnce) {
 // The host may declare a buffer final while the engine is placing into it (contract v2): from the
 // next packet on, not one more byte goes there, whichever path the packet takes through the engine.
 TEST(Engine, BytesTheHostDeclaresFinalMidPduAreNotPlaced) {
-    RigOptions o = base(true, false);
-    o.stream.min_len = o.stream.max_len = 60000;
-    o.stream.commands = 3;
-    o.stream.other_pdu_rate = 0;
-    EngineRig rig(o);
+    EngineRig rig(three_long_reads());
     const testlib::GeneratedRead& read = rig.stream.reads[1];
     const testlib::PduRecord& p = rig.stream.pdus[2];
     ASSERT_EQ(p.cid, read.cid);
