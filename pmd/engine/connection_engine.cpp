@@ -445,11 +445,8 @@ uint32_t ConnectionEngine::on_padding(uint32_t n) noexcept {
 uint32_t ConnectionEngine::on_data(const uint8_t* p, uint32_t n) noexcept {
     const uint32_t take = left_until(data_end_, n);
     const uint64_t offset = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
-    if (placing_ && !conn_.registrations.still_valid(claim_)) {
-        // Torn down while its data was arriving: not one more byte goes into that buffer.
-        stop_placement(counters_.place_torn_down);
-    } else if (placing_ && offset < claim_.registration->host_filled()) {
-        stop_placement(counters_.place_behind_host);
+    if (placing_) {
+        if (ddp::Counter* why = placement_refused(offset)) stop_placement(*why);
     }
     if (placing_) {
         // One pass over the payload: placed and digested together.

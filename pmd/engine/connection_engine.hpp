@@ -168,6 +168,14 @@ private:
     void begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal, uint32_t skip = 0) noexcept;
     void place_rest_of_pdu() noexcept;
     void stop_placement(ddp::Counter& why) noexcept;
+    // Why data at buffer offset `offset` of the PDU being placed must not go into its buffer, as
+    // the counter that counts it: torn down while its data was arriving, or bytes the host already
+    // declared final. Null when they may.
+    ddp::Counter* placement_refused(uint64_t offset) noexcept {
+        if (!conn_.registrations.still_valid(claim_)) return &counters_.place_torn_down;
+        if (offset < claim_.registration->host_filled()) return &counters_.place_behind_host;
+        return nullptr;
+    }
     void end_pdu() noexcept;
     void finish_command() noexcept;
     void lose_framing() noexcept;

@@ -15,10 +15,10 @@ bool ConnectionEngine::place_straight(TcpSeq seq, const PayloadChunk& payload, P
     if (len == 0 || rcv_nxt_.bytes_to(data_end_) < len) return false;  // not all of it data of this PDU
     if (gap_slot_ != GapPdus::kNone || !gaps_.empty() || lost_header_ || !copies_.empty()) return false;
     const uint64_t offset = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
-    // A run the claim cannot name (ClaimBuilder::placed): placed, but not claimed, by the state machine.
-    if (len > UINT16_MAX || offset + len > UINT32_MAX) return false;
+    // A run the claim cannot name: placed, but not claimed, by the state machine.
+    if (!ClaimBuilder::claimable(len, offset)) return false;
+    if (placement_refused(offset) != nullptr) return false;
     const ddp::Registration& r = *claim_.registration;
-    if (!conn_.registrations.still_valid(claim_) || offset < r.host_filled()) return false;
 
     start_meta(meta, conn_id_);
     counters_.packets.add();

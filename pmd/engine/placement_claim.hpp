@@ -56,10 +56,16 @@ public:
         count_ = 0;
     }
 
+    // Whether a claim can name `len` bytes placed at buffer offset `buf_off`: a run of at most
+    // 64 KiB - 1 (a packet's payload) within the first 4 GiB of the buffer.
+    static constexpr bool claimable(uint32_t len, uint64_t buf_off) noexcept {
+        return len != 0 && len <= UINT16_MAX && buf_off + len <= UINT32_MAX;
+    }
+
     // `len` bytes starting at `seq` of this packet were written at buffer offset `buf_off` of the
     // registration (cccid, tag), as data of `pdu`.
     void placed(ddp::TcpSeq seq, uint32_t len, uint64_t buf_off, uint16_t cccid, uint16_t tag, const RunPdu& pdu) noexcept {
-        if (len == 0 || buf_off + len > UINT32_MAX) return;
+        if (!claimable(len, buf_off)) return;
         const auto off = static_cast<uint32_t>(buf_off);
         if (count_ > 0) {
             Run& last = runs_[count_ - 1];
@@ -67,12 +73,12 @@ public:
                                    last.cccid == cccid && last.tag == tag && last.seq + last.len == seq &&
                                    last.buf_off + last.len == off;
             if (continues) {
-                // A claim's run is at most 64 KiB - 1 (a packet's payload); the rest is not claimed.
+                // A claim's run is at most 64 KiB - 1 (claimable); the rest is not claimed.
                 if (last.len + len <= UINT16_MAX) last.len += len;
                 return;
             }
         }
-        if (count_ == kMaxRuns || len > UINT16_MAX) return;
+        if (count_ == kMaxRuns) return;
         runs_[count_++] = Run{seq, len, off, cccid, tag, pdu};
     }
 

@@ -180,9 +180,8 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
             const uint32_t payload_len = detail::plain_ipv4_payload_len(first.data(), plain_tcp);
             if (payload_len > 0) {
                 counters_.by_classifier.add();
-                const size_t tcp_len = (size_t{plain_tcp[offsetof(TcpHeader, data_offset)]} >> 4) * 4;
                 return deliver(*last_plain_.engine, load_be32(plain_tcp + offsetof(TcpHeader, seq)), payload_len,
-                               detail::kPlainL4 + tcp_len, first, more, l4, meta);
+                               detail::kPlainL4 + detail::tcp_header_len(plain_tcp), first, more, l4, meta);
             }
         }
     }

@@ -88,6 +88,11 @@ inline constexpr size_t kPlainL3 = sizeof(EthernetHeader);
 inline constexpr size_t kPlainL4 = kPlainL3 + sizeof(Ipv4Header);
 static_assert(kPlainL3 == 14 && kPlainL4 == 34);
 
+// The TCP header's length in bytes, from its data offset (in 32-bit words).
+inline size_t tcp_header_len(const uint8_t* tcp) noexcept {
+    return (size_t{tcp[offsetof(TcpHeader, data_offset)]} >> 4) * 4;
+}
+
 inline const uint8_t* plain_ipv4_tcp(std::span<const uint8_t> frame, size_t frame_len) noexcept {
     // The bytes given may run past the frame (frame_len cuts them, as in parse_frame_general).
     const size_t have = frame.size() < frame_len ? frame.size() : frame_len;
@@ -104,7 +109,7 @@ inline const uint8_t* plain_ipv4_tcp(std::span<const uint8_t> frame, size_t fram
         return nullptr;
     }
     const uint8_t* tcp = p + kPlainL4;
-    const size_t tcp_len = (size_t{tcp[offsetof(TcpHeader, data_offset)]} >> 4) * 4;  // in 32-bit words
+    const size_t tcp_len = tcp_header_len(tcp);
     if (tcp_len < size_t{kTcpMinDataOffset} * 4 || tcp_len > total - sizeof(Ipv4Header) || have - kPlainL4 < tcp_len) {
         return nullptr;
     }
@@ -114,7 +119,7 @@ inline const uint8_t* plain_ipv4_tcp(std::span<const uint8_t> frame, size_t fram
 // The TCP payload bytes of a frame plain_ipv4_tcp() accepted (its tcp).
 inline uint32_t plain_ipv4_payload_len(const uint8_t* frame, const uint8_t* tcp) noexcept {
     const size_t ip_len = size_t{load_be16(frame + kPlainL3 + offsetof(Ipv4Header, total_length))} - sizeof(Ipv4Header);
-    return static_cast<uint32_t>(ip_len - (size_t{tcp[offsetof(TcpHeader, data_offset)]} >> 4) * 4);
+    return static_cast<uint32_t>(ip_len - tcp_header_len(tcp));
 }
 
 // Both TCP ports of a frame plain_ipv4_tcp() accepted, as the four bytes lie on the wire read in the
@@ -129,7 +134,7 @@ inline uint32_t plain_ipv4_ports_raw(const uint8_t* tcp) noexcept {
 // Built in one go at the return, as parse_frame_general builds its result (see there why).
 inline FrameParse plain_ipv4_segment(const uint8_t* frame, const uint8_t* tcp) noexcept {
     const uint8_t* ip = frame + kPlainL3;
-    const size_t tcp_len = (size_t{tcp[offsetof(TcpHeader, data_offset)]} >> 4) * 4;  // in 32-bit words
+    const size_t tcp_len = tcp_header_len(tcp);
     return FrameParse{
         FrameError::None,
         TcpSegment{

@@ -383,6 +383,7 @@ TEST(Engine, DataBeyondTheRegistrationIsNeverWritten) {
 
 // Three reads of 60000 bytes, nothing else in the stream: the second read's data is its only PDU
 // (pdus[2]), long enough to stop in the middle of.
+namespace {
 RigOptions three_long_reads() {
     RigOptions o = base(true, false);
     o.stream.min_len = o.stream.max_len = 60000;
@@ -390,6 +391,7 @@ RigOptions three_long_reads() {
     o.stream.other_pdu_rate = 0;
     return o;
 }
+}  // namespace
 
 TEST(Engine, TeardownWhileDataArrivesStopsPlacementAtOnce) {
     EngineRig rig(three_long_reads());
@@ -605,6 +607,7 @@ TEST(Engine, ASegmentWithoutPayloadIsNotLookedUpUnlessThePortFoundItsChecksumBad
 // after the connection is removed its frames must not reach it, and a new connection of the same
 // flow gets them, not a remembered one. Another connection whose ports fall in the same bucket
 // stays offloaded throughout, so that the bucket's count does not hide the removed flow's frames.
+namespace {
 void removed_connection_case(pmd::L4Checksum l4) {
     EngineRig rig(base(true, false));
     const auto& frame = rig.frames.frames[0].bytes;
@@ -661,6 +664,7 @@ void removed_connection_case(pmd::L4Checksum l4) {
     }
     EXPECT_EQ(rig.device->connection_count(), 1u);
 }
+}  // namespace
 
 TEST(Engine, AFrameOfARemovedConnectionIsNotFollowedAndANewOneOfTheSameFlowGetsIt) {
     removed_connection_case(pmd::L4Checksum::Unknown);  // the engine sums the checksum: the parse, the key
