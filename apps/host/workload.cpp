@@ -63,9 +63,11 @@ void Workload::on_done(void* ctx, const nvmetcp::host::Completion& c) {
     ++w.completed_;
     const bool is_read = !w.spec_.write || w.reading_back_;
     if (w.log_ != nullptr) {
-        std::fprintf(w.log_, "%u %u %u %llu %llu %llu\n", slot.queue + 1u, c.cid, is_read ? 2u : 1u,
+        // The status last: a failed command's bytes are those that arrived before it failed (a
+        // PDU cut off by a timeout among them), which a capture's dissector does not count.
+        std::fprintf(w.log_, "%u %u %u %llu %llu %llu 0x%04x\n", slot.queue + 1u, c.cid, is_read ? 2u : 1u,
                      static_cast<unsigned long long>(slot.slba), static_cast<unsigned long long>(w.io_blocks_),
-                     static_cast<unsigned long long>(c.bytes));
+                     static_cast<unsigned long long>(c.bytes), static_cast<unsigned>(c.status.value));
     }
     if (!c.status.ok()) {
         ++w.result_.ios_failed;

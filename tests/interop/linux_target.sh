@@ -125,7 +125,10 @@ if [ "${CAPTURE:-0}" = 1 ]; then
   # The I/O commands tshark decoded (those with an SLBA: admin commands have none) must be the ones
   # the host logged, command id, opcode, SLBA and block count alike; and per command id the C2HData
   # bytes tshark counted on the I/O queues (those whose Connect named a queue other than 0) must
-  # equal the bytes the host's reads with that id received.
+  # equal the bytes the host's reads with that id received. A command id with a failed command is
+  # left out of the byte count (its commands stay in the list): a command the host gave up on
+  # counts the bytes it had of a PDU cut off mid-way, which the dissector, reassembling whole PDUs,
+  # does not; the failure itself already failed the run.
   tshark -r "$work/cap.pcap" -d tcp.port==4420,nvme-tcp -T fields -E occurrence=a -E aggregator=, \
     -e nvme-tcp.type -e nvme.cmd.opc -e nvme.cmd.cid -e nvme.cmd.slba -e nvme.cmd.nlb -e nvme-tcp.cmd.cid \
     -e nvme-tcp.data.length -e tcp.stream -e nvme.fabrics.cmd.connect.qid > "$work/ios.txt" 2> /dev/null || true
@@ -142,13 +145,21 @@ if [ "${CAPTURE:-0}" = 1 ]; then
       for (i = 1; i <= n; i++) if (type[i] == 7) c2h[num(dcid[i])] += dlen[i] }
     END { for (c in c2h) printf "c2h %d %d\n", c, c2h[c] }' "$work/ios.txt" 2> "$work/awk.err" | sort > "$work/seen.txt" ||
     { echo "linux_target: reading tshark's fields failed: $(cat "$work/awk.err")"; fail=$((fail + 1)); }
-  awk '{ printf "cmd %d %d %d %d\n", $2, $3, $4, $5; if ($3 == 2) c2h[$2] += $6 }
-       END { for (c in c2h) printf "c2h %d %d\n", c, c2h[c] }' "$work/commands.log" | sort > "$work/logged.txt"
+  awk -v failed="$work/failed_cids.txt" '
+    { printf "cmd %d %d %d %d\n", $2, $3, $4, $5; if ($3 == 2) c2h[$2] += $6; if ($7 != "0x0000") bad[$2] = 1 }
+    END { printf "" > failed; for (c in bad) print c > failed
+          for (c in c2h) if (!(c in bad)) printf "c2h %d %d\n", c, c2h[c] }' "$work/commands.log" | sort > "$work/logged.txt"
+  awk -v list="$(tr '\n' ' ' < "$work/failed_cids.txt")" '
+    BEGIN { n = split(list, ids, " "); for (i = 1; i <= n; i++) bad[ids[i]] = 1 }
+    !($1 == "c2h" && ($2 in bad))' "$work/seen.txt" > "$work/seen_ok.txt"
+  mv "$work/seen_ok.txt" "$work/seen.txt"
+  left_out=$(wc -l < "$work/failed_cids.txt")
+  [ "$left_out" -gt 0 ] || left_out=
   if [ ! -s "$work/logged.txt" ] || ! cmp -s "$work/seen.txt" "$work/logged.txt"; then
     echo "linux_target: tshark's commands and data lengths differ from the host's log (< tshark, > host):"
     diff "$work/seen.txt" "$work/logged.txt" | head -10; fail=$((fail + 1))
   else
-    echo "--- tshark: $(grep -c '^cmd' "$work/seen.txt") I/O commands and the C2HData bytes of $(grep -c '^c2h' "$work/seen.txt") command ids, as the host logged them"
+    echo "--- tshark: $(grep -c '^cmd' "$work/seen.txt") I/O commands and the C2HData bytes of $(grep -c '^c2h' "$work/seen.txt") command ids, as the host logged them${left_out:+ ($left_out command ids with a failed command not counted)}"
   fi
 fi
 if [ "$fail" -ne 0 ]; then
