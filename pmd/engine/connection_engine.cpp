@@ -268,6 +268,17 @@ uint32_t ConnectionEngine::fill_header(const uint8_t* p, uint32_t n, uint32_t wa
 
 uint32_t ConnectionEngine::on_header(const uint8_t* p, uint32_t n) noexcept {
     if (hdr_have_ == 0) pdu_start_ = rcv_nxt_;
+    // The usual header, whole in this chunk: checked where it lies, taken in one go.
+    if (hdr_have_ == 0 && nvmetcp::quick_c2h_data_header(p, n, params_, layout_)) {
+        // Constant sizes: a few moves, not a call (and never a byte past the header).
+        std::memcpy(hdr_, p, nvmetcp::kHlenData);
+        if (layout_.header_len > nvmetcp::kHlenData) std::memcpy(hdr_ + nvmetcp::kHlenData, p + nvmetcp::kHlenData, nvmetcp::kDigestLen);
+        hdr_have_ = layout_.header_len;
+        rcv_nxt_ += layout_.header_len;
+        layout_ready_ = true;
+        open_checked_pdu();
+        return layout_.header_len;
+    }
     uint32_t used = 0;
     if (!layout_ready_) {
         used += fill_header(p, n, sizeof(CommonHeader));
@@ -310,10 +321,13 @@ void ConnectionEngine::reject_header() noexcept {
 
 bool ConnectionEngine::start_pdu() noexcept {
     if (nvmetcp::check_header_digest(hdr_, layout_) || nvmetcp::check_full_header(hdr_, layout_, params_)) return false;
+    open_checked_pdu();
+    return true;
+}
 
+void ConnectionEngine::open_checked_pdu() noexcept {
     if (mode_ == Mode::Speculating && packets_since_request_ > kReRequestAfterPackets) found_candidate(pdu_start_);
     open_pdu();
-    return true;
 }
 
 // The header in hdr_ (checked, layout_ valid) starts the PDU at pdu_start_: where it ends, what it

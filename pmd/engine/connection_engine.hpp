@@ -163,6 +163,7 @@ private:
 
     uint32_t fill_header(const uint8_t* p, uint32_t n, uint32_t want) noexcept;
     bool start_pdu() noexcept;  // false: the header is not one the receiver would accept
+    void open_checked_pdu() noexcept;  // the header in hdr_ passed every check
     void open_pdu() noexcept;
     ddp::RegistrationTable::Claim placement_for(TcpSeq pdu_start, uint16_t cccid, uint32_t datao, uint32_t datal) noexcept;
     void begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal, uint32_t skip = 0) noexcept;
