@@ -74,29 +74,41 @@ inline ParseError check_header_digest(const uint8_t* header, const PduLayout& la
 // Validates the type-specific fields of a complete header (header points at hlen bytes).
 ParseError check_full_header(const uint8_t* header, const PduLayout& layout, const ReceiveParams& params) noexcept;
 
-// The header a host receives most, in one go: a C2HData of a connection with PDA 0, all of whose
-// header (and header digest) lies in the `have` bytes at `h`. True, with its layout, when
-// check_stream_header(), check_header_digest() and check_full_header() would all pass it; false
-// when it is not such a header or any of them would fail, and the caller runs them (they say why).
-// Never more lenient than they are: tested against them on every field.
-inline bool quick_c2h_data_header(const uint8_t* h, uint32_t have, const ReceiveParams& params, PduLayout& layout) noexcept {
+// The headers a host receives most, in one go: a C2HData or a CapsuleResp of a connection with
+// PDA 0, all of whose header (and header digest) lies in the `have` bytes at `h`. True, with its
+// layout, when check_stream_header(), check_header_digest() and check_full_header() would all pass
+// it; false when it is not such a header or any of them would fail, and the caller runs them (they
+// say why). Never more lenient than they are: tested against them on every field.
+inline bool quick_stream_header(const uint8_t* h, uint32_t have, const ReceiveParams& params, PduLayout& layout) noexcept {
     using namespace pdu_flags;
-    if (params.role != Role::Host || params.pda != 0 || have < kHlenData) return false;
-    if (h[ch_offset::kType] != static_cast<uint8_t>(PduType::C2HData) || h[ch_offset::kHlen] != kHlenData) return false;
+    static_assert(kHlenData == kHlenCapsuleResp);
+    if (params.role != Role::Host || params.pda != 0 || have < kHlenData || h[ch_offset::kHlen] != kHlenData) return false;
     const uint8_t flags = h[ch_offset::kFlags];
-    if (((flags & kHdgst) != 0) != params.header_digest || ((flags & kDdgst) != 0) != params.data_digest) return false;
-    if ((flags & kSuccess) != 0 && (flags & kLastPdu) == 0) return false;
+    if (((flags & kHdgst) != 0) != params.header_digest) return false;
     const uint32_t header_len = kHlenData + (params.header_digest ? kDigestLen : 0);
-    if (have < header_len || h[ch_offset::kPdo] != header_len) return false;
+    if (have < header_len) return false;
     const uint32_t plen = load_le32(h + ch_offset::kPlen);
-    const uint32_t trailer = params.data_digest ? kDigestLen : 0;
-    if (plen <= header_len + trailer) return false;  // no data: the general checks name the error
-    const uint32_t data_len = plen - header_len - trailer;
-    if (data_len > params.limits.max_data_len) return false;
-    const uint32_t datao = load_le32(h + offsetof(C2HDataPdu, datao));
-    if (load_le32(h + offsetof(C2HDataPdu, datal)) != data_len || uint64_t{datao} + data_len > UINT32_MAX) return false;
+    PduLayout quick;
+    if (h[ch_offset::kType] == static_cast<uint8_t>(PduType::C2HData)) {
+        if (((flags & kDdgst) != 0) != params.data_digest) return false;
+        if ((flags & kSuccess) != 0 && (flags & kLastPdu) == 0) return false;
+        if (h[ch_offset::kPdo] != header_len) return false;
+        const uint32_t trailer = params.data_digest ? kDigestLen : 0;
+        if (plen <= header_len + trailer) return false;  // no data: the general checks name the error
+        const uint32_t data_len = plen - header_len - trailer;
+        if (data_len > params.limits.max_data_len) return false;
+        const uint32_t datao = load_le32(h + offsetof(C2HDataPdu, datao));
+        if (load_le32(h + offsetof(C2HDataPdu, datal)) != data_len || uint64_t{datao} + data_len > UINT32_MAX) return false;
+        quick = {header_len, header_len, data_len, params.data_digest};
+    } else if (h[ch_offset::kType] == static_cast<uint8_t>(PduType::CapsuleResp)) {
+        // No data, so no data digest, and nothing after the header; PDO is not looked at.
+        if ((flags & kDdgst) != 0 || plen != header_len) return false;
+        quick = {header_len, header_len, 0, false};
+    } else {
+        return false;
+    }
     if (params.header_digest && header_digest_mismatch(h, kHlenData)) return false;
-    layout = {header_len, header_len, data_len, params.data_digest};
+    layout = quick;
     return true;
 }
 

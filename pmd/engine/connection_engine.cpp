@@ -268,8 +268,8 @@ uint32_t ConnectionEngine::fill_header(const uint8_t* p, uint32_t n, uint32_t wa
 
 uint32_t ConnectionEngine::on_header(const uint8_t* p, uint32_t n) noexcept {
     if (hdr_have_ == 0) pdu_start_ = rcv_nxt_;
-    // The usual header, whole in this chunk: checked where it lies, taken in one go.
-    if (hdr_have_ == 0 && nvmetcp::quick_c2h_data_header(p, n, params_, layout_)) {
+    // The usual headers, whole in this chunk: checked where they lie, taken in one go.
+    if (hdr_have_ == 0 && nvmetcp::quick_stream_header(p, n, params_, layout_)) {
         // Constant sizes: a few moves, not a call (and never a byte past the header).
         std::memcpy(hdr_, p, nvmetcp::kHlenData);
         if (layout_.header_len > nvmetcp::kHlenData) std::memcpy(hdr_ + nvmetcp::kHlenData, p + nvmetcp::kHlenData, nvmetcp::kDigestLen);

@@ -1,6 +1,7 @@
-// quick_c2h_data_header() against the general checks it stands in for: it may decline any header
+// quick_stream_header() against the general checks it stands in for: it may decline any header
 // (the caller then runs them), but what it accepts they must accept, with the same layout. Headers
-// are a valid C2HData with one or two fields changed, under every receive parameter that matters.
+// are a valid C2HData or CapsuleResp with one or two fields changed, under every receive parameter
+// that matters.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -46,6 +47,15 @@ std::vector<uint8_t> header(const ReceiveParams& p, uint32_t len, uint32_t datao
     return bytes;
 }
 
+std::vector<uint8_t> capsule_resp(const ReceiveParams& p) {
+    std::vector<uint8_t> bytes;
+    NvmeCqe cqe{};
+    cqe.cid.set(7);
+    append_pdu(bytes, make_capsule_resp(cqe), {}, SendParams{p.header_digest, p.data_digest, p.pda});
+    bytes.resize(kHlenData + kDigestLen + 16);  // the header, and bytes of the next PDU after it
+    return bytes;
+}
+
 void reseal(std::vector<uint8_t>& h, const ReceiveParams& p) {
     if (p.header_digest) store_le32(h.data() + kHlenData, crc32c(h.data(), kHlenData));
 }
@@ -61,7 +71,7 @@ TEST(QuickHeaderCheck, AcceptsTheUsualC2HDataUnderEveryDigestChoice) {
                 PduLayout quick{};
                 PduLayout general{};
                 ASSERT_TRUE(general_accepts(h.data(), static_cast<uint32_t>(h.size()), p, general));
-                ASSERT_TRUE(quick_c2h_data_header(h.data(), static_cast<uint32_t>(h.size()), p, quick))
+                ASSERT_TRUE(quick_stream_header(h.data(), static_cast<uint32_t>(h.size()), p, quick))
                     << "hdgst " << hdgst << " ddgst " << ddgst << " flags " << int(flags);
                 EXPECT_EQ(quick.header_len, general.header_len);
                 EXPECT_EQ(quick.data_offset, general.data_offset);
@@ -72,12 +82,29 @@ TEST(QuickHeaderCheck, AcceptsTheUsualC2HDataUnderEveryDigestChoice) {
     }
 }
 
+TEST(QuickHeaderCheck, AcceptsTheUsualCapsuleResp) {
+    for (bool hdgst : {false, true}) {
+        for (bool ddgst : {false, true}) {
+            const ReceiveParams p = params(Role::Host, hdgst, ddgst, 0, 16u << 20);
+            const auto h = capsule_resp(p);
+            PduLayout quick{};
+            PduLayout general{};
+            ASSERT_TRUE(general_accepts(h.data(), static_cast<uint32_t>(h.size()), p, general));
+            ASSERT_TRUE(quick_stream_header(h.data(), static_cast<uint32_t>(h.size()), p, quick));
+            EXPECT_EQ(quick.header_len, general.header_len);
+            EXPECT_EQ(quick.data_offset, general.data_offset);
+            EXPECT_EQ(quick.data_len, 0u);
+            EXPECT_FALSE(quick.has_data_digest);
+        }
+    }
+}
+
 TEST(QuickHeaderCheck, DeclinesAHeaderNotWhollyInHand) {
     const ReceiveParams p = params(Role::Host, true, false, 0, 16u << 20);
     const auto h = header(p, 4096, 0, 0);
     PduLayout layout{};
-    EXPECT_FALSE(quick_c2h_data_header(h.data(), kHlenData + kDigestLen - 1, p, layout));
-    EXPECT_TRUE(quick_c2h_data_header(h.data(), kHlenData + kDigestLen, p, layout));
+    EXPECT_FALSE(quick_stream_header(h.data(), kHlenData + kDigestLen - 1, p, layout));
+    EXPECT_TRUE(quick_stream_header(h.data(), kHlenData + kDigestLen, p, layout));
 }
 
 TEST(QuickHeaderCheck, NeverAcceptsWhatTheGeneralChecksRefuse) {
@@ -89,13 +116,15 @@ TEST(QuickHeaderCheck, NeverAcceptsWhatTheGeneralChecksRefuse) {
     };
     uint64_t accepted_by_quick = 0;
     uint64_t accepted_by_general = 0;
+    uint64_t responses_accepted_by_quick = 0;
     for (int i = 0; i < 200000; ++i) {
         const ReceiveParams p = params((rng() % 8) == 0 ? Role::Controller : Role::Host, rng() & 1, rng() & 1,
                                        (rng() % 4) == 0 ? 1 : 0, (rng() % 4) == 0 ? 4096 : 16u << 20);
         // The PDU as sent under these parameters (pda included), then one or two fields changed.
         const uint32_t len = (rng() % 3) == 0 ? 4096 + 4 : 1 + rng() % 8192;
-        auto h = header(p, len, (rng() % 8) == 0 ? UINT32_MAX - len + (rng() % 3) : rng() % (1u << 20),
-                        static_cast<uint8_t>(rng() % 3 == 0 ? rng() & 0x0C : 0));
+        auto h = (rng() % 4) == 0 ? capsule_resp(p)
+                                  : header(p, len, (rng() % 8) == 0 ? UINT32_MAX - len + (rng() % 3) : rng() % (1u << 20),
+                                           static_cast<uint8_t>(rng() % 3 == 0 ? rng() & 0x0C : 0));
         const int edits = 1 + static_cast<int>(rng() % 2);
         for (int e = 0; e < edits; ++e) {
             switch (rng() % 8) {
@@ -103,7 +132,11 @@ TEST(QuickHeaderCheck, NeverAcceptsWhatTheGeneralChecksRefuse) {
                 case 1: h[ch_offset::kFlags] = static_cast<uint8_t>(rng()); break;
                 case 2: h[ch_offset::kHlen] = static_cast<uint8_t>((rng() & 1) ? 24 + rng() % 5 - 2 : rng()); break;
                 case 3: h[ch_offset::kPdo] = static_cast<uint8_t>((rng() & 1) ? 24 + rng() % 9 - 4 : rng()); break;
-                case 4: store_le32(h.data() + ch_offset::kPlen, (rng() & 1) ? len + 24 + rng() % 13 - 4 : any_value()); break;
+                case 4: {
+                    const uint32_t near = h[ch_offset::kType] == 5 ? 24 + rng() % 9 - 4 : len + 24 + rng() % 13 - 4;
+                    store_le32(h.data() + ch_offset::kPlen, (rng() & 1) ? near : any_value());
+                    break;
+                }
                 case 5: store_le32(h.data() + offsetof(C2HDataPdu, datal), (rng() & 1) ? len + rng() % 5 - 2 : any_value()); break;
                 case 6: store_le32(h.data() + offsetof(C2HDataPdu, datao), any_value()); break;
                 case 7: break;  // the sent header itself
@@ -119,9 +152,10 @@ TEST(QuickHeaderCheck, NeverAcceptsWhatTheGeneralChecksRefuse) {
         PduLayout general{};
         PduLayout quick{};
         const bool general_ok = general_accepts(h.data(), have, p, general);
-        const bool quick_ok = quick_c2h_data_header(h.data(), have, p, quick);
+        const bool quick_ok = quick_stream_header(h.data(), have, p, quick);
         accepted_by_general += general_ok;
         accepted_by_quick += quick_ok;
+        responses_accepted_by_quick += quick_ok && h[ch_offset::kType] == 5;
         if (!quick_ok) continue;
         ASSERT_TRUE(general_ok) << "case " << i << ": the quick check accepted what the general checks refuse";
         ASSERT_EQ(quick.header_len, general.header_len) << "case " << i;
@@ -131,5 +165,6 @@ TEST(QuickHeaderCheck, NeverAcceptsWhatTheGeneralChecksRefuse) {
     }
     // Both verdicts occur often enough for the comparison to mean something.
     EXPECT_GT(accepted_by_quick, 10000u);
+    EXPECT_GT(responses_accepted_by_quick, 2000u);
     EXPECT_GT(accepted_by_general, accepted_by_quick);
 }
