@@ -7,11 +7,12 @@
 //   check_full_header()    on the complete header (hlen bytes), after the header digest: the
 //                          type-specific fields (datal against plen, datao overflow, IC parameters).
 // Every failure names the FES and the offending field's offset (FEI) for a TermReq.
+// quick_stream_header() passes the headers a host receives most (C2HData, CapsuleResp), whole in
+// hand, in one go, and only those both stages pass; anything else is left to them.
 #pragma once
 
-#include <cstdint>
-
 #include <cstddef>
+#include <cstdint>
 
 #include "nvmetcp/parse_error.hpp"
 #include "nvmetcp/pdu.hpp"

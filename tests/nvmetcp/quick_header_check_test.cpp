@@ -107,6 +107,23 @@ TEST(QuickHeaderCheck, DeclinesAHeaderNotWhollyInHand) {
     EXPECT_TRUE(quick_stream_header(h.data(), kHlenData + kDigestLen, p, layout));
 }
 
+// The header alone in a buffer of its size, with and without a header digest: a read past `have`
+// is a heap overflow the sanitizer build reports.
+TEST(QuickHeaderCheck, ReadsNothingPastTheBytesInHand) {
+    for (bool hdgst : {false, true}) {
+        const ReceiveParams p = params(Role::Host, hdgst, true, 0, 16u << 20);
+        const uint32_t header_len = kHlenData + (hdgst ? kDigestLen : 0);
+        for (const auto& sent : {header(p, 4096, 0, 0), capsule_resp(p)}) {
+            for (uint32_t have = 8; have <= header_len; ++have) {
+                const std::vector<uint8_t> exact(sent.begin(), sent.begin() + have);
+                PduLayout layout{};
+                EXPECT_EQ(quick_stream_header(exact.data(), have, p, layout), have == header_len)
+                    << "hdgst " << hdgst << " type " << int(sent[0]) << " have " << have;
+            }
+        }
+    }
+}
+
 TEST(QuickHeaderCheck, NeverAcceptsWhatTheGeneralChecksRefuse) {
     std::mt19937 rng(20261205);
     const uint32_t interesting[] = {0, 1, 3, 4, 23, 24, 27, 28, 31, 32, 4096, 65536, 1u << 20, (16u << 20) + 1,
@@ -163,8 +180,9 @@ TEST(QuickHeaderCheck, NeverAcceptsWhatTheGeneralChecksRefuse) {
         ASSERT_EQ(quick.data_len, general.data_len) << "case " << i;
         ASSERT_EQ(quick.has_data_digest, general.has_data_digest) << "case " << i;
     }
-    // Both verdicts occur often enough for the comparison to mean something.
+    // Both verdicts occur often enough for the comparison to mean something, and the general
+    // checks accept headers the quick one leaves to them (PDA 1, split headers).
     EXPECT_GT(accepted_by_quick, 10000u);
     EXPECT_GT(responses_accepted_by_quick, 2000u);
-    EXPECT_GT(accepted_by_general, accepted_by_quick);
+    EXPECT_GT(accepted_by_general, accepted_by_quick + 1000);
 }
