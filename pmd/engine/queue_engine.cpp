@@ -165,18 +165,21 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
                                 std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4,
                                 PacketMeta& meta) noexcept {
     counters_.frames.add();
+    // The plain frame's ports as they lie, read once: the bucket, the flow before and the flow
+    // remembered below all take them.
+    const uint32_t plain_ports = plain_tcp != nullptr ? detail::plain_ipv4_ports_raw(plain_tcp) : 0;
     if (plain_tcp != nullptr && mark == nullptr) {
         // Without a MARK only the classifier could name the frame's connection, and none has its
         // ports' bucket: no flow key, no lookup (classify() checks the same for the other frame
         // shapes).
-        if (classified_by_ports_[port_bucket(detail::plain_ipv4_ports_raw(plain_tcp))] == 0) {
+        if (classified_by_ports_[port_bucket(plain_ports)] == 0) {
             counters_.not_offloaded.add();
             return false;
         }
         // The flow of the plain frame before, with payload and a checksum the port judged: what the
         // parse below would find (the frame's own checksum, when the port did not judge it, needs
         // the parse's segment).
-        if (l4 != L4Checksum::Unknown && last_plain_.names(first.data(), plain_tcp)) {
+        if (l4 != L4Checksum::Unknown && last_plain_.names(first.data(), plain_ports)) {
             const uint32_t payload_len = detail::plain_ipv4_payload_len(first.data(), plain_tcp);
             if (payload_len > 0) {
                 counters_.by_classifier.add();
@@ -201,7 +204,7 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
     ConnectionEngine* engine = find_engine(seg.flow, mark);
     if (engine == nullptr) return false;
     if (plain_tcp != nullptr && mark == nullptr) {
-        last_plain_ = PlainFlow{PlainFlow::addresses_of(first.data()), detail::plain_ipv4_ports_raw(plain_tcp), engine};
+        last_plain_ = PlainFlow{PlainFlow::addresses_of(first.data()), plain_ports, engine};
     }
     // Unknown means verify here (a segment without payload left above: nothing of it is taken, so
     // there is nothing to protect).

@@ -204,8 +204,8 @@ private:
             std::memcpy(&v, frame + detail::kPlainL3 + offsetof(Ipv4Header, src), sizeof v);
             return v;
         }
-        bool names(const uint8_t* frame, const uint8_t* tcp) const noexcept {
-            return engine != nullptr && addresses_of(frame) == addresses && detail::plain_ipv4_ports_raw(tcp) == ports;
+        bool names(const uint8_t* frame, uint32_t frame_ports) const noexcept {
+            return engine != nullptr && addresses_of(frame) == addresses && frame_ports == ports;
         }
     };
     PlainFlow last_plain_{};

@@ -145,15 +145,16 @@ if [ "${CAPTURE:-0}" = 1 ]; then
       for (i = 1; i <= n; i++) if (type[i] == 7) c2h[num(dcid[i])] += dlen[i] }
     END { for (c in c2h) printf "c2h %d %d\n", c, c2h[c] }' "$work/ios.txt" 2> "$work/awk.err" | sort > "$work/seen.txt" ||
     { echo "linux_target: reading tshark's fields failed: $(cat "$work/awk.err")"; fail=$((fail + 1)); }
-  awk -v failed="$work/failed_cids.txt" '
+  awk '
     { printf "cmd %d %d %d %d\n", $2, $3, $4, $5; if ($3 == 2) c2h[$2] += $6; if ($7 != "0x0000") bad[$2] = 1 }
-    END { printf "" > failed; for (c in bad) print c > failed
-          for (c in c2h) if (!(c in bad)) printf "c2h %d %d\n", c, c2h[c] }' "$work/commands.log" | sort > "$work/logged.txt"
-  awk -v list="$(tr '\n' ' ' < "$work/failed_cids.txt")" '
-    BEGIN { n = split(list, ids, " "); for (i = 1; i <= n; i++) bad[ids[i]] = 1 }
-    !($1 == "c2h" && ($2 in bad))' "$work/seen.txt" > "$work/seen_ok.txt"
+    END { for (c in c2h) if (!(c in bad)) printf "c2h %d %d\n", c, c2h[c] }' "$work/commands.log" | sort > "$work/logged.txt"
+  # The same command ids out of tshark's counts: the host's log names them first (by FILENAME, since
+  # NR == FNR would take tshark's file for the log when the log is empty).
+  awk -v host_log="$work/commands.log" '
+    FILENAME == host_log { if ($7 != "0x0000") bad[$2] = 1; next }
+    !($1 == "c2h" && ($2 in bad))' "$work/commands.log" "$work/seen.txt" > "$work/seen_ok.txt"
   mv "$work/seen_ok.txt" "$work/seen.txt"
-  left_out=$(wc -l < "$work/failed_cids.txt")
+  left_out=$(awk '$7 != "0x0000" { print $2 }' "$work/commands.log" | sort -u | wc -l)
   [ "$left_out" -gt 0 ] || left_out=
   if [ ! -s "$work/logged.txt" ] || ! cmp -s "$work/seen.txt" "$work/logged.txt"; then
     echo "linux_target: tshark's commands and data lengths differ from the host's log (< tshark, > host):"
