@@ -6,7 +6,11 @@
 // queue sends (ICReq, commands) goes out through the same connection. The controller is played by
 // the benchmark: a SYN-ACK with MSS and window scale, then its segments, each acknowledging
 // everything the host sent so far. Not included: the endpoint's frame parsing, checksum verdict and connection lookup
-// (the port and its rx burst). In cache only: two rounds of frames in mbufs.
+// (the port and its rx burst). In cache only: two rounds of frames, each copied (untimed) into mbufs
+// of one reference, as a port's rx burst hands them over, right after the round's last use (so the
+// other round runs between copy and use). The connection's free returns them to the pool, as a
+// receiver's does; a second reference, to keep them across rounds, made every free a locked
+// decrement that no receiver pays.
 //
 // Counters as BM_HostReceive's; host_cyc_per_B includes the TCP work.
 #include <benchmark/benchmark.h>
@@ -35,23 +39,24 @@ void BM_HostReceiveTcp(benchmark::State& state) {
     FramePool fp(frames);
     if (fp.pool == nullptr) return state.SkipWithError("rte_pktmbuf_pool_create failed");
     std::vector<std::vector<rte_mbuf*>> mbufs(w.rounds.size());
-    for (size_t r = 0; r < w.rounds.size(); ++r) {
-        for (const auto& f : w.rounds[r].frames) {
-            rte_mbuf* m = mbuf_of_frame(fp.pool, f.bytes.data(), f.bytes.size());
-            if (m == nullptr) return state.SkipWithError("no mbuf for a frame");
-            mbufs[r].push_back(m);
+    const auto arm_round = [&](size_t r) {
+        mbufs[r].resize(w.rounds[r].frames.size());
+        if (rte_pktmbuf_alloc_bulk(fp.pool, mbufs[r].data(), static_cast<unsigned>(mbufs[r].size())) != 0) {
+            mbufs[r].clear();
+            return false;
         }
-    }
-    struct FreeAll {
+        for (size_t i = 0; i < mbufs[r].size(); ++i) TcpHostRig::copy_in(mbufs[r][i], w.rounds[r].frames[i].bytes);
+        return true;
+    };
+    struct FreeArmed {
         std::vector<std::vector<rte_mbuf*>>& all;
-        ~FreeAll() {
-            for (auto& v : all)
-                for (rte_mbuf* m : v) {
-                    rte_mbuf_refcnt_set(m, 1);
-                    rte_pktmbuf_free(m);
-                }
+        ~FreeArmed() {
+            for (auto& v : all) rte_pktmbuf_free_bulk(v.data(), static_cast<unsigned>(v.size()));
         }
-    } free_all{mbufs};
+    } free_armed{mbufs};
+    for (size_t r = 0; r < w.rounds.size(); ++r) {
+        if (!arm_round(r)) return state.SkipWithError("no mbufs for a round's frames");
+    }
 
     TcpHostRig rig(digest, offload, mss, fp.pool);
     if (const char* why = rig.bring_up()) return state.SkipWithError(why);
@@ -68,11 +73,14 @@ void BM_HostReceiveTcp(benchmark::State& state) {
         next_round = (next_round + 1) % w.rounds.size();
         const Round& round = w.rounds[ri];
         const uint32_t base = rig.seq();
+        // The round's mbufs are the connection's from here (it frees them): out of the armed ones.
+        std::vector<rte_mbuf*> frames_in;
+        frames_in.swap(mbufs[ri]);
         for (size_t i = 0; i < round.frames.size(); ++i) {
             const auto& f = round.frames[i];
-            TcpHostRig::rearm(mbufs[ri][i], static_cast<uint16_t>(f.bytes.size()), f.truth.layout,
-                              base + static_cast<uint32_t>(f.truth.stream_offset));
+            set_seq(rte_pktmbuf_mtod(frames_in[i], uint8_t*), f.truth.layout, base + static_cast<uint32_t>(f.truth.stream_offset));
         }
+        const unsigned held_before = rte_mempool_in_use_count(fp.pool);
         uint64_t round_host = 0, round_engine = 0;
         uint64_t t = __rdtsc();
         host.new_round();
@@ -87,14 +95,14 @@ void BM_HostReceiveTcp(benchmark::State& state) {
             if (offload) {
                 t = __rdtsc();
                 engine.begin_burst();
-                for (size_t i = 0; i < n; ++i) rig.engine_frame(mbufs[ri][b + i], metas[i]);
+                for (size_t i = 0; i < n; ++i) rig.engine_frame(frames_in[b + i], metas[i]);
                 engine.end_burst();
                 round_engine += __rdtsc() - t;
             }
             t = __rdtsc();
             for (size_t i = 0; i < n; ++i) {
                 const auto& f = round.frames[b + i];
-                rig.tcp_frame(mbufs[ri][b + i], f.truth.layout, base + static_cast<uint32_t>(f.truth.stream_offset), f.truth.length);
+                rig.tcp_frame(frames_in[b + i], f.truth.layout, base + static_cast<uint32_t>(f.truth.stream_offset), f.truth.length);
             }
             rig.finish_burst();
             round_host += __rdtsc() - t;
@@ -103,9 +111,10 @@ void BM_HostReceiveTcp(benchmark::State& state) {
         reads += round.cids.size();
         host_ticks += round_host;
         engine_ticks += round_engine;
-        for (rte_mbuf* m : mbufs[ri]) {
-            if (rte_mbuf_refcnt_read(m) != 1) return state.SkipWithError("the connection kept a frame's mbuf after delivering it");
-        }
+        // Every frame delivered and freed: the pool holds the round's frames fewer than before it.
+        if (rte_mempool_in_use_count(fp.pool) != held_before - frames_in.size())
+            return state.SkipWithError("the connection kept a frame's mbuf after delivering it");
+        if (!arm_round(ri)) return state.SkipWithError("no mbufs for a round's frames");
         state.SetIterationTime(static_cast<double>(round_host + round_engine) / ticks_per_ns * 1e-9);
     }
 

@@ -174,15 +174,10 @@ public:
         return host_.ready_or_why();
     }
 
-    // Untimed: the frame mbufs of a round made ready to arrive (data at the frame's start, the new
-    // sequence number, no metadata, one reference more than the connection will drop).
-    static void rearm(rte_mbuf* m, uint16_t frame_len, const testlib::FrameLayout& layout, uint32_t seq) {
-        m->data_off = RTE_PKTMBUF_HEADROOM;
-        m->data_len = frame_len;
-        m->pkt_len = frame_len;
-        m->ol_flags = 0;
-        set_seq(rte_pktmbuf_mtod(m, uint8_t*), layout, seq);
-        rte_mbuf_refcnt_set(m, 2);
+    // Untimed: a frame copied into a fresh mbuf (one reference, as an rx burst gives it); its
+    // sequence number is set before its round. The pool's buffers hold any frame of the workload.
+    static void copy_in(rte_mbuf* m, const std::vector<uint8_t>& frame) {
+        std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
     }
     // The engine's part of one frame (offload 1): timed as the engine's.
     void engine_frame(rte_mbuf* m, nvmeddp_pkt_meta& meta) {
