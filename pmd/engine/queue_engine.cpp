@@ -165,10 +165,11 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
                                 std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4,
                                 PacketMeta& meta) noexcept {
     counters_.frames.add();
-    // The plain frame's ports as they lie, read once: the bucket, the flow before and the flow
-    // remembered below all take them.
-    const uint32_t plain_ports = plain_tcp != nullptr ? detail::plain_ipv4_ports_raw(plain_tcp) : 0;
-    if (plain_tcp != nullptr && mark == nullptr) {
+    // A plain frame without a MARK: its ports as they lie, read once (the bucket, the flow before
+    // and the flow remembered below all take them; a MARKed frame uses none of them).
+    const bool by_ports = plain_tcp != nullptr && mark == nullptr;
+    const uint32_t plain_ports = by_ports ? detail::plain_ipv4_ports_raw(plain_tcp) : 0;
+    if (by_ports) {
         // Without a MARK only the classifier could name the frame's connection, and none has its
         // ports' bucket: no flow key, no lookup (classify() checks the same for the other frame
         // shapes).
@@ -203,7 +204,7 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
     }
     ConnectionEngine* engine = find_engine(seg.flow, mark);
     if (engine == nullptr) return false;
-    if (plain_tcp != nullptr && mark == nullptr) {
+    if (by_ports) {
         last_plain_ = PlainFlow{PlainFlow::addresses_of(first.data()), plain_ports, engine};
     }
     // Unknown means verify here (a segment without payload left above: nothing of it is taken, so
