@@ -30,6 +30,7 @@
 namespace nvmeddp::bench::host_rx {
 
 using bench::set_seq;
+using bench::set_tcp_flags;
 
 
 using nvmetcp::host::Completion;
@@ -88,6 +89,26 @@ struct Workload {
 // The host hands out command ids from a LIFO free list: the reads of one round take the ids the last
 // round returned, in reverse order. The rounds alternate between `cids` and its reverse; every
 // round checks that the queue handed out exactly these (a changed allocator fails the benchmark).
+// The frame generator sets PSH on every frame. A controller's TCP sets it where a send ends: after
+// each command's CapsuleResp, as Linux nvmet's last send of a command goes without MSG_MORE (and a
+// TSO send's earlier segments never carry it). A port's LRO ends a merged frame at PSH.
+inline void push_where_sends_end(std::vector<testlib::GeneratedFrame>& frames, const testlib::ReadStream& stream) {
+    std::vector<uint64_t> ends;  // one past each command's last byte, ascending
+    for (const auto& pdu : stream.pdus) {
+        if (pdu.type == nvmetcp::PduType::CapsuleResp) ends.push_back(pdu.offset + pdu.plen);
+    }
+    ends.push_back(stream.bytes.size());
+    size_t e = 0;
+    for (auto& f : frames) {
+        const uint64_t frame_end = f.truth.stream_offset + f.truth.length;
+        while (e < ends.size() && ends[e] < f.truth.stream_offset + 1) ++e;
+        const bool push = e < ends.size() && ends[e] <= frame_end;
+        const uint8_t flags = f.bytes[f.truth.layout.l4_offset + 13];
+        set_tcp_flags(f.bytes.data(), f.truth.layout,
+                      push ? flags | testlib::kTcpPsh : static_cast<uint8_t>(flags & ~testlib::kTcpPsh));
+    }
+}
+
 inline std::unique_ptr<Workload> build_workload(const Workload::Key& key) {
     const auto& [read_len, mss, digest, out_of_cache, cids] = key;
     auto w = std::make_unique<Workload>();
@@ -111,6 +132,7 @@ inline std::unique_ptr<Workload> build_workload(const Workload::Key& key) {
         fo.mss = mss;
         Round round;
         round.frames = testlib::generate_frames(stream.bytes, fo).frames;
+        push_where_sends_end(round.frames, stream);
         round.stream_len = static_cast<uint32_t>(stream.bytes.size());
         round.cids = ro.cids;
         round.first_read = w->truth_crc.size();

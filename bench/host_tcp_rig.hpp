@@ -11,6 +11,7 @@
 #include <string>
 
 #include "host_rx_rig.hpp"
+#include "nvmetcp/host/dpdk/segment_pieces.hpp"
 #include "pmd/dpdk/eal.hpp"
 #include "pmd/dpdk/mbuf_meta.hpp"
 #include "pmd/packet/frame_parser.hpp"
@@ -57,17 +58,7 @@ public:
 
     void on_connected(tcp::Connection&) override { queue_->on_transport_connected(); }
     void on_data(tcp::Connection&, std::span<tcp::RxSegment> segments) override {
-        for (const tcp::RxSegment& s : segments) {
-            RxPiece piece;
-            piece.meta = pmd::MbufMeta::has(s.m) ? pmd::MbufMeta::get(s.m) : nullptr;
-            uint32_t seq = s.seq.raw();
-            for (const rte_mbuf* seg = s.m; seg != nullptr; seg = seg->next) {
-                if (seg->data_len == 0) continue;
-                piece.seq = seq;
-                queue_->receive({rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len}, piece);
-                seq += seg->data_len;
-            }
-        }
+        for (const tcp::RxSegment& s : segments) nvmetcp::host::receive_segment(*queue_, s, [] { return true; });
     }
     void on_acked(tcp::Connection&, uint64_t) override { queue_->on_transport_writable(); }
     void on_closed(tcp::Connection&, tcp::TcpError) override { closed = true; }
@@ -174,22 +165,29 @@ public:
         return host_.ready_or_why();
     }
 
-    // Untimed: a frame copied into a fresh mbuf (one reference, as an rx burst gives it); its
-    // sequence number is set before its round. The pool's buffers hold any frame of the workload.
-    static void copy_in(rte_mbuf* m, const std::vector<uint8_t>& frame) {
-        std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
-    }
-    // The engine's part of one frame (offload 1): timed as the engine's.
+    // The engine's part of one frame (offload 1), chained (a port's LRO) or not, as the offload
+    // port's rx callback hands it over: timed as the engine's.
     void engine_frame(rte_mbuf* m, nvmeddp_pkt_meta& meta) {
-        host_.engine().process({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, m->pkt_len, {}, nullptr,
-                               pmd::L4Checksum::Good, meta);
-        pmd::MbufMeta::set(m, meta);
+        pmd::PayloadChunk more[pmd::QueueEngine::kMaxChunks];
+        size_t count = 0;
+        for (const rte_mbuf* seg = m->next; seg != nullptr && count < pmd::QueueEngine::kMaxChunks; seg = seg->next) {
+            more[count++] = pmd::PayloadChunk{rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len};
+        }
+        if (host_.engine().process({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, m->pkt_len, {more, count}, nullptr,
+                                   pmd::L4Checksum::Good, meta)) {
+            pmd::MbufMeta::set(m, meta);
+        }
     }
-    // The host's TCP takes one frame (its headers already parsed by the port's rx path).
+    // The host's TCP takes one frame (its headers already parsed by the port's rx path); a frame the
+    // port merged (RTE_MBUF_F_RX_LRO) is taken as the segments it was, as the endpoint does.
     void tcp_frame(rte_mbuf* m, const testlib::FrameLayout& layout, uint32_t seq, uint32_t payload_len) {
         rte_pktmbuf_adj(m, static_cast<uint16_t>(layout.payload_offset));
         if (m->pkt_len > payload_len) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - payload_len));
         tcp::InSegment s;
+        if ((m->ol_flags & RTE_MBUF_F_RX_LRO) != 0) {
+            s.merged = true;
+            s.merged_segsz = m->tso_segsz;
+        }
         s.seq = tcp::Seq(seq);
         s.ack = tcp::Seq(wire_.sent_end);
         s.flags = pmd::tcp_flags::kAck | pmd::tcp_flags::kPsh;

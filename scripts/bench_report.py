@@ -436,7 +436,9 @@ def evaluate_goals(res):
     g6 = Goal("G6", "host cost with offload on vs off, reads >= 64 KiB with data digest, the host's TCP included", "<=", 1 / 3, "<= 0.33x")
     g7 = Goal("G7", "engine + host with offload on vs host alone with offload off (same reads)", "<", 1.0, "< 1x")
     with_tcp = any(r.name == "BM_HostReceiveTcp" for r in res.by_binary.get("bench_host_rx", []))
-    variants = [("BM_HostReceiveTcp", {}, "in cache, with TCP")] if with_tcp else \
+    # With the port's LRO (lro:1) beside the frames as sent (lro:0), each a case of its own.
+    variants = [("BM_HostReceiveTcp", {"lro": 0}, "in cache, with TCP"),
+                ("BM_HostReceiveTcp", {"lro": 1}, "in cache, with TCP and the port's LRO")] if with_tcp else \
         [("BM_HostReceive", {"ws": 0}, "in cache, without TCP"), ("BM_HostReceive", {"ws": 1}, "out of cache, without TCP")]
     for name, extra, where in variants:
         for mss in ENGINE_MSS:
@@ -588,7 +590,8 @@ def host_rows(res, name, extra_keys):
                     e_on = on.get("engine_cyc_per_B") if on else None
                     h_off = off.get("host_cyc_per_B") if off else None
                     both = h_on + e_on if h_on is not None and e_on is not None else None
-                    where = ("in cache" if extra.get("ws", 0) == 0 else "out of cache")
+                    where = ("in cache" if extra.get("ws", 0) == 0 else "out of cache") + \
+                        (", LRO" if extra.get("lro", 0) == 1 else "")
                     rows.append([where, "on" if digest else "off", mss,
                                  f"{read // 1024} KiB", fmt(h_off, 3), fmt(h_on, 3), fmt(e_on, 3), fmt(both, 3),
                                  ratio_text(h_on / h_off if h_on is not None and h_off else None),
@@ -604,10 +607,19 @@ def host_section(res):
         return out
     header = ["working set", "digest", "mss", "read", "host, offload off", "host, offload on", "engine",
               "host + engine", "on/off", "(host + engine)/off", "copied % (on)"]
-    rows = host_rows(res, "BM_HostReceiveTcp", [{}])
+    rows = host_rows(res, "BM_HostReceiveTcp", [{"lro": 0}, {"lro": 1}])
     if rows:
         out += ["With the host's TCP in front (`BM_HostReceiveTcp`: tcp::Connection input, in-order delivery, "
-                "ACKs, then the queue):", "", table(header, rows), ""]
+                "ACKs, then the queue); \"LRO\": the port merged each burst's in-order frames first (net_nvmeddp's "
+                "software LRO, as the host's `--lro` asks), alike with the offload off and on:", "", table(header, rows), ""]
+        lro = [r for r in res.by_binary.get("bench_host_rx", [])
+               if r.name == "BM_HostReceiveTcp" and r.has(lro=1) and r.get("lro_cyc_per_B") is not None]
+        if lro:
+            cost = [r.get("lro_cyc_per_B") for r in lro]
+            per = [r.get("frames_per_arrival") for r in lro if r.get("frames_per_arrival") is not None]
+            out += [f"The merge itself, the port's work (a NIC's where it has LRO), is in neither column: "
+                    f"{min(cost):.3f}-{max(cost):.3f} cycles/B"
+                    + (f", {min(per):.1f}-{max(per):.1f} frames per merged arrival" if per else "") + ".", ""]
     rows = host_rows(res, "BM_HostReceive", [{"ws": 0}, {"ws": 1}])
     if rows:
         out += ["From in-order payload on (`BM_HostReceive`: the queue alone), in cache and over twice the L3:", "",
@@ -991,7 +1003,8 @@ def plot_host(res, out_dir, gnuplot, terminal):
         plots = []
         for name, extra, where, dash in (("BM_HostReceive", {"ws": 0}, "in cache", ""),
                                          ("BM_HostReceive", {"ws": 1}, "out of cache", " dt 2"),
-                                         ("BM_HostReceiveTcp", {}, "with TCP, in cache", " dt 3")):
+                                         ("BM_HostReceiveTcp", {"lro": 0}, "with TCP, in cache", " dt 3"),
+                                         ("BM_HostReceiveTcp", {"lro": 1}, "with TCP and LRO, in cache", " dt 4")):
             rows = []
             for read in HOST_READS:
                 on = res.find("bench_host_rx", name, read=read, mss=mss, digest=1, offload=1, **extra)

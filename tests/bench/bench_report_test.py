@@ -138,6 +138,21 @@ class FixtureRun(unittest.TestCase):
         self.assertEqual(v["G7"], "not met")  # (0.35 + 0.9)/1.2 > 1 at 128 KiB
         self.assertIn("| G7 | 64 KiB, mss 1448, in cache, without TCP | 0.67x | 0.800 vs 1.200 cycles/B | < 1x | met |", report)
 
+    def test_host_receive_goals_with_tcp_and_lro(self):
+        # BM_HostReceiveTcp without LRO (on/off 0.6/1.2) and with the port's LRO (0.3/1.0): each a
+        # case of G6 and G7, the LRO rows marked in the host table, the merge's own cost beside it.
+        shutil.copy(os.path.join(HERE, "host_rx_tcp_sample", "bench_host_rx.json"), self.out)
+        self.edit_runs("bench_host_rx\tabsent\t-", "bench_host_rx\tok\t0")
+        run_report(self.out)
+        report = self.read("report.md")
+        self.assertEqual(goal_verdicts(report)["G6"], "not met")
+        self.assertIn("| G6 | 64 KiB, mss 1448, in cache, with TCP | 0.50x | 0.600 vs 1.200 cycles/B | <= 0.33x | not met |", report)
+        self.assertIn("| G6 | 64 KiB, mss 1448, in cache, with TCP and the port's LRO | 0.30x | 0.300 vs 1.000 cycles/B "
+                      "| <= 0.33x | met |", report)
+        self.assertIn("| G7 | 64 KiB, mss 1448, in cache, with TCP and the port's LRO | 0.70x | 0.700 vs 1.000 cycles/B", report)
+        self.assertIn("| in cache, LRO | on | 1448 | 64 KiB | 1.000 | 0.300 | 0.400 | 0.700 |", report)
+        self.assertIn("in neither column: 0.040-0.040 cycles/B, 20.0-20.0 frames per merged arrival.", report)
+
     def test_faults_section_says_not_run_ran_or_failed(self):
         # The fixture has no fault table: the section says how to get one.
         run_report(self.out)

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "pmd/dpdk/mbuf_meta.hpp"
+#include "nvmetcp/host/dpdk/segment_pieces.hpp"
 
 namespace nvmeddp::nvmetcp::host {
 
@@ -54,18 +54,10 @@ public:
 
     void on_data(tcp::Connection&, std::span<tcp::RxSegment> segments) override {
         if (connection_ == nullptr) return;  // closed by the queue: the rest is of no use to it
+        // The queue fails by closing the connection: then the rest is of no use to it.
+        const auto open = [this] { return connection_ != nullptr; };
         for (const tcp::RxSegment& s : segments) {
-            RxPiece piece;
-            piece.meta = pmd::MbufMeta::registered() && pmd::MbufMeta::has(s.m) ? pmd::MbufMeta::get(s.m) : nullptr;
-            uint32_t seq = s.seq.raw();
-            for (const rte_mbuf* seg = s.m; seg != nullptr; seg = seg->next) {
-                if (seg->data_len == 0) continue;
-                piece.seq = seq;
-                queue_.receive({rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len}, piece);
-                piece.continues_packet = true;  // the chain's later mbufs are the same packet
-                seq += seg->data_len;
-                if (connection_ == nullptr) return;  // the queue failed and closed the connection
-            }
+            if (!receive_segment(queue_, s, open)) return;
         }
     }
 
