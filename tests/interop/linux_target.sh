@@ -149,12 +149,13 @@ if [ "${CAPTURE:-0}" = 1 ]; then
     { printf "cmd %d %d %d %d\n", $2, $3, $4, $5; if ($3 == 2) c2h[$2] += $6; if ($7 != "0x0000") bad[$2] = 1 }
     END { for (c in c2h) if (!(c in bad)) printf "c2h %d %d\n", c, c2h[c] }' "$work/commands.log" | sort > "$work/logged.txt"
   # The same command ids out of tshark's counts: the host's log names them first (by FILENAME, since
-  # NR == FNR would take tshark's file for the log when the log is empty).
-  awk -v host_log="$work/commands.log" '
-    FILENAME == host_log { if ($7 != "0x0000") bad[$2] = 1; next }
-    !($1 == "c2h" && ($2 in bad))' "$work/commands.log" "$work/seen.txt" > "$work/seen_ok.txt"
+  # NR == FNR would take tshark's file for the log when the log is empty), and how many they are.
+  awk -v host_log="$work/commands.log" -v count_to="$work/left_out.txt" '
+    FILENAME == host_log { if ($7 != "0x0000" && !($2 in bad)) { bad[$2] = 1; ids++ }; next }
+    !($1 == "c2h" && ($2 in bad))
+    END { print ids + 0 > count_to }' "$work/commands.log" "$work/seen.txt" > "$work/seen_ok.txt"
   mv "$work/seen_ok.txt" "$work/seen.txt"
-  left_out=$(awk '$7 != "0x0000" { print $2 }' "$work/commands.log" | sort -u | wc -l)
+  left_out=$(cat "$work/left_out.txt")
   [ "$left_out" -gt 0 ] || left_out=
   if [ ! -s "$work/logged.txt" ] || ! cmp -s "$work/seen.txt" "$work/logged.txt"; then
     echo "linux_target: tshark's commands and data lengths differ from the host's log (< tshark, > host):"
