@@ -86,9 +86,6 @@ struct Workload {
     uint64_t frame_bytes = 0;
 };
 
-// The host hands out command ids from a LIFO free list: the reads of one round take the ids the last
-// round returned, in reverse order. The rounds alternate between `cids` and its reverse; every
-// round checks that the queue handed out exactly these (a changed allocator fails the benchmark).
 // The frame generator sets PSH on every frame. A controller's TCP sets it where a send ends: after
 // each command's CapsuleResp, as Linux nvmet's last send of a command goes without MSG_MORE (and a
 // TSO send's earlier segments never carry it). A port's LRO ends a merged frame at PSH.
@@ -109,6 +106,9 @@ inline void push_where_sends_end(std::vector<testlib::GeneratedFrame>& frames, c
     }
 }
 
+// The host hands out command ids from a LIFO free list: the reads of one round take the ids the last
+// round returned, in reverse order. The rounds alternate between `cids` and its reverse; every
+// round checks that the queue handed out exactly these (a changed allocator fails the benchmark).
 inline std::unique_ptr<Workload> build_workload(const Workload::Key& key) {
     const auto& [read_len, mss, digest, out_of_cache, cids] = key;
     auto w = std::make_unique<Workload>();

@@ -166,11 +166,13 @@ public:
     }
 
     // The engine's part of one frame (offload 1), chained (a port's LRO) or not, as the offload
-    // port's rx callback hands it over: timed as the engine's.
+    // port's rx callback hands it over (a chain longer than the engine follows is left to the
+    // host): timed as the engine's.
     void engine_frame(rte_mbuf* m, nvmeddp_pkt_meta& meta) {
         pmd::PayloadChunk more[pmd::QueueEngine::kMaxChunks];
         size_t count = 0;
-        for (const rte_mbuf* seg = m->next; seg != nullptr && count < pmd::QueueEngine::kMaxChunks; seg = seg->next) {
+        for (const rte_mbuf* seg = m->next; seg != nullptr; seg = seg->next) {
+            if (count == pmd::QueueEngine::kMaxChunks) return;
             more[count++] = pmd::PayloadChunk{rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len};
         }
         if (host_.engine().process({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, m->pkt_len, {more, count}, nullptr,

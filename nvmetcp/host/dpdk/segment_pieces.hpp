@@ -16,7 +16,7 @@ namespace nvmeddp::nvmetcp::host {
 // Stops early, and returns false, when open() turns false after a span (the queue failed and its
 // connection is closing: the rest is of no use to it).
 template <class StillOpen>
-inline bool receive_segment(Queue& queue, const tcp::RxSegment& s, StillOpen open) noexcept {
+inline bool receive_segment(Queue& queue, const tcp::RxSegment& s, StillOpen open) {
     RxPiece piece;
     piece.meta = pmd::MbufMeta::registered() && pmd::MbufMeta::has(s.m) ? pmd::MbufMeta::get(s.m) : nullptr;
     uint32_t seq = s.seq.raw();
