@@ -14,6 +14,7 @@
 #include "nvmetcp/host/dpdk/segment_pieces.hpp"
 #include "pmd/dpdk/eal.hpp"
 #include "pmd/dpdk/mbuf_meta.hpp"
+#include "pmd/dpdk/payload_chunks.hpp"
 #include "pmd/packet/frame_parser.hpp"
 #include "pmd/packet/net_headers.hpp"
 #include "tcp/connection.hpp"
@@ -171,10 +172,7 @@ public:
     void engine_frame(rte_mbuf* m, nvmeddp_pkt_meta& meta) {
         pmd::PayloadChunk more[pmd::QueueEngine::kMaxChunks];
         size_t count = 0;
-        for (const rte_mbuf* seg = m->next; seg != nullptr; seg = seg->next) {
-            if (count == pmd::QueueEngine::kMaxChunks) return;
-            more[count++] = pmd::PayloadChunk{rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len};
-        }
+        if (!pmd::chained_chunks(m, more, count)) return;
         if (host_.engine().process({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, m->pkt_len, {more, count}, nullptr,
                                    pmd::L4Checksum::Good, meta)) {
             pmd::MbufMeta::set(m, meta);
@@ -186,16 +184,13 @@ public:
         rte_pktmbuf_adj(m, static_cast<uint16_t>(layout.payload_offset));
         if (m->pkt_len > payload_len) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - payload_len));
         tcp::InSegment s;
-        if ((m->ol_flags & RTE_MBUF_F_RX_LRO) != 0) {
-            s.merged = true;
-            s.merged_segsz = m->tso_segsz;
-        }
         s.seq = tcp::Seq(seq);
         s.ack = tcp::Seq(wire_.sent_end);
         s.flags = pmd::tcp_flags::kAck | pmd::tcp_flags::kPsh;
         s.window = 0xFFFF;
         s.payload = m;
         s.len = payload_len;
+        s.take_lro(m);
         conn_->input(s);
     }
     void finish_burst() {

@@ -79,6 +79,16 @@ struct InSegment {
     bool merged = false;
     uint16_t merged_segsz = 0;
 
+    // Takes the port's word that it merged m (RTE_MBUF_F_RX_LRO), once len is set; true when it did.
+    // Some PMDs flag LRO without writing tso_segsz, which then holds whatever the mbuf last carried:
+    // a size that cannot be a merged segment's is not taken.
+    bool take_lro(const rte_mbuf* m) noexcept {
+        if ((m->ol_flags & RTE_MBUF_F_RX_LRO) == 0) return false;
+        merged = true;
+        if (m->tso_segsz >= 64 && m->tso_segsz < len) merged_segsz = m->tso_segsz;
+        return true;
+    }
+
     uint32_t segments() const noexcept {
         if (!merged || len == 0) return 1;
         return merged_segsz != 0 ? std::max<uint32_t>(2, (len + merged_segsz - 1) / merged_segsz) : 2;

@@ -576,13 +576,7 @@ void Endpoint::receive_tcp(rte_mbuf* m) {
     // The payload alone, in the same mbuf: headers cut off the front, padding off the back. The
     // head mbuf keeps its DDP metadata.
     s.len = seg.payload_len;
-    if ((m->ol_flags & RTE_MBUF_F_RX_LRO) != 0) {
-        // Some PMDs flag LRO without writing tso_segsz, which then holds whatever the mbuf last
-        // carried: a size that cannot be a merged segment's is not taken.
-        s.merged = true;
-        if (m->tso_segsz >= 64 && m->tso_segsz < s.len) s.merged_segsz = m->tso_segsz;
-        ++stats_.rx_lro;
-    }
+    if (s.take_lro(m)) ++stats_.rx_lro;
     if (s.len == 0) {
         rte_pktmbuf_free(m);
     } else {

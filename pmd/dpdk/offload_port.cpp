@@ -8,6 +8,7 @@
 
 #include "ddp/device_registry.hpp"
 #include "pmd/dpdk/mbuf_meta.hpp"
+#include "pmd/dpdk/payload_chunks.hpp"
 #include "pmd/dpdk/rx_checksum.hpp"
 
 namespace nvmeddp::pmd {
@@ -224,15 +225,7 @@ uint16_t OffloadPort::on_rx_burst(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t 
         if (l4 == L4Checksum::Bad) ctx->bad_checksum.add();
         PayloadChunk more[QueueEngine::kMaxChunks];
         size_t count = 0;
-        bool too_many = false;
-        for (rte_mbuf* seg = m->next; seg != nullptr; seg = seg->next) {
-            if (count == QueueEngine::kMaxChunks) {
-                too_many = true;
-                break;
-            }
-            more[count++] = PayloadChunk{rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len};
-        }
-        if (too_many) {  // cut short, the payload would disagree with the IP length: left to the host
+        if (!chained_chunks(m, more, count)) {  // too long a chain: left to the host
             ctx->too_many_chunks.add();
             continue;
         }
