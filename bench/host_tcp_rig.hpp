@@ -59,7 +59,7 @@ public:
 
     void on_connected(tcp::Connection&) override { queue_->on_transport_connected(); }
     void on_data(tcp::Connection&, std::span<tcp::RxSegment> segments) override {
-        for (const tcp::RxSegment& s : segments) nvmetcp::host::receive_segment(*queue_, s, [] { return true; });
+        nvmetcp::host::receive_segments(*queue_, segments, [] { return true; });
     }
     void on_acked(tcp::Connection&, uint64_t) override { queue_->on_transport_writable(); }
     void on_closed(tcp::Connection&, tcp::TcpError) override { closed = true; }

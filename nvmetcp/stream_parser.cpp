@@ -171,6 +171,13 @@ ParseStep StreamParser::on_data(std::span<const uint8_t> in) noexcept {
     return {n, ParseEvent{EventKind::Data, stream_offset_, in.data(), n, offset_in_data, DigestStatus::None, 0, {}}};
 }
 
+void StreamParser::take_data(std::span<const uint8_t> in) noexcept {
+    if (in.empty() || in.size() > data_left()) return;  // not data: step() must frame it
+    on_data(in);
+    stream_offset_ += in.size();
+    stats_.bytes += in.size();
+}
+
 ParseStep StreamParser::on_data_digest(std::span<const uint8_t> in) noexcept {
     const uint32_t digest_at = layout_.data_offset + layout_.data_len;
     const uint32_t got = have_ - digest_at;

@@ -121,6 +121,17 @@ public:
     // the data digest (PduEnd reports Offloaded). Once set for a PDU it cannot be taken back.
     void skip_data_digest() noexcept { digest_skipped_ = true; }
 
+    // Inside a PDU's data: how many of its data bytes are still to come, and how many came (0 and
+    // 0 elsewhere).
+    uint32_t data_left() const noexcept {
+        return state_ == State::Data ? layout_.data_offset + layout_.data_len - have_ : 0;
+    }
+    uint32_t data_taken() const noexcept { return state_ == State::Data ? have_ - layout_.data_offset : 0; }
+    // The next in.size() stream bytes, at most data_left(), as step() takes them (digest, offsets,
+    // statistics) but without the Data event: for a caller that knows they are data and where they
+    // go. The bytes that end the data leave the parser as step() does (digest next, or the PDU's end).
+    void take_data(std::span<const uint8_t> in) noexcept;
+
     const HeaderView& header() const noexcept { return view_; }
     // The bytes of the current PDU's header received so far, its header digest included: after an
     // Error, as much of the offending header as arrived (a TermReq carries them as error data).

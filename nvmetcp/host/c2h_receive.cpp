@@ -1,48 +1,68 @@
 #include "nvmetcp/host/c2h_receive.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "nvmetcp/host/ddp_receive.hpp"
 
 namespace nvmeddp::nvmetcp::host {
 
-void receive_c2h_data(CommandSlot& slot, const C2HDataRun& run, const RxPiece& piece, QueueStats& stats,
-                      DdpReceive* offload) noexcept {
-    IoVecCursor cursor(slot.data, slot.rx_at);
-    cursor.seek(run.buffer_offset);
-    uint32_t done = 0;
-    while (done < run.len) {
+C2HDataWriter::C2HDataWriter(CommandSlot& slot, uint16_t cid, uint32_t buffer_offset, QueueStats& stats,
+                             DdpReceive* offload) noexcept
+    : slot_(slot), cursor_(slot.data, slot.rx_at), cid_(cid), begin_(buffer_offset), stats_(stats), offload_(offload) {
+    cursor_.seek(buffer_offset);
+}
+
+void C2HDataWriter::put(std::span<const RxSpan> spans, uint32_t len, uint64_t stream_offset) noexcept {
+    given_ += len;
+    uint32_t at = 0;
+    while (at < len && !short_) {
         // Without the offload every byte is copied; with it, the runs its claims name exactly are in
-        // the buffer already and are skipped.
-        DdpReceive::Run part{run.len - done, false};
-        if (offload != nullptr)
-            part = offload->next_run(piece, run.stream_offset + done, run.cid, uint64_t{run.buffer_offset} + done,
-                                     run.len - done);
-        if (part.len == 0) part = {run.len - done, false};  // never spin on an answer of no bytes: copy
+        // the buffer already and are skipped. A claim speaks of the packet, so one question covers
+        // all of the packet's spans.
+        DdpReceive::Run part{len - at, false};
+        if (offload_ != nullptr)
+            part = offload_->next_run(spans[0].piece, stream_offset + at, cid_, uint64_t{begin_} + done_, len - at);
+        if (part.len == 0) part = {len - at, false};  // never spin on an answer of no bytes: copy
         if (part.claimed) {
-            cursor.advance(part.len);
-            stats.bytes_placed += part.len;
-            done += part.len;
-            continue;
+            cursor_.advance(part.len);
+            placed_ += part.len;
+            done_ += part.len;
+        } else if (!copy(spans, at, part.len)) {
+            short_ = true;
         }
-        uint32_t left = part.len;
-        while (left > 0) {
-            const auto into = cursor.contiguous(left);
-            if (into.empty()) break;  // cannot happen: submit checked the buffers cover data_len
-            std::memcpy(into.data(), run.data + done, into.size());
-            cursor.advance(static_cast<uint32_t>(into.size()));
-            done += static_cast<uint32_t>(into.size());
-            left -= static_cast<uint32_t>(into.size());
-            stats.bytes_copied += into.size();
-        }
-        if (left > 0) break;
+        at += part.len;
     }
-    slot.rx_at = cursor.position();
-    slot.bytes += done;
-    stats.c2h_bytes += run.len;
-    // The buffer is final below here: the device may not write there any more (a later copy of
-    // these sequence numbers it might follow must not overwrite what the host kept).
-    if (offload != nullptr) offload->filled(run.cid, uint64_t{run.buffer_offset} + done);
+}
+
+bool C2HDataWriter::copy(std::span<const RxSpan> spans, uint32_t at, uint32_t n) noexcept {
+    size_t i = 0;
+    while (at >= spans[i].bytes.size()) at -= static_cast<uint32_t>(spans[i++].bytes.size());
+    while (n > 0) {
+        const uint32_t from_span = std::min(n, static_cast<uint32_t>(spans[i].bytes.size()) - at);
+        const auto into = cursor_.contiguous(from_span);
+        if (into.empty()) return false;
+        std::memcpy(into.data(), spans[i].bytes.data() + at, into.size());
+        cursor_.advance(static_cast<uint32_t>(into.size()));
+        done_ += static_cast<uint32_t>(into.size());
+        copied_ += static_cast<uint32_t>(into.size());
+        n -= static_cast<uint32_t>(into.size());
+        at += static_cast<uint32_t>(into.size());
+        if (at == spans[i].bytes.size() && n > 0) {
+            ++i;
+            at = 0;
+        }
+    }
+    return true;
+}
+
+void C2HDataWriter::finish() noexcept {
+    slot_.rx_at = cursor_.position();
+    slot_.bytes += done_;
+    stats_.c2h_bytes += given_;
+    stats_.bytes_placed += placed_;
+    stats_.bytes_copied += copied_;
+    if (offload_ != nullptr) offload_->filled(cid_, uint64_t{begin_} + done_);
 }
 
 }  // namespace nvmeddp::nvmetcp::host

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "nvmetcp/host/command_table.hpp"
 #include "nvmetcp/host/queue_types.hpp"
@@ -15,20 +16,45 @@ namespace nvmeddp::nvmetcp::host {
 
 class DdpReceive;
 
-// One run of C2HData data, as one Data event of the parser.
-struct C2HDataRun {
-    uint16_t cid = 0;
-    const uint8_t* data = nullptr;
-    uint32_t len = 0;
-    uint32_t buffer_offset = 0;  // datao + offset of data[0] within the PDU's data
-    uint64_t stream_offset = 0;  // of data[0] on this connection
-};
+// Consecutive data bytes of one C2HData PDU, in stream order, packet by packet, into `slot`'s
+// buffers from buffer_offset on. The queue has already checked (TransferValidator) that the PDU lies
+// inside the command's transfer. One cursor walks the buffers for the whole run, and the device
+// hears once, at finish(), that the buffer is final up to where the run ended.
+class C2HDataWriter {
+public:
+    // offload: the queue's receive offload, or null (every byte copied).
+    C2HDataWriter(CommandSlot& slot, uint16_t cid, uint32_t buffer_offset, QueueStats& stats,
+                  DdpReceive* offload) noexcept;
 
-// Delivers the run into `slot`'s buffers. The queue has already checked (TransferValidator) that the
-// PDU lies inside the command's transfer. piece.seq is the TCP sequence number of run.data[0] and
-// piece.meta the metadata of the packet that carried it. offload: the queue's receive offload, or
-// null (every byte copied).
-void receive_c2h_data(CommandSlot& slot, const C2HDataRun& run, const RxPiece& piece, QueueStats& stats,
-                      DdpReceive* offload) noexcept;
+    // The next bytes: `spans`, all of one packet (what piece.meta says of the first says of them
+    // all), together `len` bytes from stream_offset on. Claimed runs are skipped, the rest copied.
+    void put(std::span<const RxSpan> spans, uint32_t len, uint64_t stream_offset) noexcept;
+    // put() of one span.
+    void put(const uint8_t* data, uint32_t len, uint64_t stream_offset, const RxPiece& piece) noexcept {
+        const RxSpan one{{data, len}, piece};
+        put({&one, 1}, len, stream_offset);
+    }
+    // The run is over: the slot's position and counts, and the device told the buffer is final
+    // below the run's end (it may not write there any more: a later copy of these sequence numbers
+    // it might follow must not overwrite what the host kept). Before any completion.
+    void finish() noexcept;
+
+private:
+    // Copies n bytes of `spans` from byte `at` of them into the buffer; false when the buffer list
+    // ended first (cannot happen: submit checked the buffers cover data_len).
+    bool copy(std::span<const RxSpan> spans, uint32_t at, uint32_t n) noexcept;
+
+    CommandSlot& slot_;
+    IoVecCursor cursor_;
+    uint16_t cid_;
+    uint32_t begin_;          // buffer offset of the run's first byte
+    uint32_t done_ = 0;       // bytes in the buffer (placed or copied) from begin_ on
+    uint32_t given_ = 0;      // bytes put
+    uint32_t placed_ = 0;
+    uint32_t copied_ = 0;
+    bool short_ = false;      // the buffer list ended: nothing more is written
+    QueueStats& stats_;
+    DdpReceive* offload_;
+};
 
 }  // namespace nvmeddp::nvmetcp::host

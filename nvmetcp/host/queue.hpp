@@ -47,6 +47,12 @@ public:
     // Transport events:
     void on_transport_connected();                                       // sends ICReq, then (after ICResp) Connect
     void receive(std::span<const uint8_t> bytes, const RxPiece& piece);  // in-order stream bytes
+    // The next stream bytes are C2HData data, this many of them (0: not so, or the queue is not
+    // live). receive_data_run() takes spans of them, at most that many bytes in all, at once: what
+    // receive() does for each span, without the per-span framing, cursor and device updates (the
+    // placement claims are still checked per packet). No completion can happen in such a run.
+    uint32_t c2h_data_left() const noexcept;
+    void receive_data_run(std::span<const RxSpan> spans);
     void on_transport_writable();                                        // send space freed: continue pending sends
     void on_transport_closed(const char* why);                           // outstanding commands fail with kHostPathError
 
@@ -104,6 +110,7 @@ private:
     bool live() const noexcept;
 
     // --- queue_receive.cpp: the parser's events
+    void parse(std::span<const uint8_t> bytes, const RxPiece& piece);
     void on_header();
     void on_pdu_end(const ParseEvent& event, const RxPiece& piece);
     void on_icresp();

@@ -26,6 +26,11 @@ uint8_t asked_digests(const QueueConfig& config) {
 void Queue::receive(std::span<const uint8_t> bytes, const RxPiece& piece) {
     rx_piece_offset_ = parser_.stream_offset();
     if (offload_ != nullptr && live()) offload_->on_piece(rx_piece_offset_, bytes.size(), piece);
+    parse(bytes, piece);
+}
+
+// The parser's events for `bytes` (of `piece`, which the offload has been told of).
+void Queue::parse(std::span<const uint8_t> bytes, const RxPiece& piece) {
     std::span<const uint8_t> in = bytes;
     while (live()) {
         const ParseStep step = parser_.step(in);
@@ -45,15 +50,57 @@ void Queue::receive(std::span<const uint8_t> bytes, const RxPiece& piece) {
                 if (parser_.header().type() == PduType::C2HData) {
                     RxPiece at = piece;
                     at.seq = piece.seq + static_cast<uint32_t>(event.data - bytes.data());
-                    const C2HDataRun run{rx_cid_, event.data, event.data_len, rx_datao_ + event.data_offset,
-                                         event.stream_offset};
-                    receive_c2h_data(commands_[rx_cid_], run, at, stats_, offload_);
+                    C2HDataWriter out(commands_[rx_cid_], rx_cid_, rx_datao_ + event.data_offset, stats_, offload_);
+                    out.put(event.data, event.data_len, event.stream_offset, at);
+                    out.finish();
                 }
                 break;  // TermReq error data: only logged by the FES/FEI in failure()
             case EventKind::PduEnd:
                 on_pdu_end(event, piece);
                 break;
         }
+    }
+}
+
+uint32_t Queue::c2h_data_left() const noexcept {
+    return live() && parser_.data_left() != 0 && parser_.header().type() == PduType::C2HData ? parser_.data_left() : 0;
+}
+
+void Queue::receive_data_run(std::span<const RxSpan> spans) {
+    uint32_t total = 0;
+    for (const RxSpan& s : spans) total += static_cast<uint32_t>(s.bytes.size());
+    if (total == 0 || total > c2h_data_left()) {  // not what c2h_data_left() announced: framed span by span
+        for (const RxSpan& s : spans) receive(s.bytes, s.piece);
+        return;
+    }
+    C2HDataWriter out(commands_[rx_cid_], rx_cid_, rx_datao_ + parser_.data_taken(), stats_, offload_);
+    size_t i = 0;
+    // Without the offload every byte is copied, and the parser's digest reads it too: span by span,
+    // so that both passes find it in the cache.
+    for (; offload_ == nullptr && i < spans.size(); ++i) {
+        rx_piece_offset_ = parser_.stream_offset();
+        const auto len = static_cast<uint32_t>(spans[i].bytes.size());
+        parser_.take_data(spans[i].bytes);
+        out.put(spans[i].bytes.data(), len, rx_piece_offset_, spans[i].piece);
+    }
+    while (i < spans.size()) {
+        // A packet's spans (a chained frame) go to the device's claims and to the buffer together.
+        size_t end = i + 1;
+        uint32_t len = static_cast<uint32_t>(spans[i].bytes.size());
+        while (end < spans.size() && spans[end].piece.continues_packet) len += static_cast<uint32_t>(spans[end++].bytes.size());
+        rx_piece_offset_ = parser_.stream_offset();
+        // The packet's spans share its metadata: one span as long as them all says the same to the
+        // device's view of the stream as each did in turn.
+        if (offload_ != nullptr) offload_->on_piece(rx_piece_offset_, len, spans[i].piece);
+        out.put(spans.subspan(i, end - i), len, rx_piece_offset_);
+        for (; i < end; ++i) parser_.take_data(spans[i].bytes);
+    }
+    out.finish();
+    // A run that ended the PDU's data (no digest to follow) ends the PDU now, not with the next
+    // bytes: a C2HData with SUCCESS completes its command here (after filled()), as receive() would.
+    if (parser_.data_left() == 0) {
+        const RxSpan& last = spans.back();
+        parse({}, RxPiece{last.piece.seq + static_cast<uint32_t>(last.bytes.size()), last.piece.meta, true});
     }
 }
 

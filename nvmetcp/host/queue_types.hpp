@@ -31,6 +31,12 @@ struct RxPiece {
     bool continues_packet = false;
 };
 
+// One span of in-order stream bytes and what it came with: Queue::receive_data_run takes several.
+struct RxSpan {
+    std::span<const uint8_t> bytes;
+    RxPiece piece;
+};
+
 // The TCP connection under one queue.
 class QueueTransport {
 public:

@@ -7,8 +7,7 @@
 #include <cstring>
 #include <memory>
 
-#include "../ddp/fake_driver.hpp"
-#include "host_test_util.hpp"
+#include "offload_harness.hpp"
 #include "nvmeddp/ddp_mbuf.h"
 #include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/host/ddp_receive.hpp"
@@ -18,104 +17,6 @@ namespace {
 
 using ddp_test::FakeDevice;
 using ddp_test::TeardownMode;
-
-constexpr uint32_t kConnId = 7;  // what the fake device stamps into the metadata of our packets
-constexpr uint16_t kDepth = 16;
-
-// Adds the queue's connection to the device when the IC exchange is done, as DdpOffload does.
-class AddOnIcDone : public QueueObserver {
-public:
-    explicit AddOnIcDone(DdpReceive& rx) : rx_(rx) {}
-    void on_ic_done(Queue& queue, uint64_t next_stream_offset, const RxPiece& next) override {
-        ddp::ConnectionConfig config = ddp_test::ipv4_config(queue.depth());
-        config.rcv_seq = next.seq;
-        config.data_digest = queue.receive_params().data_digest;
-        ASSERT_EQ(rx_.add(config, next_stream_offset), ddp::Status::Ok);
-        queue.set_offload(&rx_);
-    }
-
-private:
-    DdpReceive& rx_;
-};
-
-struct OffloadHarness {
-    FakeDevice dev;
-    std::unique_ptr<DdpReceive> rx;
-    AddOnIcDone observer;
-    QueueConfig config;
-    MemoryTransport transport;
-    std::unique_ptr<Queue> queue;
-    PduCapture capture;
-    ControllerWire wire;
-    CompletionLog log;
-    uint32_t seq = 0xFFFFF000u;  // the stream crosses the 2^32 wrap
-
-    explicit OffloadHarness(bool data_digest = false)
-        : rx(make_rx(dev)), observer(*rx) {
-        config.qid = 1;
-        config.depth = kDepth;
-        config.data_digest = data_digest;
-        config.subnqn = "nqn.2024-01.io.nvmeddp:test";
-        config.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
-        config.cntlid = 5;
-        queue = std::make_unique<Queue>(config, &transport);
-        queue->set_observer(&observer);
-    }
-
-    // A test may leave teardowns (and the removal) pending: the device lets go at once from here on,
-    // or ~Device would wait for it.
-    ~OffloadHarness() { dev.driver->teardown_mode = TeardownMode::Immediate; }
-
-    static std::unique_ptr<DdpReceive> make_rx(FakeDevice& d) {
-        d.driver->device_id = kConnId;
-        return std::make_unique<DdpReceive>(*d.device, kDepth);
-    }
-
-    // Stream bytes as one piece (one packet, or one mbuf segment of it) with the packet's metadata.
-    void deliver(const std::vector<uint8_t>& bytes, const ::nvmeddp_pkt_meta* meta = nullptr,
-                 bool continues_packet = false) {
-        queue->receive(bytes, RxPiece{seq, meta, continues_packet});
-        seq += static_cast<uint32_t>(bytes.size());
-    }
-
-    void bring_up() {
-        queue->on_transport_connected();
-        deliver(ControllerWire{}.icresp(0, config.data_digest ? ic_digest::kData : 0, 8192));
-        ASSERT_TRUE(rx->active());
-        capture.set_params(false, config.data_digest, 0, 8192);
-        wire.params = SendParams{false, config.data_digest, 0};
-        auto pdus = capture.feed(transport.sent);
-        ASSERT_EQ(pdus.size(), 2u);  // ICReq, Connect
-        deliver(wire.capsule_resp(pdus[1].as<CapsuleCmdPdu>().sqe.cid.get(), {}, 5));
-        ASSERT_EQ(queue->state(), QueueState::Ready) << (queue->failure() ? queue->failure() : "");
-    }
-
-    uint16_t read(std::span<const IoVec> iovs, uint32_t len) {
-        IoRequest r;
-        r.sqe = nvme::make_read(0, 1, 0, 1, len);
-        r.data = iovs;
-        r.data_len = len;
-        r.done = &CompletionLog::record;
-        r.ctx = &log;
-        uint16_t cid = 0xFFFF;
-        EXPECT_EQ(queue->submit(r, &cid), SubmitResult::Ok);
-        return cid;
-    }
-
-    // A placement claim for `len` data bytes at stream sequence number data_seq, for cid's current
-    // registration, at buffer offset buf_off.
-    ::nvmeddp_pkt_meta claim(uint32_t data_seq, uint16_t len, uint16_t cid, uint32_t buf_off) const {
-        ::nvmeddp_pkt_meta m{};
-        m.conn_id = kConnId;
-        m.flags = NVMEDDP_PKT_PLACED | NVMEDDP_PKT_CRC;
-        m.place_seq = data_seq;
-        m.place_len = len;
-        m.place_cccid = cid;
-        m.place_tag = dev.device->registration_tag(rx->handle(), cid);
-        m.place_buf_off = buf_off;
-        return m;
-    }
-};
 
 constexpr uint32_t kC2HHeaderLen = sizeof(C2HDataPdu);
 

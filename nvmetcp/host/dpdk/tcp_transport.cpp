@@ -55,9 +55,7 @@ public:
     void on_data(tcp::Connection&, std::span<tcp::RxSegment> segments) override {
         if (connection_ == nullptr) return;  // closed by the queue: the rest is of no use to it
         const auto open = [this] { return connection_ != nullptr; };  // the queue fails by closing it
-        for (const tcp::RxSegment& s : segments) {
-            if (!receive_segment(queue_, s, open)) return;
-        }
+        receive_segments(queue_, segments, open);
     }
 
     void on_acked(tcp::Connection&, uint64_t) override { queue_.on_transport_writable(); }
