@@ -127,6 +127,8 @@ public:
         return state_ == State::Data ? layout_.data_offset + layout_.data_len - have_ : 0;
     }
     uint32_t data_taken() const noexcept { return state_ == State::Data ? have_ - layout_.data_offset : 0; }
+    // Every byte of the PDU is in (its data ended, no digest follows): the next step() reports its end.
+    bool pdu_complete() const noexcept { return state_ == State::EndOfPdu; }
     // The next in.size() stream bytes, at most data_left(), as step() takes them (digest, offsets,
     // statistics) but without the Data event: for a caller that knows they are data and where they
     // go. The bytes that end the data leave the parser as step() does (digest next, or the PDU's end).

@@ -39,19 +39,20 @@ bool C2HDataWriter::copy(std::span<const RxSpan> spans, uint32_t at, uint32_t n)
     size_t i = 0;
     while (at >= spans[i].bytes.size()) at -= static_cast<uint32_t>(spans[i++].bytes.size());
     while (n > 0) {
-        const uint32_t from_span = std::min(n, static_cast<uint32_t>(spans[i].bytes.size()) - at);
-        const auto into = cursor_.contiguous(from_span);
+        const std::span<const uint8_t> from = spans[i].bytes;
+        if (at == from.size()) {  // this span is done (or empty): the next one
+            ++i;
+            at = 0;
+            continue;
+        }
+        const auto into = cursor_.contiguous(std::min(n, static_cast<uint32_t>(from.size()) - at));
         if (into.empty()) return false;
-        std::memcpy(into.data(), spans[i].bytes.data() + at, into.size());
+        std::memcpy(into.data(), from.data() + at, into.size());
         cursor_.advance(static_cast<uint32_t>(into.size()));
         done_ += static_cast<uint32_t>(into.size());
         copied_ += static_cast<uint32_t>(into.size());
         n -= static_cast<uint32_t>(into.size());
         at += static_cast<uint32_t>(into.size());
-        if (at == spans[i].bytes.size() && n > 0) {
-            ++i;
-            at = 0;
-        }
     }
     return true;
 }

@@ -98,7 +98,7 @@ void Queue::receive_data_run(std::span<const RxSpan> spans) {
     out.finish();
     // A run that ended the PDU's data (no digest to follow) ends the PDU now, not with the next
     // bytes: a C2HData with SUCCESS completes its command here (after filled()), as receive() would.
-    if (parser_.data_left() == 0) {
+    if (parser_.pdu_complete()) {
         const RxSpan& last = spans.back();
         parse({}, RxPiece{last.piece.seq + static_cast<uint32_t>(last.bytes.size()), last.piece.meta, true});
     }

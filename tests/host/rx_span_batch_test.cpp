@@ -365,5 +365,36 @@ TEST(RxSpanBatch, AFullBatchIsHandedOverAndGathersAgain) {
     EXPECT_EQ(h.queue->stats().bytes_copied, buffer.size());
 }
 
+// A run handed over directly may hold empty spans (a chain's empty mbuf): they add nothing and
+// stop nothing, with and without the offload.
+TEST(RxSpanBatch, EmptySpansInARunAreSkipped) {
+    for (const bool offload : {false, true}) {
+        SCOPED_TRACE(offload ? "offload" : "no offload");
+        OffloadHarness h(true, offload);
+        h.bring_up();
+        std::vector<uint8_t> buffer(300, 0);
+        const IoVec iov{buffer.data(), 300};
+        const uint16_t cid = h.read({&iov, 1}, 300);
+        const auto data = pattern(300, 4);
+        const auto stream = concat({h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu), h.wire.capsule_resp(cid)});
+        h.deliver({stream.begin(), stream.begin() + kC2HHeaderLen});
+        ASSERT_EQ(h.queue->c2h_data_left(), 300u);
+        const std::span<const uint8_t> bytes(stream.data() + kC2HHeaderLen, 300);
+        const RxSpan run[] = {{bytes.first(0), RxPiece{h.seq, nullptr, false}},
+                              {bytes.first(100), RxPiece{h.seq, nullptr, true}},
+                              {bytes.subspan(100, 0), RxPiece{h.seq + 100, nullptr, true}},
+                              {bytes.subspan(100, 200), RxPiece{h.seq + 100, nullptr, true}},
+                              {bytes.subspan(300, 0), RxPiece{h.seq + 300, nullptr, true}}};
+        h.queue->receive_data_run(run);
+        h.seq += 300;
+        EXPECT_EQ(h.queue->c2h_data_left(), 0u);
+        h.deliver({stream.begin() + kC2HHeaderLen + 300, stream.end()});
+        ASSERT_NE(h.log.find(cid), nullptr);
+        EXPECT_TRUE(h.log.find(cid)->completion.status.ok());
+        EXPECT_EQ(buffer, data);
+        EXPECT_EQ(h.queue->stats().bytes_copied, 300u);
+    }
+}
+
 }  // namespace
 }  // namespace nvmeddp::nvmetcp::host::test
