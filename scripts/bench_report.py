@@ -615,11 +615,21 @@ def host_section(res):
         lro = [r for r in res.by_binary.get("bench_host_rx", [])
                if r.name == "BM_HostReceiveTcp" and r.has(lro=1) and r.get("lro_cyc_per_B") is not None]
         if lro:
-            cost = [r.get("lro_cyc_per_B") for r in lro]
-            per = [r.get("frames_per_arrival") for r in lro if r.get("frames_per_arrival") is not None]
-            out += [f"The merge itself, the port's work (a NIC's where it has LRO), is in neither column: "
-                    f"{min(cost):.3f}-{max(cost):.3f} cycles/B"
-                    + (f", {min(per):.1f}-{max(per):.1f} frames per merged arrival" if per else "") + ".", ""]
+            # Per MSS, over the cases whose bursts had frames to merge: a read that fits one frame
+            # has none, and its cost (the merge's look at each frame) would blur the range.
+            parts = []
+            for mss in sorted({r.args.get("mss") for r in lro}, key=lambda m: int(m) if m and m.isdigit() else 0):
+                merged = [r for r in lro if r.args.get("mss") == mss and (r.get("frames_per_arrival") or 0) > 1]
+                if not merged:
+                    continue
+                cost = [r.get("lro_cyc_per_B") for r in merged]
+                per = [r.get("frames_per_arrival") for r in merged]
+                parts.append(f"MSS {mss} {min(cost):.3f}-{max(cost):.3f} cycles/B, "
+                             f"{min(per):.1f}-{max(per):.1f} frames per merged arrival")
+            single = len(lro) - sum(1 for r in lro if (r.get("frames_per_arrival") or 0) > 1)
+            out += ["The merge itself, the port's work (a NIC's where it has LRO), is in neither column: "
+                    + ("; ".join(parts) if parts else "no case had frames to merge")
+                    + (f" ({single} case(s) with nothing to merge left out)" if single and parts else "") + ".", ""]
     rows = host_rows(res, "BM_HostReceive", [{"ws": 0}, {"ws": 1}])
     if rows:
         out += ["From in-order payload on (`BM_HostReceive`: the queue alone), in cache and over twice the L3:", "",

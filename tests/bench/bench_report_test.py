@@ -151,7 +151,7 @@ class FixtureRun(unittest.TestCase):
                       "| <= 0.33x | met |", report)
         self.assertIn("| G7 | 64 KiB, mss 1448, in cache, with TCP and the port's LRO | 0.70x | 0.700 vs 1.000 cycles/B", report)
         self.assertIn("| in cache, LRO | on | 1448 | 64 KiB | 1.000 | 0.300 | 0.400 | 0.700 |", report)
-        self.assertIn("in neither column: 0.040-0.040 cycles/B, 20.0-20.0 frames per merged arrival.", report)
+        self.assertIn("in neither column: MSS 1448 0.040-0.040 cycles/B, 20.0-20.0 frames per merged arrival.", report)
 
     def test_faults_section_says_not_run_ran_or_failed(self):
         # The fixture has no fault table: the section says how to get one.
