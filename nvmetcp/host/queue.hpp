@@ -50,7 +50,8 @@ public:
     // The next stream bytes are C2HData data, this many of them (0: not so, or the queue is not
     // live). receive_data_run() takes spans of them, at most that many bytes in all, at once: what
     // receive() does for each span, without the per-span framing, cursor and device updates (the
-    // placement claims are still checked per packet). No completion can happen in such a run.
+    // placement claims are still checked per packet). A completion can come only at the run's end
+    // (a C2HData with SUCCESS whose data it ends), after the device heard the buffer is final.
     uint32_t c2h_data_left() const noexcept;
     void receive_data_run(std::span<const RxSpan> spans);
     void on_transport_writable();                                        // send space freed: continue pending sends

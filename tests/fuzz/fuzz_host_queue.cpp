@@ -4,7 +4,8 @@
 // (digests granted, CPDA, MAXH2CDATA, or a malformed one), then runs operations: the application
 // submits reads and writes (buffers in several IoVecs, each with guard bytes around it), the
 // controller sends PDUs built from the input (C2HData for any cid at any datao/datal with any flags,
-// CapsuleResp, R2T, C2HTermReq; a digest right or wrong) or raw bytes, in pieces of any size; the
+// CapsuleResp, R2T, C2HTermReq; a digest right or wrong) or raw bytes, in pieces of any size, one by
+// one or gathered into runs as the TCP transport hands them (rx_span_batch.hpp); the
 // send space shrinks and grows; time passes; the connection may close.
 // Invariants:
 //   - no crash, no read or write outside the bytes given (ASan), no hang (libFuzzer's timeout);
@@ -21,6 +22,7 @@
 
 #include "fuzz_input.hpp"
 #include "nvmetcp/host/queue.hpp"
+#include "nvmetcp/host/rx_span_batch.hpp"
 #include "nvmetcp/nvme_command.hpp"
 #include "nvmetcp/pdu_encoder.hpp"
 #include "nvmetcp/stream_parser.hpp"
@@ -268,13 +270,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             case 3:
             case 4: {  // the controller sends a PDU, in pieces
                 const std::vector<uint8_t> pdu = make_pdu(in, params, config.depth);
+                // One by one, or gathered as a transport does (runs of C2HData data at once).
+                const bool in_runs = in.flag();
+                RxSpanBatch batch(queue);
                 size_t at = 0;
                 while (at < pdu.size()) {
                     const size_t n = std::min<size_t>(pdu.size() - at, in.flag() ? pdu.size() : in.range(1, 97));
-                    queue.receive(std::span<const uint8_t>(pdu.data() + at, n), RxPiece{seq, nullptr});
+                    const std::span<const uint8_t> piece(pdu.data() + at, n);
+                    if (in_runs) batch.add(RxSpan{piece, RxPiece{seq, nullptr}});
+                    else queue.receive(piece, RxPiece{seq, nullptr});
                     seq += static_cast<uint32_t>(n);
                     at += n;
                 }
+                batch.flush();
                 break;
             }
             case 5:  // send space comes and goes
