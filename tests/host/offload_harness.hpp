@@ -45,16 +45,20 @@ struct OffloadHarness {
     ControllerWire wire;
     CompletionLog log;
     uint32_t seq = 0xFFFFF000u;  // the stream crosses the 2^32 wrap
+    bool with_offload;
 
     // offload false: the queue never adds the offload (every byte copied, digests its parser's).
-    explicit OffloadHarness(bool data_digest = false, bool offload = true)
-        : rx(make_rx(dev)), observer(*rx) {
+    // no_sq_flow_control: the host gives up SQ flow control in Connect (a C2HData may end a read
+    // with SUCCESS).
+    explicit OffloadHarness(bool data_digest = false, bool offload = true, bool no_sq_flow_control = false)
+        : rx(make_rx(dev)), observer(*rx), with_offload(offload) {
         config.qid = 1;
         config.depth = kDepth;
         config.data_digest = data_digest;
         config.subnqn = "nqn.2024-01.io.nvmeddp:test";
         config.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
         config.cntlid = 5;
+        config.disable_sq_flow_control = no_sq_flow_control;
         queue = std::make_unique<Queue>(config, &transport);
         if (offload) queue->set_observer(&observer);
     }
@@ -78,7 +82,8 @@ struct OffloadHarness {
     void bring_up() {
         queue->on_transport_connected();
         deliver(ControllerWire{}.icresp(0, config.data_digest ? ic_digest::kData : 0, 8192));
-        ASSERT_EQ(rx->active(), queue->offload() != nullptr);
+        ASSERT_EQ(rx->active(), with_offload);
+        ASSERT_EQ(queue->offload() != nullptr, with_offload);
         capture.set_params(false, config.data_digest, 0, 8192);
         wire.params = SendParams{false, config.data_digest, 0};
         auto pdus = capture.feed(transport.sent);

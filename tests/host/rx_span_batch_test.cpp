@@ -68,12 +68,7 @@ bool chance(std::mt19937& rng, uint32_t percent) { return pick(rng, 0, 99) < per
 
 Outcome deliver(uint32_t seed, const Variant& v, bool batched) {
     Outcome out;
-    OffloadHarness h(v.data_digest, v.offload);
-    if (v.success) {
-        h.config.disable_sq_flow_control = true;
-        h.queue = std::make_unique<Queue>(h.config, &h.transport);
-        if (v.offload) h.queue->set_observer(&h.observer);
-    }
+    OffloadHarness h(v.data_digest, v.offload, v.success);
     h.bring_up();
     if (::testing::Test::HasFatalFailure()) return out;
     std::mt19937 rng(seed);
