@@ -190,6 +190,7 @@ private:
     void begin(const Route& route, Seq iss, ConnectionHandler* handler);  // what both opens share
 
     // input() by state
+    bool input_predicted(InSegment& s);  // true: taken by the fast path (connection_fast_path.cpp)
     void input_syn_sent(InSegment& s);
     bool acceptable(const InSegment& s) const noexcept;
     bool invalid_ack_allowed() noexcept;

@@ -18,6 +18,9 @@ struct ConnectionConfig {
     bool timestamps = true;       // RFC 7323: RTT per ACK, PAWS
     bool sack = true;             // RFC 2018: SACK-permitted, SACK blocks from the out-of-order queue
     bool window_scaling = true;   // RFC 7323; the shift is the smallest that covers rcv_buf
+    // The next in-order data segment that acknowledges nothing new takes a short path
+    // (connection_fast_path.cpp) with the same outcome as the full one; off only to compare them.
+    bool header_prediction = true;
 
     uint32_t delayed_ack_us = 40'000;      // Linux's minimum delayed-ACK timeout
     uint32_t syn_retries = 6;              // net.ipv4.tcp_syn_retries

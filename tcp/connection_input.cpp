@@ -70,6 +70,7 @@ void Connection::input(InSegment& s) {
     if (s.len > 0) stats_.data_segs_in += s.segments();
     if (s.options_bad) ++stats_.option_errors;
     dirty();
+    if (input_predicted(s)) return;
 
     switch (state_) {
         case TcpState::Closed:

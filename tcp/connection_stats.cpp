@@ -52,12 +52,12 @@ std::string format_ss(const ConnectionSnapshot& n, const ConnectionStats& s) {
         static_cast<unsigned long long>(s.fast_retransmits), static_cast<unsigned long long>(s.timeouts),
         static_cast<unsigned long long>(s.dup_acks_in), static_cast<unsigned long long>(s.out_of_window),
         static_cast<unsigned long long>(s.paws_rejected), static_cast<unsigned long long>(s.option_errors));
-    put(out, "ooo_dropped:%llu challenge_acks:%llu probes:%llu loss_probes:%llu lost_retrans:%llu undone:%llu sack_left_out:%llu tx_no_mbuf:%llu tso_frames:%llu",
+    put(out, "ooo_dropped:%llu challenge_acks:%llu probes:%llu loss_probes:%llu lost_retrans:%llu undone:%llu sack_left_out:%llu tx_no_mbuf:%llu tso_frames:%llu predicted:%llu",
         static_cast<unsigned long long>(s.ooo_dropped), static_cast<unsigned long long>(s.challenge_acks),
         static_cast<unsigned long long>(s.window_probes), static_cast<unsigned long long>(s.loss_probes),
         static_cast<unsigned long long>(s.lost_retransmits), static_cast<unsigned long long>(s.recoveries_undone),
         static_cast<unsigned long long>(s.sack_blocks_left_out), static_cast<unsigned long long>(s.tx_no_mbuf),
-        static_cast<unsigned long long>(s.tso_frames_out));
+        static_cast<unsigned long long>(s.tso_frames_out), static_cast<unsigned long long>(s.predicted));
     return out;
 }
 

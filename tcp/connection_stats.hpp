@@ -37,6 +37,7 @@ struct ConnectionStats {
     uint64_t sack_blocks_left_out = 0;  // SACK blocks a data segment had no room for (sized before they existed)
     uint64_t tx_no_mbuf = 0;       // segments not sent for lack of an mbuf (sent later)
     uint64_t tso_frames_out = 0;   // frames the port cut into segments (TSO); segs_out counts the segments
+    uint64_t predicted = 0;        // segments taken by header prediction (Linux's TCPHPHits)
 };
 
 // Values of the moment that `ss -ti` also prints.

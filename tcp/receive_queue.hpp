@@ -97,6 +97,15 @@ public:
     // (len 0) is freed and counts nothing.
     RxInsert insert(RxSegment seg) noexcept;
 
+    // The header-prediction path (connection_fast_path.cpp): a segment starting at `seq` is exactly
+    // the next bytes and can go straight to the ready list (nothing queued out of order, room left).
+    bool next_fits(Seq seq) const noexcept { return seq == rcv_nxt_ && ooo_count_ == 0 && !ready_full(); }
+    // Appends such a segment (next_fits(seg.seq), len > 0): what insert() would do with it.
+    void append_next(RxSegment seg) noexcept {
+        push_ready(seg);
+        give_back_if_small();
+    }
+
     uint32_t ready_count() const noexcept { return ready_count_; }
     uint64_t ready_bytes() const noexcept { return ready_bytes_; }
 

@@ -8,7 +8,8 @@
 // offset, so every copy of a byte is as good as another.
 // Our initial sequence number, modulo 3, also picks the out-of-order queue: the connection's own,
 // one borrowed from an endpoint's reserve of one queue, or none to borrow (every queue lent: 8
-// inline entries, pruned from the end, SACKed segments among them).
+// inline entries, pruned from the end, SACKed segments among them). The peer's, modulo 2, turns
+// header prediction (connection_fast_path.cpp) on or off.
 // Invariants:
 //   - what the connection delivers is exactly the peer's stream from its first byte on (a prefix of
 //     the truth: nothing skipped, duplicated or reordered);
@@ -195,6 +196,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const uint32_t sharing = iss.raw() % 3;
         tcp::OutOfOrderReserve reserve(sharing == 1 ? 1 : 0, cfg.ooo_segments);  // outlives conn
         if (sharing != 0) rig.ctx.ooo_reserve = &reserve;
+        cfg.header_prediction = (irs.raw() & 1) == 0;  // the short path for in-order data, or only the full one
         auto conn = std::make_unique<tcp::Connection>(cfg, rig.ctx);
         auto finish = [&] {
             while (rig.dirty) {
