@@ -157,10 +157,15 @@ ParseStep StreamParser::on_data(std::span<const uint8_t> in) noexcept {
     const uint32_t n = static_cast<uint32_t>(std::min<size_t>(in.size(), data_end - have_));
     if (n == 0) return {0, {}};
     const uint32_t offset_in_data = have_ - layout_.data_offset;
-    if (layout_.has_data_digest && !digest_skipped_) data_crc_.update(in.data(), n);
+    if (reads_data()) data_crc_.update(in.data(), n);
+    data_taken_in(n);
+    return {n, ParseEvent{EventKind::Data, stream_offset_, in.data(), n, offset_in_data, DigestStatus::None, 0, {}}};
+}
+
+void StreamParser::data_taken_in(uint32_t n) noexcept {
     have_ += n;
     stats_.data_bytes += n;
-    if (have_ == data_end) {
+    if (have_ == layout_.data_offset + layout_.data_len) {
         if (layout_.has_data_digest) {
             state_ = State::DataDigest;
         } else {
@@ -168,7 +173,6 @@ ParseStep StreamParser::on_data(std::span<const uint8_t> in) noexcept {
             digest_status_ = DigestStatus::None;
         }
     }
-    return {n, ParseEvent{EventKind::Data, stream_offset_, in.data(), n, offset_in_data, DigestStatus::None, 0, {}}};
 }
 
 void StreamParser::take_data(std::span<const uint8_t> in) noexcept {
@@ -176,6 +180,13 @@ void StreamParser::take_data(std::span<const uint8_t> in) noexcept {
     on_data(in);
     stream_offset_ += in.size();
     stats_.bytes += in.size();
+}
+
+void StreamParser::take_data_unread(uint32_t n) noexcept {
+    if (n == 0 || n > data_left() || reads_data()) return;  // not data, or bytes the digest needs
+    data_taken_in(n);
+    stream_offset_ += n;
+    stats_.bytes += n;
 }
 
 ParseStep StreamParser::on_data_digest(std::span<const uint8_t> in) noexcept {

@@ -133,6 +133,10 @@ public:
     // statistics) but without the Data event: for a caller that knows they are data and where they
     // go. The bytes that end the data leave the parser as step() does (digest next, or the PDU's end).
     void take_data(std::span<const uint8_t> in) noexcept;
+    // take_data() reads the bytes it is given: a data digest is computed over them. When it does
+    // not, take_data_unread() takes n data bytes (at most data_left()) without them.
+    bool reads_data() const noexcept { return layout_.has_data_digest && !digest_skipped_; }
+    void take_data_unread(uint32_t n) noexcept;
 
     const HeaderView& header() const noexcept { return view_; }
     // The bytes of the current PDU's header received so far, its header digest included: after an
@@ -154,6 +158,7 @@ private:
     ParseStep on_header(std::span<const uint8_t> in) noexcept;
     ParseStep on_padding(std::span<const uint8_t> in) noexcept;
     ParseStep on_data(std::span<const uint8_t> in) noexcept;
+    void data_taken_in(uint32_t n) noexcept;  // n of the data bytes are in: counts, and the state after them
     ParseStep on_data_digest(std::span<const uint8_t> in) noexcept;
     ParseStep on_end_of_pdu() noexcept;
 

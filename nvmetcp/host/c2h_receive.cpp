@@ -25,7 +25,7 @@ void C2HDataWriter::put(std::span<const RxSpan> spans, uint32_t len, uint64_t st
             part = offload_->next_run(spans[0].piece, stream_offset + at, cid_, uint64_t{begin_} + done_, len - at);
         if (part.len == 0) part = {len - at, false};  // never spin on an answer of no bytes: copy
         if (part.claimed) {
-            cursor_.advance(part.len);
+            unskipped_ += part.len;  // the cursor steps over them before the next copy, or at finish()
             placed_ += part.len;
             done_ += part.len;
         } else if (!copy(spans, at, part.len)) {
@@ -36,6 +36,8 @@ void C2HDataWriter::put(std::span<const RxSpan> spans, uint32_t len, uint64_t st
 }
 
 bool C2HDataWriter::copy(std::span<const RxSpan> spans, uint32_t at, uint32_t n) noexcept {
+    cursor_.advance(unskipped_);
+    unskipped_ = 0;
     size_t i = 0;
     while (at >= spans[i].bytes.size()) at -= static_cast<uint32_t>(spans[i++].bytes.size());
     while (n > 0) {
@@ -58,6 +60,8 @@ bool C2HDataWriter::copy(std::span<const RxSpan> spans, uint32_t at, uint32_t n)
 }
 
 void C2HDataWriter::finish() noexcept {
+    cursor_.advance(unskipped_);
+    unskipped_ = 0;
     slot_.rx_at = cursor_.position();
     slot_.bytes += done_;
     stats_.c2h_bytes += given_;

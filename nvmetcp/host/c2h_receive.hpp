@@ -51,6 +51,7 @@ private:
     uint32_t done_ = 0;       // bytes in the buffer (placed or copied) from begin_ on
     uint32_t given_ = 0;      // bytes put
     uint32_t placed_ = 0;
+    uint32_t unskipped_ = 0;  // claimed bytes after the cursor's position: stepped over in one go
     uint32_t copied_ = 0;
     bool short_ = false;      // the buffer list ended: nothing more is written
     QueueStats& stats_;

@@ -83,18 +83,25 @@ void Queue::receive_data_run(std::span<const RxSpan> spans) {
         parser_.take_data(spans[i].bytes);
         out.put(spans[i].bytes.data(), len, rx_piece_offset_, spans[i].piece);
     }
+    // With it (the loop above took every span when there is none), bytes the parser does not read (no data digest to compute, or the device's verdict
+    // taken) reach it as one count after the run, not span by span.
+    const bool parser_reads = parser_.reads_data();
+    uint64_t offset = parser_.stream_offset();
     while (i < spans.size()) {
         // A packet's spans (a chained frame) go to the device's claims and to the buffer together.
         size_t end = i + 1;
         uint32_t len = static_cast<uint32_t>(spans[i].bytes.size());
         while (end < spans.size() && spans[end].piece.continues_packet) len += static_cast<uint32_t>(spans[end++].bytes.size());
-        rx_piece_offset_ = parser_.stream_offset();
+        rx_piece_offset_ = offset;
         // The packet's spans share its metadata: one span as long as them all says the same to the
         // device's view of the stream as each did in turn.
-        if (offload_ != nullptr) offload_->on_piece(rx_piece_offset_, len, spans[i].piece);
-        out.put(spans.subspan(i, end - i), len, rx_piece_offset_);
-        for (; i < end; ++i) parser_.take_data(spans[i].bytes);
+        offload_->on_piece(offset, len, spans[i].piece);
+        out.put(spans.subspan(i, end - i), len, offset);
+        for (; parser_reads && i < end; ++i) parser_.take_data(spans[i].bytes);
+        i = end;
+        offset += len;
     }
+    if (!parser_reads) parser_.take_data_unread(static_cast<uint32_t>(offset - parser_.stream_offset()));
     out.finish();
     // A run that ended the PDU's data (no digest to follow) ends the PDU now, not with the next
     // bytes: a C2HData with SUCCESS completes its command here (after filled()), as receive() would.
