@@ -83,8 +83,8 @@ void Queue::receive_data_run(std::span<const RxSpan> spans) {
         parser_.take_data(spans[i].bytes);
         out.put(spans[i].bytes.data(), len, rx_piece_offset_, spans[i].piece);
     }
-    // With it (the loop above took every span when there is none), bytes the parser does not read (no data digest to compute, or the device's verdict
-    // taken) reach it as one count after the run, not span by span.
+    // With it (without it the loop above took every span), bytes the parser does not read (no data
+    // digest to compute, or the device's verdict taken) reach it as one count after the run.
     const bool parser_reads = parser_.reads_data();
     uint64_t offset = parser_.stream_offset();
     while (i < spans.size()) {
