@@ -197,6 +197,10 @@ private:
     bool process_ack(InSegment& s);  // false: the segment is finished with (dropped or answered)
     void process_data(InSegment& s);
     void process_fin_if_in_order();
+    // Parts both input paths share.
+    void take_send_window(const InSegment& s, uint32_t scaled_window);  // if s is not older than the last used
+    void note_rcvmss(const InSegment& s) noexcept;
+    void owe_ack_for_in_order(const InSegment& s, bool filled_hole) noexcept;
     void sack_on_ack(const InSegment& s, bool advanced, bool classic_dup);
     void take_peer_options(const TcpOptions& o, bool syn_ack);
 

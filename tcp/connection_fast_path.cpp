@@ -18,7 +18,7 @@ bool Connection::input_predicted(InSegment& s) {
     // and room in the ready list (nothing parked).
     if (!rq_.next_fits(s.seq)) return false;
     // Wholly inside the window we offered: nothing to cut (input() would take it too, then trim).
-    if (s.seq + s.len > rcv_adv_ || s.seq + s.len < last_ack_sent_) return false;
+    if (s.seq + s.len > rcv_adv_) return false;
     // Acknowledges nothing new and keeps an open window: no ACK processing beyond the bookkeeping
     // below (an ACK that moves snd_una, a window change and a zero window each have their rules).
     if (s.ack != snd_una_ || snd_wnd_ == 0 || (uint32_t{s.window} << snd_wscale_) != snd_wnd_) return false;
@@ -32,21 +32,13 @@ bool Connection::input_predicted(InSegment& s) {
     // What process_ack() does for such a segment.
     if (timestamps && s.seq <= last_ack_sent_) ts_recent_ = s.options.ts_val;
     if (sack_ok_) sack_on_ack(s, false, false);  // no blocks, nothing new: duplicate ACKs counted before may start a recovery
-    if (snd_wl1_ < s.seq || (snd_wl1_ == s.seq && snd_wl2_ <= s.ack)) {
-        snd_wl1_ = s.seq;
-        snd_wl2_ = s.ack;
-        if (TimerWheel::armed(persist_timer_)) ctx_.timers->cancel(persist_timer_);
-        persist_backoff_ = 0;
-    }
+    take_send_window(s, snd_wnd_);  // the same window, so only snd_wl1/wl2 and the persist timer move
 
     // What process_data() does: the bytes go to the ready list, in order.
-    if (!s.merged) rcvmss_ = std::max(rcvmss_, s.len);
-    else if (s.merged_segsz != 0) rcvmss_ = std::max<uint32_t>(rcvmss_, s.merged_segsz);
+    note_rcvmss(s);
     rq_.append_next(RxSegment{s.payload, s.seq, s.len});
     s.payload = nullptr;
-    segs_unacked_ += s.segments();
-    ack_pending_ = true;
-    if (segs_unacked_ >= 2) ack_now_ = true;  // every second segment at once (RFC 9293 3.8.6.3)
+    owe_ack_for_in_order(s, false);
     process_fin_if_in_order();
     ++stats_.predicted;
     return true;

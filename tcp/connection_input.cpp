@@ -319,16 +319,7 @@ bool Connection::process_ack(InSegment& s) {
     if (snd_wnd_ == 0 && s.ack >= snd_una_) zero_window_answered_ = true;
     // Window update (RFC 9293 3.10.7.4): only from a segment not older than the last one used,
     // whose ACK is not below snd_una.
-    if (s.ack >= snd_una_ && (snd_wl1_ < s.seq || (snd_wl1_ == s.seq && snd_wl2_ <= s.ack))) {
-        snd_wnd_ = scaled_window;
-        max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-        snd_wl1_ = s.seq;
-        snd_wl2_ = s.ack;
-        if (snd_wnd_ > 0) {
-            ctx_.timers->cancel(persist_timer_);
-            persist_backoff_ = 0;
-        }
-    }
+    if (s.ack >= snd_una_) take_send_window(s, scaled_window);
 
     if (fin_acked_) {
         switch (state_) {
@@ -425,9 +416,7 @@ void Connection::process_data(InSegment& s) {
             s.len -= over;
             if (peer_fin_seen_ && peer_fin_seq_ == end) peer_fin_seen_ = false;
         }
-        // A merged frame tells the sender's segment size only when the port gave it.
-        if (!s.merged) rcvmss_ = std::max(rcvmss_, s.len);
-        else if (s.merged_segsz != 0) rcvmss_ = std::max<uint32_t>(rcvmss_, s.merged_segsz);
+        note_rcvmss(s);
         const bool had_ooo = rq_.ooo_segments() > 0;
         const Seq nxt_before = rq_.rcv_nxt();
         // Bytes below rcv_nxt are a duplicate: the first such run is reported back (D-SACK).
@@ -454,13 +443,35 @@ void Connection::process_data(InSegment& s) {
             }
             ack_now_ = true;
         } else {
-            segs_unacked_ += s.segments();
-            ack_pending_ = true;
-            // Every second segment is acknowledged at once (RFC 9293 3.8.6.3); so is filling a hole.
-            if (segs_unacked_ >= 2 || had_ooo) ack_now_ = true;
+            owe_ack_for_in_order(s, had_ooo);
         }
     }
     process_fin_if_in_order();
+}
+
+void Connection::take_send_window(const InSegment& s, uint32_t scaled_window) {
+    if (!(snd_wl1_ < s.seq || (snd_wl1_ == s.seq && snd_wl2_ <= s.ack))) return;
+    snd_wnd_ = scaled_window;
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    snd_wl1_ = s.seq;
+    snd_wl2_ = s.ack;
+    if (snd_wnd_ > 0) {
+        ctx_.timers->cancel(persist_timer_);
+        persist_backoff_ = 0;
+    }
+}
+
+void Connection::note_rcvmss(const InSegment& s) noexcept {
+    // A merged frame tells the sender's segment size only when the port gave it.
+    if (!s.merged) rcvmss_ = std::max(rcvmss_, s.len);
+    else if (s.merged_segsz != 0) rcvmss_ = std::max<uint32_t>(rcvmss_, s.merged_segsz);
+}
+
+void Connection::owe_ack_for_in_order(const InSegment& s, bool filled_hole) noexcept {
+    segs_unacked_ += s.segments();
+    ack_pending_ = true;
+    // Every second segment is acknowledged at once (RFC 9293 3.8.6.3); so is filling a hole.
+    if (segs_unacked_ >= 2 || filled_hole) ack_now_ = true;
 }
 
 void Connection::process_fin_if_in_order() {
