@@ -153,10 +153,9 @@ ParseStep StreamParser::on_padding(std::span<const uint8_t> in) noexcept {
 }
 
 ParseStep StreamParser::on_data(std::span<const uint8_t> in) noexcept {
-    const uint32_t data_end = layout_.data_offset + layout_.data_len;
-    const uint32_t n = static_cast<uint32_t>(std::min<size_t>(in.size(), data_end - have_));
+    const uint32_t n = static_cast<uint32_t>(std::min<size_t>(in.size(), data_left()));
     if (n == 0) return {0, {}};
-    const uint32_t offset_in_data = have_ - layout_.data_offset;
+    const uint32_t offset_in_data = data_taken();
     if (reads_data()) data_crc_.update(in.data(), n);
     data_taken_in(n);
     return {n, ParseEvent{EventKind::Data, stream_offset_, in.data(), n, offset_in_data, DigestStatus::None, 0, {}}};
@@ -165,7 +164,7 @@ ParseStep StreamParser::on_data(std::span<const uint8_t> in) noexcept {
 void StreamParser::data_taken_in(uint32_t n) noexcept {
     have_ += n;
     stats_.data_bytes += n;
-    if (have_ == layout_.data_offset + layout_.data_len) {
+    if (data_left() == 0) {
         if (layout_.has_data_digest) {
             state_ = State::DataDigest;
         } else {

@@ -36,8 +36,7 @@ void C2HDataWriter::put(std::span<const RxSpan> spans, uint32_t len, uint64_t st
 }
 
 bool C2HDataWriter::copy(std::span<const RxSpan> spans, uint32_t at, uint32_t n) noexcept {
-    cursor_.advance(unskipped_);
-    unskipped_ = 0;
+    step_over_claimed();
     size_t i = 0;
     while (at >= spans[i].bytes.size()) at -= static_cast<uint32_t>(spans[i++].bytes.size());
     while (n > 0) {
@@ -60,8 +59,7 @@ bool C2HDataWriter::copy(std::span<const RxSpan> spans, uint32_t at, uint32_t n)
 }
 
 void C2HDataWriter::finish() noexcept {
-    cursor_.advance(unskipped_);
-    unskipped_ = 0;
+    step_over_claimed();
     slot_.rx_at = cursor_.position();
     slot_.bytes += done_;
     stats_.c2h_bytes += given_;

@@ -43,6 +43,11 @@ private:
     // Copies n bytes of `spans` from byte `at` of them into the buffer; false when the buffer list
     // ended first (cannot happen: submit checked the buffers cover data_len).
     bool copy(std::span<const RxSpan> spans, uint32_t at, uint32_t n) noexcept;
+    // The cursor steps over the claimed bytes put since it last moved.
+    void step_over_claimed() noexcept {
+        cursor_.advance(unskipped_);
+        unskipped_ = 0;
+    }
 
     CommandSlot& slot_;
     IoVecCursor cursor_;
