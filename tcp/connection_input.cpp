@@ -456,7 +456,7 @@ void Connection::take_send_window(const InSegment& s, uint32_t scaled_window) {
     snd_wl1_ = s.seq;
     snd_wl2_ = s.ack;
     if (snd_wnd_ > 0) {
-        ctx_.timers->cancel(persist_timer_);
+        if (TimerWheel::armed(persist_timer_)) ctx_.timers->cancel(persist_timer_);
         persist_backoff_ = 0;
     }
 }

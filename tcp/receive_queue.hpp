@@ -101,9 +101,13 @@ public:
     // the next bytes and can go straight to the ready list (nothing queued out of order, room left).
     bool next_fits(Seq seq) const noexcept { return seq == rcv_nxt_ && ooo_count_ == 0 && !ready_full(); }
     // Appends such a segment (next_fits(seg.seq), len > 0): what insert() would do with it.
+    // Nothing to trim and nothing queued, so nothing to drain; the borrowed-queue check as insert()
+    // ends with it.
     void append_next(RxSegment seg) noexcept {
-        push_ready(seg);
-        give_back_if_small();
+        ready_[ready_count_++] = seg;
+        ready_bytes_ += seg.len;
+        rcv_nxt_ += seg.len;
+        if (borrowing()) give_back_if_small();
     }
 
     uint32_t ready_count() const noexcept { return ready_count_; }
