@@ -216,8 +216,8 @@ void Connection::after_burst() {
     // deliver() may move out-of-order segments that became in order into the ready list as it
     // finishes (when the list was full): deliver until it is empty, then see whether the FIN now is.
     while (rq_.ready_count() > 0) {
+        stats_.bytes_received += rq_.ready_bytes();  // deliver() hands over every ready segment
         rq_.deliver([this](std::span<RxSegment> segments) {
-            for (const RxSegment& s : segments) stats_.bytes_received += s.len;
             if (handler_ != nullptr) handler_->on_data(*this, segments);
             for (const RxSegment& s : segments) {
                 if (s.m == nullptr) held_bytes_ += s.len;  // kept: the window stays closed by it

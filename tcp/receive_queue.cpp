@@ -206,6 +206,7 @@ void ReceiveQueue::finish_delivery() noexcept {
     for (uint32_t i = 0; i < ready_count_; ++i) free_segment(ready_[i]);
     ready_count_ = 0;
     ready_bytes_ = 0;
+    if (ooo_count_ == 0 && !borrowing()) return;  // nothing to drain, nothing to give back
     drain_in_order();
     give_back_if_small();
 }
