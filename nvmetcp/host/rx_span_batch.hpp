@@ -20,21 +20,30 @@ public:
     RxSpanBatch(const RxSpanBatch&) = delete;
     RxSpanBatch& operator=(const RxSpanBatch&) = delete;
 
-    // The next span. True when the queue took bytes meanwhile (the caller may then find it failed).
-    bool add(const RxSpan& span) {
-        const uint32_t len = static_cast<uint32_t>(span.bytes.size());
+    // The next span: `bytes`, of `piece`. True when the queue took bytes meanwhile (the caller may
+    // then find it failed).
+    bool add(std::span<const uint8_t> bytes, const RxPiece& piece) {
+        const uint32_t len = static_cast<uint32_t>(bytes.size());
         if (len == 0) return false;
         bool took = false;
         if (n_ > 0 && (n_ == kMaxSpans || len > room_)) took = flush();
         if (n_ == 0) room_ = queue_.c2h_data_left();
+        // Written into the next slot before it is known whether it stays there, and handed from
+        // there to receive() when it does not: the caller's span and piece then live in registers.
+        // Built on the stack and copied in whole, the span was read back in wider loads than its
+        // parts were stored with, which the CPU cannot forward from the stores: a stall per span.
+        RxSpan& slot = run_[n_];
+        slot.bytes = bytes;
+        slot.piece = piece;
         if (len <= room_) {
-            run_[n_++] = span;
+            ++n_;
             room_ -= len;
             return took;
         }
-        queue_.receive(span.bytes, span.piece);
+        queue_.receive(slot.bytes, slot.piece);
         return true;
     }
+    bool add(const RxSpan& span) { return add(span.bytes, span.piece); }
 
     // Hands over what is gathered; true when there was something. Before the caller lets go of the
     // spans' bytes, and before anything else reaches the queue.

@@ -28,10 +28,10 @@ inline bool receive_segments(Queue& queue, std::span<const tcp::RxSegment> segme
         piece.seq = s.seq.raw();
         for (const rte_mbuf* seg = s.m; seg != nullptr; seg = seg->next) {
             if (seg->data_len == 0) continue;
-            const RxSpan span{{rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len}, piece};
+            const bool took = batch.add({rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len}, piece);
             piece.continues_packet = true;
             piece.seq += seg->data_len;
-            if (batch.add(span) && !open()) return false;
+            if (took && !open()) return false;
         }
     }
     batch.flush();
