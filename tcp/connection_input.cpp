@@ -449,31 +449,6 @@ void Connection::process_data(InSegment& s) {
     process_fin_if_in_order();
 }
 
-void Connection::take_send_window(const InSegment& s, uint32_t scaled_window) {
-    if (!(snd_wl1_ < s.seq || (snd_wl1_ == s.seq && snd_wl2_ <= s.ack))) return;
-    snd_wnd_ = scaled_window;
-    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-    snd_wl1_ = s.seq;
-    snd_wl2_ = s.ack;
-    if (snd_wnd_ > 0) {
-        if (TimerWheel::armed(persist_timer_)) ctx_.timers->cancel(persist_timer_);
-        persist_backoff_ = 0;
-    }
-}
-
-void Connection::note_rcvmss(const InSegment& s) noexcept {
-    // A merged frame tells the sender's segment size only when the port gave it.
-    if (!s.merged) rcvmss_ = std::max(rcvmss_, s.len);
-    else if (s.merged_segsz != 0) rcvmss_ = std::max<uint32_t>(rcvmss_, s.merged_segsz);
-}
-
-void Connection::owe_ack_for_in_order(const InSegment& s, bool filled_hole) noexcept {
-    segs_unacked_ += s.segments();
-    ack_pending_ = true;
-    // Every second segment is acknowledged at once (RFC 9293 3.8.6.3); so is filling a hole.
-    if (segs_unacked_ >= 2 || filled_hole) ack_now_ = true;
-}
-
 void Connection::process_fin_if_in_order() {
     if (!peer_fin_seen_ || fin_received_ || rq_.rcv_nxt() != peer_fin_seq_) return;
     fin_received_ = true;
