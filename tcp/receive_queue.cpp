@@ -147,10 +147,7 @@ uint32_t ReceiveQueue::push_ready(RxSegment seg) noexcept {
     trim_front(seg.m, trim);
     seg.seq = rcv_nxt_;
     seg.len -= trim;
-    ready_[ready_count_] = seg;
-    ++ready_count_;
-    ready_bytes_ += seg.len;
-    rcv_nxt_ += seg.len;
+    append_ready(seg);
     return seg.len;
 }
 
@@ -206,7 +203,6 @@ void ReceiveQueue::finish_delivery() noexcept {
     for (uint32_t i = 0; i < ready_count_; ++i) free_segment(ready_[i]);
     ready_count_ = 0;
     ready_bytes_ = 0;
-    if (ooo_count_ == 0 && !borrowing()) return;  // nothing to drain, nothing to give back
     drain_in_order();
     give_back_if_small();
 }
@@ -223,8 +219,7 @@ bool ReceiveQueue::borrow() noexcept {
     return true;
 }
 
-void ReceiveQueue::give_back_if_small() noexcept {
-    if (!borrowing() || ooo_count_ > kInlineSegments / 2) return;
+void ReceiveQueue::give_back() noexcept {
     std::copy(ooo_, ooo_ + ooo_count_, inline_.data());
     reserve_->give_back(ooo_);
     ooo_ = inline_.data();

@@ -104,10 +104,8 @@ public:
     // Nothing to trim and nothing queued, so nothing to drain; the borrowed-queue check as insert()
     // ends with it.
     void append_next(RxSegment seg) noexcept {
-        ready_[ready_count_++] = seg;
-        ready_bytes_ += seg.len;
-        rcv_nxt_ += seg.len;
-        if (borrowing()) give_back_if_small();
+        append_ready(seg);
+        give_back_if_small();
     }
 
     uint32_t ready_count() const noexcept { return ready_count_; }
@@ -156,6 +154,12 @@ private:
     // Appends to the ready list (which has room) a segment starting at or before rcv_nxt and ending
     // after it, trimmed to rcv_nxt; returns how far rcv_nxt advanced.
     uint32_t push_ready(RxSegment seg) noexcept;
+    // Appends to the ready list (which has room) a segment starting exactly at rcv_nxt.
+    void append_ready(const RxSegment& seg) noexcept {
+        ready_[ready_count_++] = seg;
+        ready_bytes_ += seg.len;
+        rcv_nxt_ += seg.len;
+    }
     // Moves queued segments that are now in order into the ready list while it has room.
     uint32_t drain_in_order() noexcept;
     // Removes ooo_[at] (freeing its mbuf), keeping the distinct byte count exact.
@@ -166,8 +170,12 @@ private:
     // The out-of-order queue is full: borrow a larger one from the reserve, moving what is queued
     // into it. False when there is none to borrow (no reserve, or all lent) or it is no larger.
     bool borrow() noexcept;
-    // Gives the borrowed queue back once what is queued fits in half the inline entries.
-    void give_back_if_small() noexcept;
+    // Gives the borrowed queue back once what is queued fits in half the inline entries. The test
+    // is inline because every insert and delivery ends with it and it is almost always false.
+    void give_back_if_small() noexcept {
+        if (borrowing() && ooo_count_ <= kInlineSegments / 2) give_back();
+    }
+    void give_back() noexcept;  // moves what is queued into the inline entries, returns the borrowed queue
 
     uint32_t ooo_capacity_;        // the most it may hold, borrowing
     uint32_t ready_capacity_;
