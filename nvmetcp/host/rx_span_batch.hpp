@@ -29,7 +29,7 @@ public:
         if (n_ > 0 && (n_ == kMaxSpans || len > room_)) took = flush();
         if (n_ == 0) room_ = queue_.c2h_data_left();
         // Written into the next slot before it is known whether it stays there, and handed from
-        // there to receive() when it does not: the caller's span and piece then live in registers.
+        // there to receive() when it does not: the caller's span and piece can then live in registers.
         // Built on the stack and copied in whole, the span was read back in wider loads than its
         // parts were stored with, which the CPU cannot forward from the stores: a stall per span.
         RxSpan& slot = run_[n_];
