@@ -145,15 +145,21 @@ if [ "${CAPTURE:-0}" = 1 ]; then
       for (i = 1; i <= n; i++) if (type[i] == 7) c2h[num(dcid[i])] += dlen[i] }
     END { for (c in c2h) printf "c2h %d %d\n", c, c2h[c] }' "$work/ios.txt" 2> "$work/awk.err" | sort > "$work/seen.txt" ||
     { echo "linux_target: reading tshark's fields failed: $(cat "$work/awk.err")"; fail=$((fail + 1)); }
-  awk '
-    { printf "cmd %d %d %d %d\n", $2, $3, $4, $5; if ($3 == 2) c2h[$2] += $6; if ($7 != "0x0000") bad[$2] = 1 }
-    END { for (c in c2h) if (!(c in bad)) printf "c2h %d %d\n", c, c2h[c] }' "$work/commands.log" | sort > "$work/logged.txt"
-  # The same command ids out of tshark's counts: the host's log names them first (by FILENAME, since
-  # NR == FNR would take tshark's file for the log when the log is empty), and how many they are.
-  awk -v host_log="$work/commands.log" -v count_to="$work/left_out.txt" '
-    FILENAME == host_log { if ($7 != "0x0000" && !($2 in bad)) { bad[$2] = 1; ids++ }; next }
+  # One pass over the host's log: its commands and per command id its reads' bytes into logged.txt,
+  # and the command ids of failed commands (its seventh field, the status, not 0x0000) taken out of
+  # tshark's counts too, with how many they are. The log is named by FILENAME, since NR == FNR would
+  # take tshark's file for the log when the log is empty.
+  : > "$work/logged_unsorted.txt"
+  awk -v host_log="$work/commands.log" -v logged_to="$work/logged_unsorted.txt" -v count_to="$work/left_out.txt" '
+    FILENAME == host_log {
+      printf "cmd %d %d %d %d\n", $2, $3, $4, $5 > logged_to
+      if ($3 == 2) c2h[$2] += $6
+      if ($7 != "0x0000" && !($2 in bad)) { bad[$2] = 1; ids++ }
+      next }
     !($1 == "c2h" && ($2 in bad))
-    END { print ids + 0 > count_to }' "$work/commands.log" "$work/seen.txt" > "$work/seen_ok.txt"
+    END { for (c in c2h) if (!(c in bad)) printf "c2h %d %d\n", c, c2h[c] > logged_to
+          print ids + 0 > count_to }' "$work/commands.log" "$work/seen.txt" > "$work/seen_ok.txt"
+  sort "$work/logged_unsorted.txt" > "$work/logged.txt"
   mv "$work/seen_ok.txt" "$work/seen.txt"
   left_out=$(cat "$work/left_out.txt")
   [ "$left_out" -gt 0 ] || left_out=
