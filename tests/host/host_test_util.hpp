@@ -18,6 +18,20 @@
 
 namespace nvmeddp::nvmetcp::host::test {
 
+// The controller id the in-memory harnesses' Connect responses give (and their tests expect).
+inline constexpr uint16_t kTestCntlid = 5;
+
+// An I/O queue's config as the in-memory harnesses use it: queue 1, the test NQNs, kTestCntlid.
+inline QueueConfig io_queue_config(uint16_t depth) {
+    QueueConfig c;
+    c.qid = 1;
+    c.depth = depth;
+    c.subnqn = "nqn.2024-01.io.nvmeddp:test";
+    c.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
+    c.cntlid = kTestCntlid;
+    return c;
+}
+
 // Records sent bytes; send_space can be limited to make sends short.
 class MemoryTransport : public QueueTransport {
 public:

@@ -38,7 +38,7 @@ struct OffloadHarness {
     ddp_test::FakeDevice dev;
     std::unique_ptr<DdpReceive> rx;
     AddOnIcDone observer;
-    QueueConfig config;
+    QueueConfig config = io_queue_config(kDepth);
     MemoryTransport transport;
     std::unique_ptr<Queue> queue;
     PduCapture capture;
@@ -52,12 +52,7 @@ struct OffloadHarness {
     // with SUCCESS).
     explicit OffloadHarness(bool data_digest = false, bool offload = true, bool no_sq_flow_control = false)
         : rx(make_rx(dev)), observer(*rx), with_offload(offload) {
-        config.qid = 1;
-        config.depth = kDepth;
         config.data_digest = data_digest;
-        config.subnqn = "nqn.2024-01.io.nvmeddp:test";
-        config.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
-        config.cntlid = 5;
         config.disable_sq_flow_control = no_sq_flow_control;
         queue = std::make_unique<Queue>(config, &transport);
         if (offload) queue->set_observer(&observer);
@@ -88,7 +83,7 @@ struct OffloadHarness {
         wire.params = SendParams{false, config.data_digest, 0};
         auto pdus = capture.feed(transport.sent);
         ASSERT_EQ(pdus.size(), 2u);  // ICReq, Connect
-        deliver(wire.capsule_resp(pdus[1].as<CapsuleCmdPdu>().sqe.cid.get(), {}, 5));
+        deliver(wire.capsule_resp(pdus[1].as<CapsuleCmdPdu>().sqe.cid.get(), {}, kTestCntlid));
         ASSERT_EQ(queue->state(), QueueState::Ready) << (queue->failure() ? queue->failure() : "");
     }
 

@@ -54,7 +54,7 @@ struct Harness {
     }
 
     // IC (granting what was asked) and Connect.
-    void bring_up(uint8_t cpda = 0, uint32_t maxh2cdata = 8192, uint16_t cntlid = 5) {
+    void bring_up(uint8_t cpda = 0, uint32_t maxh2cdata = 8192, uint16_t cntlid = kTestCntlid) {
         queue->on_transport_connected();
         one_sent(PduType::ICReq);
         deliver(ControllerWire{}.icresp(cpda, asked_digests(), maxh2cdata));
@@ -103,12 +103,7 @@ struct Harness {
 };
 
 QueueConfig io_config() {
-    QueueConfig c;
-    c.qid = 1;
-    c.depth = 16;
-    c.subnqn = "nqn.2024-01.io.nvmeddp:test";
-    c.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
-    c.cntlid = 5;
+    QueueConfig c = io_queue_config(16);
     c.command_timeout_ms = 1000;
     return c;
 }

@@ -71,7 +71,7 @@ struct TxDigestHarness {
     FakeDevice dev;
     std::unique_ptr<DdpReceive> rx = std::make_unique<DdpReceive>(*dev.device, kDepth);
     AddWithTxDigests observer{*rx};
-    QueueConfig config;
+    QueueConfig config = io_queue_config(kDepth);
     AckedTransport transport;
     std::unique_ptr<Queue> queue;
     ControllerWire wire;
@@ -82,13 +82,8 @@ struct TxDigestHarness {
     uint64_t device_wrote = 0;  // what the fake device's counters say the engine wrote
 
     TxDigestHarness() {
-        config.qid = 1;
-        config.depth = kDepth;
         config.data_digest = true;
         config.in_capsule_data = 4096;
-        config.subnqn = "nqn.2024-01.io.nvmeddp:test";
-        config.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
-        config.cntlid = 5;
         queue = std::make_unique<Queue>(config, &transport);
         queue->set_observer(&observer);
         wire.params = SendParams{false, true, 0};
@@ -121,7 +116,7 @@ struct TxDigestHarness {
         ASSERT_EQ(pdus.size(), 1u);
         EXPECT_EQ(device_wrote, 1u);
         transport.acked = transport.sent.size();
-        deliver(wire.capsule_resp(pdus[0].as<CapsuleCmdPdu>().sqe.cid.get(), {}, 5));
+        deliver(wire.capsule_resp(pdus[0].as<CapsuleCmdPdu>().sqe.cid.get(), {}, kTestCntlid));
         ASSERT_EQ(queue->state(), QueueState::Ready) << (queue->failure() ? queue->failure() : "");
     }
 
