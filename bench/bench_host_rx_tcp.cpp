@@ -21,6 +21,7 @@
 // Counters as BM_HostReceive's; host_cyc_per_B includes the TCP work.
 #include <benchmark/benchmark.h>
 
+#include "callgrind_part.hpp"
 #include "host_tcp_rig.hpp"
 #include "pmd/net_nvmeddp/rx_coalescing.hpp"
 
@@ -101,6 +102,7 @@ void BM_HostReceiveTcp(benchmark::State& state) {
         }
         const unsigned held_before = rte_mempool_in_use_count(fp.pool);
         uint64_t round_host = 0, round_engine = 0;
+        bench::CallgrindPart::begin();
         uint64_t t = __rdtsc();
         host.new_round();
         for (size_t i = 0; i < round.cids.size(); ++i) {
@@ -109,6 +111,7 @@ void BM_HostReceiveTcp(benchmark::State& state) {
         }
         rig.finish_burst();  // the commands go out
         round_host += __rdtsc() - t;
+        bench::CallgrindPart::end();
         for (size_t b = 0; b < round.frames.size(); b += kBurst) {
             size_t n = std::min(kBurst, round.frames.size() - b);
             frames_in_count += n;
@@ -137,13 +140,16 @@ void BM_HostReceiveTcp(benchmark::State& state) {
                 engine.end_burst();
                 round_engine += __rdtsc() - t;
             }
+            bench::CallgrindPart::begin();
             t = __rdtsc();
             for (size_t i = 0; i < n; ++i) rig.tcp_frame(arrivals[i].m, *arrivals[i].layout, arrivals[i].seq, arrivals[i].len);
             rig.finish_burst();
             round_host += __rdtsc() - t;
+            bench::CallgrindPart::end();
         }
         rig.seq() = base + round.stream_len;
         reads += round.cids.size();
+        bench::CallgrindPart::add_reads(round.cids.size());
         host_ticks += round_host;
         engine_ticks += round_engine;
         // Every frame delivered and freed: the pool holds the round's frames fewer than before it.
