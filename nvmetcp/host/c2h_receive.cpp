@@ -13,7 +13,7 @@ C2HDataWriter::C2HDataWriter(CommandSlot& slot, uint16_t cid, uint32_t buffer_of
     cursor_.seek(buffer_offset);
 }
 
-void C2HDataWriter::put(std::span<const RxSpan> spans, uint32_t len, uint64_t stream_offset) noexcept {
+void C2HDataWriter::put_runs(std::span<const RxSpan> spans, uint32_t len, uint64_t stream_offset) noexcept {
     given_ += len;
     uint32_t at = 0;
     while (at < len && !short_) {
@@ -25,9 +25,7 @@ void C2HDataWriter::put(std::span<const RxSpan> spans, uint32_t len, uint64_t st
             part = offload_->next_run(spans[0].piece, stream_offset + at, cid_, uint64_t{begin_} + done_, len - at);
         if (part.len == 0) part = {len - at, false};  // never spin on an answer of no bytes: copy
         if (part.claimed) {
-            unskipped_ += part.len;  // the cursor steps over them before the next copy, or at finish()
-            placed_ += part.len;
-            done_ += part.len;
+            skip_claimed(part.len);
         } else if (!copy(spans, at, part.len)) {
             short_ = true;
         }

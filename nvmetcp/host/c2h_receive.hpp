@@ -10,11 +10,10 @@
 #include <span>
 
 #include "nvmetcp/host/command_table.hpp"
+#include "nvmetcp/host/ddp_receive.hpp"
 #include "nvmetcp/host/queue_types.hpp"
 
 namespace nvmeddp::nvmetcp::host {
-
-class DdpReceive;
 
 // Consecutive data bytes of one C2HData PDU, in stream order, packet by packet, into `slot`'s
 // buffers from buffer_offset on. The queue has already checked (TransferValidator) that the PDU lies
@@ -28,7 +27,17 @@ public:
 
     // The next bytes: `spans`, all of one packet (what piece.meta says of the first says of them
     // all), together `len` bytes from stream_offset on. Claimed runs are skipped, the rest copied.
-    void put(std::span<const RxSpan> spans, uint32_t len, uint64_t stream_offset) noexcept;
+    // A packet claimed whole, the usual case with the offload on, is counted here inline: the queue's
+    // run calls this for every packet.
+    void put(std::span<const RxSpan> spans, uint32_t len, uint64_t stream_offset) noexcept {
+        if (offload_ != nullptr && !short_ &&
+            offload_->claims_whole(spans[0].piece, stream_offset, cid_, uint64_t{begin_} + done_, len)) {
+            given_ += len;
+            skip_claimed(len);
+            return;
+        }
+        put_runs(spans, len, stream_offset);
+    }
     // put() of one span.
     void put(const uint8_t* data, uint32_t len, uint64_t stream_offset, const RxPiece& piece) noexcept {
         const RxSpan one{{data, len}, piece};
@@ -40,6 +49,15 @@ public:
     void finish() noexcept;
 
 private:
+    // put() run by run, as next_run() answers.
+    void put_runs(std::span<const RxSpan> spans, uint32_t len, uint64_t stream_offset) noexcept;
+    // n claimed bytes: in the buffer already, the cursor steps over them before the next copy or at
+    // finish().
+    void skip_claimed(uint32_t n) noexcept {
+        unskipped_ += n;
+        placed_ += n;
+        done_ += n;
+    }
     // Copies n bytes of `spans` from byte `at` of them into the buffer; false when the buffer list
     // ended first (cannot happen: submit checked the buffers cover data_len).
     bool copy(std::span<const RxSpan> spans, uint32_t at, uint32_t n) noexcept;

@@ -111,10 +111,6 @@ bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) 
     return true;
 }
 
-bool DdpReceive::registered(uint16_t cid) const noexcept {
-    return active_ && cid < depth_ && regs_[cid].registered && !regs_[cid].tearing_down;
-}
-
 void DdpReceive::on_teardown_done(void* arg, uint64_t, uint16_t cid, int) {
     auto* cb = static_cast<Callbacks*>(arg);
     --cb->pending;

@@ -80,7 +80,9 @@ public:
     // Before a READ's capsule is sent: registers its buffers. False: not registered (the device is
     // off, refused it, or the list is too long); the host copies as without the offload.
     bool setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) noexcept;
-    bool registered(uint16_t cid) const noexcept;
+    bool registered(uint16_t cid) const noexcept {
+        return active_ && cid < depth_ && regs_[cid].registered && !regs_[cid].tearing_down;
+    }
     // Before the command completes. Ok: the buffers are the host's now. InProgress: `done(arg, cid)`
     // is called from a later poll(); complete the command then. Not registered: Ok. Call it for every
     // command that may have been registered, also after remove() (whose forced teardown may pend).
@@ -108,6 +110,11 @@ public:
     // parser puts at buffer_offset: the first run of them that is claimed, or not, as a whole.
     Run next_run(const RxPiece& piece, uint64_t stream_offset, uint16_t cid, uint64_t buffer_offset,
                  uint32_t len) noexcept;
+    // next_run()'s commonest answer, inline for the queue's per-packet run: true when the packet's
+    // claim (its run 1) names all `len` bytes exactly, counted as claimed; false when next_run()
+    // must decide (nothing counted).
+    bool claims_whole(const RxPiece& piece, uint64_t stream_offset, uint16_t cid, uint64_t buffer_offset,
+                      uint32_t len) noexcept;
     // The host has the command's data below buffer_end final (copied or claimed).
     void filled(uint16_t cid, uint64_t buffer_end) noexcept;
     // A C2HData PDU with a data digest, whose header is at pdu_offset, ended in `piece` (the last
@@ -206,6 +213,20 @@ inline void DdpReceive::on_piece(uint64_t stream_offset, size_t len, const RxPie
         ahead_seq_ = ddp::TcpSeq(m->digest_pdu_seq);
         ahead_at_ = stream_offset;
     }
+}
+
+// The same test as next_run()'s run 1, for a packet it covers to its end.
+inline bool DdpReceive::claims_whole(const RxPiece& piece, uint64_t stream_offset, uint16_t cid,
+                                     uint64_t buffer_offset, uint32_t len) noexcept {
+    const ::nvmeddp_pkt_meta* m = piece.meta;
+    if (len == 0 || !ours(m) || (m->flags & NVMEDDP_PKT_PLACED) == 0) return false;
+    const uint32_t into1 = seq_at(stream_offset).raw() - m->place_seq;
+    if (into1 >= m->place_len || m->place_len - into1 < len) return false;
+    if (!registered(cid) || m->place_cccid != cid || m->place_tag != regs_[cid].tag ||
+        uint64_t{m->place_buf_off} + into1 != buffer_offset)
+        return false;
+    stats_.bytes_claimed += len;
+    return true;
 }
 
 }  // namespace nvmeddp::nvmetcp::host
