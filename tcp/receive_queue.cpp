@@ -200,7 +200,16 @@ uint32_t ReceiveQueue::queued_bytes_within(Seq begin, Seq end) const noexcept {
 }
 
 void ReceiveQueue::finish_delivery() noexcept {
-    for (uint32_t i = 0; i < ready_count_; ++i) free_segment(ready_[i]);
+    // In bulk: one return to the pool per chunk instead of one per mbuf (the pool's per-call checks
+    // were about a tenth of the host's instructions per segment with the offload on). Mbufs the
+    // callback took are null, which the bulk free skips.
+    constexpr uint32_t kChunk = 64;
+    rte_mbuf* chunk[kChunk];
+    for (uint32_t i = 0; i < ready_count_;) {
+        uint32_t n = 0;
+        for (; n < kChunk && i < ready_count_; ++n, ++i) chunk[n] = ready_[i].m;
+        rte_pktmbuf_free_bulk(chunk, n);  // the entries are not read again: ready_count_ drops to 0
+    }
     ready_count_ = 0;
     ready_bytes_ = 0;
     drain_in_order();
