@@ -196,7 +196,12 @@ private:
     bool invalid_ack_allowed() noexcept;
     bool process_ack(InSegment& s);  // false: the segment is finished with (dropped or answered)
     void process_data(InSegment& s);
-    void process_fin_if_in_order();
+    // The peer's FIN, once every byte before it is in: inline, as every in-order segment asks and
+    // the answer is nearly always no; process_fin() does the rest.
+    void process_fin_if_in_order() {
+        if (peer_fin_seen_ && !fin_received_ && rq_.rcv_nxt() == peer_fin_seq_) process_fin();
+    }
+    void process_fin();
     // Parts both input paths share.
     void take_send_window(const InSegment& s, uint32_t scaled_window);  // if s is not older than the last used
     void note_rcvmss(const InSegment& s) noexcept;

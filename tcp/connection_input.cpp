@@ -449,8 +449,7 @@ void Connection::process_data(InSegment& s) {
     process_fin_if_in_order();
 }
 
-void Connection::process_fin_if_in_order() {
-    if (!peer_fin_seen_ || fin_received_ || rq_.rcv_nxt() != peer_fin_seq_) return;
+void Connection::process_fin() {
     fin_received_ = true;
     ack_now_ = true;
     notify_peer_closed_ = true;
