@@ -201,14 +201,15 @@ private:
 // Per packet on the receive path: inline, as the queue's run calls it for every packet.
 inline void DdpReceive::on_piece(uint64_t stream_offset, size_t len, const RxPiece& piece) noexcept {
     const ::nvmeddp_pkt_meta* m = piece.meta;
-    if (!ours(m) || (m->flags & NVMEDDP_PKT_CRC) == 0) crc_broken_until_ = stream_offset + len;
+    const bool mine = ours(m);
+    if (!mine || (m->flags & NVMEDDP_PKT_CRC) == 0) crc_broken_until_ = stream_offset + len;
     // A later span of the same packet keeps the packet's identity and first byte: what the device
     // says of the packet was said once, from its first span.
     if (piece.continues_packet && pieces_ != 0) return;
     ++pieces_;
     piece_begin_ = stream_offset;
     constexpr uint8_t kAheadOk = NVMEDDP_PKT_DIGEST_AHEAD | NVMEDDP_PKT_DIGEST_OK;
-    if (ours(m) && (m->flags & kAheadOk) == kAheadOk && (m->flags & NVMEDDP_PKT_DIGEST_BAD) == 0) {
+    if (mine && (m->flags & kAheadOk) == kAheadOk && (m->flags & NVMEDDP_PKT_DIGEST_BAD) == 0) {
         ahead_ = true;
         ahead_seq_ = ddp::TcpSeq(m->digest_pdu_seq);
         ahead_at_ = stream_offset;
