@@ -88,7 +88,9 @@ void BM_HostReceiveTcp(benchmark::State& state) {
     const double ticks_per_ns = tsc_per_ns();
     pmd::QueueEngine& engine = host.engine();
 
+    bench::CallgrindPart counted;
     for (auto _ : state) {
+        counted.next_iteration();
         const size_t ri = next_round;
         next_round = (next_round + 1) % w.rounds.size();
         const Round& round = w.rounds[ri];
@@ -102,7 +104,7 @@ void BM_HostReceiveTcp(benchmark::State& state) {
         }
         const unsigned held_before = rte_mempool_in_use_count(fp.pool);
         uint64_t round_host = 0, round_engine = 0;
-        bench::CallgrindPart::begin();
+        counted.begin();
         uint64_t t = __rdtsc();
         host.new_round();
         for (size_t i = 0; i < round.cids.size(); ++i) {
@@ -111,7 +113,7 @@ void BM_HostReceiveTcp(benchmark::State& state) {
         }
         rig.finish_burst();  // the commands go out
         round_host += __rdtsc() - t;
-        bench::CallgrindPart::end();
+        counted.end();
         for (size_t b = 0; b < round.frames.size(); b += kBurst) {
             size_t n = std::min(kBurst, round.frames.size() - b);
             frames_in_count += n;
@@ -140,16 +142,16 @@ void BM_HostReceiveTcp(benchmark::State& state) {
                 engine.end_burst();
                 round_engine += __rdtsc() - t;
             }
-            bench::CallgrindPart::begin();
+            counted.begin();
             t = __rdtsc();
             for (size_t i = 0; i < n; ++i) rig.tcp_frame(arrivals[i].m, *arrivals[i].layout, arrivals[i].seq, arrivals[i].len);
             rig.finish_burst();
             round_host += __rdtsc() - t;
-            bench::CallgrindPart::end();
+            counted.end();
         }
         rig.seq() = base + round.stream_len;
         reads += round.cids.size();
-        bench::CallgrindPart::add_reads(round.cids.size());
+        counted.add_reads(round.cids.size());
         host_ticks += round_host;
         engine_ticks += round_engine;
         // Every frame delivered and freed: the pool holds the round's frames fewer than before it.

@@ -14,24 +14,37 @@
 
 namespace nvmeddp::bench {
 
+// One benchmark run's part. The first kWarmRounds iterations of every run are not counted: a
+// fresh connection's first rounds take paths the steady state does not (its window opening, the
+// first of the queue's commands), and how many iterations a run makes depends on the time it took,
+// so counting them made the figure move with the machine's speed.
 class CallgrindPart {
 public:
+    static constexpr uint64_t kWarmRounds = 4;
+
+    // Call at the start of each iteration.
+    void next_iteration() noexcept { counting_ = ++iterations_ > kWarmRounds; }
     // Collection on for the part (the program runs with --collect-atstart=no) ...
-    static void begin() noexcept {
+    void begin() const noexcept {
 #ifdef NVMEDDP_BENCH_CALLGRIND
-        CALLGRIND_TOGGLE_COLLECT;
+        if (counting_) CALLGRIND_TOGGLE_COLLECT;
 #endif
     }
     // ... and off after it.
-    static void end() noexcept {
+    void end() const noexcept {
 #ifdef NVMEDDP_BENCH_CALLGRIND
-        CALLGRIND_TOGGLE_COLLECT;
+        if (counting_) CALLGRIND_TOGGLE_COLLECT;
 #endif
     }
     // Reads whose host part was counted: the script divides the instructions by them.
-    static void add_reads(uint64_t n) noexcept { totals().reads += n; }
+    void add_reads(uint64_t n) const noexcept {
+        if (counting_) totals().reads += n;
+    }
 
 private:
+    uint64_t iterations_ = 0;
+    bool counting_ = false;
+
     struct Totals {
         uint64_t reads = 0;
         // Said once at exit, under valgrind only (in the program's stderr, which the script reads).
