@@ -56,7 +56,7 @@ per_read() {
   echo $((instructions / reads))
 }
 
-names=$("$1/bench/bench_host_rx" --benchmark_list_tests --benchmark_filter="$filter" | grep '^BM_HostReceiveTcp/' | sed 's/^BM_//; s/\$//' || true)
+names=$("$1/bench/bench_host_rx" --benchmark_list_tests --benchmark_filter="$filter" | grep '^BM_HostReceiveTcp/' | sed 's/^BM_//' || true)
 [ -n "$names" ] || { echo "host_instructions: no BM_HostReceiveTcp benchmark matches '$filter'" >&2; exit 1; }
 printf '%-70s %14s' "benchmark (instructions per read)" "$1"
 [ $# -eq 2 ] && printf ' %14s %7s' "$2" "B/A"

@@ -201,12 +201,9 @@ DdpReceive::Run DdpReceive::next_run(const RxPiece& piece, uint64_t stream_offse
         return {n, exact};
     };
     const TcpSeq run1(m->place_seq);
-    const uint32_t into1 = seq.raw() - run1.raw();
-    if (into1 < m->place_len) {
-        const bool exact = registered(cid) && m->place_cccid == cid && m->place_tag == regs_[cid].tag &&
-                           uint64_t{m->place_buf_off} + into1 == buffer_offset;
-        return decide(std::min(len, m->place_len - into1), exact);
-    }
+    uint32_t into1 = 0;
+    if (in_run1(m, stream_offset, into1))
+        return decide(std::min(len, m->place_len - into1), run1_exact(m, into1, cid, buffer_offset));
     uint32_t plain = len;  // bytes before run 1 starts, when seq is in neither run
     const uint32_t ahead = run1.raw() - seq.raw();
     if (ahead < plain) plain = ahead;

@@ -139,6 +139,19 @@ private:
         return base_seq_ + static_cast<uint32_t>(stream_offset - base_offset_);
     }
     bool ours(const ::nvmeddp_pkt_meta* m) const noexcept { return m != nullptr && active_ && m->conn_id == conn_id_; }
+    // Run 1 of a packet's placement claim, the one test next_run() and claims_whole() share: whether
+    // the device placed bytes of this connection and the byte at stream_offset is among them
+    // (`into1`: how far into run 1 it is), and whether the claim names them exactly as the parser
+    // puts them (command cid's current registration, at buffer_offset).
+    bool in_run1(const ::nvmeddp_pkt_meta* m, uint64_t stream_offset, uint32_t& into1) const noexcept {
+        if (!ours(m) || (m->flags & NVMEDDP_PKT_PLACED) == 0) return false;
+        into1 = seq_at(stream_offset).raw() - m->place_seq;
+        return into1 < m->place_len;
+    }
+    bool run1_exact(const ::nvmeddp_pkt_meta* m, uint32_t into1, uint16_t cid, uint64_t buffer_offset) const noexcept {
+        return registered(cid) && m->place_cccid == cid && m->place_tag == regs_[cid].tag &&
+               uint64_t{m->place_buf_off} + into1 == buffer_offset;
+    }
     static void on_teardown_done(void* arg, uint64_t handle, uint16_t cid, int status);  // ddp::TeardownCallback
 
     // What the device's teardown callbacks reach (their `arg`), and the segment lists the device
@@ -220,12 +233,9 @@ inline void DdpReceive::on_piece(uint64_t stream_offset, size_t len, const RxPie
 inline bool DdpReceive::claims_whole(const RxPiece& piece, uint64_t stream_offset, uint16_t cid,
                                      uint64_t buffer_offset, uint32_t len) noexcept {
     const ::nvmeddp_pkt_meta* m = piece.meta;
-    if (len == 0 || !ours(m) || (m->flags & NVMEDDP_PKT_PLACED) == 0) return false;
-    const uint32_t into1 = seq_at(stream_offset).raw() - m->place_seq;
-    if (into1 >= m->place_len || m->place_len - into1 < len) return false;
-    if (!registered(cid) || m->place_cccid != cid || m->place_tag != regs_[cid].tag ||
-        uint64_t{m->place_buf_off} + into1 != buffer_offset)
-        return false;
+    uint32_t into1 = 0;
+    if (len == 0 || !in_run1(m, stream_offset, into1) || m->place_len - into1 < len) return false;
+    if (!run1_exact(m, into1, cid, buffer_offset)) return false;
     stats_.bytes_claimed += len;
     return true;
 }
