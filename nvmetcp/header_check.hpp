@@ -79,8 +79,9 @@ ParseError check_full_header(const uint8_t* header, const PduLayout& layout, con
 // PDA 0, all of whose header (and header digest) lies in the `have` bytes at `h`. True, with its
 // layout, when check_stream_header(), check_header_digest() and check_full_header() would all pass
 // it; false when it is not such a header or any of them would fail, and the caller runs them (they
-// say why). Never more lenient than they are: tested against them on every field.
-inline bool quick_stream_header(const uint8_t* h, uint32_t have, const ReceiveParams& params, PduLayout& layout) noexcept {
+// say why). Never more lenient than they are: tested against them on every field. Always inlined:
+// the engine asks it on every PDU's header, and as a call it cost a third more (callgrind).
+[[gnu::always_inline]] inline bool quick_stream_header(const uint8_t* h, uint32_t have, const ReceiveParams& params, PduLayout& layout) noexcept {
     using namespace pdu_flags;
     static_assert(kHlenData == kHlenCapsuleResp);
     if (params.role != Role::Host || params.pda != 0 || have < kHlenData || h[ch_offset::kHlen] != kHlenData) return false;

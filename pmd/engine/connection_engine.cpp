@@ -44,7 +44,7 @@ void ConnectionEngine::on_bad_checksum(PacketMeta& meta) noexcept {
 }
 
 void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
-    if (payload.size() == 1 && place_straight(seq, payload[0], meta)) return;
+    if (payload.size() == 1 && (place_straight(seq, payload[0], meta) || complete_straight(seq, payload[0], meta))) return;
     start_meta(meta, conn_id_);
     uint32_t len = 0;
     for (const PayloadChunk& c : payload) len += c.len;

@@ -108,6 +108,8 @@ private:
     // The usual packet of a read, taken without the state machine (connection_engine_straight.cpp):
     // false, with nothing done, when the packet is not one; the state machine then takes it.
     bool place_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
+    // A packet that is one whole CapsuleResp, taken the same way.
+    bool complete_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
 
     // The state machine, one function per state; each consumes from the front of the bytes given
     // (which start at rcv_nxt_) and returns how many it used.

@@ -1,11 +1,20 @@
-// The usual packet of a read, without the state machine: the next bytes of the stream, in sync, all
-// of them data of the C2HData being placed, nothing below the stream's front awaited (no hole, no
-// lost header, no copy remembered). Such a packet is placed in one pass and claimed whole, exactly
-// as on_data() and the claim builder would have done it (the same checks, counters, claim and
-// flags), without the walk through the packet's chunks, the per-state dispatch and the claim's run
-// list. Any other packet, and one whose placement checks fail, goes to the state machine untouched:
-// it counts why, and stops the placement.
+// Two usual packets taken without the state machine, each exactly as the state machine would take
+// it (the same checks, counters, state, claim and flags); any other packet, and one whose checks
+// fail, goes to the state machine untouched, which counts why.
+// - The usual packet of a read: the next bytes of the stream, in sync, all of them data of the
+//   C2HData being placed, nothing below the stream's front awaited (no hole, no lost header, no copy
+//   remembered). Placed in one pass and claimed whole, without the walk through the packet's chunks,
+//   the per-state dispatch and the claim's run list; a failed placement check stops the placement.
+// - A packet that is one whole CapsuleResp (a target that sends each PDU by itself, as with
+//   TCP_NODELAY, completes every write and every read without the SUCCESS flag so): the command it
+//   completes is marked, nothing is placed, and the state machine's header copy, PDU opening and
+//   closing and the packet's per-claim bookkeeping are skipped.
 #include "pmd/engine/connection_engine.hpp"
+
+#include <cstring>
+
+#include "nvmetcp/pdu.hpp"
+#include "nvmetcp/wire_int.hpp"
 
 namespace nvmeddp::pmd {
 
@@ -41,6 +50,39 @@ bool ConnectionEngine::place_straight(TcpSeq seq, const PayloadChunk& payload, P
     meta.flags = NVMEDDP_PKT_PLACED | NVMEDDP_PKT_CRC;
     rcv_nxt_ += len;
     if (rcv_nxt_ == data_end_) after_data();
+    return true;
+}
+
+bool ConnectionEngine::complete_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept {
+    const uint32_t len = payload.len;
+    const uint8_t* p = payload.data;
+    if (seq != rcv_nxt_ || mode_ != Mode::InSync || state_ != PduState::Header || hdr_have_ != 0) return false;
+    if (len < nvmetcp::kHlenCapsuleResp || p[nvmetcp::ch_offset::kType] != static_cast<uint8_t>(nvmetcp::PduType::CapsuleResp)) return false;
+    if (gap_slot_ != GapPdus::kNone || !gaps_.empty() || lost_header_ || !copies_.empty()) return false;
+    // A CapsuleResp passes the quick check only with plen equal to its header's length: the packet
+    // is that PDU and nothing else when the header is all of it.
+    nvmetcp::PduLayout layout;
+    if (!nvmetcp::quick_stream_header(p, len, params_, layout) || layout.header_len != len) return false;
+
+    start_meta(meta, conn_id_);
+    counters_.packets.add();
+    counters_.bytes.add(len);
+    ++packet_serial_;
+    // What on_header(), open_pdu() and end_pdu() leave behind for such a PDU. (The PDU before ended,
+    // so what end_pdu() clears is clear already; cleared again here so that this does not depend on it.)
+    std::memcpy(hdr_, p, nvmetcp::kHlenCapsuleResp);  // constant sizes, as in on_header(): moves, not a call
+    if (len > nvmetcp::kHlenCapsuleResp) std::memcpy(hdr_ + nvmetcp::kHlenCapsuleResp, p + nvmetcp::kHlenCapsuleResp, nvmetcp::kDigestLen);
+    layout_ = layout;
+    pdu_start_ = seq;
+    pdu_end_ = data_begin_ = data_end_ = seq + len;
+    digest_have_ = 0;
+    layout_ready_ = c2h_data_ = placing_ = crc_on_ = false;
+    claim_ = {};
+    completes_ = conn_.registrations.claim(reinterpret_cast<const nvmetcp::CapsuleRespPdu*>(p)->cqe.cid.get());
+    finish_command();
+    // Every byte new and followed in sync.
+    meta.flags = NVMEDDP_PKT_CRC;
+    rcv_nxt_ += len;
     return true;
 }
 

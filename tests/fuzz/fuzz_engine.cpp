@@ -64,7 +64,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     o.faults.lying = in.flag() ? in.probability(0.05) : 0;
     o.segments_per_buffer = in.range(1, 4);
     o.frames_per_burst = in.range(1, 32);
-    o.host_answers_resync = (in.take<uint8_t>() & 7) != 0;
+    const uint8_t host_bits = in.take<uint8_t>();
+    o.host_answers_resync = (host_bits & 7) != 0;
+    // A target that writes each PDU by itself: segments start at every PDU too (a CapsuleResp alone
+    // in a packet takes the engine's straight path). From a bit of the same byte, so that the
+    // corpus's inputs keep what they meant.
+    const bool cut_at_pdus = (host_bits & 8) != 0;
     o.receiver.seed = in.take<uint16_t>();
     o.receiver.replace = in.probability(1.0);
     o.receiver.coalesce = in.flag();
@@ -109,6 +114,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             rig.stream.bytes[at] ^= x;
             flipped = flipped || x != 0;
         }
+    }
+    if (cut_at_pdus && !raw) {
+        for (const auto& p : rig.stream.pdus) o.frames.cut_at.push_back(p.offset);
     }
     rig.frames = testlib::generate_frames(rig.stream.bytes, o.frames, o.faults);
     if (rig.frames.frames.size() > 4000) return 0;  // too slow to be worth an input (resegmenting tiny MSS)

@@ -216,3 +216,50 @@ TEST(EngineContract, TheDeviceNeverWritesBelowWhatTheHostDeclaredFinal) {
     EXPECT_GT(rig.stats().place_behind_host, 0u);
     EXPECT_EQ(rig.stats().placed_bytes + victim.data.size(), rig.registered_data_bytes());
 }
+
+// A completion ends the command for the host, which hands the buffer back to its user once it has
+// torn the registration down; the teardown reaches the engine a burst later, so the engine itself
+// stops at the completion: data of the command that comes after it (a target that completed before
+// sending all of it) is not placed, whether the CapsuleResp came in a packet of its own (taken
+// without the state machine) or cut across two packets (taken by it).
+TEST(EngineContract, DataAfterItsCommandsCompletionIsNeverPlaced) {
+    for (bool lone_response : {true, false}) {
+        for (bool hdgst : {false, true}) {
+            SCOPED_TRACE(testing::Message() << "lone response " << lone_response << " hdgst " << hdgst);
+            RigOptions o = contract_base();
+            o.stream.commands = 2;
+            o.stream.min_len = o.stream.max_len = 4096;
+            o.stream.max_pdu_data = 2048;  // two C2HData per read, then its CapsuleResp
+            o.stream.header_digest = hdgst;
+            o.stream.other_pdu_rate = 0;
+            EngineRig rig(o);
+            auto& pdus = rig.stream.pdus;
+            ASSERT_GE(pdus.size(), 6u);
+            ASSERT_EQ(pdus[1].type, nvmetcp::PduType::C2HData);
+            ASSERT_EQ(pdus[2].type, nvmetcp::PduType::CapsuleResp);
+            ASSERT_EQ(pdus[1].cid, pdus[2].cid);
+            // The first read's CapsuleResp moved before its second C2HData.
+            std::vector<uint8_t>& b = rig.stream.bytes;
+            const auto at = [&](uint64_t off) { return b.begin() + static_cast<ptrdiff_t>(off); };
+            std::vector<uint8_t> response(at(pdus[2].offset), at(pdus[2].offset + pdus[2].plen));
+            b.erase(at(pdus[2].offset), at(pdus[2].offset + pdus[2].plen));
+            b.insert(at(pdus[1].offset), response.begin(), response.end());
+            pdus[2].offset = pdus[1].offset;
+            pdus[1].offset += pdus[2].plen;
+            std::swap(pdus[1], pdus[2]);
+            std::vector<uint64_t> cuts;
+            for (const auto& p : pdus) {
+                cuts.push_back(p.offset);
+                if (p.type == nvmetcp::PduType::CapsuleResp && !lone_response) cuts.push_back(p.offset + 10);
+            }
+            rig.cut_at(cuts);
+            rig.run();
+            EXPECT_EQ(rig.differential_problem(), "");
+            EXPECT_EQ(rig.host->totals().wrong_claims, 0u);
+            const ddp::Stats s = rig.stats();
+            EXPECT_EQ(s.place_rewrite, 1u) << "the C2HData after the completion was not refused for it";
+            EXPECT_EQ(s.placed_bytes, 2048u + 4096u) << "bytes placed after their command's completion";
+            EXPECT_EQ(rig.read_problem().find("guard"), std::string::npos) << rig.read_problem();
+        }
+    }
+}

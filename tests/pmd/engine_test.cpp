@@ -113,6 +113,41 @@ TEST(Engine, SegmentSizesFromOneByteToJumbo) {
     }
 }
 
+
+// A target that sends each PDU by itself (TCP_NODELAY) puts every CapsuleResp in a packet of its
+// own: the engine takes such a packet without its state machine (complete_straight). The reads come
+// out as from any other cut, and each packet that is a CapsuleResp is marked as wholly new, in
+// sync, and claims nothing.
+TEST(Engine, APacketThatIsOneWholeCapsuleRespIsTakenAsAnyOther) {
+    for (bool ddgst : {false, true}) {
+        for (bool hdgst : {false, true}) {
+            SCOPED_TRACE(testing::Message() << "ddgst " << ddgst << " hdgst " << hdgst);
+            RigOptions o = base(ddgst, hdgst);
+            o.stream.max_pdu_data = 8192;  // several C2HData per read, and a CapsuleResp after its last
+            EngineRig rig(o);
+            std::vector<uint64_t> cuts;
+            for (const auto& p : rig.stream.pdus) {
+                for (uint64_t at = p.offset; at < p.offset + p.plen; at += 1448) cuts.push_back(at);
+            }
+            rig.cut_at(cuts);
+            rig.run();
+            expect_full_offload(rig);
+            size_t responses = 0;
+            for (size_t i = 0; i < rig.frames.frames.size(); ++i) {
+                const auto& t = rig.frames.frames[i].truth;
+                const auto pdu = std::find_if(rig.stream.pdus.begin(), rig.stream.pdus.end(),
+                                              [&](const testlib::PduRecord& p) { return p.offset == t.stream_offset; });
+                if (pdu == rig.stream.pdus.end() || pdu->type != nvmetcp::PduType::CapsuleResp) continue;
+                ASSERT_EQ(pdu->plen, t.length);
+                ASSERT_TRUE(rig.metas[i].has_value());
+                EXPECT_EQ(rig.metas[i]->flags, NVMEDDP_PKT_CRC) << "frame " << i;
+                EXPECT_EQ(rig.metas[i]->place_len, 0u) << "frame " << i;
+                ++responses;
+            }
+            EXPECT_GE(responses, rig.stream.reads.size()) << "too few packets that are one CapsuleResp: the test proves little";
+        }
+    }
+}
 TEST(Engine, HeaderSplitAtEveryBytePosition) {
     RigOptions o = base(true, true, 3);
     o.stream.commands = 2;

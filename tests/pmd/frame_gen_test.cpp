@@ -4,6 +4,7 @@
 // retransmission leaves exactly the reported holes. Also checks the generator's checksums.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "pmd/packet/frame_parser.hpp"
@@ -290,5 +291,33 @@ TEST(FrameGen, SmallSegmentsArePaddedToTheEthernetMinimum) {
         const auto p = parse_exact(f.bytes);
         ASSERT_TRUE(p.ok());
         EXPECT_EQ(p.segment.payload_len, f.truth.length);
+    }
+}
+
+// cut_at: a segment ends at every cut as well as at the MSS (a sender that writes each PDU by
+// itself), with fixed and random segment sizes; the segments still tile the stream.
+TEST(FrameGen, SegmentsAlsoEndAtEveryCut) {
+    const auto stream = nvme_stream(7);
+    for (bool random : {false, true}) {
+        SCOPED_TRACE(testing::Message() << "random sizes " << random);
+        FrameGenOptions o;
+        o.mss = 1000;
+        o.random_segment_sizes = random;
+        o.cut_at = {24, 48, 1500, 1501, 2999, stream.size() - 1, stream.size() + 5};
+        const auto seq = generate_frames(stream, o);
+        std::vector<uint64_t> ends;
+        uint64_t at = 0;
+        for (const auto& r : seq.segments) {
+            ASSERT_EQ(r.offset, at);
+            ASSERT_GT(r.length, 0u);
+            ASSERT_LE(r.length, o.mss);
+            at += r.length;
+            ends.push_back(at);
+        }
+        EXPECT_EQ(at, stream.size());
+        for (uint64_t c : o.cut_at) {
+            if (c >= stream.size()) continue;
+            EXPECT_NE(std::find(ends.begin(), ends.end(), c), ends.end()) << "no segment ends at " << c;
+        }
     }
 }

@@ -240,9 +240,12 @@ NVMEDDP_TESTLIB_NO_COVERAGE std::vector<ByteRange> segment_stream(size_t len, co
     std::vector<ByteRange> out;
     std::mt19937_64 rng(o.segment_seed);
     const uint32_t mss = std::max<uint32_t>(1, o.mss);
+    size_t cut = 0;
     for (uint64_t at = 0; at < len;) {
         const uint64_t want = o.random_segment_sizes ? 1 + rng() % mss : mss;
-        const uint64_t n = std::min<uint64_t>(want, len - at);
+        uint64_t n = std::min<uint64_t>(want, len - at);
+        while (cut < o.cut_at.size() && o.cut_at[cut] <= at) ++cut;
+        if (cut < o.cut_at.size()) n = std::min<uint64_t>(n, o.cut_at[cut] - at);
         out.push_back(ByteRange{at, n});
         at += n;
     }

@@ -144,6 +144,9 @@ struct FrameGenOptions {
     uint32_t ack = 1;
     uint32_t mss = 1448;     // most payload bytes per frame
     bool random_segment_sizes = false;  // clean segmentation with sizes 1..mss instead of mss
+    // Stream offsets, ascending, where a segment ends besides: a sender that writes each PDU by
+    // itself (TCP_NODELAY) starts a segment at every PDU.
+    std::vector<uint64_t> cut_at{};
     uint64_t segment_seed = 1;
     OptionMode options = OptionMode::None;
     bool pad_to_minimum = true;
