@@ -21,6 +21,7 @@
 #include <memory>
 #include <vector>
 
+#include "callgrind_part.hpp"
 #include "ddp/device.hpp"
 #include "engine_bursts.hpp"
 #include "frame_seq.hpp"
@@ -103,7 +104,10 @@ void BM_EnginePlaceAndVerify(benchmark::State& state) {
 
     uint32_t round_seq = 1000;
     uint64_t packets = 0;
+    bench::CallgrindPart counted;  // the whole round, as timed (scripts/instructions.sh --engine)
     for (auto _ : state) {
+        counted.next_iteration();
+        counted.begin();
         for (size_t i = 0; i < w.stream.reads.size(); ++i) {
             e.device->setup(e.handle, w.stream.reads[i].cid, {&segments[i], 1}, buffers[i].size());
         }
@@ -114,6 +118,8 @@ void BM_EnginePlaceAndVerify(benchmark::State& state) {
         bench::process_in_bursts(q, w.frames.frames, l4,
                                  [](const testlib::GeneratedFrame& f) { return std::span<const uint8_t>(f.bytes); });
         for (const auto& r : w.stream.reads) e.device->teardown(e.handle, r.cid);
+        counted.end();
+        counted.add_items(w.frames.frames.size());
         round_seq += w.stream_len;
         packets += w.frames.frames.size();
     }
@@ -252,7 +258,10 @@ void BM_EngineNonDataPacket(benchmark::State& state) {
     pmd::QueueEngine& q = e.driver->queue(0);
     const pmd::L4Checksum l4 = kind == 5 ? pmd::L4Checksum::Good : pmd::L4Checksum::Unknown;
     uint32_t seq = 1000;
+    bench::CallgrindPart counted;  // the whole round, as timed (scripts/instructions.sh --engine)
     for (auto _ : state) {
+        counted.next_iteration();
+        counted.begin();
         if (capsule_resp) {  // all first, as in BM_EnginePlaceAndVerify
             for (size_t i = 0; i < kFrames; ++i, seq += 24) set_seq(frames[i], layouts[i], seq);
         }
@@ -262,6 +271,8 @@ void BM_EngineNonDataPacket(benchmark::State& state) {
             benchmark::DoNotOptimize(q.process(frames[i], frames[i].size(), {}, nullptr, l4, meta));
         }
         q.end_burst();
+        counted.end();
+        counted.add_items(kFrames);
     }
     state.SetItemsProcessed(static_cast<int64_t>(kFrames * static_cast<uint64_t>(state.iterations())));
     state.counters["ns/packet"] = benchmark::Counter(static_cast<double>(kFrames * state.iterations()),

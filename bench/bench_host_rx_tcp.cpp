@@ -151,7 +151,7 @@ void BM_HostReceiveTcp(benchmark::State& state) {
         }
         rig.seq() = base + round.stream_len;
         reads += round.cids.size();
-        counted.add_reads(round.cids.size());
+        counted.add_items(round.cids.size());
         host_ticks += round_host;
         engine_ticks += round_engine;
         // Every frame delivered and freed: the pool holds the round's frames fewer than before it.

@@ -1,6 +1,7 @@
-// The host's timed part of a benchmark, counted in instructions under callgrind
-// (scripts/host_instructions.sh): on these VMs a timed figure moves by a third between minutes, an
-// instruction count by 1-2%, so a change to the host's per-segment work can be judged by both.
+// A benchmark's timed part (the host's in bench_host_rx, the engine's in bench_engine), counted in
+// instructions under callgrind (scripts/instructions.sh): on these VMs a timed figure moves by a
+// third between minutes, an instruction count by 1-2%, so a change to the per-packet work can be
+// judged by both.
 // Outside valgrind every call here is a few instructions and does nothing.
 #pragma once
 
@@ -36,9 +37,9 @@ public:
         if (counting_) CALLGRIND_TOGGLE_COLLECT;
 #endif
     }
-    // Reads whose host part was counted: the script divides the instructions by them.
-    void add_reads(uint64_t n) const noexcept {
-        if (counting_) totals().reads += n;
+    // Items (reads, packets) whose part was counted: the script divides the instructions by them.
+    void add_items(uint64_t n) const noexcept {
+        if (counting_) totals().items += n;
     }
 
 private:
@@ -46,11 +47,11 @@ private:
     bool counting_ = false;
 
     struct Totals {
-        uint64_t reads = 0;
+        uint64_t items = 0;
         // Said once at exit, under valgrind only (in the program's stderr, which the script reads).
         ~Totals() {
 #ifdef NVMEDDP_BENCH_CALLGRIND
-            if (RUNNING_ON_VALGRIND) std::fprintf(stderr, "callgrind_part: host part of %llu reads\n", static_cast<unsigned long long>(reads));
+            if (RUNNING_ON_VALGRIND) std::fprintf(stderr, "callgrind_part: counted part of %llu items\n", static_cast<unsigned long long>(items));
 #endif
         }
     };

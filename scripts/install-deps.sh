@@ -13,7 +13,7 @@ packages=(
   tcpdump tshark              # captures of those tests and frames tcp/ builds, decoded independently
   fio                         # the storage benchmark our ioengine (apps/fio) plugs into
   python3                     # small helpers of the tests (hand-made frames for testpmd)
-  valgrind                    # callgrind's instruction counts of the host's part (scripts/host_instructions.sh)
+  valgrind                    # callgrind's instruction counts of the host's and the engine's part (scripts/instructions.sh)
 )
 
 missing=()
