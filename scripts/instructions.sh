@@ -25,7 +25,7 @@ Prints, per benchmark, instructions per item of each build (and B/A). Needs valg
 valgrind; its callgrind.h must have been there when the benchmark was built).
 Examples:
   scripts/instructions.sh /tmp/build-before build
-  scripts/instructions.sh --engine --filter 'NonDataPacket/kind:5' /tmp/build-before build
+  scripts/instructions.sh --engine --filter 'NonDataPacket/kind:5/' /tmp/build-before build
 USAGE
 }
 
@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
 done
 if [ -z "$filter" ]; then
   if [ "$bench" = bench_engine ]; then
-    filter='Engine(PlaceAndVerify/mss:(1448|8948)/pdu:(4096|65536)/digest:0/csum:1|NonDataPacket/kind:[0-5])$'
+    filter='Engine(PlaceAndVerify/mss:(1448|8948)/pdu:(4096|65536)/digest:0/csum:1|NonDataPacket/kind:[0-5])/'
   else
     filter='HostReceiveTcp/read:(65536|131072|524288)/mss:1448/digest:1/offload:1/lro:0'
   fi
