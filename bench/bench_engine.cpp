@@ -230,7 +230,8 @@ BENCHMARK(BM_MemcpyIsalPerPdu)->ArgNames({"mss", "pdu", "digest"})->ArgsProduct(
 // port: its ports' bucket holds no offloaded connection, no lookup); 4: as 3, from a local port
 // whose bucket is the offloaded connection's (one other connection in 256 with one offloaded; looked
 // up and not found); 5: as 2, the port having checked the TCP checksum (2: the engine verifies it).
-// The frames of kinds 2 and 5 get their sequence numbers anew every round, outside the timing.
+// The frames of kinds 2 and 5 get their sequence numbers anew every round, outside the timing (the
+// benchmark times those rounds itself).
 void BM_EngineNonDataPacket(benchmark::State& state) {
     const int kind = static_cast<int>(state.range(0));
     Engine e(false);
@@ -267,7 +268,7 @@ void BM_EngineNonDataPacket(benchmark::State& state) {
             for (size_t i = 0; i < kFrames; ++i, seq += 24) set_seq(frames[i], layouts[i], seq);
         }
         counted.next_iteration();
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto t0 = capsule_resp ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         counted.begin();
         q.begin_burst();
         for (size_t i = 0; i < kFrames; ++i) {
@@ -276,7 +277,7 @@ void BM_EngineNonDataPacket(benchmark::State& state) {
         }
         q.end_burst();
         counted.end();
-        state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (capsule_resp) state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         counted.add_items(kFrames);
     }
     state.SetItemsProcessed(static_cast<int64_t>(kFrames * static_cast<uint64_t>(state.iterations())));
@@ -289,6 +290,10 @@ void BM_EngineNonDataPacket(benchmark::State& state) {
                    : kind == 3 ? "data frame of another connection to the target port"
                                : "data frame of another connection to the target port, same port bucket");
 }
-BENCHMARK(BM_EngineNonDataPacket)->ArgName("kind")->Arg(0)->Arg(1)->Arg(2)->Arg(3)->Arg(4)->Arg(5)->UseManualTime();
+// Kinds 2 and 5 time each round themselves (the rewrite left out); the others, whose rounds have
+// nothing to leave out, are timed as a whole, without two clock reads per round (about 0.15 ns a
+// packet, 7% of a pure ACK's figure).
+BENCHMARK(BM_EngineNonDataPacket)->ArgName("kind")->Arg(0)->Arg(1)->Arg(3)->Arg(4);
+BENCHMARK(BM_EngineNonDataPacket)->ArgName("kind")->Arg(2)->Arg(5)->UseManualTime();
 
 }  // namespace

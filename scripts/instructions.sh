@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
 done
 if [ -z "$filter" ]; then
   if [ "$bench" = bench_engine ]; then
-    filter='Engine(PlaceAndVerify/mss:(1448|8948)/pdu:(4096|65536)/digest:0/csum:1|NonDataPacket/kind:[0-5])/'
+    filter='Engine(PlaceAndVerify/mss:(1448|8948)/pdu:(4096|65536)/digest:0/csum:1|NonDataPacket/kind:[0-5])(/|$)'
   else
     filter='HostReceiveTcp/read:(65536|131072|524288)/mss:1448/digest:1/offload:1/lro:0'
   fi
