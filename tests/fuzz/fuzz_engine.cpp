@@ -67,8 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint8_t host_bits = in.take<uint8_t>();
     o.host_answers_resync = (host_bits & 7) != 0;
     // A target that writes each PDU by itself: segments start at every PDU too (a CapsuleResp alone
-    // in a packet takes the engine's straight path). From a bit of the same byte, so that the
-    // corpus's inputs keep what they meant.
+    // in a packet takes the engine's straight path). From a spare bit of the same byte, so that no
+    // other field of the corpus's inputs moves.
     const bool cut_at_pdus = (host_bits & 8) != 0;
     o.receiver.seed = in.take<uint16_t>();
     o.receiver.replace = in.probability(1.0);
