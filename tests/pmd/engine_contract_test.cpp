@@ -217,11 +217,12 @@ TEST(EngineContract, TheDeviceNeverWritesBelowWhatTheHostDeclaredFinal) {
     EXPECT_EQ(rig.stats().placed_bytes + victim.data.size(), rig.registered_data_bytes());
 }
 
-// A completion ends the command for the host, which hands the buffer back to its user once it has
-// torn the registration down; the teardown reaches the engine a burst later, so the engine itself
-// stops at the completion: data of the command that comes after it (a target that completed before
-// sending all of it) is not placed, whether the CapsuleResp came in a packet of its own (taken
-// without the state machine) or cut across two packets (taken by it).
+// A completion ends the command for the host, which tears the registration down and hands the
+// buffer back to its user; but the host sees the completion only after the engine's burst, in which
+// later packets may follow it, so the engine itself stops at the completion: data of the command
+// that comes after it (a target that completed before sending all of it) is not placed, whether
+// the CapsuleResp came in a packet of its own (taken without the state machine) or cut across two
+// packets (taken by it).
 TEST(EngineContract, DataAfterItsCommandsCompletionIsNeverPlaced) {
     for (bool lone_response : {true, false}) {
         for (bool hdgst : {false, true}) {
