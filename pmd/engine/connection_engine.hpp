@@ -110,6 +110,11 @@ private:
     bool place_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
     // A packet that is one whole CapsuleResp, taken the same way.
     bool complete_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
+    // What both straight paths need below the stream's front: nothing awaited (no PDU with holes, no
+    // lost header, no copy remembered).
+    bool nothing_awaited() const noexcept {
+        return gap_slot_ == GapPdus::kNone && gaps_.empty() && !lost_header_ && copies_.empty();
+    }
 
     // The state machine, one function per state; each consumes from the front of the bytes given
     // (which start at rcv_nxt_) and returns how many it used.

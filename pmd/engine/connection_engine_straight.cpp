@@ -22,7 +22,7 @@ bool ConnectionEngine::place_straight(TcpSeq seq, const PayloadChunk& payload, P
     const uint32_t len = payload.len;
     if (seq != rcv_nxt_ || mode_ != Mode::InSync || state_ != PduState::Data || !placing_) return false;
     if (len == 0 || rcv_nxt_.bytes_to(data_end_) < len) return false;  // not all of it data of this PDU
-    if (gap_slot_ != GapPdus::kNone || !gaps_.empty() || lost_header_ || !copies_.empty()) return false;
+    if (!nothing_awaited()) return false;
     const uint64_t offset = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
     // A run the claim cannot name: placed, but not claimed, by the state machine.
     if (!ClaimBuilder::claimable(len, offset)) return false;
@@ -58,7 +58,7 @@ bool ConnectionEngine::complete_straight(TcpSeq seq, const PayloadChunk& payload
     const uint8_t* p = payload.data;
     if (seq != rcv_nxt_ || mode_ != Mode::InSync || state_ != PduState::Header || hdr_have_ != 0) return false;
     if (len < nvmetcp::kHlenCapsuleResp || p[nvmetcp::ch_offset::kType] != static_cast<uint8_t>(nvmetcp::PduType::CapsuleResp)) return false;
-    if (gap_slot_ != GapPdus::kNone || !gaps_.empty() || lost_header_ || !copies_.empty()) return false;
+    if (!nothing_awaited()) return false;
     // A CapsuleResp passes the quick check only with plen equal to its header's length: the packet
     // is that PDU and nothing else when the header is all of it.
     nvmetcp::PduLayout layout;
