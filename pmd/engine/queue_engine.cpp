@@ -161,6 +161,15 @@ bool QueueEngine::deliver(ConnectionEngine& engine, uint32_t seq, uint32_t paylo
     return true;
 }
 
+L4Checksum QueueEngine::verify_checksums(std::span<const uint8_t> first, const uint8_t* plain_tcp, const TcpSegment* seg,
+                                          std::span<const PayloadChunk> more) noexcept {
+    counters_.checksum_verified.add();
+    const bool ok = plain_tcp != nullptr
+                        ? plain_ipv4_checksums_ok(first, more)
+                        : ipv4_header_checksum_ok(first, *seg) && tcp_checksum_ok(first, *seg, more);
+    return ok ? L4Checksum::Unknown : L4Checksum::Bad;
+}
+
 bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len, const uint8_t* plain_tcp,
                                 std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4,
                                 PacketMeta& meta) noexcept {
@@ -177,13 +186,12 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
             counters_.not_offloaded.add();
             return false;
         }
-        // The flow of the plain frame before, with payload and a checksum the port judged: what the
-        // parse below would find (the frame's own checksum, when the port did not judge it, needs
-        // the parse's segment).
-        if (l4 != L4Checksum::Unknown && last_plain_.names(first.data(), plain_ports)) {
+        // The flow of the plain frame before, with payload: what the parse below would find.
+        if (last_plain_.names(first.data(), plain_ports)) {
             const uint32_t payload_len = detail::plain_ipv4_payload_len(first.data(), plain_tcp);
             if (payload_len > 0) {
                 counters_.by_classifier.add();
+                if (l4 == L4Checksum::Unknown) l4 = verify_checksums(first, plain_tcp, nullptr, more);
                 return deliver(*last_plain_.engine, load_be32(plain_tcp + offsetof(TcpHeader, seq)), payload_len,
                                detail::kPlainL4 + detail::tcp_header_len(plain_tcp), first, more, l4, meta);
             }
@@ -209,10 +217,7 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
     }
     // Unknown means verify here (a segment without payload left above: nothing of it is taken, so
     // there is nothing to protect).
-    if (l4 == L4Checksum::Unknown) {
-        counters_.checksum_verified.add();
-        if (!ipv4_header_checksum_ok(first, seg) || !tcp_checksum_ok(first, seg, more)) l4 = L4Checksum::Bad;
-    }
+    if (l4 == L4Checksum::Unknown) l4 = verify_checksums(first, plain_tcp, &seg, more);
     return deliver(*engine, seg.seq, seg.payload_len, seg.payload_offset, first, more, l4, meta);
 }
 

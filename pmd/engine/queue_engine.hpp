@@ -169,6 +169,11 @@ private:
     // process() for every other frame; plain_tcp: what detail::plain_ipv4_tcp() found in it.
     bool process_frame(std::span<const uint8_t> first, size_t frame_len, const uint8_t* plain_tcp,
                        std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept;
+    // The frame's IPv4 header and TCP checksums verified here (the port could not say): Bad, or
+    // Unknown when both are right. plain_tcp as process_frame() has it; seg is the parse's segment,
+    // needed only when plain_tcp is null.
+    L4Checksum verify_checksums(std::span<const uint8_t> first, const uint8_t* plain_tcp, const TcpSegment* seg,
+                                std::span<const PayloadChunk> more) noexcept;
     // The end of process_frame() once the connection is known: the payload cut into chunks, the
     // checksum's verdict (l4, verified already where the port did not), the engine's turn.
     [[gnu::always_inline]] inline bool deliver(ConnectionEngine& engine, uint32_t seq, uint32_t payload_len,

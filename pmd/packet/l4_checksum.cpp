@@ -12,6 +12,7 @@ using SumFn = uint64_t (*)(const uint8_t*, size_t) noexcept;
 
 using detail::sum_avx2;
 using detail::sum_avx512;
+using detail::sum_short;
 using detail::sum_words;
 
 uint64_t sum_baseline(const uint8_t* p, size_t n) noexcept { return sum_words(p, n); }
@@ -53,7 +54,7 @@ void InternetSum::add(std::span<const uint8_t> bytes) noexcept {
     if (bytes.empty()) return;
     // Headers and pseudo-headers are short: summed inline, without the call through g_sum (whose
     // vector loops only start at 64 bytes anyway). That call was most of a short segment's check.
-    uint64_t s = bytes.size() < kInlineSumBelow ? sum_words(bytes.data(), bytes.size()) : g_sum(bytes.data(), bytes.size());
+    uint64_t s = bytes.size() < kInlineSumBelow ? sum_short(bytes.data(), bytes.size()) : g_sum(bytes.data(), bytes.size());
     if (odd_) {
         // These bytes start at an odd position: each sits in the other half of its 16-bit word than
         // where it was summed. Swapping the bytes of the folded sum moves them all (RFC 1071 2(B)).
@@ -122,6 +123,25 @@ bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg, std:
     TcpChecksum c(first, seg);
     for (const ByteChunk& chunk : more) c.add(chunk.bytes());
     return c.ok();
+}
+
+bool plain_ipv4_checksums_ok(std::span<const uint8_t> first, std::span<const ByteChunk> more) noexcept {
+    const uint8_t* ip = first.data() + detail::kPlainL3;
+    if (fold(sum_short(ip, sizeof(Ipv4Header))) != 0xFFFF) return false;
+    // TCP header and payload: plain_ipv4_tcp() checked that the IP length covers a TCP header and
+    // lies within the frame.
+    const size_t len = size_t{load_be16(ip + offsetof(Ipv4Header, total_length))} - sizeof(Ipv4Header);
+    if (first.size() < detail::kPlainL4 + len) {  // the segment goes on in later pieces (an mbuf chain)
+        return tcp_checksum_ok(first, detail::plain_ipv4_segment(first.data(), first.data() + detail::kPlainL4).segment,
+                               more);
+    }
+    // The pseudo-header: both addresses as they lie in the IP header, then zero, the protocol and
+    // the length (RFC 9293 3.1), in network byte order like the rest.
+    const uint8_t protocol_and_length[4] = {0, ip_proto::kTcp, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
+    uint64_t acc = add_carry(sum_short(ip + offsetof(Ipv4Header, src), 8), sum_short(protocol_and_length, 4));
+    const uint8_t* tcp = first.data() + detail::kPlainL4;
+    acc = add_carry(acc, len < kInlineSumBelow ? sum_short(tcp, len) : g_sum(tcp, len));
+    return fold(acc) == 0xFFFF;
 }
 
 const char* l4_checksum_implementation() noexcept {

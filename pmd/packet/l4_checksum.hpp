@@ -64,6 +64,12 @@ private:
 bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg,
                      std::span<const ByteChunk> more = {}) noexcept;
 
+// Both checksums of a frame plain_ipv4_tcp() accepted (frame_parser.hpp), the IPv4 header's and the
+// TCP segment's, as ipv4_header_checksum_ok() and tcp_checksum_ok() would judge them: the same
+// verdict without the general path's offsets, family dispatch and piecewise sums. `first` is the
+// frame's first segment, `more` the rest, in order.
+bool plain_ipv4_checksums_ok(std::span<const uint8_t> first, std::span<const ByteChunk> more = {}) noexcept;
+
 // A checksum field (as a number: the field's two bytes read big-endian) after bytes it covers
 // changed: old_sum and new_sum are the ones' complement sums of those bytes before and after, as
 // 16-bit words in network order (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')).

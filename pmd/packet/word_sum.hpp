@@ -31,6 +31,42 @@ inline __attribute__((always_inline)) uint64_t sum_words(const uint8_t* p, size_
     return acc;
 }
 
+// A short span (a header, a pseudo-header, a segment of a few dozen bytes) as 64-bit words added
+// with end-around carry (add, then add the carry back in: 2^64 is 1 modulo 0xFFFF), the tail as one
+// 4-, 2- and 1-byte word (zero-padded like sum_words'). Below 64 bytes sum_words' vectorised loop
+// is mostly set-up and tail: a CapsuleResp packet's three short spans (IP header, pseudo-header,
+// TCP segment) took 131 instructions there, 111 here (callgrind). The result may be any 64-bit
+// value: add it to others with end-around carry too.
+inline __attribute__((always_inline)) uint64_t sum_short(const uint8_t* p, size_t n) noexcept {
+    uint64_t acc = 0;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w;
+        std::memcpy(&w, p, sizeof w);
+        acc += w;
+        acc += acc < w ? 1 : 0;
+    }
+    uint64_t tail = 0;  // at most 2^32 + 2^17: no carry out
+    if ((n & 4) != 0) {
+        uint32_t w;
+        std::memcpy(&w, p, sizeof w);
+        tail += w;
+        p += 4;
+    }
+    if ((n & 2) != 0) {
+        uint16_t w;
+        std::memcpy(&w, p, sizeof w);
+        tail += w;
+        p += 2;
+    }
+    if ((n & 1) != 0) {
+        uint16_t w = 0;  // the last byte in the first half of its 16-bit word, in memory order
+        std::memcpy(&w, p, 1);
+        tail += w;
+    }
+    acc += tail;
+    return acc + (acc < tail ? 1 : 0);
+}
+
 uint64_t sum_avx2(const uint8_t* p, size_t n) noexcept;
 uint64_t sum_avx512(const uint8_t* p, size_t n) noexcept;
 

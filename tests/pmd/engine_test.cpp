@@ -638,13 +638,15 @@ TEST(Engine, ASegmentWithoutPayloadIsNotLookedUpUnlessThePortFoundItsChecksumBad
 }
 
 // The queue remembers the connection its classifier found last (queue_engine.hpp), by flow key and,
-// for a plain IPv4 frame whose checksum the port judged, by the frame's address and port bytes:
-// after the connection is removed its frames must not reach it, and a new connection of the same
-// flow gets them, not a remembered one. Another connection whose ports fall in the same bucket
-// stays offloaded throughout, so that the bucket's count does not hide the removed flow's frames.
+// for a plain IPv4 frame (untagged, no IP options), by the frame's address and port bytes: after
+// the connection is removed its frames must not reach it, and a new connection of the same flow
+// gets them, not a remembered one. Another connection whose ports fall in the same bucket stays
+// offloaded throughout, so that the bucket's count does not hide the removed flow's frames.
 namespace {
-void removed_connection_case(pmd::L4Checksum l4) {
-    EngineRig rig(base(true, false));
+void removed_connection_case(pmd::L4Checksum l4, bool vlan_tagged) {
+    RigOptions o = base(true, false);
+    if (vlan_tagged) o.frames.flow.c_vlan = 7;  // not a plain frame: remembered by its flow key
+    EngineRig rig(o);
     const auto& frame = rig.frames.frames[0].bytes;
     testlib::FlowSpec neighbour = rig.options_.frames.flow;
     neighbour.src_port = static_cast<uint16_t>(neighbour.src_port ^ 0x0101);  // the XOR of the port bytes kept
@@ -702,11 +704,12 @@ void removed_connection_case(pmd::L4Checksum l4) {
 }  // namespace
 
 TEST(Engine, AFrameOfARemovedConnectionIsNotFollowedAndANewOneOfTheSameFlowGetsIt) {
-    removed_connection_case(pmd::L4Checksum::Unknown);  // the engine sums the checksum: the parse, the key
+    removed_connection_case(pmd::L4Checksum::Unknown, true);  // the parse, the flow key remembered
 }
 
 TEST(Engine, AFrameOfARemovedConnectionIsNotFollowedByItsRememberedBytes) {
-    removed_connection_case(pmd::L4Checksum::Good);  // the port's verdict: the frame's bytes remembered
+    removed_connection_case(pmd::L4Checksum::Good, false);  // the port's verdict: the frame's bytes remembered
+    removed_connection_case(pmd::L4Checksum::Unknown, false);  // the same, the engine summing the checksums
 }
 
 // The queue skips the lookup of a frame whose ports' bucket (the XOR of their four bytes) no

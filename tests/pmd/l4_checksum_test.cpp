@@ -2,8 +2,9 @@
 // independently, byte pair by byte pair): every generated frame passes, every single-bit error in
 // what the checksums cover is caught, padding is ignored, and the result does not depend on how the
 // frame is cut into pieces (every cut point, pieces of every small size, each piece in a heap buffer
-// of its own exact size so AddressSanitizer sees any read past one). Each summing implementation
-// this CPU has is run through all of it.
+// of its own exact size so AddressSanitizer sees any read past one). The plain frame's shortcut
+// (plain_ipv4_checksums_ok) gives the general pair's verdict on every untagged IPv4 frame of these.
+// Each summing implementation this CPU has is run through all of it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -97,9 +98,21 @@ Pieces cut(std::span<const uint8_t> frame, size_t first_len, const std::vector<s
     return p;
 }
 
+size_t g_plain_checked = 0;  // frames whose plain-frame verdict was compared (the comparison ran)
+
+// The plain frame's check (plain_ipv4_checksums_ok), for a frame plain_ipv4_tcp() accepts: the same
+// verdict as the general pair, IPv4 header and TCP checksum.
+void expect_plain_agrees(const Pieces& p, size_t frame_len, const TcpSegment& seg) {
+    if (pmd::detail::plain_ipv4_tcp(p.first, frame_len) == nullptr) return;
+    const bool general = pmd::ipv4_header_checksum_ok(p.first, seg) && pmd::tcp_checksum_ok(p.first, seg, p.more);
+    EXPECT_EQ(pmd::plain_ipv4_checksums_ok(p.first, p.more), general) << "frame of " << frame_len << " bytes";
+    ++g_plain_checked;
+}
+
 bool ok_whole(const Frame& f) {
     Pieces p;
     p.first = p.copy(f.bytes);
+    expect_plain_agrees(p, f.bytes.size(), f.seg);
     return pmd::tcp_checksum_ok(p.first, f.seg);
 }
 
@@ -180,6 +193,7 @@ TEST_P(L4Checksum, ShortSpansAtEveryLengthEqualRfc1071) {
 
 TEST_P(L4Checksum, GeneratedFramesPassAtEveryPayloadLength) {
     size_t checked = 0;
+    const size_t plain_before = g_plain_checked;
     for (const auto& flow : flows()) {
         for (auto options : {testlib::TcpOptions::None, testlib::TcpOptions::Timestamps, testlib::TcpOptions::TimestampsAndSack}) {
             std::vector<size_t> lengths;
@@ -194,6 +208,7 @@ TEST_P(L4Checksum, GeneratedFramesPassAtEveryPayloadLength) {
         }
     }
     EXPECT_GT(checked, 1000u);
+    EXPECT_GE(g_plain_checked - plain_before, 3u * 90);  // the untagged IPv4 flow's frames, each option set
 }
 
 TEST_P(L4Checksum, EverySingleBitErrorIsCaught) {
@@ -219,6 +234,10 @@ TEST_P(L4Checksum, EverySingleBitErrorIsCaught) {
                         Frame bad = f;
                         bad.bytes[i] ^= static_cast<uint8_t>(1u << bit);
                         ASSERT_FALSE(pmd::ipv4_header_checksum_ok(bad.bytes, f.seg)) << "byte " << i << " bit " << bit;
+                        // The plain frame's check, where the flipped bit leaves the frame that shape.
+                        if (pmd::detail::plain_ipv4_tcp(bad.bytes, bad.bytes.size()) != nullptr) {
+                            ASSERT_FALSE(pmd::plain_ipv4_checksums_ok(bad.bytes)) << "byte " << i << " bit " << bit;
+                        }
                     }
                 }
             }
@@ -246,9 +265,12 @@ TEST_P(L4Checksum, MissingBytesAreNeverOk) {
     for (size_t k : {size_t{f.layout.payload_offset}, size_t{f.layout.payload_offset} + 1, size_t{500}}) {
         Pieces p = cut(f.bytes, k, {64});
         ASSERT_TRUE(pmd::tcp_checksum_ok(p.first, f.seg, p.more));
+        ASSERT_TRUE(pmd::plain_ipv4_checksums_ok(p.first, p.more));
         p.more.pop_back();  // the frame's last piece never came
         EXPECT_FALSE(pmd::tcp_checksum_ok(p.first, f.seg, p.more)) << "cut at " << k;
         EXPECT_FALSE(pmd::tcp_checksum_ok(p.first, f.seg, {})) << "cut at " << k;
+        EXPECT_FALSE(pmd::plain_ipv4_checksums_ok(p.first, p.more)) << "cut at " << k;
+        EXPECT_FALSE(pmd::plain_ipv4_checksums_ok(p.first)) << "cut at " << k;
     }
     // Headers outside `first`: not a segment parse_frame() could have described from these bytes.
     EXPECT_FALSE(pmd::tcp_checksum_ok(std::span<const uint8_t>(f.bytes).first(f.layout.payload_offset - 1), f.seg));
@@ -272,6 +294,10 @@ TEST_P(L4Checksum, AnyCutGivesTheSameVerdict) {
                     ASSERT_TRUE(c.ok());
                     const Pieces q = cut(bad.bytes, k, sizes);
                     ASSERT_FALSE(pmd::tcp_checksum_ok(q.first, bad.seg, q.more)) << "cut at " << k;
+                    if (!flow.ipv6) {  // the plain frame's check on the same pieces
+                        ASSERT_TRUE(pmd::plain_ipv4_checksums_ok(p.first, p.more)) << "cut at " << k;
+                        ASSERT_FALSE(pmd::plain_ipv4_checksums_ok(q.first, q.more)) << "cut at " << k;
+                    }
                 }
             }
         }
