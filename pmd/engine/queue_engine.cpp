@@ -174,18 +174,12 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
                                 std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4,
                                 PacketMeta& meta) noexcept {
     counters_.frames.add();
-    // A plain frame without a MARK: its ports as they lie, read once (the bucket, the flow before
-    // and the flow remembered below all take them; a MARKed frame uses none of them).
+    // A plain frame without a MARK (its ports' bucket has a classified connection: process()
+    // checked): its ports as they lie, read once (the flow before and the flow remembered below
+    // both take them; a MARKed frame uses neither).
     const bool by_ports = plain_tcp != nullptr && mark == nullptr;
     const uint32_t plain_ports = by_ports ? detail::plain_ipv4_ports_raw(plain_tcp) : 0;
     if (by_ports) {
-        // Without a MARK only the classifier could name the frame's connection, and none has its
-        // ports' bucket: no flow key, no lookup (classify() checks the same for the other frame
-        // shapes).
-        if (classified_by_ports_[port_bucket(plain_ports)] == 0) {
-            counters_.not_offloaded.add();
-            return false;
-        }
         // The flow of the plain frame before, with payload: what the parse below would find.
         if (last_plain_.names(first.data(), plain_ports)) {
             const uint32_t payload_len = detail::plain_ipv4_payload_len(first.data(), plain_tcp);

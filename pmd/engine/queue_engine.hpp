@@ -99,19 +99,30 @@ public:
     // first: the frame's first segment (all headers in it); frame_len: the whole frame; more: the
     // payload bytes of later segments; mark: the port's MARK for this frame, if it set one; l4: what
     // the port says of the TCP checksum.
-    // Inline for the usual payload-less segment (an ACK, in the frame shape detail::plain_ipv4_tcp()
-    // takes): counted here, in the caller, without the call, the flow key and the payload chunks'
+    // Inline for the frames that give the engine nothing, in the frame shape detail::plain_ipv4_tcp()
+    // takes: the usual payload-less segment (an ACK), and, without a MARK, a frame whose ports'
+    // bucket no classified connection has (another service's, another connection's to the target
+    // port). Counted here, in the caller, without the call, the flow key and the payload chunks'
     // stack of process_frame(), which gets the shape check's result and does not repeat it
-    // (bench_engine, Zen 5, four alternating rounds: a pure ACK 7.0-7.5 -> 2.2-2.4 ns; a data frame
-    // looked up and not found 10.0-10.6 -> 10.8-11.0; data frames and CapsuleResp within the noise).
-    // Unless the port found its checksum bad: that one is still counted on its connection.
-    bool process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
-                 const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept {
+    // (bench_engine, Zen 5, four alternating rounds: a pure ACK 7.0-7.5 -> 2.2-2.4 ns). A
+    // payload-less segment whose checksum the port found bad is still counted on its connection.
+    [[gnu::always_inline]] bool process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
+                                        const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept {
         const uint8_t* plain_tcp = detail::plain_ipv4_tcp(first, frame_len);
-        if (plain_tcp != nullptr && l4 != L4Checksum::Bad && detail::plain_ipv4_payload_len(first.data(), plain_tcp) == 0) {
-            counters_.frames.add();
-            counters_.no_payload.add();
-            return false;
+        if (plain_tcp != nullptr) {
+            if (l4 != L4Checksum::Bad && detail::plain_ipv4_payload_len(first.data(), plain_tcp) == 0) {
+                counters_.frames.add();
+                counters_.no_payload.add();
+                return false;
+            }
+            // Without a MARK only the classifier could name the frame's connection, and none has
+            // its ports' bucket: no flow key, no lookup (classify() checks the same for the other
+            // frame shapes).
+            if (mark == nullptr && classified_by_ports_[port_bucket(detail::plain_ipv4_ports_raw(plain_tcp))] == 0) {
+                counters_.frames.add();
+                counters_.not_offloaded.add();
+                return false;
+            }
         }
         return process_frame(first, frame_len, plain_tcp, more, mark, l4, meta);
     }
@@ -166,7 +177,8 @@ private:
     void apply_tx(const TxCommand& c) noexcept;
     void carry_tx_counters(TxConnection& c) noexcept;
     ConnectionEngine* find_engine(const FlowKey& flow, const uint32_t* mark) noexcept;
-    // process() for every other frame; plain_tcp: what detail::plain_ipv4_tcp() found in it.
+    // process() for every other frame; plain_tcp: what detail::plain_ipv4_tcp() found in it (with
+    // its ports' bucket checked, when it has no MARK).
     bool process_frame(std::span<const uint8_t> first, size_t frame_len, const uint8_t* plain_tcp,
                        std::span<const PayloadChunk> more, const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept;
     // The frame's IPv4 header and TCP checksums verified here (the port could not say): Bad, or
