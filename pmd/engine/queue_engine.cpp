@@ -150,15 +150,7 @@ bool QueueEngine::deliver(ConnectionEngine& engine, uint32_t seq, uint32_t paylo
         counters_.not_tcp.add();  // the segments disagree with it; leave the frame to the host
         return false;
     }
-    // A segment with a bad checksum is dropped by the host's TCP: the engine must not follow it
-    // (its retransmission comes later, in order).
-    if (l4 == L4Checksum::Bad) {
-        counters_.bad_checksum.add();
-        engine.on_bad_checksum(meta);
-        return true;
-    }
-    engine.on_segment(TcpSeq(seq), {chunks, count}, meta);
-    return true;
+    return hand_over(engine, seq, {chunks, count}, l4, meta);
 }
 
 L4Checksum QueueEngine::verify_checksums(std::span<const uint8_t> first, const uint8_t* plain_tcp, const TcpSegment* seg,
@@ -175,22 +167,8 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
                                 PacketMeta& meta) noexcept {
     counters_.frames.add();
     // A plain frame without a MARK (its ports' bucket has a classified connection: process()
-    // checked): its ports as they lie, read once (the flow before and the flow remembered below
-    // both take them; a MARKed frame uses neither).
+    // checked) is remembered below by its own bytes, for the next frame's process().
     const bool by_ports = plain_tcp != nullptr && mark == nullptr;
-    const uint32_t plain_ports = by_ports ? detail::plain_ipv4_ports_raw(plain_tcp) : 0;
-    if (by_ports) {
-        // The flow of the plain frame before, with payload: what the parse below would find.
-        if (last_plain_.names(first.data(), plain_ports)) {
-            const uint32_t payload_len = detail::plain_ipv4_payload_len(first.data(), plain_tcp);
-            if (payload_len > 0) {
-                counters_.by_classifier.add();
-                if (l4 == L4Checksum::Unknown) l4 = verify_checksums(first, plain_tcp, nullptr, more);
-                return deliver(*last_plain_.engine, load_be32(plain_tcp + offsetof(TcpHeader, seq)), payload_len,
-                               detail::kPlainL4 + detail::tcp_header_len(plain_tcp), first, more, l4, meta);
-            }
-        }
-    }
     const FrameParse parsed = detail::parse_frame_after_shape_check(first, frame_len, plain_tcp);
     if (!parsed.ok()) {
         counters_.not_tcp.add();
@@ -207,7 +185,7 @@ bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len
     ConnectionEngine* engine = find_engine(seg.flow, mark);
     if (engine == nullptr) return false;
     if (by_ports) {
-        last_plain_ = PlainFlow{PlainFlow::addresses_of(first.data()), plain_ports, engine};
+        last_plain_ = PlainFlow{PlainFlow::addresses_of(first.data()), detail::plain_ipv4_ports_raw(plain_tcp), engine};
     }
     // Unknown means verify here (a segment without payload left above: nothing of it is taken, so
     // there is nothing to protect).
