@@ -193,7 +193,7 @@ DdpReceive::Run DdpReceive::next_run(const RxPiece& piece, uint64_t stream_offse
     const ::nvmeddp_pkt_meta* m = piece.meta;
     // PLACED with an empty run 1 breaks the contract (run 2 follows run 1): no claim at all. Taken at
     // face value, a run 1 of no bytes starting at this byte made every answer 0 bytes long.
-    if (len == 0 || !ours(m) || (m->flags & NVMEDDP_PKT_PLACED) == 0 || m->place_len == 0) return {len, false};
+    if (len == 0 || !placed_by_us(m) || m->place_len == 0) return {len, false};
     const TcpSeq seq = seq_at(stream_offset);
     const auto decide = [&](uint32_t n, bool exact) -> Run {
         if (exact) stats_.bytes_claimed += n;
@@ -201,8 +201,7 @@ DdpReceive::Run DdpReceive::next_run(const RxPiece& piece, uint64_t stream_offse
         return {n, exact};
     };
     const TcpSeq run1(m->place_seq);
-    uint32_t into1 = 0;
-    if (in_run1(m, stream_offset, into1))
+    if (const uint32_t into1 = into_run1(m, stream_offset); into1 < m->place_len)
         return decide(std::min(len, m->place_len - into1), run1_exact(m, into1, cid, buffer_offset));
     uint32_t plain = len;  // bytes before run 1 starts, when seq is in neither run
     const uint32_t ahead = run1.raw() - seq.raw();

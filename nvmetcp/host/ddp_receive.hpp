@@ -139,14 +139,13 @@ private:
         return base_seq_ + static_cast<uint32_t>(stream_offset - base_offset_);
     }
     bool ours(const ::nvmeddp_pkt_meta* m) const noexcept { return m != nullptr && active_ && m->conn_id == conn_id_; }
-    // Run 1 of a packet's placement claim, the one test next_run() and claims_whole() share: whether
-    // the device placed bytes of this connection and the byte at stream_offset is among them
-    // (`into1`: how far into run 1 it is), and whether the claim names them exactly as the parser
-    // puts them (command cid's current registration, at buffer_offset).
-    bool in_run1(const ::nvmeddp_pkt_meta* m, uint64_t stream_offset, uint32_t& into1) const noexcept {
-        if (!ours(m) || (m->flags & NVMEDDP_PKT_PLACED) == 0) return false;
-        into1 = seq_at(stream_offset).raw() - m->place_seq;
-        return into1 < m->place_len;
+    // The tests next_run() and claims_whole() share: whether the device placed bytes of this
+    // connection from this packet; how far into run 1 the byte at stream_offset is (in it when
+    // below place_len); whether the claim names run 1's bytes exactly as the parser puts them
+    // (command cid's current registration, at buffer_offset).
+    bool placed_by_us(const ::nvmeddp_pkt_meta* m) const noexcept { return ours(m) && (m->flags & NVMEDDP_PKT_PLACED) != 0; }
+    uint32_t into_run1(const ::nvmeddp_pkt_meta* m, uint64_t stream_offset) const noexcept {
+        return seq_at(stream_offset).raw() - m->place_seq;
     }
     bool run1_exact(const ::nvmeddp_pkt_meta* m, uint32_t into1, uint16_t cid, uint64_t buffer_offset) const noexcept {
         return registered(cid) && m->place_cccid == cid && m->place_tag == regs_[cid].tag &&
@@ -233,9 +232,9 @@ inline void DdpReceive::on_piece(uint64_t stream_offset, size_t len, const RxPie
 inline bool DdpReceive::claims_whole(const RxPiece& piece, uint64_t stream_offset, uint16_t cid,
                                      uint64_t buffer_offset, uint32_t len) noexcept {
     const ::nvmeddp_pkt_meta* m = piece.meta;
-    uint32_t into1 = 0;
-    if (len == 0 || !in_run1(m, stream_offset, into1) || m->place_len - into1 < len) return false;
-    if (!run1_exact(m, into1, cid, buffer_offset)) return false;
+    if (len == 0 || !placed_by_us(m)) return false;
+    const uint32_t into1 = into_run1(m, stream_offset);
+    if (into1 >= m->place_len || m->place_len - into1 < len || !run1_exact(m, into1, cid, buffer_offset)) return false;
     stats_.bytes_claimed += len;
     return true;
 }

@@ -113,6 +113,32 @@ struct TwoReads {
     }
 };
 
+// Bytes past the end of a claim's run 1, asked about on their own (as when one packet's data comes
+// to the writer in more than one piece), at the buffer offsets the same PDU's data would have there:
+// never claimed, by claims_whole() nor by next_run(), however the offsets line up; the bytes inside
+// run 1 are.
+TEST(DdpReceive, BytesPastTheEndOfRunOneAreNeverClaimed) {
+    OffloadHarness h;
+    h.bring_up();
+    std::vector<uint8_t> buffer(4096, 0);
+    const IoVec iov{buffer.data(), 4096};
+    const uint16_t cid = h.read({&iov, 1}, 4096);
+    const uint32_t data_seq = h.seq + kC2HHeaderLen;  // where the next C2HData's data would begin
+    const uint32_t first_seq = 0xFFFFF000u;  // OffloadHarness::seq's first value: stream offset 0
+    const uint64_t data_offset = static_cast<uint32_t>(data_seq - first_seq);
+    const ::nvmeddp_pkt_meta m = h.claim(data_seq, 1000, cid, 0);
+    const RxPiece piece{h.seq, &m, false};
+    EXPECT_TRUE(h.rx->claims_whole(piece, data_offset, cid, 0, 1000));
+    EXPECT_TRUE(h.rx->claims_whole(piece, data_offset + 400, cid, 400, 600));
+    EXPECT_TRUE(h.rx->next_run(piece, data_offset + 999, cid, 999, 1).claimed);
+    for (const uint32_t from : {1000u, 1001u, 1500u, 3000u}) {
+        EXPECT_FALSE(h.rx->claims_whole(piece, data_offset + from, cid, from, 100)) << "from " << from;
+        const DdpReceive::Run run = h.rx->next_run(piece, data_offset + from, cid, from, 100);
+        EXPECT_FALSE(run.claimed) << "from " << from;
+        EXPECT_EQ(run.len, 100u) << "from " << from;
+    }
+}
+
 // A claim that breaks the contract (PLACED, run 1 empty, starting at a data byte): every byte is
 // copied and the read completes. Before, such a claim answered "0 bytes" forever and the host spun.
 TEST(DdpReceiveQueue, APlacedClaimWithAnEmptyRunIsCopiedNotSpunOn) {
