@@ -103,9 +103,9 @@ public:
     // call, the flow key and the payload chunks' stack of process_frame() (which gets the shape
     // check's result and does not repeat it): the payload-less segment (an ACK); without a MARK, a
     // frame whose ports' bucket no classified connection has (another service's, another
-    // connection's to the target port); and a frame of the flow remembered from the frame before
-    // whose payload lies in its first segment (no mbuf chain), given to that flow's engine from
-    // here. bench_engine, Zen 5, four alternating rounds, when each came here: a pure ACK 7.0-7.5 ->
+    // connection's to the target port); and a frame of the plain flow the queue last looked up
+    // (remembered by its own bytes, last_plain_) whose payload lies in its first segment (no mbuf
+    // chain), given to that flow's engine from here. bench_engine, Zen 5, four alternating rounds, when each came here: a pure ACK 7.0-7.5 ->
     // 2.2-2.4 ns; another flow's frame 4.4 -> 2.9 ns; a CapsuleResp packet of the remembered flow
     // 12.2 -> 9.9 ns (294 -> 237 instructions). A payload-less segment whose checksum the port
     // found bad is still counted on its connection.

@@ -234,7 +234,7 @@ TEST_P(L4Checksum, EverySingleBitErrorIsCaught) {
                         Frame bad = f;
                         bad.bytes[i] ^= static_cast<uint8_t>(1u << bit);
                         ASSERT_FALSE(pmd::ipv4_header_checksum_ok(bad.bytes, f.seg)) << "byte " << i << " bit " << bit;
-                        // The plain frame's check, where the flipped bit leaves the frame that shape.
+                        // The plain frame's check, where the frame keeps that shape with the bit flipped.
                         if (pmd::detail::plain_ipv4_tcp(bad.bytes, bad.bytes.size()) != nullptr) {
                             ASSERT_FALSE(pmd::plain_ipv4_checksums_ok(bad.bytes)) << "byte " << i << " bit " << bit;
                         }
@@ -251,6 +251,11 @@ TEST_P(L4Checksum, PaddingAndTrailersAreNotSummed) {
     ASSERT_LT(f.layout.ip_end, f.bytes.size());
     for (size_t i = f.layout.ip_end; i < f.bytes.size(); ++i) f.bytes[i] = 0xA5;
     EXPECT_TRUE(ok_whole(f));
+    // The padding in a later piece, the segment whole in the first: not summed by the plain
+    // frame's check either.
+    const Pieces padded = cut(f.bytes, f.layout.ip_end, {100});
+    ASSERT_FALSE(padded.more.empty());
+    EXPECT_TRUE(pmd::plain_ipv4_checksums_ok(padded.first, padded.more));
     // A trailer after the IP packet in a later segment, and in the first.
     Frame g = make_frame(testlib::ipv6_flow(), 501, 4);
     g.bytes.insert(g.bytes.end(), {1, 2, 3, 4, 5, 6, 7});
