@@ -105,10 +105,10 @@ public:
     // frame whose ports' bucket no classified connection has (another service's, another
     // connection's to the target port); and a frame of the plain flow the queue last looked up
     // (remembered by its own bytes, last_plain_) whose payload lies in its first segment (no mbuf
-    // chain), given to that flow's engine from here. bench_engine, Zen 5, four alternating rounds, when each came here: a pure ACK 7.0-7.5 ->
-    // 2.2-2.4 ns; another flow's frame 4.4 -> 2.9 ns; a CapsuleResp packet of the remembered flow
-    // 12.2 -> 9.9 ns (294 -> 237 instructions). A payload-less segment whose checksum the port
-    // found bad is still counted on its connection.
+    // chain), given to that flow's engine from here. bench_engine, Zen 5, four alternating rounds,
+    // when each came here: a pure ACK 7.0-7.5 -> 2.2-2.4 ns; another flow's frame 4.4 -> 2.9 ns; a
+    // CapsuleResp packet of the remembered flow 12.2 -> 9.9 ns (294 -> 237 instructions). A
+    // payload-less segment whose checksum the port found bad is still counted on its connection.
     [[gnu::always_inline]] bool process(std::span<const uint8_t> first, size_t frame_len, std::span<const PayloadChunk> more,
                                         const uint32_t* mark, L4Checksum l4, PacketMeta& meta) noexcept {
         const uint8_t* plain_tcp = detail::plain_ipv4_tcp(first, frame_len);

@@ -10,6 +10,7 @@ namespace {
 
 using SumFn = uint64_t (*)(const uint8_t*, size_t) noexcept;
 
+using detail::add_carry;
 using detail::sum_avx2;
 using detail::sum_avx512;
 using detail::sum_short;
@@ -36,10 +37,10 @@ constexpr size_t kInlineSumBelow = 64;
 
 SumFn g_sum = has_avx512() ? sum_avx512 : has_avx2() ? sum_avx2 : sum_baseline;
 
-// 64-bit ones' complement addition: 2^64 is 1 modulo 0xFFFF, so a carry out comes back in at bit 0.
-uint64_t add_carry(uint64_t a, uint64_t b) noexcept {
-    const uint64_t s = a + b;
-    return s + (s < b ? 1 : 0);
+// Headers and pseudo-headers are short: summed inline, without the call through g_sum (whose
+// vector loops only start at 64 bytes anyway). That call was most of a short segment's check.
+inline __attribute__((always_inline)) uint64_t sum_span(const uint8_t* p, size_t n) noexcept {
+    return n < kInlineSumBelow ? sum_short(p, n) : g_sum(p, n);
 }
 
 uint16_t fold(uint64_t v) noexcept {
@@ -52,9 +53,7 @@ uint16_t fold(uint64_t v) noexcept {
 
 void InternetSum::add(std::span<const uint8_t> bytes) noexcept {
     if (bytes.empty()) return;
-    // Headers and pseudo-headers are short: summed inline, without the call through g_sum (whose
-    // vector loops only start at 64 bytes anyway). That call was most of a short segment's check.
-    uint64_t s = bytes.size() < kInlineSumBelow ? sum_short(bytes.data(), bytes.size()) : g_sum(bytes.data(), bytes.size());
+    uint64_t s = sum_span(bytes.data(), bytes.size());
     if (odd_) {
         // These bytes start at an odd position: each sits in the other half of its 16-bit word than
         // where it was summed. Swapping the bytes of the folded sum moves them all (RFC 1071 2(B)).
@@ -140,7 +139,7 @@ bool plain_ipv4_checksums_ok(std::span<const uint8_t> first, std::span<const Byt
     const uint8_t protocol_and_length[4] = {0, ip_proto::kTcp, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
     uint64_t acc = add_carry(sum_short(ip + offsetof(Ipv4Header, src), 8), sum_short(protocol_and_length, 4));
     const uint8_t* tcp = first.data() + detail::kPlainL4;
-    acc = add_carry(acc, len < kInlineSumBelow ? sum_short(tcp, len) : g_sum(tcp, len));
+    acc = add_carry(acc, sum_span(tcp, len));
     return fold(acc) == 0xFFFF;
 }
 

@@ -31,6 +31,12 @@ inline __attribute__((always_inline)) uint64_t sum_words(const uint8_t* p, size_
     return acc;
 }
 
+// 64-bit ones' complement addition: 2^64 is 1 modulo 0xFFFF, so a carry out comes back in at bit 0.
+inline __attribute__((always_inline)) uint64_t add_carry(uint64_t a, uint64_t b) noexcept {
+    const uint64_t s = a + b;
+    return s + (s < b ? 1 : 0);
+}
+
 // A short span (a header, a pseudo-header, a segment of a few dozen bytes) as 64-bit words added
 // with end-around carry (add, then add the carry back in: 2^64 is 1 modulo 0xFFFF), the tail as one
 // 4-, 2- and 1-byte word (zero-padded like sum_words'). Below 64 bytes sum_words' vectorised loop
@@ -42,8 +48,7 @@ inline __attribute__((always_inline)) uint64_t sum_short(const uint8_t* p, size_
     for (; n >= 8; n -= 8, p += 8) {
         uint64_t w;
         std::memcpy(&w, p, sizeof w);
-        acc += w;
-        acc += acc < w ? 1 : 0;
+        acc = add_carry(acc, w);
     }
     uint64_t tail = 0;  // at most 2^32 + 2^17: no carry out
     if ((n & 4) != 0) {
@@ -63,8 +68,7 @@ inline __attribute__((always_inline)) uint64_t sum_short(const uint8_t* p, size_
         std::memcpy(&w, p, 1);
         tail += w;
     }
-    acc += tail;
-    return acc + (acc < tail ? 1 : 0);
+    return add_carry(acc, tail);
 }
 
 uint64_t sum_avx2(const uint8_t* p, size_t n) noexcept;
