@@ -5,7 +5,9 @@
 // (TCP_INFO, the numbers `ss -ti` shows) and the longest time nothing moved.
 //
 // Exit status 0 only when every byte arrived exactly once and in order, the expected count came,
-// the connection closed in order (FIN, no RST) and nothing timed out.
+// the connection closed in order (FIN, no RST) and nothing timed out. It also prints how many
+// resets the kernel sent (in this network namespace) until its end of the connection had closed:
+// the test script tells those from resets to segments that arrived after it (tcp_kernel_peer.sh).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -19,6 +21,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -175,10 +179,49 @@ void print_tcp_info(int s, double longest_stall_ms) {
                 ti.tcpi_rcv_space, longest_stall_ms);
 }
 
+// The kernel's count of resets sent (Tcp OutRsts in /proc/net/snmp, this network namespace's);
+// -1 when it cannot be read.
+long long tcp_out_rsts() {
+    std::ifstream snmp("/proc/net/snmp");
+    std::string names, values;
+    while (std::getline(snmp, names)) {
+        if (names.rfind("Tcp:", 0) != 0 || !std::getline(snmp, values)) continue;
+        std::istringstream n(names), v(values);
+        std::string name, value;
+        while (n >> name && v >> value) {
+            if (name == "OutRsts") return std::atoll(value.c_str());
+        }
+    }
+    return -1;
+}
+
+// Waits (at most max_ms) until the kernel's end of the connection has closed: CLOSE (its FIN
+// acknowledged after the peer's) or TIME-WAIT (it closed first). From then on a segment of the
+// peer's finds no connection and the kernel answers it with a reset, as RFC 9293 says; a reset
+// before then is one the connection saw.
+void report_close(int s, long long rsts_at_start, unsigned max_ms) {
+    const auto start = Clock::now();
+    tcp_info ti{};
+    for (;;) {
+        socklen_t len = sizeof ti;
+        if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) break;
+        if (ti.tcpi_state == TCP_CLOSE || ti.tcpi_state == TCP_TIME_WAIT) break;
+        if (Clock::now() - start >= std::chrono::milliseconds(max_ms)) break;
+        usleep(500);
+    }
+    const double waited = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    const long long now = tcp_out_rsts();
+    const bool closed = ti.tcpi_state == TCP_CLOSE || ti.tcpi_state == TCP_TIME_WAIT;
+    std::printf("kernel peer: %s %.1f ms after the transfer (state %u); resets the kernel sent until then: %lld\n",
+                closed ? "its end closed" : "its end had not closed", waited, ti.tcpi_state,
+                rsts_at_start < 0 || now < 0 ? -1 : now - rsts_at_start);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
+    const long long rsts_at_start = tcp_out_rsts();
     const int s = open_connection(o, o.timeout_s);
     if (s < 0) return 1;
     fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
@@ -288,6 +331,7 @@ int main(int argc, char** argv) {
         failed = true;
     }
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    if (!failed) report_close(s, rsts_at_start, 500);
     print_tcp_info(s, longest_stall_ms);
     std::printf("kernel peer: read all %llu bytes at %.3f s, wrote all %llu at %.3f s (-1: never)\n",
                 static_cast<unsigned long long>(total_in), read_done_s, static_cast<unsigned long long>(total_out),
