@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "offload_harness.hpp"
 #include "nvmeddp/ddp_mbuf.h"
@@ -116,26 +117,53 @@ struct TwoReads {
 // Bytes past the end of a claim's run 1, asked about on their own (as when one packet's data comes
 // to the writer in more than one piece), at the buffer offsets the same PDU's data would have there:
 // never claimed, by claims_whole() nor by next_run(), however the offsets line up; the bytes inside
-// run 1 are.
-TEST(DdpReceive, BytesPastTheEndOfRunOneAreNeverClaimed) {
+// run 1 are. wrap_at: the data byte (offset from the C2HData's first) whose sequence number is 0,
+// so that run 1, its end, or the bytes past it cross the 2^32 wrap; none: the stream stays below it.
+void expect_bytes_past_run_one_unclaimed(std::optional<uint32_t> wrap_at) {
+    uint32_t bring_up_len = 0;
+    {
+        OffloadHarness probe;
+        const uint32_t first = probe.seq;
+        probe.bring_up();
+        bring_up_len = probe.seq - first;
+    }
     OffloadHarness h;
+    const uint32_t first_seq = wrap_at ? 0u - (bring_up_len + kC2HHeaderLen + *wrap_at) : h.seq;
+    h.seq = first_seq;  // stream offset 0
     h.bring_up();
     std::vector<uint8_t> buffer(4096, 0);
     const IoVec iov{buffer.data(), 4096};
     const uint16_t cid = h.read({&iov, 1}, 4096);
     const uint32_t data_seq = h.seq + kC2HHeaderLen;  // where the next C2HData's data would begin
-    const uint32_t first_seq = 0xFFFFF000u;  // OffloadHarness::seq's first value: stream offset 0
+    if (wrap_at) {
+        ASSERT_EQ(data_seq + *wrap_at, 0u);
+    }
     const uint64_t data_offset = static_cast<uint32_t>(data_seq - first_seq);
     const ::nvmeddp_pkt_meta m = h.claim(data_seq, 1000, cid, 0);
     const RxPiece piece{h.seq, &m, false};
     EXPECT_TRUE(h.rx->claims_whole(piece, data_offset, cid, 0, 1000));
     EXPECT_TRUE(h.rx->claims_whole(piece, data_offset + 400, cid, 400, 600));
     EXPECT_TRUE(h.rx->next_run(piece, data_offset + 999, cid, 999, 1).claimed);
+    const DdpReceive::Run whole = h.rx->next_run(piece, data_offset, cid, 0, 1000);
+    EXPECT_TRUE(whole.claimed);
+    EXPECT_EQ(whole.len, 1000u);
     for (const uint32_t from : {1000u, 1001u, 1500u, 3000u}) {
         EXPECT_FALSE(h.rx->claims_whole(piece, data_offset + from, cid, from, 100)) << "from " << from;
         const DdpReceive::Run run = h.rx->next_run(piece, data_offset + from, cid, from, 100);
         EXPECT_FALSE(run.claimed) << "from " << from;
         EXPECT_EQ(run.len, 100u) << "from " << from;
+    }
+}
+
+TEST(DdpReceive, BytesPastTheEndOfRunOneAreNeverClaimed) {
+    expect_bytes_past_run_one_unclaimed(std::nullopt);
+}
+
+TEST(DdpReceive, BytesPastTheEndOfRunOneAreNeverClaimedAcrossTheSequenceWrap) {
+    // Inside run 1, at its last byte, at its end, just past it, among the bytes asked about past it.
+    for (const uint32_t wrap_at : {1u, 500u, 999u, 1000u, 1001u, 1050u, 1550u, 3050u}) {
+        SCOPED_TRACE(testing::Message() << "sequence number 0 at data byte " << wrap_at);
+        expect_bytes_past_run_one_unclaimed(wrap_at);
     }
 }
 
