@@ -36,8 +36,7 @@ public:
     uint64_t total_len() const noexcept { return total_len_; }
 
     // Where the device may still write (contract v2, include/nvmeddp/ddp_mbuf.h): never below what
-    // the host says is final, never a byte it wrote before from a packet it followed (ddp_mbuf.h says
-    // which bytes it may write before a checksum's verdict). Both start at 0 with each registration.
+    // the host says is final, never a byte it wrote before. Both start at 0 with each registration.
     uint64_t host_filled() const noexcept { return host_filled_.load(std::memory_order_acquire); }
     uint64_t device_written() const noexcept { return device_written_; }
     // Engine only (while it holds a Claim): bytes below `end` are written, passed for good, or

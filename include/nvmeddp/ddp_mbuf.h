@@ -19,14 +19,9 @@
  * The claim is that the bytes are there, not that this packet put them there: a device may claim
  * run 1 for a later copy of bytes it placed from an earlier copy (no new byte), after comparing the
  * copy's bytes with what the buffer holds at those offsets. That stays true until the host takes the
- * bytes: the device writes a buffer byte from a packet it follows at most once per registration, and
- * the host writes one only when it takes it, from one copy (a host that accepts a command's C2HData
- * only at increasing DATAO, as NVMe/TCP hosts do, writes each buffer byte from one sequence number).
- * A device that checks a packet's L4 checksum itself may write the payload in the pass that checks
- * it; when the checksum is wrong it does not follow the packet, and the bytes it wrote lie at
- * offsets it had not written before, for stream bytes of which the host has no good packet yet and no
- * claim named: a later copy is written over them before any claim names them, or the host copies
- * its own.
+ * bytes: the device writes a buffer byte at most once per registration, and the host writes one only
+ * when it takes it, from one copy (a host that accepts a command's C2HData only at increasing DATAO,
+ * as NVMe/TCP hosts do, writes each buffer byte from one sequence number).
  * Run 2, when place2_len > 0: "run 1 ends where its C2HData's data ends; let P be the first C2HData
  * after that PDU: P's first place2_len data bytes are in this packet, and in the buffer of P's CCCID,
  * registration tag place2_tag, at P's DATAO onwards." The claim does not carry P's command and

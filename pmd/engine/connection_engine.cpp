@@ -43,7 +43,8 @@ void ConnectionEngine::on_bad_checksum(PacketMeta& meta) noexcept {
     counters_.bad_checksum.add();
 }
 
-void ConnectionEngine::follow(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
+void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
+    if (payload.size() == 1 && (place_straight(seq, payload[0], meta) || complete_straight(seq, payload[0], meta))) return;
     start_meta(meta, conn_id_);
     uint32_t len = 0;
     for (const PayloadChunk& c : payload) len += c.len;
@@ -380,9 +381,8 @@ void ConnectionEngine::open_pdu() noexcept {
 }
 
 // Placement of a C2HData starts only where it cannot do harm: a live registration, the data inside
-// it, no byte the engine wrote before (a byte is written at most once per registration from packets
-// the engine follows, so a byte the host took from a claim cannot change under it), and nothing the
-// host declared final.
+// it, no byte the engine wrote before (a byte is written at most once per registration, so a byte the
+// host took from a claim cannot change under it), and nothing the host declared final.
 // skip: the data bytes already gone by (placement begins after them, checked for that part only).
 void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t datal, uint32_t skip) noexcept {
     claim_ = placement_for(pdu_start_, cccid, datao + skip, datal - skip);

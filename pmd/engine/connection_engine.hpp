@@ -30,10 +30,7 @@
 // Safety: placement writes only inside a registration that is live at that moment (checked per
 // packet), only within [datao, datao + datal) after checking it against the registration's length,
 // never a byte of it the engine wrote before, never below what the host declared final, and only
-// while InSync. The caller gives it only segments whose TCP checksum is good (queue_engine.hpp),
-// except through on_segment_to_verify(), which writes the payload of the usual packet of a read in
-// the pass that checks it and, when the checksum is wrong, follows nothing (what it wrote is then
-// no byte the engine wrote before, as connection_engine_straight.cpp says).
+// while InSync. The caller gives it only segments whose TCP checksum is good (queue_engine.hpp).
 // Every length comes from a header that passed the receiver's own checks (nvmetcp/header_check.hpp)
 // and its header digest when digests are on.
 //
@@ -83,19 +80,6 @@ public:
     void on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept;
     // A segment whose TCP checksum is bad: the host's TCP drops it, so the engine does not follow it.
     void on_bad_checksum(PacketMeta& meta) noexcept;
-    // A segment of one payload chunk whose TCP checksum the engine checks itself (the port could
-    // not): head_sum is the sum of its pseudo-header and TCP header (plain_ipv4_head_sum), the
-    // payload's sum completes it. The usual packet of a read is copied and summed in one pass
-    // (place_straight_summed); any other is summed first. True when the checksum was right and the
-    // segment was taken as on_segment() takes it; false when it was wrong, with nothing done (the
-    // caller counts it, on_bad_checksum()).
-    bool on_segment_to_verify(TcpSeq seq, const PayloadChunk& payload, uint64_t head_sum, PacketMeta& meta) noexcept;
-    // Whether a segment at seq may be such a packet (the next bytes of a C2HData's data being placed,
-    // without data digests): the others are better checked in one pass before on_segment(), the
-    // payload summed with its headers.
-    bool may_sum_in_copy(TcpSeq seq) const noexcept {
-        return seq == rcv_nxt_ && state_ == PduState::Data && placing_ && !crc_on_;
-    }
 
     Mode mode() const noexcept { return mode_; }
     TcpSeq rcv_nxt() const noexcept { return rcv_nxt_; }
@@ -121,30 +105,11 @@ private:
         m.digest_pdu_seq = 0;
     }
 
-    // on_segment() for a packet neither straight path takes: the state machine's walk. A call of
-    // its own, so that the straight paths do not pay for its saved registers and stack.
-    [[gnu::noinline]] void follow(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept;
-
     // The usual packet of a read, taken without the state machine (connection_engine_straight.cpp):
     // false, with nothing done, when the packet is not one; the state machine then takes it.
-    // (These are inlined into on_segment() and on_segment_to_verify(), all in that file: GCC made
-    // calls of them once they had two callers, and a CapsuleResp packet cost about 45 more
-    // instructions.)
-    [[gnu::always_inline]] inline bool place_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
-    // The same for a packet whose checksum is still to be checked (on_segment_to_verify). NotStraight:
-    // not such a packet (place_straight() would say false too); NotSummed: such a packet, but its
-    // copy crosses the end of a buffer segment or computes a CRC32C too (place_straight() takes
-    // it); nothing done in either case.
-    enum class Summed : uint8_t { Placed, BadChecksum, NotStraight, NotSummed };
-    [[gnu::always_inline]] inline Summed place_straight_summed(TcpSeq seq, const PayloadChunk& payload, uint64_t head_sum,
-                                                               PacketMeta& meta) noexcept;
-    // place_straight()'s checks, with nothing done: whether `len` bytes at seq are such a packet, and
-    // then the buffer offset they go to.
-    [[gnu::always_inline]] inline bool straight_placement(TcpSeq seq, uint32_t len, uint64_t& offset) noexcept;
-    // What place_straight() does once the packet's bytes are in the buffer.
-    [[gnu::always_inline]] inline void placed_straight(TcpSeq seq, uint32_t len, uint64_t offset, PacketMeta& meta) noexcept;
+    bool place_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
     // A packet that is one whole CapsuleResp, taken the same way.
-    [[gnu::always_inline]] inline bool complete_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
+    bool complete_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
     // What both straight paths need below the stream's front: nothing awaited (no PDU with holes, no
     // lost header, no copy remembered).
     bool nothing_awaited() const noexcept {

@@ -1,8 +1,6 @@
 // Two usual packets taken without the state machine, each exactly as the state machine would take
 // it (the same checks, counters, state, claim and flags); any other packet, and one whose checks
-// fail, goes to the state machine untouched, which counts why. on_segment() is the entry; and
-// on_segment_to_verify() for a packet whose TCP checksum the engine checks itself, the first kind's
-// payload summed in the pass that copies it.
+// fail, goes to the state machine untouched, which counts why.
 // - The usual packet of a read: the next bytes of the stream, in sync, all of them data of the
 //   C2HData being placed, nothing below the stream's front awaited (no hole, no lost header, no copy
 //   remembered). Placed in one pass and claimed whole, without the walk through the packet's chunks,
@@ -17,25 +15,30 @@
 
 #include "nvmetcp/pdu.hpp"
 #include "nvmetcp/wire_int.hpp"
-#include "pmd/packet/l4_checksum.hpp"
 
 namespace nvmeddp::pmd {
 
-bool ConnectionEngine::straight_placement(TcpSeq seq, uint32_t len, uint64_t& offset) noexcept {
+bool ConnectionEngine::place_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept {
+    const uint32_t len = payload.len;
     if (seq != rcv_nxt_ || mode_ != Mode::InSync || state_ != PduState::Data || !placing_) return false;
     if (len == 0 || rcv_nxt_.bytes_to(data_end_) < len) return false;  // not all of it data of this PDU
     if (!nothing_awaited()) return false;
-    offset = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
+    const uint64_t offset = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
     // A run the claim cannot name: placed, but not claimed, by the state machine.
-    return ClaimBuilder::claimable(len, offset) && placement_refused(offset) == nullptr;
-}
+    if (!ClaimBuilder::claimable(len, offset)) return false;
+    if (placement_refused(offset) != nullptr) return false;
+    const ddp::Registration& r = *claim_.registration;
 
-void ConnectionEngine::placed_straight(TcpSeq seq, uint32_t len, uint64_t offset, PacketMeta& meta) noexcept {
     start_meta(meta, conn_id_);
     counters_.packets.add();
     counters_.bytes.add(len);
     ++packet_serial_;
-    claim_.registration->raise_device_written(offset + len);
+    if (crc_on_) {
+        cursor_.copy_and_crc(payload.data, len, crc_state_);
+    } else {
+        cursor_.copy(payload.data, len);
+    }
+    r.raise_device_written(offset + len);
     counters_.placed_bytes.add(len);
     counters_.placed_packets.add();
     meta.place_seq = seq.raw();
@@ -47,37 +50,7 @@ void ConnectionEngine::placed_straight(TcpSeq seq, uint32_t len, uint64_t offset
     meta.flags = NVMEDDP_PKT_PLACED | NVMEDDP_PKT_CRC;
     rcv_nxt_ += len;
     if (rcv_nxt_ == data_end_) after_data();
-}
-
-bool ConnectionEngine::place_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept {
-    uint64_t offset = 0;
-    if (!straight_placement(seq, payload.len, offset)) return false;
-    if (crc_on_) {
-        cursor_.copy_and_crc(payload.data, payload.len, crc_state_);
-    } else {
-        cursor_.copy(payload.data, payload.len);
-    }
-    placed_straight(seq, payload.len, offset, meta);
     return true;
-}
-
-// The payload is written into the buffer before its checksum is known. When the checksum is wrong
-// those bytes stay there unclaimed, and nothing else changes (not the cursor, device_written, the
-// stream's front nor a counter): the engine writes there only bytes of the stream it had not seen
-// (the packet is the next in order, nothing below it awaited), so no packet the host took carries
-// them and no claim named them; the host copies them from the packet it keeps, or a later copy
-// of them is placed over them and claimed. With data digests on, the copy already computes the
-// CRC32C in its pass: the checksum is summed first (on_segment_to_verify), as before.
-ConnectionEngine::Summed ConnectionEngine::place_straight_summed(TcpSeq seq, const PayloadChunk& payload, uint64_t head_sum,
-                                                                 PacketMeta& meta) noexcept {
-    uint64_t offset = 0;
-    if (!straight_placement(seq, payload.len, offset)) return Summed::NotStraight;
-    uint8_t* const dst = crc_on_ ? nullptr : cursor_.inside_segment(payload.len);
-    if (dst == nullptr) return Summed::NotSummed;
-    if (!tcp_checksum_completes(head_sum, copy_and_sum(dst, payload.data, payload.len))) return Summed::BadChecksum;
-    cursor_.advance_inside(payload.len);
-    placed_straight(seq, payload.len, offset, meta);
-    return Summed::Placed;
 }
 
 bool ConnectionEngine::complete_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept {
@@ -110,25 +83,6 @@ bool ConnectionEngine::complete_straight(TcpSeq seq, const PayloadChunk& payload
     // Every byte new and followed in sync.
     meta.flags = NVMEDDP_PKT_CRC;
     rcv_nxt_ += len;
-    return true;
-}
-
-// The entry: a packet of one chunk that a straight path takes, or the state machine's walk.
-void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
-    if (payload.size() == 1 && (place_straight(seq, payload[0], meta) || complete_straight(seq, payload[0], meta))) return;
-    follow(seq, payload, meta);
-}
-
-bool ConnectionEngine::on_segment_to_verify(TcpSeq seq, const PayloadChunk& payload, uint64_t head_sum,
-                                            PacketMeta& meta) noexcept {
-    const Summed s = place_straight_summed(seq, payload, head_sum, meta);
-    if (s == Summed::Placed || s == Summed::BadChecksum) return s == Summed::Placed;
-    if (!tcp_checksum_completes(head_sum, payload_sum(payload.data, payload.len))) return false;
-    if (s == Summed::NotSummed) {
-        place_straight(seq, payload, meta);  // takes it: its checks passed above, and nothing changed since
-    } else if (!complete_straight(seq, payload, meta)) {
-        follow(seq, {&payload, 1}, meta);
-    }
     return true;
 }
 

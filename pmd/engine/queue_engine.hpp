@@ -33,7 +33,6 @@
 #include "pmd/packet/flow_classifier.hpp"
 #include "pmd/packet/frame_parser.hpp"
 #include "pmd/packet/flow_key.hpp"
-#include "pmd/packet/l4_checksum.hpp"
 
 namespace nvmeddp::pmd {
 
@@ -136,25 +135,10 @@ public:
                     last_plain_.names(first.data(), ports)) {
                     counters_.frames.add();
                     counters_.by_classifier.add();
+                    if (l4 == L4Checksum::Unknown) l4 = verify_checksums(first, plain_tcp, nullptr, more);
                     const PayloadChunk payload{first.data() + payload_offset, payload_len};
-                    const uint32_t seq = load_be32(plain_tcp + offsetof(TcpHeader, seq));
-                    if (l4 == L4Checksum::Unknown) {
-                        // The port could not check the TCP checksum. For the usual packet of a read
-                        // the engine sums the payload in the pass that copies it
-                        // (on_segment_to_verify); any other is checked here in one pass.
-                        if (last_plain_.engine->may_sum_in_copy(TcpSeq(seq))) {
-                            counters_.checksum_verified.add();
-                            uint64_t head_sum = 0;
-                            if (plain_ipv4_head_sum(first, payload_offset, head_sum) &&
-                                last_plain_.engine->on_segment_to_verify(TcpSeq(seq), payload, head_sum, meta)) {
-                                return true;
-                            }
-                            l4 = L4Checksum::Bad;
-                        } else {
-                            l4 = verify_checksums(first, plain_tcp, nullptr, more);
-                        }
-                    }
-                    return hand_over(*last_plain_.engine, seq, {&payload, 1}, l4, meta);
+                    return hand_over(*last_plain_.engine, load_be32(plain_tcp + offsetof(TcpHeader, seq)), {&payload, 1},
+                                     l4, meta);
                 }
             }
         }

@@ -33,28 +33,17 @@ public:
         return false;
     }
 
-    // Copies up to n bytes; returns how many were copied (n unless the list ended). Inline where it
-    // is called (the engine's straight path): as a call it cost a 1448-byte packet 30 instructions.
-    [[gnu::always_inline]] size_t copy(const uint8_t* src, size_t n) noexcept {
+    // Copies up to n bytes; returns how many were copied (n unless the list ended).
+    size_t copy(const uint8_t* src, size_t n) noexcept {
         // The usual case, a packet's bytes inside the current segment, without copy_with()'s loop
         // (which the compiler keeps out of line).
-        if (uint8_t* dst = inside_segment(n)) {
-            std::memcpy(dst, src, n);
+        if (index_ < segments_.size() && n < segments_[index_].len - within_) {
+            std::memcpy(static_cast<uint8_t*>(segments_[index_].addr) + within_, src, n);
             within_ += n;
             return n;
         }
         return copy_with([](uint8_t* d, const uint8_t* s, size_t k) { std::memcpy(d, s, k); }, src, n);
     }
-    // Where the next n bytes go when they lie inside the current segment, not reaching its end
-    // (copy()'s usual case), for a caller that writes them itself and then calls advance_inside(n);
-    // nullptr otherwise.
-    uint8_t* inside_segment(size_t n) const noexcept {
-        if (index_ < segments_.size() && n < segments_[index_].len - within_) {
-            return static_cast<uint8_t*>(segments_[index_].addr) + within_;
-        }
-        return nullptr;
-    }
-    void advance_inside(size_t n) noexcept { within_ += n; }
     // Moves over n bytes without writing them (data this device did not receive in order).
     void skip(uint64_t n) noexcept {
         while (n > 0 && index_ < segments_.size()) {

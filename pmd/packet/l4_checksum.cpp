@@ -1,6 +1,5 @@
 #include "pmd/packet/l4_checksum.hpp"
 
-#include <cstring>
 #include <string_view>
 
 #include "pmd/packet/word_sum.hpp"
@@ -12,18 +11,12 @@ namespace {
 using SumFn = uint64_t (*)(const uint8_t*, size_t) noexcept;
 
 using detail::add_carry;
-using detail::copy_and_sum_avx2;
-using detail::copy_and_sum_avx512;
 using detail::sum_avx2;
 using detail::sum_avx512;
 using detail::sum_short;
 using detail::sum_words;
 
 uint64_t sum_baseline(const uint8_t* p, size_t n) noexcept { return sum_words(p, n); }
-uint64_t copy_and_sum_baseline(uint8_t* dst, const uint8_t* p, size_t n) noexcept {
-    std::memcpy(dst, p, n);
-    return sum_words(p, n);
-}
 
 bool has_avx2() noexcept {
 #if defined(__x86_64__)
@@ -43,15 +36,6 @@ bool has_avx512() noexcept {
 constexpr size_t kInlineSumBelow = 64;
 
 SumFn g_sum = has_avx512() ? sum_avx512 : has_avx2() ? sum_avx2 : sum_baseline;
-using CopySumFn = uint64_t (*)(uint8_t*, const uint8_t*, size_t) noexcept;
-CopySumFn g_copy_sum = has_avx512() ? copy_and_sum_avx512 : has_avx2() ? copy_and_sum_avx2 : copy_and_sum_baseline;
-
-// The pseudo-header of a plain frame's TCP segment of `len` bytes: both addresses as they lie in the
-// IP header, then zero, the protocol and the length (RFC 9293 3.1), in network byte order like the rest.
-inline __attribute__((always_inline)) uint64_t plain_pseudo_header_sum(const uint8_t* ip, size_t len) noexcept {
-    const uint8_t protocol_and_length[4] = {0, ip_proto::kTcp, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
-    return add_carry(sum_short(ip + offsetof(Ipv4Header, src), 8), sum_short(protocol_and_length, 4));
-}
 
 // Headers and pseudo-headers are short: summed inline, without the call through g_sum (whose
 // vector loops only start at 64 bytes anyway). That call was most of a short segment's check.
@@ -150,23 +134,13 @@ bool plain_ipv4_checksums_ok(std::span<const uint8_t> first, std::span<const Byt
         return tcp_checksum_ok(first, detail::plain_ipv4_segment(first.data(), first.data() + detail::kPlainL4).segment,
                                more);
     }
-    return fold(add_carry(plain_pseudo_header_sum(ip, len), sum_span(first.data() + detail::kPlainL4, len))) == 0xFFFF;
-}
-
-bool plain_ipv4_head_sum(std::span<const uint8_t> first, size_t payload_offset, uint64_t& head_sum) noexcept {
-    const uint8_t* ip = first.data() + detail::kPlainL3;
-    if (fold(sum_short(ip, sizeof(Ipv4Header))) != 0xFFFF) return false;
-    const size_t len = size_t{load_be16(ip + offsetof(Ipv4Header, total_length))} - sizeof(Ipv4Header);
-    head_sum = add_carry(plain_pseudo_header_sum(ip, len), sum_short(first.data() + detail::kPlainL4, payload_offset - detail::kPlainL4));
-    return true;
-}
-
-uint64_t payload_sum(const uint8_t* payload, size_t n) noexcept { return sum_span(payload, n); }
-
-uint64_t copy_and_sum(uint8_t* dst, const uint8_t* src, size_t n) noexcept { return g_copy_sum(dst, src, n); }
-
-bool tcp_checksum_completes(uint64_t head_sum, uint64_t payload_sum) noexcept {
-    return fold(add_carry(head_sum, payload_sum)) == 0xFFFF;
+    // The pseudo-header: both addresses as they lie in the IP header, then zero, the protocol and
+    // the length (RFC 9293 3.1), in network byte order like the rest.
+    const uint8_t protocol_and_length[4] = {0, ip_proto::kTcp, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
+    uint64_t acc = add_carry(sum_short(ip + offsetof(Ipv4Header, src), 8), sum_short(protocol_and_length, 4));
+    const uint8_t* tcp = first.data() + detail::kPlainL4;
+    acc = add_carry(acc, sum_span(tcp, len));
+    return fold(acc) == 0xFFFF;
 }
 
 const char* l4_checksum_implementation() noexcept {
@@ -178,17 +152,14 @@ bool l4_checksum_select(const char* name) noexcept {
     const std::string_view n = name;
     if (n == "baseline") {
         g_sum = sum_baseline;
-        g_copy_sum = copy_and_sum_baseline;
         return true;
     }
     if (n == "avx2" && has_avx2()) {
         g_sum = sum_avx2;
-        g_copy_sum = copy_and_sum_avx2;
         return true;
     }
     if (n == "avx512" && has_avx512()) {
         g_sum = sum_avx512;
-        g_copy_sum = copy_and_sum_avx512;
         return true;
     }
     return false;

@@ -70,20 +70,6 @@ bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg,
 // frame's first segment, `more` the rest, in order.
 bool plain_ipv4_checksums_ok(std::span<const uint8_t> first, std::span<const ByteChunk> more = {}) noexcept;
 
-// The same check with the payload summed apart, where it is read anyway: in the pass that copies it
-// (copy_and_sum) instead of a pass of its own. For a frame plain_ipv4_tcp() accepted whose TCP
-// segment lies whole in `first`, payload_offset being where its payload begins in `first` (after
-// the TCP header, whose length is a multiple of 4: the payload starts at an even position of the
-// segment, so its sum adds without a byte swap): false when the IPv4 header's checksum is wrong;
-// else head_sum gets the sum of the TCP pseudo-header and header, and the frame's checksums are
-// right exactly when tcp_checksum_completes(head_sum, s), s being the payload's sum from
-// payload_sum() or copy_and_sum().
-bool plain_ipv4_head_sum(std::span<const uint8_t> first, size_t payload_offset, uint64_t& head_sum) noexcept;
-uint64_t payload_sum(const uint8_t* payload, size_t n) noexcept;
-// memcpy(dst, src, n) (not overlapping) that also returns the bytes' sum, in one pass.
-uint64_t copy_and_sum(uint8_t* dst, const uint8_t* src, size_t n) noexcept;
-bool tcp_checksum_completes(uint64_t head_sum, uint64_t payload_sum) noexcept;
-
 // A checksum field (as a number: the field's two bytes read big-endian) after bytes it covers
 // changed: old_sum and new_sum are the ones' complement sums of those bytes before and after, as
 // 16-bit words in network order (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')).

@@ -73,8 +73,5 @@ inline __attribute__((always_inline)) uint64_t sum_short(const uint8_t* p, size_
 
 uint64_t sum_avx2(const uint8_t* p, size_t n) noexcept;
 uint64_t sum_avx512(const uint8_t* p, size_t n) noexcept;
-// n bytes copied from p to dst (not overlapping) and summed as sum_avx2 / sum_avx512 sum them.
-uint64_t copy_and_sum_avx2(uint8_t* dst, const uint8_t* p, size_t n) noexcept;
-uint64_t copy_and_sum_avx512(uint8_t* dst, const uint8_t* p, size_t n) noexcept;
 
 }  // namespace nvmeddp::pmd::detail

@@ -76,51 +76,6 @@ __attribute__((target("avx512f"))) uint64_t sum_avx512(const uint8_t* p, size_t 
     return total + sum_avx2(p, n);
 }
 
-// The same sums, each vector stored to dst as it is loaded: a payload copied and summed in one
-// pass over its bytes, where copying and then summing read them twice (copy_and_sum,
-// l4_checksum.hpp). One vector an iteration: the loop is bound by the stores.
-__attribute__((target("avx2"))) uint64_t copy_and_sum_avx2(uint8_t* dst, const uint8_t* p, size_t n) noexcept {
-    const __m256i low = _mm256_set1_epi32(0xFFFF);
-    uint64_t total = 0;
-    while (n >= 32) {
-        const size_t block = n < kBlock ? n & ~size_t{31} : kBlock;
-        __m256i a = _mm256_setzero_si256(), b = a;
-        for (size_t i = 0; i < block; i += 32) {
-            const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), x);
-            a = _mm256_add_epi32(a, _mm256_and_si256(x, low));
-            b = _mm256_add_epi32(b, _mm256_srli_epi32(x, 16));
-        }
-        total += add_lanes(_mm256_add_epi32(a, b));
-        p += block;
-        dst += block;
-        n -= block;
-    }
-    std::memcpy(dst, p, n);
-    return total + sum_words(p, n);  // the tail starts at an even position: block sizes are even
-}
-
-__attribute__((target("avx512f"))) uint64_t copy_and_sum_avx512(uint8_t* dst, const uint8_t* p, size_t n) noexcept {
-    const __m512i low = _mm512_set1_epi32(0xFFFF);
-    uint64_t total = 0;
-    while (n >= 64) {
-        const size_t block = n < kBlock ? n & ~size_t{63} : kBlock;
-        __m512i a = _mm512_setzero_si512(), b = a;
-        for (size_t i = 0; i < block; i += 64) {
-            const __m512i x = _mm512_loadu_si512(p + i);
-            _mm512_storeu_si512(dst + i, x);
-            a = _mm512_add_epi32(a, _mm512_and_si512(x, low));
-            b = _mm512_add_epi32(b, _mm512_srli_epi32(x, 16));
-        }
-        const __m512i s = _mm512_add_epi32(a, b);
-        total += _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_and_si512(s, _mm512_set1_epi64(0xFFFFFFFF)), _mm512_srli_epi64(s, 32)));
-        p += block;
-        dst += block;
-        n -= block;
-    }
-    return total + copy_and_sum_avx2(dst, p, n);
-}
-
 }  // namespace nvmeddp::pmd::detail
 
 #else  // not x86-64: never chosen, defined for the dispatch table
@@ -128,12 +83,6 @@ __attribute__((target("avx512f"))) uint64_t copy_and_sum_avx512(uint8_t* dst, co
 namespace nvmeddp::pmd::detail {
 uint64_t sum_avx2(const uint8_t* p, size_t n) noexcept { return sum_words(p, n); }
 uint64_t sum_avx512(const uint8_t* p, size_t n) noexcept { return sum_words(p, n); }
-uint64_t copy_and_sum_avx2(uint8_t* dst, const uint8_t* p, size_t n) noexcept {
-    std::memcpy(dst, p, n);
-    return sum_words(p, n);
-}
-uint64_t copy_and_sum_avx512(uint8_t* dst, const uint8_t* p, size_t n) noexcept { return copy_and_sum_avx2(dst, p, n); }
-
 }  // namespace nvmeddp::pmd::detail
 
 #endif

@@ -102,31 +102,11 @@ size_t g_plain_checked = 0;  // frames whose plain-frame verdict was compared (t
 
 // The plain frame's check (plain_ipv4_checksums_ok), for a frame plain_ipv4_tcp() accepts: the same
 // verdict as the general pair, IPv4 header and TCP checksum.
-// And, when the segment lies whole in the first piece, the check with the payload summed apart
-// (plain_ipv4_head_sum, then payload_sum or copy_and_sum): the same verdict, and copy_and_sum's copy
-// is the payload, with nothing written around it.
 void expect_plain_agrees(const Pieces& p, size_t frame_len, const TcpSegment& seg) {
-    const uint8_t* tcp = pmd::detail::plain_ipv4_tcp(p.first, frame_len);
-    if (tcp == nullptr) return;
+    if (pmd::detail::plain_ipv4_tcp(p.first, frame_len) == nullptr) return;
     const bool general = pmd::ipv4_header_checksum_ok(p.first, seg) && pmd::tcp_checksum_ok(p.first, seg, p.more);
     EXPECT_EQ(pmd::plain_ipv4_checksums_ok(p.first, p.more), general) << "frame of " << frame_len << " bytes";
     ++g_plain_checked;
-    const size_t payload_offset = pmd::detail::kPlainL4 + pmd::detail::tcp_header_len(tcp);
-    const size_t payload_len = pmd::detail::plain_ipv4_payload_len(p.first.data(), tcp);
-    if (p.first.size() < payload_offset + payload_len) return;
-    uint64_t head = 0;
-    const bool header_ok = pmd::plain_ipv4_head_sum(p.first, payload_offset, head);
-    const uint8_t* payload = p.first.data() + payload_offset;
-    EXPECT_EQ(header_ok && pmd::tcp_checksum_completes(head, pmd::payload_sum(payload, payload_len)), general)
-        << "payload summed apart, frame of " << frame_len << " bytes";
-    std::vector<uint8_t> copy(payload_len + 64, 0xA5);
-    const uint64_t copied_sum = pmd::copy_and_sum(copy.data() + 32, payload, payload_len);
-    EXPECT_EQ(header_ok && pmd::tcp_checksum_completes(head, copied_sum), general)
-        << "payload summed in its copy, frame of " << frame_len << " bytes";
-    EXPECT_TRUE(std::equal(payload, payload + payload_len, copy.begin() + 32)) << "the copy, frame of " << frame_len << " bytes";
-    EXPECT_TRUE(std::all_of(copy.begin(), copy.begin() + 32, [](uint8_t b) { return b == 0xA5; }) &&
-                std::all_of(copy.end() - 32, copy.end(), [](uint8_t b) { return b == 0xA5; }))
-        << "bytes around the copy, frame of " << frame_len << " bytes";
 }
 
 bool ok_whole(const Frame& f) {
@@ -207,39 +187,6 @@ TEST_P(L4Checksum, ShortSpansAtEveryLengthEqualRfc1071) {
             pmd::InternetSum sum;
             sum.add({storage.data() + align, len});
             ASSERT_TRUE(same(to_be(sum.folded()), reference_sum(bytes))) << "len " << len << " align " << align;
-        }
-    }
-}
-
-// copy_and_sum against memcpy and the spelt-out sum: every length up to 300 and longer ones (its
-// vector loops work in blocks of 64 KiB), source and destination at different alignments, lanes at
-// their largest; nothing written outside the destination. The sum is compared through
-// tcp_checksum_completes() with a "head" that is the reference's complement: the check then passes
-// exactly when the two sums are equal modulo 0xFFFF.
-TEST_P(L4Checksum, CopyAndSumCopiesAndSumsLikeTheReference) {
-    std::mt19937 rng(13);
-    const auto to_cpu = [](uint16_t v) { return std::endian::native == std::endian::little ? static_cast<uint16_t>(v << 8 | v >> 8) : v; };
-    std::vector<size_t> lengths;
-    for (size_t len = 0; len <= 300; ++len) lengths.push_back(len);
-    for (size_t len : {1448u, 8948u, 65535u, 65536u, 65537u, 131073u}) lengths.push_back(len);
-    for (const size_t len : lengths) {
-        for (const auto& [src_align, dst_align] : {std::pair{0, 0}, {1, 0}, {0, 3}, {5, 7}}) {
-            std::vector<uint8_t> src(len + 8);
-            for (auto& b : src) b = static_cast<uint8_t>(rng());
-            if (len % 7 == 3) std::fill(src.begin(), src.end(), 0xFF);
-            const std::vector<uint8_t> bytes(src.begin() + src_align, src.begin() + src_align + static_cast<std::ptrdiff_t>(len));
-            std::vector<uint8_t> dst(len + 80, 0x5A);
-            const uint64_t sum = pmd::copy_and_sum(dst.data() + 32 + dst_align, src.data() + src_align, len);
-            ASSERT_TRUE(std::equal(bytes.begin(), bytes.end(), dst.begin() + 32 + dst_align)) << "len " << len;
-            ASSERT_TRUE(std::all_of(dst.begin(), dst.begin() + 32 + dst_align, [](uint8_t b) { return b == 0x5A; }) &&
-                        std::all_of(dst.begin() + 32 + dst_align + static_cast<std::ptrdiff_t>(len), dst.end(),
-                                    [](uint8_t b) { return b == 0x5A; }))
-                << "written outside the copy, len " << len;
-            const uint16_t want = to_cpu(reference_sum(bytes));
-            ASSERT_TRUE(pmd::tcp_checksum_completes(static_cast<uint16_t>(~want), sum)) << "len " << len;
-            ASSERT_FALSE(pmd::tcp_checksum_completes(static_cast<uint16_t>(~want) ^ 0x0100, sum)) << "len " << len;
-            ASSERT_TRUE(pmd::tcp_checksum_completes(static_cast<uint16_t>(~want), pmd::payload_sum(bytes.data(), len)))
-                << "payload_sum, len " << len;
         }
     }
 }
