@@ -4,7 +4,8 @@
 # program (tcp_kernel_peer), our endpoint on veth1 (192.0.2.2) through net_af_packet. Both check
 # every byte against the shared pattern; the kernel's nstat must show no reset while the
 # connection lived (with tx faults, a reset to a segment of ours held back until after the kernel's
-# end closed is its correct answer and is allowed, and said), and, with CAPTURE=1, tshark must find no malformed segment and no error in a capture of the kernel's side.
+# end closed is its correct answer and is allowed, and said), and, with CAPTURE=1, tshark must find
+# no malformed segment and no error in a capture of the kernel's side.
 #
 # usage: tcp_kernel_peer.sh <nvmeddp-tcp> <tcp_kernel_peer> <mode> [nvmeddp-tcp options...]
 #   mode: upload BYTES | download BYTES | both BYTES | rr COUNT:REQ:RESP | accept BYTES
@@ -166,6 +167,8 @@ resets=$(awk '$1=="TcpEstabResets"||$1=="TcpAttemptFails"{s+=$2} END{print s+0}'
 # to that is the kernel's correct answer, not a fault of the connection. Without tx faults it means
 # we sent after the end, and fails.
 open_rsts=$(sed -n 's/.*resets the kernel sent until then: \(-\{0,1\}[0-9]*\).*/\1/p' "$work/peer.log" | tail -n 1)
+# The kernel peer waits a little for its end to close; if it did not, no reset counts as "after".
+if ! grep -q "kernel peer: its end closed" "$work/peer.log"; then open_rsts=-1; fi
 case " $* " in *" --faults-tx "*) tx_faults=1 ;; *) tx_faults=0 ;; esac
 
 fail=0
@@ -174,7 +177,7 @@ fail=0
 [ "$resets" -eq 0 ] || { echo "tcp_kernel_peer: the kernel reset $resets connections or connection attempts"; fail=1; }
 if [ "$out_rsts" -gt 0 ]; then
   if [ -z "$open_rsts" ] || [ "$open_rsts" -lt 0 ]; then
-    echo "tcp_kernel_peer: the kernel sent $out_rsts resets (the kernel peer did not say when)"; fail=1
+    echo "tcp_kernel_peer: the kernel sent $out_rsts resets (the kernel peer did not see its end close)"; fail=1
   elif [ "$open_rsts" -gt 0 ]; then
     echo "tcp_kernel_peer: the kernel sent $open_rsts resets before its end of the connection closed"; fail=1
   elif [ "$tx_faults" -eq 0 ]; then
