@@ -44,7 +44,10 @@ void ConnectionEngine::on_bad_checksum(PacketMeta& meta) noexcept {
 }
 
 void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
-    if (payload.size() == 1 && (place_straight(seq, payload[0], meta) || complete_straight(seq, payload[0], meta))) return;
+    if (payload.size() == 1 && (place_straight(seq, payload[0], meta) || cross_straight(seq, payload[0], meta) ||
+                                complete_straight(seq, payload[0], meta))) {
+        return;
+    }
     start_meta(meta, conn_id_);
     uint32_t len = 0;
     for (const PayloadChunk& c : payload) len += c.len;
@@ -266,17 +269,11 @@ uint32_t ConnectionEngine::fill_header(const uint8_t* p, uint32_t n, uint32_t wa
     return take;
 }
 
-uint32_t ConnectionEngine::on_header(const uint8_t* p, uint32_t n) noexcept {
+inline uint32_t ConnectionEngine::on_header(const uint8_t* p, uint32_t n) noexcept {
     if (hdr_have_ == 0) pdu_start_ = rcv_nxt_;
     // The usual headers, whole in this chunk: checked where they lie, taken in one go.
     if (hdr_have_ == 0 && nvmetcp::quick_stream_header(p, n, params_, layout_)) {
-        // Constant sizes: a few moves, not a call (and never a byte past the header).
-        std::memcpy(hdr_, p, nvmetcp::kHlenData);
-        if (layout_.header_len > nvmetcp::kHlenData) std::memcpy(hdr_ + nvmetcp::kHlenData, p + nvmetcp::kHlenData, nvmetcp::kDigestLen);
-        hdr_have_ = layout_.header_len;
-        rcv_nxt_ += layout_.header_len;
-        layout_ready_ = true;
-        open_checked_pdu();
+        take_quick_header(p);
         return layout_.header_len;
     }
     uint32_t used = 0;
@@ -459,22 +456,7 @@ uint32_t ConnectionEngine::on_padding(uint32_t n) noexcept {
 uint32_t ConnectionEngine::on_data(const uint8_t* p, uint32_t n) noexcept {
     const uint32_t take = left_until(data_end_, n);
     const uint64_t offset = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
-    if (placing_) {
-        if (ddp::Counter* why = placement_refused(offset)) stop_placement(*why);
-    }
-    if (placing_) {
-        // One pass over the payload: placed and digested together.
-        if (crc_on_) {
-            cursor_.copy_and_crc(p, take, crc_state_);
-        } else {
-            cursor_.copy(p, take);
-        }
-        claim_.registration->raise_device_written(offset + take);
-        counters_.placed_bytes.add(take);
-        claims_.placed(rcv_nxt_, take, offset, cccid_, ddp::RegistrationTable::tag_of(claim_), run_pdu_);
-    } else if (crc_on_) {
-        crc_state_ = nvmetcp::crc32c_extend(crc_state_, p, take);
-    }
+    if (take_data(p, take, offset)) claims_.placed(rcv_nxt_, take, offset, cccid_, ddp::RegistrationTable::tag_of(claim_), run_pdu_);
     rcv_nxt_ += take;
     if (rcv_nxt_ == data_end_) after_data();
     return take;

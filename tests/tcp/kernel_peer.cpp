@@ -202,16 +202,16 @@ long long tcp_out_rsts() {
 void report_close(int s, long long rsts_at_start, unsigned max_ms) {
     const auto start = Clock::now();
     tcp_info ti{};
+    bool closed = false;
     for (;;) {
         socklen_t len = sizeof ti;
         if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) break;
-        if (ti.tcpi_state == TCP_CLOSE || ti.tcpi_state == TCP_TIME_WAIT) break;
-        if (Clock::now() - start >= std::chrono::milliseconds(max_ms)) break;
+        closed = ti.tcpi_state == TCP_CLOSE || ti.tcpi_state == TCP_TIME_WAIT;
+        if (closed || Clock::now() - start >= std::chrono::milliseconds(max_ms)) break;
         usleep(500);
     }
     const double waited = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     const long long now = tcp_out_rsts();
-    const bool closed = ti.tcpi_state == TCP_CLOSE || ti.tcpi_state == TCP_TIME_WAIT;
     std::printf("kernel peer: %s %.1f ms after the transfer (state %u); resets the kernel sent until then: %lld\n",
                 closed ? "its end closed" : "its end had not closed", waited, ti.tcpi_state,
                 rsts_at_start < 0 || now < 0 ? -1 : now - rsts_at_start);
