@@ -43,6 +43,11 @@ struct RigOptions {
     // Reads left unregistered (the host copies them) and reads registered too short.
     std::vector<uint16_t> unregistered{};
     std::vector<std::pair<uint16_t, uint32_t>> short_registrations{};
+    // Nonzero: every frame sent in its place with two payload bytes or more comes as an mbuf chain
+    // of two segments, cut at a point of its payload drawn from this seed (chain_cut()). The
+    // engine's straight paths take only a payload in one piece, so such frames are the state
+    // machine's alone (engine_straight_test.cpp).
+    uint64_t chain_seed = 0;
     // false: the constructor leaves `frames` empty, for a caller that alters the stream first and
     // then generates the frames itself (the fuzzer: generating them twice doubled its cost).
     bool make_frames = true;
@@ -105,6 +110,7 @@ public:
         }
         if (o.make_frames) frames = testlib::generate_frames(stream.bytes, o.frames, o.faults);
         mark_rng_.seed(o.mark_seed);
+        chain_rng_.seed(o.chain_seed);
     }
 
     // One more read, registered with the offload (and expected by the host without it).
@@ -191,7 +197,15 @@ public:
                 if (options_.marks == RigOptions::Marks::Random) mark = static_cast<uint32_t>(mark_rng_() % 20);
                 const uint32_t* m = options_.marks == RigOptions::Marks::None ? nullptr : &mark;
                 ::nvmeddp_pkt_meta meta{};
-                const bool offloaded = queue().process(f.bytes, f.bytes.size(), {}, m, pmd::L4Checksum::Unknown, meta);
+                std::span<const uint8_t> first(f.bytes);
+                pmd::PayloadChunk rest{};
+                const size_t payload_at = f.truth.layout.payload_offset;
+                if (const uint32_t k = chain_cut(f.truth); k != 0) {
+                    first = first.first(payload_at + k);
+                    rest = pmd::PayloadChunk{f.bytes.data() + payload_at + k, static_cast<uint32_t>(f.bytes.size() - payload_at - k)};
+                }
+                const bool offloaded = queue().process(first, f.bytes.size(), {&rest, rest.len != 0 ? 1u : 0u}, m,
+                                                       pmd::L4Checksum::Unknown, meta);
                 out.emplace_back(i, offloaded ? std::optional(meta) : std::nullopt);
                 if (options_.foreign_rate > 0 && testlib::unit_draw(mark_rng_) < options_.foreign_rate) {
                     // The same bytes from another port of the peer, marked as this connection's. The
@@ -215,6 +229,18 @@ public:
             }
             device->poll(handle);
         }
+    }
+
+    // Where to cut a frame's payload into two segments (RigOptions::chain_seed): 0 for not at all.
+    // Only a frame sent in its place (no reordering, retransmission, duplicate or resegmented copy):
+    // the others may fill holes below the stream's front, where the engine pairs two runs only
+    // across headers that came whole in one segment (placement_claim.hpp), so a cut there may change
+    // a claim legitimately.
+    uint32_t chain_cut(const testlib::FrameTruth& t) {
+        namespace fault = testlib::fault;
+        constexpr uint8_t kLate = fault::kReordered | fault::kRetransmit | fault::kDuplicate | fault::kResegmented;
+        if (options_.chain_seed == 0 || t.length < 2 || (t.faults & kLate) != 0) return 0;
+        return static_cast<uint32_t>(1 + chain_rng_() % (t.length - 1));
     }
 
     ddp::Stats stats() const {
@@ -307,6 +333,7 @@ public:
     std::unique_ptr<testlib::DdpHostModel> host_off;  // the same host, no offload
     uint64_t foreign_followed = 0;  // foreign frames the engine took for the connection's (must stay 0)
     std::mt19937_64 mark_rng_{1};
+    std::mt19937_64 chain_rng_{1};
     std::vector<std::optional<::nvmeddp_pkt_meta>> metas;
     std::vector<std::string> log;
 };
