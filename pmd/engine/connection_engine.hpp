@@ -113,7 +113,16 @@ private:
     bool cross_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
     // A packet that is one whole CapsuleResp, taken the same way.
     bool complete_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
-    // What both straight paths need below the stream's front: nothing awaited (no PDU with holes, no
+    // The claim's run 1 (ddp_mbuf.h): len bytes from seq, placed at buffer offset `offset` of the
+    // C2HData being placed (the caller checked ClaimBuilder::claimable()).
+    void claim_run(PacketMeta& meta, TcpSeq seq, uint64_t offset, uint32_t len) const noexcept {
+        meta.place_seq = seq.raw();
+        meta.place_buf_off = static_cast<uint32_t>(offset);
+        meta.place_len = static_cast<uint16_t>(len);
+        meta.place_cccid = cccid_;
+        meta.place_tag = ddp::RegistrationTable::tag_of(claim_);
+    }
+    // What the straight paths need below the stream's front: nothing awaited (no PDU with holes, no
     // lost header, no copy remembered).
     bool nothing_awaited() const noexcept {
         return gap_slot_ == GapPdus::kNone && gaps_.empty() && !lost_header_ && copies_.empty();

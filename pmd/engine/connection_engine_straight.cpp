@@ -40,11 +40,7 @@ bool ConnectionEngine::place_straight(TcpSeq seq, const PayloadChunk& payload, P
     ++packet_serial_;
     place_data(payload.data, len, offset);
     counters_.placed_packets.add();
-    meta.place_seq = seq.raw();
-    meta.place_buf_off = static_cast<uint32_t>(offset);
-    meta.place_len = static_cast<uint16_t>(len);
-    meta.place_cccid = cccid_;
-    meta.place_tag = ddp::RegistrationTable::tag_of(claim_);
+    claim_run(meta, seq, offset, len);
     // Every byte new and followed in sync: the packet's copy is the one the digest is computed over.
     meta.flags = NVMEDDP_PKT_PLACED | NVMEDDP_PKT_CRC;
     rcv_nxt_ += len;
@@ -110,11 +106,7 @@ bool ConnectionEngine::cross_straight(TcpSeq seq, const PayloadChunk& payload, P
     ahead_given_ = false;
     place_data(p, tail, offset);
     counters_.placed_packets.add();
-    meta.place_seq = seq.raw();
-    meta.place_buf_off = static_cast<uint32_t>(offset);
-    meta.place_len = static_cast<uint16_t>(tail);
-    meta.place_cccid = cccid_;
-    meta.place_tag = ddp::RegistrationTable::tag_of(claim_);
+    claim_run(meta, seq, offset, tail);
     rcv_nxt_ += tail;
     if (digest != 0) {
         std::memcpy(digest_, p + tail, nvmetcp::kDigestLen);
@@ -140,11 +132,7 @@ bool ConnectionEngine::cross_straight(TcpSeq seq, const PayloadChunk& payload, P
                 meta.place2_tag = ddp::RegistrationTable::tag_of(claim_);
                 meta.place2_len = static_cast<uint16_t>(head);
             } else if (head > tail) {
-                meta.place_seq = rcv_nxt_.raw();
-                meta.place_buf_off = static_cast<uint32_t>(offset2);
-                meta.place_len = static_cast<uint16_t>(head);
-                meta.place_cccid = cccid_;
-                meta.place_tag = ddp::RegistrationTable::tag_of(claim_);
+                claim_run(meta, rcv_nxt_, offset2, head);
             }
         }
         rcv_nxt_ += head;
