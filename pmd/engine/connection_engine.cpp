@@ -270,11 +270,13 @@ uint32_t ConnectionEngine::fill_header(const uint8_t* p, uint32_t n, uint32_t wa
 }
 
 inline uint32_t ConnectionEngine::on_header(const uint8_t* p, uint32_t n) noexcept {
-    if (hdr_have_ == 0) pdu_start_ = rcv_nxt_;
-    // The usual headers, whole in this chunk: checked where they lie, taken in one go.
-    if (hdr_have_ == 0 && nvmetcp::quick_stream_header(p, n, params_, layout_)) {
-        take_quick_header(p);
-        return layout_.header_len;
+    if (hdr_have_ == 0) {
+        // The usual headers, whole in this chunk: checked where they lie, taken in one go.
+        if (nvmetcp::quick_stream_header(p, n, params_, layout_)) {
+            take_quick_header(p);
+            return layout_.header_len;
+        }
+        pdu_start_ = rcv_nxt_;
     }
     uint32_t used = 0;
     if (!layout_ready_) {
@@ -472,14 +474,7 @@ uint32_t ConnectionEngine::on_data_digest(const uint8_t* p, uint32_t n) noexcept
     if (gap_slot_ != GapPdus::kNone) {
         settle_gapped_pdu(true);  // the digest of a PDU with holes: checked once they are filled
     } else {
-        ddp::EngineCounters& counters = counters_;
-        const bool ok = crc_on_ && ~crc_state_ == nvmetcp::load_le32(digest_);
-        if (crc_on_) {
-            (ok ? counters.digest_offloaded : counters.digest_failed).add();
-        } else {
-            counters.digest_fallback.add();
-        }
-        give_verdict(pdu_start_, crc_on_, ok);
+        verify_data_digest();
     }
     crc_on_ = false;
     if (rcv_nxt_ < pdu_end_) {

@@ -39,6 +39,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "ddp/device_caps.hpp"
@@ -49,6 +50,7 @@
 #include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/header_check.hpp"
 #include "nvmetcp/pdu.hpp"
+#include "nvmetcp/wire_int.hpp"
 #include "pmd/engine/digested_copies.hpp"
 #include "pmd/engine/gap_pdus.hpp"
 #include "pmd/engine/placement_claim.hpp"
@@ -154,6 +156,17 @@ private:
     uint32_t fill_chunk(TcpSeq at, const uint8_t* p, uint32_t n) noexcept;
     void take_hole_bytes(GapPdus::Pdu& g, TcpSeq begin, const uint8_t* p, uint32_t n) noexcept;
     void give_verdict(TcpSeq pdu, bool computed, bool ok) noexcept;
+    // The whole digest of a PDU without holes, in digest_: compared when it was computed, counted,
+    // and the packet's verdict given. The state machine's digest step and cross_straight's.
+    [[gnu::always_inline]] void verify_data_digest() noexcept {
+        const bool ok = crc_on_ && ~crc_state_ == nvmetcp::load_le32(digest_);
+        if (crc_on_) {
+            (ok ? counters_.digest_offloaded : counters_.digest_failed).add();
+        } else {
+            counters_.digest_fallback.add();
+        }
+        give_verdict(pdu_start_, crc_on_, ok);
+    }
     bool inside_digested_gap_data(TcpSeq begin, TcpSeq end) const noexcept;
     int open_gap_pdu(TcpSeq pdu_start, const nvmetcp::PduLayout& layout, uint32_t plen, bool check_digest,
                      const ddp::RegistrationTable::Claim& claim, uint16_t cccid, uint32_t datao) noexcept;
@@ -213,13 +226,19 @@ private:
     // instructions a header).
     [[gnu::always_inline]] void take_quick_header(const uint8_t* p) noexcept {
         pdu_start_ = rcv_nxt_;
-        // Constant sizes: a few moves, not a call (and never a byte past the header).
-        std::memcpy(hdr_, p, nvmetcp::kHlenData);
-        if (layout_.header_len > nvmetcp::kHlenData) std::memcpy(hdr_ + nvmetcp::kHlenData, p + nvmetcp::kHlenData, nvmetcp::kDigestLen);
+        copy_whole_header(p, layout_.header_len);
         hdr_have_ = layout_.header_len;
         rcv_nxt_ += layout_.header_len;
         layout_ready_ = true;
         open_checked_pdu();
+    }
+    // A usual header (C2HData or CapsuleResp, whose fixed parts are the same size) whole at p,
+    // header_len bytes with its digest if any, into hdr_. Constant sizes: a few moves, not a call
+    // (and never a byte past the header).
+    [[gnu::always_inline]] void copy_whole_header(const uint8_t* p, uint32_t header_len) noexcept {
+        static_assert(nvmetcp::kHlenCapsuleResp == nvmetcp::kHlenData);
+        std::memcpy(hdr_, p, nvmetcp::kHlenData);
+        if (header_len > nvmetcp::kHlenData) std::memcpy(hdr_ + nvmetcp::kHlenData, p + nvmetcp::kHlenData, nvmetcp::kDigestLen);
     }
     bool start_pdu() noexcept;  // false: the header is not one the receiver would accept
     void open_checked_pdu() noexcept;  // the header in hdr_ passed every check

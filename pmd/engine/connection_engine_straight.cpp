@@ -112,9 +112,7 @@ bool ConnectionEngine::cross_straight(TcpSeq seq, const PayloadChunk& payload, P
         std::memcpy(digest_, p + tail, nvmetcp::kDigestLen);
         digest_have_ = nvmetcp::kDigestLen;
         rcv_nxt_ += nvmetcp::kDigestLen;
-        const bool ok = ~crc_state_ == nvmetcp::load_le32(digest_);
-        (ok ? counters_.digest_offloaded : counters_.digest_failed).add();
-        give_verdict(pdu_start_, true, ok);
+        verify_data_digest();
     }
     end_pdu();
     if (resp_at != nullptr) {
@@ -161,8 +159,7 @@ bool ConnectionEngine::complete_straight(TcpSeq seq, const PayloadChunk& payload
     ++packet_serial_;
     // What on_header(), open_pdu() and end_pdu() leave behind for such a PDU. (The PDU before ended,
     // so what end_pdu() clears is clear already; cleared again here so that this does not depend on it.)
-    std::memcpy(hdr_, p, nvmetcp::kHlenCapsuleResp);  // constant sizes, as in on_header(): moves, not a call
-    if (len > nvmetcp::kHlenCapsuleResp) std::memcpy(hdr_ + nvmetcp::kHlenCapsuleResp, p + nvmetcp::kHlenCapsuleResp, nvmetcp::kDigestLen);
+    copy_whole_header(p, len);
     layout_ = layout;
     pdu_start_ = seq;
     pdu_end_ = data_begin_ = data_end_ = seq + len;
