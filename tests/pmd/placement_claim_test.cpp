@@ -209,3 +209,57 @@ TEST(ClaimBuilder, RunsPastTheArrayAreNotCandidates) {
     EXPECT_NE(m.place_cccid, 99);
     EXPECT_EQ(m.place_len, 10);
 }
+
+// InOrderClaim makes ClaimBuilder's choice as the runs come, for the packets the straight paths take:
+// one run or none per C2HData, in stream order, every run but the last ending its PDU's data and
+// every run but the first starting it. Random such packets, with lengths from a small set so that
+// ties (where the order of the candidates decides) are common: both must write the same claim.
+TEST(InOrderClaim, ChoosesAsClaimBuilderDoesForPacketsTakenInOrder) {
+    uint64_t state = 0x1234567;
+    auto next = [&state](uint32_t bound) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<uint32_t>((state >> 33) % bound);
+    };
+    int pairs = 0;
+    int singles_after_the_first = 0;
+    for (int trial = 0; trial < 20000; ++trial) {
+        ::nvmeddp_pkt_meta by_list{};
+        ::nvmeddp_pkt_meta in_order{};
+        pmd::ClaimBuilder list;
+        list.reset(&by_list);
+        pmd::InOrderClaim claim(in_order);
+        const int pdus = 1 + static_cast<int>(next(pmd::ClaimBuilder::kMaxRuns));
+        uint32_t seq = 0xFFFFF000u + next(8192);  // across the wrap too
+        for (int k = 0; k < pdus; ++k) {
+            const uint32_t lens[] = {1, 2, 3, 100, 65535, 65536};
+            const uint32_t data_len = lens[next(6)];
+            // The first PDU's run starts inside its data, the last's may end short of its end.
+            const uint32_t skip = k == 0 ? next(data_len) : 0;
+            const uint32_t short_by = k + 1 == pdus ? next(data_len - skip) : 0;
+            const uint32_t data_begin = seq + 24;
+            const uint32_t run_seq = data_begin + skip;
+            const uint32_t len = next(4) == 0 ? 0 : data_len - skip - short_by;  // a quarter not placed
+            const uint64_t buf_off = next(8) == 0 ? UINT32_MAX - 10 : next(1u << 20);  // sometimes not claimable
+            const bool framed_here = k > 0 && next(5) != 0;
+            const auto cccid = static_cast<uint16_t>(k + 1);
+            const auto tag = static_cast<uint16_t>(100 + k);
+            if (len != 0) list.placed(TcpSeq(run_seq), len, buf_off, cccid, tag, pdu(static_cast<uint32_t>(k), framed_here, data_begin, data_begin + data_len));
+            claim.pdu(TcpSeq(run_seq), len, buf_off, cccid, tag, framed_here);
+            seq = data_begin + data_len + 4 + (next(2) == 0 ? 24 : 0);  // its digest, maybe a CapsuleResp
+        }
+        list.finish();
+        EXPECT_EQ(claim.claimed(), by_list.place_len != 0);
+        ASSERT_EQ(in_order.place_seq, by_list.place_seq) << "trial " << trial;
+        ASSERT_EQ(in_order.place_buf_off, by_list.place_buf_off) << "trial " << trial;
+        ASSERT_EQ(in_order.place_len, by_list.place_len) << "trial " << trial;
+        ASSERT_EQ(in_order.place_cccid, by_list.place_cccid) << "trial " << trial;
+        ASSERT_EQ(in_order.place_tag, by_list.place_tag) << "trial " << trial;
+        ASSERT_EQ(in_order.place2_tag, by_list.place2_tag) << "trial " << trial;
+        ASSERT_EQ(in_order.place2_len, by_list.place2_len) << "trial " << trial;
+        if (by_list.place2_len != 0) ++pairs;
+        if (by_list.place2_len == 0 && by_list.place_cccid > 1) ++singles_after_the_first;
+    }
+    // Both kinds of claim, and single runs other than the first, were chosen often.
+    EXPECT_GT(pairs, 2000);
+    EXPECT_GT(singles_after_the_first, 2000);
+}
