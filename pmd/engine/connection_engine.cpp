@@ -44,7 +44,10 @@ void ConnectionEngine::on_bad_checksum(PacketMeta& meta) noexcept {
 }
 
 void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
-    if (payload.size() == 1 && (place_straight(seq, payload[0], meta) || cross_straight(seq, payload[0], meta) ||
+    // cross_straight() is a call: asked only in a C2HData's data (place_straight() and
+    // complete_straight() are inline and check their own conditions first).
+    if (payload.size() == 1 && (place_straight(seq, payload[0], meta) ||
+                                (state_ == PduState::Data && cross_straight(seq, payload[0], meta)) ||
                                 complete_straight(seq, payload[0], meta))) {
         return;
     }
@@ -322,11 +325,6 @@ bool ConnectionEngine::start_pdu() noexcept {
     if (nvmetcp::check_header_digest(hdr_, layout_) || nvmetcp::check_full_header(hdr_, layout_, params_)) return false;
     open_checked_pdu();
     return true;
-}
-
-void ConnectionEngine::open_checked_pdu() noexcept {
-    if (mode_ == Mode::Speculating && packets_since_request_ > kReRequestAfterPackets) found_candidate(pdu_start_);
-    open_pdu();
 }
 
 // The header in hdr_ (checked, layout_ valid) starts the PDU at pdu_start_: where it ends, what it

@@ -5,12 +5,14 @@
 //   C2HData being placed, nothing below the stream's front awaited (no hole, no lost header, no copy
 //   remembered). Placed in one pass and claimed whole, without the walk through the packet's chunks,
 //   the per-state dispatch and the claim's run list; a failed placement check stops the placement.
-// - The packet where one C2HData ends and the next begins (small reads: about one packet in three
-//   of a 4 KiB read at MSS 1448): the end of the data, its digest, a CapsuleResp, the next header
-//   and the first of its data, in that order, any of the last three missing. The same conditions
-//   as above for the first PDU's bytes; the headers are taken and the PDUs opened and closed by the
-//   state machine's own steps, and the claim is written as its run list would choose it, without
-//   the walk, the dispatch and the list.
+// - The packet where C2HData PDUs end and begin (small reads: about one packet in three of a 4 KiB
+//   read at MSS 1448; at MSS 8948 nearly every packet, holding the end of one, whole ones and the
+//   start of another): the end of the data, its digest, then whole PDUs (CapsuleResps, C2HData with
+//   their data and digest) and the next header with the first of its data, any of them missing.
+//   The same conditions as above for the first PDU's bytes, and every header passing the quick
+//   check before anything is written; the headers are taken, the PDUs opened and closed and their
+//   data placed by the state machine's own steps, and the claim chosen as its run list would
+//   choose it (InOrderClaim), without the walk through the packet, the dispatch and the list.
 // - A packet that is one whole CapsuleResp (a target that sends each PDU by itself, as with
 //   TCP_NODELAY, completes every write and every read without the SUCCESS flag so): the command it
 //   completes is marked, nothing is placed, and the state machine's header copy, PDU opening and
@@ -48,51 +50,99 @@ bool ConnectionEngine::place_straight(TcpSeq seq, const PayloadChunk& payload, P
     return true;
 }
 
+// The C2HData whose data ended at rcv_nxt_ (q: its bytes) ends in the packet: its digest, when it
+// has one, checked as on_data_digest() checks it (no holes here), then the PDU closed. q moves past.
+[[gnu::always_inline]] inline void ConnectionEngine::end_data_straight(const uint8_t*& q) noexcept {
+    if (layout_.has_data_digest) {
+        std::memcpy(digest_, q, nvmetcp::kDigestLen);
+        digest_have_ = nvmetcp::kDigestLen;
+        rcv_nxt_ += nvmetcp::kDigestLen;
+        q += nvmetcp::kDigestLen;
+        verify_data_digest();
+    }
+    end_pdu();
+}
+
+// A C2HData header at q passed the quick check (layout, data_len its data length): taken and its
+// PDU opened by the state machine's steps, then n of its data bytes placed (or digested only) as
+// on_data() takes them and noted in the claim. Returns where its bytes in the packet end.
+[[gnu::always_inline]] inline const uint8_t* ConnectionEngine::take_c2h_data_straight(const uint8_t* q, const nvmetcp::PduLayout& layout,
+                                                                                       uint32_t data_len, uint32_t n, InOrderClaim& claim) noexcept {
+    layout_ = layout;
+    layout_.data_len = data_len;
+    take_quick_header(q);
+    q += layout_.header_len;
+    const uint64_t offset = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
+    const bool placed = n > 0 && take_data(q, n, offset);
+    claim.pdu(rcv_nxt_, placed ? n : 0, offset, cccid_, ddp::RegistrationTable::tag_of(claim_), run_pdu_.framed_here);
+    rcv_nxt_ += n;
+    return q + n;
+}
+
+// A CapsuleResp whole at p (its layout from the quick check), at rcv_nxt_, the PDU before it ended:
+// what on_header(), open_pdu() and end_pdu() leave behind for such a PDU, without them. (What
+// end_pdu() clears is clear already; cleared again so that this does not depend on it.)
+[[gnu::always_inline]] inline void ConnectionEngine::take_capsule_resp(const uint8_t* p, const nvmetcp::PduLayout& layout) noexcept {
+    copy_whole_header(p, layout.header_len);
+    layout_ = layout;
+    pdu_start_ = rcv_nxt_;
+    rcv_nxt_ += layout.header_len;
+    pdu_end_ = data_begin_ = data_end_ = rcv_nxt_;
+    digest_have_ = 0;
+    layout_ready_ = c2h_data_ = placing_ = crc_on_ = false;
+    claim_ = {};
+    completes_ = conn_.registrations.claim(reinterpret_cast<const nvmetcp::CapsuleRespPdu*>(p)->cqe.cid.get());
+    finish_command();
+}
+
 bool ConnectionEngine::cross_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept {
     const uint32_t len = payload.len;
     const uint8_t* const p = payload.data;
     if (seq != rcv_nxt_ || mode_ != Mode::InSync || state_ != PduState::Data || !placing_) return false;
-    // Run 1: the rest of the data and its digest (verified here, so only when it is being computed),
-    // all in the packet; the PDU ends with them (a C2HData's plen says so; checked all the same).
+    // Run 1: the rest of the data and its digest, all in the packet; the PDU ends with them (a
+    // C2HData's plen says so; checked all the same).
     const uint32_t tail = rcv_nxt_.bytes_to(data_end_);
-    const uint32_t digest = layout_.has_data_digest ? nvmetcp::kDigestLen : 0;
-    uint32_t at = tail + digest;  // where the next PDU begins in the packet
-    if (len < at) return false;
-    // Then a whole CapsuleResp, then a whole C2HData header and data of that PDU short of its end;
-    // either may be missing, nothing else may be there. First by their types and plen fields as they
-    // stand (a C2HData that ends in the packet, with small PDUs in large packets, is the state
-    // machine's: ruled out before any check), then every header must pass the quick check.
-    uint32_t rest = len - at;
-    const uint8_t* resp_at = nullptr;
-    if (rest >= sizeof(nvmetcp::CommonHeader) && p[at + nvmetcp::ch_offset::kType] == static_cast<uint8_t>(nvmetcp::PduType::CapsuleResp)) {
-        const uint32_t plen = nvmetcp::load_le32(p + at + nvmetcp::ch_offset::kPlen);
-        if (plen > rest) return false;
-        resp_at = p + at;
-        at += plen;
-        rest -= plen;
-    }
-    const uint8_t* next_at = nullptr;
-    if (rest > 0) {
-        if (rest < sizeof(nvmetcp::CommonHeader) || p[at + nvmetcp::ch_offset::kType] != static_cast<uint8_t>(nvmetcp::PduType::C2HData) ||
-            rest >= nvmetcp::load_le32(p + at + nvmetcp::ch_offset::kPlen)) {
-            return false;
-        }
-        next_at = p + at;
-    }
-    if ((digest != 0 && !crc_on_) || data_end_ + digest != pdu_end_ || !nothing_awaited()) return false;
+    uint32_t at = tail + (layout_.has_data_digest ? nvmetcp::kDigestLen : 0);  // where the next PDU begins
+    if (len < at || at != rcv_nxt_.bytes_to(pdu_end_) || !nothing_awaited()) return false;
     const uint64_t offset = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
     if (!ClaimBuilder::claimable(tail, offset) || placement_refused(offset) != nullptr) return false;
-    // A CapsuleResp passes only with plen equal to its header's length: the header is the whole PDU.
-    nvmetcp::PduLayout resp;
-    nvmetcp::PduLayout next;
-    if (resp_at != nullptr && !nvmetcp::quick_stream_header(resp_at, static_cast<uint32_t>(p + len - resp_at), params_, resp)) return false;
-    uint32_t head = 0;  // data bytes of the next C2HData in the packet
-    if (next_at != nullptr) {
-        if (!nvmetcp::quick_stream_header(next_at, rest, params_, next) || rest < next.data_offset ||
-            rest - next.data_offset >= next.data_len) {
-            return false;
+    // Then the PDUs that begin in the packet, every header passing the quick check before anything
+    // is written: whole ones (CapsuleResps, C2HData with their data and digest) and, last, at most
+    // one C2HData short of the end of its data. A packet that ends elsewhere (in a header or a
+    // digest), or holds more C2HData than the claim builder weighs, is the state machine's. The
+    // quick check ties a header's length and a C2HData's data digest to the connection's
+    // parameters, so the layouts differ only in data length (0: a CapsuleResp), which is all that
+    // is kept of each (no array of whole layouts to clear on every packet).
+    nvmetcp::PduLayout resp_layout;
+    nvmetcp::PduLayout data_layout;
+    uint32_t data_len[kCrossPdus];
+    uint32_t count = 0;
+    uint32_t c2h = 1;   // the packet's C2HData PDUs, the one open when it came included
+    uint32_t head = 0;  // data bytes of the last one, when it ends past the packet
+    bool open_last = false;
+    for (uint32_t rest = len - at; rest > 0;) {
+        if (count == kCrossPdus) return false;
+        nvmetcp::PduLayout l;
+        if (!nvmetcp::quick_stream_header(p + at, rest, params_, l)) return false;  // a CapsuleResp passes only whole
+        data_len[count++] = l.data_len;
+        if (l.data_len == 0) {
+            resp_layout = l;
+            at += l.header_len;
+            rest -= l.header_len;
+            continue;
         }
-        head = rest - next.data_offset;
+        data_layout = l;
+        if (++c2h > ClaimBuilder::kMaxRuns) return false;
+        const uint32_t plen = l.data_offset + l.data_len + (l.has_data_digest ? nvmetcp::kDigestLen : 0);
+        if (plen <= rest) {
+            at += plen;
+            rest -= plen;
+            continue;
+        }
+        head = rest - l.data_offset;
+        if (head >= l.data_len) return false;  // its digest split by the packet's end
+        open_last = true;
+        break;
     }
 
     start_meta(meta, conn_id_);
@@ -104,39 +154,30 @@ bool ConnectionEngine::cross_straight(TcpSeq seq, const PayloadChunk& payload, P
     c2h_opened_ = 0;  // the PDU open when the packet came is ordinal 0 of its claim
     verdict_given_ = false;
     ahead_given_ = false;
+    InOrderClaim claim(meta);
     place_data(p, tail, offset);
-    counters_.placed_packets.add();
-    claim_run(meta, seq, offset, tail);
+    claim.pdu(seq, tail, offset, cccid_, ddp::RegistrationTable::tag_of(claim_), false);
     rcv_nxt_ += tail;
-    if (digest != 0) {
-        std::memcpy(digest_, p + tail, nvmetcp::kDigestLen);
-        digest_have_ = nvmetcp::kDigestLen;
-        rcv_nxt_ += nvmetcp::kDigestLen;
-        verify_data_digest();
-    }
-    end_pdu();
-    if (resp_at != nullptr) {
-        layout_ = resp;
-        take_quick_header(resp_at);  // opens and ends the PDU
-    }
-    if (next_at != nullptr) {
-        layout_ = next;
-        take_quick_header(next_at);  // in its data now (head < its data length)
-        const uint64_t offset2 = uint64_t{datao_} + data_begin_.bytes_to(rcv_nxt_);
-        if (head > 0 && take_data(next_at + next.data_offset, head, offset2) && ClaimBuilder::claimable(head, offset2)) {
-            // Run 2, as the claim builder would choose: the pair when the packet framed it (it
-            // always has here, from run 1's PDU's end on), else the longer run alone.
-            if (run_pdu_.framed_here) {
-                meta.place2_tag = ddp::RegistrationTable::tag_of(claim_);
-                meta.place2_len = static_cast<uint16_t>(head);
-            } else if (head > tail) {
-                claim_run(meta, rcv_nxt_, offset2, head);
-            }
+    const uint8_t* q = p + tail;  // the packet's bytes at rcv_nxt_
+    end_data_straight(q);
+    // The PDUs whole in the packet, then the one its end cuts short.
+    const uint32_t whole = open_last ? count - 1 : count;
+    for (uint32_t i = 0; i < whole; ++i) {
+        if (data_len[i] == 0) {
+            take_capsule_resp(q, resp_layout);
+            q += resp_layout.header_len;
+            continue;
         }
-        rcv_nxt_ += head;
+        q = take_c2h_data_straight(q, data_layout, data_len[i], data_len[i], claim);
+        end_data_straight(q);
     }
+    if (open_last) take_c2h_data_straight(q, data_layout, data_len[whole], head, claim);  // in its data now (head < its length)
     // Every byte new and followed in sync.
-    meta.flags |= NVMEDDP_PKT_PLACED | NVMEDDP_PKT_CRC;
+    meta.flags |= NVMEDDP_PKT_CRC;
+    if (claim.claimed()) {
+        meta.flags |= NVMEDDP_PKT_PLACED;
+        counters_.placed_packets.add();
+    }
     if (verdict_given_ && verdict_ok_) meta.flags |= NVMEDDP_PKT_DIGEST_OK;
     meta_ = nullptr;
     return true;
@@ -157,20 +198,9 @@ bool ConnectionEngine::complete_straight(TcpSeq seq, const PayloadChunk& payload
     counters_.packets.add();
     counters_.bytes.add(len);
     ++packet_serial_;
-    // What on_header(), open_pdu() and end_pdu() leave behind for such a PDU. (The PDU before ended,
-    // so what end_pdu() clears is clear already; cleared again here so that this does not depend on it.)
-    copy_whole_header(p, len);
-    layout_ = layout;
-    pdu_start_ = seq;
-    pdu_end_ = data_begin_ = data_end_ = seq + len;
-    digest_have_ = 0;
-    layout_ready_ = c2h_data_ = placing_ = crc_on_ = false;
-    claim_ = {};
-    completes_ = conn_.registrations.claim(reinterpret_cast<const nvmetcp::CapsuleRespPdu*>(p)->cqe.cid.get());
-    finish_command();
+    take_capsule_resp(p, layout);
     // Every byte new and followed in sync.
     meta.flags = NVMEDDP_PKT_CRC;
-    rcv_nxt_ += len;
     return true;
 }
 

@@ -115,12 +115,13 @@ TEST(EngineStraight, PacketsAcrossPduBoundariesAsTheStateMachineTakesThem) {
 // Completion by SUCCESS, PDUs of other commands between (CapsuleResps, R2Ts), padding (which the
 // straight paths leave to the state machine), registrations shorter than the reads.
 TEST(EngineStraight, OtherPdusSuccessFlagPaddingAndShortRegistrations) {
-    for (int variant = 0; variant < 4; ++variant) {
+    for (int variant = 0; variant < 8; ++variant) {
         SCOPED_TRACE(testing::Message() << "variant " << variant);
-        RigOptions o = small_reads(1448, true, variant % 2 == 0);
-        o.stream.success_flag = variant == 1;
-        o.stream.other_pdu_rate = variant == 2 ? 0.4 : 0.0;
-        o.stream.pda = variant == 3 ? 3 : 0;
+        // At MSS 8948 the refused registrations and the other PDUs fall between whole C2HData of a packet.
+        RigOptions o = small_reads(variant < 4 ? 1448 : 8948, true, variant % 2 == 0);
+        o.stream.success_flag = variant % 4 == 1;
+        o.stream.other_pdu_rate = variant % 4 == 2 ? 0.4 : 0.0;
+        o.stream.pda = variant % 4 == 3 ? 3 : 0;
         o.short_registrations = {{3, 1000}, {7, 100}};
         o.unregistered = {5};
         expect_same_as_state_machine(o);
