@@ -123,11 +123,7 @@ private:
     // The claim's run 1 (ddp_mbuf.h): len bytes from seq, placed at buffer offset `offset` of the
     // C2HData being placed (the caller checked ClaimBuilder::claimable()).
     void claim_run(PacketMeta& meta, TcpSeq seq, uint64_t offset, uint32_t len) const noexcept {
-        meta.place_seq = seq.raw();
-        meta.place_buf_off = static_cast<uint32_t>(offset);
-        meta.place_len = static_cast<uint16_t>(len);
-        meta.place_cccid = cccid_;
-        meta.place_tag = ddp::RegistrationTable::tag_of(claim_);
+        PlacedRun{seq, len, static_cast<uint32_t>(offset), cccid_, ddp::RegistrationTable::tag_of(claim_)}.write_as_run1(meta);
     }
     // What the straight paths need below the stream's front: nothing awaited (no PDU with holes, no
     // lost header, no copy remembered).

@@ -46,6 +46,25 @@ struct RunPdu {
     ddp::TcpSeq pdu_end;
 };
 
+// A run a claim can name: len bytes from seq, placed at buffer offset buf_off of registration
+// (cccid, tag).
+struct PlacedRun {
+    ddp::TcpSeq seq;
+    uint32_t len = 0;
+    uint32_t buf_off = 0;
+    uint16_t cccid = 0;
+    uint16_t tag = 0;
+
+    // Writes it into m as the claim's run 1.
+    [[gnu::always_inline]] void write_as_run1(::nvmeddp_pkt_meta& m) const noexcept {
+        m.place_seq = seq.raw();
+        m.place_buf_off = buf_off;
+        m.place_len = static_cast<uint16_t>(len);
+        m.place_cccid = cccid;
+        m.place_tag = tag;
+    }
+};
+
 class ClaimBuilder {
 public:
     // Runs a packet can note; past them, further runs are not candidates (the host copies them).
@@ -79,7 +98,7 @@ public:
             }
         }
         if (count_ == kMaxRuns) return;
-        runs_[count_++] = Run{seq, len, off, cccid, tag, pdu};
+        runs_[count_++] = Run{{seq, len, off, cccid, tag}, pdu};
     }
 
     // The packet is done: writes the claim (place_*, place2_*) of the most bytes.
@@ -103,12 +122,7 @@ public:
             }
         }
         if (best1 < 0) return;
-        const Run& r1 = runs_[best1];
-        m.place_seq = r1.seq.raw();
-        m.place_buf_off = r1.buf_off;
-        m.place_len = static_cast<uint16_t>(r1.len);
-        m.place_cccid = r1.cccid;
-        m.place_tag = r1.tag;
+        runs_[best1].write_as_run1(m);
         if (best2 >= 0) {
             m.place2_tag = runs_[best2].tag;
             m.place2_len = static_cast<uint16_t>(runs_[best2].len);
@@ -116,12 +130,7 @@ public:
     }
 
 private:
-    struct Run {
-        ddp::TcpSeq seq;
-        uint32_t len = 0;
-        uint32_t buf_off = 0;
-        uint16_t cccid = 0;
-        uint16_t tag = 0;
+    struct Run : PlacedRun {
         RunPdu pdu;
     };
 
@@ -161,16 +170,16 @@ public:
             prev_.len = 0;
             return;
         }
-        const Run run{seq, len, static_cast<uint32_t>(buf_off), cccid, tag};
+        const PlacedRun run{seq, len, static_cast<uint32_t>(buf_off), cccid, tag};
         if (prev_.len != 0 && framed_here && prev_.len + len > best_) {
             // With the previous run, it beats itself alone too.
             best_ = prev_.len + len;
-            write_run1(prev_);
+            prev_.write_as_run1(m_);
             m_.place2_tag = tag;
             m_.place2_len = static_cast<uint16_t>(len);
         } else if (len > best_) {
             best_ = len;
-            write_run1(run);
+            run.write_as_run1(m_);
             m_.place2_tag = 0;
             m_.place2_len = 0;
         }
@@ -180,24 +189,9 @@ public:
     bool claimed() const noexcept { return best_ != 0; }
 
 private:
-    struct Run {
-        ddp::TcpSeq seq;
-        uint32_t len = 0;
-        uint32_t buf_off = 0;
-        uint16_t cccid = 0;
-        uint16_t tag = 0;
-    };
-    [[gnu::always_inline]] void write_run1(const Run& r) noexcept {
-        m_.place_seq = r.seq.raw();
-        m_.place_buf_off = r.buf_off;
-        m_.place_len = static_cast<uint16_t>(r.len);
-        m_.place_cccid = r.cccid;
-        m_.place_tag = r.tag;
-    }
-
     ::nvmeddp_pkt_meta& m_;
-    uint32_t best_ = 0;  // bytes of the claim so far
-    Run prev_{};         // the previous PDU's run (len 0: none)
+    uint32_t best_ = 0;    // bytes of the claim so far
+    PlacedRun prev_{};     // the previous PDU's run (len 0: none)
 };
 
 }  // namespace nvmeddp::pmd
