@@ -36,12 +36,23 @@ public:
     // Copies up to n bytes; returns how many were copied (n unless the list ended). Always inline:
     // the placement step it is in is inlined at several places, and GCC then made it a call.
     [[gnu::always_inline]] size_t copy(const uint8_t* src, size_t n) noexcept {
-        // The usual case, a packet's bytes inside the current segment, without copy_with()'s loop
-        // (which the compiler keeps out of line).
-        if (index_ < segments_.size() && n < segments_[index_].len - within_) {
-            std::memcpy(static_cast<uint8_t*>(segments_[index_].addr) + within_, src, n);
-            within_ += n;
-            return n;
+        // The usual case, a packet's bytes inside the current segment (or up to its end, where a
+        // PDU's data often ends: a 4 KiB read's last bytes), without copy_with()'s loop (which the
+        // compiler keeps out of line).
+        if (index_ < segments_.size()) {
+            const ddp::BufferSegment& seg = segments_[index_];
+            const uint64_t room = seg.len - within_;
+            if (n < room) {
+                std::memcpy(static_cast<uint8_t*>(seg.addr) + within_, src, n);
+                within_ += n;
+                return n;
+            }
+            if (n == room) {
+                std::memcpy(static_cast<uint8_t*>(seg.addr) + within_, src, n);
+                ++index_;
+                within_ = 0;
+                return n;
+            }
         }
         return copy_with([](uint8_t* d, const uint8_t* s, size_t k) { std::memcpy(d, s, k); }, src, n);
     }

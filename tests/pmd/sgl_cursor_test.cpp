@@ -61,3 +61,25 @@ TEST(SglCursor, EqualsComparesAcrossSegments) {
     ASSERT_TRUE(reader.seek(s.list, 10));
     EXPECT_FALSE(reader.equals(src.data() + 8, 7));  // the list ends after 6
 }
+
+// Copies that end exactly at a segment's end (a PDU's data filling a buffer) leave the cursor at the
+// next segment's start; the last one leaves it at the list's end, where nothing more is written.
+TEST(SglCursor, CopiesEndingAtASegmentsEndGoOnInTheNext) {
+    ThreeSegments s;
+    const auto src = counting();
+    SglCursor cursor;
+    ASSERT_TRUE(cursor.seek(s.list, 1));
+    EXPECT_EQ(cursor.copy(src.data(), 4), 4u);      // a[1..4], to a's end
+    EXPECT_EQ(cursor.copy(src.data() + 4, 3), 3u);  // all of b
+    EXPECT_EQ(cursor.copy(src.data() + 7, 2), 2u);  // c[0..1]
+    EXPECT_EQ(cursor.copy(src.data() + 9, 6), 6u);  // c[2..7], to the list's end
+    EXPECT_EQ(cursor.copy(src.data(), 1), 0u);      // nothing past it
+    EXPECT_EQ(s.a[0], 0);
+    EXPECT_EQ(s.a[1], 1);
+    EXPECT_EQ(s.a[4], 4);
+    EXPECT_EQ(s.b[0], 5);
+    EXPECT_EQ(s.b[2], 7);
+    EXPECT_EQ(s.c[0], 8);
+    EXPECT_EQ(s.c[2], 10);
+    EXPECT_EQ(s.c[7], 15);
+}
