@@ -45,7 +45,7 @@ void ConnectionEngine::on_bad_checksum(PacketMeta& meta) noexcept {
 
 void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payload, PacketMeta& meta) noexcept {
     // cross_straight() is a call: asked only in a C2HData's data (place_straight() and
-    // complete_straight() are inline and check their own conditions first).
+    // complete_straight() are inlined under LTO and check their own conditions first).
     if (payload.size() == 1 && (place_straight(seq, payload[0], meta) ||
                                 (state_ == PduState::Data && cross_straight(seq, payload[0], meta)) ||
                                 complete_straight(seq, payload[0], meta))) {

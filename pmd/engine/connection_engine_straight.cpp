@@ -79,9 +79,10 @@ bool ConnectionEngine::place_straight(TcpSeq seq, const PayloadChunk& payload, P
     return q + n;
 }
 
-// A CapsuleResp whole at p (its layout from the quick check), at rcv_nxt_, the PDU before it ended:
-// what on_header(), open_pdu() and end_pdu() leave behind for such a PDU, without them. (What
-// end_pdu() clears is clear already; cleared again so that this does not depend on it.)
+// A CapsuleResp whole at p (its layout from the quick check), at rcv_nxt_, in sync with nothing
+// awaited, the PDU before it ended by end_pdu() (state_ Header, no header bytes taken): what
+// on_header(), open_pdu() and end_pdu() leave behind for such a PDU, without them. The fields a
+// PDU's opening sets are set again here whatever end_pdu() left in them.
 [[gnu::always_inline]] inline void ConnectionEngine::take_capsule_resp(const uint8_t* p, const nvmetcp::PduLayout& layout) noexcept {
     copy_whole_header(p, layout.header_len);
     layout_ = layout;
@@ -99,8 +100,8 @@ bool ConnectionEngine::cross_straight(TcpSeq seq, const PayloadChunk& payload, P
     const uint32_t len = payload.len;
     const uint8_t* const p = payload.data;
     if (seq != rcv_nxt_ || mode_ != Mode::InSync || state_ != PduState::Data || !placing_) return false;
-    // Run 1: the rest of the data and its digest, all in the packet; the PDU ends with them (a
-    // C2HData's plen says so; checked all the same).
+    // The packet's first run: the rest of the data and its digest, all in the packet; the PDU ends
+    // with them (a C2HData's plen says so; checked all the same).
     const uint32_t tail = rcv_nxt_.bytes_to(data_end_);
     uint32_t at = tail + (layout_.has_data_digest ? nvmetcp::kDigestLen : 0);  // where the next PDU begins
     if (len < at || at != rcv_nxt_.bytes_to(pdu_end_) || !nothing_awaited()) return false;
