@@ -28,6 +28,10 @@ usage: scripts/bench.sh [options]
   --faults [SEEDS]   also issue 16's figures under the fault shim (scripts/fault_table.py: the offload demo
                      off and on at 0.2% and 1% of loss, reordering and duplication, and with wire corruption
                      added, seeds SEEDS, default 1-10; about 4 minutes; root, as the demo's EAL)
+  --cpu N            the CPU every benchmark program runs on (taskset; default the last CPU this
+                     shell may use); bench_scaling places its own threads. A ratio of two figures
+                     means little when they ran on different CPUs: on these VMs one vCPU runs the
+                     same code up to 1.7x slower than the other.
   --help             this text
 Environment: NVMEDDP_BUILD_DIR (default build/).
 EOF
@@ -41,6 +45,7 @@ build_first=1
 update_readme=0
 e2e_seconds=
 fault_seeds=
+cpu=
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=${2:?--reps needs a number}; shift 2 ;;
@@ -54,6 +59,7 @@ while [ $# -gt 0 ]; do
       if [[ "${2:-}" =~ ^[0-9]+$ ]]; then e2e_seconds=$2; shift 2; else e2e_seconds=3; shift; fi ;;
     --faults)
       if [[ "${2:-}" =~ ^[0-9][0-9,-]*$ ]]; then fault_seeds=$2; shift 2; else fault_seeds=1-10; shift; fi ;;
+    --cpu) cpu=${2:?--cpu needs a CPU number}; shift 2 ;;
     --help|-h) usage; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -61,6 +67,10 @@ done
 [[ "$reps" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --reps must be a positive integer, not '$reps'" >&2; exit 2; }
 [[ "$min_time" =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "bench.sh: --min-time must be seconds, not '$min_time'" >&2; exit 2; }
 [ -n "$out" ] || out="$root/bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
+command -v taskset > /dev/null || { echo "bench.sh: taskset not found (apt-get install util-linux)" >&2; exit 1; }
+allowed=$(python3 -c 'import os; print(" ".join(map(str, sorted(os.sched_getaffinity(0)))))')
+[ -n "$cpu" ] || cpu=${allowed##* }
+[[ " $allowed " == *" $cpu "* ]] || { echo "bench.sh: --cpu $cpu: not one of the CPUs this shell may use ($allowed)" >&2; exit 2; }
 
 # gnuplot draws the plots (Debian's gnuplot-nox: no X11). Installed the way install-deps.sh installs.
 if ! dpkg-query -W -f='${Status}' gnuplot-nox 2>/dev/null | grep -q "install ok installed"; then
@@ -88,8 +98,10 @@ failed=()
 for name in "${binaries[@]}"; do
   exe="$build/bench/$name"
   json="$out/$name.json"
-  cmd=("$exe" "--benchmark_out=$json" --benchmark_out_format=json "--benchmark_repetitions=$reps"
-       --benchmark_report_aggregates_only=true "--benchmark_min_time=$min_time")
+  cmd=()
+  [ "$name" = bench_scaling ] || cmd=(taskset -c "$cpu")
+  cmd+=("$exe" "--benchmark_out=$json" --benchmark_out_format=json "--benchmark_repetitions=$reps"
+        --benchmark_report_aggregates_only=true "--benchmark_min_time=$min_time")
   [ -z "$filter" ] || cmd+=("--benchmark_filter=$filter")
   printf -v cmdline '%q ' "${cmd[@]}"
   cmdline=${cmdline% }
