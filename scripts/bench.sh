@@ -59,7 +59,7 @@ while [ $# -gt 0 ]; do
       if [[ "${2:-}" =~ ^[0-9]+$ ]]; then e2e_seconds=$2; shift 2; else e2e_seconds=3; shift; fi ;;
     --faults)
       if [[ "${2:-}" =~ ^[0-9][0-9,-]*$ ]]; then fault_seeds=$2; shift 2; else fault_seeds=1-10; shift; fi ;;
-    --cpu) cpu=${2:?--cpu needs a CPU number}; shift 2 ;;
+    --cpu) cpu=${2:?bench.sh: --cpu needs a CPU number}; shift 2 ;;
     --help|-h) usage; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -67,10 +67,8 @@ done
 [[ "$reps" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --reps must be a positive integer, not '$reps'" >&2; exit 2; }
 [[ "$min_time" =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "bench.sh: --min-time must be seconds, not '$min_time'" >&2; exit 2; }
 [ -n "$out" ] || out="$root/bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
-command -v taskset > /dev/null || { echo "bench.sh: taskset not found (apt-get install util-linux)" >&2; exit 1; }
-allowed=$(python3 -c 'import os; print(" ".join(map(str, sorted(os.sched_getaffinity(0)))))')
-[ -n "$cpu" ] || cpu=${allowed##* }
-[[ " $allowed " == *" $cpu "* ]] || { echo "bench.sh: --cpu $cpu: not one of the CPUs this shell may use ($allowed)" >&2; exit 2; }
+source "$root/scripts/lib/pin_cpu.sh"
+cpu=$(choose_bench_cpu bench.sh "$cpu") || exit $?
 
 # gnuplot draws the plots (Debian's gnuplot-nox: no X11). Installed the way install-deps.sh installs.
 if ! dpkg-query -W -f='${Status}' gnuplot-nox 2>/dev/null | grep -q "install ok installed"; then

@@ -36,9 +36,7 @@ while [ $# -gt 0 ]; do
     --min-time)
       if ! [[ "${2:-}" =~ ^[0-9]*\.?[0-9]+$ ]]; then echo "bench_ab: --min-time needs seconds, not '${2:-}'" >&2; exit 2; fi
       min_time=$2; shift 2 ;;
-    --cpu)
-      if ! [[ "${2:-}" =~ ^[0-9]+$ ]]; then echo "bench_ab: --cpu needs a CPU number, not '${2:-}'" >&2; exit 2; fi
-      cpu=$2; shift 2 ;;
+    --cpu) cpu=${2:?bench_ab: --cpu needs a CPU number}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "bench_ab: unknown option $1" >&2; usage >&2; exit 2 ;;
     *) break ;;
@@ -50,10 +48,8 @@ for b in "$build_a" "$build_b"; do
   if [ ! -x "$b/bench/$program" ]; then echo "bench_ab: $b/bench/$program: no such program (built?)" >&2; exit 2; fi
 done
 
-command -v taskset > /dev/null || { echo "bench_ab: taskset not found (apt-get install util-linux)" >&2; exit 1; }
-allowed=$(python3 -c 'import os; print(" ".join(map(str, sorted(os.sched_getaffinity(0)))))')
-[ -n "$cpu" ] || cpu=${allowed##* }
-[[ " $allowed " == *" $cpu "* ]] || { echo "bench_ab: --cpu $cpu: not one of the CPUs this shell may use ($allowed)" >&2; exit 2; }
+source "$(dirname "$(readlink -f "$0")")/lib/pin_cpu.sh"
+cpu=$(choose_bench_cpu bench_ab "$cpu") || exit $?
 echo "bench_ab: both on CPU $cpu" >&2
 
 work=$(mktemp -d)

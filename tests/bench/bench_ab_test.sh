@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/bench_ab.sh on one build against itself, with a quick benchmark: the table has the row and a
 # ratio for each figure, and bad input (no such program, a filter that matches nothing) fails with a
-# message instead of an empty table.
+# message instead of an empty table, as does a CPU the shell may not run on.
 set -euo pipefail
 script=$1 build=$2
 out=$(mktemp)
@@ -25,4 +25,11 @@ if "$script" --rounds 0 "$build" "$build" bench_engine 'x' > "$out" 2>&1; then
   echo "FAIL: --rounds 0 was accepted"; exit 1
 fi
 grep -q 'whole number' "$out" || { echo "FAIL: no message for --rounds 0"; cat "$out"; exit 1; }
+for bad in 4095 x; do
+  if "$script" --cpu "$bad" "$build" "$build" bench_engine 'x' > "$out" 2>&1; then
+    echo "FAIL: --cpu $bad was accepted"; exit 1
+  fi
+  grep -q -e "--cpu $bad: not one of the CPUs" -e "--cpu needs a CPU number, not '$bad'" "$out" || {
+    echo "FAIL: no message for --cpu $bad"; cat "$out"; exit 1; }
+done
 echo "bench_ab: ok"
