@@ -73,15 +73,9 @@ void ConnectionEngine::on_segment(TcpSeq seq, std::span<const PayloadChunk> payl
             copies_.forget_older_than(rcv_nxt_);
         }
     }
-    meta_ = &meta;
     ++packet_serial_;
     claims_.reset(&meta);
-    packet_front_ = seq < rcv_nxt_ ? rcv_nxt_ : seq;
-    c2h_opened_ = 0;
-    run_pdu_.ordinal = 0;  // the PDU open when the packet came, if any
-    run_pdu_.framed_here = false;
-    verdict_given_ = false;
-    ahead_given_ = false;
+    reset_packet_framing(meta, seq < rcv_nxt_ ? rcv_nxt_ : seq);
     uint32_t skip = 0;
     bool all_new = true;  // every byte of the packet is one the engine had not seen
     if (seq < rcv_nxt_) {

@@ -120,10 +120,25 @@ private:
     void take_capsule_resp(const uint8_t* p, const nvmetcp::PduLayout& layout) noexcept;
     // A packet that is one whole CapsuleResp, taken the same way.
     bool complete_straight(TcpSeq seq, const PayloadChunk& payload, PacketMeta& meta) noexcept;
-    // The claim's run 1 (ddp_mbuf.h): len bytes from seq, placed at buffer offset `offset` of the
-    // C2HData being placed (the caller checked ClaimBuilder::claimable()).
-    void claim_run(PacketMeta& meta, TcpSeq seq, uint64_t offset, uint32_t len) const noexcept {
-        PlacedRun{seq, len, static_cast<uint32_t>(offset), cccid_, ddp::RegistrationTable::tag_of(claim_)}.write_as_run1(meta);
+    // A packet of len bytes that a straight path takes: its metadata started and it counted, as
+    // on_segment() does for a packet with payload.
+    [[gnu::always_inline]] void begin_straight_packet(PacketMeta& meta, uint32_t len) noexcept {
+        start_meta(meta, conn_id_);
+        counters_.packets.add();
+        counters_.bytes.add(len);
+        ++packet_serial_;
+    }
+    // What the state machine's steps know of the packet being taken, whose first new byte is at
+    // front: the metadata they write, no PDU opened or verdict given in it yet. meta_ is cleared
+    // when the packet is done.
+    [[gnu::always_inline]] void reset_packet_framing(PacketMeta& meta, TcpSeq front) noexcept {
+        meta_ = &meta;
+        packet_front_ = front;
+        c2h_opened_ = 0;
+        run_pdu_.ordinal = 0;  // the PDU open when the packet came, if any
+        run_pdu_.framed_here = false;
+        verdict_given_ = false;
+        ahead_given_ = false;
     }
     // What the straight paths need below the stream's front: nothing awaited (no PDU with holes, no
     // lost header, no copy remembered).

@@ -36,13 +36,11 @@ bool ConnectionEngine::place_straight(TcpSeq seq, const PayloadChunk& payload, P
     if (!ClaimBuilder::claimable(len, offset)) return false;
     if (placement_refused(offset) != nullptr) return false;
 
-    start_meta(meta, conn_id_);
-    counters_.packets.add();
-    counters_.bytes.add(len);
-    ++packet_serial_;
+    begin_straight_packet(meta, len);
     place_data(payload.data, len, offset);
     counters_.placed_packets.add();
-    claim_run(meta, seq, offset, len);
+    // The claim's run 1 (ddp_mbuf.h): claimable() held above.
+    PlacedRun{seq, len, static_cast<uint32_t>(offset), cccid_, ddp::RegistrationTable::tag_of(claim_)}.write_as_run1(meta);
     // Every byte new and followed in sync: the packet's copy is the one the digest is computed over.
     meta.flags = NVMEDDP_PKT_PLACED | NVMEDDP_PKT_CRC;
     rcv_nxt_ += len;
@@ -146,15 +144,8 @@ bool ConnectionEngine::cross_straight(TcpSeq seq, const PayloadChunk& payload, P
         break;
     }
 
-    start_meta(meta, conn_id_);
-    counters_.packets.add();
-    counters_.bytes.add(len);
-    ++packet_serial_;
-    meta_ = &meta;
-    packet_front_ = seq;
-    c2h_opened_ = 0;  // the PDU open when the packet came is ordinal 0 of its claim
-    verdict_given_ = false;
-    ahead_given_ = false;
+    begin_straight_packet(meta, len);
+    reset_packet_framing(meta, seq);  // the PDU open when the packet came is ordinal 0 of its claim
     InOrderClaim claim(meta);
     place_data(p, tail, offset);
     claim.pdu(seq, tail, offset, cccid_, ddp::RegistrationTable::tag_of(claim_), false);
@@ -195,10 +186,7 @@ bool ConnectionEngine::complete_straight(TcpSeq seq, const PayloadChunk& payload
     nvmetcp::PduLayout layout;
     if (!nvmetcp::quick_stream_header(p, len, params_, layout) || layout.header_len != len) return false;
 
-    start_meta(meta, conn_id_);
-    counters_.packets.add();
-    counters_.bytes.add(len);
-    ++packet_serial_;
+    begin_straight_packet(meta, len);
     take_capsule_resp(p, layout);
     // Every byte new and followed in sync.
     meta.flags = NVMEDDP_PKT_CRC;

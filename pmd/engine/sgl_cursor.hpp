@@ -38,7 +38,8 @@ public:
     [[gnu::always_inline]] size_t copy(const uint8_t* src, size_t n) noexcept {
         // The usual case, a packet's bytes inside the current segment (or up to its end, where a
         // PDU's data often ends: a 4 KiB read's last bytes), without copy_with()'s loop (which the
-        // compiler keeps out of line).
+        // compiler keeps out of line). Two tests rather than one `n <= room` with the cursor moved
+        // after the copy: that form cost the in-segment copy 7 more instructions (callgrind, 64 KiB PDUs).
         if (index_ < segments_.size()) {
             const ddp::BufferSegment& seg = segments_[index_];
             const uint64_t room = seg.len - within_;
