@@ -96,6 +96,8 @@ class FixtureRun(unittest.TestCase):
         self.assertEqual(v["G2"], "not met")         # 36 vs memcpy 72.4: 0.50x < 0.8x
         self.assertEqual(v["G3 csum:1"], "met")      # 180 vs 200 Gbit/s: 0.9x
         self.assertEqual(v["G3 csum:0"], "not met")  # 140 vs 200: 0.7x
+        # The engine's row, with the host's setup + teardown of a read (timed apart) in the last column.
+        self.assertIn("| 1448 | 65536 | off | 180.0 | 140.0 | 64.0 | 200.0 | not run | 0.90x | 0.70x | 25.0 |", report)
         self.assertEqual(v["G4"], "not met")         # ACK 9 ns = 0.45x, other flow 12 ns = 0.6x of 20 ns
         self.assertEqual(v["G5"], "met")             # 15 ns = 0.75x
         self.assertEqual(v["G6"], "not run")         # bench_host_rx absent
