@@ -1,5 +1,7 @@
 #include "pmd/packet/l4_checksum.hpp"
 
+#include <cstddef>
+#include <cstring>
 #include <string_view>
 
 #include "pmd/packet/word_sum.hpp"
@@ -43,11 +45,7 @@ inline __attribute__((always_inline)) uint64_t sum_span(const uint8_t* p, size_t
     return n < kInlineSumBelow ? sum_short(p, n) : g_sum(p, n);
 }
 
-uint16_t fold(uint64_t v) noexcept {
-    v = (v & 0xFFFFFFFFu) + (v >> 32);
-    while ((v >> 16) != 0) v = (v & 0xFFFF) + (v >> 16);
-    return static_cast<uint16_t>(v);
-}
+uint16_t fold(uint64_t v) noexcept { return detail::fold_sum(v); }
 
 }  // namespace
 
@@ -126,7 +124,15 @@ bool tcp_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg, std:
 
 bool plain_ipv4_checksums_ok(std::span<const uint8_t> first, std::span<const ByteChunk> more) noexcept {
     const uint8_t* ip = first.data() + detail::kPlainL3;
-    if (fold(sum_short(ip, sizeof(Ipv4Header))) != 0xFFFF) return false;
+    // The IP header (20 bytes, no options: plain_ipv4_tcp() checked) as its first 12 bytes and its
+    // two addresses, which the TCP checksum's pseudo-header holds too: loaded and summed once for
+    // both. Every word starts at an even offset, so this grouping sums to what any other does.
+    static_assert(offsetof(Ipv4Header, src) == 12 && sizeof(Ipv4Header) == 20);
+    const uint64_t addresses = detail::load_word64(ip + offsetof(Ipv4Header, src));
+    uint32_t bytes_8_to_12;
+    std::memcpy(&bytes_8_to_12, ip + 8, sizeof bytes_8_to_12);
+    const uint64_t before_addresses = add_carry(detail::load_word64(ip), bytes_8_to_12);
+    if (fold(add_carry(before_addresses, addresses)) != 0xFFFF) return false;
     // TCP header and payload: plain_ipv4_tcp() checked that the IP length covers a TCP header and
     // lies within the frame.
     const size_t len = size_t{load_be16(ip + offsetof(Ipv4Header, total_length))} - sizeof(Ipv4Header);
@@ -137,7 +143,9 @@ bool plain_ipv4_checksums_ok(std::span<const uint8_t> first, std::span<const Byt
     // The pseudo-header: both addresses as they lie in the IP header, then zero, the protocol and
     // the length (RFC 9293 3.1), in network byte order like the rest.
     const uint8_t protocol_and_length[4] = {0, ip_proto::kTcp, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
-    uint64_t acc = add_carry(sum_short(ip + offsetof(Ipv4Header, src), 8), sum_short(protocol_and_length, 4));
+    uint32_t protocol_and_length_word;
+    std::memcpy(&protocol_and_length_word, protocol_and_length, sizeof protocol_and_length_word);
+    uint64_t acc = add_carry(addresses, protocol_and_length_word);
     const uint8_t* tcp = first.data() + detail::kPlainL4;
     acc = add_carry(acc, sum_span(tcp, len));
     return fold(acc) == 0xFFFF;
