@@ -153,13 +153,9 @@ bool QueueEngine::deliver(ConnectionEngine& engine, uint32_t seq, uint32_t paylo
     return hand_over(engine, seq, {chunks, count}, l4, meta);
 }
 
-L4Checksum QueueEngine::verify_checksums(std::span<const uint8_t> first, const uint8_t* plain_tcp, const TcpSegment* seg,
-                                          std::span<const PayloadChunk> more) noexcept {
-    counters_.checksum_verified.add();
-    const bool ok = plain_tcp != nullptr
-                        ? plain_ipv4_checksums_ok(first, more)
-                        : ipv4_header_checksum_ok(first, *seg) && tcp_checksum_ok(first, *seg, more);
-    return ok ? L4Checksum::Unknown : L4Checksum::Bad;
+bool QueueEngine::general_checksums_ok(std::span<const uint8_t> first, const TcpSegment& seg,
+                                       std::span<const PayloadChunk> more) noexcept {
+    return ipv4_header_checksum_ok(first, seg) && tcp_checksum_ok(first, seg, more);
 }
 
 bool QueueEngine::process_frame(std::span<const uint8_t> first, size_t frame_len, const uint8_t* plain_tcp,

@@ -32,6 +32,7 @@
 #include "pmd/engine/tx_digest_stream.hpp"
 #include "pmd/packet/flow_classifier.hpp"
 #include "pmd/packet/frame_parser.hpp"
+#include "pmd/packet/l4_checksum.hpp"
 #include "pmd/packet/flow_key.hpp"
 
 namespace nvmeddp::pmd {
@@ -202,8 +203,16 @@ private:
     // The frame's IPv4 header and TCP checksums verified here (the port could not say): Bad, or
     // Unknown when both are right. plain_tcp as process_frame() has it; seg is the parse's segment,
     // needed only when plain_tcp is null.
-    L4Checksum verify_checksums(std::span<const uint8_t> first, const uint8_t* plain_tcp, const TcpSegment* seg,
-                                std::span<const PayloadChunk> more) noexcept;
+    // Inline: on process()'s path the frame is plain, and the out-of-line call that also held the
+    // general case cost a CapsuleResp packet 12 instructions more (357 -> 345, callgrind).
+    [[gnu::always_inline]] L4Checksum verify_checksums(std::span<const uint8_t> first, const uint8_t* plain_tcp,
+                                                       const TcpSegment* seg, std::span<const PayloadChunk> more) noexcept {
+        counters_.checksum_verified.add();
+        const bool ok = plain_tcp != nullptr ? plain_ipv4_checksums_ok(first, more) : general_checksums_ok(first, *seg, more);
+        return ok ? L4Checksum::Unknown : L4Checksum::Bad;
+    }
+    static bool general_checksums_ok(std::span<const uint8_t> first, const TcpSegment& seg,
+                                     std::span<const PayloadChunk> more) noexcept;
     // The engine's turn, the payload in chunks: the segment followed, or, with a bad checksum, only
     // counted on its connection (the host's TCP drops it; its retransmission comes later, in order).
     [[gnu::always_inline]] bool hand_over(ConnectionEngine& engine, uint32_t seq, std::span<const PayloadChunk> payload,
