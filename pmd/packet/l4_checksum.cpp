@@ -29,7 +29,7 @@ bool has_avx2() noexcept {
 }
 bool has_avx512() noexcept {
 #if defined(__x86_64__)
-    return __builtin_cpu_supports("avx512f");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #else
     return false;
 #endif
