@@ -31,9 +31,9 @@
 #include "pmd/engine/connection_engine.hpp"
 #include "pmd/engine/tx_digest_stream.hpp"
 #include "pmd/packet/flow_classifier.hpp"
+#include "pmd/packet/flow_key.hpp"
 #include "pmd/packet/frame_parser.hpp"
 #include "pmd/packet/l4_checksum.hpp"
-#include "pmd/packet/flow_key.hpp"
 
 namespace nvmeddp::pmd {
 

@@ -92,8 +92,8 @@ inline __attribute__((always_inline)) uint64_t sum_short(const uint8_t* p, size_
 
 // v folded to 16 bits with end-around carry (RFC 1071), without a loop: the two 32-bit halves added
 // with their carry, then x + (x rotated by 16) holds in its upper half the two 16-bit halves of x
-// added with their carry (the lower half's sum carries into it). Nonzero stays nonzero, so a sum
-// congruent to 0 modulo 0xFFFF comes out 0xFFFF.
+// added with their carry (the lower half's sum carries into it). Nonzero stays nonzero, so a
+// nonzero sum congruent to 0 modulo 0xFFFF comes out 0xFFFF (and 0 stays 0).
 inline __attribute__((always_inline)) uint16_t fold_sum(uint64_t v) noexcept {
     const uint32_t lo = static_cast<uint32_t>(v);
     uint32_t x = lo + static_cast<uint32_t>(v >> 32);

@@ -18,6 +18,7 @@
 
 #include "pmd/packet/frame_parser.hpp"
 #include "pmd/packet/l4_checksum.hpp"
+#include "pmd/packet/word_sum.hpp"
 #include "testlib/frame_gen.hpp"
 
 using namespace nvmeddp;
@@ -191,6 +192,25 @@ TEST_P(L4Checksum, SpansOfEveryLengthTo300EqualRfc1071) {
             sum.add({storage.data() + align, len});
             ASSERT_TRUE(same(to_be(sum.folded()), reference_sum(bytes))) << "len " << len << " align " << align;
         }
+    }
+}
+
+// The loop-free fold (word_sum.hpp's fold_sum) against the fold it replaced, 16 bits at a time
+// until nothing carries: equal on the values at the edges of each step's carry and on random ones.
+// Both encodings of zero are not the same here: a nonzero sum must never fold to 0x0000.
+TEST(InternetFold, EqualsFoldingSixteenBitsAtATime) {
+    const auto loop_fold = [](uint64_t v) {
+        v = (v & 0xFFFFFFFFu) + (v >> 32);
+        while ((v >> 16) != 0) v = (v & 0xFFFF) + (v >> 16);
+        return static_cast<uint16_t>(v);
+    };
+    std::vector<uint64_t> values = {0, 1, 0xFFFF, 0x10000, 0x1FFFE, 0xFFFFFFFF, 0x100000000, 0x1FFFFFFFF, 0xFFFFFFFF00000001,
+                                    0x0000FFFF0000FFFF, 0xFFFF0000FFFF0000, 0xFFFEFFFF00000001, ~uint64_t{0}, ~uint64_t{0} - 1};
+    std::mt19937_64 rng(5);
+    for (int i = 0; i < 200000; ++i) values.push_back(rng() >> (rng() % 64));
+    for (uint64_t v : values) {
+        ASSERT_EQ(pmd::detail::fold_sum(v), loop_fold(v)) << std::hex << v;
+        ASSERT_EQ(pmd::detail::fold_sum(v) == 0, v == 0) << std::hex << v;
     }
 }
 
