@@ -5,6 +5,7 @@
 // 24 bytes (a CapsuleResp), 1448 and 8948. Counter: bytes_per_second over the TCP segment.
 #include <benchmark/benchmark.h>
 
+#include <string>
 #include <vector>
 
 #include "pmd/packet/frame_parser.hpp"

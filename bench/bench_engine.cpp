@@ -7,13 +7,14 @@
 // core's L2) registered, received frame by frame through QueueEngine::process, and torn down. Only
 // the receive is timed: registering and tearing down are the host's calls (bench_host_rx counts them
 // in the host's figure, as here the memcpy bound has no such work), timed apart as
-// host_regs_ns_per_read. The next round's frames continue the TCP sequence (their seq field is rewritten and the TCP checksum
-// updated incrementally, RFC 1624, all before the round's first frame is processed and outside
-// the timing: the benchmark's work, which a NIC's receive never does). The engine is
-// told the port did not check the TCP checksum (csum:0, it verifies it itself, as on a port without
-// rx checksum offload) or that the port found it good (csum:1). Counters: Gbit/s of PDU data, ns
-// per packet, and the host's registration and teardown of a read (ns, outside the other two; with
-// the round's two clock reads around them, tens of ns a round spread over its reads).
+// host_regs_ns_per_read. The next round's frames continue the TCP sequence (their seq field is
+// rewritten and the TCP checksum updated incrementally, RFC 1624, all before the round's first frame
+// is processed and outside the timing: the benchmark's work, which a NIC's receive never does). The
+// engine is told the port did not check the TCP checksum (csum:0, it verifies it itself, as on a
+// port without rx checksum offload) or that the port found it good (csum:1). Counters: Gbit/s of
+// PDU data, ns per packet, and the host's registration and teardown of a read (ns, outside the
+// other two; with the round's two clock reads around them, tens of ns a round spread over its
+// reads).
 //
 // Also the cost per packet that carries no data for the engine: a pure ACK of an offloaded
 // connection, a data frame of a flow that is not offloaded, a packet of one small CapsuleResp.

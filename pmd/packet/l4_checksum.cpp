@@ -13,6 +13,9 @@ namespace {
 using SumFn = uint64_t (*)(const uint8_t*, size_t) noexcept;
 
 using detail::add_carry;
+using detail::fold_sum;
+using detail::load_word32;
+using detail::load_word64;
 using detail::sum_avx2;
 using detail::sum_avx512;
 using detail::sum_short;
@@ -45,8 +48,6 @@ inline __attribute__((always_inline)) uint64_t sum_span(const uint8_t* p, size_t
     return n < kInlineSumBelow ? sum_short(p, n) : g_sum(p, n);
 }
 
-uint16_t fold(uint64_t v) noexcept { return detail::fold_sum(v); }
-
 }  // namespace
 
 void InternetSum::add(std::span<const uint8_t> bytes) noexcept {
@@ -55,14 +56,14 @@ void InternetSum::add(std::span<const uint8_t> bytes) noexcept {
     if (odd_) {
         // These bytes start at an odd position: each sits in the other half of its 16-bit word than
         // where it was summed. Swapping the bytes of the folded sum moves them all (RFC 1071 2(B)).
-        const uint16_t f = fold(s);
+        const uint16_t f = fold_sum(s);
         s = static_cast<uint16_t>(f << 8 | f >> 8);
     }
     acc_ = add_carry(acc_, s);
     odd_ = odd_ != ((bytes.size() & 1) != 0);
 }
 
-uint16_t InternetSum::folded() const noexcept { return fold(acc_); }
+uint16_t InternetSum::folded() const noexcept { return fold_sum(acc_); }
 
 bool ipv4_header_checksum_ok(std::span<const uint8_t> first, const TcpSegment& seg) noexcept {
     if (seg.flow.family != IpFamily::Ipv4) return true;
@@ -128,11 +129,9 @@ bool plain_ipv4_checksums_ok(std::span<const uint8_t> first, std::span<const Byt
     // two addresses, which the TCP checksum's pseudo-header holds too: loaded and summed once for
     // both. Every word starts at an even offset, so this grouping sums to what any other does.
     static_assert(offsetof(Ipv4Header, src) == 12 && sizeof(Ipv4Header) == 20);
-    const uint64_t addresses = detail::load_word64(ip + offsetof(Ipv4Header, src));
-    uint32_t bytes_8_to_12;
-    std::memcpy(&bytes_8_to_12, ip + 8, sizeof bytes_8_to_12);
-    const uint64_t before_addresses = add_carry(detail::load_word64(ip), bytes_8_to_12);
-    if (fold(add_carry(before_addresses, addresses)) != 0xFFFF) return false;
+    const uint64_t addresses = load_word64(ip + offsetof(Ipv4Header, src));
+    const uint64_t before_addresses = add_carry(load_word64(ip), load_word32(ip + 8));
+    if (fold_sum(add_carry(before_addresses, addresses)) != 0xFFFF) return false;
     // TCP header and payload: plain_ipv4_tcp() checked that the IP length covers a TCP header and
     // lies within the frame.
     const size_t len = size_t{load_be16(ip + offsetof(Ipv4Header, total_length))} - sizeof(Ipv4Header);
@@ -143,12 +142,10 @@ bool plain_ipv4_checksums_ok(std::span<const uint8_t> first, std::span<const Byt
     // The pseudo-header: both addresses as they lie in the IP header, then zero, the protocol and
     // the length (RFC 9293 3.1), in network byte order like the rest.
     const uint8_t protocol_and_length[4] = {0, ip_proto::kTcp, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
-    uint32_t protocol_and_length_word;
-    std::memcpy(&protocol_and_length_word, protocol_and_length, sizeof protocol_and_length_word);
-    uint64_t acc = add_carry(addresses, protocol_and_length_word);
+    uint64_t acc = add_carry(addresses, load_word32(protocol_and_length));
     const uint8_t* tcp = first.data() + detail::kPlainL4;
     acc = add_carry(acc, sum_span(tcp, len));
-    return fold(acc) == 0xFFFF;
+    return fold_sum(acc) == 0xFFFF;
 }
 
 const char* l4_checksum_implementation() noexcept {
@@ -173,16 +170,9 @@ bool l4_checksum_select(const char* name) noexcept {
     return false;
 }
 
-namespace {
-uint32_t fold16(uint64_t sum) noexcept {
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-    return static_cast<uint32_t>(sum);
-}
-}  // namespace
-
 uint16_t patch_internet_checksum(uint16_t checksum, uint32_t old_sum, uint32_t new_sum) noexcept {
-    const uint64_t sum = (~checksum & 0xFFFFu) + (~fold16(old_sum) & 0xFFFFu) + uint64_t{fold16(new_sum)};
-    return static_cast<uint16_t>(~fold16(sum));
+    const uint64_t sum = (~checksum & 0xFFFFu) + (~fold_sum(old_sum) & 0xFFFFu) + uint64_t{fold_sum(new_sum)};
+    return static_cast<uint16_t>(~fold_sum(sum));
 }
 
 }  // namespace nvmeddp::pmd

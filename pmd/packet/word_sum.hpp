@@ -44,6 +44,13 @@ inline __attribute__((always_inline)) uint64_t load_word64(const uint8_t* p) noe
     return w;
 }
 
+// A 32-bit word of p, in the CPU's byte order (the short spans' 4-byte tail, header words).
+inline __attribute__((always_inline)) uint32_t load_word32(const uint8_t* p) noexcept {
+    uint32_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+}
+
 // A short span (a header, a pseudo-header, a segment of a few dozen bytes) as 64-bit words added
 // with end-around carry (add, then add the carry back in: 2^64 is 1 modulo 0xFFFF), the tail as one
 // 4-, 2- and 1-byte word (zero-padded like sum_words'). Below 64 bytes sum_words' vectorised loop
@@ -71,9 +78,7 @@ inline __attribute__((always_inline)) uint64_t sum_short(const uint8_t* p, size_
     }
     uint64_t tail = 0;  // at most 2^32 + 2^17: no carry out
     if ((n & 4) != 0) {
-        uint32_t w;
-        std::memcpy(&w, p, sizeof w);
-        tail += w;
+        tail += load_word32(p);
         p += 4;
     }
     if ((n & 2) != 0) {
