@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "pmd/dpdk/mbuf_free.hpp"
 #include "tcp/mbuf_trim.hpp"
 
 namespace nvmeddp::tcp {
@@ -200,16 +201,12 @@ uint32_t ReceiveQueue::queued_bytes_within(Seq begin, Seq end) const noexcept {
 }
 
 void ReceiveQueue::finish_delivery() noexcept {
-    // In bulk: one return to the pool per chunk instead of one per mbuf (freeing them one by one was
-    // about a tenth of the host's instructions per segment with the offload on; in bulk the host
-    // runs 3-4% fewer). Mbufs the callback took are null, which the bulk free skips.
-    constexpr uint32_t kChunk = 64;
-    rte_mbuf* chunk[kChunk];
-    for (uint32_t i = 0; i < ready_count_;) {
-        uint32_t n = 0;
-        for (; n < kChunk && i < ready_count_; ++n, ++i) chunk[n] = ready_[i].m;
-        rte_pktmbuf_free_bulk(chunk, n);  // the entries are not read again: ready_count_ drops to 0
-    }
+    // In bulk: one return to the pool per run of mbufs instead of one per mbuf (freeing them one by
+    // one was about a tenth of the host's instructions per segment with the offload on; in bulk the
+    // host runs 3-4% fewer), and without librte_mbuf's per-mbuf checks for the plain segments that
+    // are nearly all of them (pmd/dpdk/mbuf_free.hpp). Mbufs the callback took are null: skipped.
+    // The entries are not read again: ready_count_ drops to 0.
+    pmd::free_mbufs_bulk(ready_count_, [this](unsigned i) { return ready_[i].m; });
     ready_count_ = 0;
     ready_bytes_ = 0;
     drain_in_order();
