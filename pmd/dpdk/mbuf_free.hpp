@@ -1,12 +1,12 @@
 // Returning received mbufs to their pool in bulk, for a receiver that frees every segment it took.
 //
-// rte_pktmbuf_free_bulk() is a call into librte_mbuf that treats every mbuf as possibly chained,
-// shared, indirect or from another pool, one at a time. What a receiver frees is nearly always none
-// of those: one direct segment, its only reference, from the port's pool. For such an mbuf
-// rte_pktmbuf_prefree_seg() changes nothing (refcnt 1 is what a free mbuf has, next is already null,
-// nb_segs already 1), so it can go back as it is, many in one rte_mempool_put_bulk(): what a driver
-// with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE does once the application has promised those properties.
-// Here they are checked per mbuf instead of promised, and anything else takes rte_pktmbuf_free().
+// rte_pktmbuf_free_bulk() is a call into librte_mbuf that walks every mbuf as possibly chained,
+// shared, indirect or external (rte_pktmbuf_prefree_seg() on each segment) before it puts them back
+// in runs per pool. What a receiver frees is nearly always none of those: one direct segment, its
+// only reference, from the port's pool. For such an mbuf rte_pktmbuf_prefree_seg() changes nothing
+// (refcnt 1 is what a free mbuf has, next is already null, nb_segs already 1), so it can go back as
+// it is, many in one rte_mempool_put_bulk(), with the checks inline. Anything else takes
+// rte_pktmbuf_free().
 #pragma once
 
 #include <rte_mbuf.h>

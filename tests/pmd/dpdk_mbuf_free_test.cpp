@@ -1,6 +1,8 @@
 // pmd::free_mbufs_bulk() (pmd/dpdk/mbuf_free.hpp): plain mbufs go back to their own pools in runs,
-// and every other kind (a chain, a second reference, an indirect clone) is freed as
-// rte_pktmbuf_free() frees it. Judged by the pools' in-use counts and the reference counts left.
+// and every other kind (a chain, a second reference, an indirect clone, an external buffer, an mbuf
+// whose segment count and chain disagree) is freed as rte_pktmbuf_free() frees it. Judged by the
+// pools' in-use counts, the reference counts left, what a raw allocation gets back and whether an
+// external buffer's owner is told.
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -101,6 +103,55 @@ TEST(MbufFreeBulk, ChainsSharedAndIndirectMbufsAreFreedAsRtePktmbufFreeFreesThem
     EXPECT_EQ(rte_mbuf_refcnt_read(original), 1);
 
     free_all({shared, original});
+    EXPECT_EQ(pool.in_use(), 0u);
+}
+
+TEST(MbufFreeBulk, MbufsWhoseSegmentCountAndChainDisagreeAreFreedAsRtePktmbufFreeFreesThem) {
+    REQUIRE_EAL();
+    OwnPool pool("free_bulk_nb_segs", 63);
+    ASSERT_NE(pool.pool, nullptr);
+    // next null but nb_segs 2 (a chain whose tail was cut off without fixing the count):
+    // rte_pktmbuf_prefree_seg() sets nb_segs back to 1 before the mbuf goes back, and a driver's
+    // raw allocation (no reset) relies on that.
+    rte_mbuf* counted_two = rte_pktmbuf_alloc(pool.pool);
+    ASSERT_NE(counted_two, nullptr);
+    counted_two->nb_segs = 2;
+    // nb_segs 1 but a second segment linked: rte_pktmbuf_free() follows next, so both go back.
+    rte_mbuf* linked = rte_pktmbuf_alloc(pool.pool);
+    rte_mbuf* tail = rte_pktmbuf_alloc(pool.pool);
+    ASSERT_NE(linked, nullptr);
+    ASSERT_NE(tail, nullptr);
+    linked->next = tail;
+    free_all({counted_two, linked});
+    EXPECT_EQ(pool.in_use(), 0u);
+    std::vector<rte_mbuf*> raw;
+    for (rte_mbuf* m = rte_mbuf_raw_alloc(pool.pool); m != nullptr; m = rte_mbuf_raw_alloc(pool.pool)) {
+        EXPECT_EQ(m->nb_segs, 1);
+        EXPECT_EQ(m->next, nullptr);
+        raw.push_back(m);
+    }
+    EXPECT_EQ(raw.size(), size_t{pool.pool->size});
+    free_all(raw);
+    EXPECT_EQ(pool.in_use(), 0u);
+}
+
+TEST(MbufFreeBulk, AnMbufOnAnExternalBufferHasItsBufferFreedByItsOwner) {
+    REQUIRE_EAL();
+    OwnPool pool("free_bulk_ext");
+    ASSERT_NE(pool.pool, nullptr);
+    // An external buffer with its shared info at its end; its free callback counts the calls.
+    std::vector<uint8_t> area(4096);
+    uint16_t buf_len = static_cast<uint16_t>(area.size());
+    int freed = 0;
+    rte_mbuf_ext_shared_info* shinfo = rte_pktmbuf_ext_shinfo_init_helper(
+        area.data(), &buf_len, [](void*, void* opaque) { ++*static_cast<int*>(opaque); }, &freed);
+    ASSERT_NE(shinfo, nullptr);
+    rte_mbuf* m = rte_pktmbuf_alloc(pool.pool);
+    ASSERT_NE(m, nullptr);
+    rte_pktmbuf_attach_extbuf(m, area.data(), reinterpret_cast<rte_iova_t>(area.data()), buf_len, shinfo);
+    ASSERT_EQ(rte_mbuf_refcnt_read(m), 1);
+    free_all({m});
+    EXPECT_EQ(freed, 1) << "the external buffer's owner was not told";
     EXPECT_EQ(pool.in_use(), 0u);
 }
 
