@@ -10,12 +10,13 @@
 #include <vector>
 
 #include "nvmetcp/host/iovec_cursor.hpp"
+#include "nvmetcp/host/kept_sqe.hpp"
 #include "nvmetcp/host/queue_types.hpp"
 
 namespace nvmeddp::nvmetcp::host {
 
-// Fields are grouped by size, largest first, so that no padding sits between them (7 bytes are left
-// at the end): the queue keeps depth of these per connection.
+// Fields are grouped by size, largest first, so that no padding sits between them or at the end:
+// the queue keeps depth of these per connection.
 struct CommandSlot {
     enum class Phase : uint8_t {
         Free,
@@ -23,7 +24,6 @@ struct CommandSlot {
         Sent,    // the controller may answer
     };
 
-    NvmeSqe sqe{};  // staged into the capsule when the send ring reaches its cid; the opcode also names a timeout
     std::span<const IoVec> data;
     CompletionFn done = nullptr;
     void* ctx = nullptr;
@@ -55,6 +55,8 @@ struct CommandSlot {
     nvme::Status final_status{};
     uint16_t next_free = 0;
 
+    KeptSqe sqe;  // staged into the capsule when the send ring reaches its cid; the opcode also names a timeout
+
     Phase phase = Phase::Free;
     bool to_controller = false;
     bool in_capsule = false;  // write data travels in the CapsuleCmd
@@ -63,6 +65,9 @@ struct CommandSlot {
     bool digest_error = false;
     bool teardown_pending = false;
 };
+
+// A changed size is a decision about memory per connection (issue 14), not a side effect.
+static_assert(sizeof(CommandSlot) == 168, "CommandSlot's size changed: keep fields grouped by size, no padding");
 
 class CommandTable {
 public:

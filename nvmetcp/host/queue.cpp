@@ -3,7 +3,6 @@
 
 #include <cstdarg>
 #include <cstdio>
-#include <cstring>
 
 #include "nvmetcp/host/ddp_receive.hpp"
 
@@ -148,13 +147,10 @@ SubmitResult Queue::enqueue(const IoRequest& request, bool internal, uint16_t* c
     slot.digest_error = false;
     slot.teardown_pending = false;
 
-    slot.sqe = request.sqe;
-    slot.sqe.cid.set(cid);
-    slot.sqe.flags = static_cast<uint8_t>((slot.sqe.flags & 0x3F) | nvme::kSqeFlagsSgl);
-    nvme::SglDescriptor sgl{};
-    sgl.length.set(request.data_len);
-    sgl.identifier = slot.in_capsule ? nvme::sgl::kInCapsuleDataBlock : nvme::sgl::kTransportDataBlock;
-    std::memcpy(slot.sqe.dptr, &sgl, sizeof sgl);
+    // Its cid and data pointer are the queue's: written when the capsule is staged (KeptSqe).
+    NvmeSqe sqe = request.sqe;
+    sqe.flags = static_cast<uint8_t>((sqe.flags & 0x3F) | nvme::kSqeFlagsSgl);
+    slot.sqe.keep(sqe);
 
     if (!request.to_controller && request.data_len > 0 && !observer_->before_send_read(*this, cid, request)) {
         commands_.release(cid);
@@ -333,7 +329,7 @@ void Queue::check_timeouts(uint64_t now_ms) {
         // The controller may still send this command's data or response at any time: the stream can no
         // longer be trusted, so the whole queue goes (as Linux does with error recovery).
         ++stats_.timeouts;
-        const uint8_t opcode = slot.sqe.opcode;
+        const uint8_t opcode = slot.sqe.opcode();
         std::snprintf(timeout_reason_, sizeof timeout_reason_, "command cid %u (opcode 0x%02x) timed out after %u ms",
                       cid, opcode, slot.timeout_ms);
         // Where the command and the stream stood: what tells a lost segment (the stream stalled

@@ -130,7 +130,7 @@ private:
     void begin_data_digest();
     bool write_current();
     void finish_current();
-    void stage_capsule(CommandSlot& slot);
+    void stage_capsule(uint16_t cid);
     void stage_h2c_data(SendItem& item);
     void drop_item(SendItem& item);
     void send_term_req(Fes fes, uint32_t fei, std::span<const uint8_t> error_data);

@@ -47,7 +47,7 @@ bool Queue::start_next_pdu() {
                 const CommandSlot& slot = commands_[item.cid];
                 const bool with_digest = send_params_.data_digest && slot.in_capsule && slot.data_len > 0;
                 if (with_digest && !device_digest_room()) return false;
-                stage_capsule(commands_[item.cid]);
+                stage_capsule(item.cid);
                 return true;
             }
             case SendItem::Kind::H2CData:
@@ -101,8 +101,9 @@ void Queue::begin_data_digest() {
     ++stats_.digests_left_to_device;
 }
 
-void Queue::stage_capsule(CommandSlot& slot) {
-    const CapsuleCmdPdu pdu = make_capsule_cmd(slot.sqe);
+void Queue::stage_capsule(uint16_t cid) {
+    const CommandSlot& slot = commands_[cid];
+    const CapsuleCmdPdu pdu = make_capsule_cmd(slot.sqe.rebuild(cid, slot.data_len, slot.in_capsule));
     const uint32_t data_len = slot.in_capsule ? slot.data_len : 0;
     out_.header_len = static_cast<uint32_t>(encode_header(out_.header, header_bytes(pdu), data_len, send_params_));
     out_.data.reset(slot.data);

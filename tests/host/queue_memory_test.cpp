@@ -2,6 +2,7 @@
 // controller would) and controller PDUs fed whole, byte by byte and in odd-sized pieces.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 
 #include "host_test_util.hpp"
@@ -328,6 +329,35 @@ TEST(Queue, FlushHasNoData) {
     ASSERT_EQ(h.log.entries.size(), 1u);
     EXPECT_EQ(h.log.entries[0].completion.status, nvme::status::kInvalidOpcode);
     EXPECT_EQ(h.queue->state(), QueueState::Ready);
+}
+
+// The slot keeps the SQE without its cid and data pointer (KeptSqe): every other byte the
+// application gave goes out as given, the cid is the one assigned, the data pointer the queue's own.
+TEST(Queue, CapsuleCarriesEverySqeByteAsSubmitted) {
+    Harness h(io_config());
+    h.bring_up();
+    IoRequest r;
+    auto* raw = reinterpret_cast<uint8_t*>(&r.sqe);
+    for (size_t i = 0; i < sizeof(NvmeSqe); ++i) raw[i] = static_cast<uint8_t>(0xA0 + i);
+    r.sqe.flags = 0x3A;  // no PSDT bits: the queue sets SGL
+    std::vector<uint8_t> buf(8192);
+    const IoVec iov[] = {{buf.data(), 8192}};
+    r.data = iov;
+    r.data_len = 8192;
+    const uint16_t cid = h.submit(r);
+    const NvmeSqe sent = h.one_sent(PduType::CapsuleCmd).as<CapsuleCmdPdu>().sqe;
+    const auto* wire = reinterpret_cast<const uint8_t*>(&sent);
+    for (size_t i = 0; i < sizeof(NvmeSqe); ++i) {
+        if (i == offsetof(NvmeSqe, flags) || i == offsetof(NvmeSqe, cid) || i == offsetof(NvmeSqe, cid) + 1) continue;
+        if (i >= offsetof(NvmeSqe, dptr) && i < offsetof(NvmeSqe, dptr) + sizeof sent.dptr) continue;
+        EXPECT_EQ(wire[i], raw[i]) << "SQE byte " << i;
+    }
+    EXPECT_EQ(sent.flags, 0x3A | nvme::kSqeFlagsSgl);
+    EXPECT_EQ(sent.cid.get(), cid);
+    nvme::SglDescriptor expected{};
+    expected.length.set(8192);
+    expected.identifier = nvme::sgl::kTransportDataBlock;
+    EXPECT_EQ(std::memcmp(sent.dptr, &expected, sizeof expected), 0);
 }
 
 TEST(Queue, OutOfRangeC2HDataSendsTermReqFes4AndFailsTheCommand) {
