@@ -15,7 +15,7 @@ DdpReceive::DdpReceive(ddp::Device& device, uint16_t depth, uint32_t max_segment
 
 DdpReceive::~DdpReceive() {
     // Whoever asked for a teardown's `done` (the queue) goes with us: nobody is called any more.
-    for (uint16_t cid = 0; cid < depth_; ++cid) regs_[cid].done = nullptr;
+    callbacks_->done = nullptr;
     remove();
     // The device may still owe callbacks (a teardown it lets go of later), and until then may read
     // the segment lists: they find the Callbacks, and the last one frees it.
@@ -120,27 +120,24 @@ void DdpReceive::on_teardown_done(void* arg, uint64_t, uint16_t cid, int) {
     }
     if (cid >= cb->depth) return;
     Registration& r = cb->regs[cid];
-    const TeardownDone done = r.done;
-    void* done_arg = r.arg;
+    const bool notify = r.notify;
     cb->release(r);
-    if (done != nullptr) done(done_arg, cid);
+    if (notify && cb->done != nullptr) cb->done(cb->done_arg, cid);
 }
 
-ddp::Status DdpReceive::teardown(uint16_t cid, TeardownDone done, void* arg) noexcept {
+ddp::Status DdpReceive::teardown(uint16_t cid) noexcept {
     if (cid >= depth_ || !regs_[cid].registered) return ddp::Status::Ok;
     Registration& r = regs_[cid];
     if (r.tearing_down) {
         // Forced by remove() and not let go of yet: the buffer is still the device's. (A second
-        // teardown of a command the queue tears down already keeps the first callback.)
-        if (r.done != nullptr) return ddp::Status::InProgress;
-        r.done = done;
-        r.arg = arg;
+        // teardown of a command the queue tears down already is counted once.)
+        if (r.notify) return ddp::Status::InProgress;
+        r.notify = true;
         ++stats_.teardowns_async;
         return ddp::Status::InProgress;
     }
     r.tearing_down = true;
-    r.done = done;
-    r.arg = arg;
+    r.notify = true;
     const ddp::Status st = device_.teardown(handle_, cid, &DdpReceive::on_teardown_done, callbacks_);
     if (st == ddp::Status::InProgress) {
         ++callbacks_->pending;

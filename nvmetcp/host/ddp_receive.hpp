@@ -83,12 +83,18 @@ public:
     bool registered(uint16_t cid) const noexcept {
         return active_ && cid < depth_ && regs_[cid].registered && !regs_[cid].tearing_down;
     }
-    // Before the command completes. Ok: the buffers are the host's now. InProgress: `done(arg, cid)`
-    // is called from a later poll(); complete the command then. Not registered: Ok. Call it for every
-    // command that may have been registered, also after remove() (whose forced teardown may pend).
-    // Destroying the DdpReceive drops the `done` callbacks still pending (their queue goes with it).
+    // Whom teardown() tells when a teardown it answered InProgress completes: `done(arg, cid)`, one
+    // callback for all the commands (the queue's), kept once rather than per command.
     using TeardownDone = void (*)(void* arg, uint16_t cid);
-    ddp::Status teardown(uint16_t cid, TeardownDone done, void* arg) noexcept;
+    void set_teardown_done(TeardownDone done, void* arg) noexcept {
+        callbacks_->done = done;
+        callbacks_->done_arg = arg;
+    }
+    // Before the command completes. Ok: the buffers are the host's now. InProgress: the teardown
+    // callback is called from a later poll(); complete the command then. Not registered: Ok. Call it
+    // for every command that may have been registered, also after remove() (whose forced teardown may
+    // pend). Destroying the DdpReceive drops the callbacks still pending (their queue goes with it).
+    ddp::Status teardown(uint16_t cid) noexcept;
     // Finishes asynchronous teardowns (and a removal); call from the queue's poll.
     void poll() noexcept;
 
@@ -127,11 +133,10 @@ private:
     struct Registration {
         bool registered = false;
         bool tearing_down = false;
-        uint16_t tag = 0;
+        bool notify = false;  // teardown() answered InProgress: the teardown callback is owed its end
         uint8_t spare_first = SegmentBlocks::kNone;  // the spare blocks holding its list, if any
         uint8_t spare_blocks = 0;
-        TeardownDone done = nullptr;
-        void* arg = nullptr;
+        uint16_t tag = 0;
         ddp::BufferSegment inline_segments[kInlineSegments]{};  // a short list, read by the device
     };
 
@@ -174,6 +179,8 @@ private:
         SegmentBlocks blocks;
         std::unique_ptr<ddp::BufferSegment[]> spare;  // blocks.slots() entries
         uint16_t depth;
+        TeardownDone done = nullptr;  // set_teardown_done()
+        void* done_arg = nullptr;
         uint32_t pending = 0;   // callbacks the device still owes (mod 2^32: see remove())
         bool orphaned = false;  // the DdpReceive is gone: the last callback frees this
     };

@@ -238,12 +238,17 @@ void Queue::complete(uint16_t cid, nvme::Status status, uint32_t dw0, const char
         slot.final_dw0 = dw0;
         slot.final_dw1 = dw1;
         slot.final_reason = reason;
-        if (offload_->teardown(cid, &Queue::on_teardown_done, this) == ddp::Status::InProgress) {
+        if (offload_->teardown(cid) == ddp::Status::InProgress) {
             slot.teardown_pending = true;
             return;
         }
     }
     deliver_completion(cid, status, dw0, reason, dw1);
+}
+
+void Queue::set_offload(DdpReceive* offload) noexcept {
+    offload_ = offload;
+    if (offload != nullptr) offload->set_teardown_done(&Queue::on_teardown_done, this);
 }
 
 void Queue::on_teardown_done(void* arg, uint16_t cid) {

@@ -85,7 +85,7 @@ public:
     // are not copied, digests it verified are not recomputed, registrations are torn down before
     // completion. Switching it off (null) at any time is safe for commands not yet submitted;
     // registered ones keep it until they complete, so only detach it with nothing outstanding.
-    void set_offload(DdpReceive* offload) noexcept { offload_ = offload; }
+    void set_offload(DdpReceive* offload) noexcept;
     DdpReceive* offload() const noexcept { return offload_; }
     // The device writes the data digest of every PDU this queue sends from now on (the transmit
     // digest offload, sk_add with tx_data_digest): the send path leaves the DDGST fields zero, keeps

@@ -4,9 +4,11 @@
 // teardown, removal of the connection, destruction of the DdpReceive).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "offload_harness.hpp"
 #include "nvmeddp/ddp_mbuf.h"
@@ -471,15 +473,46 @@ TEST(DdpReceive, DestroyedWithATeardownPendingTheDeviceCallsBackNothingFreed) {
     std::vector<uint8_t> buffer(8192);
     const IoVec iov{buffer.data(), 8192};
     DoneCount count;
+    rx->set_teardown_done(&DoneCount::done, &count);
     for (uint16_t cid : {3, 9}) {
         ASSERT_TRUE(rx->setup(cid, {&iov, 1}, 8192));
     }
-    ASSERT_EQ(rx->teardown(3, &DoneCount::done, &count), ddp::Status::InProgress);
+    ASSERT_EQ(rx->teardown(3), ddp::Status::InProgress);
     rx.reset();  // 3 pending; 9 forced by the removal, pending too
     dev.driver->complete_all();
     dev.device->poll_all();
     EXPECT_EQ(count.calls, 0);
     EXPECT_EQ(dev.device->connection_count(), 0u);
+}
+
+// The teardown callback is told of the commands whose teardown() answered InProgress, each once,
+// also of one asked after remove() forced it; not of a registration only remove() tore down (its
+// queue never asked, and completes no command for it).
+TEST(DdpReceive, TheTeardownCallbackTellsOfTheTeardownsAskedForAndNoOthers) {
+    FakeDevice dev;
+    dev.driver->teardown_mode = TeardownMode::Manual;
+    auto rx = std::make_unique<DdpReceive>(*dev.device, kDepth);
+    ASSERT_EQ(rx->add(ddp_test::ipv4_config(kDepth), 0), ddp::Status::Ok);
+    struct Told {
+        std::vector<uint16_t> cids;
+        static void done(void* arg, uint16_t cid) { static_cast<Told*>(arg)->cids.push_back(cid); }
+    } told;
+    rx->set_teardown_done(&Told::done, &told);
+    std::vector<uint8_t> buffer(8192);
+    const IoVec iov{buffer.data(), 8192};
+    for (uint16_t cid : {1, 2, 3}) ASSERT_TRUE(rx->setup(cid, {&iov, 1}, 8192));
+    ASSERT_EQ(rx->teardown(1), ddp::Status::InProgress);
+    rx->remove();  // forces 2 and 3
+    EXPECT_EQ(rx->teardown(2), ddp::Status::InProgress) << "forced, not let go of yet";
+    EXPECT_EQ(rx->teardown(2), ddp::Status::InProgress) << "asked twice, told once";
+    EXPECT_TRUE(told.cids.empty());
+    dev.driver->complete_all();
+    rx->poll();
+    std::sort(told.cids.begin(), told.cids.end());
+    EXPECT_EQ(told.cids, (std::vector<uint16_t>{1, 2}));
+    EXPECT_TRUE(rx->quiescent());
+    EXPECT_EQ(rx->teardown(3), ddp::Status::Ok) << "let go of: the buffer is the host's";
+    EXPECT_EQ(told.cids.size(), 2u);
 }
 
 // What the device reads for cid's registration (as the engine does, by claiming it): the list
@@ -538,15 +571,16 @@ TEST(DdpReceive, LongBufferListsTakeSpareBlocksAndGiveThemBackWhenTheRegistratio
     expect_device_reads(5, five, 1500);
 
     DoneCount count;
-    ASSERT_EQ(rx->teardown(1, &DoneCount::done, &count), ddp::Status::InProgress);
+    rx->set_teardown_done(&DoneCount::done, &count);
+    ASSERT_EQ(rx->teardown(1), ddp::Status::InProgress);
     EXPECT_FALSE(rx->setup(6, three, 1536)) << "the block is the device's until the teardown completes";
     dev.driver->complete_all();
     dev.device->poll_all();
     EXPECT_EQ(count.calls, 1);
     ASSERT_TRUE(rx->setup(6, three, 1536)) << "given back by the teardown's callback";
     EXPECT_FALSE(rx->setup(2, nine, 9 * 512)) << "block 0 again taken, block 1 still cid 3's";
-    ASSERT_EQ(rx->teardown(6, &DoneCount::done, &count), ddp::Status::InProgress);
-    ASSERT_EQ(rx->teardown(3, &DoneCount::done, &count), ddp::Status::InProgress);
+    ASSERT_EQ(rx->teardown(6), ddp::Status::InProgress);
+    ASSERT_EQ(rx->teardown(3), ddp::Status::InProgress);
     dev.driver->complete_all();
     dev.device->poll_all();
     ASSERT_TRUE(rx->setup(2, nine, 9 * 512));
@@ -572,7 +606,8 @@ TEST(DdpReceive, AListStaysUntouchedWhileAConnectionRemovedElsewhereStillHoldsIt
     ASSERT_TRUE(rx->setup(1, three, 3072));
     ASSERT_EQ(dev.device->remove_connection(rx->handle()), ddp::Status::InProgress);
     DoneCount count;
-    EXPECT_EQ(rx->teardown(1, &DoneCount::done, &count), ddp::Status::Ok);
+    rx->set_teardown_done(&DoneCount::done, &count);
+    EXPECT_EQ(rx->teardown(1), ddp::Status::Ok);
     const IoVec other[3] = {{buffer.data() + 6144, 512}, {buffer.data() + 7168, 512}, {buffer.data() + 7680, 512}};
     EXPECT_FALSE(rx->setup(2, other, 1536));
     EXPECT_EQ(rx->stats().setups_no_room, 1u) << "the block was still taken: nothing was written over the list";
