@@ -64,16 +64,19 @@ private:
     static constexpr uint32_t kStateMask = 0xFF;
     static constexpr uint32_t kGenerationUnit = 0x100;
 
-    std::atomic<uint32_t> word_{0};  // generation << 8 | RegState
+    // Laid out with no padding (48 bytes, not 56): a connection keeps one per command id.
+    std::atomic<uint32_t> word_{0};         // generation << 8 | RegState
+    mutable uint32_t completed_seq_ = 0;    // written by the engine only, reset by fill()
     std::atomic<uint64_t> host_filled_{0};  // written by the host
     mutable uint64_t device_written_ = 0;   // written by the engine only, reset by fill()
-    mutable bool completed_ = false;        // ... as are these two
-    mutable uint32_t completed_seq_ = 0;
-    uint16_t cid_ = 0;
-    uint32_t segment_count_ = 0;
     uint64_t total_len_ = 0;
     const BufferSegment* segments_ = nullptr;
+    uint32_t segment_count_ = 0;
+    uint16_t cid_ = 0;
+    mutable bool completed_ = false;        // written by the engine only, reset by fill()
 };
+// A changed size is a decision about memory per connection (issue 14), not a side effect.
+static_assert(sizeof(Registration) == 48, "Registration's size changed: keep fields grouped by size, no padding");
 
 class RegistrationTable {
 public:
