@@ -10,6 +10,21 @@
 
 namespace nvmeddp::pmd::detail {
 
+// A 64-bit word of p, in the CPU's byte order (the short spans' load).
+inline __attribute__((always_inline)) uint64_t load_word64(const uint8_t* p) noexcept {
+    uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+}
+
+// A 32-bit word of p, in the CPU's byte order (sum_words' load, the short spans' 4-byte tail,
+// header words).
+inline __attribute__((always_inline)) uint32_t load_word32(const uint8_t* p) noexcept {
+    uint32_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+}
+
 // The bytes as 32-bit words in the CPU's byte order, the last one zero-padded, summed without
 // folding: every 32-bit word is congruent modulo 0xFFFF to the sum of its two 16-bit halves, and a
 // 64-bit accumulator cannot overflow below 2^32 words (16 GiB). No carry to propagate per word is
@@ -18,11 +33,7 @@ namespace nvmeddp::pmd::detail {
 inline __attribute__((always_inline)) uint64_t sum_words(const uint8_t* p, size_t n) noexcept {
     uint64_t acc = 0;
     const size_t words = n / 4;
-    for (size_t i = 0; i < words; ++i) {
-        uint32_t w;
-        std::memcpy(&w, p + 4 * i, sizeof w);
-        acc += w;
-    }
+    for (size_t i = 0; i < words; ++i) acc += load_word32(p + 4 * i);
     if (const size_t tail = n % 4; tail != 0) {
         uint32_t w = 0;  // the missing bytes are zeros at the end, in memory order: RFC 1071's padding
         std::memcpy(&w, p + 4 * words, tail);
@@ -35,20 +46,6 @@ inline __attribute__((always_inline)) uint64_t sum_words(const uint8_t* p, size_
 inline __attribute__((always_inline)) uint64_t add_carry(uint64_t a, uint64_t b) noexcept {
     const uint64_t s = a + b;
     return s + (s < b ? 1 : 0);
-}
-
-// A 64-bit word of p, in the CPU's byte order (the summing loops' load).
-inline __attribute__((always_inline)) uint64_t load_word64(const uint8_t* p) noexcept {
-    uint64_t w;
-    std::memcpy(&w, p, sizeof w);
-    return w;
-}
-
-// A 32-bit word of p, in the CPU's byte order (the short spans' 4-byte tail, header words).
-inline __attribute__((always_inline)) uint32_t load_word32(const uint8_t* p) noexcept {
-    uint32_t w;
-    std::memcpy(&w, p, sizeof w);
-    return w;
 }
 
 // A short span (a header, a pseudo-header, a segment of a few dozen bytes) as 64-bit words added
