@@ -9,9 +9,12 @@
 //
 // The state and a generation share one atomic word: the engine validates "this registration, still
 // live" with one load per packet (a plain move on x86). The word's memory orders are what
-// QuiescentGate's proof needs: publish is a release store, retire and the engine's reads seq_cst. The slot's other fields are written only while it is Free and read
+// QuiescentGate's proof needs: publish is a release store, retire and the engine's reads seq_cst.
+// The buffer list, its length and the command id are written only while the slot is Free and read
 // by the engine only after it saw the word live within one burst (QuiescentGate), so they need no
-// atomics. Nothing here allocates after construction, and no operation takes a lock.
+// atomics; of the others, host_filled_ is the host's (an atomic) and the engine's own marks
+// (device_written_, completed_*) are written only by the engine. Nothing here allocates after
+// construction, and no operation takes a lock.
 #pragma once
 
 #include <atomic>
@@ -64,7 +67,8 @@ private:
     static constexpr uint32_t kStateMask = 0xFF;
     static constexpr uint32_t kGenerationUnit = 0x100;
 
-    // Laid out with no padding (48 bytes, not 56): a connection keeps one per command id.
+    // Laid out with no padding between fields (47 bytes of them, 48 with the end's; it was 56): a
+    // connection keeps one per command id.
     std::atomic<uint32_t> word_{0};         // generation << 8 | RegState
     mutable uint32_t completed_seq_ = 0;    // written by the engine only, reset by fill()
     std::atomic<uint64_t> host_filled_{0};  // written by the host
@@ -76,7 +80,7 @@ private:
     mutable bool completed_ = false;        // written by the engine only, reset by fill()
 };
 // A changed size is a decision about memory per connection (issue 14), not a side effect.
-static_assert(sizeof(Registration) == 48, "Registration's size changed: keep fields grouped by size, no padding");
+static_assert(sizeof(Registration) == 48, "Registration's size changed: keep fields grouped by size, unpadded");
 
 class RegistrationTable {
 public:

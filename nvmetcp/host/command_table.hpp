@@ -15,8 +15,8 @@
 
 namespace nvmeddp::nvmetcp::host {
 
-// Fields are grouped by size, largest first, so that no padding sits between them or at the end:
-// the queue keeps depth of these per connection.
+// Fields are grouped by size, largest first, so that no padding sits between them (one byte is
+// left at the end): the queue keeps depth of these per connection.
 struct CommandSlot {
     enum class Phase : uint8_t {
         Free,
@@ -67,7 +67,7 @@ struct CommandSlot {
 };
 
 // A changed size is a decision about memory per connection (issue 14), not a side effect.
-static_assert(sizeof(CommandSlot) == 168, "CommandSlot's size changed: keep fields grouped by size, no padding");
+static_assert(sizeof(CommandSlot) == 168, "CommandSlot's size changed: keep fields grouped by size, unpadded");
 
 class CommandTable {
 public:

@@ -84,7 +84,8 @@ public:
         return active_ && cid < depth_ && regs_[cid].registered && !regs_[cid].tearing_down;
     }
     // Whom teardown() tells when a teardown it answered InProgress completes: `done(arg, cid)`, one
-    // callback for all the commands (the queue's), kept once rather than per command.
+    // callback for all the commands (the queue's), kept once rather than per command. Set it before
+    // the first teardown() (Queue::set_offload() does): without it such a command is never told.
     using TeardownDone = void (*)(void* arg, uint16_t cid);
     void set_teardown_done(TeardownDone done, void* arg) noexcept {
         callbacks_->done = done;

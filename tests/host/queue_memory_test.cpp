@@ -339,7 +339,7 @@ TEST(Queue, CapsuleCarriesEverySqeByteAsSubmitted) {
     IoRequest r;
     auto* raw = reinterpret_cast<uint8_t*>(&r.sqe);
     for (size_t i = 0; i < sizeof(NvmeSqe); ++i) raw[i] = static_cast<uint8_t>(0xA0 + i);
-    r.sqe.flags = 0x3A;  // no PSDT bits: the queue sets SGL
+    r.sqe.flags = 0xBA;  // PSDT 10b: the queue makes it 01b (SGL), the other bits as given
     std::vector<uint8_t> buf(8192);
     const IoVec iov[] = {{buf.data(), 8192}};
     r.data = iov;
@@ -352,7 +352,7 @@ TEST(Queue, CapsuleCarriesEverySqeByteAsSubmitted) {
         if (i >= offsetof(NvmeSqe, dptr) && i < offsetof(NvmeSqe, dptr) + sizeof sent.dptr) continue;
         EXPECT_EQ(wire[i], raw[i]) << "SQE byte " << i;
     }
-    EXPECT_EQ(sent.flags, 0x3A | nvme::kSqeFlagsSgl);
+    EXPECT_EQ(sent.flags, 0x3A | nvme::kSqeFlagsSgl) << "PSDT 01b, the other bits as given";
     EXPECT_EQ(sent.cid.get(), cid);
     nvme::SglDescriptor expected{};
     expected.length.set(8192);
