@@ -8,14 +8,6 @@
 namespace nvmeddp::nvmetcp::nvme {
 namespace {
 
-SglDescriptor make_sgl(uint32_t data_len, uint8_t identifier) noexcept {
-    SglDescriptor d;
-    std::memset(&d, 0, sizeof d);
-    d.length.set(data_len);
-    d.identifier = identifier;
-    return d;
-}
-
 template <typename Command>
 NvmeSqe as_sqe(const Command& command) noexcept {
     static_assert(sizeof(Command) == sizeof(NvmeSqe));

@@ -60,6 +60,14 @@ struct SglDescriptor {
 static_assert(sizeof(SglDescriptor) == 16);
 static_assert(offsetof(SglDescriptor, length) == 8 && offsetof(SglDescriptor, identifier) == 15);
 
+// A descriptor of data_len bytes with the given identifier (sgl::k*), every other byte zero.
+inline SglDescriptor make_sgl(uint32_t data_len, uint8_t identifier) noexcept {
+    SglDescriptor d{};
+    d.length.set(data_len);
+    d.identifier = identifier;
+    return d;
+}
+
 // Controller registers reached through Property Get/Set (offsets and the fields the host uses).
 namespace reg {
 inline constexpr uint32_t kCap = 0x00;   // 8 bytes

@@ -31,9 +31,8 @@ public:
         std::memcpy(to + kMiddleAt, bytes_ + kHead, kMiddle);
         std::memcpy(to + kTailAt, bytes_ + kHead + kMiddle, kTail);
         sqe.cid.set(cid);
-        nvme::SglDescriptor sgl{};
-        sgl.length.set(data_len);
-        sgl.identifier = in_capsule ? nvme::sgl::kInCapsuleDataBlock : nvme::sgl::kTransportDataBlock;
+        const nvme::SglDescriptor sgl = nvme::make_sgl(
+            data_len, in_capsule ? nvme::sgl::kInCapsuleDataBlock : nvme::sgl::kTransportDataBlock);
         std::memcpy(sqe.dptr, &sgl, sizeof sgl);
         return sqe;
     }
