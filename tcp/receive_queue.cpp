@@ -59,7 +59,7 @@ RxInsert ReceiveQueue::insert_segment(RxSegment seg) noexcept {
 
 Seq ReceiveQueue::parked_end() const noexcept {
     Seq reach = rcv_nxt_;
-    for (uint32_t i = 0; i < ooo_count_ && ooo_[i].seg.seq <= reach; ++i) reach = later(reach, end_of(ooo_[i].seg));
+    for (uint32_t i = 0; i < ooo_count_ && ooo_[i].seq <= reach; ++i) reach = later(reach, ooo_[i].end());
     return reach;
 }
 
@@ -89,11 +89,11 @@ RxInsert ReceiveQueue::insert_out_of_order(RxSegment seg) noexcept {
     // both increase along the array, see the header.)
     const auto first_at_or_after = [&] {
         return static_cast<uint32_t>(
-            std::partition_point(q, q + ooo_count_, [&](const Queued& e) { return e.seg.seq < begin; }) - q);
+            std::partition_point(q, q + ooo_count_, [&](const Queued& e) { return e.seq < begin; }) - q);
     };
     const uint32_t at = first_at_or_after();
     uint32_t past_covered = at;
-    while (past_covered < ooo_count_ && end_of(q[past_covered].seg) <= end) ++past_covered;
+    while (past_covered < ooo_count_ && q[past_covered].end() <= end) ++past_covered;
     uint32_t already = queued_bytes_within(begin, end);
     if (already == seg.len) {  // nothing new (an identical copy included): keep what is queued
         r.duplicate_bytes = seg.len;
@@ -112,7 +112,7 @@ RxInsert ReceiveQueue::insert_out_of_order(RxSegment seg) noexcept {
     }
     q = ooo_;  // borrow() may have moved the same entries into a borrowed queue
     // The replaced segments lie inside [begin, end): the distinct bytes grow by what is new.
-    for (uint32_t i = at; i < past_covered; ++i) free_segment(q[i].seg);
+    for (uint32_t i = at; i < past_covered; ++i) rte_pktmbuf_free(q[i].m);
     const uint32_t replaced = past_covered - at;
     if (replaced == 0) {
         std::move_backward(q + at, q + ooo_count_, q + ooo_count_ + 1);
@@ -121,7 +121,7 @@ RxInsert ReceiveQueue::insert_out_of_order(RxSegment seg) noexcept {
         std::move(q + past_covered, q + ooo_count_, q + at + 1);
         ooo_count_ -= replaced - 1;
     }
-    q[at] = Queued{seg, ++next_stamp_};
+    q[at] = Queued::of(seg, ++next_stamp_);
     r.ooo_bytes = seg.len - already;
     r.duplicate_bytes = already;
     ooo_distinct_bytes_ += r.ooo_bytes;
@@ -154,14 +154,12 @@ uint32_t ReceiveQueue::push_ready(RxSegment seg) noexcept {
 
 uint32_t ReceiveQueue::drain_in_order() noexcept {
     uint32_t advanced = 0;
-    while (ooo_count_ > 0 && ooo_[0].seg.seq <= rcv_nxt_) {
+    while (ooo_count_ > 0 && ooo_[0].seq <= rcv_nxt_) {
         // One wholly before rcv_nxt goes even when the ready list is full: what stays queued
         // always reaches past rcv_nxt.
-        const bool stale = end_of(ooo_[0].seg) <= rcv_nxt_;
+        const bool stale = ooo_[0].end() <= rcv_nxt_;
         if (!stale && ready_full()) break;
-        RxSegment front = ooo_[0].seg;
-        ooo_[0].seg.m = nullptr;  // ownership moves to `front`
-        remove_queued(0);
+        RxSegment front = take_queued(0);
         if (stale) {
             free_segment(front);
         } else {
@@ -171,27 +169,32 @@ uint32_t ReceiveQueue::drain_in_order() noexcept {
     return advanced;
 }
 
-void ReceiveQueue::remove_queued(uint32_t at) noexcept {
+RxSegment ReceiveQueue::take_queued(uint32_t at) noexcept {
     Queued* const q = ooo_;
-    const RxSegment& s = q[at].seg;
+    const RxSegment s = q[at].segment();
     // Only the neighbours can overlap it without containing it: its own bytes are those between
     // the end of the one before and the start of the one after.
-    const Seq own_begin = at > 0 ? later(s.seq, end_of(q[at - 1].seg)) : s.seq;
-    const Seq own_end = at + 1 < ooo_count_ ? earlier(end_of(s), q[at + 1].seg.seq) : end_of(s);
+    const Seq own_begin = at > 0 ? later(s.seq, q[at - 1].end()) : s.seq;
+    const Seq own_end = at + 1 < ooo_count_ ? earlier(end_of(s), q[at + 1].seq) : end_of(s);
     if (own_begin < own_end) ooo_distinct_bytes_ -= own_begin.bytes_to(own_end);
-    free_segment(q[at].seg);
     std::move(q + at + 1, q + ooo_count_, q + at);
     --ooo_count_;
+    return s;
+}
+
+void ReceiveQueue::remove_queued(uint32_t at) noexcept {
+    RxSegment s = take_queued(at);
+    free_segment(s);
 }
 
 uint32_t ReceiveQueue::queued_bytes_within(Seq begin, Seq end) const noexcept {
     uint32_t bytes = 0;
     Seq covered_to = begin;  // bytes of [begin, covered_to) are counted
     for (uint32_t i = 0; i < ooo_count_; ++i) {
-        const RxSegment& s = ooo_[i].seg;
+        const Queued& s = ooo_[i];
         if (s.seq >= end) break;
         const Seq from = later(s.seq, covered_to);
-        const Seq to = earlier(end_of(s), end);
+        const Seq to = earlier(s.end(), end);
         if (from < to) {
             bytes += from.bytes_to(to);
             covered_to = to;
@@ -234,41 +237,44 @@ void ReceiveQueue::give_back() noexcept {
 
 size_t ReceiveQueue::sack_blocks(SackBlock* out, size_t max) const noexcept {
     // Each pass walks the runs of contiguous queued bytes and picks the most recently changed one
-    // not yet reported (stamps are unique, so "below the last one reported" is exact). Passes are
-    // few (a TCP header has room for at most four blocks), so no per-call storage is needed.
+    // not yet reported (stamps are unique, so "older than the last one reported" is exact). A
+    // stamp's age (next_stamp_ - stamp, 0 the newest) orders them across the counter's wrap; only
+    // 2^32 insertions while one segment stays queued would mislead it, and then only in the
+    // blocks' order. Passes are few (a TCP header has room for at most four blocks), so no
+    // per-call storage is needed.
     size_t n = 0;
-    uint64_t below = UINT64_MAX;
+    uint32_t older_than = 0;  // the age of the last block reported (none yet: n == 0)
     while (n < max) {
         bool found = false;
         SackBlock best{};
-        uint64_t best_stamp = 0;
+        uint32_t best_age = 0;
         for (uint32_t i = 0; i < ooo_count_;) {
-            SackBlock run{ooo_[i].seg.seq, end_of(ooo_[i].seg)};
-            uint64_t stamp = ooo_[i].stamp;
-            for (++i; i < ooo_count_ && ooo_[i].seg.seq <= run.right; ++i) {
-                run.right = later(run.right, end_of(ooo_[i].seg));
-                stamp = std::max(stamp, ooo_[i].stamp);
+            SackBlock run{ooo_[i].seq, ooo_[i].end()};
+            uint32_t age = next_stamp_ - ooo_[i].stamp;
+            for (++i; i < ooo_count_ && ooo_[i].seq <= run.right; ++i) {
+                run.right = later(run.right, ooo_[i].end());
+                age = std::min(age, next_stamp_ - ooo_[i].stamp);
             }
             // A run reaching back to rcv_nxt waits for room in the ready list: not a SACK block.
-            if (run.left > rcv_nxt_ && stamp < below && (!found || stamp > best_stamp)) {
+            if (run.left > rcv_nxt_ && (n == 0 || age > older_than) && (!found || age < best_age)) {
                 found = true;
                 best = run;
-                best_stamp = stamp;
+                best_age = age;
             }
         }
         if (!found) break;
         out[n++] = best;
-        below = best_stamp;
+        older_than = best_age;
     }
     return n;
 }
 
 Seq ReceiveQueue::ooo_end() const noexcept {
-    return ooo_count_ > 0 ? end_of(ooo_[ooo_count_ - 1].seg) : rcv_nxt_;
+    return ooo_count_ > 0 ? ooo_[ooo_count_ - 1].end() : rcv_nxt_;
 }
 
 void ReceiveQueue::drop_out_of_order() noexcept {
-    for (uint32_t i = 0; i < ooo_count_; ++i) free_segment(ooo_[i].seg);
+    for (uint32_t i = 0; i < ooo_count_; ++i) rte_pktmbuf_free(ooo_[i].m);
     ooo_count_ = 0;
     ooo_distinct_bytes_ = 0;
     give_back_if_small();

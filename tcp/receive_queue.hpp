@@ -162,7 +162,10 @@ private:
     }
     // Moves queued segments that are now in order into the ready list while it has room.
     uint32_t drain_in_order() noexcept;
-    // Removes ooo_[at] (freeing its mbuf), keeping the distinct byte count exact.
+    // Removes ooo_[at] and hands over its segment (the caller owns the mbuf), keeping the distinct
+    // byte count exact.
+    RxSegment take_queued(uint32_t at) noexcept;
+    // Removes ooo_[at] and frees its mbuf.
     void remove_queued(uint32_t at) noexcept;
     // Bytes of [begin, end) held in the out-of-order queue.
     uint32_t queued_bytes_within(Seq begin, Seq end) const noexcept;
@@ -187,7 +190,7 @@ private:
     std::unique_ptr<RxSegment[]> ready_;
     uint32_t ooo_count_ = 0;
     uint64_t ooo_distinct_bytes_ = 0;
-    uint64_t next_stamp_ = 0;
+    uint32_t next_stamp_ = 0;  // wraps: stamps are compared by their age, next_stamp_ - stamp
     uint32_t ready_count_ = 0;
     uint64_t ready_bytes_ = 0;
     Seq rcv_nxt_{};

@@ -16,10 +16,20 @@ struct RxSegment {
     uint32_t len;    // == m->pkt_len
 };
 
-// An entry of an out-of-order queue.
+// An entry of an out-of-order queue: 16 bytes, where an RxSegment and a stamp took 24. The shared
+// reserve (ooo_reserve.hpp) holds a window's worth of these per queue it lends, a large part of a
+// connection's memory. The length is not kept twice: a queued chain's pkt_len is its length (m is
+// never null while the entry is queued).
 struct QueuedSegment {
-    RxSegment seg;
-    uint64_t stamp;  // when it was queued (a counter), for the SACK blocks' order
+    rte_mbuf* m;
+    Seq seq;
+    uint32_t stamp;  // when it was queued (a counter that wraps), for the SACK blocks' order
+
+    static QueuedSegment of(const RxSegment& s, uint32_t stamp) noexcept { return {s.m, s.seq, stamp}; }
+    uint32_t len() const noexcept { return m->pkt_len; }
+    Seq end() const noexcept { return seq + len(); }
+    RxSegment segment() const noexcept { return {m, seq, m->pkt_len}; }
 };
+static_assert(sizeof(QueuedSegment) == 16);
 
 }  // namespace nvmeddp::tcp
