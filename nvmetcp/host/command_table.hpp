@@ -15,8 +15,8 @@
 
 namespace nvmeddp::nvmetcp::host {
 
-// Fields are grouped by size, largest first, so that no padding sits between them (one byte is
-// left at the end): the queue keeps depth of these per connection.
+// Fields are grouped by size, largest first, so that no padding sits between them: the queue keeps
+// depth of these per connection.
 struct CommandSlot {
     enum class Phase : uint8_t {
         Free,
@@ -28,9 +28,13 @@ struct CommandSlot {
     CompletionFn done = nullptr;
     void* ctx = nullptr;
     uint64_t deadline_ms = 0;  // 0: not yet stamped by poll()
-    // Of the completion that waits for the offload device to give the buffers back (an asynchronous
-    // teardown): it is delivered with final_* when the device says so.
-    const char* final_reason = nullptr;
+    // A completion held back and delivered later as it stands (held_*): a response that came while
+    // sends_pending > 0 (the controller failed a write early: the command completes when the last
+    // of its PDUs that already started is out), or the completion that waits for the offload
+    // device to give the buffers back (an asynchronous teardown). One record serves both: complete()
+    // has the response's fields by value before it holds its own, and a command waiting for its
+    // teardown holds no response (complete_when_sent()).
+    const char* held_reason = nullptr;
 
     // Reads: the next C2HData must start at c2h_next; rx_at is where its data goes in `data`.
     IoVecCursor::Position rx_at;
@@ -45,29 +49,25 @@ struct CommandSlot {
     uint32_t r2ts_in_progress = 0;
     uint32_t sends_pending = 0;  // send items (capsule, R2T transfers) still queued for this command
 
-    // A response that came while sends_pending > 0 (the controller failed the write early): the
-    // command completes when the last of its PDUs that already started is out.
-    uint32_t response_dw0 = 0;
-    uint32_t response_dw1 = 0;
+    uint32_t held_dw0 = 0, held_dw1 = 0;
     uint32_t digest_error_datao = 0;  // where the first mismatching C2HData began (its reason names it)
-    uint32_t final_dw0 = 0, final_dw1 = 0;
-    nvme::Status response_status{};
-    nvme::Status final_status{};
+    nvme::Status held_status{};
     uint16_t next_free = 0;
 
     KeptSqe sqe;  // staged into the capsule when the send ring reaches its cid; the opcode also names a timeout
 
     Phase phase = Phase::Free;
-    bool to_controller = false;
-    bool in_capsule = false;  // write data travels in the CapsuleCmd
-    bool internal = false;    // the queue's own command (Connect): not counted for the application
-    bool response_received = false;
-    bool digest_error = false;
-    bool teardown_pending = false;
+    // One bit each: six bools took six bytes of every slot.
+    bool to_controller : 1 = false;
+    bool in_capsule : 1 = false;  // write data travels in the CapsuleCmd
+    bool internal : 1 = false;    // the queue's own command (Connect): not counted for the application
+    bool response_received : 1 = false;
+    bool digest_error : 1 = false;
+    bool teardown_pending : 1 = false;
 };
 
 // A changed size is a decision about memory per connection (issue 14), not a side effect.
-static_assert(sizeof(CommandSlot) == 168, "CommandSlot's size changed: keep fields grouped by size, unpadded");
+static_assert(sizeof(CommandSlot) == 152, "CommandSlot's size changed: keep fields grouped by size, unpadded");
 
 class CommandTable {
 public:

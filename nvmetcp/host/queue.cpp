@@ -212,9 +212,14 @@ void Queue::complete_when_sent(uint16_t cid, nvme::Status status, uint32_t dw0, 
     CommandSlot& slot = commands_[cid];
     if (slot.sends_pending > 0) {
         slot.response_received = true;
-        slot.response_status = status;
-        slot.response_dw0 = dw0;
-        slot.response_dw1 = dw1;
+        // A command waiting for its teardown completes with what it holds already (complete() would
+        // return at once): its held record is not the response's to take.
+        if (!slot.teardown_pending) {
+            slot.held_status = status;
+            slot.held_dw0 = dw0;
+            slot.held_dw1 = dw1;
+            slot.held_reason = nullptr;
+        }
         // A PDU of it not begun never will be; the pump drops its queued items and then completes it.
         if (out_.active && out_.sent == 0 && out_.cid == cid && out_.kind == SendItem::Kind::H2CData) out_.active = false;
         pump_sends();
@@ -234,10 +239,10 @@ void Queue::complete(uint16_t cid, nvme::Status status, uint32_t dw0, const char
     // of every command, not only registered() ones: after DdpReceive::remove() a registration is
     // no longer registered() but the device may not have let go of its buffer yet (InProgress).
     if (offload_ != nullptr) {
-        slot.final_status = status;
-        slot.final_dw0 = dw0;
-        slot.final_dw1 = dw1;
-        slot.final_reason = reason;
+        slot.held_status = status;
+        slot.held_dw0 = dw0;
+        slot.held_dw1 = dw1;
+        slot.held_reason = reason;
         if (offload_->teardown(cid) == ddp::Status::InProgress) {
             slot.teardown_pending = true;
             return;
@@ -256,7 +261,7 @@ void Queue::on_teardown_done(void* arg, uint16_t cid) {
     CommandSlot& slot = queue->commands_[cid];
     if (!slot.teardown_pending) return;
     slot.teardown_pending = false;
-    queue->deliver_completion(cid, slot.final_status, slot.final_dw0, slot.final_reason, slot.final_dw1);
+    queue->deliver_completion(cid, slot.held_status, slot.held_dw0, slot.held_reason, slot.held_dw1);
 }
 
 void Queue::deliver_completion(uint16_t cid, nvme::Status status, uint32_t dw0, const char* reason, uint32_t dw1) {

@@ -176,7 +176,7 @@ void Queue::finish_current() {
     if (kind == SendItem::Kind::Capsule) slot.phase = CommandSlot::Phase::Sent;
     if (kind == SendItem::Kind::H2CData) --slot.r2ts_in_progress;
     if (--slot.sends_pending == 0 && slot.response_received) {
-        complete(cid, slot.response_status, slot.response_dw0, nullptr, slot.response_dw1);
+        complete(cid, slot.held_status, slot.held_dw0, slot.held_reason, slot.held_dw1);
     }
 }
 
@@ -187,7 +187,7 @@ void Queue::drop_item(SendItem& item) {
     CommandSlot& slot = commands_[cid];
     if (kind == SendItem::Kind::H2CData) --slot.r2ts_in_progress;
     if (--slot.sends_pending == 0 && slot.response_received) {
-        complete(cid, slot.response_status, slot.response_dw0, nullptr, slot.response_dw1);
+        complete(cid, slot.held_status, slot.held_dw0, slot.held_reason, slot.held_dw1);
     }
 }
 

@@ -597,6 +597,30 @@ TEST(Queue, WriteFailedByTheControllerBeforeItsDataWentOutCompletesAtOnce) {
     EXPECT_EQ(h.queue->state(), QueueState::Ready);
 }
 
+// The response is held while the H2CData already begun goes out, then delivered as the controller
+// sent it: status, DW0 and DW1 (the slot keeps them in the record an asynchronous teardown uses too).
+TEST(Queue, WriteFailedWhileItsDataIsOnTheWireCompletesWithTheResponseOnceItIsOut) {
+    Harness h(io_config());
+    h.bring_up();
+    const std::vector<uint8_t> data = pattern(10000, 9);
+    const IoVec iov[] = {{const_cast<uint8_t*>(data.data()), 10000}};
+    const uint16_t cid = h.write(iov, 10000);
+    h.sent();
+    h.transport.space = 100;  // the H2CData's header and some of its data: begun, not finished
+    h.deliver(h.wire.r2t(cid, 3, 0, 10000));
+    h.deliver(h.wire.capsule_resp(cid, nvme::status::kDataTransferError, 0x11223344u, 0x55667788u));
+    EXPECT_TRUE(h.log.entries.empty()) << "completed with a PDU of it half sent";
+    h.transport.space = std::numeric_limits<size_t>::max();
+    h.queue->on_transport_writable();
+    ASSERT_EQ(h.log.entries.size(), 1u);
+    const Completion& c = h.log.entries[0].completion;
+    EXPECT_EQ(c.status, nvme::status::kDataTransferError);
+    EXPECT_EQ(c.dw0, 0x11223344u);
+    EXPECT_EQ(c.dw1, 0x55667788u);
+    EXPECT_EQ(c.reason, nullptr);
+    EXPECT_EQ(h.queue->state(), QueueState::Ready);
+}
+
 TEST(Queue, Depth128AllOutstandingCompleteOutOfOrder) {
     QueueConfig c = io_config();
     c.depth = 128;
