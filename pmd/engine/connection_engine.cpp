@@ -25,14 +25,15 @@ nvmetcp::ReceiveParams receive_params(const ddp::ConnectionConfig& c) noexcept {
 }  // namespace
 
 ConnectionEngine::ConnectionEngine(ddp::DriverConnection& connection, uint32_t conn_id,
-                                   const std::atomic<ddp::Caps>& caps) noexcept
+                                   const std::atomic<ddp::Caps>& caps, GapPduPool& gap_pool) noexcept
     : conn_(connection),
       counters_(connection.counters),
       conn_id_(conn_id),
       caps_(caps),
       params_(receive_params(connection.config)),
       rcv_nxt_(connection.config.rcv_seq),
-      pdu_start_(connection.config.rcv_seq) {}
+      pdu_start_(connection.config.rcv_seq),
+      gaps_(gap_pool) {}
 
 // --- per segment ------------------------------------------------------------------------------------
 

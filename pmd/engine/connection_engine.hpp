@@ -74,8 +74,17 @@ public:
     // the next header it finds: a host that missed a request is not left without offload forever.
     static constexpr uint32_t kReRequestAfterPackets = 256;
 
-    // conn_id: what the metadata carries (index and generation, NVMEDDP_CONN_INDEX_BITS).
-    ConnectionEngine(ddp::DriverConnection& connection, uint32_t conn_id, const std::atomic<ddp::Caps>& caps) noexcept;
+    // conn_id: what the metadata carries (index and generation, NVMEDDP_CONN_INDEX_BITS); gap_pool:
+    // its rx queue's PDUs with holes (the queue engine's, which outlives it).
+    ConnectionEngine(ddp::DriverConnection& connection, uint32_t conn_id, const std::atomic<ddp::Caps>& caps,
+                     GapPduPool& gap_pool) noexcept;
+
+    // The connection has left its rx queue (the queue's lcore, applying the removal): the PDUs it
+    // borrowed go back to the pool. Nothing of it runs after.
+    void leave_queue() noexcept {
+        gaps_.close_all();
+        gap_slot_ = GapPdus::kNone;
+    }
 
     // One received segment with a good TCP checksum: the sequence number of its first payload byte
     // and its payload, in chunks. Fills meta (conn_id always, the rest per ddp_mbuf.h).
@@ -324,7 +333,7 @@ private:
 
     // PDUs with holes. While the current PDU is one of them (gap_slot_), the bytes since run_begin_
     // are its open run, and crc_state_ is that run's CRC from state 0 (not from the seed).
-    GapPdus gaps_{};
+    GapPdus gaps_;
     int gap_slot_ = GapPdus::kNone;
     TcpSeq run_begin_;
     // Packets the host may hold out of order, digested as data of one PDU: a later copy with the same

@@ -5,6 +5,7 @@
 #include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/crc32c_combine.hpp"
 #include "nvmetcp/wire_int.hpp"
+#include "pmd/engine/gap_pdu_pool.hpp"
 
 namespace nvmeddp::pmd {
 
@@ -102,8 +103,11 @@ bool GapPdus::Pdu::digest_matches() const noexcept {
 int GapPdus::open() noexcept {
     for (uint32_t k = 0; k < kSlots; ++k) {
         if ((used_ & (1u << k)) == 0) {
+            Pdu* pdu = pool_->take();
+            if (pdu == nullptr) return kNone;
+            *pdu = Pdu{};
+            slots_[k] = pdu;
             used_ |= 1u << k;
-            slots_[k] = Pdu{};
             return static_cast<int>(k);
         }
     }
@@ -111,13 +115,22 @@ int GapPdus::open() noexcept {
 }
 
 void GapPdus::close(int slot) noexcept {
+    Pdu*& pdu = slots_[static_cast<size_t>(slot)];
     used_ &= ~(1u << slot);
-    slots_[static_cast<size_t>(slot)].claim = {};
+    pdu->claim = {};
+    pool_->give_back(pdu);
+    pdu = nullptr;
+}
+
+void GapPdus::close_all() noexcept {
+    for (uint32_t k = 0; k < kSlots; ++k) {
+        if (in_use(static_cast<int>(k))) close(static_cast<int>(k));
+    }
 }
 
 void GapPdus::forget_older_than(TcpSeq now) noexcept {
     for (uint32_t k = 0; k < kSlots; ++k) {
-        if ((used_ & (1u << k)) != 0 && slots_[k].ended && slots_[k].pdu_end.bytes_to(now) > kHorizon) close(static_cast<int>(k));
+        if ((used_ & (1u << k)) != 0 && slots_[k]->ended && slots_[k]->pdu_end.bytes_to(now) > kHorizon) close(static_cast<int>(k));
     }
 }
 

@@ -9,13 +9,15 @@
 // their CRCs with them (crc32c_combine.hpp). When a PDU's body is one run, the engine has seen every
 // byte of it exactly once, and its data digest is checked against the DDGST it saw.
 //
-// Bounded: kSlots PDUs per connection, kRunsPerPdu runs each. A PDU with holes when every slot is
-// taken is not tracked (its digest falls back to the host, its missing data is copied by the host,
-// as without this table); a PDU that needs more runs gives up its smallest hole (those bytes are the
-// host's to copy, and the digest the host's to check). Nothing allocates; a connection's table is
-// about 2 KiB.
+// Bounded: kSlots PDUs per connection, kRunsPerPdu runs each. The PDUs themselves (about 270 bytes
+// each) are lent by the rx queue's pool (gap_pdu_pool.hpp) only while they have holes, and a
+// connection keeps kSlots pointers: a connection's own table is 80 bytes where eight PDUs of its own
+// took 2.1 KiB, for a loss it meets now and then. A PDU with holes when every slot is taken, or the
+// pool has none left, is not tracked (its digest falls back to the host, its missing data is copied
+// by the host, as without this table); a PDU that needs more runs gives up its smallest hole (those
+// bytes are the host's to copy, and the digest the host's to check). Nothing allocates.
 //
-// One instance is touched only by the lcore that polls the connection's rx queue.
+// One instance is touched only by the lcore that polls the connection's rx queue, as is its pool.
 #pragma once
 
 #include <array>
@@ -26,6 +28,8 @@
 #include "nvmetcp/pdu.hpp"
 
 namespace nvmeddp::pmd {
+
+class GapPduPool;
 
 class GapPdus {
 public:
@@ -86,12 +90,21 @@ public:
         bool digest_matches() const noexcept;
     };
 
+    // PDUs come from `pool`, which outlives this table.
+    explicit GapPdus(GapPduPool& pool) noexcept : pool_(&pool) {}
+    GapPdus(const GapPdus&) = delete;
+    GapPdus& operator=(const GapPdus&) = delete;
+
     bool empty() const noexcept { return used_ == 0; }
-    // A free slot for a PDU, kNone when all are taken. The slot's Pdu starts empty.
+    // A free slot for a PDU, kNone when all are taken or the pool has none. The slot's Pdu starts
+    // empty.
     int open() noexcept;
-    void close(int slot) noexcept;
-    Pdu& at(int slot) noexcept { return slots_[static_cast<size_t>(slot)]; }
-    const Pdu& at(int slot) const noexcept { return slots_[static_cast<size_t>(slot)]; }
+    void close(int slot) noexcept;  // its PDU goes back to the pool
+    // Closes every slot: for the lcore, when the connection leaves its rx queue (the PDUs are the
+    // pool's again; nothing of the connection runs after).
+    void close_all() noexcept;
+    Pdu& at(int slot) noexcept { return *slots_[static_cast<size_t>(slot)]; }
+    const Pdu& at(int slot) const noexcept { return *slots_[static_cast<size_t>(slot)]; }
     bool in_use(int slot) const noexcept { return (used_ & (1u << slot)) != 0; }
     // Drops PDUs that ended more than kHorizon bytes of stream before `now`: their holes will not be
     // filled any more (the host has moved on), and sequence comparisons with them would soon wrap.
@@ -101,7 +114,8 @@ public:
     void forget_older_than(ddp::TcpSeq now) noexcept;
 
 private:
-    std::array<Pdu, kSlots> slots_{};
+    GapPduPool* pool_;
+    std::array<Pdu*, kSlots> slots_{};  // slot k's PDU while bit k of used_ is set
     uint32_t used_ = 0;  // bit k: slot k holds a PDU
 };
 

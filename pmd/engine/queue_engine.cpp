@@ -11,14 +11,15 @@ uint32_t index_of(uint32_t conn_id) noexcept { return NVMEDDP_CONN_INDEX(conn_id
 
 }  // namespace
 
-QueueEngine::QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed)
+QueueEngine::QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed, uint32_t gap_pdus)
     : queue_(queue),
       commands_(size_t{2} * max_connections),
       by_id_(max_connections),
       classifier_(max_connections, classifier_seed),
       tx_commands_(size_t{2} * max_connections),
       tx_by_id_(max_connections, nullptr),
-      tx_classifier_(max_connections, classifier_seed) {}
+      tx_classifier_(max_connections, classifier_seed),
+      gap_pool_(gap_pdus != 0 ? gap_pdus : GapPduPool::default_pdus(max_connections)) {}
 
 uint64_t QueueEngine::add_connection(ConnectionEngine* engine, const FlowKey& key, bool classify,
                                      TxConnection* tx) noexcept {
@@ -77,6 +78,8 @@ void QueueEngine::apply(const Command& c) noexcept {
             ++classified_with_ports(c.key.src_port, c.key.dst_port);
         }
     } else {
+        // This lcore is the last to run the connection's engine: what it borrowed goes back here.
+        if (by_id_[index].engine != nullptr) by_id_[index].engine->leave_queue();
         by_id_[index] = Entry{};
         if (c.classify && classifier_.erase(c.key) == ClassifierStatus::Ok) {
             --classified_with_ports(c.key.src_port, c.key.dst_port);

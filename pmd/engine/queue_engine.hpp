@@ -29,6 +29,7 @@
 #include "ddp/quiescent_gate.hpp"
 #include "pmd/engine/command_ring.hpp"
 #include "pmd/engine/connection_engine.hpp"
+#include "pmd/engine/gap_pdu_pool.hpp"
 #include "pmd/engine/tx_digest_stream.hpp"
 #include "pmd/packet/flow_classifier.hpp"
 #include "pmd/packet/flow_key.hpp"
@@ -75,7 +76,9 @@ public:
     // the host and the connection sees a gap (resync).
     static constexpr size_t kMaxChunks = 64;
 
-    QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed);
+    // gap_pdus: the PDUs with holes its connections share (gap_pdu_pool.hpp); 0: the default for
+    // max_connections.
+    QueueEngine(uint16_t queue, uint32_t max_connections, uint64_t classifier_seed, uint32_t gap_pdus = 0);
 
     // --- control side (serialised by the caller) ---
     // Sequence numbers of the commands; 0 when the command ring is full (cannot happen when each
@@ -93,6 +96,9 @@ public:
     uint64_t remove_tx_connection(uint32_t conn_id, const FlowKey& key) noexcept;
     bool tx_applied(uint64_t seq) const noexcept { return tx_commands_.consumed(seq); }
     ddp::QuiescentGate& gate() noexcept { return gate_; }
+    // The PDUs with holes of this queue's connections: given to each ConnectionEngine added here.
+    // Its stats are the lcore's to read (or anyone's while the queue is not polled).
+    GapPduPool& gap_pool() noexcept { return gap_pool_; }
 
     // --- data side (the polling lcore) ---
     void begin_burst() noexcept;
@@ -286,6 +292,7 @@ private:
     FlowClassifier tx_classifier_;
     uint32_t tx_connections_ = 0;
     QueueCounters counters_;
+    GapPduPool gap_pool_;
 };
 
 }  // namespace nvmeddp::pmd

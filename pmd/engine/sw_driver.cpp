@@ -47,7 +47,8 @@ SoftwareDriver::SoftwareDriver(SoftwareDriverConfig config) : config_(std::move(
     config_.limits.rx_queues = config_.rx_queues;
     if (!config_.log) config_.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     for (uint16_t q = 0; q < config_.rx_queues; ++q) {
-        queues_.push_back(std::make_unique<QueueEngine>(q, config_.limits.max_connections, config_.classifier_seed + q));
+        queues_.push_back(std::make_unique<QueueEngine>(q, config_.limits.max_connections, config_.classifier_seed + q,
+                                                      config_.gap_pdus));
     }
     // The metadata's conn_id keeps the index in NVMEDDP_CONN_INDEX_BITS bits.
     config_.limits.max_connections = std::min(config_.limits.max_connections, uint32_t{1} << NVMEDDP_CONN_INDEX_BITS);
@@ -98,7 +99,7 @@ ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
     std::unique_ptr<Offload> o;
     try {
         o = std::make_unique<Offload>();
-        o->engine = std::make_unique<ConnectionEngine>(conn, meta_id, caps_);
+        o->engine = std::make_unique<ConnectionEngine>(conn, meta_id, caps_, queues_[conn.config.rx_queue]->gap_pool());
         if (conn.config.tx_data_digest) {
             nvmetcp::ReceiveParams sent;  // checked as the controller checks what it receives
             sent.role = nvmetcp::Role::Controller;

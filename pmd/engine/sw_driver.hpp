@@ -41,6 +41,9 @@ struct SoftwareDriverConfig {
     // Whoever runs the queues also runs QueueEngine::process_tx() on every frame sent on them: the
     // device then offers cap::kTxDataDigest.
     bool tx_digests = false;
+    // PDUs with holes each rx queue's connections share (gap_pdu_pool.hpp); 0: half as many as
+    // limits.max_connections, at least one connection's eight.
+    uint32_t gap_pdus = 0;
     // Where the one line per connection about its steering goes (default: stderr).
     std::function<void(const std::string&)> log;
 };

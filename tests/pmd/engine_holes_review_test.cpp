@@ -173,8 +173,8 @@ std::vector<size_t> frames_inside_pdu(const EngineRig& rig, size_t k) {
 
 // A PDU with as many runs as a slot holds (7 holes) gets the second half of a hole first: that run
 // touches only the run after it, and must be joined to it in place, not inserted as a ninth (past
-// the end of the slot's runs, over the next slot's PDU: here the one with a hole after it, whose
-// late bytes would then go to the wrong place).
+// the end of the slot's runs, over the PDU after it in memory, which a fresh pool lends next: here
+// the one with a hole after it, whose late bytes would then go to the wrong place).
 TEST(EngineHolesReview, TheTailOfAHoleInAPduWithAFullSlotJoinsTheRunAfterIt) {
     RigOptions o = one_pdu_reads(3, 40000);
     o.frames.mss = 1000;
@@ -211,10 +211,12 @@ TEST(EngineHolesReview, TheTailOfAHoleInAPduWithAFullSlotJoinsTheRunAfterIt) {
 // The same at the table: a run that touches only the run after it, added to a PDU whose runs are
 // all in use, is joined to it; nothing is written past the PDU's runs (the next slot's PDU).
 TEST(EngineHolesReview, ARunJoiningOnlyItsRightNeighbourInAFullPduStaysInItsRuns) {
-    pmd::GapPdus gaps;
+    pmd::GapPduPool pool(pmd::GapPdus::kSlots);
+    pmd::GapPdus gaps(pool);
     const int a = gaps.open();
     const int b = gaps.open();
     ASSERT_EQ(b, a + 1);
+    ASSERT_EQ(&gaps.at(b), &gaps.at(a) + 1) << "the overrun this looks for would land in b's PDU";
     pmd::GapPdus::Pdu& g = gaps.at(a);
     g.body_begin = g.data_begin = ddp::TcpSeq(1000);
     g.data_end = g.pdu_end = ddp::TcpSeq(1000 + 100 * pmd::GapPdus::kRunsPerPdu);

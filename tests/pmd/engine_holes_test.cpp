@@ -326,6 +326,7 @@ TEST(EngineHoles, MoreHolesThanRunsGiveUpOneHoleAndTheDigest) {
 TEST(EngineHoles, MorePdusWithHolesThanSlotsFallBackOnlyForTheExtraOnes) {
     constexpr size_t kExtra = 2;
     RigOptions o = one_pdu_reads(pmd::GapPdus::kSlots + kExtra + 1, 9000);
+    o.gap_pdus = 4 * pmd::GapPdus::kSlots;  // the connection's slots run out, not the queue's pool
     EngineRig rig(o);
     std::vector<size_t> held;
     uint64_t tracked_bytes = 0;
@@ -340,6 +341,58 @@ TEST(EngineHoles, MorePdusWithHolesThanSlotsFallBackOnlyForTheExtraOnes) {
     EXPECT_EQ(s.digest_combined, pmd::GapPdus::kSlots);
     EXPECT_EQ(s.late_placed_bytes, tracked_bytes);
     EXPECT_EQ(rig.host->totals().digests_recomputed, kExtra);
+    EXPECT_EQ(rig.queue().gap_pool().stats().refused, 0u);
+    EXPECT_EQ(rig.queue().gap_pool().stats().most_lent, pmd::GapPdus::kSlots);
+}
+
+// The queue's pool of PDUs with holes (gap_pdu_pool.hpp) smaller than a connection's table: the
+// PDUs with holes beyond it fall back as those beyond the table's slots do, and every PDU lent is
+// back in the pool once its hole is filled.
+TEST(EngineHoles, MorePdusWithHolesThanTheQueuesPoolFallBackOnlyForTheExtraOnes) {
+    constexpr uint32_t kPool = 3;
+    constexpr size_t kExtra = 2;
+    RigOptions o = one_pdu_reads(kPool + kExtra + 1, 9000);
+    o.gap_pdus = kPool;
+    EngineRig rig(o);
+    ASSERT_EQ(rig.queue().gap_pool().stats().pdus, kPool);
+    std::vector<size_t> held;
+    uint64_t tracked_bytes = 0;
+    for (size_t k = 0; k < kPool + kExtra; ++k) {
+        held.push_back(frames_inside_pdu(rig, k).at(1));
+        if (k < kPool) tracked_bytes += rig.frames.frames[held.back()].truth.length;
+    }
+    deliver_last(rig, held);
+    run_expecting_right_reads(rig);
+    const ddp::Stats s = rig.stats();
+    EXPECT_EQ(s.gap_untracked, kExtra);
+    EXPECT_EQ(s.digest_combined, kPool);
+    EXPECT_EQ(s.late_placed_bytes, tracked_bytes);
+    EXPECT_EQ(rig.host->totals().digests_recomputed, kExtra);
+    const pmd::GapPduPoolStats p = rig.queue().gap_pool().stats();
+    EXPECT_EQ(p.refused, kExtra);
+    EXPECT_EQ(p.most_lent, kPool);
+    EXPECT_EQ(p.lent, 0u) << "every PDU judged went back to the pool";
+}
+
+// A connection removed while a PDU of it still has a hole (its frame never came): the PDU goes back
+// to the queue's pool when the engine applies the removal.
+TEST(EngineHoles, ARemovedConnectionsPdusWithHolesGoBackToThePool) {
+    RigOptions o = one_pdu_reads(3, 9000);
+    o.gap_pdus = 1;
+    EngineRig rig(o);
+    const size_t lost = frames_inside_pdu(rig, 0).at(1);
+    rig.frames.frames.erase(rig.frames.frames.begin() + static_cast<ptrdiff_t>(lost));
+    rig.run();
+    ASSERT_EQ(rig.queue().gap_pool().stats().lent, 1u) << "the PDU with the hole holds the pool's one";
+    rig.device->remove_connection(rig.handle);
+    for (int i = 0; i < 1000 && rig.device->connection_count() != 0; ++i) {
+        rig.queue().poll_idle();
+        rig.device->poll(rig.handle);
+    }
+    ASSERT_EQ(rig.device->connection_count(), 0u);
+    rig.handle = 0;  // removed here: not again by the rig
+    EXPECT_EQ(rig.queue().gap_pool().stats().lent, 0u);
+    EXPECT_EQ(rig.queue().gap_pool().stats().refused, 0u);
 }
 
 // Lost bytes from inside one PDU into the next one's header: the framing is lost after the gap (and

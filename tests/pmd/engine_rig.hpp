@@ -51,6 +51,8 @@ struct RigOptions {
     // false: the constructor leaves `frames` empty, for a caller that alters the stream first and
     // then generates the frames itself (the fuzzer: generating them twice doubled its cost).
     bool make_frames = true;
+    // The queue's pool of PDUs with holes (SoftwareDriverConfig::gap_pdus); 0: its default.
+    uint32_t gap_pdus = 0;
 };
 
 // Reads of `len` bytes each, with data digests, nothing but their C2HData in the stream.
@@ -69,6 +71,7 @@ public:
         pmd::SoftwareDriverConfig dc;
         dc.limits.max_connections = 16;  // one is used; small tables keep a rig cheap (fuzzing)
         dc.log = [this](const std::string& line) { log.push_back(line); };
+        dc.gap_pdus = o.gap_pdus;
         auto d = std::make_unique<pmd::SoftwareDriver>(dc);
         driver = d.get();
         device = std::make_unique<ddp::Device>(std::move(d));

@@ -1,5 +1,6 @@
 // GapPdus::Pdu's runs: added in any order, joined with their neighbours (their CRCs with them), never
-// more than kRunsPerPdu, and when the body is one run its CRC is that of the whole data.
+// more than kRunsPerPdu, and when the body is one run its CRC is that of the whole data. The pool that
+// lends a queue's connections their PDUs (gap_pdu_pool.hpp): lent, refused, given back.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "nvmetcp/crc32c.hpp"
+#include "pmd/engine/gap_pdu_pool.hpp"
 #include "pmd/engine/gap_pdus.hpp"
 
 using namespace nvmeddp;
@@ -93,4 +95,60 @@ TEST(GapPdus, HolesAreWhatNoRunCovers) {
     h = g.next_hole(start + 300, start + 1000);
     EXPECT_EQ(h.begin, h.end);  // none
     EXPECT_FALSE(g.complete());
+}
+
+// The queue's pool: lends PDUs to the connections' tables until it has none (refused, counted), takes
+// them back on close() and close_all(), and a PDU lent again starts empty.
+TEST(GapPduPool, LendsUntilEmptyThenRefusesAndTakesEveryOneBack) {
+    pmd::GapPduPool pool(3);
+    GapPdus a(pool), b(pool);
+    const int a0 = a.open();
+    const int a1 = a.open();
+    const int b0 = b.open();
+    ASSERT_NE(a0, GapPdus::kNone);
+    ASSERT_NE(a1, GapPdus::kNone);
+    ASSERT_NE(b0, GapPdus::kNone);
+    EXPECT_EQ(b.open(), GapPdus::kNone) << "the pool has three";
+    EXPECT_EQ(pool.stats().lent, 3u);
+    EXPECT_EQ(pool.stats().refused, 1u);
+    EXPECT_NE(&a.at(a0), &b.at(b0));
+    EXPECT_NE(&a.at(a0), &a.at(a1));
+
+    GapPdus::Pdu& used = a.at(a1);
+    used.pdu_start = TcpSeq(1234);
+    used.run_count = 5;
+    used.ended = true;
+    a.close(a1);
+    EXPECT_FALSE(a.in_use(a1));
+    const int b1 = b.open();
+    ASSERT_NE(b1, GapPdus::kNone) << "a closed slot's PDU is the pool's again";
+    EXPECT_EQ(&b.at(b1), &used);
+    EXPECT_EQ(b.at(b1).pdu_start, TcpSeq{});
+    EXPECT_EQ(b.at(b1).run_count, 0u);
+    EXPECT_FALSE(b.at(b1).ended);
+
+    b.close_all();
+    EXPECT_TRUE(b.empty());
+    EXPECT_EQ(pool.stats().lent, 1u);
+    a.close_all();
+    EXPECT_EQ(pool.stats().lent, 0u);
+    EXPECT_EQ(pool.stats().most_lent, 3u);
+    EXPECT_EQ(pool.stats().loans, 4u);
+}
+
+// A table still holds at most kSlots, however large the pool.
+TEST(GapPduPool, ATableTakesAtMostItsSlots) {
+    pmd::GapPduPool pool(4 * GapPdus::kSlots);
+    GapPdus a(pool);
+    for (uint32_t k = 0; k < GapPdus::kSlots; ++k) ASSERT_NE(a.open(), GapPdus::kNone) << k;
+    EXPECT_EQ(a.open(), GapPdus::kNone);
+    EXPECT_EQ(pool.stats().lent, GapPdus::kSlots);
+    EXPECT_EQ(pool.stats().refused, 0u) << "the table was full, not the pool";
+}
+
+TEST(GapPduPool, DefaultIsHalfTheConnectionsAndAtLeastOneTable) {
+    EXPECT_EQ(pmd::GapPduPool::default_pdus(1), GapPdus::kSlots);
+    EXPECT_EQ(pmd::GapPduPool::default_pdus(16), GapPdus::kSlots);
+    EXPECT_EQ(pmd::GapPduPool::default_pdus(64), 32u);
+    EXPECT_EQ(pmd::GapPduPool::default_pdus(65536), 32768u);
 }
