@@ -580,13 +580,21 @@ TEST(Queue, SendsThatDoNotFitResumeWhenWritable) {
     EXPECT_TRUE(pdus[2].flags & pdu_flags::kLastPdu);
 }
 
-TEST(Queue, WriteFailedByTheControllerBeforeItsDataWentOutCompletesAtOnce) {
-    Harness h(io_config());
-    h.bring_up();
+// A 10000-byte write whose capsule is out, which the controller then fails before taking its data.
+class WriteFailedEarly : public ::testing::Test {
+protected:
+    void SetUp() override {
+        h.bring_up();
+        cid = h.write(iov, 10000);
+        h.sent();
+    }
+    Harness h{io_config()};
     const std::vector<uint8_t> data = pattern(10000, 9);
-    const IoVec iov[] = {{const_cast<uint8_t*>(data.data()), 10000}};
-    const uint16_t cid = h.write(iov, 10000);
-    h.sent();
+    const IoVec iov[1] = {{const_cast<uint8_t*>(data.data()), 10000}};
+    uint16_t cid = 0;
+};
+
+TEST_F(WriteFailedEarly, BeforeItsDataWentOutItCompletesAtOnce) {
     h.transport.space = 0;
     h.deliver(concat({h.wire.r2t(cid, 3, 0, 10000), h.wire.capsule_resp(cid, nvme::status::kDataTransferError)}));
     ASSERT_EQ(h.log.entries.size(), 1u);
@@ -599,13 +607,7 @@ TEST(Queue, WriteFailedByTheControllerBeforeItsDataWentOutCompletesAtOnce) {
 
 // The response is held while the H2CData already begun goes out, then delivered as the controller
 // sent it: status, DW0 and DW1 (the slot keeps them in the record an asynchronous teardown uses too).
-TEST(Queue, WriteFailedWhileItsDataIsOnTheWireCompletesWithTheResponseOnceItIsOut) {
-    Harness h(io_config());
-    h.bring_up();
-    const std::vector<uint8_t> data = pattern(10000, 9);
-    const IoVec iov[] = {{const_cast<uint8_t*>(data.data()), 10000}};
-    const uint16_t cid = h.write(iov, 10000);
-    h.sent();
+TEST_F(WriteFailedEarly, WhileItsDataIsOnTheWireItCompletesWithTheResponseOnceItIsOut) {
     h.transport.space = 100;  // the H2CData's header and some of its data: begun, not finished
     h.deliver(h.wire.r2t(cid, 3, 0, 10000));
     h.deliver(h.wire.capsule_resp(cid, nvme::status::kDataTransferError, 0x11223344u, 0x55667788u));
