@@ -676,8 +676,8 @@ std::string Endpoint::info() const {
            " open:" + std::to_string(open_connections()) +
            " time_wait_recycled:" + std::to_string(stats_.time_wait_recycled) +
            " orphans_reset:" + std::to_string(stats_.orphans_reset);
-    const OutOfOrderReserveStats ooo = ooo_reserve_->stats();
-    out += " ooo_queues_lent:" + std::to_string(ooo.lent) + "/" + std::to_string(ooo.queues) +
+    const nvmetcp::LendingStats ooo = ooo_reserve_->stats();
+    out += " ooo_queues_lent:" + std::to_string(ooo.lent) + "/" + std::to_string(ooo.items) +
            " ooo_queues_most_lent:" + std::to_string(ooo.most_lent) + " ooo_queues_refused:" + std::to_string(ooo.refused);
     for (const auto& c : connections_) {
         if (c->state() == TcpState::Closed) continue;

@@ -138,7 +138,7 @@ public:
     bool tx_checksum_by_port() const noexcept { return tx_checksum_ == TxChecksum::Offload; }
     bool tso_by_port() const noexcept { return ctx_.tso_max_payload != 0; }
     // The shared out-of-order queues: how many, lent now and at most, and refusals.
-    OutOfOrderReserveStats ooo_reserve_stats() const noexcept { return ooo_reserve_->stats(); }
+    nvmetcp::LendingStats ooo_reserve_stats() const noexcept { return ooo_reserve_->stats(); }
     // Steering rules installed now (steer_connections): one per connection holding a slot.
     uint32_t steered_connections() const noexcept { return steering_ ? steering_->installed() : 0; }
 

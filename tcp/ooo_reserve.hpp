@@ -12,46 +12,27 @@
 // sending it again. Linux likewise bounds out-of-order memory for all sockets together (tcp_mem)
 // rather than reserving it per socket, and prunes queues, SACKed data included, under pressure.
 //
-// Everything is allocated at construction; take() and give_back() are a stack's pop and push. One
-// lcore's: no locks.
+// A LendingPool (nvmetcp/lending_pool.hpp): allocated at construction, take() and give_back() a
+// stack's pop and push. One lcore's: no locks.
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <vector>
 
+#include "nvmetcp/lending_pool.hpp"
 #include "tcp/rx_segment.hpp"
 
 namespace nvmeddp::tcp {
 
-struct OutOfOrderReserveStats {
-    uint32_t queues = 0;      // how many the reserve has
-    uint32_t lent = 0;        // lent now
-    uint32_t most_lent = 0;   // the most lent at once
-    uint64_t loans = 0;       // queues taken
-    uint64_t refused = 0;     // segments that wanted a queue (their connection's inline entries full) and found every one lent
-};
-
-class OutOfOrderReserve {
+// take(): a queue of segments_per_queue() entries, or null (counted as refused: a segment that
+// wanted a queue, its connection's inline entries full) when all are lent; stats().items: how many
+// queues the reserve has.
+class OutOfOrderReserve : public nvmetcp::LendingPool<QueuedSegment> {
 public:
-    OutOfOrderReserve(uint32_t queues, uint32_t segments_per_queue);
+    OutOfOrderReserve(uint32_t queues, uint32_t segments_per_queue) : LendingPool(queues, segments_per_queue) {}
     // How many queues an endpoint of `connections` shares when not told: a quarter, at least one.
     static uint32_t default_queues(uint32_t connections) noexcept { return connections / 4 > 0 ? connections / 4 : 1; }
-    OutOfOrderReserve(const OutOfOrderReserve&) = delete;
-    OutOfOrderReserve& operator=(const OutOfOrderReserve&) = delete;
 
-    // A queue of segments_per_queue() entries, or null (counted as refused) when all are lent.
-    QueuedSegment* take() noexcept;
-    void give_back(QueuedSegment* queue) noexcept;  // one take() returned
-
-    uint32_t segments_per_queue() const noexcept { return segments_per_queue_; }
-    OutOfOrderReserveStats stats() const noexcept { return stats_; }
-
-private:
-    uint32_t segments_per_queue_;
-    std::unique_ptr<QueuedSegment[]> storage_;
-    std::vector<QueuedSegment*> free_;  // reserved for every queue: give_back() never allocates
-    OutOfOrderReserveStats stats_;
+    uint32_t segments_per_queue() const noexcept { return static_cast<uint32_t>(elements()); }
 };
 
 }  // namespace nvmeddp::tcp

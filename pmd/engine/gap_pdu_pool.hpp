@@ -18,27 +18,20 @@
 // (limits.max_connections): the default 4096 takes 2048 PDUs, about 540 KiB a queue, allocated
 // when the driver is built.
 //
-// Everything is allocated at construction; take() and give_back() are a stack's pop and push. One
-// lcore's (the one polling the queue): no locks.
+// A LendingPool (nvmetcp/lending_pool.hpp): allocated at construction, take() and give_back() a
+// stack's pop and push. One lcore's (the one polling the queue): no locks.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
-#include <memory>
 
+#include "nvmetcp/lending_pool.hpp"
 #include "pmd/engine/gap_pdus.hpp"
 
 namespace nvmeddp::pmd {
 
-struct GapPduPoolStats {
-    uint32_t pdus = 0;        // how many the pool has
-    uint32_t lent = 0;        // lent now
-    uint32_t most_lent = 0;   // the most lent at once
-    uint64_t loans = 0;       // PDUs taken
-    uint64_t refused = 0;     // PDUs with holes that found every one lent
-};
-
-class GapPduPool {
+// take(): a PDU (its contents whatever the last borrower left), or null (counted as refused) when
+// all are lent; stats().items: how many PDUs the pool has.
+class GapPduPool : public nvmetcp::LendingPool<GapPdus::Pdu> {
 public:
     // How many a queue engine for max_connections connections has when not told: one for every two
     // connections, and at least one connection's whole table.
@@ -46,21 +39,7 @@ public:
         return max_connections / 2 > GapPdus::kSlots ? max_connections / 2 : GapPdus::kSlots;
     }
 
-    explicit GapPduPool(uint32_t pdus);
-    GapPduPool(const GapPduPool&) = delete;
-    GapPduPool& operator=(const GapPduPool&) = delete;
-
-    // A PDU (its contents whatever the last borrower left), or null (counted as refused) when all
-    // are lent.
-    GapPdus::Pdu* take() noexcept;
-    void give_back(GapPdus::Pdu* pdu) noexcept;  // one take() returned
-
-    GapPduPoolStats stats() const noexcept { return stats_; }
-
-private:
-    std::unique_ptr<GapPdus::Pdu[]> storage_;
-    std::unique_ptr<GapPdus::Pdu*[]> free_;  // a stack of stats_.pdus - stats_.lent entries
-    GapPduPoolStats stats_;
+    explicit GapPduPool(uint32_t pdus) : LendingPool(pdus, 1) {}
 };
 
 }  // namespace nvmeddp::pmd

@@ -196,8 +196,8 @@ struct Run {
 
     void check_state() {
         const uint32_t borrowing = (q.borrowing() ? 1u : 0u) + (rival.borrowing() ? 1u : 0u);
-        const tcp::OutOfOrderReserveStats rs = reserve.stats();
-        if (rs.lent != borrowing || rs.lent > rs.queues) fuzz::invariant_broken("the reserve's loans do not match the queues borrowing");
+        const nvmetcp::LendingStats rs = reserve.stats();
+        if (rs.lent != borrowing || rs.lent > rs.items) fuzz::invariant_broken("the reserve's loans do not match the queues borrowing");
         // A loan is held only while more wait than half the inline entries (given back at the end
         // of insert, deliver and drop alike), and without one a queue holds no more than them.
         constexpr uint32_t kInline = tcp::ReceiveQueue::kInlineSegments;

@@ -354,7 +354,7 @@ TEST(EngineHoles, MorePdusWithHolesThanTheQueuesPoolFallBackOnlyForTheExtraOnes)
     RigOptions o = one_pdu_reads(kPool + kExtra + 1, 9000);
     o.gap_pdus = kPool;
     EngineRig rig(o);
-    ASSERT_EQ(rig.queue().gap_pool().stats().pdus, kPool);
+    ASSERT_EQ(rig.queue().gap_pool().stats().items, kPool);
     std::vector<size_t> held;
     uint64_t tracked_bytes = 0;
     for (size_t k = 0; k < kPool + kExtra; ++k) {
@@ -368,7 +368,7 @@ TEST(EngineHoles, MorePdusWithHolesThanTheQueuesPoolFallBackOnlyForTheExtraOnes)
     EXPECT_EQ(s.digest_combined, kPool);
     EXPECT_EQ(s.late_placed_bytes, tracked_bytes);
     EXPECT_EQ(rig.host->totals().digests_recomputed, kExtra);
-    const pmd::GapPduPoolStats p = rig.queue().gap_pool().stats();
+    const nvmetcp::LendingStats p = rig.queue().gap_pool().stats();
     EXPECT_EQ(p.refused, kExtra);
     EXPECT_EQ(p.most_lent, kPool);
     EXPECT_EQ(p.lent, 0u) << "every PDU judged went back to the pool";

@@ -249,13 +249,13 @@ TEST(EndpointConfigCheck, MoreSharedOutOfOrderQueuesThanConnectionsIsRefusedSayi
         c.ooo_queues = 4;
         auto every = tcp::Endpoint::create(c, &err);
         ASSERT_TRUE(every) << err;
-        EXPECT_EQ(every->ooo_reserve_stats().queues, 4u);
+        EXPECT_EQ(every->ooo_reserve_stats().items, 4u);
         every.reset();
         c.ooo_queues = 0;  // the default: a quarter, at least one
         c.max_connections = 3;
         auto fewer = tcp::Endpoint::create(c, &err);
         ASSERT_TRUE(fewer) << err;
-        EXPECT_EQ(fewer->ooo_reserve_stats().queues, 1u);
+        EXPECT_EQ(fewer->ooo_reserve_stats().items, 1u);
         EXPECT_NE(fewer->info().find("ooo_queues_lent:0/1"), std::string::npos) << fewer->info();
     }
     close_ports(ports);
