@@ -64,6 +64,13 @@ struct CommandSlot {
     bool response_received : 1 = false;
     bool digest_error : 1 = false;
     bool teardown_pending : 1 = false;
+
+    void hold(nvme::Status status, uint32_t dw0, uint32_t dw1, const char* reason) noexcept {
+        held_status = status;
+        held_dw0 = dw0;
+        held_dw1 = dw1;
+        held_reason = reason;
+    }
 };
 
 // A changed size is a decision about memory per connection (issue 14), not a side effect.

@@ -214,12 +214,7 @@ void Queue::complete_when_sent(uint16_t cid, nvme::Status status, uint32_t dw0, 
         slot.response_received = true;
         // A command waiting for its teardown completes with what it holds already (complete() would
         // return at once): its held record is not the response's to take.
-        if (!slot.teardown_pending) {
-            slot.held_status = status;
-            slot.held_dw0 = dw0;
-            slot.held_dw1 = dw1;
-            slot.held_reason = nullptr;
-        }
+        if (!slot.teardown_pending) slot.hold(status, dw0, dw1, nullptr);
         // A PDU of it not begun never will be; the pump drops its queued items and then completes it.
         if (out_.active && out_.sent == 0 && out_.cid == cid && out_.kind == SendItem::Kind::H2CData) out_.active = false;
         pump_sends();
@@ -239,10 +234,7 @@ void Queue::complete(uint16_t cid, nvme::Status status, uint32_t dw0, const char
     // of every command, not only registered() ones: after DdpReceive::remove() a registration is
     // no longer registered() but the device may not have let go of its buffer yet (InProgress).
     if (offload_ != nullptr) {
-        slot.held_status = status;
-        slot.held_dw0 = dw0;
-        slot.held_dw1 = dw1;
-        slot.held_reason = reason;
+        slot.hold(status, dw0, dw1, reason);
         if (offload_->teardown(cid) == ddp::Status::InProgress) {
             slot.teardown_pending = true;
             return;
