@@ -28,7 +28,7 @@ struct QueuedSegment {
     static QueuedSegment of(const RxSegment& s, uint32_t stamp) noexcept { return {s.m, s.seq, stamp}; }
     uint32_t len() const noexcept { return m->pkt_len; }
     Seq end() const noexcept { return seq + len(); }
-    RxSegment segment() const noexcept { return {m, seq, m->pkt_len}; }
+    RxSegment segment() const noexcept { return {m, seq, len()}; }
 };
 static_assert(sizeof(QueuedSegment) == 16);
 

@@ -46,12 +46,13 @@ SoftwareDriver::SoftwareDriver(SoftwareDriverConfig config) : config_(std::move(
     if (config_.rx_queues == 0) config_.rx_queues = 1;
     config_.limits.rx_queues = config_.rx_queues;
     if (!config_.log) config_.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    // The metadata's conn_id keeps the index in NVMEDDP_CONN_INDEX_BITS bits; the queues' tables are
+    // sized for no more.
+    config_.limits.max_connections = std::min(config_.limits.max_connections, uint32_t{1} << NVMEDDP_CONN_INDEX_BITS);
     for (uint16_t q = 0; q < config_.rx_queues; ++q) {
         queues_.push_back(std::make_unique<QueueEngine>(q, config_.limits.max_connections, config_.classifier_seed + q,
                                                       config_.gap_pdus));
     }
-    // The metadata's conn_id keeps the index in NVMEDDP_CONN_INDEX_BITS bits.
-    config_.limits.max_connections = std::min(config_.limits.max_connections, uint32_t{1} << NVMEDDP_CONN_INDEX_BITS);
     offloads_.assign(config_.limits.max_connections, nullptr);
     generations_.assign(config_.limits.max_connections, 0);
     free_ids_.resize(config_.limits.max_connections);
@@ -96,10 +97,11 @@ ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
     const uint32_t id = free_ids_[free_head_];
     const uint16_t generation = static_cast<uint16_t>((generations_[id] + 1) & ((1u << (32 - NVMEDDP_CONN_INDEX_BITS)) - 1));
     const uint32_t meta_id = id | uint32_t{generation} << NVMEDDP_CONN_INDEX_BITS;
+    QueueEngine& q = *queues_[conn.config.rx_queue];  // checked against limits.rx_queues by ddp
     std::unique_ptr<Offload> o;
     try {
         o = std::make_unique<Offload>();
-        o->engine = std::make_unique<ConnectionEngine>(conn, meta_id, caps_, queues_[conn.config.rx_queue]->gap_pool());
+        o->engine = std::make_unique<ConnectionEngine>(conn, meta_id, caps_, q.gap_pool());
         if (conn.config.tx_data_digest) {
             nvmetcp::ReceiveParams sent;  // checked as the controller checks what it receives
             sent.role = nvmetcp::Role::Controller;
@@ -121,7 +123,6 @@ ddp::Status SoftwareDriver::sk_add(ddp::DriverConnection& conn) noexcept {
 
     std::string why = "no flow steering on this port";
     o->by_rule = config_.steering != nullptr && config_.steering->install(conn.config, id, why);
-    QueueEngine& q = *queues_[o->queue];
     // The classifier entry is there even with a rule: a port that accepts the rule but delivers no
     // MARK (or a MARK the engine cannot trust) still gets its frames offloaded.
     if (q.add_connection(o->engine.get(), o->key, true, o->tx.get()) == 0) {
