@@ -3,6 +3,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <new>
 
 #include "nvmetcp/host/ddp_receive.hpp"
 
@@ -55,7 +56,6 @@ Queue::Queue(const QueueConfig& config, QueueTransport* transport)
       ring_(send_ring_capacity(config)),
       parser_(initial_receive_params(config), true, nullptr) {
     parser_.set_validator(this);
-    connect_iov_ = IoVec{reinterpret_cast<uint8_t*>(&connect_data_), sizeof connect_data_};
 }
 
 void Queue::attach_transport(QueueTransport* transport) noexcept {
@@ -176,7 +176,13 @@ SubmitResult Queue::enqueue(const IoRequest& request, bool internal, uint16_t* c
 }
 
 void Queue::submit_connect() {
-    if (!nvme::make_connect_data(connect_data_, config_.subnqn.c_str(), config_.hostnqn.c_str(), config_.hostid,
+    connect_data_.reset(new (std::nothrow) nvme::ConnectData{});
+    if (!connect_data_) {
+        fail("Connect (qid %u): no memory for its data", config_.qid);
+        return;
+    }
+    connect_iov_ = IoVec{reinterpret_cast<uint8_t*>(connect_data_.get()), sizeof(nvme::ConnectData)};
+    if (!nvme::make_connect_data(*connect_data_, config_.subnqn.c_str(), config_.hostnqn.c_str(), config_.hostid,
                                  config_.cntlid)) {
         fail("Connect (qid %u): subsystem or host NQN longer than 255 characters", config_.qid);
         return;
@@ -184,7 +190,7 @@ void Queue::submit_connect() {
     IoRequest request;
     request.sqe = nvme::make_connect(0, config_.qid, commands_.depth(), config_.kato_ms, config_.disable_sq_flow_control);
     request.data = std::span<const IoVec>(&connect_iov_, 1);
-    request.data_len = sizeof connect_data_;
+    request.data_len = sizeof(nvme::ConnectData);
     request.to_controller = true;
     request.done = &Queue::on_connect_done;
     request.ctx = this;
@@ -203,6 +209,9 @@ void Queue::on_connect_done(void* ctx, const Completion& completion) {
     }
     queue->cntlid_ = static_cast<uint16_t>(completion.dw0 & 0xFFFF);
     queue->state_ = QueueState::Ready;
+    // Completed, so every PDU of it is out (complete_when_sent()): nothing refers to the data now.
+    queue->connect_data_.reset();
+    queue->connect_iov_ = IoVec{};
 }
 
 // A response for a command some of whose PDUs are still queued (the controller failed a write before

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "nvmetcp/header_check.hpp"
@@ -178,7 +179,9 @@ private:
     uint64_t ic_deadline_ms_ = 0;  // 0: not yet stamped by poll()
     uint32_t internal_outstanding_ = 0;
     QueueStats stats_{};
-    nvme::ConnectData connect_data_{};
+    // The Connect's data (1 KiB): held from submit_connect() until the Connect succeeds, not for the
+    // queue's life (kept on failure: the send ring may still refer to it until the queue goes).
+    std::unique_ptr<nvme::ConnectData> connect_data_;
     IoVec connect_iov_{};
 
     // The header being processed (from its Header event to its PduEnd).

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "host_test_util.hpp"
@@ -164,6 +165,41 @@ TEST_P(QueueSplit, IcAndConnectCarryTheAskedParametersAndDigestsApply) {
     EXPECT_EQ(h.queue->state(), QueueState::Ready);
     EXPECT_EQ(h.queue->cntlid(), 0x77);
     EXPECT_EQ(h.queue->outstanding(), 0u);
+}
+
+// The Connect's data is the queue's only while the Connect is under way: a transport that takes
+// the capsule a few bytes at a time, long after submission, still sends every byte of it as built.
+TEST(Queue, ConnectDataSentLaterInSmallPiecesArrivesWhole) {
+    QueueConfig c = io_config();
+    c.data_digest = true;  // and its digest checked over what arrived
+    Harness h(c);
+    h.queue->on_transport_connected();
+    h.one_sent(PduType::ICReq);
+    h.transport.space = 0;  // the Connect waits for room
+    h.deliver(ControllerWire{}.icresp(0, h.asked_digests(), 8192));
+    ASSERT_EQ(h.queue->state(), QueueState::Connecting);
+    h.capture.set_params(c.header_digest, c.data_digest, 0, 8192);
+    h.wire.params = SendParams{c.header_digest, c.data_digest, c.hpda};
+    std::vector<CapturedPdu> pdus = h.sent();
+    EXPECT_TRUE(pdus.empty());
+    for (int i = 0; i < 400 && pdus.empty(); ++i) {
+        h.transport.space = 7;
+        h.queue->on_transport_writable();
+        pdus = h.sent();
+    }
+    ASSERT_EQ(pdus.size(), 1u);
+    const CapturedPdu& connect = pdus[0];
+    ASSERT_EQ(connect.type, PduType::CapsuleCmd);
+    EXPECT_EQ(connect.digest, DigestStatus::Verified);
+    ASSERT_EQ(connect.data.size(), sizeof(nvme::ConnectData));
+    nvme::ConnectData data;
+    std::memcpy(&data, connect.data.data(), sizeof data);
+    EXPECT_EQ(data.cntlid.get(), kTestCntlid);
+    EXPECT_STREQ(data.subnqn, c.subnqn.c_str());
+    EXPECT_STREQ(data.hostnqn, c.hostnqn.c_str());
+    h.transport.space = std::numeric_limits<size_t>::max();
+    h.deliver(h.wire.capsule_resp(connect.as<CapsuleCmdPdu>().sqe.cid.get(), {}, 0x77));
+    EXPECT_EQ(h.queue->state(), QueueState::Ready) << (h.queue->failure() ? h.queue->failure() : "");
 }
 
 TEST_P(QueueSplit, ReadsWithOneAndSeveralC2HDataLandInTheIoVecs) {
