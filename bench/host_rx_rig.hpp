@@ -125,7 +125,9 @@ inline std::unique_ptr<Workload> build_workload(const Workload::Key& key) {
     // Two rounds are generated (one for each order of the ids); the others are copies of them, in
     // memory of their own: out of cache they are as cold as generated ones (the seq fields are
     // rewritten before each round anyway), and a 1 GiB working set is built in a second, not in
-    // fifteen (bench.sh builds each one three times when the repetitions are interleaved).
+    // fifteen (bench.sh builds each one three times when the repetitions are interleaved). The data
+    // repeats every two rounds, as the command ids do: a read placed into another round's buffer
+    // shows in check_run() only on the first pass over the working set (the buffers start zeroed).
     for (size_t r = 0; r < rounds; ++r) {
         if (r >= 2) {
             const Round& same = w->rounds[r % 2];

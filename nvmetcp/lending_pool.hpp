@@ -9,6 +9,7 @@
 // In the lowest layer, knowing nothing of what it lends, so that every layer may use it.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -50,6 +51,7 @@ public:
         return item;
     }
     void give_back(T* item) noexcept {  // one take() returned, once
+        assert(stats_.lent > 0 && "given back more than was lent");
         free_[stats_.items - stats_.lent] = item;
         --stats_.lent;
     }

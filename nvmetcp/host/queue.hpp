@@ -12,7 +12,8 @@
 //
 // Threading and memory: one queue is used from one thread. The I/O path (submit, receive, send,
 // complete, poll) takes no locks and allocates nothing: slots, the cid free list, the send ring and
-// the staging area of the PDU being sent are allocated by the constructor.
+// the staging area of the PDU being sent are allocated by the constructor; bring-up allocates the
+// Connect's data (1 KiB), freed once the Connect succeeds.
 // Completion callbacks may submit new commands; they must not destroy the queue.
 #pragma once
 
@@ -180,7 +181,7 @@ private:
     uint32_t internal_outstanding_ = 0;
     QueueStats stats_{};
     // The Connect's data (1 KiB): held from submit_connect() until the Connect succeeds, not for the
-    // queue's life (kept on failure: the send ring may still refer to it until the queue goes).
+    // queue's life; a queue that failed before that frees it with itself.
     std::unique_ptr<nvme::ConnectData> connect_data_;
     IoVec connect_iov_{};
 

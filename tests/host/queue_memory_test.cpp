@@ -200,6 +200,7 @@ TEST(Queue, ConnectDataSentLaterInSmallPiecesArrivesWhole) {
     h.transport.space = std::numeric_limits<size_t>::max();
     h.deliver(h.wire.capsule_resp(connect.as<CapsuleCmdPdu>().sqe.cid.get(), {}, 0x77));
     EXPECT_EQ(h.queue->state(), QueueState::Ready) << (h.queue->failure() ? h.queue->failure() : "");
+    EXPECT_EQ(h.queue->cntlid(), 0x77);
 }
 
 TEST_P(QueueSplit, ReadsWithOneAndSeveralC2HDataLandInTheIoVecs) {
