@@ -107,8 +107,9 @@ for name in "${binaries[@]}"; do
   # repetitions and moved its figure by 40% against the same benchmark run alone (MSS 1448, 64 KiB
   # reads with the offload on: 0.081 cycles a byte in order, 0.057-0.058 alone and interleaved).
   # Not the other programs: interleaved, their in-cache figures (the engine's packets, memcpy)
-  # spread over 15-49% (cv) against a few percent in order. bench_host_rx runs about half again as
-  # long so: its workload is rebuilt for each repetition.
+  # spread over 15-49% (cv) against a few percent in order. Interleaving costs bench_host_rx little:
+  # it keeps its in-cache workloads and builds an out-of-cache one by copying two rounds into pages
+  # the last one freed (host_rx_rig.hpp), about 200 s in all.
   [ "$name" != bench_host_rx ] || cmd+=(--benchmark_enable_random_interleaving=true)
   [ -z "$filter" ] || cmd+=("--benchmark_filter=$filter")
   printf -v cmdline '%q ' "${cmd[@]}"
