@@ -365,27 +365,30 @@ TEST(DdpReceiveQueue, AnUntrustedDigestIsComputedAndAMismatchFailsTheRead) {
     EXPECT_EQ(h.queue->stats().digest_errors, 1u);
 }
 
+// The completion held for the device's teardown is the controller's, field for field: a success
+// and an error status, each with DW0 and DW1, come out as they came in.
 TEST(DdpReceiveQueue, AnAsynchronousTeardownDelaysTheCompletionUntilTheDeviceLetsGo) {
-    OffloadHarness h;
-    h.dev.driver->teardown_mode = TeardownMode::Manual;
-    h.bring_up();
-    std::vector<uint8_t> buffer(4096, 0);
-    const IoVec iov{buffer.data(), 4096};
-    const uint16_t cid = h.read({&iov, 1}, 4096);
-    // A response with DW0 and DW1: the completion held for the device is the controller's, field
-    // for field.
-    h.deliver(concat({h.wire.c2h(cid, 0, pattern(4096, 1), pdu_flags::kLastPdu),
-                      h.wire.capsule_resp(cid, nvme::status::kSuccess, 0xA1B2C3D4u, 0x0F1E2D3Cu)}));
-    h.queue->poll(1);
-    EXPECT_EQ(h.log.find(cid), nullptr);
-    h.dev.driver->complete_all();
-    h.queue->poll(2);
-    ASSERT_NE(h.log.find(cid), nullptr);
-    const Completion& c = h.log.find(cid)->completion;
-    EXPECT_TRUE(c.status.ok());
-    EXPECT_EQ(c.dw0, 0xA1B2C3D4u);
-    EXPECT_EQ(c.dw1, 0x0F1E2D3Cu);
-    EXPECT_EQ(h.rx->stats().teardowns_async, 1u);
+    for (const nvme::Status sent : {nvme::status::kSuccess, nvme::status::kInternalError}) {
+        SCOPED_TRACE(sent.ok() ? "success" : "internal error");
+        OffloadHarness h;
+        h.dev.driver->teardown_mode = TeardownMode::Manual;
+        h.bring_up();
+        std::vector<uint8_t> buffer(4096, 0);
+        const IoVec iov{buffer.data(), 4096};
+        const uint16_t cid = h.read({&iov, 1}, 4096);
+        h.deliver(concat({h.wire.c2h(cid, 0, pattern(4096, 1), pdu_flags::kLastPdu),
+                          h.wire.capsule_resp(cid, sent, 0xA1B2C3D4u, 0x0F1E2D3Cu)}));
+        h.queue->poll(1);
+        EXPECT_EQ(h.log.find(cid), nullptr);
+        h.dev.driver->complete_all();
+        h.queue->poll(2);
+        ASSERT_NE(h.log.find(cid), nullptr);
+        const Completion& c = h.log.find(cid)->completion;
+        EXPECT_EQ(c.status, sent);
+        EXPECT_EQ(c.dw0, 0xA1B2C3D4u);
+        EXPECT_EQ(c.dw1, 0x0F1E2D3Cu);
+        EXPECT_EQ(h.rx->stats().teardowns_async, 1u);
+    }
 }
 
 // sk_del while a registered read is outstanding: the device tears it down itself, but until it has

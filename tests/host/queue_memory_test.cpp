@@ -55,13 +55,19 @@ struct Harness {
         return static_cast<uint8_t>((config.header_digest ? ic_digest::kHeader : 0) | (config.data_digest ? ic_digest::kData : 0));
     }
 
-    // IC (granting what was asked) and Connect.
-    void bring_up(uint8_t cpda = 0, uint32_t maxh2cdata = 8192, uint16_t cntlid = kTestCntlid) {
+    // IC, granting what was asked: the queue moves on to its Connect, and both ends of the test
+    // wire now speak with the digests and alignments agreed.
+    void exchange_ic(uint8_t cpda, uint32_t maxh2cdata) {
         queue->on_transport_connected();
         one_sent(PduType::ICReq);
         deliver(ControllerWire{}.icresp(cpda, asked_digests(), maxh2cdata));
         capture.set_params(config.header_digest, config.data_digest, cpda, maxh2cdata);
         wire.params = SendParams{config.header_digest, config.data_digest, config.hpda};
+    }
+
+    // IC and Connect.
+    void bring_up(uint8_t cpda = 0, uint32_t maxh2cdata = 8192, uint16_t cntlid = kTestCntlid) {
+        exchange_ic(cpda, maxh2cdata);
         const CapturedPdu connect = one_sent(PduType::CapsuleCmd);
         deliver(wire.capsule_resp(connect.as<CapsuleCmdPdu>().sqe.cid.get(), {}, cntlid));
         ASSERT_EQ(queue->state(), QueueState::Ready) << (queue->failure() ? queue->failure() : "");
@@ -173,13 +179,9 @@ TEST(Queue, ConnectDataSentLaterInSmallPiecesArrivesWhole) {
     QueueConfig c = io_config();
     c.data_digest = true;  // and its digest checked over what arrived
     Harness h(c);
-    h.queue->on_transport_connected();
-    h.one_sent(PduType::ICReq);
-    h.transport.space = 0;  // the Connect waits for room
-    h.deliver(ControllerWire{}.icresp(0, h.asked_digests(), 8192));
+    h.transport.space = kHlenIc;  // room for the ICReq, none for the Connect after it
+    h.exchange_ic(0, 8192);
     ASSERT_EQ(h.queue->state(), QueueState::Connecting);
-    h.capture.set_params(c.header_digest, c.data_digest, 0, 8192);
-    h.wire.params = SendParams{c.header_digest, c.data_digest, c.hpda};
     std::vector<CapturedPdu> pdus = h.sent();
     EXPECT_TRUE(pdus.empty());
     for (int i = 0; i < 400 && pdus.empty(); ++i) {
