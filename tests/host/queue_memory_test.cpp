@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 
+#include "failing_nothrow_new.hpp"
 #include "host_test_util.hpp"
 #include "nvmetcp/nvme_data.hpp"
 
@@ -203,6 +204,41 @@ TEST(Queue, ConnectDataSentLaterInSmallPiecesArrivesWhole) {
     h.deliver(h.wire.capsule_resp(connect.as<CapsuleCmdPdu>().sqe.cid.get(), {}, 0x77));
     EXPECT_EQ(h.queue->state(), QueueState::Ready) << (h.queue->failure() ? h.queue->failure() : "");
     EXPECT_EQ(h.queue->cntlid(), 0x77);
+}
+
+// A Connect that cannot be built fails its queue at once, with the reason, before anything of it
+// goes out: the transport is closed and nothing can be submitted.
+void expect_connect_not_built(Harness& h, const std::string& reason) {
+    EXPECT_EQ(h.queue->state(), QueueState::Failed);
+    ASSERT_NE(h.queue->failure(), nullptr);
+    EXPECT_EQ(std::string(h.queue->failure()), reason);
+    EXPECT_TRUE(h.sent().empty());
+    EXPECT_TRUE(h.transport.closed);
+    std::vector<uint8_t> buffer(512);
+    const IoVec iov{buffer.data(), 512};
+    IoRequest r;
+    r.sqe = nvme::make_read(0, 1, 0, 1, 512);
+    r.data = {&iov, 1};
+    r.data_len = 512;
+    uint16_t cid = 0;
+    EXPECT_NE(h.queue->submit(r, &cid), SubmitResult::Ok);
+}
+
+TEST(Queue, ConnectWithoutMemoryForItsDataFailsTheQueue) {
+    Harness h(io_config());
+    const uint64_t failures = nothrow_new_failures();
+    fail_next_nothrow_new();
+    h.exchange_ic(0, 8192);
+    EXPECT_EQ(nothrow_new_failures(), failures + 1) << "the Connect's data was not the allocation that failed";
+    expect_connect_not_built(h, "Connect (qid 1): no memory for its data");
+}
+
+TEST(Queue, ConnectWithAnNqnLongerThanTheFieldFailsTheQueue) {
+    QueueConfig c = io_config();
+    c.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:" + std::string(256, 'a');  // the field holds 255 and a NUL
+    Harness h(c);
+    h.exchange_ic(0, 8192);
+    expect_connect_not_built(h, "Connect (qid 1): subsystem or host NQN longer than 255 characters");
 }
 
 TEST_P(QueueSplit, ReadsWithOneAndSeveralC2HDataLandInTheIoVecs) {
