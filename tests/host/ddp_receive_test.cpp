@@ -365,17 +365,28 @@ TEST(DdpReceiveQueue, AnUntrustedDigestIsComputedAndAMismatchFailsTheRead) {
     EXPECT_EQ(h.queue->stats().digest_errors, 1u);
 }
 
+// A queue brought up over a device that lets go of a buffer only when told (complete_all()), with
+// one 4 KiB read registered: the set-up of the tests of asynchronous teardowns.
+struct HeldRead {
+    OffloadHarness h;
+    std::vector<uint8_t> buffer = std::vector<uint8_t>(4096, 0);
+    IoVec iov{buffer.data(), 4096};
+    uint16_t cid = 0;
+
+    HeldRead() {
+        h.dev.driver->teardown_mode = TeardownMode::Manual;
+        h.bring_up();
+        cid = h.read({&iov, 1}, 4096);
+    }
+};
+
 // The completion held for the device's teardown is the controller's, field for field: a success
 // and an error status, each with DW0 and DW1, come out as they came in.
 TEST(DdpReceiveQueue, AnAsynchronousTeardownDelaysTheCompletionUntilTheDeviceLetsGo) {
     for (const nvme::Status sent : {nvme::status::kSuccess, nvme::status::kInternalError}) {
         SCOPED_TRACE(sent.ok() ? "success" : "internal error");
-        OffloadHarness h;
-        h.dev.driver->teardown_mode = TeardownMode::Manual;
-        h.bring_up();
-        std::vector<uint8_t> buffer(4096, 0);
-        const IoVec iov{buffer.data(), 4096};
-        const uint16_t cid = h.read({&iov, 1}, 4096);
+        HeldRead t;
+        auto& [h, buffer, iov, cid] = t;
         h.deliver(concat({h.wire.c2h(cid, 0, pattern(4096, 1), pdu_flags::kLastPdu),
                           h.wire.capsule_resp(cid, sent, 0xA1B2C3D4u, 0x0F1E2D3Cu)}));
         h.queue->poll(1);
@@ -394,12 +405,8 @@ TEST(DdpReceiveQueue, AnAsynchronousTeardownDelaysTheCompletionUntilTheDeviceLet
 // sk_del while a registered read is outstanding: the device tears it down itself, but until it has
 // let go the buffer is still the device's; the read must not complete (hand the buffer back) before.
 TEST(DdpReceiveQueue, RemovedWithAReadOutstandingItCompletesOnlyOnceTheDeviceLetsGo) {
-    OffloadHarness h;
-    h.dev.driver->teardown_mode = TeardownMode::Manual;
-    h.bring_up();
-    std::vector<uint8_t> buffer(4096, 0);
-    const IoVec iov{buffer.data(), 4096};
-    const uint16_t cid = h.read({&iov, 1}, 4096);
+    HeldRead t;
+    auto& [h, buffer, iov, cid] = t;
     ASSERT_TRUE(h.rx->registered(cid));
     h.rx->remove();
     const auto data = pattern(4096, 2);
@@ -415,12 +422,8 @@ TEST(DdpReceiveQueue, RemovedWithAReadOutstandingItCompletesOnlyOnceTheDeviceLet
 
 // sk_del while a read's asynchronous teardown is pending: the read still completes when it is done.
 TEST(DdpReceiveQueue, RemovedWithATeardownPendingTheReadStillCompletes) {
-    OffloadHarness h;
-    h.dev.driver->teardown_mode = TeardownMode::Manual;
-    h.bring_up();
-    std::vector<uint8_t> buffer(4096, 0);
-    const IoVec iov{buffer.data(), 4096};
-    const uint16_t cid = h.read({&iov, 1}, 4096);
+    HeldRead t;
+    auto& [h, buffer, iov, cid] = t;
     h.deliver(concat({h.wire.c2h(cid, 0, pattern(4096, 1), pdu_flags::kLastPdu), h.wire.capsule_resp(cid)}));
     EXPECT_EQ(h.log.find(cid), nullptr);
     h.rx->remove();
@@ -432,12 +435,8 @@ TEST(DdpReceiveQueue, RemovedWithATeardownPendingTheReadStillCompletes) {
 
 // The queue fails with a registered read outstanding: it completes (failed) only once torn down.
 TEST(DdpReceiveQueue, AFailedQueueCompletesItsReadsOnlyOnceTheDeviceLetsGo) {
-    OffloadHarness h;
-    h.dev.driver->teardown_mode = TeardownMode::Manual;
-    h.bring_up();
-    std::vector<uint8_t> buffer(4096, 0);
-    const IoVec iov{buffer.data(), 4096};
-    const uint16_t cid = h.read({&iov, 1}, 4096);
+    HeldRead t;
+    auto& [h, buffer, iov, cid] = t;
     h.queue->on_transport_closed("test");
     EXPECT_EQ(h.log.find(cid), nullptr);
     h.dev.driver->complete_all();
@@ -450,12 +449,8 @@ TEST(DdpReceiveQueue, AFailedQueueCompletesItsReadsOnlyOnceTheDeviceLetsGo) {
 // the device completes while the DdpReceive is destroyed must not call the destroyed queue (run
 // under valgrind to see it otherwise).
 TEST(DdpReceiveQueue, DestroyedAfterItsQueueItCallsNoQueue) {
-    OffloadHarness h;
-    h.dev.driver->teardown_mode = TeardownMode::Manual;
-    h.bring_up();
-    std::vector<uint8_t> buffer(4096, 0);
-    const IoVec iov{buffer.data(), 4096};
-    const uint16_t cid = h.read({&iov, 1}, 4096);
+    HeldRead t;
+    auto& [h, buffer, iov, cid] = t;
     h.deliver(concat({h.wire.c2h(cid, 0, pattern(4096, 1), pdu_flags::kLastPdu), h.wire.capsule_resp(cid)}));
     ASSERT_EQ(h.log.find(cid), nullptr);
     h.queue.reset();
