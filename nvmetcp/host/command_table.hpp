@@ -57,12 +57,13 @@ struct CommandSlot {
     KeptSqe sqe;  // staged into the capsule when the send ring reaches its cid; the opcode also names a timeout
 
     Phase phase = Phase::Free;
-    // One bit each: six bools took six bytes of every slot.
+    // One bit each: seven bools would take seven bytes of every slot.
     bool to_controller : 1 = false;
     bool in_capsule : 1 = false;  // write data travels in the CapsuleCmd
     bool internal : 1 = false;    // the queue's own command (Connect): not counted for the application
     bool response_received : 1 = false;
     bool digest_error : 1 = false;
+    bool data_missing : 1 = false;  // the controller said success before all of the read's data came
     bool teardown_pending : 1 = false;
 
     void hold(nvme::Status status, uint32_t dw0, uint32_t dw1, const char* reason) noexcept {

@@ -145,6 +145,7 @@ SubmitResult Queue::enqueue(const IoRequest& request, bool internal, uint16_t* c
     slot.sends_pending = 0;
     slot.response_received = false;
     slot.digest_error = false;
+    slot.data_missing = false;
     slot.teardown_pending = false;
 
     // Its cid and data pointer are the queue's: written when the capsule is staged (KeptSqe).
@@ -239,6 +240,14 @@ void Queue::complete(uint16_t cid, nvme::Status status, uint32_t dw0, const char
         status = nvme::status::kTransientTransportError;  // the data is not what the controller sent
         reason = nullptr;  // deliver_completion() writes the sentence
     }
+    if (status.ok() && !slot.to_controller && slot.bytes != slot.data_len) {
+        // The controller sends a command's whole transfer before its response, and the SGL the host
+        // sent describes exactly that transfer: success with data missing would hand back a buffer
+        // with bytes nobody wrote.
+        status = nvme::status::kDataTransferError;
+        slot.data_missing = true;
+        reason = nullptr;  // deliver_completion() writes the sentence
+    }
     // The buffer is the application's again only once the device can no longer write into it. Asked
     // of every command, not only registered() ones: after DdpReceive::remove() a registration is
     // no longer registered() but the device may not have let go of its buffer yet (InProgress).
@@ -269,9 +278,14 @@ void Queue::deliver_completion(uint16_t cid, nvme::Status status, uint32_t dw0, 
     CommandSlot& slot = commands_[cid];
     observer_->before_complete(*this, cid);
     if (reason == nullptr && slot.digest_error && status == nvme::status::kTransientTransportError) {
-        std::snprintf(digest_reason_, sizeof digest_reason_, "data digest mismatch in C2HData at datao %u",
+        std::snprintf(data_reason_, sizeof data_reason_, "data digest mismatch in C2HData at datao %u",
                       slot.digest_error_datao);
-        reason = digest_reason_;
+        reason = data_reason_;
+    }
+    if (reason == nullptr && slot.data_missing) {
+        std::snprintf(data_reason_, sizeof data_reason_, "success after %u of its %u bytes of data", slot.bytes,
+                      slot.data_len);
+        reason = data_reason_;
     }
     const Completion completion{cid, status, dw0, slot.bytes, reason, dw1};
     const CompletionFn done = slot.done;

@@ -198,11 +198,12 @@ private:
 
     char failure_[384]{};
     // Reasons of failures that concern one command, queue-owned rather than one buffer per slot
-    // (96 bytes x queue depth). A timeout fails the queue, so one is ever written; a digest
-    // mismatch's sentence is written as its completion is delivered (Completion::reason is valid
-    // during the callback), so a later one cannot overwrite a sentence not yet read.
+    // (96 bytes x queue depth). A timeout fails the queue, so one is ever written; the sentence of a
+    // digest mismatch or of data missing is written as its completion is delivered
+    // (Completion::reason is valid during the callback), so a later one cannot overwrite a sentence
+    // not yet read.
     char timeout_reason_[96]{};
-    char digest_reason_[64]{};
+    char data_reason_[64]{};
 };
 
 }  // namespace nvmeddp::nvmetcp::host

@@ -64,7 +64,7 @@ struct IoVec {
 
 struct Completion {
     uint16_t cid;
-    nvme::Status status;  // from the CQE, or host-side: kHostPathError, kHostAbortedCommand, kTransientTransportError
+    nvme::Status status;  // from the CQE, or host-side: kHostPathError, kHostAbortedCommand, kTransientTransportError, kDataTransferError
     uint32_t dw0;
     uint64_t bytes;       // data bytes transferred
     const char* reason;   // null on success; for host-side failures a sentence, valid during the callback only
@@ -75,7 +75,10 @@ using CompletionFn = void (*)(void* ctx, const Completion& completion);
 struct IoRequest {
     NvmeSqe sqe{};                // opcode, nsid, cdw10..15 as built by nvme::make_*; the queue sets cid and the SGL
     std::span<const IoVec> data;  // the caller keeps the buffers (and this array) alive until completion
-    uint32_t data_len = 0;        // total bytes (== sum of data lens, or less: the first data_len bytes)
+    // Total bytes (== sum of data lens, or less: the first data_len bytes): the command's whole
+    // transfer, as the SGL tells the controller. Data from the controller must all arrive: a success
+    // with fewer bytes completes with kDataTransferError (and a sentence), never as success.
+    uint32_t data_len = 0;
     bool to_controller = false;   // write-like (data goes host -> controller)
     CompletionFn done = nullptr;
     void* ctx = nullptr;

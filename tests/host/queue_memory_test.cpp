@@ -311,6 +311,51 @@ TEST(Queue, SuccessFlagCompletesOnlyWhenFlowControlWasDisabled) {
     }
 }
 
+// A read whose controller says success before sending all of its data fails: the buffer's missing
+// bytes were never written. By the response, and by a C2HData with SUCCESS (flow control given
+// up); a controller's own error status stays as it came.
+TEST(Queue, SuccessBeforeAllOfAReadsDataFailsTheRead) {
+    enum class End { Response, SuccessFlag, ErrorResponse };
+    for (const End end : {End::Response, End::SuccessFlag, End::ErrorResponse}) {
+        SCOPED_TRACE(static_cast<int>(end));
+        QueueConfig c = io_config();
+        c.disable_sq_flow_control = end == End::SuccessFlag;
+        Harness h(c);
+        h.bring_up();
+        std::vector<uint8_t> buf(4096, 0xEE);
+        const IoVec iov[] = {{buf.data(), 4096}};
+        const uint16_t cid = h.read(iov, 4096);
+        const auto data = pattern(3000, 4);
+        if (end == End::SuccessFlag) {
+            h.deliver(h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu | pdu_flags::kSuccess));
+        } else {
+            h.deliver(h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu));
+            h.deliver(h.wire.capsule_resp(cid, end == End::ErrorResponse ? nvme::status::kInternalError : nvme::status::kSuccess));
+        }
+        ASSERT_EQ(h.log.entries.size(), 1u);
+        const CompletionLog::Entry& e = h.log.entries[0];
+        EXPECT_EQ(e.completion.bytes, 3000u);
+        if (end == End::ErrorResponse) {
+            EXPECT_EQ(e.completion.status, nvme::status::kInternalError);
+            EXPECT_EQ(e.reason, "");
+        } else {
+            EXPECT_EQ(e.completion.status, nvme::status::kDataTransferError);
+            EXPECT_EQ(e.reason, "success after 3000 of its 4096 bytes of data");
+        }
+        EXPECT_EQ(h.queue->state(), QueueState::Ready) << "one command's failure, not the queue's";
+        EXPECT_EQ(h.queue->stats().errors, 1u);
+        // The next read of the whole length succeeds: the flag is the command's, not the slot's.
+        const uint16_t next = h.read(iov, 4096);
+        const auto whole = pattern(4096, 5);
+        h.deliver(h.wire.c2h(next, 0, whole, pdu_flags::kLastPdu));
+        h.deliver(h.wire.capsule_resp(next));
+        ASSERT_EQ(h.log.entries.size(), 2u);
+        EXPECT_EQ(h.log.entries[1].completion.cid, next);
+        EXPECT_TRUE(h.log.entries[1].completion.status.ok()) << h.log.entries[1].reason;
+        EXPECT_EQ(buf, whole);
+    }
+}
+
 TEST(Queue, R2TIsAnsweredWithH2CDataSplitAtMaxH2CDataWithPaddingAndDigest) {
     QueueConfig c = io_config();
     c.data_digest = true;
