@@ -360,6 +360,44 @@ TEST(RxSpanBatch, AFullBatchIsHandedOverAndGathersAgain) {
     EXPECT_EQ(h.queue->stats().bytes_copied, buffer.size());
 }
 
+// One packet of more spans than a batch holds (a long mbuf chain), its data claimed placed up to
+// `claimed` bytes: the batch hands it over in three runs, the later two made of spans that continue
+// the packet. The claim holds across them for exactly the bytes it names: the device's bytes stay,
+// every byte past the claim is copied, whichever run it falls in.
+TEST(RxSpanBatch, AClaimOverAPacketLongerThanABatchHoldsAcrossItsRuns) {
+    constexpr uint32_t kSpans = RxSpanBatch::kMaxSpans * 2 + 5;
+    constexpr uint32_t kSpanLen = 100;
+    constexpr uint32_t kLen = kSpans * kSpanLen;
+    for (const uint32_t claimed : {kLen, static_cast<uint32_t>(RxSpanBatch::kMaxSpans * kSpanLen + 250), 30u}) {
+        SCOPED_TRACE(claimed);
+        OffloadHarness h;
+        h.bring_up();
+        std::vector<uint8_t> buffer(kLen, 0);
+        const IoVec iov{buffer.data(), kLen};
+        const uint16_t cid = h.read({&iov, 1}, kLen);
+        ASSERT_TRUE(h.rx->registered(cid));
+        const auto data = pattern(kLen, 9);
+        const auto stream = concat({h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu), h.wire.capsule_resp(cid)});
+        h.deliver({stream.begin(), stream.begin() + kC2HHeaderLen});
+        // What the device placed: the claimed bytes, and nothing past them.
+        std::copy_n(data.begin(), claimed, buffer.begin());
+        const ::nvmeddp_pkt_meta meta = h.claim(h.seq, static_cast<uint16_t>(claimed), cid, 0);
+        RxSpanBatch batch(*h.queue);
+        for (uint32_t i = 0; i < kSpans; ++i) {
+            const RxSpan span{std::span(stream).subspan(kC2HHeaderLen + i * kSpanLen, kSpanLen), RxPiece{h.seq, &meta, i != 0}};
+            h.seq += kSpanLen;
+            batch.add(span);
+        }
+        batch.flush();
+        h.deliver({stream.begin() + kC2HHeaderLen + kLen, stream.end()});
+        ASSERT_NE(h.log.find(cid), nullptr);
+        EXPECT_TRUE(h.log.find(cid)->completion.status.ok()) << h.log.find(cid)->reason;
+        EXPECT_EQ(buffer, data);
+        EXPECT_EQ(h.queue->stats().bytes_placed, claimed);
+        EXPECT_EQ(h.queue->stats().bytes_copied, kLen - claimed);
+    }
+}
+
 // A run handed over directly may hold empty spans (a chain's empty mbuf): they add nothing and
 // stop nothing, with and without the offload.
 TEST(RxSpanBatch, EmptySpansInARunAreSkipped) {
