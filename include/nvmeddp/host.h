@@ -182,8 +182,9 @@ struct nvmeddp_iov {
     size_t len; /* at most 4 GiB - 1 */
 };
 
-/* A read completes with success only when all of its data came: a controller that says success
- * sooner gets the read failed with Data Transfer Error (sct 0, sc 0x04) and a reason. */
+/* A read or write completes with success only when all of its data moved (a read's all came, a
+ * write's all was asked for and sent): a controller that says success sooner gets the command
+ * failed with Data Transfer Error (sct 0, sc 0x04) and a reason. */
 struct nvmeddp_io_completion {
     uint8_t sct;        /* NVMe status code type and status code: both 0 on success */
     uint8_t sc;

@@ -63,7 +63,7 @@ struct CommandSlot {
     bool internal : 1 = false;    // the queue's own command (Connect): not counted for the application
     bool response_received : 1 = false;
     bool digest_error : 1 = false;
-    bool data_missing : 1 = false;  // the controller said success before all of the read's data came
+    bool data_missing : 1 = false;  // the controller said success before all of the data moved
     bool teardown_pending : 1 = false;
 
     void hold(nvme::Status status, uint32_t dw0, uint32_t dw1, const char* reason) noexcept {

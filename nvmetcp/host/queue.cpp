@@ -240,10 +240,11 @@ void Queue::complete(uint16_t cid, nvme::Status status, uint32_t dw0, const char
         status = nvme::status::kTransientTransportError;  // the data is not what the controller sent
         reason = nullptr;  // deliver_completion() writes the sentence
     }
-    if (status.ok() && !slot.to_controller && slot.bytes != slot.data_len) {
-        // The controller sends a command's whole transfer before its response, and the SGL the host
-        // sent describes exactly that transfer: success with data missing would hand back a buffer
-        // with bytes nobody wrote.
+    if (status.ok() && slot.bytes != slot.data_len) {
+        // A command's whole transfer takes place before its response (the controller sends all of a
+        // read's data, asks for all of a write's), and the SGL the host sent describes exactly that
+        // transfer: a success with data missing would hand back a read's buffer with bytes nobody
+        // wrote, or report a write's data stored that never left the host.
         status = nvme::status::kDataTransferError;
         slot.data_missing = true;
         reason = nullptr;  // deliver_completion() writes the sentence

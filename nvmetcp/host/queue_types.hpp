@@ -76,8 +76,9 @@ struct IoRequest {
     NvmeSqe sqe{};                // opcode, nsid, cdw10..15 as built by nvme::make_*; the queue sets cid and the SGL
     std::span<const IoVec> data;  // the caller keeps the buffers (and this array) alive until completion
     // Total bytes (== sum of data lens, or less: the first data_len bytes): the command's whole
-    // transfer, as the SGL tells the controller. Data from the controller must all arrive: a success
-    // with fewer bytes completes with kDataTransferError (and a sentence), never as success.
+    // transfer, as the SGL tells the controller. It must all move (a read's all arrive, a write's
+    // all be asked for and sent): a success with fewer bytes completes with kDataTransferError (and
+    // a sentence), never as success.
     uint32_t data_len = 0;
     bool to_controller = false;   // write-like (data goes host -> controller)
     CompletionFn done = nullptr;

@@ -356,6 +356,32 @@ TEST(Queue, SuccessBeforeAllOfAReadsDataFailsTheRead) {
     }
 }
 
+// A write the controller answers with success having asked for only part of its data fails: the
+// rest never left the host. Asked for whole, the same write succeeds.
+TEST(Queue, SuccessBeforeAllOfAWritesDataWasAskedForFailsTheWrite) {
+    for (const bool whole : {false, true}) {
+        SCOPED_TRACE(whole ? "asked for whole" : "asked for half");
+        Harness h(io_config());
+        h.bring_up();
+        const std::vector<uint8_t> data = pattern(8192, 6);
+        const IoVec iov[] = {{const_cast<uint8_t*>(data.data()), 8192}};
+        const uint16_t cid = h.write(iov, 8192);
+        h.one_sent(PduType::CapsuleCmd);
+        h.deliver(h.wire.r2t(cid, 1, 0, whole ? 8192 : 4096));
+        h.deliver(h.wire.capsule_resp(cid));
+        ASSERT_EQ(h.log.entries.size(), 1u);
+        const CompletionLog::Entry& e = h.log.entries[0];
+        EXPECT_EQ(e.completion.bytes, whole ? 8192u : 4096u);
+        if (whole) {
+            EXPECT_TRUE(e.completion.status.ok()) << e.reason;
+        } else {
+            EXPECT_EQ(e.completion.status, nvme::status::kDataTransferError);
+            EXPECT_EQ(e.reason, "success after 4096 of its 8192 bytes of data");
+        }
+        EXPECT_EQ(h.queue->state(), QueueState::Ready);
+    }
+}
+
 TEST(Queue, R2TIsAnsweredWithH2CDataSplitAtMaxH2CDataWithPaddingAndDigest) {
     QueueConfig c = io_config();
     c.data_digest = true;
