@@ -200,8 +200,10 @@ private:
     // Reasons of failures that concern one command, queue-owned rather than one buffer per slot
     // (96 bytes x queue depth). A timeout fails the queue, so one is ever written; the sentence of a
     // digest mismatch or of data missing is written as its completion is delivered
-    // (Completion::reason is valid during the callback), so a later one cannot overwrite a sentence
-    // not yet read.
+    // (Completion::reason is valid during the callback) and stays until the next such completion.
+    // Only a submission from inside that callback can bring one about before the callback returns
+    // (its send finishing a write the controller answered early, with missing data): a callback
+    // that submits reads its reason first.
     char timeout_reason_[96]{};
     char data_reason_[64]{};
 };

@@ -67,7 +67,7 @@ struct Completion {
     nvme::Status status;  // from the CQE, or host-side: kHostPathError, kHostAbortedCommand, kTransientTransportError, kDataTransferError
     uint32_t dw0;
     uint64_t bytes;       // data bytes transferred
-    const char* reason;   // null on success; for host-side failures a sentence, valid during the callback only
+    const char* reason;   // null on success; for host-side failures a sentence, valid during the callback only (read it before submitting from there)
     uint32_t dw1 = 0;     // CQE DW1 (the upper half of an 8-byte Property Get)
 };
 using CompletionFn = void (*)(void* ctx, const Completion& completion);
