@@ -192,7 +192,8 @@ struct nvmeddp_io_completion {
     uint8_t reserved;
     uint32_t dw0;       /* completion queue entry dword 0 */
     uint64_t bytes;     /* data bytes transferred */
-    const char *reason; /* NULL on success, else a sentence (valid during the callback only) */
+    const char *reason; /* NULL on success, else a sentence (valid during the callback only: read it
+                         * before submitting from there) */
 };
 
 /* Called from nvmeddp_host_poll / _poll_lane (or nvmeddp_ctrlr_disconnect) once the command is complete: the
