@@ -330,34 +330,52 @@ TEST(RxSpanBatch, OnlyC2HDataIsAnnouncedAsARun) {
     EXPECT_EQ(h.queue->c2h_data_left(), 0u);
 }
 
+// One read whose single C2HData's data comes as more spans than a batch holds (two batches and 5
+// spans over): the header delivered, span() hands out the data's spans in order, respond() the
+// response after them.
+struct ManySpansRead {
+    static constexpr uint32_t kSpans = RxSpanBatch::kMaxSpans * 2 + 5;
+    static constexpr uint32_t kSpanLen = 100;
+    static constexpr uint32_t kLen = kSpans * kSpanLen;
+    OffloadHarness h;
+    std::vector<uint8_t> buffer = std::vector<uint8_t>(kLen, 0);
+    IoVec iov{buffer.data(), kLen};
+    uint16_t cid = 0;
+    std::vector<uint8_t> data, stream;
+
+    explicit ManySpansRead(uint32_t seed) : data(pattern(kLen, seed)) {
+        h.bring_up();
+        cid = h.read({&iov, 1}, kLen);
+        stream = concat({h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu), h.wire.capsule_resp(cid)});
+        h.deliver({stream.begin(), stream.begin() + kC2HHeaderLen});
+    }
+    // Span i of the data, of a packet with `meta` (a packet of its own, or a later span of one).
+    RxSpan span(uint32_t i, const ::nvmeddp_pkt_meta* meta, bool continues_packet) {
+        const RxSpan s{std::span(stream).subspan(kC2HHeaderLen + i * kSpanLen, kSpanLen), RxPiece{h.seq, meta, continues_packet}};
+        h.seq += kSpanLen;
+        return s;
+    }
+    void respond() { h.deliver({stream.begin() + kC2HHeaderLen + kLen, stream.end()}); }
+};
+
 // More spans than a run holds, all inside one PDU's data: several runs, every byte in place.
 TEST(RxSpanBatch, AFullBatchIsHandedOverAndGathersAgain) {
-    OffloadHarness h;
-    h.bring_up();
-    constexpr uint32_t kSpans = RxSpanBatch::kMaxSpans * 2 + 5;
-    constexpr uint32_t kSpanLen = 100;
-    std::vector<uint8_t> buffer(kSpans * kSpanLen, 0);
-    const IoVec iov{buffer.data(), static_cast<uint32_t>(buffer.size())};
-    const uint16_t cid = h.read({&iov, 1}, iov.len);
-    const auto data = pattern(buffer.size(), 8);
-    const auto stream = concat({h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu), h.wire.capsule_resp(cid)});
-    h.deliver({stream.begin(), stream.begin() + kC2HHeaderLen});
+    ManySpansRead r(8);
+    OffloadHarness& h = r.h;
     RxSpanBatch batch(*h.queue);
     uint32_t handed = 0;
-    for (uint32_t i = 0; i < kSpans; ++i) {
-        const RxSpan span{std::span(stream).subspan(kC2HHeaderLen + i * kSpanLen, kSpanLen), RxPiece{h.seq, nullptr, false}};
-        h.seq += kSpanLen;
-        if (batch.add(span)) ++handed;
+    for (uint32_t i = 0; i < ManySpansRead::kSpans; ++i) {
+        if (batch.add(r.span(i, nullptr, false))) ++handed;
     }
     EXPECT_EQ(handed, 2u);  // each time the batch was full
-    EXPECT_EQ(h.queue->stats().c2h_bytes, 2u * RxSpanBatch::kMaxSpans * kSpanLen);
+    EXPECT_EQ(h.queue->stats().c2h_bytes, 2u * RxSpanBatch::kMaxSpans * ManySpansRead::kSpanLen);
     EXPECT_TRUE(batch.flush());
     EXPECT_FALSE(batch.flush());
-    h.deliver({stream.begin() + kC2HHeaderLen + buffer.size(), stream.end()});
-    ASSERT_NE(h.log.find(cid), nullptr);
-    EXPECT_TRUE(h.log.find(cid)->completion.status.ok());
-    EXPECT_EQ(buffer, data);
-    EXPECT_EQ(h.queue->stats().bytes_copied, buffer.size());
+    r.respond();
+    ASSERT_NE(h.log.find(r.cid), nullptr);
+    EXPECT_TRUE(h.log.find(r.cid)->completion.status.ok());
+    EXPECT_EQ(r.buffer, r.data);
+    EXPECT_EQ(h.queue->stats().bytes_copied, r.buffer.size());
 }
 
 // One packet of more spans than a batch holds (a long mbuf chain), its data claimed placed up to
@@ -365,34 +383,22 @@ TEST(RxSpanBatch, AFullBatchIsHandedOverAndGathersAgain) {
 // the packet. The claim holds across them for exactly the bytes it names: the device's bytes stay,
 // every byte past the claim is copied, whichever run it falls in.
 TEST(RxSpanBatch, AClaimOverAPacketLongerThanABatchHoldsAcrossItsRuns) {
-    constexpr uint32_t kSpans = RxSpanBatch::kMaxSpans * 2 + 5;
-    constexpr uint32_t kSpanLen = 100;
-    constexpr uint32_t kLen = kSpans * kSpanLen;
-    for (const uint32_t claimed : {kLen, static_cast<uint32_t>(RxSpanBatch::kMaxSpans * kSpanLen + 250), 30u}) {
+    constexpr uint32_t kLen = ManySpansRead::kLen;
+    for (const uint32_t claimed : {kLen, static_cast<uint32_t>(RxSpanBatch::kMaxSpans * ManySpansRead::kSpanLen + 250), 30u}) {
         SCOPED_TRACE(claimed);
-        OffloadHarness h;
-        h.bring_up();
-        std::vector<uint8_t> buffer(kLen, 0);
-        const IoVec iov{buffer.data(), kLen};
-        const uint16_t cid = h.read({&iov, 1}, kLen);
-        ASSERT_TRUE(h.rx->registered(cid));
-        const auto data = pattern(kLen, 9);
-        const auto stream = concat({h.wire.c2h(cid, 0, data, pdu_flags::kLastPdu), h.wire.capsule_resp(cid)});
-        h.deliver({stream.begin(), stream.begin() + kC2HHeaderLen});
+        ManySpansRead r(9);
+        OffloadHarness& h = r.h;
+        ASSERT_TRUE(h.rx->registered(r.cid));
         // What the device placed: the claimed bytes, and nothing past them.
-        std::copy_n(data.begin(), claimed, buffer.begin());
-        const ::nvmeddp_pkt_meta meta = h.claim(h.seq, static_cast<uint16_t>(claimed), cid, 0);
+        std::copy_n(r.data.begin(), claimed, r.buffer.begin());
+        const ::nvmeddp_pkt_meta meta = h.claim(h.seq, static_cast<uint16_t>(claimed), r.cid, 0);
         RxSpanBatch batch(*h.queue);
-        for (uint32_t i = 0; i < kSpans; ++i) {
-            const RxSpan span{std::span(stream).subspan(kC2HHeaderLen + i * kSpanLen, kSpanLen), RxPiece{h.seq, &meta, i != 0}};
-            h.seq += kSpanLen;
-            batch.add(span);
-        }
+        for (uint32_t i = 0; i < ManySpansRead::kSpans; ++i) batch.add(r.span(i, &meta, i != 0));
         batch.flush();
-        h.deliver({stream.begin() + kC2HHeaderLen + kLen, stream.end()});
-        ASSERT_NE(h.log.find(cid), nullptr);
-        EXPECT_TRUE(h.log.find(cid)->completion.status.ok()) << h.log.find(cid)->reason;
-        EXPECT_EQ(buffer, data);
+        r.respond();
+        ASSERT_NE(h.log.find(r.cid), nullptr);
+        EXPECT_TRUE(h.log.find(r.cid)->completion.status.ok()) << h.log.find(r.cid)->reason;
+        EXPECT_EQ(r.buffer, r.data);
         EXPECT_EQ(h.queue->stats().bytes_placed, claimed);
         EXPECT_EQ(h.queue->stats().bytes_copied, kLen - claimed);
     }
