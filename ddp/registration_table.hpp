@@ -17,6 +17,7 @@
 // construction, and no operation takes a lock.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -40,12 +41,13 @@ public:
 
     // Where the device may still write (contract v2, include/nvmeddp/ddp_mbuf.h): never below what
     // the host says is final, never a byte it wrote before. Both start at 0 with each registration.
+    // Kept in 32 bits: a registration is at most max_io_size (32 bits) long, and both stay within it.
     uint64_t host_filled() const noexcept { return host_filled_.load(std::memory_order_acquire); }
     uint64_t device_written() const noexcept { return device_written_; }
     // Engine only (while it holds a Claim): bytes below `end` are written, passed for good, or
     // reserved for a PDU with holes. It only grows.
     void raise_device_written(uint64_t end) const noexcept {
-        if (end > device_written_) device_written_ = end;
+        if (end > device_written_) device_written_ = static_cast<uint32_t>(std::min<uint64_t>(end, total_len_));
     }
     // Engine only: the stream completed the command with the PDU starting at TCP sequence number
     // `pdu_seq` (a CapsuleResp, or a C2HData with SUCCESS). No data after it is the command's; data
@@ -61,26 +63,32 @@ public:
     bool completed_by(uint32_t pdu_seq) const noexcept {
         return completed_ && static_cast<int32_t>(pdu_seq - completed_seq_) >= 0;
     }
+    // Whether this registration was set up before the table had counted `setups` of them
+    // (RegistrationTable::setups()). A PDU the stream carried before some point can only be data of
+    // a command set up before it: the host sets a command up before it sends it. Compared modulo
+    // 2^32: meaningful while fewer than 2^31 setups lie between.
+    bool set_up_before(uint32_t setups) const noexcept { return static_cast<int32_t>(setup_serial_ - setups) < 0; }
 
 private:
     friend class RegistrationTable;
     static constexpr uint32_t kStateMask = 0xFF;
     static constexpr uint32_t kGenerationUnit = 0x100;
 
-    // Laid out with no padding between fields (47 bytes of them, 48 with the end's; it was 56): a
-    // connection keeps one per command id.
+    // Laid out with no padding between fields (39 bytes of them, 40 with the end's; it was 56, then
+    // 48 with 64-bit lengths): a connection keeps one per command id.
     std::atomic<uint32_t> word_{0};         // generation << 8 | RegState
-    mutable uint32_t completed_seq_ = 0;    // written by the engine only, reset by fill()
-    std::atomic<uint64_t> host_filled_{0};  // written by the host
-    mutable uint64_t device_written_ = 0;   // written by the engine only, reset by fill()
-    uint64_t total_len_ = 0;
+    std::atomic<uint32_t> host_filled_{0};  // written by the host
     const BufferSegment* segments_ = nullptr;
+    mutable uint32_t device_written_ = 0;   // written by the engine only, reset by fill()
+    mutable uint32_t completed_seq_ = 0;    // written by the engine only, reset by fill()
+    uint32_t total_len_ = 0;
+    uint32_t setup_serial_ = 0;             // the table's setups() before this one
     uint32_t segment_count_ = 0;
     uint16_t cid_ = 0;
     mutable bool completed_ = false;        // written by the engine only, reset by fill()
 };
 // A changed size is a decision about memory per connection (issue 14), not a side effect.
-static_assert(sizeof(Registration) == 48, "Registration's size changed: keep fields grouped by size, unpadded");
+static_assert(sizeof(Registration) == 40, "Registration's size changed: keep fields grouped by size, unpadded");
 
 class RegistrationTable {
 public:
@@ -112,8 +120,13 @@ public:
     // The host's buffer of cid is final below `offset` (it only grows; a smaller value is ignored).
     void set_host_filled(uint16_t cid, uint64_t offset) noexcept {
         Registration& r = slot(cid);
-        if (offset > r.host_filled_.load(std::memory_order_relaxed)) r.host_filled_.store(offset, std::memory_order_release);
+        // Past the buffer's end says no more than its end does.
+        const auto end = static_cast<uint32_t>(std::min<uint64_t>(offset, r.total_len_));
+        if (end > r.host_filled_.load(std::memory_order_relaxed)) r.host_filled_.store(end, std::memory_order_release);
     }
+    // How many registrations were set up (filled) so far; the engine reads it where the stream
+    // loses data, to know later which registrations are too new for the data lost there.
+    uint32_t setups() const noexcept { return setups_.load(std::memory_order_acquire); }
 
     // Calls f(cid) for every command id that is Registered or InUse (connection removal).
     template <typename F>
@@ -152,6 +165,7 @@ private:
     const Registration& slot(uint16_t cid) const noexcept { return slots_[cid & mask_]; }
 
     std::unique_ptr<Registration[]> slots_;
+    std::atomic<uint32_t> setups_{0};  // written by the host (fill()) only
     size_t capacity_;
     uint32_t mask_;
     uint16_t queue_depth_;

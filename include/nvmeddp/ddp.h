@@ -149,7 +149,7 @@ struct nvmeddp_stats {
     uint64_t resync_stale;          /* answers that arrived after a newer request */
     uint64_t bad_transitions;       /* registration state changes refused (setup twice, ...) */
     uint64_t forced_teardowns;      /* registrations torn down by connection removal */
-    uint64_t place_no_registration; /* C2HData PDUs whose command id had no registration */
+    uint64_t place_no_registration; /* C2HData PDUs whose command id had no registration from before the PDU */
     uint64_t place_out_of_range;    /* C2HData PDUs whose datao/datal did not fit the registration */
     uint64_t place_torn_down;       /* C2HData PDUs whose registration was torn down while placing */
     uint64_t place_rewrite;         /* C2HData PDUs not placed: they would rewrite bytes placed before */

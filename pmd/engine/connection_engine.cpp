@@ -390,8 +390,9 @@ void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t 
 }
 
 // The registration the data of the C2HData at pdu_start may be placed in, under the rules above (and
-// only if the PDU comes before the one that completed the command, if the stream has had that);
-// empty when none (the reason counted).
+// only if the PDU comes before the one that completed the command, if the stream has had that, and,
+// for a PDU a lost header led to, only a registration set up before its gap); empty when none (the
+// reason counted).
 ddp::RegistrationTable::Claim ConnectionEngine::placement_for(TcpSeq pdu_start, uint16_t cccid, uint32_t datao,
                                                               uint32_t datal) noexcept {
     ddp::EngineCounters& counters = counters_;
@@ -402,7 +403,13 @@ ddp::RegistrationTable::Claim ConnectionEngine::placement_for(TcpSeq pdu_start, 
     }
     const ddp::Registration& r = *claim.registration;
     ddp::Counter* refused = nullptr;
-    if (uint64_t{datao} + datal > r.total_len()) {
+    if (lost_following_ && pdu_start < lost_until_ && !r.set_up_before(lost_setups_)) {
+        // A PDU from a lost header's gap, whose command id the host has since completed and set up
+        // again (it took frames the engine never saw): not this PDU's registration. Its bytes would
+        // land where the new command's data goes, and a device beside the host (not on its thread)
+        // could write them after the host copied that data and before it said filled().
+        refused = &counters.place_no_registration;
+    } else if (uint64_t{datao} + datal > r.total_len()) {
         refused = &counters.place_out_of_range;
     } else if (datao < r.device_written() || r.completed_by(pdu_start.raw())) {
         refused = &counters.place_rewrite;

@@ -181,3 +181,36 @@ TEST(RegistrationTable, DeviceWrittenGrowsAndTheEarliestCompletionCounts) {
     EXPECT_EQ(fresh.registration->device_written(), 0u);
     EXPECT_FALSE(fresh.registration->completed_by(0xFFFFFF90u));
 }
+
+// The lengths kept in 32 bits (a registration is at most max_io_size long): what the host and the
+// device mark final or written stays within the buffer, and a mark past its end says the whole.
+TEST(RegistrationTable, FilledAndWrittenMarksStopAtTheBuffersEnd) {
+    RegistrationTable t(16, false);
+    set_up(t, 4);
+    const auto c = t.claim(4);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c.registration->total_len(), g_buffer.size());
+    t.set_host_filled(4, 100);
+    EXPECT_EQ(c.registration->host_filled(), 100u);
+    t.set_host_filled(4, (uint64_t{1} << 32) + 7);  // would read 7 if cut to 32 bits instead
+    EXPECT_EQ(c.registration->host_filled(), g_buffer.size());
+    c.registration->raise_device_written((uint64_t{1} << 32) + 7);
+    EXPECT_EQ(c.registration->device_written(), g_buffer.size());
+}
+
+// Which registrations were set up before a point (the engine keeps setups() where the stream lost
+// a header): those filled before it, not one filled after, nor the same command id set up again.
+TEST(RegistrationTable, ARegistrationKnowsWhetherItWasSetUpBeforeAPoint) {
+    RegistrationTable t(16, false);
+    set_up(t, 1);
+    const uint32_t point = t.setups();
+    EXPECT_EQ(point, 1u);
+    set_up(t, 2);
+    EXPECT_TRUE(t.claim(1).registration->set_up_before(point));
+    EXPECT_FALSE(t.claim(2).registration->set_up_before(point));
+    ASSERT_EQ(t.retire(1), Status::Ok);
+    t.release(1);
+    set_up(t, 1);
+    EXPECT_FALSE(t.claim(1).registration->set_up_before(point));
+    EXPECT_TRUE(t.claim(1).registration->set_up_before(t.setups()));
+}
