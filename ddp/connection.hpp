@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 
 #include "ddp/connection_config.hpp"
 #include "ddp/counters.hpp"
@@ -39,6 +40,9 @@ struct Connection {
     alignas(64) HostCounters host_counters;
     DriverConnection driver_view;
     bool deleting = false;
+    // Host side: the last PDU header the host's parser reached (nvmeddp_pdu_header), which every
+    // registration set up from now on keeps (Registration::may_carry_pdu_at).
+    std::optional<uint32_t> last_header_seq;
     DdpDriver::Ticket delete_ticket = 0;
     // Teardown callbacks may call back into the library, even remove the connection: it is freed
     // only by the outermost call, when no loop over its queue is running.

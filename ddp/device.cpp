@@ -139,7 +139,7 @@ Status Device::setup(ConnectionHandle handle, uint16_t cid, std::span<const Buff
     s = validate_buffer_list(segments, total_len, limits_);
     if (s != Status::Ok) return refuse(s);
 
-    c->registrations.fill(cid, segments, total_len);
+    c->registrations.fill(cid, segments, total_len, c->last_header_seq);
     s = driver_->setup(c->driver_view, cid);
     if (s != Status::Ok) return refuse(s);
     c->registrations.publish(cid);
@@ -279,6 +279,7 @@ Status Device::resync_answer(ConnectionHandle handle, const ResyncRequest& reque
 ResyncOutcome Device::on_pdu_header(ConnectionHandle handle, uint32_t tcp_seq) noexcept {
     Connection* c = find(handle);
     if (c == nullptr) return ResyncOutcome::None;
+    c->last_header_seq = tcp_seq;
     const std::optional<ResyncRequest> r = c->resync.pending();
     if (!r) return ResyncOutcome::None;
     if (r->seq == tcp_seq) {

@@ -4,7 +4,8 @@
 // Per I/O, before the READ is sent:   setup(handle, cid, buffer list, total length)
 // Per I/O, before it completes:       teardown(handle, cid[, callback]); Ok = the buffers are the
 //                                     host's again; InProgress = the callback says so from poll()
-// At every PDU header it parses:      on_pdu_header(handle, tcp_seq) answers resync requests
+// At every PDU header it parses:      on_pdu_header(handle, tcp_seq) answers resync requests and
+//                                     dates the setups after it (Registration::may_carry_pdu_at)
 // Whenever convenient (each loop):    poll(handle) finishes teardowns and connection removal
 //
 // Errors are Status values; nothing on the I/O path throws, locks or allocates. Threading: calls
@@ -96,7 +97,8 @@ public:
     Status resync_answer(ConnectionHandle handle, const ResyncRequest& request, bool confirm) noexcept;
     // For a host whose parser reached a PDU header starting at tcp_seq: confirms a pending request
     // for exactly that sequence number, refuses one the host has passed (serial arithmetic, so
-    // across the 2^32 wrap). One relaxed load when nothing is pending.
+    // across the 2^32 wrap). One relaxed load when nothing is pending. Every setup from now on
+    // keeps tcp_seq: no data of a PDU up to this one is placed in its buffers.
     ResyncOutcome on_pdu_header(ConnectionHandle handle, uint32_t tcp_seq) noexcept;
 
     // --- statistics and introspection ---

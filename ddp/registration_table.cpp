@@ -33,16 +33,15 @@ Status RegistrationTable::check_free(uint16_t cid) const noexcept {
     return Status::CommandIdBusy;
 }
 
-void RegistrationTable::fill(uint16_t cid, std::span<const BufferSegment> segments, uint64_t total_len) noexcept {
+void RegistrationTable::fill(uint16_t cid, std::span<const BufferSegment> segments, uint64_t total_len,
+                             std::optional<uint32_t> last_header) noexcept {
     Registration& r = slot(cid);
     r.cid_ = cid;
     r.segments_ = segments.data();
     r.segment_count_ = static_cast<uint32_t>(segments.size());
     r.total_len_ = static_cast<uint32_t>(total_len);  // validated: at most max_io_size, 32 bits
-    const uint32_t setups = setups_.load(std::memory_order_relaxed);
-    r.setup_serial_ = setups;
-    // Before publish()'s release store: an engine that sees this registration live sees it counted.
-    setups_.store(setups + 1, std::memory_order_release);
+    r.setup_seq_known_ = last_header.has_value();
+    r.setup_seq_ = last_header.value_or(0);
     r.host_filled_.store(0, std::memory_order_relaxed);
     r.device_written_ = 0;
     r.completed_ = false;

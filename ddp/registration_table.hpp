@@ -10,11 +10,11 @@
 // The state and a generation share one atomic word: the engine validates "this registration, still
 // live" with one load per packet (a plain move on x86). The word's memory orders are what
 // QuiescentGate's proof needs: publish is a release store, retire and the engine's reads seq_cst.
-// The buffer list, its length and the command id are written only while the slot is Free and read
-// by the engine only after it saw the word live within one burst (QuiescentGate), so they need no
-// atomics; of the others, host_filled_ is the host's (an atomic) and the engine's own marks
-// (device_written_, completed_*) are written only by the engine. Nothing here allocates after
-// construction, and no operation takes a lock.
+// The buffer list, its length, the command id and the stream position at setup are written only
+// while the slot is Free and read by the engine only after it saw the word live within one burst
+// (QuiescentGate), so they need no atomics; of the others, host_filled_ is the host's (an atomic)
+// and the engine's own marks (device_written_, completed_*) are written only by the engine. Nothing
+// here allocates after construction, and no operation takes a lock.
 #pragma once
 
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 
 #include "ddp/buffer_list.hpp"
@@ -63,29 +64,35 @@ public:
     bool completed_by(uint32_t pdu_seq) const noexcept {
         return completed_ && static_cast<int32_t>(pdu_seq - completed_seq_) >= 0;
     }
-    // Whether this registration was set up before the table had counted `setups` of them
-    // (RegistrationTable::setups()). A PDU the stream carried before some point can only be data of
-    // a command set up before it: the host sets a command up before it sends it. Compared modulo
-    // 2^32: meaningful while fewer than 2^31 setups lie between.
-    bool set_up_before(uint32_t setups) const noexcept { return static_cast<int32_t>(setup_serial_ - setups) < 0; }
+    // Whether the PDU starting at TCP sequence number pdu_seq can carry this registration's data:
+    // only one after the last PDU header the host had parsed when it set the command up (the host
+    // sets a command up before it sends it, and the controller answers it after that). So a copy
+    // of an earlier command's PDU that reaches the engine late (its frames went to the host only,
+    // or a spurious retransmission) is never placed into a command id set up again since. Modulo
+    // 2^32: a PDU more than 2 GiB of stream after that header reads as earlier and is not placed
+    // (the host copies it). Any, when the host has not told of a header yet (nvmeddp_pdu_header).
+    bool may_carry_pdu_at(uint32_t pdu_seq) const noexcept {
+        return !setup_seq_known_ || static_cast<int32_t>(pdu_seq - setup_seq_) > 0;
+    }
 
 private:
     friend class RegistrationTable;
     static constexpr uint32_t kStateMask = 0xFF;
     static constexpr uint32_t kGenerationUnit = 0x100;
 
-    // Laid out with no padding between fields (39 bytes of them, 40 with the end's; it was 56, then
-    // 48 with 64-bit lengths): a connection keeps one per command id.
+    // Laid out with no padding between fields (40 bytes; it was 56, then 48 with 64-bit lengths): a
+    // connection keeps one per command id.
     std::atomic<uint32_t> word_{0};         // generation << 8 | RegState
     std::atomic<uint32_t> host_filled_{0};  // written by the host
     const BufferSegment* segments_ = nullptr;
     mutable uint32_t device_written_ = 0;   // written by the engine only, reset by fill()
     mutable uint32_t completed_seq_ = 0;    // written by the engine only, reset by fill()
     uint32_t total_len_ = 0;
-    uint32_t setup_serial_ = 0;             // the table's setups() before this one
+    uint32_t setup_seq_ = 0;                // the last PDU header the host had parsed at setup
     uint32_t segment_count_ = 0;
     uint16_t cid_ = 0;
     mutable bool completed_ = false;        // written by the engine only, reset by fill()
+    bool setup_seq_known_ = false;
 };
 // A changed size is a decision about memory per connection (issue 14), not a side effect.
 static_assert(sizeof(Registration) == 40, "Registration's size changed: keep fields grouped by size, unpadded");
@@ -108,7 +115,9 @@ public:
     // setup: Ok, or CommandIdOutOfRange / CommandIdBusy / TeardownPending. The buffer list must have
     // been validated (validate_buffer_list) and stay valid until release().
     Status check_free(uint16_t cid) const noexcept;
-    void fill(uint16_t cid, std::span<const BufferSegment> segments, uint64_t total_len) noexcept;
+    // last_header: the TCP sequence number of the last PDU header the host parsed, if it told of one.
+    void fill(uint16_t cid, std::span<const BufferSegment> segments, uint64_t total_len,
+              std::optional<uint32_t> last_header) noexcept;
     void publish(uint16_t cid) noexcept;
     // teardown: Ok, or CommandIdOutOfRange / NotRegistered / AlreadyTornDown.
     Status retire(uint16_t cid) noexcept;
@@ -124,9 +133,7 @@ public:
         const auto end = static_cast<uint32_t>(std::min<uint64_t>(offset, r.total_len_));
         if (end > r.host_filled_.load(std::memory_order_relaxed)) r.host_filled_.store(end, std::memory_order_release);
     }
-    // How many registrations were set up (filled) so far; the engine reads it where the stream
-    // loses data, to know later which registrations are too new for the data lost there.
-    uint32_t setups() const noexcept { return setups_.load(std::memory_order_acquire); }
+
 
     // Calls f(cid) for every command id that is Registered or InUse (connection removal).
     template <typename F>
@@ -165,7 +172,6 @@ private:
     const Registration& slot(uint16_t cid) const noexcept { return slots_[cid & mask_]; }
 
     std::unique_ptr<Registration[]> slots_;
-    std::atomic<uint32_t> setups_{0};  // written by the host (fill()) only
     size_t capacity_;
     uint32_t mask_;
     uint16_t queue_depth_;

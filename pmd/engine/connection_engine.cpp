@@ -390,9 +390,8 @@ void ConnectionEngine::begin_placement(uint16_t cccid, uint32_t datao, uint32_t 
 }
 
 // The registration the data of the C2HData at pdu_start may be placed in, under the rules above (and
-// only if the PDU comes before the one that completed the command, if the stream has had that, and,
-// for a PDU a lost header led to, only a registration set up before its gap); empty when none (the
-// reason counted).
+// only if the PDU comes before the one that completed the command, if the stream has had that, and
+// after the command was set up); empty when none (the reason counted).
 ddp::RegistrationTable::Claim ConnectionEngine::placement_for(TcpSeq pdu_start, uint16_t cccid, uint32_t datao,
                                                               uint32_t datal) noexcept {
     ddp::EngineCounters& counters = counters_;
@@ -403,11 +402,12 @@ ddp::RegistrationTable::Claim ConnectionEngine::placement_for(TcpSeq pdu_start, 
     }
     const ddp::Registration& r = *claim.registration;
     ddp::Counter* refused = nullptr;
-    if (lost_following_ && pdu_start < lost_until_ && !r.set_up_before(lost_setups_)) {
-        // A PDU from a lost header's gap, whose command id the host has since completed and set up
-        // again (it took frames the engine never saw): not this PDU's registration. Its bytes would
-        // land where the new command's data goes, and a device beside the host (not on its thread)
-        // could write them after the host copied that data and before it said filled().
+    if (!r.may_carry_pdu_at(pdu_start.raw())) {
+        // A copy of an earlier command's PDU (its frames went to the host without the engine, or
+        // a spurious retransmission) after the host completed that command and set its command id
+        // up again: not this PDU's registration. Its bytes would land where the new command's data
+        // goes, and a device beside the host (not on its thread) could write them after the host
+        // copied that data and before it said filled().
         refused = &counters.place_no_registration;
     } else if (uint64_t{datao} + datal > r.total_len()) {
         refused = &counters.place_out_of_range;
@@ -507,7 +507,9 @@ uint32_t ConnectionEngine::on_body(uint32_t n) noexcept {
 }
 
 void ConnectionEngine::finish_command() noexcept {
-    if (completes_ && conn_.registrations.still_valid(completes_)) completes_.registration->set_completed_at(pdu_start_.raw());
+    if (completes_ && conn_.registrations.still_valid(completes_) && completes_.registration->may_carry_pdu_at(pdu_start_.raw())) {
+        completes_.registration->set_completed_at(pdu_start_.raw());
+    }
     completes_ = {};
 }
 

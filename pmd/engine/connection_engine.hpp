@@ -345,10 +345,6 @@ private:
     // known again without the host (connection_engine_lost_header.cpp).
     bool lost_header_ = false;
     bool lost_layout_ready_ = false;
-    // While take_lost_header() runs: placement_for() takes for a PDU starting in the gap only a
-    // registration set up before the gap was found (its table's setups() then: lost_setups_).
-    bool lost_following_ = false;
-    uint32_t lost_setups_ = 0;
     TcpSeq lost_at_;
     TcpSeq lost_until_;
     uint32_t lost_have_ = 0;

@@ -52,9 +52,6 @@ void ConnectionEngine::remember_lost_header(TcpSeq gap_end, std::span<const Payl
     lost_have_ = hdr_have_;
     lost_at_ = rcv_nxt_ - hdr_have_;
     lost_until_ = gap_end;
-    // Every command with data in the gap was set up before the packet after it was sent, and so
-    // before it came here: counted in this.
-    lost_setups_ = conn_.registrations.setups();
     lost_layout_ready_ = layout_ready_;  // the common header may have been checked already
     lost_layout_ = layout_;
     lost_header_crc_ = 0;
@@ -73,7 +70,6 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
     // then pair the last one's data with the data of the PDU that ends at framed_from.
     bool header_here = lost_have_ == 0;
     TcpSeq framed_from = lost_at_;
-    lost_following_ = true;
     while (lost_header_) {
         const TcpSeq want = lost_at_ + lost_have_;
         // The header's rest past the gap's end is in after_gap_, kept when it came.
@@ -117,7 +113,6 @@ uint32_t ConnectionEngine::take_lost_header(TcpSeq at, const uint8_t* p, uint32_
             if (!next_in_gap) break;
         }
     }
-    lost_following_ = false;
     return taken;
 }
 
@@ -165,7 +160,9 @@ bool ConnectionEngine::follow_lost_header(bool header_here, TcpSeq& framed_from)
         completes = conn_.registrations.claim(reinterpret_cast<const nvmetcp::CapsuleRespPdu*>(lost_hdr_)->cqe.cid.get());
     }
     // As at the end of any PDU that completes a command: nothing after it is placed in its buffer.
-    if (completes && conn_.registrations.still_valid(completes)) completes.registration->set_completed_at(lost_at_.raw());
+    if (completes && conn_.registrations.still_valid(completes) && completes.registration->may_carry_pdu_at(lost_at_.raw())) {
+        completes.registration->set_completed_at(lost_at_.raw());
+    }
 
     if (pdu_end < lost_until_) {  // the next header is in the gap too
         lost_at_ = pdu_end;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <optional>
 
 #include "ddp/registration_table.hpp"
 
@@ -13,9 +14,9 @@ namespace {
 std::array<uint8_t, 8192> g_buffer;
 const BufferSegment g_segment{g_buffer.data(), g_buffer.size()};
 
-void set_up(RegistrationTable& t, uint16_t cid) {
+void set_up(RegistrationTable& t, uint16_t cid, std::optional<uint32_t> last_header = std::nullopt) {
     ASSERT_EQ(t.check_free(cid), Status::Ok);
-    t.fill(cid, {&g_segment, 1}, g_buffer.size());
+    t.fill(cid, {&g_segment, 1}, g_buffer.size(), last_header);
     t.publish(cid);
 }
 
@@ -198,19 +199,27 @@ TEST(RegistrationTable, FilledAndWrittenMarksStopAtTheBuffersEnd) {
     EXPECT_EQ(c.registration->device_written(), g_buffer.size());
 }
 
-// Which registrations were set up before a point (the engine keeps setups() where the stream lost
-// a header): those filled before it, not one filled after, nor the same command id set up again.
-TEST(RegistrationTable, ARegistrationKnowsWhetherItWasSetUpBeforeAPoint) {
+// A registration carries data only of PDUs after the last header the host parsed before setting it
+// up, modulo 2^32 (across the wrap); of any PDU when the host told of no header; a command id set
+// up again keeps the new point.
+TEST(RegistrationTable, ARegistrationCarriesOnlyPdusAfterTheLastHeaderBeforeItsSetup) {
     RegistrationTable t(16, false);
     set_up(t, 1);
-    const uint32_t point = t.setups();
-    EXPECT_EQ(point, 1u);
-    set_up(t, 2);
-    EXPECT_TRUE(t.claim(1).registration->set_up_before(point));
-    EXPECT_FALSE(t.claim(2).registration->set_up_before(point));
-    ASSERT_EQ(t.retire(1), Status::Ok);
-    t.release(1);
-    set_up(t, 1);
-    EXPECT_FALSE(t.claim(1).registration->set_up_before(point));
-    EXPECT_TRUE(t.claim(1).registration->set_up_before(t.setups()));
+    EXPECT_TRUE(t.claim(1).registration->may_carry_pdu_at(0));
+    EXPECT_TRUE(t.claim(1).registration->may_carry_pdu_at(0x80000000u));
+    set_up(t, 2, 0xFFFFFF00u);
+    const Registration& r = *t.claim(2).registration;
+    EXPECT_FALSE(r.may_carry_pdu_at(0xFFFFFF00u));  // the header the host had parsed: not this command's
+    EXPECT_FALSE(r.may_carry_pdu_at(0xFFFFF000u));
+    EXPECT_TRUE(r.may_carry_pdu_at(0xFFFFFF01u));
+    EXPECT_TRUE(r.may_carry_pdu_at(0x100u));        // after the wrap
+    ASSERT_EQ(t.retire(2), Status::Ok);
+    t.release(2);
+    set_up(t, 2, 0x200u);
+    EXPECT_FALSE(t.claim(2).registration->may_carry_pdu_at(0x100u));
+    EXPECT_TRUE(t.claim(2).registration->may_carry_pdu_at(0x201u));
+    ASSERT_EQ(t.retire(2), Status::Ok);
+    t.release(2);
+    set_up(t, 2);  // and no header told again: any
+    EXPECT_TRUE(t.claim(2).registration->may_carry_pdu_at(0x100u));
 }

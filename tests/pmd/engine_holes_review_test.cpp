@@ -375,12 +375,13 @@ TEST(EngineLostHeaderAfterGap, AHoleBeforeAndAHoleAfterAConfirmationInsideOnePdu
 // frame with the header of read A's C2HData (cid 5) reaches the host but not the engine; the engine
 // records the lost header and goes out of sync. The host completes A, tears cid 5 down and
 // registers read B on it (a new buffer); only then does a copy of the lost frame reach the engine,
-// which follows the header. placement_for finds B's registration for cid 5, set up after the gap
-// was found: not A's, so it writes nothing (it wrote A's 1376 bytes at B's offset 0 before; the
-// host here copies B's data afterwards and the end was right, but a device beside the host could
-// write them between the host's copy of B's bytes and its filled()). The host drops that copy as
-// old. What must hold: nothing of A in B's buffer, B's buffer ends holding B's bytes, every claim the
-// host acted on matches it. Sequence numbers wrap inside the lost frame's data.
+// which follows the header. placement_for finds B's registration for cid 5, set up after the host
+// parsed A's headers (Registration::may_carry_pdu_at): not A's, so it writes nothing (it wrote A's
+// 1376 bytes at B's offset 0 before; the host here copies B's data afterwards and the end was
+// right, but a device beside the host could write them between the host's copy of B's bytes and
+// its filled()). The host drops that copy as old. What must hold: nothing of A in B's buffer, B's
+// buffer ends holding B's bytes, every claim the host acted on matches it. Sequence numbers wrap
+// inside the lost frame's data.
 TEST(EngineLostHeaderAfterGap, ACopyOfALostHeaderAfterItsCommandIdWasReusedLeavesNothingInTheNewBuffer) {
     RigOptions o = one_pdu_reads(3, 6000);
     o.stream.cids = {4, 5, 5};    // read 0 (cid 4) before; A and B share cid 5
@@ -465,5 +466,78 @@ TEST(EngineLostHeaderAfterGap, ACopyOfALostHeaderAfterItsCommandIdWasReusedLeave
         }
     }
     EXPECT_EQ(wrong, 0u);
+    EXPECT_EQ(rig.host_off->contents(5), b_data);
+}
+
+// The same reuse with nothing of A reaching the engine until B is set up: the connection goes quiet
+// after A (queue depth 1), the host took all of A's frames, completed A and set up B on cid 5, and
+// then a spurious copy of A's first frame reaches the engine, in order (no gap before it). The
+// engine opens A's C2HData there and looks cid 5 up: B's registration, set up after the host parsed
+// A's headers, so nothing is placed; then B's frames, after a gap that took A's rest.
+TEST(EngineLostHeaderAfterGap, ACopyOfAnEarlierCommandsPduAfterItsCommandIdWasReusedLeavesNothingInTheNewBuffer) {
+    RigOptions o = one_pdu_reads(3, 6000);
+    o.stream.cids = {4, 5, 5};
+    o.unregistered = {5};
+    o.frames_per_burst = 1;
+    const testlib::ReadStream s = testlib::generate_read_stream(o.stream);
+    const uint64_t a0 = s.pdus.at(2).offset;
+    EngineRig rig(o);
+    const auto c = c2hs(rig);
+    ASSERT_EQ(c.at(1)->offset, a0);
+    ASSERT_EQ(c.at(2)->cid, 5);
+    const uint64_t a_end = c.at(2)->offset;
+    const uint64_t total = rig.stream.bytes.size();
+    const std::vector<uint8_t>& a_data = rig.stream.reads.at(1).data;
+    const std::vector<uint8_t>& b_data = rig.stream.reads.at(2).data;
+    ASSERT_EQ(rig.host->register_read(5, static_cast<uint32_t>(a_data.size())), ddp::Status::Ok);
+    rig.host_off->expect_read(5, static_cast<uint32_t>(a_data.size()));
+
+    // Frames: [0, a0); A's, to the host only; the copy of A's first; B's.
+    Ranges r;
+    cut(r, 0, a0);
+    const size_t a_first = r.size();
+    cut(r, a0, a_end);
+    const size_t copy = r.size();
+    r.emplace_back(a0, a0 + 1400);
+    cut(r, a_end, total);
+    arrive(rig, r);
+
+    rig.run_frames(0, a_first);
+    for (size_t k = a_first; k < copy; ++k) {
+        const auto& f = rig.frames.frames[k];
+        rig.host->on_frame(f.bytes, f.truth.layout, nullptr);
+        rig.host_off->on_frame(f.bytes, f.truth.layout, nullptr);
+    }
+    ASSERT_EQ(rig.host->status(5), testlib::DdpHostModel::ReadStatus::Ok) << "A completed";
+    ASSERT_EQ(rig.host->contents(5), a_data);
+    ddp::Status st = ddp::Status::TeardownPending;
+    for (int i = 0; i < 100 && st != ddp::Status::Ok; ++i) {
+        rig.queue().poll_idle();
+        rig.device->poll(rig.handle);
+        st = rig.host->register_read(5, static_cast<uint32_t>(b_data.size()));
+    }
+    ASSERT_EQ(st, ddp::Status::Ok);
+    rig.host_off->expect_read(5, static_cast<uint32_t>(b_data.size()));
+
+    const uint64_t refused = rig.stats().place_no_registration;
+    const uint64_t placed = rig.stats().placed_bytes;
+    rig.run_frames(copy, copy + 1);
+    const std::vector<uint8_t> after_copy = rig.host->contents(5);
+    size_t stale = 0;
+    for (size_t k = 0; k < after_copy.size(); ++k) {
+        if (after_copy[k] != testlib::DdpHostModel::kFreshByte && stale++ < 8) ADD_FAILURE() << "written by the copy: B's buffer offset " << k;
+    }
+    EXPECT_EQ(stale, 0u);
+    EXPECT_EQ(rig.stats().placed_bytes, placed);
+    EXPECT_EQ(rig.stats().place_no_registration, refused + 1) << "A's C2HData, refused B's registration";
+
+    rig.run_frames(copy + 1, rig.frames.frames.size());
+    const auto& t = rig.host->totals();
+    EXPECT_FALSE(t.parse_failed);
+    EXPECT_EQ(rig.host->status(5), testlib::DdpHostModel::ReadStatus::Ok);
+    EXPECT_TRUE(rig.host->guards_intact(5));
+    EXPECT_EQ(t.wrong_claims, 0u) << t.first_wrong_claim;
+    EXPECT_EQ(t.false_digest_claims, 0u) << t.first_false_digest_claim;
+    EXPECT_EQ(rig.host->contents(5), b_data);
     EXPECT_EQ(rig.host_off->contents(5), b_data);
 }
