@@ -9,10 +9,13 @@
  *   nvmeddp_teardown()        before the command completes; NVMEDDP_IN_PROGRESS means "wait for the
  *                             callback": the device may still write into the buffers until then
  *   nvmeddp_poll()            delivers teardown completions and finishes connection removal
- *   nvmeddp_pdu_header()      at every PDU header the host's parser reaches: answers resync requests,
- *                             and a command set up after it never gets data of a PDU up to that one
- *                             placed in its buffers (a late copy of an earlier command's PDU on a
- *                             command id set up again)
+ *   nvmeddp_pdu_header()      at every PDU header the host's parser reaches (tcp_seq: its first
+ *                             byte): answers resync requests, and a command set up after it never
+ *                             gets data of a PDU up to that one placed in its buffers (a late copy
+ *                             of an earlier command's PDU on a command id set up again). Until the
+ *                             first call nothing is refused; a host that calls it only now and then
+ *                             finds placement refused (place_no_registration) for stretches of
+ *                             2 GiB once its stream is that far past the last header it told of
  *   nvmeddp_sk_del()          stop offloading; registered I/Os are torn down and reported
  *
  * Threading: all calls for one connection come from one thread (the host's lcore). Calls for

@@ -371,6 +371,71 @@ TEST(EngineLostHeaderAfterGap, AHoleBeforeAndAHoleAfterAConfirmationInsideOnePdu
     EXPECT_EQ(rig.crc_copies_problem(), "");
 }
 
+namespace {
+
+// Read 0 on cid 4, then reads A and B on cid 5, 6000 bytes each in one C2HData, with data digests;
+// cid 5 registered by hand (B only once A is torn down); the host reacts after every frame.
+RigOptions cid_reuse_options() {
+    RigOptions o = one_pdu_reads(3, 6000);
+    o.stream.cids = {4, 5, 5};
+    o.unregistered = {5};
+    o.frames_per_burst = 1;
+    return o;
+}
+
+// The host hands frames [from, to) to both hosts without the engine seeing them.
+void host_only(EngineRig& rig, size_t from, size_t to) {
+    for (size_t k = from; k < to; ++k) {
+        const auto& f = rig.frames.frames[k];
+        rig.host->on_frame(f.bytes, f.truth.layout, nullptr);
+        rig.host_off->on_frame(f.bytes, f.truth.layout, nullptr);
+    }
+}
+
+// cid's completed read torn down, a read of len bytes set up on it once the engine let go.
+void set_up_again(EngineRig& rig, uint16_t cid, size_t len) {
+    ddp::Status st = ddp::Status::TeardownPending;
+    for (int i = 0; i < 100 && st != ddp::Status::Ok; ++i) {
+        rig.queue().poll_idle();
+        rig.device->poll(rig.handle);
+        st = rig.host->register_read(cid, static_cast<uint32_t>(len));
+    }
+    ASSERT_EQ(st, ddp::Status::Ok);
+    rig.host_off->expect_read(cid, static_cast<uint32_t>(len));
+}
+
+// Frame `copy` (an old copy) reaches the engine: nothing lands in cid's new buffer, and its
+// C2HData is refused the registration once.
+void expect_copy_writes_nothing(EngineRig& rig, size_t copy, uint16_t cid) {
+    const uint64_t refused = rig.stats().place_no_registration;
+    const uint64_t placed = rig.stats().placed_bytes;
+    rig.run_frames(copy, copy + 1);
+    const std::vector<uint8_t> now = rig.host->contents(cid);
+    size_t written = 0;
+    for (size_t k = 0; k < now.size(); ++k) {
+        if (now[k] != testlib::DdpHostModel::kFreshByte && written++ < 8) ADD_FAILURE() << "written by the copy: offset " << k;
+    }
+    EXPECT_EQ(written, 0u);
+    EXPECT_EQ(rig.stats().placed_bytes, placed);
+    EXPECT_EQ(rig.stats().place_no_registration, refused + 1) << "the copy's C2HData, refused the new registration";
+}
+
+// The rest of the frames from `from` on: cid's read ends with `data`, as without the offload, no
+// claim or digest verdict the host took wrong.
+void expect_read_ends_with(EngineRig& rig, size_t from, uint16_t cid, const std::vector<uint8_t>& data) {
+    rig.run_frames(from, rig.frames.frames.size());
+    const auto& t = rig.host->totals();
+    EXPECT_FALSE(t.parse_failed);
+    EXPECT_EQ(rig.host->status(cid), testlib::DdpHostModel::ReadStatus::Ok);
+    EXPECT_TRUE(rig.host->guards_intact(cid));
+    EXPECT_EQ(t.wrong_claims, 0u) << t.first_wrong_claim;
+    EXPECT_EQ(t.false_digest_claims, 0u) << t.first_false_digest_claim;
+    EXPECT_EQ(rig.host->contents(cid), data);
+    EXPECT_EQ(rig.host_off->contents(cid), data);
+}
+
+}  // namespace
+
 // A lost header recovered from a spurious retransmission after its command id was reused. The
 // frame with the header of read A's C2HData (cid 5) reaches the host but not the engine; the engine
 // records the lost header and goes out of sync. The host completes A, tears cid 5 down and
@@ -379,14 +444,9 @@ TEST(EngineLostHeaderAfterGap, AHoleBeforeAndAHoleAfterAConfirmationInsideOnePdu
 // parsed A's headers (Registration::may_carry_pdu_at): not A's, so it writes nothing (it wrote A's
 // 1376 bytes at B's offset 0 before; the host here copies B's data afterwards and the end was
 // right, but a device beside the host could write them between the host's copy of B's bytes and
-// its filled()). The host drops that copy as old. What must hold: nothing of A in B's buffer, B's
-// buffer ends holding B's bytes, every claim the host acted on matches it. Sequence numbers wrap
-// inside the lost frame's data.
+// its filled()). The host drops that copy as old. Sequence numbers wrap inside the lost frame's data.
 TEST(EngineLostHeaderAfterGap, ACopyOfALostHeaderAfterItsCommandIdWasReusedLeavesNothingInTheNewBuffer) {
-    RigOptions o = one_pdu_reads(3, 6000);
-    o.stream.cids = {4, 5, 5};    // read 0 (cid 4) before; A and B share cid 5
-    o.unregistered = {5};         // registered by hand: B only once A is torn down
-    o.frames_per_burst = 1;       // the host reacts (completes, answers resync) after every frame
+    RigOptions o = cid_reuse_options();
     const testlib::ReadStream s = testlib::generate_read_stream(o.stream);
     ASSERT_EQ(s.pdus.at(2).type, nvmetcp::PduType::C2HData);
     const uint64_t a0 = s.pdus.at(2).offset;  // P: A's only C2HData
@@ -409,64 +469,23 @@ TEST(EngineLostHeaderAfterGap, ACopyOfALostHeaderAfterItsCommandIdWasReusedLeave
     cut(r, 0, a0);
     const size_t lost = r.size();
     cut(r, a0, a_end);
-    const size_t b_first = r.size() + 1;
+    const size_t copy = r.size();
     r.emplace_back(a0, a0 + 1400);
     cut(r, a_end, total);
     arrive(rig, r);
-    const size_t copy = b_first - 1;
 
     rig.run_frames(0, lost);
-    // The lost frame: the host has it (without metadata), the engine never sees it.
-    const auto& lf = rig.frames.frames[lost];
-    rig.host->on_frame(lf.bytes, lf.truth.layout, nullptr);
-    rig.host_off->on_frame(lf.bytes, lf.truth.layout, nullptr);
+    host_only(rig, lost, lost + 1);  // the lost frame: the host has it, the engine never sees it
     rig.run_frames(lost + 1, copy);
     ASSERT_EQ(rig.host->status(5), testlib::DdpHostModel::ReadStatus::Ok) << "A completed";
     ASSERT_EQ(rig.host->contents(5), a_data);
+    set_up_again(rig, 5, b_data.size());
 
-    // A torn down; B set up on cid 5 once the engine has let go of A.
-    ddp::Status st = ddp::Status::TeardownPending;
-    for (int i = 0; i < 100 && st != ddp::Status::Ok; ++i) {
-        rig.queue().poll_idle();
-        rig.device->poll(rig.handle);
-        st = rig.host->register_read(5, static_cast<uint32_t>(b_data.size()));
-    }
-    ASSERT_EQ(st, ddp::Status::Ok);
-    rig.host_off->expect_read(5, static_cast<uint32_t>(b_data.size()));
-
-    // The spurious copy of the lost frame: old to the host.
     const uint64_t delivered = rig.host->delivered();
-    const uint64_t refused = rig.stats().place_no_registration;
-    rig.run_frames(copy, copy + 1);
+    expect_copy_writes_nothing(rig, copy, 5);
     EXPECT_EQ(rig.host->delivered(), delivered) << "the host took the copy";
-    // The copy left B's buffer as it was: B's registration is too new for A's data.
-    const std::vector<uint8_t> before_b = rig.host->contents(5);
-    size_t stale = 0;
-    for (size_t k = 0; k < before_b.size(); ++k) {
-        if (before_b[k] != testlib::DdpHostModel::kFreshByte && stale++ < 8) ADD_FAILURE() << "written by the copy: B's buffer offset " << k;
-    }
-    EXPECT_EQ(stale, 0u);
     EXPECT_EQ(rig.stats().late_placed_bytes, 0u);
-    EXPECT_EQ(rig.stats().place_no_registration, refused + 1) << "A's C2HData, refused B's registration";
-
-    rig.run_frames(b_first, rig.frames.frames.size());
-    const auto& t = rig.host->totals();
-    EXPECT_FALSE(t.parse_failed);
-    EXPECT_EQ(rig.host->status(5), testlib::DdpHostModel::ReadStatus::Ok);
-    EXPECT_TRUE(rig.host->guards_intact(5));
-    EXPECT_EQ(t.wrong_claims, 0u) << t.first_wrong_claim;
-    EXPECT_EQ(t.false_digest_claims, 0u) << t.first_false_digest_claim;
-    const std::vector<uint8_t> final_b = rig.host->contents(5);
-    ASSERT_EQ(final_b.size(), b_data.size());
-    size_t wrong = 0;
-    for (size_t k = 0; k < final_b.size(); ++k) {
-        if (final_b[k] != b_data[k] && wrong++ < 8) {
-            ADD_FAILURE() << "B's buffer offset " << k << ": " << int{final_b[k]} << ", B's byte " << int{b_data[k]}
-                          << ", A's " << int{a_data.at(k)} << (before_b[k] != testlib::DdpHostModel::kFreshByte ? " (written by the copy)" : "");
-        }
-    }
-    EXPECT_EQ(wrong, 0u);
-    EXPECT_EQ(rig.host_off->contents(5), b_data);
+    expect_read_ends_with(rig, copy + 1, 5, b_data);
 }
 
 // The same reuse with nothing of A reaching the engine until B is set up: the connection goes quiet
@@ -475,16 +494,12 @@ TEST(EngineLostHeaderAfterGap, ACopyOfALostHeaderAfterItsCommandIdWasReusedLeave
 // engine opens A's C2HData there and looks cid 5 up: B's registration, set up after the host parsed
 // A's headers, so nothing is placed; then B's frames, after a gap that took A's rest.
 TEST(EngineLostHeaderAfterGap, ACopyOfAnEarlierCommandsPduAfterItsCommandIdWasReusedLeavesNothingInTheNewBuffer) {
-    RigOptions o = one_pdu_reads(3, 6000);
-    o.stream.cids = {4, 5, 5};
-    o.unregistered = {5};
-    o.frames_per_burst = 1;
-    const testlib::ReadStream s = testlib::generate_read_stream(o.stream);
-    const uint64_t a0 = s.pdus.at(2).offset;
+    const RigOptions o = cid_reuse_options();
     EngineRig rig(o);
     const auto c = c2hs(rig);
-    ASSERT_EQ(c.at(1)->offset, a0);
+    ASSERT_EQ(c.at(1)->cid, 5);
     ASSERT_EQ(c.at(2)->cid, 5);
+    const uint64_t a0 = c.at(1)->offset;
     const uint64_t a_end = c.at(2)->offset;
     const uint64_t total = rig.stream.bytes.size();
     const std::vector<uint8_t>& a_data = rig.stream.reads.at(1).data;
@@ -503,41 +518,11 @@ TEST(EngineLostHeaderAfterGap, ACopyOfAnEarlierCommandsPduAfterItsCommandIdWasRe
     arrive(rig, r);
 
     rig.run_frames(0, a_first);
-    for (size_t k = a_first; k < copy; ++k) {
-        const auto& f = rig.frames.frames[k];
-        rig.host->on_frame(f.bytes, f.truth.layout, nullptr);
-        rig.host_off->on_frame(f.bytes, f.truth.layout, nullptr);
-    }
+    host_only(rig, a_first, copy);
     ASSERT_EQ(rig.host->status(5), testlib::DdpHostModel::ReadStatus::Ok) << "A completed";
     ASSERT_EQ(rig.host->contents(5), a_data);
-    ddp::Status st = ddp::Status::TeardownPending;
-    for (int i = 0; i < 100 && st != ddp::Status::Ok; ++i) {
-        rig.queue().poll_idle();
-        rig.device->poll(rig.handle);
-        st = rig.host->register_read(5, static_cast<uint32_t>(b_data.size()));
-    }
-    ASSERT_EQ(st, ddp::Status::Ok);
-    rig.host_off->expect_read(5, static_cast<uint32_t>(b_data.size()));
+    set_up_again(rig, 5, b_data.size());
 
-    const uint64_t refused = rig.stats().place_no_registration;
-    const uint64_t placed = rig.stats().placed_bytes;
-    rig.run_frames(copy, copy + 1);
-    const std::vector<uint8_t> after_copy = rig.host->contents(5);
-    size_t stale = 0;
-    for (size_t k = 0; k < after_copy.size(); ++k) {
-        if (after_copy[k] != testlib::DdpHostModel::kFreshByte && stale++ < 8) ADD_FAILURE() << "written by the copy: B's buffer offset " << k;
-    }
-    EXPECT_EQ(stale, 0u);
-    EXPECT_EQ(rig.stats().placed_bytes, placed);
-    EXPECT_EQ(rig.stats().place_no_registration, refused + 1) << "A's C2HData, refused B's registration";
-
-    rig.run_frames(copy + 1, rig.frames.frames.size());
-    const auto& t = rig.host->totals();
-    EXPECT_FALSE(t.parse_failed);
-    EXPECT_EQ(rig.host->status(5), testlib::DdpHostModel::ReadStatus::Ok);
-    EXPECT_TRUE(rig.host->guards_intact(5));
-    EXPECT_EQ(t.wrong_claims, 0u) << t.first_wrong_claim;
-    EXPECT_EQ(t.false_digest_claims, 0u) << t.first_false_digest_claim;
-    EXPECT_EQ(rig.host->contents(5), b_data);
-    EXPECT_EQ(rig.host_off->contents(5), b_data);
+    expect_copy_writes_nothing(rig, copy, 5);
+    expect_read_ends_with(rig, copy + 1, 5, b_data);
 }

@@ -47,7 +47,8 @@ public:
         uint32_t first_seq = 0;          // TCP sequence number of stream offset 0
         uint32_t segments_per_buffer = 1;
         size_t guard = 64;               // guard bytes before and after every segment
-        bool answer_resync = true;       // false: a host that never answers resync requests
+        bool answer_resync = true;       // false: a host that never tells the device of its headers
+                                         // (no resync answers, no setup dated by the stream)
         bool ipv6 = false;               // the flow's IP version (its receiver checks that)
         TcpReceiverModel::Options receiver{};
     };
