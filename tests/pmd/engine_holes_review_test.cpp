@@ -383,6 +383,22 @@ RigOptions cid_reuse_options() {
     return o;
 }
 
+// Frames [0, a0), A's [a0, a_end), a copy of A's first frame [a0, a0 + 1400), then B's to the end;
+// A registered on cid 5. Returns the index of A's first frame and of the copy.
+std::pair<size_t, size_t> arrive_with_a_copy(EngineRig& rig, uint64_t a0, uint64_t a_end) {
+    EXPECT_EQ(rig.host->register_read(5, static_cast<uint32_t>(rig.stream.reads.at(1).data.size())), ddp::Status::Ok);
+    rig.host_off->expect_read(5, static_cast<uint32_t>(rig.stream.reads.at(1).data.size()));
+    Ranges r;
+    cut(r, 0, a0);
+    const size_t a_first = r.size();
+    cut(r, a0, a_end);
+    const size_t copy = r.size();
+    r.emplace_back(a0, a0 + 1400);
+    cut(r, a_end, rig.stream.bytes.size());
+    arrive(rig, r);
+    return {a_first, copy};
+}
+
 // The host hands frames [from, to) to both hosts without the engine seeing them.
 void host_only(EngineRig& rig, size_t from, size_t to) {
     for (size_t k = from; k < to; ++k) {
@@ -457,22 +473,11 @@ TEST(EngineLostHeaderAfterGap, ACopyOfALostHeaderAfterItsCommandIdWasReusedLeave
     ASSERT_EQ(c.at(1)->cid, 5);
     ASSERT_EQ(c.at(2)->cid, 5);
     const uint64_t a_end = c.at(2)->offset;  // past A's CapsuleResp: B's C2HData begins here
-    const uint64_t total = rig.stream.bytes.size();
     const std::vector<uint8_t>& a_data = rig.stream.reads.at(1).data;
     const std::vector<uint8_t>& b_data = rig.stream.reads.at(2).data;
     ASSERT_NE(a_data, b_data);
-    ASSERT_EQ(rig.host->register_read(5, static_cast<uint32_t>(a_data.size())), ddp::Status::Ok);
-    rig.host_off->expect_read(5, static_cast<uint32_t>(a_data.size()));
-
     // Frames: [0, a0), the lost one [a0, a0 + 1400), the rest of A; its copy; B.
-    Ranges r;
-    cut(r, 0, a0);
-    const size_t lost = r.size();
-    cut(r, a0, a_end);
-    const size_t copy = r.size();
-    r.emplace_back(a0, a0 + 1400);
-    cut(r, a_end, total);
-    arrive(rig, r);
+    const auto [lost, copy] = arrive_with_a_copy(rig, a0, a_end);
 
     rig.run_frames(0, lost);
     host_only(rig, lost, lost + 1);  // the lost frame: the host has it, the engine never sees it
@@ -501,21 +506,10 @@ TEST(EngineLostHeaderAfterGap, ACopyOfAnEarlierCommandsPduAfterItsCommandIdWasRe
     ASSERT_EQ(c.at(2)->cid, 5);
     const uint64_t a0 = c.at(1)->offset;
     const uint64_t a_end = c.at(2)->offset;
-    const uint64_t total = rig.stream.bytes.size();
     const std::vector<uint8_t>& a_data = rig.stream.reads.at(1).data;
     const std::vector<uint8_t>& b_data = rig.stream.reads.at(2).data;
-    ASSERT_EQ(rig.host->register_read(5, static_cast<uint32_t>(a_data.size())), ddp::Status::Ok);
-    rig.host_off->expect_read(5, static_cast<uint32_t>(a_data.size()));
-
     // Frames: [0, a0); A's, to the host only; the copy of A's first; B's.
-    Ranges r;
-    cut(r, 0, a0);
-    const size_t a_first = r.size();
-    cut(r, a0, a_end);
-    const size_t copy = r.size();
-    r.emplace_back(a0, a0 + 1400);
-    cut(r, a_end, total);
-    arrive(rig, r);
+    const auto [a_first, copy] = arrive_with_a_copy(rig, a0, a_end);
 
     rig.run_frames(0, a_first);
     host_only(rig, a_first, copy);
