@@ -46,9 +46,10 @@ public:
     uint64_t host_filled() const noexcept { return host_filled_.load(std::memory_order_acquire); }
     uint64_t device_written() const noexcept { return device_written_; }
     // Engine only (while it holds a Claim): bytes below `end` are written, passed for good, or
-    // reserved for a PDU with holes. It only grows.
+    // reserved for a PDU with holes. It only grows. end <= total_len(): the engine raises it only
+    // over data placement_for() found inside the buffer.
     void raise_device_written(uint64_t end) const noexcept {
-        if (end > device_written_) device_written_ = static_cast<uint32_t>(std::min<uint64_t>(end, total_len_));
+        if (end > device_written_) device_written_ = static_cast<uint32_t>(end);
     }
     // Engine only: the stream completed the command with the PDU starting at TCP sequence number
     // `pdu_seq` (a CapsuleResp, or a C2HData with SUCCESS). No data after it is the command's; data
@@ -133,7 +134,6 @@ public:
         const auto end = static_cast<uint32_t>(std::min<uint64_t>(offset, r.total_len_));
         if (end > r.host_filled_.load(std::memory_order_relaxed)) r.host_filled_.store(end, std::memory_order_release);
     }
-
 
     // Calls f(cid) for every command id that is Registered or InUse (connection removal).
     template <typename F>
