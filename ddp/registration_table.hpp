@@ -55,8 +55,10 @@ public:
     // `pdu_seq` (a CapsuleResp, or a C2HData with SUCCESS). No data after it is the command's; data
     // before it (a PDU retransmitted into a gap) still is. The engine may come across completions
     // out of stream order (one found in a retransmission, after a later one it speculated past):
-    // the earliest counts.
+    // the earliest counts. A PDU this registration cannot carry (may_carry_pdu_at: an earlier
+    // command's, on this command id) completes nothing here.
     void set_completed_at(uint32_t pdu_seq) const noexcept {
+        if (!may_carry_pdu_at(pdu_seq)) return;
         if (completed_ && static_cast<int32_t>(pdu_seq - completed_seq_) >= 0) return;
         completed_ = true;
         completed_seq_ = pdu_seq;

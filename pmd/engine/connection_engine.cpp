@@ -507,9 +507,7 @@ uint32_t ConnectionEngine::on_body(uint32_t n) noexcept {
 }
 
 void ConnectionEngine::finish_command() noexcept {
-    if (completes_ && conn_.registrations.still_valid(completes_) && completes_.registration->may_carry_pdu_at(pdu_start_.raw())) {
-        completes_.registration->set_completed_at(pdu_start_.raw());
-    }
+    if (completes_ && conn_.registrations.still_valid(completes_)) completes_.registration->set_completed_at(pdu_start_.raw());
     completes_ = {};
 }
 

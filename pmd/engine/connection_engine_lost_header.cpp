@@ -160,9 +160,7 @@ bool ConnectionEngine::follow_lost_header(bool header_here, TcpSeq& framed_from)
         completes = conn_.registrations.claim(reinterpret_cast<const nvmetcp::CapsuleRespPdu*>(lost_hdr_)->cqe.cid.get());
     }
     // As at the end of any PDU that completes a command: nothing after it is placed in its buffer.
-    if (completes && conn_.registrations.still_valid(completes) && completes.registration->may_carry_pdu_at(lost_at_.raw())) {
-        completes.registration->set_completed_at(lost_at_.raw());
-    }
+    if (completes && conn_.registrations.still_valid(completes)) completes.registration->set_completed_at(lost_at_.raw());
 
     if (pdu_end < lost_until_) {  // the next header is in the gap too
         lost_at_ = pdu_end;

@@ -216,6 +216,10 @@ TEST(RegistrationTable, ARegistrationCarriesOnlyPdusAfterTheLastHeaderBeforeItsS
     set_up(t, 2, 0x200u);
     EXPECT_FALSE(t.claim(2).registration->may_carry_pdu_at(0x100u));
     EXPECT_TRUE(t.claim(2).registration->may_carry_pdu_at(0x201u));
+    t.claim(2).registration->set_completed_at(0x100u);  // an earlier command's completion: not this one's
+    EXPECT_FALSE(t.claim(2).registration->completed_by(0x300u));
+    t.claim(2).registration->set_completed_at(0x280u);
+    EXPECT_TRUE(t.claim(2).registration->completed_by(0x300u));
     ASSERT_EQ(t.retire(2), Status::Ok);
     t.release(2);
     set_up(t, 2);  // and no header told again: any
