@@ -373,21 +373,18 @@ TEST(EngineLostHeaderAfterGap, AHoleBeforeAndAHoleAfterAConfirmationInsideOnePdu
 
 namespace {
 
-// Read 0 on cid 4, then reads A and B on cid 5, 6000 bytes each in one C2HData, with data digests;
-// cid 5 registered by hand (B only once A is torn down); the host reacts after every frame.
+// Read 0 on cid 4, then reads A and B on cid 5, 6000 bytes each in one C2HData, with data digests
+// (B set up by the host as A completes: DdpHostModel::plan_read); the host reacts after every frame.
 RigOptions cid_reuse_options() {
     RigOptions o = one_pdu_reads(3, 6000);
     o.stream.cids = {4, 5, 5};
-    o.unregistered = {5};
     o.frames_per_burst = 1;
     return o;
 }
 
-// Frames [0, a0), A's [a0, a_end), a copy of A's first frame [a0, a0 + 1400), then B's to the end;
-// A registered on cid 5. Returns the index of A's first frame and of the copy.
+// Frames [0, a0), A's [a0, a_end), a copy of A's first frame [a0, a0 + 1400), then B's to the end.
+// Returns the index of A's first frame and of the copy.
 std::pair<size_t, size_t> arrive_with_a_copy(EngineRig& rig, uint64_t a0, uint64_t a_end) {
-    EXPECT_EQ(rig.host->register_read(5, static_cast<uint32_t>(rig.stream.reads.at(1).data.size())), ddp::Status::Ok);
-    rig.host_off->expect_read(5, static_cast<uint32_t>(rig.stream.reads.at(1).data.size()));
     Ranges r;
     cut(r, 0, a0);
     const size_t a_first = r.size();
@@ -408,16 +405,14 @@ void host_only(EngineRig& rig, size_t from, size_t to) {
     }
 }
 
-// cid's completed read torn down, a read of len bytes set up on it once the engine let go.
-void set_up_again(EngineRig& rig, uint16_t cid, size_t len) {
-    ddp::Status st = ddp::Status::TeardownPending;
-    for (int i = 0; i < 100 && st != ddp::Status::Ok; ++i) {
-        rig.queue().poll_idle();
-        rig.device->poll(rig.handle);
-        st = rig.host->register_read(cid, static_cast<uint32_t>(len));
-    }
-    ASSERT_EQ(st, ddp::Status::Ok);
-    rig.host_off->expect_read(cid, static_cast<uint32_t>(len));
+// cid's first read A completed with `a_data` and was torn down, and the host set its second read up
+// on cid in its place.
+void expect_set_up_again(const EngineRig& rig, uint16_t cid, const std::vector<uint8_t>& a_data) {
+    ASSERT_EQ(rig.host->status(cid, 0), testlib::DdpHostModel::ReadStatus::Ok) << "A completed";
+    ASSERT_EQ(rig.host->contents(cid, 0), a_data);
+    ASSERT_EQ(rig.host->reads_issued(cid), 2u);
+    ASSERT_TRUE(rig.host->read(cid).registered) << "B set up on cid " << cid;
+    ASSERT_EQ(rig.host->totals().teardowns_async, 0u);
 }
 
 // Frame `copy` (an old copy) reaches the engine: nothing lands in cid's new buffer, and its
@@ -482,9 +477,7 @@ TEST(EngineLostHeaderAfterGap, ACopyOfALostHeaderAfterItsCommandIdWasReusedLeave
     rig.run_frames(0, lost);
     host_only(rig, lost, lost + 1);  // the lost frame: the host has it, the engine never sees it
     rig.run_frames(lost + 1, copy);
-    ASSERT_EQ(rig.host->status(5), testlib::DdpHostModel::ReadStatus::Ok) << "A completed";
-    ASSERT_EQ(rig.host->contents(5), a_data);
-    set_up_again(rig, 5, b_data.size());
+    ASSERT_NO_FATAL_FAILURE(expect_set_up_again(rig, 5, a_data));
 
     const uint64_t delivered = rig.host->delivered();
     expect_copy_writes_nothing(rig, copy, 5);
@@ -513,9 +506,7 @@ TEST(EngineLostHeaderAfterGap, ACopyOfAnEarlierCommandsPduAfterItsCommandIdWasRe
 
     rig.run_frames(0, a_first);
     host_only(rig, a_first, copy);
-    ASSERT_EQ(rig.host->status(5), testlib::DdpHostModel::ReadStatus::Ok) << "A completed";
-    ASSERT_EQ(rig.host->contents(5), a_data);
-    set_up_again(rig, 5, b_data.size());
+    ASSERT_NO_FATAL_FAILURE(expect_set_up_again(rig, 5, a_data));
 
     expect_copy_writes_nothing(rig, copy, 5);
     expect_read_ends_with(rig, copy + 1, 5, b_data);

@@ -64,6 +64,50 @@ void DdpHostModel::expect_read(uint16_t cid, uint32_t length) {
     r.shadow.assign(length, kFreshByte);  // the same as a fresh registered buffer: bytes nobody wrote compare equal
 }
 
+void DdpHostModel::plan_read(uint16_t cid, uint32_t length, bool offload, std::optional<uint32_t> registered_len) {
+    const PlannedRead p{length, offload, registered_len};
+    if (reads_.count(cid) == 0) {
+        issue(cid, p);
+    } else {
+        planned_[cid].push_back(p);
+    }
+}
+
+void DdpHostModel::issue(uint16_t cid, const PlannedRead& p) {
+    if (p.offload) {
+        register_read(cid, p.length, p.registered_len);
+    } else {
+        expect_read(cid, p.length);
+    }
+}
+
+// Called when cid's read completed: its next planned read, set up now, after every PDU up to the
+// completion went through on_header() (the device dates the setup by the last of them).
+void DdpHostModel::issue_next(uint16_t cid) {
+    const auto p = planned_.find(cid);
+    if (p == planned_.end() || p->second.empty()) return;
+    const PlannedRead next = p->second.front();
+    p->second.pop_front();
+    earlier_reads_[cid].push_back(std::move(reads_.at(cid)));
+    ++totals_.reads_reissued;
+    issue(cid, next);
+    if (next.offload && device_ != nullptr && !reads_.at(cid).registered) ++totals_.reissued_setup_refused;
+}
+
+size_t DdpHostModel::reads_issued(uint16_t cid) const {
+    if (reads_.count(cid) == 0) return 0;
+    const auto e = earlier_reads_.find(cid);
+    return (e == earlier_reads_.end() ? 0 : e->second.size()) + 1;
+}
+
+const DdpHostModel::Read& DdpHostModel::read(uint16_t cid, size_t generation) const {
+    const auto e = earlier_reads_.find(cid);
+    const size_t earlier = e == earlier_reads_.end() ? 0 : e->second.size();
+    if (generation < earlier) return e->second[generation];
+    if (generation == earlier) return reads_.at(cid);
+    throw std::out_of_range("cid " + std::to_string(cid) + " has no read " + std::to_string(generation));
+}
+
 ddp::Status DdpHostModel::abort_read(uint16_t cid) {
     Read& r = reads_.at(cid);
     if (r.completed || r.aborted) return ddp::Status::NotRegistered;  // nothing left to give up
@@ -332,15 +376,17 @@ void DdpHostModel::complete(uint16_t cid) {
     auto it = reads_.find(cid);
     if (it == reads_.end() || it->second.completed) return;
     it->second.completed = true;
-    if (device_ == nullptr || !it->second.registered || it->second.aborted) return;
-    const ddp::Status s = device_->teardown(connection_, cid);
-    if (s == ddp::Status::Ok) {
-        ++totals_.teardowns_sync;
-    } else if (s == ddp::Status::InProgress) {
-        ++totals_.teardowns_async;
-    } else {
-        throw std::logic_error(std::string("teardown refused: ") + ddp::to_string(s));
+    if (device_ != nullptr && it->second.registered && !it->second.aborted) {
+        const ddp::Status s = device_->teardown(connection_, cid);
+        if (s == ddp::Status::Ok) {
+            ++totals_.teardowns_sync;
+        } else if (s == ddp::Status::InProgress) {
+            ++totals_.teardowns_async;
+        } else {
+            throw std::logic_error(std::string("teardown refused: ") + ddp::to_string(s));
+        }
     }
+    if (!totals_.parse_failed) issue_next(cid);  // a failed connection sends no more commands
 }
 
 void DdpHostModel::fail_connection() {
@@ -351,16 +397,14 @@ void DdpHostModel::fail_connection() {
     }
 }
 
-DdpHostModel::ReadStatus DdpHostModel::status(uint16_t cid) const {
-    const Read& r = reads_.at(cid);
+DdpHostModel::ReadStatus DdpHostModel::status_of(const Read& r) {
     if (r.aborted) return ReadStatus::Aborted;
     if (r.failed) return ReadStatus::Failed;
     if (!r.completed) return ReadStatus::Pending;
     return r.digest_failed ? ReadStatus::DigestError : ReadStatus::Ok;
 }
 
-std::vector<uint8_t> DdpHostModel::contents(uint16_t cid) const {
-    const Read& r = reads_.at(cid);
+std::vector<uint8_t> DdpHostModel::contents_of(const Read& r) const {
     std::vector<uint8_t> out = r.shadow;
     if (!r.registered || r.aborted) return out;
     // The buffer's bytes where it has them (buffer_byte(): within registered_len, segment by segment).
@@ -385,11 +429,17 @@ NVMEDDP_TESTLIB_NO_COVERAGE bool all_guard_bytes(const uint8_t* p, size_t n) {
 
 }  // namespace
 
-bool DdpHostModel::guards_intact(uint16_t cid) const {
-    const Read& r = reads_.at(cid);
+bool DdpHostModel::guards_of(const Read& r) const {
     for (const auto& s : r.storage) {
         const size_t g = options_.guard;
         if (!all_guard_bytes(s.data(), g) || !all_guard_bytes(s.data() + s.size() - g, g)) return false;
+    }
+    return true;
+}
+
+bool DdpHostModel::guards_intact(uint16_t cid) const {
+    for (size_t g = 0; g < reads_issued(cid); ++g) {
+        if (!guards_of(read(cid, g))) return false;
     }
     return true;
 }

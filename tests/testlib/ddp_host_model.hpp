@@ -14,7 +14,9 @@
 //     where its parser found the header, or a piece inside the PDU said DIGEST_OK | DIGEST_AHEAD
 //     for it (and the piece where it ended does not say DIGEST_BAD); otherwise it uses the
 //     parser's software digest;
-//   - tears each read down when its completion arrives (CapsuleResp, or SUCCESS on the last data).
+//   - tears each read down when its completion arrives (CapsuleResp, or SUCCESS on the last data),
+//     and then issues the next read planned on that command id, if any (plan_read()), setting it up
+//     there, as a host that hands a command id out again once its command completed.
 // Without a device (offload off) it copies and computes everything: the same host, for the
 // differential check (the bytes and the status of every read must be equal with the offload on).
 // For diagnostics it also checks every claim it acted on against the bytes it received (an oracle:
@@ -71,6 +73,8 @@ public:
         uint64_t resync_refused = 0;
         uint64_t teardowns_sync = 0;
         uint64_t teardowns_async = 0;
+        uint64_t reads_reissued = 0;      // reads issued on a command id after its earlier read completed
+        uint64_t reissued_setup_refused = 0;  // ... of which the device refused the setup (host copies)
         std::string first_false_digest_claim;  // which PDU, for the report
         std::string first_wrong_claim;         // which byte, for the report
         bool parse_failed = false;
@@ -102,6 +106,12 @@ public:
     ddp::Status register_read(uint16_t cid, uint32_t length, std::optional<uint32_t> registered_len = {});
     // A read the host handles without offload.
     void expect_read(uint16_t cid, uint32_t length);
+    // The host's next read on `cid`: issued now when cid has no read yet, else as soon as the read
+    // issued last on it completes (a host hands a command id out again once its command completed;
+    // the stream's PDUs for it must come after that completion, as a controller's do). Issued with
+    // register_read() when `offload` (a device that refuses, e.g. its teardown of the earlier read
+    // still in progress, leaves the read to the host's copy), else with expect_read().
+    void plan_read(uint16_t cid, uint32_t length, bool offload, std::optional<uint32_t> registered_len = {});
     // The host gives up on a registered read before its data has all arrived (timeout, abort): tears
     // it down and from then on keeps what arrives for it in the shadow, never in the buffer. Returns
     // what teardown said.
@@ -117,11 +127,18 @@ public:
 
     // The bytes the host holds for a read (its registered buffer or shadow), and whether every guard
     // byte of its segments is intact.
-    std::vector<uint8_t> contents(uint16_t cid) const;
+    // These name the read issued last on cid; guards_intact() checks every read issued on it.
+    std::vector<uint8_t> contents(uint16_t cid) const { return contents_of(reads_.at(cid)); }
     bool guards_intact(uint16_t cid) const;
-    ReadStatus status(uint16_t cid) const;
+    ReadStatus status(uint16_t cid) const { return status_of(reads_.at(cid)); }
     const Read& read(uint16_t cid) const { return reads_.at(cid); }
     const std::map<uint16_t, Read>& reads() const noexcept { return reads_; }
+    // The reads issued on cid so far, in order: generation 0 is its first, reads_issued(cid) - 1 the
+    // one read(cid) names.
+    size_t reads_issued(uint16_t cid) const;
+    const Read& read(uint16_t cid, size_t generation) const;
+    std::vector<uint8_t> contents(uint16_t cid, size_t generation) const { return contents_of(read(cid, generation)); }
+    ReadStatus status(uint16_t cid, size_t generation) const { return status_of(read(cid, generation)); }
     const Totals& totals() const noexcept { return totals_; }
     uint64_t delivered() const noexcept { return totals_.delivered; }
 
@@ -141,8 +158,19 @@ private:
     bool claimed(const ReceivedPiece& piece, const Read& r, ddp::TcpSeq seq, uint64_t buffer_offset) const;
     uint8_t* buffer_byte(Read& r, uint64_t offset);
     const uint8_t* buffer_byte(const Read& r, uint64_t offset) const;
+    struct PlannedRead {
+        uint32_t length;
+        bool offload;
+        std::optional<uint32_t> registered_len;
+    };
+
     void complete(uint16_t cid);
+    void issue(uint16_t cid, const PlannedRead& p);
+    void issue_next(uint16_t cid);
     void fail_connection();
+    std::vector<uint8_t> contents_of(const Read& r) const;
+    bool guards_of(const Read& r) const;
+    static ReadStatus status_of(const Read& r);
 
     ddp::Device* device_;
     ddp::ConnectionHandle connection_;
@@ -150,7 +178,9 @@ private:
     uint32_t conn_id_ = UINT32_MAX;  // what the metadata of this connection's packets carries
     nvmetcp::StreamParser parser_;
     TcpReceiverModel receiver_;
-    std::map<uint16_t, Read> reads_;
+    std::map<uint16_t, Read> reads_;                          // the read issued last on each cid
+    std::map<uint16_t, std::vector<Read>> earlier_reads_;     // ... and those issued on it before
+    std::map<uint16_t, std::deque<PlannedRead>> planned_;     // reads waiting for their cid
     std::deque<PieceBits> pieces_;  // pieces since the current PDU began (NVMEDDP_PKT_CRC of each)
     uint64_t piece_count_ = 0;
     uint64_t verdict_piece_ = 0;    // the piece in which a data digest PDU last ended
