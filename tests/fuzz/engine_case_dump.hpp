@@ -55,9 +55,10 @@ inline void dump_engine_case(const pmd_test::EngineRig& rig, bool raw, bool flip
                      static_cast<int>(rig.host->status(cid)), static_cast<int>(rig.host_off->status(cid)), r.next_offset,
                      rig.host_off->read(cid).next_offset);
     }
-    for (size_t i = 0; i < rig.frames.frames.size() && i < rig.metas.size(); ++i) {
+    for (size_t k = 0; k < rig.metas.size(); ++k) {
+        const size_t i = rig.processed[k];
         const auto& t = rig.frames.frames[i].truth;
-        const auto& m = rig.metas[i];
+        const auto& m = rig.metas[k];
         std::fprintf(stderr, "frame %zu offset %" PRIu64 " len %u faults %x", i, t.stream_offset, t.length, t.faults);
         if (m) {
             std::fprintf(stderr, " flags %x place +%u len %u at %u cccid %u tag %u run2 tag %u len %u", m->flags,
