@@ -875,6 +875,7 @@ TEST(Engine, PayloadInSeveralSegmentsIsFollowedAcrossThem) {
         rig.queue().end_burst();
         ASSERT_TRUE(ok);
         rig.metas.push_back(meta);
+        rig.processed.push_back(i);
         rig.host->on_frame(f.bytes, f.truth.layout, &meta);
         rig.host_off->on_frame(f.bytes, f.truth.layout, nullptr);
     }

@@ -34,9 +34,18 @@ DdpHostModel::DdpHostModel(ddp::Device* device, ddp::ConnectionHandle connection
     if (device_ != nullptr && device_->offload_id(connection_, conn_id_) != ddp::Status::Ok) conn_id_ = UINT32_MAX;
 }
 
+// A new read on cid; the one issued on it before, if any, kept as an earlier generation (its buffer
+// stays where the device may still have it).
+DdpHostModel::Read& DdpHostModel::new_read(uint16_t cid) {
+    const auto it = reads_.find(cid);
+    if (it == reads_.end()) return reads_[cid];
+    earlier_reads_[cid].push_back(std::move(it->second));
+    it->second = Read{};
+    return it->second;
+}
+
 ddp::Status DdpHostModel::register_read(uint16_t cid, uint32_t length, std::optional<uint32_t> registered_len) {
-    Read& r = reads_[cid];
-    r = Read{};
+    Read& r = new_read(cid);
     r.length = length;
     r.registered_len = registered_len.value_or(length);
     const uint32_t n = std::max<uint32_t>(1, std::min(options_.segments_per_buffer, r.registered_len));
@@ -58,8 +67,7 @@ ddp::Status DdpHostModel::register_read(uint16_t cid, uint32_t length, std::opti
 }
 
 void DdpHostModel::expect_read(uint16_t cid, uint32_t length) {
-    Read& r = reads_[cid];
-    r = Read{};
+    Read& r = new_read(cid);
     r.length = length;
     r.shadow.assign(length, kFreshByte);  // the same as a fresh registered buffer: bytes nobody wrote compare equal
 }
@@ -88,7 +96,6 @@ void DdpHostModel::issue_next(uint16_t cid) {
     if (p == planned_.end() || p->second.empty()) return;
     const PlannedRead next = p->second.front();
     p->second.pop_front();
-    earlier_reads_[cid].push_back(std::move(reads_.at(cid)));
     ++totals_.reads_reissued;
     issue(cid, next);
     if (next.offload && device_ != nullptr && !reads_.at(cid).registered) ++totals_.reissued_setup_refused;

@@ -102,7 +102,8 @@ public:
     DdpHostModel(ddp::Device* device, ddp::ConnectionHandle connection, const Options& options);
 
     // A read of `length` bytes with a registered buffer (of registered_len bytes when given: a buffer
-    // shorter than the read, for out-of-range tests). Returns what setup said.
+    // shorter than the read, for out-of-range tests). Returns what setup said. Here and in
+    // expect_read(), a read issued on cid before becomes an earlier generation (read(cid, g)).
     ddp::Status register_read(uint16_t cid, uint32_t length, std::optional<uint32_t> registered_len = {});
     // A read the host handles without offload.
     void expect_read(uint16_t cid, uint32_t length);
@@ -164,6 +165,7 @@ private:
         std::optional<uint32_t> registered_len;
     };
 
+    Read& new_read(uint16_t cid);
     void complete(uint16_t cid);
     void issue(uint16_t cid, const PlannedRead& p);
     void issue_next(uint16_t cid);

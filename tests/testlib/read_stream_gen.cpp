@@ -118,8 +118,10 @@ ReadStream generate_read_stream(const ReadStreamOptions& o) {
         read.data.resize(len);
         rng.fill_low_bytes(read.data);
         const uint32_t piece = o.max_pdu_data == 0 ? len : o.max_pdu_data;
+        read.first_pdu = UINT64_MAX;
         for (uint32_t datao = 0; datao < len; datao += piece) {
             maybe_other();
+            if (read.first_pdu == UINT64_MAX) read.first_pdu = out.bytes.size();
             const uint32_t datal = std::min(piece, len - datao);
             const bool last = datao + datal == len;
             uint8_t flags = last ? pdu_flags::kLastPdu : 0;
@@ -128,6 +130,7 @@ ReadStream generate_read_stream(const ReadStreamOptions& o) {
             const uint64_t at = append_pdu(out.bytes, make_c2h_data(read.cid, datao, datal, flags), data, params);
             out.pdus.push_back(record_of(out.bytes, at, read.cid, true));
         }
+        if (read.first_pdu == UINT64_MAX) read.first_pdu = out.bytes.size();  // a read of no data
         if (!o.success_flag) {
             NvmeCqe cqe{};
             cqe.cid.set(read.cid);

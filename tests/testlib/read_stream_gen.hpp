@@ -33,6 +33,7 @@ struct ReadStreamOptions {
 struct GeneratedRead {
     uint16_t cid = 0;
     std::vector<uint8_t> data;
+    uint64_t first_pdu = 0;  // stream offset of its first PDU (where it would be, if it has none)
 };
 
 struct PduRecord {
