@@ -120,7 +120,9 @@ ddp::Status DdpHostModel::abort_read(uint16_t cid) {
     if (r.completed || r.aborted) return ddp::Status::NotRegistered;  // nothing left to give up
     r.aborted = true;
     if (device_ == nullptr || !r.registered) return ddp::Status::NotRegistered;
-    return device_->teardown(connection_, cid);
+    const ddp::Status s = device_->teardown(connection_, cid);
+    if (s == ddp::Status::Ok) r.at_teardown = r.storage;
+    return s;
 }
 
 // Data in order within each command, inside it, for a command the host sent (NVMe/TCP 7.4.5.2: a
@@ -387,6 +389,7 @@ void DdpHostModel::complete(uint16_t cid) {
         const ddp::Status s = device_->teardown(connection_, cid);
         if (s == ddp::Status::Ok) {
             ++totals_.teardowns_sync;
+            it->second.at_teardown = it->second.storage;
         } else if (s == ddp::Status::InProgress) {
             ++totals_.teardowns_async;
         } else {

@@ -96,6 +96,9 @@ public:
         std::vector<std::vector<uint8_t>> storage;   // per segment: guard, bytes, guard
         std::vector<ddp::BufferSegment> segments;
         std::vector<uint8_t> shadow;                 // bytes of an unregistered (or too short) read
+        // The storage as the device let go of it (a teardown that completed at once): nothing may
+        // write there any more (empty: not torn down, or not yet let go).
+        std::vector<std::vector<uint8_t>> at_teardown;
     };
 
     // device null: a host without the offload.
