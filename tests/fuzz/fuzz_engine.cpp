@@ -16,7 +16,8 @@
 //   - no write outside a registered buffer (guard bytes around every segment intact);
 //   - no frame of another flow followed because of its MARK;
 //   - with command ids handed out again, after every burst no buffer of a read the host is still
-//     receiving holds another read's byte (nothing flipped or lying);
+//     receiving holds another read's byte, and no buffer changed after its teardown (nothing
+//     flipped or lying);
 //   - with nothing flipped or lying and nothing lost for good, every read ends up exactly as
 //     generated;
 //   - with nothing flipped or lying, the device never finds a digest wrong: a digest it checked
@@ -147,7 +148,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (rig.foreign_followed != 0) fuzz::invariant_broken("a frame of another flow was followed for its MARK");
     if (t.wrong_claims != 0) fuzz::invariant_broken("a byte taken from a claim is not the byte received:", t.first_wrong_claim.c_str());
     if (t.false_digest_claims != 0) fuzz::invariant_broken("a digest trusted is wrong:", t.first_false_digest_claim.c_str());
-    if (!rig.device_write_problem.empty()) fuzz::invariant_broken("the device wrote another read's byte:", rig.device_write_problem.c_str());
+    if (!rig.device_write_problem.empty()) fuzz::invariant_broken("the device wrote where it may not:", rig.device_write_problem.c_str());
     if (const std::string p = rig.differential_problem(); !p.empty()) {
         if (std::getenv("NVMEDDP_FUZZ_VERBOSE") != nullptr) fuzz::dump_engine_case(rig, raw, flipped);
         fuzz::invariant_broken("the offload changed an outcome:", p.c_str());

@@ -317,8 +317,9 @@ public:
         }
         return false;
     }
-    // Stream offset of the first read the host has not issued yet (the stream's end when none):
-    // the controller cannot have sent anything from there on. Reads are issued in stream order.
+    // Stream offset of the first read, in the stream's order, that the host has not issued yet
+    // (past the stream's end when none): the controller cannot have sent anything from there on.
+    // Those before it stay issued, so the search goes on from there.
     uint64_t sendable_end() {
         while (first_unissued_ < stream.reads.size()) {
             const auto& r = stream.reads[first_unissued_];
