@@ -11,8 +11,9 @@
 //                  by that count
 //   host_queue_B   the NVMe/TCP host queue (command slots, send ring, staging, the window of sent
 //                  digests left to the device)
-//   ddp_receive_B  the host's side of the offload (DdpReceive: per-command registrations with two
-//                  inline buffer-list entries, the spare area for longer lists)
+//   ddp_receive_B  the host's side of the offload (DdpReceive: an 8-byte record per command, whose
+//                  buffer list the device reads where the command keeps it; the spare area for
+//                  the cut copies of lists that cover more than their read)
 //   tcp_B          the user-space TCP connection with its default ConnectionConfig (ready list,
 //                  SACK scoreboard, its inline out-of-order entries; the send queue links its mbufs
 //                  and holds nothing else), plus its share of the out-of-order queues an endpoint

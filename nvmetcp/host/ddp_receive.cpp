@@ -75,14 +75,21 @@ bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) 
     // The entries that hold the read's len bytes (a list may be longer than the read).
     uint32_t n = 0;
     uint64_t need = len;
-    while (n < data.size() && need > 0) need -= std::min<uint64_t>(data[n++].len, need);
+    bool cut = false;  // the last of them holds more than the read's end
+    while (n < data.size() && need > 0) {
+        const uint64_t take = std::min<uint64_t>(data[n].len, need);
+        cut = take < data[n].len;
+        need -= take;
+        ++n;
+    }
     if (need != 0) {
         ++stats_.setups_skipped;
         return false;
     }
     Registration& r = regs_[cid];
-    ddp::BufferSegment* segs = r.inline_segments;
-    if (n > kInlineSegments) {
+    const ddp::BufferSegment* segs = data.data();
+    if (cut || n < data.size()) {
+        // The list covers more than the read: the device is given a copy cut to the read's end.
         const uint32_t blocks = SegmentBlocks::blocks_for(n);
         const uint8_t first = callbacks_->blocks.take(blocks);
         if (first == SegmentBlocks::kNone) {
@@ -92,13 +99,13 @@ bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) 
         }
         r.spare_first = first;
         r.spare_blocks = static_cast<uint8_t>(blocks);
-        segs = &callbacks_->spare[size_t{first} * SegmentBlocks::kBlockSegments];
-    }
-    uint64_t left = len;
-    for (uint32_t i = 0; i < n; ++i) {
-        const uint64_t take = std::min<uint64_t>(data[i].len, left);
-        segs[i] = ddp::BufferSegment{data[i].base, take};
-        left -= take;
+        ddp::BufferSegment* copy = &callbacks_->spare[size_t{first} * SegmentBlocks::kBlockSegments];
+        uint64_t left = len;
+        for (uint32_t i = 0; i < n; ++i) {
+            copy[i] = ddp::BufferSegment{data[i].addr, std::min<uint64_t>(data[i].len, left)};
+            left -= copy[i].len;
+        }
+        segs = copy;
     }
     if (device_.setup(handle_, cid, {segs, n}, len) != ddp::Status::Ok) {
         callbacks_->release(r);

@@ -15,10 +15,12 @@
 // (the device verified it when a retransmission filled its last hole); otherwise the queue
 // computes it over the buffer itself.
 //
-// No allocation after construction: a registration's segment list (the device keeps a pointer to it
-// until teardown completes) sits in the command's own slot when it has up to kInlineSegments entries,
-// else in blocks of a spare area sized at construction (segment_blocks.hpp); a longer list that finds
-// no room there is not registered, and counted.
+// No allocation after construction, and no copy of a read's buffer list where none is needed: the
+// device is given the list the command was submitted with (the device keeps a pointer to it until
+// teardown completes, and the queue's caller keeps it until the command completes, which is later)
+// when it covers exactly the read; a list that covers more (a longer last buffer, entries past the
+// end) is registered as a copy cut to the read's end, in blocks of a spare area sized at
+// construction (segment_blocks.hpp); one that finds no room there is not registered, and counted.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +38,7 @@ namespace nvmeddp::nvmetcp::host {
 struct DdpReceiveStats {
     uint64_t setups = 0;             // reads registered with the device
     uint64_t setups_skipped = 0;     // reads the device would not take (below its threshold, too big, ...)
-    uint64_t setups_no_room = 0;     // of those: buffer lists longer than kInlineSegments that found no spare blocks
+    uint64_t setups_no_room = 0;     // of those: lists covering more than their read whose cut copy found no spare blocks
     uint64_t teardowns_sync = 0;
     uint64_t teardowns_async = 0;    // completed later, from poll()
     uint64_t bytes_claimed = 0;      // data bytes taken from placement claims (not copied)
@@ -49,12 +51,14 @@ struct DdpReceiveStats {
 
 class DdpReceive {
 public:
-    static constexpr uint32_t kInlineSegments = 2;          // entries kept in the command's own slot
-    static constexpr uint32_t kDefaultSpareSegments = 256;  // for longer lists, shared by the queue's commands
+    // Room for the copies of lists that cover more than their read, shared by the queue's commands:
+    // 8 such reads registered at once with lists of up to 8 entries (the C API cuts every list to
+    // its transfer, so its reads never need one).
+    static constexpr uint32_t kDefaultSpareSegments = 64;
 
     // depth: command ids 0..depth-1; max_segments: IoVecs per registration (longer lists are not
-    // registered: the host copies); spare_segments: room for the lists longer than kInlineSegments
-    // registered at the same time (in blocks of 8; at most 512).
+    // registered: the host copies); spare_segments: room for the cut copies of lists that cover more
+    // than their read, registered at the same time (in blocks of 8; at most 512).
     DdpReceive(ddp::Device& device, uint16_t depth, uint32_t max_segments = 32,
                uint32_t spare_segments = kDefaultSpareSegments);
     ~DdpReceive();
@@ -77,8 +81,10 @@ public:
     ddp::ConnectionHandle handle() const noexcept { return handle_; }
 
     // --- per command ---
-    // Before a READ's capsule is sent: registers its buffers. False: not registered (the device is
-    // off, refused it, or the list is too long); the host copies as without the offload.
+    // Before a READ's capsule is sent: registers its buffers, `data` itself when its entries add up to
+    // `len` exactly (it must then stay valid and unchanged until the command completes, as
+    // IoRequest::data must). False: not registered (the device is off, refused it, the list is too
+    // long, or it needed a cut copy and found no room); the host copies as without the offload.
     bool setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) noexcept;
     bool registered(uint16_t cid) const noexcept {
         return active_ && cid < depth_ && regs_[cid].registered && !regs_[cid].tearing_down;
@@ -135,11 +141,12 @@ private:
         bool registered = false;
         bool tearing_down = false;
         bool notify = false;  // teardown() answered InProgress: the teardown callback is owed its end
-        uint8_t spare_first = SegmentBlocks::kNone;  // the spare blocks holding its list, if any
+        uint8_t spare_first = SegmentBlocks::kNone;  // the spare blocks holding its cut copy, if any
         uint8_t spare_blocks = 0;
         uint16_t tag = 0;
-        ddp::BufferSegment inline_segments[kInlineSegments]{};  // a short list, read by the device
     };
+    // The queue keeps depth of these per connection: a changed size is a decision (issue 14).
+    static_assert(sizeof(Registration) == 8, "DdpReceive::Registration's size changed");
 
     ddp::TcpSeq seq_at(uint64_t stream_offset) const noexcept {
         return base_seq_ + static_cast<uint32_t>(stream_offset - base_offset_);
@@ -159,12 +166,13 @@ private:
     }
     static void on_teardown_done(void* arg, uint64_t handle, uint16_t cid, int status);  // ddp::TeardownCallback
 
-    // What the device's teardown callbacks reach (their `arg`), and the segment lists the device
-    // reads while a registration is live. Apart from the DdpReceive because a teardown can still be
-    // pending in the device when the DdpReceive is destroyed (a device that lets go asynchronously,
-    // or the forced teardowns of remove()): until it lets go the device may still read a segment list
-    // and will call back, so both must still be there; the destructor leaves it to the last of those
-    // callbacks to free them.
+    // What the device's teardown callbacks reach (their `arg`), and the cut copies of buffer lists
+    // the device reads while their registration is live. Apart from the DdpReceive because a
+    // teardown can still be pending in the device when the DdpReceive is destroyed (a device that
+    // lets go asynchronously, or the forced teardowns of remove()): until it lets go the device may
+    // still read a copy and will call back, so both must still be there; the destructor leaves it to
+    // the last of those callbacks to free them. (A list registered as it stands is the caller's, kept
+    // until its command completes: the host completes a read only once the device has let it go.)
     struct Callbacks {
         Callbacks(uint16_t n, uint32_t spare_segments)
             : regs(new Registration[n]),

@@ -40,15 +40,14 @@ public:
     // The contiguous bytes at the position, at most `max` of them (empty at the end of the list).
     std::span<uint8_t> contiguous(uint32_t max) const noexcept {
         if (at_.index >= iovs_.size()) return {};
-        const IoVec& v = iovs_[at_.index];
-        const uint32_t n = v.len - at_.within < max ? v.len - at_.within : max;
-        return {v.base + at_.within, n};
+        const uint32_t left = room();
+        return {static_cast<uint8_t*>(iovs_[at_.index].addr) + at_.within, left < max ? left : max};
     }
 
     void advance(uint32_t n) noexcept {
         while (n > 0 && at_.index < iovs_.size()) {
-            const uint32_t room = iovs_[at_.index].len - at_.within;
-            const uint32_t step = n < room ? n : room;
+            const uint32_t left = room();
+            const uint32_t step = n < left ? n : left;
             at_.within += step;
             at_.offset += step;
             n -= step;
@@ -60,6 +59,12 @@ public:
     Position position() const noexcept { return at_; }
 
 private:
+    // Bytes left in the entry at the position. An entry may be longer than 4 GiB, a command's
+    // offsets never are: counted up to UINT32_MAX, so a step is never 0 while bytes are left.
+    uint32_t room() const noexcept {
+        const uint64_t left = iovs_[at_.index].len - at_.within;
+        return left < UINT32_MAX ? static_cast<uint32_t>(left) : UINT32_MAX;
+    }
     void skip_empty() noexcept {
         while (at_.index < iovs_.size() && at_.within == iovs_[at_.index].len) {
             ++at_.index;

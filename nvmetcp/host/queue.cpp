@@ -120,7 +120,8 @@ SubmitResult Queue::enqueue(const IoRequest& request, bool internal, uint16_t* c
     if (request.data_len > config_.max_data_len) return SubmitResult::TooLarge;
     if (request.done == nullptr) return SubmitResult::Failed;
     uint64_t covered = 0;
-    for (const IoVec& v : request.data) covered += v.len;
+    // An entry counts for at most 4 GiB - 1 bytes (a command's most), so the sum of 64-bit lengths cannot wrap.
+    for (const IoVec& v : request.data) covered += std::min<uint64_t>(v.len, UINT32_MAX);
     if (covered < request.data_len) return SubmitResult::Failed;
 
     uint16_t cid = 0;

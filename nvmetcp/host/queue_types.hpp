@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 
+#include "nvmeddp/ddp.h"
 #include "nvmetcp/crc32c.hpp"
 #include "nvmetcp/nvme_command.hpp"
 #include "nvmetcp/pdu.hpp"
@@ -57,10 +58,11 @@ public:
     }
 };
 
-struct IoVec {
-    uint8_t* base;
-    uint32_t len;
-};
+// One buffer of a command's data. The offload's segment type ({void* addr; uint64_t len}), so that
+// a read registers the very list the application submitted with the device (DdpReceive::setup), not
+// a copy of it kept per command. A command moves at most 4 GiB - 1 bytes, so no more of an entry's
+// len than that is ever used.
+using IoVec = ::nvmeddp_segment;
 
 struct Completion {
     uint16_t cid;
@@ -74,7 +76,9 @@ using CompletionFn = void (*)(void* ctx, const Completion& completion);
 
 struct IoRequest {
     NvmeSqe sqe{};                // opcode, nsid, cdw10..15 as built by nvme::make_*; the queue sets cid and the SGL
-    std::span<const IoVec> data;  // the caller keeps the buffers (and this array) alive until completion
+    // The caller keeps the buffers, and this array unchanged, until completion: a read's list may be
+    // the one the offload device places by (DdpReceive::setup).
+    std::span<const IoVec> data;
     // Total bytes (== sum of data lens, or less: the first data_len bytes): the command's whole
     // transfer, as the SGL tells the controller. It must all move (a read's all arrive, a write's
     // all be asked for and sent): a success with fewer bytes completes with kDataTransferError (and

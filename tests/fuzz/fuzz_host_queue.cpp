@@ -123,7 +123,7 @@ void on_done(void* ctx, const Completion& c) {
 bool guards_intact(const Io& io) {
     size_t at = 0;
     for (const IoVec& v : io.iov) {
-        const size_t seg_start = static_cast<size_t>(v.base - io.storage.data());
+        const size_t seg_start = static_cast<size_t>(static_cast<const uint8_t*>(v.addr) - io.storage.data());
         for (size_t i = at; i < seg_start; ++i)
             if (io.storage[i] != kGuardByte) return false;
         at = seg_start + v.len;

@@ -530,11 +530,19 @@ std::vector<std::pair<uint8_t*, uint64_t>> device_list(FakeDevice& dev, uint16_t
     return out;
 }
 
-// Lists of up to two entries sit in the command's slot; longer ones take adjacent spare blocks of 8,
-// which come back when the registration ends (at once, or when an asynchronous teardown completes).
-// A list that finds no room is not registered, and counted. Every live registration keeps reading
-// exactly its own list while others come and go.
-TEST(DdpReceive, LongBufferListsTakeSpareBlocksAndGiveThemBackWhenTheRegistrationEnds) {
+// The list the device reads for a registered cid.
+const ddp::BufferSegment* device_list_at(FakeDevice& dev, uint16_t cid) {
+    const ddp::RegistrationTable::Claim c = dev.driver->last_connection->registrations.claim(cid);
+    return c ? c.registration->segments().data() : nullptr;
+}
+
+// A list that covers its read exactly is registered as it stands, however long: the device reads
+// the caller's own array and no spare block is taken. One that covers more (a longer last buffer,
+// entries past the read) is registered as a copy cut to the read's end, in adjacent spare blocks of
+// 8, which come back when the registration ends (at once, or when an asynchronous teardown
+// completes); a copy that finds no room is not registered, and counted. Every live registration
+// keeps reading exactly its own list while others come and go.
+TEST(DdpReceive, ListsCoveringTheReadAreRegisteredAsTheyStandLongerOnesAsCutCopiesInSpareBlocks) {
     FakeDevice dev;
     dev.driver->teardown_mode = TeardownMode::Manual;
     auto rx = std::make_unique<DdpReceive>(*dev.device, kDepth, 32, 16);  // two spare blocks
@@ -551,7 +559,7 @@ TEST(DdpReceive, LongBufferListsTakeSpareBlocksAndGiveThemBackWhenTheRegistratio
         size_t i = 0;
         for (; i < v.size() && left > 0; ++i) {
             ASSERT_LT(i, got.size()) << "cid " << cid;
-            EXPECT_EQ(got[i].first, v[i].base) << "cid " << cid << " entry " << i;
+            EXPECT_EQ(got[i].first, v[i].addr) << "cid " << cid << " entry " << i;
             EXPECT_EQ(got[i].second, std::min<uint64_t>(v[i].len, left)) << "cid " << cid << " entry " << i;
             left -= std::min<uint64_t>(v[i].len, left);
         }
@@ -559,47 +567,54 @@ TEST(DdpReceive, LongBufferListsTakeSpareBlocksAndGiveThemBackWhenTheRegistratio
     };
 
     const auto three = list(3, 512, 0);
-    ASSERT_TRUE(rx->setup(1, three, 1536));  // one spare block
+    ASSERT_TRUE(rx->setup(1, three, 1500)) << "its last buffer is cut: one spare block";
     const auto nine = list(9, 512, 4096);
-    EXPECT_FALSE(rx->setup(2, nine, 9 * 512)) << "needs two adjacent blocks, one is left";
+    EXPECT_FALSE(rx->setup(2, nine, 9 * 512 - 1)) << "a cut copy of nine needs two adjacent blocks, one is left";
     EXPECT_EQ(rx->stats().setups_no_room, 1u);
     const auto eight = list(8, 512, 16384);
-    ASSERT_TRUE(rx->setup(3, eight, 8 * 512));  // the other block
+    ASSERT_TRUE(rx->setup(3, eight, 8 * 512 - 100));  // the other block
     const auto two = list(2, 1024, 32768);
-    ASSERT_TRUE(rx->setup(4, two, 2048)) << "two entries sit inline";
-    const auto five = list(5, 1024, 40960);
-    ASSERT_TRUE(rx->setup(5, five, 1500)) << "only the entries that hold the read count: two";
-    expect_device_reads(1, three, 1536);
-    expect_device_reads(3, eight, 8 * 512);
+    ASSERT_TRUE(rx->setup(4, two, 2048)) << "covers its read exactly: no block needed";
+    const auto nine_exact = list(9, 512, 40960);
+    ASSERT_TRUE(rx->setup(5, nine_exact, 9 * 512)) << "covers its read exactly: no block needed, however long";
+    const auto five = list(5, 1024, 49152);
+    EXPECT_FALSE(rx->setup(9, five, 1500)) << "the two entries that hold the read, the second cut: a copy";
+    EXPECT_EQ(rx->stats().setups_no_room, 2u);
+    EXPECT_EQ(device_list_at(dev, 4), two.data()) << "the caller's own array";
+    EXPECT_EQ(device_list_at(dev, 5), nine_exact.data()) << "the caller's own array";
+    EXPECT_NE(device_list_at(dev, 1), three.data()) << "a copy";
+    EXPECT_NE(device_list_at(dev, 3), eight.data()) << "a copy";
+    expect_device_reads(1, three, 1500);
+    expect_device_reads(3, eight, 8 * 512 - 100);
     expect_device_reads(4, two, 2048);
-    expect_device_reads(5, five, 1500);
+    expect_device_reads(5, nine_exact, 9 * 512);
 
     DoneCount count;
     rx->set_teardown_done(&DoneCount::done, &count);
     ASSERT_EQ(rx->teardown(1), ddp::Status::InProgress);
-    EXPECT_FALSE(rx->setup(6, three, 1536)) << "the block is the device's until the teardown completes";
+    EXPECT_FALSE(rx->setup(6, three, 1500)) << "the block is the device's until the teardown completes";
     dev.driver->complete_all();
     dev.device->poll_all();
     EXPECT_EQ(count.calls, 1);
-    ASSERT_TRUE(rx->setup(6, three, 1536)) << "given back by the teardown's callback";
-    EXPECT_FALSE(rx->setup(2, nine, 9 * 512)) << "block 0 again taken, block 1 still cid 3's";
+    ASSERT_TRUE(rx->setup(6, three, 1500)) << "given back by the teardown's callback";
+    EXPECT_FALSE(rx->setup(2, nine, 9 * 512 - 1)) << "block 0 again taken, block 1 still cid 3's";
     ASSERT_EQ(rx->teardown(6), ddp::Status::InProgress);
     ASSERT_EQ(rx->teardown(3), ddp::Status::InProgress);
     dev.driver->complete_all();
     dev.device->poll_all();
-    ASSERT_TRUE(rx->setup(2, nine, 9 * 512));
-    expect_device_reads(2, nine, 9 * 512);
+    ASSERT_TRUE(rx->setup(2, nine, 9 * 512 - 1));
+    expect_device_reads(2, nine, 9 * 512 - 1);
     expect_device_reads(4, two, 2048);
-    expect_device_reads(5, five, 1500);
-    EXPECT_EQ(rx->stats().setups_no_room, 3u);
+    expect_device_reads(5, nine_exact, 9 * 512);
+    EXPECT_EQ(rx->stats().setups_no_room, 4u);
     EXPECT_FALSE(rx->setup(7, list(33, 64, 0), 33 * 64)) << "longer than max_segments";
-    EXPECT_EQ(rx->stats().setups_no_room, 3u) << "not a matter of room";
+    EXPECT_EQ(rx->stats().setups_no_room, 4u) << "not a matter of room";
     dev.driver->teardown_mode = TeardownMode::Immediate;
 }
 
 // The connection removed behind DdpReceive's back (Device::remove_connection by someone else): a
-// teardown answers at once, but the device's forced teardown may still read the list, so its spare
-// blocks stay taken and no later setup writes another list over them.
+// teardown answers at once, but the device's forced teardown may still read the list, so the spare
+// blocks of a cut copy stay taken and no later setup writes another list over them.
 TEST(DdpReceive, AListStaysUntouchedWhileAConnectionRemovedElsewhereStillHoldsIt) {
     FakeDevice dev;
     dev.driver->teardown_mode = TeardownMode::Manual;
@@ -607,13 +622,13 @@ TEST(DdpReceive, AListStaysUntouchedWhileAConnectionRemovedElsewhereStillHoldsIt
     ASSERT_EQ(rx->add(ddp_test::ipv4_config(kDepth), 0), ddp::Status::Ok);
     std::vector<uint8_t> buffer(8192);
     const IoVec three[3] = {{buffer.data(), 1024}, {buffer.data() + 2048, 1024}, {buffer.data() + 4096, 1024}};
-    ASSERT_TRUE(rx->setup(1, three, 3072));
+    ASSERT_TRUE(rx->setup(1, three, 3000));  // a cut copy: in the spare block
     ASSERT_EQ(dev.device->remove_connection(rx->handle()), ddp::Status::InProgress);
     DoneCount count;
     rx->set_teardown_done(&DoneCount::done, &count);
     EXPECT_EQ(rx->teardown(1), ddp::Status::Ok);
     const IoVec other[3] = {{buffer.data() + 6144, 512}, {buffer.data() + 7168, 512}, {buffer.data() + 7680, 512}};
-    EXPECT_FALSE(rx->setup(2, other, 1536));
+    EXPECT_FALSE(rx->setup(2, other, 1500));
     EXPECT_EQ(rx->stats().setups_no_room, 1u) << "the block was still taken: nothing was written over the list";
     dev.driver->teardown_mode = TeardownMode::Immediate;
     dev.driver->complete_all();

@@ -138,7 +138,7 @@ struct IoRecord {
     std::string reason;
 
     IoRecord(uint64_t address, uint32_t length) : buffer(length), iov{nullptr, length}, byte_address(address) {
-        iov.base = buffer.data();
+        iov.addr = buffer.data();
     }
     std::span<const IoVec> data() const { return {&iov, 1}; }
 

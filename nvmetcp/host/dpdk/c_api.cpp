@@ -181,8 +181,18 @@ int submit(nvmeddp_ctrlr* c, IoKind kind, uint16_t queue, uint64_t slba, uint32_
     q.free.pop_back();
     io.cb = cb;
     io.arg = arg;
-    const int n = kind == IoKind::Flush ? 0 : iovcnt;
-    for (int i = 0; i < n; ++i) io.iov[i] = host::IoVec{static_cast<uint8_t*>(iov[i].base), static_cast<uint32_t>(iov[i].len)};
+    // The entries that hold the transfer, the last cut to its end: a list covering exactly what
+    // moves is one the offload registers as it stands (DdpReceive::setup), with no copy of its own.
+    int n = 0;
+    if (kind != IoKind::Flush) {
+        uint64_t left = uint64_t{nlb} * k.block_size();
+        while (left > 0) {
+            const uint64_t take = iov[n].len < left ? iov[n].len : left;
+            io.iov[n] = host::IoVec{iov[n].base, take};
+            left -= take;
+            ++n;
+        }
+    }
     const std::span<const host::IoVec> data(io.iov, static_cast<size_t>(n));
     host::SubmitResult r = host::SubmitResult::Failed;
     switch (kind) {
