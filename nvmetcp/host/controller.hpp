@@ -91,6 +91,15 @@ public:
 
     Queue& io_queue(uint16_t index) { return *io_[index].queue; }  // 0 .. io_queue_count()-1 (qid index+1)
     uint16_t io_queue_count() const noexcept { return static_cast<uint16_t>(io_.size()); }
+    // Application commands the I/O queues still hold. After shutdown() a read whose buffers the
+    // offload device has not let go of yet completes from a later poll(): until then the device may
+    // still use its buffers and its buffer list (IoRequest::data), so destroy the controller, and
+    // free what the commands were submitted with, only once this is 0.
+    uint32_t io_outstanding() const noexcept {
+        uint32_t n = 0;
+        for (const QueueHolder& holder : io_) n += holder.queue ? holder.queue->outstanding() : 0;
+        return n;
+    }
     Queue& admin_queue() { return *admin_.queue; }
     const nvme::IdentifyController& identify() const noexcept { return identify_; }
     uint32_t block_size() const noexcept { return block_size_; }

@@ -88,8 +88,9 @@ bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) 
     }
     Registration& r = regs_[cid];
     const ddp::BufferSegment* segs = data.data();
-    if (cut || n < data.size()) {
-        // The list covers more than the read: the device is given a copy cut to the read's end.
+    if (cut) {
+        // The read ends inside an entry: the device is given a copy cut there. (One that ends where
+        // an entry does is registered as it stands, without the entries after it.)
         const uint32_t blocks = SegmentBlocks::blocks_for(n);
         const uint8_t first = callbacks_->blocks.take(blocks);
         if (first == SegmentBlocks::kNone) {
@@ -154,9 +155,11 @@ ddp::Status DdpReceive::teardown(uint16_t cid) noexcept {
     // Ok, or refused (nothing registered after all): either way the buffer is the host's.
     ++stats_.teardowns_sync;
     if (st == ddp::Status::ConnectionDeleting) {
-        // Someone other than remove() is removing the connection: its forced teardown of this
-        // command may still be under way, with no callback to us. The list's spare blocks stay
-        // taken (add() frees them all), so no other command's list is written over it meanwhile.
+        // Someone other than remove() is removing the connection (the device itself going away, or
+        // a caller of its sk_del behind the host's back): its forced teardown of this command may
+        // still be under way, with no callback to us, and nothing says when it ends. A cut copy's
+        // spare blocks stay taken (add() frees them all), so no other list is written over it
+        // meanwhile; the buffers, and a list registered as it stands, go back with the command.
         r = Registration{};
         return ddp::Status::Ok;
     }

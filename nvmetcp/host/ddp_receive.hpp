@@ -17,10 +17,11 @@
 //
 // No allocation after construction, and no copy of a read's buffer list where none is needed: the
 // device is given the list the command was submitted with (the device keeps a pointer to it until
-// teardown completes, and the queue's caller keeps it until the command completes, which is later)
-// when it covers exactly the read; a list that covers more (a longer last buffer, entries past the
-// end) is registered as a copy cut to the read's end, in blocks of a spare area sized at
-// construction (segment_blocks.hpp); one that finds no room there is not registered, and counted.
+// teardown completes, and the queue's caller keeps it until the command completes, which is later),
+// or the entries of it that hold the read when the read ends where an entry does; a list whose
+// entry holding the read's end is longer is registered as a copy cut there, in blocks of a spare
+// area sized at construction (segment_blocks.hpp); one that finds no room there is not registered,
+// and counted.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +39,7 @@ namespace nvmeddp::nvmetcp::host {
 struct DdpReceiveStats {
     uint64_t setups = 0;             // reads registered with the device
     uint64_t setups_skipped = 0;     // reads the device would not take (below its threshold, too big, ...)
-    uint64_t setups_no_room = 0;     // of those: lists covering more than their read whose cut copy found no spare blocks
+    uint64_t setups_no_room = 0;     // of those: lists whose read ends inside an entry and whose cut copy found no spare blocks
     uint64_t teardowns_sync = 0;
     uint64_t teardowns_async = 0;    // completed later, from poll()
     uint64_t bytes_claimed = 0;      // data bytes taken from placement claims (not copied)
@@ -51,14 +52,14 @@ struct DdpReceiveStats {
 
 class DdpReceive {
 public:
-    // Room for the copies of lists that cover more than their read, shared by the queue's commands:
-    // 8 such reads registered at once with lists of up to 8 entries (the C API cuts every list to
-    // its transfer, so its reads never need one).
+    // Room for the cut copies of lists whose read ends inside an entry, shared by the queue's
+    // commands: 8 such reads registered at once with lists of up to 8 entries (the C API cuts every
+    // list to its transfer, so its reads never need one).
     static constexpr uint32_t kDefaultSpareSegments = 64;
 
     // depth: command ids 0..depth-1; max_segments: IoVecs per registration (longer lists are not
-    // registered: the host copies); spare_segments: room for the cut copies of lists that cover more
-    // than their read, registered at the same time (in blocks of 8; at most 512).
+    // registered: the host copies); spare_segments: room for the cut copies of lists whose read ends
+    // inside an entry, registered at the same time (in blocks of 8; at most 512).
     DdpReceive(ddp::Device& device, uint16_t depth, uint32_t max_segments = 32,
                uint32_t spare_segments = kDefaultSpareSegments);
     ~DdpReceive();
@@ -81,10 +82,11 @@ public:
     ddp::ConnectionHandle handle() const noexcept { return handle_; }
 
     // --- per command ---
-    // Before a READ's capsule is sent: registers its buffers, `data` itself when its entries add up to
-    // `len` exactly (it must then stay valid and unchanged until the command completes, as
-    // IoRequest::data must). False: not registered (the device is off, refused it, the list is too
-    // long, or it needed a cut copy and found no room); the host copies as without the offload.
+    // Before a READ's capsule is sent: registers its buffers, `data` itself (its first entries) when
+    // `len` ends where an entry does; `data` must then stay valid and unchanged until the command
+    // completes, as IoRequest::data must. False: not registered (the device is off, refused it, the
+    // list is too long, or it needed a cut copy and found no room); the host copies as without the
+    // offload.
     bool setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) noexcept;
     bool registered(uint16_t cid) const noexcept {
         return active_ && cid < depth_ && regs_[cid].registered && !regs_[cid].tearing_down;
@@ -172,7 +174,9 @@ private:
     // lets go asynchronously, or the forced teardowns of remove()): until it lets go the device may
     // still read a copy and will call back, so both must still be there; the destructor leaves it to
     // the last of those callbacks to free them. (A list registered as it stands is the caller's, kept
-    // until its command completes: the host completes a read only once the device has let it go.)
+    // until its command completes: the host completes a read only once the device has let it go,
+    // and the queue's owner keeps the queue, and what its commands were submitted with, until then:
+    // Controller::io_outstanding().)
     struct Callbacks {
         Callbacks(uint16_t n, uint32_t spare_segments)
             : regs(new Registration[n]),

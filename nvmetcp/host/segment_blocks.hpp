@@ -1,13 +1,13 @@
-// Room for the cut copies of a queue's buffer lists (those covering more than their read): a fixed
+// Room for the cut copies of a queue's buffer lists (those whose read ends inside an entry): a fixed
 // run of segment slots cut in blocks of kBlockSegments, handed out as runs of adjacent blocks (the
 // device wants one array per registration) and given back when the registration ends.
 //
-// Why not depth x max_segments slots, as once: a list that covers its read exactly is registered as
-// it stands, and the C API cuts every list to its transfer, so a copy is the exception; a 32-entry
-// list per command cost 64 KiB a queue at depth 128 for lists almost never used. Linux's host keeps
-// two inline scatterlist entries per request and allocates longer ones from a pool; this has no
-// allocation after construction, so a list that finds no room is not registered (the host copies
-// its data, as without the offload) and the caller counts it.
+// Why not depth x max_segments slots, as once: a list whose read ends where an entry does is
+// registered as it stands, and the C API cuts every list to its transfer, so a copy is the
+// exception; a 32-entry list per command cost 64 KiB a queue at depth 128 for lists almost never
+// used. Linux's host keeps two inline scatterlist entries per request and allocates longer ones from
+// a pool; this has no allocation after construction, so a list that finds no room is not registered
+// (the host copies its data, as without the offload) and the caller counts it.
 //
 // At most 64 blocks, tracked in one word: a bit set is a free block.
 #pragma once

@@ -536,13 +536,13 @@ const ddp::BufferSegment* device_list_at(FakeDevice& dev, uint16_t cid) {
     return c ? c.registration->segments().data() : nullptr;
 }
 
-// A list that covers its read exactly is registered as it stands, however long: the device reads
-// the caller's own array and no spare block is taken. One that covers more (a longer last buffer,
-// entries past the read) is registered as a copy cut to the read's end, in adjacent spare blocks of
-// 8, which come back when the registration ends (at once, or when an asynchronous teardown
-// completes); a copy that finds no room is not registered, and counted. Every live registration
-// keeps reading exactly its own list while others come and go.
-TEST(DdpReceive, ListsCoveringTheReadAreRegisteredAsTheyStandLongerOnesAsCutCopiesInSpareBlocks) {
+// A list whose read ends where an entry does is registered as it stands (its entries up to there),
+// however long: the device reads the caller's own array and no spare block is taken. One whose read
+// ends inside an entry is registered as a copy cut there, in adjacent spare blocks of 8, which come
+// back when the registration ends (at once, or when an asynchronous teardown completes); a copy
+// that finds no room is not registered, and counted. Every live registration keeps reading exactly
+// its own list while others come and go.
+TEST(DdpReceive, ListsAreRegisteredAsTheyStandUnlessTheReadEndsInsideAnEntry) {
     FakeDevice dev;
     dev.driver->teardown_mode = TeardownMode::Manual;
     auto rx = std::make_unique<DdpReceive>(*dev.device, kDepth, 32, 16);  // two spare blocks
@@ -580,6 +580,10 @@ TEST(DdpReceive, ListsCoveringTheReadAreRegisteredAsTheyStandLongerOnesAsCutCopi
     const auto five = list(5, 1024, 49152);
     EXPECT_FALSE(rx->setup(9, five, 1500)) << "the two entries that hold the read, the second cut: a copy";
     EXPECT_EQ(rx->stats().setups_no_room, 2u);
+    const auto four = list(4, 512, 57344);
+    ASSERT_TRUE(rx->setup(10, four, 1024)) << "ends where an entry does: no block needed";
+    EXPECT_EQ(device_list_at(dev, 10), four.data()) << "the caller's own array, its first two entries";
+    expect_device_reads(10, four, 1024);
     EXPECT_EQ(device_list_at(dev, 4), two.data()) << "the caller's own array";
     EXPECT_EQ(device_list_at(dev, 5), nine_exact.data()) << "the caller's own array";
     EXPECT_NE(device_list_at(dev, 1), three.data()) << "a copy";

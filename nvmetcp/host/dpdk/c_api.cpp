@@ -208,14 +208,26 @@ int submit(nvmeddp_ctrlr* c, IoKind kind, uint16_t queue, uint64_t slba, uint32_
 }
 
 // Shuts the controller down (bounded), then frees it, polling only its lane. shutdown() closes the I/O
-// queues first, so every command of the caller's completes (kHostPathError) before its slot goes.
+// queues first, so every command of the caller's completes (kHostPathError) before its slot goes; a
+// read whose buffers the offload device has not let go of yet completes once it has (the engine lets
+// go at its next receive burst on this lane), and until then the device may still read the list in
+// its slot: the slots are freed only after.
 void disconnect(nvmeddp_ctrlr* c) {
     nvmeddp_host& h = *c->owner;
     const uint16_t k = c->lane;
     c->controller->shutdown();
     const uint64_t deadline = now_ms() + host::Controller::kShutdownTimeoutMs + 1000;
-    while (c->controller->shutting_down() && now_ms() < deadline) poll_lane(h, k, 1);
+    while ((c->controller->shutting_down() || c->controller->io_outstanding() != 0) && now_ms() < deadline) {
+        poll_lane(h, k, 1);
+    }
     std::erase(h.lanes[k].ctrlrs, c);
+    if (c->controller->io_outstanding() != 0) {
+        // The device never let go within the bound: the controller, its slots and the offload's
+        // records are kept (leaked), since freeing them could let the device read freed memory.
+        std::fprintf(stderr, "nvmeddp: controller disconnect: %u reads not let go of by the offload device: their "
+                     "memory is kept\n", c->controller->io_outstanding());
+        return;
+    }
     // Its connections as the device still holds them (a queue closed by the shutdown has asked for
     // their removal already, sk_del): the offload's destruction removes the rest.
     std::vector<ddp::ConnectionHandle> held;
