@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -89,6 +90,8 @@ public:
         device = std::make_unique<ddp::Device>(std::move(d));
 
         stream = testlib::generate_read_stream(o.stream);
+        std::map<uint16_t, size_t> issued_on;  // reads so far per command id, in the stream's order
+        for (const auto& r : stream.reads) generations_.push_back(issued_on[r.cid]++);
         ddp::ConnectionConfig c;
         c.tuple = testlib::host_tuple(o.frames.flow);  // the frames are the controller's
         c.queue_depth = o.queue_depth;
@@ -148,10 +151,10 @@ public:
     }
 
     // Which of the reads issued on its command id stream.reads[i] is (its generation).
-    size_t generation_of(size_t i) const {
-        size_t g = 0;
-        for (size_t k = 0; k < i; ++k) g += stream.reads[k].cid == stream.reads[i].cid ? 1 : 0;
-        return g;
+    size_t generation_of(size_t i) const { return generations_[i]; }
+    // How messages name a read: "cid 3", or "cid 3 (its read 2)" for one issued on an id used before.
+    static std::string read_name(uint16_t cid, size_t generation) {
+        return "cid " + std::to_string(cid) + (generation != 0 ? " (its read " + std::to_string(generation) + ")" : "");
     }
 
     // Removes the connection the way an application shuts down: the engine keeps polling until the
@@ -349,7 +352,7 @@ public:
             for (size_t g = 0; g < host->reads_issued(cid); ++g) {
                 const auto& r = host->read(cid, g);
                 if (!r.at_teardown.empty() && r.storage != r.at_teardown) {
-                    return "cid " + std::to_string(cid) + " (its read " + std::to_string(g) + "): written after its teardown";
+                    return read_name(cid, g) + ": written after its teardown";
                 }
             }
         }
@@ -364,8 +367,7 @@ public:
                 const uint64_t n = std::min<uint64_t>(seg.len, sr.data.size() - std::min<uint64_t>(at, sr.data.size()));
                 const uint64_t bad = first_foreign_byte(static_cast<const uint8_t*>(seg.addr), sr.data.data() + at, n);
                 if (bad < n) {
-                    return "cid " + std::to_string(sr.cid) + " (its read " + std::to_string(g) + "): buffer offset " +
-                           std::to_string(at + bad) + " holds a byte that is not the read's";
+                    return read_name(sr.cid, g) + ": buffer offset " + std::to_string(at + bad) + " holds a byte that is not the read's";
                 }
                 at += seg.len;
             }
@@ -401,7 +403,7 @@ public:
         for (size_t i = 0; i < stream.reads.size(); ++i) {
             const auto& r = stream.reads[i];
             const size_t g = generation_of(i);
-            const std::string which = "cid " + std::to_string(r.cid) + (g != 0 ? " (its read " + std::to_string(g) + ")" : "");
+            const std::string which = read_name(r.cid, g);
             if (g >= host->reads_issued(r.cid)) return which + " never issued";
             if (!host->guards_intact(r.cid)) return "guard bytes of " + which + " overwritten";
             if (host->contents(r.cid, g) != r.data) return "data of " + which + " differs";
@@ -427,7 +429,7 @@ public:
             }
             if (!host->guards_intact(cid)) return "guard bytes of cid " + std::to_string(cid) + " overwritten";
             for (size_t g = 0; g < n; ++g) {
-                const std::string which = "cid " + std::to_string(cid) + (g != 0 ? " (its read " + std::to_string(g) + ")" : "");
+                const std::string which = read_name(cid, g);
                 const auto s_on = host->status(cid, g);
                 const auto s_off = host_off->status(cid, g);
                 if (s_on != s_off) {
@@ -495,6 +497,7 @@ public:
     std::vector<size_t> processed;                         // ... and each one's index in frames
     size_t held_back = 0;  // frames run() never sent: they carry bytes of a read never issued
     size_t first_unissued_ = 0;
+    std::vector<size_t> generations_;  // generation_of(i), counted as the stream is made
     std::vector<std::string> log;
 };
 
