@@ -13,7 +13,7 @@
 //                  digests left to the device)
 //   ddp_receive_B  the host's side of the offload (DdpReceive: an 8-byte record per command, whose
 //                  buffer list the device reads where the command keeps it; the spare area for
-//                  the cut copies of lists that cover more than their read)
+//                  the cut copies of lists whose read ends inside an entry)
 //   tcp_B          the user-space TCP connection with its default ConnectionConfig (ready list,
 //                  SACK scoreboard, its inline out-of-order entries; the send queue links its mbufs
 //                  and holds nothing else), plus its share of the out-of-order queues an endpoint

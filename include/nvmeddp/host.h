@@ -172,8 +172,11 @@ int nvmeddp_ctrlr_connect(struct nvmeddp_host *host, const char *trid, const str
 
 /* Shuts the controller down (CC.SHN, bounded by a few seconds of polling its lane), removes its
  * connections from the offload device (bounded), completes what is still outstanding (callbacks run
- * from inside this call, with a host path error) and frees it. NULL is ignored. Must not be called
- * from a completion callback; with several lanes, from the thread of the controller's lane. */
+ * from inside this call, with a host path error; a read whose buffers the offload device still holds
+ * once the device lets go of them) and frees it. Should the device not let go within the bound, the
+ * controller's memory is kept rather than freed (the device may still use it) and a line on stderr
+ * says so. NULL is ignored. Must not be called from a completion callback; with several lanes, from
+ * the thread of the controller's lane. */
 void nvmeddp_ctrlr_disconnect(struct nvmeddp_ctrlr *ctrlr);
 
 /* One buffer of a command's data (as struct iovec). */
