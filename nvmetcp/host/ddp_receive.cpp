@@ -75,11 +75,10 @@ bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) 
     // The entries that hold the read's len bytes (a list may be longer than the read).
     uint32_t n = 0;
     uint64_t need = len;
-    bool cut = false;  // the last of them holds more than the read's end
+    uint64_t last_take = 0;  // bytes of the read in the last of them
     while (n < data.size() && need > 0) {
-        const uint64_t take = std::min<uint64_t>(data[n].len, need);
-        cut = take < data[n].len;
-        need -= take;
+        last_take = std::min<uint64_t>(data[n].len, need);
+        need -= last_take;
         ++n;
     }
     if (need != 0) {
@@ -88,7 +87,7 @@ bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) 
     }
     Registration& r = regs_[cid];
     const ddp::BufferSegment* segs = data.data();
-    if (cut) {
+    if (last_take < data[n - 1].len) {
         // The read ends inside an entry: the device is given a copy cut there. (One that ends where
         // an entry does is registered as it stands, without the entries after it.)
         const uint32_t blocks = SegmentBlocks::blocks_for(n);
@@ -101,11 +100,8 @@ bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) 
         r.spare_first = first;
         r.spare_blocks = static_cast<uint8_t>(blocks);
         ddp::BufferSegment* copy = &callbacks_->spare[size_t{first} * SegmentBlocks::kBlockSegments];
-        uint64_t left = len;
-        for (uint32_t i = 0; i < n; ++i) {
-            copy[i] = ddp::BufferSegment{data[i].addr, std::min<uint64_t>(data[i].len, left)};
-            left -= copy[i].len;
-        }
+        std::copy_n(data.begin(), n, copy);
+        copy[n - 1].len = last_take;
         segs = copy;
     }
     if (device_.setup(handle_, cid, {segs, n}, len) != ddp::Status::Ok) {
