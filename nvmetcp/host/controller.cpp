@@ -226,8 +226,7 @@ void Controller::advance() {
     if (recovering() && step_ == Step::None) {  // between reconnect attempts
         // The old queues go only once nothing of theirs is outstanding: a read whose teardown the
         // offload device finishes later completes (and parks) from their poll first.
-        bool idle = admin_.queue == nullptr || admin_.queue->outstanding() == 0;
-        for (const QueueHolder& holder : io_) idle = idle && holder.queue->outstanding() == 0;
+        const bool idle = (admin_.queue == nullptr || admin_.queue->outstanding() == 0) && io_outstanding() == 0;
         if (now_ms_ >= next_attempt_ms_ && idle) start_attempt();
         return;
     }
