@@ -1,6 +1,7 @@
 #include "nvmetcp/host/ddp_receive.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace nvmeddp::nvmetcp::host {
 
@@ -17,6 +18,19 @@ DdpReceive::~DdpReceive() {
     // Whoever asked for a teardown's `done` (the queue) goes with us: nobody is called any more.
     callbacks_->done = nullptr;
     remove();
+    if (removed_elsewhere_ != 0) {
+        device_.poll(handle_);
+        finish_removed_elsewhere();
+    }
+    if (removed_elsewhere_ != 0) {
+        // A registration of a connection someone else removed that the device has not let go of:
+        // it may still read a cut copy, and nothing will say when it stops. The Callbacks are kept
+        // for good (a callback still owed finds them too); the caller keeps its buffers (its queue
+        // did not complete the command).
+        std::fprintf(stderr, "nvmeddp host: %u read(s) still held by the offload device after their connection was "
+                     "removed elsewhere: their segment lists' memory is kept\n", removed_elsewhere_);
+        return;
+    }
     // The device may still owe callbacks (a teardown it lets go of later), and until then may read
     // the segment lists: they find the Callbacks, and the last one frees it.
     if (callbacks_->pending != 0) callbacks_->orphaned = true;
@@ -27,7 +41,7 @@ ddp::Status DdpReceive::add(const ddp::ConnectionConfig& config, uint64_t stream
     remove();
     // The registrations of an earlier connection the device has not let go of yet still own their
     // slots (and segment lists): not reused until they are done.
-    if (callbacks_->pending != 0) return ddp::Status::InProgress;
+    if (callbacks_->pending != 0 || removed_elsewhere_ != 0) return ddp::Status::InProgress;
     const ddp::Status st = device_.add_connection(config, handle_);
     if (st != ddp::Status::Ok) return st;
     // A device that stamps no id (Unsupported) leaves conn_id_ at UINT32_MAX: no metadata is ours,
@@ -50,15 +64,27 @@ void DdpReceive::remove() {
     // later (poll()). Until then their buffers are the device's: they are marked tearing down, so a
     // queue that completes such a command waits for the callback (teardown() says InProgress) rather
     // than hand the application a buffer the device may still write. Teardowns already pending keep
-    // their callbacks. Some callbacks may come from inside remove_connection(), before `forced` is
-    // known: `pending` counts modulo 2^32, so it is right again once the forced ones are added.
-    for (uint16_t cid = 0; cid < depth_; ++cid) {
-        if (regs_[cid].registered) regs_[cid].tearing_down = true;
-    }
+    // their callbacks. Some callbacks may come from inside remove_connection() (a registration let
+    // go of at once is released, no longer registered), before `forced` is known: `pending` counts
+    // modulo 2^32, so it is right again once the forced ones are added.
     uint32_t forced = 0;
-    device_.remove_connection(handle_, &DdpReceive::on_teardown_done, callbacks_, &forced);
+    const ddp::Status st = device_.remove_connection(handle_, &DdpReceive::on_teardown_done, callbacks_, &forced);
     callbacks_->pending += forced;
+    // Someone else removed the connection already: its forced teardowns call the remover back, not
+    // us, and poll() watches the device's registrations instead (those of a connection gone
+    // altogether are over: finish_removed_elsewhere() gives them back at once).
+    const bool elsewhere = st == ddp::Status::ConnectionDeleting || st == ddp::Status::UnknownConnection;
+    for (uint16_t cid = 0; cid < depth_; ++cid) {
+        Registration& r = regs_[cid];
+        if (!r.registered || r.tearing_down) continue;
+        r.tearing_down = true;
+        if (elsewhere) {
+            r.removed_elsewhere = true;
+            ++removed_elsewhere_;
+        }
+    }
     device_.poll(handle_);
+    if (removed_elsewhere_ != 0) finish_removed_elsewhere();
 }
 
 bool DdpReceive::setup(uint16_t cid, std::span<const IoVec> data, uint32_t len) noexcept {
@@ -148,24 +174,43 @@ ddp::Status DdpReceive::teardown(uint16_t cid) noexcept {
         ++stats_.teardowns_async;
         return st;
     }
-    // Ok, or refused (nothing registered after all): either way the buffer is the host's.
-    ++stats_.teardowns_sync;
     if (st == ddp::Status::ConnectionDeleting) {
-        // Someone other than remove() is removing the connection (the device itself going away, or
-        // a caller of its sk_del behind the host's back): its forced teardown of this command may
-        // still be under way, with no callback to us, and nothing says when it ends. A cut copy's
-        // spare blocks stay taken (add() frees them all), so no other list is written over it
-        // meanwhile; the buffers, and a list registered as it stands, go back with the command.
-        r = Registration{};
-        return ddp::Status::Ok;
+        // Someone other than remove() is removing the connection (a caller of the device's
+        // remove_connection behind the host's back): its forced teardown of this command may still
+        // be under way, its callback going to the remover. The buffers, the list and a cut copy's
+        // spare blocks stay the device's until it releases the command id or frees the connection:
+        // poll() watches for that and completes the command then.
+        if (device_.registration_state(handle_, cid) != ddp::RegState::Free) {
+            r.removed_elsewhere = true;
+            ++removed_elsewhere_;
+            ++stats_.teardowns_async;
+            return ddp::Status::InProgress;
+        }
     }
+    // Ok, or refused (nothing registered after all), or the device let go already: either way the
+    // buffer is the host's.
+    ++stats_.teardowns_sync;
     callbacks_->release(r);
     return ddp::Status::Ok;
 }
 
+void DdpReceive::finish_removed_elsewhere() noexcept {
+    for (uint16_t cid = 0; cid < depth_ && removed_elsewhere_ != 0; ++cid) {
+        Registration& r = regs_[cid];
+        // Free: released by the removal's teardown, or the connection is gone with all of them.
+        // The slot is not registered again meanwhile: a removed connection takes no setup.
+        if (!r.removed_elsewhere || device_.registration_state(handle_, cid) != ddp::RegState::Free) continue;
+        --removed_elsewhere_;
+        const bool notify = r.notify;
+        callbacks_->release(r);
+        if (notify && callbacks_->done != nullptr) callbacks_->done(callbacks_->done_arg, cid);
+    }
+}
+
 void DdpReceive::poll() noexcept {
     // Also after remove(): the teardowns it forced complete their commands from here.
-    if (active_ || callbacks_->pending != 0) device_.poll(handle_);
+    if (active_ || callbacks_->pending != 0 || removed_elsewhere_ != 0) device_.poll(handle_);
+    if (removed_elsewhere_ != 0) finish_removed_elsewhere();
 }
 
 void DdpReceive::on_header(uint64_t pdu_offset) noexcept {

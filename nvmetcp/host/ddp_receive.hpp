@@ -102,7 +102,9 @@ public:
     // Before the command completes. Ok: the buffers are the host's now. InProgress: the teardown
     // callback is called from a later poll(); complete the command then. Not registered: Ok. Call it
     // for every command that may have been registered, also after remove() (whose forced teardown may
-    // pend). Destroying the DdpReceive drops the callbacks still pending (their queue goes with it).
+    // pend), and after someone else removed the connection (the device's forced teardown calls the
+    // remover, so poll() watches the device let go). Destroying the DdpReceive drops the callbacks
+    // still pending (their queue goes with it).
     ddp::Status teardown(uint16_t cid) noexcept;
     // Finishes asynchronous teardowns (and a removal); call from the queue's poll.
     void poll() noexcept;
@@ -143,6 +145,9 @@ private:
         bool registered = false;
         bool tearing_down = false;
         bool notify = false;  // teardown() answered InProgress: the teardown callback is owed its end
+        // Torn down by someone else's removal of the connection: no callback comes to us, poll()
+        // watches the device's registration until the device let go of it.
+        bool removed_elsewhere = false;
         uint8_t spare_first = SegmentBlocks::kNone;  // the spare blocks holding its cut copy, if any
         uint8_t spare_blocks = 0;
         uint16_t tag = 0;
@@ -167,13 +172,16 @@ private:
                uint64_t{m->place_buf_off} + into1 == buffer_offset;
     }
     static void on_teardown_done(void* arg, uint64_t handle, uint16_t cid, int status);  // ddp::TeardownCallback
+    // Completes the teardowns of commands removed elsewhere that the device has let go of.
+    void finish_removed_elsewhere() noexcept;
 
     // What the device's teardown callbacks reach (their `arg`), and the cut copies of buffer lists
     // the device reads while their registration is live. Apart from the DdpReceive because a
     // teardown can still be pending in the device when the DdpReceive is destroyed (a device that
     // lets go asynchronously, or the forced teardowns of remove()): until it lets go the device may
     // still read a copy and will call back, so both must still be there; the destructor leaves it to
-    // the last of those callbacks to free them. (A list registered as it stands is the caller's, kept
+    // the last of those callbacks to free them, or keeps them for good when a read of a connection
+    // removed elsewhere is still the device's (nothing would tell when it ends). (A list registered as it stands is the caller's, kept
     // until its command completes: the host completes a read only once the device has let it go,
     // and the queue's owner keeps the queue, and what its commands were submitted with, until then:
     // Controller::io_outstanding().)
@@ -205,6 +213,7 @@ private:
     Registration* regs_;    // callbacks_->regs
     ddp::ConnectionHandle handle_{};
     bool active_ = false;
+    uint32_t removed_elsewhere_ = 0;  // registrations whose Registration::removed_elsewhere is set
     uint32_t conn_id_ = UINT32_MAX;
     ddp::TcpSeq base_seq_{0};
     uint64_t base_offset_ = 0;

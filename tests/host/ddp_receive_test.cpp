@@ -616,27 +616,81 @@ TEST(DdpReceive, ListsAreRegisteredAsTheyStandUnlessTheReadEndsInsideAnEntry) {
     dev.driver->teardown_mode = TeardownMode::Immediate;
 }
 
-// The connection removed behind DdpReceive's back (Device::remove_connection by someone else): a
-// teardown answers at once, but the device's forced teardown may still read the list, so the spare
-// blocks of a cut copy stay taken and no later setup writes another list over them.
-TEST(DdpReceive, AListStaysUntouchedWhileAConnectionRemovedElsewhereStillHoldsIt) {
+// The connection removed behind DdpReceive's back (Device::remove_connection by someone else): the
+// device's forced teardown may still write the buffers and read the lists, and calls the remover
+// back, not the host. So a teardown the queue asks for answers InProgress until the device has let
+// go of the command id (seen from poll()), a cut copy's spare block stays taken meanwhile, and the
+// queue is told then; a read the device let go of already answers Ok. Before the fix, teardown()
+// said Ok at once: the queue completed the read and handed the application a buffer the device
+// could still write.
+TEST(DdpReceive, AConnectionRemovedElsewhereKeepsItsReadsUntilTheDeviceLetsGo) {
     FakeDevice dev;
     dev.driver->teardown_mode = TeardownMode::Manual;
     auto rx = std::make_unique<DdpReceive>(*dev.device, kDepth, 32, 8);  // one spare block
-    ASSERT_EQ(rx->add(ddp_test::ipv4_config(kDepth), 0), ddp::Status::Ok);
-    std::vector<uint8_t> buffer(8192);
+    const ddp::ConnectionConfig config = ddp_test::ipv4_config(kDepth);
+    ASSERT_EQ(rx->add(config, 0), ddp::Status::Ok);
+    std::vector<uint8_t> buffer(16384);
     const IoVec three[3] = {{buffer.data(), 1024}, {buffer.data() + 2048, 1024}, {buffer.data() + 4096, 1024}};
     ASSERT_TRUE(rx->setup(1, three, 3000));  // a cut copy: in the spare block
-    ASSERT_EQ(dev.device->remove_connection(rx->handle()), ddp::Status::InProgress);
-    DoneCount count;
-    rx->set_teardown_done(&DoneCount::done, &count);
-    EXPECT_EQ(rx->teardown(1), ddp::Status::Ok);
-    const IoVec other[3] = {{buffer.data() + 6144, 512}, {buffer.data() + 7168, 512}, {buffer.data() + 7680, 512}};
+    const IoVec two[2] = {{buffer.data() + 8192, 1024}, {buffer.data() + 9216, 1024}};
+    ASSERT_TRUE(rx->setup(3, two, 2048));  // the list as it stands
+    const IoVec one[1] = {{buffer.data() + 12288, 1024}};
+    ASSERT_TRUE(rx->setup(5, one, 1024));
+    ASSERT_EQ(dev.device->remove_connection(rx->handle()), ddp::Status::InProgress);  // nobody to call back
+
+    std::vector<uint16_t> done;
+    rx->set_teardown_done(
+        [](void* arg, uint16_t cid) { static_cast<std::vector<uint16_t>*>(arg)->push_back(cid); }, &done);
+    EXPECT_EQ(rx->teardown(1), ddp::Status::InProgress) << "the device may still write cid 1's buffers";
+    EXPECT_EQ(rx->teardown(3), ddp::Status::InProgress) << "the device may still write cid 3's buffers";
+    rx->poll();
+    rx->poll();
+    EXPECT_TRUE(done.empty()) << "told before the device let go";
+    const IoVec other[3] = {{buffer.data() + 13312, 512}, {buffer.data() + 14336, 512}, {buffer.data() + 15360, 512}};
     EXPECT_FALSE(rx->setup(2, other, 1500));
     EXPECT_EQ(rx->stats().setups_no_room, 1u) << "the block was still taken: nothing was written over the list";
-    dev.driver->teardown_mode = TeardownMode::Immediate;
+
     dev.driver->complete_all();
+    rx->poll();
+    EXPECT_EQ(done, (std::vector<uint16_t>{1, 3})) << "told once each, when the device let go";
+    // The host's own removal after the connection is gone altogether: cid 5, never torn down by the
+    // queue, was let go of with it; its teardown answers Ok, and nobody is told twice.
+    rx->remove();
+    EXPECT_EQ(rx->teardown(5), ddp::Status::Ok);
+    EXPECT_EQ(rx->teardown(1), ddp::Status::Ok) << "over already";
+    EXPECT_EQ(done.size(), 2u);
+    EXPECT_EQ(rx->stats().teardowns_async, 2u);
+    ASSERT_EQ(rx->add(config, 0), ddp::Status::Ok) << "everything given back";
+    ASSERT_TRUE(rx->setup(2, other, 1500)) << "the spare block is free again";
+    dev.driver->teardown_mode = TeardownMode::Immediate;
+    rx.reset();
     dev.device->poll_all();
+}
+
+// The same, with the host's own remove() (or its destruction) coming after someone else's removal
+// and before the queue tears its commands down: the forced teardowns still call the remover, so
+// remove() marks those reads as the device's and poll() finishes them when it lets go.
+TEST(DdpReceive, RemovedElsewhereThenByTheHostTheReadsStayTheDevicesUntilItLetsGo) {
+    FakeDevice dev;
+    dev.driver->teardown_mode = TeardownMode::Manual;
+    auto rx = std::make_unique<DdpReceive>(*dev.device, kDepth, 32, 8);
+    ASSERT_EQ(rx->add(ddp_test::ipv4_config(kDepth), 0), ddp::Status::Ok);
+    std::vector<uint8_t> buffer(4096);
+    const IoVec one[1] = {{buffer.data(), 2048}};
+    ASSERT_TRUE(rx->setup(4, one, 2048));
+    ASSERT_EQ(dev.device->remove_connection(rx->handle()), ddp::Status::InProgress);
+    rx->remove();
+    EXPECT_EQ(rx->add(ddp_test::ipv4_config(kDepth), 0), ddp::Status::InProgress) << "cid 4 is still the device's";
+    DoneCount count;
+    rx->set_teardown_done(&DoneCount::done, &count);
+    EXPECT_EQ(rx->teardown(4), ddp::Status::InProgress);
+    rx->poll();
+    EXPECT_EQ(count.calls, 0);
+    dev.driver->complete_all();
+    rx->poll();
+    EXPECT_EQ(count.calls, 1);
+    EXPECT_EQ(rx->teardown(4), ddp::Status::Ok);
+    dev.driver->teardown_mode = TeardownMode::Immediate;
 }
 
 // Runs of adjacent blocks at the edges of the word: the whole 64, none past the end, the lowest fit.
