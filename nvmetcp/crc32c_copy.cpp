@@ -187,7 +187,8 @@ double pdu_ns(Impl impl, size_t payload, const uint8_t* packet, uint8_t* pdu) no
     uint32_t state = 0xFFFFFFFFu;
     const auto t0 = Clock::now();
     for (size_t done = 0; done < kCalibrationPdu; done += payload) {
-        state = run(impl, state, pdu + done, packet + kCalibrationSourceOffset, std::min(payload, kCalibrationPdu - done));
+        const size_t n = std::min(payload, kCalibrationPdu - done);
+        state = run(impl, state, pdu + done, packet + kCalibrationSourceOffset, n);
     }
     const auto elapsed = Clock::now() - t0;
     asm volatile("" : : "r"(state));
@@ -197,7 +198,8 @@ double pdu_ns(Impl impl, size_t payload, const uint8_t* packet, uint8_t* pdu) no
 // Nothing measured (zero figures) when the buffers cannot be had: the plain fold stays.
 Calibration calibrate(Impl plain, Impl mixed) noexcept {
     constexpr size_t kAlign = 64;
-    constexpr size_t kPacketBytes = kCalibrationSourceOffset + 8948;
+    constexpr size_t kPacketBytes = kCalibrationSourceOffset + *std::max_element(std::begin(kCalibrationPayloads),
+                                                                                 std::end(kCalibrationPayloads));
     const std::unique_ptr<uint8_t[]> memory(new (std::nothrow) uint8_t[kPacketBytes + kCalibrationPdu + 2 * kAlign]);
     if (!memory) return {};
     uint8_t* packet = memory.get() + (kAlign - reinterpret_cast<uintptr_t>(memory.get()) % kAlign);
@@ -227,6 +229,11 @@ Impl calibrated() noexcept {
         if (!available(plain)) continue;
         const Calibration c = calibrate(plain, mixed);
         const Impl chosen = c.mixed_gbps > 1.03 * c.plain_gbps ? mixed : plain;
+        if (c.plain_gbps == 0) {
+            std::snprintf(g_reason, sizeof g_reason,
+                          "the widest fold this CPU has, plain: no memory to calibrate plain against mixed");
+            return chosen;
+        }
         std::snprintf(g_reason, sizeof g_reason,
                       "the widest fold this CPU has, calibrated at start-up: %s %.1f GB/s, %s %.1f GB/s "
                       "(payloads of %zu and %zu bytes into a %zu KiB buffer, fastest of %d rounds each)",

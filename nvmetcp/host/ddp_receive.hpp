@@ -77,8 +77,10 @@ public:
     // The device lost the send stream whose data digests it writes (ddp::Device::tx_stream_lost).
     bool tx_stream_lost() const noexcept { return active_ && device_.tx_stream_lost(handle_); }
     uint64_t tx_digests_written() const noexcept { return active_ ? device_.tx_digests_written(handle_) : 0; }
-    // No callback from the device is owed any more (every teardown, forced or not, has completed).
-    bool quiescent() const noexcept { return callbacks_->pending == 0; }
+    // No callback from the device is owed any more (every teardown, forced or not, has completed),
+    // and the device holds no read of a connection removed elsewhere: nothing is left for poll() to
+    // complete, so the queue may let go of its DdpReceive.
+    bool quiescent() const noexcept { return callbacks_->pending == 0 && removed_elsewhere_ == 0; }
     ddp::ConnectionHandle handle() const noexcept { return handle_; }
 
     // --- per command ---
@@ -181,10 +183,10 @@ private:
     // lets go asynchronously, or the forced teardowns of remove()): until it lets go the device may
     // still read a copy and will call back, so both must still be there; the destructor leaves it to
     // the last of those callbacks to free them, or keeps them for good when a read of a connection
-    // removed elsewhere is still the device's (nothing would tell when it ends). (A list registered as it stands is the caller's, kept
-    // until its command completes: the host completes a read only once the device has let it go,
-    // and the queue's owner keeps the queue, and what its commands were submitted with, until then:
-    // Controller::io_outstanding().)
+    // removed elsewhere is still the device's (nothing would tell when it ends). (A list registered
+    // as it stands is the caller's, kept until its command completes: the host completes a read only
+    // once the device has let it go, and the queue's owner keeps the queue, and what its commands
+    // were submitted with, until then: Controller::io_outstanding().)
     struct Callbacks {
         Callbacks(uint16_t n, uint32_t spare_segments)
             : regs(new Registration[n]),

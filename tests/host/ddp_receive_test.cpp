@@ -646,6 +646,7 @@ TEST(DdpReceive, AConnectionRemovedElsewhereKeepsItsReadsUntilTheDeviceLetsGo) {
     rx->poll();
     rx->poll();
     EXPECT_TRUE(done.empty()) << "told before the device let go";
+    EXPECT_FALSE(rx->quiescent()) << "a closing queue would let go of it with reads still to complete";
     const IoVec other[3] = {{buffer.data() + 13312, 512}, {buffer.data() + 14336, 512}, {buffer.data() + 15360, 512}};
     EXPECT_FALSE(rx->setup(2, other, 1500));
     EXPECT_EQ(rx->stats().setups_no_room, 1u) << "the block was still taken: nothing was written over the list";
@@ -653,6 +654,7 @@ TEST(DdpReceive, AConnectionRemovedElsewhereKeepsItsReadsUntilTheDeviceLetsGo) {
     dev.driver->complete_all();
     rx->poll();
     EXPECT_EQ(done, (std::vector<uint16_t>{1, 3})) << "told once each, when the device let go";
+    EXPECT_TRUE(rx->quiescent());
     // The host's own removal after the connection is gone altogether: cid 5, never torn down by the
     // queue, was let go of with it; its teardown answers Ok, and nobody is told twice.
     rx->remove();

@@ -17,6 +17,7 @@ using namespace nvmeddp::nvmetcp;
 namespace {
 
 constexpr const char* kChildMarker = "NVMEDDP_CRC32C_ENVIRONMENT_TEST_CHILD";
+constexpr const char* kChildFailed = "(child exit status ";
 constexpr const char* kTestName = "Crc32cCopyEnvironment.NamesThePathOrIsRefusedAndTheCalibrationDecides";
 
 // What a child started with NVMEDDP_CRC32C_PATH=value printed (stdout and stderr).
@@ -25,7 +26,9 @@ std::string child_output(const std::string& value) {
     const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) return "readlink /proc/self/exe failed";
     self[n] = '\0';
-    const std::string command = std::string(kChildMarker) + "=1 NVMEDDP_CRC32C_PATH='" + value + "' '" + self +
+    // Without the runner's sharding or output file: the child runs this one test and writes no report.
+    const std::string command = std::string("env -u GTEST_SHARD_INDEX -u GTEST_TOTAL_SHARDS -u GTEST_OUTPUT ") +
+                                kChildMarker + "=1 NVMEDDP_CRC32C_PATH='" + value + "' '" + self +
                                 "' --gtest_filter=" + kTestName + " 2>&1";
     FILE* p = popen(command.c_str(), "r");
     if (p == nullptr) return "popen failed";
@@ -33,7 +36,7 @@ std::string child_output(const std::string& value) {
     char buf[512];
     while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
     const int status = pclose(p);
-    if (status != 0) out += "\n(child exit status " + std::to_string(status) + ")";
+    if (status != 0) out += "\n" + std::string(kChildFailed) + std::to_string(status) + ")";
     return out;
 }
 
@@ -49,11 +52,13 @@ TEST(Crc32cCopyEnvironment, NamesThePathOrIsRefusedAndTheCalibrationDecides) {
     // Every CPU runs two-pass; this one's default is never it where it has a one-pass path, so
     // naming it shows the variable took effect.
     const std::string forced = child_output("two-pass");
+    EXPECT_EQ(forced.find(kChildFailed), std::string::npos) << forced;
     EXPECT_NE(forced.find(chosen_line("two-pass", "set by NVMEDDP_CRC32C_PATH")), std::string::npos) << forced;
     EXPECT_EQ(forced.find("is not a copy + CRC32C path"), std::string::npos) << forced;
 
     for (const std::string refused : {"sse9", "avx2-emulated", "AVX512"}) {
         const std::string out = child_output(refused);
+        EXPECT_EQ(out.find(kChildFailed), std::string::npos) << out;
         EXPECT_NE(out.find("nvmeddp: NVMEDDP_CRC32C_PATH=" + refused +
                            " is not a copy + CRC32C path this CPU runs (it runs: two-pass"),
                   std::string::npos)
