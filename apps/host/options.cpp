@@ -120,7 +120,9 @@ void print_usage(const char* argv0) {
         "  --quiet             only the table and the verdict\n"
         "  --expect-digest-errors  the target corrupts data digests on purpose: reads that fail\n"
         "                      their digest are right to fail (at least one must), nothing else may\n"
-        "  -h, --help          this text\n",
+        "  -h, --help          this text\n"
+        "Environment: NVMEDDP_CRC32C_PATH=PATH sets the copy + CRC32C path (avx512, avx512-mixed, avx2,\n"
+        "  avx2-mixed, pclmul, pclmul-mixed, crc32q, two-pass) instead of the start-up calibration.\n",
         argv0);
 }
 

@@ -51,7 +51,9 @@ void print_usage(const char* argv0) {
         "  --tx-port NAME    send on this port, receive (with the offload) on --port: e.g. the two\n"
         "                    af_packet ends of a veth pair\n"
         "  --quiet           only the summary lines\n"
-        "  -h, --help        this text\n",
+        "  -h, --help        this text\n"
+        "Environment: NVMEDDP_CRC32C_PATH=PATH sets the copy + CRC32C path (avx512, avx512-mixed, avx2,\n"
+        "  avx2-mixed, pclmul, pclmul-mixed, crc32q, two-pass) instead of the start-up calibration.\n",
         argv0);
 }
 
